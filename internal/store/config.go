@@ -1,0 +1,405 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole access configuration as the store keeps it: the organization and every
+// application, policy, rule group, list, identity provider and service token. The YAML file of
+// schema v1 decodes into these types (see package config), and so does the admin API's JSON; field
+// names follow Cloudflare's API so that exports map one to one.
+type Config struct {
+	// Version increases by one with every committed change; snapshots are compiled per version.
+	Version int64 `json:"-" yaml:"-"`
+
+	Organization      Organization       `json:"organization" yaml:"organization"`
+	IdentityProviders []IdentityProvider `json:"identity_providers" yaml:"identity_providers"`
+	Applications      []Application      `json:"applications" yaml:"applications"`
+	Policies          []Policy           `json:"policies" yaml:"policies"`
+	Groups            []RuleGroup        `json:"groups" yaml:"groups"`
+	Lists             []List             `json:"lists" yaml:"lists"`
+	ServiceTokens     []ServiceToken     `json:"service_tokens" yaml:"service_tokens"`
+}
+
+// Wire profile names (see package wire).
+const (
+	WireGatehouse  = "gatehouse"
+	WireCloudflare = "cloudflare"
+)
+
+// Organization holds the settings that apply to every application.
+type Organization struct {
+	// Name is shown on the login page and in the App Launcher.
+	Name string `json:"name" yaml:"name"`
+	// AuthDomain is the host name that serves login, callbacks, certs and the launcher, e.g.
+	// "auth.example.com". The JWT issuer is "https://" + AuthDomain (or http:// on a plain
+	// listener such as the demo).
+	AuthDomain string `json:"auth_domain" yaml:"auth_domain"`
+	// SessionDuration is the lifetime of the global (org) session; default 24h.
+	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
+	// Wire selects the header, cookie and path names: "gatehouse" (default) or "cloudflare".
+	Wire string `json:"wire,omitempty" yaml:"wire,omitempty"`
+	// DenyUnmatchedRequests answers 403 for a request whose host and path match no application;
+	// otherwise such a request gets 404 (Gatehouse never forwards a request without an application).
+	DenyUnmatchedRequests bool `json:"deny_unmatched_requests,omitempty" yaml:"deny_unmatched_requests,omitempty"`
+	// KeyRotationInterval is how often the signing key rotates; default 1008h (6 weeks).
+	KeyRotationInterval Duration `json:"key_rotation_interval,omitempty" yaml:"key_rotation_interval,omitempty"`
+	// KeyOverlap is how long a rotated-out key keeps verifying and is published; default 168h
+	// (7 days). It must be at least the longest session duration.
+	KeyOverlap Duration `json:"key_overlap,omitempty" yaml:"key_overlap,omitempty"`
+	// CustomDenyMessage is the org-wide default block-page text.
+	CustomDenyMessage string `json:"custom_deny_message,omitempty" yaml:"custom_deny_message,omitempty"`
+}
+
+// Identity provider types.
+const (
+	IdPOneTimePIN = "onetimepin"
+	IdPOIDC       = "oidc"
+	IdPSAML       = "saml"
+	IdPGitHub     = "github"
+	IdPGoogle     = "google"
+)
+
+// IdentityProvider is a login method. Config is type-specific and is decoded by the connector
+// registry in package identity.
+type IdentityProvider struct {
+	ID     string         `json:"id" yaml:"id"`
+	Name   string         `json:"name" yaml:"name"`
+	Type   string         `json:"type" yaml:"type"`
+	Config map[string]any `json:"config,omitempty" yaml:"config,omitempty"`
+}
+
+// Application types.
+const (
+	AppSelfHosted  = "self_hosted"
+	AppSaaS        = "saas"
+	AppBookmark    = "bookmark"
+	AppAppLauncher = "app_launcher"
+)
+
+// Application is a protected resource.
+type Application struct {
+	ID   string `json:"id" yaml:"id"`
+	Type string `json:"type" yaml:"type"`
+	Name string `json:"name" yaml:"name"`
+	// AUD is the 64-hex application audience tag; generated when the app is first stored and
+	// stable until the app is deleted.
+	AUD string `json:"aud,omitempty" yaml:"aud,omitempty"`
+	// Destinations are host[/path] patterns with Cloudflare's wildcard rules.
+	Destinations []Destination `json:"destinations,omitempty" yaml:"destinations,omitempty"`
+	// Upstream is the origin URL requests are forwarded to (http or https).
+	Upstream string `json:"upstream,omitempty" yaml:"upstream,omitempty"`
+	// SessionDuration is the app token lifetime; default 24h.
+	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
+	// AllowedIdPs lists the identity provider IDs offered on the login page; empty means all.
+	AllowedIdPs []string `json:"allowed_idps,omitempty" yaml:"allowed_idps,omitempty"`
+	// AutoRedirectToIdentity skips the picker when exactly one IdP is allowed (instant auth).
+	AutoRedirectToIdentity bool `json:"auto_redirect_to_identity,omitempty" yaml:"auto_redirect_to_identity,omitempty"`
+	// Policies link reusable policies with a precedence (ascending, unique per app).
+	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
+
+	CustomDenyMessage        string `json:"custom_deny_message,omitempty" yaml:"custom_deny_message,omitempty"`
+	CustomDenyURL            string `json:"custom_deny_url,omitempty" yaml:"custom_deny_url,omitempty"`
+	CustomNonIdentityDenyURL string `json:"custom_non_identity_deny_url,omitempty" yaml:"custom_non_identity_deny_url,omitempty"`
+
+	// SameSiteCookieAttribute is "none", "lax" (default) or "strict" for the app cookie.
+	SameSiteCookieAttribute string `json:"same_site_cookie_attribute,omitempty" yaml:"same_site_cookie_attribute,omitempty"`
+	// HTTPOnlyCookieAttribute sets HttpOnly on the app cookie; default true.
+	HTTPOnlyCookieAttribute *bool `json:"http_only_cookie_attribute,omitempty" yaml:"http_only_cookie_attribute,omitempty"`
+
+	// CORSHeaders makes Gatehouse answer CORS preflight requests itself.
+	CORSHeaders *CORSHeaders `json:"cors_headers,omitempty" yaml:"cors_headers,omitempty"`
+	// OptionsPreflightBypass sends OPTIONS preflights straight to the origin; exclusive with CORSHeaders.
+	OptionsPreflightBypass bool `json:"options_preflight_bypass,omitempty" yaml:"options_preflight_bypass,omitempty"`
+	// ServiceAuth401Redirect answers 401 instead of redirecting to login when only service auth could pass.
+	ServiceAuth401Redirect bool `json:"service_auth_401_redirect,omitempty" yaml:"service_auth_401_redirect,omitempty"`
+
+	AppLauncherVisible bool   `json:"app_launcher_visible,omitempty" yaml:"app_launcher_visible,omitempty"`
+	LogoURL            string `json:"logo_url,omitempty" yaml:"logo_url,omitempty"`
+}
+
+// HTTPOnly reports the effective HttpOnly attribute of the app cookie.
+func (a *Application) HTTPOnly() bool {
+	return a.HTTPOnlyCookieAttribute == nil || *a.HTTPOnlyCookieAttribute
+}
+
+// Destination is one host[/path] pattern an application covers. In YAML and JSON it is either a
+// plain string or Cloudflare's object form {type: public, uri: ...}.
+type Destination struct {
+	Type string `json:"type" yaml:"type"`
+	URI  string `json:"uri" yaml:"uri"`
+}
+
+// UnmarshalYAML accepts "host/path" or {type, uri}.
+func (d *Destination) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		d.Type, d.URI = "public", n.Value
+		return nil
+	}
+	type plain Destination
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*d = Destination(p)
+	if d.Type == "" {
+		d.Type = "public"
+	}
+	return nil
+}
+
+// UnmarshalJSON accepts "host/path" or {type, uri}.
+func (d *Destination) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		d.Type, d.URI = "public", s
+		return nil
+	}
+	type plain Destination
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*d = Destination(p)
+	if d.Type == "" {
+		d.Type = "public"
+	}
+	return nil
+}
+
+// CORSHeaders mirrors Cloudflare's cors_headers object.
+type CORSHeaders struct {
+	AllowAllHeaders  bool     `json:"allow_all_headers,omitempty" yaml:"allow_all_headers,omitempty"`
+	AllowAllMethods  bool     `json:"allow_all_methods,omitempty" yaml:"allow_all_methods,omitempty"`
+	AllowAllOrigins  bool     `json:"allow_all_origins,omitempty" yaml:"allow_all_origins,omitempty"`
+	AllowCredentials bool     `json:"allow_credentials,omitempty" yaml:"allow_credentials,omitempty"`
+	AllowedHeaders   []string `json:"allowed_headers,omitempty" yaml:"allowed_headers,omitempty"`
+	AllowedMethods   []string `json:"allowed_methods,omitempty" yaml:"allowed_methods,omitempty"`
+	AllowedOrigins   []string `json:"allowed_origins,omitempty" yaml:"allowed_origins,omitempty"`
+	MaxAge           int      `json:"max_age,omitempty" yaml:"max_age,omitempty"`
+}
+
+// PolicyLink attaches a reusable policy to an application. YAML names the policy with `ref`,
+// the API JSON with `id`.
+type PolicyLink struct {
+	Ref        string `json:"id" yaml:"ref"`
+	Precedence int    `json:"precedence" yaml:"precedence"`
+}
+
+// Policy decisions.
+const (
+	DecisionAllow       = "allow"
+	DecisionDeny        = "deny"
+	DecisionBypass      = "bypass"
+	DecisionNonIdentity = "non_identity"
+)
+
+// Policy is a reusable access policy: decision + include (OR) / require (AND) / exclude (NOT).
+type Policy struct {
+	ID       string `json:"id" yaml:"id"`
+	Name     string `json:"name,omitempty" yaml:"name,omitempty"`
+	Decision string `json:"decision" yaml:"decision"`
+	Include  []Rule `json:"include" yaml:"include"`
+	Require  []Rule `json:"require,omitempty" yaml:"require,omitempty"`
+	Exclude  []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	// SessionDuration overrides the app session duration for users this policy admits.
+	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
+}
+
+// RuleGroup is a named, reusable include/require/exclude block (Cloudflare's "Access group"),
+// referenced from policies by the `group` selector.
+type RuleGroup struct {
+	ID      string `json:"id" yaml:"id"`
+	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
+	Include []Rule `json:"include" yaml:"include"`
+	Require []Rule `json:"require,omitempty" yaml:"require,omitempty"`
+	Exclude []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+}
+
+// List types.
+const (
+	ListEmail = "EMAIL"
+	ListIP    = "IP"
+)
+
+// List is a named list of e-mail addresses or IP ranges for email_list / ip_list.
+type List struct {
+	ID    string     `json:"id" yaml:"id"`
+	Name  string     `json:"name,omitempty" yaml:"name,omitempty"`
+	Type  string     `json:"type" yaml:"type"`
+	Items []ListItem `json:"items" yaml:"items"`
+}
+
+// ListItem is one value of a List.
+type ListItem struct {
+	Value       string `json:"value" yaml:"value"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+// ServiceToken is a machine credential. Only the SHA-256 of the secret is stored.
+type ServiceToken struct {
+	ID       string `json:"id" yaml:"id"`
+	Name     string `json:"name,omitempty" yaml:"name,omitempty"`
+	ClientID string `json:"client_id" yaml:"client_id"`
+	// ClientSecretSHA256 is the lower-case hex SHA-256 of the client secret.
+	ClientSecretSHA256 string `json:"client_secret_sha256" yaml:"client_secret_sha256"`
+	// Duration is the token lifetime from CreatedAt; default 8760h.
+	Duration  Duration  `json:"duration,omitempty" yaml:"duration,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero" yaml:"expires_at,omitempty"`
+	// Disabled tokens never authenticate.
+	Disabled  bool      `json:"disabled,omitempty" yaml:"disabled,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero" yaml:"-"`
+}
+
+// Rule is one selector: exactly one field is set. The JSON and YAML shape is Cloudflare's
+// single-key object, e.g. {"email_domain": {"domain": "example.com"}}.
+type Rule struct {
+	Email                *EmailRule        `json:"email,omitempty" yaml:"email,omitempty"`
+	EmailDomain          *EmailDomainRule  `json:"email_domain,omitempty" yaml:"email_domain,omitempty"`
+	EmailList            *ListRef          `json:"email_list,omitempty" yaml:"email_list,omitempty"`
+	Everyone             *Empty            `json:"everyone,omitempty" yaml:"everyone,omitempty"`
+	IP                   *IPRule           `json:"ip,omitempty" yaml:"ip,omitempty"`
+	IPList               *ListRef          `json:"ip_list,omitempty" yaml:"ip_list,omitempty"`
+	Geo                  *GeoRule          `json:"geo,omitempty" yaml:"geo,omitempty"`
+	Group                *GroupRef         `json:"group,omitempty" yaml:"group,omitempty"`
+	LoginMethod          *LoginMethodRule  `json:"login_method,omitempty" yaml:"login_method,omitempty"`
+	AuthMethod           *AuthMethodRule   `json:"auth_method,omitempty" yaml:"auth_method,omitempty"`
+	ServiceToken         *ServiceTokenRule `json:"service_token,omitempty" yaml:"service_token,omitempty"`
+	AnyValidServiceToken *Empty            `json:"any_valid_service_token,omitempty" yaml:"any_valid_service_token,omitempty"`
+	SAML                 *SAMLRule         `json:"saml,omitempty" yaml:"saml,omitempty"`
+	OIDC                 *OIDCRule         `json:"oidc,omitempty" yaml:"oidc,omitempty"`
+}
+
+// Selector returns the name of the one selector set in r, or "" when none is, and the number of
+// selectors set (a valid rule has exactly one).
+func (r *Rule) Selector() (name string, count int) {
+	set := func(ok bool, n string) {
+		if ok {
+			count++
+			if name == "" {
+				name = n
+			}
+		}
+	}
+	set(r.Email != nil, "email")
+	set(r.EmailDomain != nil, "email_domain")
+	set(r.EmailList != nil, "email_list")
+	set(r.Everyone != nil, "everyone")
+	set(r.IP != nil, "ip")
+	set(r.IPList != nil, "ip_list")
+	set(r.Geo != nil, "geo")
+	set(r.Group != nil, "group")
+	set(r.LoginMethod != nil, "login_method")
+	set(r.AuthMethod != nil, "auth_method")
+	set(r.ServiceToken != nil, "service_token")
+	set(r.AnyValidServiceToken != nil, "any_valid_service_token")
+	set(r.SAML != nil, "saml")
+	set(r.OIDC != nil, "oidc")
+	return name, count
+}
+
+// Empty is the `{}` value of selectors without fields (everyone, any_valid_service_token).
+type Empty struct{}
+
+// EmailRule matches one address exactly (case-insensitively).
+type EmailRule struct {
+	Email string `json:"email" yaml:"email"`
+}
+
+// EmailDomainRule matches addresses in a domain ("example.com" or "@example.com").
+type EmailDomainRule struct {
+	Domain string `json:"domain" yaml:"domain"`
+}
+
+// ListRef names a List.
+type ListRef struct {
+	ID string `json:"id" yaml:"id"`
+}
+
+// IPRule matches the client IP against a CIDR (or a single address).
+type IPRule struct {
+	IP string `json:"ip" yaml:"ip"`
+}
+
+// GeoRule matches the client's country (ISO 3166-1 alpha-2).
+type GeoRule struct {
+	CountryCode string `json:"country_code" yaml:"country_code"`
+}
+
+// GroupRef names a RuleGroup.
+type GroupRef struct {
+	ID string `json:"id" yaml:"id"`
+}
+
+// LoginMethodRule matches the identity provider the user logged in with.
+type LoginMethodRule struct {
+	ID string `json:"id" yaml:"id"`
+}
+
+// AuthMethodRule matches an RFC 8176 AMR value ("mfa", "hwk", "otp", ...).
+type AuthMethodRule struct {
+	AuthMethod string `json:"auth_method" yaml:"auth_method"`
+}
+
+// ServiceTokenRule matches one service token by ID.
+type ServiceTokenRule struct {
+	TokenID string `json:"token_id" yaml:"token_id"`
+}
+
+// SAMLRule matches a SAML attribute value exactly (per value for multi-valued attributes).
+type SAMLRule struct {
+	AttributeName      string `json:"attribute_name" yaml:"attribute_name"`
+	AttributeValue     string `json:"attribute_value" yaml:"attribute_value"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
+}
+
+// OIDCRule matches an OIDC claim value exactly (per value for multi-valued claims).
+type OIDCRule struct {
+	ClaimName          string `json:"claim_name" yaml:"claim_name"`
+	ClaimValue         string `json:"claim_value" yaml:"claim_value"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("24h", "90m").
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Or returns d, or def when d is zero.
+func (d Duration) Or(def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+// String formats d as a Go duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use Go duration syntax such as 30m, 24h)", s)
+	}
+	if v < 0 {
+		return errors.New("duration must not be negative")
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,255 @@
+// Package store owns Gatehouse's domain types (configuration objects, users, sessions, login state,
+// signing keys, revocations and auth events), the Store interface every backend implements, and its
+// sentinel errors. The conformance suite in storetest pins the contract down; every backend runs it.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them; callers test with errors.Is.
+var (
+	// ErrNotFound: the object does not exist (or has expired, for time-limited objects).
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: a create hit an existing key.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrConflict: a compare-and-swap lost (the expected state no longer holds), or a single-use
+	// object was already used.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable: the backend cannot be reached; callers fail closed.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is the persistence contract.
+//
+//   - Safe for concurrent use by many goroutines (and, for networked backends, many processes).
+//   - All times are stored and returned in UTC, truncated to the microsecond.
+//   - Every method is atomic. Updater funcs (UpdateConfig, UpdateUser) run inside the backend's
+//     transaction and may be called more than once if the transaction is retried, so they must
+//     not have side effects beyond mutating their argument. An updater returning an error aborts
+//     the transaction and that error is returned unwrapped.
+//   - Expired time-limited objects (login flows, codes, PIN challenges) behave as ErrNotFound.
+//     "Now" is the backend's clock, injectable for tests.
+//   - Watch delivers a notification after every committed change of configuration, revocations or
+//     signing keys; notifications may be coalesced, so receivers re-read what they need.
+type Store interface {
+	// GetConfig returns the current configuration with its Version (0 when nothing was stored).
+	GetConfig(ctx context.Context) (*Config, error)
+	// UpdateConfig runs update on the current configuration inside a transaction, stores the result
+	// with Version+1, and returns it. Applications without an AUD get a fresh random one; an
+	// application keeps its AUD across updates while its ID is unchanged.
+	UpdateConfig(ctx context.Context, update func(*Config) error) (*Config, error)
+
+	// UpsertUserByEmail returns the user with this (case-folded) e-mail, creating it with a new
+	// random UUID if absent, and records the login's identity as last seen.
+	UpsertUserByEmail(ctx context.Context, email string, seen LastSeen) (*User, error)
+	// GetUser returns a user by ID.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// UpdateUser runs update on the user inside a transaction.
+	UpdateUser(ctx context.Context, id string, update func(*User) error) (*User, error)
+	// ListUsers returns users ordered by e-mail.
+	ListUsers(ctx context.Context) ([]User, error)
+
+	// CreateSession stores a new org session. ErrAlreadyExists if the ID is taken.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns a session by ID, revoked or not, until it expires.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// ListUserSessions returns the user's unexpired sessions, newest first.
+	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+	// RevokeSession marks one session revoked (idempotent) and notifies watchers.
+	RevokeSession(ctx context.Context, id string) error
+	// RevokeUserSessions sets the user's not-before to now, marks all their sessions revoked, and
+	// notifies watchers.
+	RevokeUserSessions(ctx context.Context, userID string) error
+	// RevokeAppTokens sets the application's not-before to now and notifies watchers.
+	RevokeAppTokens(ctx context.Context, appID string) error
+	// Revocations returns every unexpired revocation: user and app not-before times and the IDs of
+	// revoked, unexpired sessions.
+	Revocations(ctx context.Context) (*Revocations, error)
+
+	// CreateLoginFlow stores the state of a login in progress (IdP round trip).
+	CreateLoginFlow(ctx context.Context, f *LoginFlow) error
+	// GetLoginFlow returns an unexpired login flow.
+	GetLoginFlow(ctx context.Context, id string) (*LoginFlow, error)
+	// DeleteLoginFlow removes a login flow; ErrNotFound if absent.
+	DeleteLoginFlow(ctx context.Context, id string) error
+
+	// CreateHandoffCode stores a single-use code (by its hash) that moves a login to an app host.
+	CreateHandoffCode(ctx context.Context, c *HandoffCode) error
+	// ConsumeHandoffCode atomically marks the code used and returns it. ErrNotFound when unknown
+	// or expired; ErrConflict when already used.
+	ConsumeHandoffCode(ctx context.Context, codeHash string) (*HandoffCode, error)
+
+	// CreatePINChallenge stores a PIN challenge.
+	CreatePINChallenge(ctx context.Context, c *PINChallenge) error
+	// AttemptPINChallenge atomically increments the challenge's attempt count, then calls check
+	// with the updated challenge; when check returns true the challenge is marked used. It returns
+	// the challenge and whether it was consumed. ErrNotFound when unknown or expired; ErrConflict
+	// when already used or when Attempts had already reached maxAttempts (no further checks).
+	AttemptPINChallenge(ctx context.Context, id string, maxAttempts int, check func(*PINChallenge) bool) (*PINChallenge, bool, error)
+
+	// HitRateLimit counts one event for key in the fixed window of length window containing now,
+	// and reports whether the count is still within limit. Counts are shared by every replica.
+	HitRateLimit(ctx context.Context, key string, window time.Duration, limit int) (bool, error)
+
+	// SigningKeys returns all keys not yet past their RetireAt, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RotateSigningKey makes next the current key if the current key's ID is still expectedCurrent
+	// ("" when there is no key yet); the old current key gets RetireAt = now + overlap. ErrConflict
+	// when another rotation won.
+	RotateSigningKey(ctx context.Context, expectedCurrent string, next *SigningKey, overlap time.Duration) error
+
+	// AppendAuthEvent persists an authentication event.
+	AppendAuthEvent(ctx context.Context, e *AuthEvent) error
+	// ListAuthEvents returns events matching q, newest first.
+	ListAuthEvents(ctx context.Context, q AuthEventQuery) ([]AuthEvent, error)
+
+	// Watch returns a channel that receives a value after each committed change relevant to
+	// snapshots (config, revocations, keys). It is closed when ctx ends.
+	Watch(ctx context.Context) <-chan Change
+
+	// Ping checks that the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases resources.
+	Close() error
+}
+
+// Change says what kind of state changed.
+type Change struct {
+	Config      bool
+	Revocations bool
+	Keys        bool
+}
+
+// User status values.
+const (
+	UserActive   = "active"
+	UserInactive = "inactive"
+)
+
+// User is one person, whichever IdPs they log in with.
+type User struct {
+	ID        string    `json:"id"` // stable UUID, the JWT `sub`
+	Email     string    `json:"email"`
+	Name      string    `json:"name,omitempty"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// TokensNotBefore rejects every token of the user issued before it.
+	TokensNotBefore time.Time `json:"tokens_not_before,omitzero"`
+	LastSeen        LastSeen  `json:"last_seen"`
+}
+
+// LastSeen is the identity recorded at the user's last successful login.
+type LastSeen struct {
+	At       time.Time `json:"at,omitzero"`
+	IdPID    string    `json:"idp_id,omitempty"`
+	IdPType  string    `json:"idp_type,omitempty"`
+	IP       string    `json:"ip,omitempty"`
+	Country  string    `json:"country,omitempty"`
+	Identity []byte    `json:"identity,omitempty"` // JSON of identity.Identity
+}
+
+// Session is a global (org) session created at login; its ID is the JWT identity_nonce.
+type Session struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	IdPID     string    `json:"idp_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	IP        string    `json:"ip,omitempty"`
+	Country   string    `json:"country,omitempty"`
+	// Identity is the JSON of the identity.Identity the IdP returned, kept server-side for
+	// policy evaluation and get-identity.
+	Identity []byte `json:"identity"`
+}
+
+// Revocations is the in-memory revocation state a replica checks on every request.
+type Revocations struct {
+	UserNotBefore   map[string]time.Time // user ID -> not-before
+	AppNotBefore    map[string]time.Time // app ID -> not-before
+	RevokedSessions map[string]time.Time // session ID -> session expiry
+}
+
+// LoginFlow is a login in progress, created when a user is sent to an IdP.
+type LoginFlow struct {
+	ID          string    `json:"id"`
+	AppID       string    `json:"app_id,omitempty"`
+	RedirectURL string    `json:"redirect_url,omitempty"`
+	IdPID       string    `json:"idp_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	// BrowserBinding is the hash of a cookie value held by the browser that started the flow.
+	BrowserBinding string `json:"browser_binding,omitempty"`
+	// Data is connector-specific state (nonce, PKCE verifier, PIN challenge ID).
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// HandoffCode moves an authenticated login from the auth domain to an app host.
+type HandoffCode struct {
+	CodeHash    string `json:"code_hash"`
+	SessionID   string `json:"session_id"`
+	AppID       string `json:"app_id"`
+	Host        string `json:"host"`
+	RedirectURL string `json:"redirect_url"`
+	// Token is the app JWT the app host sets as its cookie.
+	Token     string    `json:"token"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UsedAt    time.Time `json:"used_at,omitzero"`
+}
+
+// PINChallenge is one e-mailed one-time PIN.
+type PINChallenge struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	PINHash   string    `json:"pin_hash"`
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UsedAt    time.Time `json:"used_at,omitzero"`
+}
+
+// SigningKey is an RSA signing key; the private key is encrypted under the master key by package
+// keys before it reaches the store.
+type SigningKey struct {
+	ID                  string    `json:"id"` // kid
+	Algorithm           string    `json:"alg"`
+	PrivateKeyEncrypted []byte    `json:"private_key_encrypted"`
+	CertificatePEM      string    `json:"certificate_pem"`
+	CreatedAt           time.Time `json:"created_at"`
+	// RetireAt is zero for the current key; set when it is rotated out.
+	RetireAt time.Time `json:"retire_at,omitzero"`
+}
+
+// AuthEvent is one login, logout or access decision worth keeping.
+type AuthEvent struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Action    string    `json:"action"` // login | logout | pin_sent | service_token
+	Allowed   bool      `json:"allowed"`
+	UserID    string    `json:"user_id,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	AppID     string    `json:"app_id,omitempty"`
+	AppDomain string    `json:"app_domain,omitempty"`
+	IdPID     string    `json:"idp_id,omitempty"`
+	IdPType   string    `json:"idp_type,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+	Country   string    `json:"country,omitempty"`
+	PolicyID  string    `json:"policy_id,omitempty"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+}
+
+// AuthEventQuery filters ListAuthEvents. Zero fields do not filter.
+type AuthEventQuery struct {
+	Since, Until time.Time
+	UserID       string
+	Email        string
+	AppID        string
+	Limit        int // default 100, at most 1000
+}

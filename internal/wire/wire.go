@@ -1,0 +1,137 @@
+// Package wire owns the names Gatehouse puts on the wire (headers, cookies, endpoint paths) for
+// its two profiles: "gatehouse" (default) and "cloudflare" (drop-in for origins and tools written
+// for Cloudflare Access). Nothing else in the code base spells these names.
+package wire
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Profile is one set of wire names.
+type Profile struct {
+	Name string
+	// Prefix is the endpoint prefix on app and auth hosts, with leading and trailing slash.
+	Prefix string
+	// JWTHeader carries the app JWT to the origin.
+	JWTHeader string
+	// EmailHeader carries the user's e-mail to the origin.
+	EmailHeader string
+	// Cookie is the session cookie name on the auth domain and on app hosts.
+	Cookie string
+	// ClientIDHeader and ClientSecretHeader carry service-token credentials.
+	ClientIDHeader     string
+	ClientSecretHeader string
+}
+
+// The two profiles.
+var (
+	Gatehouse = &Profile{
+		Name:               "gatehouse",
+		Prefix:             "/.gatehouse/",
+		JWTHeader:          "Gatehouse-Jwt-Assertion",
+		EmailHeader:        "Gatehouse-Authenticated-User-Email",
+		Cookie:             "Gatehouse_Authorization",
+		ClientIDHeader:     "Gatehouse-Client-Id",
+		ClientSecretHeader: "Gatehouse-Client-Secret",
+	}
+	Cloudflare = &Profile{
+		Name:               "cloudflare",
+		Prefix:             "/cdn-cgi/access/",
+		JWTHeader:          "Cf-Access-Jwt-Assertion",
+		EmailHeader:        "Cf-Access-Authenticated-User-Email",
+		Cookie:             "CF_Authorization",
+		ClientIDHeader:     "CF-Access-Client-Id",
+		ClientSecretHeader: "CF-Access-Client-Secret",
+	}
+)
+
+// ByName returns the profile with the given name; "" means gatehouse. ok is false for unknown names.
+func ByName(name string) (p *Profile, ok bool) {
+	switch name {
+	case "", Gatehouse.Name:
+		return Gatehouse, true
+	case Cloudflare.Name:
+		return Cloudflare, true
+	}
+	return nil, false
+}
+
+// Endpoint names under Prefix.
+const (
+	EndpointCerts       = "certs"
+	EndpointGetIdentity = "get-identity"
+	EndpointLogout      = "logout"
+	EndpointLogin       = "login"
+	EndpointCallback    = "callback"
+	EndpointAuthorized  = "authorized"
+	EndpointPIN         = "pin"
+)
+
+// Path returns Prefix + endpoint.
+func (p *Profile) Path(endpoint string) string { return p.Prefix + endpoint }
+
+// Binding cookie names (CSRF / flow binding) per profile.
+func (p *Profile) FlowCookie() string {
+	if p == Cloudflare {
+		return "CF_Session"
+	}
+	return "Gatehouse_Session"
+}
+
+// AppFlowCookie binds the hand-off on the app host to the browser that was redirected away.
+func (p *Profile) AppFlowCookie() string {
+	if p == Cloudflare {
+		return "CF_AppSession"
+	}
+	return "Gatehouse_AppSession"
+}
+
+// reservedHeaders are the identity headers of both profiles, canonicalised and with '_' for '-'
+// folded (see isReserved).
+var reservedHeaders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range []*Profile{Gatehouse, Cloudflare} {
+		for _, h := range []string{p.JWTHeader, p.EmailHeader, p.ClientIDHeader, p.ClientSecretHeader} {
+			m[foldHeader(h)] = true
+		}
+	}
+	// Headers Gatehouse may set for SAML header attributes and the linked-app token.
+	m[foldHeader("Cf-Access-Token")] = true
+	m[foldHeader("Gatehouse-Access-Token")] = true
+	return m
+}()
+
+func foldHeader(h string) string {
+	return strings.ToLower(strings.ReplaceAll(h, "_", "-"))
+}
+
+// IsReserved reports whether a header name is (a case or underscore variant of) an identity
+// header of either profile, or starts with a reserved prefix ("Cf-Access-", "Gatehouse-").
+func IsReserved(name string) bool {
+	f := foldHeader(name)
+	if reservedHeaders[f] {
+		return true
+	}
+	return strings.HasPrefix(f, "cf-access-") || strings.HasPrefix(f, "gatehouse-")
+}
+
+// StripReserved removes every reserved header from h, including those a client listed in
+// Connection (which the transport would otherwise drop after we set ours, or keep if we did not).
+func StripReserved(h http.Header) {
+	for name := range h {
+		if IsReserved(name) {
+			delete(h, name)
+		}
+	}
+	for _, v := range h.Values("Connection") {
+		for _, f := range strings.Split(v, ",") {
+			if IsReserved(strings.TrimSpace(f)) {
+				// The field itself was deleted above; drop the token so the hop-by-hop
+				// removal cannot touch the header we set next.
+				h.Del("Connection")
+				break
+			}
+		}
+	}
+}
