@@ -196,6 +196,9 @@ type HandoffCode struct {
 	AppID       string `json:"app_id"`
 	Host        string `json:"host"`
 	RedirectURL string `json:"redirect_url"`
+	// BrowserBinding is the hash of the nonce cookie the app host set on the browser before
+	// sending it to log in; the code is only accepted from that browser.
+	BrowserBinding string `json:"browser_binding"`
 	// Token is the app JWT the app host sets as its cookie.
 	Token     string    `json:"token"`
 	CreatedAt time.Time `json:"created_at"`

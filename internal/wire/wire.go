@@ -22,6 +22,8 @@ type Profile struct {
 	// ClientIDHeader and ClientSecretHeader carry service-token credentials.
 	ClientIDHeader     string
 	ClientSecretHeader string
+	// TokenHeader lets non-browser clients present an app token (cloudflared's cf-access-token).
+	TokenHeader string
 }
 
 // The two profiles.
@@ -34,6 +36,7 @@ var (
 		Cookie:             "Gatehouse_Authorization",
 		ClientIDHeader:     "Gatehouse-Client-Id",
 		ClientSecretHeader: "Gatehouse-Client-Secret",
+		TokenHeader:        "Gatehouse-Access-Token",
 	}
 	Cloudflare = &Profile{
 		Name:               "cloudflare",
@@ -43,6 +46,7 @@ var (
 		Cookie:             "CF_Authorization",
 		ClientIDHeader:     "CF-Access-Client-Id",
 		ClientSecretHeader: "CF-Access-Client-Secret",
+		TokenHeader:        "Cf-Access-Token",
 	}
 )
 
@@ -92,13 +96,10 @@ func (p *Profile) AppFlowCookie() string {
 var reservedHeaders = func() map[string]bool {
 	m := map[string]bool{}
 	for _, p := range []*Profile{Gatehouse, Cloudflare} {
-		for _, h := range []string{p.JWTHeader, p.EmailHeader, p.ClientIDHeader, p.ClientSecretHeader} {
+		for _, h := range []string{p.JWTHeader, p.EmailHeader, p.ClientIDHeader, p.ClientSecretHeader, p.TokenHeader} {
 			m[foldHeader(h)] = true
 		}
 	}
-	// Headers Gatehouse may set for SAML header attributes and the linked-app token.
-	m[foldHeader("Cf-Access-Token")] = true
-	m[foldHeader("Gatehouse-Access-Token")] = true
 	return m
 }()
 

@@ -1,0 +1,261 @@
+// Command gatehouse is the Gatehouse binary: a self-hosted zero-trust access proxy. It only parses
+// flags; everything else lives in internal/app.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/demo"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(int(ee))
+		}
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError exits with a status after the command printed what it had to say.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: a self-hosted zero-trust access proxy",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd())
+	return root
+}
+
+func newLogger(w io.Writer, cfg *config.File) *slog.Logger {
+	level := slog.LevelInfo
+	format := "json"
+	if cfg != nil {
+		_ = level.UnmarshalText([]byte(cfg.Log.Level))
+		if cfg.Log.Format != "" {
+			format = cfg.Log.Format
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func loadConfig(cmd *cobra.Command, path string) (*config.File, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ve *config.ValidationError
+		if errors.As(err, &ve) {
+			fmt.Fprintln(cmd.ErrOrStderr(), ve.Error())
+			return nil, exitError(2)
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func serveCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run Gatehouse with a configuration file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, path)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(cmd.ErrOrStderr(), cfg)})
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			return g.Run(ctx, nil)
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
+	return cmd
+}
+
+func demoCmd() *cobra.Command {
+	var dataDir, listen string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run Gatehouse on its embedded default: SQLite, a demo app, e-mail PIN login (PINs in the log)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return fmt.Errorf("data directory: %w", err)
+			}
+			keyFile := filepath.Join(dataDir, "master.key")
+			if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+				if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
+					return err
+				}
+			}
+			upstreamLn, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("demo upstream: %w", err)
+			}
+			upstreamURL := "http://" + upstreamLn.Addr().String()
+			cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
+			if err := os.WriteFile(cfgFile, []byte(demo.Config(dataDir, listen, upstreamURL)), 0o600); err != nil {
+				return fmt.Errorf("write demo config: %w", err)
+			}
+			cfg, err := loadConfig(cmd, cfgFile)
+			if err != nil {
+				return err
+			}
+			cfg.Log.Format = "text"
+			log := newLogger(cmd.ErrOrStderr(), cfg)
+			g, err := app.New(ctx, cfg, app.Options{Log: log})
+			if err != nil {
+				return err
+			}
+			defer g.Close()
+			up := &demo.Upstream{Verifier: token.NewVerifier(g.Keys, g.Snapshots.Load().Issuer, time.Now), Profile: wire.Gatehouse,
+				AUD: func() string { return g.Snapshots.Load().Apps["demo"].AUD }}
+			upstreamServer := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = upstreamServer.Serve(upstreamLn) }()
+			defer upstreamServer.Close()
+			return g.Run(ctx, func(public, internal net.Addr) {
+				_, port, _ := net.SplitHostPort(public.String())
+				fmt.Fprintf(cmd.OutOrStdout(), `
+Gatehouse demo is running (data in %s, config in %s).
+
+  Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
+  Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
+  Auth domain:    http://auth.localhost:%[3]s/
+  Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
+  Metrics:        http://%[4]s/metrics
+
+The one-time PIN is written to this log (look for "one-time PIN"). Stop with Ctrl-C.
+`, dataDir, cfgFile, port, internal.String())
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", ".gatehouse-demo", "data directory (SQLite database, master key, generated config)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "public listen address")
+	return cmd
+}
+
+func configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Work with configuration files"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a configuration file without starting anything; every problem is reported with its location",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := loadConfig(cmd, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func keysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage JWT signing keys"}
+	var path string
+	rotate := &cobra.Command{
+		Use:   "rotate --config FILE",
+		Short: "Rotate the signing key now; the previous key stays published for the overlap window",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, path)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := app.OpenStore(ctx, cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
+			if err != nil {
+				return err
+			}
+			km, err := keys.NewManager(st, master, keys.Options{Issuer: cfg.Organization.AuthDomain,
+				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()})
+			if err != nil {
+				return err
+			}
+			if err := km.Load(ctx); err != nil {
+				return err
+			}
+			_, before := km.Signer()
+			if err := km.Rotate(ctx); err != nil {
+				return err
+			}
+			_, after := km.Signer()
+			fmt.Fprintf(cmd.OutOrStdout(), "rotated signing key: %s -> %s (previous key published until its overlap ends)\n", before, after)
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
+	cmd.AddCommand(rotate)
+	return cmd
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if v == "" {
+				if bi, ok := debug.ReadBuildInfo(); ok {
+					v = bi.Main.Version
+				}
+			}
+			if v == "" {
+				v = "(devel)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gatehouse %s\n", v)
+		},
+	}
+}

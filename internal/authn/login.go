@@ -1,0 +1,401 @@
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// Flow data keys.
+const (
+	flowState     = "state"      // hash of the app host's nonce cookie
+	flowHost      = "host"       // app host the login is for
+	flowChallenge = "challenge"  // PIN challenge ID
+	flowEmail     = "email"      // address a PIN was requested for
+	flowCSRF      = "csrf_nonce" // per-flow CSRF secret
+)
+
+// ServeHTTP serves the auth domain.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	snap := s.Snapshots.Load()
+	p := snap.Profile
+	path := r.URL.Path
+	switch {
+	case path == "/" || path == "":
+		s.serveHome(w, r, snap)
+	case path == p.Path(wire.EndpointCerts):
+		s.serveCerts(w, r)
+	case path == p.Path(wire.EndpointGetIdentity):
+		s.serveGetIdentity(w, r, snap, nil)
+	case path == p.Path(wire.EndpointLogout):
+		s.serveLogout(w, r, snap, nil)
+	case strings.HasPrefix(path, p.Path(wire.EndpointLogin)+"/"):
+		s.serveLogin(w, r, snap, strings.TrimPrefix(path, p.Path(wire.EndpointLogin)+"/"))
+	case path == p.Path("start"):
+		s.serveStart(w, r, snap)
+	case path == p.Path(wire.EndpointPIN):
+		s.servePINSend(w, r, snap)
+	case path == p.Path(wire.EndpointPIN)+"/verify":
+		s.servePINVerify(w, r, snap)
+	default:
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "not-found", "This page does not exist.", nil))
+	}
+}
+
+func (s *Service) serveCerts(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(s.Keys.CertsJSON())
+}
+
+// serveHome is the auth domain root. The App Launcher comes with the SaaS issue; until then it
+// shows who is signed in.
+func (s *Service) serveHome(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	os, err := s.VerifySessionToken(r.Context(), cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
+	if err != nil {
+		web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Gatehouse", OrgName: snap.Org.Name,
+			Message: "You are not signed in. Open an application protected by Gatehouse to sign in."})
+		return
+	}
+	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed in", OrgName: snap.Org.Name,
+		Message: "You are signed in as " + os.Identity.Email + ".",
+		Data:    map[string]string{"Link": snap.Profile.Path(wire.EndpointLogout), "LinkText": "Sign out"}})
+}
+
+// LoginURL is where an app host sends a browser to log in.
+func LoginURL(snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath, state string) string {
+	q := url.Values{}
+	q.Set("kid", app.AUD)
+	q.Set("redirect_url", redirectPath)
+	q.Set("state", state)
+	return snap.Issuer + snap.Profile.Path(wire.EndpointLogin) + "/" + host + "?" + q.Encode()
+}
+
+// StartAppLogin sets the app host's nonce cookie and redirects the browser to the auth domain.
+// redirectPath is the normalised path and query the user asked for.
+func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
+	nonce := randomToken(32)
+	setCookie(w, snap.Profile.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, LoginURL(snap, app, host, redirectPath, hashValue("app-nonce", nonce)), http.StatusFound)
+}
+
+// loginTarget is a validated login request: which app, which host, and where to return.
+type loginTarget struct {
+	app      *snapshot.App
+	host     string
+	redirect string // path and query on host
+	state    string
+}
+
+func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.Values) (*loginTarget, error) {
+	bad := func(why string) error {
+		return httpx.Errorf(http.StatusBadRequest, "bad-login-request", "This sign-in link is not valid. Open the application again.", errors.New(why))
+	}
+	host = strings.ToLower(host)
+	app := snap.AppsByAUD[q.Get("kid")]
+	if app == nil {
+		return nil, bad("unknown application audience")
+	}
+	state := q.Get("state")
+	if len(state) != 64 || strings.Trim(state, "0123456789abcdef") != "" {
+		return nil, bad("missing or malformed state")
+	}
+	redirect, ok := httpx.SafeRedirect(q.Get("redirect_url"), host)
+	if !ok || !strings.HasPrefix(redirect, "/") {
+		return nil, bad("redirect_url is not a path on the app host")
+	}
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return nil, bad("redirect_url does not parse")
+	}
+	norm, err := httpx.NormalizePath(u.EscapedPath())
+	if err != nil {
+		return nil, bad("redirect_url path is ambiguous")
+	}
+	if id, ok := snap.Routes.Match(host, norm); !ok || id != app.ID {
+		return nil, bad("redirect_url does not belong to the application")
+	}
+	redirect = norm
+	if u.RawQuery != "" {
+		redirect += "?" + u.RawQuery
+	}
+	return &loginTarget{app: app, host: host, redirect: redirect, state: state}, nil
+}
+
+// serveLogin handles <prefix>login/<app host>: reuse the org session when there is one, else show
+// the IdP picker (or go straight to the only IdP with instant auth).
+func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) {
+	if r.Method != http.MethodGet {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET.", nil))
+		return
+	}
+	t, err := s.parseLoginTarget(snap, host, r.URL.Query())
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	os, err := s.VerifySessionToken(r.Context(), cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
+	switch {
+	case err == nil:
+		s.completeAppLogin(w, r, snap, t, os, false)
+		return
+	case !IsNoSession(err):
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	}
+	ip, country := s.Client(r)
+	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: ip, Country: country}); d.Action == policy.ActionDeny {
+		s.deny(w, r, snap, t.app, nil, d, true)
+		return
+	}
+	if len(t.app.LoginIdPs) == 0 {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "no-login-method", "No sign-in method is available for this application.", nil))
+		return
+	}
+	flow, err := s.newFlow(w, r, snap, t)
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	if len(t.app.LoginIdPs) == 1 {
+		// Instant auth: with one login method the picker would only add a click.
+		http.Redirect(w, r, startURL(snap, flow.ID, t.app.LoginIdPs[0].ID), http.StatusFound)
+		return
+	}
+	type idpLink struct{ Name, URL string }
+	var links []idpLink
+	for _, idp := range t.app.LoginIdPs {
+		links = append(links, idpLink{Name: idp.Name, URL: startURL(snap, flow.ID, idp.ID)})
+	}
+	web.Render(w, http.StatusOK, "login.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name,
+		Data: map[string]any{"AppName": t.app.Name, "IdPs": links}})
+}
+
+func startURL(snap *snapshot.Snapshot, flowID, idpID string) string {
+	return snap.Profile.Path("start") + "?" + url.Values{"flow": {flowID}, "idp": {idpID}}.Encode()
+}
+
+// newFlow stores a login flow bound to a fresh cookie on this browser.
+func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) (*store.LoginFlow, error) {
+	binding := randomToken(32)
+	now := s.now()
+	f := &store.LoginFlow{
+		ID:             randomToken(18),
+		AppID:          t.app.ID,
+		RedirectURL:    t.redirect,
+		CreatedAt:      now,
+		ExpiresAt:      now.Add(FlowLifetime),
+		BrowserBinding: hashValue("flow", binding),
+		Data:           map[string]string{flowState: t.state, flowHost: t.host, flowCSRF: randomToken(18)},
+	}
+	if err := s.Store.CreateLoginFlow(r.Context(), f); err != nil {
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	setCookie(w, snap.Profile.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
+	return f, nil
+}
+
+// loadFlow returns the flow named in the request if this browser started it.
+func (s *Service) loadFlow(r *http.Request, snap *snapshot.Snapshot, id string) (*store.LoginFlow, error) {
+	expired := httpx.Errorf(http.StatusBadRequest, "flow-invalid", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	if len(id) < 8 {
+		return nil, expired
+	}
+	f, err := s.Store.GetLoginFlow(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, expired
+	}
+	if err != nil {
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	binding := cookieValue(r, snap.Profile.FlowCookie()+"_"+id[:8])
+	if binding == "" || hashValue("flow", binding) != f.BrowserBinding {
+		expired.Reason = "flow-browser-mismatch"
+		return nil, expired
+	}
+	return f, nil
+}
+
+// csrfToken is the per-flow form token; the flow cookie binds the flow to the browser.
+func csrfToken(f *store.LoginFlow) string { return hashValue("csrf", f.ID+"\x00"+f.Data[flowCSRF]) }
+
+// serveStart sends a browser to the chosen IdP.
+func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	f, err := s.loadFlow(r, snap, r.URL.Query().Get("flow"))
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	app := snap.Apps[f.AppID]
+	idpID := r.URL.Query().Get("idp")
+	var idp *store.IdentityProvider
+	if app != nil {
+		for _, candidate := range app.LoginIdPs {
+			if candidate.ID == idpID {
+				idp = candidate
+			}
+		}
+	}
+	if idp == nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "This sign-in method is not available for this application.", nil))
+		return
+	}
+	switch idp.Type {
+	case store.IdPOneTimePIN:
+		s.renderPINEmail(w, snap, f, "")
+	default:
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotImplemented, "idp-type-unsupported", "This sign-in method is not supported yet.", nil))
+	}
+}
+
+// completeAppLogin evaluates the app's policies for a logged-in identity and, if allowed, mints
+// the app token and hands it to the app host through a single-use code.
+func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, os *OrgSession, freshLogin bool) {
+	ip, country := s.Client(r)
+	d := t.app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: ip, Country: country})
+	ev := &store.AuthEvent{Action: "login", Allowed: d.Action == policy.ActionAllow, UserID: os.Identity.UserID,
+		Email: os.Identity.Email, AppID: t.app.ID, AppDomain: t.host, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type,
+		IP: ip.String(), Country: country, PolicyID: d.PolicyID, Reasons: d.Reasons}
+	if !freshLogin {
+		ev.Reasons = append([]string{"org-session-reused"}, d.Reasons...)
+	}
+	s.Audit.Auth(r.Context(), ev)
+	if d.Action != policy.ActionAllow {
+		s.deny(w, r, snap, t.app, os.Identity, d, false)
+		return
+	}
+	now := s.now()
+	lifetime := t.app.SessionDuration
+	if d.SessionDuration > 0 {
+		lifetime = d.SessionDuration
+	}
+	// An app token never outlives the org session it came from.
+	if until := os.Session.ExpiresAt.Sub(now); until < lifetime {
+		lifetime = until
+	}
+	claims := s.identityClaims(snap, os, country, now, lifetime)
+	claims.Type = "app"
+	claims.Audience = []string{t.app.AUD}
+	raw, err := token.Mint(s.Keys, claims)
+	if err != nil {
+		s.renderError(w, r, snap, fmt.Errorf("mint app token: %w", err))
+		return
+	}
+	code := randomToken(32)
+	hc := &store.HandoffCode{
+		CodeHash: hashValue("handoff", code), SessionID: os.Session.ID, AppID: t.app.ID, Host: t.host,
+		RedirectURL: t.redirect, BrowserBinding: t.state, Token: raw, CreatedAt: now, ExpiresAt: now.Add(HandoffLifetime),
+	}
+	if err := s.Store.CreateHandoffCode(r.Context(), hc); err != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	}
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, snap.URL(t.host)+snap.Profile.Path(wire.EndpointAuthorized)+"?"+url.Values{"code": {code}}.Encode(), http.StatusFound)
+}
+
+// identityClaims fills the identity part of org and app tokens.
+func (s *Service) identityClaims(snap *snapshot.Snapshot, os *OrgSession, country string, now time.Time, lifetime time.Duration) *token.Claims {
+	return &token.Claims{
+		Issuer:        snap.Issuer,
+		Subject:       os.Identity.UserID,
+		Email:         os.Identity.Email,
+		IssuedAt:      now.Unix(),
+		NotBefore:     now.Unix(),
+		ExpiresAt:     now.Add(lifetime).Unix(),
+		IdentityNonce: os.Session.ID,
+		Country:       country,
+		Custom:        os.Identity.Custom(),
+		AMR:           os.Identity.AMR,
+	}
+}
+
+// deny renders the block page, or redirects to the app's custom deny URL.
+func (s *Service) deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+	Deny(w, r, snap, app, id, d, nonIdentity)
+}
+
+// Deny renders the block page for a decision, or redirects to the app's custom deny URL.
+func Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+	target := app.CustomDenyURL
+	if nonIdentity {
+		target = app.CustomNonIdentityDenyURL
+	}
+	if target != "" {
+		web.SetSecurityHeaders(w.Header())
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	msg := app.CustomDenyMessage
+	if msg == "" {
+		msg = snap.Org.CustomDenyMessage
+	}
+	email := ""
+	if id != nil {
+		email = id.Email
+	}
+	ref := httpx.NewRequestID()
+	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
+	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,
+		Data: map[string]any{"AppName": app.Name, "Email": email, "NonIdentity": nonIdentity,
+			"LogoutURL": snap.Issuer + snap.Profile.Path(wire.EndpointLogout)}})
+}
+
+// startSession creates the user's org session after a successful IdP login and sets the org
+// cookie.
+func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, ident *identity.Identity) (*OrgSession, error) {
+	unavailable := func(err error) error {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	ip, country := s.Client(r)
+	now := s.now()
+	raw, _ := json.Marshal(ident)
+	user, err := s.Store.UpsertUserByEmail(ctx, ident.Email, store.LastSeen{At: now, IdPID: ident.IdP.ID, IdPType: ident.IdP.Type, IP: ip.String(), Country: country, Identity: raw})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if user.Status != "" && user.Status != store.UserActive {
+		return nil, httpx.Errorf(http.StatusForbidden, "user-inactive", "This account has been deactivated.", nil)
+	}
+	ident.UserID = user.ID
+	raw, _ = json.Marshal(ident)
+	sess := &store.Session{
+		ID: randomToken(18), UserID: user.ID, Email: user.Email, IdPID: ident.IdP.ID,
+		CreatedAt: now, ExpiresAt: now.Add(snap.OrgSessionDuration()), IP: ip.String(), Country: country, Identity: raw,
+	}
+	if err := s.Store.CreateSession(ctx, sess); err != nil {
+		return nil, unavailable(err)
+	}
+	os := &OrgSession{Session: sess, Identity: ident}
+	claims := s.identityClaims(snap, os, country, now, snap.OrgSessionDuration())
+	claims.Type = "org"
+	claims.Audience = []string{snap.OrgAudience()}
+	orgToken, err := token.Mint(s.Keys, claims)
+	if err != nil {
+		return nil, fmt.Errorf("mint org token: %w", err)
+	}
+	os.Claims = claims
+	setCookie(w, snap.Profile.Cookie, orgToken, snap.OrgSessionDuration(), http.SameSiteLaxMode, true, snap.Secure())
+	return os, nil
+}

@@ -1,0 +1,204 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+const maxFormBytes = 16 << 10
+
+func (s *Service) renderPINEmail(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, msg string) {
+	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name, Message: msg,
+		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
+}
+
+func (s *Service) renderPINCode(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, email, msg string) {
+	web.Render(w, http.StatusOK, "pin_code.html", &web.Page{Title: "Enter your code", OrgName: snap.Org.Name, Message: msg,
+		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN) + "/verify", "FlowID": f.ID, "CSRF": csrfToken(f), "Email": email}})
+}
+
+// pinForm reads and checks a PIN form post: method, size, flow binding and CSRF token.
+func (s *Service) pinForm(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) (*store.LoginFlow, *store.IdentityProvider, error) {
+	if r.Method != http.MethodPost {
+		return nil, nil, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only accepts form submissions.", nil)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, nil, httpx.Errorf(http.StatusBadRequest, "bad-form", "The form could not be read.", err)
+	}
+	f, err := s.loadFlow(r, snap, r.PostForm.Get("flow"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.PostForm.Get("csrf") != csrfToken(f) {
+		return nil, nil, httpx.Errorf(http.StatusForbidden, "csrf-mismatch", "This form has expired. Open the application again to sign in.", nil)
+	}
+	app := snap.Apps[f.AppID]
+	if app == nil {
+		return nil, nil, httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil)
+	}
+	for _, idp := range app.LoginIdPs {
+		if idp.Type == store.IdPOneTimePIN {
+			return f, idp, nil
+		}
+	}
+	return nil, nil, httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "E-mail sign-in is not available for this application.", nil)
+}
+
+// servePINSend issues a PIN. The page shown afterwards is the same whether or not the address may
+// sign in, and the PIN is only sent when some identity policy of the app could admit it.
+func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	f, idp, err := s.pinForm(w, r, snap)
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	addr, err := mail.ParseAddress(r.PostForm.Get("email"))
+	if err != nil || addr.Name != "" || strings.ContainsAny(addr.Address, " \t\r\n") || strings.Count(addr.Address, "@") != 1 {
+		s.renderPINEmail(w, snap, f, "Enter a valid e-mail address.")
+		return
+	}
+	email := identity.NormalizeEmail(addr.Address)
+	ip, country := s.Client(r)
+	ctx := r.Context()
+	for _, lim := range []struct {
+		key string
+		l   Limit
+	}{{"pin-send-ip:" + ip.String(), PINSendsPerIP}, {"pin-send-email:" + email, PINSendsPerEmail}} {
+		ok, err := s.Store.HitRateLimit(ctx, lim.key, lim.l.Window, lim.l.Max)
+		if err != nil {
+			s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+			return
+		}
+		if !ok {
+			s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"rate-limited"}})
+			s.renderError(w, r, snap, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many codes were requested. Wait a few minutes and try again.", nil))
+			return
+		}
+	}
+	now := s.now()
+	pin, err := onetimepin.GeneratePIN()
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	ch := &store.PINChallenge{ID: randomToken(18), Email: email, CreatedAt: now, ExpiresAt: now.Add(onetimepin.Validity)}
+	ch.PINHash = onetimepin.HashPIN(ch.ID, pin)
+	if err := s.Store.CreatePINChallenge(ctx, ch); err != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	}
+	// The flow is updated by replacing it: flows are small and short-lived.
+	f.Data[flowChallenge] = ch.ID
+	f.Data[flowEmail] = email
+	if err := s.replaceFlow(ctx, f); err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	app := snap.Apps[f.AppID]
+	probe := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
+	d := app.Policies.Evaluate(&policy.Input{Identity: probe, ClientIP: ip, Country: country})
+	allowed := d.Action == policy.ActionAllow
+	reasons := append([]string{}, d.Reasons...)
+	if allowed {
+		sender := s.PINSenders(idp.ID)
+		// Sent in the background so the response time does not reveal whether the address is allowed.
+		go func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := sender.SendPIN(sctx, email, pin, ch.ExpiresAt); err != nil {
+				s.Log.LogAttrs(sctx, slog.LevelError, "sending one-time PIN failed", slog.String("email", email), slog.Any("err", err))
+			}
+		}()
+	} else {
+		reasons = append(reasons, "address-not-allowed")
+	}
+	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, PolicyID: d.PolicyID, Reasons: reasons})
+	s.renderPINCode(w, snap, f, email, "")
+}
+
+func (s *Service) replaceFlow(ctx context.Context, f *store.LoginFlow) error {
+	if err := s.Store.DeleteLoginFlow(ctx, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	if err := s.Store.CreateLoginFlow(ctx, f); err != nil {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	return nil
+}
+
+// servePINVerify checks a submitted PIN and, on success, logs the user in.
+func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	f, idp, err := s.pinForm(w, r, snap)
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	ctx := r.Context()
+	ip, country := s.Client(r)
+	email, chID := f.Data[flowEmail], f.Data[flowChallenge]
+	fail := func(reason, msg string) {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{reason}})
+		if msg == "" {
+			s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, reason, "That code is not valid any more. Open the application again to request a new one.", nil))
+			return
+		}
+		s.renderPINCode(w, snap, f, email, msg)
+	}
+	if chID == "" {
+		fail("pin-not-requested", "")
+		return
+	}
+	ok, err := s.Store.HitRateLimit(ctx, "pin-verify-ip:"+ip.String(), PINVerifyPerIP.Window, PINVerifyPerIP.Max)
+	if err != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	}
+	if !ok {
+		fail("rate-limited", "")
+		return
+	}
+	code := strings.TrimSpace(r.PostForm.Get("code"))
+	_, consumed, err := s.Store.AttemptPINChallenge(ctx, chID, PINMaxAttempts, func(c *store.PINChallenge) bool {
+		return c.Email == email && onetimepin.CheckPIN(c.ID, code, c.PINHash)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail("pin-expired", "")
+		return
+	case errors.Is(err, store.ErrConflict):
+		fail("pin-used-or-too-many-attempts", "")
+		return
+	case err != nil:
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	case !consumed:
+		fail("pin-mismatch", "That code is not right. Check the e-mail and try again.")
+		return
+	}
+	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+	ident := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
+	os, err := s.startSession(ctx, w, r, snap, ident)
+	if err != nil {
+		he := httpx.AsError(err)
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{he.Reason}})
+		s.renderError(w, r, snap, err)
+		return
+	}
+	app := snap.Apps[f.AppID]
+	s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// StoreConfig converts the file's access objects to a store.Config, hashing the service tokens'
+// client secrets (which it resolves; a secret that cannot be resolved is a *ValidationError). The
+// object lists are copies of f's. It does not validate; Parse already has.
+func (f *File) StoreConfig() (*store.Config, error) {
+	cfg, issues := f.resolvedStoreConfig()
+	if ve := f.problems(issues); ve != nil {
+		return nil, ve
+	}
+	return cfg, nil
+}
+
+// resolvedStoreConfig is storeConfig with the service tokens' secrets resolved and hashed.
+func (f *File) resolvedStoreConfig() (*store.Config, []issue) {
+	cfg := f.storeConfig()
+	var issues []issue
+	for i, t := range f.ServiceTokens {
+		if t.ClientSecretSHA256 != "" || t.ClientSecret.IsZero() {
+			continue
+		}
+		path := fmt.Sprintf("service_tokens[%d].client_secret", i)
+		secret, err := t.ClientSecret.Resolve()
+		if err != nil {
+			issues = append(issues, issue{path: path, msg: err.Error()})
+			continue
+		}
+		if len(secret) < minClientSecretLen {
+			issues = append(issues, issue{path: path, msg: fmt.Sprintf("must be at least %d characters", minClientSecretLen)})
+			continue
+		}
+		sum := sha256.Sum256([]byte(secret))
+		cfg.ServiceTokens[i].ClientSecretSHA256 = hex.EncodeToString(sum[:])
+	}
+	return cfg, issues
+}
+
+// storeConfig converts without resolving secrets: a token given by client_secret has an empty
+// hash (enough for validation, which only needs ids).
+func (f *File) storeConfig() *store.Config {
+	cfg := &store.Config{
+		Organization:      f.Organization,
+		IdentityProviders: slices.Clone(f.IdentityProviders),
+		Applications:      slices.Clone(f.Applications),
+		Policies:          slices.Clone(f.Policies),
+		Groups:            slices.Clone(f.Groups),
+		Lists:             slices.Clone(f.Lists),
+	}
+	for _, t := range f.ServiceTokens {
+		cfg.ServiceTokens = append(cfg.ServiceTokens, store.ServiceToken{
+			ID:                 t.ID,
+			Name:               t.Name,
+			ClientID:           t.ClientID,
+			ClientSecretSHA256: strings.ToLower(t.ClientSecretSHA256),
+			Duration:           t.Duration,
+			ExpiresAt:          t.ExpiresAt,
+			Disabled:           t.Disabled,
+		})
+	}
+	return cfg
+}
+
+// CheckSecrets resolves every secret in the file (storage dsn, service token client secrets,
+// SMTP passwords) and reports those that cannot be resolved, as a *ValidationError. Parse does
+// not read secrets; `gatehouse config validate` and start-up call this to fail early.
+func (f *File) CheckSecrets() error {
+	_, issues := f.resolvedStoreConfig()
+	check := func(path string, s interface{ Resolve() (string, error) }) {
+		if _, err := s.Resolve(); err != nil {
+			issues = append(issues, issue{path: path, msg: err.Error()})
+		}
+	}
+	if !f.Storage.DSN.IsZero() {
+		check("storage.dsn", f.Storage.DSN)
+	}
+	for i, p := range f.IdentityProviders {
+		if p.Type != store.IdPOneTimePIN {
+			continue
+		}
+		c, err := onetimepin.ParseConfig(p.Config)
+		if err != nil || c.SMTP == nil || c.SMTP.Password.IsZero() {
+			continue
+		}
+		check(fmt.Sprintf("identity_providers[%d].config.smtp.password", i), c.SMTP.Password)
+	}
+	if ve := f.problems(issues); ve != nil {
+		return ve
+	}
+	return nil
+}
+
+// Apply validates f and replaces the store's configuration with the file's objects in one
+// UpdateConfig call: objects declared in the file are authoritative, and objects the store holds
+// that the file does not declare are removed. The store keeps each application's AUD by id. A
+// service token keeps its creation time while its id and secret hash are unchanged; a new or
+// re-keyed token is created now. Apply returns the configuration as stored.
+func (f *File) Apply(ctx context.Context, st store.Store) (*store.Config, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := f.StoreConfig()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	out, err := st.UpdateConfig(ctx, func(cur *store.Config) error {
+		// The updater may run more than once: build the new value from cfg every time.
+		created := make(map[string]store.ServiceToken, len(cur.ServiceTokens))
+		for _, t := range cur.ServiceTokens {
+			created[t.ID] = t
+		}
+		next := *cfg
+		next.Version = cur.Version
+		next.IdentityProviders = slices.Clone(cfg.IdentityProviders)
+		next.Applications = slices.Clone(cfg.Applications)
+		next.Policies = slices.Clone(cfg.Policies)
+		next.Groups = slices.Clone(cfg.Groups)
+		next.Lists = slices.Clone(cfg.Lists)
+		next.ServiceTokens = slices.Clone(cfg.ServiceTokens)
+		for i := range next.ServiceTokens {
+			t := &next.ServiceTokens[i]
+			if old, ok := created[t.ID]; ok && old.ClientSecretSHA256 == t.ClientSecretSHA256 && !old.CreatedAt.IsZero() {
+				t.CreatedAt = old.CreatedAt
+			} else {
+				t.CreatedAt = now
+			}
+		}
+		*cur = next
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: applying to the store: %w", err)
+	}
+	return out, nil
+}

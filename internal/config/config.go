@@ -1,0 +1,471 @@
+// Package config reads Gatehouse's configuration file (schema version 1), checks it, and applies
+// it to the store.
+//
+// # The file
+//
+// The file is YAML. Field names follow Cloudflare's Access API (snake_case), so that people who
+// know it, and exports from it, map one to one. The type File and the types it refers to are the
+// field reference: their doc comments say what each field means and what its default is. The
+// access objects (organization, identity_providers, applications, policies, groups, lists) are the
+// store types of package store, whose doc comments describe them; service_tokens use the
+// ServiceToken type of this package, which accepts the secret itself instead of its hash. Example
+// returns a commented example that is kept valid by the tests.
+//
+// Decoding is strict: an unknown field (a typo, or a Cloudflare field Gatehouse does not
+// implement), a duplicate field and a value of the wrong kind are errors. YAML anchors, aliases
+// and merge keys ("<<: *defaults") may be used; top-level keys that start with "x-" are ignored,
+// so that they can hold anchored values. A file holds exactly one YAML document.
+//
+// # Secrets
+//
+// Every secret (service token client_secret, storage dsn, an SMTP password) accepts an inline
+// value, a file or an environment variable; see Secret. Parsing does not read them: StoreConfig
+// resolves the service token secrets it needs, CheckSecrets resolves every secret (use it to find
+// an unset variable before starting), and the component that uses any other secret resolves it.
+// No error message ever contains a secret value.
+//
+// # Defaults
+//
+// Parse fills in these defaults (SetDefaults) before validating; none of them weakens security:
+//
+//	organization.name                   "Gatehouse"
+//	organization.auth_domain            lower-cased
+//	organization.session_duration       24h
+//	organization.wire                   gatehouse
+//	organization.key_rotation_interval  1008h (6 weeks)
+//	organization.key_overlap            168h (7 days)
+//	listen.public                       ":443" with tls, ":80" without
+//	listen.internal                     "127.0.0.1:9090"
+//	storage.driver                      sqlite
+//	storage.dsn                         "file:gatehouse.db" (sqlite only; postgres needs a dsn)
+//	identity_providers[].name           its id
+//	applications[].type                 self_hosted
+//	applications[].name                 its id
+//	service_tokens[].name               its id
+//	service_tokens[].duration           8760h (one year)
+//	limits.max_request_header_bytes     64KiB
+//	limits.max_request_body_bytes       100MiB (-1: no limit)
+//	limits.upstream_timeout             60s
+//	limits.idle_timeout                 2m
+//	log.level                           info
+//	log.format                          json
+//
+// Application and policy session durations stay unset (0) when left out; the application default
+// is 24h (see store.Application) and a policy defaults to its application's.
+//
+// # Validation
+//
+// Parse reports every problem at once, as a *ValidationError whose problems carry the file name,
+// line, column and field path ("applications[1].destinations[0]"), sorted by position. Besides
+// the shape of the file it checks, among other things: version is 1; auth_domain is a bare host
+// name; session durations are in range (organization 15m..720h, application and policy up to
+// 720h) and key_overlap covers the longest of them; listen addresses parse; the TLS files exist
+// and hold a matching key pair; object ids are present, unique per kind and made of letters,
+// digits, '-', '_' and '.'; identity provider and application types are implemented; references
+// between objects resolve. Destination patterns and route conflicts are checked by package route,
+// policies, rule groups, lists and application policy links by package policy; their findings
+// are reported at the offending field like every other problem.
+//
+// # Applying
+//
+// The objects declared in the file are authoritative at start: Apply replaces the store's
+// configuration (organization, identity providers, applications, policies, groups, lists and
+// service tokens) with the file's in one UpdateConfig call, so an object removed from the file is
+// removed from the store. Applications keep their audience tag (AUD) by id, and service tokens
+// keep their creation time while their id and secret are unchanged.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// File is a configuration file of schema version 1.
+type File struct {
+	// Version is the schema version, required; this release reads version 1.
+	Version int `yaml:"version"`
+	// Organization holds the settings that apply to every application; auth_domain is required.
+	Organization store.Organization `yaml:"organization"`
+	// Listen says where Gatehouse accepts connections.
+	Listen Listen `yaml:"listen"`
+	// TLS is the certificate of the public listener; without it the public listener speaks plain
+	// HTTP (for use behind a TLS-terminating load balancer, or demos).
+	TLS TLS `yaml:"tls"`
+	// Storage selects the database.
+	Storage Storage `yaml:"storage"`
+	// Secrets configures encryption at rest.
+	Secrets Secrets `yaml:"secrets"`
+	// GeoIP configures the country database used by geo rules and the JWT country claim.
+	GeoIP GeoIP `yaml:"geoip"`
+	// TrustedProxies are the CIDRs (or single addresses) of proxies in front of Gatehouse whose
+	// X-Forwarded-For is believed. Empty by default: the client address is the TCP peer's. A CIDR
+	// must be written in canonical form (10.0.0.0/8, not 10.1.2.3/8).
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+	// IdentityProviders are the login methods. This release implements type onetimepin.
+	IdentityProviders []store.IdentityProvider `yaml:"identity_providers"`
+	// Applications are the protected resources: self_hosted (reverse proxied), bookmark and
+	// app_launcher.
+	Applications []store.Application `yaml:"applications"`
+	// Policies are the reusable access policies that applications link with {ref, precedence}.
+	Policies []store.Policy `yaml:"policies"`
+	// Groups are reusable rule groups, referenced by the `group` selector.
+	Groups []store.RuleGroup `yaml:"groups"`
+	// Lists are e-mail and IP lists, referenced by the email_list and ip_list selectors.
+	Lists []store.List `yaml:"lists"`
+	// ServiceTokens are machine credentials.
+	ServiceTokens []ServiceToken `yaml:"service_tokens"`
+	// Limits bound request sizes and timeouts on the public listener.
+	Limits Limits `yaml:"limits"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+
+	// src is where the File was parsed from; nil for a File built in Go.
+	src *source
+}
+
+// source remembers the YAML a File came from, to give problems a position.
+type source struct {
+	filename string
+	root     *yaml.Node
+	// failed holds the paths whose value could not be decoded.
+	failed map[string]bool
+}
+
+// Listen holds the listener addresses, each "host:port" or ":port".
+type Listen struct {
+	// Public serves the auth domain and every protected application; default ":443" when tls is
+	// set and ":80" otherwise.
+	Public string `yaml:"public"`
+	// Internal serves /metrics, /healthz, /readyz and pprof; default "127.0.0.1:9090". Never
+	// expose it publicly.
+	Internal string `yaml:"internal"`
+	// Gateway is the forward proxy; "" (the default) turns it off.
+	Gateway string `yaml:"gateway"`
+}
+
+// TLS names the PEM certificate chain and private key of the public listener. Set both or
+// neither; they must exist and match when the file is validated.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether a certificate is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Storage drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Storage selects the database.
+type Storage struct {
+	// Driver is "sqlite" (default; one process) or "postgres" (any number of replicas).
+	Driver string `yaml:"driver"`
+	// DSN is the data source name, a Secret because it usually holds a password: for sqlite
+	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db", in the working
+	// directory), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
+	DSN Secret `yaml:"dsn"`
+}
+
+// Secrets configures encryption at rest.
+type Secrets struct {
+	// MasterKeyFile is the file holding the master key that encrypts signing keys and stored
+	// secrets.
+	MasterKeyFile string `yaml:"master_key_file"`
+}
+
+// GeoIP configures country lookups.
+type GeoIP struct {
+	// MMDBFile is a MaxMind-format country database (GeoLite2-Country or compatible). Without
+	// it the client country is unknown: geo rules never match and the JWT has no country.
+	MMDBFile string `yaml:"mmdb_file"`
+}
+
+// Limits bound requests on the public listener.
+type Limits struct {
+	// MaxRequestHeaderBytes bounds the request line and headers; default 64KiB, at least 4KiB
+	// and at most 16MiB.
+	MaxRequestHeaderBytes ByteSize `yaml:"max_request_header_bytes"`
+	// MaxRequestBodyBytes bounds a request body forwarded to an application; default 100MiB, -1
+	// for no limit. Larger bodies are refused with 413.
+	MaxRequestBodyBytes ByteSize `yaml:"max_request_body_bytes"`
+	// UpstreamTimeout is how long Gatehouse waits for an application's response headers; it does
+	// not limit streaming responses (SSE, WebSocket, downloads). Default 60s.
+	UpstreamTimeout store.Duration `yaml:"upstream_timeout"`
+	// IdleTimeout is how long an idle keep-alive client connection stays open; default 2m.
+	IdleTimeout store.Duration `yaml:"idle_timeout"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// ServiceToken is the configuration form of a store.ServiceToken: it accepts the client secret
+// itself (client_secret, as a Secret) or its SHA-256 (client_secret_sha256), exactly one of them.
+// Only the hash reaches the store.
+type ServiceToken struct {
+	ID string `yaml:"id"`
+	// Name defaults to the id.
+	Name string `yaml:"name"`
+	// ClientID is sent by clients in the client ID header; letters, digits, '-', '_' and '.',
+	// unique among service tokens.
+	ClientID string `yaml:"client_id"`
+	// ClientSecretSHA256 is the lower-case hex SHA-256 of the client secret.
+	ClientSecretSHA256 string `yaml:"client_secret_sha256"`
+	// ClientSecret is the secret itself, at least 32 characters (e.g. `openssl rand -hex 32`).
+	ClientSecret Secret `yaml:"client_secret"`
+	// Duration is the token lifetime from its creation; default 8760h.
+	Duration store.Duration `yaml:"duration"`
+	// ExpiresAt, when set, ends the token's validity at that time.
+	ExpiresAt time.Time `yaml:"expires_at"`
+	// Disabled tokens never authenticate.
+	Disabled bool `yaml:"disabled"`
+}
+
+// maxFileSize bounds the configuration file Load reads.
+const maxFileSize = 16 << 20
+
+// Load reads and parses the configuration file at path; see Parse.
+func Load(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxFileSize)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes a configuration file, fills in defaults (see SetDefaults) and validates it (see
+// Validate). filename is only used in problem positions. On any problem it returns a
+// *ValidationError listing all of them.
+func Parse(data []byte, filename string) (*File, error) {
+	root, syntax := parseYAML(data)
+	if syntax != nil {
+		syntax.File = filename
+		return nil, &ValidationError{Problems: []Problem{*syntax}}
+	}
+	if n, _ := lookup(root, ""); n.Kind == 0 || n.Kind == yaml.DocumentNode || n.ShortTag() == "!!null" {
+		return nil, &ValidationError{Problems: []Problem{{File: filename, Msg: "the configuration is empty"}}}
+	}
+
+	f := &File{}
+	d := newDecoder()
+	d.decode(root, reflect.ValueOf(f).Elem(), "")
+	f.src = &source{filename: filename, root: root, failed: d.failed}
+
+	if f.Version != 1 && !d.failed["version"] && f.src.has("version") {
+		// Another schema: everything else would be noise.
+		return nil, f.problems([]issue{{path: "version",
+			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}})
+	}
+	f.SetDefaults()
+	if ve := f.problems(append(d.issues, f.validate()...)); ve != nil {
+		return nil, ve
+	}
+	return f, nil
+}
+
+var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses exactly one YAML document (an empty input is an empty document).
+func parseYAML(data []byte) (*yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, syntaxProblem(err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &Problem{Line: extra.Line, Column: extra.Column, Msg: "only one YAML document is allowed"}
+	case !errors.Is(err, io.EOF):
+		return nil, syntaxProblem(err)
+	}
+	return &root, nil
+}
+
+func syntaxProblem(err error) *Problem {
+	msg := err.Error()
+	if m := syntaxLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Problem{Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &Problem{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// has reports whether path is present in the source (false for a File built in Go).
+func (s *source) has(path string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := lookup(s.root, path)
+	return ok
+}
+
+// problems resolves issues to positioned problems, leaving out validation findings about values
+// that already failed to decode.
+func (f *File) problems(issues []issue) *ValidationError {
+	var ps []Problem
+	for _, is := range issues {
+		if is.node == nil && f.src != nil && f.src.underFailed(is.path) {
+			continue
+		}
+		p := Problem{Path: is.path, Msg: is.msg}
+		n := is.node
+		if f.src != nil {
+			p.File = f.src.filename
+			if n == nil {
+				n, _ = lookup(f.src.root, is.path)
+			}
+		}
+		if n != nil {
+			p.Line, p.Column = n.Line, n.Column
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: sortProblems(ps)}
+}
+
+// underFailed reports whether a validation finding at path is likely a consequence of a value
+// that failed to decode: the value at path, one it is inside of, or one inside it.
+func (s *source) underFailed(path string) bool {
+	for f := range s.failed {
+		switch {
+		case path == "" || f == "" || f == path:
+			return true
+		case strings.HasPrefix(path, f) && (path[len(f)] == '.' || path[len(f)] == '['):
+			return true
+		case strings.HasPrefix(f, path) && (f[len(path)] == '.' || f[len(path)] == '['):
+			return true
+		}
+	}
+	return false
+}
+
+// Default values.
+const (
+	DefaultSessionDuration       = 24 * time.Hour
+	DefaultKeyRotationInterval   = 1008 * time.Hour
+	DefaultKeyOverlap            = 168 * time.Hour
+	DefaultPublicTLS             = ":443"
+	DefaultPublicPlain           = ":80"
+	DefaultInternal              = "127.0.0.1:9090"
+	DefaultSQLiteDSN             = "file:gatehouse.db"
+	DefaultServiceTokenDuration  = 8760 * time.Hour
+	DefaultMaxRequestHeaderBytes = 64 * KiB
+	DefaultMaxRequestBodyBytes   = 100 * MiB
+	DefaultUpstreamTimeout       = 60 * time.Second
+	DefaultIdleTimeout           = 2 * time.Minute
+)
+
+// SetDefaults fills in every unset field that has a default (see the package documentation).
+// It is idempotent. Parse calls it; call it on a File built in Go before Validate.
+func (f *File) SetDefaults() {
+	o := &f.Organization
+	o.AuthDomain = strings.ToLower(o.AuthDomain)
+	if o.Name == "" {
+		o.Name = "Gatehouse"
+	}
+	if o.SessionDuration == 0 {
+		o.SessionDuration = store.Duration(DefaultSessionDuration)
+	}
+	if o.Wire == "" {
+		o.Wire = store.WireGatehouse
+	}
+	if o.KeyRotationInterval == 0 {
+		o.KeyRotationInterval = store.Duration(DefaultKeyRotationInterval)
+	}
+	if o.KeyOverlap == 0 {
+		o.KeyOverlap = store.Duration(DefaultKeyOverlap)
+	}
+
+	if f.Listen.Public == "" {
+		f.Listen.Public = DefaultPublicPlain
+		if f.TLS.Enabled() {
+			f.Listen.Public = DefaultPublicTLS
+		}
+	}
+	if f.Listen.Internal == "" {
+		f.Listen.Internal = DefaultInternal
+	}
+	if f.Storage.Driver == "" {
+		f.Storage.Driver = DriverSQLite
+	}
+	if f.Storage.Driver == DriverSQLite && f.Storage.DSN.IsZero() {
+		f.Storage.DSN = Secret{Value: DefaultSQLiteDSN}
+	}
+
+	for i := range f.IdentityProviders {
+		p := &f.IdentityProviders[i]
+		if p.Name == "" {
+			p.Name = p.ID
+		}
+	}
+	for i := range f.Applications {
+		a := &f.Applications[i]
+		if a.Type == "" {
+			a.Type = store.AppSelfHosted
+		}
+		if a.Name == "" {
+			a.Name = a.ID
+		}
+	}
+	for i := range f.ServiceTokens {
+		t := &f.ServiceTokens[i]
+		if t.Name == "" {
+			t.Name = t.ID
+		}
+		if t.Duration == 0 {
+			t.Duration = store.Duration(DefaultServiceTokenDuration)
+		}
+	}
+
+	l := &f.Limits
+	if l.MaxRequestHeaderBytes == 0 {
+		l.MaxRequestHeaderBytes = DefaultMaxRequestHeaderBytes
+	}
+	if l.MaxRequestBodyBytes == 0 {
+		l.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if l.UpstreamTimeout == 0 {
+		l.UpstreamTimeout = store.Duration(DefaultUpstreamTimeout)
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = store.Duration(DefaultIdleTimeout)
+	}
+	if f.Log.Level == "" {
+		f.Log.Level = "info"
+	}
+	if f.Log.Format == "" {
+		f.Log.Format = "json"
+	}
+}

@@ -1,0 +1,770 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// problemStrings parses in and returns its problems as "line:col: path: msg".
+func problemStrings(t *testing.T, in string) []string {
+	t.Helper()
+	f, err := Parse([]byte(in), "")
+	if err == nil {
+		if f == nil {
+			t.Fatal("Parse returned neither a File nor an error")
+		}
+		return nil
+	}
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error is %T, not *ValidationError: %v", err, err)
+	}
+	if f != nil {
+		t.Error("Parse returned a File with an error")
+	}
+	out := make([]string, len(ve.Problems))
+	for i, p := range ve.Problems {
+		out[i] = p.String()
+	}
+	return out
+}
+
+func TestProblems(t *testing.T) {
+	for _, tc := range problemCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := problemStrings(t, tc.in)
+			if len(tc.want) == 0 {
+				t.Fatal("a problem case must expect at least one problem")
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestAllProblemsReported checks that problems from every stage (decoding, checks of this
+// package, route and policy compilation) are reported together, in file order.
+func TestAllProblemsReported(t *testing.T) {
+	in := `version: 1
+organization:
+  auth_domain: https://auth.example.com
+  wire: cf
+listen: {public: "443", gatway: ":3128"}
+storage: {driver: postgres}
+identity_providers:
+  - {id: pin, type: saml}
+applications:
+  - id: wiki
+    destinations: [wiki.example.com, "wiki.example.com/a*b*c"]
+    upstream: http://user:pw@10.0.0.5:8080/
+    allowed_idps: [nope]
+    policies: [{ref: missing, precedence: 1}]
+policies:
+  - {id: p, decision: allow, include: [{ip: {ip: 10.0.0.300/8}}]}
+service_tokens:
+  - {id: t, client_id: c}
+log: {level: verbose}
+`
+	want := []string{
+		`gh.yaml:3:16: organization.auth_domain: must be a bare host name such as auth.example.com, without a scheme`,
+		`gh.yaml:4:9: organization.wire: unknown wire profile "cf"; want gatehouse or cloudflare`,
+		`gh.yaml:5:18: listen.public: must be host:port or :port, e.g. :443 or 127.0.0.1:9090`,
+		`gh.yaml:5:25: listen.gatway: unknown field; did you mean "gateway"?`,
+		`gh.yaml:6:10: storage.dsn: is required for postgres`,
+		`gh.yaml:8:21: identity_providers[0].type: type "saml" is not supported yet; this release supports onetimepin`,
+		`gh.yaml:11:38: applications[0].destinations[1]: "wiki.example.com/a*b*c": path segment "a*b*c" has more than one *`,
+		`gh.yaml:12:15: applications[0].upstream: must not contain user information (credentials); configure authentication on the origin`,
+		`gh.yaml:13:20: applications[0].allowed_idps[0]: unknown identity provider "nope"`,
+		`gh.yaml:14:22: applications[0].policies[0].ref: unknown policy "missing"`,
+		`gh.yaml:16:50: policies[0].include[0].ip.ip: invalid CIDR: netip.ParsePrefix("10.0.0.300/8"): ParseAddr("10.0.0.300"): IPv4 field has value >255`,
+		`gh.yaml:18:5: service_tokens[0]: client_secret or client_secret_sha256 is required`,
+		`gh.yaml:19:14: log.level: must be debug, info, warn or error, not "verbose"`,
+	}
+	_, err := Parse([]byte(in), "gh.yaml")
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := err.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("Error():\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	for _, p := range ve.Problems {
+		if p.File != "gh.yaml" || p.Line == 0 || p.Column == 0 || p.Path == "" {
+			t.Errorf("problem without a full position: %+v", p)
+		}
+	}
+}
+
+func TestExample(t *testing.T) {
+	f, err := Parse(Example(), "example.yaml")
+	if err != nil {
+		t.Fatalf("the example does not validate:\n%v", err)
+	}
+	cfg, err := f.StoreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Applications) != 3 || len(cfg.Policies) != 2 || len(cfg.ServiceTokens) != 1 {
+		t.Errorf("unexpected example content: %d apps, %d policies, %d tokens",
+			len(cfg.Applications), len(cfg.Policies), len(cfg.ServiceTokens))
+	}
+	// Example hands out a copy.
+	Example()[0] = 'X'
+	if Example()[0] == 'X' {
+		t.Error("Example returns the embedded slice itself")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	f, err := Parse([]byte(head+`identity_providers: [{id: pin, type: onetimepin}]
+applications: [{id: wiki, destinations: [wiki.example.com], upstream: "http://10.0.0.5"}]
+service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
+`), "min.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := File{
+		Version: 1,
+		Organization: store.Organization{
+			Name:                "Gatehouse",
+			AuthDomain:          "auth.example.com",
+			SessionDuration:     store.Duration(24 * time.Hour),
+			Wire:                "gatehouse",
+			KeyRotationInterval: store.Duration(1008 * time.Hour),
+			KeyOverlap:          store.Duration(168 * time.Hour),
+		},
+		Listen:            Listen{Public: ":80", Internal: "127.0.0.1:9090"},
+		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}},
+		IdentityProviders: []store.IdentityProvider{{ID: "pin", Name: "pin", Type: "onetimepin"}},
+		Applications: []store.Application{{
+			ID: "wiki", Type: "self_hosted", Name: "wiki",
+			Destinations: []store.Destination{{Type: "public", URI: "wiki.example.com"}},
+			Upstream:     "http://10.0.0.5",
+		}},
+		ServiceTokens: []ServiceToken{{
+			ID: "ci", Name: "ci", ClientID: "ci.access", ClientSecretSHA256: sha0,
+			Duration: store.Duration(8760 * time.Hour),
+		}},
+		Limits: Limits{
+			MaxRequestHeaderBytes: 64 << 10,
+			MaxRequestBodyBytes:   100 << 20,
+			UpstreamTimeout:       store.Duration(60 * time.Second),
+			IdleTimeout:           store.Duration(2 * time.Minute),
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+	f.src = nil
+	if !reflect.DeepEqual(*f, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", *f, want)
+	}
+	if f.Applications[0].SessionDuration != 0 {
+		t.Error("application session_duration must stay unset (the store default applies)")
+	}
+
+	// With TLS the public listener defaults to :443.
+	cert, key := writeKeyPair(t)
+	f, err = Parse(fmt.Appendf(nil, "%stls: {cert_file: %s, key_file: %s}\n", head, cert, key), "tls.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Listen.Public != ":443" {
+		t.Errorf("public listener with TLS = %q, want :443", f.Listen.Public)
+	}
+
+	// SetDefaults is idempotent and keeps what is set.
+	g := *f
+	g.SetDefaults()
+	if !reflect.DeepEqual(g, *f) {
+		t.Error("SetDefaults is not idempotent")
+	}
+}
+
+func TestAuthDomainLowerCased(t *testing.T) {
+	f, err := Parse([]byte("version: 1\norganization: {auth_domain: Auth.Example.COM}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Organization.AuthDomain != "auth.example.com" {
+		t.Errorf("auth_domain = %q", f.Organization.AuthDomain)
+	}
+}
+
+func TestYAMLFeatures(t *testing.T) {
+	in := head + `x-upstream: &up http://10.0.0.5:8080
+x-app: &app
+  type: self_hosted
+  session_duration: 8h
+  policies: [{ref: everyone, precedence: 1}]
+applications:
+  - <<: *app
+    id: a
+    destinations: [a.example.com]
+    upstream: *up
+  - <<: *app
+    id: b
+    destinations: [b.example.com]
+    upstream: *up
+    session_duration: 1h
+policies: [{id: everyone, decision: allow, include: [{everyone: {}}]}]
+trusted_proxies: [10.0.0.0/8, 192.0.2.1, "2001:db8::/32"]
+`
+	f, err := Parse([]byte(in), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Applications[0], f.Applications[1]
+	if a.Upstream != "http://10.0.0.5:8080" || a.SessionDuration.Std() != 8*time.Hour || len(a.Policies) != 1 {
+		t.Errorf("merged app a = %+v", a)
+	}
+	if b.SessionDuration.Std() != time.Hour {
+		t.Errorf("explicit key must override the merged one: %v", b.SessionDuration)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")}
+	if !reflect.DeepEqual(f.TrustedProxies, want) {
+		t.Errorf("trusted_proxies = %v", f.TrustedProxies)
+	}
+
+	// A problem inside an aliased value is reported where the alias points.
+	got := problemStrings(t, head+"x-bad: &bad {uri: a.example.com, tipe: public}\napplications: [{id: a, destinations: [*bad], upstream: 'http://a'}]\n")
+	if want := []string{`3:34: applications[0].destinations[0].tipe: unknown field; did you mean "type"?`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestEmptyAndHugeDocuments(t *testing.T) {
+	for _, in := range []string{"", "# nothing\n", "---\n"} {
+		got := problemStrings(t, in)
+		if len(got) != 1 || got[0] != "the configuration is empty" {
+			t.Errorf("%q: %q", in, got)
+		}
+	}
+	// Aliases that multiply (a "billion laughs" document) stop at the node budget instead of
+	// exhausting time and memory.
+	var b strings.Builder
+	b.WriteString(head + "x-r: &r {everyone: {}}\nx-p: &p {id: p, decision: allow, include: [*r")
+	b.WriteString(strings.Repeat(", *r", 2000))
+	b.WriteString("]}\npolicies: [*p")
+	b.WriteString(strings.Repeat(", *p", 2000))
+	b.WriteString("]\n")
+	got := problemStrings(t, b.String())
+	if len(got) != 1 || !strings.HasSuffix(got[0], "document is too large (or expands too many aliases)") {
+		t.Errorf("got %d problems: %.300q", len(got), got)
+	}
+}
+
+func TestSecretYAMLForms(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Secret
+		wantErr string
+	}{
+		{in: `s3cret`, want: Secret{Value: "s3cret"}},
+		{in: `12345`, want: Secret{Value: "12345"}},
+		{in: `{value: s3cret}`, want: Secret{Value: "s3cret"}},
+		{in: `{file: /run/secrets/x}`, want: Secret{File: "/run/secrets/x"}},
+		{in: `{env: X}`, want: Secret{Env: "X"}},
+		{in: `""`, wantErr: "secret must not be empty"},
+		{in: `{value: a, env: X}`, wantErr: "give exactly one of value, file or env"},
+		{in: `{}`, wantErr: "give exactly one of value, file or env"},
+		{in: `{env: ""}`, wantErr: "env must be a non-empty string"},
+		{in: `{env: ~}`, wantErr: "env must be a non-empty string"},
+		{in: `{value: [a]}`, wantErr: "value must be a non-empty string"},
+		{in: `{key: a}`, wantErr: "unknown field (want one of value, file or env)"},
+		{in: `[a]`, wantErr: "expected a string or a mapping with one of value, file or env"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var s Secret
+			err := yaml.Unmarshal([]byte(tt.in), &s)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Error("error contains the secret")
+				}
+				return
+			}
+			if err != nil || s != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", s, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretResolve(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Setenv("GATEHOUSE_TEST_SECRET", "from-env")
+	t.Setenv("GATEHOUSE_TEST_EMPTY", "")
+	tests := []struct {
+		name    string
+		s       Secret
+		want    string
+		wantErr string
+	}{
+		{"value", Secret{Value: "inline"}, "inline", ""},
+		{"env", Secret{Env: "GATEHOUSE_TEST_SECRET"}, "from-env", ""},
+		{"env unset", Secret{Env: "GATEHOUSE_TEST_UNSET"}, "", "environment variable GATEHOUSE_TEST_UNSET is not set"},
+		{"env empty", Secret{Env: "GATEHOUSE_TEST_EMPTY"}, "", "environment variable GATEHOUSE_TEST_EMPTY is empty"},
+		{"file", Secret{File: write("plain", "abc")}, "abc", ""},
+		{"file one newline", Secret{File: write("nl", "abc\n")}, "abc", ""},
+		{"file only one newline trimmed", Secret{File: write("nlnl", "abc\n\n")}, "abc\n", ""},
+		{"file crlf", Secret{File: write("crlf", "abc\r\n")}, "abc", ""},
+		{"file keeps spaces", Secret{File: write("sp", " abc \n")}, " abc ", ""},
+		{"file empty", Secret{File: write("empty", "\n")}, "", "is empty"},
+		{"file too large", Secret{File: write("big", strings.Repeat("x", 64<<10+1))}, "", "is larger than 65536 bytes"},
+		{"file missing", Secret{File: filepath.Join(dir, "missing")}, "", "cannot read secret file"},
+		{"unset", Secret{}, "", "secret is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.Resolve()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Resolve = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	_, err := Secret{File: filepath.Join(dir, "missing")}.Resolve()
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("file errors must wrap the cause: %v", err)
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	const v = "hunter2-hunter2-hunter2-hunter2-hunter2"
+	tok := ServiceToken{ID: "t", ClientID: "c", ClientSecret: Secret{Value: v}}
+	j, err := json.Marshal(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%+v", tok), fmt.Sprintf("%#v", tok), string(j),
+		Secret{Value: v}.LogValue().String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("secret value printed: %s", s)
+		}
+	}
+	// Nor in problems: a secret given where a list is expected is described, not quoted.
+	got := problemStrings(t, head+"trusted_proxies: "+v+"\nservice_tokens: [{id: t, client_id: c, client_secret: {value: "+v+", env: X}}]\n")
+	if strings.Contains(strings.Join(got, "\n"), "hunter2") || len(got) != 2 {
+		t.Errorf("problems: %q", got)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	cert, key := writeKeyPair(t)
+	otherCert, _ := writeKeyPair(t)
+	if _, err := Parse(fmt.Appendf(nil, "%stls: {cert_file: %s, key_file: %s}\n", head, cert, key), ""); err != nil {
+		t.Fatalf("valid key pair: %v", err)
+	}
+	got := problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, otherCert, key))
+	if want := "3:6: tls: cannot load the certificate and key: tls: private key does not match public key"; len(got) != 1 || got[0] != want {
+		t.Errorf("mismatched pair: %q", got)
+	}
+	got = problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, key, key))
+	if len(got) != 1 || !strings.HasPrefix(got[0], "3:6: tls: cannot load the certificate and key:") {
+		t.Errorf("key as cert: %q", got)
+	}
+	got = problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, cert, filepath.Dir(key)))
+	if len(got) != 1 || !strings.Contains(got[0], "tls.key_file: ") || !strings.HasSuffix(got[0], "is not a regular file") {
+		t.Errorf("directory as key: %q", got)
+	}
+	// The key material never appears in a problem.
+	keyPEM, _ := os.ReadFile(key)
+	block, _ := pem.Decode(keyPEM)
+	if strings.Contains(strings.Join(got, ""), hex.EncodeToString(block.Bytes)[:16]) {
+		t.Error("key material in a problem")
+	}
+}
+
+// writeKeyPair writes a self-signed ECDSA certificate and its key to a temporary directory.
+func writeKeyPair(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"auth.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func TestGeoIP(t *testing.T) {
+	mmdb := filepath.Join(t.TempDir(), "country.mmdb")
+	if err := os.WriteFile(mmdb, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse([]byte(head+"geoip: {mmdb_file: "+mmdb+"}\n"), "")
+	if err != nil || f.GeoIP.MMDBFile != mmdb {
+		t.Fatalf("got %+v, %v", f, err)
+	}
+}
+
+// roundTripYAML sets every field of every object type (the test below checks that it does).
+const roundTripYAML = `version: 1
+organization:
+  name: Example
+  auth_domain: auth.example.com
+  session_duration: 12h
+  wire: cloudflare
+  deny_unmatched_requests: true
+  key_rotation_interval: 720h
+  key_overlap: 240h
+  custom_deny_message: Ask IT.
+identity_providers:
+  - id: pin
+    name: E-mail PIN
+    type: onetimepin
+    config: {smtp: {host: smtp.example.com, port: 2525, from: a@example.com, tls: tls, username: u, password: {env: SMTP_PASSWORD}}}
+applications:
+  - id: wiki
+    type: self_hosted
+    name: Wiki
+    aud: 4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945
+    destinations: [wiki.example.com, {type: public, uri: "wiki.example.com/admin/*"}]
+    upstream: https://10.0.0.5:8443/base
+    session_duration: 8h
+    allowed_idps: [pin]
+    auto_redirect_to_identity: true
+    policies: [{ref: all, precedence: 1}, {ref: svc, precedence: 2}]
+    custom_deny_message: No.
+    custom_deny_url: https://example.com/denied
+    custom_non_identity_deny_url: https://example.com/denied-machine
+    same_site_cookie_attribute: strict
+    http_only_cookie_attribute: false
+    cors_headers:
+      allow_all_headers: true
+      allow_all_methods: true
+      allow_all_origins: true
+      allow_credentials: true
+      allowed_headers: [X-Requested-With]
+      allowed_methods: [GET, PATCH]
+      allowed_origins: ["https://app.example.com"]
+      max_age: 600
+    service_auth_401_redirect: true
+    app_launcher_visible: true
+    logo_url: https://example.com/logo.png
+  - id: api
+    type: self_hosted
+    name: API
+    destinations: [api.example.com]
+    upstream: http://10.0.0.6
+    options_preflight_bypass: true
+    policies: [{ref: svc, precedence: 1}]
+policies:
+  - id: all
+    name: Everyone allowed
+    decision: allow
+    include:
+      - email: {email: a@example.com}
+      - email_domain: {domain: example.com}
+      - email_list: {id: people}
+      - everyone: {}
+      - ip: {ip: 10.0.0.0/8}
+      - ip_list: {id: nets}
+      - geo: {country_code: DE}
+      - group: {id: staff}
+      - login_method: {id: pin}
+      - saml: {attribute_name: role, attribute_value: admin, identity_provider_id: pin}
+      - oidc: {claim_name: groups, claim_value: eng, identity_provider_id: pin}
+    require: [{auth_method: {auth_method: mfa}}]
+    exclude: [{geo: {country_code: KP}}]
+    session_duration: 4h
+  - id: svc
+    decision: non_identity
+    include: [{service_token: {token_id: ci}}, {any_valid_service_token: {}}]
+groups:
+  - id: staff
+    name: Staff
+    include: [{email_domain: {domain: example.com}}]
+    require: [{everyone: {}}]
+    exclude: [{email: {email: intern@example.com}}]
+lists:
+  - {id: people, name: People, type: EMAIL, items: [{value: b@example.com, description: Bob}]}
+  - {id: nets, type: IP, items: [{value: 192.0.2.0/24}]}
+service_tokens:
+  - id: ci
+    name: CI
+    client_id: ci.access
+    client_secret: {env: GATEHOUSE_TEST_CI_SECRET}
+    duration: 720h
+    expires_at: 2030-01-31T12:00:00Z
+    disabled: true
+`
+
+func TestStoreConfigRoundTrip(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef-ci"
+	t.Setenv("GATEHOUSE_TEST_CI_SECRET", secret)
+	f, err := Parse([]byte(roundTripYAML), "rt.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.StoreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zero := zeroFields(reflect.ValueOf(cfg).Elem(), "Config", map[string]bool{}); len(zero) > 0 {
+		// Not a failure of StoreConfig: the test YAML must be extended when a store type grows.
+		t.Errorf("fields never set by the round-trip YAML (extend it): %v", zero)
+	}
+
+	sum := sha256.Sum256([]byte(secret))
+	if got := cfg.ServiceTokens[0].ClientSecretSHA256; got != hex.EncodeToString(sum[:]) {
+		t.Errorf("client_secret_sha256 = %s", got)
+	}
+	j, _ := json.Marshal(cfg)
+	if strings.Contains(string(j), secret) {
+		t.Error("the store config contains the plaintext secret")
+	}
+
+	// The store config is the same as decoding the store types directly (after the hashing).
+	var direct store.Config
+	if err := yaml.Unmarshal([]byte(strings.Replace(roundTripYAML, "client_secret: {env: GATEHOUSE_TEST_CI_SECRET}",
+		"client_secret_sha256: "+hex.EncodeToString(sum[:]), 1)), &direct); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, &direct) {
+		t.Errorf("StoreConfig:\n%+v\nwant\n%+v", cfg, &direct)
+	}
+
+	// The lists are copies: changing the result leaves the File alone.
+	cfg.Applications[0].AUD = "changed"
+	if f.Applications[0].AUD == "changed" {
+		t.Error("StoreConfig shares the applications slice with the File")
+	}
+}
+
+// zeroFields lists the struct fields reachable from v that are zero in every instance seen
+// (Version and CreatedAt, which the file cannot set, excepted).
+func zeroFields(v reflect.Value, path string, set map[string]bool) []string {
+	var walk func(v reflect.Value, typ string)
+	fields := map[string]bool{}
+	walk = func(v reflect.Value, typ string) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem(), typ)
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i), typ)
+			}
+		case reflect.Struct:
+			if v.Type() == reflect.TypeFor[time.Time]() {
+				return
+			}
+			for i := range v.NumField() {
+				name := v.Type().Name() + "." + v.Type().Field(i).Name
+				if name == "Config.Version" || name == "ServiceToken.CreatedAt" {
+					continue
+				}
+				fields[name] = true
+				if !v.Field(i).IsZero() {
+					set[name] = true
+				}
+				walk(v.Field(i), name)
+			}
+		}
+	}
+	walk(v, path)
+	var zero []string
+	for name := range fields {
+		if !set[name] {
+			zero = append(zero, name)
+		}
+	}
+	return zero
+}
+
+func TestStoreConfigSecretProblems(t *testing.T) {
+	in := head + `service_tokens:
+  - {id: a, client_id: a, client_secret: {env: GATEHOUSE_TEST_UNSET_SECRET}}
+  - {id: b, client_id: b, client_secret: {file: /nonexistent/secret}}
+  - {id: c, client_id: c, client_secret: {env: GATEHOUSE_TEST_SHORT}}
+`
+	t.Setenv("GATEHOUSE_TEST_SHORT", "short-secret")
+	f, err := Parse([]byte(in), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.StoreConfig()
+	want := strings.Join([]string{
+		"s.yaml:4:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_UNSET_SECRET is not set",
+		"s.yaml:5:42: service_tokens[1].client_secret: cannot read secret file: open /nonexistent/secret: no such file or directory",
+		"s.yaml:6:42: service_tokens[2].client_secret: must be at least 32 characters",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("StoreConfig error:\n%v\nwant\n%s", err, want)
+	}
+	if strings.Contains(err.Error(), "short-secret") {
+		t.Error("error contains the secret")
+	}
+}
+
+func TestCheckSecrets(t *testing.T) {
+	in := head + `storage: {driver: sqlite, dsn: {env: GATEHOUSE_TEST_DSN}}
+identity_providers:
+  - {id: pin, type: onetimepin, config: {smtp: {host: h, from: a@b.c, username: u, password: {env: GATEHOUSE_TEST_SMTP}}}}
+service_tokens:
+  - {id: a, client_id: a, client_secret: {env: GATEHOUSE_TEST_TOKEN}}
+`
+	f, err := Parse([]byte(in), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.CheckSecrets()
+	want := strings.Join([]string{
+		"3:32: storage.dsn: environment variable GATEHOUSE_TEST_DSN is not set",
+		"5:94: identity_providers[0].config.smtp.password: environment variable GATEHOUSE_TEST_SMTP is not set",
+		"7:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_TOKEN is not set",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckSecrets:\n%v\nwant\n%s", err, want)
+	}
+	t.Setenv("GATEHOUSE_TEST_TOKEN", strings.Repeat("t", 40))
+	t.Setenv("GATEHOUSE_TEST_DSN", "file:x.db")
+	t.Setenv("GATEHOUSE_TEST_SMTP", "pw")
+	if err := f.CheckSecrets(); err != nil {
+		t.Errorf("CheckSecrets = %v", err)
+	}
+}
+
+// TestValidateBuiltInGo checks a File that was not parsed: problems have paths but no position.
+func TestValidateBuiltInGo(t *testing.T) {
+	f := &File{Version: 1, Organization: store.Organization{AuthDomain: "auth.example.com"},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.PrefixFrom(netip.MustParseAddr("10.1.2.3"), 8)},
+		Applications:   []store.Application{{ID: "a", Destinations: []store.Destination{{URI: "a.example.com"}}, Upstream: "http://a"}},
+	}
+	f.SetDefaults()
+	err := f.Validate()
+	if err == nil || err.Error() != "trusted_proxies[1]: must be a canonical CIDR such as 10.0.0.0/8" {
+		t.Errorf("Validate = %v", err)
+	}
+	f.TrustedProxies = f.TrustedProxies[:1]
+	if err := f.Validate(); err != nil {
+		t.Errorf("Validate = %v", err)
+	}
+	if err := (&File{}).Validate(); err == nil || !strings.Contains(err.Error(), "version: is required") {
+		t.Errorf("Validate(empty) = %v", err)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"65536": 65536, "64KiB": 64 << 10, "100MiB": 100 << 20, "1GiB": 1 << 30,
+		"1KB": 1000, "2MB": 2e6, "3GB": 3e9, "10B": 10, "-1": -1, " 5 MiB ": 5 << 20} {
+		var b ByteSize
+		if err := b.UnmarshalText([]byte(in)); err != nil || b != want {
+			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "KiB", "1.5MiB", "-2", "-1KiB", "1TiB", "99999999999GiB"} {
+		var b ByteSize
+		if err := b.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+	for b, want := range map[ByteSize]string{64 << 10: "64KiB", 100 << 20: "100MiB", 1 << 30: "1GiB", 1000: "1000", -1: "-1"} {
+		if b.String() != want {
+			t.Errorf("%d.String() = %s", b, b.String())
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(p, Example(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v", err)
+	}
+	if err := os.WriteFile(p, []byte("version: 1\norganization: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(p)
+	if err == nil || err.Error() != p+":2:15: organization.auth_domain: is required" {
+		t.Errorf("Load = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(Example())
+	f.Add([]byte(roundTripYAML))
+	for _, tc := range problemCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) == 0 || file != nil {
+				t.Fatalf("bad error %T %v", err, err)
+			}
+			_ = err.Error()
+			return
+		}
+		if _, err := file.StoreConfig(); err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("StoreConfig: %v", err)
+			}
+		}
+		// A valid file stays valid.
+		if err := file.Validate(); err != nil {
+			t.Fatalf("valid file fails Validate: %v", err)
+		}
+	})
+}

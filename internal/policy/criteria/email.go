@@ -1,0 +1,78 @@
+package criteria
+
+import (
+	"fmt"
+	"strings"
+)
+
+// NormalizeEmail checks that addr looks like an e-mail address (a non-empty local part and
+// domain around its last '@', no white space) and lower-cases it.
+func NormalizeEmail(addr string) (string, error) {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " \t\r\n") {
+		return "", fmt.Errorf("invalid e-mail address %q", addr)
+	}
+	return strings.ToLower(addr), nil
+}
+
+// Email returns the email selector: the identity's address equals addr, case-insensitively.
+func Email(addr string) (Criterion, error) {
+	e, err := NormalizeEmail(addr)
+	if err != nil {
+		return Criterion{}, err
+	}
+	return Criterion{kind: KindEmail, value: e}, nil
+}
+
+// NormalizeEmailDomain turns "example.com" or "@example.com" into "example.com" and rejects
+// values that could never equal the domain part of an address.
+func NormalizeEmailDomain(d string) (string, error) {
+	d = strings.TrimPrefix(d, "@")
+	switch {
+	case d == "":
+		return "", fmt.Errorf("empty e-mail domain")
+	case strings.ContainsAny(d, "@ \t\r\n"):
+		return "", fmt.Errorf("invalid e-mail domain %q", d)
+	case strings.Contains(d, "*"):
+		return "", fmt.Errorf("invalid e-mail domain %q: wildcards are not supported, email_domain matches the exact domain", d)
+	}
+	return strings.ToLower(d), nil
+}
+
+// EmailDomain returns the email_domain selector: the part of the address after its last '@'
+// equals the domain exactly (case-insensitively); subdomains do not match.
+func EmailDomain(domain string) (Criterion, error) {
+	d, err := NormalizeEmailDomain(domain)
+	if err != nil {
+		return Criterion{}, err
+	}
+	return Criterion{kind: KindEmailDomain, value: d}, nil
+}
+
+// EmailList returns the email_list selector for a compiled list.
+func EmailList(set EmailSet) Criterion {
+	return Criterion{kind: KindEmailList, ext: &extension{emails: set}}
+}
+
+// EmailSet is a set of lower-cased e-mail addresses.
+type EmailSet map[string]struct{}
+
+// Contains reports whether addr is in the set, case-insensitively.
+func (s EmailSet) Contains(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	// ToLower returns addr itself when it has no upper-case letters, which is the usual case
+	// (identity.Identity.Email is lower-cased), so this does not allocate.
+	_, ok := s[strings.ToLower(addr)]
+	return ok
+}
+
+func matchEmail(want, addr string) bool {
+	return addr != "" && strings.EqualFold(want, addr)
+}
+
+func matchEmailDomain(domain, addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	return at > 0 && strings.EqualFold(addr[at+1:], domain)
+}

@@ -1,0 +1,524 @@
+// Package proxy owns the identity-aware reverse proxy: for every request to a protected host it
+// normalises the path once, routes to the most specific application, authorises the request
+// (bypass and service auth, app cookie through the verified-token cache, revocation, policy) on
+// the in-memory snapshot, and forwards exactly the normalised request with Gatehouse's identity
+// headers, after removing every client-supplied copy of them.
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/authn"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// Options tune the proxy.
+type Options struct {
+	MaxRequestBodyBytes int64
+	UpstreamTimeout     time.Duration
+	CacheSize           int
+}
+
+// Proxy serves every public request that is not for the auth domain.
+type Proxy struct {
+	snaps       *snapshot.Holder
+	authn       *authn.Service
+	keys        *keys.Manager
+	verifier    *token.Verifier
+	cache       *token.Cache
+	revocations *session.Revocations
+	metrics     *Metrics
+	log         *slog.Logger
+	now         func() time.Time
+	opts        Options
+	rp          *httputil.ReverseProxy
+
+	serviceJWTs sync.Map // serviceJWTKey -> *serviceJWT
+}
+
+// New builds a proxy.
+func New(snaps *snapshot.Holder, a *authn.Service, km *keys.Manager, v *token.Verifier, rev *session.Revocations, m *Metrics, log *slog.Logger, now func() time.Time, opts Options) *Proxy {
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 100_000
+	}
+	if opts.UpstreamTimeout == 0 {
+		opts.UpstreamTimeout = 60 * time.Second
+	}
+	if now == nil {
+		now = time.Now
+	}
+	p := &Proxy{snaps: snaps, authn: a, keys: km, verifier: v, cache: token.NewCache(opts.CacheSize), revocations: rev,
+		metrics: m, log: log, now: now, opts: opts}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    NewTransport(opts.UpstreamTimeout),
+		ErrorHandler: p.upstreamError,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return p
+}
+
+// NewTransport is the upstream transport: pooled keep-alive connections, HTTP/2 when the origin
+// offers it over TLS, and bounded dial and header timeouts.
+func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil, // never route origin traffic through an environment proxy
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: responseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Purge drops cached token verifications (after a key change).
+func (p *Proxy) Purge() { p.cache.Purge() }
+
+// Outcome is what the authorization step decided.
+type Outcome uint8
+
+// Outcomes.
+const (
+	OutcomeForward        Outcome = iota // forward to the upstream
+	OutcomeLogin                         // redirect the browser to log in
+	OutcomeUnauthorized                  // 401: not logged in and not a browser navigation
+	OutcomeDenyIdentity                  // 403 after login
+	OutcomeDenyNonIdentity               // 403 before login (IP, country, service token)
+	OutcomeUnavailable                   // 503: the store was needed and is unreachable
+)
+
+// Result is the outcome of Authorize.
+type Result struct {
+	Outcome  Outcome
+	Decision policy.Decision
+	Identity *identity.Identity
+	// Token is the JWT to forward (app token or service-token JWT); empty for bypass.
+	Token string
+	Email string
+	// ServiceTokenID is set when a service token authorised the request.
+	ServiceTokenID string
+	Err            error
+}
+
+// Request is what Authorize needs of a request, parsed once by ServeHTTP.
+type Request struct {
+	App      *snapshot.App
+	ClientIP netip.Addr
+	Country  string
+	// Credential is the app token from the cookie or token header, "" if none.
+	Credential string
+	// ClientID and ClientSecret are service-token headers, "" if absent.
+	ClientID, ClientSecret string
+}
+
+// Authorize decides a request. It touches the store only on the first sight of an app token on
+// this replica (to load the session's identity), then serves from the verified-token cache.
+func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Request) Result {
+	app := req.App
+	in := policy.Input{ClientIP: req.ClientIP, Country: req.Country}
+	var st serviceTokenInput
+	if req.ClientID != "" || req.ClientSecret != "" {
+		st = p.checkServiceToken(snap, req.ClientID, req.ClientSecret)
+		in.ServiceToken = &st.ServiceTokenInput
+	}
+	if req.Credential != "" {
+		v, err := p.verifyAppToken(ctx, snap, app, req.Credential)
+		switch {
+		case err == nil:
+			in.Identity = v.Extra.(*identity.Identity)
+			d := app.Policies.Evaluate(&in)
+			switch d.Action {
+			case policy.ActionAllow:
+				return Result{Outcome: OutcomeForward, Decision: d, Identity: in.Identity, Token: req.Credential, Email: in.Identity.Email}
+			case policy.ActionBypass:
+				return Result{Outcome: OutcomeForward, Decision: d}
+			case policy.ActionServiceAuth:
+				return p.serviceAuth(snap, app, d, st)
+			}
+			// Denied: blame the request's non-identity attributes if no identity could pass.
+			in.Identity = nil
+			if pre := app.Policies.Preflight(&in); pre.Action == policy.ActionDeny {
+				return Result{Outcome: OutcomeDenyNonIdentity, Decision: pre}
+			}
+			return Result{Outcome: OutcomeDenyIdentity, Decision: d, Identity: v.Extra.(*identity.Identity)}
+		case !authn.IsNoSession(err):
+			return Result{Outcome: OutcomeUnavailable, Err: err}
+		}
+		// An invalid, expired or revoked token is as good as none.
+	}
+	d := app.Policies.Preflight(&in)
+	switch d.Action {
+	case policy.ActionBypass:
+		return Result{Outcome: OutcomeForward, Decision: d}
+	case policy.ActionServiceAuth:
+		return p.serviceAuth(snap, app, d, st)
+	case policy.ActionDeny:
+		return Result{Outcome: OutcomeDenyNonIdentity, Decision: d}
+	}
+	if in.ServiceToken != nil && app.ServiceAuth401Redirect {
+		return Result{Outcome: OutcomeUnauthorized, Decision: d}
+	}
+	return Result{Outcome: OutcomeLogin, Decision: d}
+}
+
+// verifyAppToken returns the verified app token for this app, from the cache when possible.
+func (p *Proxy) verifyAppToken(ctx context.Context, snap *snapshot.Snapshot, app *snapshot.App, raw string) (*token.Verified, error) {
+	now := p.now()
+	v, ok := p.cache.Get(raw, now)
+	if !ok {
+		claims, kid, err := p.verifier.VerifyKID(raw)
+		if err != nil {
+			return nil, noSession(err.Error())
+		}
+		if claims.Type != "app" || claims.Subject == "" || claims.IdentityNonce == "" {
+			return nil, noSession("not an identity app token")
+		}
+		_, ident, err := p.authn.LoadSession(ctx, claims.IdentityNonce)
+		if err != nil {
+			return nil, err
+		}
+		if ident.UserID != claims.Subject {
+			return nil, noSession("session does not belong to the token subject")
+		}
+		v = &token.Verified{Claims: claims, KID: kid, Extra: ident}
+		p.cache.Put(raw, v)
+	}
+	c := v.Claims
+	// The cache is keyed by the whole token; these inputs are re-checked on every request.
+	if !c.HasAudience(app.AUD) {
+		return nil, noSession("token-audience-mismatch")
+	}
+	if _, ok := p.keys.PublicKey(v.KID); !ok {
+		return nil, noSession("token-key-retired")
+	}
+	if ok, reason := p.revocations.Check(c.Subject, app.ID, c.IdentityNonce, time.Unix(c.IssuedAt, 0)); !ok {
+		return nil, noSession(reason)
+	}
+	return v, nil
+}
+
+func noSession(reason string) error { return fmt.Errorf("%w: %s", authn.ErrNoSession, reason) }
+
+// ServeHTTP serves a request for an app host. host is the normalised host.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := p.snaps.Load()
+	rec := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
+	host := httpx.NormalizeHost(r.Host)
+	path, err := httpx.NormalizePath(r.URL.EscapedPath())
+	line := accessLine{host: host, path: r.URL.Path, method: r.Method}
+	defer func() { p.logRequest(r, rec, &line, start) }()
+	if err != nil {
+		line.reasons = []string{"ambiguous-path"}
+		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", err))
+		return
+	}
+	line.path = path
+	appID, ok := snap.Routes.Match(host, path)
+	var app *snapshot.App
+	if ok {
+		app = snap.Apps[appID]
+		line.app = appID
+	}
+	if strings.HasPrefix(path, snap.Profile.Prefix) {
+		p.authn.ServeAppEndpoint(rec, r, snap, app, host, strings.TrimPrefix(path, snap.Profile.Prefix))
+		return
+	}
+	if app == nil {
+		status, reason := http.StatusNotFound, "no-application"
+		if snap.Org.DenyUnmatchedRequests {
+			status, reason = http.StatusForbidden, "unmatched-request-denied"
+		}
+		line.reasons = []string{reason}
+		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(status, reason, "No application is configured at this address.", nil))
+		return
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		if app.CORSHeaders != nil {
+			line.reasons = []string{"cors-preflight-answered"}
+			answerPreflight(rec, r, app.CORSHeaders)
+			return
+		}
+		if app.OptionsPreflightBypass {
+			line.reasons = []string{"cors-preflight-bypass"}
+			p.forward(rec, r, app, path, Result{}, snap, netip.Addr{})
+			return
+		}
+	}
+	ip, country := p.authn.Client(r)
+	req := Request{App: app, ClientIP: ip, Country: country,
+		ClientID: r.Header.Get(snap.Profile.ClientIDHeader), ClientSecret: r.Header.Get(snap.Profile.ClientSecretHeader)}
+	if c, err := r.Cookie(snap.Profile.Cookie); err == nil {
+		req.Credential = c.Value
+	} else if h := r.Header.Get(snap.Profile.TokenHeader); h != "" {
+		req.Credential = h
+	}
+	res := p.Authorize(r.Context(), snap, &req)
+	line.result = &res
+	if app.CORSHeaders != nil {
+		setCORSHeaders(rec.Header(), r, app.CORSHeaders)
+	}
+	switch res.Outcome {
+	case OutcomeForward:
+		p.forward(rec, r, app, path, res, snap, ip)
+	case OutcomeLogin:
+		if authn.WantsHTML(r) {
+			redirect := path
+			if r.URL.RawQuery != "" {
+				redirect += "?" + r.URL.RawQuery
+			}
+			p.authn.StartAppLogin(rec, r, snap, app, host, redirect)
+			return
+		}
+		unauthorized(rec)
+	case OutcomeUnauthorized:
+		unauthorized(rec)
+	case OutcomeDenyIdentity:
+		authn.Deny(rec, r, snap, app, res.Identity, res.Decision, false)
+	case OutcomeDenyNonIdentity:
+		authn.Deny(rec, r, snap, app, nil, res.Decision, true)
+	case OutcomeUnavailable:
+		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err))
+	}
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(`{"error":"unauthorized","message":"Authentication required."}` + "\n"))
+}
+
+type targetKey struct{}
+
+type forwardTarget struct {
+	upstream *url.URL
+	path     string // normalised escaped path
+	res      Result
+	profile  *wire.Profile
+	clientIP netip.Addr
+	scheme   string
+}
+
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) {
+	if p.opts.MaxRequestBodyBytes > 0 && r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxRequestBodyBytes)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile, clientIP: ip, scheme: scheme}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+}
+
+// rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
+// headers (including those the client listed in Connection) and client X-Forwarded-* headers.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	t := pr.In.Context().Value(targetKey{}).(*forwardTarget)
+	out := pr.Out
+	out.URL.Scheme = t.upstream.Scheme
+	out.URL.Host = t.upstream.Host
+	escaped := strings.TrimSuffix(t.upstream.EscapedPath(), "/") + t.path
+	out.URL.RawPath = escaped
+	if unescaped, err := url.PathUnescape(escaped); err == nil {
+		out.URL.Path = unescaped
+	}
+	if out.URL.Path == out.URL.RawPath {
+		out.URL.RawPath = ""
+	}
+	out.URL.RawQuery = pr.In.URL.RawQuery
+	out.Host = pr.In.Host
+	wire.StripReserved(out.Header)
+	if t.res.Token != "" {
+		out.Header.Set(t.profile.JWTHeader, t.res.Token)
+	}
+	if t.res.Email != "" {
+		out.Header.Set(t.profile.EmailHeader, t.res.Email)
+	}
+	if t.clientIP.IsValid() {
+		out.Header.Set("X-Forwarded-For", t.clientIP.String())
+	}
+	out.Header.Set("X-Forwarded-Host", pr.In.Host)
+	out.Header.Set("X-Forwarded-Proto", t.scheme)
+}
+
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	snap := p.snaps.Load()
+	status, reason, msg := http.StatusBadGateway, "upstream-unreachable", "The application is not reachable right now. Try again shortly."
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		status, reason, msg = http.StatusRequestEntityTooLarge, "request-body-too-large", "The request body is too large."
+	case errors.Is(err, context.Canceled):
+		status, reason = 499, "client-closed-request"
+	case isTimeout(err):
+		status, reason, msg = http.StatusGatewayTimeout, "upstream-timeout", "The application took too long to answer."
+	}
+	if status == 499 {
+		w.WriteHeader(status)
+		return
+	}
+	web.RenderError(w, r, p.log, snap.Org.Name, httpx.Errorf(status, reason, msg, err))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Service tokens.
+
+type serviceTokenInput struct {
+	policy.ServiceTokenInput
+	token *store.ServiceToken
+}
+
+// checkServiceToken validates service-token credentials: known client ID, secret hash compared
+// in constant time, enabled and unexpired.
+func (p *Proxy) checkServiceToken(snap *snapshot.Snapshot, clientID, secret string) serviceTokenInput {
+	st := snap.ServiceTokens[clientID]
+	if st == nil || clientID == "" || secret == "" {
+		// Hash anyway so an unknown client ID costs the same as a wrong secret.
+		sum := sha256.Sum256([]byte(secret))
+		_ = subtle.ConstantTimeCompare(sum[:], sum[:])
+		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{Reason: "service-token-invalid"}}
+	}
+	sum := sha256.Sum256([]byte(secret))
+	want, err := hex.DecodeString(st.ClientSecretSHA256)
+	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-invalid"}}
+	}
+	if st.Disabled {
+		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-disabled"}}
+	}
+	if exp := ServiceTokenExpiry(st); !exp.IsZero() && !p.now().Before(exp) {
+		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-expired"}}
+	}
+	return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Valid: true}, token: st}
+}
+
+// ServiceTokenExpiry is when a service token stops working (zero: never).
+func ServiceTokenExpiry(st *store.ServiceToken) time.Time {
+	if !st.ExpiresAt.IsZero() {
+		return st.ExpiresAt
+	}
+	if !st.CreatedAt.IsZero() && st.Duration > 0 {
+		return st.CreatedAt.Add(st.Duration.Std())
+	}
+	return time.Time{}
+}
+
+type serviceJWTKey struct{ tokenID, appID, kid string }
+
+type serviceJWT struct {
+	raw string
+	exp time.Time
+}
+
+// serviceAuth forwards a request authorised by a service token with a service-token JWT
+// (common_name = client ID, empty sub). JWTs are minted once per token, app and signing key and
+// reused until shortly before they expire: signing never happens per request.
+func (p *Proxy) serviceAuth(snap *snapshot.Snapshot, app *snapshot.App, d policy.Decision, st serviceTokenInput) Result {
+	if st.token == nil {
+		// A non_identity policy matched without a token (e.g. an IP rule): forward without identity.
+		return Result{Outcome: OutcomeForward, Decision: d}
+	}
+	_, kid := p.keys.Signer()
+	key := serviceJWTKey{st.token.ID, app.ID, kid}
+	now := p.now()
+	if v, ok := p.serviceJWTs.Load(key); ok {
+		if sj := v.(*serviceJWT); now.Add(time.Minute).Before(sj.exp) {
+			return Result{Outcome: OutcomeForward, Decision: d, Token: sj.raw, ServiceTokenID: st.token.ID}
+		}
+	}
+	lifetime := app.SessionDuration
+	exp := now.Add(lifetime)
+	if te := ServiceTokenExpiry(st.token); !te.IsZero() && te.Before(exp) {
+		exp = te
+	}
+	raw, err := token.Mint(p.keys, &token.Claims{
+		Type: "app", Audience: []string{app.AUD}, Issuer: snap.Issuer, IssuedAt: now.Unix(), NotBefore: now.Unix(),
+		ExpiresAt: exp.Unix(), CommonName: st.token.ClientID, Subject: "",
+	})
+	if err != nil {
+		return Result{Outcome: OutcomeUnavailable, Err: err}
+	}
+	p.serviceJWTs.Store(key, &serviceJWT{raw: raw, exp: exp})
+	return Result{Outcome: OutcomeForward, Decision: d, Token: raw, ServiceTokenID: st.token.ID}
+}
+
+// CORS.
+
+func answerPreflight(w http.ResponseWriter, r *http.Request, c *store.CORSHeaders) {
+	setCORSHeaders(w.Header(), r, c)
+	h := w.Header()
+	if c.AllowAllMethods {
+		h.Set("Access-Control-Allow-Methods", r.Header.Get("Access-Control-Request-Method"))
+	} else if len(c.AllowedMethods) > 0 {
+		h.Set("Access-Control-Allow-Methods", strings.Join(c.AllowedMethods, ", "))
+	}
+	if c.AllowAllHeaders {
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+		}
+	} else if len(c.AllowedHeaders) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ", "))
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(c.MaxAge))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func setCORSHeaders(h http.Header, r *http.Request, c *store.CORSHeaders) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	allowed := c.AllowAllOrigins
+	for _, o := range c.AllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			allowed = true
+		}
+	}
+	if !allowed {
+		return
+	}
+	if c.AllowAllOrigins && !c.AllowCredentials {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	if c.AllowCredentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+}

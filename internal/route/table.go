@@ -1,0 +1,374 @@
+// Package route maps a request's host and path to the self-hosted application that governs it,
+// following Cloudflare Access's destination rules (access-spec §1.3).
+//
+// Patterns are host[/path] (see ValidatePattern). In a host, "*" matches zero or more characters
+// within one label: "*.example.com" covers "alpha.example.com" but neither "example.com" nor
+// "a.b.example.com"; "*test.example.com" covers "test.example.com" and "alphatest.example.com".
+// An empty path, "/" or "/*" covers every path of the host. A path without "*" covers itself and
+// everything below it: "/eng" covers "/eng" and "/eng/x", not "/engineering". A trailing "*"
+// needs at least one character ("/alpha/*" covers "/alpha/one", not "/alpha"), and a "*" inside
+// a path crosses segments ("/foo*/bar" covers "/food/stuff/bar").
+//
+// The most specific pattern wins and there is no inheritance: only the winning application's
+// policies apply. Specificity is, in order: an exact host before any wildcard host; more literal
+// host characters; more literal path characters before the first "*"; more literal path
+// characters in all; and finally the smaller normalised pattern string, so that every table has
+// one deterministic answer.
+//
+// Path matching is ASCII case-insensitive. Origins on case-insensitive file systems (IIS, macOS,
+// some Java frameworks) serve "/ADMIN" and "/admin" alike, so an application protecting "/admin"
+// must also govern "/ADMIN"; otherwise a less specific, more permissive application would. The
+// path handed to Match must be the normalised path from httpx.NormalizePath, the same path that
+// is forwarded. Percent escapes in it are matched by the byte they encode (":" in a pattern
+// matches ":" and "%3A"), so a pattern cannot be sidestepped by encoding a character it names.
+//
+// A Table is immutable and safe for concurrent use; Match does not allocate.
+package route
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Error is one problem in the destinations of an application.
+type Error struct {
+	AppID string
+	Field string // e.g. "destinations[1]"
+	Msg   string
+}
+
+func (e Error) Error() string {
+	return fmt.Sprintf("application %q %s: %s", e.AppID, e.Field, e.Msg)
+}
+
+// Errors lists every problem Compile found, in configuration order.
+type Errors []Error
+
+func (e Errors) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Table is a compiled route table. The zero value and nil match nothing.
+//
+// The layout keeps Match to a few map lookups and little pointer chasing: routes are stored by
+// value, exact hosts map straight to their routes, and wildcard hosts are found by the literal
+// part of the host right of their rightmost "*" (see wildIndex), never by a scan of all patterns.
+type Table struct {
+	exact map[string][]route // by host; routes sorted best first
+	// wild is indexed by the number of labels of the host: a host "*" never spans a dot, so a
+	// pattern only matches hosts with as many labels as it has.
+	wild   []*wildIndex
+	routes int
+}
+
+// wildIndex holds the wildcard hosts with one label count, by the literal labels right of their
+// rightmost wildcard label (the tail: "example.com" for "*.example.com" and "a*b.example.com",
+// "" for "app.*"). tails lists the distinct numbers of tail labels, so that a lookup only tries
+// tails that exist.
+type wildIndex struct {
+	tails   []int
+	buckets map[string]*tailBucket
+}
+
+// tailBucket holds the wildcard hosts sharing a label count and tail, by the literal prefix and
+// suffix of their rightmost wildcard label ("pre*suf"): together with the tail, that is the
+// literal suffix after the last "*" and the literal text before it in the same label. shapes
+// lists the distinct (len(pre), len(suf)) pairs so that a lookup tries only lengths that exist.
+type tailBucket struct {
+	shapes []shape
+	groups map[affix][]wildHost // each sorted by host rank
+}
+
+type shape struct{ pre, suf int }
+type affix struct{ pre, suf string }
+
+// wildHost is a wildcard host pattern and its routes.
+type wildHost struct {
+	host   string
+	lit    int         // literal characters in the host
+	head   []hostLabel // labels left of the rightmost wildcard label
+	routes []route     // sorted best first
+}
+
+type route struct {
+	appID   string
+	key     string // normalised pattern, the last tie-breaker
+	exact   bool   // exact host
+	hostLit int    // literal characters in the host
+	path    pathPattern
+}
+
+// better reports whether r is more specific than o.
+func (r *route) better(o *route) bool {
+	return compareRoutes(r, o) < 0
+}
+
+func compareRoutes(a, b *route) int {
+	if a.exact != b.exact {
+		if a.exact {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(b.hostLit, a.hostLit); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.path.prefix, a.path.prefix); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.path.lit, a.path.lit); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
+}
+
+// Len returns the number of routes (destinations) in the table.
+func (t *Table) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.routes
+}
+
+// Compile builds the route table of the self-hosted applications among apps (Type
+// store.AppSelfHosted or empty). Only public destinations (Type "public" or empty) are routes;
+// private and MCP-portal destinations are skipped. Any invalid pattern, unknown destination type
+// or normalised pattern claimed twice makes Compile fail with Errors listing every problem.
+func Compile(apps []store.Application) (*Table, error) {
+	var errs Errors
+	type claim struct {
+		appID, field string
+	}
+	seen := make(map[string]claim)
+	byHost := make(map[string][]route)
+	pats := make(map[string]pattern)
+	n := 0
+	for _, app := range apps {
+		if app.Type != "" && app.Type != store.AppSelfHosted {
+			continue
+		}
+		for i, d := range app.Destinations {
+			field := fmt.Sprintf("destinations[%d]", i)
+			switch d.Type {
+			case "", "public":
+			case "private", "via_mcp_server_portal":
+				continue
+			default:
+				errs = append(errs, Error{app.ID, field, fmt.Sprintf("unknown destination type %q", d.Type)})
+				continue
+			}
+			p, reason := parsePattern(d.URI)
+			if reason != "" {
+				errs = append(errs, Error{app.ID, field, fmt.Sprintf("%q: %s", d.URI, reason)})
+				continue
+			}
+			if prev, dup := seen[p.key]; dup {
+				msg := fmt.Sprintf("%q is already claimed by application %q (%s)", d.URI, prev.appID, prev.field)
+				if prev.appID == app.ID {
+					msg = fmt.Sprintf("%q duplicates %s", d.URI, prev.field)
+				}
+				if p.key != d.URI {
+					msg += fmt.Sprintf(" (both normalise to %q)", p.key)
+				}
+				errs = append(errs, Error{app.ID, field, msg})
+				continue
+			}
+			seen[p.key] = claim{app.ID, field}
+
+			byHost[p.host] = append(byHost[p.host], route{
+				appID:   app.ID,
+				key:     p.key,
+				exact:   p.exact,
+				hostLit: p.lit,
+				path:    p.path,
+			})
+			pats[p.host] = p
+			n++
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+
+	t := &Table{exact: make(map[string][]route), routes: n}
+	for host, routes := range byHost {
+		slices.SortFunc(routes, func(a, b route) int { return compareRoutes(&a, &b) })
+		p := pats[host]
+		if p.exact {
+			t.exact[host] = routes
+			continue
+		}
+		wl := len(p.labels) - 1 // the rightmost wildcard label
+		for !p.labels[wl].wild {
+			wl--
+		}
+		var tail []string
+		for _, l := range p.labels[wl+1:] {
+			tail = append(tail, l.pre)
+		}
+		for len(t.wild) <= len(p.labels) {
+			t.wild = append(t.wild, nil)
+		}
+		wi := t.wild[len(p.labels)]
+		if wi == nil {
+			wi = &wildIndex{buckets: make(map[string]*tailBucket)}
+			t.wild[len(p.labels)] = wi
+		}
+		if !slices.Contains(wi.tails, len(tail)) {
+			wi.tails = append(wi.tails, len(tail))
+		}
+		tk := strings.Join(tail, ".")
+		b := wi.buckets[tk]
+		if b == nil {
+			b = &tailBucket{groups: make(map[affix][]wildHost)}
+			wi.buckets[tk] = b
+		}
+		w := p.labels[wl]
+		if s := (shape{len(w.pre), len(w.suf)}); !slices.Contains(b.shapes, s) {
+			b.shapes = append(b.shapes, s)
+		}
+		a := affix{w.pre, w.suf}
+		b.groups[a] = append(b.groups[a], wildHost{host: host, lit: p.lit, head: p.labels[:wl], routes: routes})
+	}
+	for _, wi := range t.wild {
+		if wi == nil {
+			continue
+		}
+		slices.Sort(wi.tails)
+		for _, b := range wi.buckets {
+			slices.SortFunc(b.shapes, func(x, y shape) int {
+				return cmp.Or(cmp.Compare(x.pre, y.pre), cmp.Compare(x.suf, y.suf))
+			})
+			for _, g := range b.groups {
+				slices.SortFunc(g, func(x, y wildHost) int {
+					return cmp.Or(cmp.Compare(y.lit, x.lit), strings.Compare(x.host, y.host))
+				})
+			}
+		}
+	}
+	return t, nil
+}
+
+// Match returns the ID of the application that governs host and path. host must be lower-case
+// and without a port (one trailing dot is ignored); path must come from httpx.NormalizePath
+// (an empty path is read as "/").
+func (t *Table) Match(host, path string) (appID string, ok bool) {
+	if t == nil {
+		return "", false
+	}
+	if n := len(host); n > 0 && host[n-1] == '.' {
+		host = host[:n-1]
+	}
+	if path == "" {
+		path = "/"
+	}
+	if r := matchPath(t.exact[host], path); r != nil {
+		return r.appID, true
+	}
+	if r := t.matchWild(host, path); r != nil {
+		return r.appID, true
+	}
+	return "", false
+}
+
+// matchPath returns the first (best) route whose path matches.
+func matchPath(routes []route, path string) *route {
+	for i := range routes {
+		if routes[i].path.match(path) {
+			return &routes[i]
+		}
+	}
+	return nil
+}
+
+func (t *Table) matchWild(host, path string) *route {
+	// Count labels, refusing empty ones: "*" may match an empty string, but not an empty label.
+	if host == "" {
+		return nil
+	}
+	labels := 1
+	for i := 0; i < len(host); i++ {
+		if host[i] == '.' {
+			if i == 0 || host[i-1] == '.' || i == len(host)-1 {
+				return nil
+			}
+			labels++
+		}
+	}
+	if labels >= len(t.wild) || t.wild[labels] == nil {
+		return nil
+	}
+	wi := t.wild[labels]
+
+	var best *route
+	// For each tail length that exists, right to left: the label left of the tail is the
+	// rightmost wildcard label of the candidates, the labels left of it their head.
+	end, cur := len(host), 0 // end of the wildcard label for cur tail labels
+	for _, n := range wi.tails {
+		for ; cur < n; cur++ {
+			end = strings.LastIndexByte(host[:end], '.')
+		}
+		tail := ""
+		if end < len(host) {
+			tail = host[end+1:]
+		}
+		b := wi.buckets[tail]
+		if b == nil {
+			continue
+		}
+		start := strings.LastIndexByte(host[:end], '.') + 1
+		label := host[start:end]
+		for _, s := range b.shapes {
+			if s.pre+s.suf > len(label) {
+				continue
+			}
+			best = matchHosts(b.groups[affix{label[:s.pre], label[len(label)-s.suf:]}], host, start, path, best)
+		}
+	}
+	return best
+}
+
+// matchHosts returns the better of best and the best route among hosts, whose rightmost
+// wildcard label and tail are known to match; host[:start] holds the labels left of them.
+func matchHosts(hosts []wildHost, host string, start int, path string, best *route) *route {
+	for i := range hosts {
+		h := &hosts[i]
+		if best != nil && h.lit < best.hostLit {
+			break // sorted by host literal count: nothing better follows
+		}
+		if !matchHead(h.head, host, start) {
+			continue
+		}
+		if r := matchPath(h.routes, path); r != nil && (best == nil || r.better(best)) {
+			best = r
+		}
+	}
+	return best
+}
+
+// matchHead matches the head labels against host[:start], which ends with a dot when non-empty.
+func matchHead(head []hostLabel, host string, start int) bool {
+	if len(head) == 0 {
+		return true
+	}
+	rest := host[:start-1]
+	for _, l := range head {
+		label, r, _ := strings.Cut(rest, ".")
+		if !l.match(label) {
+			return false
+		}
+		rest = r
+	}
+	return true
+}

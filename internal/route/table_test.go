@@ -1,0 +1,638 @@
+package route
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/routes.golden")
+
+// app is a test application: ID and destination patterns.
+type app struct {
+	id       string
+	patterns []string
+}
+
+func compileApps(t testing.TB, apps []app) *Table {
+	t.Helper()
+	tbl, err := Compile(storeApps(apps))
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	return tbl
+}
+
+func storeApps(apps []app) []store.Application {
+	var out []store.Application
+	for _, a := range apps {
+		sa := store.Application{ID: a.id, Type: store.AppSelfHosted}
+		for _, p := range a.patterns {
+			sa.Destinations = append(sa.Destinations, store.Destination{Type: "public", URI: p})
+		}
+		out = append(out, sa)
+	}
+	return out
+}
+
+// scenarios drive TestMatchRules (want), the golden file and the FuzzMatch seed corpus.
+// A request is "host/path"; want "" means no application.
+var scenarios = []struct {
+	name     string
+	apps     []app
+	requests []struct{ req, want string }
+}{
+	{
+		name: "cloudflare subdomain and partial-label wildcards",
+		apps: []app{
+			{"apex", []string{"example.com"}},
+			{"sub", []string{"*.example.com"}},
+			{"partial", []string{"*test.example.com"}},
+			{"subtest", []string{"*.test.example.com"}},
+		},
+		requests: []struct{ req, want string }{
+			{"example.com/", "apex"},
+			{"alpha.example.com/", "sub"},
+			{"foo.bar.example.com/", ""},
+			{"test.example.com/", "partial"},
+			{"alphatest.example.com/x", "partial"},
+			{"beta.test.example.com/", "subtest"},
+			{"a.beta.test.example.com/", ""},
+			{"testx.example.com/", "sub"},
+			{"example.com./", "apex"},
+			{"alpha.example.com./", "sub"},
+			{".example.com/", ""},
+			{"a..example.com/", ""},
+			{"example.org/", ""},
+		},
+	},
+	{
+		name: "cloudflare path wildcards",
+		apps: []app{
+			{"alpha", []string{"example.com/alpha/*"}},
+			{"foobar", []string{"example.com/foo*/bar"}},
+			{"all", []string{"all.example.com/*"}},
+			{"root", []string{"root.example.com/"}},
+		},
+		requests: []struct{ req, want string }{
+			{"example.com/alpha/one", "alpha"},
+			{"example.com/alpha/one/two", "alpha"},
+			{"example.com/alpha", ""},
+			{"example.com/alpha/", ""},
+			{"example.com/alphabet", ""},
+			{"example.com/", ""},
+			{"example.com/foo/bar", "foobar"},
+			{"example.com/food/bar", "foobar"},
+			{"example.com/food/stuff/bar", "foobar"},
+			{"example.com/foo/bar/baz", ""},
+			{"example.com/fo/bar", ""},
+			{"all.example.com/", "all"},
+			{"all.example.com/anything/at/all", "all"},
+			{"root.example.com/", "root"},
+			{"root.example.com/x/y", "root"},
+		},
+	},
+	{
+		name: "most specific wins, no inheritance",
+		apps: []app{
+			{"dash", []string{"dashboard.com"}},
+			{"eng", []string{"dashboard.com/eng"}},
+			{"exec", []string{"dashboard.com/eng/exec"}},
+			{"engstar", []string{"dashboard.com/eng*"}},
+			{"slash", []string{"dashboard.com/docs/"}},
+		},
+		requests: []struct{ req, want string }{
+			{"dashboard.com/", "dash"},
+			{"dashboard.com/eng", "eng"},
+			{"dashboard.com/eng/", "eng"},
+			{"dashboard.com/eng/x", "eng"},
+			{"dashboard.com/eng/exec", "exec"},
+			{"dashboard.com/eng/exec/", "exec"},
+			{"dashboard.com/eng/exec/report", "exec"},
+			{"dashboard.com/eng/executive", "eng"},
+			{"dashboard.com/engineering", "engstar"},
+			{"dashboard.com/en", "dash"},
+			{"dashboard.com/ENG/EXEC", "exec"},
+			{"dashboard.com/Eng", "eng"},
+			{"dashboard.com/docs", "dash"},
+			{"dashboard.com/docs/", "slash"},
+			{"dashboard.com/docs/a", "slash"},
+		},
+	},
+	{
+		name: "exact host before wildcard host, then host literals, then path",
+		apps: []app{
+			{"exact-admin", []string{"a.example.com/admin"}},
+			{"star", []string{"*.example.com"}},
+			{"a-star", []string{"a*.example.com"}},
+			{"star-a", []string{"*a.example.com"}},
+			{"star-admin", []string{"*.example.com/admin"}},
+			{"star-star", []string{"*.*.example.com"}},
+			{"x-star", []string{"x.*.example.com"}},
+			{"api", []string{"api-*.example.com/v1/*"}},
+			{"api-users", []string{"api-*.example.com/v1/users"}},
+			{"tld", []string{"app.*"}},
+		},
+		requests: []struct{ req, want string }{
+			{"a.example.com/admin", "exact-admin"},
+			{"a.example.com/admin/x", "exact-admin"},
+			{"a.example.com/", "star-a"}, // tie with a-star: "*a..." sorts first
+			{"ab.example.com/", "a-star"},
+			{"ba.example.com/", "star-a"},
+			{"aa.example.com/", "star-a"},
+			{"b.example.com/admin", "star-admin"},
+			{"b.example.com/", "star"},
+			{"x.y.example.com/", "x-star"},
+			{"z.y.example.com/", "star-star"},
+			{"api-eu.example.com/v1/users", "api-users"},
+			{"api-eu.example.com/v1/users/7", "api-users"},
+			{"api-eu.example.com/v1/orders", "api"},
+			{"api-eu.example.com/v2", "a-star"},
+			{"bpi-eu.example.com/v2", "star"},
+			{"app.example/", "tld"},
+			{"app.example.com/", "a-star"},
+		},
+	},
+	{
+		name: "path case and encodings",
+		apps: []app{
+			{"host", []string{"example.com"}},
+			{"admin", []string{"example.com/admin"}},
+			{"batch", []string{"example.com/v1:batch"}},
+			{"user", []string{"example.com/@*/settings"}},
+			{"tilde", []string{"example.com/~bob"}},
+			{"hex", []string{"example.com/x*3a"}},
+		},
+		requests: []struct{ req, want string }{
+			{"example.com/admin", "admin"},
+			{"example.com/ADMIN", "admin"},
+			{"example.com/%61dmin", "admin"},
+			{"example.com/%41DMIN/x", "admin"},
+			{"example.com/public/../admin", "admin"},
+			{"example.com/admin%2fx", "rejected"},
+			{"example.com/..;/admin", "rejected"},
+			{"example.com//admin", "admin"},
+			{"example.com/admin;x/secret", "host"},
+			{"example.com/v1:batch", "batch"},
+			{"example.com/v1%3abatch", "batch"},
+			{"example.com/V1%3ABATCH", "batch"},
+			{"example.com/%40me/settings", "user"},
+			{"example.com/@me/settings", "user"},
+			{"example.com/%7ebob", "tilde"},
+			{"example.com/x3a", "hex"},
+			{"example.com/xy3a", "hex"},
+			{"example.com/x%3a", "host"},
+		},
+	},
+}
+
+func TestMatchRules(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			tbl := compileApps(t, sc.apps)
+			for _, r := range sc.requests {
+				if got := matchRequest(tbl, r.req); got != r.want {
+					t.Errorf("%s -> %q, want %q", r.req, got, r.want)
+				}
+			}
+		})
+	}
+}
+
+// matchRequest normalises the path of "host/path" like the proxy does and matches it. It
+// returns the app ID, "" for no match, or "rejected" when the path is refused.
+func matchRequest(tbl *Table, req string) string {
+	host, path, _ := strings.Cut(req, "/")
+	path, err := httpx.NormalizePath("/" + path)
+	if err != nil {
+		return "rejected"
+	}
+	id, ok := tbl.Match(host, path)
+	if ok != (id != "") {
+		return fmt.Sprintf("inconsistent (%q, %v)", id, ok)
+	}
+	return id
+}
+
+func TestGolden(t *testing.T) {
+	var b strings.Builder
+	for _, sc := range scenarios {
+		fmt.Fprintf(&b, "# %s\n", sc.name)
+		for _, a := range sc.apps {
+			fmt.Fprintf(&b, "app %-12s %s\n", a.id, strings.Join(a.patterns, " "))
+		}
+		tbl := compileApps(t, sc.apps)
+		for _, r := range sc.requests {
+			got := matchRequest(tbl, r.req)
+			if got == "" {
+				got = "(none)"
+			}
+			fmt.Fprintf(&b, "%-36s -> %s\n", r.req, got)
+		}
+		b.WriteString("\n")
+	}
+	golden := filepath.Join("testdata", "routes.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/route -update)", err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("routes differ from %s (run go test ./internal/route -update and review the diff):\n%s",
+			golden, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists the lines that differ, good enough for a golden file of short lines.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}
+
+func TestCompileErrors(t *testing.T) {
+	apps := []store.Application{
+		{ID: "a", Destinations: []store.Destination{
+			{Type: "public", URI: "app.example.com"},
+			{Type: "public", URI: "app.example.com:8443"},
+			{Type: "private", URI: "10.0.0.0/8"},
+			{Type: "carrier-pigeon", URI: "x.example.com"},
+			{URI: "app.example.com/Admin"},
+			{URI: "app.example.com/*"},
+		}},
+		{ID: "b", Type: store.AppSelfHosted, Destinations: []store.Destination{
+			{Type: "public", URI: "app.example.com/admin"},
+			{Type: "public", URI: "https://b.example.com"},
+			{Type: "public", URI: "b.example.com"},
+		}},
+		{ID: "saas", Type: store.AppSaaS, Destinations: []store.Destination{{Type: "public", URI: "app.example.com"}}},
+		{ID: "bookmark", Type: store.AppBookmark, Destinations: []store.Destination{{Type: "public", URI: "::bad::"}}},
+	}
+	_, err := Compile(apps)
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Compile error = %v, want route.Errors", err)
+	}
+	want := Errors{
+		{"a", "destinations[1]", `"app.example.com:8443": ports are not supported: Cloudflare ignores the port, remove it`},
+		{"a", "destinations[3]", `unknown destination type "carrier-pigeon"`},
+		{"a", "destinations[5]", `"app.example.com/*" duplicates destinations[0] (both normalise to "app.example.com")`},
+		{"b", "destinations[0]", `"app.example.com/admin" is already claimed by application "a" (destinations[4])`},
+		{"b", "destinations[1]", `"https://b.example.com": must not include a scheme: write host[/path], e.g. "app.example.com/admin"`},
+	}
+	if !slices.Equal(errs, want) {
+		t.Fatalf("Compile errors:\n%s\nwant:\n%s", strings.ReplaceAll(errs.Error(), "; ", "\n"), strings.ReplaceAll(want.Error(), "; ", "\n"))
+	}
+	if got := errs[0].Error(); got != `application "a" destinations[1]: "app.example.com:8443": ports are not supported: Cloudflare ignores the port, remove it` {
+		t.Errorf("Error() = %s", got)
+	}
+
+	// Without the errors, the same apps compile; SaaS and bookmark apps are not routed.
+	tbl, err := Compile([]store.Application{apps[0], apps[2], apps[3]})
+	if err == nil || tbl != nil {
+		t.Fatalf("Compile = %v, %v; want errors from app a", tbl, err)
+	}
+	apps[0].Destinations = apps[0].Destinations[:1]
+	tbl, err = Compile(apps[2:])
+	if err != nil || tbl.Len() != 0 {
+		t.Fatalf("Compile(saas, bookmark) = %d routes, %v; want 0 routes", tbl.Len(), err)
+	}
+	tbl, err = Compile(apps[:1])
+	if err != nil || tbl.Len() != 1 {
+		t.Fatalf("Compile = %d routes, %v", tbl.Len(), err)
+	}
+	if id, ok := tbl.Match("app.example.com", "/"); !ok || id != "a" {
+		t.Errorf("Match = %q, %v", id, ok)
+	}
+}
+
+func TestNilTable(t *testing.T) {
+	var tbl *Table
+	if id, ok := tbl.Match("example.com", "/"); ok || id != "" {
+		t.Errorf("nil Table matched %q", id)
+	}
+	empty, err := Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := empty.Match("example.com", "/"); ok {
+		t.Error("empty Table matched")
+	}
+	if _, ok := empty.Match("", ""); ok {
+		t.Error("empty Table matched empty host")
+	}
+}
+
+func TestMatchAllocs(t *testing.T) {
+	tbl, reqs := benchTable(t, 2000)
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, r := range reqs {
+			tbl.Match(r.host, r.path)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Match allocates %.1f times per %d requests", allocs, len(reqs))
+	}
+}
+
+// refPattern is the slow reference matcher: one regexp for the host and one for the decoded,
+// lower-cased path, built as access-spec §1.3 [R] describes.
+type refPattern struct {
+	appID, key       string
+	host, path       *regexp.Regexp // path nil: every path
+	exact            bool
+	hostLit          int
+	pathPre, pathLit int
+}
+
+func newRefPattern(appID, uri string) refPattern {
+	host, path, _ := strings.Cut(uri, "/")
+	path = "/" + strings.ToLower(path)
+	if path == "/" || path == "/*" {
+		path = ""
+	}
+	r := refPattern{appID: appID, key: host + path, exact: !strings.Contains(host, "*")}
+	r.hostLit = len(host) - strings.Count(host, "*")
+	r.pathLit = len(path) - strings.Count(path, "*")
+	r.pathPre = len(path)
+	if i := strings.IndexByte(path, '*'); i >= 0 {
+		r.pathPre = i
+	}
+	hre := strings.ReplaceAll(regexp.QuoteMeta(host), `\*`, `[^.]*`)
+	r.host = regexp.MustCompile(`^` + hre + `$`)
+	switch {
+	case path == "":
+	case !strings.Contains(path, "*") && strings.HasSuffix(path, "/"):
+		r.path = regexp.MustCompile(`(?s)^` + regexp.QuoteMeta(path) + `.*$`)
+	case !strings.Contains(path, "*"):
+		r.path = regexp.MustCompile(`(?s)^` + regexp.QuoteMeta(path) + `(?:/.*)?$`)
+	default:
+		pre := regexp.QuoteMeta(path)
+		if strings.HasSuffix(pre, `\*`) {
+			pre = strings.TrimSuffix(pre, `\*`) + `.+`
+		}
+		r.path = regexp.MustCompile(`(?s)^` + strings.ReplaceAll(pre, `\*`, `.*`) + `$`)
+	}
+	return r
+}
+
+// refMatch returns the app the reference matcher picks for host and the normalised path.
+func refMatch(pats []refPattern, host, path string) string {
+	host = strings.TrimSuffix(host, ".")
+	for l := range strings.SplitSeq(host, ".") {
+		if l == "" {
+			return "" // hosts with empty labels never match
+		}
+	}
+	dec, err := urlPathUnescape(path)
+	if err != nil {
+		panic(err)
+	}
+	dec = asciiLower(dec)
+	var best *refPattern
+	for i := range pats {
+		p := &pats[i]
+		if !p.host.MatchString(host) || p.path != nil && !p.path.MatchString(dec) {
+			continue
+		}
+		if best == nil || refBetter(p, best) {
+			best = p
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.appID
+}
+
+func refBetter(a, b *refPattern) bool {
+	ka := []int{boolInt(a.exact), a.hostLit, a.pathPre, a.pathLit}
+	kb := []int{boolInt(b.exact), b.hostLit, b.pathPre, b.pathLit}
+	if c := slices.Compare(ka, kb); c != 0 {
+		return c > 0
+	}
+	return a.key < b.key
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerByte(c)
+	}
+	return string(b)
+}
+
+func urlPathUnescape(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return "", fmt.Errorf("bad escape in %q", s)
+		}
+		b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+func TestReferenceAgrees(t *testing.T) {
+	for _, sc := range scenarios {
+		tbl := compileApps(t, sc.apps)
+		var pats []refPattern
+		for _, a := range sc.apps {
+			for _, p := range a.patterns {
+				pats = append(pats, newRefPattern(a.id, p))
+			}
+		}
+		for _, r := range sc.requests {
+			host, path, _ := strings.Cut(r.req, "/")
+			path, err := httpx.NormalizePath("/" + path)
+			if err != nil {
+				continue
+			}
+			got, _ := tbl.Match(host, path)
+			if want := refMatch(pats, host, path); got != want {
+				t.Errorf("%s: Match = %q, reference = %q", r.req, got, want)
+			}
+		}
+	}
+}
+
+// FuzzMatch compiles up to eight newline-separated patterns (app i owns pattern i) and checks
+// Match against the reference matcher for one request.
+func FuzzMatch(f *testing.F) {
+	for _, sc := range scenarios {
+		var pats []string
+		for _, a := range sc.apps {
+			pats = append(pats, a.patterns...)
+		}
+		for _, r := range sc.requests {
+			host, path, _ := strings.Cut(r.req, "/")
+			f.Add(strings.Join(pats, "\n"), host, "/"+path)
+		}
+	}
+	for _, tt := range patternTests {
+		f.Add(tt.uri, "example.com", "/")
+	}
+	f.Fuzz(func(t *testing.T, patterns, host, rawPath string) {
+		var apps []app
+		seen := map[string]bool{}
+		for i, p := range strings.Split(patterns, "\n") {
+			if i == 8 {
+				break
+			}
+			pp, reason := parsePattern(p)
+			if reason != "" || seen[pp.key] {
+				continue
+			}
+			seen[pp.key] = true
+			apps = append(apps, app{fmt.Sprintf("app%d", i), []string{p}})
+		}
+		tbl := compileApps(t, apps)
+		host = asciiLower(host)
+		path, err := httpx.NormalizePath(rawPath)
+		if err != nil {
+			path = "/"
+		}
+		id, ok := tbl.Match(host, path)
+		if ok != (id != "") {
+			t.Fatalf("Match = %q, %v", id, ok)
+		}
+		var pats []refPattern
+		for _, a := range apps {
+			pats = append(pats, newRefPattern(a.id, a.patterns[0]))
+		}
+		if want := refMatch(pats, host, path); id != want {
+			t.Fatalf("Match(%q, %q) = %q, reference = %q (patterns %q)", host, path, id, want, patterns)
+		}
+	})
+}
+
+type benchReq struct{ host, path string }
+
+// benchTable builds n applications: 60% exact hosts (a third of them with path apps as well),
+// 25% "*.teamN.example.com", 10% partial-label "svcN-*.example.net", 5% "*-prN.preview.example.io"
+// with paths, plus a request mix that hits every kind and misses.
+func benchTable(t testing.TB, n int) (*Table, []benchReq) {
+	var apps []store.Application
+	add := func(id string, uris ...string) {
+		a := store.Application{ID: id, Type: store.AppSelfHosted}
+		for _, u := range uris {
+			a.Destinations = append(a.Destinations, store.Destination{Type: "public", URI: u})
+		}
+		apps = append(apps, a)
+	}
+	var reqs []benchReq
+	for i := range n {
+		switch {
+		case i%20 < 12:
+			h := fmt.Sprintf("app%d.corp.example.com", i)
+			if i%3 == 0 {
+				add(fmt.Sprintf("a%d", i), h)
+				add(fmt.Sprintf("a%d-admin", i), h+"/admin")
+				add(fmt.Sprintf("a%d-api", i), h+"/api/*/internal")
+				reqs = append(reqs, benchReq{h, "/admin/users/42"}, benchReq{h, "/api/v1/internal"})
+			} else {
+				add(fmt.Sprintf("a%d", i), h)
+				reqs = append(reqs, benchReq{h, "/index.html"})
+			}
+		case i%20 < 17:
+			add(fmt.Sprintf("w%d", i), fmt.Sprintf("*.team%d.example.com", i))
+			reqs = append(reqs, benchReq{fmt.Sprintf("wiki.team%d.example.com", i), "/pages/home"})
+		case i%20 < 19:
+			add(fmt.Sprintf("s%d", i), fmt.Sprintf("svc%d-*.example.net", i))
+			reqs = append(reqs, benchReq{fmt.Sprintf("svc%d-eu.example.net", i), "/"})
+		default:
+			add(fmt.Sprintf("p%d", i), fmt.Sprintf("*-pr%d.preview.example.io", i), fmt.Sprintf("*-pr%d.preview.example.io/admin/*", i))
+			reqs = append(reqs, benchReq{fmt.Sprintf("web-pr%d.preview.example.io", i), "/admin/x"})
+		}
+	}
+	reqs = append(reqs,
+		benchReq{"unknown.example.org", "/"},
+		benchReq{"a.b.c.d.example.com", "/x"},
+		benchReq{"app1.corp.example.com", "/"},
+	)
+	tbl, err := Compile(apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl, reqs
+}
+
+func BenchmarkMatch(b *testing.B) {
+	tbl, reqs := benchTable(b, 10000)
+	b.Logf("%d routes, %d requests", tbl.Len(), len(reqs))
+	pick := func(pred func(benchReq) bool) []benchReq {
+		var out []benchReq
+		for _, r := range reqs {
+			if pred(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for _, bc := range []struct {
+		name string
+		reqs []benchReq
+	}{
+		{"mix", reqs},
+		{"exact", pick(func(r benchReq) bool { return strings.HasSuffix(r.host, ".corp.example.com") })},
+		{"exact-path", pick(func(r benchReq) bool { return strings.HasPrefix(r.path, "/api/") })},
+		{"wildcard-label", pick(func(r benchReq) bool { return strings.Contains(r.host, ".team") })},
+		{"wildcard-partial", pick(func(r benchReq) bool { return strings.HasSuffix(r.host, ".example.net") })},
+		{"miss", []benchReq{{"unknown.example.org", "/"}, {"a.b.c.d.example.com", "/x"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r := bc.reqs[i%len(bc.reqs)]
+				tbl.Match(r.host, r.path)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkCompile(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		benchTable(b, 10000)
+	}
+}

@@ -1,0 +1,189 @@
+// Package snapshot owns the compiled, immutable view of the configuration that the request hot
+// path reads: the route table, the policy engine, applications by ID and audience tag, service
+// tokens by client ID, identity providers and the wire profile. A new snapshot is compiled for
+// every configuration version and swapped in atomically; one that fails to compile is rejected and
+// the last good snapshot stays in service.
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/route"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// Default durations (Cloudflare's).
+const (
+	DefaultSessionDuration = 24 * time.Hour
+)
+
+// Options are deployment facts the configuration objects do not carry.
+type Options struct {
+	// Scheme is "https" when the public listener serves TLS, else "http".
+	Scheme string
+	// Port is the public port browsers use; omitted from URLs when it is the scheme's default.
+	Port int
+}
+
+// Snapshot is one compiled configuration version. It is never mutated after Compile.
+type Snapshot struct {
+	Version  int64
+	Org      store.Organization
+	Profile  *wire.Profile
+	AuthHost string // lower-case auth domain
+	// Issuer is the JWT issuer and the auth domain's base URL, e.g. https://auth.example.com.
+	Issuer string
+
+	Routes   *route.Table
+	Policies *policy.Engine
+
+	Apps          map[string]*App
+	AppsByAUD     map[string]*App
+	ServiceTokens map[string]*store.ServiceToken // by client ID
+	IdPs          []*store.IdentityProvider      // in configuration order
+	IdPByID       map[string]*store.IdentityProvider
+
+	opts Options
+}
+
+// App is a compiled application.
+type App struct {
+	store.Application
+	UpstreamURL     *url.URL
+	Policies        *policy.App
+	LoginIdPs       []*store.IdentityProvider // the IdPs its login page offers, in order
+	SessionDuration time.Duration
+	SameSite        http.SameSite
+	HTTPOnly        bool
+}
+
+// Compile builds a snapshot. The configuration was validated when it was stored, but Compile
+// re-checks everything it relies on and fails rather than serve a half-understood config.
+func Compile(cfg *store.Config, opts Options) (*Snapshot, error) {
+	profile, ok := wire.ByName(cfg.Organization.Wire)
+	if !ok {
+		return nil, fmt.Errorf("unknown wire profile %q", cfg.Organization.Wire)
+	}
+	authHost := strings.ToLower(strings.TrimSuffix(cfg.Organization.AuthDomain, "."))
+	if authHost == "" {
+		return nil, errors.New("organization.auth_domain is empty")
+	}
+	if opts.Scheme == "" {
+		opts.Scheme = "https"
+	}
+	routes, err := route.Compile(cfg.Applications)
+	if err != nil {
+		return nil, fmt.Errorf("compile routes: %w", err)
+	}
+	engine, err := policy.Compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("compile policies: %w", err)
+	}
+	s := &Snapshot{
+		Version:       cfg.Version,
+		Org:           cfg.Organization,
+		Profile:       profile,
+		AuthHost:      authHost,
+		Routes:        routes,
+		Policies:      engine,
+		Apps:          make(map[string]*App, len(cfg.Applications)),
+		AppsByAUD:     make(map[string]*App, len(cfg.Applications)),
+		ServiceTokens: make(map[string]*store.ServiceToken, len(cfg.ServiceTokens)),
+		IdPByID:       make(map[string]*store.IdentityProvider, len(cfg.IdentityProviders)),
+		opts:          opts,
+	}
+	s.Issuer = s.URL(authHost)
+	for i := range cfg.IdentityProviders {
+		idp := &cfg.IdentityProviders[i]
+		s.IdPs = append(s.IdPs, idp)
+		s.IdPByID[idp.ID] = idp
+	}
+	for i := range cfg.ServiceTokens {
+		st := &cfg.ServiceTokens[i]
+		s.ServiceTokens[st.ClientID] = st
+	}
+	for i := range cfg.Applications {
+		a, err := s.compileApp(&cfg.Applications[i])
+		if err != nil {
+			return nil, fmt.Errorf("application %q: %w", cfg.Applications[i].ID, err)
+		}
+		s.Apps[a.ID] = a
+		if a.AUD != "" {
+			s.AppsByAUD[a.AUD] = a
+		}
+	}
+	return s, nil
+}
+
+func (s *Snapshot) compileApp(src *store.Application) (*App, error) {
+	a := &App{Application: *src, Policies: s.Policies.App(src.ID), HTTPOnly: src.HTTPOnly()}
+	if a.Policies == nil {
+		return nil, errors.New("no compiled policies")
+	}
+	if a.Type == "" || a.Type == store.AppSelfHosted {
+		u, err := url.Parse(src.Upstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("invalid upstream %q", src.Upstream)
+		}
+		a.UpstreamURL = u
+	}
+	a.SessionDuration = src.SessionDuration.Or(DefaultSessionDuration)
+	switch strings.ToLower(src.SameSiteCookieAttribute) {
+	case "none":
+		a.SameSite = http.SameSiteNoneMode
+	case "strict":
+		a.SameSite = http.SameSiteStrictMode
+	default:
+		a.SameSite = http.SameSiteLaxMode
+	}
+	if len(src.AllowedIdPs) == 0 {
+		a.LoginIdPs = s.IdPs
+	} else {
+		for _, id := range src.AllowedIdPs {
+			idp, ok := s.IdPByID[id]
+			if !ok {
+				return nil, fmt.Errorf("allowed_idps: unknown identity provider %q", id)
+			}
+			a.LoginIdPs = append(a.LoginIdPs, idp)
+		}
+	}
+	return a, nil
+}
+
+// URL returns the base URL of host as browsers reach it (scheme, host, non-default port).
+func (s *Snapshot) URL(host string) string {
+	if (s.opts.Scheme == "https" && s.opts.Port == 443) || (s.opts.Scheme == "http" && s.opts.Port == 80) || s.opts.Port == 0 {
+		return s.opts.Scheme + "://" + host
+	}
+	return s.opts.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(s.opts.Port))
+}
+
+// Secure reports whether cookies get the Secure attribute (the public listener is HTTPS).
+func (s *Snapshot) Secure() bool { return s.opts.Scheme == "https" }
+
+// OrgSessionDuration is the global session lifetime.
+func (s *Snapshot) OrgSessionDuration() time.Duration {
+	return s.Org.SessionDuration.Or(DefaultSessionDuration)
+}
+
+// OrgAudience is the `aud` of org (global session) tokens.
+func (s *Snapshot) OrgAudience() string { return s.AuthHost }
+
+// Holder publishes the current snapshot.
+type Holder struct{ p atomic.Pointer[Snapshot] }
+
+// Load returns the current snapshot (nil before the first Store).
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Store publishes s.
+func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }

@@ -1,0 +1,105 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migration is one embedded NNNN_name.sql file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the dialect's migrations in version order.
+func (d *dialect) loadMigrations() ([]migration, error) {
+	files, err := fs.Glob(d.migrations, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, f := range files {
+		num, _, ok := strings.Cut(f, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %s: name must be NNNN_name.sql", f)
+		}
+		body, err := fs.ReadFile(d.migrations, f)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(f), ".sql"), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := range ms {
+		if ms[i].version != i+1 {
+			return nil, fmt.Errorf("migration %s: versions must be 1, 2, 3, ... without gaps", ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+)`
+
+// Migrate applies, in order and each in its own transaction, the embedded migrations the
+// database has not seen yet. Migrations are forward-only: a database whose schema is newer than
+// this binary is an error. Open calls Migrate; it is safe to call again, also from several
+// processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := s.d.loadMigrations()
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, createSchemaMigrations); err != nil {
+		return s.fail("migrate", err)
+	}
+	for _, m := range ms {
+		err := s.transact(ctx, false, func(tx *sql.Tx, now time.Time) error {
+			var applied int
+			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).Scan(&applied)
+			if err != nil {
+				return err
+			}
+			if applied > len(ms) {
+				return fmt.Errorf("database schema version %d is newer than this binary's %d", applied, len(ms))
+			}
+			if applied >= m.version {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("apply %s: %w", m.name, err)
+			}
+			_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+				m.version, m.name, micros(now))
+			return err
+		})
+		if err != nil {
+			return s.fail("migrate", err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the number of the last migration applied to the database (0 for none).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+		return tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	})
+	if err != nil {
+		return 0, s.fail("schema version", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,259 @@
+// Package sqlstore is the database/sql backend of store.Store. It owns the SQL schema and its
+// embedded forward-only migrations, the mapping between the domain types and rows, the
+// transaction discipline that makes every Store method atomic, and the in-process broadcast behind
+// Watch. SQL dialect differences (placeholders, upserts, row locks, error codes, pool settings)
+// live in one dialect value per database; only SQLite (modernc.org/sqlite, driver "sqlite") is
+// implemented so far.
+//
+// Watch notifications are delivered to watchers of the same *Store only: another process sharing
+// the database does not see them.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store backed by a SQL database. It is safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	d   *dialect
+	now func() time.Time
+
+	// writeSem serializes this process's write transactions when the dialect allows only one
+	// writer at a time, so they queue in Go instead of sleeping in the driver's busy handler.
+	writeSem chan struct{}
+	// nextSweep is the store-clock time (Unix µs) after which a write transaction first deletes
+	// expired rows.
+	nextSweep atomic.Int64
+	closed    atomic.Bool
+
+	watchers broadcaster
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock sets the clock that decides expiry, rate-limit windows and the times the store
+// records. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// Open connects to the database, applies pending migrations and returns the store. driver is the
+// database/sql driver name ("sqlite"); for SQLite, dsn is a file name or file: URI to which Open
+// adds the settings the store relies on (WAL, foreign keys, busy timeout, immediate write
+// transactions).
+func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d, err := dialectFor(driver)
+	if err != nil {
+		return nil, err
+	}
+	dsn, err = d.prepareDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	d.configurePool(db, dsn)
+	s := &Store{db: db, d: d, now: o.now}
+	if d.singleWriter {
+		s.writeSem = make(chan struct{}, 1)
+	}
+	s.watchers.init()
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlstore: open: %w: %w", store.ErrUnavailable, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlstore: ping: %w: store closed", store.ErrUnavailable)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes every Watch channel and the database pool.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.watchers.closeAll()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// clock returns the store's current time, in UTC truncated to the microsecond.
+func (s *Store) clock() time.Time { return utc(s.now()) }
+
+// callbackError carries an error returned by a caller's updater through the transaction
+// machinery, so that it is returned unwrapped as the contract requires.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+
+// maxTxAttempts bounds retries of transactions the dialect reports as retryable.
+const maxTxAttempts = 5
+
+// write runs fn in a write transaction and commits it, retrying the whole transaction when the
+// dialect says the failure is transient. fn may therefore run more than once. The transaction
+// may first delete expired rows (see maybeSweep).
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	return s.transact(ctx, true, fn)
+}
+
+func (s *Store) transact(ctx context.Context, sweep bool, fn func(tx *sql.Tx, now time.Time) error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%w: store closed", store.ErrUnavailable)
+	}
+	if s.writeSem != nil {
+		select {
+		case s.writeSem <- struct{}{}:
+			defer func() { <-s.writeSem }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, sweep, fn)
+		if err == nil || attempt == maxTxAttempts || !s.d.isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, sweep bool, fn func(tx *sql.Tx, now time.Time) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	now := s.clock()
+	if sweep {
+		if err := s.maybeSweep(ctx, tx, now); err != nil {
+			return err
+		}
+	}
+	if err := fn(tx, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// read runs fn in a read-only transaction, so that multi-statement reads see one snapshot.
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%w: store closed", store.ErrUnavailable)
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx, s.clock()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// fail turns an error from read or write into the error a Store method returns: updater errors
+// unwrapped, everything else prefixed with the operation and wrapping store sentinels
+// (ErrUnavailable for connection-level failures).
+func (s *Store) fail(op string, err error) error {
+	var ce *callbackError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists),
+		errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), s.d.isUnavailable(err):
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// sweepInterval is how often (on the store clock) a write transaction deletes expired rows.
+const sweepInterval = time.Minute
+
+// maybeSweep deletes expired time-limited rows at most once per sweepInterval. It runs inside a
+// write transaction, so a failed sweep fails (and may retry) that transaction.
+func (s *Store) maybeSweep(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	next := s.nextSweep.Load()
+	if now.UnixMicro() < next || !s.nextSweep.CompareAndSwap(next, now.Add(sweepInterval).UnixMicro()) {
+		return nil
+	}
+	n := micros(now)
+	for _, q := range []string{
+		"DELETE FROM login_flows WHERE expires_at <= ?",
+		"DELETE FROM handoff_codes WHERE expires_at <= ?",
+		"DELETE FROM pin_challenges WHERE expires_at <= ?",
+		"DELETE FROM sessions WHERE expires_at <= ?",
+		"DELETE FROM rate_limits WHERE window_end <= ?",
+		"DELETE FROM signing_keys WHERE retire_at <> 0 AND retire_at <= ?",
+	} {
+		if _, err := tx.ExecContext(ctx, s.d.rebind(q), n); err != nil {
+			// Let the next transaction try again.
+			s.nextSweep.Store(next)
+			return fmt.Errorf("sweep expired rows: %w", err)
+		}
+	}
+	return nil
+}
+
+// utc returns t in UTC truncated to the microsecond; the zero time stays zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// micros encodes t as Unix microseconds; the zero time is 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros decodes a micros value.
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}

@@ -1,0 +1,305 @@
+// Package testenv owns the in-process test environment: a real Gatehouse (SQLite in a temp dir,
+// real listeners on 127.0.0.1), a fake upstream that records what it received, a PIN sender that
+// hands PINs to the test, and browser-like clients with cookie jars that resolve every
+// *.localhost name to Gatehouse.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/keys"
+)
+
+// Env is one running Gatehouse with its upstream.
+type Env struct {
+	T        *testing.T
+	G        *app.Gatehouse
+	Addr     string // public listener host:port
+	Internal string
+	Port     string
+	Upstream *Upstream
+	PINs     *PINBox
+	Dir      string
+	Logs     *bytes.Buffer
+}
+
+// Upstream records requests.
+type Upstream struct {
+	*httptest.Server
+	mu   sync.Mutex
+	Last *http.Request
+	// Handler overrides the default echo handler.
+	Handler http.Handler
+}
+
+// Seen returns the last request the upstream received.
+func (u *Upstream) Seen() *http.Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.Last
+}
+
+// PINBox collects PINs sent by the onetimepin provider.
+type PINBox struct {
+	mu   sync.Mutex
+	pins map[string][]string
+	cond *sync.Cond
+}
+
+// SendPIN implements onetimepin.Sender.
+func (b *PINBox) SendPIN(_ context.Context, to, pin string, _ time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pins[to] = append(b.pins[to], pin)
+	b.cond.Broadcast()
+	return nil
+}
+
+// Wait returns the latest PIN sent to addr, waiting up to 5 s.
+func (b *PINBox) Wait(t *testing.T, addr string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.pins[addr]) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no PIN was sent to %s", addr)
+		}
+		b.mu.Unlock()
+		time.Sleep(5 * time.Millisecond) // polling a channel fed by a background send
+		b.mu.Lock()
+	}
+	return b.pins[addr][len(b.pins[addr])-1]
+}
+
+// Count returns how many PINs were sent to addr.
+func (b *PINBox) Count(addr string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pins[addr])
+}
+
+// DefaultConfig is the configuration body (without listen, storage and secrets, which Start
+// adds) used when a test passes "".
+const DefaultConfig = `
+organization:
+  name: Test Org
+  auth_domain: auth.localhost
+identity_providers:
+  - {id: pin, name: E-mail PIN, type: onetimepin}
+applications:
+  - id: app
+    name: Test App
+    destinations: [app.localhost]
+    upstream: UPSTREAM
+    policies: [{ref: example, precedence: 1}]
+  - id: other
+    name: Other App
+    destinations: [other.localhost]
+    upstream: UPSTREAM
+    policies: [{ref: example, precedence: 1}]
+policies:
+  - {id: example, decision: allow, include: [{email_domain: {domain: example.com}}]}
+`
+
+// Start runs Gatehouse with body as configuration; UPSTREAM in body is replaced with the fake
+// upstream's URL.
+func Start(t *testing.T, body string) *Env {
+	t.Helper()
+	if body == "" {
+		body = DefaultConfig
+	}
+	e := &Env{T: t, Dir: t.TempDir(), PINs: &PINBox{pins: map[string][]string{}}, Logs: &bytes.Buffer{}}
+	e.PINs.cond = sync.NewCond(&e.PINs.mu)
+	e.Upstream = &Upstream{}
+	e.Upstream.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.Upstream.mu.Lock()
+		e.Upstream.Last = r.Clone(context.Background())
+		h := e.Upstream.Handler
+		e.Upstream.mu.Unlock()
+		if h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"path": r.URL.Path, "raw_path": r.URL.RawPath, "query": r.URL.RawQuery, "headers": r.Header, "host": r.Host})
+	}))
+	t.Cleanup(e.Upstream.Close)
+
+	port := freePort(t)
+	e.Port = port
+	keyFile := filepath.Join(e.Dir, "master.key")
+	if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	full := fmt.Sprintf("version: 1\nlisten: {public: \"127.0.0.1:%s\", internal: \"127.0.0.1:0\"}\nstorage: {driver: sqlite, dsn: \"file:%s\"}\nsecrets: {master_key_file: %q}\n",
+		port, filepath.Join(e.Dir, "gatehouse.db"), keyFile) + strings.ReplaceAll(body, "UPSTREAM", e.Upstream.URL)
+	cfgFile := filepath.Join(e.Dir, "gatehouse.yaml")
+	if err := os.WriteFile(cfgFile, []byte(full), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second})
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	e.G = g
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- g.Run(ctx, func(pub, internal net.Addr) {
+			e.Addr = pub.String()
+			e.Internal = internal.String()
+			close(ready)
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		g.Close()
+		if t.Failed() {
+			t.Logf("gatehouse log:\n%s", e.Logs.String())
+		}
+	})
+	return e
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// URL returns http://host:port+path.
+func (e *Env) URL(host, path string) string { return "http://" + host + ":" + e.Port + path }
+
+// Browser is a cookie-keeping client that sends every *.localhost name to Gatehouse and, like a
+// browser, accepts HTML.
+type Browser struct {
+	*http.Client
+	env *Env
+}
+
+// NewBrowser returns a browser with an empty cookie jar.
+func (e *Env) NewBrowser() *Browser {
+	jar, _ := cookiejar.New(nil)
+	addr := e.Addr
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	e.T.Cleanup(tr.CloseIdleConnections)
+	return &Browser{Client: &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second}, env: e}
+}
+
+// Get performs a browser navigation.
+func (b *Browser) Get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	return b.Do(t, req)
+}
+
+// Do sends req and returns the response with its body read.
+func (b *Browser) Do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// PostForm posts a form like a browser.
+func (b *Browser) PostForm(t *testing.T, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	return b.Do(t, req)
+}
+
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value="([^"]*)">`)
+var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+
+// Form extracts the action and hidden fields of the first form in an HTML page.
+func Form(t *testing.T, page string) (action string, fields url.Values) {
+	t.Helper()
+	m := formAction.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form in page:\n%s", page)
+	}
+	fields = url.Values{}
+	for _, h := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		fields.Set(h[1], h[2])
+	}
+	return m[1], fields
+}
+
+// Login runs the whole PIN login for email starting at the app URL u and returns the final
+// response (the upstream's answer when allowed).
+func (b *Browser) Login(t *testing.T, u, email string) (*http.Response, string) {
+	t.Helper()
+	resp, page := b.Get(t, u)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="email"`) {
+		t.Fatalf("expected the PIN e-mail form, got %d:\n%s", resp.StatusCode, page)
+	}
+	action, fields := Form(t, page)
+	base := resp.Request.URL
+	fields.Set("email", email)
+	resp, page = b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="code"`) {
+		t.Fatalf("expected the PIN code form, got %d:\n%s", resp.StatusCode, page)
+	}
+	action, fields = Form(t, page)
+	fields.Set("code", b.env.PINs.Wait(t, email))
+	return b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+}

@@ -1,0 +1,59 @@
+// Package web owns Gatehouse's server-rendered pages (login, PIN entry, block and error pages) and
+// the one wrapper every browser-facing response goes through: it sets CSP, nosniff,
+// Referrer-Policy and frame protection, and renders errors with a reference ID but never their
+// private cause.
+package web
+
+import (
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+
+// Page is the data every page template receives.
+type Page struct {
+	Title     string
+	OrgName   string
+	Message   string
+	RequestID string
+	Data      any
+}
+
+// SetSecurityHeaders sets the headers every Gatehouse page carries.
+func SetSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+// Render writes the named template with status.
+func Render(w http.ResponseWriter, status int, name string, p *Page) {
+	SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+		// Headers are gone; the log has the cause.
+		slog.Error("render page", "template", name, "err", err)
+	}
+}
+
+// RenderError renders err as an error page: its public message and reference ID only. The cause
+// is logged with the reference ID by the caller's logger.
+func RenderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, orgName string, err error) {
+	he := httpx.AsError(err)
+	id := httpx.NewRequestID()
+	log.LogAttrs(r.Context(), slog.LevelWarn, "request failed",
+		slog.String("ref", id), slog.Int("status", he.Status), slog.String("reason", he.Reason),
+		slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.Any("cause", he.Cause))
+	Render(w, he.Status, "error.html", &Page{Title: http.StatusText(he.Status), OrgName: orgName, Message: he.Public, RequestID: id})
+}
