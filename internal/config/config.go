@@ -285,7 +285,11 @@ func Parse(data []byte, filename string) (*File, error) {
 			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}})
 	}
 	f.SetDefaults()
-	if ve := f.problems(append(d.issues, f.validate()...)); ve != nil {
+	issues := d.issues
+	if !d.failed[""] { // the document as a whole did not decode: its parts are not worth checking
+		issues = append(issues, f.validate()...)
+	}
+	if ve := f.problems(issues); ve != nil {
 		return nil, ve
 	}
 	return f, nil

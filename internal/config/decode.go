@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -382,8 +383,13 @@ type fieldSet struct {
 	names []string
 }
 
+var fieldSets sync.Map // reflect.Type → fieldSet
+
 // yamlFields maps the YAML names of t's fields (from yaml tags, like yaml.v3) to field indexes.
 func yamlFields(t reflect.Type) fieldSet {
+	if fs, ok := fieldSets.Load(t); ok {
+		return fs.(fieldSet)
+	}
 	fs := fieldSet{index: map[string]int{}}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -400,6 +406,7 @@ func yamlFields(t reflect.Type) fieldSet {
 		fs.index[name] = i
 		fs.names = append(fs.names, name)
 	}
+	fieldSets.Store(t, fs)
 	return fs
 }
 

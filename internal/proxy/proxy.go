@@ -106,12 +106,12 @@ type Outcome uint8
 
 // Outcomes.
 const (
-	OutcomeForward        Outcome = iota // forward to the upstream
-	OutcomeLogin                         // redirect the browser to log in
-	OutcomeUnauthorized                  // 401: not logged in and not a browser navigation
-	OutcomeDenyIdentity                  // 403 after login
-	OutcomeDenyNonIdentity               // 403 before login (IP, country, service token)
-	OutcomeUnavailable                   // 503: the store was needed and is unreachable
+	OutcomeForward         Outcome = iota // forward to the upstream
+	OutcomeLogin                          // redirect the browser to log in
+	OutcomeUnauthorized                   // 401: not logged in and not a browser navigation
+	OutcomeDenyIdentity                   // 403 after login
+	OutcomeDenyNonIdentity                // 403 before login (IP, country, service token)
+	OutcomeUnavailable                    // 503: the store was needed and is unreachable
 )
 
 // Result is the outcome of Authorize.

@@ -495,22 +495,24 @@ func TestReferenceAgrees(t *testing.T) {
 }
 
 // FuzzMatch compiles up to eight newline-separated patterns (app i owns pattern i) and checks
-// Match against the reference matcher for one request.
+// Match against the reference matcher for one request. When derive is odd, the request is not
+// host and rawPath but pattern derive/2 with every "*" replaced by fill, so that most runs
+// exercise near-matches rather than random misses.
 func FuzzMatch(f *testing.F) {
 	for _, sc := range scenarios {
 		var pats []string
 		for _, a := range sc.apps {
 			pats = append(pats, a.patterns...)
 		}
-		for _, r := range sc.requests {
+		for i, r := range sc.requests {
 			host, path, _ := strings.Cut(r.req, "/")
-			f.Add(strings.Join(pats, "\n"), host, "/"+path)
+			f.Add(strings.Join(pats, "\n"), host, "/"+path, uint8(2*i+1), path)
 		}
 	}
 	for _, tt := range patternTests {
-		f.Add(tt.uri, "example.com", "/")
+		f.Add(tt.uri, "example.com", "/", uint8(1), "x")
 	}
-	f.Fuzz(func(t *testing.T, patterns, host, rawPath string) {
+	f.Fuzz(func(t *testing.T, patterns, host, rawPath string, derive uint8, fill string) {
 		var apps []app
 		seen := map[string]bool{}
 		for i, p := range strings.Split(patterns, "\n") {
@@ -525,6 +527,11 @@ func FuzzMatch(f *testing.F) {
 			apps = append(apps, app{fmt.Sprintf("app%d", i), []string{p}})
 		}
 		tbl := compileApps(t, apps)
+		if derive%2 == 1 && len(apps) > 0 {
+			req := strings.ReplaceAll(apps[int(derive/2)%len(apps)].patterns[0], "*", fill)
+			host, rawPath, _ = strings.Cut(req, "/")
+			rawPath = "/" + rawPath
+		}
 		host = asciiLower(host)
 		path, err := httpx.NormalizePath(rawPath)
 		if err != nil {

@@ -40,6 +40,27 @@ type Env struct {
 	PINs     *PINBox
 	Dir      string
 	Logs     *bytes.Buffer
+	Clock    *Clock
+}
+
+// Clock is the environment's adjustable clock; it starts at the real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the current fake time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
 
 // Upstream records requests.
@@ -128,7 +149,7 @@ func Start(t *testing.T, body string) *Env {
 	if body == "" {
 		body = DefaultConfig
 	}
-	e := &Env{T: t, Dir: t.TempDir(), PINs: &PINBox{pins: map[string][]string{}}, Logs: &bytes.Buffer{}}
+	e := &Env{T: t, Dir: t.TempDir(), PINs: &PINBox{pins: map[string][]string{}}, Logs: &bytes.Buffer{}, Clock: &Clock{}}
 	e.PINs.cond = sync.NewCond(&e.PINs.mu)
 	e.Upstream = &Upstream{}
 	e.Upstream.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +184,7 @@ func Start(t *testing.T, body string) *Env {
 	}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second})
+	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second, Now: e.Clock.Now})
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v", err)
@@ -300,6 +321,6 @@ func (b *Browser) Login(t *testing.T, u, email string) (*http.Response, string) 
 		t.Fatalf("expected the PIN code form, got %d:\n%s", resp.StatusCode, page)
 	}
 	action, fields = Form(t, page)
-	fields.Set("code", b.env.PINs.Wait(t, email))
+	fields.Set("code", b.env.PINs.Wait(t, strings.ToLower(email)))
 	return b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
 }
