@@ -15,6 +15,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
+// Manager is what package token signs with and verifies against.
+var (
+	_ token.Signer = (*Manager)(nil)
+	_ token.KeySet = (*Manager)(nil)
+)
+
 // An origin written for Cloudflare Access validates Gatehouse tokens with Cloudflare's documented
 // Go example: go-oidc's remote key set on <team domain>/cdn-cgi/access/certs and a verifier for
 // the team domain with the application's AUD as client ID.

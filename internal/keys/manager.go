@@ -170,17 +170,15 @@ func (m *Manager) reloadLocked(ctx context.Context) error {
 	return m.install(sks)
 }
 
-// RotateIfDue rotates when the current key is RotationInterval old or older. Every replica may
-// call it on a timer: the store's compare-and-swap lets exactly one of them rotate, and the
-// others pick up the new key. rotated reports whether this call rotated; it can be true together
-// with an error when re-reading the keys after the rotation failed.
+// RotateIfDue re-reads the keys from the store and rotates when the current key is
+// RotationInterval old or older. Call it on a timer (say, every minute) on every replica: the
+// store's compare-and-swap lets exactly one replica rotate, and the re-read brings every replica
+// to the current key within one tick, even one that missed a store.Change (after a manual Rotate
+// elsewhere, for instance). rotated reports whether this call rotated; it can be true together
+// with an error when re-reading the keys after the rotation failed. Load must have succeeded.
 func (m *Manager) RotateIfDue(ctx context.Context) (rotated bool, err error) {
-	ks := m.set.Load()
-	if ks == nil {
+	if m.set.Load() == nil {
 		return false, ErrNoCurrentKey
-	}
-	if !m.due(ks) {
-		return false, nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,7 +186,7 @@ func (m *Manager) RotateIfDue(ctx context.Context) (rotated bool, err error) {
 	if err := m.reloadLocked(ctx); err != nil {
 		return false, err
 	}
-	ks = m.set.Load()
+	ks := m.set.Load()
 	if !m.due(ks) {
 		return false, nil
 	}

@@ -459,6 +459,24 @@ func TestRotateIfDueLosesRace(t *testing.T) {
 	})
 }
 
+// A replica that missed the change notification after a manual rotation elsewhere catches up
+// on its next RotateIfDue tick.
+func TestRotateIfDueResyncs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m1, m2 := e.loaded(t), e.loaded(t)
+	e.clk.Advance(time.Hour)
+	if err := m1.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := m2.RotateIfDue(ctx); err != nil || rotated {
+		t.Fatalf("RotateIfDue = %v, %v", rotated, err)
+	}
+	if currentKID(t, m2) != currentKID(t, m1) {
+		t.Fatal("replica still signs with the rotated-out key")
+	}
+}
+
 func TestManualRotate(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

@@ -23,7 +23,7 @@ const maxMasterKeyFile = 4096
 
 // ErrWrongMasterKey is returned (wrapped) when a stored signing key does not decrypt: the master
 // key differs from the one it was sealed with, or the stored bytes were altered.
-var ErrWrongMasterKey = errors.New("keys: signing key does not decrypt under this master key (wrong master key or tampered data)")
+var ErrWrongMasterKey = errors.New("keys: signing key does not decrypt under this master key (wrong master key, or the stored key was altered)")
 
 // LoadMasterKey reads a master key file: 32 random bytes encoded as hex or base64 (standard or
 // URL alphabet, padded or not), surrounding whitespace ignored. The file's permissions are not
@@ -163,12 +163,12 @@ func seal(aead cipher.AEAD, random io.Reader, kid string, plaintext []byte) ([]b
 
 func open(aead cipher.AEAD, kid string, sealed []byte) ([]byte, error) {
 	if len(sealed) < 1+aead.NonceSize()+aead.Overhead() || sealed[0] != sealVersion {
-		return nil, fmt.Errorf("keys: signing key %s: unknown encryption format: %w", kid, ErrWrongMasterKey)
+		return nil, fmt.Errorf("%w: unknown encryption format (kid %s)", ErrWrongMasterKey, kid)
 	}
 	nonce := sealed[1 : 1+aead.NonceSize()]
 	pt, err := aead.Open(nil, nonce, sealed[1+aead.NonceSize():], []byte(kid))
 	if err != nil {
-		return nil, fmt.Errorf("keys: signing key %s: %w", kid, ErrWrongMasterKey)
+		return nil, fmt.Errorf("%w (kid %s)", ErrWrongMasterKey, kid)
 	}
 	return pt, nil
 }

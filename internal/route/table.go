@@ -61,15 +61,24 @@ func (e Errors) Error() string {
 
 // Table is a compiled route table. The zero value and nil match nothing.
 //
-// The layout keeps Match to a few map lookups and little pointer chasing: routes are stored by
-// value, exact hosts map straight to their routes, and wildcard hosts are found by the literal
-// part of the host right of their rightmost "*" (see wildIndex), never by a scan of all patterns.
+// The layout keeps Match to a few map lookups and little pointer chasing on a table that does
+// not fit in the CPU caches: routes are stored by value, a host's all-paths application sits in
+// the map entry itself, and wildcard hosts are found through the literal part of the host right
+// of their rightmost "*" (see wildIndex), never by a scan of all patterns.
 type Table struct {
-	exact map[string][]route // by host; routes sorted best first
+	exact map[string]exactHost
 	// wild is indexed by the number of labels of the host: a host "*" never spans a dot, so a
 	// pattern only matches hosts with as many labels as it has.
 	wild   []*wildIndex
 	routes int
+}
+
+// exactHost holds the routes of one exact host. It stays small enough (<= 128 bytes) for the map
+// to store it inline.
+type exactHost struct {
+	all    string  // application covering every path of the host, when hasAll
+	hasAll bool    // all paths are covered; such a route ranks below every path route
+	paths  []route // routes with a path, best first
 }
 
 // wildIndex holds the wildcard hosts with one label count, by the literal labels right of their
@@ -78,27 +87,34 @@ type Table struct {
 // tails that exist.
 type wildIndex struct {
 	tails   []int
-	buckets map[string]*tailBucket
+	buckets map[string]tailBucket
 }
 
-// tailBucket holds the wildcard hosts sharing a label count and tail, by the literal prefix and
-// suffix of their rightmost wildcard label ("pre*suf"): together with the tail, that is the
-// literal suffix after the last "*" and the literal text before it in the same label. shapes
+// tailBucket holds the wildcard hosts sharing a label count and tail, best first. A large
+// bucket is also indexed by the literal prefix and suffix of the rightmost wildcard label
+// ("pre*suf"; with the tail, pre and suf are the literal text around the last "*"): shapes
 // lists the distinct (len(pre), len(suf)) pairs so that a lookup tries only lengths that exist.
 type tailBucket struct {
+	hosts  []wildHost
 	shapes []shape
-	groups map[affix][]wildHost // each sorted by host rank
+	groups map[affix][]wildHost // nil for small buckets
 }
+
+// bucketIndexMin is the size from which a tailBucket is indexed by affix rather than scanned.
+const bucketIndexMin = 8
 
 type shape struct{ pre, suf int }
 type affix struct{ pre, suf string }
 
 // wildHost is a wildcard host pattern and its routes.
 type wildHost struct {
-	host   string
+	label  hostLabel   // the rightmost wildcard label
+	head   []hostLabel // labels left of it
 	lit    int         // literal characters in the host
-	head   []hostLabel // labels left of the rightmost wildcard label
-	routes []route     // sorted best first
+	host   string
+	hasAll bool
+	all    route   // the all-paths route, when hasAll
+	paths  []route // routes with a path, best first
 }
 
 type route struct {
@@ -185,7 +201,6 @@ func Compile(apps []store.Application) (*Table, error) {
 				continue
 			}
 			seen[p.key] = claim{app.ID, field}
-
 			byHost[p.host] = append(byHost[p.host], route{
 				appID:   app.ID,
 				key:     p.key,
@@ -201,63 +216,78 @@ func Compile(apps []store.Application) (*Table, error) {
 		return nil, errs
 	}
 
-	t := &Table{exact: make(map[string][]route), routes: n}
+	t := &Table{exact: make(map[string]exactHost), routes: n}
 	for host, routes := range byHost {
 		slices.SortFunc(routes, func(a, b route) int { return compareRoutes(&a, &b) })
+		var all *route
+		if last := &routes[len(routes)-1]; last.path.kind == pathAll {
+			all, routes = last, routes[:len(routes)-1]
+		}
 		p := pats[host]
 		if p.exact {
-			t.exact[host] = routes
+			e := exactHost{paths: routes}
+			if all != nil {
+				e.all, e.hasAll = all.appID, true
+			}
+			t.exact[host] = e
 			continue
 		}
-		wl := len(p.labels) - 1 // the rightmost wildcard label
-		for !p.labels[wl].wild {
-			wl--
-		}
-		var tail []string
-		for _, l := range p.labels[wl+1:] {
-			tail = append(tail, l.pre)
-		}
-		for len(t.wild) <= len(p.labels) {
-			t.wild = append(t.wild, nil)
-		}
-		wi := t.wild[len(p.labels)]
-		if wi == nil {
-			wi = &wildIndex{buckets: make(map[string]*tailBucket)}
-			t.wild[len(p.labels)] = wi
-		}
-		if !slices.Contains(wi.tails, len(tail)) {
-			wi.tails = append(wi.tails, len(tail))
-		}
-		tk := strings.Join(tail, ".")
-		b := wi.buckets[tk]
-		if b == nil {
-			b = &tailBucket{groups: make(map[affix][]wildHost)}
-			wi.buckets[tk] = b
-		}
-		w := p.labels[wl]
-		if s := (shape{len(w.pre), len(w.suf)}); !slices.Contains(b.shapes, s) {
-			b.shapes = append(b.shapes, s)
-		}
-		a := affix{w.pre, w.suf}
-		b.groups[a] = append(b.groups[a], wildHost{host: host, lit: p.lit, head: p.labels[:wl], routes: routes})
+		t.addWild(p, all, routes)
 	}
 	for _, wi := range t.wild {
 		if wi == nil {
 			continue
 		}
 		slices.Sort(wi.tails)
-		for _, b := range wi.buckets {
-			slices.SortFunc(b.shapes, func(x, y shape) int {
-				return cmp.Or(cmp.Compare(x.pre, y.pre), cmp.Compare(x.suf, y.suf))
+		for tail, b := range wi.buckets {
+			slices.SortFunc(b.hosts, func(x, y wildHost) int {
+				return cmp.Or(cmp.Compare(y.lit, x.lit), strings.Compare(x.host, y.host))
 			})
-			for _, g := range b.groups {
-				slices.SortFunc(g, func(x, y wildHost) int {
-					return cmp.Or(cmp.Compare(y.lit, x.lit), strings.Compare(x.host, y.host))
-				})
+			if len(b.hosts) >= bucketIndexMin {
+				b.groups = make(map[affix][]wildHost)
+				for _, h := range b.hosts {
+					if s := (shape{len(h.label.pre), len(h.label.suf)}); !slices.Contains(b.shapes, s) {
+						b.shapes = append(b.shapes, s)
+					}
+					a := affix{h.label.pre, h.label.suf}
+					b.groups[a] = append(b.groups[a], h) // stays sorted
+				}
+				wi.buckets[tail] = b
 			}
 		}
 	}
 	return t, nil
+}
+
+// addWild files a wildcard host pattern under its label count and tail.
+func (t *Table) addWild(p pattern, all *route, paths []route) {
+	wl := len(p.labels) - 1 // the rightmost wildcard label
+	for !p.labels[wl].wild {
+		wl--
+	}
+	var tail []string
+	for _, l := range p.labels[wl+1:] {
+		tail = append(tail, l.pre)
+	}
+	for len(t.wild) <= len(p.labels) {
+		t.wild = append(t.wild, nil)
+	}
+	wi := t.wild[len(p.labels)]
+	if wi == nil {
+		wi = &wildIndex{buckets: make(map[string]tailBucket)}
+		t.wild[len(p.labels)] = wi
+	}
+	if !slices.Contains(wi.tails, len(tail)) {
+		wi.tails = append(wi.tails, len(tail))
+	}
+	h := wildHost{label: p.labels[wl], head: p.labels[:wl], lit: p.lit, host: p.host, paths: paths}
+	if all != nil {
+		h.all, h.hasAll = *all, true
+	}
+	tk := strings.Join(tail, ".")
+	b := wi.buckets[tk]
+	b.hosts = append(b.hosts, h)
+	wi.buckets[tk] = b
 }
 
 // Match returns the ID of the application that governs host and path. host must be lower-case
@@ -273,8 +303,13 @@ func (t *Table) Match(host, path string) (appID string, ok bool) {
 	if path == "" {
 		path = "/"
 	}
-	if r := matchPath(t.exact[host], path); r != nil {
-		return r.appID, true
+	if e, ok := t.exact[host]; ok {
+		if r := matchPath(e.paths, path); r != nil {
+			return r.appID, true
+		}
+		if e.hasAll {
+			return e.all, true
+		}
 	}
 	if r := t.matchWild(host, path); r != nil {
 		return r.appID, true
@@ -323,34 +358,41 @@ func (t *Table) matchWild(host, path string) *route {
 		if end < len(host) {
 			tail = host[end+1:]
 		}
-		b := wi.buckets[tail]
-		if b == nil {
+		b, ok := wi.buckets[tail]
+		if !ok {
 			continue
 		}
 		start := strings.LastIndexByte(host[:end], '.') + 1
 		label := host[start:end]
+		if b.groups == nil {
+			best = matchHosts(b.hosts, label, host, start, path, best)
+			continue
+		}
 		for _, s := range b.shapes {
-			if s.pre+s.suf > len(label) {
-				continue
+			if s.pre+s.suf <= len(label) {
+				best = matchHosts(b.groups[affix{label[:s.pre], label[len(label)-s.suf:]}], label, host, start, path, best)
 			}
-			best = matchHosts(b.groups[affix{label[:s.pre], label[len(label)-s.suf:]}], host, start, path, best)
 		}
 	}
 	return best
 }
 
-// matchHosts returns the better of best and the best route among hosts, whose rightmost
-// wildcard label and tail are known to match; host[:start] holds the labels left of them.
-func matchHosts(hosts []wildHost, host string, start int, path string, best *route) *route {
+// matchHosts returns the better of best and the best route among hosts (sorted best first)
+// whose wildcard label matches label; host[:start] holds the labels left of label.
+func matchHosts(hosts []wildHost, label, host string, start int, path string, best *route) *route {
 	for i := range hosts {
 		h := &hosts[i]
 		if best != nil && h.lit < best.hostLit {
 			break // sorted by host literal count: nothing better follows
 		}
-		if !matchHead(h.head, host, start) {
+		if !h.label.match(label) || !matchHead(h.head, host, start) {
 			continue
 		}
-		if r := matchPath(h.routes, path); r != nil && (best == nil || r.better(best)) {
+		r := matchPath(h.paths, path)
+		if r == nil && h.hasAll {
+			r = &h.all
+		}
+		if r != nil && (best == nil || r.better(best)) {
 			best = r
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -641,5 +642,87 @@ func BenchmarkCompile(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		benchTable(b, 10000)
+	}
+}
+
+// TestRandomTables compares Match with the reference matcher on generated tables large enough
+// for the indexed wildcard buckets (FuzzMatch has at most eight patterns) and requests derived
+// from the patterns, so that most of them nearly match.
+func TestRandomTables(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	label := func() string {
+		return pick("a", "b", "ab", "ba", "abc", "*", "a*", "*b", "a*b", "ab*", "*ab", "x-*", "*-y")
+	}
+	literal := func() string { return pick("a", "b", "ab", "x", "y") }
+	seg := func() string { return pick("p", "q", "pq", "p*", "*q", "*", "P", "p:q", "@*") }
+	fill := func() string { return pick("", "a", "b", "ab", "ba", "x-", "-y", "zz", "a.b", "%3a", ":", "1-", "-p1") }
+	matched, indexed := 0, 0
+	defer func() { t.Logf("%d requests matched; %d indexed wildcard buckets", matched, indexed) }()
+	for iter := range 300 {
+		var apps []app
+		var pats []refPattern
+		seen := map[string]bool{}
+		for i := range 10 + rng.IntN(150) {
+			var labels []string
+			for range 1 + rng.IntN(3) {
+				labels = append(labels, label())
+			}
+			for range rng.IntN(2) {
+				labels = append(labels, literal())
+			}
+			uri := strings.Join(labels, ".")
+			for range rng.IntN(3) {
+				uri += "/" + seg()
+			}
+			p, reason := parsePattern(uri)
+			if reason != "" || seen[p.key] {
+				continue
+			}
+			seen[p.key] = true
+			id := fmt.Sprintf("app%d", i)
+			apps = append(apps, app{id, []string{uri}})
+			pats = append(pats, newRefPattern(id, uri))
+		}
+		if len(apps) == 0 {
+			continue
+		}
+		tbl := compileApps(t, apps)
+		for _, wi := range tbl.wild {
+			if wi == nil {
+				continue
+			}
+			for _, b := range wi.buckets {
+				if b.groups != nil {
+					indexed++
+				}
+			}
+		}
+		for range 200 {
+			src := apps[rng.IntN(len(apps))].patterns[0]
+			var b strings.Builder
+			for _, c := range src {
+				if c == '*' {
+					b.WriteString(fill())
+				} else {
+					b.WriteRune(c)
+				}
+			}
+			host, rawPath, _ := strings.Cut(b.String(), "/")
+			if rng.IntN(4) == 0 {
+				rawPath += "/" + pick("q", "x", "", "P%3Aq")
+			}
+			path, err := httpx.NormalizePath("/" + rawPath)
+			if err != nil {
+				continue
+			}
+			got, _ := tbl.Match(host, path)
+			if got != "" {
+				matched++
+			}
+			if want := refMatch(pats, host, path); got != want {
+				t.Fatalf("iteration %d: Match(%q, %q) = %q, reference = %q\npatterns: %v", iter, host, path, got, want, apps)
+			}
+		}
 	}
 }

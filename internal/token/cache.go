@@ -31,7 +31,8 @@ type Verified struct {
 //     after the token was issued.
 //
 // Get returns only entries whose exp is still in the future. When a shard is full, Put evicts the
-// entry closest to expiry among a few sampled at random. Safe for concurrent use.
+// entry closest to expiry among a few sampled at random. Safe for concurrent use. A nil *Cache is
+// valid and caches nothing.
 type Cache struct {
 	seed     maphash.Seed
 	shards   []cacheShard
@@ -78,6 +79,9 @@ func (c *Cache) shard(raw string) *cacheShard {
 
 // Get returns the verified token stored for raw if its exp is after now. It does not allocate.
 func (c *Cache) Get(raw string, now time.Time) (*Verified, bool) {
+	if c == nil {
+		return nil, false
+	}
 	s := c.shard(raw)
 	s.mu.RLock()
 	e, ok := s.m[raw]
@@ -90,7 +94,7 @@ func (c *Cache) Get(raw string, now time.Time) (*Verified, bool) {
 
 // Put stores v for raw. Entries without claims or with an oversized key are ignored.
 func (c *Cache) Put(raw string, v *Verified) {
-	if c.perShard == 0 || v == nil || v.Claims == nil || len(raw) > MaxTokenSize {
+	if c == nil || c.perShard == 0 || v == nil || v.Claims == nil || len(raw) > MaxTokenSize {
 		return
 	}
 	e := cacheEntry{v: v, exp: v.Claims.ExpiresAt}
@@ -126,6 +130,9 @@ func (s *cacheShard) evictOne() {
 
 // Purge removes every entry, for instance after a key was revoked.
 func (c *Cache) Purge() {
+	if c == nil {
+		return
+	}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -136,6 +143,9 @@ func (c *Cache) Purge() {
 
 // Len returns the number of entries, expired ones included.
 func (c *Cache) Len() int {
+	if c == nil {
+		return 0
+	}
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]

@@ -37,6 +37,12 @@ func TestCacheGetPut(t *testing.T) {
 	if _, ok := c.Get("a.b.c", testNow); ok || c.Len() != 0 {
 		t.Fatal("hit after Purge")
 	}
+	var none *token.Cache
+	none.Put("a.b.c", v)
+	if _, ok := none.Get("a.b.c", testNow); ok || none.Len() != 0 {
+		t.Fatal("nil cache stored something")
+	}
+	none.Purge()
 	c.Put("nil", nil)
 	c.Put("nil claims", &token.Verified{})
 	if c.Len() != 0 {

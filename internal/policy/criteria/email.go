@@ -62,17 +62,37 @@ func (s EmailSet) Contains(addr string) bool {
 	if addr == "" {
 		return false
 	}
-	// ToLower returns addr itself when it has no upper-case letters, which is the usual case
-	// (identity.Identity.Email is lower-cased), so this does not allocate.
+	if _, ok := s[addr]; ok || isLowerASCII(addr) {
+		return ok
+	}
+	// Rare: identity.Identity.Email is normally lower-cased already.
 	_, ok := s[strings.ToLower(addr)]
 	return ok
 }
 
+// The configured side is lower-cased at compile time and identities normally carry lower-cased
+// addresses, so an exact comparison settles almost every case; case folding is the fallback.
+
 func matchEmail(want, addr string) bool {
-	return addr != "" && strings.EqualFold(want, addr)
+	return addr == want || addr != "" && !isLowerASCII(addr) && strings.EqualFold(want, addr)
 }
 
 func matchEmailDomain(domain, addr string) bool {
 	at := strings.LastIndexByte(addr, '@')
-	return at > 0 && strings.EqualFold(addr[at+1:], domain)
+	if at <= 0 {
+		return false
+	}
+	d := addr[at+1:]
+	return d == domain || !isLowerASCII(d) && strings.EqualFold(d, domain)
+}
+
+// isLowerASCII reports whether s is ASCII without upper-case letters, i.e. whether it is its own
+// lower-case form (and so equals a lower-cased value only when identical).
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }

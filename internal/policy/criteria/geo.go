@@ -79,8 +79,15 @@ func Geo(code string) (Criterion, error) {
 	return Criterion{kind: KindGeo, value: cc}, nil
 }
 
-// matchGeo compares the configured (upper-case) code with the request's country; an unknown
-// country ("") matches nothing.
+// matchGeo compares the configured (upper-case) code with the request's country, ignoring
+// ASCII case; an unknown country ("") matches nothing.
 func matchGeo(want, country string) bool {
-	return len(country) == 2 && strings.EqualFold(want, country)
+	return len(country) == 2 && upperASCII(country[0]) == want[0] && upperASCII(country[1]) == want[1]
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }

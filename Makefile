@@ -1,0 +1,44 @@
+# Gatehouse developer targets. `make help` lists them.
+SHELL   := /bin/bash
+GO      ?= go
+PKGS    := ./...
+FUZZTIME ?= 15s
+
+.PHONY: help run build test test-unit test-interop test-race lint fuzz bench bench-proxy
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## Run Gatehouse on its embedded default (SQLite, demo app, e-mail PIN login)
+	$(GO) run ./cmd/gatehouse demo
+
+build: ## Build bin/gatehouse
+	$(GO) build -o bin/gatehouse ./cmd/gatehouse
+
+test: lint test-unit test-race test-interop ## The whole test suite (what CI runs)
+
+test-unit: ## Unit, conformance and in-process end-to-end tests
+	$(GO) test -count=1 $(PKGS)
+
+test-race: ## Race detector on the concurrent packages
+	$(GO) test -count=1 -race ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... ./internal/proxy/...
+
+test-interop: ## Interoperability tests against independent implementations (go-oidc as a Cloudflare-style origin)
+	$(GO) test -count=1 -run 'Interop|CloudflareProfile' -v ./internal/... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fuzz: ## Run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: ## Go benchmarks of the hot path
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/proxy/ ./internal/policy/ ./internal/route/ ./internal/token/
+
+bench-proxy: ## Whole-process load: upstream vs Caddy vs Gatehouse (writes bench/RESULTS.md)
+	bash bench/run.sh
