@@ -195,7 +195,7 @@ func (p *Proxy) verifyAppToken(ctx context.Context, snap *snapshot.Snapshot, app
 	if !ok {
 		claims, kid, err := p.verifier.VerifyKID(raw)
 		if err != nil {
-			return nil, noSession(err.Error())
+			return nil, noSession(tokenReason(err))
 		}
 		if claims.Type != "app" || claims.Subject == "" || claims.IdentityNonce == "" {
 			return nil, noSession("not an identity app token")
@@ -222,6 +222,25 @@ func (p *Proxy) verifyAppToken(ctx context.Context, snap *snapshot.Snapshot, app
 		return nil, noSession(reason)
 	}
 	return v, nil
+}
+
+// tokenReason maps a verification error to a short reason for logs.
+func tokenReason(err error) string {
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return "token-expired"
+	case errors.Is(err, token.ErrNotYetValid):
+		return "token-not-yet-valid"
+	case errors.Is(err, token.ErrSignature):
+		return "token-bad-signature"
+	case errors.Is(err, token.ErrUnknownKey):
+		return "token-unknown-key"
+	case errors.Is(err, token.ErrAlgorithm):
+		return "token-bad-algorithm"
+	case errors.Is(err, token.ErrIssuer):
+		return "token-wrong-issuer"
+	}
+	return "token-malformed"
 }
 
 func noSession(reason string) error { return fmt.Errorf("%w: %s", authn.ErrNoSession, reason) }

@@ -652,7 +652,7 @@ func TestRandomTables(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	label := func() string {
-		return pick("a", "b", "ab", "ba", "abc", "*", "a*", "*b", "a*b", "ab*", "*ab", "x-*", "*-y")
+		return pick("a", "b", "ab", "ba", "abc", "*", "a*", "*b", "a*b", "ab*", "*ab", "x-*", "*-y", "a*a", "ab*ba")
 	}
 	literal := func() string { return pick("a", "b", "ab", "x", "y") }
 	seg := func() string { return pick("p", "q", "pq", "p*", "*q", "*", "P", "p:q", "@*") }
