@@ -74,8 +74,9 @@ func (f *File) storeConfig() *store.Config {
 }
 
 // CheckSecrets resolves every secret in the file (storage dsn, service token client secrets,
-// SMTP passwords) and reports those that cannot be resolved, as a *ValidationError. Parse does
-// not read secrets; `gatehouse config validate` and start-up call this to fail early.
+// SMTP passwords) and reports every one that cannot be resolved (or, for a client secret, is
+// shorter than 32 characters) as a *ValidationError. Parse does not read secrets; this is for
+// `gatehouse config validate` and start-up, to fail early and with positions.
 func (f *File) CheckSecrets() error {
 	_, issues := f.resolvedStoreConfig()
 	check := func(path string, s interface{ Resolve() (string, error) }) {

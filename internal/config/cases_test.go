@@ -1,7 +1,7 @@
 package config
 
-// head is a valid start of a file; problem cases append to it, so their lines start at 3.
-const head = "version: 1\norganization: {auth_domain: auth.example.com}\n"
+// head is a valid start of a file; problem cases append to it, so their lines start at 4.
+const head = "version: 1\norganization: {auth_domain: auth.example.com}\nsecrets: {master_key_file: m.key}\n"
 
 // problemCases are broken configurations and every problem each must report, as
 // "line:col: path: msg". FuzzParse uses them as seeds.
@@ -11,215 +11,219 @@ var problemCases = []struct {
 	want []string
 }{
 	{"unknown top-level field", head + "applicatons: []\n", []string{
-		"3:1: applicatons: unknown field; did you mean \"applications\"?",
+		"4:1: applicatons: unknown field; did you mean \"applications\"?",
 	}},
 	{"unknown nested field", head + "listen: {public: ':80', gatway: ':3128'}\n", []string{
-		"3:25: listen.gatway: unknown field; did you mean \"gateway\"?",
+		"4:25: listen.gatway: unknown field; did you mean \"gateway\"?",
 	}},
 	{"unknown rule selector", head + "policies: [{id: p, decision: allow, include: [{emails: {email: a@example.com}}]}]\n", []string{
-		"3:48: policies[0].include[0].emails: unknown field; did you mean \"email\"?",
+		"4:48: policies[0].include[0].emails: unknown field; did you mean \"email\"?",
 	}},
 	{"unknown destination field", head + "applications: [{id: a, destinations: [{uri: a.example.com, typ: public}], upstream: 'http://a'}]\n", []string{
-		"3:60: applications[0].destinations[0].typ: unknown field; did you mean \"type\"?",
+		"4:60: applications[0].destinations[0].typ: unknown field; did you mean \"type\"?",
+	}},
+	{"lists where a string or mapping belongs", head + "applications: [{id: a, destinations: [[a]], upstream: 'http://a'}]\nservice_tokens: [{id: t, client_id: c, client_secret: [x]}]\n", []string{
+		"4:39: applications[0].destinations[0]: expected a string or a mapping, got a list",
+		"5:55: service_tokens[0].client_secret: expected a string or a mapping with one of value, file or env, got a list",
 	}},
 	{"duplicate field", head + "log: {level: info, level: debug}\n", []string{
-		"3:20: log.level: duplicate field (first set on line 3)",
+		"4:20: log.level: duplicate field (first set on line 4)",
 	}},
 	{"wrong kinds", head + "listen: [a]\ntrusted_proxies: 10.0.0.0/8\nlimits: {max_request_header_bytes: {a: 1}}\napplications: [{id: a, auto_redirect_to_identity: maybe}]\n", []string{
-		"3:9: listen: expected a mapping, got a list",
-		"4:18: trusted_proxies: expected a list, got a string",
-		"5:36: limits.max_request_header_bytes: expected a size such as 65536 or 64KiB, got a mapping",
-		"6:16: applications[0].destinations: a self_hosted application needs at least one destination",
-		"6:16: applications[0].upstream: is required for a self_hosted application",
-		"6:51: applications[0].auto_redirect_to_identity: expected true or false, got a string",
+		"4:9: listen: expected a mapping, got a list",
+		"5:18: trusted_proxies: expected a list, got a string",
+		"6:36: limits.max_request_header_bytes: expected a size such as 65536 or 64KiB, got a mapping",
+		"7:16: applications[0].destinations: a self_hosted application needs at least one destination",
+		"7:16: applications[0].upstream: is required for a self_hosted application",
+		"7:51: applications[0].auto_redirect_to_identity: expected true or false, got a string",
 	}},
-	{"bad scalars", "version: one\norganization:\n  auth_domain: auth.example.com\n  session_duration: 1 day\n  deny_unmatched_requests: 2\nservice_tokens: [{id: t, client_id: c, client_secret_sha256: " + sha0 + ", expires_at: tomorrow, duration: 5}]\n", []string{
+	{"bad scalars", "version: one\norganization:\n  auth_domain: auth.example.com\n  session_duration: 1 day\n  deny_unmatched_requests: 2\nservice_tokens: [{id: t, client_id: c, client_secret_sha256: " + sha0 + ", expires_at: tomorrow, duration: 5}]\nsecrets: {master_key_file: m.key}\n", []string{
 		"1:10: version: expected an integer, got a string",
 		"4:21: organization.session_duration: invalid duration \"1 day\" (use Go duration syntax such as 30m, 24h)",
 		"5:28: organization.deny_unmatched_requests: expected true or false, got a number",
 		"6:140: service_tokens[0].expires_at: expected a timestamp such as 2030-01-31T00:00:00Z",
 		"6:160: service_tokens[0].duration: invalid duration \"5\" (use Go duration syntax such as 30m, 24h)",
 	}},
-	{"auth domain with scheme", "version: 1\norganization: {auth_domain: 'https://auth.example.com'}\n", []string{
+	{"auth domain with scheme", "version: 1\norganization: {auth_domain: 'https://auth.example.com'}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:29: organization.auth_domain: must be a bare host name such as auth.example.com, without a scheme",
 	}},
-	{"auth domain with port", "version: 1\norganization: {auth_domain: 'auth.example.com:443'}\n", []string{
+	{"auth domain with port", "version: 1\norganization: {auth_domain: 'auth.example.com:443'}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:29: organization.auth_domain: must be a bare host name such as auth.example.com, without a port",
 	}},
-	{"auth domain with path", "version: 1\norganization: {auth_domain: 'auth.example.com/login'}\n", []string{
+	{"auth domain with path", "version: 1\norganization: {auth_domain: 'auth.example.com/login'}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:29: organization.auth_domain: must be a bare host name such as auth.example.com, without a path",
 	}},
-	{"auth domain invalid", "version: 1\norganization: {auth_domain: 'auth_example.com'}\n", []string{
+	{"auth domain invalid", "version: 1\norganization: {auth_domain: 'auth_example.com'}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:29: organization.auth_domain: is not a valid host name (letters, digits and '-' in dot-separated labels)",
 	}},
-	{"auth domain missing", "version: 1\norganization: {name: Example}\n", []string{
+	{"auth domain missing", "version: 1\norganization: {name: Example}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:15: organization.auth_domain: is required",
 	}},
-	{"version missing", "organization: {auth_domain: auth.example.com}\n", []string{
+	{"version missing", "organization: {auth_domain: auth.example.com}\nsecrets: {master_key_file: m.key}\n", []string{
 		"1:1: version: is required; write version: 1",
 	}},
 	{"version unsupported", "version: 2\norganization: {auth_domain: auth.example.com}\nsomething_new: true\n", []string{
 		"1:10: version: unsupported version 2; this release reads version 1",
 	}},
-	{"session bounds", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 10m}\n", []string{
+	{"session bounds", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 10m}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:65: organization.session_duration: must be between 15m and 720h",
 	}},
-	{"session written zero", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 0s}\n", []string{
+	{"session written zero", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 0s}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:65: organization.session_duration: must be between 15m and 720h",
 	}},
-	{"wire profile", "version: 1\norganization: {auth_domain: auth.example.com, wire: cf}\n", []string{
+	{"wire profile", "version: 1\norganization: {auth_domain: auth.example.com, wire: cf}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:53: organization.wire: unknown wire profile \"cf\"; want gatehouse or cloudflare",
 	}},
-	{"key rotation too short", "version: 1\norganization: {auth_domain: auth.example.com, key_rotation_interval: 30m}\n", []string{
+	{"key rotation too short", "version: 1\norganization: {auth_domain: auth.example.com, key_rotation_interval: 30m}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:70: organization.key_rotation_interval: must be at least 1h",
 	}},
-	{"key overlap too short", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 200h}\n", []string{
+	{"key overlap too short", "version: 1\norganization: {auth_domain: auth.example.com, session_duration: 200h}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:15: organization.key_overlap: must be at least the longest session duration, 200h (organization.session_duration): a rotated-out key must verify every token it signed until it expires",
 	}},
-	{"key overlap shorter than an app session", "version: 1\norganization: {auth_domain: auth.example.com}\napplications: [{id: a, destinations: [a.example.com], upstream: 'http://a', session_duration: 720h}]\n", []string{
+	{"key overlap shorter than an app session", "version: 1\norganization: {auth_domain: auth.example.com}\napplications: [{id: a, destinations: [a.example.com], upstream: 'http://a', session_duration: 720h}]\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:15: organization.key_overlap: must be at least the longest session duration, 720h (applications[0].session_duration): a rotated-out key must verify every token it signed until it expires",
 	}},
-	{"key overlap longer than rotation", "version: 1\norganization: {auth_domain: auth.example.com, key_rotation_interval: 100h}\n", []string{
+	{"key overlap longer than rotation", "version: 1\norganization: {auth_domain: auth.example.com, key_rotation_interval: 100h}\nsecrets: {master_key_file: m.key}\n", []string{
 		"2:15: organization.key_overlap: must not be longer than key_rotation_interval (100h): only the current and the previous key are published",
 	}},
 	{"not a mapping", "- version: 1\n", []string{
 		"1:1: expected a mapping, got a list",
 	}},
 	{"two documents", head + "---\n" + head, []string{
-		"3:1: only one YAML document is allowed",
+		"4:1: only one YAML document is allowed",
 	}},
 	{"syntax error", head + "applications: [\n", []string{
-		"3: invalid YAML: did not find expected node content",
+		"4: invalid YAML: did not find expected node content",
 	}},
 	{"recursive alias", head + "applications: &a [*a]\n", []string{
-		"3:15: applications[0]: expected a mapping, got a list",
+		"4:15: applications[0]: expected a mapping, got a list",
 	}},
 	{"listen addresses", head + "listen: {public: '443', internal: ':99999', gateway: 'a b:1'}\n", []string{
-		"3:18: listen.public: must be host:port or :port, e.g. :443 or 127.0.0.1:9090",
-		"3:35: listen.internal: port must be a number between 0 and 65535",
-		"3:54: listen.gateway: host must be an IP address or a host name",
+		"4:18: listen.public: must be host:port or :port, e.g. :443 or 127.0.0.1:9090",
+		"4:35: listen.internal: port must be a number between 0 and 65535",
+		"4:54: listen.gateway: host must be an IP address or a host name",
 	}},
 	{"listen conflict", head + "listen: {public: ':8080', internal: '127.0.0.1:8080'}\n", []string{
-		"3:37: listen.internal: conflicts with listen.public (:8080)",
+		"4:37: listen.internal: conflicts with listen.public (:8080)",
 	}},
 	{"tls half", head + "tls: {key_file: /k.pem}\n", []string{
-		"3:6: tls.cert_file: is required when key_file is set",
+		"4:6: tls.cert_file: is required when key_file is set",
 	}},
 	{"tls missing files", head + "tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n", []string{
-		"3:18: tls.cert_file: cannot read /nonexistent/c.pem: no such file or directory",
-		"3:48: tls.key_file: cannot read /nonexistent/k.pem: no such file or directory",
+		"4:18: tls.cert_file: cannot read /nonexistent/c.pem: no such file or directory",
+		"4:48: tls.key_file: cannot read /nonexistent/k.pem: no such file or directory",
 	}},
 	{"storage", head + "storage: {driver: mysql}\n", []string{
-		"3:19: storage.driver: unknown driver \"mysql\"; want sqlite or postgres",
+		"4:19: storage.driver: unknown driver \"mysql\"; want sqlite or postgres",
 	}},
 	{"postgres needs dsn", head + "storage: {driver: postgres}\n", []string{
-		"3:10: storage.dsn: is required for postgres",
+		"4:10: storage.dsn: is required for postgres",
 	}},
 	{"geoip missing", head + "geoip: {mmdb_file: /nonexistent/c.mmdb}\n", []string{
-		"3:20: geoip.mmdb_file: cannot read /nonexistent/c.mmdb: no such file or directory",
+		"4:20: geoip.mmdb_file: cannot read /nonexistent/c.mmdb: no such file or directory",
 	}},
 	{"trusted proxies", head + "trusted_proxies: [10.0.0.1/8, 'fe80::1%eth0', nope, 192.168.0.0/16, 10.0.0.1]\n", []string{
-		"3:19: trusted_proxies[0]: 10.0.0.1/8 has bits set after the prefix length; did you mean 10.0.0.0/8?",
-		"3:31: trusted_proxies[1]: expected a CIDR such as 10.0.0.0/8 or an IP address",
-		"3:47: trusted_proxies[2]: expected a CIDR such as 10.0.0.0/8 or an IP address",
+		"4:19: trusted_proxies[0]: 10.0.0.1/8 has bits set after the prefix length; did you mean 10.0.0.0/8?",
+		"4:31: trusted_proxies[1]: expected a CIDR such as 10.0.0.0/8 or an IP address",
+		"4:47: trusted_proxies[2]: expected a CIDR such as 10.0.0.0/8 or an IP address",
 	}},
 	{"ids", head + "identity_providers:\n  - {type: onetimepin}\n  - {id: ../etc, type: onetimepin}\n  - {id: 'a b', type: onetimepin}\npolicies:\n  - {id: p, decision: allow, include: [everyone: {}]}\n  - {id: p, decision: allow, include: [everyone: {}]}\n", []string{
-		"4:5: identity_providers[0].id: is required",
-		"5:10: identity_providers[1].id: must start with a letter or digit",
-		"6:10: identity_providers[2].id: may only contain letters, digits, '-', '_' and '.'",
-		"9:10: policies[1].id: duplicate id \"p\" (also used by policies[0])",
+		"5:5: identity_providers[0].id: is required",
+		"6:10: identity_providers[1].id: must start with a letter or digit",
+		"7:10: identity_providers[2].id: may only contain letters, digits, '-', '_' and '.'",
+		"10:10: policies[1].id: duplicate id \"p\" (also used by policies[0])",
 	}},
 	{"idp types", head + "identity_providers:\n  - {id: a, type: oidc}\n  - {id: b, type: okta}\n  - {id: c}\n", []string{
-		"4:19: identity_providers[0].type: type \"oidc\" is not supported yet; this release supports onetimepin",
-		"5:19: identity_providers[1].type: unknown type \"okta\"; this release supports onetimepin",
-		"6:5: identity_providers[2].type: is required",
+		"5:19: identity_providers[0].type: type \"oidc\" is not supported yet; this release supports onetimepin",
+		"6:19: identity_providers[1].type: unknown type \"okta\"; this release supports onetimepin",
+		"7:5: identity_providers[2].type: is required",
 	}},
 	{"onetimepin config", head + "identity_providers:\n  - id: pin\n    type: onetimepin\n    config:\n      smtp:\n        host: smtp.example.com:587\n        port: 0\n        from: nobody\n        tls: ssl\n        pasword: x\n", []string{
-		"8:15: identity_providers[0].config.smtp.host: must be a host name or IP address without scheme or port",
-		"9:15: identity_providers[0].config.smtp.port: must be a port number between 1 and 65535",
-		"10:15: identity_providers[0].config.smtp.from: is not a valid e-mail address",
-		"11:14: identity_providers[0].config.smtp.tls: must be starttls, tls or none, not \"ssl\"",
-		"12:18: identity_providers[0].config.smtp.pasword: unknown field \"pasword\" (smtp accepts: host, port, from, tls, username, password)",
+		"9:15: identity_providers[0].config.smtp.host: must be a host name or IP address without scheme or port",
+		"10:15: identity_providers[0].config.smtp.port: must be a port number between 1 and 65535",
+		"11:15: identity_providers[0].config.smtp.from: is not a valid e-mail address",
+		"12:14: identity_providers[0].config.smtp.tls: must be starttls, tls or none, not \"ssl\"",
+		"13:18: identity_providers[0].config.smtp.pasword: unknown field \"pasword\" (smtp accepts: host, port, from, tls, username, password)",
 	}},
 	{"app types", head + "applications:\n  - {id: a, type: saas}\n  - {id: b, type: ssh}\n  - {id: c, type: bookmark, upstream: 'http://x'}\n  - {id: d, type: app_launcher}\n  - {id: e, type: app_launcher}\n", []string{
-		"4:19: applications[0].type: type \"saas\" is not supported yet; use self_hosted, bookmark or app_launcher",
-		"5:19: applications[1].type: unknown type \"ssh\"; want self_hosted, bookmark or app_launcher",
-		"6:39: applications[2].upstream: only self_hosted applications have an upstream, not bookmark",
-		"8:19: applications[4].type: there can be only one app_launcher application (applications[3] is one)",
+		"5:19: applications[0].type: type \"saas\" is not supported yet; use self_hosted, bookmark or app_launcher",
+		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, bookmark or app_launcher",
+		"7:39: applications[2].upstream: only self_hosted applications have an upstream, not bookmark",
+		"9:19: applications[4].type: there can be only one app_launcher application (applications[3] is one)",
 	}},
 	{"self_hosted needs destinations and upstream", head + "applications:\n  - id: a\n", []string{
-		"4:5: applications[0].destinations: a self_hosted application needs at least one destination",
-		"4:5: applications[0].upstream: is required for a self_hosted application",
+		"5:5: applications[0].destinations: a self_hosted application needs at least one destination",
+		"5:5: applications[0].upstream: is required for a self_hosted application",
 	}},
 	{"upstream URLs", head + "applications:\n  - {id: a, destinations: [a.example.com], upstream: 'ftp://a'}\n  - {id: b, destinations: [b.example.com], upstream: 'http://u:p@b'}\n  - {id: c, destinations: [c.example.com], upstream: 'http://c/?q=1'}\n  - {id: d, destinations: [d.example.com], upstream: 'http://d/#f'}\n  - {id: e, destinations: [e.example.com], upstream: '/path'}\n", []string{
-		"4:54: applications[0].upstream: must be an http:// or https:// URL",
-		"5:54: applications[1].upstream: must not contain user information (credentials); configure authentication on the origin",
-		"6:54: applications[2].upstream: must not have a query",
-		"7:54: applications[3].upstream: must not have a fragment",
-		"8:54: applications[4].upstream: must be an http:// or https:// URL",
+		"5:54: applications[0].upstream: must be an http:// or https:// URL",
+		"6:54: applications[1].upstream: must not contain user information (credentials); configure authentication on the origin",
+		"7:54: applications[2].upstream: must not have a query",
+		"8:54: applications[3].upstream: must not have a fragment",
+		"9:54: applications[4].upstream: must be an http:// or https:// URL",
 	}},
 	{"app session duration", head + "applications:\n  - {id: a, destinations: [a.example.com], upstream: 'http://a', session_duration: 0s}\n  - {id: b, destinations: [b.example.com], upstream: 'http://b', session_duration: 721h}\n", []string{
-		"4:84: applications[0].session_duration: must be greater than 0 and at most 720h (leave it out for the default, 24h)",
-		"5:84: applications[1].session_duration: must be greater than 0 and at most 720h (leave it out for the default, 24h)",
+		"5:84: applications[0].session_duration: must be greater than 0 and at most 720h (leave it out for the default, 24h)",
+		"6:84: applications[1].session_duration: must be greater than 0 and at most 720h (leave it out for the default, 24h)",
 	}},
 	{"allowed idps and auto redirect", head + "identity_providers: [{id: p1, type: onetimepin}, {id: p2, type: onetimepin}]\napplications:\n  - {id: a, destinations: [a.example.com], upstream: 'http://a', allowed_idps: [p1, p1, nope], auto_redirect_to_identity: true}\n  - {id: b, destinations: [b.example.com], upstream: 'http://b', auto_redirect_to_identity: true}\n", []string{
-		"5:85: applications[0].allowed_idps[1]: duplicate of allowed_idps[0]",
-		"5:89: applications[0].allowed_idps[2]: unknown identity provider \"nope\"",
-		"5:123: applications[0].auto_redirect_to_identity: requires exactly one identity provider in allowed_idps (there are 3)",
-		"6:93: applications[1].auto_redirect_to_identity: requires exactly one identity provider: list it in allowed_idps (the organization has 2)",
+		"6:85: applications[0].allowed_idps[1]: duplicate of allowed_idps[0]",
+		"6:89: applications[0].allowed_idps[2]: unknown identity provider \"nope\"",
+		"6:123: applications[0].auto_redirect_to_identity: requires exactly one identity provider in allowed_idps (there are 3)",
+		"7:93: applications[1].auto_redirect_to_identity: requires exactly one identity provider: list it in allowed_idps (the organization has 2)",
 	}},
 	{"cookie and urls", head + "applications:\n  - id: a\n    destinations: [a.example.com]\n    upstream: http://a\n    same_site_cookie_attribute: Lax\n    custom_deny_url: /denied\n    custom_non_identity_deny_url: 'javascript:alert(1)'\n    logo_url: 'https://u:p@x/logo.png'\n", []string{
-		"7:33: applications[0].same_site_cookie_attribute: must be none, lax or strict, not \"Lax\"",
-		"8:22: applications[0].custom_deny_url: must be an absolute http:// or https:// URL",
-		"9:35: applications[0].custom_non_identity_deny_url: must be an absolute http:// or https:// URL",
-		"10:15: applications[0].logo_url: must not contain user information",
+		"8:33: applications[0].same_site_cookie_attribute: must be none, lax or strict, not \"Lax\"",
+		"9:22: applications[0].custom_deny_url: must be an absolute http:// or https:// URL",
+		"10:35: applications[0].custom_non_identity_deny_url: must be an absolute http:// or https:// URL",
+		"11:15: applications[0].logo_url: must not contain user information",
 	}},
 	{"cors", head + "applications:\n  - id: a\n    destinations: [a.example.com]\n    upstream: http://a\n    options_preflight_bypass: true\n    cors_headers:\n      allowed_methods: [GET, get, FETCH]\n      allowed_headers: ['X-Ok', 'bad header']\n      allowed_origins: ['https://ok.example.com', 'https://x.example.com/path', '*']\n      max_age: 86401\n", []string{
-		"7:31: applications[0].options_preflight_bypass: cannot be combined with cors_headers: either Gatehouse answers preflight requests or the origin does",
-		"9:30: applications[0].cors_headers.allowed_methods[1]: unknown method \"get\"; want one of GET, POST, HEAD, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH",
-		"9:35: applications[0].cors_headers.allowed_methods[2]: unknown method \"FETCH\"; want one of GET, POST, HEAD, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH",
-		"10:33: applications[0].cors_headers.allowed_headers[1]: is not a valid header name",
-		"11:51: applications[0].cors_headers.allowed_origins[1]: must be an origin such as https://app.example.com",
-		"11:81: applications[0].cors_headers.allowed_origins[2]: must be an origin such as https://app.example.com",
-		"12:16: applications[0].cors_headers.max_age: must be between -1 and 86400 seconds",
+		"8:31: applications[0].options_preflight_bypass: cannot be combined with cors_headers: either Gatehouse answers preflight requests or the origin does",
+		"10:30: applications[0].cors_headers.allowed_methods[1]: unknown method \"get\"; want one of GET, POST, HEAD, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH",
+		"10:35: applications[0].cors_headers.allowed_methods[2]: unknown method \"FETCH\"; want one of GET, POST, HEAD, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH",
+		"11:33: applications[0].cors_headers.allowed_headers[1]: is not a valid header name",
+		"12:51: applications[0].cors_headers.allowed_origins[1]: must be an origin such as https://app.example.com",
+		"12:81: applications[0].cors_headers.allowed_origins[2]: must be an origin such as https://app.example.com",
+		"13:16: applications[0].cors_headers.max_age: must be between -1 and 86400 seconds",
 	}},
 	{"aud", head + "applications:\n  - {id: a, destinations: [a.example.com], upstream: 'http://a', aud: XYZ}\n  - {id: b, destinations: [b.example.com], upstream: 'http://b', aud: " + sha0 + "}\n  - {id: c, destinations: [c.example.com], upstream: 'http://c', aud: " + sha0 + "}\n", []string{
-		"4:71: applications[0].aud: must be 64 lower-case hexadecimal characters",
-		"6:71: applications[2].aud: is also the aud of applications[1]; audience tags must be unique",
+		"5:71: applications[0].aud: must be 64 lower-case hexadecimal characters",
+		"7:71: applications[2].aud: is also the aud of applications[1]; audience tags must be unique",
 	}},
 	{"destinations (route)", head + "applications:\n  - {id: a, destinations: [a.example.com, 'a.example.com/x*y*', auth.example.com], upstream: 'http://a'}\n  - {id: b, destinations: [A.example.com], upstream: 'http://b'}\n", []string{
-		"4:43: applications[0].destinations[1]: \"a.example.com/x*y*\": path segment \"x*y*\" has more than one *",
-		"4:65: applications[0].destinations[2]: auth.example.com is the auth domain (organization.auth_domain), which Gatehouse serves itself",
-		"5:28: applications[1].destinations[0]: \"A.example.com\": host must be lower-case (\"a.example.com\")",
+		"5:43: applications[0].destinations[1]: \"a.example.com/x*y*\": path segment \"x*y*\" has more than one *",
+		"5:65: applications[0].destinations[2]: auth.example.com is the auth domain (organization.auth_domain), which Gatehouse serves itself",
+		"6:28: applications[1].destinations[0]: \"A.example.com\": host must be lower-case (\"a.example.com\")",
 	}},
 	{"policies (policy)", head + "lists: [{id: l, type: EMAIL, items: [{value: not-an-email}]}]\ngroups: [{id: g, include: [{group: {id: g}}]}]\npolicies:\n  - id: p\n    decision: maybe\n    include:\n      - ip: {ip: 10.0.0.300/8}\n      - email: {email: a@example.com}\n        geo: {country_code: DE}\n  - {id: q, decision: allow, include: [{service_token: {token_id: nope}}], session_duration: 0s}\napplications:\n  - {id: a, destinations: [a.example.com], upstream: 'http://a', policies: [{ref: p, precedence: 1}, {ref: nope, precedence: 1}]}\n", []string{
-		"3:46: lists[0].items[0].value: invalid e-mail address \"not-an-email\"",
-		"4:41: groups[0].include[0].group.id: group reference cycle: g -> g",
-		"7:15: policies[0].decision: unknown decision \"maybe\" (want allow, deny, bypass or non_identity)",
-		"9:18: policies[0].include[0].ip.ip: invalid CIDR: netip.ParsePrefix(\"10.0.0.300/8\"): ParseAddr(\"10.0.0.300\"): IPv4 field has value >255",
-		"10:9: policies[0].include[1]: rule has 2 selectors (email, geo); a rule holds exactly one, use one list element per selector",
-		"12:67: policies[1].include[0].service_token.token_id: unknown service token \"nope\"",
-		"12:94: policies[1].session_duration: must be greater than 0 and at most 720h (leave it out to use the application's)",
-		"14:108: applications[0].policies[1].ref: unknown policy \"nope\"",
-		"14:126: applications[0].policies[1].precedence: precedence 1 is already used by policies[0]",
+		"4:46: lists[0].items[0].value: invalid e-mail address \"not-an-email\"",
+		"5:41: groups[0].include[0].group.id: group reference cycle: g -> g",
+		"8:15: policies[0].decision: unknown decision \"maybe\" (want allow, deny, bypass or non_identity)",
+		"10:18: policies[0].include[0].ip.ip: invalid CIDR: netip.ParsePrefix(\"10.0.0.300/8\"): ParseAddr(\"10.0.0.300\"): IPv4 field has value >255",
+		"11:9: policies[0].include[1]: rule has 2 selectors (email, geo); a rule holds exactly one, use one list element per selector",
+		"13:67: policies[1].include[0].service_token.token_id: unknown service token \"nope\"",
+		"13:94: policies[1].session_duration: must be greater than 0 and at most 720h (leave it out to use the application's)",
+		"15:108: applications[0].policies[1].ref: unknown policy \"nope\"",
+		"15:126: applications[0].policies[1].precedence: precedence 1 is already used by policies[0]",
 	}},
 	{"service tokens", head + "service_tokens:\n  - {id: a, client_id: 'c 1', client_secret: short}\n  - {id: b, client_id: c2}\n  - {id: c, client_id: c2, client_secret: {env: X}, client_secret_sha256: " + sha0 + "}\n  - {id: d, client_id: c4, client_secret_sha256: abc, duration: 0s}\n  - {id: e, client_id: c5, client_secret: {value: x, env: Y}}\n", []string{
-		"4:24: service_tokens[0].client_id: may only contain letters, digits, '-', '_' and '.'",
-		"4:46: service_tokens[0].client_secret: must be at least 32 characters",
-		"5:5: service_tokens[1]: client_secret or client_secret_sha256 is required",
-		"6:24: service_tokens[2].client_id: is also the client_id of service_tokens[1]",
-		"6:43: service_tokens[2].client_secret: give either client_secret or client_secret_sha256, not both",
-		"7:50: service_tokens[3].client_secret_sha256: must be a SHA-256 in hexadecimal (64 characters)",
-		"7:65: service_tokens[3].duration: must be greater than 0 (leave it out for the default, 8760h)",
-		"8:43: service_tokens[4].client_secret: give exactly one of value, file or env",
+		"5:24: service_tokens[0].client_id: may only contain letters, digits, '-', '_' and '.'",
+		"5:46: service_tokens[0].client_secret: must be at least 32 characters",
+		"6:5: service_tokens[1]: client_secret or client_secret_sha256 is required",
+		"7:24: service_tokens[2].client_id: is also the client_id of service_tokens[1]",
+		"7:43: service_tokens[2].client_secret: give either client_secret or client_secret_sha256, not both",
+		"8:50: service_tokens[3].client_secret_sha256: must be a SHA-256 in hexadecimal (64 characters)",
+		"8:65: service_tokens[3].duration: must be greater than 0 (leave it out for the default, 8760h)",
+		"9:43: service_tokens[4].client_secret: give exactly one of value, file or env",
 	}},
 	{"limits and log", head + "limits: {max_request_header_bytes: 1KiB, max_request_body_bytes: -2, upstream_timeout: 0s, idle_timeout: 10ms}\nlog: {level: verbose, format: xml}\n", []string{
-		"3:36: limits.max_request_header_bytes: must be between 4KiB and 16MiB",
-		"3:66: limits.max_request_body_bytes: size must not be negative",
-		"3:88: limits.upstream_timeout: must be at least 1s",
-		"3:106: limits.idle_timeout: must be at least 1s",
-		"4:14: log.level: must be debug, info, warn or error, not \"verbose\"",
-		"4:31: log.format: must be json or text, not \"xml\"",
+		"4:36: limits.max_request_header_bytes: must be between 4KiB and 16MiB",
+		"4:66: limits.max_request_body_bytes: size must not be negative",
+		"4:88: limits.upstream_timeout: must be at least 1s",
+		"4:106: limits.idle_timeout: must be at least 1s",
+		"5:14: log.level: must be debug, info, warn or error, not \"verbose\"",
+		"5:31: log.format: must be json or text, not \"xml\"",
 	}},
 }
 

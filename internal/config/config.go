@@ -51,15 +51,19 @@
 //	log.format                          json
 //
 // Application and policy session durations stay unset (0) when left out; the application default
-// is 24h (see store.Application) and a policy defaults to its application's.
+// is 24h (see store.Application) and a policy defaults to its application's. A duration written
+// as 0 ("0s") is an error rather than a request for the default, because it reads as "expire at
+// once"; a size of 0 means the default.
 //
 // # Validation
 //
 // Parse reports every problem at once, as a *ValidationError whose problems carry the file name,
 // line, column and field path ("applications[1].destinations[0]"), sorted by position. Besides
 // the shape of the file it checks, among other things: version is 1; auth_domain is a bare host
-// name; session durations are in range (organization 15m..720h, application and policy up to
-// 720h) and key_overlap covers the longest of them; listen addresses parse; the TLS files exist
+// name; secrets.master_key_file is set; session durations are in range (organization 15m..720h, application and policy up to
+// 720h); key_overlap covers the longest of them and does not exceed key_rotation_interval (only
+// the current and the previous signing key are published); listen addresses parse and do not
+// collide; the TLS files exist
 // and hold a matching key pair; object ids are present, unique per kind and made of letters,
 // digits, '-', '_' and '.'; identity provider and application types are implemented; references
 // between objects resolve. Destination patterns and route conflicts are checked by package route,
@@ -70,8 +74,9 @@
 //
 // The objects declared in the file are authoritative at start: Apply replaces the store's
 // configuration (organization, identity providers, applications, policies, groups, lists and
-// service tokens) with the file's in one UpdateConfig call, so an object removed from the file is
-// removed from the store. Applications keep their audience tag (AUD) by id, and service tokens
+// service tokens) with the file's in one UpdateConfig call, so an object removed from the file,
+// or created through the admin API and not in the file, is removed from the store. Applications
+// keep their audience tag (AUD) by id, and service tokens
 // keep their creation time while their id and secret are unchanged.
 package config
 
@@ -185,7 +190,7 @@ type Storage struct {
 // Secrets configures encryption at rest.
 type Secrets struct {
 	// MasterKeyFile is the file holding the master key that encrypts signing keys and stored
-	// secrets.
+	// secrets: 32 random bytes as hex or base64. Required; it is read at start, not validated.
 	MasterKeyFile string `yaml:"master_key_file"`
 }
 

@@ -85,6 +85,7 @@ policies:
 service_tokens:
   - {id: t, client_id: c}
 log: {level: verbose}
+secrets: {master_key_file: /etc/gatehouse/master.key}
 `
 	want := []string{
 		`gh.yaml:3:16: organization.auth_domain: must be a bare host name such as auth.example.com, without a scheme`,
@@ -156,6 +157,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 		},
 		Listen:            Listen{Public: ":80", Internal: "127.0.0.1:9090"},
 		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}},
+		Secrets:           Secrets{MasterKeyFile: "m.key"},
 		IdentityProviders: []store.IdentityProvider{{ID: "pin", Name: "pin", Type: "onetimepin"}},
 		Applications: []store.Application{{
 			ID: "wiki", Type: "self_hosted", Name: "wiki",
@@ -201,7 +203,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 }
 
 func TestAuthDomainLowerCased(t *testing.T) {
-	f, err := Parse([]byte("version: 1\norganization: {auth_domain: Auth.Example.COM}\n"), "")
+	f, err := Parse([]byte("version: 1\norganization: {auth_domain: Auth.Example.COM}\nsecrets: {master_key_file: m.key}\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +249,7 @@ trusted_proxies: [10.0.0.0/8, 192.0.2.1, "2001:db8::/32"]
 
 	// A problem inside an aliased value is reported where the alias points.
 	got := problemStrings(t, head+"x-bad: &bad {uri: a.example.com, tipe: public}\napplications: [{id: a, destinations: [*bad], upstream: 'http://a'}]\n")
-	if want := []string{`3:34: applications[0].destinations[0].tipe: unknown field; did you mean "type"?`}; !reflect.DeepEqual(got, want) {
+	if want := []string{`4:34: applications[0].destinations[0].tipe: unknown field; did you mean "type"?`}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
@@ -391,11 +393,11 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("valid key pair: %v", err)
 	}
 	got := problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, otherCert, key))
-	if want := "3:6: tls: cannot load the certificate and key: tls: private key does not match public key"; len(got) != 1 || got[0] != want {
+	if want := "4:6: tls: cannot load the certificate and key: tls: private key does not match public key"; len(got) != 1 || got[0] != want {
 		t.Errorf("mismatched pair: %q", got)
 	}
 	got = problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, key, key))
-	if len(got) != 1 || !strings.HasPrefix(got[0], "3:6: tls: cannot load the certificate and key:") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "4:6: tls: cannot load the certificate and key:") {
 		t.Errorf("key as cert: %q", got)
 	}
 	got = problemStrings(t, fmt.Sprintf("%stls: {cert_file: %s, key_file: %s}\n", head, cert, filepath.Dir(key)))
@@ -451,6 +453,7 @@ func TestGeoIP(t *testing.T) {
 
 // roundTripYAML sets every field of every object type (the test below checks that it does).
 const roundTripYAML = `version: 1
+secrets: {master_key_file: /etc/gatehouse/master.key}
 organization:
   name: Example
   auth_domain: auth.example.com
@@ -638,9 +641,9 @@ func TestStoreConfigSecretProblems(t *testing.T) {
 	}
 	_, err = f.StoreConfig()
 	want := strings.Join([]string{
-		"s.yaml:4:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_UNSET_SECRET is not set",
-		"s.yaml:5:42: service_tokens[1].client_secret: cannot read secret file: open /nonexistent/secret: no such file or directory",
-		"s.yaml:6:42: service_tokens[2].client_secret: must be at least 32 characters",
+		"s.yaml:5:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_UNSET_SECRET is not set",
+		"s.yaml:6:42: service_tokens[1].client_secret: cannot read secret file: open /nonexistent/secret: no such file or directory",
+		"s.yaml:7:42: service_tokens[2].client_secret: must be at least 32 characters",
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("StoreConfig error:\n%v\nwant\n%s", err, want)
@@ -663,9 +666,9 @@ service_tokens:
 	}
 	err = f.CheckSecrets()
 	want := strings.Join([]string{
-		"3:32: storage.dsn: environment variable GATEHOUSE_TEST_DSN is not set",
-		"5:94: identity_providers[0].config.smtp.password: environment variable GATEHOUSE_TEST_SMTP is not set",
-		"7:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_TOKEN is not set",
+		"4:32: storage.dsn: environment variable GATEHOUSE_TEST_DSN is not set",
+		"6:94: identity_providers[0].config.smtp.password: environment variable GATEHOUSE_TEST_SMTP is not set",
+		"8:42: service_tokens[0].client_secret: environment variable GATEHOUSE_TEST_TOKEN is not set",
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("CheckSecrets:\n%v\nwant\n%s", err, want)
@@ -681,6 +684,7 @@ service_tokens:
 // TestValidateBuiltInGo checks a File that was not parsed: problems have paths but no position.
 func TestValidateBuiltInGo(t *testing.T) {
 	f := &File{Version: 1, Organization: store.Organization{AuthDomain: "auth.example.com"},
+		Secrets:        Secrets{MasterKeyFile: "m.key"},
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.PrefixFrom(netip.MustParseAddr("10.1.2.3"), 8)},
 		Applications:   []store.Application{{ID: "a", Destinations: []store.Destination{{URI: "a.example.com"}}, Upstream: "http://a"}},
 	}
@@ -731,7 +735,7 @@ func TestLoad(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load(missing) = %v", err)
 	}
-	if err := os.WriteFile(p, []byte("version: 1\norganization: {}\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte("version: 1\norganization: {}\nsecrets: {master_key_file: m.key}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Load(p)

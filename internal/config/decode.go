@@ -104,6 +104,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(reflect.ValueOf(tm.UTC()))
 		return
 	case reflect.PointerTo(t).Implements(unmarshalerT):
+		if t.Kind() == reflect.Struct && n.Kind == yaml.SequenceNode {
+			d.mismatch(n, t, path) // a string or a mapping is expected
+			return
+		}
 		if t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
 			// Check the mapping form's keys and value kinds first: custom unmarshalers decode
 			// without KnownFields.
@@ -308,7 +312,10 @@ func describeType(t reflect.Type) string {
 	case prefixType:
 		return "a CIDR such as 10.0.0.0/8"
 	case reflect.TypeFor[Secret]():
-		return "a string or a mapping with one of value, file or env"
+		return secretForms
+	}
+	if t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(unmarshalerT) {
+		return "a string or a mapping"
 	}
 	switch t {
 	case reflect.TypeFor[store.Duration]():

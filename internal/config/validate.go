@@ -55,6 +55,7 @@ func (f *File) validate() []issue {
 	c.listen()
 	c.tls()
 	c.storage()
+	c.secrets()
 	c.geoip()
 	c.trustedProxies()
 	c.identityProviders()
@@ -136,6 +137,9 @@ func (c *checker) organization() {
 	// A token signed just before a rotation must verify until it expires, and only the current
 	// and the previous key are published.
 	longest, where := o.SessionDuration.Std(), "organization.session_duration"
+	if longest > MaxSessionDuration {
+		longest = 0 // reported above
+	}
 	for i, a := range c.f.Applications {
 		if d := a.SessionDuration.Or(DefaultSessionDuration); d > longest && d <= MaxSessionDuration {
 			longest, where = d, fmt.Sprintf("applications[%d].session_duration", i)
@@ -288,7 +292,7 @@ func regularFileProblem(name string) string {
 
 // errorCause drops the "stat <name>: " prefix of a *os.PathError; the name is already shown.
 func errorCause(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
+	if pe := (*os.PathError)(nil); errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
@@ -304,6 +308,12 @@ func (c *checker) storage() {
 		}
 	default:
 		c.addf("storage.driver", "unknown driver %q; want sqlite or postgres", s.Driver)
+	}
+}
+
+func (c *checker) secrets() {
+	if c.f.Secrets.MasterKeyFile == "" {
+		c.add("secrets.master_key_file", "is required: a file holding 32 random bytes as hex or base64")
 	}
 }
 

@@ -38,6 +38,36 @@ const upperHex = "0123456789ABCDEF"
 // The result satisfies NormalizePath(out) == out, contains no "//", "/./", "/../", backslash or
 // control character, and always decodes with url.PathUnescape.
 func NormalizePath(escaped string) (string, error) {
+	if isCanonical(escaped) {
+		return escaped, nil // the common case, without allocating
+	}
+	return normalizePath(escaped)
+}
+
+// isCanonical reports a path that normalizePath would return unchanged because it has nothing to
+// decode, collapse or resolve: only raw path characters, no "%", no "//" and no segment starting
+// with "." (which excludes dot segments, and dot segments with parameters, along with harmless
+// names such as ".well-known" that take the slow path).
+func isCanonical(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '/' {
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
+				return false
+			}
+			continue
+		}
+		if !isPathChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func normalizePath(escaped string) (string, error) {
 	if escaped == "" || escaped[0] != '/' {
 		return "", ambiguous(`path must start with "/"`)
 	}

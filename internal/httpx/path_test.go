@@ -16,6 +16,8 @@ var normalizeTests = []struct {
 	{"/a", "/a"},
 	{"/a/b/c", "/a/b/c"},
 	{"/a/b/", "/a/b/"},
+	{"/.well-known/openid-configuration", "/.well-known/openid-configuration"},
+	{"/a/.b", "/a/.b"},
 	{"/Admin/Users", "/Admin/Users"},
 	{"/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="},
 	{"/jsessionid;x=1/a", "/jsessionid;x=1/a"},
@@ -144,6 +146,9 @@ func TestNormalizePath(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("NormalizePath(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+		if slow, err := normalizePath(tt.in); err != nil || slow != got {
+			t.Errorf("normalizePath(%q) = %q, %v; fast path gave %q", tt.in, slow, err, got)
+		}
 		checkNormalized(t, tt.in, got)
 	}
 }
@@ -221,6 +226,9 @@ func FuzzNormalizePath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		out, err := NormalizePath(in)
+		if slow, slowErr := normalizePath(in); slow != out || (slowErr == nil) != (err == nil) {
+			t.Fatalf("NormalizePath(%q) = %q, %v; the slow path gives %q, %v", in, out, err, slow, slowErr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrAmbiguousPath) {
 				t.Fatalf("NormalizePath(%q) error %v does not wrap ErrAmbiguousPath", in, err)

@@ -26,6 +26,17 @@ type Identity struct {
 	SAMLAttributes map[string][]string `json:"saml_attributes,omitempty"`
 	// OIDCClaims are the OIDC claims configured for pass-through (multi-valued, as strings).
 	OIDCClaims map[string][]string `json:"oidc_fields,omitempty"`
+	// GitHubOrgs are the GitHub organizations (and team slugs) of a GitHub login.
+	GitHubOrgs []GitHubOrg `json:"github_orgs,omitempty"`
+	// HeaderAttributes are attributes the IdP is configured to send to the origin as headers
+	// (header name -> values).
+	HeaderAttributes map[string][]string `json:"header_attributes,omitempty"`
+}
+
+// GitHubOrg is a GitHub organization membership.
+type GitHubOrg struct {
+	Name  string   `json:"name"`
+	Teams []string `json:"teams,omitempty"`
 }
 
 // IdP names the identity provider of a login.

@@ -362,3 +362,16 @@ func TestActionString(t *testing.T) {
 		}
 	}
 }
+
+// TestReasonsAreNotAliased checks that a caller appending to a decision's reasons cannot
+// change the reasons of later decisions, although the slices are shared.
+func TestReasonsAreNotAliased(t *testing.T) {
+	app := single(t, "allow", `{email_domain: {domain: example.com}}`)
+	for _, in := range []*Input{{Identity: alice}, {Identity: bob}, {}} {
+		first := app.Evaluate(in)
+		_ = append(first.Reasons, "tampered")
+		if again := app.Evaluate(in); fmt.Sprint(again.Reasons) != fmt.Sprint(first.Reasons) {
+			t.Errorf("reasons changed from %q to %q", first.Reasons, again.Reasons)
+		}
+	}
+}

@@ -22,7 +22,8 @@ const (
 //     at least one literal character, so "*" alone or "*.*" is refused.
 //   - The optional path starts with "/"; each slash-separated segment may contain one "*". Path
 //     characters are the unreserved ones (letters, digits, "-", ".", "_", "~") plus
-//     ! $ & ' ( ) + , ; = : @. A path of "/" or "/*" means every path, like no path at all.
+//     ! $ & ' ( ) + , ; = : @, compared without regard to ASCII case (the pattern is stored
+//     lower-cased). A path of "/" or "/*" means every path, like no path at all.
 //   - No scheme, port, query, fragment, userinfo, whitespace, backslash or percent-encoding,
 //     no empty or dot ("." and "..") path segments: request paths are normalised before matching,
 //     so such a pattern could never match.

@@ -1,28 +1,3 @@
-// Package route maps a request's host and path to the self-hosted application that governs it,
-// following Cloudflare Access's destination rules (access-spec §1.3).
-//
-// Patterns are host[/path] (see ValidatePattern). In a host, "*" matches zero or more characters
-// within one label: "*.example.com" covers "alpha.example.com" but neither "example.com" nor
-// "a.b.example.com"; "*test.example.com" covers "test.example.com" and "alphatest.example.com".
-// An empty path, "/" or "/*" covers every path of the host. A path without "*" covers itself and
-// everything below it: "/eng" covers "/eng" and "/eng/x", not "/engineering". A trailing "*"
-// needs at least one character ("/alpha/*" covers "/alpha/one", not "/alpha"), and a "*" inside
-// a path crosses segments ("/foo*/bar" covers "/food/stuff/bar").
-//
-// The most specific pattern wins and there is no inheritance: only the winning application's
-// policies apply. Specificity is, in order: an exact host before any wildcard host; more literal
-// host characters; more literal path characters before the first "*"; more literal path
-// characters in all; and finally the smaller normalised pattern string, so that every table has
-// one deterministic answer.
-//
-// Path matching is ASCII case-insensitive. Origins on case-insensitive file systems (IIS, macOS,
-// some Java frameworks) serve "/ADMIN" and "/admin" alike, so an application protecting "/admin"
-// must also govern "/ADMIN"; otherwise a less specific, more permissive application would. The
-// path handed to Match must be the normalised path from httpx.NormalizePath, the same path that
-// is forwarded. Percent escapes in it are matched by the byte they encode (":" in a pattern
-// matches ":" and "%3A"), so a pattern cannot be sidestepped by encoding a character it names.
-//
-// A Table is immutable and safe for concurrent use; Match does not allocate.
 package route
 
 import (
@@ -95,9 +70,9 @@ type wildIndex struct {
 // ("pre*suf"; with the tail, pre and suf are the literal text around the last "*"): shapes
 // lists the distinct (len(pre), len(suf)) pairs so that a lookup tries only lengths that exist.
 type tailBucket struct {
-	hosts  []wildHost
-	shapes []shape
-	groups map[affix][]wildHost // nil for small buckets
+	hosts  []wildHost           // small buckets only
+	shapes []shape              // indexed buckets only
+	groups map[affix][]wildHost // indexed buckets only
 }
 
 // bucketIndexMin is the size from which a tailBucket is indexed by affix rather than scanned.
@@ -252,6 +227,7 @@ func Compile(apps []store.Application) (*Table, error) {
 					a := affix{h.label.pre, h.label.suf}
 					b.groups[a] = append(b.groups[a], h) // stays sorted
 				}
+				b.hosts = nil // only groups are consulted from now on
 				wi.buckets[tail] = b
 			}
 		}

@@ -274,6 +274,10 @@ type Rule struct {
 	AnyValidServiceToken *Empty            `json:"any_valid_service_token,omitempty" yaml:"any_valid_service_token,omitempty"`
 	SAML                 *SAMLRule         `json:"saml,omitempty" yaml:"saml,omitempty"`
 	OIDC                 *OIDCRule         `json:"oidc,omitempty" yaml:"oidc,omitempty"`
+	// GitHubOrganization is spelled github-organization in the API and github_organization in
+	// Terraform; both are accepted.
+	GitHubOrganization *GitHubOrganizationRule `json:"github-organization,omitempty" yaml:"github-organization,omitempty"`
+	GitHubOrgAlias     *GitHubOrganizationRule `json:"github_organization,omitempty" yaml:"github_organization,omitempty"`
 }
 
 // Selector returns the name of the one selector set in r, or "" when none is, and the number of
@@ -301,6 +305,8 @@ func (r *Rule) Selector() (name string, count int) {
 	set(r.AnyValidServiceToken != nil, "any_valid_service_token")
 	set(r.SAML != nil, "saml")
 	set(r.OIDC != nil, "oidc")
+	set(r.GitHubOrganization != nil, "github-organization")
+	set(r.GitHubOrgAlias != nil, "github-organization")
 	return name, count
 }
 
@@ -363,6 +369,14 @@ type SAMLRule struct {
 type OIDCRule struct {
 	ClaimName          string `json:"claim_name" yaml:"claim_name"`
 	ClaimValue         string `json:"claim_value" yaml:"claim_value"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
+}
+
+// GitHubOrganizationRule matches membership of a GitHub organization, and of one of its teams
+// (by slug) when Team is set.
+type GitHubOrganizationRule struct {
+	Name               string `json:"name" yaml:"name"`
+	Team               string `json:"team,omitempty" yaml:"team,omitempty"`
 	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
 }
 

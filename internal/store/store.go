@@ -94,6 +94,11 @@ type Store interface {
 	// and reports whether the count is still within limit. Counts are shared by every replica.
 	HitRateLimit(ctx context.Context, key string, window time.Duration, limit int) (bool, error)
 
+	// RememberOnce records key until expires and reports whether it was new: false when the key
+	// is already recorded and unexpired (a replay). Used for SAML assertion IDs and other
+	// one-time values that every replica must agree on.
+	RememberOnce(ctx context.Context, key string, expires time.Time) (bool, error)
+
 	// SigningKeys returns all keys not yet past their RetireAt, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// RotateSigningKey makes next the current key if the current key's ID is still expectedCurrent

@@ -41,9 +41,10 @@ type SMTPConfig struct {
 	Host string
 	// Port defaults to 587 for starttls, 465 for tls and 25 for none.
 	Port int
-	// From is the sender, a bare address or "Name <address>" (RFC 5322).
+	// From is the sender's bare address, used for MAIL FROM. The `from` field may also be written
+	// "Name <address>" (RFC 5322); From then holds just the address.
 	From string
-	// FromAddress is From parsed.
+	// FromAddress is the `from` field parsed, display name included (for the From header).
 	FromAddress *mail.Address
 	// TLS is TLSStartTLS ("starttls", the default), TLSImplicit ("tls") or TLSNone ("none"). With
 	// "none", username and password are only accepted for a loopback relay, as in net/smtp.
@@ -160,7 +161,7 @@ func (p *parser) smtp(m map[string]any) *SMTPConfig {
 		if err != nil {
 			p.add("smtp.from", "is not a valid e-mail address")
 		} else {
-			s.FromAddress = a
+			s.From, s.FromAddress = a.Address, a
 		}
 	}
 	switch s.TLS {

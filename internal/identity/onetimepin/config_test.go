@@ -27,7 +27,7 @@ func TestParseConfigValid(t *testing.T) {
 				"tls": "tls", "username": "u", "password": map[string]any{"env": "SMTP_PASSWORD"},
 			}},
 			want: &Config{SMTP: &SMTPConfig{
-				Host: "smtp.example.com", Port: 2525, From: "Access <access@example.com>",
+				Host: "smtp.example.com", Port: 2525, From: "access@example.com",
 				TLS: TLSImplicit, Username: "u", Password: SecretRef{Env: "SMTP_PASSWORD"},
 			}},
 		},
@@ -61,8 +61,11 @@ func TestParseConfigValid(t *testing.T) {
 				t.Fatalf("ParseConfig: %v", err)
 			}
 			if got.SMTP != nil {
-				if got.SMTP.FromAddress == nil {
-					t.Fatal("FromAddress not set")
+				if a := got.SMTP.FromAddress; a == nil || a.Address != got.SMTP.From {
+					t.Fatalf("FromAddress = %v", a)
+				}
+				if tt.name == "full" && got.SMTP.FromAddress.Name != "Access" {
+					t.Errorf("display name lost: %v", got.SMTP.FromAddress)
 				}
 				got.SMTP.FromAddress = nil
 			}

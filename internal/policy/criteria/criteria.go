@@ -177,34 +177,55 @@ func (c *Criterion) Eval(r *Request) Value {
 			return False
 		}
 		return c.ext.group.Eval(r).Value
-	}
-	if !c.kind.Identity() {
-		return False
-	}
-	if r.IdentityUnknown {
-		return Unknown
-	}
-	id := r.Identity
-	if id == nil {
-		return False
-	}
-	switch c.kind {
 	case KindEmail:
-		return boolValue(matchEmail(c.value, id.Email))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchEmail(c.value, r.Identity.Email))
 	case KindEmailDomain:
-		return boolValue(matchEmailDomain(c.value, id.Email))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchEmailDomain(c.value, r.Identity.Email))
 	case KindEmailList:
-		return boolValue(c.ext.emails.Contains(id.Email))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(c.ext.emails.Contains(r.Identity.Email))
 	case KindLoginMethod:
-		return boolValue(id.IdP.ID == c.value)
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(r.Identity.IdP.ID == c.value)
 	case KindAuthMethod:
-		return boolValue(id.HasAMR(c.value))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(r.Identity.HasAMR(c.value))
 	case KindSAML:
-		return boolValue(matchAttribute(id, id.SAMLAttributes, c.ext.idp, c.ext.name, c.value))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchAttribute(r.Identity, r.Identity.SAMLAttributes, c.ext.idp, c.ext.name, c.value))
 	case KindOIDC:
-		return boolValue(matchAttribute(id, id.OIDCClaims, c.ext.idp, c.ext.name, c.value))
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchAttribute(r.Identity, r.Identity.OIDCClaims, c.ext.idp, c.ext.name, c.value))
 	}
 	return False
+}
+
+// identityKnown reports whether identity selectors can be evaluated; when not, v is their value:
+// Unknown when the question is "could some identity match", False when nobody is logged in.
+func identityKnown(r *Request) (v Value, ok bool) {
+	switch {
+	case r.IdentityUnknown:
+		return Unknown, false
+	case r.Identity == nil:
+		return False, false
+	}
+	return False, true
 }
 
 // Everyone returns the selector that matches every request.

@@ -46,7 +46,8 @@ func EmailDomain(domain string) (Criterion, error) {
 	if err != nil {
 		return Criterion{}, err
 	}
-	return Criterion{kind: KindEmailDomain, value: d}, nil
+	// Stored with its '@': see matchEmailDomain.
+	return Criterion{kind: KindEmailDomain, value: "@" + d}, nil
 }
 
 // EmailList returns the email_list selector for a compiled list.
@@ -71,19 +72,22 @@ func (s EmailSet) Contains(addr string) bool {
 }
 
 // The configured side is lower-cased at compile time and identities normally carry lower-cased
-// addresses, so an exact comparison settles almost every case; case folding is the fallback.
+// addresses, so the exact comparison usually settles a match; EqualFold settles the rest and
+// stops at the first differing byte of a mismatch.
 
 func matchEmail(want, addr string) bool {
-	return addr == want || addr != "" && !isLowerASCII(addr) && strings.EqualFold(want, addr)
+	return addr != "" && (addr == want || strings.EqualFold(want, addr))
 }
 
-func matchEmailDomain(domain, addr string) bool {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return false
+// matchEmailDomain compares the part of addr after its last '@' with atDomain ("@" + domain).
+// As the domain holds no '@', an address that ends with atDomain after a non-empty local part
+// matches, which settles the usual case without scanning for the '@'.
+func matchEmailDomain(atDomain, addr string) bool {
+	if len(addr) > len(atDomain) && addr[len(addr)-len(atDomain):] == atDomain {
+		return true
 	}
-	d := addr[at+1:]
-	return d == domain || !isLowerASCII(d) && strings.EqualFold(d, domain)
+	at := strings.LastIndexByte(addr, '@')
+	return at > 0 && strings.EqualFold(addr[at:], atDomain)
 }
 
 // isLowerASCII reports whether s is ASCII without upper-case letters, i.e. whether it is its own

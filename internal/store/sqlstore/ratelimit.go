@@ -39,3 +39,24 @@ func mod(a, b int64) int64 {
 	}
 	return r
 }
+
+// RememberOnce records key until expires and reports whether it was new. An expired record of
+// the same key is replaced.
+func (s *Store) RememberOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
+	var fresh bool
+	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		res, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO seen_once (key, expires_at) VALUES (?, ?)"+
+			s.d.upsert("key", "expires_at = excluded.expires_at")+" WHERE seen_once.expires_at <= ?"),
+			key, expires.UTC().UnixMicro(), now.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		fresh = n == 1
+		return err
+	})
+	if err != nil {
+		return false, s.fail("remember once", err)
+	}
+	return fresh, nil
+}

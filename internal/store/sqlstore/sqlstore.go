@@ -223,6 +223,7 @@ func (s *Store) maybeSweep(ctx context.Context, tx *sql.Tx, now time.Time) error
 		"DELETE FROM pin_challenges WHERE expires_at <= ?",
 		"DELETE FROM sessions WHERE expires_at <= ?",
 		"DELETE FROM rate_limits WHERE window_end <= ?",
+		"DELETE FROM seen_once WHERE expires_at <= ?",
 		"DELETE FROM signing_keys WHERE retire_at <> 0 AND retire_at <= ?",
 	} {
 		if _, err := tx.ExecContext(ctx, s.d.rebind(q), n); err != nil {

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"HandoffCodes", handoffTests},
 		{"PINChallenges", pinTests},
 		{"RateLimits", rateLimitTests},
+		{"RememberOnce", rememberTests},
 		{"SigningKeys", signingKeyTests},
 		{"AuthEvents", authEventTests},
 		{"Watch", watchTests},
