@@ -25,8 +25,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/identity/connectors"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/netguard"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
@@ -62,9 +65,11 @@ type Gatehouse struct {
 	snapOpts    snapshot.Options
 	reloadEvery time.Duration
 
-	mu      sync.Mutex
-	senders map[string]onetimepin.Sender
-	ready   bool
+	mu         sync.Mutex
+	senders    map[string]onetimepin.Sender
+	connectors map[string]identity.Connector
+	httpClient *http.Client
+	ready      bool
 }
 
 // OpenStore opens the configured store and applies migrations.
@@ -142,10 +147,14 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if err := g.buildSenders(applied, opts.PINSender); err != nil {
 		return nil, err
 	}
+	g.httpClient = netguard.NewClient(15 * time.Second)
+	if err := g.buildConnectors(applied); err != nil {
+		return nil, err
+	}
 	verifier := token.NewVerifier(g.Keys, snap.Issuer, now)
 	g.Authn = &authn.Service{
 		Store: g.Store, Snapshots: g.Snapshots, Keys: g.Keys, Verifier: verifier, Revocations: g.Revocations,
-		PINSenders: g.pinSender, Audit: &audit.Recorder{Store: g.Store, Log: log, Now: now}, Geo: g.geo,
+		PINSenders: g.pinSender, Connectors: g.connector, Audit: &audit.Recorder{Store: g.Store, Log: log, Now: now}, Geo: g.geo,
 		TrustedProxies: cfg.TrustedProxies, Log: log, Now: now,
 	}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -198,6 +207,42 @@ func (g *Gatehouse) buildSenders(cfg *store.Config, override onetimepin.Sender) 
 	g.senders = senders
 	g.mu.Unlock()
 	return nil
+}
+
+// buildConnectors builds the connector of every redirect-based identity provider.
+func (g *Gatehouse) buildConnectors(cfg *store.Config) error {
+	env := identity.Env{HTTPClient: g.httpClient, Now: g.now, Log: g.log, Replay: replayCache{g.Store}}
+	if signer, _ := g.Keys.Signer(); signer != nil {
+		env.Signer = signer
+		env.Certificate = g.Keys.Certificate()
+	}
+	built := map[string]identity.Connector{}
+	for _, idp := range cfg.IdentityProviders {
+		c, err := connectors.New(idp, env)
+		if err != nil {
+			return fmt.Errorf("identity provider %q: %w", idp.ID, err)
+		}
+		if c != nil {
+			built[idp.ID] = c
+		}
+	}
+	g.mu.Lock()
+	g.connectors = built
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *Gatehouse) connector(idpID string) identity.Connector {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.connectors[idpID]
+}
+
+// replayCache adapts the store to identity.ReplayCache.
+type replayCache struct{ st store.Store }
+
+func (r replayCache) Remember(ctx context.Context, key string, expires time.Time) (bool, error) {
+	return r.st.RememberOnce(ctx, key, expires)
 }
 
 func (g *Gatehouse) pinSender(idpID string) onetimepin.Sender {
@@ -264,10 +309,15 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 				g.log.Error("configuration version rejected; keeping the last good one", "version", cfg.Version, "err", err)
 				break
 			}
-			g.Snapshots.Store(snap)
 			if err := g.buildSenders(cfg, nil); err != nil {
-				g.log.Error("identity provider settings", "err", err)
+				g.log.Error("configuration version rejected; keeping the last good one", "version", cfg.Version, "err", err)
+				break
 			}
+			if err := g.buildConnectors(cfg); err != nil {
+				g.log.Error("configuration version rejected; keeping the last good one", "version", cfg.Version, "err", err)
+				break
+			}
+			g.Snapshots.Store(snap)
 			g.log.Info("configuration applied", "version", cfg.Version)
 		}
 	}
@@ -279,6 +329,11 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 	if ch.Keys {
 		if err := g.Keys.Reload(ctx); err != nil {
 			g.log.Error("reload signing keys", "err", err)
+		} else if cfg, err := g.Store.GetConfig(ctx); err == nil {
+			// SAML connectors publish and sign with the current key.
+			if err := g.buildConnectors(cfg); err != nil {
+				g.log.Error("rebuild identity providers after a key change", "err", err)
+			}
 		}
 	}
 }

@@ -64,7 +64,9 @@ type Service struct {
 	Verifier    *token.Verifier
 	Revocations *session.Revocations
 	// PINSenders holds the sender of each onetimepin IdP by IdP ID.
-	PINSenders     func(idpID string) onetimepin.Sender
+	PINSenders func(idpID string) onetimepin.Sender
+	// Connectors returns the connector of a redirect-based IdP by IdP ID (nil when none).
+	Connectors     func(idpID string) identity.Connector
 	Audit          *audit.Recorder
 	Geo            *geoip.DB
 	TrustedProxies []netip.Prefix

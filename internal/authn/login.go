@@ -51,6 +51,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.servePINSend(w, r, snap)
 	case path == p.Path(wire.EndpointPIN)+"/verify":
 		s.servePINVerify(w, r, snap)
+	case path == p.Path(wire.EndpointCallback):
+		s.serveCallback(w, r, snap)
+	case path == p.Path(wire.EndpointCallback)+"/"+endpointContinue:
+		s.serveContinue(w, r, snap)
+	case strings.HasPrefix(path, p.Path(endpointTestIdP)+"/"):
+		s.serveTestIdP(w, r, snap, strings.TrimPrefix(path, p.Path(endpointTestIdP)+"/"))
+	case path == p.Path(endpointSAMLMeta):
+		s.serveSAMLMetadata(w, r, snap, "")
+	case strings.HasPrefix(path, p.Prefix) && strings.HasSuffix(path, "/"+endpointSAMLMeta):
+		s.serveSAMLMetadata(w, r, snap, strings.TrimSuffix(strings.TrimPrefix(path, p.Prefix), "/"+endpointSAMLMeta))
 	default:
 		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "not-found", "This page does not exist.", nil))
 	}
@@ -202,12 +212,14 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 	now := s.now()
 	f := &store.LoginFlow{
 		ID:             randomToken(18),
-		AppID:          t.app.ID,
 		RedirectURL:    t.redirect,
 		CreatedAt:      now,
 		ExpiresAt:      now.Add(FlowLifetime),
 		BrowserBinding: hashValue("flow", binding),
 		Data:           map[string]string{flowState: t.state, flowHost: t.host, flowCSRF: randomToken(18)},
+	}
+	if t.app != nil {
+		f.AppID = t.app.ID
 	}
 	if err := s.Store.CreateLoginFlow(r.Context(), f); err != nil {
 		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
@@ -261,12 +273,11 @@ func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snaps
 		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "This sign-in method is not available for this application.", nil))
 		return
 	}
-	switch idp.Type {
-	case store.IdPOneTimePIN:
+	if idp.Type == store.IdPOneTimePIN {
 		s.renderPINEmail(w, snap, f, "")
-	default:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotImplemented, "idp-type-unsupported", "This sign-in method is not supported yet.", nil))
+		return
 	}
+	s.startRedirectLogin(w, r, snap, f, idp)
 }
 
 // completeAppLogin evaluates the app's policies for a logged-in identity and, if allowed, mints

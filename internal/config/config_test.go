@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -519,6 +520,8 @@ policies:
       - login_method: {id: pin}
       - saml: {attribute_name: role, attribute_value: admin, identity_provider_id: pin}
       - oidc: {claim_name: groups, claim_value: eng, identity_provider_id: pin}
+      - github-organization: {name: example, team: eng, identity_provider_id: pin}
+      - github_organization: {name: example}
     require: [{auth_method: {auth_method: mfa}}]
     exclude: [{geo: {country_code: KP}}]
     session_duration: 4h
@@ -547,10 +550,14 @@ service_tokens:
 func TestStoreConfigRoundTrip(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef-ci"
 	t.Setenv("GATEHOUSE_TEST_CI_SECRET", secret)
-	f, err := Parse([]byte(roundTripYAML), "rt.yaml")
-	if err != nil {
+	// Some store fields belong to features this release does not enable (github-organization
+	// rules need a GitHub identity provider), so no valid file sets every field: the round trip
+	// decodes without validating, and the rest of the file must be valid.
+	validPart := regexp.MustCompile(`(?m)^.*github.organization.*\n`).ReplaceAllString(roundTripYAML, "")
+	if _, err := Parse([]byte(validPart), "rt.yaml"); err != nil {
 		t.Fatal(err)
 	}
+	f := decodeOnly(t, roundTripYAML)
 	cfg, err := f.StoreConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -584,6 +591,24 @@ func TestStoreConfigRoundTrip(t *testing.T) {
 	if f.Applications[0].AUD == "changed" {
 		t.Error("StoreConfig shares the applications slice with the File")
 	}
+}
+
+// decodeOnly decodes a file and fills in defaults, without validating it.
+func decodeOnly(t *testing.T, in string) *File {
+	t.Helper()
+	root, syntax := parseYAML([]byte(in))
+	if syntax != nil {
+		t.Fatal(syntax)
+	}
+	f := &File{}
+	d := newDecoder()
+	d.decode(root, reflect.ValueOf(f).Elem(), "")
+	f.src = &source{root: root, failed: d.failed}
+	if ve := f.problems(d.issues); ve != nil {
+		t.Fatal(ve)
+	}
+	f.SetDefaults()
+	return f
 }
 
 // zeroFields lists the struct fields reachable from v that are zero in every instance seen

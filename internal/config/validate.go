@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatehouse/gatehouse/internal/identity/connectors"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/wire"
@@ -377,14 +378,16 @@ func (c *checker) identityProviders() {
 		switch p.Type {
 		case "":
 			c.add(path+".type", "is required")
-		case store.IdPOneTimePIN:
-			if _, err := onetimepin.ParseConfig(p.Config); err != nil {
+		case store.IdPOneTimePIN, store.IdPOIDC, store.IdPSAML, store.IdPGitHub, store.IdPGoogle:
+			if !connectors.Implemented(p.Type) {
+				c.addf(path+".type", "type %q is not supported yet; this release supports %s", p.Type, strings.Join(connectors.Types(), ", "))
+				continue
+			}
+			if err := connectors.Validate(p); err != nil {
 				c.fieldErrors(path+".config", err)
 			}
-		case store.IdPOIDC, store.IdPSAML, store.IdPGitHub, store.IdPGoogle:
-			c.addf(path+".type", "type %q is not supported yet; this release supports onetimepin", p.Type)
 		default:
-			c.addf(path+".type", "unknown type %q; this release supports onetimepin", p.Type)
+			c.addf(path+".type", "unknown type %q; this release supports %s", p.Type, strings.Join(connectors.Types(), ", "))
 		}
 	}
 }

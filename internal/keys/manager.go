@@ -16,6 +16,8 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -378,4 +380,22 @@ func newKeySet(entries []*entry, now time.Time) (*keySet, error) {
 	}
 	ks.certs = certs
 	return ks, nil
+}
+
+// Certificate returns the current key's self-signed certificate (published in SAML metadata for
+// signed AuthnRequests); nil before Load.
+func (m *Manager) Certificate() *x509.Certificate {
+	ks := m.set.Load()
+	if ks == nil {
+		return nil
+	}
+	block, _ := pem.Decode([]byte(ks.current.certPEM))
+	if block == nil {
+		return nil
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil
+	}
+	return cert
 }

@@ -141,9 +141,13 @@ func Compile(apps []store.Application) (*Table, error) {
 	type claim struct {
 		appID, field string
 	}
-	seen := make(map[string]claim)
-	byHost := make(map[string][]route)
-	pats := make(map[string]pattern)
+	size := 0
+	for _, app := range apps {
+		size += len(app.Destinations)
+	}
+	seen := make(map[string]claim, size)
+	byHost := make(map[string][]route, size)
+	pats := make(map[string]pattern, size)
 	n := 0
 	for _, app := range apps {
 		if app.Type != "" && app.Type != store.AppSelfHosted {
@@ -191,7 +195,7 @@ func Compile(apps []store.Application) (*Table, error) {
 		return nil, errs
 	}
 
-	t := &Table{exact: make(map[string]exactHost), routes: n}
+	t := &Table{exact: make(map[string]exactHost, len(byHost)), routes: n}
 	for host, routes := range byHost {
 		slices.SortFunc(routes, func(a, b route) int { return compareRoutes(&a, &b) })
 		var all *route

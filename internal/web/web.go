@@ -57,3 +57,17 @@ func RenderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, orgNa
 		slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.Any("cause", he.Cause))
 	Render(w, he.Status, "error.html", &Page{Title: http.StatusText(he.Status), OrgName: orgName, Message: he.Public, RequestID: id})
 }
+
+// RenderAutoPost renders a form that the browser submits at once (SAML HTTP-POST binding). The
+// inline script is allowed by a per-response CSP nonce; without JavaScript a button remains.
+func RenderAutoPost(w http.ResponseWriter, orgName, action string, fields map[string][]string) {
+	nonce := httpx.NewRequestID() + httpx.NewRequestID()
+	SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'; form-action http: https:; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	p := &Page{Title: "Continue to sign in", OrgName: orgName, Data: map[string]any{"Action": action, "Fields": fields, "Nonce": nonce}}
+	if err := templates.ExecuteTemplate(w, "autopost.html", p); err != nil {
+		slog.Error("render page", "template", "autopost.html", "err", err)
+	}
+}

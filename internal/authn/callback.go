@@ -1,0 +1,257 @@
+package authn
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// Flow data keys used by redirect logins.
+const (
+	flowConnectorPrefix = "c:"       // connector-private data
+	flowVerified        = "verified" // identity JSON verified on a cross-site POST callback
+	flowTest            = "idp_test" // "1" for an administrator's IdP test login
+	maxCallbackBody     = 1 << 20    // SAML responses are a few KiB; 1 MiB is generous
+	endpointTestIdP     = "test-idp" // <prefix>test-idp/<idp id>
+	endpointContinue    = "continue" // <prefix>callback/continue?flow=
+	endpointSAMLMeta    = "saml-metadata"
+)
+
+// loginRequest is what connectors get to know about the auth domain.
+func loginRequest(snap *snapshot.Snapshot, state string) identity.LoginRequest {
+	cb := snap.Issuer + snap.Profile.Path(wire.EndpointCallback)
+	return identity.LoginRequest{State: state, CallbackURL: cb, SPEntityID: cb}
+}
+
+// startRedirectLogin sends the browser to a redirect-based IdP for flow f.
+func (s *Service) startRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider) {
+	rc, ok := s.connector(idp.ID).(identity.RedirectConnector)
+	if !ok {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", nil))
+		return
+	}
+	start, err := rc.StartLogin(r.Context(), loginRequest(snap, f.ID))
+	if err != nil {
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, Reasons: []string{identity.FailureReason(err)}})
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadGateway, identity.FailureReason(err), "The identity provider could not be reached. Try again shortly.", err))
+		return
+	}
+	f.IdPID = idp.ID
+	for k, v := range start.FlowData {
+		f.Data[flowConnectorPrefix+k] = v
+	}
+	if err := s.replaceFlow(r.Context(), f); err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	if start.PostURL != "" {
+		web.RenderAutoPost(w, snap.Org.Name, start.PostURL, start.PostForm)
+		return
+	}
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, start.RedirectURL, http.StatusFound)
+}
+
+func connectorData(f *store.LoginFlow) map[string]string {
+	out := map[string]string{}
+	for k, v := range f.Data {
+		if rest, ok := strings.CutPrefix(k, flowConnectorPrefix); ok {
+			out[rest] = v
+		}
+	}
+	return out
+}
+
+// serveCallback is the redirect URI and SAML ACS of every IdP. A GET (OAuth) arrives as a
+// top-level navigation and carries the flow cookie; a cross-site POST (SAML) does not carry
+// SameSite=Lax cookies, so its answer is verified and kept with the flow, and the browser is sent
+// on to a same-site continue step where the flow cookie is checked before any session exists.
+func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	ctx := r.Context()
+	var state string
+	switch r.Method {
+	case http.MethodGet:
+		state = r.URL.Query().Get("state")
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
+		if err := r.ParseForm(); err != nil {
+			s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-unreadable", "The identity provider's answer could not be read.", err))
+			return
+		}
+		state = r.PostForm.Get("RelayState")
+	default:
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only accepts GET and POST.", nil))
+		return
+	}
+	invalid := httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	if state == "" {
+		s.renderError(w, r, snap, invalid)
+		return
+	}
+	f, err := s.Store.GetLoginFlow(ctx, state)
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, snap, invalid)
+		return
+	}
+	if err != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	}
+	idp := snap.IdPByID[f.IdPID]
+	cc, ok := s.connector(f.IdPID).(identity.CallbackConnector)
+	if idp == nil || !ok {
+		s.renderError(w, r, snap, invalid)
+		return
+	}
+	if got, err := cc.CallbackState(r); err != nil || got != state {
+		s.renderError(w, r, snap, invalid)
+		return
+	}
+	ip, country := s.Client(r)
+	ident, err := cc.HandleCallback(ctx, r, loginRequest(snap, f.ID), connectorData(f))
+	if err != nil {
+		// The flow is spent: a failed answer cannot be retried against it.
+		_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+		reason := identity.FailureReason(err)
+		ref := httpx.NewRequestID()
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: ip.String(), Country: country, Reasons: []string{reason}, RequestID: ref})
+		s.Log.Warn("identity provider login failed", "ref", ref, "idp", idp.ID, "reason", reason, "err", err)
+		web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ref,
+			Message: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."})
+		return
+	}
+	ident.IdP = identity.IdP{ID: idp.ID, Type: idp.Type}
+	if r.Method == http.MethodPost {
+		raw, _ := json.Marshal(ident)
+		f.Data[flowVerified] = string(raw)
+		if err := s.replaceFlow(ctx, f); err != nil {
+			s.renderError(w, r, snap, err)
+			return
+		}
+		web.SetSecurityHeaders(w.Header())
+		http.Redirect(w, r, snap.Profile.Path(wire.EndpointCallback)+"/"+endpointContinue+"?"+url.Values{"flow": {f.ID}}.Encode(), http.StatusSeeOther)
+		return
+	}
+	s.finishRedirectLogin(w, r, snap, f, idp, ident)
+}
+
+// serveContinue finishes a login whose IdP answer arrived by cross-site POST.
+func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+	f, err := s.loadFlow(r, snap, r.URL.Query().Get("flow"))
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	raw := f.Data[flowVerified]
+	idp := snap.IdPByID[f.IdPID]
+	var ident identity.Identity
+	if raw == "" || idp == nil || json.Unmarshal([]byte(raw), &ident) != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-not-verified", "This sign-in attempt has expired. Open the application again to sign in.", nil))
+		return
+	}
+	s.finishRedirectLogin(w, r, snap, f, idp, &ident)
+}
+
+// finishRedirectLogin checks the flow's browser binding, then starts the session and hands the
+// login to the app (or shows the identity for an IdP test).
+func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider, ident *identity.Identity) {
+	ctx := r.Context()
+	ip, country := s.Client(r)
+	if _, err := s.loadFlow(r, snap, f.ID); err != nil {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: ip.String(), Country: country, Reasons: []string{"flow-browser-mismatch"}})
+		s.renderError(w, r, snap, err)
+		return
+	}
+	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+	ident.Email = identity.NormalizeEmail(ident.Email)
+	if ident.Email == "" {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil))
+		return
+	}
+	if f.Data[flowTest] == "1" {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "idp_test", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country})
+		pretty, _ := json.MarshalIndent(ident, "", "  ")
+		web.Render(w, http.StatusOK, "identity.html", &web.Page{Title: "Identity provider test: " + idp.Name, OrgName: snap.Org.Name,
+			Message: "The identity provider returned this identity. No session was created.", Data: string(pretty)})
+		return
+	}
+	os, err := s.startSession(ctx, w, r, snap, ident)
+	if err != nil {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: ip.String(), Country: country, Reasons: []string{httpx.AsError(err).Reason}})
+		s.renderError(w, r, snap, err)
+		return
+	}
+	app := snap.Apps[f.AppID]
+	if app == nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil))
+		return
+	}
+	s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+}
+
+// serveTestIdP starts an administrator's test login through one IdP: the result page shows the
+// identity and attributes the IdP returned; no session is created.
+func (s *Service) serveTestIdP(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) {
+	idp := snap.IdPByID[idpID]
+	if idp == nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "idp-unknown", "There is no such identity provider.", nil))
+		return
+	}
+	if _, ok := s.connector(idp.ID).(identity.RedirectConnector); !ok {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "idp-not-testable", "This identity provider cannot be tested from here.", nil))
+		return
+	}
+	f, err := s.newFlow(w, r, snap, &loginTarget{})
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	f.Data[flowTest] = "1"
+	s.startRedirectLogin(w, r, snap, f, idp)
+}
+
+// serveSAMLMetadata serves Gatehouse's SP metadata: the default document (for the first SAML
+// IdP, or the one named in the path).
+func (s *Service) serveSAMLMetadata(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) {
+	var mc identity.MetadataConnector
+	for _, idp := range snap.IdPs {
+		if idpID != "" && idp.ID != idpID {
+			continue
+		}
+		if c, ok := s.connector(idp.ID).(identity.MetadataConnector); ok {
+			mc = c
+			break
+		}
+	}
+	if mc == nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "no-saml-idp", "No SAML identity provider is configured.", nil))
+		return
+	}
+	md, err := mc.SPMetadata(loginRequest(snap, ""))
+	if err != nil {
+		s.renderError(w, r, snap, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(md)
+}
+
+func (s *Service) connector(idpID string) identity.Connector {
+	if s.Connectors == nil {
+		return nil
+	}
+	return s.Connectors(idpID)
+}
