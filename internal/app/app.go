@@ -68,8 +68,10 @@ type Gatehouse struct {
 	mu         sync.Mutex
 	senders    map[string]onetimepin.Sender
 	connectors map[string]identity.Connector
-	httpClient *http.Client
-	ready      bool
+	// identityHeaders are the header names IdPs send to origins, for the proxy.
+	identityHeaders []string
+	httpClient      *http.Client
+	ready           bool
 }
 
 // OpenStore opens the configured store and applies migrations.
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Keys, verifier, g.Revocations, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
+	g.Proxy.SetIdentityHeaders(g.identityHeaders)
 	g.ready = true
 	ok = true
 	return g, nil
@@ -226,9 +229,21 @@ func (g *Gatehouse) buildConnectors(cfg *store.Config) error {
 			built[idp.ID] = c
 		}
 	}
+	var headers []string
+	for _, c := range built {
+		if hc, ok := c.(identity.HeaderAttributesConnector); ok {
+			for _, h := range hc.HeaderAttributes() {
+				headers = append(headers, h)
+			}
+		}
+	}
 	g.mu.Lock()
 	g.connectors = built
 	g.mu.Unlock()
+	if g.Proxy != nil {
+		g.Proxy.SetIdentityHeaders(headers)
+	}
+	g.identityHeaders = headers
 	return nil
 }
 

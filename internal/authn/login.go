@@ -339,6 +339,7 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *OrgSession, countr
 		Country:       country,
 		Custom:        os.Identity.Custom(),
 		AMR:           os.Identity.AMR,
+		IdP:           &token.IdP{ID: os.Identity.IdP.ID, Type: os.Identity.IdP.Type},
 	}
 }
 

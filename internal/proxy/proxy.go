@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/authn"
@@ -58,6 +59,18 @@ type Proxy struct {
 	rp          *httputil.ReverseProxy
 
 	serviceJWTs sync.Map // serviceJWTKey -> *serviceJWT
+	// identityHeaders holds the folded names of the headers identity providers may send to
+	// origins (SAML header_attributes); client copies of them are always removed.
+	identityHeaders atomic.Pointer[map[string]bool]
+}
+
+// SetIdentityHeaders replaces the set of header names identity providers send to origins.
+func (p *Proxy) SetIdentityHeaders(names []string) {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[wire.FoldHeader(n)] = true
+	}
+	p.identityHeaders.Store(&m)
 }
 
 // New builds a proxy.
@@ -376,6 +389,16 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = pr.In.Host
 	wire.StripReserved(out.Header)
+	if names := p.identityHeaders.Load(); names != nil {
+		wire.StripFolded(out.Header, *names)
+	}
+	if t.res.Identity != nil {
+		for name, values := range t.res.Identity.HeaderAttributes {
+			for _, v := range values {
+				out.Header.Add(name, strings.Map(dropControl, v))
+			}
+		}
+	}
 	if t.res.Token != "" {
 		out.Header.Set(t.profile.JWTHeader, t.res.Token)
 	}
@@ -387,6 +410,14 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	out.Header.Set("X-Forwarded-Proto", t.scheme)
+}
+
+// dropControl removes control characters from a header value taken from an IdP attribute.
+func dropControl(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return -1
+	}
+	return r
 }
 
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {

@@ -136,3 +136,20 @@ func StripReserved(h http.Header) {
 		}
 	}
 }
+
+// FoldHeader returns the form in which two header names that differ only in case or in '_'
+// versus '-' are equal.
+func FoldHeader(name string) string { return foldHeader(name) }
+
+// StripFolded removes every header whose folded name is in names (see FoldHeader), including
+// case and underscore variants a client may send to smuggle a copy past an exact-name delete.
+func StripFolded(h http.Header, names map[string]bool) {
+	if len(names) == 0 {
+		return
+	}
+	for name := range h {
+		if names[foldHeader(name)] {
+			delete(h, name)
+		}
+	}
+}
