@@ -4,7 +4,10 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 15s
 
-.PHONY: help run build test test-unit test-interop test-race lint fuzz bench bench-proxy
+.PHONY: help run build deps test test-unit test-interop test-race lint fuzz bench bench-proxy
+
+# Tests against independent implementations and real browsers; they run under test-interop.
+INTEROP := ^Test(Interop|Browser)|^TestCloudflareProfile
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -17,14 +20,17 @@ build: ## Build bin/gatehouse
 
 test: lint test-unit test-race test-interop ## The whole test suite (what CI runs)
 
+deps: ## Install what interop and browser tests need (Chromium, npm peers); idempotent
+	bash scripts/install-test-deps.sh
+
 test-unit: ## Unit, conformance and in-process end-to-end tests
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -skip '$(INTEROP)' $(PKGS)
 
 test-race: ## Race detector on the concurrent packages
 	$(GO) test -count=1 -race ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... ./internal/proxy/...
 
-test-interop: ## Interoperability tests against independent implementations (go-oidc as a Cloudflare-style origin)
-	$(GO) test -count=1 -run 'Interop|CloudflareProfile' -v ./internal/... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' ; exit $${PIPESTATUS[0]}
+test-interop: deps ## Interoperability tests (independent SAML/OIDC peers, go-oidc as an origin) and headless-Chromium tests
+	$(GO) test -count=1 -run '$(INTEROP)' $(PKGS)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -64,13 +64,18 @@ func ClientIP(remoteAddr string, xff []string, trusted []netip.Prefix) netip.Add
 	return last
 }
 
-// parseHop parses "ip", "ip:port" or "[ipv6]:port" and unmaps IPv4-mapped addresses.
+// parseHop parses "ip", "ip:port" or "[ipv6]:port" and unmaps IPv4-mapped addresses. The form
+// with a port is tried first when s ends in a port, so that the common cases parse without a
+// failed attempt (whose error allocates).
 func parseHop(s string) (netip.Addr, bool) {
+	withPort := strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1
+	if withPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return ap.Addr().Unmap(), true
+		}
+	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		return a.Unmap(), true
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), true
 	}
 	return netip.Addr{}, false
 }
