@@ -6,8 +6,9 @@
 // "a.b.example.com"; "*test.example.com" covers "test.example.com" and "alphatest.example.com".
 // An empty path, "/" or "/*" covers every path of the host. A path without "*" covers itself and
 // everything below it: "/eng" covers "/eng" and "/eng/x", not "/engineering". A trailing "*"
-// needs at least one character ("/alpha/*" covers "/alpha/one", but neither "/alpha" nor
-// "/alpha/"), and a "*" inside a path crosses segments ("/foo*/bar" covers "/food/stuff/bar").
+// may match nothing: "/alpha/*" covers "/alpha/one" and "/alpha/" (the index page of an admin
+// console must not fall to a less specific application), but not "/alpha". A "*" inside a path
+// crosses segments ("/foo*/bar" covers "/food/stuff/bar").
 //
 // The most specific pattern wins and there is no inheritance: only the winning application's
 // policies apply. Specificity is, in order: an exact host before any wildcard host; more literal

@@ -172,7 +172,7 @@ type pathPattern struct {
 	norm   string // normalised pattern path ("" for pathAll)
 	kind   pathKind
 	chunks []string // pathLiteral: [norm]; pathGlob: the literal parts around each "*"
-	plus   bool     // pathGlob ending in "*": the last star needs at least one character
+	open   bool     // pathGlob ending in "*": the last star takes the rest of the path, even if empty
 	prefix int      // literal characters before the first "*"
 	lit    int      // literal characters in all
 }
@@ -206,7 +206,7 @@ func parsePath(pp *pathPattern, path string) string {
 		return ""
 	}
 	pp.kind = pathGlob
-	pp.plus = strings.HasSuffix(pp.norm, "*")
+	pp.open = strings.HasSuffix(pp.norm, "*")
 	return ""
 }
 
@@ -245,8 +245,8 @@ func (pp *pathPattern) match(s string) bool {
 			return false
 		}
 	}
-	if pp.plus {
-		return pos < len(s)
+	if pp.open {
+		return true
 	}
 	// The last chunk is anchored at the end: step back over as many units as it has characters.
 	start := len(s)

@@ -88,7 +88,7 @@ var scenarios = []struct {
 			{"example.com/alpha/one", "alpha"},
 			{"example.com/alpha/one/two", "alpha"},
 			{"example.com/alpha", ""},
-			{"example.com/alpha/", ""},
+			{"example.com/alpha/", "alpha"}, // a trailing * may match nothing
 			{"example.com/alphabet", ""},
 			{"example.com/", ""},
 			{"example.com/foo/bar", "foobar"},
@@ -396,7 +396,7 @@ func newRefPattern(appID, uri string) refPattern {
 	default:
 		pre := regexp.QuoteMeta(path)
 		if strings.HasSuffix(pre, `\*`) {
-			pre = strings.TrimSuffix(pre, `\*`) + `.+`
+			pre = strings.TrimSuffix(pre, `\*`) + `.*`
 		}
 		r.path = regexp.MustCompile(`(?s)^` + strings.ReplaceAll(pre, `\*`, `.*`) + `$`)
 	}
