@@ -316,6 +316,7 @@ policies:
 		{"/admin%2fx", 400, ""},
 		{"/admin%5cx", 400, ""},
 		{"/admin/..;/x", 400, ""},
+		{"/admin;jsessionid=1/x", 401, ""}, // Tomcat reads /admin/x: the admin app governs it
 		{"/a%00b", 400, ""},
 		{"/a%252e", 400, ""},
 		{"/../../etc/passwd", 400, ""},

@@ -273,7 +273,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	line.path = path
-	appID, ok := snap.Routes.Match(host, path)
+	appID, ok := snap.Routes.Match(host, httpx.StripPathParams(path))
 	var app *snapshot.App
 	if ok {
 		app = snap.Apps[appID]
