@@ -103,7 +103,9 @@ func serveCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(cmd.ErrOrStderr(), cfg)})
+			logs := newBufferedLog(cmd.ErrOrStderr())
+			defer logs.Close()
+			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(logs, cfg)})
 			if err != nil {
 				return err
 			}
