@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/identity/saml"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -22,6 +23,16 @@ type Kind struct {
 
 var kinds = map[string]Kind{
 	store.IdPOneTimePIN: {Validate: func(raw map[string]any) error { _, err := onetimepin.ParseConfig(raw); return err }},
+	store.IdPSAML: {
+		Validate: func(raw map[string]any) error { _, err := saml.ParseConfig(raw); return err },
+		New: func(idp store.IdentityProvider, env identity.Env) (identity.Connector, error) {
+			c, err := saml.New(idp, env)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	},
 }
 
 // Types returns the implemented type names, sorted.

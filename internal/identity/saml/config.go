@@ -60,6 +60,8 @@ type Config struct {
 	// AllowIdPInitiated accepts responses that answer no AuthnRequest. Off by default: such
 	// responses cannot be bound to a browser's login flow.
 	AllowIdPInitiated bool
+
+	bindingSet bool // binding was configured, so metadata must offer it
 }
 
 // HeaderAttribute sends the values of one SAML attribute to the origin as a header.
@@ -154,6 +156,7 @@ func ParseConfig(raw map[string]any) (*Config, error) {
 		}
 	}
 
+	cfg.bindingSet = cfg.Binding != ""
 	switch cfg.Binding {
 	case "", BindingRedirect, BindingPost:
 	default:
