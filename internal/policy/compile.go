@@ -232,6 +232,8 @@ func selectorNames(r *store.Rule) []string {
 		{r.AnyValidServiceToken != nil, "any_valid_service_token"},
 		{r.SAML != nil, "saml"},
 		{r.OIDC != nil, "oidc"},
+		{r.GitHubOrganization != nil, "github-organization"},
+		{r.GitHubOrgAlias != nil, "github_organization"},
 	} {
 		if s.set {
 			names = append(names, s.name)
@@ -320,6 +322,20 @@ func (c *compiler) rule(o owner, path string, r *store.Rule) (criteria.Criterion
 		s := r.OIDC
 		if c.attribute(o, sel, "claim", s.ClaimName, s.ClaimValue, s.IdentityProviderID) {
 			cr, err = criteria.OIDC(s.ClaimName, s.ClaimValue, s.IdentityProviderID)
+		}
+	case r.GitHubOrganization != nil || r.GitHubOrgAlias != nil:
+		// github-organization (API) and github_organization (Terraform) are one selector.
+		s := r.GitHubOrganization
+		if s == nil {
+			s = r.GitHubOrgAlias
+		}
+		cr, err = criteria.GitHubOrganization(s.Name, s.Team, s.IdentityProviderID)
+		field = sel + ".name"
+		if errors.Is(err, criteria.ErrGitHubTeam) {
+			field = sel + ".team"
+		}
+		if !c.idp(o, sel+".identity_provider_id", s.IdentityProviderID, false) {
+			cr = criteria.Criterion{}
 		}
 	}
 	if err != nil {

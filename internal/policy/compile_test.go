@@ -99,6 +99,24 @@ policies: [{id: p, decision: allow, include: [{saml: {attribute_name: "", attrib
 				{"policy", "p", "include[1].oidc.claim_value"},
 				{"policy", "p", "include[2].auth_method.auth_method"},
 			}, "attribute_name is required"},
+		{"github-organization problems", `
+policies:
+  - id: p
+    decision: allow
+    include:
+      - {github-organization: {name: ""}}
+      - {github_organization: {name: acme, team: Platform Team}}
+      - {github-organization: {name: acme, identity_provider_id: nope}}
+      - {github-organization: {name: acme}, github_organization: {name: acme}}
+      - {github-organization: {name: acme, team: platform, identity_provider_id: gh}}
+  - {id: b, decision: bypass, include: [{ip: {ip: 10.0.0.0/8}}], exclude: [{github_organization: {name: acme}}]}`,
+			[]where{
+				{"policy", "p", "include[0].github-organization.name"},
+				{"policy", "p", "include[1].github_organization.team"},
+				{"policy", "p", "include[2].github-organization.identity_provider_id"},
+				{"policy", "p", "include[3]"},
+				{"policy", "b", "exclude[0].github_organization"},
+			}, "organization name is required"},
 		{"identity selector in bypass", `
 policies:
   - {id: p, decision: bypass, include: [{ip: {ip: 10.0.0.0/8}}], exclude: [{email: {email: a@example.com}}]}

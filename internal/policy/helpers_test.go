@@ -88,7 +88,15 @@ var (
 		AMR:        []string{"pwd"},
 		OIDCClaims: map[string][]string{"org": {"acme", "umbrella"}},
 	}
-	root   = &identity.Identity{Email: "root@example.com", IdP: identity.IdP{ID: "pin"}, AMR: []string{"otp"}}
+	root = &identity.Identity{Email: "root@example.com", IdP: identity.IdP{ID: "pin"}, AMR: []string{"otp"}}
+	octo = &identity.Identity{
+		Email: "octo@example.com",
+		IdP:   identity.IdP{ID: "gh", Type: "github"},
+		GitHubOrgs: []identity.GitHubOrg{
+			{Name: "acme", Teams: []string{"platform"}},
+			{Name: "Umbrella"},
+		},
+	}
 	subdom = &identity.Identity{Email: "carol@eu.example.com", IdP: identity.IdP{ID: "corp"}}
 
 	bobMFA     = modified(bob, func(id *identity.Identity) { id.AMR = []string{"pwd", "mfa"} })

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/identity"
 )
 
 // single returns the app of a configuration with one policy linked to one app.
@@ -97,6 +99,18 @@ func TestSelectors(t *testing.T) {
 		{"oidc", "allow", `{oidc: {claim_name: org, claim_value: umbrella, identity_provider_id: gh}}`, []check{
 			allow(Input{Identity: bob}, "policy-matched", "oidc-ok"),
 			deny(Input{Identity: alice}, "no-policy-matched", "include-failed-oidc"),
+		}},
+		{"github-organization", "allow", `{github-organization: {name: ACME, team: Platform}}`, []check{
+			allow(Input{Identity: octo}, "policy-matched", "github-organization-ok"),
+			deny(Input{Identity: modified(octo, func(id *identity.Identity) { id.GitHubOrgs = id.GitHubOrgs[1:] })},
+				"no-policy-matched", "include-failed-github-organization"),
+			deny(Input{Identity: alice}, "no-policy-matched", "include-failed-github-organization"),
+			deny(Input{}, "no-policy-matched", "identity-required"),
+		}},
+		{"github_organization alias with idp", "allow", `{github_organization: {name: umbrella, identity_provider_id: gh}}`, []check{
+			allow(Input{Identity: octo}, "policy-matched", "github-organization-ok"),
+			deny(Input{Identity: modified(octo, func(id *identity.Identity) { id.IdP.ID = "corp" })},
+				"no-policy-matched", "include-failed-github-organization"),
 		}},
 		{"service_token", "non_identity", `{service_token: {token_id: ci}}`, []check{
 			svc(Input{ServiceToken: token("ci")}, "policy-matched", "service_token-ok"),

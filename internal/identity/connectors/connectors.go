@@ -8,6 +8,9 @@ import (
 	"sort"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/identity/github"
+	"github.com/gatehouse/gatehouse/internal/identity/google"
+	"github.com/gatehouse/gatehouse/internal/identity/oidc"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/identity/saml"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -25,14 +28,32 @@ var kinds = map[string]Kind{
 	store.IdPOneTimePIN: {Validate: func(raw map[string]any) error { _, err := onetimepin.ParseConfig(raw); return err }},
 	store.IdPSAML: {
 		Validate: func(raw map[string]any) error { _, err := saml.ParseConfig(raw); return err },
-		New: func(idp store.IdentityProvider, env identity.Env) (identity.Connector, error) {
-			c, err := saml.New(idp, env)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
+		New:      build(saml.New),
 	},
+	store.IdPOIDC: {
+		Validate: func(raw map[string]any) error { _, err := oidc.ParseConfig(raw); return err },
+		New:      build(oidc.New),
+	},
+	store.IdPGoogle: {
+		Validate: func(raw map[string]any) error { _, err := google.ParseConfig(raw); return err },
+		New:      build(google.New),
+	},
+	store.IdPGitHub: {
+		Validate: func(raw map[string]any) error { _, err := github.ParseConfig(raw); return err },
+		New:      build(github.New),
+	},
+}
+
+// build adapts a typed constructor, so that a failed build returns a nil interface rather than
+// an interface holding a nil pointer.
+func build[C identity.Connector](newC func(store.IdentityProvider, identity.Env) (C, error)) func(store.IdentityProvider, identity.Env) (identity.Connector, error) {
+	return func(idp store.IdentityProvider, env identity.Env) (identity.Connector, error) {
+		c, err := newC(idp, env)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 }
 
 // Types returns the implemented type names, sorted.

@@ -59,10 +59,8 @@ type FieldError = onetimepin.FieldError
 // Errors is every problem found in one configuration.
 type Errors = onetimepin.Errors
 
-// Defaults.
-var (
-	DefaultScopes = []string{"openid", "email", "profile"}
-)
+// defaultScopes are requested unless scopes is configured.
+var defaultScopes = []string{"openid", "email", "profile"}
 
 const (
 	// DefaultEmailClaimName is the claim read for the e-mail address unless configured.
@@ -78,177 +76,178 @@ var configFields = []string{"client_id", "client_secret", "issuer", "auth_url", 
 // includes secret values in them. It does no I/O: the client secret is resolved by New and the
 // provider is discovered on first use.
 func ParseConfig(raw map[string]any) (*Config, error) {
-	p := &Parser{}
-	cfg := p.Config(raw, configFields)
-	return p.Result(cfg)
-}
-
-// Parser decodes the shared fields of OIDC-family configurations; presets (google) use it to
-// parse their own field set with the same rules and messages.
-type Parser struct{ errs Errors }
-
-// Result returns cfg, or the collected problems sorted by field.
-func (p *Parser) Result(cfg *Config) (*Config, error) {
+	p := &parser{}
+	cfg := p.config(raw)
 	if len(p.errs) > 0 {
-		slices.SortStableFunc(p.errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		SortErrors(p.errs)
 		return nil, p.errs
 	}
 	return cfg, nil
 }
 
-// Add records a problem with field.
-func (p *Parser) Add(field, msg string) { p.errs = append(p.errs, FieldError{Field: field, Msg: msg}) }
+// SortErrors sorts es by field, keeping the order of problems with the same field.
+func SortErrors(es Errors) {
+	slices.SortStableFunc(es, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+}
 
-// Config decodes raw, accepting only the named fields (a subset of the generic OIDC ones); a
-// preset supplies the values it fixes (issuer) by adding them to raw first.
-func (p *Parser) Config(raw map[string]any, accepted []string) *Config {
+type parser struct{ errs Errors }
+
+func (p *parser) add(field, msg string) { p.errs = append(p.errs, FieldError{Field: field, Msg: msg}) }
+
+func (p *parser) config(raw map[string]any) *Config {
 	cfg := &Config{PKCE: true, EmailClaimName: DefaultEmailClaimName}
 	scopesSet := false
-	for _, k := range SortedKeys(raw) {
+	for _, k := range sortedKeys(raw) {
 		v := raw[k]
-		if !slices.Contains(accepted, k) {
-			p.Add(k, fmt.Sprintf("unknown field %q (accepted: %s)", k, strings.Join(accepted, ", ")))
-			continue
-		}
 		switch k {
 		case "client_id":
-			cfg.ClientID = p.String(k, v)
+			cfg.ClientID = p.str(k, v)
 		case "client_secret":
 			ref, err := onetimepin.ParseSecretRef(v)
-			if err != nil {
-				p.Add(k, err.Error())
+			switch {
+			case err != nil:
+				p.add(k, err.Error())
+			case ref.IsZero():
+				p.add(k, "must not be empty")
 			}
 			cfg.ClientSecret = ref
 		case "issuer":
-			cfg.Issuer = p.String(k, v)
+			cfg.Issuer = p.str(k, v)
 		case "auth_url":
-			cfg.AuthURL = p.String(k, v)
+			cfg.AuthURL = p.str(k, v)
 		case "token_url":
-			cfg.TokenURL = p.String(k, v)
+			cfg.TokenURL = p.str(k, v)
 		case "certs_url":
-			cfg.CertsURL = p.String(k, v)
+			cfg.CertsURL = p.str(k, v)
 		case "userinfo_url":
-			cfg.UserinfoURL = p.String(k, v)
+			cfg.UserinfoURL = p.str(k, v)
 		case "scopes":
-			cfg.Scopes = p.Strings(k, v, true)
+			cfg.Scopes = p.strs(k, v, true)
 			scopesSet = true
 		case "pkce_enabled":
 			b, ok := v.(bool)
 			if !ok {
-				p.Add(k, "expected true or false")
+				p.add(k, "expected true or false")
 			}
 			cfg.PKCE = b
 		case "email_claim_name":
-			cfg.EmailClaimName = p.String(k, v)
+			cfg.EmailClaimName = p.str(k, v)
 			if cfg.EmailClaimName == "" {
-				p.Add(k, "must not be empty")
+				p.add(k, "must not be empty")
 				cfg.EmailClaimName = DefaultEmailClaimName
 			}
 		case "claims":
-			cfg.Claims = p.Strings(k, v, false)
+			cfg.Claims = p.strs(k, v, false)
 			if len(cfg.Claims) > maxClaims {
-				p.Add(k, fmt.Sprintf("at most %d claims", maxClaims))
+				p.add(k, fmt.Sprintf("at most %d claims", maxClaims))
 			}
 		case "prompt":
-			cfg.Prompt = p.String(k, v)
+			cfg.Prompt = p.str(k, v)
+		default:
+			p.add(k, fmt.Sprintf("unknown field %q (oidc accepts: %s)", k, strings.Join(configFields, ", ")))
 		}
 	}
 
-	if cfg.ClientID == "" {
-		p.Add("client_id", "is required")
+	switch v, given := raw["client_id"]; {
+	case !given:
+		p.add("client_id", "is required")
+	case v == "":
+		p.add("client_id", "must not be empty")
 	}
-	if cfg.ClientSecret.IsZero() {
-		if _, given := raw["client_secret"]; !given {
-			p.Add("client_secret", "is required")
+	if _, given := raw["client_secret"]; !given {
+		p.add("client_secret", "is required")
+	}
+	switch v, given := raw["issuer"]; {
+	case !given:
+		p.add("issuer", "is required (the exact issuer identifier of the provider)")
+	case v == "":
+		p.add("issuer", "must not be empty")
+	default:
+		if _, ok := v.(string); ok {
+			p.checkIssuer(cfg.Issuer)
 		}
 	}
-	p.checkIssuer(cfg.Issuer)
 	p.checkEndpoints(cfg)
 	if !scopesSet {
-		cfg.Scopes = slices.Clone(DefaultScopes)
-	} else if !slices.Contains(cfg.Scopes, "openid") {
-		p.Add("scopes", `must include "openid"`)
+		cfg.Scopes = slices.Clone(defaultScopes)
+	} else if cfg.Scopes != nil && !slices.Contains(cfg.Scopes, "openid") {
+		p.add("scopes", `must include "openid"`)
 	}
 	for _, s := range cfg.Scopes {
 		if !validToken(s) {
-			p.Add("scopes", fmt.Sprintf("scope %q has characters RFC 6749 does not allow", s))
+			p.add("scopes", fmt.Sprintf("scope %q has characters RFC 6749 does not allow", s))
 		}
 	}
 	p.checkPrompt(cfg.Prompt)
 	return cfg
 }
 
-func (p *Parser) checkIssuer(iss string) {
-	if iss == "" {
-		p.Add("issuer", "is required (the exact issuer identifier of the provider)")
-		return
-	}
+func (p *parser) checkIssuer(iss string) {
 	u, msg := parseEndpoint(iss)
 	switch {
 	case msg != "":
-		p.Add("issuer", msg)
+		p.add("issuer", msg)
 	case u.RawQuery != "" || u.Fragment != "" || strings.Contains(iss, "?") || strings.Contains(iss, "#"):
-		p.Add("issuer", "must not have a query or fragment")
+		p.add("issuer", "must not have a query or fragment")
 	}
 }
 
-func (p *Parser) checkEndpoints(cfg *Config) {
+func (p *parser) checkEndpoints(cfg *Config) {
 	manual := map[string]string{"auth_url": cfg.AuthURL, "token_url": cfg.TokenURL, "certs_url": cfg.CertsURL}
-	any := cfg.AuthURL != "" || cfg.TokenURL != "" || cfg.CertsURL != ""
+	some := cfg.AuthURL != "" || cfg.TokenURL != "" || cfg.CertsURL != ""
 	for _, f := range []string{"auth_url", "token_url", "certs_url"} {
 		switch v := manual[f]; {
-		case v == "" && any:
-			p.Add(f, "is required when endpoints are configured by hand (auth_url, token_url and certs_url go together)")
+		case v == "" && some:
+			p.add(f, "is required when endpoints are configured by hand (auth_url, token_url and certs_url go together)")
 		case v != "":
 			if _, msg := parseEndpoint(v); msg != "" {
-				p.Add(f, msg)
+				p.add(f, msg)
 			}
 		}
 	}
 	if cfg.UserinfoURL != "" {
-		if !any {
-			p.Add("userinfo_url", "is only used with auth_url, token_url and certs_url; discovery provides it otherwise")
+		if !some {
+			p.add("userinfo_url", "is only used with auth_url, token_url and certs_url; discovery provides it otherwise")
 		} else if _, msg := parseEndpoint(cfg.UserinfoURL); msg != "" {
-			p.Add("userinfo_url", msg)
+			p.add("userinfo_url", msg)
 		}
 	}
 }
 
 var prompts = []string{"none", "login", "consent", "select_account"}
 
-func (p *Parser) checkPrompt(s string) {
+func (p *parser) checkPrompt(s string) {
 	if s == "" {
 		return
 	}
 	vs := strings.Fields(s)
 	for _, v := range vs {
 		if !slices.Contains(prompts, v) {
-			p.Add("prompt", fmt.Sprintf("unknown value %q (want none, login, consent or select_account)", v))
+			p.add("prompt", fmt.Sprintf("unknown value %q (want none, login, consent or select_account)", v))
 			return
 		}
 	}
 	if slices.Contains(vs, "none") && len(vs) > 1 {
-		p.Add("prompt", `"none" cannot be combined with other values`)
+		p.add("prompt", `"none" cannot be combined with other values`)
 	}
 }
 
-// String decodes a string field.
-func (p *Parser) String(field string, v any) string {
+func (p *parser) str(field string, v any) string {
 	s, ok := v.(string)
 	if !ok {
-		p.Add(field, "expected a string")
+		p.add(field, "expected a string")
 	}
 	return s
 }
 
-// Strings decodes a list of non-empty, distinct strings; with splitString a single string is
-// split on white space (scopes: "openid email").
-func (p *Parser) Strings(field string, v any, splitString bool) []string {
+// strs decodes a list of non-empty, distinct strings; with splitString a single string is split
+// on white space (scopes: "openid email").
+func (p *parser) strs(field string, v any, splitString bool) []string {
 	var items []any
 	switch v := v.(type) {
 	case string:
 		if !splitString {
-			p.Add(field, "expected a list of strings")
+			p.add(field, "expected a list of strings")
 			return nil
 		}
 		for _, s := range strings.Fields(v) {
@@ -261,7 +260,7 @@ func (p *Parser) Strings(field string, v any, splitString bool) []string {
 			items = append(items, s)
 		}
 	default:
-		p.Add(field, "expected a list of strings")
+		p.add(field, "expected a list of strings")
 		return nil
 	}
 	out := make([]string, 0, len(items))
@@ -269,11 +268,11 @@ func (p *Parser) Strings(field string, v any, splitString bool) []string {
 		s, ok := it.(string)
 		switch {
 		case !ok:
-			p.Add(fmt.Sprintf("%s[%d]", field, i), "expected a string")
+			p.add(fmt.Sprintf("%s[%d]", field, i), "expected a string")
 		case s == "":
-			p.Add(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
+			p.add(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
 		case slices.Contains(out, s):
-			p.Add(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("duplicate value %q", s))
+			p.add(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("duplicate value %q", s))
 		default:
 			out = append(out, s)
 		}
@@ -325,8 +324,7 @@ func validToken(s string) bool {
 	return s != ""
 }
 
-// SortedKeys returns the keys of m in order, for deterministic error reports.
-func SortedKeys(m map[string]any) []string {
+func sortedKeys(m map[string]any) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)

@@ -83,6 +83,7 @@ const (
 	KindAnyValidServiceToken
 	KindSAML
 	KindOIDC
+	KindGitHubOrganization
 
 	// NumKinds is one more than the largest Kind, for tables indexed by Kind.
 	NumKinds
@@ -104,6 +105,7 @@ var kindNames = [NumKinds]string{
 	KindAnyValidServiceToken: "any_valid_service_token",
 	KindSAML:                 "saml",
 	KindOIDC:                 "oidc",
+	KindGitHubOrganization:   "github-organization",
 }
 
 // String returns the selector's API key, e.g. "email_domain".
@@ -119,7 +121,8 @@ func (k Kind) String() string {
 // neither: it depends on their contents.
 func (k Kind) Identity() bool {
 	switch k {
-	case KindEmail, KindEmailDomain, KindEmailList, KindLoginMethod, KindAuthMethod, KindSAML, KindOIDC:
+	case KindEmail, KindEmailDomain, KindEmailList, KindLoginMethod, KindAuthMethod, KindSAML, KindOIDC,
+		KindGitHubOrganization:
 		return true
 	}
 	return false
@@ -137,7 +140,7 @@ func (k Kind) ServiceToken() bool {
 type Criterion struct {
 	kind Kind
 	// value is the normalised operand: e-mail address, domain, country, IdP ID, AMR value,
-	// token ID, or the SAML attribute / OIDC claim value.
+	// token ID, the SAML attribute / OIDC claim value, or the GitHub organization.
 	value  string
 	prefix netip.Prefix
 	ext    *extension
@@ -147,7 +150,9 @@ type Criterion struct {
 type extension struct {
 	// name is the SAML attribute or OIDC claim name.
 	name string
-	// idp restricts saml and oidc to one identity provider when set.
+	// team is the GitHub team slug of github-organization ("" for any member).
+	team string
+	// idp restricts saml, oidc and github-organization to one identity provider when set.
 	idp    string
 	ips    *IPSet
 	emails EmailSet
@@ -212,6 +217,11 @@ func (c *Criterion) Eval(r *Request) Value {
 			return v
 		}
 		return boolValue(matchAttribute(r.Identity, r.Identity.OIDCClaims, c.ext.idp, c.ext.name, c.value))
+	case KindGitHubOrganization:
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchGitHubOrganization(r.Identity, c.value, c.ext.team, c.ext.idp))
 	}
 	return False
 }

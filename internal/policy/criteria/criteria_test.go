@@ -29,6 +29,14 @@ func TestCriterionEval(t *testing.T) {
 	}
 	emails := EmailSet{"bob@example.com": {}, "alice@example.com": {}}
 	ips := NewIPSet([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")})
+	octo := Request{Identity: &identity.Identity{
+		Email: "octo@example.com",
+		IdP:   identity.IdP{ID: "gh", Type: "github"},
+		GitHubOrgs: []identity.GitHubOrg{
+			{Name: "Acme", Teams: []string{"platform", "eng"}},
+			{Name: "umbrella"},
+		},
+	}}
 	req := Request{
 		Identity:   alice,
 		Addr:       netip.MustParseAddr("10.1.2.3"),
@@ -101,6 +109,18 @@ func TestCriterionEval(t *testing.T) {
 		{"identity unknown wins over identity", must(Email("nobody@example.com")), Request{Identity: alice, IdentityUnknown: true}, Unknown},
 		{"non-identity selector ignores unknown", must(Geo("PT")), Request{Country: "PT", IdentityUnknown: true}, True},
 		{"nil group", Group(nil), req, False},
+		{"github-organization", must(GitHubOrganization("acme", "", "")), octo, True},
+		{"github-organization case-insensitive", must(GitHubOrganization("ACME", "Platform", "")), octo, True},
+		{"github-organization team", must(GitHubOrganization("acme", "eng", "gh")), octo, True},
+		{"github-organization other team", must(GitHubOrganization("acme", "ops", "")), octo, False},
+		{"github-organization team of another org", must(GitHubOrganization("umbrella", "platform", "")), octo, False},
+		{"github-organization org without teams", must(GitHubOrganization("Umbrella", "", "")), octo, True},
+		{"github-organization prefix is not a match", must(GitHubOrganization("acm", "", "")), octo, False},
+		{"github-organization other org", must(GitHubOrganization("initech", "", "")), octo, False},
+		{"github-organization other idp", must(GitHubOrganization("acme", "", "corp")), octo, False},
+		{"github-organization no orgs", must(GitHubOrganization("acme", "", "")), req, False},
+		{"github-organization no identity", must(GitHubOrganization("acme", "", "")), Request{}, False},
+		{"github-organization identity unknown", must(GitHubOrganization("acme", "", "")), Request{IdentityUnknown: true}, Unknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +157,9 @@ func TestConstructorsReject(t *testing.T) {
 		{"empty token", errOf(ServiceToken(""))},
 		{"saml without name", errOf(SAML("", "v", ""))},
 		{"oidc without value", errOf(OIDC("n", "", ""))},
+		{"github-organization without name", errOf(GitHubOrganization("", "eng", ""))},
+		{"github-organization name with a slash", errOf(GitHubOrganization("acme/eng", "", ""))},
+		{"github-organization team name instead of slug", errOf(GitHubOrganization("acme", "Platform Team", ""))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,5 +277,16 @@ func TestEvalDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Eval allocates %v times", allocs)
+	}
+	gh := RuleSet{Include: []Criterion{must(GitHubOrganization("other", "", "")), must(GitHubOrganization("ACME", "Eng", "gh"))}}
+	octo := &identity.Identity{IdP: identity.IdP{ID: "gh"}, GitHubOrgs: []identity.GitHubOrg{{Name: "acme", Teams: []string{"ops", "eng"}}}}
+	allocs = testing.AllocsPerRun(100, func() {
+		r := Request{Identity: octo}
+		if gh.Eval(&r).Value != True {
+			t.Fatal("no match")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("github-organization Eval allocates %v times", allocs)
 	}
 }
