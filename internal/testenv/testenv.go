@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -252,8 +253,11 @@ type Browser struct {
 func (e *Env) NewBrowser() *Browser {
 	jar, _ := cookiejar.New(nil)
 	addr := e.Addr
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(target); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+			target = addr
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, target)
 	}}
 	e.T.Cleanup(tr.CloseIdleConnections)
 	return &Browser{Client: &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second}, env: e}
@@ -323,4 +327,35 @@ func (b *Browser) Login(t *testing.T, u, email string) (*http.Response, string) 
 	action, fields = Form(t, page)
 	fields.Set("code", b.env.PINs.Wait(t, strings.ToLower(email)))
 	return b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+}
+
+var (
+	anyForm  = regexp.MustCompile(`(?is)<form[^>]*action="([^"]*)"`)
+	anyInput = regexp.MustCompile(`(?is)<input[^>]*>`)
+	attrRe   = regexp.MustCompile(`(?is)\b(name|value)="([^"]*)"`)
+)
+
+// ParseForm extracts the action and every named input (with its value) of the first form of a
+// page, whatever the attribute order or quoting style of the server that wrote it.
+func ParseForm(t *testing.T, page string) (action string, fields url.Values) {
+	t.Helper()
+	m := anyForm.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form in page:\n%s", page)
+	}
+	fields = url.Values{}
+	for _, in := range anyInput.FindAllString(page, -1) {
+		var name, value string
+		for _, a := range attrRe.FindAllStringSubmatch(in, -1) {
+			if strings.EqualFold(a[1], "name") {
+				name = html.UnescapeString(a[2])
+			} else {
+				value = html.UnescapeString(a[2])
+			}
+		}
+		if name != "" {
+			fields.Set(name, value)
+		}
+	}
+	return html.UnescapeString(m[1]), fields
 }

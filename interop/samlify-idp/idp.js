@@ -142,7 +142,9 @@ function main() {
       `<html><body><form method="post" action="${esc(out.entityEndpoint)}">` +
         `<input type="hidden" name="SAMLResponse" value="${esc(out.context)}" />` +
         `<input type="hidden" name="RelayState" value="${esc(relayState || '')}" />` +
-        '<input type="submit" value="Continue" /></form></body></html>',
+        '<input type="submit" value="Continue" /></form>' +
+        // Like a real IdP, submit at once (browser tests); HTTP-client tests just read the form.
+        '<script>document.forms[0].submit();</script></body></html>',
     );
   }
 
