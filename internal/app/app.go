@@ -65,9 +65,10 @@ type Gatehouse struct {
 	snapOpts    snapshot.Options
 	reloadEvery time.Duration
 
-	mu         sync.Mutex
-	senders    map[string]onetimepin.Sender
-	connectors map[string]identity.Connector
+	pinOverride onetimepin.Sender
+	mu          sync.Mutex
+	senders     map[string]onetimepin.Sender
+	connectors  map[string]identity.Connector
 	// identityHeaders are the header names IdPs send to origins, for the proxy.
 	identityHeaders []string
 	httpClient      *http.Client
@@ -146,7 +147,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if err := g.Revocations.Load(ctx, g.Store); err != nil {
 		return nil, err
 	}
-	if err := g.buildSenders(applied, opts.PINSender); err != nil {
+	g.pinOverride = opts.PINSender
+	if err := g.buildSenders(applied); err != nil {
 		return nil, err
 	}
 	g.httpClient = netguard.NewClient(15 * time.Second)
@@ -180,7 +182,8 @@ func snapshotOptions(cfg *config.File) snapshot.Options {
 }
 
 // buildSenders prepares the PIN sender of each onetimepin identity provider.
-func (g *Gatehouse) buildSenders(cfg *store.Config, override onetimepin.Sender) error {
+func (g *Gatehouse) buildSenders(cfg *store.Config) error {
+	override := g.pinOverride
 	senders := map[string]onetimepin.Sender{}
 	for _, idp := range cfg.IdentityProviders {
 		if idp.Type != store.IdPOneTimePIN {
@@ -324,7 +327,7 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 				g.log.Error("configuration version rejected; keeping the last good one", "version", cfg.Version, "err", err)
 				break
 			}
-			if err := g.buildSenders(cfg, nil); err != nil {
+			if err := g.buildSenders(cfg); err != nil {
 				g.log.Error("configuration version rejected; keeping the last good one", "version", cfg.Version, "err", err)
 				break
 			}

@@ -292,6 +292,8 @@ func (b *Browser) PostForm(t *testing.T, u string, form url.Values) (*http.Respo
 	return b.Do(t, req)
 }
 
+var pinChoice = regexp.MustCompile(`<a class="button" href="([^"]*idp=pin)">`)
+
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value="([^"]*)">`)
 var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
 
@@ -314,6 +316,10 @@ func Form(t *testing.T, page string) (action string, fields url.Values) {
 func (b *Browser) Login(t *testing.T, u, email string) (*http.Response, string) {
 	t.Helper()
 	resp, page := b.Get(t, u)
+	if m := pinChoice.FindStringSubmatch(page); m != nil {
+		// The login page lists several methods: choose the e-mail PIN (IdP id "pin").
+		resp, page = b.Get(t, resp.Request.URL.ResolveReference(&url.URL{Path: "/", RawQuery: ""}).String()+strings.TrimPrefix(html.UnescapeString(m[1]), "/"))
+	}
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="email"`) {
 		t.Fatalf("expected the PIN e-mail form, got %d:\n%s", resp.StatusCode, page)
 	}
