@@ -134,8 +134,10 @@ var problemCases = []struct {
 		"10:10: policies[1].id: duplicate id \"p\" (also used by policies[0])",
 	}},
 	{"idp types", head + "identity_providers:\n  - {id: a, type: oidc}\n  - {id: b, type: okta}\n  - {id: c}\n", []string{
-		"5:19: identity_providers[0].type: type \"oidc\" is not supported yet; this release supports onetimepin",
-		"6:19: identity_providers[1].type: unknown type \"okta\"; this release supports onetimepin",
+		"5:5: identity_providers[0].config.client_id: is required",
+		"5:5: identity_providers[0].config.client_secret: is required",
+		"5:5: identity_providers[0].config.issuer: is required (the exact issuer identifier of the provider)",
+		"6:19: identity_providers[1].type: unknown type \"okta\"; this release supports github, google, oidc, onetimepin, saml",
 		"7:5: identity_providers[2].type: is required",
 	}},
 	{"onetimepin config", head + "identity_providers:\n  - id: pin\n    type: onetimepin\n    config:\n      smtp:\n        host: smtp.example.com:587\n        port: 0\n        from: nobody\n        tls: ssl\n        pasword: x\n", []string{

@@ -119,7 +119,7 @@ type File struct {
 	// X-Forwarded-For is believed. Empty by default: the client address is the TCP peer's. A CIDR
 	// must be written in canonical form (10.0.0.0/8, not 10.1.2.3/8).
 	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
-	// IdentityProviders are the login methods. This release implements type onetimepin.
+	// IdentityProviders are the login methods: types onetimepin, oidc, google, github and saml.
 	IdentityProviders []store.IdentityProvider `yaml:"identity_providers"`
 	// Applications are the protected resources: self_hosted (reverse proxied), bookmark and
 	// app_launcher.

@@ -1,6 +1,8 @@
 package saml
 
 import (
+	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -82,32 +84,13 @@ const DefaultClockSkew = 90 * time.Second
 // maxClockSkew bounds allowed_clock_skew: more would make expiry meaningless.
 const maxClockSkew = 10 * time.Minute
 
-// FieldError is one problem in a SAML configuration. Field is the path inside the provider's
-// `config` object using the YAML names, e.g. "idp_public_certs[1]".
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-// Error implements error.
-func (e FieldError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
+// FieldError is one problem in a SAML configuration; Field is the path inside the provider's
+// `config` object using the YAML names, e.g. "idp_public_certs[1]". It is the type every connector
+// reports, so that package config places each problem at its line in the file.
+type FieldError = onetimepin.FieldError
 
 // Errors is every problem found in one configuration.
-type Errors []FieldError
-
-// Error implements error: one problem per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Errors = onetimepin.Errors
 
 var configFields = []string{
 	"allow_idp_initiated", "allowed_clock_skew", "attributes", "binding", "email_attribute_name",
@@ -255,7 +238,7 @@ func isLoopback(h string) bool {
 
 type parser struct{ errs Errors }
 
-func (p *parser) add(field, msg string) { p.errs = append(p.errs, FieldError{field, msg}) }
+func (p *parser) add(field, msg string) { p.errs = append(p.errs, FieldError{Field: field, Msg: msg}) }
 
 func (p *parser) str(field string, v any) string {
 	s, ok := v.(string)

@@ -76,6 +76,8 @@ func fullConfig() *store.Config {
 		{AnyValidServiceToken: &store.Empty{}},
 		{SAML: &store.SAMLRule{AttributeName: "role", AttributeValue: "admin", IdentityProviderID: "idp-saml"}},
 		{OIDC: &store.OIDCRule{ClaimName: "groups", ClaimValue: "eng", IdentityProviderID: "idp-oidc"}},
+		{GitHubOrganization: &store.GitHubOrganizationRule{Name: "example", Team: "platform", IdentityProviderID: "idp-github"}},
+		{GitHubOrgAlias: &store.GitHubOrganizationRule{Name: "example", Team: "sre", IdentityProviderID: "idp-github"}},
 	}
 	return &store.Config{
 		Organization: store.Organization{
