@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,77 @@ func TestBrowserOIDCLogin(t *testing.T) {
 	}
 	if !strings.Contains(body, `"Gatehouse-Authenticated-User-Email":["test-user@zitadel.ch"]`) {
 		t.Fatalf("browser at %s; page: %s", loc, body)
+	}
+}
+
+// TestInteropIdPTestPageAndFailures covers the administrator's IdP test page, two providers of
+// one type on one login page, and a failed provider answer: the user sees a reference ID and the
+// auth log has the precise reason under the same reference.
+func TestInteropIdPTestPageAndFailures(t *testing.T) {
+	clientA := fmt.Sprintf("gatehouse-a-%d", time.Now().UnixNano())
+	clientB := clientA + "-b"
+	e := testenv.Start(t, fmt.Sprintf(`
+organization: {name: T, auth_domain: auth.localhost}
+identity_providers:
+  - {id: zitadel, name: Zitadel A, type: oidc, config: {client_id: %s, client_secret: web-secret, issuer: "http://127.0.0.1:1"}}
+  - {id: zitadel2, name: Zitadel B, type: oidc, config: {client_id: %s, client_secret: wrong-secret, issuer: "http://127.0.0.1:1"}}
+applications:
+  - {id: app, name: App, destinations: [app.localhost], upstream: UPSTREAM, policies: [{ref: anyone, precedence: 1}]}
+policies:
+  - {id: anyone, decision: allow, include: [{everyone: {}}]}
+`, clientA, clientB))
+	issuer := zitadelOP(t, clientA, "web-secret", e)
+	storage.RegisterClients(storage.WebClient(clientB, "web-secret", e.URL("auth.localhost", "/.gatehouse/callback")))
+	setIssuer(t, e, "zitadel", issuer)
+	setIssuer(t, e, "zitadel2", issuer)
+
+	login := func(b *testenv.Browser, start string) (*http.Response, string) {
+		t.Helper()
+		resp, page := b.Get(t, start)
+		action, form := testenv.ParseForm(t, page)
+		form.Set("username", "test-user@127.0.0.1")
+		form.Set("password", "verysecure")
+		return b.PostForm(t, resp.Request.URL.ResolveReference(mustParse(t, action)).String(), form)
+	}
+
+	// The test page shows what the provider returned and creates no session.
+	b := e.NewBrowser()
+	resp, page := login(b, e.URL("auth.localhost", "/.gatehouse/test-idp/zitadel"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "test-user@zitadel.ch") || !strings.Contains(page, "No session was created") {
+		t.Fatalf("IdP test page: %d\n%s", resp.StatusCode, page)
+	}
+	if _, body := b.Get(t, e.URL("auth.localhost", "/")); !strings.Contains(body, "not signed in") {
+		t.Errorf("the IdP test created a session")
+	}
+
+	// Two OIDC providers on one login page.
+	b = e.NewBrowser()
+	_, page = b.Get(t, e.URL("app.localhost", "/"))
+	if !strings.Contains(page, "Zitadel A") || !strings.Contains(page, "Zitadel B") {
+		t.Fatalf("login page does not list both providers:\n%s", page)
+	}
+
+	// Provider B's client secret is wrong: the token exchange fails.
+	b = e.NewBrowser()
+	resp, page = login(b, e.URL("auth.localhost", "/.gatehouse/test-idp/zitadel2"))
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(page, "invalid_client") {
+		t.Fatalf("failed login page: %d\n%s", resp.StatusCode, page)
+	}
+	m := regexp.MustCompile(`Reference: ([0-9a-f]{16})`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no reference ID on the failure page:\n%s", page)
+	}
+	events, _ := e.G.Store.ListAuthEvents(t.Context(), storeQueryEmail(""))
+	var found bool
+	for _, ev := range events {
+		if ev.RequestID == m[1] {
+			found = true
+			if ev.Allowed || ev.IdPID != "zitadel2" || strings.Join(ev.Reasons, ",") != "oidc-token-exchange-failed" {
+				t.Errorf("auth event %+v", ev)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no auth event with reference %s", m[1])
 	}
 }
