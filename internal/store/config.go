@@ -122,6 +122,85 @@ type Application struct {
 
 	AppLauncherVisible bool   `json:"app_launcher_visible,omitempty" yaml:"app_launcher_visible,omitempty"`
 	LogoURL            string `json:"logo_url,omitempty" yaml:"logo_url,omitempty"`
+	// Domain is the URL a bookmark app's tile opens, or the host[/path] of a self-hosted app's
+	// tile (default: its first destination).
+	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
+
+	// SaaSApp configures a SaaS application (type saas): Gatehouse is its SAML IdP or OIDC
+	// provider.
+	SaaSApp *SaaSApp `json:"saas_app,omitempty" yaml:"saas_app,omitempty"`
+}
+
+// SaaS authentication types.
+const (
+	SaaSAuthSAML = "saml"
+	SaaSAuthOIDC = "oidc"
+)
+
+// SaaSApp is Cloudflare's saas_app object: the service-provider side of a SaaS application.
+type SaaSApp struct {
+	// AuthType is "saml" or "oidc".
+	AuthType string `json:"auth_type" yaml:"auth_type"`
+
+	// SAML: the SP's entity ID and assertion consumer service URL (both required and checked
+	// against every AuthnRequest), the NameID format ("email" or "id": the stable user UUID),
+	// attributes, and the RelayState of IdP-initiated logins.
+	SPEntityID         string          `json:"sp_entity_id,omitempty" yaml:"sp_entity_id,omitempty"`
+	ConsumerServiceURL string          `json:"consumer_service_url,omitempty" yaml:"consumer_service_url,omitempty"`
+	NameIDFormat       string          `json:"name_id_format,omitempty" yaml:"name_id_format,omitempty"`
+	CustomAttributes   []SAMLAttribute `json:"custom_attributes,omitempty" yaml:"custom_attributes,omitempty"`
+	DefaultRelayState  string          `json:"default_relay_state,omitempty" yaml:"default_relay_state,omitempty"`
+
+	// OIDC: the client, its redirect URIs (matched exactly), scopes (openid, email, profile,
+	// groups), grant types, token lifetimes and custom claims. Only the SHA-256 of the client
+	// secret is stored.
+	ClientID                     string               `json:"client_id,omitempty" yaml:"client_id,omitempty"`
+	ClientSecretSHA256           string               `json:"client_secret_sha256,omitempty" yaml:"client_secret_sha256,omitempty"`
+	RedirectURIs                 []string             `json:"redirect_uris,omitempty" yaml:"redirect_uris,omitempty"`
+	Scopes                       []string             `json:"scopes,omitempty" yaml:"scopes,omitempty"`
+	GrantTypes                   []string             `json:"grant_types,omitempty" yaml:"grant_types,omitempty"`
+	AllowPKCEWithoutClientSecret bool                 `json:"allow_pkce_without_client_secret,omitempty" yaml:"allow_pkce_without_client_secret,omitempty"`
+	AccessTokenLifetime          Duration             `json:"access_token_lifetime,omitempty" yaml:"access_token_lifetime,omitempty"`
+	RefreshTokenOptions          *RefreshTokenOptions `json:"refresh_token_options,omitempty" yaml:"refresh_token_options,omitempty"`
+	CustomClaims                 []OIDCClaim          `json:"custom_claims,omitempty" yaml:"custom_claims,omitempty"`
+	GroupFilterRegex             string               `json:"group_filter_regex,omitempty" yaml:"group_filter_regex,omitempty"`
+	AppLauncherURL               string               `json:"app_launcher_url,omitempty" yaml:"app_launcher_url,omitempty"`
+}
+
+// SAMLAttribute is one attribute a SAML SaaS app receives.
+type SAMLAttribute struct {
+	Name         string          `json:"name" yaml:"name"`
+	FriendlyName string          `json:"friendly_name,omitempty" yaml:"friendly_name,omitempty"`
+	NameFormat   string          `json:"name_format,omitempty" yaml:"name_format,omitempty"`
+	Required     bool            `json:"required,omitempty" yaml:"required,omitempty"`
+	Source       AttributeSource `json:"source" yaml:"source"`
+}
+
+// AttributeSource names the identity attribute (SAML attribute or OIDC claim of the user's IdP,
+// or one of id, email, name, groups) a SaaS attribute or claim takes its value from, optionally
+// differently per IdP.
+type AttributeSource struct {
+	Name      string          `json:"name" yaml:"name"`
+	NameByIdP []IdPSourceName `json:"name_by_idp,omitempty" yaml:"name_by_idp,omitempty"`
+}
+
+// IdPSourceName is the source attribute name for logins through one IdP.
+type IdPSourceName struct {
+	IdPID      string `json:"idp_id" yaml:"idp_id"`
+	SourceName string `json:"source_name" yaml:"source_name"`
+}
+
+// OIDCClaim is one custom claim an OIDC SaaS app receives, released with Scope.
+type OIDCClaim struct {
+	Name     string          `json:"name" yaml:"name"`
+	Scope    string          `json:"scope,omitempty" yaml:"scope,omitempty"`
+	Required bool            `json:"required,omitempty" yaml:"required,omitempty"`
+	Source   AttributeSource `json:"source" yaml:"source"`
+}
+
+// RefreshTokenOptions configures refresh tokens of an OIDC SaaS app.
+type RefreshTokenOptions struct {
+	Lifetime Duration `json:"lifetime,omitempty" yaml:"lifetime,omitempty"`
 }
 
 // HTTPOnly reports the effective HttpOnly attribute of the app cookie.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,8 +125,22 @@ func fullConfig() *store.Config {
 				AppLauncherVisible:     true,
 				LogoURL:                "https://example.com/logo.png",
 			},
-			{ID: "app-grafana", Type: store.AppSelfHosted, Name: "Grafana",
+			{ID: "app-grafana", Type: store.AppSelfHosted, Name: "Grafana", Domain: "grafana.example.com/d",
 				Destinations: []store.Destination{{Type: "public", URI: "grafana.example.com"}}},
+			{ID: "app-jira", Type: store.AppSaaS, Name: "Jira", SaaSApp: &store.SaaSApp{
+				AuthType: store.SaaSAuthSAML, SPEntityID: "https://jira.example.com", ConsumerServiceURL: "https://jira.example.com/acs",
+				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home",
+				CustomAttributes: []store.SAMLAttribute{{Name: "dept", FriendlyName: "Department", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+					Required: true, Source: store.AttributeSource{Name: "department", NameByIdP: []store.IdPSourceName{{IdPID: "idp-saml", SourceName: "dept"}}}}},
+			}},
+			{ID: "app-chat", Type: store.AppSaaS, Name: "Chat", SaaSApp: &store.SaaSApp{
+				AuthType: store.SaaSAuthOIDC, ClientID: "chat", ClientSecretSHA256: strings.Repeat("ab", 32),
+				RedirectURIs: []string{"https://chat.example.com/cb"}, Scopes: []string{"openid", "email"}, GrantTypes: []string{"authorization_code_with_pkce", "refresh_tokens"},
+				AllowPKCEWithoutClientSecret: true, AccessTokenLifetime: store.Duration(15 * time.Minute),
+				RefreshTokenOptions: &store.RefreshTokenOptions{Lifetime: store.Duration(720 * time.Hour)},
+				CustomClaims:        []store.OIDCClaim{{Name: "team", Scope: "profile", Required: true, Source: store.AttributeSource{Name: "team"}}},
+				GroupFilterRegex:    "^eng-", AppLauncherURL: "https://chat.example.com/login",
+			}},
 		},
 		Policies: []store.Policy{
 			{ID: "pol-allow", Name: "Staff", Decision: store.DecisionAllow, Include: rules, Require: rules[:2], Exclude: rules[2:4],
@@ -165,13 +180,15 @@ func testConfigRoundTrip(t *testing.T, s store.Store, _ *Clock) {
 		st := &want.ServiceTokens[i]
 		st.ExpiresAt, st.CreatedAt = ts(st.ExpiresAt), ts(st.CreatedAt)
 	}
-	if len(got.Applications) != 2 {
-		t.Fatalf("got %d applications, want 2", len(got.Applications))
+	if len(got.Applications) != len(want.Applications) {
+		t.Fatalf("got %d applications, want %d", len(got.Applications), len(want.Applications))
 	}
-	if aud := got.Applications[1].AUD; !hex64.MatchString(aud) {
-		t.Errorf("generated AUD %q is not 64 lower-case hex digits", aud)
+	for i := 1; i < len(want.Applications); i++ { // the first has a fixed AUD, the others get one
+		if aud := got.Applications[i].AUD; !hex64.MatchString(aud) {
+			t.Errorf("generated AUD %q is not 64 lower-case hex digits", aud)
+		}
+		want.Applications[i].AUD = got.Applications[i].AUD
 	}
-	want.Applications[1].AUD = got.Applications[1].AUD
 	equal(t, "UpdateConfig result", got, want)
 
 	read, err := s.GetConfig(ctx)
