@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/identity/connectors"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/launcher"
 	"github.com/gatehouse/gatehouse/internal/netguard"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -161,6 +162,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		PINSenders: g.pinSender, Connectors: g.connector, Audit: &audit.Recorder{Store: g.Store, Log: log, Now: now}, Geo: g.geo,
 		TrustedProxies: cfg.TrustedProxies, Log: log, Now: now,
 	}
+	g.Authn.Home = &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Client: g.Authn.Client,
+		Fallback: http.HandlerFunc(g.Authn.ServeStatus)}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Keys, verifier, g.Revocations, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})

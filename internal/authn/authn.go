@@ -65,6 +65,10 @@ type Service struct {
 	Revocations *session.Revocations
 	// PINSenders holds the sender of each onetimepin IdP by IdP ID.
 	PINSenders func(idpID string) onetimepin.Sender
+	// Home serves the auth domain root (the App Launcher); nil shows the sign-in status.
+	Home http.Handler
+	// SaaSSAML and SaaSOIDC serve SaaS applications' SSO endpoints (nil: not available).
+	SaaSSAML, SaaSOIDC SaaSHandler
 	// Connectors returns the connector of a redirect-based IdP by IdP ID (nil when none).
 	Connectors     func(idpID string) identity.Connector
 	Audit          *audit.Recorder

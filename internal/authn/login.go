@@ -36,6 +36,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
 	case path == "/" || path == "":
+		if s.Home != nil {
+			s.Home.ServeHTTP(w, r)
+			return
+		}
 		s.serveHome(w, r, snap)
 	case path == p.Path(wire.EndpointCerts):
 		s.serveCerts(w, r)
@@ -51,6 +55,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.servePINSend(w, r, snap)
 	case path == p.Path(wire.EndpointPIN)+"/verify":
 		s.servePINVerify(w, r, snap)
+	case strings.HasPrefix(path, p.Path("sso/")):
+		s.serveSaaS(w, r, snap, strings.TrimPrefix(path, p.Path("sso/")))
 	case path == p.Path(wire.EndpointCallback):
 		s.serveCallback(w, r, snap)
 	case path == p.Path(wire.EndpointCallback)+"/"+endpointContinue:
@@ -78,8 +84,12 @@ func (s *Service) serveCerts(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.Keys.CertsJSON())
 }
 
-// serveHome is the auth domain root. The App Launcher comes with the SaaS issue; until then it
-// shows who is signed in.
+// ServeStatus is the auth domain root when no App Launcher is configured: it shows who is
+// signed in.
+func (s *Service) ServeStatus(w http.ResponseWriter, r *http.Request) {
+	s.serveHome(w, r, s.Snapshots.Load())
+}
+
 func (s *Service) serveHome(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
 	os, err := s.VerifySessionToken(r.Context(), cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
 	if err != nil {
@@ -174,6 +184,12 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snaps
 		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
 		return
 	}
+	s.beginLogin(w, r, snap, t)
+}
+
+// beginLogin starts a login for target t on a browser without an org session: the
+// non-identity policy check, then the IdP picker (or the only IdP at once).
+func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) {
 	ip, country := s.Client(r)
 	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: ip, Country: country}); d.Action == policy.ActionDeny {
 		s.deny(w, r, snap, t.app, nil, d, true)
@@ -283,6 +299,13 @@ func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snaps
 // completeAppLogin evaluates the app's policies for a logged-in identity and, if allowed, mints
 // the app token and hands it to the app host through a single-use code.
 func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, os *OrgSession, freshLogin bool) {
+	if t.host == snap.AuthHost {
+		// SaaS SSO and the App Launcher live on the auth domain: the org cookie just set is
+		// all they need, and they evaluate their policies themselves.
+		web.SetSecurityHeaders(w.Header())
+		http.Redirect(w, r, authDomainPath(snap, t.redirect), http.StatusFound)
+		return
+	}
 	ip, country := s.Client(r)
 	d := t.app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: ip, Country: country})
 	ev := &store.AuthEvent{Action: "login", Allowed: d.Action == policy.ActionAllow, UserID: os.Identity.UserID,

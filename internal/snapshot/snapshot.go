@@ -51,6 +51,7 @@ type Snapshot struct {
 	AppsByAUD     map[string]*App
 	ServiceTokens map[string]*store.ServiceToken // by client ID
 	IdPs          []*store.IdentityProvider      // in configuration order
+	ordered       []*App                         // applications in configuration order
 	IdPByID       map[string]*store.IdentityProvider
 
 	opts Options
@@ -118,6 +119,7 @@ func Compile(cfg *store.Config, opts Options) (*Snapshot, error) {
 			return nil, fmt.Errorf("application %q: %w", cfg.Applications[i].ID, err)
 		}
 		s.Apps[a.ID] = a
+		s.ordered = append(s.ordered, a)
 		if a.AUD != "" {
 			s.AppsByAUD[a.AUD] = a
 		}
@@ -159,6 +161,9 @@ func (s *Snapshot) compileApp(src *store.Application) (*App, error) {
 	}
 	return a, nil
 }
+
+// Ordered returns the applications in configuration order.
+func (s *Snapshot) Ordered() []*App { return s.ordered }
 
 // URL returns the base URL of host as browsers reach it (scheme, host, non-default port).
 func (s *Snapshot) URL(host string) string {
