@@ -479,3 +479,22 @@ func TestExpiredAndRevokedSessions(t *testing.T) {
 	e.Clock.Advance(25 * time.Hour)
 	check("expired session", b, 401)
 }
+
+// TestSilentReissue: when the app token expires but the org session is valid, the browser gets a
+// new app token without another login, after the policies are evaluated again.
+func TestSilentReissue(t *testing.T) {
+	e := testenv.Start(t, strings.Replace(testenv.DefaultConfig, "    destinations: [app.localhost]\n", "    destinations: [app.localhost]\n    session_duration: 5m\n", 1))
+	b := loggedIn(t, e)
+	first := appCookie(t, e, b, "app.localhost")
+	e.Clock.Advance(6 * time.Minute)
+	resp, body := b.Get(t, e.URL("app.localhost", "/again"))
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/again" {
+		t.Fatalf("after the app token expired: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if second := appCookie(t, e, b, "app.localhost"); second == first {
+		t.Errorf("app token was not re-issued")
+	}
+	if n := e.PINs.Count("alice@example.com"); n != 1 {
+		t.Errorf("%d PINs sent; re-issue must not ask for a new login", n)
+	}
+}
