@@ -32,6 +32,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/launcher"
 	"github.com/gatehouse/gatehouse/internal/netguard"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
+	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -162,6 +165,12 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		PINSenders: g.pinSender, Connectors: g.connector, Audit: &audit.Recorder{Store: g.Store, Log: log, Now: now}, Geo: g.geo,
 		TrustedProxies: cfg.TrustedProxies, Log: log, Now: now,
 	}
+	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, Snapshots: g.Snapshots, Audit: g.Authn.Audit, Log: log, Now: now,
+		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck}
+	samlIdP := samlidp.New(saasEnv)
+	samlIdP.Client = g.Authn.Client
+	g.Authn.SaaSSAML = samlIdP
+	g.Authn.SaaSOIDC = oidcop.New(saasEnv)
 	g.Authn.Home = &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Client: g.Authn.Client,
 		Fallback: http.HandlerFunc(g.Authn.ServeStatus)}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -101,7 +101,7 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(cfg.Applications, func(a store.Application) string { return a.ID }); got != "wiki,api" {
+	if got := ids(cfg.Applications, func(a store.Application) string { return a.ID }); got != "wiki,api,jira,chat,launcher" {
 		t.Errorf("applications = %s", got)
 	}
 	if !cfg.ServiceTokens[0].CreatedAt.After(created) {

@@ -148,8 +148,9 @@ var problemCases = []struct {
 		"13:18: identity_providers[0].config.smtp.pasword: unknown field \"pasword\" (smtp accepts: host, port, from, tls, username, password)",
 	}},
 	{"app types", head + "applications:\n  - {id: a, type: saas}\n  - {id: b, type: ssh}\n  - {id: c, type: bookmark, upstream: 'http://x'}\n  - {id: d, type: app_launcher}\n  - {id: e, type: app_launcher}\n", []string{
-		"5:19: applications[0].type: type \"saas\" is not supported yet; use self_hosted, bookmark or app_launcher",
-		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, bookmark or app_launcher",
+		"5:5: applications[0].saas_app: is required for a saas application",
+		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, saas, bookmark or app_launcher",
+		"7:5: applications[2].domain: a bookmark needs the URL its tile opens",
 		"7:39: applications[2].upstream: only self_hosted applications have an upstream, not bookmark",
 		"9:19: applications[4].type: there can be only one app_launcher application (applications[3] is one)",
 	}},

@@ -129,7 +129,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Applications) != 3 || len(cfg.Policies) != 2 || len(cfg.ServiceTokens) != 1 {
+	if len(cfg.Applications) != 6 || len(cfg.Policies) != 2 || len(cfg.ServiceTokens) != 1 {
 		t.Errorf("unexpected example content: %d apps, %d policies, %d tokens",
 			len(cfg.Applications), len(cfg.Policies), len(cfg.ServiceTokens))
 	}
@@ -506,6 +506,40 @@ applications:
     upstream: http://10.0.0.6
     options_preflight_bypass: true
     policies: [{ref: svc, precedence: 1}]
+  - {id: status, type: bookmark, name: Status, domain: "https://status.example.com", app_launcher_visible: true}
+  - id: jira
+    type: saas
+    name: Jira
+    policies: [{ref: all, precedence: 1}]
+    saas_app:
+      auth_type: saml
+      sp_entity_id: https://jira.example.com
+      consumer_service_url: https://jira.example.com/acs
+      name_id_format: id
+      default_relay_state: https://jira.example.com/home
+      custom_attributes:
+        - name: dept
+          friendly_name: Department
+          name_format: urn:oasis:names:tc:SAML:2.0:attrname-format:basic
+          required: true
+          source: {name: department, name_by_idp: [{idp_id: pin, source_name: dept}]}
+  - id: chat
+    type: saas
+    name: Chat
+    policies: [{ref: all, precedence: 1}]
+    saas_app:
+      auth_type: oidc
+      client_id: chat
+      client_secret_sha256: 0a5ea0d8e8e3c2f0e1d49c2c3bc4b9f2fd2fbd6a77d1eab7b7a0c0f7d6b3b2a1
+      redirect_uris: [https://chat.example.com/cb]
+      scopes: [openid, email, profile, groups]
+      grant_types: [authorization_code_with_pkce, refresh_tokens]
+      allow_pkce_without_client_secret: true
+      access_token_lifetime: 15m
+      refresh_token_options: {lifetime: 720h}
+      custom_claims: [{name: team, scope: profile, required: true, source: {name: team}}]
+      group_filter_regex: "^eng-"
+      app_launcher_url: https://chat.example.com/login
 policies:
   - id: all
     name: Everyone allowed

@@ -18,6 +18,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/identity/connectors"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
+	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
@@ -444,9 +446,22 @@ func (c *checker) applications() {
 				launcher = i
 			}
 		case store.AppSaaS:
-			c.add(path+".type", `type "saas" is not supported yet; use self_hosted, bookmark or app_launcher`)
+			if a.Upstream != "" || len(a.Destinations) > 0 {
+				c.add(path+".type", "a saas application has no upstream or destinations: Gatehouse is its identity provider")
+			}
+			c.saasApp(path+".saas_app", a.SaaSApp)
 		default:
-			c.addf(path+".type", "unknown type %q; want self_hosted, bookmark or app_launcher", a.Type)
+			c.addf(path+".type", "unknown type %q; want self_hosted, saas, bookmark or app_launcher", a.Type)
+		}
+		if a.Type != store.AppSaaS && a.SaaSApp != nil {
+			c.add(path+".saas_app", "only saas applications have saas_app")
+		}
+		if a.Type == store.AppBookmark {
+			if a.Domain == "" {
+				c.add(path+".domain", "a bookmark needs the URL its tile opens")
+			} else if msg := absoluteURLProblem(a.Domain); msg != "" {
+				c.add(path+".domain", msg)
+			}
 		}
 
 		if a.AUD != "" {
@@ -500,6 +515,27 @@ func (c *checker) applications() {
 			}
 			c.cors(path+".cors_headers", a.CORSHeaders)
 		}
+	}
+}
+
+// saasValidators check a saas_app by auth_type; the SaaS protocol packages provide them.
+var saasValidators = map[string]func(*store.SaaSApp) error{
+	store.SaaSAuthSAML: samlidp.ValidateApp,
+	store.SaaSAuthOIDC: oidcop.ValidateApp,
+}
+
+func (c *checker) saasApp(path string, sa *store.SaaSApp) {
+	if sa == nil {
+		c.add(path, "is required for a saas application")
+		return
+	}
+	validate, ok := saasValidators[sa.AuthType]
+	if !ok {
+		c.addf(path+".auth_type", "must be saml or oidc, not %q", sa.AuthType)
+		return
+	}
+	if err := validate(sa); err != nil {
+		c.fieldErrors(path, err)
 	}
 }
 

@@ -35,6 +35,7 @@ type entry struct {
 	priv     *rsa.PrivateKey
 	pub      *rsa.PublicKey
 	signer   crypto.Signer
+	cert     *x509.Certificate // parsed certPEM; shared, never modified
 	certPEM  string
 	created  time.Time
 	retireAt time.Time // zero for the current key
@@ -148,6 +149,7 @@ func decode(aead cipher.AEAD, sk *store.SigningKey) (*entry, error) {
 		priv:       priv,
 		pub:        &priv.PublicKey,
 		signer:     rs256Signer{priv},
+		cert:       cert,
 		certPEM:    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: block.Bytes})),
 		created:    sk.CreatedAt,
 		retireAt:   sk.RetireAt,

@@ -399,3 +399,23 @@ func (m *Manager) Certificate() *x509.Certificate {
 	}
 	return cert
 }
+
+// Certificates returns the self-signed certificates of every published key: the current key's
+// first, then each rotated-out key still inside its overlap, most recently rotated out first
+// (the order of public_certs). SAML IdP metadata lists them all. Like PublicKey, a rotated-out
+// key drops out exactly at its RetireAt by this Manager's clock. The certificates are shared:
+// callers must not modify them. Nil before Load.
+func (m *Manager) Certificates() []*x509.Certificate {
+	ks := m.set.Load()
+	if ks == nil {
+		return nil
+	}
+	now := m.opts.Now()
+	out := make([]*x509.Certificate, 0, len(ks.all))
+	for _, e := range ks.all {
+		if e.retireAt.IsZero() || now.Before(e.retireAt) {
+			out = append(out, e.cert)
+		}
+	}
+	return out
+}

@@ -30,8 +30,8 @@ var (
 //     transaction and may be called more than once if the transaction is retried, so they must
 //     not have side effects beyond mutating their argument. An updater returning an error aborts
 //     the transaction and that error is returned unwrapped.
-//   - Expired time-limited objects (login flows, codes, PIN challenges) behave as ErrNotFound.
-//     "Now" is the backend's clock, injectable for tests.
+//   - Expired time-limited objects (login flows, codes, PIN challenges, pending SAML requests)
+//     behave as ErrNotFound. "Now" is the backend's clock, injectable for tests.
 //   - Watch delivers a notification after every committed change of configuration, revocations or
 //     signing keys; notifications may be coalesced, so receivers re-read what they need.
 type Store interface {
@@ -90,6 +90,13 @@ type Store interface {
 	// when already used or when Attempts had already reached maxAttempts (no further checks).
 	AttemptPINChallenge(ctx context.Context, id string, maxAttempts int, check func(*PINChallenge) bool) (*PINChallenge, bool, error)
 
+	// CreatePendingSAMLRequest stores an SP-initiated SAML request while its user signs in; a
+	// zero CreatedAt means now. ErrAlreadyExists if the ID is taken.
+	CreatePendingSAMLRequest(ctx context.Context, p *PendingSAMLRequest) error
+	// ConsumePendingSAMLRequest atomically marks the request used and returns it. ErrNotFound
+	// when unknown or expired; ErrConflict when already used.
+	ConsumePendingSAMLRequest(ctx context.Context, id string) (*PendingSAMLRequest, error)
+
 	// HitRateLimit counts one event for key in the fixed window of length window containing now,
 	// and reports whether the count is still within limit. Counts are shared by every replica.
 	HitRateLimit(ctx context.Context, key string, window time.Duration, limit int) (bool, error)
@@ -110,6 +117,43 @@ type Store interface {
 	AppendAuthEvent(ctx context.Context, e *AuthEvent) error
 	// ListAuthEvents returns events matching q, newest first.
 	ListAuthEvents(ctx context.Context, q AuthEventQuery) ([]AuthEvent, error)
+
+	// OIDC provider of SaaS apps (package saas/oidcop): authorization codes, token grants and
+	// refresh tokens. Codes and refresh tokens are stored by the hash of their value only. A
+	// grant (token family) holds what every token issued from one code shares; revoking it
+	// invalidates them all. Callbacks (redeem, update) run inside the transaction, may run more
+	// than once, must not call the store, and abort the call with their error returned unwrapped.
+
+	// CreateOIDCCode stores an authorization code; a zero CreatedAt means now. ErrAlreadyExists
+	// if the hash is taken.
+	CreateOIDCCode(ctx context.Context, c *OIDCCode) error
+	// RedeemOIDCCode uses an authorization code once, atomically. It calls redeem with the
+	// unused, unexpired code; when redeem fails the code stays unused. Otherwise the code is
+	// marked used and the grant redeem returns (whose ID must be the code's GrantID; a zero
+	// CreatedAt means now) is created together with its first refresh token when that is not
+	// nil (whose GrantID must be the grant's ID). It returns the used code and the stored grant.
+	// ErrNotFound when the code is unknown or expired and unused. ErrConflict when the code was
+	// already used: the grant issued from it is then revoked (reason OIDCRevokedCodeReplayed)
+	// in the same transaction, so that every token issued from the code stops working. Used
+	// codes are remembered for at least an hour past their ExpiresAt.
+	RedeemOIDCCode(ctx context.Context, codeHash string, redeem func(*OIDCCode) (*OIDCGrant, *OIDCRefreshToken, error)) (*OIDCCode, *OIDCGrant, error)
+	// GetOIDCGrant returns an unexpired grant, revoked or not.
+	GetOIDCGrant(ctx context.Context, id string) (*OIDCGrant, error)
+	// RevokeOIDCGrant marks an unexpired grant revoked; revoking it again changes nothing (the
+	// first reason stays). ErrNotFound when the grant is unknown or expired.
+	RevokeOIDCGrant(ctx context.Context, id, reason string) error
+	// GetOIDCRefreshToken returns an unexpired refresh token, rotated or not, and its unexpired
+	// grant, revoked or not. ErrNotFound otherwise.
+	GetOIDCRefreshToken(ctx context.Context, tokenHash string) (*OIDCRefreshToken, *OIDCGrant, error)
+	// RotateOIDCRefreshToken replaces refresh token oldHash by next, atomically: old is marked
+	// used, next is stored (its GrantID must be old's; a zero CreatedAt means now), and update
+	// runs on the grant, whose changed Identity and ExpiresAt are stored (other fields are
+	// fixed). It returns the updated grant. ErrNotFound when old or its grant is unknown or
+	// expired. ErrConflict when the grant is revoked, or when old was already used: that is a
+	// reuse, and the grant is revoked (reason OIDCRevokedRefreshReused) in the same transaction,
+	// so that a concurrent rotation of one token has exactly one winner whose new token is
+	// revoked too. ErrAlreadyExists when next's hash is taken.
+	RotateOIDCRefreshToken(ctx context.Context, oldHash string, next *OIDCRefreshToken, update func(*OIDCGrant) error) (*OIDCGrant, error)
 
 	// Watch returns a channel that receives a value after each committed change relevant to
 	// snapshots (config, revocations, keys). It is closed when ctx ends.
@@ -260,4 +304,66 @@ type AuthEventQuery struct {
 	Email        string
 	AppID        string
 	Limit        int // default 100, at most 1000
+}
+
+// OIDCCode is an authorization code of an OIDC SaaS application, bound to everything the token
+// request must match. Only the SHA-256 of the code is stored.
+type OIDCCode struct {
+	CodeHash string `json:"code_hash"`
+	// GrantID is the ID of the grant (token family) the code is redeemed into.
+	GrantID     string `json:"grant_id"`
+	AppID       string `json:"app_id"`
+	ClientID    string `json:"client_id"`
+	RedirectURI string `json:"redirect_uri"`
+	// CodeChallenge is the PKCE S256 challenge; "" when the request had none.
+	CodeChallenge string   `json:"code_challenge,omitempty"`
+	Nonce         string   `json:"nonce,omitempty"`
+	Scopes        []string `json:"scopes"`
+	UserID        string   `json:"user_id"`
+	SessionID     string   `json:"session_id"`
+	// AuthTime is when the user authenticated (the org session's start).
+	AuthTime time.Time `json:"auth_time"`
+	// Identity is the JSON of the identity.Identity the tokens describe.
+	Identity  []byte    `json:"identity"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UsedAt    time.Time `json:"used_at,omitzero"`
+}
+
+// Reasons an OIDC grant was revoked by the store itself.
+const (
+	OIDCRevokedCodeReplayed  = "code-replayed"
+	OIDCRevokedRefreshReused = "refresh-reused"
+)
+
+// OIDCGrant is a token family: what every access, ID and refresh token issued from one
+// authorization code shares. Revoking it invalidates them all.
+type OIDCGrant struct {
+	ID        string   `json:"id"`
+	AppID     string   `json:"app_id"`
+	ClientID  string   `json:"client_id"`
+	UserID    string   `json:"user_id"`
+	SessionID string   `json:"session_id"`
+	Scopes    []string `json:"scopes"`
+	// PublicClient is set when the code was redeemed without client authentication (PKCE only).
+	PublicClient bool      `json:"public_client,omitempty"`
+	AuthTime     time.Time `json:"auth_time"`
+	// Identity is the JSON of the identity.Identity of the latest issue (refreshed by policy
+	// re-checks).
+	Identity  []byte    `json:"identity"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when the grant's last token expires; the grant is forgotten after it.
+	ExpiresAt    time.Time `json:"expires_at"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokeReason string    `json:"revoke_reason,omitempty"`
+}
+
+// OIDCRefreshToken is one refresh token of a grant. Only the SHA-256 of the token is stored.
+type OIDCRefreshToken struct {
+	TokenHash string    `json:"token_hash"`
+	GrantID   string    `json:"grant_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// UsedAt is when the token was rotated; a used token presented again is a reuse.
+	UsedAt time.Time `json:"used_at,omitzero"`
 }

@@ -72,10 +72,12 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"LoginFlows", loginFlowTests},
 		{"HandoffCodes", handoffTests},
 		{"PINChallenges", pinTests},
+		{"PendingSAMLRequests", pendingSAMLTests},
 		{"RateLimits", rateLimitTests},
 		{"RememberOnce", rememberTests},
 		{"SigningKeys", signingKeyTests},
 		{"AuthEvents", authEventTests},
+		{"OIDC", oidcTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}

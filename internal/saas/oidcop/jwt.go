@@ -1,0 +1,127 @@
+package oidcop
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// JWT header types.
+const (
+	typID     = "JWT"
+	typAccess = "at+jwt" // RFC 9068: an access token can never pass for an ID token
+)
+
+// maxTokenSize caps a bearer token before any decoding.
+const maxTokenSize = 16 << 10
+
+var (
+	errNoKey       = errors.New("oidcop: no signing key")
+	errBadToken    = errors.New("oidcop: invalid access token")
+	errTokenExpiry = errors.New("oidcop: access token expired or not yet valid")
+)
+
+var b64 = base64.RawURLEncoding
+
+// accessClaims is the payload of an access token (RFC 9068 plus grant_id).
+type accessClaims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope"`
+	GrantID   string `json:"grant_id"`
+	ID        string `json:"jti"`
+	IssuedAt  int64  `json:"iat"`
+	NotBefore int64  `json:"nbf"`
+	ExpiresAt int64  `json:"exp"`
+	AuthTime  int64  `json:"auth_time,omitempty"`
+}
+
+// sign returns the compact JWS of claims, RS256 with the current key, with header typ.
+func (p *Provider) sign(typ string, claims any) (string, error) {
+	if p.env.Keys == nil {
+		return "", errNoKey
+	}
+	key, kid := p.env.Keys.Signer()
+	if key == nil || kid == "" {
+		return "", errNoKey
+	}
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{"RS256", kid, typ})
+	if err != nil {
+		return "", fmt.Errorf("oidcop: encode header: %w", err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("oidcop: encode claims: %w", err)
+	}
+	buf := make([]byte, 0, b64.EncodedLen(len(header))+b64.EncodedLen(len(payload))+b64.EncodedLen(512)+2)
+	buf = b64.AppendEncode(buf, header)
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, payload)
+	digest := sha256.Sum256(buf)
+	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("oidcop: sign with %s: %w", kid, err)
+	}
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, sig)
+	return string(buf), nil
+}
+
+// atHash is the ID token's at_hash of an access token: the left half of its SHA-256.
+func atHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return b64.EncodeToString(sum[:len(sum)/2])
+}
+
+// verifyAccessToken checks an access token completely: size, compact JWS with alg exactly
+// RS256 and no crit, typ at+jwt, a published kid (keys come only from keys.Manager, never from
+// the token), the signature, iss, aud and client_id equal to clientID, exp in the future, nbf
+// and iat not in the future beyond a minute, and a grant_id. It does not check whether the
+// grant was revoked.
+func (p *Provider) verifyAccessToken(raw, issuer, clientID string) (*accessClaims, error) {
+	if len(raw) == 0 || len(raw) > maxTokenSize || p.env.Keys == nil {
+		return nil, errBadToken
+	}
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: parse", errBadToken)
+	}
+	h := jws.Signatures[0].Header
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != typAccess {
+		return nil, fmt.Errorf("%w: typ", errBadToken)
+	}
+	pub, ok := p.env.Keys.PublicKey(h.KeyID)
+	if !ok || pub == nil {
+		return nil, fmt.Errorf("%w: unknown kid", errBadToken)
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature", errBadToken)
+	}
+	var c accessClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: claims", errBadToken)
+	}
+	if c.Issuer != issuer || c.Audience != clientID || c.ClientID != clientID || c.GrantID == "" || c.Subject == "" {
+		return nil, fmt.Errorf("%w: iss, aud, client_id, sub or grant_id", errBadToken)
+	}
+	now := p.now()
+	latest := now.Add(time.Minute).Unix()
+	if c.ExpiresAt <= now.Unix() || c.NotBefore > latest || c.IssuedAt > latest {
+		return nil, errTokenExpiry
+	}
+	return &c, nil
+}

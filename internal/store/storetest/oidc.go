@@ -1,0 +1,407 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+var oidcTests = []suiteTest{
+	{"CodeRoundTrip", testOIDCCodeRoundTrip},
+	{"CodeRedeemRefusedStaysUnused", testOIDCCodeRefused},
+	{"CodeReplayRevokesGrant", testOIDCCodeReplay},
+	{"CodeUnknownExpiredDuplicate", testOIDCCodeUnknownOrExpired},
+	{"RefreshRotation", testOIDCRefreshRotation},
+	{"RefreshReuseRevokesGrant", testOIDCRefreshReuse},
+	{"RefreshUpdateRefused", testOIDCRefreshUpdateRefused},
+	{"RefreshAndGrantExpiry", testOIDCExpiry},
+	{"RevokeGrant", testOIDCRevokeGrant},
+	{"ConcurrentCodeOneWinner", testOIDCConcurrentCode},
+	{"ConcurrentRefreshOneWinner", testOIDCConcurrentRefresh},
+}
+
+func newOIDCCode(hash string, now time.Time) *store.OIDCCode {
+	return &store.OIDCCode{
+		CodeHash: hash, GrantID: "grant-" + hash, AppID: "app-oidc", ClientID: "client-1",
+		RedirectURI:   "https://saas.example.com/oauth/callback?tenant=1",
+		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Nonce: "nonce-1",
+		Scopes: []string{"openid", "email", "groups"}, UserID: "user-1", SessionID: "sess-1",
+		AuthTime: now.Add(-time.Hour), Identity: []byte(`{"user_uuid":"user-1","email":"alice@example.com"}`),
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+	}
+}
+
+// grantFor is the grant a token endpoint would create from c.
+func grantFor(c *store.OIDCCode, now time.Time) *store.OIDCGrant {
+	return &store.OIDCGrant{
+		ID: c.GrantID, AppID: c.AppID, ClientID: c.ClientID, UserID: c.UserID, SessionID: c.SessionID,
+		Scopes: c.Scopes, PublicClient: true, AuthTime: c.AuthTime, Identity: c.Identity,
+		CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+	}
+}
+
+func newRefresh(hash, grantID string, now time.Time) *store.OIDCRefreshToken {
+	return &store.OIDCRefreshToken{TokenHash: hash, GrantID: grantID, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
+}
+
+// normCode, normGrant and normRefresh are what a backend returns for a stored value.
+func normCode(c *store.OIDCCode) store.OIDCCode {
+	n := *c
+	n.AuthTime, n.CreatedAt, n.ExpiresAt = ts(c.AuthTime), ts(c.CreatedAt), ts(c.ExpiresAt)
+	if !c.UsedAt.IsZero() {
+		n.UsedAt = ts(c.UsedAt)
+	}
+	return n
+}
+
+func normGrant(g *store.OIDCGrant) store.OIDCGrant {
+	n := *g
+	n.AuthTime, n.CreatedAt, n.ExpiresAt = ts(g.AuthTime), ts(g.CreatedAt), ts(g.ExpiresAt)
+	if !g.RevokedAt.IsZero() {
+		n.RevokedAt = ts(g.RevokedAt)
+	}
+	return n
+}
+
+func normRefresh(t *store.OIDCRefreshToken) store.OIDCRefreshToken {
+	n := *t
+	n.CreatedAt, n.ExpiresAt = ts(t.CreatedAt), ts(t.ExpiresAt)
+	if !t.UsedAt.IsZero() {
+		n.UsedAt = ts(t.UsedAt)
+	}
+	return n
+}
+
+// redeemWith returns a redeem callback that creates grantFor(code) and, if refreshHash is not
+// empty, its first refresh token.
+func redeemWith(now time.Time, refreshHash string) func(*store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+	return func(c *store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		g := grantFor(c, now)
+		if refreshHash == "" {
+			return g, nil, nil
+		}
+		return g, newRefresh(refreshHash, g.ID, now), nil
+	}
+}
+
+func testOIDCCodeRoundTrip(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	in := newOIDCCode("code-1", clock.Now())
+	requireAllFieldsSet(t, in, "OIDCCode.UsedAt")
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, in))
+
+	clock.Advance(time.Second)
+	calls := 0
+	var wantGrant *store.OIDCGrant
+	code, grant, err := s.RedeemOIDCCode(ctx, "code-1", func(c *store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		calls++
+		equal(t, "code passed to redeem", *c, normCode(in))
+		wantGrant = grantFor(c, clock.Now())
+		return wantGrant, newRefresh("refresh-1", c.GrantID, clock.Now()), nil
+	})
+	ok(t, "RedeemOIDCCode", err)
+	if calls == 0 {
+		t.Fatal("redeem callback never called")
+	}
+	want := normCode(in)
+	want.UsedAt = ts(clock.Now())
+	equal(t, "redeemed code", *code, want)
+	requireAllFieldsSet(t, wantGrant, "OIDCGrant.RevokedAt", "OIDCGrant.RevokeReason")
+	equal(t, "stored grant", *grant, normGrant(wantGrant))
+
+	got, err := s.GetOIDCGrant(ctx, in.GrantID)
+	ok(t, "GetOIDCGrant", err)
+	equal(t, "GetOIDCGrant", *got, normGrant(wantGrant))
+
+	rt, rg, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken", err)
+	wantRT := newRefresh("refresh-1", in.GrantID, clock.Now())
+	requireAllFieldsSet(t, wantRT, "OIDCRefreshToken.UsedAt")
+	equal(t, "GetOIDCRefreshToken token", *rt, normRefresh(wantRT))
+	equal(t, "GetOIDCRefreshToken grant", *rg, normGrant(wantGrant))
+
+	// A grant without refresh token and with a zero CreatedAt (meaning now).
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-2", clock.Now())))
+	_, grant, err = s.RedeemOIDCCode(ctx, "code-2", func(c *store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		g := grantFor(c, time.Time{})
+		g.PublicClient = false
+		return g, nil, nil
+	})
+	ok(t, "RedeemOIDCCode without refresh token", err)
+	if !grant.CreatedAt.Equal(ts(clock.Now())) || grant.PublicClient {
+		t.Errorf("grant CreatedAt = %v, PublicClient = %v; want now (%v) and false", grant.CreatedAt, grant.PublicClient, ts(clock.Now()))
+	}
+}
+
+func testOIDCCodeRefused(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	refused := errors.New("wrong code_verifier")
+	_, _, err := s.RedeemOIDCCode(ctx, "code-1", func(*store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		return nil, nil, refused
+	})
+	if err != refused { //nolint:errorlint // the contract says unwrapped
+		t.Fatalf("RedeemOIDCCode with a refusing callback = %v, want the callback's error unwrapped", err)
+	}
+	_, err = s.GetOIDCGrant(ctx, "grant-code-1")
+	isErr(t, "GetOIDCGrant after a refused redeem", err, store.ErrNotFound)
+	_, _, err = s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), ""))
+	ok(t, "RedeemOIDCCode after a refused attempt", err)
+}
+
+func testOIDCCodeReplay(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, _, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+
+	clock.Advance(10 * time.Second)
+	called := false
+	_, _, err = s.RedeemOIDCCode(ctx, "code-1", func(*store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		called = true
+		return nil, nil, nil
+	})
+	isErr(t, "second RedeemOIDCCode", err, store.ErrConflict)
+	if called {
+		t.Error("redeem callback called for a used code")
+	}
+	g, err := s.GetOIDCGrant(ctx, "grant-code-1")
+	ok(t, "GetOIDCGrant", err)
+	if !g.RevokedAt.Equal(ts(clock.Now())) || g.RevokeReason != store.OIDCRevokedCodeReplayed {
+		t.Errorf("after a replay the grant has RevokedAt %v, reason %q; want %v, %q", g.RevokedAt, g.RevokeReason, ts(clock.Now()), store.OIDCRevokedCodeReplayed)
+	}
+	_, rg, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken", err)
+	if rg.RevokedAt.IsZero() {
+		t.Error("GetOIDCRefreshToken returns the grant unrevoked after a code replay")
+	}
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", "grant-code-1", clock.Now()), func(*store.OIDCGrant) error { return nil })
+	isErr(t, "RotateOIDCRefreshToken of a revoked grant", err, store.ErrConflict)
+
+	// Late replays are still recognized for an hour past the expiry.
+	clock.Advance(time.Minute + 59*time.Minute)
+	_, _, err = s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), ""))
+	isErr(t, "RedeemOIDCCode replayed after the code's expiry", err, store.ErrConflict)
+}
+
+func testOIDCCodeUnknownOrExpired(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	never := func(*store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		t.Error("redeem callback called")
+		return nil, nil, errors.New("unreachable")
+	}
+	_, _, err := s.RedeemOIDCCode(ctx, "unknown", never)
+	isErr(t, "RedeemOIDCCode(unknown)", err, store.ErrNotFound)
+
+	in := newOIDCCode("code-1", clock.Now())
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, in))
+	isErr(t, "CreateOIDCCode(duplicate)", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())), store.ErrAlreadyExists)
+	clock.Advance(time.Minute)
+	_, _, err = s.RedeemOIDCCode(ctx, "code-1", never)
+	isErr(t, "RedeemOIDCCode(expired)", err, store.ErrNotFound)
+}
+
+func testOIDCRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+
+	clock.Advance(time.Hour)
+	newIdentity := []byte(`{"user_uuid":"user-1","email":"alice@example.com","name":"Alice"}`)
+	newExpiry := clock.Now().Add(30 * 24 * time.Hour)
+	next := newRefresh("refresh-2", grant.ID, clock.Now())
+	got, err := s.RotateOIDCRefreshToken(ctx, "refresh-1", next, func(g *store.OIDCGrant) error {
+		equal(t, "grant passed to update", *g, *grant)
+		g.Identity, g.ExpiresAt = newIdentity, newExpiry
+		g.UserID, g.Scopes = "someone-else", []string{"openid"} // fixed fields: ignored
+		return nil
+	})
+	ok(t, "RotateOIDCRefreshToken", err)
+	want := *grant
+	want.Identity, want.ExpiresAt = newIdentity, ts(newExpiry)
+	equal(t, "rotated grant", *got, want)
+	stored, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	equal(t, "stored grant after rotation", *stored, want)
+
+	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken(old)", err)
+	if !old.UsedAt.Equal(ts(clock.Now())) {
+		t.Errorf("rotated token UsedAt = %v, want %v", old.UsedAt, ts(clock.Now()))
+	}
+	nt, _, err := s.GetOIDCRefreshToken(ctx, "refresh-2")
+	ok(t, "GetOIDCRefreshToken(new)", err)
+	equal(t, "new refresh token", *nt, normRefresh(next))
+
+	clock.Advance(time.Hour)
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
+	ok(t, "second rotation", err)
+	isErr(t, "rotation into a taken hash",
+		errOnly(s.RotateOIDCRefreshToken(ctx, "refresh-3", newRefresh("refresh-1", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })),
+		store.ErrAlreadyExists)
+}
+
+func errOnly[T any](_ T, err error) error { return err }
+
+func testOIDCRefreshReuse(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+	noUpdate := func(*store.OIDCGrant) error { return nil }
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
+	ok(t, "RotateOIDCRefreshToken", err)
+
+	clock.Advance(time.Minute)
+	called := false
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-x", grant.ID, clock.Now()), func(*store.OIDCGrant) error {
+		called = true
+		return nil
+	})
+	isErr(t, "reuse of a rotated refresh token", err, store.ErrConflict)
+	if called {
+		t.Error("update called on a reuse")
+	}
+	g, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	if !g.RevokedAt.Equal(ts(clock.Now())) || g.RevokeReason != store.OIDCRevokedRefreshReused {
+		t.Errorf("after a reuse the grant has RevokedAt %v, reason %q; want %v, %q", g.RevokedAt, g.RevokeReason, ts(clock.Now()), store.OIDCRevokedRefreshReused)
+	}
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-x")
+	isErr(t, "the reused rotation's new token", err, store.ErrNotFound)
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), noUpdate)
+	isErr(t, "rotating the family's newest token after a reuse", err, store.ErrConflict)
+}
+
+func testOIDCRefreshUpdateRefused(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+	refused := errors.New("policy denies")
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return refused })
+	if err != refused { //nolint:errorlint // the contract says unwrapped
+		t.Fatalf("RotateOIDCRefreshToken with a refusing update = %v, want the update's error unwrapped", err)
+	}
+	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken", err)
+	if !old.UsedAt.IsZero() {
+		t.Error("a refused rotation marked the old token used")
+	}
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-2")
+	isErr(t, "GetOIDCRefreshToken(next of a refused rotation)", err, store.ErrNotFound)
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", "another-grant", clock.Now()), func(*store.OIDCGrant) error { return nil })
+	if err == nil {
+		t.Error("RotateOIDCRefreshToken accepted a next token of another grant")
+	}
+}
+
+func testOIDCExpiry(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", func(c *store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		g := grantFor(c, clock.Now())
+		g.ExpiresAt = clock.Now().Add(2 * time.Hour)
+		rt := newRefresh("refresh-1", g.ID, clock.Now())
+		rt.ExpiresAt = clock.Now().Add(time.Hour)
+		return g, rt, nil
+	})
+	ok(t, "RedeemOIDCCode", err)
+	noUpdate := func(*store.OIDCGrant) error { return nil }
+
+	clock.Advance(time.Hour - time.Second)
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken before expiry", err)
+	clock.Advance(time.Second)
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-1")
+	isErr(t, "GetOIDCRefreshToken at expiry", err, store.ErrNotFound)
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
+	isErr(t, "RotateOIDCRefreshToken of an expired token", err, store.ErrNotFound)
+	_, err = s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant before the grant's expiry", err)
+
+	clock.Advance(time.Hour)
+	_, err = s.GetOIDCGrant(ctx, grant.ID)
+	isErr(t, "GetOIDCGrant at expiry", err, store.ErrNotFound)
+	isErr(t, "RevokeOIDCGrant of an expired grant", s.RevokeOIDCGrant(ctx, grant.ID, "x"), store.ErrNotFound)
+
+	// An unexpired token of an expired grant is not found either.
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-2", clock.Now())))
+	_, _, err = s.RedeemOIDCCode(ctx, "code-2", func(c *store.OIDCCode) (*store.OIDCGrant, *store.OIDCRefreshToken, error) {
+		g := grantFor(c, clock.Now())
+		g.ExpiresAt = clock.Now().Add(time.Minute)
+		return g, newRefresh("refresh-3", g.ID, clock.Now()), nil
+	})
+	ok(t, "RedeemOIDCCode", err)
+	clock.Advance(time.Minute)
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-3")
+	isErr(t, "GetOIDCRefreshToken of an expired grant", err, store.ErrNotFound)
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-3", newRefresh("refresh-4", "grant-code-2", clock.Now()), noUpdate)
+	isErr(t, "RotateOIDCRefreshToken of an expired grant", err, store.ErrNotFound)
+}
+
+func testOIDCRevokeGrant(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	isErr(t, "RevokeOIDCGrant(unknown)", s.RevokeOIDCGrant(ctx, "nope", "admin"), store.ErrNotFound)
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+	clock.Advance(time.Second)
+	revokedAt := ts(clock.Now())
+	ok(t, "RevokeOIDCGrant", s.RevokeOIDCGrant(ctx, grant.ID, "admin"))
+	clock.Advance(time.Second)
+	ok(t, "RevokeOIDCGrant again", s.RevokeOIDCGrant(ctx, grant.ID, "other"))
+	g, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	if !g.RevokedAt.Equal(revokedAt) || g.RevokeReason != "admin" {
+		t.Errorf("revoked grant has RevokedAt %v, reason %q; want the first revocation's %v, %q", g.RevokedAt, g.RevokeReason, revokedAt, "admin")
+	}
+	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
+	isErr(t, "RotateOIDCRefreshToken of a revoked grant", err, store.ErrConflict)
+	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken", err)
+	if !old.UsedAt.IsZero() {
+		t.Error("a refused rotation of a revoked grant marked the token used")
+	}
+}
+
+func testOIDCConcurrentCode(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	errs := race(func(i int) error {
+		_, _, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), fmt.Sprintf("refresh-%d", i)))
+		return err
+	})
+	if wins := countErrs(t, "RedeemOIDCCode", errs, store.ErrConflict); wins != 1 {
+		t.Fatalf("%d of %d concurrent RedeemOIDCCode calls won, want exactly 1", wins, goroutines)
+	}
+	g, err := s.GetOIDCGrant(ctx, "grant-code-1")
+	ok(t, "GetOIDCGrant", err)
+	if g.RevokeReason != store.OIDCRevokedCodeReplayed {
+		t.Errorf("after concurrent redemptions the grant's revoke reason is %q, want %q", g.RevokeReason, store.OIDCRevokedCodeReplayed)
+	}
+}
+
+func testOIDCConcurrentRefresh(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-0"))
+	ok(t, "RedeemOIDCCode", err)
+	errs := race(func(i int) error {
+		_, err := s.RotateOIDCRefreshToken(ctx, "refresh-0", newRefresh(fmt.Sprintf("refresh-%d", i+1), grant.ID, clock.Now()),
+			func(*store.OIDCGrant) error { return nil })
+		return err
+	})
+	if wins := countErrs(t, "RotateOIDCRefreshToken", errs, store.ErrConflict); wins != 1 {
+		t.Fatalf("%d of %d concurrent rotations of one refresh token won, want exactly 1", wins, goroutines)
+	}
+	g, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	if g.RevokeReason != store.OIDCRevokedRefreshReused {
+		t.Errorf("after concurrent rotations the grant's revoke reason is %q, want %q", g.RevokeReason, store.OIDCRevokedRefreshReused)
+	}
+}
