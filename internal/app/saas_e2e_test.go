@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +193,75 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ServeHTTP(w, r)
+}
+
+// TestInteropSaaSAfterSAMLLogin: a user whose login came from a SAML IdP (crewjam's samlidp)
+// signs into an OIDC SaaS app through Gatehouse (coreos/go-oidc as the relying party).
+func TestInteropSaaSAfterSAMLLogin(t *testing.T) {
+	idp := testenv.StartCrewjamIdP(t, "carol", "carol@example.com", []string{"eng"})
+	rpMux := http.NewServeMux()
+	rp := httptest.NewServer(rpMux)
+	t.Cleanup(rp.Close)
+	const secret = "chat-client-secret-0123456789abcdef"
+	cfg := fmt.Sprintf(saasConfig, sha(secret), rp.URL+"/cb", "https://wiki.example.com/saml/metadata", "https://wiki.example.com/saml/acs")
+	cfg = strings.Replace(cfg, "  - {id: pin, name: E-mail PIN, type: onetimepin}\n", fmt.Sprintf(
+		"  - {id: pin, name: E-mail PIN, type: onetimepin}\n  - {id: corp, name: Corp SAML, type: saml, config: {metadata_url: %q, email_attribute_name: %q}}\n",
+		idp.URL+"/metadata", oidMail), 1)
+	e := testenv.Start(t, cfg)
+	b := e.NewBrowser()
+	_, md := b.Get(t, e.URL("auth.localhost", "/.gatehouse/saml-metadata"))
+	idp.RegisterSP(t, "gatehouse", []byte(md))
+	ctx := oidc.ClientContext(context.Background(), b.Client)
+
+	issuer := e.URL("auth.localhost", "/.gatehouse/sso/oidc/chat")
+	provider, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oauth := &oauth2.Config{ClientID: "chat", ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: rp.URL + "/cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
+	pkce := oauth2.GenerateVerifier()
+	rpMux.HandleFunc("/cb", func(w http.ResponseWriter, r *http.Request) {
+		tok, err := oauth.Exchange(ctx, r.URL.Query().Get("code"), oauth2.VerifierOption(pkce))
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		idt, err := provider.Verifier(&oidc.Config{ClientID: "chat"}).Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		var claims map[string]any
+		_ = idt.Claims(&claims)
+		_ = json.NewEncoder(w).Encode(claims)
+	})
+
+	// The login page lists both IdPs; choose the SAML one.
+	_, page := b.Get(t, oauth.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)))
+	start := regexp.MustCompile(`href="([^"]*idp=corp)"`).FindStringSubmatch(page)
+	if start == nil {
+		t.Fatalf("no SAML choice on the login page:\n%s", page)
+	}
+	resp, page := b.Get(t, e.URL("auth.localhost", html.UnescapeString(start[1])))
+	_, login := testenv.ParseForm(t, page)
+	login.Set("user", "carol")
+	login.Set("password", "hunter2")
+	if resp, body := b.PostForm(t, idp.URL+"/login", login); resp.StatusCode != http.StatusOK {
+		t.Fatalf("IdP login: %d %s", resp.StatusCode, body)
+	}
+	_, page = b.PostForm(t, idp.URL+"/sso", url.Values{"SAMLRequest": {login.Get("SAMLRequest")}, "RelayState": {login.Get("RelayState")}})
+	acs, samlResp := testenv.ParseForm(t, page)
+	resp, body := b.PostForm(t, acs, samlResp)
+	var claims map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &claims) != nil || claims["email"] != "carol@example.com" {
+		t.Fatalf("OIDC SaaS after a SAML login: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	events, _ := e.G.Store.ListAuthEvents(t.Context(), storeQueryEmail("carol@example.com"))
+	var sso bool
+	for _, ev := range events {
+		sso = sso || (ev.Action == "saas_sso" && ev.Allowed && ev.AppID == "chat" && ev.IdPID == "corp")
+	}
+	if !sso {
+		t.Errorf("no saas_sso event naming the SAML IdP: %+v", events)
+	}
 }
