@@ -88,12 +88,22 @@ func New(snaps *snapshot.Holder, a *authn.Service, km *keys.Manager, v *token.Ve
 		metrics: m, log: log, now: now, opts: opts}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
+		BufferPool:   copyBuffers{},
 		Transport:    NewTransport(opts.UpstreamTimeout),
 		ErrorHandler: p.upstreamError,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p
 }
+
+// copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies through, instead of
+// allocating one per request.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 // NewTransport is the upstream transport: pooled keep-alive connections, HTTP/2 when the origin
 // offers it over TLS, and bounded dial and header timeouts.
