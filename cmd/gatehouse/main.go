@@ -167,7 +167,7 @@ Gatehouse demo is running (data in %s, config in %s).
 
   Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
   Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
-  Auth domain:    http://auth.localhost:%[3]s/
+  App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
   Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
   Metrics:        http://%[4]s/metrics
 

@@ -2,20 +2,12 @@ package demo
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 )
 
 // Config returns the demo configuration: SQLite and the master key in dataDir, the auth domain
 // and the demo app on *.localhost, e-mail PIN login with PINs in the log, anyone at example.com
 // allowed, and /public/ of the demo app open to everyone.
 func Config(dataDir, listen, upstreamURL string) string {
-	_, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		port = "8080"
-	}
-	p, _ := strconv.Atoi(port)
-	_ = p
 	return fmt.Sprintf(`# Written by "gatehouse demo" at every start; edit a copy and run "gatehouse serve --config" to experiment.
 version: 1
 organization:
@@ -40,12 +32,22 @@ applications:
     destinations: [demo.localhost]
     upstream: %q
     session_duration: 8h
+    app_launcher_visible: true
     policies: [{ref: example-com, precedence: 1}]
   - id: demo-public
     name: Demo app (public pages)
     destinations: ["demo.localhost/public/*"]
     upstream: %q
     policies: [{ref: everyone-bypass, precedence: 1}]
+  - id: launcher
+    type: app_launcher
+    name: App Launcher
+    policies: [{ref: example-com, precedence: 1}]
+  - id: docs
+    type: bookmark
+    name: Gatehouse docs (bookmark)
+    domain: https://github.com/gatehouse/gatehouse/tree/main/docs
+    app_launcher_visible: true
 policies:
   - id: example-com
     name: Anyone at example.com
