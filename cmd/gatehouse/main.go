@@ -53,7 +53,8 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd())
+	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd(),
+		usersCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd())
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -35,6 +37,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/saas"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
+	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -64,10 +67,17 @@ type Gatehouse struct {
 	Revocations *session.Revocations
 	Authn       *authn.Service
 	Proxy       *proxy.Proxy
-	registry    *prometheus.Registry
-	geo         *geoip.DB
-	snapOpts    snapshot.Options
-	reloadEvery time.Duration
+	// SCIM is the SCIM provisioning server on the auth domain; set SCIM.OnChange to send its
+	// changes to an audit sink.
+	SCIM *scim.Server
+	// Admin is the admin REST API, served under admin.APIPrefix on the auth domain.
+	Admin *admin.API
+	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
+	AuditExporter *audit.Exporter
+	registry      *prometheus.Registry
+	geo           *geoip.DB
+	snapOpts      snapshot.Options
+	reloadEvery   time.Duration
 
 	pinOverride onetimepin.Sender
 	mu          sync.Mutex
@@ -171,12 +181,32 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	samlIdP.Client = g.Authn.Client
 	g.Authn.SaaSSAML = samlIdP
 	g.Authn.SaaSOIDC = oidcop.New(saasEnv)
+	g.SCIM = &scim.Server{Store: g.Store, Log: log, Now: now,
+		IdP: func(id string) *store.IdentityProvider { return g.Snapshots.Load().IdPByID[id] },
+		BaseURL: func(id string) string {
+			snap := g.Snapshots.Load()
+			return snap.Issuer + snap.Profile.Path("scim/v2/"+id)
+		},
+		// Deprovisioning must be effective on this replica's very next request.
+		Revoked: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
+	}
+	g.Authn.SCIM = g.SCIM
 	g.Authn.Home = &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Client: g.Authn.Client,
 		Fallback: http.HandlerFunc(g.Authn.ServeStatus)}
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Keys, verifier, g.Revocations, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
 	g.Proxy.SetIdentityHeaders(g.identityHeaders)
+	adminSvc := &admin.Service{Store: g.Store, Audit: g.Authn.Audit, Now: now,
+		// Revocations made through the API are enforced by this replica on the very next request.
+		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
+	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log, ClientIP: func(r *http.Request) string {
+		ip, _ := g.Authn.Client(r)
+		return ip.String()
+	}})
+	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
+		return nil, err
+	}
 	g.ready = true
 	ok = true
 	return g, nil
@@ -290,6 +320,11 @@ func (g *Gatehouse) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		snap := g.Snapshots.Load()
 		if httpx.NormalizeHost(r.Host) == snap.AuthHost {
+			// The admin API has its own mux and authentication, apart from every browser page.
+			if strings.HasPrefix(r.URL.Path, admin.APIPrefix) {
+				g.Admin.ServeHTTP(w, r)
+				return
+			}
 			g.Authn.ServeHTTP(w, r)
 			return
 		}
@@ -437,6 +472,9 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	go g.background(bg)
+	if g.AuditExporter != nil {
+		go g.AuditExporter.Run(bg)
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- publicServer.Serve(pub) }()
@@ -469,4 +507,27 @@ func (g *Gatehouse) Close() {
 	if g.geo != nil {
 		g.geo.Close()
 	}
+}
+
+// newAuditExporter builds the exporter of the configured audit sinks, or nil when there are none.
+func newAuditExporter(cfg *config.File, st store.Store, log *slog.Logger) (*audit.Exporter, error) {
+	var sinks []audit.Sink
+	if cfg.Audit.File != "" {
+		sinks = append(sinks, &audit.FileSink{Path: cfg.Audit.File})
+	}
+	if w := cfg.Audit.Webhook; w != nil {
+		secret, err := cfg.Audit.WebhookSecret()
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, &audit.WebhookSink{URL: w.URL, Secret: secret, Client: &http.Client{Timeout: 30 * time.Second}})
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	al, ok := st.(store.AuditLog)
+	if !ok {
+		return nil, errors.New("audit export: the store cannot keep audit events")
+	}
+	return &audit.Exporter{Store: al, Sinks: sinks, Log: log}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,8 @@ type Service struct {
 	Home http.Handler
 	// SaaSSAML and SaaSOIDC serve SaaS applications' SSO endpoints (nil: not available).
 	SaaSSAML, SaaSOIDC SaaSHandler
+	// SCIM serves <prefix>scim/v2/... on the auth domain (nil: SCIM is not available).
+	SCIM http.Handler
 	// Connectors returns the connector of a redirect-based IdP by IdP ID (nil when none).
 	Connectors     func(idpID string) identity.Connector
 	Audit          *audit.Recorder
@@ -196,7 +199,30 @@ func (s *Service) LoadSession(ctx context.Context, id string) (*store.Session, *
 	if err := json.Unmarshal(sess.Identity, &ident); err != nil {
 		return nil, nil, fmt.Errorf("decode session identity: %w", err)
 	}
+	user, err := s.Store.GetUser(ctx, sess.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, fmt.Errorf("%w: user not found", ErrNoSession)
+	case err != nil:
+		return nil, nil, fmt.Errorf("load session user: %w", err)
+	case user.Status != "" && user.Status != store.UserActive:
+		// Deactivation (e.g. SCIM deprovisioning) ends sessions even where a revocation has not
+		// reached this replica yet.
+		return nil, nil, fmt.Errorf("%w: user-inactive", ErrNoSession)
+	}
+	mergeSCIMGroups(&ident, user)
 	return sess, &ident, nil
+}
+
+// mergeSCIMGroups adds the groups that SCIM provisioning by the identity's own IdP gives the
+// user (store.User.SCIMGroups) to the identity's groups, so that group selectors see them. Groups
+// provisioned by another IdP never apply: one IdP cannot grant groups to logins through another.
+func mergeSCIMGroups(ident *identity.Identity, user *store.User) {
+	for _, name := range user.SCIMGroups[ident.IdP.ID] {
+		if !slices.ContainsFunc(ident.Groups, func(g identity.Group) bool { return g.Name == name || g.ID == name }) {
+			ident.Groups = append(ident.Groups, identity.Group{ID: name, Name: name})
+		}
+	}
 }
 
 // IsNoSession reports whether err only means "not logged in".

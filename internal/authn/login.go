@@ -55,6 +55,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.servePINSend(w, r, snap)
 	case path == p.Path(wire.EndpointPIN)+"/verify":
 		s.servePINVerify(w, r, snap)
+	case strings.HasPrefix(path, p.Path("scim/v2/")) && s.SCIM != nil:
+		s.SCIM.ServeHTTP(w, r)
 	case strings.HasPrefix(path, p.Path("sso/")):
 		s.serveSaaS(w, r, snap, strings.TrimPrefix(path, p.Path("sso/")))
 	case path == p.Path(wire.EndpointCallback):
@@ -422,6 +424,7 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return nil, unavailable(err)
 	}
+	mergeSCIMGroups(ident, user)
 	os := &OrgSession{Session: sess, Identity: ident}
 	claims := s.identityClaims(snap, os, country, now, snap.OrgSessionDuration())
 	claims.Type = "org"

@@ -97,6 +97,11 @@ func (f *File) CheckSecrets() error {
 		}
 		check(fmt.Sprintf("identity_providers[%d].config.smtp.password", i), c.SMTP.Password)
 	}
+	if f.Audit.Webhook != nil && !f.Audit.Webhook.Secret.IsZero() {
+		if _, err := f.Audit.WebhookSecret(); err != nil {
+			issues = append(issues, issue{path: "audit.webhook.secret", msg: strings.TrimPrefix(err.Error(), "audit.webhook.secret: ")})
+		}
+	}
 	if ve := f.problems(issues); ve != nil {
 		return ve
 	}

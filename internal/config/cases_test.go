@@ -26,6 +26,10 @@ var problemCases = []struct {
 		"4:39: applications[0].destinations[0]: expected a string or a mapping, got a list",
 		"5:55: service_tokens[0].client_secret: expected a string or a mapping with one of value, file or env, got a list",
 	}},
+	{"bad scim_config", head + "identity_providers: [{id: pin, name: PIN, type: onetimepin, scim_config: {enabled: true, seat_deprovision: true, identity_update_behavior: sometimes}}]\n", []string{
+		"4:108: identity_providers[0].scim_config.seat_deprovision: requires user_deprovision",
+		"4:140: identity_providers[0].scim_config.identity_update_behavior: unknown value \"sometimes\"; use automatic, reauth or no_action",
+	}},
 	{"duplicate field", head + "log: {level: info, level: debug}\n", []string{
 		"4:20: log.level: duplicate field (first set on line 4)",
 	}},

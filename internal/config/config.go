@@ -136,6 +136,8 @@ type File struct {
 	Limits Limits `yaml:"limits"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
+	// Audit configures the export of audit and auth events to a file and a webhook.
+	Audit Audit `yaml:"audit"`
 
 	// src is where the File was parsed from; nil for a File built in Go.
 	src *source

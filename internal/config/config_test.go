@@ -471,6 +471,7 @@ identity_providers:
     name: E-mail PIN
     type: onetimepin
     config: {smtp: {host: smtp.example.com, port: 2525, from: a@example.com, tls: tls, username: u, password: {env: SMTP_PASSWORD}}}
+    scim_config: {enabled: true, user_deprovision: true, seat_deprovision: true, identity_update_behavior: automatic}
 applications:
   - id: wiki
     type: self_hosted

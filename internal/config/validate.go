@@ -69,6 +69,7 @@ func (f *File) validate() []issue {
 	c.serviceTokens()
 	c.limits()
 	c.log()
+	c.audit()
 	c.compile()
 	return c.issues
 }
@@ -391,6 +392,23 @@ func (c *checker) identityProviders() {
 		default:
 			c.addf(path+".type", "unknown type %q; this release supports %s", p.Type, strings.Join(connectors.Types(), ", "))
 		}
+		c.scimConfig(path+".scim_config", p.SCIMConfig)
+	}
+}
+
+// scimConfig checks an identity provider's inbound SCIM settings (access-spec.md §6.1).
+func (c *checker) scimConfig(path string, sc *store.SCIMConfig) {
+	if sc == nil {
+		return
+	}
+	switch sc.IdentityUpdateBehavior {
+	case "", store.SCIMUpdateAutomatic, store.SCIMUpdateReauth, store.SCIMUpdateNoAction:
+	default:
+		c.addf(path+".identity_update_behavior", "unknown value %q; use %s, %s or %s", sc.IdentityUpdateBehavior,
+			store.SCIMUpdateAutomatic, store.SCIMUpdateReauth, store.SCIMUpdateNoAction)
+	}
+	if sc.SeatDeprovision && !sc.UserDeprovision {
+		c.add(path+".seat_deprovision", "requires user_deprovision")
 	}
 }
 

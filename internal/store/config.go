@@ -73,6 +73,8 @@ type IdentityProvider struct {
 	Name   string         `json:"name" yaml:"name"`
 	Type   string         `json:"type" yaml:"type"`
 	Config map[string]any `json:"config,omitempty" yaml:"config,omitempty"`
+	// SCIMConfig enables and configures inbound SCIM provisioning (package scim).
+	SCIMConfig *SCIMConfig `json:"scim_config,omitempty" yaml:"scim_config,omitempty"`
 }
 
 // Application types.

@@ -43,8 +43,15 @@ type Store interface {
 	UpdateConfig(ctx context.Context, update func(*Config) error) (*Config, error)
 
 	// UpsertUserByEmail returns the user with this (case-folded) e-mail, creating it with a new
-	// random UUID if absent, and records the login's identity as last seen.
+	// random UUID if absent, records the login's identity as last seen, and adds seen.IdPID (when
+	// set) to the user's IdPIDs.
 	UpsertUserByEmail(ctx context.Context, email string, seen LastSeen) (*User, error)
+	// CreateUser stores a new user with a new random UUID (u.ID is set) and the given e-mail
+	// (case-folded), name, status, IdPIDs and SCIM groups; other fields start empty. ErrAlreadyExists
+	// when a user has the e-mail.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUserByEmail returns the user with this (case-folded) e-mail.
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	// GetUser returns a user by ID.
 	GetUser(ctx context.Context, id string) (*User, error)
 	// UpdateUser runs update on the user inside a transaction.
@@ -155,6 +162,46 @@ type Store interface {
 	// revoked too. ErrAlreadyExists when next's hash is taken.
 	RotateOIDCRefreshToken(ctx context.Context, oldHash string, next *OIDCRefreshToken, update func(*OIDCGrant) error) (*OIDCGrant, error)
 
+	// SCIM provisioning (package scim). Every SCIM resource belongs to one identity provider:
+	// lookups, updates and deletes take the IdP ID and treat a resource of another IdP as
+	// ErrNotFound. Creates set ID-independent bookkeeping: Version 1 and CreatedAt = UpdatedAt =
+	// now; updates keep ID, IdPID and CreatedAt, add 1 to Version and set UpdatedAt = now.
+	// Updaters run inside the transaction (see above). Lists are ordered by creation time, then
+	// ID, and return the total number of matches besides the requested page.
+
+	// SetSCIMSecret stores (creating or replacing) the SHA-256 of an IdP's SCIM bearer secret.
+	SetSCIMSecret(ctx context.Context, idpID, hash string) error
+	// GetSCIMSecret returns an IdP's SCIM secret hash; ErrNotFound when none was set.
+	GetSCIMSecret(ctx context.Context, idpID string) (*SCIMSecret, error)
+	// CreateSCIMUser stores a new SCIM user (u.ID set by the caller). ErrAlreadyExists when the
+	// ID is taken or the IdP has a user with the same UserName (case-insensitively).
+	CreateSCIMUser(ctx context.Context, u *SCIMUser) error
+	// GetSCIMUser returns one of the IdP's SCIM users.
+	GetSCIMUser(ctx context.Context, idpID, id string) (*SCIMUser, error)
+	// UpdateSCIMUser runs update on the SCIM user and stores it. ErrAlreadyExists when the new
+	// UserName is taken within the IdP.
+	UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*SCIMUser) error) (*SCIMUser, error)
+	// DeleteSCIMUser deletes the SCIM user and its group memberships.
+	DeleteSCIMUser(ctx context.Context, idpID, id string) error
+	// ListSCIMUsers returns a page of the IdP's SCIM users matching q and the total count.
+	ListSCIMUsers(ctx context.Context, q SCIMQuery) ([]SCIMUser, int, error)
+	// CreateSCIMGroup stores a new SCIM group with its members. ErrAlreadyExists when the ID is
+	// taken; ErrNotFound (wrapped) when a member is not a SCIM user of the same IdP.
+	CreateSCIMGroup(ctx context.Context, g *SCIMGroup) error
+	// GetSCIMGroup returns one of the IdP's SCIM groups with its members.
+	GetSCIMGroup(ctx context.Context, idpID, id string) (*SCIMGroup, error)
+	// UpdateSCIMGroup runs update on the group and stores it, members included (ErrNotFound,
+	// wrapped, when a member is not a SCIM user of the IdP).
+	UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*SCIMGroup) error) (*SCIMGroup, error)
+	// DeleteSCIMGroup deletes the group and its memberships.
+	DeleteSCIMGroup(ctx context.Context, idpID, id string) error
+	// ListSCIMGroups returns a page of the IdP's SCIM groups matching q (with members) and the
+	// total count.
+	ListSCIMGroups(ctx context.Context, q SCIMQuery) ([]SCIMGroup, int, error)
+	// SCIMGroupsOfUser returns the IdP's groups that have the SCIM user as a member, without
+	// their member lists.
+	SCIMGroupsOfUser(ctx context.Context, idpID, userID string) ([]SCIMGroup, error)
+
 	// Watch returns a channel that receives a value after each committed change relevant to
 	// snapshots (config, revocations, keys). It is closed when ctx ends.
 	Watch(ctx context.Context) <-chan Change
@@ -189,6 +236,13 @@ type User struct {
 	// TokensNotBefore rejects every token of the user issued before it.
 	TokensNotBefore time.Time `json:"tokens_not_before,omitzero"`
 	LastSeen        LastSeen  `json:"last_seen"`
+	// IdPIDs are the identity providers linked to the user, in linking order: those the user
+	// logged in through (UpsertUserByEmail adds them) and the one whose SCIM provisioning
+	// created the user (CreateUser).
+	IdPIDs []string `json:"idp_ids,omitempty"`
+	// SCIMGroups are the group names each identity provider's SCIM provisioning gives the user
+	// (IdP ID -> names), merged into the identity of logins through that IdP only.
+	SCIMGroups map[string][]string `json:"scim_groups,omitempty"`
 }
 
 // LastSeen is the identity recorded at the user's last successful login.

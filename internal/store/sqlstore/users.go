@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-const userColumns = "id, email, name, status, created_at, updated_at, tokens_not_before, last_seen"
+const userColumns = "id, email, name, status, created_at, updated_at, tokens_not_before, last_seen, idp_ids, scim_groups"
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
@@ -23,10 +24,22 @@ func scanUser(sc scanner) (*store.User, error) {
 	var (
 		u                         store.User
 		created, updated, notBefr int64
-		lastSeen                  string
+		lastSeen, idps, groups    string
 	)
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.Status, &created, &updated, &notBefr, &lastSeen); err != nil {
+	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.Status, &created, &updated, &notBefr, &lastSeen, &idps, &groups); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(idps), &u.IdPIDs); err != nil {
+		return nil, fmt.Errorf("decode idp_ids: %w", err)
+	}
+	if err := json.Unmarshal([]byte(groups), &u.SCIMGroups); err != nil {
+		return nil, fmt.Errorf("decode scim_groups: %w", err)
+	}
+	if len(u.IdPIDs) == 0 {
+		u.IdPIDs = nil
+	}
+	if len(u.SCIMGroups) == 0 {
+		u.SCIMGroups = nil
 	}
 	u.CreatedAt, u.UpdatedAt, u.TokensNotBefore = fromMicros(created), fromMicros(updated), fromMicros(notBefr)
 	if err := json.Unmarshal([]byte(lastSeen), &u.LastSeen); err != nil {
@@ -67,11 +80,19 @@ func (s *Store) UpsertUserByEmail(ctx context.Context, email string, seen store.
 			return err
 		}
 		// One statement, so concurrent first logins of the same address agree on the ID.
-		row := tx.QueryRowContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, '', ?, ?, ?, 0, ?)"+
+		row := tx.QueryRowContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, '', ?, ?, ?, 0, ?, '[]', '{}')"+
 			s.d.upsert("email", "updated_at = excluded.updated_at, last_seen = excluded.last_seen")+
 			" RETURNING "+userColumns),
 			id.String(), foldEmail(email), store.UserActive, micros(now), micros(now), ls)
-		u, err = scanUser(row)
+		if u, err = scanUser(row); err != nil || seen.IdPID == "" || slices.Contains(u.IdPIDs, seen.IdPID) {
+			return err
+		}
+		u.IdPIDs = append(u.IdPIDs, seen.IdPID)
+		idps, err := json.Marshal(u.IdPIDs)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE users SET idp_ids = ? WHERE id = ?"), string(idps), u.ID)
 		return err
 	})
 	if err != nil {
@@ -126,8 +147,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE users SET email = ?, name = ?, status = ?, updated_at = ?, tokens_not_before = ?, last_seen = ? WHERE id = ?"),
-			cur.Email, cur.Name, cur.Status, micros(now), micros(cur.TokensNotBefore), ls, id)
+		idps, groups, err := encodeUserSets(cur)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE users SET email = ?, name = ?, status = ?, updated_at = ?, tokens_not_before = ?, last_seen = ?, idp_ids = ?, scim_groups = ? WHERE id = ?"),
+			cur.Email, cur.Name, cur.Status, micros(now), micros(cur.TokensNotBefore), ls, idps, groups, id)
 		if s.d.isUniqueViolation(err) {
 			return fmt.Errorf("e-mail taken by another user: %w", store.ErrAlreadyExists)
 		}
@@ -140,6 +165,77 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 	})
 	if err != nil {
 		return nil, s.fail("update user", err)
+	}
+	return u, nil
+}
+
+// encodeUserSets returns the JSON of the user's IdPIDs and SCIMGroups columns.
+func encodeUserSets(u *store.User) (idps, groups string, err error) {
+	ids, gs := u.IdPIDs, u.SCIMGroups
+	if ids == nil {
+		ids = []string{}
+	}
+	if gs == nil {
+		gs = map[string][]string{}
+	}
+	a, err := json.Marshal(ids)
+	if err != nil {
+		return "", "", fmt.Errorf("encode idp_ids: %w", err)
+	}
+	b, err := json.Marshal(gs)
+	if err != nil {
+		return "", "", fmt.Errorf("encode scim_groups: %w", err)
+	}
+	return string(a), string(b), nil
+}
+
+// CreateUser stores a new user with a fresh random UUID. ErrAlreadyExists when the e-mail is
+// taken.
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		idps, groups, err := encodeUserSets(u)
+		if err != nil {
+			return err
+		}
+		ls, err := encodeLastSeen(store.LastSeen{})
+		if err != nil {
+			return err
+		}
+		status := u.Status
+		if status == "" {
+			status = store.UserActive
+		}
+		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"),
+			id.String(), foldEmail(u.Email), u.Name, status, micros(now), micros(now), ls, idps, groups)
+		if s.d.isUniqueViolation(err) {
+			return store.ErrAlreadyExists
+		}
+		return err
+	})
+	if err != nil {
+		return s.fail("create user", err)
+	}
+	u.ID = id.String()
+	return nil
+}
+
+// GetUserByEmail returns the user with the case-folded e-mail.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	var u *store.User
+	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE email = ?"), foldEmail(email)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.fail("get user by e-mail", err)
 	}
 	return u, nil
 }

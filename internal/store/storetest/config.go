@@ -99,7 +99,9 @@ func fullConfig() *store.Config {
 				"max_age":   float64(300),
 				"claims":    map[string]any{"groups": "groups", "nested": []any{float64(1), "two", nil}},
 			}},
-			{ID: "idp-pin", Name: "One-time PIN", Type: store.IdPOneTimePIN},
+			{ID: "idp-pin", Name: "One-time PIN", Type: store.IdPOneTimePIN, SCIMConfig: &store.SCIMConfig{
+				Enabled: true, UserDeprovision: true, SeatDeprovision: true, IdentityUpdateBehavior: store.SCIMUpdateReauth,
+			}},
 		},
 		Applications: []store.Application{
 			{

@@ -78,6 +78,8 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"SigningKeys", signingKeyTests},
 		{"AuthEvents", authEventTests},
 		{"OIDC", oidcTests},
+		{"SCIM", scimTests},
+		{"Admin", adminTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}

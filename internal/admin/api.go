@@ -1,0 +1,392 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// APIPrefix is where the admin REST API is served on the auth domain.
+const APIPrefix = "/api/v1/"
+
+// Error codes in the envelope (Cloudflare uses numeric codes; these are ours).
+const (
+	CodeAuth       = 10000 // missing or invalid API token
+	CodeBadRequest = 10001
+	CodeNotFound   = 10004
+	CodeInternal   = 10500
+)
+
+// Envelope is the JSON shape of every answer.
+type Envelope struct {
+	Success    bool        `json:"success"`
+	Errors     []Message   `json:"errors"`
+	Messages   []Message   `json:"messages"`
+	Result     any         `json:"result"`
+	ResultInfo *ResultInfo `json:"result_info,omitempty"`
+}
+
+// Message is one error or message of an Envelope.
+type Message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// ResultInfo describes a page of a list result.
+type ResultInfo struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	Count      int `json:"count"`
+	TotalCount int `json:"total_count,omitempty"`
+}
+
+// APIOptions configure NewAPI.
+type APIOptions struct {
+	Log *slog.Logger
+	// ClientIP returns the client address of a request (honouring trusted proxies); default the
+	// socket peer.
+	ClientIP func(r *http.Request) string
+}
+
+// API is the admin REST API handler. It has its own mux, separate from every browser page, and
+// authenticates every request with an admin API token (Authorization: Bearer).
+type API struct {
+	svc      *Service
+	log      *slog.Logger
+	clientIP func(r *http.Request) string
+	mux      *http.ServeMux
+}
+
+// NewAPI returns the admin REST API on svc.
+func NewAPI(svc *Service, opts APIOptions) *API {
+	a := &API{svc: svc, log: opts.Log, clientIP: opts.ClientIP, mux: http.NewServeMux()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.clientIP == nil {
+		a.clientIP = func(r *http.Request) string {
+			host, _, _ := strings.Cut(r.RemoteAddr, ":")
+			if i := strings.LastIndex(r.RemoteAddr, ":"); i > 0 {
+				host = strings.Trim(r.RemoteAddr[:i], "[]")
+			}
+			return host
+		}
+	}
+	a.route("GET /api/v1/users", "user.list", a.listUsers)
+	a.route("GET /api/v1/users/{id}", "user.get", a.getUser)
+	a.route("GET /api/v1/users/{id}/active_sessions", "user.list_sessions", a.listSessions)
+	a.route("POST /api/v1/users/{id}/revoke", "", a.revokeUser)
+	a.route("DELETE /api/v1/users/{id}/active_sessions/{nonce}", "", a.revokeSession)
+	a.route("POST /api/v1/apps/{id}/revoke_tokens", "", a.revokeAppTokens)
+	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
+	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})
+	})
+	return a
+}
+
+// handlerFunc serves one endpoint: it returns the result (and page info) or an error that the
+// adapter maps to a status and a safe message.
+type handlerFunc func(r *http.Request, actor Actor) (any, *ResultInfo, error)
+
+type actorKey struct{}
+
+// route registers an endpoint; readAction, when set, is the audit action recorded for a read
+// (mutations are recorded by Service).
+func (a *API) route(pattern, readAction string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, _ := r.Context().Value(actorKey{}).(Actor)
+		result, info, err := h(r, actor)
+		if readAction != "" {
+			_ = a.svc.record(r.Context(), actor, readAction, "api", r.URL.Path, nil, err)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, Envelope{Success: true, Result: result, ResultInfo: info})
+	})
+}
+
+// ServeHTTP authenticates the request and dispatches it.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	ip := a.clientIP(r)
+	tok, reason := a.authenticate(r.Context(), r.Header.Get("Authorization"))
+	if tok == nil {
+		_ = a.svc.record(r.Context(), Actor{Type: store.ActorAPIToken, IP: ip}, "admin_api.authenticate", "api", r.URL.Path,
+			map[string]any{"reason": reason}, errUnauthenticated)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
+		writeJSON(w, http.StatusUnauthorized, Envelope{Errors: []Message{{CodeAuth, "authentication required: send a valid admin API token as Authorization: Bearer <token>"}}})
+		return
+	}
+	actor := Actor{Type: store.ActorAPIToken, Name: tok.Name, IP: ip}
+	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+}
+
+var errUnauthenticated = errors.New("unauthenticated")
+
+// authenticate returns the token the header carries, or nil and why not.
+func (a *API) authenticate(ctx context.Context, header string) (*store.AdminToken, string) {
+	scheme, raw, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return nil, "missing-token"
+	}
+	at, err := a.svc.tokens()
+	if err != nil {
+		return nil, "no-token-store"
+	}
+	hash := HashAdminToken(strings.TrimSpace(raw))
+	tok, err := at.AdminTokenByHash(ctx, hash)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.log.ErrorContext(ctx, "admin API: token lookup failed", "err", err)
+		}
+		return nil, "invalid-token"
+	}
+	// The lookup is by hash already; compare again in constant time so that no code path
+	// depends on a byte-wise comparison of secret material.
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(tok.TokenHash)) != 1 {
+		return nil, "invalid-token"
+	}
+	if err := at.TouchAdminToken(ctx, tok.ID); err != nil {
+		a.log.WarnContext(ctx, "admin API: cannot record token use", "token_id", tok.ID, "err", err)
+	}
+	return tok, ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, env Envelope) {
+	if env.Errors == nil {
+		env.Errors = []Message{}
+	}
+	if env.Messages == nil {
+		env.Messages = []Message{}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(env)
+}
+
+// writeError maps an error to a status and a message users may see; the cause is only logged.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var inv *invalidParam
+	switch {
+	case errors.As(err, &inv):
+		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, inv.Error()}}})
+	case errors.Is(err, ErrInvalid):
+		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, publicText(err)}}})
+	case errors.Is(err, ErrNotFound):
+		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "not found"}}})
+	default:
+		ref := requestRef()
+		a.log.ErrorContext(r.Context(), "admin API request failed", "path", r.URL.Path, "ref", ref, "err", err)
+		writeJSON(w, http.StatusInternalServerError, Envelope{Errors: []Message{{CodeInternal, "internal error (reference " + ref + ")"}}})
+	}
+}
+
+// publicText is the part of an ErrInvalid error after "invalid request: ", which Service builds
+// from fixed text.
+func publicText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ErrInvalid.Error()); i >= 0 {
+		return msg[i:]
+	}
+	return ErrInvalid.Error()
+}
+
+func requestRef() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// invalidParam is a bad query parameter.
+type invalidParam struct{ name, want string }
+
+func (e *invalidParam) Error() string { return "invalid query parameter " + e.name + ": " + e.want }
+
+// params reads query parameters, remembering the first bad one.
+type params struct {
+	r   *http.Request
+	err error
+}
+
+func (p *params) str(name string) string { return p.r.URL.Query().Get(name) }
+
+func (p *params) time(name string) time.Time {
+	v := p.str(name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil && p.err == nil {
+		p.err = &invalidParam{name, "an RFC 3339 time such as 2025-01-02T15:04:05Z"}
+	}
+	return t
+}
+
+func (p *params) int(name string, def, lo, hi int) int {
+	v := p.str(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if (err != nil || n < lo || n > hi) && p.err == nil {
+		p.err = &invalidParam{name, "an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)}
+	}
+	return n
+}
+
+// page reads page and per_page (default 1 and def, per_page at most 1000).
+func (p *params) page(def int) (page, perPage int) {
+	return p.int("page", 1, 1, 1_000_000), p.int("per_page", def, 1, 1000)
+}
+
+func paginate[T any](all []T, page, perPage int) ([]T, *ResultInfo) {
+	start := min((page-1)*perPage, len(all))
+	end := min(start+perPage, len(all))
+	out := all[start:end]
+	return out, &ResultInfo{Page: page, PerPage: perPage, Count: len(out), TotalCount: len(all)}
+}
+
+func (a *API) listUsers(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	p := &params{r: r}
+	page, perPage := p.page(50)
+	email := p.str("email")
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	users, err := a.svc.ListUsers(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	if email != "" {
+		users = slices.DeleteFunc(users, func(u UserSummary) bool { return !strings.EqualFold(u.Email, email) })
+	}
+	out, info := paginate(users, page, perPage)
+	return out, info, nil
+}
+
+func (a *API) getUser(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	u, err := a.svc.GetUser(r.Context(), r.PathValue("id"))
+	return u, nil, err
+}
+
+func (a *API) listSessions(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	ss, err := a.svc.ActiveSessions(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return ss, &ResultInfo{Page: 1, PerPage: len(ss), Count: len(ss), TotalCount: len(ss)}, nil
+}
+
+func (a *API) revokeUser(r *http.Request, actor Actor) (any, *ResultInfo, error) {
+	u, err := a.svc.RevokeUser(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return map[string]any{"id": u.ID, "email": u.Email, "revoked": true}, nil, nil
+}
+
+func (a *API) revokeSession(r *http.Request, actor Actor) (any, *ResultInfo, error) {
+	nonce := r.PathValue("nonce")
+	if err := a.svc.RevokeSession(r.Context(), actor, r.PathValue("id"), nonce); err != nil {
+		return nil, nil, err
+	}
+	return map[string]any{"nonce": nonce, "revoked": true}, nil, nil
+}
+
+func (a *API) revokeAppTokens(r *http.Request, actor Actor) (any, *ResultInfo, error) {
+	id := r.PathValue("id")
+	if err := a.svc.RevokeAppTokens(r.Context(), actor, id); err != nil {
+		return nil, nil, err
+	}
+	return map[string]any{"id": id, "revoked": true}, nil, nil
+}
+
+func (a *API) queryAudit(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	p := &params{r: r}
+	page, perPage := p.page(100)
+	q := store.AuditQuery{Since: p.time("since"), Until: p.time("until"), Actor: p.str("actor"),
+		ActorType: p.str("actor_type"), Action: p.str("action"), TargetType: p.str("target_type"),
+		TargetID: p.str("target_id"), Result: p.str("result"), Limit: perPage, Offset: (page - 1) * perPage}
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	evs, err := a.svc.QueryAudit(r.Context(), q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return evs, &ResultInfo{Page: page, PerPage: perPage, Count: len(evs)}, nil
+}
+
+// AccessRequest is an auth event with the field names of Cloudflare's access_requests log.
+type AccessRequest struct {
+	UserEmail string `json:"user_email"`
+	UserID    string `json:"user_id,omitempty"`
+	IPAddress string `json:"ip_address"`
+	AppUID    string `json:"app_uid"`
+	AppDomain string `json:"app_domain"`
+	Action    string `json:"action"`
+	// Connection is the identity provider type (saml, onetimepin, oidc, ...).
+	Connection string    `json:"connection"`
+	IdPID      string    `json:"idp_id,omitempty"`
+	Allowed    bool      `json:"allowed"`
+	Country    string    `json:"country,omitempty"`
+	Reasons    []string  `json:"reasons,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	RayID      string    `json:"ray_id"`
+}
+
+func (a *API) accessRequests(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	p := &params{r: r}
+	page, perPage := p.page(25)
+	limit := p.int("limit", 0, 1, 1000)
+	q := store.AuthEventQuery{Since: p.time("since"), Until: p.time("until"), Email: strings.ToLower(p.str("email")),
+		UserID: p.str("user_id"), AppID: p.str("app_uid")}
+	dir := p.str("direction")
+	if dir != "" && dir != "asc" && dir != "desc" && p.err == nil {
+		p.err = &invalidParam{"direction", "asc or desc"}
+	}
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return nil, nil, &invalidParam{"since", "a time before until"}
+	}
+	if limit > 0 { // Cloudflare's limit: one page of that size
+		page, perPage = 1, limit
+	}
+	q.Limit = min(page*perPage, 1000)
+	evs, err := a.svc.Store.ListAuthEvents(r.Context(), q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dir == "asc" {
+		slices.Reverse(evs)
+	}
+	out := make([]AccessRequest, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, AccessRequest{UserEmail: e.Email, UserID: e.UserID, IPAddress: e.IP, AppUID: e.AppID,
+			AppDomain: e.AppDomain, Action: e.Action, Connection: e.IdPType, IdPID: e.IdPID, Allowed: e.Allowed,
+			Country: e.Country, Reasons: e.Reasons, CreatedAt: e.Time, RayID: e.RequestID})
+	}
+	start := min((page-1)*perPage, len(out))
+	out = out[start:min(start+perPage, len(out))]
+	return out, &ResultInfo{Page: page, PerPage: perPage, Count: len(out)}, nil
+}
