@@ -28,8 +28,14 @@ applications:
     destinations: [app.localhost]
     upstream: UPSTREAM
     policies: [{ref: example, precedence: 1}]
+  - id: eng
+    name: Engineering wiki
+    destinations: [eng.localhost]
+    upstream: UPSTREAM
+    policies: [{ref: engineers, precedence: 1}]
 policies:
   - {id: example, decision: allow, include: [{email_domain: {domain: example.com}}]}
+  - {id: engineers, decision: allow, include: [{okta: {name: Engineers, identity_provider_id: pin}}]}
 `
 
 // scimCall sends one SCIM request with the IdP's bearer secret and decodes the JSON answer.
@@ -71,6 +77,11 @@ func TestSCIMDeactivationEndsSessions(t *testing.T) {
 		t.Fatalf("filtered list: %d %v", status, res)
 	}
 
+	// Before the group push, the group-gated app refuses the user.
+	if resp, _ := b.Get(t, e.URL("eng.localhost", "/")); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("group-gated app before the SCIM group push: %d", resp.StatusCode)
+	}
+
 	// identity_update_behavior automatic: SCIM group membership joins the identity's groups.
 	status, res = scimCall(t, e, secret, http.MethodPost, "/Groups",
 		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineers","members":[{"value":"`+id+`"}]}`)
@@ -80,6 +91,10 @@ func TestSCIMDeactivationEndsSessions(t *testing.T) {
 	resp, body := b.Get(t, e.URL("app.localhost", e.G.Snapshots.Load().Profile.Path(wire.EndpointGetIdentity)))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"Engineers"`) {
 		t.Fatalf("get-identity after SCIM group push: %d %s", resp.StatusCode, body)
+	}
+	// ... and the okta group selector admits the user to the group-gated app.
+	if resp, body := b.Get(t, e.URL("eng.localhost", "/")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("group-gated app after the SCIM group push: %d %s", resp.StatusCode, body)
 	}
 
 	// Still signed in.

@@ -559,6 +559,10 @@ policies:
       - oidc: {claim_name: groups, claim_value: eng, identity_provider_id: pin}
       - github-organization: {name: example, team: eng, identity_provider_id: pin}
       - github_organization: {name: example}
+      - okta: {name: Engineering, identity_provider_id: pin}
+      - azureAD: {id: 00g1, identity_provider_id: pin}
+      - azure_ad: {id: 00g2}
+      - gsuite: {email: eng@example.com, identity_provider_id: pin}
     require: [{auth_method: {auth_method: mfa}}]
     exclude: [{geo: {country_code: KP}}]
     session_duration: 4h

@@ -234,6 +234,10 @@ func selectorNames(r *store.Rule) []string {
 		{r.OIDC != nil, "oidc"},
 		{r.GitHubOrganization != nil, "github-organization"},
 		{r.GitHubOrgAlias != nil, "github_organization"},
+		{r.Okta != nil, "okta"},
+		{r.AzureAD != nil, "azureAD"},
+		{r.AzureADAlias != nil, "azure_ad"},
+		{r.GSuite != nil, "gsuite"},
 	} {
 		if s.set {
 			names = append(names, s.name)
@@ -335,6 +339,25 @@ func (c *compiler) rule(o owner, path string, r *store.Rule) (criteria.Criterion
 			field = sel + ".team"
 		}
 		if !c.idp(o, sel+".identity_provider_id", s.IdentityProviderID, false) {
+			cr = criteria.Criterion{}
+		}
+	case r.Okta != nil || r.AzureAD != nil || r.AzureADAlias != nil || r.GSuite != nil:
+		var by, value, idp, valueField string
+		switch {
+		case r.Okta != nil:
+			by, value, idp, valueField = criteria.GroupByName, r.Okta.Name, r.Okta.IdentityProviderID, "name"
+		case r.GSuite != nil:
+			by, value, idp, valueField = criteria.GroupByEmail, r.GSuite.Email, r.GSuite.IdentityProviderID, "email"
+		default:
+			a := r.AzureAD
+			if a == nil {
+				a = r.AzureADAlias
+			}
+			by, value, idp, valueField = criteria.GroupByID, a.ID, a.IdentityProviderID, "id"
+		}
+		cr, err = criteria.IdPGroup(by, value, idp)
+		field = sel + "." + valueField
+		if !c.idp(o, sel+".identity_provider_id", idp, false) {
 			cr = criteria.Criterion{}
 		}
 	}

@@ -359,6 +359,32 @@ type Rule struct {
 	// Terraform; both are accepted.
 	GitHubOrganization *GitHubOrganizationRule `json:"github-organization,omitempty" yaml:"github-organization,omitempty"`
 	GitHubOrgAlias     *GitHubOrganizationRule `json:"github_organization,omitempty" yaml:"github_organization,omitempty"`
+	// Okta, AzureAD (alias azure_ad) and GSuite match IdP group membership: the groups of the
+	// login (SAML groups attribute, OIDC groups claim) and, with identity_update_behavior
+	// automatic, the groups the IdP provisioned over SCIM.
+	Okta         *OktaGroupRule    `json:"okta,omitempty" yaml:"okta,omitempty"`
+	AzureAD      *AzureADGroupRule `json:"azureAD,omitempty" yaml:"azureAD,omitempty"`
+	AzureADAlias *AzureADGroupRule `json:"azure_ad,omitempty" yaml:"azure_ad,omitempty"`
+	GSuite       *GSuiteGroupRule  `json:"gsuite,omitempty" yaml:"gsuite,omitempty"`
+}
+
+// OktaGroupRule matches a group by name.
+type OktaGroupRule struct {
+	Name               string `json:"name" yaml:"name"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
+}
+
+// AzureADGroupRule matches a group by ID (Entra object ID; also a SCIM group's id or
+// externalId, or a group name when the IdP sends names).
+type AzureADGroupRule struct {
+	ID                 string `json:"id" yaml:"id"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
+}
+
+// GSuiteGroupRule matches a Google Workspace group by its e-mail address.
+type GSuiteGroupRule struct {
+	Email              string `json:"email" yaml:"email"`
+	IdentityProviderID string `json:"identity_provider_id,omitempty" yaml:"identity_provider_id,omitempty"`
 }
 
 // Selector returns the name of the one selector set in r, or "" when none is, and the number of
@@ -388,6 +414,10 @@ func (r *Rule) Selector() (name string, count int) {
 	set(r.OIDC != nil, "oidc")
 	set(r.GitHubOrganization != nil, "github-organization")
 	set(r.GitHubOrgAlias != nil, "github-organization")
+	set(r.Okta != nil, "okta")
+	set(r.AzureAD != nil, "azureAD")
+	set(r.AzureADAlias != nil, "azureAD")
+	set(r.GSuite != nil, "gsuite")
 	return name, count
 }
 

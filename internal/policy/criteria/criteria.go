@@ -84,6 +84,7 @@ const (
 	KindSAML
 	KindOIDC
 	KindGitHubOrganization
+	KindIdPGroup
 
 	// NumKinds is one more than the largest Kind, for tables indexed by Kind.
 	NumKinds
@@ -106,6 +107,7 @@ var kindNames = [NumKinds]string{
 	KindSAML:                 "saml",
 	KindOIDC:                 "oidc",
 	KindGitHubOrganization:   "github-organization",
+	KindIdPGroup:             "idp_group",
 }
 
 // String returns the selector's API key, e.g. "email_domain".
@@ -122,7 +124,7 @@ func (k Kind) String() string {
 func (k Kind) Identity() bool {
 	switch k {
 	case KindEmail, KindEmailDomain, KindEmailList, KindLoginMethod, KindAuthMethod, KindSAML, KindOIDC,
-		KindGitHubOrganization:
+		KindGitHubOrganization, KindIdPGroup:
 		return true
 	}
 	return false
@@ -222,6 +224,11 @@ func (c *Criterion) Eval(r *Request) Value {
 			return v
 		}
 		return boolValue(matchGitHubOrganization(r.Identity, c.value, c.ext.team, c.ext.idp))
+	case KindIdPGroup:
+		if v, ok := identityKnown(r); !ok {
+			return v
+		}
+		return boolValue(matchIdPGroup(r.Identity, c.ext.name, c.value, c.ext.idp))
 	}
 	return False
 }

@@ -79,6 +79,10 @@ func fullConfig() *store.Config {
 		{OIDC: &store.OIDCRule{ClaimName: "groups", ClaimValue: "eng", IdentityProviderID: "idp-oidc"}},
 		{GitHubOrganization: &store.GitHubOrganizationRule{Name: "example", Team: "platform", IdentityProviderID: "idp-github"}},
 		{GitHubOrgAlias: &store.GitHubOrganizationRule{Name: "example", Team: "sre", IdentityProviderID: "idp-github"}},
+		{Okta: &store.OktaGroupRule{Name: "Engineering", IdentityProviderID: "idp-saml"}},
+		{AzureAD: &store.AzureADGroupRule{ID: "00g1", IdentityProviderID: "idp-oidc"}},
+		{AzureADAlias: &store.AzureADGroupRule{ID: "00g2", IdentityProviderID: "idp-oidc"}},
+		{GSuite: &store.GSuiteGroupRule{Email: "eng@example.com", IdentityProviderID: "idp-oidc"}},
 	}
 	return &store.Config{
 		Organization: store.Organization{
