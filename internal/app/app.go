@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -175,6 +176,13 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		PINSenders: g.pinSender, Connectors: g.connector, Audit: &audit.Recorder{Store: g.Store, Log: log, Now: now}, Geo: g.geo,
 		TrustedProxies: cfg.TrustedProxies, Log: log, Now: now,
 	}
+	// The configuration file is applied at every start: an administrative change like any other.
+	cfgDetails, _ := json.Marshal(map[string]any{"version": applied.Version, "applications": len(applied.Applications),
+		"policies": len(applied.Policies), "identity_providers": len(applied.IdentityProviders)})
+	if err := g.Authn.Audit.Record(ctx, &store.AuditEvent{ActorType: "system", Actor: "config-file", Action: "config.apply",
+		TargetType: "config", TargetID: strconv.FormatInt(applied.Version, 10), Result: store.AuditSuccess, Details: cfgDetails}); err != nil {
+		return nil, fmt.Errorf("audit the configuration change: %w", err)
+	}
 	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, Snapshots: g.Snapshots, Audit: g.Authn.Audit, Log: log, Now: now,
 		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck}
 	samlIdP := samlidp.New(saasEnv)
@@ -188,7 +196,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 			return snap.Issuer + snap.Profile.Path("scim/v2/"+id)
 		},
 		// Deprovisioning must be effective on this replica's very next request.
-		Revoked: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
+		Revoked:  func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
+		OnChange: g.recordSCIMChange,
 	}
 	g.Authn.SCIM = g.SCIM
 	g.Authn.Home = &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Client: g.Authn.Client,
@@ -255,6 +264,25 @@ func (g *Gatehouse) buildSenders(cfg *store.Config) error {
 	g.senders = senders
 	g.mu.Unlock()
 	return nil
+}
+
+// recordSCIMChange puts one SCIM write in the audit log (and so in its exports).
+func (g *Gatehouse) recordSCIMChange(ctx context.Context, ch scim.Change) {
+	result, reasons := store.AuditSuccess, ch.Effects
+	if ch.Status >= 400 {
+		result = store.AuditFailure
+		if ch.Error != "" {
+			reasons = append([]string{ch.Error}, reasons...)
+		}
+	}
+	details, _ := json.Marshal(map[string]any{"method": ch.Method, "status": ch.Status, "external_id": ch.ExternalID,
+		"user_email": ch.UserEmail, "group_name": ch.GroupName})
+	err := g.Authn.Audit.Record(ctx, &store.AuditEvent{Time: ch.Time, ActorType: "scim", Actor: ch.IdPID,
+		Action:     "scim." + strings.ToLower(ch.ResourceType) + "." + strings.ToLower(ch.Method),
+		TargetType: strings.ToLower(ch.ResourceType), TargetID: ch.ResourceID, Result: result, Reasons: reasons, Details: details})
+	if err != nil {
+		g.log.Error("SCIM change not recorded in the audit log", "idp", ch.IdPID, "err", err)
+	}
 }
 
 // buildConnectors builds the connector of every redirect-based identity provider.

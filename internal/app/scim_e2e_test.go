@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/scim"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
@@ -135,6 +136,20 @@ func TestSCIMDeactivationEndsSessions(t *testing.T) {
 	resp, body = e.NewBrowser().Login(t, e.URL("app.localhost", "/back"), "alice@example.com")
 	if resp.StatusCode != http.StatusOK || decodeUpstream(t, body).Path != "/back" {
 		t.Fatalf("login after reactivation: %d\n%s", resp.StatusCode, body)
+	}
+	// SCIM writes and the configuration applied at start are in the audit log.
+	audit, err := e.G.Store.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]bool{}
+	for _, ev := range audit {
+		actions[ev.Action] = true
+	}
+	for _, want := range []string{"config.apply", "scim.user.post", "scim.user.patch", "scim.group.post"} {
+		if !actions[want] {
+			t.Errorf("audit log lacks %s: %v", want, actions)
+		}
 	}
 	if !strings.Contains(e.Logs.String(), `"msg":"scim change"`) {
 		t.Errorf("SCIM changes are not logged")
