@@ -126,6 +126,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ip := a.clientIP(r)
 	tok, reason := a.authenticate(r.Context(), r.Header.Get("Authorization"))
 	if tok == nil {
+		// Failed attempts are audited, at most failedAuthPerMinute per client IP, so that
+		// unauthenticated clients cannot fill the audit log; the excess is refused with 429.
+		allowed, err := a.svc.Store.HitRateLimit(r.Context(), "admin-api-auth-fail:"+ip, time.Minute, failedAuthPerMinute)
+		if err == nil && !allowed {
+			a.log.WarnContext(r.Context(), "admin API: too many failed authentications", "ip", ip)
+			w.Header().Set("Retry-After", "60")
+			writeJSON(w, http.StatusTooManyRequests, Envelope{Errors: []Message{{CodeAuth, "too many failed authentications; try again later"}}})
+			return
+		}
 		_ = a.svc.record(r.Context(), Actor{Type: store.ActorAPIToken, IP: ip}, "admin_api.authenticate", "api", r.URL.Path,
 			map[string]any{"reason": reason}, errUnauthenticated)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
@@ -137,6 +146,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var errUnauthenticated = errors.New("unauthenticated")
+
+// failedAuthPerMinute bounds the failed authentications per client IP and minute.
+const failedAuthPerMinute = 30
 
 // authenticate returns the token the header carries, or nil and why not.
 func (a *API) authenticate(ctx context.Context, header string) (*store.AdminToken, string) {

@@ -282,3 +282,24 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("failed revocations in the audit log: %+v", evs)
 	}
 }
+
+// TestFailedAuthenticationIsBounded: unauthenticated clients cannot fill the audit log; past the
+// per-IP limit they get 429 and nothing more is recorded.
+func TestFailedAuthenticationIsBounded(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 30; i++ {
+		if status, _ := f.do(t, http.MethodGet, "/api/v1/users", "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, status)
+		}
+	}
+	if status, _ := f.do(t, http.MethodGet, "/api/v1/users", "wrong"); status != http.StatusTooManyRequests {
+		t.Fatalf("attempt 31: %d, want 429", status)
+	}
+	events, err := f.st.ListAuditEvents(t.Context(), store.AuditQuery{Action: "admin_api.authenticate", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 30 {
+		t.Errorf("%d failed authentications recorded, want 30", len(events))
+	}
+}
