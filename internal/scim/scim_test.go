@@ -172,7 +172,9 @@ func TestFilters(t *testing.T) {
 	b := h.must(h.do("okta", http.MethodPost, "/Users", strings.Replace(userBody("bob@example.com", "ext-b"), `"Given"`, `"Robert"`, 1)), http.StatusCreated).str("id")
 	h.must(h.do("okta", http.MethodPatch, "/Users/"+b, patchBody(`{"op":"replace","path":"active","value":false}`)), http.StatusOK)
 	// An externalId equal to another user's internal id stays an externalId.
-	h.must(h.do("okta", http.MethodPost, "/Users", userBody("carol@example.com", a)), http.StatusCreated)
+	carol := h.must(h.do("okta", http.MethodPost, "/Users", userBody("carol@example.com", a)), http.StatusCreated).str("id")
+	// Carol has a second address: filters on emails.value see every address, not only the primary.
+	h.must(h.do("okta", http.MethodPatch, "/Users/"+carol, patchBody(`{"op":"add","path":"emails","value":[{"value":"c.second@example.org","type":"home"}]}`)), http.StatusOK)
 
 	for _, tc := range []struct {
 		filter string
@@ -185,6 +187,7 @@ func TestFilters(t *testing.T) {
 		{`externalId eq "` + a + `"`, []string{"carol@example.com"}},
 		{`active eq false`, []string{"bob@example.com"}},
 		{`emails.value eq "bob@example.com"`, []string{"bob@example.com"}},
+		{`emails.value eq "C.Second@example.org"`, []string{"carol@example.com"}}, // a secondary address
 		{`userName sw "a" or userName sw "c"`, []string{"alice@example.com", "carol@example.com"}},
 		{`not (active eq true)`, []string{"bob@example.com"}},
 		{`name.givenName eq "robert"`, []string{"bob@example.com"}},                    // in memory

@@ -13,15 +13,15 @@ import (
 )
 
 // scimUserColumns maps the SCIM User attributes a filter may compare in SQL to their columns.
-// userName and emails.value compare case-insensitively and are stored folded, so their indexes
-// serve eq filters.
+// userName compares case-insensitively and is stored folded, so its index serves eq filters.
+// emails.value is not here: a user may have several addresses and the email column holds only
+// the primary one, so such filters are evaluated in memory on every address.
 var scimUserColumns = map[string]store.SCIMColumn{
 	"id":                {Expr: "id", Kind: "string", CaseExact: true},
 	"externalId":        {Expr: "external_id", Kind: "string", CaseExact: true},
 	"userName":          {Expr: "user_name_folded", Kind: "string", Folded: true},
 	"displayName":       {Expr: "display_name", Kind: "string"},
 	"active":            {Expr: "active", Kind: "bool"},
-	"emails.value":      {Expr: "email", Kind: "string", Folded: true},
 	"meta.lastModified": {Expr: "updated_at", Kind: "micros"},
 	"meta.created":      {Expr: "created_at", Kind: "micros"},
 }
