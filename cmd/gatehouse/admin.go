@@ -135,7 +135,7 @@ func usersCmd() *cobra.Command {
 		Use:   "revoke <id|email> [--session ID]",
 		Short: "Revoke all of a user's sessions and tokens, or one session with --session",
 		Long: "Revoke all of a user's sessions and tokens, or one session with --session. A running Gatehouse " +
-			"sharing the database enforces it within its revocation re-read interval (30s by default).",
+			"sharing the database notices it within half a second (it polls the database for changes made by other processes).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return rf.withService(cmd, func(svc *admin.Service) error {

@@ -238,3 +238,37 @@ func TestTwoStoresShareFile(t *testing.T) {
 		t.Errorf("%d codes consumed across two stores, want each of the %d once", got, codes)
 	}
 }
+
+// TestWatchSeesOtherProcesses: a revocation committed through another Store on the same
+// database file (another process, such as `gatehouse users revoke`) reaches this Store's
+// watchers.
+func TestWatchSeesOtherProcesses(t *testing.T) {
+	ctx := t.Context()
+	path := "file:" + filepath.Join(t.TempDir(), "shared.db")
+	server, err := Open(ctx, "sqlite", path, WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	cli, err := Open(ctx, "sqlite", path, WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	u, err := cli.UpsertUserByEmail(ctx, "alice@example.com", store.LastSeen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := server.Watch(ctx)
+	if err := cli.RevokeUserSessions(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if !c.Revocations {
+			t.Errorf("change %+v does not name revocations", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a revocation committed by another process was not noticed")
+	}
+}

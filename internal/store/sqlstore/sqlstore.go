@@ -37,14 +37,22 @@ type Store struct {
 	nextSweep atomic.Int64
 	closed    atomic.Bool
 
-	watchers broadcaster
+	watchers   broadcaster
+	stopPoller context.CancelFunc
 }
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now       func() time.Time
+	pollEvery time.Duration
+}
+
+// WithPollInterval sets how often the Store looks for changes committed by other processes
+// (default DefaultPollInterval); 0 turns it off.
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) { o.pollEvery = d }
 }
 
 // WithClock sets the clock that decides expiry, rate-limit windows and the times the store
@@ -58,7 +66,7 @@ func WithClock(now func() time.Time) Option {
 // adds the settings the store relies on (WAL, foreign keys, busy timeout, immediate write
 // transactions).
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now}
+	o := options{now: time.Now, pollEvery: DefaultPollInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -88,6 +96,11 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		_ = db.Close()
 		return nil, err
 	}
+	pollCtx, cancel := context.WithCancel(context.Background())
+	s.stopPoller = cancel
+	if o.pollEvery > 0 {
+		go s.pollChanges(pollCtx, o.pollEvery)
+	}
 	return s, nil
 }
 
@@ -107,6 +120,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopPoller()
 	s.watchers.closeAll()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
