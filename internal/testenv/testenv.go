@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ type Env struct {
 	Dir      string
 	Logs     *bytes.Buffer
 	Clock    *Clock
+
+	cluster *Cluster
+	stop    func()
 }
 
 // Clock is the environment's adjustable clock; it starts at the real time.
@@ -147,17 +151,33 @@ policies:
 // upstream's URL.
 func Start(t *testing.T, body string) *Env {
 	t.Helper()
+	return StartCluster(t, 1, body, "").Replicas[0]
+}
+
+// Cluster is several replicas of one Gatehouse sharing a database, a master key, an upstream,
+// a clock and a PIN box. Replica i listens on 127.0.0.(i+1) with the same port, so all of them
+// have the same public URLs, as behind a load balancer.
+type Cluster struct {
+	Replicas []*Env
+	next     atomic.Uint64
+}
+
+// StartCluster runs n replicas. storage is the YAML of the storage section ("" for SQLite in
+// the shared temp directory).
+func StartCluster(t *testing.T, n int, body, storage string) *Cluster {
+	t.Helper()
 	if body == "" {
 		body = DefaultConfig
 	}
-	e := &Env{T: t, Dir: t.TempDir(), PINs: &PINBox{pins: map[string][]string{}}, Logs: &bytes.Buffer{}, Clock: &Clock{}}
-	e.PINs.cond = sync.NewCond(&e.PINs.mu)
-	e.Upstream = &Upstream{}
-	e.Upstream.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.Upstream.mu.Lock()
-		e.Upstream.Last = r.Clone(context.Background())
-		h := e.Upstream.Handler
-		e.Upstream.mu.Unlock()
+	first := &Env{T: t, Dir: t.TempDir(), PINs: &PINBox{pins: map[string][]string{}}, Clock: &Clock{}}
+	first.PINs.cond = sync.NewCond(&first.PINs.mu)
+	first.Upstream = &Upstream{}
+	up := first.Upstream
+	up.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up.mu.Lock()
+		up.Last = r.Clone(context.Background())
+		h := up.Handler
+		up.mu.Unlock()
 		if h != nil {
 			h.ServeHTTP(w, r)
 			return
@@ -165,20 +185,43 @@ func Start(t *testing.T, body string) *Env {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"path": r.URL.Path, "raw_path": r.URL.RawPath, "query": r.URL.RawQuery, "headers": r.Header, "host": r.Host})
 	}))
-	t.Cleanup(e.Upstream.Close)
-
-	port := freePort(t)
-	e.Port = port
-	keyFile := filepath.Join(e.Dir, "master.key")
+	t.Cleanup(up.Close)
+	first.Port = freePort(t)
+	keyFile := filepath.Join(first.Dir, "master.key")
 	if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	full := fmt.Sprintf("version: 1\nlisten: {public: \"127.0.0.1:%s\", internal: \"127.0.0.1:0\"}\nstorage: {driver: sqlite, dsn: \"file:%s\"}\nsecrets: {master_key_file: %q}\n",
-		port, filepath.Join(e.Dir, "gatehouse.db"), keyFile) + strings.ReplaceAll(body, "UPSTREAM", e.Upstream.URL)
-	cfgFile := filepath.Join(e.Dir, "gatehouse.yaml")
-	if err := os.WriteFile(cfgFile, []byte(full), 0o600); err != nil {
-		t.Fatal(err)
+	if storage == "" {
+		storage = fmt.Sprintf("storage: {driver: sqlite, dsn: \"file:%s\"}", filepath.Join(first.Dir, "gatehouse.db"))
 	}
+	c := &Cluster{}
+	for i := range n {
+		e := first
+		if i > 0 {
+			e = &Env{T: t, Dir: first.Dir, PINs: first.PINs, Clock: first.Clock, Upstream: up, Port: first.Port}
+		}
+		e.Logs = &bytes.Buffer{}
+		e.cluster = c
+		host := fmt.Sprintf("127.0.0.%d", i+1)
+		full := fmt.Sprintf("version: 1\nlisten: {public: \"%s:%s\", internal: \"127.0.0.1:0\"}\n%s\nsecrets: {master_key_file: %q}\n",
+			host, first.Port, storage, keyFile) + strings.ReplaceAll(body, "UPSTREAM", up.URL)
+		cfgFile := filepath.Join(first.Dir, fmt.Sprintf("gatehouse-%d.yaml", i))
+		if i == 0 {
+			cfgFile = filepath.Join(first.Dir, "gatehouse.yaml")
+		}
+		if err := os.WriteFile(cfgFile, []byte(full), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.start(cfgFile)
+		c.Replicas = append(c.Replicas, e)
+	}
+	return c
+}
+
+// start runs one replica from its configuration file.
+func (e *Env) start(cfgFile string) {
+	t := e.T
+	t.Helper()
 	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -206,15 +249,38 @@ func Start(t *testing.T, body string) *Env {
 		cancel()
 		t.Fatalf("run: %v", err)
 	}
-	t.Cleanup(func() {
+	e.stop = func() {
 		cancel()
 		<-done
 		g.Close()
+	}
+	t.Cleanup(func() {
+		e.Stop()
 		if t.Failed() {
-			t.Logf("gatehouse log:\n%s", e.Logs.String())
+			t.Logf("gatehouse log (%s):\n%s", e.Addr, e.Logs.String())
 		}
 	})
-	return e
+}
+
+// Stop stops this replica (idempotent): tests kill replicas in the middle of a flow.
+func (e *Env) Stop() {
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
+	}
+}
+
+// NewBrowser returns a browser whose requests to *.localhost go to the replicas in turn.
+func (c *Cluster) NewBrowser() *Browser {
+	return c.Replicas[0].newBrowser(func() string {
+		for range len(c.Replicas) {
+			r := c.Replicas[int(c.next.Add(1))%len(c.Replicas)]
+			if r.stop != nil {
+				return r.Addr
+			}
+		}
+		return c.Replicas[0].Addr
+	})
 }
 
 type lockedWriter struct {
@@ -251,11 +317,15 @@ type Browser struct {
 
 // NewBrowser returns a browser with an empty cookie jar.
 func (e *Env) NewBrowser() *Browser {
-	jar, _ := cookiejar.New(nil)
 	addr := e.Addr
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
+	return e.newBrowser(func() string { return addr })
+}
+
+func (e *Env) newBrowser(pick func() string) *Browser {
+	jar, _ := cookiejar.New(nil)
+	tr := &http.Transport{DisableKeepAlives: e.cluster != nil && len(e.cluster.Replicas) > 1, DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
 		if host, _, err := net.SplitHostPort(target); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
-			target = addr
+			target = pick()
 		}
 		return (&net.Dialer{}).DialContext(ctx, network, target)
 	}}
