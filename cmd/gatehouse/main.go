@@ -55,6 +55,7 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd(),
 		usersCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd())
+	root.AddCommand(migrateCmd())
 	return root
 }
 

@@ -18,7 +18,11 @@ import (
 // and, when GATEHOUSE_TEST_POSTGRES_DSN is set, PostgreSQL.
 func clusterStorages(t *testing.T) map[string]string {
 	m := map[string]string{"sqlite": ""}
-	_ = os.Getenv
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") != "" || os.Getenv("CI") == "true" {
+		m["postgres"] = `storage: {driver: postgres, dsn: "` + testenv.PostgresDSN(t) + `"}`
+	} else {
+		t.Log("PostgreSQL replicas SKIPPED: set GATEHOUSE_TEST_POSTGRES_DSN")
+	}
 	return m
 }
 

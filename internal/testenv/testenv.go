@@ -33,7 +33,7 @@ import (
 
 // Env is one running Gatehouse with its upstream.
 type Env struct {
-	T        *testing.T
+	T        testing.TB
 	G        *app.Gatehouse
 	Addr     string // public listener host:port
 	Internal string
@@ -164,7 +164,7 @@ type Cluster struct {
 
 // StartCluster runs n replicas. storage is the YAML of the storage section ("" for SQLite in
 // the shared temp directory).
-func StartCluster(t *testing.T, n int, body, storage string) *Cluster {
+func StartCluster(t testing.TB, n int, body, storage string) *Cluster {
 	t.Helper()
 	if body == "" {
 		body = DefaultConfig
@@ -294,7 +294,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,7 +23,7 @@ var (
 
 // LinkedIdPs returns the identity providers each user logged in with successfully.
 func (s *Store) LinkedIdPs(ctx context.Context, userIDs ...string) (map[string][]string, error) {
-	query := "SELECT DISTINCT user_id, idp_id FROM auth_events WHERE allowed <> 0 AND action = 'login' AND idp_id <> '' AND user_id <> ''"
+	query := "SELECT DISTINCT user_id, idp_id FROM auth_events WHERE " + s.d.isTrue("allowed") + " AND action = 'login' AND idp_id <> '' AND user_id <> ''"
 	var args []any
 	if len(userIDs) > 0 {
 		query += " AND user_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(userIDs)), ", ") + ")"
@@ -208,6 +208,10 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 		details = string(e.Details)
 	}
 	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		// seq order must be commit order; see AppendAuthEvent.
+		if err := s.lock(ctx, tx, lockAudit); err != nil {
+			return err
+		}
 		return s.insert(ctx, tx, "INSERT INTO audit_events ("+auditColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			id, micros(createdOr(e.Time, now)), e.ActorType, e.Actor, e.IP, e.Action, e.TargetType, e.TargetID, e.Result, string(r), details)
 	})
@@ -362,9 +366,20 @@ func (s *Store) AdvanceExportCursor(ctx context.Context, sink, stream string, ex
 		if cur != expected {
 			return fmt.Errorf("cursor is at %d, not %d: %w", cur, expected, store.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO export_cursors (sink, stream, seq) VALUES (?, ?, ?)"+
-			s.d.upsert("sink, stream", "seq = excluded.seq")), sink, stream, next)
-		return err
+		// Conditional, because a cursor that does not exist yet has no row to lock: two first
+		// advances both read 0, and only the one whose insert or update still finds the
+		// expected value wins.
+		res, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO export_cursors (sink, stream, seq) VALUES (?, ?, ?)"+
+			s.d.upsert("sink, stream", "seq = excluded.seq")+" WHERE export_cursors.seq = ?"), sink, stream, next, expected)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return fmt.Errorf("cursor moved concurrently: %w", store.ErrConflict)
+		}
+		return nil
 	})
 	if err != nil {
 		return s.fail("advance export cursor", err)

@@ -98,6 +98,9 @@ func (s *Store) UpdateConfig(ctx context.Context, update func(*store.Config) err
 		if err != nil {
 			return err
 		}
+		if err := s.publish(ctx, tx, store.Change{Config: true}); err != nil {
+			return err
+		}
 		// Return exactly what GetConfig will read back (JSON numbers in IdP config, nil slices).
 		out, err = decodeConfig(rows)
 		if err != nil {

@@ -17,6 +17,8 @@ import (
 // PostgreSQL share); column types live in each dialect's migration files.
 type dialect struct {
 	name string
+	// driverName is the database/sql driver the dialect opens.
+	driverName string
 	// migrations holds the dialect's NNNN_name.sql files.
 	migrations fs.FS
 	// rebind rewrites a query written with ? placeholders into the dialect's syntax.
@@ -36,7 +38,28 @@ type dialect struct {
 	isRetryable func(err error) bool
 	// isUnavailable reports a failure to reach or use the database at all.
 	isUnavailable func(err error) bool
+	// isTrue returns a condition that holds when the boolean column col is true, written the
+	// way the dialect's partial indexes on col spell it.
+	isTrue func(col string) string
+	// lockQuery, when set, takes a transaction-scoped lock on its one argument (a lock* key), for
+	// databases with concurrent writers: the lock serializes what row locks cannot (appends that
+	// must commit in sequence order, migrations). Single-writer databases need none.
+	lockQuery string
+	// notifyQuery, when set, queues a change notification for other processes inside the
+	// writing transaction; its one argument is the payload (see encodeChange). The database
+	// delivers it at commit only.
+	notifyQuery string
+	// tableExistsQuery reports (as an integer, 0 or 1) whether the table named by its one
+	// argument exists.
+	tableExistsQuery string
 }
+
+// Keys of lockQuery.
+const (
+	lockMigrations = 1
+	lockAuthEvents = 2
+	lockAudit      = 3
+)
 
 // upsert returns the clause that turns an INSERT into an update of the row whose conflict
 // columns match; set is a SET list that may refer to the proposed row as excluded.
@@ -48,8 +71,10 @@ func dialectFor(driver string) (*dialect, error) {
 	switch driver {
 	case "sqlite":
 		return sqliteDialect(), nil
+	case "postgres", "pgx":
+		return postgresDialect(), nil
 	}
-	return nil, fmt.Errorf("sqlstore: unsupported driver %q (supported: sqlite)", driver)
+	return nil, fmt.Errorf("sqlstore: unsupported driver %q (supported: sqlite, postgres)", driver)
 }
 
 //go:embed migrations/sqlite/*.sql
@@ -86,6 +111,7 @@ func sqliteDialect() *dialect {
 	}
 	return &dialect{
 		name:          "sqlite",
+		driverName:    "sqlite",
 		migrations:    migrations,
 		rebind:        func(q string) string { return q },
 		forUpdate:     "", // BEGIN IMMEDIATE already holds the database write lock
@@ -107,6 +133,9 @@ func sqliteDialect() *dialect {
 			}
 			return false
 		},
+		// Matches the partial index auth_events_user_idp.
+		isTrue:           func(col string) string { return col + " <> 0" },
+		tableExistsQuery: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
 	}
 }
 

@@ -37,6 +37,11 @@ func (s *Store) AppendAuthEvent(ctx context.Context, e *store.AuthEvent) error {
 		return fmt.Errorf("sqlstore: append auth event: encode reasons: %w", err)
 	}
 	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		// Export readers rely on seq order being commit order; with concurrent writers only a
+		// lock held until commit makes the sequence's order that.
+		if err := s.lock(ctx, tx, lockAuthEvents); err != nil {
+			return err
+		}
 		return s.insert(ctx, tx, "INSERT INTO auth_events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			id, micros(createdOr(e.Time, now)), e.Action, e.Allowed, e.UserID, e.Email, e.AppID, e.AppDomain,
 			e.IdPID, e.IdPType, e.IP, e.Country, e.PolicyID, string(reasons), e.RequestID)

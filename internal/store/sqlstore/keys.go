@@ -65,15 +65,21 @@ func (s *Store) RotateSigningKey(ctx context.Context, expectedCurrent string, ne
 				return err
 			}
 		}
+		// VALUES rather than INSERT ... SELECT, so that PostgreSQL types each argument from its
+		// column.
 		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO signing_keys (id, seq, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at) "+
-			"SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, 0 FROM signing_keys"),
+			"VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM signing_keys), ?, ?, ?, ?, 0)"),
 			next.ID, next.Algorithm, next.PrivateKeyEncrypted, next.CertificatePEM, micros(createdOr(next.CreatedAt, now)))
 		if s.d.isUniqueViolation(err) {
-			// Another transaction installed a current key first (databases that run these
-			// concurrently).
+			// Another transaction installed a current key first: with no current key there is
+			// no row to lock, and the unique index on the current key decides (databases that
+			// run these concurrently).
 			return fmt.Errorf("concurrent rotation: %w", store.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, store.Change{Keys: true})
 	})
 	if err != nil {
 		return s.fail("rotate signing key", err)

@@ -47,26 +47,39 @@ func (d *dialect) loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
+// createSchemaMigrations is the same on every dialect (BIGINT has INTEGER affinity in SQLite).
 const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
-    applied_at INTEGER NOT NULL
+    applied_at BIGINT  NOT NULL
 )`
 
 // Migrate applies, in order and each in its own transaction, the embedded migrations the
 // database has not seen yet. Migrations are forward-only: a database whose schema is newer than
 // this binary is an error. Open calls Migrate; it is safe to call again, also from several
-// processes at once.
+// processes at once (on databases with concurrent writers, each step holds the migration lock,
+// so a second process waits and then finds the step applied).
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := s.d.loadMigrations()
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, createSchemaMigrations); err != nil {
+	err = s.transact(ctx, false, func(tx *sql.Tx, _ time.Time) error {
+		// Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
+		if err := s.lock(ctx, tx, lockMigrations); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, createSchemaMigrations)
+		return err
+	})
+	if err != nil {
 		return s.fail("migrate", err)
 	}
 	for _, m := range ms {
 		err := s.transact(ctx, false, func(tx *sql.Tx, now time.Time) error {
+			if err := s.lock(ctx, tx, lockMigrations); err != nil {
+				return err
+			}
 			var applied int
 			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).Scan(&applied)
 			if err != nil {
@@ -92,10 +105,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// SchemaVersion returns the number of the last migration applied to the database (0 for none).
+// LatestSchemaVersion returns the number of the last migration embedded in this binary.
+func (s *Store) LatestSchemaVersion() (int, error) {
+	ms, err := s.d.loadMigrations()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	return len(ms), nil
+}
+
+// SchemaVersion returns the number of the last migration applied to the database (0 for none,
+// also when the database has never been migrated).
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, s.d.rebind(s.d.tableExistsQuery), "schema_migrations").Scan(&exists); err != nil || exists == 0 {
+			return err
+		}
 		return tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
 	})
 	if err != nil {

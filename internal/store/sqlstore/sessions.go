@@ -108,8 +108,10 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 		if err != nil || revoked != 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE id = ?"), micros(now), id)
-		return err
+		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE id = ?"), micros(now), id); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, store.Change{Revocations: true})
 	})
 	if err != nil {
 		return s.fail("revoke session", err)
@@ -132,9 +134,11 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID string) error {
 		} else if n == 0 {
 			return store.ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"),
-			micros(now), userID)
-		return err
+		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"),
+			micros(now), userID); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, store.Change{Revocations: true})
 	})
 	if err != nil {
 		return s.fail("revoke user sessions", err)
@@ -148,7 +152,10 @@ func (s *Store) RevokeAppTokens(ctx context.Context, appID string) error {
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO app_revocations (app_id, not_before) VALUES (?, ?)"+
 			s.d.upsert("app_id", "not_before = excluded.not_before")), appID, micros(now))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, store.Change{Revocations: true})
 	})
 	if err != nil {
 		return s.fail("revoke app tokens", err)

@@ -86,7 +86,7 @@ func TestSQLitePrepareDSN(t *testing.T) {
 }
 
 func TestUnsupportedDriver(t *testing.T) {
-	if _, err := Open(t.Context(), "postgres", "postgres://localhost/gatehouse"); err == nil {
+	if _, err := Open(t.Context(), "oracle", "oracle://localhost/gatehouse"); err == nil {
 		t.Fatal("Open with an unimplemented dialect succeeded")
 	}
 }

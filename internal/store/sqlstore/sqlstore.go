@@ -1,12 +1,14 @@
 // Package sqlstore is the database/sql backend of store.Store. It owns the SQL schema and its
 // embedded forward-only migrations, the mapping between the domain types and rows, the
-// transaction discipline that makes every Store method atomic, and the in-process broadcast behind
-// Watch. SQL dialect differences (placeholders, upserts, row locks, error codes, pool settings)
-// live in one dialect value per database; only SQLite (modernc.org/sqlite, driver "sqlite") is
-// implemented so far.
+// transaction discipline that makes every Store method atomic, and the broadcast behind Watch.
+// SQL dialect differences (placeholders, upserts, row locks, error codes, pool settings, change
+// notifications) live in one dialect value per database: SQLite (modernc.org/sqlite, driver
+// "sqlite"; one process, or a few on one host) and PostgreSQL (github.com/jackc/pgx/v5, driver
+// "postgres"; any number of replicas).
 //
-// Watch notifications are delivered to watchers of the same *Store only: another process sharing
-// the database does not see them.
+// Watch sees changes committed by other processes on the same database too: on PostgreSQL they
+// arrive through LISTEN/NOTIFY within milliseconds; on both databases a periodic fingerprint poll
+// (see WithPollInterval) is the safety net.
 package sqlstore
 
 import (
@@ -15,8 +17,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -37,8 +42,16 @@ type Store struct {
 	nextSweep atomic.Int64
 	closed    atomic.Bool
 
-	watchers   broadcaster
-	stopPoller context.CancelFunc
+	watchers broadcaster
+	// dsn is the prepared DSN, for the dialect's listening connection.
+	dsn string
+	// instance identifies this Store in change notifications, so that it skips its own.
+	instance string
+	// bg is cancelled by Close; background goroutines (poller, listener) run under it.
+	bg       context.Context
+	stopBg   context.CancelFunc
+	bgWG     sync.WaitGroup
+	listenMu sync.Once
 }
 
 // Option configures Open.
@@ -47,6 +60,13 @@ type Option func(*options)
 type options struct {
 	now       func() time.Time
 	pollEvery time.Duration
+	noMigrate bool
+}
+
+// WithoutMigrations makes Open leave the schema as it is; the caller applies migrations with
+// Migrate (as `gatehouse migrate` does, to report the versions before and after).
+func WithoutMigrations() Option {
+	return func(o *options) { o.noMigrate = true }
 }
 
 // WithPollInterval sets how often the Store looks for changes committed by other processes
@@ -61,10 +81,12 @@ func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
 }
 
-// Open connects to the database, applies pending migrations and returns the store. driver is the
-// database/sql driver name ("sqlite"); for SQLite, dsn is a file name or file: URI to which Open
-// adds the settings the store relies on (WAL, foreign keys, busy timeout, immediate write
-// transactions).
+// Open connects to the database, applies pending migrations and returns the store. driver is
+// "sqlite" or "postgres" ("pgx", the database/sql driver name, is accepted too). For SQLite, dsn
+// is a file name or file: URI to which Open adds the settings the store relies on (WAL, foreign
+// keys, busy timeout, immediate write transactions). For PostgreSQL, dsn is a pgx connection
+// string (postgres://user:password@host:5432/db?sslmode=verify-full, or key=value pairs);
+// search_path in it selects the schema.
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, pollEvery: DefaultPollInterval}
 	for _, opt := range opts {
@@ -78,12 +100,12 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
-	db, err := sql.Open(driver, dsn)
+	db, err := sql.Open(d.driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	d.configurePool(db, dsn)
-	s := &Store{db: db, d: d, now: o.now}
+	s := &Store{db: db, d: d, now: o.now, dsn: dsn, instance: uuid.NewString()}
 	if d.singleWriter {
 		s.writeSem = make(chan struct{}, 1)
 	}
@@ -92,14 +114,15 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlstore: open: %w: %w", store.ErrUnavailable, err)
 	}
-	if err := s.Migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+	if !o.noMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
-	pollCtx, cancel := context.WithCancel(context.Background())
-	s.stopPoller = cancel
+	s.bg, s.stopBg = context.WithCancel(context.Background())
 	if o.pollEvery > 0 {
-		go s.pollChanges(pollCtx, o.pollEvery)
+		s.bgWG.Go(func() { s.pollChanges(s.bg, o.pollEvery) })
 	}
 	return s, nil
 }
@@ -120,7 +143,8 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	s.stopPoller()
+	s.stopBg()
+	s.bgWG.Wait()
 	s.watchers.closeAll()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
@@ -246,6 +270,30 @@ func (s *Store) maybeSweep(ctx context.Context, tx *sql.Tx, now time.Time) error
 			s.nextSweep.Store(next)
 			return fmt.Errorf("sweep expired rows: %w", err)
 		}
+	}
+	return nil
+}
+
+// lock takes the dialect's transaction-scoped lock on key (see dialect.lockQuery), if it has one.
+func (s *Store) lock(ctx context.Context, tx *sql.Tx, key int) error {
+	if s.d.lockQuery == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(s.d.lockQuery), key); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return nil
+}
+
+// publish queues, inside tx, a notification of c for other processes on the same database,
+// delivered when tx commits (see dialect.notifyQuery). Watchers of this Store are notified by
+// the caller after the commit.
+func (s *Store) publish(ctx context.Context, tx *sql.Tx, c store.Change) error {
+	if s.d.notifyQuery == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(s.d.notifyQuery), encodeChange(s.instance, c)); err != nil {
+		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
 }

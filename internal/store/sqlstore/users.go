@@ -130,19 +130,23 @@ func (s *Store) getUser(ctx context.Context, tx *sql.Tx, id string, lock bool) (
 // UpdateUser runs update on the user and stores the result. The ID and CreatedAt cannot change;
 // UpdatedAt becomes now; the e-mail is case-folded and ErrAlreadyExists if another user has it.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.User) error) (*store.User, error) {
-	var u *store.User
+	var (
+		u       *store.User
+		revoked bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		cur, err := s.getUser(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		createdAt := cur.CreatedAt
+		createdAt, notBefore := cur.CreatedAt, cur.TokensNotBefore
 		if err := update(cur); err != nil {
 			return &callbackError{err}
 		}
 		cur.ID, cur.CreatedAt, cur.UpdatedAt = id, createdAt, now
 		cur.Email = foldEmail(cur.Email)
 		cur.TokensNotBefore = utc(cur.TokensNotBefore)
+		revoked = !cur.TokensNotBefore.Equal(notBefore)
 		ls, err := encodeLastSeen(cur.LastSeen)
 		if err != nil {
 			return err
@@ -159,12 +163,21 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		if err != nil {
 			return err
 		}
+		if revoked {
+			// TokensNotBefore is revocation state every replica holds in memory.
+			if err := s.publish(ctx, tx, store.Change{Revocations: true}); err != nil {
+				return err
+			}
+		}
 		// Read back so the result is exactly what GetUser returns.
 		u, err = s.getUser(ctx, tx, id, false)
 		return err
 	})
 	if err != nil {
 		return nil, s.fail("update user", err)
+	}
+	if revoked {
+		s.watchers.notify(store.Change{Revocations: true})
 	}
 	return u, nil
 }

@@ -8,11 +8,15 @@ import (
 )
 
 // Watch returns a channel that receives a Change after each committed change of configuration,
-// revocations or signing keys made through this Store. The channel holds one pending Change;
-// further changes before the receiver reads are merged into it. It is closed when ctx ends or the
-// Store is closed.
+// revocations or signing keys: at once for changes made through this Store, through
+// LISTEN/NOTIFY (PostgreSQL) for changes other processes commit, and in any case by the
+// fingerprint poll. The channel holds one pending Change; further changes before the receiver
+// reads are merged into it, and a Change may name more than changed. It is closed when ctx ends
+// or the Store is closed.
 func (s *Store) Watch(ctx context.Context) <-chan store.Change {
-	return s.watchers.watch(ctx)
+	ch := s.watchers.watch(ctx)
+	s.startListener()
+	return ch
 }
 
 // broadcaster fans change notifications out to watchers without ever blocking the notifier.

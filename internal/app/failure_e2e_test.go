@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// TestDatabaseOutageFailsClosed takes PostgreSQL away from a running Gatehouse (through a relay
+// the test cuts): what needs the store fails closed with 503, sessions this replica already
+// verified keep working (the documented choice), readiness fails, and everything recovers
+// without a restart when the database returns.
+func TestDatabaseOutageFailsClosed(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	u, _ := url.Parse(dsn)
+	fwd := testenv.NewForwarder(t, u.Host)
+	u.Host = fwd.Addr
+	c := testenv.StartCluster(t, 1, "", `storage: {driver: postgres, dsn: "`+u.String()+`"}`)
+	e := c.Replicas[0]
+	b := e.NewBrowser()
+	if resp, body := b.Login(t, e.URL("app.localhost", "/"), "alice@example.com"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+
+	fwd.Cut()
+	if resp, _ := b.Get(t, e.URL("app.localhost", "/during")); resp.StatusCode != http.StatusOK {
+		t.Errorf("an already verified session during the outage: %d, want 200", resp.StatusCode)
+	}
+	fresh := e.NewBrowser()
+	if resp, body := fresh.Get(t, e.URL("app.localhost", "/")); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "temporarily unavailable") {
+		t.Errorf("a login during the outage: %d, want 503", resp.StatusCode)
+	}
+	if code := getStatus(t, "http://"+e.Internal+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the outage: %d", code)
+	}
+
+	fwd.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for getStatus(t, "http://"+e.Internal+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 10 s after the database returned")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, body := e.NewBrowser().Login(t, e.URL("app.localhost", "/after"), "bob@example.com"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login after the outage: %d %s", resp.StatusCode, body)
+	}
+}
+
+func getStatus(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClusterReplicaKilledMidLogin: the replica that sent the PIN dies; the login completes on
+// another replica and nothing is lost.
+func TestClusterReplicaKilledMidLogin(t *testing.T) {
+	c := testenv.StartCluster(t, 2, "", "")
+	r0 := c.Replicas[0]
+	b := r0.NewBrowser() // everything on replica 0 until it dies
+	resp, page := b.Get(t, r0.URL("app.localhost", "/mid"))
+	base := resp.Request.URL
+	action, fields := testenv.Form(t, page)
+	fields.Set("email", "dave@example.com")
+	_, page = b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+	action, fields = testenv.Form(t, page)
+	fields.Set("code", r0.PINs.Wait(t, "dave@example.com"))
+	r0.Stop()
+
+	// The same browser (its cookies) now reaches replica 1.
+	moved := c.NewBrowser()
+	moved.Jar = b.Jar
+	resp, body := moved.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+	if resp.StatusCode != http.StatusOK || decodeUpstream(t, body).Path != "/mid" {
+		t.Fatalf("finishing the login on another replica: %d %s", resp.StatusCode, body)
+	}
+}

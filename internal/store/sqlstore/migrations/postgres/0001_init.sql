@@ -1,0 +1,138 @@
+-- Initial schema (PostgreSQL twin of sqlite/0001_init.sql). Times are BIGINT microseconds since
+-- the Unix epoch in UTC; 0 means unset. Text compares bytewise (COLLATE "C"), as in SQLite, so
+-- orderings and LOWER() do not depend on the database's locale.
+
+CREATE TABLE config_version (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    version    BIGINT  NOT NULL,
+    updated_at BIGINT  NOT NULL
+);
+-- The row exists from the start so that UpdateConfig always has a row to lock (FOR UPDATE locks
+-- nothing when no row matches); version 0 reads as "nothing stored", like a missing row.
+INSERT INTO config_version (id, version, updated_at) VALUES (1, 0, 0);
+
+-- One row per configuration object; position keeps the order of each list.
+CREATE TABLE config_objects (
+    kind     TEXT COLLATE "C" NOT NULL,
+    position INTEGER          NOT NULL,
+    id       TEXT COLLATE "C" NOT NULL,
+    body     TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (kind, position)
+);
+CREATE INDEX config_objects_kind_id ON config_objects (kind, id);
+
+CREATE TABLE users (
+    id                TEXT COLLATE "C" PRIMARY KEY,
+    email             TEXT COLLATE "C" NOT NULL UNIQUE,
+    name              TEXT COLLATE "C" NOT NULL,
+    status            TEXT COLLATE "C" NOT NULL,
+    created_at        BIGINT           NOT NULL,
+    updated_at        BIGINT           NOT NULL,
+    tokens_not_before BIGINT           NOT NULL,
+    last_seen         TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX users_not_before ON users (tokens_not_before) WHERE tokens_not_before <> 0;
+
+CREATE TABLE sessions (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    user_id    TEXT COLLATE "C" NOT NULL,
+    email      TEXT COLLATE "C" NOT NULL,
+    idp_id     TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT           NOT NULL,
+    expires_at BIGINT           NOT NULL,
+    revoked_at BIGINT           NOT NULL,
+    ip         TEXT COLLATE "C" NOT NULL,
+    country    TEXT COLLATE "C" NOT NULL,
+    identity   BYTEA
+);
+CREATE INDEX sessions_user ON sessions (user_id, created_at);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX sessions_revoked ON sessions (expires_at) WHERE revoked_at <> 0;
+
+CREATE TABLE app_revocations (
+    app_id     TEXT COLLATE "C" PRIMARY KEY,
+    not_before BIGINT           NOT NULL
+);
+
+CREATE TABLE login_flows (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    app_id          TEXT COLLATE "C" NOT NULL,
+    redirect_url    TEXT COLLATE "C" NOT NULL,
+    idp_id          TEXT COLLATE "C" NOT NULL,
+    created_at      BIGINT           NOT NULL,
+    expires_at      BIGINT           NOT NULL,
+    browser_binding TEXT COLLATE "C" NOT NULL,
+    data            TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX login_flows_expires ON login_flows (expires_at);
+
+CREATE TABLE handoff_codes (
+    code_hash       TEXT COLLATE "C" PRIMARY KEY,
+    session_id      TEXT COLLATE "C" NOT NULL,
+    app_id          TEXT COLLATE "C" NOT NULL,
+    host            TEXT COLLATE "C" NOT NULL,
+    redirect_url    TEXT COLLATE "C" NOT NULL,
+    browser_binding TEXT COLLATE "C" NOT NULL,
+    token           TEXT COLLATE "C" NOT NULL,
+    created_at      BIGINT           NOT NULL,
+    expires_at      BIGINT           NOT NULL,
+    used_at         BIGINT           NOT NULL
+);
+CREATE INDEX handoff_codes_expires ON handoff_codes (expires_at);
+
+CREATE TABLE pin_challenges (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    email      TEXT COLLATE "C" NOT NULL,
+    pin_hash   TEXT COLLATE "C" NOT NULL,
+    attempts   INTEGER          NOT NULL,
+    created_at BIGINT           NOT NULL,
+    expires_at BIGINT           NOT NULL,
+    used_at    BIGINT           NOT NULL
+);
+CREATE INDEX pin_challenges_expires ON pin_challenges (expires_at);
+
+-- One row per key: the current fixed window and its count.
+CREATE TABLE rate_limits (
+    key          TEXT COLLATE "C" PRIMARY KEY,
+    window_start BIGINT           NOT NULL,
+    window_end   BIGINT           NOT NULL,
+    count        BIGINT           NOT NULL
+);
+CREATE INDEX rate_limits_window_end ON rate_limits (window_end);
+
+-- seq orders keys by rotation; retire_at = 0 marks the current key, of which there is at most one.
+CREATE TABLE signing_keys (
+    id                    TEXT COLLATE "C" PRIMARY KEY,
+    seq                   BIGINT           NOT NULL UNIQUE,
+    algorithm             TEXT COLLATE "C" NOT NULL,
+    private_key_encrypted BYTEA,
+    certificate_pem       TEXT COLLATE "C" NOT NULL,
+    created_at            BIGINT           NOT NULL,
+    retire_at             BIGINT           NOT NULL
+);
+CREATE UNIQUE INDEX signing_keys_current ON signing_keys (retire_at) WHERE retire_at = 0;
+
+-- seq breaks ties between events of the same time and numbers the export stream; appends take a
+-- per-stream advisory lock so that seq order is commit order (see AppendAuthEvent).
+CREATE TABLE auth_events (
+    seq        BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    id         TEXT COLLATE "C" NOT NULL UNIQUE,
+    time       BIGINT           NOT NULL,
+    action     TEXT COLLATE "C" NOT NULL,
+    allowed    BOOLEAN          NOT NULL,
+    user_id    TEXT COLLATE "C" NOT NULL,
+    email      TEXT COLLATE "C" NOT NULL,
+    app_id     TEXT COLLATE "C" NOT NULL,
+    app_domain TEXT COLLATE "C" NOT NULL,
+    idp_id     TEXT COLLATE "C" NOT NULL,
+    idp_type   TEXT COLLATE "C" NOT NULL,
+    ip         TEXT COLLATE "C" NOT NULL,
+    country    TEXT COLLATE "C" NOT NULL,
+    policy_id  TEXT COLLATE "C" NOT NULL,
+    reasons    TEXT COLLATE "C" NOT NULL,
+    request_id TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX auth_events_time ON auth_events (time, seq);
+CREATE INDEX auth_events_user ON auth_events (user_id, time);
+CREATE INDEX auth_events_email ON auth_events (email, time);
+CREATE INDEX auth_events_app ON auth_events (app_id, time);
