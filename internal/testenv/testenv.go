@@ -101,7 +101,7 @@ func (b *PINBox) SendPIN(_ context.Context, to, pin string, _ time.Time) error {
 }
 
 // Wait returns the latest PIN sent to addr, waiting up to 5 s.
-func (b *PINBox) Wait(t *testing.T, addr string) string {
+func (b *PINBox) Wait(t testing.TB, addr string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	b.mu.Lock()
@@ -149,7 +149,7 @@ policies:
 
 // Start runs Gatehouse with body as configuration; UPSTREAM in body is replaced with the fake
 // upstream's URL.
-func Start(t *testing.T, body string) *Env {
+func Start(t testing.TB, body string) *Env {
 	t.Helper()
 	return StartCluster(t, 1, body, "").Replicas[0]
 }
@@ -334,7 +334,7 @@ func (e *Env) newBrowser(pick func() string) *Browser {
 }
 
 // Get performs a browser navigation.
-func (b *Browser) Get(t *testing.T, u string) (*http.Response, string) {
+func (b *Browser) Get(t testing.TB, u string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
@@ -342,7 +342,7 @@ func (b *Browser) Get(t *testing.T, u string) (*http.Response, string) {
 }
 
 // Do sends req and returns the response with its body read.
-func (b *Browser) Do(t *testing.T, req *http.Request) (*http.Response, string) {
+func (b *Browser) Do(t testing.TB, req *http.Request) (*http.Response, string) {
 	t.Helper()
 	resp, err := b.Client.Do(req)
 	if err != nil {
@@ -354,7 +354,7 @@ func (b *Browser) Do(t *testing.T, req *http.Request) (*http.Response, string) {
 }
 
 // PostForm posts a form like a browser.
-func (b *Browser) PostForm(t *testing.T, u string, form url.Values) (*http.Response, string) {
+func (b *Browser) PostForm(t testing.TB, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -368,7 +368,7 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value
 var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
 
 // Form extracts the action and hidden fields of the first form in an HTML page.
-func Form(t *testing.T, page string) (action string, fields url.Values) {
+func Form(t testing.TB, page string) (action string, fields url.Values) {
 	t.Helper()
 	m := formAction.FindStringSubmatch(page)
 	if m == nil {
@@ -383,7 +383,7 @@ func Form(t *testing.T, page string) (action string, fields url.Values) {
 
 // Login runs the whole PIN login for email starting at the app URL u and returns the final
 // response (the upstream's answer when allowed).
-func (b *Browser) Login(t *testing.T, u, email string) (*http.Response, string) {
+func (b *Browser) Login(t testing.TB, u, email string) (*http.Response, string) {
 	t.Helper()
 	resp, page := b.Get(t, u)
 	if m := pinChoice.FindStringSubmatch(page); m != nil {
@@ -413,7 +413,7 @@ var (
 
 // ParseForm extracts the action and every named input (with its value) of the first form of a
 // page, whatever the attribute order or quoting style of the server that wrote it.
-func ParseForm(t *testing.T, page string) (action string, fields url.Values) {
+func ParseForm(t testing.TB, page string) (action string, fields url.Values) {
 	t.Helper()
 	m := anyForm.FindStringSubmatch(page)
 	if m == nil {
