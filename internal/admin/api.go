@@ -125,6 +125,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	ip := a.clientIP(r)
 	tok, reason := a.authenticate(r.Context(), r.Header.Get("Authorization"))
+	if tok == nil && reason == "store-unavailable" {
+		writeJSON(w, http.StatusServiceUnavailable, Envelope{Errors: []Message{{CodeInternal, "the database is unavailable; try again shortly"}}})
+		return
+	}
 	if tok == nil {
 		// Failed attempts are audited, at most failedAuthPerMinute per client IP, so that
 		// unauthenticated clients cannot fill the audit log; the excess is refused with 429.
@@ -162,6 +166,9 @@ func (a *API) authenticate(ctx context.Context, header string) (*store.AdminToke
 	}
 	hash := HashAdminToken(strings.TrimSpace(raw))
 	tok, err := at.AdminTokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrUnavailable) {
+		return nil, "store-unavailable"
+	}
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			a.log.ErrorContext(ctx, "admin API: token lookup failed", "err", err)
@@ -204,6 +211,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, publicText(err)}}})
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "not found"}}})
+	case errors.Is(err, store.ErrUnavailable):
+		a.log.WarnContext(r.Context(), "admin API: store unavailable", "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, Envelope{Errors: []Message{{CodeInternal, "the database is unavailable; nothing was changed, try again shortly"}}})
 	default:
 		ref := requestRef()
 		a.log.ErrorContext(r.Context(), "admin API request failed", "path", r.URL.Path, "ref", ref, "err", err)

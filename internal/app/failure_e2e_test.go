@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -19,8 +21,18 @@ func TestDatabaseOutageFailsClosed(t *testing.T) {
 	u, _ := url.Parse(dsn)
 	fwd := testenv.NewForwarder(t, u.Host)
 	u.Host = fwd.Addr
-	c := testenv.StartCluster(t, 1, "", `storage: {driver: postgres, dsn: "`+u.String()+`"}`)
+	body := strings.Replace(testenv.DefaultConfig, "type: onetimepin}", "type: onetimepin, scim_config: {enabled: true, user_deprovision: true}}", 1)
+	c := testenv.StartCluster(t, 1, body, `storage: {driver: postgres, dsn: "`+u.String()+`"}`)
 	e := c.Replicas[0]
+	scimSecret, err := scim.RotateSecret(t.Context(), e.G.Store, "pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminSvc := &admin.Service{Store: e.G.Store, Audit: e.G.Authn.Audit}
+	_, adminToken, err := adminSvc.CreateAdminToken(t.Context(), admin.CLIActor, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := e.NewBrowser()
 	if resp, body := b.Login(t, e.URL("app.localhost", "/"), "alice@example.com"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, body)
@@ -37,6 +49,16 @@ func TestDatabaseOutageFailsClosed(t *testing.T) {
 	if code := getStatus(t, "http://"+e.Internal+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz during the outage: %d", code)
 	}
+	// SCIM and admin writes fail closed too.
+	for name, req := range map[string]*http.Request{
+		"SCIM create": authed(t, http.MethodPost, e.G.SCIM.BaseURL("pin")+"/Users", scimSecret,
+			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"zoe@example.com"}`),
+		"admin revoke": authed(t, http.MethodPost, e.URL("auth.localhost", "/api/v1/apps/app/revoke_tokens"), adminToken, ""),
+	} {
+		if resp, _ := fresh.Do(t, req); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s during the outage: %d, want 503", name, resp.StatusCode)
+		}
+	}
 
 	fwd.Restore()
 	deadline := time.Now().Add(10 * time.Second)
@@ -49,6 +71,17 @@ func TestDatabaseOutageFailsClosed(t *testing.T) {
 	if resp, body := e.NewBrowser().Login(t, e.URL("app.localhost", "/after"), "bob@example.com"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login after the outage: %d %s", resp.StatusCode, body)
 	}
+}
+
+func authed(t *testing.T, method, u, bearer, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/scim+json")
+	return req
 }
 
 func getStatus(t *testing.T, u string) int {
