@@ -54,7 +54,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd(),
-		usersCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd())
+		usersCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd(), dlpCmd())
 	root.AddCommand(migrateCmd())
 	return root
 }

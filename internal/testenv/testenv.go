@@ -117,6 +117,22 @@ func (b *PINBox) Wait(t testing.TB, addr string) string {
 	return b.pins[addr][len(b.pins[addr])-1]
 }
 
+// WaitNew returns the first PIN sent to addr after the first `before` ones, waiting up to 5 s:
+// PINs are sent in the background, so a test must not pick up an older one.
+func (b *PINBox) WaitNew(t testing.TB, addr string, before int) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Count(addr) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new PIN was sent to %s", addr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pins[addr][before]
+}
+
 // Count returns how many PINs were sent to addr.
 func (b *PINBox) Count(addr string) int {
 	b.mu.Lock()
@@ -395,13 +411,14 @@ func (b *Browser) Login(t testing.TB, u, email string) (*http.Response, string) 
 	}
 	action, fields := Form(t, page)
 	base := resp.Request.URL
+	sentBefore := b.env.PINs.Count(strings.ToLower(email))
 	fields.Set("email", email)
 	resp, page = b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="code"`) {
 		t.Fatalf("expected the PIN code form, got %d:\n%s", resp.StatusCode, page)
 	}
 	action, fields = Form(t, page)
-	fields.Set("code", b.env.PINs.Wait(t, strings.ToLower(email)))
+	fields.Set("code", b.env.PINs.WaitNew(t, strings.ToLower(email), sentBefore))
 	return b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
 }
 

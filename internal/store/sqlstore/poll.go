@@ -57,8 +57,7 @@ func (cur fingerprint) changeSince(last fingerprint) store.Change {
 // pollChanges notifies watchers of changes committed by other processes. Changes made through
 // this Store are notified at commit already; seeing them again here only costs a coalesced,
 // redundant notification.
-func (s *Store) pollChanges(ctx context.Context, every time.Duration) {
-	last, err := s.fingerprint(ctx)
+func (s *Store) pollChanges(ctx context.Context, every time.Duration, last fingerprint, err error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -122,7 +122,10 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 	}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	if o.pollEvery > 0 {
-		s.bgWG.Go(func() { s.pollChanges(s.bg, o.pollEvery) })
+		// The baseline is taken now, so that a change committed right after Open returns is
+		// seen by the first poll whatever the goroutine's scheduling.
+		base, baseErr := s.fingerprint(ctx)
+		s.bgWG.Go(func() { s.pollChanges(s.bg, o.pollEvery, base, baseErr) })
 	}
 	return s, nil
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/dlp"
+)
+
+func dlpCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "dlp", Short: "Scan content for sensitive data and manage payload keys"}
+	var profile, keyFile string
+	scan := &cobra.Command{
+		Use:   "scan [--profile P] FILE|-",
+		Short: "Scan a file (or stdin) and print the verdict as JSON",
+		Long: "Scan a file or stdin with a predefined profile and print the verdict as JSON.\n" +
+			"Exit status: 0 clean, 1 the profile matched, 3 the scan was incomplete (fail closed).\n" +
+			"Profiles: " + strings.Join(dlp.PredefinedProfileNames(), ", "),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := dlp.PredefinedProfile(profile)
+			if err != nil {
+				return err
+			}
+			var in io.Reader = cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("dlp scan: %w", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			var opts dlp.Options
+			if keyFile != "" {
+				pub, err := readKey(keyFile, "public_key")
+				if err != nil {
+					return err
+				}
+				opts.PayloadKey = pub
+			}
+			v, err := dlp.NewEngine(opts).Scan(cmd.Context(), in, p)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(v); err != nil {
+				return fmt.Errorf("dlp scan: %w", err)
+			}
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			switch {
+			case v.Incomplete:
+				return exitError(3)
+			case v.Match:
+				return exitError(1)
+			}
+			return nil
+		},
+	}
+	scan.Flags().StringVar(&profile, "profile", "all", "predefined profile name")
+	scan.Flags().StringVar(&keyFile, "payload-key", "", "file with a base64 X25519 public key; findings then carry encrypted payloads")
+	keygen := &cobra.Command{
+		Use:   "keygen",
+		Short: "Print a new X25519 key pair (base64) for payload encryption",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pub, priv, err := dlp.GenerateKeyPair()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "public_key: %s\nprivate_key: %s\n",
+				base64.StdEncoding.EncodeToString(pub), base64.StdEncoding.EncodeToString(priv))
+			return err
+		},
+	}
+	var privFile string
+	decrypt := &cobra.Command{
+		Use:   "decrypt --key FILE",
+		Short: "Decrypt a payload (raw or base64) from stdin to stdout",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			priv, err := readKey(privFile, "private_key")
+			if err != nil {
+				return err
+			}
+			in, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 16<<20))
+			if err != nil {
+				return fmt.Errorf("dlp decrypt: %w", err)
+			}
+			if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(in))); err == nil {
+				in = b
+			}
+			pt, err := dlp.DecryptPayload(priv, in)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(pt)
+			return err
+		},
+	}
+	decrypt.Flags().StringVar(&privFile, "key", "", "file with the base64 private key (or keygen output)")
+	_ = decrypt.MarkFlagRequired("key")
+	cmd.AddCommand(scan, keygen, decrypt)
+	return cmd
+}
+
+// readKey reads a base64 key from a file holding either the bare key or
+// keygen's "name: value" lines (the line named field wins).
+func readKey(path, field string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("dlp: key: %w", err)
+	}
+	val := strings.TrimSpace(string(b))
+	for _, line := range strings.Split(val, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			if strings.TrimSpace(k) == field {
+				val = strings.TrimSpace(v)
+				break
+			}
+			val = strings.TrimSpace(v)
+		}
+	}
+	key, err := base64.StdEncoding.DecodeString(val)
+	if err != nil || len(key) != 32 {
+		return nil, errors.New("dlp: key: want 32 bytes of base64")
+	}
+	return key, nil
+}

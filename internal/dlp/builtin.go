@@ -1,0 +1,517 @@
+package dlp
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+)
+
+// maxTokenLen bounds every predefined match; the scanner's window overlap
+// is larger, so no match can be cut by a chunk boundary.
+const maxTokenLen = 1024
+
+// ---- number entries (cards, SSN, ABA, SIN, phone) ----
+
+type numberEntry struct {
+	re    *regexp.Regexp
+	check func(m string) (candidate, bool)
+}
+
+func (numberEntry) isDetector() {}
+
+func (n numberEntry) number(text []byte, lo, hi int, emit func(candidate)) {
+	region := text[lo:hi]
+	for _, ix := range n.re.FindAllIndex(region, -1) {
+		s, e := lo+ix[0], lo+ix[1]
+		if s > 0 && (isDigit(text[s-1]) || isWordByte(text[s-1]) && !isDigit(text[s])) {
+			continue
+		}
+		if s > 0 && isWordByte(text[s-1]) {
+			continue
+		}
+		if e < len(text) && isWordByte(text[e]) {
+			continue
+		}
+		c, ok := n.check(string(text[s:e]))
+		if !ok {
+			continue
+		}
+		c.start, c.end = s, e
+		emit(c)
+	}
+}
+
+func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
+
+var docCards = map[string]bool{
+	"4111111111111111": true, "4242424242424242": true, "5555555555554444": true, "5105105105105100": true,
+	"378282246310005": true, "371449635398431": true, "6011111111111117": true, "3530111333300000": true,
+	"4012888888881881": true, "4000056655665556": true, "5200828282828210": true, "30569309025904": true,
+	"6200000000000005": true, "2223003122003222": true, "4000000000000002": true,
+}
+
+func cardCheck(m string) (candidate, bool) {
+	d := digitsOf(m)
+	// Mixed separators ("4111 1111-1111") are not how card numbers are written.
+	if strings.ContainsRune(m, ' ') && strings.ContainsRune(m, '-') {
+		return candidate{}, false
+	}
+	brand := cardBrand(d)
+	if brand == "" || !luhn(d) {
+		return candidate{}, false
+	}
+	if docCards[string(d)] {
+		return candidate{conf: Low, detail: brand, example: true, noBoost: true}, true
+	}
+	return candidate{conf: Medium, detail: brand}, true
+}
+
+var docSSNs = map[string]bool{"078051120": true, "219099999": true, "123456789": true}
+
+func ssnCheck(m string) (candidate, bool) {
+	if m[3] != m[6] { // consistent separators
+		return candidate{}, false
+	}
+	d := digitsOf(m)
+	if !ssnValid(d) {
+		return candidate{}, false
+	}
+	if docSSNs[string(d)] {
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	return candidate{conf: Medium}, true
+}
+
+func abaCheck(m string) (candidate, bool) {
+	d := digitsOf(m)
+	if !abaValid(d) {
+		return candidate{}, false
+	}
+	return candidate{conf: Low}, true
+}
+
+func sinCheck(m string) (candidate, bool) {
+	if len(m) == 11 && m[3] != m[7] {
+		return candidate{}, false
+	}
+	d := digitsOf(m)
+	if !sinValid(d) {
+		return candidate{}, false
+	}
+	if string(d) == "046454286" { // Government of Canada's published example
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	return candidate{conf: Low}, true
+}
+
+func phoneCheck(m string) (candidate, bool) {
+	d := digitsOf(m)
+	if len(d) < 8 || len(d) > 15 {
+		return candidate{}, false
+	}
+	// Reject runs of one digit ("000-000-0000") and NANP 555-01XX fiction.
+	if strings.Count(string(d), string(d[len(d)-1])) == len(d) {
+		return candidate{}, false
+	}
+	nat := d
+	if m[0] == '+' && len(d) == 11 && d[0] == '1' {
+		nat = d[1:]
+	}
+	if len(nat) == 10 && string(nat[3:6]) == "555" && nat[6] == '0' && nat[7] == '1' {
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	return candidate{conf: Low}, true
+}
+
+// ---- prefix-triggered token entries ----
+
+type tokenEntry struct {
+	trig      []string
+	re        *regexp.Regexp // anchored at the token start
+	back      int            // bytes from the trigger back to the token start
+	leftBound bool
+	check     func(tok string, text []byte, start, end int) (candidate, bool)
+}
+
+func (tokenEntry) isDetector()          {}
+func (t tokenEntry) triggers() []string { return t.trig }
+
+func (t tokenEntry) at(text []byte, pos int, _ string) (candidate, bool) {
+	start := pos - t.back
+	if start < 0 {
+		return candidate{}, false
+	}
+	if t.leftBound && start > 0 && (isWordByte(text[start-1]) || text[start-1] == '-') {
+		return candidate{}, false
+	}
+	lim := min(len(text), start+maxTokenLen)
+	ix := t.re.FindIndex(text[start:lim])
+	if ix == nil {
+		return candidate{}, false
+	}
+	end := start + ix[1]
+	if end < len(text) && end < lim && isWordByte(text[end]) {
+		return candidate{}, false
+	}
+	c := candidate{conf: High}
+	if t.check != nil {
+		var ok bool
+		if c, ok = t.check(string(text[start:end]), text, start, end); !ok {
+			return candidate{}, false
+		}
+	}
+	c.start, c.end = start, end
+	return c, true
+}
+
+func exampleToken(tok string) bool {
+	u := strings.ToUpper(tok)
+	return strings.Contains(u, "EXAMPLE") || strings.Contains(u, "XXXXXXXX") || strings.Contains(u, "SAMPLE")
+}
+
+// randomLooking rejects placeholders such as "aaaaaaaaaaaaaaaa" or
+// "0123456789abcdef…" in a token body.
+func randomLooking(body string, minEntropy float64) bool {
+	return shannon(body) >= minEntropy
+}
+
+func tokenCheck(minEntropy float64, bodyFrom int) func(string, []byte, int, int) (candidate, bool) {
+	return func(tok string, _ []byte, _, _ int) (candidate, bool) {
+		if exampleToken(tok) {
+			return candidate{conf: Low, example: true, noBoost: true}, true
+		}
+		if !randomLooking(tok[min(bodyFrom, len(tok)):], minEntropy) {
+			return candidate{}, false
+		}
+		return candidate{conf: High}, true
+	}
+}
+
+// ---- keyword-anchored value entries (AWS secret, generic secrets) ----
+
+type awsSecretEntry struct{}
+
+func (awsSecretEntry) isDetector() {}
+func (awsSecretEntry) triggers() []string {
+	return []string{"aws_secret", "secret_access_key", "secretaccesskey", "aws secret", "AKIA", "ASIA"}
+}
+
+var awsSecretRe = regexp.MustCompile(`(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])`)
+
+func (awsSecretEntry) at(text []byte, pos int, _ string) (candidate, bool) {
+	lim := min(len(text), pos+120)
+	ix := awsSecretRe.FindSubmatchIndex(text[pos:lim])
+	if ix == nil {
+		return candidate{}, false
+	}
+	s, e := pos+ix[2], pos+ix[3]
+	tok := string(text[s:e])
+	if strings.HasSuffix(tok, "EXAMPLEKEY") || exampleToken(tok) {
+		return candidate{start: s, end: e, conf: Low, example: true, noBoost: true}, true
+	}
+	// Hex-only values are hashes (git SHA-1), not AWS secrets.
+	if isHex(tok) || charClasses(tok) < 3 || shannon(tok) < 4.0 {
+		return candidate{}, false
+	}
+	return candidate{start: s, end: e, conf: High}, true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+type genericSecretEntry struct{}
+
+func (genericSecretEntry) isDetector() {}
+func (genericSecretEntry) triggers() []string {
+	return []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
+		"access_key", "accesskey", "auth_key", "private_key", "credential"}
+}
+
+var genericValueRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,24}["']?\s{0,4}(?::=|=>|[:=])\s{0,4}(?:["'` + "`" + `])?([^\s"'` + "`" + `,;<>(){}\[\]]{8,128})`)
+
+var placeholders = []string{"xxx", "***", "${", "{{", "<", "changeme", "password", "example", "your", "redacted",
+	"dummy", "placeholder", "secret", "token", "process.env", "os.environ", "getenv", "null", "undefined", "none",
+	"true", "false", "todo", "sample", "test"}
+
+func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool) {
+	// The keyword must start an identifier or follow a separator (db_password).
+	if pos > 0 && isAlnum(text[pos-1]) {
+		return candidate{}, false
+	}
+	after := pos + len(trig)
+	lim := min(len(text), after+200)
+	// Cheap precheck: an assignment operator must follow the identifier.
+	if bytes.IndexAny(text[after:min(lim, after+32)], ":=>") < 0 {
+		return candidate{}, false
+	}
+	ix := genericValueRe.FindSubmatchIndex(text[after:lim])
+	if ix == nil {
+		return candidate{}, false
+	}
+	s, e := after+ix[2], after+ix[3]
+	val := string(text[s:e])
+	lv := strings.ToLower(val)
+	for _, p := range placeholders {
+		if strings.Contains(lv, p) {
+			return candidate{}, false
+		}
+	}
+	// Code identifiers and dotted references (config.password, self.token).
+	if identLike(val) {
+		return candidate{}, false
+	}
+	h := shannon(val)
+	if h < 3.0 || charClasses(val) < 2 {
+		return candidate{}, false
+	}
+	conf := Medium
+	if h >= 3.5 && len(val) >= 16 && charClasses(val) >= 3 {
+		conf = High
+	}
+	return candidate{start: s, end: e, conf: conf}, true
+}
+
+// identLike reports values that read as code: lower/camel identifiers with
+// dots or underscores and no digits, or calls.
+func identLike(v string) bool {
+	digits := 0
+	for i := 0; i < len(v); i++ {
+		if isDigit(v[i]) {
+			digits++
+		}
+	}
+	if digits == 0 && strings.ContainsAny(v, "._") {
+		return true
+	}
+	return strings.HasSuffix(v, "()") || strings.HasPrefix(v, "$")
+}
+
+// ---- private keys, JWTs, Azure ----
+
+var pkHeaderRe = regexp.MustCompile(`^-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)
+var b64BodyRe = regexp.MustCompile(`[A-Za-z0-9+/=]{40,}`)
+
+func privateKeyCheck(_ string, text []byte, _, end int) (candidate, bool) {
+	lim := min(len(text), end+300)
+	if b64BodyRe.Match(text[end:lim]) {
+		return candidate{conf: High}, true
+	}
+	return candidate{conf: Low}, true // a bare header, as in documentation
+}
+
+const jwtIOExampleSig = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
+func jwtCheck(tok string, _ []byte, _, _ int) (candidate, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return candidate{}, false
+	}
+	alg, ok := jwtHeaderValid(parts[0])
+	if !ok {
+		return candidate{}, false
+	}
+	if parts[2] == jwtIOExampleSig {
+		return candidate{conf: Low, example: true, noBoost: true, detail: alg}, true
+	}
+	if len(parts[2]) < 16 {
+		return candidate{conf: Medium, detail: alg}, true
+	}
+	return candidate{conf: High, detail: alg}, true
+}
+
+func githubCheck(tok string, _ []byte, _, _ int) (candidate, bool) {
+	if exampleToken(tok) {
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	if strings.HasPrefix(tok, "github_pat_") {
+		// Fine-grained PAT: no published checksum, validate shape and entropy.
+		if shannon(tok[11:]) < 4.0 {
+			return candidate{}, false
+		}
+		return candidate{conf: High, detail: "fine-grained"}, true
+	}
+	if !tokenChecksumValid(tok) {
+		return candidate{}, false
+	}
+	return candidate{conf: High, detail: tok[:3]}, true
+}
+
+func npmCheck(tok string, _ []byte, _, _ int) (candidate, bool) {
+	if exampleToken(tok) {
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	if tokenChecksumValid(tok) {
+		return candidate{conf: High, detail: "checksum"}, true
+	}
+	// Older npm tokens predate the checksum; accept high-entropy bodies at Medium.
+	if shannon(tok[4:]) < 4.2 {
+		return candidate{}, false
+	}
+	return candidate{conf: Medium}, true
+}
+
+func openAICheck(tok string, text []byte, s, e int) (candidate, bool) {
+	if strings.HasPrefix(tok, "sk-ant-") {
+		return candidate{}, false
+	}
+	if exampleToken(tok) {
+		return candidate{conf: Low, example: true, noBoost: true}, true
+	}
+	body := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(tok[3:], "proj-"), "svcacct-"), "admin-")
+	if shannon(body) < 4.0 {
+		return candidate{}, false
+	}
+	if strings.Contains(tok, "T3BlbkFJ") || strings.HasPrefix(tok, "sk-proj-") || strings.HasPrefix(tok, "sk-svcacct-") {
+		return candidate{conf: High}, true
+	}
+	return candidate{conf: Medium}, true
+}
+
+func azureCheck(tok string, _ []byte, _, _ int) (candidate, bool) {
+	if shannon(tok) < 3.5 {
+		return candidate{}, false
+	}
+	return candidate{conf: Medium}, true
+}
+
+// ---- e-mail ----
+
+type emailEntry struct{}
+
+func (emailEntry) isDetector() {}
+
+func isLocalByte(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+}
+
+func isDomainByte(c byte) bool { return isAlnum(c) || c == '.' || c == '-' }
+
+var fileTLDs = map[string]bool{"png": true, "jpg": true, "jpeg": true, "gif": true, "svg": true, "webp": true,
+	"js": true, "ts": true, "css": true, "go": true, "py": true, "md": true, "json": true, "html": true}
+
+func (emailEntry) find(text []byte, emit func(candidate)) {
+	off := 0
+	for {
+		i := bytes.IndexByte(text[off:], '@')
+		if i < 0 {
+			return
+		}
+		at := off + i
+		off = at + 1
+		s := at
+		for s > 0 && at-s < 64 && isLocalByte(text[s-1]) {
+			s--
+		}
+		for s < at && (text[s] == '.' || text[s] == '-' || text[s] == '+') {
+			s++
+		}
+		e := at + 1
+		for e < len(text) && e-at < 255 && isDomainByte(text[e]) {
+			e++
+		}
+		for e > at+1 && (text[e-1] == '.' || text[e-1] == '-') {
+			e--
+		}
+		if s == at || e <= at+1 {
+			continue
+		}
+		dom := string(text[at+1 : e])
+		dot := strings.LastIndexByte(dom, '.')
+		if dot <= 0 || strings.Contains(dom, "..") {
+			continue
+		}
+		tld := dom[dot+1:]
+		if len(tld) < 2 || !allLetters(tld) || fileTLDs[strings.ToLower(tld)] {
+			continue
+		}
+		ld := strings.ToLower(dom)
+		if ld == "example.com" || ld == "example.org" || ld == "example.net" || strings.HasSuffix(ld, ".example") ||
+			strings.HasSuffix(ld, ".test") || strings.HasSuffix(ld, ".invalid") || strings.HasSuffix(ld, ".example.com") {
+			emit(candidate{start: s, end: e, conf: Low, example: true, noBoost: true})
+			continue
+		}
+		emit(candidate{start: s, end: e, conf: Medium})
+		off = e
+	}
+}
+
+func allLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- IBAN and NINO: letters immediately before a digit run ----
+
+type ibanEntry struct{}
+
+func (ibanEntry) isDetector() {}
+
+func (ibanEntry) number(text []byte, lo, _ int, emit func(candidate)) {
+	s := lo - 2
+	if s < 0 || !isUpper(text[s]) || !isUpper(text[s+1]) || s > 0 && isWordByte(text[s-1]) {
+		return
+	}
+	want, ok := ibanLengths[string(text[s:s+2])]
+	if !ok {
+		return
+	}
+	var b strings.Builder
+	e := s
+	for e < len(text) && b.Len() < want {
+		c := text[e]
+		switch {
+		case isDigit(c) || isUpper(c):
+			b.WriteByte(c)
+		case c == ' ' && e+1 < len(text) && (isDigit(text[e+1]) || isUpper(text[e+1])) && b.Len()%4 == 0:
+		default:
+			return
+		}
+		e++
+	}
+	if b.Len() != want || e < len(text) && isWordByte(text[e]) || !ibanValid(b.String()) {
+		return
+	}
+	emit(candidate{start: s, end: e, conf: Medium})
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+type ninoEntry struct{}
+
+func (ninoEntry) isDetector() {}
+
+var ninoRe = regexp.MustCompile(`^[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]`)
+
+func (ninoEntry) number(text []byte, lo, _ int, emit func(candidate)) {
+	s := lo - 2
+	if s >= 1 && text[lo-1] == ' ' {
+		s = lo - 3
+	}
+	if s < 0 || s > 0 && isWordByte(text[s-1]) {
+		return
+	}
+	ix := ninoRe.FindIndex(text[s:min(len(text), s+14)])
+	if ix == nil {
+		return
+	}
+	e := s + ix[1]
+	if e < len(text) && isWordByte(text[e]) {
+		return
+	}
+	compact := strings.ReplaceAll(string(text[s:e]), " ", "")
+	if !ninoValid(compact) {
+		return
+	}
+	emit(candidate{start: s, end: e, conf: Low})
+}

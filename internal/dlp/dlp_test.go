@@ -1,0 +1,159 @@
+package dlp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestValidators(t *testing.T) {
+	cases := []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"luhn ok", luhn([]byte("4539148803436467")), true},
+		{"luhn bad", luhn([]byte("4539148803436468")), false},
+		{"brand visa", cardBrand([]byte("4539148803436467")) == "visa", true},
+		{"brand mc 2-series", cardBrand([]byte("2221000000000009")) == "mastercard", true},
+		{"brand amex", cardBrand([]byte("378282246310005")) == "amex", true},
+		{"brand none", cardBrand([]byte("1234567812345670")) == "", true},
+		{"ssn ok", ssnValid([]byte("536221234")), true},
+		{"ssn area 000", ssnValid([]byte("000221234")), false},
+		{"ssn area 666", ssnValid([]byte("666221234")), false},
+		{"ssn area 9xx", ssnValid([]byte("912221234")), false},
+		{"ssn group 00", ssnValid([]byte("536001234")), false},
+		{"ssn serial 0000", ssnValid([]byte("536220000")), false},
+		{"aba ok", abaValid([]byte("011000015")), true},
+		{"aba checksum", abaValid([]byte("011000016")), false},
+		{"aba prefix", abaValid([]byte("501000019")), false},
+		{"iban DE", ibanValid("DE89370400440532013000"), true},
+		{"iban GB", ibanValid("GB82WEST12345698765432"), true},
+		{"iban bad check", ibanValid("DE88370400440532013000"), false},
+		{"iban bad length", ibanValid("DE8937040044053201300"), false},
+		{"nino ok", ninoValid("AB123456C"), true},
+		{"nino prefix GB", ninoValid("GB123456C"), false},
+		{"nino first D", ninoValid("DA123456C"), false},
+		{"nino second O", ninoValid("AO123456C"), false},
+		{"nino suffix E", ninoValid("AB123456E"), false},
+		{"sin ok", sinValid([]byte("130692544")), true},
+		{"sin first 8", sinValid([]byte("830692544")), false},
+		{"github checksum", tokenChecksumValid(testToken), true},
+		{"github checksum bad", tokenChecksumValid(testToken[:39] + "x"), false},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s: got %v want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestDocumentationExamples(t *testing.T) {
+	e := NewEngine(Options{})
+	p, _ := PredefinedProfile("all")
+	for _, s := range []string{"AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"card 4111 1111 1111 1111", "SSN 078-05-1120", "mail jane@example.com",
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"} {
+		v, _ := e.Scan(context.Background(), strings.NewReader(s), p)
+		if v.Match || v.MatchCount != 0 {
+			t.Errorf("%q counted: %+v", s, v)
+		}
+		if len(v.Findings) == 0 || !v.Findings[0].Example || v.Findings[0].Confidence != Low {
+			t.Errorf("%q: want a low-confidence example finding, got %+v", s, v.Findings)
+		}
+	}
+}
+
+func TestProfileThresholdAndCount(t *testing.T) {
+	e := NewEngine(Options{})
+	ssn, _ := PredefinedEntry("us_ssn")
+	text := "ref 536-22-1234 and 536-22-1235"
+	high := NewProfile("ids", High, 0, ssn)
+	if v, _ := e.Scan(context.Background(), strings.NewReader(text), high); v.Match {
+		t.Error("no keyword: should not reach High")
+	}
+	if v, _ := e.Scan(context.Background(), strings.NewReader("SSN: "+text), high); !v.Match || v.MatchCount != 2 {
+		t.Errorf("keyword: want 2 high matches, got %+v", v)
+	}
+	allow2 := NewProfile("ids", Low, 2, ssn)
+	if v, _ := e.Scan(context.Background(), strings.NewReader(text), allow2); v.Match {
+		t.Error("2 matches with allowed_match_count 2 must not match (needs > N)")
+	}
+}
+
+func TestCustomEntries(t *testing.T) {
+	e := NewEngine(Options{})
+	rx, err := NewRegexEntry("sku", `SKU-[0-9]{6}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRegexEntry("bad", `(`, ""); err == nil {
+		t.Error("bad regex accepted")
+	}
+	wl, _ := NewWordListEntry("codename", []string{"Project Nightjar", "bluebird"}, false)
+	ds, err := NewDataset(strings.NewReader("name,ssn\nJohn Q Public,536-22-1234\nAda Lovelace,111-22-3333\n"), []byte("0123456789abcdef-salt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"John Q Public", "536-22-1234", "johnqpublic"} {
+		if bytes.Contains(mustJSON(ds), []byte(h)) {
+			t.Fatalf("dataset stores plaintext %q", h)
+		}
+	}
+	edm := NewEDMEntry("customers", ds)
+	p := NewProfile("custom", Low, 0, rx, wl, edm)
+	v, _ := e.Scan(context.Background(), strings.NewReader(
+		"order SKU-123456 for PROJECT NIGHTJAR; customer ada  lovelace, id 111 22 3333; bluebirds no"), p)
+	got := map[string]int{}
+	for _, f := range v.Findings {
+		got[f.Entry]++
+		if f.Entry == "customers" && strings.ContainsAny(f.Sample, "adl0123456789") {
+			t.Errorf("EDM sample not redacted: %q", f.Sample)
+		}
+	}
+	if got["sku"] != 1 || got["codename"] != 1 || got["customers"] != 2 {
+		t.Errorf("findings %v (%+v)", got, v.Findings)
+	}
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+func TestPayloadEncryption(t *testing.T) {
+	pub, priv, err := GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := EncryptPayload(pub, []byte("secret match"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := DecryptPayload(priv, ct)
+	if err != nil || string(pt) != "secret match" {
+		t.Fatalf("round trip: %q %v", pt, err)
+	}
+	ct[len(ct)-1] ^= 1
+	if _, err := DecryptPayload(priv, ct); err == nil {
+		t.Error("tampered payload opened")
+	}
+	_, other, _ := GenerateKeyPair()
+	ct[len(ct)-1] ^= 1
+	if _, err := DecryptPayload(other, ct); err == nil {
+		t.Error("opened with the wrong key")
+	}
+	// Findings carry encrypted payloads when the engine has a key.
+	e := NewEngine(Options{PayloadKey: pub})
+	p, _ := PredefinedProfile("Credentials and Secrets")
+	v, _ := e.Scan(context.Background(), strings.NewReader("t="+testToken), p)
+	if len(v.Findings) != 1 || v.Findings[0].Payload == nil {
+		t.Fatalf("no payload: %+v", v)
+	}
+	pt, err = DecryptPayload(priv, v.Findings[0].Payload)
+	if err != nil || !strings.Contains(string(pt), testToken) {
+		t.Fatalf("payload %q %v", pt, err)
+	}
+	if strings.Contains(v.Findings[0].Sample+v.Findings[0].Context, testToken[4:]) {
+		t.Error("token visible in clear sample/context")
+	}
+}

@@ -1,0 +1,98 @@
+package dlp
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"testing"
+)
+
+// fuzzEngine has small budgets so every fuzz input finishes quickly; the
+// property is: no panic, and offsets of top-level findings lie inside the
+// input.
+var fuzzEngine = NewEngine(Options{MaxDecodedBytes: 1 << 20, MaxArchiveBytes: 1 << 20, ChunkSize: 4096, MaxRunBytes: 1 << 16})
+
+func fuzzScan(t *testing.T, data []byte, h Hints) {
+	p, _ := PredefinedProfile("all")
+	v, err := fuzzEngine.ScanHints(context.Background(), bytes.NewReader(data), p, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range v.Findings {
+		if len(f.Path) == 0 && (f.Start < 0 || f.End > int64(len(data)) || f.Start > f.End) {
+			t.Fatalf("finding %+v outside input of %d bytes", f, len(data))
+		}
+	}
+}
+
+func seedAll(f *testing.F, extra ...[]byte) {
+	tok := []byte("token " + testToken)
+	for _, s := range [][]byte{tok, gz(tok), zl(tok), zs(tok), br(tok), rawDeflate(tok), docx(testToken), xlsx(testToken),
+		[]byte(base64.StdEncoding.EncodeToString(gz(tok))), []byte("q=%41%4B%49%41"), []byte(`"\u0067hp_\ud83d\ude00"`)} {
+		f.Add(s)
+	}
+	for _, s := range extra {
+		f.Add(s)
+	}
+}
+
+func FuzzScanText(f *testing.F) {
+	seedAll(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, b, Hints{}) })
+}
+
+func FuzzGzip(f *testing.F) {
+	seedAll(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, append([]byte{0x1f, 0x8b}, b...), Hints{}) })
+}
+
+func FuzzZstd(f *testing.F) {
+	seedAll(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, append([]byte{0x28, 0xb5, 0x2f, 0xfd}, b...), Hints{}) })
+}
+
+func FuzzBrotli(f *testing.F) {
+	seedAll(f)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, b, Hints{ContentEncoding: "br"}) })
+}
+
+func FuzzDeflate(f *testing.F) {
+	seedAll(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzScan(t, b, Hints{ContentEncoding: "deflate"})
+		fuzzScan(t, append([]byte{0x78, 0x9c}, b...), Hints{})
+	})
+}
+
+func FuzzZip(f *testing.F) {
+	seedAll(f, zipOf(map[string][]byte{"a.zip": docx(testToken)}))
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, append([]byte("PK\x03\x04"), b...), Hints{}) })
+}
+
+func FuzzMultipart(f *testing.F) {
+	mp, ct := multipartBody(testToken)
+	seedAll(f, mp)
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, b, Hints{ContentType: ct}) })
+}
+
+// FuzzViews checks the normalising and unescaping views keep a monotone map
+// back to the input.
+func FuzzViews(f *testing.F) {
+	seedAll(f, []byte("４１１１\u200b%2B\\u00e9+1+2"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		raw := &view{text: b}
+		for _, v := range []*view{normalizeView(raw), unescapeView(raw), normalizeView(unescapeView(normalizeView(raw)))} {
+			last := 0
+			for i := 0; i <= len(v.text); i++ {
+				p := v.rawPos(i)
+				if p < last || p > len(b) {
+					t.Fatalf("map not monotone at %d: %d after %d (len %d)", i, p, last, len(b))
+				}
+				last = p
+			}
+		}
+		for _, r := range findRuns(raw) {
+			_ = decodeBase64Loose(raw.text[r.start:r.end])
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package dlp
+
+import (
+	"bytes"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// isASCII reports whether b has no byte ≥ 0x80, eight bytes at a time.
+func isASCII(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+		if x&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeView applies Unicode NFKC and removes format (Cf) characters
+// such as zero-width spaces, soft hyphens and BOMs, so "４１１１" and
+// "4\u200b1\u200b1\u200b1" read as "4111". ASCII input is returned as is.
+func normalizeView(v *view) *view {
+	if isASCII(v.text) {
+		return v
+	}
+	src := v.text
+	out := make([]byte, 0, len(src))
+	m := make([]int32, 0, len(src)+1)
+	var it norm.Iter
+	it.Init(norm.NFKC, src)
+	for !it.Done() {
+		p := it.Pos()
+		seg := it.Next()
+		for len(seg) > 0 {
+			r, n := utf8.DecodeRune(seg)
+			if r == utf8.RuneError && n == 1 {
+				out = append(out, seg[0])
+				m = append(m, int32(p))
+			} else if !unicode.Is(unicode.Cf, r) {
+				out = append(out, seg[:n]...)
+				for k := 0; k < n; k++ {
+					m = append(m, int32(p))
+				}
+			}
+			seg = seg[n:]
+		}
+	}
+	m = append(m, int32(len(src)))
+	return &view{text: out, toParent: m, parent: v}
+}
+
+// needsUnescape reports whether t holds percent-encoding, JSON/JS escapes
+// or form-encoded '+' spaces worth decoding.
+func needsUnescape(t []byte) bool {
+	for _, c := range []byte{'%', '\\', '+'} {
+		for off := 0; ; {
+			i := bytes.IndexByte(t[off:], c)
+			if i < 0 {
+				break
+			}
+			off += i + 1
+			if escapeAt(t, off-1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func escapeAt(t []byte, i int) bool {
+	if i+2 >= len(t) {
+		return false
+	}
+	{
+		switch t[i] {
+		case '%':
+			if isHexByte(t[i+1]) && isHexByte(t[i+2]) {
+				return true
+			}
+		case '\\':
+			switch t[i+1] {
+			case 'u', 'x', 'n', 't', 'r', '"', '/', '\\':
+				return true
+			}
+		case '+':
+			if i > 0 && isDigit(t[i-1]) && isDigit(t[i+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isHexByte(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// unescapeView decodes percent-encoding (with '+' as space in form-like
+// text, i.e. text without spaces), JSON \uXXXX (with surrogate pairs) and
+// backslash escapes, and \xXX escapes, keeping a map to the parent.
+func unescapeView(v *view) *view {
+	t := v.text
+	form := true
+	for _, c := range t {
+		if c == ' ' || c == '\n' {
+			form = false
+			break
+		}
+	}
+	out := make([]byte, 0, len(t))
+	m := make([]int32, 0, len(t)+1)
+	put := func(b []byte, at int) {
+		for _, c := range b {
+			out = append(out, c)
+			m = append(m, int32(at))
+		}
+	}
+	for i := 0; i < len(t); {
+		c := t[i]
+		switch {
+		case c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
+			put([]byte{hexVal(t[i+1])<<4 | hexVal(t[i+2])}, i)
+			i += 3
+		case c == '+' && (form || i > 0 && isDigit(t[i-1]) && i+1 < len(t) && isDigit(t[i+1])):
+			put([]byte{' '}, i)
+			i++
+		case c == '\\' && i+1 < len(t):
+			switch e := t[i+1]; e {
+			case 'u':
+				if r, n := decodeJSONU(t[i:]); n > 0 {
+					var b [4]byte
+					k := utf8.EncodeRune(b[:], r)
+					put(b[:k], i)
+					i += n
+					continue
+				}
+				put(t[i:i+1], i)
+				i++
+			case 'x':
+				if i+3 < len(t) && isHexByte(t[i+2]) && isHexByte(t[i+3]) {
+					put([]byte{hexVal(t[i+2])<<4 | hexVal(t[i+3])}, i)
+					i += 4
+					continue
+				}
+				put(t[i:i+1], i)
+				i++
+			case 'n', 't', 'r', 'b', 'f':
+				put([]byte{map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f'}[e]}, i)
+				i += 2
+			case '"', '/', '\\', '\'':
+				put([]byte{e}, i)
+				i += 2
+			default:
+				put(t[i:i+1], i)
+				i++
+			}
+		default:
+			put(t[i:i+1], i)
+			i++
+		}
+	}
+	m = append(m, int32(len(t)))
+	return &view{text: out, toParent: m, parent: v}
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		if !isHexByte(c) {
+			return 0, false
+		}
+		r = r<<4 | rune(hexVal(c))
+	}
+	return r, true
+}
+
+// decodeJSONU decodes \uXXXX (and a following low surrogate) at b.
+func decodeJSONU(b []byte) (rune, int) {
+	if len(b) < 6 {
+		return 0, 0
+	}
+	r, ok := hex4(b[2:])
+	if !ok {
+		return 0, 0
+	}
+	if r >= 0xD800 && r < 0xDC00 && len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
+		if lo, ok := hex4(b[8:]); ok && lo >= 0xDC00 && lo < 0xE000 {
+			return (r-0xD800)<<10 | (lo - 0xDC00) + 0x10000, 12
+		}
+	}
+	return r, 6
+}

@@ -1,0 +1,97 @@
+package dlp
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+func num(id, name, pattern string, check func(string) (candidate, bool), kw ...string) *Entry {
+	return &Entry{ID: id, Name: name, Kind: "predefined", Keywords: kw,
+		det: numberEntry{re: regexp.MustCompile(pattern), check: check}}
+}
+
+func tok(id, name string, keep int, t tokenEntry, kw ...string) *Entry {
+	t.leftBound = true
+	return &Entry{ID: id, Name: name, Kind: "predefined", Keywords: kw, det: t, keepPrefix: keep}
+}
+
+func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// predefinedEntries is built once; entries are immutable.
+var predefinedEntries = []*Entry{
+	num("payment_card", "Payment card number", `\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,4}(?:[ -]?\d{1,3})?|\d{4}[ -]?\d{6}[ -]?\d{4,5}`, cardCheck,
+		"card", "credit", "debit", "visa", "mastercard", "amex", "american express", "discover", "jcb", "diners",
+		"union pay", "unionpay", "cc", "pan", "expiry", "exp", "cvv", "cvc"),
+	num("us_ssn", "US Social Security number", `\d{3}[- ]\d{2}[- ]\d{4}`, ssnCheck,
+		"ssn", "social security", "ss#", "ssa", "taxpayer"),
+	num("us_aba_routing", "US ABA routing number", `\d{9}`, abaCheck,
+		"routing", "aba", "rtn", "transit", "bank", "ach", "wire"),
+	num("ca_sin", "Canadian Social Insurance Number", `\d{3}[ -]?\d{3}[ -]?\d{3}`, sinCheck,
+		"sin", "social insurance", "numéro d'assurance sociale", "nas"),
+	num("phone", "Phone number",
+		`\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,4}[ .-]?\d{2,4}|\(?[2-9]\d{2}\)?[ .-]?[2-9]\d{2}[ .-]\d{4}`, phoneCheck,
+		"phone", "tel", "telephone", "mobile", "cell", "call", "fax", "contact"),
+	{ID: "iban", Name: "IBAN", Kind: "predefined", det: ibanEntry{}, Keywords: []string{"iban", "bank", "account", "swift", "bic", "transfer"}},
+	{ID: "uk_nino", Name: "UK National Insurance number", Kind: "predefined", det: ninoEntry{},
+		Keywords: []string{"national insurance", "nino", "ni number", "nin", "hmrc"}},
+	{ID: "email", Name: "E-mail address", Kind: "predefined", det: emailEntry{},
+		Keywords: []string{"email", "e-mail", "mail", "contact"}},
+	tok("aws_access_key_id", "AWS access key ID", 4, tokenEntry{trig: []string{"AKIA", "ASIA", "ABIA", "ACCA"},
+		re: re(`^A(?:KIA|SIA|BIA|CCA)[A-Z2-7]{16}`), check: tokenCheck(2.5, 4)}, "aws", "access key", "amazon"),
+	{ID: "aws_secret_access_key", Name: "AWS secret access key", Kind: "predefined", det: awsSecretEntry{},
+		Keywords: []string{"aws", "secret"}},
+	tok("gcp_api_key", "Google Cloud API key", 4, tokenEntry{trig: []string{"AIza"},
+		re: re(`^AIza[0-9A-Za-z_-]{35}`), check: tokenCheck(3.5, 4)}, "google", "gcp", "api key"),
+	tok("azure_client_secret", "Azure client secret", 0, tokenEntry{trig: []string{"Q~"}, back: 4,
+		re: re(`^[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}`), check: azureCheck},
+		"azure", "client_secret", "client secret", "entra", "aad", "tenant"),
+	tok("github_token", "GitHub token", 4, tokenEntry{trig: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
+		re: re(`^(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})`), check: githubCheck}, "github"),
+	tok("slack_token", "Slack token", 5, tokenEntry{trig: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"},
+		re: re(`^xox[abprs]-(?:[0-9]{6,14}-){1,3}[A-Za-z0-9-]{8,64}`), check: tokenCheck(3.0, 5)}, "slack"),
+	tok("stripe_secret_key", "Stripe live secret key", 8, tokenEntry{trig: []string{"sk_live_", "rk_live_"},
+		re: re(`^[sr]k_live_[0-9A-Za-z]{24,99}`), check: tokenCheck(3.5, 8)}, "stripe"),
+	tok("openai_api_key", "OpenAI API key", 3, tokenEntry{trig: []string{"sk-"},
+		re: re(`^sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,200}`), check: openAICheck}, "openai", "gpt", "chatgpt"),
+	tok("anthropic_api_key", "Anthropic API key", 7, tokenEntry{trig: []string{"sk-ant-"},
+		re: re(`^sk-ant-[a-z]{3,8}\d{2}-[A-Za-z0-9_-]{40,120}`), check: tokenCheck(4.0, 14)}, "anthropic", "claude"),
+	tok("npm_token", "npm access token", 4, tokenEntry{trig: []string{"npm_"},
+		re: re(`^npm_[A-Za-z0-9]{36}`), check: npmCheck}, "npm", "npmrc", "registry"),
+	tok("pypi_token", "PyPI upload token", 5, tokenEntry{trig: []string{"pypi-AgEIcHlwaS5vcmc"},
+		re: re(`^pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}`), check: tokenCheck(3.5, 20)}, "pypi", "twine"),
+	tok("private_key", "Private key", 0, tokenEntry{trig: []string{"-----BEGIN "},
+		re: pkHeaderRe, check: privateKeyCheck}),
+	tok("jwt", "JSON Web Token", 0, tokenEntry{trig: []string{"eyJ"},
+		re: re(`^eyJ[A-Za-z0-9_-]{10,}={0,2}\.[A-Za-z0-9_-]{10,}={0,2}\.[A-Za-z0-9_-]*`), check: jwtCheck},
+		"bearer", "authorization", "jwt", "token"),
+	{ID: "generic_secret", Name: "Generic secret (keyword and entropy)", Kind: "predefined", det: genericSecretEntry{}},
+	{ID: "source_code", Name: "Source code", Kind: "predefined", det: sourceCodeEntry{}},
+}
+
+var predefinedByID = func() map[string]*Entry {
+	m := map[string]*Entry{}
+	for _, e := range predefinedEntries {
+		if m[e.ID] != nil {
+			panic("dlp: duplicate entry " + e.ID)
+		}
+		m[e.ID] = e
+	}
+	return m
+}()
+
+// PredefinedEntries returns every predefined entry, sorted by ID.
+func PredefinedEntries() []*Entry {
+	out := append([]*Entry(nil), predefinedEntries...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// PredefinedEntry returns the predefined entry with the given ID.
+func PredefinedEntry(id string) (*Entry, error) {
+	e, ok := predefinedByID[id]
+	if !ok {
+		return nil, fmt.Errorf("dlp: no predefined entry %q", id)
+	}
+	return e, nil
+}
