@@ -76,7 +76,7 @@ func TestDependencyBans(t *testing.T) {
 	}
 	bans := map[string][]string{
 		"./internal/proxy":     {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/admin", "github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
-		"./internal/policy":    {"modernc.org/sqlite", "github.com/jackc/pgx", "net/http"},
+		"./internal/policy":    {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/store/sqlstore"},
 		"./internal/route":     {"modernc.org/sqlite", "github.com/jackc/pgx", "net/http"},
 		"./internal/token":     {"modernc.org/sqlite", "github.com/jackc/pgx"},
 		"./internal/authn":     {"github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
