@@ -13,6 +13,35 @@ type acMatcher struct {
 	hasOut []bool
 	pats   []string
 	exact  []bool // pattern must match case-sensitively
+	// rootSkip marks bytes on which the root state stays in the root.
+	rootSkip [256]bool
+	// pairs, when set, marks the byte pairs (raw, any case) that begin some
+	// pattern; in the root state the scanner skips positions whose pair
+	// begins none. Only built when every pattern is at least two bytes.
+	pairs *[1 << 16]bool
+}
+
+// enablePairSkip builds the pair filter, used for the large automata that
+// run over whole windows.
+func (m *acMatcher) enablePairSkip() {
+	var t [1 << 16]bool
+	for _, p := range m.pats {
+		if len(p) < 2 {
+			return
+		}
+		a, b := lowerASCII(p[0]), lowerASCII(p[1])
+		for c0 := 0; c0 < 256; c0++ {
+			if lowerASCII(byte(c0)) != a {
+				continue
+			}
+			for c1 := 0; c1 < 256; c1++ {
+				if lowerASCII(byte(c1)) == b {
+					t[c0<<8|c1] = true
+				}
+			}
+		}
+	}
+	m.pairs = &t
 }
 
 func lowerASCII(b byte) byte {
@@ -99,6 +128,9 @@ func newACMatcher(pats []string, exact []bool) *acMatcher {
 			m.trans[st*m.nclass+int(m.class[c])] = full[st<<8|c]
 		}
 	}
+	for c := 0; c < 256; c++ {
+		m.rootSkip[c] = m.trans[int(m.class[c])] == 0
+	}
 	m.out = make([][]int32, len(nodes))
 	m.hasOut = make([]bool, len(nodes))
 	for i := range nodes {
@@ -108,11 +140,42 @@ func newACMatcher(pats []string, exact []bool) *acMatcher {
 	return m
 }
 
+// any reports whether some pattern occurs in text.
+func (m *acMatcher) any(text []byte) bool {
+	found := false
+	m.scanUntil(text, func(int, int32) bool { found = true; return false })
+	return found
+}
+
 // scan calls fn with the start offset of every pattern occurrence in text.
 func (m *acMatcher) scan(text []byte, fn func(start int, pat int32)) {
+	m.scanUntil(text, func(start int, pat int32) bool { fn(start, pat); return true })
+}
+
+// scanUntil is scan stopping when fn returns false. In the root state the
+// loop skips bytes that begin no pattern (class 0 bytes and letters that
+// start nothing), which is most of ordinary prose.
+func (m *acMatcher) scanUntil(text []byte, fn func(start int, pat int32) bool) {
 	var s int32
-	trans, hasOut, class, nc := m.trans, m.hasOut, &m.class, int32(m.nclass)
+	trans, hasOut, class, nc, skip, pairs := m.trans, m.hasOut, &m.class, int32(m.nclass), &m.rootSkip, m.pairs
 	for i := 0; i < len(text); i++ {
+		if s == 0 {
+			if pairs != nil {
+				for i+1 < len(text) && !pairs[int(text[i])<<8|int(text[i+1])] {
+					i++
+				}
+				if i+1 >= len(text) {
+					return
+				}
+			} else {
+				for i < len(text) && skip[text[i]] {
+					i++
+				}
+				if i == len(text) {
+					return
+				}
+			}
+		}
 		s = trans[s*nc+int32(class[text[i]])]
 		if hasOut[s] {
 			for _, id := range m.out[s] {
@@ -121,7 +184,9 @@ func (m *acMatcher) scan(text []byte, fn func(start int, pat int32)) {
 				if m.exact != nil && m.exact[id] && string(text[start:i+1]) != p {
 					continue
 				}
-				fn(start, id)
+				if !fn(start, id) {
+					return
+				}
 			}
 		}
 	}

@@ -3,6 +3,9 @@ package dlp
 import (
 	"bytes"
 	"context"
+	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -35,4 +38,19 @@ func benchData(kind string) []byte {
 	d := denseText(42, kind, 8<<20)
 	benchCache[kind] = d
 	return d
+}
+
+var benchInputsDir = flag.String("dir", "", "TestWriteBenchInputs: directory to write prose.txt, code.txt and pii.txt into")
+
+// TestWriteBenchInputs writes the benchmark inputs for bench/dlp.sh:
+// go test ./internal/dlp -run TestWriteBenchInputs -args -dir DIR
+func TestWriteBenchInputs(t *testing.T) {
+	if *benchInputsDir == "" {
+		t.Skip("no -dir")
+	}
+	for _, kind := range []string{"prose", "code", "pii"} {
+		if err := os.WriteFile(filepath.Join(*benchInputsDir, kind+".txt"), benchData(kind), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

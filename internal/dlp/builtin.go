@@ -13,7 +13,11 @@ const maxTokenLen = 1024
 // ---- number entries (cards, SSN, ABA, SIN, phone) ----
 
 type numberEntry struct {
-	re    *regexp.Regexp
+	re        *regexp.Regexp
+	minDigits int // fewest digits any accepted match holds
+	// match, when set, is a hand-written equivalent of re anchored at a
+	// position (numscan.go); it avoids the regexp engine on digit runs.
+	match func(b []byte, i int) int
 	check func(m string) (candidate, bool)
 }
 
@@ -21,24 +25,44 @@ func (numberEntry) isDetector() {}
 
 func (n numberEntry) number(text []byte, lo, hi int, emit func(candidate)) {
 	region := text[lo:hi]
-	for _, ix := range n.re.FindAllIndex(region, -1) {
-		s, e := lo+ix[0], lo+ix[1]
-		if s > 0 && (isDigit(text[s-1]) || isWordByte(text[s-1]) && !isDigit(text[s])) {
-			continue
+	// A match lies inside the region, so a region with fewer digits than
+	// the entry needs cannot produce one: skip the regular expression.
+	if n.minDigits > 0 {
+		d := 0
+		for _, c := range region {
+			if isDigit(c) {
+				if d++; d >= n.minDigits {
+					break
+				}
+			}
 		}
-		if s > 0 && isWordByte(text[s-1]) {
-			continue
+		if d < n.minDigits {
+			return
 		}
-		if e < len(text) && isWordByte(text[e]) {
-			continue
-		}
-		c, ok := n.check(string(text[s:e]))
-		if !ok {
-			continue
-		}
-		c.start, c.end = s, e
-		emit(c)
 	}
+	if n.match != nil {
+		findAllAnchored(region, n.match, func(s, e int) { n.accept(text, lo+s, lo+e, emit) })
+		return
+	}
+	for _, ix := range n.re.FindAllIndex(region, -1) {
+		n.accept(text, lo+ix[0], lo+ix[1], emit)
+	}
+}
+
+// accept checks the boundaries and the validator of one match [s,e).
+func (n numberEntry) accept(text []byte, s, e int, emit func(candidate)) {
+	if s > 0 && isWordByte(text[s-1]) {
+		return
+	}
+	if e < len(text) && isWordByte(text[e]) {
+		return
+	}
+	c, ok := n.check(string(text[s:e]))
+	if !ok {
+		return
+	}
+	c.start, c.end = s, e
+	emit(c)
 }
 
 func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -253,6 +254,13 @@ var b64Class = func() (t [256]uint8) {
 	return
 }()
 
+// hasCtlOrSpace reports whether a byte of x or y is below 0x21 (exact:
+// hasless from "Bit Twiddling Hacks").
+func hasCtlOrSpace(x, y uint64) bool {
+	const ones = ^uint64(0) / 255
+	return (x-ones*0x21)&^x&(ones*0x80) != 0 || (y-ones*0x21)&^y&(ones*0x80) != 0
+}
+
 const (
 	minB64Run = 20
 	minHexRun = 32
@@ -269,6 +277,14 @@ func findRuns(v *view) []run {
 	next := 0 // runs before next were already handled
 	for p := minB64Run - 1; p < n; p += minB64Run {
 		if p < next || b64Class[t[p]] == 0 {
+			continue
+		}
+		// A run of minB64Run (20) bytes through p covers t[p-10:p+1] or
+		// t[p:p+11]; when both hold a control or space byte (ordinary
+		// prose), no long run passes here and the word is not expanded.
+		if p >= 10 && p+11 <= n &&
+			hasCtlOrSpace(binary.LittleEndian.Uint64(t[p-10:]), binary.LittleEndian.Uint64(t[p-7:])) &&
+			hasCtlOrSpace(binary.LittleEndian.Uint64(t[p:]), binary.LittleEndian.Uint64(t[p+3:])) {
 			continue
 		}
 		i := p

@@ -87,6 +87,7 @@ func compilePlan(entries []*Entry) *plan {
 				ex[k] = true
 			}
 			pl.codeAC = newACMatcher(cp, ex)
+			pl.codeAC.enablePairSkip()
 		}
 	}
 	pl.kwAC = make([]*acMatcher, len(entries))
@@ -104,5 +105,6 @@ func compilePlan(entries []*Entry) *plan {
 		}
 	}
 	pl.ac = newACMatcher(pats, exact)
+	pl.ac.enablePairSkip()
 	return pl
 }

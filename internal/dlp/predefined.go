@@ -6,9 +6,9 @@ import (
 	"sort"
 )
 
-func num(id, name, pattern string, check func(string) (candidate, bool), kw ...string) *Entry {
+func num(id, name, pattern string, match func([]byte, int) int, minDigits int, check func(string) (candidate, bool), kw ...string) *Entry {
 	return &Entry{ID: id, Name: name, Kind: "predefined", Keywords: kw,
-		det: numberEntry{re: regexp.MustCompile(pattern), check: check}}
+		det: numberEntry{re: regexp.MustCompile(pattern), minDigits: minDigits, match: match, check: check}}
 }
 
 func tok(id, name string, keep int, t tokenEntry, kw ...string) *Entry {
@@ -20,17 +20,17 @@ func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 // predefinedEntries is built once; entries are immutable.
 var predefinedEntries = []*Entry{
-	num("payment_card", "Payment card number", `\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,4}(?:[ -]?\d{1,3})?|\d{4}[ -]?\d{6}[ -]?\d{4,5}`, cardCheck,
+	num("payment_card", "Payment card number", `\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,4}(?:[ -]?\d{1,3})?|\d{4}[ -]?\d{6}[ -]?\d{4,5}`, matchCard, 13, cardCheck,
 		"card", "credit", "debit", "visa", "mastercard", "amex", "american express", "discover", "jcb", "diners",
 		"union pay", "unionpay", "cc", "pan", "expiry", "exp", "cvv", "cvc"),
-	num("us_ssn", "US Social Security number", `\d{3}[- ]\d{2}[- ]\d{4}`, ssnCheck,
+	num("us_ssn", "US Social Security number", `\d{3}[- ]\d{2}[- ]\d{4}`, matchSSN, 9, ssnCheck,
 		"ssn", "social security", "ss#", "ssa", "taxpayer"),
-	num("us_aba_routing", "US ABA routing number", `\d{9}`, abaCheck,
+	num("us_aba_routing", "US ABA routing number", `\d{9}`, matchABA, 9, abaCheck,
 		"routing", "aba", "rtn", "transit", "bank", "ach", "wire"),
-	num("ca_sin", "Canadian Social Insurance Number", `\d{3}[ -]?\d{3}[ -]?\d{3}`, sinCheck,
+	num("ca_sin", "Canadian Social Insurance Number", `\d{3}[ -]?\d{3}[ -]?\d{3}`, matchSIN, 9, sinCheck,
 		"sin", "social insurance", "numéro d'assurance sociale", "nas"),
 	num("phone", "Phone number",
-		`\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,4}[ .-]?\d{2,4}|\(?[2-9]\d{2}\)?[ .-]?[2-9]\d{2}[ .-]\d{4}`, phoneCheck,
+		`\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,4}[ .-]?\d{2,4}|\(?[2-9]\d{2}\)?[ .-]?[2-9]\d{2}[ .-]\d{4}`, matchPhone, 8, phoneCheck,
 		"phone", "tel", "telephone", "mobile", "cell", "call", "fax", "contact"),
 	{ID: "iban", Name: "IBAN", Kind: "predefined", det: ibanEntry{}, Keywords: []string{"iban", "bank", "account", "swift", "bic", "transfer"}},
 	{ID: "uk_nino", Name: "UK National Insurance number", Kind: "predefined", det: ninoEntry{},

@@ -3,6 +3,7 @@ package dlp
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"sort"
@@ -251,9 +252,16 @@ func (s *scanner) match(v *view, unesc *view, raw []byte, base int64, lo, hi int
 		}
 	}
 	if len(pl.numbers) > 0 {
+		// One emit closure per entry for the whole view, not per region.
+		dets := make([]numberDetector, len(pl.numbers))
+		emits := make([]func(candidate), len(pl.numbers))
+		for k, ei := range pl.numbers {
+			dets[k] = pl.entries[ei].det.(numberDetector)
+			emits[k] = func(c candidate) { emit(ei, c) }
+		}
 		forNumberRegions(text, func(a, b int) {
-			for _, ei := range pl.numbers {
-				pl.entries[ei].det.(numberDetector).number(text, a, b, func(c candidate) { emit(ei, c) })
+			for k, d := range dets {
+				d.number(text, a, b, emits[k])
 			}
 		})
 	}
@@ -272,11 +280,26 @@ var numClass = func() (t [256]uint8) {
 	return
 }()
 
+// mayHaveDigit reports whether some byte of x is in '0'…'9' (exact: the
+// SWAR range test of "Bit Twiddling Hacks", hasbetween(x, '0'-1, '9'+1)).
+func mayHaveDigit(x uint64) bool {
+	const ones = ^uint64(0) / 255
+	const m, n = '0' - 1, '9' + 1
+	return (ones*(127+n)-(x&(ones*127)))&^x&((x&(ones*127))+ones*(127-m))&(ones*128) != 0
+}
+
 // forNumberRegions calls fn for every maximal run of digits and phone/card
 // separators that starts and ends with a digit (a leading '+' or '(' kept).
 func forNumberRegions(text []byte, fn func(lo, hi int)) {
 	n := len(text)
 	for i := 0; i < n; i++ {
+		// Skip eight bytes at a time while none of them is a digit.
+		for i+8 <= n && !mayHaveDigit(binary.LittleEndian.Uint64(text[i:])) {
+			i += 8
+		}
+		if i >= n {
+			break
+		}
 		if numClass[text[i]] != 1 {
 			continue
 		}
@@ -309,11 +332,22 @@ func forNumberRegions(text []byte, fn func(lo, hi int)) {
 func (s *scanner) report(ei int32, c candidate, v *view, path []string, base int64, streamEnd int64) {
 	e := s.pl.entries[ei]
 	conf := c.conf
+	if len(s.v.Findings) >= s.o.MaxFindings {
+		// The finding will not be kept: only its count matters, so skip the
+		// redaction and context work, and the keyword search unless it can
+		// lift the candidate over the threshold.
+		if !c.noBoost && conf < s.p.ConfidenceThreshold && v != nil && s.pl.kwAC[ei] != nil {
+			w := s.o.KeywordWindow
+			if s.pl.kwAC[ei].any(v.text[max(0, c.start-w):min(len(v.text), c.end+w)]) {
+				conf = High
+			}
+		}
+		s.addFinding(Finding{}, !c.example && conf >= s.p.ConfidenceThreshold)
+		return
+	}
 	if !c.noBoost && conf < High && v != nil && s.pl.kwAC[ei] != nil {
 		w := s.o.KeywordWindow
-		near := false
-		s.pl.kwAC[ei].scan(v.text[max(0, c.start-w):min(len(v.text), c.end+w)], func(int, int32) { near = true })
-		if near {
+		if s.pl.kwAC[ei].any(v.text[max(0, c.start-w):min(len(v.text), c.end+w)]) {
 			conf = High
 		}
 	}
