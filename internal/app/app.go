@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		return nil, fmt.Errorf("audit the configuration change: %w", err)
 	}
 	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, Snapshots: g.Snapshots, Audit: g.Authn.Audit, Log: log, Now: now,
-		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck}
+		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck, Client: g.Authn.Client}
 	samlIdP := samlidp.New(saasEnv)
 	samlIdP.Client = g.Authn.Client
 	g.Authn.SaaSSAML = samlIdP

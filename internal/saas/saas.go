@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -43,6 +44,10 @@ type Env struct {
 	// when the app's policies deny the user it renders the block page, records the auth event
 	// and returns handled=true. In both cases the caller writes nothing more.
 	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (g *Grant, handled bool)
+
+	// Client returns the request's client IP (the socket peer unless it is a trusted proxy) and
+	// country, for auth events; nil means the connection's address.
+	Client func(r *http.Request) (netip.Addr, string)
 
 	// Recheck evaluates app's policies again for a user (OIDC refresh): it loads the user's
 	// last-seen identity from the user registry, refuses inactive users, and evaluates with the

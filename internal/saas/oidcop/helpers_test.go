@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -102,6 +103,8 @@ type harnessOpts struct {
 	authDomain string
 	snapOpts   snapshot.Options
 	benchmark  bool
+	// client, when set, is saas.Env.Client.
+	client func(*http.Request) (netip.Addr, string)
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -171,6 +174,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			return &id, policy.Decision{Action: policy.ActionAllow, PolicyID: "allow-all", Reasons: []string{"policy-matched"}}, nil
 		},
 	}
+	env.Client = o.client
 	if o.benchmark {
 		env.Audit = nil
 	}

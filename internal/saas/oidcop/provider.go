@@ -202,8 +202,15 @@ func (p *Provider) audit(r *http.Request, e *store.AuthEvent) {
 		return
 	}
 	if e.IP == "" {
-		// saas.Env carries no trusted-proxy configuration: record the connection's address.
-		if ip := httpx.ClientIP(r.RemoteAddr, nil, nil); ip.IsValid() {
+		if p.env.Client != nil {
+			ip, country := p.env.Client(r)
+			if ip.IsValid() {
+				e.IP = ip.String()
+			}
+			if e.Country == "" {
+				e.Country = country
+			}
+		} else if ip := httpx.ClientIP(r.RemoteAddr, nil, nil); ip.IsValid() {
 			e.IP = ip.String()
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -524,5 +525,18 @@ func TestConcurrentCodeRedemptionOneWinner(t *testing.T) {
 	}
 	if ok != 1 {
 		t.Errorf("%d of %d concurrent redemptions of one code succeeded, want 1", ok, n)
+	}
+}
+
+// TestAuthEventsUseTheClientFunction: auth events carry the client IP and country the Env's
+// Client reports (trusted proxies resolved), not the socket address.
+func TestAuthEventsUseTheClientFunction(t *testing.T) {
+	h := newHarness(t, harnessOpts{client: func(*http.Request) (netip.Addr, string) {
+		return netip.MustParseAddr("203.0.113.9"), "DE"
+	}})
+	code := h.code(t, authzParams(verifier))
+	okTokens(t, h.tokenReq(authBasic, codeForm(code, verifier)))
+	if ev := h.lastEvent(t, "saas_token"); ev.IP != "203.0.113.9" || ev.Country != "DE" {
+		t.Errorf("token event IP %q country %q", ev.IP, ev.Country)
 	}
 }
