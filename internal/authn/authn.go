@@ -237,7 +237,7 @@ func (s *Service) renderError(w http.ResponseWriter, r *http.Request, snap *snap
 	web.RenderError(w, r, s.Log, org, err)
 }
 
-// wantsHTML reports whether a request is a browser navigation that may be redirected to a login
+// WantsHTML reports whether a request is a browser navigation that may be redirected to a login
 // page: not marked as AJAX, a GET or HEAD, and accepting HTML.
 func WantsHTML(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -194,7 +194,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snaps
 func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) {
 	ip, country := s.Client(r)
 	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: ip, Country: country}); d.Action == policy.ActionDeny {
-		s.deny(w, r, snap, t.app, nil, d, true)
+		Deny(w, r, snap, t.app, nil, d, true)
 		return
 	}
 	if len(t.app.LoginIdPs) == 0 {
@@ -318,7 +318,7 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 	}
 	s.Audit.Auth(r.Context(), ev)
 	if d.Action != policy.ActionAllow {
-		s.deny(w, r, snap, t.app, os.Identity, d, false)
+		Deny(w, r, snap, t.app, os.Identity, d, false)
 		return
 	}
 	now := s.now()
@@ -366,11 +366,6 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *OrgSession, countr
 		AMR:           os.Identity.AMR,
 		IdP:           &token.IdP{ID: os.Identity.IdP.ID, Type: os.Identity.IdP.Type},
 	}
-}
-
-// deny renders the block page, or redirects to the app's custom deny URL.
-func (s *Service) deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
-	Deny(w, r, snap, app, id, d, nonIdentity)
 }
 
 // Deny renders the block page for a decision, or redirects to the app's custom deny URL.

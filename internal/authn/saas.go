@@ -55,7 +55,7 @@ func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapsho
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
 			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: ip.String(), Country: country,
 			PolicyID: d.PolicyID, Reasons: d.Reasons})
-		s.deny(w, r, snap, app, os.Identity, d, false)
+		Deny(w, r, snap, app, os.Identity, d, false)
 		return nil, true
 	}
 	return &saas.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, false
