@@ -40,16 +40,19 @@ func benchData(kind string) []byte {
 	return d
 }
 
-var benchInputsDir = flag.String("dir", "", "TestWriteBenchInputs: directory to write prose.txt, code.txt and pii.txt into")
+var (
+	benchInputsDir = flag.String("dir", "", "TestWriteBenchInputs: directory to write prose.txt, code.txt and pii.txt into")
+	benchInputsMiB = flag.Int("size-mib", 8, "TestWriteBenchInputs: size of each input in MiB")
+)
 
 // TestWriteBenchInputs writes the benchmark inputs for bench/dlp.sh:
-// go test ./internal/dlp -run TestWriteBenchInputs -args -dir DIR
+// go test ./internal/dlp -run TestWriteBenchInputs -args -dir DIR [-size-mib N]
 func TestWriteBenchInputs(t *testing.T) {
 	if *benchInputsDir == "" {
 		t.Skip("no -dir")
 	}
 	for _, kind := range []string{"prose", "code", "pii"} {
-		if err := os.WriteFile(filepath.Join(*benchInputsDir, kind+".txt"), benchData(kind), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*benchInputsDir, kind+".txt"), denseText(42, kind, *benchInputsMiB<<20), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

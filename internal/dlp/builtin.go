@@ -253,20 +253,52 @@ func isHex(s string) bool {
 type genericSecretEntry struct{}
 
 func (genericSecretEntry) isDetector() {}
+func (genericSecretEntry) fallback()   {}
 func (genericSecretEntry) triggers() []string {
 	return []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
-		"access_key", "accesskey", "auth_key", "private_key", "credential"}
+		"access_key", "accesskey", "auth_key", "private_key", "credential", "_key", "-key", ".key", "Key"}
 }
 
-var genericValueRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,24}["']?\s{0,4}(?::=|=>|[:=])\s{0,4}(?:["'` + "`" + `])?([^\s"'` + "`" + `,;<>(){}\[\]]{8,128})`)
+// fallbackDetector marks entries whose matches give way to a specific
+// entry's overlapping match (a keyword-and-entropy value that is also a
+// GitHub token is reported once, as the GitHub token).
+type fallbackDetector interface{ fallback() }
+
+// keywordStartsName reports whether the keyword at text[pos:] begins a
+// name: at the start, after a non-alphanumeric byte (db_password,
+// "password"), or at a camel-case boundary (dbPassword, apiKey). "key"
+// alone must end a longer name (signing_key, apiKey), since a bare "key"
+// is mostly a map key or prose; its triggers are "_key", "-key", ".key"
+// and a case-sensitive "Key", which keeps the pair prefilter quiet on
+// prose.
+func keywordStartsName(text []byte, pos int, trig string) bool {
+	camel := pos > 0 && isUpperByte(text[pos]) && (isLowerByte(text[pos-1]) || isDigit(text[pos-1]))
+	if trig == "key" {
+		return pos > 1 && (text[pos-1] == '_' || text[pos-1] == '-' || text[pos-1] == '.' || camel) && isAlnum(text[pos-2])
+	}
+	return pos == 0 || !isAlnum(text[pos-1]) || camel
+}
+
+func isUpperByte(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLowerByte(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// checksummedPrefixes are token prefixes whose last six characters are a
+// checksum; a value with one of them that fails the checksum is not a
+// live token, whatever its entropy.
+var checksummedPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"}
+
+var genericValueRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,24}["']?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}(?:["'` + "`" + `])?([^\s"'` + "`" + `,;<>(){}\[\]]{8,128})`)
 
 var placeholders = []string{"xxx", "***", "${", "{{", "<", "changeme", "password", "example", "your", "redacted",
 	"dummy", "placeholder", "secret", "token", "process.env", "os.environ", "getenv", "null", "undefined", "none",
 	"true", "false", "todo", "sample", "test"}
 
 func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool) {
-	// The keyword must start an identifier or follow a separator (db_password).
-	if pos > 0 && isAlnum(text[pos-1]) {
+	if trig[0] == '_' || trig[0] == '-' || trig[0] == '.' {
+		// "_key" and friends: the keyword proper follows the separator.
+		pos, trig = pos+1, trig[1:]
+	}
+	if !keywordStartsName(text, pos, strings.ToLower(trig)) {
 		return candidate{}, false
 	}
 	after := pos + len(trig)
@@ -290,6 +322,11 @@ func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool
 	// Code identifiers and dotted references (config.password, self.token).
 	if identLike(val) {
 		return candidate{}, false
+	}
+	for _, p := range checksummedPrefixes {
+		if strings.HasPrefix(val, p) && len(val) == 40 && !tokenChecksumValid(val) {
+			return candidate{}, false
+		}
 	}
 	h := shannon(val)
 	if h < 3.0 || charClasses(val) < 2 {
@@ -538,4 +575,63 @@ func (ninoEntry) number(text []byte, lo, _ int, emit func(candidate)) {
 		return
 	}
 	emit(candidate{start: s, end: e, conf: Low})
+}
+
+// ---- credentials in URLs ----
+
+// urlCredentialEntry finds a password in a URL's userinfo
+// (postgres://app:s3cret@db:5432/app, amqp://svc:…@broker). The password
+// may hold raw '@' characters, as hand-written connection strings often
+// do; the last '@' before the host ends it.
+type urlCredentialEntry struct{}
+
+func (urlCredentialEntry) isDetector()        {}
+func (urlCredentialEntry) fallback()          {}
+func (urlCredentialEntry) triggers() []string { return []string{"://"} }
+
+var urlUserinfoRe = regexp.MustCompile(`^://([A-Za-z0-9._%~!$&*+=-]{1,64}):([^\s/?"'<>` + "`" + `]{3,128})@[A-Za-z0-9][A-Za-z0-9.-]{0,253}(?::\d{1,5})?(?:[/?#\s"'<>` + "`" + `]|$)`)
+
+func (urlCredentialEntry) at(text []byte, pos int, _ string) (candidate, bool) {
+	// A scheme of letters, digits, '+', '-', '.' must precede "://".
+	i := pos
+	for i > 0 && pos-i < 32 && (isAlnum(text[i-1]) || text[i-1] == '+' || text[i-1] == '-' || text[i-1] == '.') {
+		i--
+	}
+	if i == pos || !isLowerByte(lowerASCII(text[i])) {
+		return candidate{}, false
+	}
+	lim := min(len(text), pos+3+64+1+128+1+260)
+	ix := urlUserinfoRe.FindSubmatchIndex(text[pos:lim])
+	if ix == nil {
+		return candidate{}, false
+	}
+	s, e := pos+ix[4], pos+ix[5]
+	pw := string(text[s:e])
+	lp := strings.ToLower(pw)
+	for _, p := range urlPasswordPlaceholders {
+		if lp == p || strings.Contains(lp, "${") || strings.Contains(lp, "{{") || strings.HasPrefix(lp, "$") ||
+			strings.Contains(lp, "xxx") || strings.Contains(lp, "***") || strings.Contains(lp, "example") {
+			return candidate{}, false
+		}
+	}
+	conf := Medium
+	if len(pw) >= 8 && shannon(pw) >= 3.0 {
+		conf = High
+	}
+	return candidate{start: s, end: e, conf: conf}, true
+}
+
+var urlPasswordPlaceholders = []string{"pass", "password", "passwd", "secret", "changeme", "pwd", "user", "username",
+	"postgres", "root", "admin", "guest", "test", "redacted", "hidden", "mypassword", "yourpassword", "<password>"}
+
+// webhookCheck accepts a webhook URL whose secret (the last path segment)
+// looks random.
+func webhookCheck(minEntropy float64) func(string, []byte, int, int) (candidate, bool) {
+	return func(tok string, _ []byte, _, _ int) (candidate, bool) {
+		i := strings.LastIndexByte(tok, '/')
+		if exampleToken(tok) || shannon(tok[i+1:]) < minEntropy {
+			return candidate{}, false
+		}
+		return candidate{conf: High}, true
+	}
 }

@@ -30,8 +30,9 @@ type plan struct {
 	numbers  []int32
 	fulls    []int32
 	code     int32 // index of the source code entry or -1
-	// genericTrig marks trigger patterns of the generic secret entry, which
-	// run after the specific entries so their overlaps can be dropped.
+	// genericTrig marks trigger patterns of fallback entries (generic
+	// secrets, URL credentials), which run after the specific entries so
+	// their overlaps can be dropped.
 	genericTrig map[int32]bool
 }
 
@@ -63,7 +64,7 @@ func compilePlan(entries []*Entry) *plan {
 		case triggerDetector:
 			for _, t := range d.triggers() {
 				// Token prefixes are case-sensitive; keyword-style triggers are not.
-				add(t, e.ID != "generic_secret" && e.ID != "aws_secret_access_key" || t == "AKIA" || t == "ASIA", role{kind: roleTrigger, entry: ei})
+				add(t, e.ID != "generic_secret" && e.ID != "aws_secret_access_key" || t == "AKIA" || t == "ASIA" || t == "Key", role{kind: roleTrigger, entry: ei})
 			}
 		case numberDetector:
 			pl.numbers = append(pl.numbers, ei)
@@ -99,7 +100,7 @@ func compilePlan(entries []*Entry) *plan {
 	pl.genericTrig = map[int32]bool{}
 	for id, rs := range pl.roles {
 		for _, r := range rs {
-			if _, ok := entries[r.entry].det.(genericSecretEntry); ok && r.kind == roleTrigger {
+			if _, ok := entries[r.entry].det.(fallbackDetector); ok && r.kind == roleTrigger {
 				pl.genericTrig[int32(id)] = true
 			}
 		}

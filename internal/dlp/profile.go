@@ -53,7 +53,8 @@ var predefinedProfileEntries = map[string][]string{
 	ProfileNationalIDs: {"us_ssn", "uk_nino", "ca_sin"},
 	ProfileCredentials: {"aws_access_key_id", "aws_secret_access_key", "gcp_api_key", "azure_client_secret",
 		"github_token", "slack_token", "stripe_secret_key", "openai_api_key", "anthropic_api_key", "npm_token",
-		"pypi_token", "private_key", "jwt", "generic_secret"},
+		"pypi_token", "private_key", "jwt", "slack_webhook", "discord_webhook", "cloudflare_api_token", "url_credentials",
+		"generic_secret"},
 	ProfileSourceCode: {"source_code"},
 	ProfilePII:        {"email", "phone", "us_ssn", "uk_nino", "ca_sin", "payment_card"},
 }

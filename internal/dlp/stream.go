@@ -211,7 +211,7 @@ func (s *scanner) match(v *view, unesc *view, raw []byte, base int64, lo, hi int
 		if unesc != nil && !escapedSpan(v, unesc, c.start, c.end) {
 			return
 		}
-		if _, generic := pl.entries[ei].det.(genericSecretEntry); generic {
+		if _, generic := pl.entries[ei].det.(fallbackDetector); generic {
 			for _, sp := range spans {
 				if c.start < sp[1] && sp[0] < c.end {
 					return
