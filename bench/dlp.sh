@@ -100,7 +100,7 @@ SECTION=$TMP/section.md
 	echo "$SIZE_MIB MiB generated input each (\`TestWriteBenchInputs\`), $( ((${#PIN[@]})) && echo "pinned to one core (taskset -c 0)" || echo "not pinned")"
 	echo "on a $(nproc)-core machine. Gatehouse: \`gatehouse dlp scan --profile all\` (every predefined entry, decoding on);"
 	echo "gitleaks $GITLEAKS_VERSION: \`gitleaks dir FILE\` with its default rules. The tools look for different things"
-	echo "(gitleaks: secrets only), so the finding counts are not comparable. Gatehouse's start-up (an empty file): $(echo "scale=1; $t0 * 1000" | bc -l) ms."
+	echo "(gitleaks: secrets only), so the finding counts are not comparable. Gatehouse's start-up (an empty file): $(printf "%.1f" "$(echo "$t0 * 1000" | bc -l)") ms."
 	echo
 	echo "| input | gatehouse | gitleaks | gatehouse faster by |"
 	echo "|---|---|---|---|"

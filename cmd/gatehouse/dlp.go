@@ -17,6 +17,7 @@ import (
 func dlpCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dlp", Short: "Scan content for sensitive data and manage payload keys"}
 	var profile, keyFile string
+	var hints dlp.Hints
 	scan := &cobra.Command{
 		Use:   "scan [--profile P] FILE|-",
 		Short: "Scan a file (or stdin) and print the verdict as JSON",
@@ -46,7 +47,7 @@ func dlpCmd() *cobra.Command {
 				}
 				opts.PayloadKey = pub
 			}
-			v, err := dlp.NewEngine(opts).Scan(cmd.Context(), in, p)
+			v, err := dlp.NewEngine(opts).ScanHints(cmd.Context(), in, p, hints)
 			if err != nil {
 				return err
 			}
@@ -67,6 +68,8 @@ func dlpCmd() *cobra.Command {
 	}
 	scan.Flags().StringVar(&profile, "profile", "all", "predefined profile name")
 	scan.Flags().StringVar(&keyFile, "payload-key", "", "file with a base64 X25519 public key; findings then carry encrypted payloads")
+	scan.Flags().StringVar(&hints.ContentType, "content-type", "", "the input's media type, as an HTTP Content-Type (multipart boundaries)")
+	scan.Flags().StringVar(&hints.ContentEncoding, "content-encoding", "", "the input's HTTP Content-Encoding (br, deflate, gzip, zstd); brotli and raw deflate are otherwise recognised by a trial decode")
 	keygen := &cobra.Command{
 		Use:   "keygen",
 		Short: "Print a new X25519 key pair (base64) for payload encryption",

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -16,6 +17,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/andybalholm/brotli"
@@ -25,8 +27,9 @@ import (
 )
 
 // decodeLayer recognises a compressed or container format by its magic
-// number (or, for brotli and raw deflate, by hint) and scans its content
-// one layer deeper; anything else is scanned as text.
+// number (brotli and raw deflate, which have none, by hint or by a trial
+// decode of a binary head) and scans its content one layer deeper;
+// anything else is scanned as text.
 func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth int, h Hints) error {
 	enc := strings.ToLower(strings.TrimSpace(h.ContentEncoding))
 	switch {
@@ -53,9 +56,18 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 		return s.nested(zr, with(p, "deflate"), depth)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return s.scanZip(br, p, depth)
-	case enc == "br":
+	}
+	if enc == "" && !worthScanning(head) {
+		// Brotli and raw deflate have no magic number: a binary stream whose
+		// head decodes as one of them to text is treated as that encoding.
+		// The buffer holds up to 4 KiB, enough to tell.
+		full, _ := br.Peek(br.Size())
+		enc = sniffHeaderless(full, len(full) < br.Size())
+	}
+	switch enc {
+	case "br":
 		return s.nested(brotli.NewReader(br), with(p, "brotli"), depth)
-	case enc == "deflate":
+	case "deflate":
 		fr := flate.NewReader(br)
 		defer fr.Close()
 		return s.nested(fr, with(p, "deflate"), depth)
@@ -344,7 +356,9 @@ func (s *scanner) decodeRun(r run, p []string, off int64, depth int) {
 			return
 		}
 	}
-	if !worthScanning(dec) {
+	// Binary runs are skipped unless they decompress (brotli or raw deflate)
+	// to text; under 24 bytes they cannot hold a compressed credential.
+	if !worthScanning(dec) && (len(dec) < 24 || sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) == "") {
 		return
 	}
 	if s.decoded+int64(len(dec)) > s.o.MaxDecodedBytes {
@@ -393,4 +407,104 @@ func worthScanning(b []byte) bool {
 		}
 	}
 	return bad*20 <= len(b)
+}
+
+// sniffHeaderless returns "br" or "deflate" when head decodes as brotli
+// or raw deflate to text, "" otherwise. whole says head is the entire
+// input, which must then be exactly one complete stream; otherwise head is
+// a prefix and the decoder may run out of input, but not end early.
+// Random binary data fails both: a decoder rejects it within a few bytes
+// or produces bytes that are not text.
+func sniffHeaderless(head []byte, whole bool) string {
+	if len(head) < 4 {
+		return ""
+	}
+	// Raw deflate first: block type 3 is reserved, which rejects a quarter
+	// of random heads before any decoding.
+	if head[0]&0x06 != 0x06 {
+		src := bytes.NewReader(head)
+		fr := flatePool.Get().(io.ReadCloser)
+		_ = fr.(flate.Resetter).Reset(src, nil)
+		ok := decodesToText(fr, src, whole)
+		flatePool.Put(fr)
+		if ok {
+			return "deflate"
+		}
+	}
+	src := bytes.NewReader(head)
+	br := brotliPool.Get().(*brotli.Reader)
+	_ = br.Reset(src)
+	ok := decodesToText(br, src, whole)
+	brotliPool.Put(br)
+	if ok {
+		return "br"
+	}
+	return ""
+}
+
+// Trial decoders are pooled: both allocate tens of KiB of tables.
+var (
+	flatePool  = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+	brotliPool = sync.Pool{New: func() any { return brotli.NewReader(bytes.NewReader(nil)) }}
+)
+
+// decodesToText reads up to 1 KiB from a trial decoder over src. What it
+// produced must be at least 16 bytes of text (or start a container). With
+// whole, the stream must end exactly where src does; without, the decoder
+// may run out of input but must not end before it.
+func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
+	var buf [1024]byte
+	n, complete := 0, false
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err == io.EOF {
+			complete = true
+			break
+		}
+		if err != nil {
+			if whole || !errors.Is(err, io.ErrUnexpectedEOF) {
+				return false
+			}
+			break
+		}
+	}
+	if n < 16 {
+		return false
+	}
+	if complete && src.Len() != 0 {
+		return false // the stream ended before the input: not this encoding
+	}
+	if whole && !complete && n < len(buf) {
+		return false
+	}
+	out := buf[:n]
+	if isContainerMagic(out) {
+		return true
+	}
+	// A prefix may end inside a UTF-8 sequence.
+	for cut := 0; cut < 3 && !utf8.Valid(out) && len(out) > 1; cut++ {
+		out = out[:len(out)-1]
+	}
+	return strictText(out)
+}
+
+// strictText reports valid UTF-8 without control characters other than
+// tab, CR and LF.
+func strictText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isContainerMagic reports a gzip, zstd or zip signature.
+func isContainerMagic(b []byte) bool {
+	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
+		bytes.HasPrefix(b, []byte("PK\x03\x04"))
 }

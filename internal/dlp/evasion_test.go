@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/url"
 	"strings"
@@ -173,6 +174,9 @@ func TestEvasion(t *testing.T) {
 		{"raw deflate (hinted)", rawDeflate(text), Hints{ContentEncoding: "deflate"}, "github_token", "deflate"},
 		{"zstd", zs(text), Hints{}, "github_token", "zstd"},
 		{"brotli (hinted)", br(text), Hints{ContentEncoding: "br"}, "github_token", "brotli"},
+		{"brotli (sniffed)", br(text), Hints{}, "github_token", "brotli"},
+		{"raw deflate (sniffed)", rawDeflate(text), Hints{}, "github_token", "deflate"},
+		{"brotli in base64", []byte("payload=" + b64(br(bytes.Repeat(text, 3)))), Hints{}, "github_token", "base64@8/brotli"},
 		{"zero-width spaces", []byte(interleave(tok, "\u200b")), Hints{}, "github_token", ""},
 		{"soft hyphens and BOM", []byte(interleave(tok, "\u00ad\ufeff")), Hints{}, "github_token", ""},
 		{"full-width", []byte(fullWidth(tok)), Hints{}, "github_token", ""},
@@ -208,6 +212,33 @@ func TestEvasion(t *testing.T) {
 				t.Error("verdict does not match")
 			}
 		})
+	}
+}
+
+// TestSniffRejectsBinary: random binary heads (images, ciphertext) are not
+// taken for brotli or raw deflate, and scanning them is complete.
+func TestSniffRejectsBinary(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	head := make([]byte, 4096)
+	for i := 0; i < 20000; i++ {
+		for k := range head {
+			head[k] = byte(r.Uint32())
+		}
+		if enc := sniffHeaderless(head, i%2 == 0); enc != "" {
+			t.Fatalf("random head %d sniffed as %s", i, enc)
+		}
+	}
+	e := NewEngine(Options{})
+	v := scanAll(t, e, head, Hints{})
+	if v.Incomplete {
+		t.Errorf("random binary: incomplete %v", v.Reasons)
+	}
+	// Compressed text is still recognised when it is long (several blocks).
+	long := bytes.Repeat([]byte("lorem ipsum dolor sit amet "), 5000)
+	for name, data := range map[string][]byte{"br": br(long), "deflate": rawDeflate(long)} {
+		if got := sniffHeaderless(data[:min(len(data), 4096)], len(data) <= 4096); got != name {
+			t.Errorf("%s stream sniffed as %q", name, got)
+		}
 	}
 }
 
