@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ func dlpCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dlp", Short: "Scan content for sensitive data and manage payload keys"}
 	var profile, keyFile string
 	var hints dlp.Hints
+	var profilesFile string
 	scan := &cobra.Command{
 		Use:   "scan [--profile P] FILE|-",
 		Short: "Scan a file (or stdin) and print the verdict as JSON",
@@ -26,7 +29,7 @@ func dlpCmd() *cobra.Command {
 			"Profiles: " + strings.Join(dlp.PredefinedProfileNames(), ", "),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := dlp.PredefinedProfile(profile)
+			p, err := pickProfile(profile, profilesFile)
 			if err != nil {
 				return err
 			}
@@ -66,7 +69,8 @@ func dlpCmd() *cobra.Command {
 			return nil
 		},
 	}
-	scan.Flags().StringVar(&profile, "profile", "all", "predefined profile name")
+	scan.Flags().StringVar(&profile, "profile", "all", "profile name: a predefined one or one of --profiles")
+	scan.Flags().StringVar(&profilesFile, "profiles", "", "YAML file of custom profiles (see docs/dlp.md)")
 	scan.Flags().StringVar(&keyFile, "payload-key", "", "file with a base64 X25519 public key; findings then carry encrypted payloads")
 	scan.Flags().StringVar(&hints.ContentType, "content-type", "", "the input's media type, as an HTTP Content-Type (multipart boundaries)")
 	scan.Flags().StringVar(&hints.ContentEncoding, "content-encoding", "", "the input's HTTP Content-Encoding (br, deflate, gzip, zstd); brotli and raw deflate are otherwise recognised by a trial decode")
@@ -111,7 +115,40 @@ func dlpCmd() *cobra.Command {
 	}
 	decrypt.Flags().StringVar(&privFile, "key", "", "file with the base64 private key (or keygen output)")
 	_ = decrypt.MarkFlagRequired("key")
-	cmd.AddCommand(scan, keygen, decrypt)
+	var saltFile string
+	dataset := &cobra.Command{
+		Use:   "dataset CSV|- [--salt-file FILE]",
+		Short: "Hash an exact-data-match dataset (CSV with a header row) and print it as JSON",
+		Long: "Hash an exact-data-match dataset: a CSV whose first row names the columns. Every cell of at\n" +
+			"least 6 letters or digits is normalised (case, width, punctuation) and kept only as a salted\n" +
+			"HMAC-SHA256 digest; the plaintext is not written anywhere. Use the output as a profile entry's\n" +
+			"dataset file. The salt is written into the output unless --salt-file is given: then it is read\n" +
+			"from that file, or created there (mode 0600) when the file does not exist, and the dataset can\n" +
+			"only be used together with it.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var in io.Reader = cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("dlp dataset: %w", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			salt, err := datasetSalt(saltFile)
+			if err != nil {
+				return err
+			}
+			d, err := dlp.NewDataset(in, salt)
+			if err != nil {
+				return err
+			}
+			return d.WriteFile(cmd.OutOrStdout(), saltFile != "")
+		},
+	}
+	dataset.Flags().StringVar(&saltFile, "salt-file", "", "keep the salt in this file instead of the output")
+	cmd.AddCommand(scan, keygen, decrypt, dataset)
 	return cmd
 }
 
@@ -137,4 +174,57 @@ func readKey(path, field string) ([]byte, error) {
 		return nil, errors.New("dlp: key: want 32 bytes of base64")
 	}
 	return key, nil
+}
+
+// pickProfile finds a profile by name among the custom profiles of
+// profilesFile (when given) and the predefined ones.
+func pickProfile(name, profilesFile string) (*dlp.Profile, error) {
+	if profilesFile != "" {
+		f, err := os.Open(profilesFile)
+		if err != nil {
+			return nil, fmt.Errorf("dlp scan: %w", err)
+		}
+		defer f.Close()
+		ps, err := dlp.LoadProfiles(f, filepath.Dir(profilesFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", profilesFile, err)
+		}
+		for _, p := range ps {
+			if strings.EqualFold(p.Name, name) {
+				return p, nil
+			}
+		}
+		if name == "all" && len(ps) == 1 {
+			return ps[0], nil // the default --profile with a single custom profile
+		}
+	}
+	return dlp.PredefinedProfile(name)
+}
+
+// datasetSalt returns a new random salt, or the one in path, creating
+// path with a new salt when it does not exist.
+func datasetSalt(path string) ([]byte, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err == nil {
+			return dlp.ReadSaltFile(path)
+		}
+	}
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	if path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("dlp dataset: salt file: %w", err)
+		}
+		_, err = fmt.Fprintln(f, base64.StdEncoding.EncodeToString(salt))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dlp dataset: salt file: %w", err)
+		}
+	}
+	return salt, nil
 }

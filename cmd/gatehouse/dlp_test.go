@@ -147,3 +147,60 @@ func TestDLPPayloadRoundTrip(t *testing.T) {
 		t.Error("payload decrypted with the wrong key")
 	}
 }
+
+// TestDLPCustomProfiles: hash a dataset with the CLI, reference it from a
+// profiles file with a pattern and a word list, and scan with it.
+func TestDLPCustomProfiles(t *testing.T) {
+	dir := t.TempDir()
+	csv := writeFile(t, dir, "customers.csv", []byte("name,account\nAda Lovelace,GB-88-1234-5678\n"))
+	edm := mustRun(t, "dlp", "dataset", csv)
+	if strings.Contains(edm, "Lovelace") || strings.Contains(edm, "5678") {
+		t.Fatalf("dataset output holds plaintext:\n%s", edm)
+	}
+	writeFile(t, dir, "customers.edm", []byte(edm))
+	saltFile := filepath.Join(dir, "salt")
+	writeFile(t, dir, "apart.edm", []byte(mustRun(t, "dlp", "dataset", "--salt-file", saltFile, csv)))
+	if st, err := os.Stat(saltFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("salt file: %v %v", st, err)
+	}
+	profiles := writeFile(t, dir, "profiles.yaml", []byte(`
+profiles:
+  - name: Customer data
+    confidence_threshold: low
+    entries:
+      - id: customers
+        dataset: {file: customers.edm}
+      - id: project-codes
+        pattern: {regex: "PRJ-[0-9]{6}"}
+      - id: codenames
+        word_list: {words: [nightjar]}
+  - name: Salted apart
+    entries:
+      - id: customers
+        dataset: {file: apart.edm, salt_file: salt}
+`))
+	doc := writeFile(t, dir, "memo.txt", []byte("Nightjar (PRJ-123456) is billed to ada lovelace, GB 88 1234 5678.\n"))
+	for _, profile := range []string{"Customer data", "salted apart"} {
+		v, err := scanCLI(t, "--profiles", profiles, "--profile", profile, doc)
+		if exitStatus(err) != 1 {
+			t.Fatalf("%s: exit %v, verdict %+v", profile, err, v)
+		}
+		var got []string
+		for _, f := range v.Findings {
+			got = append(got, f.Entry)
+		}
+		want := map[string]int{"Customer data": 4, "salted apart": 2}[profile]
+		if len(got) != want {
+			t.Errorf("%s: findings %v, want %d", profile, got, want)
+		}
+	}
+	// Predefined profiles stay reachable next to a profiles file.
+	if v, err := scanCLI(t, "--profiles", profiles, "--profile", "PII", doc); exitStatus(err) != 0 {
+		t.Errorf("PII: %v %+v", err, v)
+	}
+	bad := writeFile(t, dir, "bad.yaml", []byte("profiles: [{name: x, entries: [{id: y, pattern: {regex: '(unclosed'}}]}]\n"))
+	if _, _, err := run(t, "dlp", "scan", "--profiles", bad, "--profile", "x", doc); err == nil ||
+		!strings.Contains(err.Error(), "profiles[0].entries[0]: pattern") {
+		t.Errorf("bad profiles file: %v", err)
+	}
+}

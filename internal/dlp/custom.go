@@ -149,7 +149,10 @@ func NewDataset(r io.Reader, salt []byte) (*Dataset, error) {
 				col = header[i]
 			}
 			d.Hashes[d.digest(n)] = col
-			d.MaxWords = max(d.MaxWords, len(strings.Fields(cell)))
+			// Text may separate a cell's parts differently ("GB 88 1234" for
+			// "GB-88-1234"), so windows span as many tokens as the cell has
+			// letter-or-digit runs.
+			d.MaxWords = max(d.MaxWords, min(alnumRuns(cell), maxEDMWords))
 			d.MinLen = min(d.MinLen, len(n))
 		}
 	}
@@ -157,6 +160,21 @@ func NewDataset(r io.Reader, salt []byte) (*Dataset, error) {
 		return nil, errors.New("dlp: dataset has no usable cells")
 	}
 	return d, nil
+}
+
+// maxEDMWords bounds the tokens one EDM cell may span in scanned text.
+const maxEDMWords = 12
+
+func alnumRuns(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		w := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if w && !in {
+			n++
+		}
+		in = w
+	}
+	return n
 }
 
 type edmEntry struct{ d *Dataset }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +95,37 @@ func FuzzViews(f *testing.F) {
 		for _, r := range findRuns(raw) {
 			_ = decodeBase64Loose(raw.text[r.start:r.end])
 		}
+	})
+}
+
+// FuzzLoadProfiles: any profiles file either loads into usable profiles or
+// fails with an error; it never panics.
+func FuzzLoadProfiles(f *testing.F) {
+	f.Add([]byte(testProfilesYAML))
+	f.Add([]byte("profiles: [{name: x, entries: [{predefined: jwt}]}]"))
+	f.Add([]byte("profiles: [{name: x, entries: [{id: a, pattern: {regex: '(a{1,1000}){1,1000}'}}]}]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ps, err := LoadProfiles(bytes.NewReader(b), t.TempDir())
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if _, err := NewEngine(Options{}).Scan(context.Background(), strings.NewReader("PRJ-123456 bluebird 4539 1488 0343 6467"), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzDatasetFile: hashed dataset files are parsed or refused, never
+// panicking.
+func FuzzDatasetFile(f *testing.F) {
+	d, _ := NewDataset(strings.NewReader("name,ssn\nAda Lovelace,123-45-6789\n"), bytes.Repeat([]byte{7}, 32))
+	var buf bytes.Buffer
+	_ = d.WriteFile(&buf, false)
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"format":"gatehouse-edm-v1","salt":"AAAAAAAAAAAAAAAAAAAAAA==","max_words":1,"min_len":6,"columns":{"a":["zz"]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseDataset(b, "")
 	})
 }
