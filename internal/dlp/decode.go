@@ -47,7 +47,8 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 		}
 		defer zr.Close()
 		return s.nested(zr, with(p, "zstd"), depth)
-	case len(head) >= 2 && head[0]&0x0f == 8 && head[0]>>4 <= 7 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 && head[1]&0x20 == 0:
+	case len(head) >= 2 && head[0]&0x0f == 8 && head[0]>>4 <= 7 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 && head[1]&0x20 == 0 &&
+		zlibTrial(br):
 		zr, err := zlib.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("deflate: %w", err)
@@ -507,4 +508,22 @@ func strictText(b []byte) bool {
 func isContainerMagic(b []byte) bool {
 	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
 		bytes.HasPrefix(b, []byte("PK\x03\x04"))
+}
+
+// zlibTrial confirms a zlib header by decoding what the buffer holds: two
+// bytes are a weak signature (one random blob in a few thousand has it),
+// and binary data that merely starts like zlib must be scanned as bytes,
+// not reported undecodable. A real stream decodes without error up to the
+// end of the buffered bytes (or to its end, when they are the whole input).
+func zlibTrial(br *bufio.Reader) bool {
+	full, _ := br.Peek(br.Size())
+	whole := len(full) < br.Size()
+	zr, err := zlib.NewReader(bytes.NewReader(full))
+	if err != nil {
+		return false
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(zr, 64<<10))
+	// A bad Adler-32 is still zlib: its content is scanned and the layer
+	// reported incomplete, so a wrong checksum cannot hide a value.
+	return err == nil || errors.Is(err, zlib.ErrChecksum) || !whole && errors.Is(err, io.ErrUnexpectedEOF)
 }

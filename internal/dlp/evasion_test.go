@@ -233,6 +233,26 @@ func TestSniffRejectsBinary(t *testing.T) {
 	if v.Incomplete {
 		t.Errorf("random binary: incomplete %v", v.Reasons)
 	}
+	// Binary that merely starts with a zlib header (78 01, one blob in a
+	// few thousand) is scanned as bytes, not reported undecodable, inline
+	// in base64 (a PEM line) or as a whole body.
+	for i := 0; i < 200; i++ {
+		blob := append([]byte{0x78, 0x01}, head[:46]...)
+		head[i%len(head)] ^= 0x5a
+		for _, data := range [][]byte{blob, []byte("cert: " + base64.StdEncoding.EncodeToString(blob) + "\n")} {
+			if v := scanAll(t, e, data, Hints{}); v.Incomplete {
+				t.Fatalf("zlib-looking binary %x: incomplete %v", data[:8], v.Reasons)
+			}
+		}
+	}
+	// A zlib stream with a wrong checksum is still decoded: its value is
+	// found and the verdict is incomplete.
+	z := zl([]byte("config: " + testToken + "\n"))
+	z[len(z)-1] ^= 0xff
+	v = scanAll(t, e, z, Hints{})
+	if _, ok := hasEntry(v, "github_token"); !ok || !v.Incomplete {
+		t.Errorf("zlib with a bad checksum: %+v", v)
+	}
 	// Compressed text is still recognised when it is long (several blocks).
 	long := bytes.Repeat([]byte("lorem ipsum dolor sit amet "), 5000)
 	for name, data := range map[string][]byte{"br": br(long), "deflate": rawDeflate(long)} {
