@@ -276,6 +276,9 @@ func keywordStartsName(text []byte, pos int, trig string) bool {
 	if trig == "key" {
 		return pos > 1 && (text[pos-1] == '_' || text[pos-1] == '-' || text[pos-1] == '.' || camel) && isAlnum(text[pos-2])
 	}
+	if pos > 0 && (text[pos-1] == '/' || text[pos-1] == '\\') {
+		return false // a path component: src/secrets.c: …, t/t0300-credentials.sh: …
+	}
 	return pos == 0 || !isAlnum(text[pos-1]) || camel
 }
 
@@ -319,8 +322,11 @@ func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool
 			return candidate{}, false
 		}
 	}
-	// Code identifiers and dotted references (config.password, self.token).
-	if identLike(val) {
+	// Code identifiers and dotted references (config.password, self.token),
+	// calls (readKey(…)), paths (PWD=/home/…) and doubled operators
+	// (node::credentials::X).
+	if identLike(val) || e < len(text) && (text[e] == '(' || text[e] == '.' && e+1 < len(text) && isLowerByte(text[e+1])) ||
+		pathLike(val) || strings.IndexByte(":=>", val[0]) >= 0 {
 		return candidate{}, false
 	}
 	for _, p := range checksummedPrefixes {
@@ -340,8 +346,11 @@ func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool
 }
 
 // identLike reports values that read as code: lower/camel identifiers with
-// dots or underscores and no digits, or calls.
+// dots or underscores and no digits, names made only of letters, or calls.
 func identLike(v string) bool {
+	if lettersOnlyName(strings.TrimRight(v, "=")) {
+		return true
+	}
 	digits := 0
 	for i := 0; i < len(v); i++ {
 		if isDigit(v[i]) {
@@ -352,6 +361,37 @@ func identLike(v string) bool {
 		return true
 	}
 	return strings.HasSuffix(v, "()") || strings.HasPrefix(v, "$")
+}
+
+// lettersOnlyName reports a value of letters only that reads as a word or
+// a name (document, MAX_RETRIES, xmlSecKeysMngrGetKey): it has no two
+// upper-case letters in a row unless it is all upper case. Random letters
+// of mixed case almost always have such a pair; a secret of letters only
+// without one is rare enough to miss.
+func lettersOnlyName(v string) bool {
+	upper, lower := 0, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case isUpperByte(c):
+			upper++
+			if i > 0 && isUpperByte(v[i-1]) && lower > 0 {
+				return false
+			}
+		case isLowerByte(c):
+			lower++
+		case c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// pathLike reports file-system paths (/home/…, ./x, ~/x, C:\x).
+func pathLike(v string) bool {
+	return strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "../") ||
+		strings.HasPrefix(v, "~/") || len(v) > 2 && v[1] == ':' && (v[2] == '\\' || v[2] == '/')
 }
 
 // ---- private keys, JWTs, Azure ----
@@ -614,11 +654,32 @@ func (urlCredentialEntry) at(text []byte, pos int, _ string) (candidate, bool) {
 			return candidate{}, false
 		}
 	}
+	if len(pw) < 6 {
+		return candidate{}, false // abc:xyz@, user:123@: examples, not credentials
+	}
+	host := strings.ToLower(string(text[pos+ix[5]+1 : pos+ix[1]]))
+	if exampleHost(host) {
+		return candidate{start: s, end: e, conf: Low, example: true, noBoost: true}, true
+	}
 	conf := Medium
 	if len(pw) >= 8 && shannon(pw) >= 3.0 {
 		conf = High
 	}
 	return candidate{start: s, end: e, conf: conf}, true
+}
+
+// exampleHost reports the documentation domains of RFC 2606/6761.
+func exampleHost(h string) bool {
+	h = strings.TrimRight(h, "/?#\"'<>` \t\r\n")
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	for _, d := range []string{"example.com", "example.org", "example.net", "example"} {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	return strings.HasSuffix(h, ".test") || strings.HasSuffix(h, ".invalid")
 }
 
 var urlPasswordPlaceholders = []string{"pass", "password", "passwd", "secret", "changeme", "pwd", "user", "username",

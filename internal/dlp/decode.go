@@ -33,7 +33,7 @@ import (
 func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth int, h Hints) error {
 	enc := strings.ToLower(strings.TrimSpace(h.ContentEncoding))
 	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) && gzipHeaderValid(br):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
@@ -526,4 +526,17 @@ func zlibTrial(br *bufio.Reader) bool {
 	// A bad Adler-32 is still zlib: its content is scanned and the layer
 	// reported incomplete, so a wrong checksum cannot hide a value.
 	return err == nil || errors.Is(err, zlib.ErrChecksum) || !whole && errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// gzipHeaderValid parses the gzip header in the buffer: 1f 8b alone is a
+// two-byte signature that random data has, and such data is scanned as
+// bytes rather than reported undecodable.
+func gzipHeaderValid(br *bufio.Reader) bool {
+	full, _ := br.Peek(br.Size())
+	zr, err := gzip.NewReader(bytes.NewReader(full))
+	if err != nil {
+		return false
+	}
+	zr.Close()
+	return true
 }

@@ -234,10 +234,11 @@ func TestSniffRejectsBinary(t *testing.T) {
 		t.Errorf("random binary: incomplete %v", v.Reasons)
 	}
 	// Binary that merely starts with a zlib header (78 01, one blob in a
-	// few thousand) is scanned as bytes, not reported undecodable, inline
+	// few thousand) or the gzip signature is scanned as bytes, not reported undecodable, inline
 	// in base64 (a PEM line) or as a whole body.
 	for i := 0; i < 200; i++ {
-		blob := append([]byte{0x78, 0x01}, head[:46]...)
+		magic := [][]byte{{0x78, 0x01}, {0x78, 0x9c}, {0x1f, 0x8b}, {0x1f, 0x8b, 0x08}}[i%4]
+		blob := append(append([]byte(nil), magic...), head[:46]...)
 		head[i%len(head)] ^= 0x5a
 		for _, data := range [][]byte{blob, []byte("cert: " + base64.StdEncoding.EncodeToString(blob) + "\n")} {
 			if v := scanAll(t, e, data, Hints{}); v.Incomplete {

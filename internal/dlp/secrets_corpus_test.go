@@ -37,7 +37,8 @@ var secretNegatives = []string{
 	"aws_doc_example", "env_reference", "placeholder_password", "sha256_checksum", "git_sha", "uuid_client_id",
 	"image_data_uri", "public_key", "certificate", "code_identifier", "lockfile_integrity", "token_type_field",
 	"github_bad_checksum", "docker_digest", "short_password_field", "prose_about_secrets", "jwtio_example",
-	"base64_config_blob", "npm_package_name", "sri_hash",
+	"base64_config_blob", "npm_package_name", "sri_hash", "key_from_call", "pwd_path", "changelog_path",
+	"url_example_credentials",
 }
 
 // secretsCorpus returns n documents per credential kind and n per hard
@@ -319,6 +320,19 @@ func (g *gen) negativeDocText(kind string) secretDoc {
 			sum[i] = byte(g.r.IntN(256))
 		}
 		return g.rawDoc(".html", "<head>\n", `  <script src="https://cdn.example.net/lib.js" integrity="sha384-`+base64.StdEncoding.EncodeToString(sum)+`" crossorigin="anonymous"></script>`+"\n", "</head>\n")
+	case "key_from_call":
+		return g.rawDoc(g.pick(".c", ".js", ".go"), "", g.pick(
+			"    dsigCtx->signKey = xmlSecCryptoAppKeyLoad(key_file, xmlSecKeyDataFormatPem, NULL, NULL, NULL);\n",
+			"const derivedKey = hkdfSync('sha512', secret, salt, info, 64);\n",
+			"\tsigningKey := ed25519.NewKeyFromSeed(seed[:"+g.digits(2)+"])\n",
+			"    mngr->getKey = xmlSecKeysMngrGetKey;\n"), "")
+	case "pwd_path":
+		return g.kvDoc([2]string{"pwd", g.pick("/home/", "/Users/", "/srv/") + strings.ToLower(g.str(upper, 6)) + "/project" + g.digits(2)})
+	case "changelog_path":
+		return g.rawDoc(".txt", "Changes in v2."+g.digits(2)+":\n\n", "  t/t0300-credentials.sh: fix flaky test on slow machines ("+g.digits(7)+")\n"+
+			"  src/secrets/SecretKeyFactory.java: Correct error handling for empty key specs\n", "\n")
+	case "url_example_credentials":
+		return g.rawDoc(".md", "Credentials in a URL are passed on:\n\n", "    const u = new URL('https://"+g.pick("abc:xyz", "user:pass", "alice:"+g.str(alnum, 10))+"@"+g.pick("example.com", "example.org", "api.example.net")+"/v1');\n", "\n")
 	}
 	panic("unknown negative kind " + kind)
 }
