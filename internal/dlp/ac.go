@@ -15,33 +15,102 @@ type acMatcher struct {
 	exact  []bool // pattern must match case-sensitively
 	// rootSkip marks bytes on which the root state stays in the root.
 	rootSkip [256]bool
-	// pairs, when set, marks the byte pairs (raw, any case) that begin some
-	// pattern; in the root state the scanner skips positions whose pair
-	// begins none. Only built when every pattern is at least two bytes.
-	pairs *[1 << 16]bool
+	// pairs, when set, classifies byte pairs (raw, any case), indexed by
+	// first<<8|second: bit pairFirst marks pairs that begin some pattern,
+	// bit pairAny pairs that begin a pattern or follow its first byte. In
+	// the root state the scanner skips positions whose pair begins nothing.
+	// Only built when every pattern is at least two bytes.
+	pairs *[1 << 16]uint8
+	// stride is set when every pattern is at least three bytes: then the
+	// skip loop looks at every other position only, testing pairAny (a
+	// pattern starting at c has its first pair at c or its second at c+1,
+	// and one of the two is looked at).
+	stride bool
 }
+
+const (
+	pairFirst = 1 << iota
+	pairAny
+)
 
 // enablePairSkip builds the pair filter, used for the large automata that
 // run over whole windows.
 func (m *acMatcher) enablePairSkip() {
-	var t [1 << 16]bool
+	var t [1 << 16]uint8
+	stride := true
 	for _, p := range m.pats {
 		if len(p) < 2 {
 			return
 		}
-		a, b := lowerASCII(p[0]), lowerASCII(p[1])
+		if len(p) < 3 {
+			stride = false
+		}
+	}
+	// Case-sensitive patterns mark their pair as written; the others mark
+	// every case variant.
+	mark := func(a, b byte, exact bool, bits uint8) {
+		if exact {
+			t[int(a)<<8|int(b)] |= bits
+			return
+		}
+		a, b = lowerASCII(a), lowerASCII(b)
 		for c0 := 0; c0 < 256; c0++ {
 			if lowerASCII(byte(c0)) != a {
 				continue
 			}
 			for c1 := 0; c1 < 256; c1++ {
 				if lowerASCII(byte(c1)) == b {
-					t[c0<<8|c1] = true
+					t[c0<<8|c1] |= bits
 				}
 			}
 		}
 	}
-	m.pairs = &t
+	for id, p := range m.pats {
+		exact := m.exact != nil && m.exact[id]
+		mark(p[0], p[1], exact, pairFirst|pairAny)
+		if len(p) >= 3 {
+			mark(p[1], p[2], exact, pairAny)
+		}
+	}
+	m.pairs, m.stride = &t, stride
+}
+
+// nextStart returns the first position c ≥ i whose pair may begin a
+// pattern, or a position ≥ len(text)-1 when there is none.
+func (m *acMatcher) nextStart(text []byte, i int) int {
+	t, n := m.pairs, len(text)
+	if !m.stride {
+		for i+1 < n && t[int(text[i])<<8|int(text[i+1])]&pairFirst == 0 {
+			i++
+		}
+		return i
+	}
+	for i+1 < n {
+		if t[int(text[i])<<8|int(text[i+1])]&pairFirst != 0 {
+			return i
+		}
+		// Every other position from i+1: a pattern starting at c in
+		// (i, k-1) would have shown its first or second pair at a
+		// position looked at.
+		k := i + 1
+		for k+1 < n && t[int(text[k])<<8|int(text[k+1])]&pairAny == 0 {
+			k += 2
+		}
+		if k+1 >= n {
+			// The end: look at what the stride stepped over, one by one.
+			for i = max(i+1, k-1); i+1 < n && t[int(text[i])<<8|int(text[i+1])]&pairFirst == 0; i++ {
+			}
+			return i
+		}
+		if k-1 > i && t[int(text[k-1])<<8|int(text[k])]&pairFirst != 0 {
+			return k - 1
+		}
+		if t[int(text[k])<<8|int(text[k+1])]&pairFirst != 0 {
+			return k
+		}
+		i = k + 1
+	}
+	return i
 }
 
 func lowerASCII(b byte) byte {
@@ -161,10 +230,7 @@ func (m *acMatcher) scanUntil(text []byte, fn func(start int, pat int32) bool) {
 	for i := 0; i < len(text); i++ {
 		if s == 0 {
 			if pairs != nil {
-				for i+1 < len(text) && !pairs[int(text[i])<<8|int(text[i+1])] {
-					i++
-				}
-				if i+1 >= len(text) {
+				if i = m.nextStart(text, i); i+1 >= len(text) {
 					return
 				}
 			} else {

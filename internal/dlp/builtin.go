@@ -685,6 +685,16 @@ func exampleHost(h string) bool {
 var urlPasswordPlaceholders = []string{"pass", "password", "passwd", "secret", "changeme", "pwd", "user", "username",
 	"postgres", "root", "admin", "guest", "test", "redacted", "hidden", "mypassword", "yourpassword", "<password>"}
 
+// discordCheck accepts /api/webhooks/ID/TOKEN on a Discord host (the
+// trigger is the path, which keeps the prefilter quiet on prose).
+func discordCheck(tok string, text []byte, start, end int) (candidate, bool) {
+	host := text[max(0, start-len("discordapp.com")):start]
+	if !bytes.HasSuffix(host, []byte("discord.com")) && !bytes.HasSuffix(host, []byte("discordapp.com")) {
+		return candidate{}, false
+	}
+	return webhookCheck(4.0)(tok, text, start, end)
+}
+
 // webhookCheck accepts a webhook URL whose secret (the last path segment)
 // looks random.
 func webhookCheck(minEntropy float64) func(string, []byte, int, int) (candidate, bool) {

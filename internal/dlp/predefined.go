@@ -18,6 +18,16 @@ func tok(id, name string, keep int, t tokenEntry, kw ...string) *Entry {
 
 func re(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
+// azureTriggers are "0Q~" … "9Q~": the digit before "Q~" is part of the
+// format, and three-byte triggers let the prefilter skip every other byte.
+var azureTriggers = func() []string {
+	out := make([]string, 10)
+	for d := range out {
+		out[d] = string(rune('0'+d)) + "Q~"
+	}
+	return out
+}()
+
 // predefinedEntries is built once; entries are immutable.
 var predefinedEntries = []*Entry{
 	num("payment_card", "Payment card number", `\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,4}(?:[ -]?\d{1,3})?|\d{4}[ -]?\d{6}[ -]?\d{4,5}`, matchCard, 13, cardCheck,
@@ -43,7 +53,7 @@ var predefinedEntries = []*Entry{
 		Keywords: []string{"aws", "secret"}},
 	tok("gcp_api_key", "Google Cloud API key", 4, tokenEntry{trig: []string{"AIza"},
 		re: re(`^AIza[0-9A-Za-z_-]{35}`), check: tokenCheck(3.5, 4)}, "google", "gcp", "api key"),
-	tok("azure_client_secret", "Azure client secret", 0, tokenEntry{trig: []string{"Q~"}, back: 4,
+	tok("azure_client_secret", "Azure client secret", 0, tokenEntry{trig: azureTriggers, back: 3,
 		re: re(`^[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}`), check: azureCheck},
 		"azure", "client_secret", "client secret", "entra", "aad", "tenant"),
 	tok("github_token", "GitHub token", 4, tokenEntry{trig: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
@@ -65,10 +75,11 @@ var predefinedEntries = []*Entry{
 	tok("jwt", "JSON Web Token", 0, tokenEntry{trig: []string{"eyJ"},
 		re: re(`^eyJ[A-Za-z0-9_-]{10,}={0,2}\.[A-Za-z0-9_-]{10,}={0,2}\.[A-Za-z0-9_-]*`), check: jwtCheck},
 		"bearer", "authorization", "jwt", "token"),
-	tok("slack_webhook", "Slack incoming webhook URL", 30, tokenEntry{trig: []string{"hooks.slack.com/services/"},
+	tok("slack_webhook", "Slack incoming webhook URL", 30, tokenEntry{trig: []string{".slack.com/services/"}, back: 5,
 		re: re(`^hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24}`), check: webhookCheck(3.5)}, "slack", "webhook"),
-	tok("discord_webhook", "Discord webhook URL", 33, tokenEntry{trig: []string{"discord.com/api/webhooks/", "discordapp.com/api/webhooks/"},
-		re: re(`^discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,68}`), check: webhookCheck(4.0)}, "discord", "webhook"),
+	// The trigger is the path (it follows the host), so no left boundary.
+	{ID: "discord_webhook", Name: "Discord webhook URL", Kind: "predefined", keepPrefix: 14, Keywords: []string{"discord", "webhook"},
+		det: tokenEntry{trig: []string{"/api/webhooks/"}, re: re(`^/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,68}`), check: discordCheck}},
 	tok("cloudflare_api_token", "Cloudflare API token", 5, tokenEntry{trig: []string{"cfk_", "cfut_", "cfat_"},
 		re: re(`^cf(?:k|ut|at)_[A-Za-z0-9]{40}[0-9a-f]{8}`), check: tokenCheck(3.5, 4)}, "cloudflare", "cf_api"),
 	{ID: "url_credentials", Name: "Password in a URL", Kind: "predefined", det: urlCredentialEntry{},
