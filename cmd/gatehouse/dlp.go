@@ -33,15 +33,11 @@ func dlpCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var in io.Reader = cmd.InOrStdin()
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("dlp scan: %w", err)
-				}
-				defer f.Close()
-				in = f
+			in, closeIn, err := openInput(cmd, args[0])
+			if err != nil {
+				return fmt.Errorf("dlp scan: %w", err)
 			}
+			defer closeIn()
 			var opts dlp.Options
 			if keyFile != "" {
 				pub, err := readKey(keyFile, "public_key")
@@ -127,15 +123,11 @@ func dlpCmd() *cobra.Command {
 			"only be used together with it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var in io.Reader = cmd.InOrStdin()
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("dlp dataset: %w", err)
-				}
-				defer f.Close()
-				in = f
+			in, closeIn, err := openInput(cmd, args[0])
+			if err != nil {
+				return fmt.Errorf("dlp dataset: %w", err)
 			}
+			defer closeIn()
 			salt, err := datasetSalt(saltFile)
 			if err != nil {
 				return err
@@ -227,4 +219,16 @@ func datasetSalt(path string) ([]byte, error) {
 		}
 	}
 	return salt, nil
+}
+
+// openInput opens the file named by arg, or stdin for "-".
+func openInput(cmd *cobra.Command, arg string) (io.Reader, func(), error) {
+	if arg == "-" {
+		return cmd.InOrStdin(), func() {}, nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }

@@ -3,6 +3,7 @@ package dlp
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -648,9 +649,11 @@ func (urlCredentialEntry) at(text []byte, pos int, _ string) (candidate, bool) {
 	s, e := pos+ix[4], pos+ix[5]
 	pw := string(text[s:e])
 	lp := strings.ToLower(pw)
-	for _, p := range urlPasswordPlaceholders {
-		if lp == p || strings.Contains(lp, "${") || strings.Contains(lp, "{{") || strings.HasPrefix(lp, "$") ||
-			strings.Contains(lp, "xxx") || strings.Contains(lp, "***") || strings.Contains(lp, "example") {
+	if slices.Contains(urlPasswordPlaceholders, lp) || strings.HasPrefix(lp, "$") {
+		return candidate{}, false
+	}
+	for _, marker := range []string{"${", "{{", "xxx", "***", "example"} {
+		if strings.Contains(lp, marker) {
 			return candidate{}, false
 		}
 	}
