@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
@@ -201,12 +202,17 @@ func configCmd() *cobra.Command {
 }
 
 func keysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage JWT signing keys"}
-	var path string
+	cmd := &cobra.Command{Use: "keys", Short: "Manage signing keys"}
+	var path, use string
 	rotate := &cobra.Command{
-		Use:   "rotate --config FILE",
-		Short: "Rotate the signing key now; the previous key stays published for the overlap window",
-		Args:  cobra.NoArgs,
+		Use:   "rotate --config FILE [--use tokens|saas-saml]",
+		Short: "Rotate a signing key now; the previous key stays published for the overlap window",
+		Long: "Rotate a signing key now; the previous key stays published for the overlap window.\n" +
+			"--use tokens (default) rotates the key of Gatehouse's JWTs and SaaS OIDC tokens, which also\n" +
+			"rotates on schedule (organization.key_rotation_interval). --use saas-saml rotates the key that\n" +
+			"signs SAML assertions for SaaS apps, which never rotates on its own: service providers usually\n" +
+			"pin its certificate, so give them the new certificate (in each app's IdP metadata) at once.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path)
 			if err != nil {
@@ -222,8 +228,16 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			km, err := keys.NewManager(st, master, keys.Options{Issuer: cfg.Organization.AuthDomain,
-				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()})
+			opts := keys.Options{Issuer: cfg.Organization.AuthDomain,
+				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()}
+			switch use {
+			case "tokens":
+			case store.SigningKeyUseSaaSSAML:
+				opts.Use, opts.ManualOnly = store.SigningKeyUseSaaSSAML, true
+			default:
+				return fmt.Errorf("keys rotate: --use %q: want tokens or %s", use, store.SigningKeyUseSaaSSAML)
+			}
+			km, err := keys.NewManager(st, master, opts)
 			if err != nil {
 				return err
 			}
@@ -235,11 +249,12 @@ func keysCmd() *cobra.Command {
 				return err
 			}
 			_, after := km.Signer()
-			fmt.Fprintf(cmd.OutOrStdout(), "rotated signing key: %s -> %s (previous key published until its overlap ends)\n", before, after)
+			fmt.Fprintf(cmd.OutOrStdout(), "rotated %s signing key: %s -> %s (previous key published until its overlap ends)\n", use, before, after)
 			return nil
 		},
 	}
 	rotate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
+	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens or saas-saml")
 	cmd.AddCommand(rotate)
 	return cmd
 }

@@ -64,6 +64,7 @@ type Gatehouse struct {
 	now         func() time.Time
 	Store       store.Store
 	Keys        *keys.Manager
+	SAMLKeys    *keys.Manager // SaaS SAML assertions; rotated by hand only
 	Snapshots   *snapshot.Holder
 	Revocations *session.Revocations
 	Authn       *authn.Service
@@ -159,6 +160,14 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if err := g.Keys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	g.SAMLKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
+		Use: store.SigningKeyUseSaaSSAML, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
+	if err != nil {
+		return nil, fmt.Errorf("SaaS SAML signing keys: %w", err)
+	}
+	if err := g.SAMLKeys.Load(ctx); err != nil {
+		return nil, fmt.Errorf("SaaS SAML signing keys: %w", err)
+	}
 	if err := g.Revocations.Load(ctx, g.Store); err != nil {
 		return nil, err
 	}
@@ -183,7 +192,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		TargetType: "config", TargetID: strconv.FormatInt(applied.Version, 10), Result: store.AuditSuccess, Details: cfgDetails}); err != nil {
 		return nil, fmt.Errorf("audit the configuration change: %w", err)
 	}
-	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, Snapshots: g.Snapshots, Audit: g.Authn.Audit, Log: log, Now: now,
+	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, SAMLKeys: g.SAMLKeys, Snapshots: g.Snapshots, Audit: g.Authn.Audit, Log: log, Now: now,
 		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck, Client: g.Authn.Client}
 	samlIdP := samlidp.New(saasEnv)
 	samlIdP.Client = g.Authn.Client
@@ -420,6 +429,9 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 		}
 	}
 	if ch.Keys {
+		if err := g.SAMLKeys.Reload(ctx); err != nil {
+			g.log.Error("reload SaaS SAML signing keys", "err", err)
+		}
 		if err := g.Keys.Reload(ctx); err != nil {
 			g.log.Error("reload signing keys", "err", err)
 		} else if cfg, err := g.Store.GetConfig(ctx); err == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/crewjam/saml/samlsp"
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -149,6 +150,27 @@ func TestInteropSaaSFromAnyIdP(t *testing.T) {
 	resp, body = b.PostForm(t, action, form)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"subject":"alice@example.com"`) {
 		t.Fatalf("samlsp: %d %s", resp.StatusCode, body)
+	}
+
+	// Rotating Gatehouse's token keys leaves the SaaS SAML key alone: the SP keeps the metadata
+	// (and certificate) it read before, and a new assertion still verifies against it.
+	if err := e.G.Keys.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.G.Reload(ctx, store.Change{Keys: true})
+	b.Client.Jar.SetCookies(root, []*http.Cookie{{Name: "token", Value: "", Path: "/", MaxAge: -1}})
+	resp, page = b.Get(t, sp.URL+"/hello")
+	action, form = testenv.ParseForm(t, page)
+	if resp.StatusCode != http.StatusOK || action != sp.URL+"/saml/acs" {
+		t.Fatalf("SAML SSO after a token key rotation: %d, form to %q\n%s", resp.StatusCode, action, page)
+	}
+	if resp, body = b.PostForm(t, action, form); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"subject":"alice@example.com"`) {
+		t.Fatalf("the SP rejected an assertion after a token key rotation: %d %s", resp.StatusCode, body)
+	}
+	if md2, err := samlsp.FetchMetadata(ctx, b.Client, *mdURL); err != nil ||
+		len(md2.IDPSSODescriptors[0].KeyDescriptors) != len(md.IDPSSODescriptors[0].KeyDescriptors) ||
+		md2.IDPSSODescriptors[0].KeyDescriptors[0].KeyInfo.X509Data.X509Certificates[0].Data != md.IDPSSODescriptors[0].KeyDescriptors[0].KeyInfo.X509Data.X509Certificates[0].Data {
+		t.Errorf("SaaS SAML metadata changed with the token keys: %v", err)
 	}
 
 	// Both SSOs are in the auth log with the app and the IdP of the login.

@@ -70,7 +70,7 @@ func (s *fakeStore) SigningKeys(ctx context.Context) ([]store.SigningKey, error)
 func (s *fakeStore) RotateSigningKey(ctx context.Context, expectedCurrent string, next *store.SigningKey, overlap time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := slices.IndexFunc(s.keys, func(k store.SigningKey) bool { return k.RetireAt.IsZero() })
+	cur := slices.IndexFunc(s.keys, func(k store.SigningKey) bool { return k.RetireAt.IsZero() && k.Use == next.Use })
 	curID := ""
 	if cur >= 0 {
 		curID = s.keys[cur].ID

@@ -57,6 +57,13 @@ type Options struct {
 	Overlap time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Use selects the store's key set this Manager owns (store.SigningKey.Use): "" for
+	// Gatehouse's tokens, store.SigningKeyUseSaaSSAML for SaaS SAML assertions.
+	Use string
+	// ManualOnly turns scheduled rotation off: RotateIfDue never rotates and keys change only
+	// through Rotate. For keys that relying parties pin (SAML service providers keep the IdP
+	// certificate they were given). Certificates are then valid for manualCertValidity.
+	ManualOnly bool
 	// Rand supplies nonces and certificate serial numbers. Default crypto/rand.Reader. RSA key
 	// generation always uses the crypto library's own source (Go 1.26 ignores a custom reader).
 	Rand io.Reader
@@ -135,9 +142,9 @@ func issuerHost(issuer string) (string, error) {
 func (m *Manager) Load(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sks, err := m.st.SigningKeys(ctx)
+	sks, err := m.readKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("keys: read signing keys: %w", err)
+		return err
 	}
 	if !slices.ContainsFunc(sks, func(k store.SigningKey) bool { return k.RetireAt.IsZero() }) {
 		next, err := m.generate()
@@ -149,8 +156,8 @@ func (m *Manager) Load(ctx context.Context) error {
 			return fmt.Errorf("keys: store first signing key: %w", err)
 		}
 		// On ErrConflict a racing replica stored its key first; use that one.
-		if sks, err = m.st.SigningKeys(ctx); err != nil {
-			return fmt.Errorf("keys: read signing keys: %w", err)
+		if sks, err = m.readKeys(ctx); err != nil {
+			return err
 		}
 	}
 	return m.install(sks)
@@ -165,11 +172,20 @@ func (m *Manager) Reload(ctx context.Context) error {
 }
 
 func (m *Manager) reloadLocked(ctx context.Context) error {
-	sks, err := m.st.SigningKeys(ctx)
+	sks, err := m.readKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("keys: read signing keys: %w", err)
+		return err
 	}
 	return m.install(sks)
+}
+
+// readKeys returns the store's keys of this Manager's use.
+func (m *Manager) readKeys(ctx context.Context) ([]store.SigningKey, error) {
+	all, err := m.st.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("keys: read signing keys: %w", err)
+	}
+	return slices.DeleteFunc(all, func(k store.SigningKey) bool { return k.Use != m.opts.Use }), nil
 }
 
 // RotateIfDue re-reads the keys from the store and rotates when the current key is
@@ -209,7 +225,7 @@ func (m *Manager) RotateIfDue(ctx context.Context) (rotated bool, err error) {
 }
 
 func (m *Manager) due(ks *keySet) bool {
-	return m.opts.Now().Sub(ks.current.created) >= m.opts.RotationInterval
+	return !m.opts.ManualOnly && m.opts.Now().Sub(ks.current.created) >= m.opts.RotationInterval
 }
 
 // Rotate makes a new key current now (manual rotation); the current key is rotated out with the
@@ -241,10 +257,21 @@ func (m *Manager) Rotate(ctx context.Context) error {
 	return nil
 }
 
+// manualCertValidity is how long the certificate of a key that rotates only by hand is valid.
+const manualCertValidity = 10 * 365 * 24 * time.Hour
+
 // generate creates a sealed key; the certificate outlives any sensible stay in the key set.
 func (m *Manager) generate() (*store.SigningKey, error) {
 	validity := 2 * (m.opts.RotationInterval + m.opts.Overlap)
-	return generate(m.aead, m.opts.Rand, m.host, m.opts.Now(), validity)
+	if m.opts.ManualOnly {
+		validity = manualCertValidity
+	}
+	k, err := generate(m.aead, m.opts.Rand, m.host, m.opts.Now(), validity)
+	if err != nil {
+		return nil, err
+	}
+	k.Use = m.opts.Use
+	return k, nil
 }
 
 // Signer returns the current key, bound to RS256, and its kid; nil and "" before Load.
@@ -271,10 +298,10 @@ func (m *Manager) PublicKey(kid string) (*rsa.PublicKey, bool) {
 	return e.pub, true
 }
 
-// NextRotation returns when RotateIfDue will next rotate; zero before Load.
+// NextRotation returns when RotateIfDue will next rotate; zero before Load and with ManualOnly.
 func (m *Manager) NextRotation() time.Time {
 	ks := m.set.Load()
-	if ks == nil {
+	if ks == nil || m.opts.ManualOnly {
 		return time.Time{}
 	}
 	return ks.current.created.Add(m.opts.RotationInterval)

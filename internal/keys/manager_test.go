@@ -729,3 +729,59 @@ func TestJWKEncodesKey(t *testing.T) {
 		t.Fatal("e wrong")
 	}
 }
+
+// TestUsesAreIndependent: a token key Manager and a manual-only SaaS SAML key Manager share one
+// store; scheduled rotation moves the token keys only, a manual rotation of the SAML keys leaves
+// the token keys alone, and each publishes only its own certificates.
+func TestUsesAreIndependent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		tokens := e.loaded(t)
+		saml, err := NewManager(e.hook, masterA, Options{Issuer: testIssuer, Now: e.clk.Now, Use: store.SigningKeyUseSaaSSAML, ManualOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := saml.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tok0, saml0 := currentKID(t, tokens), currentKID(t, saml)
+		if tok0 == saml0 {
+			t.Fatal("the two uses share a key")
+		}
+		if len(e.stored(t)) != 2 {
+			t.Fatalf("store holds %d keys, want one per use", len(e.stored(t)))
+		}
+		// Well past the rotation interval: the token keys rotate, the SAML key stays.
+		e.clk.Advance(DefaultRotationInterval + time.Hour)
+		for _, m := range []*Manager{tokens, saml} {
+			if _, err := m.RotateIfDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if currentKID(t, tokens) == tok0 {
+			t.Error("token key did not rotate on schedule")
+		}
+		if currentKID(t, saml) != saml0 || !saml.NextRotation().IsZero() {
+			t.Error("manual-only SAML key rotated on schedule")
+		}
+		cert := saml.Certificates()[0]
+		if cert.NotAfter.Sub(cert.NotBefore) < 9*365*24*time.Hour {
+			t.Errorf("SAML certificate valid for %v only", cert.NotAfter.Sub(cert.NotBefore))
+		}
+		tok1 := currentKID(t, tokens)
+		if err := saml.Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tokens.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if currentKID(t, saml) == saml0 || currentKID(t, tokens) != tok1 {
+			t.Error("manual SAML rotation did not rotate only the SAML key")
+		}
+		for _, kid := range certificateKIDs(t, tokens) {
+			if _, ok := saml.PublicKey(kid); ok {
+				t.Errorf("token key %s published by the SAML Manager", kid)
+			}
+		}
+	})
+}

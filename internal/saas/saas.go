@@ -32,7 +32,11 @@ type Env struct {
 	Store store.Store
 	// Keys signs assertions and tokens (RS256 / RSA-SHA256) and publishes the certificates and
 	// JWKS; keys rotate with an overlap window.
-	Keys      *keys.Manager
+	Keys *keys.Manager
+	// SAMLKeys signs the SAML responses and assertions of SaaS apps and publishes their
+	// certificates in the IdP metadata. A separate key set that rotates only by hand: service
+	// providers usually pin the certificate they were given.
+	SAMLKeys  *keys.Manager
 	Snapshots *snapshot.Holder
 	Audit     *audit.Recorder
 	Log       *slog.Logger

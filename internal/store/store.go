@@ -113,11 +113,12 @@ type Store interface {
 	// one-time values that every replica must agree on.
 	RememberOnce(ctx context.Context, key string, expires time.Time) (bool, error)
 
-	// SigningKeys returns all keys not yet past their RetireAt, newest first.
+	// SigningKeys returns all keys of every use not yet past their RetireAt, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// RotateSigningKey makes next the current key if the current key's ID is still expectedCurrent
-	// ("" when there is no key yet); the old current key gets RetireAt = now + overlap. ErrConflict
-	// when another rotation won.
+	// RotateSigningKey makes next the current key of next.Use if that use's current key's ID is
+	// still expectedCurrent ("" when there is no key of that use yet); the old current key gets
+	// RetireAt = now + overlap. Keys of other uses are untouched. ErrConflict when another
+	// rotation won.
 	RotateSigningKey(ctx context.Context, expectedCurrent string, next *SigningKey, overlap time.Duration) error
 
 	// AppendAuthEvent persists an authentication event.
@@ -320,10 +321,16 @@ type PINChallenge struct {
 	UsedAt    time.Time `json:"used_at,omitzero"`
 }
 
+// SigningKeyUseSaaSSAML is the use of the keys that sign SAML assertions for SaaS apps.
+const SigningKeyUseSaaSSAML = "saas-saml"
+
 // SigningKey is an RSA signing key; the private key is encrypted under the master key by package
 // keys before it reaches the store.
 type SigningKey struct {
-	ID                  string    `json:"id"` // kid
+	ID string `json:"id"` // kid
+	// Use separates independent key sets, each with one current key: "" for Gatehouse's
+	// tokens, SigningKeyUseSaaSSAML for SaaS SAML assertions.
+	Use                 string    `json:"use,omitempty"`
 	Algorithm           string    `json:"alg"`
 	PrivateKeyEncrypted []byte    `json:"private_key_encrypted"`
 	CertificatePEM      string    `json:"certificate_pem"`

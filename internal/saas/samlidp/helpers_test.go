@@ -94,7 +94,7 @@ func (s *fakeStore) SigningKeys(context.Context) ([]store.SigningKey, error) {
 func (s *fakeStore) RotateSigningKey(_ context.Context, expectedCurrent string, next *store.SigningKey, overlap time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := slices.IndexFunc(s.keys, func(k store.SigningKey) bool { return k.RetireAt.IsZero() })
+	cur := slices.IndexFunc(s.keys, func(k store.SigningKey) bool { return k.RetireAt.IsZero() && k.Use == next.Use })
 	curID := ""
 	if cur >= 0 {
 		curID = s.keys[cur].ID
@@ -328,7 +328,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		Decision: policy.Decision{Action: policy.ActionAllow, PolicyID: "everyone", Reasons: []string{"allow-matched"}},
 	}}
 	h.idp = New(saas.Env{
-		Store: h.st, Keys: h.keys, Snapshots: h.snaps, Now: now,
+		Store: h.st, Keys: h.keys, SAMLKeys: h.keys, Snapshots: h.snaps, Now: now,
 		Audit:     &audit.Recorder{Store: h.st, Log: discardLog(), Now: now},
 		Log:       discardLog(),
 		Authorize: h.auth.Authorize,

@@ -32,8 +32,8 @@ func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request, snap *snapsh
 		return
 	}
 	var certs []*x509.Certificate
-	if p.env.Keys != nil {
-		certs = p.env.Keys.Certificates()
+	if p.env.SAMLKeys != nil {
+		certs = p.env.SAMLKeys.Certificates()
 	}
 	if len(certs) == 0 {
 		p.fail(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "saml-no-signing-key", publicUnavailable, errNoSigningKey))

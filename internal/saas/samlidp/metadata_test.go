@@ -102,6 +102,7 @@ func TestMetadataAcrossRotation(t *testing.T) {
 	}
 	h.keys = km
 	h.idp.env.Keys = km
+	h.idp.env.SAMLKeys = km
 	h.auth.always = true
 	old := km.Certificate()
 

@@ -282,7 +282,7 @@ func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		p.deny(w, r, snap, app, grant, http.StatusServiceUnavailable, "store-unavailable", publicUnavailable, err)
 		return
 	}
-	signer, cert, err := signingKey(p.env.Keys)
+	signer, cert, err := signingKey(p.env.SAMLKeys)
 	if err != nil {
 		p.deny(w, r, snap, app, grant, http.StatusServiceUnavailable, "saml-signing-failed", publicUnavailable, err)
 		return

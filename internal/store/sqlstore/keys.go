@@ -15,7 +15,7 @@ import (
 func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	var keys []store.SigningKey
 	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
-		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT id, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at FROM signing_keys WHERE retire_at = 0 OR retire_at > ? ORDER BY seq DESC"),
+		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT id, key_use, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at FROM signing_keys WHERE retire_at = 0 OR retire_at > ? ORDER BY seq DESC"),
 			micros(now))
 		if err != nil {
 			return err
@@ -24,7 +24,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 		for rows.Next() {
 			var k store.SigningKey
 			var created, retire int64
-			if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKeyEncrypted, &k.CertificatePEM, &created, &retire); err != nil {
+			if err := rows.Scan(&k.ID, &k.Use, &k.Algorithm, &k.PrivateKeyEncrypted, &k.CertificatePEM, &created, &retire); err != nil {
 				return err
 			}
 			k.CreatedAt, k.RetireAt = fromMicros(created), fromMicros(retire)
@@ -38,13 +38,14 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return keys, nil
 }
 
-// RotateSigningKey makes next the current key (its RetireAt is ignored; a zero CreatedAt means
-// now) if the current key is expectedCurrent, and retires the old one at now + overlap.
+// RotateSigningKey makes next the current key of next.Use (its RetireAt is ignored; a zero
+// CreatedAt means now) if that use's current key is expectedCurrent, and retires the old one at
+// now + overlap.
 // ErrConflict when the current key is another; ErrAlreadyExists when next's ID was used before.
 func (s *Store) RotateSigningKey(ctx context.Context, expectedCurrent string, next *store.SigningKey, overlap time.Duration) error {
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		var current string
-		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT id FROM signing_keys WHERE retire_at = 0"+s.d.forUpdate)).Scan(&current)
+		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT id FROM signing_keys WHERE retire_at = 0 AND key_use = ?"+s.d.forUpdate), next.Use).Scan(&current)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -67,9 +68,9 @@ func (s *Store) RotateSigningKey(ctx context.Context, expectedCurrent string, ne
 		}
 		// VALUES rather than INSERT ... SELECT, so that PostgreSQL types each argument from its
 		// column.
-		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO signing_keys (id, seq, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at) "+
-			"VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM signing_keys), ?, ?, ?, ?, 0)"),
-			next.ID, next.Algorithm, next.PrivateKeyEncrypted, next.CertificatePEM, micros(createdOr(next.CreatedAt, now)))
+		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO signing_keys (id, seq, key_use, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at) "+
+			"VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM signing_keys), ?, ?, ?, ?, ?, 0)"),
+			next.ID, next.Use, next.Algorithm, next.PrivateKeyEncrypted, next.CertificatePEM, micros(createdOr(next.CreatedAt, now)))
 		if s.d.isUniqueViolation(err) {
 			// Another transaction installed a current key first: with no current key there is
 			// no row to lock, and the unique index on the current key decides (databases that

@@ -13,6 +13,7 @@ var rateLimitTests = []suiteTest{
 
 var signingKeyTests = []suiteTest{
 	{"Rotation", testSigningKeyRotation},
+	{"UsesRotateIndependently", testSigningKeyUses},
 }
 
 func testRateLimit(t *testing.T, s store.Store, clock *Clock) {
@@ -78,7 +79,7 @@ func testSigningKeyRotation(t *testing.T, s store.Store, clock *Clock) {
 	keys()
 
 	k1 := newKey("k1", clock.Now())
-	requireAllFieldsSet(t, k1, "SigningKey.RetireAt")
+	requireAllFieldsSet(t, k1, "SigningKey.RetireAt", "SigningKey.Use")
 	isErr(t, "first rotation expecting a current key", s.RotateSigningKey(ctx, "k0", k1, overlap), store.ErrConflict)
 	ok(t, "first RotateSigningKey", s.RotateSigningKey(ctx, "", k1, overlap))
 	keys(normKey(k1, time.Time{}))
@@ -105,4 +106,39 @@ func testSigningKeyRotation(t *testing.T, s store.Store, clock *Clock) {
 	keys(normKey(k3, time.Time{}), normKey(k2, k2Retire))
 	clock.Advance(overlap / 2) // past k2's RetireAt
 	keys(normKey(k3, time.Time{}))
+}
+
+// testSigningKeyUses: each use has its own current key; rotating one use neither needs nor
+// touches the other's.
+func testSigningKeyUses(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	const overlap = time.Hour
+	tok := newKey("tok1", clock.Now())
+	saml := newKey("saml1", clock.Now())
+	saml.Use = store.SigningKeyUseSaaSSAML
+	ok(t, "first token key", s.RotateSigningKey(ctx, "", tok, overlap))
+	// The SAML use has no current key yet, whatever the token use has.
+	isErr(t, "SAML rotation expecting the token key", s.RotateSigningKey(ctx, "tok1", saml, overlap), store.ErrConflict)
+	ok(t, "first SAML key", s.RotateSigningKey(ctx, "", saml, overlap))
+	equal(t, "SigningKeys", allKeys(t, s), []store.SigningKey{normKey(saml, time.Time{}), normKey(tok, time.Time{})})
+
+	clock.Advance(time.Minute)
+	tok2 := newKey("tok2", clock.Now())
+	ok(t, "token rotation", s.RotateSigningKey(ctx, "tok1", tok2, overlap))
+	equal(t, "SigningKeys after a token rotation", allKeys(t, s),
+		[]store.SigningKey{normKey(tok2, time.Time{}), normKey(saml, time.Time{}), normKey(tok, clock.Now().Add(overlap))})
+
+	saml2 := newKey("saml2", clock.Now())
+	saml2.Use = store.SigningKeyUseSaaSSAML
+	isErr(t, "SAML rotation expecting the token key", s.RotateSigningKey(ctx, "tok2", saml2, overlap), store.ErrConflict)
+	ok(t, "SAML rotation", s.RotateSigningKey(ctx, "saml1", saml2, overlap))
+	equal(t, "SigningKeys after a SAML rotation", allKeys(t, s),
+		[]store.SigningKey{normKey(saml2, time.Time{}), normKey(tok2, time.Time{}), normKey(saml, clock.Now().Add(overlap)), normKey(tok, clock.Now().Add(overlap))})
+}
+
+func allKeys(t *testing.T, s store.Store) []store.SigningKey {
+	t.Helper()
+	keys, err := s.SigningKeys(t.Context())
+	ok(t, "SigningKeys", err)
+	return keys
 }
