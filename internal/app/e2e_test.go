@@ -16,6 +16,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 
+	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -496,5 +497,50 @@ func TestSilentReissue(t *testing.T) {
 	}
 	if n := e.PINs.Count("alice@example.com"); n != 1 {
 		t.Errorf("%d PINs sent; re-issue must not ask for a new login", n)
+	}
+}
+
+// TestLoginRateLimits: one address can start only so many logins a minute (each stores a flow),
+// and request only so many PINs for one e-mail address; both answer 429 and recover with time.
+func TestLoginRateLimits(t *testing.T) {
+	flows, sends := authn.LoginFlowsPerIP, authn.PINSendsPerEmail
+	authn.LoginFlowsPerIP = authn.Limit{Window: time.Minute, Max: 5}
+	authn.PINSendsPerEmail = authn.Limit{Window: 10 * time.Minute, Max: 2}
+	t.Cleanup(func() { authn.LoginFlowsPerIP, authn.PINSendsPerEmail = flows, sends })
+
+	e := testenv.Start(t, "")
+	b := e.NewBrowser()
+	for i := 0; i < 5; i++ {
+		if resp, _ := b.Get(t, e.URL("app.localhost", "/")); resp.StatusCode != http.StatusOK {
+			t.Fatalf("login page %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp, page := b.Get(t, e.URL("app.localhost", "/"))
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "Too many sign-ins") {
+		t.Fatalf("sixth login in a minute: %d\n%s", resp.StatusCode, page)
+	}
+	e.Clock.Advance(time.Minute)
+
+	requestPIN := func() *http.Response {
+		resp, page := b.Get(t, e.URL("app.localhost", "/"))
+		action, fields := testenv.Form(t, page)
+		fields.Set("email", "erin@example.com")
+		resp, _ = b.PostForm(t, resp.Request.URL.ResolveReference(&url.URL{Path: action}).String(), fields)
+		return resp
+	}
+	for i := 0; i < 2; i++ {
+		if resp := requestPIN(); resp.StatusCode != http.StatusOK {
+			t.Fatalf("PIN request %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp := requestPIN(); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("third PIN for one address in 10 minutes: %d, want 429", resp.StatusCode)
+	}
+	if n := e.PINs.Count("erin@example.com"); n != 2 {
+		t.Errorf("%d PINs sent, want 2", n)
+	}
+	e.Clock.Advance(10 * time.Minute)
+	if resp := requestPIN(); resp.StatusCode != http.StatusOK {
+		t.Errorf("PIN request after the window: %d", resp.StatusCode)
 	}
 }

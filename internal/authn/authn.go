@@ -43,12 +43,15 @@ const (
 	appNonceMaxAge  = time.Hour
 )
 
-// Rate limits for the PIN login (per replica set, through the store).
+// Rate limits (per replica set, through the store). LoginFlowsPerIP bounds the login flows, and
+// so the database rows, one client address can create by opening protected pages without a
+// session; it is generous because a whole office may share one address.
 var (
 	PINSendsPerEmail = Limit{Window: 10 * time.Minute, Max: 5}
 	PINSendsPerIP    = Limit{Window: 10 * time.Minute, Max: 20}
 	PINVerifyPerIP   = Limit{Window: 10 * time.Minute, Max: 50}
 	PINMaxAttempts   = 5
+	LoginFlowsPerIP  = Limit{Window: time.Minute, Max: 300}
 )
 
 // Limit is a fixed-window rate limit.

@@ -224,8 +224,17 @@ func startURL(snap *snapshot.Snapshot, flowID, idpID string) string {
 	return snap.Profile.Path("start") + "?" + url.Values{"flow": {flowID}, "idp": {idpID}}.Encode()
 }
 
-// newFlow stores a login flow bound to a fresh cookie on this browser.
+// newFlow stores a login flow bound to a fresh cookie on this browser, at most LoginFlowsPerIP
+// per client address.
 func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) (*store.LoginFlow, error) {
+	ip, _ := s.Client(r)
+	ok, err := s.Store.HitRateLimit(r.Context(), "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max)
+	if err != nil {
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	if !ok {
+		return nil, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil)
+	}
 	binding := randomToken(32)
 	now := s.now()
 	f := &store.LoginFlow{
