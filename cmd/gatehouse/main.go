@@ -205,13 +205,15 @@ func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage signing keys"}
 	var path, use string
 	rotate := &cobra.Command{
-		Use:   "rotate --config FILE [--use tokens|saas-saml]",
+		Use:   "rotate --config FILE [--use tokens|saas-saml|saml-encryption]",
 		Short: "Rotate a signing key now; the previous key stays published for the overlap window",
 		Long: "Rotate a signing key now; the previous key stays published for the overlap window.\n" +
 			"--use tokens (default) rotates the key of Gatehouse's JWTs and SaaS OIDC tokens, which also\n" +
 			"rotates on schedule (organization.key_rotation_interval). --use saas-saml rotates the key that\n" +
 			"signs SAML assertions for SaaS apps, which never rotates on its own: service providers usually\n" +
-			"pin its certificate, so give them the new certificate (in each app's IdP metadata) at once.",
+			"pin its certificate, so give them the new certificate (in each app's IdP metadata) at once.\n" +
+			"--use saml-encryption rotates the key SAML IdPs with enable_encryption encrypt assertions to;\n" +
+			"the previous key keeps decrypting for the overlap window, so update the IdPs within it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path)
@@ -232,10 +234,10 @@ func keysCmd() *cobra.Command {
 				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()}
 			switch use {
 			case "tokens":
-			case store.SigningKeyUseSaaSSAML:
-				opts.Use, opts.ManualOnly = store.SigningKeyUseSaaSSAML, true
+			case store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption:
+				opts.Use, opts.ManualOnly = use, true
 			default:
-				return fmt.Errorf("keys rotate: --use %q: want tokens or %s", use, store.SigningKeyUseSaaSSAML)
+				return fmt.Errorf("keys rotate: --use %q: want tokens, %s or %s", use, store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption)
 			}
 			km, err := keys.NewManager(st, master, opts)
 			if err != nil {
@@ -254,7 +256,7 @@ func keysCmd() *cobra.Command {
 		},
 	}
 	rotate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
-	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens or saas-saml")
+	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens, saas-saml or saml-encryption")
 	cmd.AddCommand(rotate)
 	return cmd
 }

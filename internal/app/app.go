@@ -59,12 +59,15 @@ type Options struct {
 
 // Gatehouse is one running instance.
 type Gatehouse struct {
-	cfg         *config.File
-	log         *slog.Logger
-	now         func() time.Time
-	Store       store.Store
-	Keys        *keys.Manager
-	SAMLKeys    *keys.Manager // SaaS SAML assertions; rotated by hand only
+	cfg      *config.File
+	log      *slog.Logger
+	now      func() time.Time
+	Store    store.Store
+	Keys     *keys.Manager
+	SAMLKeys *keys.Manager // SaaS SAML assertions; rotated by hand only
+	// SAMLEncKeys decrypt assertions from SAML IdPs with enable_encryption; loaded (and the
+	// first key created) only once such an IdP is configured. Rotated by hand only.
+	SAMLEncKeys *keys.Manager
 	Snapshots   *snapshot.Holder
 	Revocations *session.Revocations
 	Authn       *authn.Service
@@ -167,6 +170,11 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	}
 	if err := g.SAMLKeys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("SaaS SAML signing keys: %w", err)
+	}
+	g.SAMLEncKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
+		Use: store.SigningKeyUseSAMLEncryption, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
+	if err != nil {
+		return nil, fmt.Errorf("SAML encryption keys: %w", err)
 	}
 	if err := g.Revocations.Load(ctx, g.Store); err != nil {
 		return nil, err
@@ -294,12 +302,33 @@ func (g *Gatehouse) recordSCIMChange(ctx context.Context, ch scim.Change) {
 	}
 }
 
+// samlEncryptionWanted reports whether some SAML identity provider has enable_encryption.
+func samlEncryptionWanted(cfg *store.Config) bool {
+	for _, idp := range cfg.IdentityProviders {
+		if on, _ := idp.Config["enable_encryption"].(bool); on && idp.Type == "saml" {
+			return true
+		}
+	}
+	return false
+}
+
 // buildConnectors builds the connector of every redirect-based identity provider.
 func (g *Gatehouse) buildConnectors(cfg *store.Config) error {
 	env := identity.Env{HTTPClient: g.httpClient, Now: g.now, Log: g.log, Replay: replayCache{g.Store}}
 	if signer, _ := g.Keys.Signer(); signer != nil {
 		env.Signer = signer
 		env.Certificate = g.Keys.Certificate()
+	}
+	if samlEncryptionWanted(cfg) {
+		if signer, _ := g.SAMLEncKeys.Signer(); signer == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := g.SAMLEncKeys.Load(ctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("SAML encryption keys: %w", err)
+			}
+		}
+		env.Decrypters, env.EncryptionCertificates = g.SAMLEncKeys.Decrypters(), g.SAMLEncKeys.Certificates()
 	}
 	built := map[string]identity.Connector{}
 	for _, idp := range cfg.IdentityProviders {
@@ -431,6 +460,11 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 	if ch.Keys {
 		if err := g.SAMLKeys.Reload(ctx); err != nil {
 			g.log.Error("reload SaaS SAML signing keys", "err", err)
+		}
+		if signer, _ := g.SAMLEncKeys.Signer(); signer != nil {
+			if err := g.SAMLEncKeys.Reload(ctx); err != nil {
+				g.log.Error("reload SAML encryption keys", "err", err)
+			}
 		}
 		if err := g.Keys.Reload(ctx); err != nil {
 			g.log.Error("reload signing keys", "err", err)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -166,5 +167,49 @@ policies:
 	if !strings.Contains(body, `"Gatehouse-Authenticated-User-Email":["bob@example.org"]`) {
 		page, _ := chromedp.Run(ctx, chromedp.Text(`body`))
 		t.Fatalf("browser at %s; page: %s", loc, page)
+	}
+}
+
+// TestInteropCrewjamSAMLEncryptedAssertion: with enable_encryption, Gatehouse's SP metadata
+// carries its encryption certificate, crewjam's samlidp encrypts the assertion to it
+// (RSA-OAEP, AES-128-CBC, inside a signed Response), and the login goes through.
+func TestInteropCrewjamSAMLEncryptedAssertion(t *testing.T) {
+	idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", []string{"eng"})
+	e := testenv.Start(t, fmt.Sprintf(`
+organization: {name: T, auth_domain: auth.localhost}
+identity_providers:
+  - {id: corp, name: Corp SAML, type: saml, config: {metadata_url: %s/metadata, email_attribute_name: %q, enable_encryption: true}}
+applications:
+  - {id: app, name: App, destinations: [app.localhost], upstream: UPSTREAM, policies: [{ref: all, precedence: 1}]}
+policies:
+  - {id: all, decision: allow, include: [{everyone: {}}]}
+`, idp.URL, oidMail))
+	b := e.NewBrowser()
+	_, md := b.Get(t, e.URL("auth.localhost", "/.gatehouse/corp/saml-metadata"))
+	if !strings.Contains(md, `use="encryption"`) {
+		t.Fatalf("SP metadata has no encryption key:\n%s", md)
+	}
+	idp.RegisterSP(t, "gatehouse", []byte(md))
+
+	resp, body := b.Get(t, e.URL("app.localhost", "/"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="password"`) {
+		t.Fatalf("expected the IdP's login page, got %d\n%s", resp.StatusCode, body)
+	}
+	_, login := testenv.ParseForm(t, body)
+	login.Set("user", "alice")
+	login.Set("password", "hunter2")
+	b.PostForm(t, idp.URL+"/login", login)
+	_, page := b.PostForm(t, idp.URL+"/sso", url.Values{"SAMLRequest": {login.Get("SAMLRequest")}, "RelayState": {login.Get("RelayState")}})
+	acs, samlResp := testenv.ParseForm(t, page)
+	raw, _ := base64.StdEncoding.DecodeString(samlResp.Get("SAMLResponse"))
+	if !strings.Contains(string(raw), "EncryptedAssertion") || strings.Contains(string(raw), "alice@example.com") {
+		t.Fatalf("the IdP did not encrypt the assertion:\n%s", raw)
+	}
+	resp, body = b.Do(t, mustPost(t, acs, samlResp))
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != e.URL("app.localhost", "/") {
+		t.Fatalf("after the ACS: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if got := decodeUpstream(t, body).header("Gatehouse-Authenticated-User-Email"); len(got) != 1 || got[0] != "alice@example.com" {
+		t.Errorf("email header %v", got)
 	}
 }

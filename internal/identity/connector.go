@@ -126,6 +126,11 @@ type Env struct {
 	// (sign_request); the certificate is published in the SP metadata.
 	Signer      crypto.Signer
 	Certificate *x509.Certificate
+	// Decrypters and EncryptionCertificates are Gatehouse's SAML encryption keys (current first,
+	// then any still in a rotation overlap) for IdPs with enable_encryption; the certificates
+	// are published in the SP metadata.
+	Decrypters             []crypto.Decrypter
+	EncryptionCertificates []*x509.Certificate
 	// Replay remembers one-time values (SAML assertion IDs) across replicas.
 	Replay ReplayCache
 }

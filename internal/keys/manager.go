@@ -283,6 +283,25 @@ func (m *Manager) Signer() (crypto.Signer, string) {
 	return ks.current.signer, ks.current.kid
 }
 
+// Decrypters returns the private keys of a Manager whose Use is
+// store.SigningKeyUseSAMLEncryption, current first, then rotated-out keys still published (an
+// IdP may still encrypt to them); nil for every other use, so that a signing key never
+// decrypts.
+func (m *Manager) Decrypters() []crypto.Decrypter {
+	ks := m.set.Load()
+	if ks == nil || m.opts.Use != store.SigningKeyUseSAMLEncryption {
+		return nil
+	}
+	now := m.opts.Now()
+	var out []crypto.Decrypter
+	for _, e := range ks.all {
+		if e.retireAt.IsZero() || now.Before(e.retireAt) {
+			out = append(out, e.priv)
+		}
+	}
+	return out
+}
+
 // PublicKey returns the public key for kid if it is published: the current key, or a rotated-out
 // key before its RetireAt. A rotated-out key stops verifying exactly at RetireAt by this
 // Manager's clock, whether or not the store has been re-read.

@@ -321,8 +321,13 @@ type PINChallenge struct {
 	UsedAt    time.Time `json:"used_at,omitzero"`
 }
 
-// SigningKeyUseSaaSSAML is the use of the keys that sign SAML assertions for SaaS apps.
-const SigningKeyUseSaaSSAML = "saas-saml"
+// Key uses besides "" (Gatehouse's tokens): SigningKeyUseSaaSSAML signs SAML assertions for
+// SaaS apps; SigningKeyUseSAMLEncryption decrypts assertions that SAML identity providers
+// encrypt to Gatehouse (it never signs).
+const (
+	SigningKeyUseSaaSSAML       = "saas-saml"
+	SigningKeyUseSAMLEncryption = "saml-encryption"
+)
 
 // SigningKey is an RSA signing key; the private key is encrypted under the master key by package
 // keys before it reaches the store.

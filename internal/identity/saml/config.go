@@ -59,6 +59,10 @@ type Config struct {
 	HeaderAttributes []HeaderAttribute
 	// AllowedClockSkew is tolerated on every time check; default 90s.
 	AllowedClockSkew time.Duration
+	// EnableEncryption publishes Gatehouse's SAML encryption certificate in the SP metadata and
+	// accepts encrypted assertions (RSA-OAEP key transport; AES-GCM, or AES-CBC inside a signed
+	// Response). The assertion must still be signed. Plain assertions stay accepted.
+	EnableEncryption bool
 	// AllowIdPInitiated accepts responses that answer no AuthnRequest. Off by default: such
 	// responses cannot be bound to a browser's login flow.
 	AllowIdPInitiated bool
@@ -94,7 +98,7 @@ type Errors = onetimepin.Errors
 
 var configFields = []string{
 	"allow_idp_initiated", "allowed_clock_skew", "attributes", "binding", "email_attribute_name",
-	"header_attributes", "idp_public_certs", "issuer_url", "metadata_url", "metadata_xml",
+	"enable_encryption", "header_attributes", "idp_public_certs", "issuer_url", "metadata_url", "metadata_xml",
 	"sign_request", "sso_target_url",
 }
 
@@ -134,6 +138,8 @@ func ParseConfig(raw map[string]any) (*Config, error) {
 			cfg.AllowedClockSkew = p.duration(k, v)
 		case "allow_idp_initiated":
 			cfg.AllowIdPInitiated = p.boolean(k, v)
+		case "enable_encryption":
+			cfg.EnableEncryption = p.boolean(k, v)
 		default:
 			p.add(k, fmt.Sprintf("unknown field %q (saml accepts: %s)", k, strings.Join(configFields, ", ")))
 		}

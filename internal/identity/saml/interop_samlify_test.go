@@ -124,7 +124,7 @@ func TestInteropSamlifyIdP(t *testing.T) {
 		t.Run(fmt.Sprintf("%s signed=%v", tc.binding, tc.sign), func(t *testing.T) {
 			var idpURL string
 			sp := newSPServer(t, func(spURL string) map[string]any {
-				md, err := spMetadata(spURL+"/saml-metadata", spURL+"/callback", spCert)
+				md, err := spMetadata(spURL+"/saml-metadata", spURL+"/callback", spCert, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

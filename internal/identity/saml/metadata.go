@@ -168,10 +168,10 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 }
 
 // spMetadata renders Gatehouse's SP metadata: one HTTP-POST AssertionConsumerService, e-mail
-// NameIDs, signed assertions wanted, and the request-signing certificate when requests are
-// signed. The key is marked use="signing" so that no IdP mistakes it for an encryption key
-// (encrypted assertions are not supported).
-func spMetadata(entityID, acs string, cert *x509.Certificate) ([]byte, error) {
+// NameIDs, signed assertions wanted, the request-signing certificate when requests are signed
+// (use="signing", so that no IdP mistakes it for an encryption key), and with enable_encryption
+// the encryption certificates (use="encryption") with the methods accepted, AES-GCM first.
+func spMetadata(entityID, acs string, cert *x509.Certificate, encCerts []*x509.Certificate) ([]byte, error) {
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	ed := doc.CreateElement("md:EntityDescriptor")
@@ -187,6 +187,16 @@ func spMetadata(entityID, acs string, cert *x509.Certificate) ([]byte, error) {
 		ki := kd.CreateElement("ds:KeyInfo")
 		ki.CreateAttr("xmlns:ds", nsDSig)
 		ki.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(base64.StdEncoding.EncodeToString(cert.Raw))
+	}
+	for _, ec := range encCerts {
+		kd := sp.CreateElement("md:KeyDescriptor")
+		kd.CreateAttr("use", "encryption")
+		ki := kd.CreateElement("ds:KeyInfo")
+		ki.CreateAttr("xmlns:ds", nsDSig)
+		ki.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(base64.StdEncoding.EncodeToString(ec.Raw))
+		for _, m := range encryptionMethods {
+			kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", m)
+		}
 	}
 	sp.CreateElement("md:NameIDFormat").SetText(nameIDEmail)
 	acsEl := sp.CreateElement("md:AssertionConsumerService")

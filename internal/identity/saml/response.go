@@ -2,6 +2,7 @@ package saml
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -34,8 +35,11 @@ type checks struct {
 	audience          string              // our SP entity ID
 	requestID         string              // the AuthnRequest ID of the flow; "" when there is none
 	allowIdPInitiated bool
-	now               time.Time
-	skew              time.Duration
+	// decrypters are the SP encryption keys; nil when the IdP's enable_encryption is off, and
+	// encrypted assertions are then refused.
+	decrypters []crypto.Decrypter
+	now        time.Time
+	skew       time.Duration
 }
 
 // assertion is what a verified Assertion says, read from the verified element only.
@@ -84,8 +88,8 @@ func fail(reason string, format string, args ...any) error {
 //     parser runs); the XML round-trip validator passes (before any signature work); UTF-8,
 //     no directives or processing instructions, no duplicate attributes, depth <= 64.
 //  2. The root is {protocol}Response (namespace-exact everywhere). The whole document holds
-//     no EncryptedAssertion (unsupported in this release) and exactly one {assertion}Assertion,
-//     a direct child of the Response. ds:Signature elements may only be direct children of the
+//     exactly one {assertion}Assertion, a direct child of the Response (or, with
+//     enable_encryption, one EncryptedAssertion there instead: see verifyEncrypted). ds:Signature elements may only be direct children of the
 //     Response or of that Assertion, at most one each.
 //  3. A non-Success StatusCode is reported as saml-idp-error.
 //  4. Signatures. The Assertion MUST carry a signature that verifies; identity is read only
@@ -138,8 +142,8 @@ func verifyResponse(raw []byte, c *checks) (*assertion, error) {
 	if !is(root, nsProtocol, "Response") {
 		return nil, fail("saml-malformed", "root element is <%s>, not a samlp:Response", root.Tag)
 	}
-	if n := len(descendants(root, nsAssertion, "EncryptedAssertion")); n > 0 {
-		return nil, fail("saml-encrypted-assertion", "encrypted assertions are not supported in this release; configure the IdP to send a signed, unencrypted assertion")
+	if encs := descendants(root, nsAssertion, "EncryptedAssertion"); len(encs) > 0 {
+		return verifyEncrypted(root, encs, c)
 	}
 	as := descendants(root, nsAssertion, "Assertion")
 	if len(as) > 1 {
@@ -185,6 +189,92 @@ func verifyResponse(raw []byte, c *checks) (*assertion, error) {
 		return nil, err
 	}
 	if !is(va, nsAssertion, "Assertion") || (respSig != nil && !is(resp, nsProtocol, "Response")) {
+		return nil, fail("saml-signature-invalid", "the verified element is not the expected one")
+	}
+	if err := checkResponse(resp, c); err != nil {
+		return nil, err
+	}
+	return readAssertion(va, c)
+}
+
+// verifyEncrypted handles a Response carrying an EncryptedAssertion (enable_encryption): exactly
+// one, a direct child of the Response, and no plain Assertion beside it. A Response signature,
+// when present, is verified first, over the ciphertext; then the assertion is decrypted (see
+// decryptAssertion), its plaintext goes through the same hardening as a response (size, no
+// DTD, round trip, parser limits), and it MUST carry its own valid signature like any
+// assertion: encryption to Gatehouse's public certificate proves nothing about the sender.
+func verifyEncrypted(root *etree.Element, encs []*etree.Element, c *checks) (*assertion, error) {
+	if c.decrypters == nil {
+		return nil, fail("saml-encrypted-assertion", "the assertion is encrypted but enable_encryption is off for this identity provider")
+	}
+	if len(encs) > 1 || len(descendants(root, nsAssertion, "Assertion")) > 0 {
+		return nil, fail("saml-multiple-assertions", "the response holds more than one assertion")
+	}
+	if encs[0].Parent() != root {
+		return nil, fail("saml-assertion-misplaced", "the encrypted assertion is inside <%s>, not a direct child of the Response", encs[0].Parent().Tag)
+	}
+	for _, s := range descendants(root, nsDSig, "Signature") {
+		if s.Parent() != root {
+			return nil, fail("saml-signature-misplaced", "a ds:Signature inside <%s> does not sign the Response", s.Parent().Tag)
+		}
+	}
+	if err := checkStatus(root); err != nil {
+		return nil, err
+	}
+	respSig, err := child(root, nsDSig, "Signature")
+	if err != nil {
+		return nil, fail("saml-signature-misplaced", "the Response carries several signatures")
+	}
+	resp := root // unsigned: its fields are only used to reject
+	if respSig != nil {
+		if resp, err = verifySignature(root, respSig, c); err != nil {
+			return nil, err
+		}
+		if !is(resp, nsProtocol, "Response") {
+			return nil, fail("saml-signature-invalid", "the verified element is not the expected one")
+		}
+	}
+	plain, err := decryptAssertion(encs[0], c.decrypters, respSig != nil)
+	if err != nil {
+		return nil, err
+	}
+	if hasDirective(plain) || !utf8.Valid(plain) {
+		return nil, fail("saml-decrypt-failed", "%v", errDecrypt)
+	}
+	if err := xrv.Validate(bytes.NewReader(plain)); err != nil {
+		return nil, identity.Fail("saml-roundtrip", fmt.Errorf("decrypted assertion is not round-trip stable: %w", err))
+	}
+	adoc, err := parseXML(plain)
+	if err != nil {
+		return nil, fail("saml-decrypt-failed", "%v", errDecrypt)
+	}
+	a := adoc.Root()
+	if !is(a, nsAssertion, "Assertion") {
+		return nil, fail("saml-malformed", "the encrypted element is <%s>, not a saml:Assertion", a.Tag)
+	}
+	if len(descendants(a, nsAssertion, "Assertion")) > 1 || len(descendants(a, nsAssertion, "EncryptedAssertion")) > 0 { // descendants includes a
+		return nil, fail("saml-multiple-assertions", "the decrypted assertion holds another assertion")
+	}
+	for _, s := range descendants(a, nsDSig, "Signature") {
+		if s.Parent() != a {
+			return nil, fail("saml-signature-misplaced", "a ds:Signature inside <%s> does not sign the Assertion", s.Parent().Tag)
+		}
+	}
+	asSig, err := child(a, nsDSig, "Signature")
+	if err != nil {
+		return nil, fail("saml-signature-misplaced", "the Assertion carries several signatures")
+	}
+	if asSig == nil {
+		return nil, fail("saml-unsigned-assertion", "the assertion is not signed (an encrypted assertion must be signed too)")
+	}
+	if respID := attr(root, "ID"); respID != "" && respID == attr(a, "ID") {
+		return nil, fail("saml-malformed", "Response and Assertion share the ID %q", respID)
+	}
+	va, err := verifySignature(a, asSig, c)
+	if err != nil {
+		return nil, err
+	}
+	if !is(va, nsAssertion, "Assertion") {
 		return nil, fail("saml-signature-invalid", "the verified element is not the expected one")
 	}
 	if err := checkResponse(resp, c); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"net/http"
@@ -488,10 +489,14 @@ func FuzzParseResponse(f *testing.F) {
 			f.Add(tc.raw)
 		}
 	}
+	sp := fuzzEncryptionKey(f)
+	f.Add(s.encryptedGCM(f, sp.cert, gcm{16, algRSAOAEPMGF1P, ""}))
+	f.Add(validSpec(f).encryptedGCM(f, sp.cert, gcm{32, algRSAOAEP11, algMGF1SHA256}))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c := &checks{
 			certs: []*x509.Certificate{idp.cert}, issuer: testIssuer, acs: testACS, audience: testSPEntity,
 			requestID: testRequestID, now: testNow, skew: DefaultClockSkew,
+			decrypters: []crypto.Decrypter{sp.key},
 		}
 		a, err := verifyResponse(raw, c)
 		if err != nil {

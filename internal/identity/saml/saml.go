@@ -108,6 +108,9 @@ func newConnector(id string, cfg *Config, env identity.Env) (*Connector, error) 
 	if env.Replay == nil {
 		return nil, fmt.Errorf("saml identity provider %q: a replay cache is required", id)
 	}
+	if cfg.EnableEncryption && (len(env.Decrypters) == 0 || len(env.EncryptionCertificates) == 0) {
+		return nil, fmt.Errorf("saml identity provider %q: enable_encryption needs Gatehouse's SAML encryption key", id)
+	}
 	if cfg.SignRequest {
 		if env.Signer == nil || env.Certificate == nil {
 			return nil, fmt.Errorf("saml identity provider %q: sign_request needs Gatehouse's signing key and certificate", id)
@@ -390,7 +393,20 @@ func (c *Connector) SPMetadata(req identity.LoginRequest) ([]byte, error) {
 	if c.cfg.SignRequest {
 		cert = c.env.Certificate
 	}
-	return spMetadata(req.SPEntityID, req.CallbackURL, cert)
+	var enc []*x509.Certificate
+	if c.cfg.EnableEncryption {
+		enc = c.env.EncryptionCertificates
+	}
+	return spMetadata(req.SPEntityID, req.CallbackURL, cert, enc)
+}
+
+// decrypters returns the keys encrypted assertions may be decrypted with: none unless
+// enable_encryption is on.
+func (c *Connector) decrypters() []crypto.Decrypter {
+	if !c.cfg.EnableEncryption {
+		return nil
+	}
+	return c.env.Decrypters
 }
 
 // limitedBody records that the callback body hit MaxBodyBytes, so that HandleCallback can
@@ -468,6 +484,7 @@ func (c *Connector) HandleCallback(ctx context.Context, r *http.Request, req ide
 		audience:          req.SPEntityID,
 		requestID:         flowData[FlowRequestID],
 		allowIdPInitiated: c.cfg.AllowIdPInitiated,
+		decrypters:        c.decrypters(),
 		now:               c.now(),
 		skew:              c.cfg.AllowedClockSkew,
 	})
