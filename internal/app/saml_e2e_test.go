@@ -213,3 +213,74 @@ policies:
 		t.Errorf("email header %v", got)
 	}
 }
+
+// TestInteropCrewjamIdPInitiated: a login started from crewjam's IdP portal (a shortcut, no
+// AuthnRequest) is accepted only from an IdP with allow_idp_initiated; the browser lands on the
+// application named by RelayState when it is a protected URL, else on the auth domain.
+func TestInteropCrewjamIdPInitiated(t *testing.T) {
+	for _, allow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("allow_idp_initiated=%v", allow), func(t *testing.T) {
+			idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", []string{"eng"})
+			e := testenv.Start(t, fmt.Sprintf(`
+organization: {name: T, auth_domain: auth.localhost}
+identity_providers:
+  - {id: corp, name: Corp SAML, type: saml, config: {metadata_url: %s/metadata, email_attribute_name: %q, allow_idp_initiated: %v}}
+applications:
+  - {id: app, name: App, destinations: [app.localhost], upstream: UPSTREAM, policies: [{ref: all, precedence: 1}]}
+policies:
+  - {id: all, decision: allow, include: [{everyone: {}}]}
+`, idp.URL, oidMail, allow))
+			b := e.NewBrowser()
+			_, md := b.Get(t, e.URL("auth.localhost", "/.gatehouse/saml-metadata"))
+			idp.RegisterSP(t, "gatehouse", []byte(md))
+			spEntity := e.URL("auth.localhost", "/.gatehouse/callback")
+			idp.AddShortcut(t, "app", spEntity, e.URL("app.localhost", "/reports?q=1"))
+			idp.AddShortcut(t, "evil", spEntity, "https://evil.example/steal")
+
+			// Sign in at the IdP first (its portal session).
+			resp, body := b.Get(t, idp.URL+"/login/app")
+			_, login := testenv.ParseForm(t, body)
+			login.Set("user", "alice")
+			login.Set("password", "hunter2")
+			resp, page := b.PostForm(t, idp.URL+"/login", login)
+			if !strings.Contains(page, "SAMLResponse") {
+				_, page = b.Get(t, idp.URL+"/login/app")
+			}
+			acs, form := testenv.ParseForm(t, page)
+			if form.Get("SAMLResponse") == "" || acs != spEntity {
+				t.Fatalf("no IdP-initiated response from the shortcut (to %q): %d\n%s", acs, resp.StatusCode, page)
+			}
+			resp, body = b.Do(t, browserPost(t, acs, form))
+			if !allow {
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("IdP-initiated login without allow_idp_initiated: %d\n%s", resp.StatusCode, body)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != e.URL("app.localhost", "/reports?q=1") {
+				t.Fatalf("after the ACS: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+			}
+			if got := decodeUpstream(t, body).header("Gatehouse-Authenticated-User-Email"); len(got) != 1 || got[0] != "alice@example.com" {
+				t.Errorf("email header %v", got)
+			}
+			// The same response again is a replay.
+			if resp, _ := b.Do(t, browserPost(t, acs, form)); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("replayed IdP-initiated response: %d", resp.StatusCode)
+			}
+			// A RelayState outside the protected applications is not followed.
+			_, page = b.Get(t, idp.URL+"/login/evil")
+			acs, form = testenv.ParseForm(t, page)
+			resp, _ = b.Do(t, browserPost(t, acs, form))
+			if got := resp.Request.URL.String(); got != e.URL("auth.localhost", "/") {
+				t.Errorf("IdP-initiated login with a foreign RelayState landed on %s", got)
+			}
+		})
+	}
+}
+
+// browserPost is mustPost with the Accept header of a browser navigation.
+func browserPost(t *testing.T, u string, form url.Values) *http.Request {
+	req := mustPost(t, u, form)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	return req
+}

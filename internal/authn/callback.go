@@ -93,12 +93,21 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 		return
 	}
 	invalid := httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	unsolicited := r.Method == http.MethodPost && r.PostForm.Get("SAMLResponse") != ""
 	if state == "" {
+		if unsolicited {
+			s.serveUnsolicited(w, r, snap, state)
+			return
+		}
 		s.renderError(w, r, snap, invalid)
 		return
 	}
 	f, err := s.Store.GetLoginFlow(ctx, state)
 	if errors.Is(err, store.ErrNotFound) {
+		if unsolicited {
+			s.serveUnsolicited(w, r, snap, state)
+			return
+		}
 		s.renderError(w, r, snap, invalid)
 		return
 	}
@@ -143,6 +152,88 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 		return
 	}
 	s.finishRedirectLogin(w, r, snap, f, idp, ident)
+}
+
+// serveUnsolicited handles a SAML response that answers no login flow (IdP-initiated: a tile
+// in the IdP's portal). Only IdPs with allow_idp_initiated are tried, in configuration order;
+// the first whose checks pass (issuer, signature, audience, destination, no InResponseTo,
+// replay cache) signs the user in. There is no flow to bind the browser to, so this is open to
+// login CSRF by design (a third party can sign a browser in as itself); the option documents it.
+// The browser then goes to relayState when it is a URL of a protected application, else to the
+// auth domain's home (the App Launcher).
+func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, relayState string) {
+	ctx := r.Context()
+	ip, country := s.Client(r)
+	var tried []*store.IdentityProvider
+	var errs []error
+	for _, idp := range snap.IdPs {
+		uc, ok := s.connector(idp.ID).(identity.UnsolicitedConnector)
+		if !ok || !uc.AcceptsUnsolicited() {
+			continue
+		}
+		tried = append(tried, idp)
+		ident, err := uc.HandleCallback(ctx, r, loginRequest(snap, ""), nil)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ident.IdP = identity.IdP{ID: idp.ID, Type: idp.Type}
+		ident.Email = identity.NormalizeEmail(ident.Email)
+		if ident.Email == "" {
+			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
+			s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil))
+			return
+		}
+		if _, err := s.startSession(ctx, w, r, snap, ident); err != nil {
+			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type,
+				IP: ip.String(), Country: country, Reasons: []string{httpx.AsError(err).Reason}})
+			s.renderError(w, r, snap, err)
+			return
+		}
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type,
+			IP: ip.String(), Country: country, Reasons: []string{"idp-initiated"}})
+		web.SetSecurityHeaders(w.Header())
+		http.Redirect(w, r, unsolicitedTarget(snap, relayState), http.StatusSeeOther)
+		return
+	}
+	if len(tried) == 0 {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow",
+			"This sign-in attempt has expired. Open the application again to sign in.", errors.New("unsolicited SAML response and no IdP allows IdP-initiated logins")))
+		return
+	}
+	reason := identity.FailureReason(errs[0])
+	ref := httpx.NewRequestID()
+	s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
+		IP: ip.String(), Country: country, Reasons: []string{reason, "idp-initiated"}, RequestID: ref})
+	s.Log.Warn("IdP-initiated login failed", "ref", ref, "idps", len(tried), "reason", reason, "errs", errors.Join(errs...))
+	web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ref,
+		Message: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."})
+}
+
+// unsolicitedTarget returns relayState when it is an http(s) URL on a protected application's
+// host and path (after the same normalisation as routing), else the auth domain's home.
+func unsolicitedTarget(snap *snapshot.Snapshot, relayState string) string {
+	home := snap.Issuer + "/"
+	u, err := url.Parse(relayState)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || (u.Scheme == "http" && snap.Secure()) {
+		return home
+	}
+	norm, err := httpx.NormalizePath(u.EscapedPath())
+	if err != nil {
+		return home
+	}
+	if norm == "" {
+		norm = "/"
+	}
+	id, ok := snap.Routes.Match(strings.ToLower(u.Hostname()), httpx.StripPathParams(norm))
+	if !ok || snap.Apps[id] == nil {
+		return home
+	}
+	target := u.Scheme + "://" + u.Host + norm
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	return target
 }
 
 // serveContinue finishes a login whose IdP answer arrived by cross-site POST.

@@ -63,6 +63,13 @@ type CallbackConnector interface {
 	HandleCallback(ctx context.Context, r *http.Request, req LoginRequest, flowData map[string]string) (*Identity, error)
 }
 
+// UnsolicitedConnector accepts answers that no login flow asked for (SAML IdP-initiated
+// logins), when its configuration allows them. HandleCallback is then called with nil flow data.
+type UnsolicitedConnector interface {
+	CallbackConnector
+	AcceptsUnsolicited() bool
+}
+
 // MetadataConnector publishes service-provider metadata (SAML).
 type MetadataConnector interface {
 	Connector

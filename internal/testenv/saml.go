@@ -182,3 +182,15 @@ func StartSamlify(t *testing.T, port string, key *rsa.PrivateKey, cert *x509.Cer
 
 // FreePort returns a port on 127.0.0.1 that was free a moment ago.
 func FreePort(t *testing.T) string { return freePort(t) }
+
+// AddShortcut adds an IdP-initiated login link, /login/<name>, for the service provider whose
+// entity ID is given, with a fixed RelayState ("" for none).
+func (c *CrewjamIdP) AddShortcut(t *testing.T, name, spEntityID, relayState string) {
+	t.Helper()
+	sc := map[string]any{"name": name, "service_provider": spEntityID}
+	if relayState != "" {
+		sc["relay_state"] = relayState
+	}
+	b, _ := json.Marshal(sc)
+	c.put(t, "/shortcuts/"+name, string(b))
+}

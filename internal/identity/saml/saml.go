@@ -83,6 +83,7 @@ type idpState struct {
 
 var (
 	_ identity.RedirectConnector         = (*Connector)(nil)
+	_ identity.UnsolicitedConnector      = (*Connector)(nil)
 	_ identity.CallbackConnector         = (*Connector)(nil)
 	_ identity.MetadataConnector         = (*Connector)(nil)
 	_ identity.HeaderAttributesConnector = (*Connector)(nil)
@@ -399,6 +400,10 @@ func (c *Connector) SPMetadata(req identity.LoginRequest) ([]byte, error) {
 	}
 	return spMetadata(req.SPEntityID, req.CallbackURL, cert, enc)
 }
+
+// AcceptsUnsolicited implements identity.UnsolicitedConnector: IdP-initiated logins are
+// accepted only with allow_idp_initiated.
+func (c *Connector) AcceptsUnsolicited() bool { return c.cfg.AllowIdPInitiated }
 
 // decrypters returns the keys encrypted assertions may be decrypted with: none unless
 // enable_encryption is on.
