@@ -404,6 +404,19 @@ func corpus(seed uint64, n int) []sample {
 			return "AB" + g.digits(6) + g.pick("E", "F", "Z")
 		}
 	})
+	// National identifiers with check digits: positives carry a valid check, hard negatives the
+	// same shape with the check digit changed.
+	for _, id := range []struct {
+		entry, kw string
+		gen       func(valid bool) string
+	}{
+		{"uk_nhs", "NHS number", g.nhs}, {"au_tfn", "tax file number", g.tfn}, {"th_id", "Thai national ID", g.thaiID},
+		{"fr_nir", "numéro de sécurité sociale", g.nir}, {"sg_nric", "NRIC", g.nric}, {"hk_hkid", "HKID", g.hkid},
+		{"tw_id", "national ID", g.twID},
+	} {
+		pos(id.entry, id.kw, func() string { return id.gen(true) })
+		neg(id.entry, func() string { return id.gen(false) })
+	}
 	pos("email", "email", func() string {
 		return strings.ToLower(g.str(upper, 5)) + "." + strings.ToLower(g.str(upper, 6)) + "@" +
 			strings.ToLower(g.str(upper, 7)) + g.pick(".com", ".io", ".de", ".co.uk")
@@ -511,4 +524,150 @@ func denseText(seed uint64, kind string, n int) []byte {
 		}
 	}
 	return []byte(b.String()[:n])
+}
+
+// bumpLast changes the last digit of s (a check digit) to another value.
+func bumpLast(s string, valid bool) string {
+	if valid {
+		return s
+	}
+	last := s[len(s)-1]
+	return s[:len(s)-1] + string('0'+(last-'0'+1+byte(len(s)%8))%10)
+}
+
+func (g *gen) nhs(valid bool) string {
+	for {
+		d := g.pick("4", "6", "7", "35") + g.digits(8)
+		d = d[:9]
+		sum := 0
+		for i := 0; i < 9; i++ {
+			sum += int(d[i]-'0') * (10 - i)
+		}
+		c := 11 - sum%11
+		if c == 11 {
+			c = 0
+		}
+		if c == 10 {
+			continue
+		}
+		n := d + string(rune('0'+c))
+		if !valid {
+			n = d + string(rune('0'+(c+1+g.r.IntN(8))%10))
+			if _, ok := nhsCheck(n); ok {
+				continue
+			}
+		}
+		return n[:3] + " " + n[3:6] + " " + n[6:]
+	}
+}
+
+func (g *gen) tfn(valid bool) string {
+	for {
+		d := g.digits(8)
+		for c := 0; c <= 9; c++ {
+			n := d + string(rune('0'+c))
+			_, ok := tfnCheck(n)
+			if ok == valid {
+				return n[:3] + " " + n[3:6] + " " + n[6:]
+			}
+		}
+	}
+}
+
+func (g *gen) thaiID(valid bool) string {
+	d := string(rune('1'+g.r.IntN(8))) + g.digits(11)
+	sum := 0
+	for i := 0; i < 12; i++ {
+		sum += int(d[i]-'0') * (13 - i)
+	}
+	c := (11 - sum%11) % 10
+	if !valid {
+		c = (c + 1 + g.r.IntN(9)) % 10
+	}
+	n := d + string(rune('0'+c))
+	return n[:1] + "-" + n[1:5] + "-" + n[5:10] + "-" + n[10:12] + "-" + n[12:]
+}
+
+func (g *gen) nir(valid bool) string {
+	month := 1 + g.r.IntN(12)
+	body := g.pick("1", "2") + g.digits(2) + fmt.Sprintf("%02d", month) + fmt.Sprintf("%02d", 1+g.r.IntN(95)) + g.digits(6)
+	var n uint64
+	for _, c := range body {
+		n = n*10 + uint64(c-'0')
+	}
+	key := 97 - int(n%97)
+	if !valid {
+		key = (key + 1 + g.r.IntN(90)) % 97
+		if key == 0 {
+			key = 1
+		}
+	}
+	k := fmt.Sprintf("%02d", key)
+	return body[:1] + " " + body[1:3] + " " + body[3:5] + " " + body[5:7] + " " + body[7:10] + " " + body[10:13] + " " + k
+}
+
+func (g *gen) nric(valid bool) string {
+	prefix := g.pick("S", "T", "F", "G")
+	d := g.digits(7)
+	weights := [7]int{2, 7, 6, 5, 4, 3, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(d[i]-'0') * w
+	}
+	if prefix == "T" || prefix == "G" {
+		sum += 4
+	}
+	table := "JZIHGFEDCBA"
+	if prefix == "F" || prefix == "G" {
+		table = "XWUTRQPNMLK"
+	}
+	c := table[sum%11]
+	if !valid {
+		c = table[(sum+1+g.r.IntN(9))%11]
+	}
+	return prefix + d + string(c)
+}
+
+func (g *gen) hkid(valid bool) string {
+	two := g.r.IntN(4) == 0
+	letters := g.str(upper, 1)
+	first := 36
+	if two {
+		letters = g.str(upper, 2)
+		first = int(letters[0]-'A') + 10
+	}
+	second := int(letters[len(letters)-1]-'A') + 10
+	d := g.digits(6)
+	sum := first*9 + second*8
+	for i := 0; i < 6; i++ {
+		sum += int(d[i]-'0') * (7 - i)
+	}
+	cv := (11 - sum%11) % 11
+	if !valid {
+		cv = (cv + 1 + g.r.IntN(9)) % 11
+	}
+	c := "A"
+	if cv < 10 {
+		c = string(rune('0' + cv))
+	}
+	if g.r.IntN(2) == 0 {
+		return letters + d + "(" + c + ")"
+	}
+	return letters + d + c
+}
+
+func (g *gen) twID(valid bool) string {
+	letters := "ABCDEFGHJKLMNPQRSTUVXYWZIO"
+	l := letters[g.r.IntN(len(letters))]
+	code := twLetterCodes[l]
+	d := g.pick("1", "2") + g.digits(7)
+	sum := code/10 + code%10*9
+	for i := 0; i < 8; i++ {
+		sum += int(d[i]-'0') * (8 - i)
+	}
+	c := (10 - sum%10) % 10
+	if !valid {
+		c = (c + 1 + g.r.IntN(9)) % 10
+	}
+	return string(l) + d + string(rune('0'+c))
 }

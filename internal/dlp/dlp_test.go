@@ -157,3 +157,42 @@ func TestPayloadEncryption(t *testing.T) {
 		t.Error("token visible in clear sample/context")
 	}
 }
+
+// TestNationalIDExamples: published valid examples are found (or marked as examples), and the
+// same numbers with another check digit are not.
+func TestNationalIDExamples(t *testing.T) {
+	e := NewEngine(Options{})
+	p, _ := PredefinedProfile(ProfileNationalIDs)
+	cases := []struct {
+		text, entry string
+		example     bool
+	}{
+		{"NHS number 943 476 5919", "uk_nhs", true},
+		{"TFN 123 456 782", "au_tfn", true},
+		{"NRIC S1234567D", "sg_nric", false},
+		{"HKID A123456(3)", "hk_hkid", false},
+		{"身分證 A123456789", "tw_id", false},
+		{"NHS number 943 476 5918", "", false},
+		{"TFN 123 456 783", "", false},
+		{"NRIC S1234567E", "", false},
+		{"HKID A123456(4)", "", false},
+		{"ID A123456788", "", false},
+	}
+	for _, c := range cases {
+		v, err := e.Scan(context.Background(), strings.NewReader(c.text), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range v.Findings {
+			if f.Entry == c.entry && f.Example == c.example {
+				got = append(got, f.Entry)
+			} else if f.Entry != "" && c.entry == "" {
+				got = append(got, "unexpected "+f.Entry)
+			}
+		}
+		if c.entry != "" && len(got) != 1 || c.entry == "" && len(got) != 0 {
+			t.Errorf("%q: findings %+v", c.text, v.Findings)
+		}
+	}
+}

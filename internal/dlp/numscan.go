@@ -109,6 +109,12 @@ func matchCardA(b []byte, j int) int {
 // in b, as regexp.FindAllIndex does for a pattern that never matches empty.
 func findAllAnchored(b []byte, m func([]byte, int) int, fn func(s, e int)) {
 	for i := 0; i < len(b); {
+		// A match right after a digit or letter fails its left boundary anyway
+		// (numberEntry.accept), so such positions are not tried.
+		if i > 0 && isWordByte(b[i-1]) {
+			i++
+			continue
+		}
 		if e := m(b, i); e > i {
 			fn(i, e)
 			i = e

@@ -50,7 +50,7 @@ const (
 
 var predefinedProfileEntries = map[string][]string{
 	ProfileFinancial:   {"payment_card", "iban", "us_aba_routing"},
-	ProfileNationalIDs: {"us_ssn", "uk_nino", "ca_sin"},
+	ProfileNationalIDs: {"us_ssn", "uk_nino", "ca_sin", "uk_nhs", "au_tfn", "th_id", "fr_nir", "sg_nric", "hk_hkid", "tw_id"},
 	ProfileCredentials: {"aws_access_key_id", "aws_secret_access_key", "gcp_api_key", "azure_client_secret",
 		"github_token", "slack_token", "stripe_secret_key", "openai_api_key", "anthropic_api_key", "npm_token",
 		"pypi_token", "private_key", "jwt", "slack_webhook", "discord_webhook", "cloudflare_api_token", "url_credentials",
