@@ -16,8 +16,8 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/identity/connectors"
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -414,7 +414,7 @@ func (c *checker) scimConfig(path string, sc *store.SCIMConfig) {
 
 // fieldErrors reports the problems of a type-specific config found at path.
 func (c *checker) fieldErrors(path string, err error) {
-	var es onetimepin.Errors
+	var es configfield.Errors
 	if !errors.As(err, &es) {
 		c.add(path, err.Error())
 		return

@@ -30,8 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -56,14 +56,14 @@ const (
 // Config is the configuration of a github identity provider.
 type Config struct {
 	ClientID     string
-	ClientSecret onetimepin.SecretRef
+	ClientSecret configfield.SecretRef
 }
 
 // FieldError and Errors are the configuration problems, the same types package config reports
 // for every identity provider.
 type (
-	FieldError = onetimepin.FieldError
-	Errors     = onetimepin.Errors
+	FieldError = configfield.FieldError
+	Errors     = configfield.Errors
 )
 
 // ParseConfig decodes and validates the raw `config` object of a github identity provider. It
@@ -85,7 +85,7 @@ func ParseConfig(raw map[string]any) (*Config, error) {
 			}
 			cfg.ClientID = s
 		case "client_secret":
-			ref, err := onetimepin.ParseSecretRef(v)
+			ref, err := configfield.ParseSecretRef(v)
 			switch {
 			case err != nil:
 				add(k, err.Error())

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/configfield"
 )
 
 // Config is the configuration of a generic OIDC identity provider, with Cloudflare's field names:
@@ -50,14 +50,14 @@ func (c *Config) Manual() bool { return c.AuthURL != "" }
 
 // SecretRef is a secret given inline, from a file or from an environment variable. It is the
 // same type as the one-time PIN's SMTP password so that every connector reads secrets alike.
-type SecretRef = onetimepin.SecretRef
+type SecretRef = configfield.SecretRef
 
 // FieldError is one problem in an identity provider's configuration; Field is the path inside the
 // provider's `config` object. It is the type package config already reports for one-time PIN.
-type FieldError = onetimepin.FieldError
+type FieldError = configfield.FieldError
 
 // Errors is every problem found in one configuration.
-type Errors = onetimepin.Errors
+type Errors = configfield.Errors
 
 // defaultScopes are requested unless scopes is configured.
 var defaultScopes = []string{"openid", "email", "profile"}
@@ -97,13 +97,13 @@ func (p *parser) add(field, msg string) { p.errs = append(p.errs, FieldError{Fie
 func (p *parser) config(raw map[string]any) *Config {
 	cfg := &Config{PKCE: true, EmailClaimName: DefaultEmailClaimName}
 	scopesSet := false
-	for _, k := range sortedKeys(raw) {
+	for _, k := range configfield.SortedKeys(raw) {
 		v := raw[k]
 		switch k {
 		case "client_id":
 			cfg.ClientID = p.str(k, v)
 		case "client_secret":
-			ref, err := onetimepin.ParseSecretRef(v)
+			ref, err := configfield.ParseSecretRef(v)
 			switch {
 			case err != nil:
 				p.add(k, err.Error())
@@ -322,13 +322,4 @@ func validToken(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

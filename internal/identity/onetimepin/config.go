@@ -5,16 +5,15 @@ package onetimepin
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/mail"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/configfield"
 )
 
 // Config is the configuration of a one-time PIN identity provider.
@@ -51,50 +50,23 @@ type SMTPConfig struct {
 	TLS string
 	// Username and Password authenticate to the relay (both or neither).
 	Username string
-	Password SecretRef
-}
-
-// FieldError is one problem in a one-time PIN configuration. Field is the path inside the
-// provider's `config` object using the YAML names, e.g. "smtp.port".
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-// Error implements error.
-func (e FieldError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
-
-// Errors is every problem found in one configuration.
-type Errors []FieldError
-
-// Error implements error: one problem per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
+	Password configfield.SecretRef
 }
 
 // ParseConfig decodes and validates the raw `config` object of a onetimepin identity provider, as
 // decoded from YAML or JSON (nil and an empty map are valid and mean "no SMTP"). It reports every
-// problem at once as Errors, sorted by field, and never includes secret values in them. It does not resolve the
-// SMTP password (see SecretRef.Resolve), so it has no side effects.
+// problem at once as configfield.Errors, sorted by field, and never includes secret values in them. It does not resolve the
+// SMTP password (see configfield.SecretRef.Resolve), so it has no side effects.
 func ParseConfig(raw map[string]any) (*Config, error) {
 	p := &parser{}
 	cfg := &Config{}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range configfield.SortedKeys(raw) {
 		switch k {
 		case "smtp":
 			if raw[k] == nil {
 				continue
 			}
-			m, ok := asMap(raw[k])
+			m, ok := configfield.AsMap(raw[k])
 			if !ok {
 				p.add("smtp", "expected a mapping")
 				continue
@@ -105,22 +77,24 @@ func ParseConfig(raw map[string]any) (*Config, error) {
 		}
 	}
 	if len(p.errs) > 0 {
-		slices.SortStableFunc(p.errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		slices.SortStableFunc(p.errs, func(a, b configfield.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return nil, p.errs
 	}
 	return cfg, nil
 }
 
-type parser struct{ errs Errors }
+type parser struct{ errs configfield.Errors }
 
-func (p *parser) add(field, msg string) { p.errs = append(p.errs, FieldError{field, msg}) }
+func (p *parser) add(field, msg string) {
+	p.errs = append(p.errs, configfield.FieldError{Field: field, Msg: msg})
+}
 
 var smtpFields = []string{"host", "port", "from", "tls", "username", "password"}
 
 func (p *parser) smtp(m map[string]any) *SMTPConfig {
 	s := &SMTPConfig{}
 	badPassword := false
-	for _, k := range sortedKeys(m) {
+	for _, k := range configfield.SortedKeys(m) {
 		v := m[k]
 		f := "smtp." + k
 		switch k {
@@ -138,7 +112,7 @@ func (p *parser) smtp(m map[string]any) *SMTPConfig {
 				p.add(f, "must not be empty")
 			}
 		case "password":
-			ref, err := ParseSecretRef(v)
+			ref, err := configfield.ParseSecretRef(v)
 			if err != nil {
 				p.add(f, err.Error())
 				badPassword = true
@@ -211,147 +185,6 @@ func (p *parser) port(field string, v any) int {
 	return n
 }
 
-// SecretRef is a secret given inline (value), read from a file (file) or from an environment
-// variable (env); exactly one is set. In YAML it is a plain string (= value) or a mapping such as
-// {env: SMTP_PASSWORD}. Its String form never shows an inline value.
-type SecretRef struct {
-	Value string
-	File  string
-	Env   string
-}
-
-// ParseSecretRef decodes a secret from its raw YAML or JSON form: a string, or a mapping with
-// exactly one of value, file or env.
-func ParseSecretRef(v any) (SecretRef, error) {
-	switch v := v.(type) {
-	case nil:
-		return SecretRef{}, nil
-	case string:
-		return SecretRef{Value: v}, nil
-	}
-	m, ok := asMap(v)
-	if !ok {
-		return SecretRef{}, errors.New("expected a string or a mapping with one of value, file or env")
-	}
-	var r SecretRef
-	n := 0
-	for _, k := range sortedKeys(m) {
-		s, ok := m[k].(string)
-		switch k {
-		case "value", "file", "env":
-			if !ok || s == "" {
-				return SecretRef{}, fmt.Errorf("%s must be a non-empty string", k)
-			}
-			n++
-		default:
-			return SecretRef{}, fmt.Errorf("unknown field %q (want one of value, file or env)", k)
-		}
-		switch k {
-		case "value":
-			r.Value = s
-		case "file":
-			r.File = s
-		case "env":
-			r.Env = s
-		}
-	}
-	if n != 1 {
-		return SecretRef{}, errors.New("give exactly one of value, file or env")
-	}
-	return r, nil
-}
-
-// IsZero reports whether no source is set.
-func (r SecretRef) IsZero() bool { return r == SecretRef{} }
-
-// maxSecretFile bounds how much of a secret file is read.
-const maxSecretFile = 64 << 10
-
-// Resolve returns the secret. A file's contents lose one trailing newline ("\n" or "\r\n"). An
-// unset source, an unset or empty environment variable, and an unreadable or empty file are
-// errors; errors name the variable or file, never the value.
-func (r SecretRef) Resolve() (string, error) {
-	switch {
-	case r.Value != "":
-		return r.Value, nil
-	case r.Env != "":
-		v, ok := os.LookupEnv(r.Env)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", r.Env)
-		}
-		if v == "" {
-			return "", fmt.Errorf("environment variable %s is empty", r.Env)
-		}
-		return v, nil
-	case r.File != "":
-		f, err := os.Open(r.File)
-		if err != nil {
-			return "", fmt.Errorf("reading secret file: %w", err)
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-		if err != nil {
-			return "", fmt.Errorf("reading secret file %s: %w", r.File, err)
-		}
-		if len(b) > maxSecretFile {
-			return "", fmt.Errorf("secret file %s is larger than %d bytes", r.File, maxSecretFile)
-		}
-		s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-		if s == "" {
-			return "", fmt.Errorf("secret file %s is empty", r.File)
-		}
-		return s, nil
-	}
-	return "", errors.New("secret is not set")
-}
-
-// String describes the source without revealing an inline value.
-func (r SecretRef) String() string {
-	switch {
-	case r.Value != "":
-		return "secret(value:REDACTED)"
-	case r.Env != "":
-		return "secret(env:" + r.Env + ")"
-	case r.File != "":
-		return "secret(file:" + r.File + ")"
-	}
-	return "secret(unset)"
-}
-
-// GoString is String, so %#v does not reveal an inline value either.
-func (r SecretRef) GoString() string { return r.String() }
-
-// MarshalJSON writes the source with an inline value redacted.
-func (r SecretRef) MarshalJSON() ([]byte, error) {
-	switch {
-	case r.Value != "":
-		return json.Marshal(map[string]string{"value": "REDACTED"})
-	case r.Env != "":
-		return json.Marshal(map[string]string{"env": r.Env})
-	case r.File != "":
-		return json.Marshal(map[string]string{"file": r.File})
-	}
-	return []byte("null"), nil
-}
-
-func asMap(v any) (map[string]any, bool) {
-	switch m := v.(type) {
-	case map[string]any:
-		return m, true
-	case map[any]any: // YAML mappings with non-string keys somewhere
-		out := make(map[string]any, len(m))
-		for k, v := range m {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, false
-			}
-			out[ks] = v
-		}
-		return out, true
-	}
-	return nil, false
-}
-
 func asInt(v any) (int, bool) {
 	switch n := v.(type) {
 	case int:
@@ -376,15 +209,6 @@ func asInt(v any) (int, bool) {
 		return i, err == nil
 	}
 	return 0, false
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // validHost accepts an IP address or a DNS name made of letters, digits, '-' and '.'.

@@ -1,14 +1,12 @@
 package onetimepin
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/configfield"
 )
 
 func TestParseConfigValid(t *testing.T) {
@@ -28,7 +26,7 @@ func TestParseConfigValid(t *testing.T) {
 			}},
 			want: &Config{SMTP: &SMTPConfig{
 				Host: "smtp.example.com", Port: 2525, From: "access@example.com",
-				TLS: TLSImplicit, Username: "u", Password: SecretRef{Env: "SMTP_PASSWORD"},
+				TLS: TLSImplicit, Username: "u", Password: configfield.SecretRef{Env: "SMTP_PASSWORD"},
 			}},
 		},
 		{
@@ -46,7 +44,7 @@ func TestParseConfigValid(t *testing.T) {
 			raw: map[string]any{"smtp": map[string]any{"host": "localhost", "from": "a@example.com", "tls": "none",
 				"username": "u", "password": "p"}},
 			want: &Config{SMTP: &SMTPConfig{Host: "localhost", Port: 25, From: "a@example.com", TLS: TLSNone,
-				Username: "u", Password: SecretRef{Value: "p"}}},
+				Username: "u", Password: configfield.SecretRef{Value: "p"}}},
 		},
 		{
 			name: "JSON numbers and YAML any-keyed maps",
@@ -115,9 +113,9 @@ func TestParseConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseConfig(tt.raw)
-			var es Errors
+			var es configfield.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("error %v is not Errors", err)
+				t.Fatalf("error %v is not configfield.Errors", err)
 			}
 			var got []string
 			for _, e := range es {
@@ -127,63 +125,5 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
-	}
-}
-
-func TestSecretRefResolve(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	t.Setenv("OTP_TEST_SET", "from-env")
-	t.Setenv("OTP_TEST_EMPTY", "")
-	tests := []struct {
-		ref     SecretRef
-		want    string
-		wantErr string
-	}{
-		{ref: SecretRef{Value: "inline"}, want: "inline"},
-		{ref: SecretRef{Env: "OTP_TEST_SET"}, want: "from-env"},
-		{ref: SecretRef{Env: "OTP_TEST_UNSET_VARIABLE"}, wantErr: "environment variable OTP_TEST_UNSET_VARIABLE is not set"},
-		{ref: SecretRef{Env: "OTP_TEST_EMPTY"}, wantErr: "environment variable OTP_TEST_EMPTY is empty"},
-		{ref: SecretRef{File: write("nl", "s3cret\n\n")}, want: "s3cret\n"},
-		{ref: SecretRef{File: write("crlf", "s3cret\r\n")}, want: "s3cret"},
-		{ref: SecretRef{File: write("empty", "\n")}, wantErr: "is empty"},
-		{ref: SecretRef{File: filepath.Join(dir, "missing")}, wantErr: "no such file"},
-		{ref: SecretRef{}, wantErr: "secret is not set"},
-	}
-	for i, tt := range tests {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			got, err := tt.ref.Resolve()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Resolve = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestSecretRefRedacted(t *testing.T) {
-	r := SecretRef{Value: "hunter2-very-secret"}
-	b, err := json.Marshal(struct{ P SecretRef }{r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{fmt.Sprint(r), fmt.Sprintf("%+v", struct{ P SecretRef }{r}), fmt.Sprintf("%#v", r), string(b)} {
-		if strings.Contains(s, "hunter2") {
-			t.Errorf("secret value leaked: %s", s)
-		}
-	}
-	if got := (SecretRef{Env: "X"}).String(); got != "secret(env:X)" {
-		t.Errorf("String = %q", got)
 	}
 }

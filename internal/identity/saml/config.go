@@ -1,8 +1,6 @@
 package saml
 
 import (
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
-
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -13,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/configfield"
 )
 
 // Config is the configuration of a SAML identity provider, with Cloudflare's field names.
@@ -91,10 +91,10 @@ const maxClockSkew = 10 * time.Minute
 // FieldError is one problem in a SAML configuration; Field is the path inside the provider's
 // `config` object using the YAML names, e.g. "idp_public_certs[1]". It is the type every connector
 // reports, so that package config places each problem at its line in the file.
-type FieldError = onetimepin.FieldError
+type FieldError = configfield.FieldError
 
 // Errors is every problem found in one configuration.
-type Errors = onetimepin.Errors
+type Errors = configfield.Errors
 
 var configFields = []string{
 	"allow_idp_initiated", "allowed_clock_skew", "attributes", "binding", "email_attribute_name",
@@ -111,7 +111,7 @@ var configFields = []string{
 func ParseConfig(raw map[string]any) (*Config, error) {
 	p := &parser{}
 	cfg := &Config{AllowedClockSkew: DefaultClockSkew}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range configfield.SortedKeys(raw) {
 		v := raw[k]
 		switch k {
 		case "sso_target_url":
@@ -350,13 +350,13 @@ func (p *parser) headerAttributes(field string, v any) []HeaderAttribute {
 	var out []HeaderAttribute
 	for i, e := range p.list(field, v) {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		m, ok := asMap(e)
+		m, ok := configfield.AsMap(e)
 		if !ok {
 			p.add(f, "expected a mapping with attribute_name and header_name")
 			continue
 		}
 		var h HeaderAttribute
-		for _, k := range sortedKeys(m) {
+		for _, k := range configfield.SortedKeys(m) {
 			switch k {
 			case "attribute_name":
 				h.AttributeName = p.str(f+"."+k, m[k])
@@ -429,31 +429,4 @@ func (p *parser) duration(field string, v any) time.Duration {
 	}
 	p.add(field, "expected a duration such as 90s or a number of seconds")
 	return 0
-}
-
-func asMap(v any) (map[string]any, bool) {
-	switch m := v.(type) {
-	case map[string]any:
-		return m, true
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, v := range m {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, false
-			}
-			out[ks] = v
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -22,7 +22,7 @@ const (
 )
 
 // ValidateApp checks the OIDC part of a saas_app object and reports every problem at once as
-// onetimepin.Errors, with Field the path inside saas_app using the YAML names (for example
+// configfield.Errors, with Field the path inside saas_app using the YAML names (for example
 // "redirect_uris[1]"), sorted by field. Secret values never appear in the messages.
 //
 // Rules: client_id is 1-255 characters of letters, digits and "-._~"; client_secret_sha256 is
@@ -35,12 +35,12 @@ const (
 // is over 1m; group_filter_regex compiles (RE2); custom_claims have unique, non-reserved names,
 // a scope among the app's scopes and a source name.
 func ValidateApp(app *store.SaaSApp) error {
-	var errs onetimepin.Errors
+	var errs configfield.Errors
 	add := func(field, format string, args ...any) {
-		errs = append(errs, onetimepin.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, configfield.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if app == nil {
-		return onetimepin.Errors{{Msg: "saas_app is missing"}}
+		return configfield.Errors{{Msg: "saas_app is missing"}}
 	}
 	if app.AuthType != store.SaaSAuthOIDC {
 		add("auth_type", "must be %q for an OIDC application", store.SaaSAuthOIDC)
@@ -157,7 +157,7 @@ func ValidateApp(app *store.SaaSApp) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(errs, func(a, b onetimepin.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	slices.SortStableFunc(errs, func(a, b configfield.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return errs
 }
 

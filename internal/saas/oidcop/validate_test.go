@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -83,11 +83,11 @@ func TestValidateApp(t *testing.T) {
 				}
 				return
 			}
-			var es onetimepin.Errors
+			var es configfield.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("got %v, want onetimepin.Errors", err)
+				t.Fatalf("got %v, want configfield.Errors", err)
 			}
-			if !slices.ContainsFunc(es, func(e onetimepin.FieldError) bool { return e.Field == tc.field }) {
+			if !slices.ContainsFunc(es, func(e configfield.FieldError) bool { return e.Field == tc.field }) {
 				t.Errorf("errors %v, want one for field %q", es, tc.field)
 			}
 			if strings.Contains(err.Error(), clientSecret) {

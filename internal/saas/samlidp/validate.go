@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -16,8 +16,8 @@ import (
 // "custom_attributes[0].source.name_by_idp[1].idp_id"), as configuration validation reports
 // them.
 type (
-	FieldError = onetimepin.FieldError
-	Errors     = onetimepin.Errors
+	FieldError = configfield.FieldError
+	Errors     = configfield.Errors
 )
 
 // maxEntityIDBytes bounds sp_entity_id (SAML: at most 1024 characters).
