@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // FieldError is one problem in a configuration object. Field is the path inside it using the
@@ -44,10 +47,54 @@ func (es Errors) Error() string {
 // variable (env); exactly one is set. In YAML it is a plain string (= value) or a mapping such as
 // {env: SMTP_PASSWORD}. Its String form never shows an inline value.
 type SecretRef struct {
-	Value string
-	File  string
-	Env   string
+	Value string `yaml:"value"`
+	File  string `yaml:"file"`
+	Env   string `yaml:"env"`
 }
+
+// UnmarshalYAML decodes a plain string (the value) or a mapping with exactly one of value, file
+// and env, for configuration structs decoded by yaml.v3.
+func (r *SecretRef) UnmarshalYAML(n *yaml.Node) error {
+	*r = SecretRef{}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			return errors.New("secret must not be empty")
+		}
+		r.Value = n.Value
+		return nil
+	case yaml.MappingNode:
+		set := 0
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			var dst *string
+			switch k.Value {
+			case "value":
+				dst = &r.Value
+			case "file":
+				dst = &r.File
+			case "env":
+				dst = &r.Env
+			default:
+				return errors.New("unknown field (want one of value, file or env)")
+			}
+			if v.Kind != yaml.ScalarNode || v.Value == "" || v.ShortTag() == "!!null" {
+				return fmt.Errorf("%s must be a non-empty string", k.Value)
+			}
+			*dst = v.Value
+			set++
+		}
+		if set != 1 {
+			*r = SecretRef{}
+			return errors.New("give exactly one of value, file or env")
+		}
+		return nil
+	}
+	return errors.New("expected a string or a mapping with one of value, file or env")
+}
+
+// LogValue implements slog.LogValuer: the source, never an inline value.
+func (r SecretRef) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // ParseSecretRef decodes a secret from its raw YAML or JSON form: a string, or a mapping with
 // exactly one of value, file or env.
@@ -115,12 +162,12 @@ func (r SecretRef) Resolve() (string, error) {
 	case r.File != "":
 		f, err := os.Open(r.File)
 		if err != nil {
-			return "", fmt.Errorf("reading secret file: %w", err)
+			return "", fmt.Errorf("cannot read secret file: %w", err)
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 		if err != nil {
-			return "", fmt.Errorf("reading secret file %s: %w", r.File, err)
+			return "", fmt.Errorf("cannot read secret file %s: %w", r.File, err)
 		}
 		if len(b) > maxSecretFile {
 			return "", fmt.Errorf("secret file %s is larger than %d bytes", r.File, maxSecretFile)
