@@ -111,25 +111,41 @@ func Mint(s Signer, c *Claims) (string, error) {
 	if err := c.validForMint(); err != nil {
 		return "", err
 	}
-	key, kid := s.Signer()
-	if key == nil || kid == "" {
-		return "", fmt.Errorf("token: mint: %w", ErrNoKey)
-	}
-	if _, ok := key.Public().(*rsa.PublicKey); !ok {
-		return "", fmt.Errorf("token: mint: signing key %s is %T, want RSA: %w", kid, key.Public(), ErrNoKey)
-	}
-	kidJSON, err := json.Marshal(kid)
-	if err != nil {
-		return "", fmt.Errorf("token: mint: %w", err)
-	}
-	header := make([]byte, 0, 64+len(kidJSON))
-	header = append(header, `{"alg":"RS256","kid":`...)
-	header = append(header, kidJSON...)
-	header = append(header, `,"typ":"JWT"}`...)
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("token: mint: encode claims: %w", err)
 	}
+	return SignJWS(s, "JWT", payload)
+}
+
+// SignJWS returns the compact JWS of payload (JSON claims), RS256 with s's current key, with
+// header {"alg":"RS256","kid":…,"typ":typ}. Mint uses it for Gatehouse's tokens, and the SaaS
+// OIDC provider for ID and access tokens (typ "JWT" and "at+jwt").
+func SignJWS(s Signer, typ string, payload []byte) (string, error) {
+	if s == nil {
+		return "", fmt.Errorf("token: sign: %w", ErrNoKey)
+	}
+	key, kid := s.Signer()
+	if key == nil || kid == "" {
+		return "", fmt.Errorf("token: sign: %w", ErrNoKey)
+	}
+	if _, ok := key.Public().(*rsa.PublicKey); !ok {
+		return "", fmt.Errorf("token: sign: signing key %s is %T, want RSA: %w", kid, key.Public(), ErrNoKey)
+	}
+	kidJSON, err := json.Marshal(kid)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	typJSON, err := json.Marshal(typ)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	header := make([]byte, 0, 64+len(kidJSON)+len(typJSON))
+	header = append(header, `{"alg":"RS256","kid":`...)
+	header = append(header, kidJSON...)
+	header = append(header, `,"typ":`...)
+	header = append(header, typJSON...)
+	header = append(header, '}')
 	sigLen := b64.EncodedLen(512) // room for up to 4096-bit signatures
 	buf := make([]byte, 0, b64.EncodedLen(len(header))+1+b64.EncodedLen(len(payload))+1+sigLen)
 	buf = b64.AppendEncode(buf, header)
@@ -138,7 +154,7 @@ func Mint(s Signer, c *Claims) (string, error) {
 	digest := sha256.Sum256(buf)
 	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("token: mint: sign with %s: %w", kid, err)
+		return "", fmt.Errorf("token: sign with %s: %w", kid, err)
 	}
 	buf = append(buf, '.')
 	buf = b64.AppendEncode(buf, sig)

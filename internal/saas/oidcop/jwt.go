@@ -1,8 +1,6 @@
 package oidcop
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // JWT header types.
@@ -50,34 +50,18 @@ func (p *Provider) sign(typ string, claims any) (string, error) {
 	if p.env.Keys == nil {
 		return "", errNoKey
 	}
-	key, kid := p.env.Keys.Signer()
-	if key == nil || kid == "" {
+	if key, kid := p.env.Keys.Signer(); key == nil || kid == "" {
 		return "", errNoKey
-	}
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{"RS256", kid, typ})
-	if err != nil {
-		return "", fmt.Errorf("oidcop: encode header: %w", err)
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("oidcop: encode claims: %w", err)
 	}
-	buf := make([]byte, 0, b64.EncodedLen(len(header))+b64.EncodedLen(len(payload))+b64.EncodedLen(512)+2)
-	buf = b64.AppendEncode(buf, header)
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, payload)
-	digest := sha256.Sum256(buf)
-	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	jws, err := token.SignJWS(p.env.Keys, typ, payload)
 	if err != nil {
-		return "", fmt.Errorf("oidcop: sign with %s: %w", kid, err)
+		return "", fmt.Errorf("oidcop: %w", err)
 	}
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig)
-	return string(buf), nil
+	return jws, nil
 }
 
 // atHash is the ID token's at_hash of an access token: the left half of its SHA-256.
