@@ -29,6 +29,7 @@ test-unit: ## Unit, conformance and in-process end-to-end tests
 
 test-race: ## Race detector on the concurrent packages
 	$(GO) test -count=1 -race ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... ./internal/proxy/...
+	$(GO) test -count=1 -race -run 'TestConcurrentScans' ./internal/dlp
 
 test-interop: deps ## Interoperability tests (independent SAML/OIDC peers, go-oidc as an origin) and headless-Chromium tests
 	$(GO) test -count=1 -run '$(INTEROP)' $(PKGS)

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 )
 
 func TestValidators(t *testing.T) {
@@ -193,6 +197,68 @@ func TestNationalIDExamples(t *testing.T) {
 		}
 		if c.entry != "" && len(got) != 1 || c.entry == "" && len(got) != 0 {
 			t.Errorf("%q: findings %+v", c.text, v.Findings)
+		}
+	}
+}
+
+// TestConcurrentScans: one Engine and one fresh Profile used from many goroutines at once (the
+// plan is compiled on first use, trial decoders come from pools) give every goroutine the verdict
+// a scan alone gives. make test-race runs it under the race detector.
+func TestConcurrentScans(t *testing.T) {
+	var brBuf bytes.Buffer
+	bw := brotli.NewWriter(&brBuf)
+	bw.Write(bytes.Repeat([]byte("config: "+testToken+"\n"), 3))
+	bw.Close()
+	inputs := [][]byte{
+		[]byte("card 4539 1488 0343 6467 and NRIC S1234567D, mail ada@lovelace.org"),
+		brBuf.Bytes(),
+		denseText(7, "pii", 64<<10),
+		append([]byte{0x78, 0x01}, bytes.Repeat([]byte{0xa5}, 500)...),
+	}
+	verdictKey := func(v Verdict) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%v %d %v|", v.Match, v.MatchCount, v.Incomplete)
+		for _, f := range v.Findings {
+			fmt.Fprintf(&b, "%s@%v:%d-%d,", f.Entry, f.Path, f.Start, f.End)
+		}
+		return b.String()
+	}
+	e := NewEngine(Options{})
+	ref, _ := PredefinedProfile("all")
+	want := make([]string, len(inputs))
+	for i, in := range inputs {
+		v, err := e.Scan(context.Background(), bytes.NewReader(in), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = verdictKey(v)
+	}
+	shared, _ := PredefinedProfile("all") // not used yet: its plan is compiled by the race below
+	const workers = 8
+	got := make([][]string, workers)
+	var wg sync.WaitGroup
+	for g := range got {
+		got[g] = make([]string, 2*len(inputs))
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for k := range got[g] {
+				i := (k + g) % len(inputs)
+				v, err := e.Scan(context.Background(), bytes.NewReader(inputs[i]), shared)
+				if err != nil {
+					got[g][k] = err.Error()
+					continue
+				}
+				got[g][k] = verdictKey(v)
+			}
+		}(g)
+	}
+	wg.Wait()
+	for g := range got {
+		for k, key := range got[g] {
+			if i := (k + g) % len(inputs); key != want[i] {
+				t.Errorf("goroutine %d, input %d: verdict differs from a scan alone\n got %s\nwant %s", g, i, key, want[i])
+			}
 		}
 	}
 }
