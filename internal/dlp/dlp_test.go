@@ -262,3 +262,47 @@ func TestConcurrentScans(t *testing.T) {
 		}
 	}
 }
+
+// TestPIIRecord: three kinds of personal data close together make one PII record; two kinds, or
+// three spread far apart, make none; a profile with only pii_record reports the record and not
+// its parts.
+func TestPIIRecord(t *testing.T) {
+	e := NewEngine(Options{})
+	only := NewProfile("records", Low, 0, mustEntries(recordEntryID)...)
+	all, _ := PredefinedProfile("all")
+	filler := strings.Repeat("lorem ipsum dolor sit amet ", 20)
+	cases := []struct {
+		name, text string
+		records    int
+	}{
+		{"email, phone and SSN on one line", "Ada Lovelace, ada@lovelace.org, (415) 293-8876 ext, SSN 536-22-8726", 1},
+		{"two kinds only", "ada@lovelace.org (415) 293-8876 and bob@example.net", 0},
+		{"three kinds far apart", "ada@lovelace.org " + filler + "(415) 293-8876 " + filler + "SSN 536-22-8726", 0},
+		{"two records", "a@lovelace.org (415) 293-8876 536-22-8726 " + filler + "b@lovelace.org NRIC S1234567D card 4539 1488 0343 6467", 2},
+	}
+	for _, c := range cases {
+		for _, p := range []*Profile{only, all} {
+			v, err := e.Scan(context.Background(), strings.NewReader(c.text), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			records, parts := 0, 0
+			for _, f := range v.Findings {
+				if f.Entry == recordEntryID {
+					records++
+					if f.Confidence != High || f.End <= f.Start {
+						t.Errorf("%s: record finding %+v", c.name, f)
+					}
+				} else {
+					parts++
+				}
+			}
+			if records != c.records {
+				t.Errorf("%s (profile %s): %d records, want %d: %+v", c.name, p.Name, records, c.records, v.Findings)
+			}
+			if p == only && (parts != 0 || v.Match != (c.records > 0)) {
+				t.Errorf("%s: profile with only pii_record reports %d parts, match %v", c.name, parts, v.Match)
+			}
+		}
+	}
+}

@@ -172,6 +172,7 @@ type scanner struct {
 	deadline time.Time
 	decoded  int64
 	v        Verdict
+	rec      *recordState // PII record state of the stream being matched
 }
 
 func (s *scanner) incomplete(format string, args ...any) {

@@ -30,6 +30,12 @@ type plan struct {
 	numbers  []int32
 	fulls    []int32
 	code     int32 // index of the source code entry or -1
+	// hidden marks entries added only to feed the PII record entry: their matches are not
+	// reported. record is the index of the pii_record entry (-1 when the profile has none) and
+	// member marks the entries whose matches it counts.
+	hidden []bool
+	record int32
+	member []bool
 	// genericTrig marks trigger patterns of fallback entries (generic
 	// secrets, URL credentials), which run after the specific entries so
 	// their overlaps can be dropped.
@@ -37,7 +43,8 @@ type plan struct {
 }
 
 func compilePlan(entries []*Entry) *plan {
-	pl := &plan{entries: entries, code: -1}
+	entries, hidden, record, member := withRecordMembers(entries)
+	pl := &plan{entries: entries, code: -1, hidden: hidden, record: record, member: member}
 	ids := map[string]int32{}
 	var pats []string
 	var exact []bool

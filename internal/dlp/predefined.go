@@ -98,6 +98,7 @@ var predefinedEntries = []*Entry{
 		re: re(`^cf(?:k|ut|at)_[A-Za-z0-9]{40}[0-9a-f]{8}`), check: tokenCheck(3.5, 4)}, "cloudflare", "cf_api"),
 	{ID: "url_credentials", Name: "Password in a URL", Kind: "predefined", det: urlCredentialEntry{},
 		Keywords: []string{"database_url", "dsn", "connection", "uri", "url"}},
+	{ID: recordEntryID, Name: "PII record (three kinds of personal data together)", Kind: "predefined", det: piiRecordEntry{}},
 	{ID: "generic_secret", Name: "Generic secret (keyword and entropy)", Kind: "predefined", det: genericSecretEntry{}},
 	{ID: "source_code", Name: "Source code", Kind: "predefined", det: sourceCodeEntry{}},
 }

@@ -56,7 +56,7 @@ var predefinedProfileEntries = map[string][]string{
 		"pypi_token", "private_key", "jwt", "slack_webhook", "discord_webhook", "cloudflare_api_token", "url_credentials",
 		"generic_secret"},
 	ProfileSourceCode: {"source_code"},
-	ProfilePII:        {"email", "phone", "us_ssn", "uk_nino", "ca_sin", "payment_card"},
+	ProfilePII:        {"email", "phone", "us_ssn", "uk_nino", "ca_sin", "payment_card", "pii_record"},
 }
 
 // PredefinedProfile returns a fresh copy of a predefined profile by name

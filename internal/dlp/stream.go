@@ -97,6 +97,11 @@ func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
 	want := c + overlap
 	cs := &codeStats{}
 	var readErr error
+	if s.pl.record >= 0 {
+		prev := s.rec
+		s.rec = &recordState{}
+		defer func() { s.rec = prev }()
+	}
 	for {
 		for !eof && len(buf)-int(ownStart-base) < want {
 			if len(buf) == cap(buf) {
@@ -125,6 +130,7 @@ func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
 			ownEnd = ownStart
 		}
 		next := s.window(buf, base, ownStart, ownEnd, eof, path, depth, cs)
+		s.flushRecords(path)
 		if next <= ownStart && !eof {
 			// A run needs more data than the window holds: grow, within budget.
 			if want >= s.o.MaxRunBytes+c {
@@ -330,6 +336,12 @@ func forNumberRegions(text []byte, fn func(lo, hi int)) {
 // report turns a candidate into a finding with confidence, redaction and
 // context.
 func (s *scanner) report(ei int32, c candidate, v *view, path []string, base int64, streamEnd int64) {
+	if s.pl.record >= 0 && s.pl.member[ei] && !c.example && s.rec != nil && v != nil {
+		s.rec.pending = append(s.rec.pending, recordHit{start: base + int64(v.rawPos(c.start)), end: base + int64(v.rawPos(c.end)), entry: ei})
+	}
+	if s.pl.hidden[ei] {
+		return
+	}
 	e := s.pl.entries[ei]
 	conf := c.conf
 	if len(s.v.Findings) >= s.o.MaxFindings {
