@@ -164,6 +164,15 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, relayState string) {
 	ctx := r.Context()
 	ip, country := s.Client(r)
+	// Each attempt costs XML parsing and signature checks with no flow to pay for them: it
+	// counts against the client's login budget like starting a login does.
+	if ok, err := s.Store.HitRateLimit(ctx, "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max); err != nil {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
+		return
+	} else if !ok {
+		s.renderError(w, r, snap, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil))
+		return
+	}
 	var tried []*store.IdentityProvider
 	var errs []error
 	for _, idp := range snap.IdPs {
