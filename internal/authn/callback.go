@@ -223,6 +223,9 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 // host and path (after the same normalisation as routing), else the auth domain's home.
 func unsolicitedTarget(snap *snapshot.Snapshot, relayState string) string {
 	home := snap.Issuer + "/"
+	if strings.ContainsAny(relayState, "\\\x00\t\r\n") || len(relayState) > 2048 { // security rule 13
+		return home
+	}
 	u, err := url.Parse(relayState)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || (u.Scheme == "http" && snap.Secure()) {
 		return home
