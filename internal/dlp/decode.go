@@ -57,6 +57,9 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 		return s.nested(zr, with(p, "deflate"), depth)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return s.scanZip(br, p, depth)
+	// A multipart upload whose first part is a PDF is split into parts below.
+	case isPDF(br) && multipartBoundary(head, h.ContentType) == "":
+		return s.scanPDF(br, p, depth)
 	}
 	if enc == "" && !worthScanning(head) {
 		// Brotli and raw deflate have no magic number: a binary stream whose

@@ -70,6 +70,17 @@ func FuzzZip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, append([]byte("PK\x03\x04"), b...), Hints{}) })
 }
 
+func FuzzPDF(f *testing.F) {
+	seedAll(f, onePagePDF(pdfFlate("", []byte("BT /F1 12 Tf 72 700 Td [(card 4539) -300 (1488 0343 6467)] TJ ET")), ""),
+		type0PDF("token "+testToken), objStmPDF("BT /F1 9 Tf ("+testToken+") Tj ET"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) {
+			b = append([]byte("%PDF-1.7\n"), b...)
+		}
+		fuzzScan(t, b, Hints{})
+	})
+}
+
 func FuzzMultipart(f *testing.F) {
 	mp, ct := multipartBody(testToken)
 	seedAll(f, mp)
