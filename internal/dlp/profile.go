@@ -54,6 +54,8 @@ var predefinedProfileEntries = map[string][]string{
 	ProfileCredentials: {"aws_access_key_id", "aws_secret_access_key", "gcp_api_key", "azure_client_secret",
 		"github_token", "slack_token", "stripe_secret_key", "openai_api_key", "anthropic_api_key", "npm_token",
 		"pypi_token", "private_key", "jwt", "slack_webhook", "discord_webhook", "cloudflare_api_token", "url_credentials",
+		"gitlab_token", "huggingface_token", "sendgrid_api_key", "shopify_token", "digitalocean_token", "vault_token",
+		"google_oauth_client_secret", "postman_api_key", "linear_api_key", "atlassian_api_token", "doppler_token",
 		"generic_secret"},
 	ProfileSourceCode: {"source_code"},
 	ProfilePII:        {"email", "phone", "us_ssn", "uk_nino", "ca_sin", "payment_card", "pii_record"},

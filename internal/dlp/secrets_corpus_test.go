@@ -26,7 +26,9 @@ var secretKinds = []string{
 	"github_fine_grained", "github_oauth", "slack_bot_token", "slack_user_token", "slack_webhook",
 	"stripe_live_key", "openai_project_key", "openai_legacy_key", "anthropic_key", "npm_token", "pypi_token",
 	"private_key_rsa", "private_key_openssh", "private_key_pkcs8", "jwt_bearer", "password_assignment",
-	"generic_api_key", "url_password", "discord_webhook", "cloudflare_token",
+	"generic_api_key", "url_password", "discord_webhook", "cloudflare_token", "gitlab_pat", "huggingface_token",
+	"sendgrid_key", "shopify_token", "digitalocean_token", "vault_token", "google_oauth_secret", "postman_key",
+	"linear_key", "atlassian_token", "doppler_token",
 }
 
 // secretNegatives are the hard negatives: values that look like
@@ -249,6 +251,28 @@ func (g *gen) secretDoc(kind string) secretDoc {
 		return g.kvDoc([2]string{"discord_webhook", "https://discord.com/api/webhooks/" + g.digits(18) + "/" + g.str(urlset, 68)})
 	case "cloudflare_token":
 		return g.kvDoc([2]string{g.pick("cloudflare_api_token", "cf_token"), g.pick("cfut_", "cfat_", "cfk_") + g.str(alnum, 40) + g.str("0123456789abcdef", 8)})
+	case "gitlab_pat":
+		return g.kvDoc([2]string{g.pick("gitlab_token", "ci_registry_password", "gl_token"), "glpat-" + g.str(alnum+"_-", 20)})
+	case "huggingface_token":
+		return g.kvDoc([2]string{g.pick("hf_token", "huggingface_hub_token"), "hf_" + g.str(alnum[:52], 34)})
+	case "sendgrid_key":
+		return g.kvDoc([2]string{g.pick("sendgrid_api_key", "mail_key"), "SG." + g.str(urlset, 22) + "." + g.str(urlset, 43)})
+	case "shopify_token":
+		return g.kvDoc([2]string{g.pick("shopify_access_token", "store_token"), g.pick("shpat_", "shpca_", "shppa_", "shpss_") + g.str("0123456789abcdef", 32)})
+	case "digitalocean_token":
+		return g.kvDoc([2]string{g.pick("digitalocean_token", "do_token"), g.pick("dop_v1_", "doo_v1_", "dor_v1_") + g.str("0123456789abcdef", 64)})
+	case "vault_token":
+		return g.kvDoc([2]string{g.pick("vault_token", "vault_addr_token"), "hvs." + g.str(urlset, 91)})
+	case "google_oauth_secret":
+		return g.kvDoc([2]string{g.pick("google_client_secret", "oauth_client_secret"), "GOCSPX-" + g.str(urlset, 28)})
+	case "postman_key":
+		return g.kvDoc([2]string{g.pick("postman_api_key", "pm_key"), "PMAK-" + g.str("0123456789abcdef", 24) + "-" + g.str("0123456789abcdef", 34)})
+	case "linear_key":
+		return g.kvDoc([2]string{g.pick("linear_api_key", "linear_token"), "lin_api_" + g.str(alnum, 40)})
+	case "atlassian_token": // 192 characters, as issued
+		return g.kvDoc([2]string{g.pick("jira_api_token", "atlassian_token"), "ATATT3xFfGF0" + g.str(urlset, 171) + "=" + g.str("0123456789ABCDEF", 8)})
+	case "doppler_token":
+		return g.kvDoc([2]string{g.pick("doppler_token", "dp_token"), g.pick("dp.pt.", "dp.st.") + g.str(alnum, 43)})
 	}
 	panic("unknown secret kind " + kind)
 }
