@@ -57,7 +57,7 @@ func TestKeysRotate(t *testing.T) {
 	if last[""] != after[""] || last[store.SigningKeyUseSaaSSAML] == after[store.SigningKeyUseSaaSSAML] {
 		t.Errorf("SAML rotation: %v -> %v, want only the SAML key changed", after, last)
 	}
-	if _, _, err := run(t, "keys", "rotate", "--config", cfgFile, "--use", "jwt"); err == nil || !strings.Contains(err.Error(), "want tokens, saas-saml or saml-encryption") {
+	if _, _, err := run(t, "keys", "rotate", "--config", cfgFile, "--use", "jwt"); err == nil || !strings.Contains(err.Error(), "want tokens, saas-saml, saml-encryption or saml-sp") {
 		t.Errorf("unknown use: %v", err)
 	}
 }

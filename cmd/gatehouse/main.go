@@ -205,7 +205,7 @@ func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage signing keys"}
 	var path, use string
 	rotate := &cobra.Command{
-		Use:   "rotate --config FILE [--use tokens|saas-saml|saml-encryption]",
+		Use:   "rotate --config FILE [--use tokens|saas-saml|saml-encryption|saml-sp]",
 		Short: "Rotate a signing key now; the previous key stays published for the overlap window",
 		Long: "Rotate a signing key now; the previous key stays published for the overlap window.\n" +
 			"--use tokens (default) rotates the key of Gatehouse's JWTs and SaaS OIDC tokens, which also\n" +
@@ -213,7 +213,9 @@ func keysCmd() *cobra.Command {
 			"signs SAML assertions for SaaS apps, which never rotates on its own: service providers usually\n" +
 			"pin its certificate, so give them the new certificate (in each app's IdP metadata) at once.\n" +
 			"--use saml-encryption rotates the key SAML IdPs with enable_encryption encrypt assertions to;\n" +
-			"the previous key keeps decrypting for the overlap window, so update the IdPs within it.",
+			"the previous key keeps decrypting for the overlap window, so update the IdPs within it.\n" +
+			"--use saml-sp rotates the key that signs AuthnRequests to IdPs with sign_request (they pin\n" +
+			"its certificate, published in the SP metadata).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path)
@@ -234,10 +236,11 @@ func keysCmd() *cobra.Command {
 				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()}
 			switch use {
 			case "tokens":
-			case store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption:
+			case store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP:
 				opts.Use, opts.ManualOnly = use, true
 			default:
-				return fmt.Errorf("keys rotate: --use %q: want tokens, %s or %s", use, store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption)
+				return fmt.Errorf("keys rotate: --use %q: want tokens, %s, %s or %s", use,
+					store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP)
 			}
 			km, err := keys.NewManager(st, master, opts)
 			if err != nil {
@@ -256,7 +259,7 @@ func keysCmd() *cobra.Command {
 		},
 	}
 	rotate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
-	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens, saas-saml or saml-encryption")
+	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens, saas-saml, saml-encryption or saml-sp")
 	cmd.AddCommand(rotate)
 	return cmd
 }

@@ -68,6 +68,9 @@ type Gatehouse struct {
 	// SAMLEncKeys decrypt assertions from SAML IdPs with enable_encryption; loaded (and the
 	// first key created) only once such an IdP is configured. Rotated by hand only.
 	SAMLEncKeys *keys.Manager
+	// SAMLSPKeys sign AuthnRequests to SAML IdPs with sign_request; loaded once such an IdP is
+	// configured. Rotated by hand only: IdPs pin the certificate.
+	SAMLSPKeys  *keys.Manager
 	Snapshots   *snapshot.Holder
 	Revocations *session.Revocations
 	Authn       *authn.Service
@@ -175,6 +178,11 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		Use: store.SigningKeyUseSAMLEncryption, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
 	if err != nil {
 		return nil, fmt.Errorf("SAML encryption keys: %w", err)
+	}
+	g.SAMLSPKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
+		Use: store.SigningKeyUseSAMLSP, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
+	if err != nil {
+		return nil, fmt.Errorf("SAML request signing keys: %w", err)
 	}
 	if err := g.Revocations.Load(ctx, g.Store); err != nil {
 		return nil, err
@@ -302,31 +310,40 @@ func (g *Gatehouse) recordSCIMChange(ctx context.Context, ch scim.Change) {
 	}
 }
 
-// samlEncryptionWanted reports whether some SAML identity provider has enable_encryption.
-func samlEncryptionWanted(cfg *store.Config) bool {
+// samlIdPsWant reports whether some SAML identity provider has the boolean option set
+// (sign_request, enable_encryption).
+func samlIdPsWant(cfg *store.Config, option string) bool {
 	for _, idp := range cfg.IdentityProviders {
-		if on, _ := idp.Config["enable_encryption"].(bool); on && idp.Type == "saml" {
+		if on, _ := idp.Config[option].(bool); on && idp.Type == "saml" {
 			return true
 		}
 	}
 	return false
 }
 
+// loadOnce loads a key set the first time it is needed (creating its first key).
+func loadOnce(m *keys.Manager) error {
+	if signer, _ := m.Signer(); signer != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return m.Load(ctx)
+}
+
 // buildConnectors builds the connector of every redirect-based identity provider.
 func (g *Gatehouse) buildConnectors(cfg *store.Config) error {
 	env := identity.Env{HTTPClient: g.httpClient, Now: g.now, Log: g.log, Replay: replayCache{g.Store}}
-	if signer, _ := g.Keys.Signer(); signer != nil {
-		env.Signer = signer
-		env.Certificate = g.Keys.Certificate()
+	if samlIdPsWant(cfg, "sign_request") {
+		if err := loadOnce(g.SAMLSPKeys); err != nil {
+			return fmt.Errorf("SAML request signing keys: %w", err)
+		}
+		env.Signer, _ = g.SAMLSPKeys.Signer()
+		env.Certificate = g.SAMLSPKeys.Certificate()
 	}
-	if samlEncryptionWanted(cfg) {
-		if signer, _ := g.SAMLEncKeys.Signer(); signer == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := g.SAMLEncKeys.Load(ctx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("SAML encryption keys: %w", err)
-			}
+	if samlIdPsWant(cfg, "enable_encryption") {
+		if err := loadOnce(g.SAMLEncKeys); err != nil {
+			return fmt.Errorf("SAML encryption keys: %w", err)
 		}
 		env.Decrypters, env.EncryptionCertificates = g.SAMLEncKeys.Decrypters(), g.SAMLEncKeys.Certificates()
 	}
@@ -461,15 +478,17 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 		if err := g.SAMLKeys.Reload(ctx); err != nil {
 			g.log.Error("reload SaaS SAML signing keys", "err", err)
 		}
-		if signer, _ := g.SAMLEncKeys.Signer(); signer != nil {
-			if err := g.SAMLEncKeys.Reload(ctx); err != nil {
-				g.log.Error("reload SAML encryption keys", "err", err)
+		for name, m := range map[string]*keys.Manager{"SAML encryption": g.SAMLEncKeys, "SAML request signing": g.SAMLSPKeys} {
+			if signer, _ := m.Signer(); signer != nil {
+				if err := m.Reload(ctx); err != nil {
+					g.log.Error("reload "+name+" keys", "err", err)
+				}
 			}
 		}
 		if err := g.Keys.Reload(ctx); err != nil {
 			g.log.Error("reload signing keys", "err", err)
 		} else if cfg, err := g.Store.GetConfig(ctx); err == nil {
-			// SAML connectors publish and sign with the current key.
+			// SAML connectors publish, sign and decrypt with the current keys.
 			if err := g.buildConnectors(cfg); err != nil {
 				g.log.Error("rebuild identity providers after a key change", "err", err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -283,4 +284,42 @@ func browserPost(t *testing.T, u string, form url.Values) *http.Request {
 	req := mustPost(t, u, form)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	return req
+}
+
+// TestSAMLRequestSigningKeySurvivesTokenRotation: with sign_request, AuthnRequests are signed
+// with a key of their own, published in the SP metadata, that the scheduled token-key rotation
+// does not touch (IdPs pin the certificate they were given).
+func TestSAMLRequestSigningKeySurvivesTokenRotation(t *testing.T) {
+	idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", nil)
+	e := testenv.Start(t, fmt.Sprintf(`
+organization: {name: T, auth_domain: auth.localhost}
+identity_providers:
+  - {id: corp, name: Corp SAML, type: saml, config: {metadata_url: %s/metadata, sign_request: true}}
+applications:
+  - {id: app, name: App, destinations: [app.localhost], upstream: UPSTREAM, policies: [{ref: all, precedence: 1}]}
+policies:
+  - {id: all, decision: allow, include: [{everyone: {}}]}
+`, idp.URL))
+	b := e.NewBrowser()
+	signingCert := func() string {
+		_, md := b.Get(t, e.URL("auth.localhost", "/.gatehouse/corp/saml-metadata"))
+		i := strings.Index(md, `use="signing"`)
+		if i < 0 {
+			t.Fatalf("SP metadata has no signing key:\n%s", md)
+		}
+		j := strings.Index(md[i:], "<ds:X509Certificate>")
+		k := strings.Index(md[i:], "</ds:X509Certificate>")
+		return strings.TrimSpace(md[i+j+len("<ds:X509Certificate>") : i+k])
+	}
+	before := signingCert()
+	if tokenCert := base64.StdEncoding.EncodeToString(e.G.Keys.Certificate().Raw); before == tokenCert {
+		t.Fatal("AuthnRequests are signed with the token key")
+	}
+	if err := e.G.Keys.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.G.Reload(t.Context(), store.Change{Keys: true})
+	if after := signingCert(); after != before {
+		t.Error("the SP signing certificate changed with the token keys")
+	}
 }

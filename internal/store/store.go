@@ -323,10 +323,13 @@ type PINChallenge struct {
 
 // Key uses besides "" (Gatehouse's tokens): SigningKeyUseSaaSSAML signs SAML assertions for
 // SaaS apps; SigningKeyUseSAMLEncryption decrypts assertions that SAML identity providers
-// encrypt to Gatehouse (it never signs).
+// encrypt to Gatehouse (it never signs); SigningKeyUseSAMLSP signs AuthnRequests.
 const (
 	SigningKeyUseSaaSSAML       = "saas-saml"
 	SigningKeyUseSAMLEncryption = "saml-encryption"
+	// SigningKeyUseSAMLSP signs Gatehouse's AuthnRequests to SAML identity providers with
+	// sign_request; they usually pin its certificate.
+	SigningKeyUseSAMLSP = "saml-sp"
 )
 
 // SigningKey is an RSA signing key; the private key is encrypted under the master key by package
