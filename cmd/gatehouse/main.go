@@ -232,13 +232,13 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := keys.Options{Issuer: cfg.Organization.AuthDomain,
-				Overlap: cfg.Organization.KeyOverlap.Std(), RotationInterval: cfg.Organization.KeyRotationInterval.Std()}
-			switch use {
-			case "tokens":
-			case store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP:
-				opts.Use, opts.ManualOnly = use, true
-			default:
+			keyUse := use
+			if keyUse == "tokens" {
+				keyUse = ""
+			}
+			opts, err := keys.Options{Issuer: cfg.Organization.AuthDomain, Overlap: cfg.Organization.KeyOverlap.Std(),
+				RotationInterval: cfg.Organization.KeyRotationInterval.Std()}.ForUse(keyUse)
+			if err != nil || use == "" {
 				return fmt.Errorf("keys rotate: --use %q: want tokens, %s, %s or %s", use,
 					store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP)
 			}

@@ -158,31 +158,32 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		return nil, fmt.Errorf("compile configuration: %w", err)
 	}
 	g.Snapshots.Store(snap)
-	g.Keys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
-		RotationInterval: applied.Organization.KeyRotationInterval.Std(), Overlap: applied.Organization.KeyOverlap.Std()})
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
+	keyOpts := keys.Options{Issuer: snap.AuthHost, Now: now,
+		RotationInterval: applied.Organization.KeyRotationInterval.Std(), Overlap: applied.Organization.KeyOverlap.Std()}
+	for _, k := range []struct {
+		m    **keys.Manager
+		use  string
+		what string
+	}{
+		{&g.Keys, "", "signing keys"}, {&g.SAMLKeys, store.SigningKeyUseSaaSSAML, "SaaS SAML signing keys"},
+		{&g.SAMLEncKeys, store.SigningKeyUseSAMLEncryption, "SAML encryption keys"},
+		{&g.SAMLSPKeys, store.SigningKeyUseSAMLSP, "SAML request signing keys"},
+	} {
+		opts, err := keyOpts.ForUse(k.use)
+		if err == nil {
+			*k.m, err = keys.NewManager(g.Store, master, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k.what, err)
+		}
 	}
+	// The token and SaaS SAML keys are needed at once; the SAML IdP keys once an IdP asks for
+	// them (buildConnectors).
 	if err := g.Keys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	g.SAMLKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
-		Use: store.SigningKeyUseSaaSSAML, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
-	if err != nil {
-		return nil, fmt.Errorf("SaaS SAML signing keys: %w", err)
-	}
 	if err := g.SAMLKeys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("SaaS SAML signing keys: %w", err)
-	}
-	g.SAMLEncKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
-		Use: store.SigningKeyUseSAMLEncryption, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
-	if err != nil {
-		return nil, fmt.Errorf("SAML encryption keys: %w", err)
-	}
-	g.SAMLSPKeys, err = keys.NewManager(g.Store, master, keys.Options{Issuer: snap.AuthHost, Now: now,
-		Use: store.SigningKeyUseSAMLSP, ManualOnly: true, Overlap: applied.Organization.KeyOverlap.Std()})
-	if err != nil {
-		return nil, fmt.Errorf("SAML request signing keys: %w", err)
 	}
 	if err := g.Revocations.Load(ctx, g.Store); err != nil {
 		return nil, err

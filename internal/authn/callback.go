@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -130,13 +131,8 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 	if err != nil {
 		// The flow is spent: a failed answer cannot be retried against it.
 		_ = s.Store.DeleteLoginFlow(ctx, f.ID)
-		reason := identity.FailureReason(err)
-		ref := httpx.NewRequestID()
-		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
-			IP: ip.String(), Country: country, Reasons: []string{reason}, RequestID: ref})
-		s.Log.Warn("identity provider login failed", "ref", ref, "idp", idp.ID, "reason", reason, "err", err)
-		web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ref,
-			Message: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."})
+		s.renderIdPFailure(ctx, w, snap, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: ip.String(), Country: country, Reasons: []string{identity.FailureReason(err)}}, err)
 		return
 	}
 	ident.IdP = identity.IdP{ID: idp.ID, Type: idp.Type}
@@ -166,11 +162,8 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 	ip, country := s.Client(r)
 	// Each attempt costs XML parsing and signature checks with no flow to pay for them: it
 	// counts against the client's login budget like starting a login does.
-	if ok, err := s.Store.HitRateLimit(ctx, "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max); err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
-	} else if !ok {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil))
+	if err := s.allowLoginStart(r); err != nil {
+		s.renderError(w, r, snap, err)
 		return
 	}
 	var tried []*store.IdentityProvider
@@ -210,12 +203,18 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 			"This sign-in attempt has expired. Open the application again to sign in.", errors.New("unsolicited SAML response and no IdP allows IdP-initiated logins")))
 		return
 	}
-	reason := identity.FailureReason(errs[0])
-	ref := httpx.NewRequestID()
-	s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
-		IP: ip.String(), Country: country, Reasons: []string{reason, "idp-initiated"}, RequestID: ref})
-	s.Log.Warn("IdP-initiated login failed", "ref", ref, "idps", len(tried), "reason", reason, "errs", errors.Join(errs...))
-	web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ref,
+	s.renderIdPFailure(ctx, w, snap, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
+		IP: ip.String(), Country: country, Reasons: []string{identity.FailureReason(errs[0]), "idp-initiated"}}, errors.Join(errs...))
+}
+
+// renderIdPFailure records an identity provider answer that was refused (ev, given a reference
+// ID here), logs the precise error under that reference, and shows the sign-in-failed page with
+// the reference only: users never see the internal error.
+func (s *Service) renderIdPFailure(ctx context.Context, w http.ResponseWriter, snap *snapshot.Snapshot, ev *store.AuthEvent, err error) {
+	ev.RequestID = httpx.NewRequestID()
+	s.Audit.Auth(ctx, ev)
+	s.Log.Warn("identity provider login failed", "ref", ev.RequestID, "idp", ev.IdPID, "reasons", ev.Reasons, "err", err)
+	web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ev.RequestID,
 		Message: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."})
 }
 

@@ -227,13 +227,8 @@ func startURL(snap *snapshot.Snapshot, flowID, idpID string) string {
 // newFlow stores a login flow bound to a fresh cookie on this browser, at most LoginFlowsPerIP
 // per client address.
 func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) (*store.LoginFlow, error) {
-	ip, _ := s.Client(r)
-	ok, err := s.Store.HitRateLimit(r.Context(), "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max)
-	if err != nil {
-		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
-	}
-	if !ok {
-		return nil, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil)
+	if err := s.allowLoginStart(r); err != nil {
+		return nil, err
 	}
 	binding := randomToken(32)
 	now := s.now()
@@ -253,6 +248,20 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 	}
 	setCookie(w, snap.Profile.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
 	return f, nil
+}
+
+// allowLoginStart counts one login start (a new flow, or an IdP-initiated response) against the
+// client address's LoginFlowsPerIP budget.
+func (s *Service) allowLoginStart(r *http.Request) error {
+	ip, _ := s.Client(r)
+	ok, err := s.Store.HitRateLimit(r.Context(), "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max)
+	if err != nil {
+		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	}
+	if !ok {
+		return httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil)
+	}
+	return nil
 }
 
 // loadFlow returns the flow named in the request if this browser started it.

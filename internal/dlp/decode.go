@@ -397,8 +397,7 @@ func decodeBase64Loose(src []byte) []byte {
 // or start with a container magic number; random binary (hashes, keys,
 // images) is skipped.
 func worthScanning(b []byte) bool {
-	if len(b) >= 4 && (bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
-		bytes.HasPrefix(b, []byte("PK\x03\x04")) || b[0] == 0x78 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0) {
+	if len(b) >= 4 && (isContainerMagic(b) || b[0] == 0x78 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0) {
 		return true
 	}
 	if !utf8.Valid(b) {

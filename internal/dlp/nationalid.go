@@ -188,8 +188,6 @@ func (l letterIDEntry) number(text []byte, lo, hi int, emit func(candidate)) {
 	emit(candidate{start: s, end: e, conf: Low})
 }
 
-func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
-
 // findNRIC: [STFG]\d{7}[A-Z] with the check letter of the series.
 func findNRIC(text []byte, lo, hi int) (int, int, bool) {
 	if lo < 1 || hi-lo < 7 || digitsAt(text, lo, 7) != 7 || lo+7 >= len(text) {
@@ -197,7 +195,7 @@ func findNRIC(text []byte, lo, hi int) (int, int, bool) {
 	}
 	s, e := lo-1, lo+8
 	prefix, check := text[s], text[lo+7]
-	if strings.IndexByte("STFG", prefix) < 0 || !isUpperASCII(check) {
+	if strings.IndexByte("STFG", prefix) < 0 || !isUpperByte(check) {
 		return 0, 0, false
 	}
 	weights := [7]int{2, 7, 6, 5, 4, 3, 2}
@@ -221,12 +219,12 @@ func findNRIC(text []byte, lo, hi int) (int, int, bool) {
 // findHKID: [A-Z]{1,2}\d{6}(\([0-9A]\)|[0-9A]) with the mod-11 check (a one-letter prefix
 // counts as a space, value 36, in front).
 func findHKID(text []byte, lo, hi int) (int, int, bool) {
-	if lo < 1 || digitsAt(text, lo, 6) < 6 || !isUpperASCII(text[lo-1]) {
+	if lo < 1 || digitsAt(text, lo, 6) < 6 || !isUpperByte(text[lo-1]) {
 		return 0, 0, false
 	}
 	s := lo - 1
 	first := 36
-	if s >= 1 && isUpperASCII(text[s-1]) {
+	if s >= 1 && isUpperByte(text[s-1]) {
 		s--
 		first = int(text[s]-'A') + 10
 	}

@@ -69,6 +69,21 @@ type Options struct {
 	Rand io.Reader
 }
 
+// ForUse returns o set up for the key set of use: "" (Gatehouse's tokens) rotates on o's
+// schedule; the SAML uses (store.SigningKeyUseSaaSSAML, SigningKeyUseSAMLEncryption,
+// SigningKeyUseSAMLSP) rotate by hand only, since the other party pins their certificates.
+func (o Options) ForUse(use string) (Options, error) {
+	switch use {
+	case "":
+	case store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP:
+		o.ManualOnly = true
+	default:
+		return o, fmt.Errorf("keys: unknown key use %q", use)
+	}
+	o.Use = use
+	return o, nil
+}
+
 // Manager holds the signing keys of one replica. It is safe for concurrent use.
 type Manager struct {
 	st   store.Store
