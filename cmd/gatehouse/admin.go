@@ -12,7 +12,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -33,13 +32,12 @@ func (f *adminFlags) withService(cmd *cobra.Command, fn func(svc *admin.Service)
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(cmd.Context(), cfg, nil)
+	a, err := app.OpenAdmin(cmd.Context(), cfg, newLogger(io.Discard, cfg))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	log := newLogger(io.Discard, cfg)
-	return fn(&admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}})
+	defer a.Close()
+	return fn(a.Service)
 }
 
 // emit prints v as JSON, or calls table with a tab writer.
@@ -276,16 +274,9 @@ func adminTokensCmd() *cobra.Command {
 		Use: "list", Short: "List admin API tokens (never their values)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return lf.withService(cmd, func(svc *admin.Service) error {
-				at, ok := svc.Store.(store.AdminTokens)
-				if !ok {
-					return fmt.Errorf("the store cannot keep admin API tokens")
-				}
-				toks, err := at.ListAdminTokens(cmd.Context())
+				toks, err := svc.ListAdminTokens(cmd.Context())
 				if err != nil {
 					return err
-				}
-				if toks == nil {
-					toks = []store.AdminToken{}
 				}
 				return lf.emit(cmd, toks, func(w io.Writer) {
 					fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED")

@@ -2,14 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/internal/scim"
-	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
 func idpsCmd() *cobra.Command {
@@ -36,30 +32,12 @@ func idpsCmd() *cobra.Command {
 			if !found {
 				return fmt.Errorf("no identity provider %q in %s", idpID, path)
 			}
-			ctx := cmd.Context()
-			st, err := app.OpenStore(ctx, cfg, nil)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			s, err := scim.RotateSecret(ctx, st, idpID)
+			s, err := app.RotateSCIMSecret(cmd.Context(), cfg, idpID)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			base := ""
-			if applied, err := cfg.StoreConfig(); err == nil {
-				opts := snapshot.Options{Scheme: "http"}
-				if cfg.TLS.CertFile != "" {
-					opts.Scheme = "https"
-				}
-				if _, port, err := net.SplitHostPort(cfg.Listen.Public); err == nil {
-					opts.Port, _ = strconv.Atoi(port)
-				}
-				if snap, err := snapshot.Compile(applied, opts); err == nil {
-					base = snap.Issuer + snap.Profile.Path("scim/v2/"+idpID)
-				}
-			}
+			base := app.SCIMBaseURL(cfg, idpID)
 			fmt.Fprintf(out, "SCIM secret for identity provider %s (shown once; store it in the IdP's SCIM settings):\n%s\n", idpID, s)
 			if base != "" {
 				fmt.Fprintf(out, "SCIM base URL: %s\n", base)

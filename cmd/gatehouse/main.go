@@ -8,24 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/demo"
-	"github.com/gatehouse/gatehouse/internal/keys"
-	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -129,54 +120,9 @@ func demoCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			if err := os.MkdirAll(dataDir, 0o700); err != nil {
-				return fmt.Errorf("data directory: %w", err)
-			}
-			keyFile := filepath.Join(dataDir, "master.key")
-			if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
-				if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
-					return err
-				}
-			}
-			upstreamLn, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return fmt.Errorf("demo upstream: %w", err)
-			}
-			upstreamURL := "http://" + upstreamLn.Addr().String()
-			cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
-			if err := os.WriteFile(cfgFile, []byte(demo.Config(dataDir, listen, upstreamURL)), 0o600); err != nil {
-				return fmt.Errorf("write demo config: %w", err)
-			}
-			cfg, err := loadConfig(cmd, cfgFile)
-			if err != nil {
-				return err
-			}
-			cfg.Log.Format = "text"
-			log := newLogger(cmd.ErrOrStderr(), cfg)
-			g, err := app.New(ctx, cfg, app.Options{Log: log})
-			if err != nil {
-				return err
-			}
-			defer g.Close()
-			up := &demo.Upstream{Verifier: token.NewVerifier(g.Keys, g.Snapshots.Load().Issuer, time.Now), Profile: wire.Gatehouse,
-				AUD: func() string { return g.Snapshots.Load().Apps["demo"].AUD }}
-			upstreamServer := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = upstreamServer.Serve(upstreamLn) }()
-			defer upstreamServer.Close()
-			return g.Run(ctx, func(public, internal net.Addr) {
-				_, port, _ := net.SplitHostPort(public.String())
-				fmt.Fprintf(cmd.OutOrStdout(), `
-Gatehouse demo is running (data in %s, config in %s).
-
-  Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
-  Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
-  App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
-  Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
-  Metrics:        http://%[4]s/metrics
-
-The one-time PIN is written to this log (look for "one-time PIN"). Stop with Ctrl-C.
-`, dataDir, cfgFile, port, internal.String())
-			})
+			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Out: cmd.OutOrStdout(),
+				LoadConfig: func(path string) (*config.File, error) { return loadConfig(cmd, path) },
+				Logger:     func(cfg *config.File) *slog.Logger { return newLogger(cmd.ErrOrStderr(), cfg) }})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", ".gatehouse-demo", "data directory (SQLite database, master key, generated config)")
@@ -222,38 +168,10 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			st, err := app.OpenStore(ctx, cfg, nil)
+			before, after, err := app.RotateKey(cmd.Context(), cfg, use)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
-			if err != nil {
-				return err
-			}
-			keyUse := use
-			if keyUse == "tokens" {
-				keyUse = ""
-			}
-			opts, err := keys.Options{Issuer: cfg.Organization.AuthDomain, Overlap: cfg.Organization.KeyOverlap.Std(),
-				RotationInterval: cfg.Organization.KeyRotationInterval.Std()}.ForUse(keyUse)
-			if err != nil || use == "" {
-				return fmt.Errorf("keys rotate: --use %q: want tokens, %s, %s or %s", use,
-					store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP)
-			}
-			km, err := keys.NewManager(st, master, opts)
-			if err != nil {
-				return err
-			}
-			if err := km.Load(ctx); err != nil {
-				return err
-			}
-			_, before := km.Signer()
-			if err := km.Rotate(ctx); err != nil {
-				return err
-			}
-			_, after := km.Signer()
 			fmt.Fprintf(cmd.OutOrStdout(), "rotated %s signing key: %s -> %s (previous key published until its overlap ends)\n", use, before, after)
 			return nil
 		},

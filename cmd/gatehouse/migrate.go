@@ -3,9 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/spf13/cobra"
-
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 // migrateCmd applies pending schema migrations to the configured database and reports the
@@ -24,37 +23,16 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dsn, err := cfg.Storage.DSN.Resolve()
-			if err != nil {
-				return fmt.Errorf("storage.dsn: %w", err)
-			}
-			ctx := cmd.Context()
-			st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, sqlstore.WithoutMigrations(), sqlstore.WithPollInterval(0))
-			if err != nil {
-				return fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
-			}
-			defer st.Close()
-			latest, err := st.LatestSchemaVersion()
-			if err != nil {
-				return err
-			}
-			before, err := st.SchemaVersion(ctx)
+			m, err := app.Migrate(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s schema version before: %d (this binary's latest: %d)\n", cfg.Storage.Driver, before, latest)
-			if err := st.Migrate(ctx); err != nil {
-				return err
-			}
-			after, err := st.SchemaVersion(ctx)
-			if err != nil {
-				return err
-			}
-			if after == before {
-				fmt.Fprintf(out, "%s schema version after: %d (up to date, nothing applied)\n", cfg.Storage.Driver, after)
+			fmt.Fprintf(out, "%s schema version before: %d (this binary's latest: %d)\n", m.Driver, m.Before, m.Latest)
+			if m.After == m.Before {
+				fmt.Fprintf(out, "%s schema version after: %d (up to date, nothing applied)\n", m.Driver, m.After)
 			} else {
-				fmt.Fprintf(out, "%s schema version after: %d (applied %d migration(s))\n", cfg.Storage.Driver, after, after-before)
+				fmt.Fprintf(out, "%s schema version after: %d (applied %d migration(s))\n", m.Driver, m.After, m.After-m.Before)
 			}
 			return nil
 		},

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -54,34 +55,21 @@ type ResultInfo struct {
 // APIOptions configure NewAPI.
 type APIOptions struct {
 	Log *slog.Logger
-	// ClientIP returns the client address of a request (honouring trusted proxies); default the
-	// socket peer.
-	ClientIP func(r *http.Request) string
 }
 
 // API is the admin REST API handler. It has its own mux, separate from every browser page, and
 // authenticates every request with an admin API token (Authorization: Bearer).
 type API struct {
-	svc      *Service
-	log      *slog.Logger
-	clientIP func(r *http.Request) string
-	mux      *http.ServeMux
+	svc *Service
+	log *slog.Logger
+	mux *http.ServeMux
 }
 
 // NewAPI returns the admin REST API on svc.
 func NewAPI(svc *Service, opts APIOptions) *API {
-	a := &API{svc: svc, log: opts.Log, clientIP: opts.ClientIP, mux: http.NewServeMux()}
+	a := &API{svc: svc, log: opts.Log, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if a.clientIP == nil {
-		a.clientIP = func(r *http.Request) string {
-			host, _, _ := strings.Cut(r.RemoteAddr, ":")
-			if i := strings.LastIndex(r.RemoteAddr, ":"); i > 0 {
-				host = strings.Trim(r.RemoteAddr[:i], "[]")
-			}
-			return host
-		}
 	}
 	a.route("GET /api/v1/users", "user.list", a.listUsers)
 	a.route("GET /api/v1/users/{id}", "user.get", a.getUser)
@@ -123,7 +111,7 @@ func (a *API) route(pattern, readAction string, h handlerFunc) {
 // ServeHTTP authenticates the request and dispatches it.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	ip := a.clientIP(r)
+	ip := httpx.ClientOf(r).IP.String()
 	tok, reason := a.authenticate(r.Context(), r.Header.Get("Authorization"))
 	if tok == nil && reason == "store-unavailable" {
 		writeJSON(w, http.StatusServiceUnavailable, Envelope{Errors: []Message{{CodeInternal, "the database is unavailable; try again shortly"}}})

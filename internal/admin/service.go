@@ -333,6 +333,23 @@ func (s *Service) tokens() (store.AdminTokens, error) {
 	return at, nil
 }
 
+// ListAdminTokens returns every admin API token (never their values), oldest first as the store
+// keeps them; an empty list rather than nil.
+func (s *Service) ListAdminTokens(ctx context.Context) ([]store.AdminToken, error) {
+	at, err := s.tokens()
+	if err != nil {
+		return nil, err
+	}
+	toks, err := at.ListAdminTokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list admin tokens: %w", err)
+	}
+	if toks == nil {
+		toks = []store.AdminToken{}
+	}
+	return toks, nil
+}
+
 // CreateAdminToken creates an admin API token and returns it with its plain value, which is
 // not stored and cannot be shown again.
 func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string) (*store.AdminToken, string, error) {

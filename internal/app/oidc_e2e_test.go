@@ -81,7 +81,7 @@ func TestInteropZitadelOIDCLogin(t *testing.T) {
 	if got := v.header("Gatehouse-Authenticated-User-Email"); len(got) != 1 || got[0] != "test-user@zitadel.ch" {
 		t.Errorf("email header %v", got)
 	}
-	claims, err := e.G.Authn.Verifier.Verify(v.header("Gatehouse-Jwt-Assertion")[0])
+	claims, err := e.G.Tokens.Verify(v.header("Gatehouse-Jwt-Assertion")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestInteropZitadelOIDCLogin(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PIN login: %d %s", resp.StatusCode, body)
 	}
-	pinClaims, err := e.G.Authn.Verifier.Verify(decodeUpstream(t, body).header("Gatehouse-Jwt-Assertion")[0])
+	pinClaims, err := e.G.Tokens.Verify(decodeUpstream(t, body).header("Gatehouse-Jwt-Assertion")[0])
 	if err != nil || pinClaims.Subject != claims.Subject || pinClaims.IdP.ID != "pin" {
 		t.Errorf("PIN login claims %+v (%v), want sub %s", pinClaims, err, claims.Subject)
 	}

@@ -70,7 +70,7 @@ func TestServiceTokens(t *testing.T) {
 	if len(jwt) != 1 {
 		t.Fatalf("no JWT for the service token")
 	}
-	claims, err := e.G.Authn.Verifier.Verify(jwt[0])
+	claims, err := e.G.Tokens.Verify(jwt[0])
 	if err != nil || claims.CommonName != "ci.access" || claims.Subject != "" || !claims.HasAudience(e.G.Snapshots.Load().Apps["api"].AUD) {
 		t.Errorf("service JWT claims %+v, err %v", claims, err)
 	}

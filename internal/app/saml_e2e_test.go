@@ -82,7 +82,7 @@ policies:
 	if got := v.header("X-Groups"); strings.Join(got, ",") != "eng,admins" {
 		t.Errorf("X-Groups header %v", got)
 	}
-	claims, err := e.G.Authn.Verifier.Verify(v.header("Gatehouse-Jwt-Assertion")[0])
+	claims, err := e.G.Tokens.Verify(v.header("Gatehouse-Jwt-Assertion")[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -18,58 +19,54 @@ import (
 // authorized (login hand-off), certs, get-identity and logout. app is the application the host
 // belongs to (nil when no application covers the host at all).
 func (s *Service) ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, endpoint string) {
-	switch endpoint {
-	case wire.EndpointCerts:
-		s.serveCerts(w, r)
-	case wire.EndpointAuthorized:
-		s.serveAuthorized(w, r, snap, host)
-	case wire.EndpointGetIdentity:
-		s.serveGetIdentity(w, r, snap, app)
-	case wire.EndpointLogout:
-		s.serveLogout(w, r, snap, app)
-	default:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "not-found", "This page does not exist.", nil))
-	}
+	s.handle(w, r, snap, func() error {
+		switch endpoint {
+		case wire.EndpointCerts:
+			return s.serveCerts(w, r)
+		case wire.EndpointAuthorized:
+			return s.serveAuthorized(w, r, snap, host)
+		case wire.EndpointGetIdentity:
+			s.serveGetIdentity(w, r, snap, app)
+			return nil
+		case wire.EndpointLogout:
+			return s.serveLogout(w, r, snap, app)
+		}
+		return errNotFound
+	})
 }
 
 // serveAuthorized consumes a hand-off code on the app host and sets the app cookie.
-func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) {
+func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) error {
 	code := r.URL.Query().Get("code")
 	invalid := httpx.Errorf(http.StatusBadRequest, "handoff-invalid", "This sign-in link has expired or was already used. Open the application again.", nil)
 	if len(code) != 43 {
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
 	hc, err := s.Store.ConsumeHandoffCode(r.Context(), hashValue("handoff", code))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	case errors.Is(err, store.ErrConflict):
 		invalid.Reason = "handoff-replayed"
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	case err != nil:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	}
 	app := snap.Apps[hc.AppID]
 	if app == nil || hc.Host != host {
 		invalid.Reason = "handoff-wrong-host"
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
 	nonce := cookieValue(r, snap.Profile.AppFlowCookie())
 	if nonce == "" || hashValue("app-nonce", nonce) != hc.BrowserBinding {
 		// Another browser's code (login CSRF), or a second tab overwrote the nonce: start over.
 		s.Log.Warn("hand-off code presented by a browser that did not start the login", "app", app.ID, "host", host)
 		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL)
-		return
+		return nil
 	}
-	claims, err := s.Verifier.Verify(hc.Token)
+	claims, err := s.Sessions.Tokens().Verify(hc.Token)
 	if err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "handoff-token-invalid", "This sign-in link has expired. Open the application again.", err))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "handoff-token-invalid", "This sign-in link has expired. Open the application again.", err)
 	}
 	setCookie(w, snap.Profile.AppFlowCookie(), "", -1, http.SameSiteLaxMode, true, snap.Secure())
 	setCookie(w, snap.Profile.Cookie, hc.Token, time.Until(time.Unix(claims.ExpiresAt, 0)), app.SameSite, app.HTTPOnly, snap.Secure())
@@ -79,6 +76,7 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 		target = "/"
 	}
 	http.Redirect(w, r, target, http.StatusFound)
+	return nil
 }
 
 // identityResponse is the get-identity JSON (Cloudflare's field names).
@@ -110,12 +108,12 @@ func (s *Service) serveGetIdentity(w http.ResponseWriter, r *http.Request, snap 
 	if raw == "" && app != nil {
 		raw = r.Header.Get(snap.Profile.JWTHeader)
 	}
-	os, err := s.VerifySessionToken(r.Context(), raw, wantType, aud, appID)
+	os, err := s.Sessions.Verify(r.Context(), raw, session.Want{Type: wantType, Audience: aud, AppID: appID})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
 		status := http.StatusUnauthorized
-		if !IsNoSession(err) {
+		if !session.IsNoSession(err) {
 			status = http.StatusServiceUnavailable
 		}
 		w.WriteHeader(status)
@@ -136,25 +134,25 @@ func (s *Service) serveGetIdentity(w http.ResponseWriter, r *http.Request, snap 
 
 // serveLogout revokes the session behind the cookie (on every app: logout is global) and clears
 // the cookie of the host visited.
-func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App) {
+func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App) error {
 	raw := cookieValue(r, snap.Profile.Cookie)
 	if raw != "" {
-		if claims, err := s.Verifier.Verify(raw); err == nil && claims.IdentityNonce != "" {
+		if claims, err := s.Sessions.Tokens().Verify(raw); err == nil && claims.IdentityNonce != "" {
 			if err := s.Store.RevokeSession(r.Context(), claims.IdentityNonce); err != nil && !errors.Is(err, store.ErrNotFound) {
-				s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Signing out failed because the session store is unavailable. Try again.", err))
-				return
+				return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Signing out failed because the session store is unavailable. Try again.", err)
 			}
-			ip, country := s.Client(r)
-			ev := &store.AuthEvent{Action: "logout", Allowed: true, UserID: claims.Subject, Email: claims.Email, IP: ip.String(), Country: country}
+			c := httpx.ClientOf(r)
+			ev := &store.AuthEvent{Action: "logout", Allowed: true, UserID: claims.Subject, Email: claims.Email, IP: c.IP.String(), Country: c.Country}
 			if app != nil {
 				ev.AppID = app.ID
 			}
 			s.Audit.Auth(r.Context(), ev)
 			// This replica stops accepting the session at once; others on the next change notice.
-			_ = s.Revocations.Load(r.Context(), s.Store)
+			_ = s.Sessions.Revocations().Load(r.Context(), s.Store)
 		}
 	}
 	setCookie(w, snap.Profile.Cookie, "", -1, http.SameSiteLaxMode, true, snap.Secure())
 	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", OrgName: snap.Org.Name,
 		Message: "You have been signed out of every application."})
+	return nil
 }

@@ -8,31 +8,21 @@
 package authn
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/identity"
-	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -60,28 +50,21 @@ type Limit struct {
 	Max    int
 }
 
-// Service serves the auth domain and the login endpoints on app hosts.
+// Service is the login flow: it serves the login endpoints on the auth domain (mounted by the
+// composition root beside the launcher, SaaS, SCIM and admin surfaces) and the reserved endpoints
+// on app hosts (through the proxy), and gives the SaaS endpoints and the launcher their login step
+// (Authorize). Identity connectors and PIN senders come from the published snapshot, so a request
+// sees the connectors of the configuration version whose policies it is checked against.
 type Service struct {
-	Store       store.Store
-	Snapshots   *snapshot.Holder
-	Keys        *keys.Manager
-	Verifier    *token.Verifier
-	Revocations *session.Revocations
-	// PINSenders holds the sender of each onetimepin IdP by IdP ID.
-	PINSenders func(idpID string) onetimepin.Sender
-	// Home serves the auth domain root (the App Launcher); nil shows the sign-in status.
-	Home http.Handler
-	// SaaSSAML and SaaSOIDC serve SaaS applications' SSO endpoints (nil: not available).
-	SaaSSAML, SaaSOIDC SaaSHandler
-	// SCIM serves <prefix>scim/v2/... on the auth domain (nil: SCIM is not available).
-	SCIM http.Handler
-	// Connectors returns the connector of a redirect-based IdP by IdP ID (nil when none).
-	Connectors     func(idpID string) identity.Connector
-	Audit          *audit.Recorder
-	Geo            *geoip.DB
-	TrustedProxies []netip.Prefix
-	Log            *slog.Logger
-	Now            func() time.Time
+	Store     store.Store
+	Snapshots *snapshot.Holder
+	// Keys mint org and app tokens.
+	Keys *keys.Manager
+	// Sessions verifies the session behind a cookie.
+	Sessions *session.Verifier
+	Audit    *audit.Recorder
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -89,13 +72,6 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// Client returns the real client IP (the socket peer unless it is a trusted proxy) and its
-// country.
-func (s *Service) Client(r *http.Request) (netip.Addr, string) {
-	ip := httpx.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.TrustedProxies)
-	return ip, s.Geo.Country(ip)
 }
 
 // randomToken returns n random bytes, base64url without padding.
@@ -145,94 +121,9 @@ func cookieValue(r *http.Request, name string) string {
 	return c.Value
 }
 
-// OrgSession is a verified org session: the org token's claims, the stored session and the
-// identity kept with it.
-type OrgSession struct {
-	Claims   *token.Claims
-	Session  *store.Session
-	Identity *identity.Identity
-}
-
-// ErrNoSession means the request carries no usable session; it is not a failure.
-var ErrNoSession = errors.New("no valid session")
-
-// VerifySessionToken verifies an org or app token for the given audience, checks revocation, and
-// loads its session and identity from the store.
-func (s *Service) VerifySessionToken(ctx context.Context, raw, wantType, audience, appID string) (*OrgSession, error) {
-	if raw == "" {
-		return nil, ErrNoSession
-	}
-	claims, err := s.Verifier.Verify(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, err)
-	}
-	if claims.Type != wantType || !claims.HasAudience(audience) || claims.Subject == "" || claims.IdentityNonce == "" {
-		return nil, fmt.Errorf("%w: wrong token type or audience", ErrNoSession)
-	}
-	if ok, reason := s.Revocations.Check(claims.Subject, appID, claims.IdentityNonce, time.Unix(claims.IssuedAt, 0)); !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNoSession, reason)
-	}
-	sess, id, err := s.LoadSession(ctx, claims.IdentityNonce)
-	if err != nil {
-		return nil, err
-	}
-	if sess.UserID != claims.Subject {
-		return nil, fmt.Errorf("%w: session does not belong to the token subject", ErrNoSession)
-	}
-	return &OrgSession{Claims: claims, Session: sess, Identity: id}, nil
-}
-
-// LoadSession returns an unrevoked, unexpired session and its identity. A store failure is
-// returned as such (callers fail closed); a missing or revoked session is ErrNoSession.
-func (s *Service) LoadSession(ctx context.Context, id string) (*store.Session, *identity.Identity, error) {
-	sess, err := s.Store.GetSession(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: session not found", ErrNoSession)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load session: %w", err)
-	}
-	if !sess.RevokedAt.IsZero() {
-		return nil, nil, fmt.Errorf("%w: %s", ErrNoSession, session.ReasonSessionRevoked)
-	}
-	if !s.now().Before(sess.ExpiresAt) {
-		return nil, nil, fmt.Errorf("%w: session expired", ErrNoSession)
-	}
-	var ident identity.Identity
-	if err := json.Unmarshal(sess.Identity, &ident); err != nil {
-		return nil, nil, fmt.Errorf("decode session identity: %w", err)
-	}
-	user, err := s.Store.GetUser(ctx, sess.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, fmt.Errorf("%w: user not found", ErrNoSession)
-	case err != nil:
-		return nil, nil, fmt.Errorf("load session user: %w", err)
-	case user.Status != "" && user.Status != store.UserActive:
-		// Deactivation (e.g. SCIM deprovisioning) ends sessions even where a revocation has not
-		// reached this replica yet.
-		return nil, nil, fmt.Errorf("%w: user-inactive", ErrNoSession)
-	}
-	mergeSCIMGroups(&ident, user)
-	return sess, &ident, nil
-}
-
-// mergeSCIMGroups adds the groups that SCIM provisioning by the identity's own IdP gives the
-// user (store.User.SCIMGroups) to the identity's groups, so that group selectors see them. Groups
-// provisioned by another IdP never apply: one IdP cannot grant groups to logins through another.
-func mergeSCIMGroups(ident *identity.Identity, user *store.User) {
-	for _, name := range user.SCIMGroups[ident.IdP.ID] {
-		if !slices.ContainsFunc(ident.Groups, func(g identity.Group) bool { return g.Name == name || g.ID == name }) {
-			ident.Groups = append(ident.Groups, identity.Group{ID: name, Name: name})
-		}
-	}
-}
-
-// IsNoSession reports whether err only means "not logged in".
-func IsNoSession(err error) bool { return errors.Is(err, ErrNoSession) }
-
-// renderError renders an error page for the auth domain.
-func (s *Service) renderError(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err error) {
+// fail renders err with the one error adapter: its public message and a reference ID, the
+// private cause logged under that reference.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err error) {
 	org := ""
 	if snap != nil {
 		org = snap.Org.Name
@@ -240,18 +131,19 @@ func (s *Service) renderError(w http.ResponseWriter, r *http.Request, snap *snap
 	web.RenderError(w, r, s.Log, org, err)
 }
 
-// WantsHTML reports whether a request is a browser navigation that may be redirected to a login
-// page: not marked as AJAX, a GET or HEAD, and accepting HTML.
-func WantsHTML(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
+// handle runs a browser handler that returns an error and renders that error, if any.
+func (s *Service) handle(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, h func() error) {
+	if err := h(); err != nil {
+		s.fail(w, r, snap, err)
 	}
-	if strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest") {
-		return false
-	}
-	accept := r.Header.Get("Accept")
-	if accept == "" {
-		return false
-	}
-	return strings.Contains(accept, "text/html") || strings.Contains(accept, "*/*") && r.Header.Get("Sec-Fetch-Mode") == "navigate"
+}
+
+// errUnavailable is the error of a login step whose store access failed.
+func errUnavailable(cause error) error {
+	return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", cause)
+}
+
+// orgSession returns the org session behind the request's org cookie.
+func (s *Service) orgSession(r *http.Request, snap *snapshot.Snapshot) (*session.Verified, error) {
+	return s.Sessions.Verify(r.Context(), cookieValue(r, snap.Profile.Cookie), session.Want{Type: "org", Audience: snap.OrgAudience()})
 }

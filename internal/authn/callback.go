@@ -34,32 +34,30 @@ func loginRequest(snap *snapshot.Snapshot, state string) identity.LoginRequest {
 }
 
 // startRedirectLogin sends the browser to a redirect-based IdP for flow f.
-func (s *Service) startRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider) {
-	rc, ok := s.connector(idp.ID).(identity.RedirectConnector)
+func (s *Service) startRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider) error {
+	rc, ok := snap.Connector(idp.ID).(identity.RedirectConnector)
 	if !ok {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", nil))
-		return
+		return httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", nil)
 	}
 	start, err := rc.StartLogin(r.Context(), loginRequest(snap, f.ID))
 	if err != nil {
 		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, Reasons: []string{identity.FailureReason(err)}})
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadGateway, identity.FailureReason(err), "The identity provider could not be reached. Try again shortly.", err))
-		return
+		return httpx.Errorf(http.StatusBadGateway, identity.FailureReason(err), "The identity provider could not be reached. Try again shortly.", err)
 	}
 	f.IdPID = idp.ID
 	for k, v := range start.FlowData {
 		f.Data[flowConnectorPrefix+k] = v
 	}
 	if err := s.replaceFlow(r.Context(), f); err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	if start.PostURL != "" {
 		web.RenderAutoPost(w, snap.Org.Name, start.PostURL, start.PostForm)
-		return
+		return nil
 	}
 	web.SetSecurityHeaders(w.Header())
 	http.Redirect(w, r, start.RedirectURL, http.StatusFound)
+	return nil
 }
 
 func connectorData(f *store.LoginFlow) map[string]string {
@@ -76,7 +74,7 @@ func connectorData(f *store.LoginFlow) map[string]string {
 // top-level navigation and carries the flow cookie; a cross-site POST (SAML) does not carry
 // SameSite=Lax cookies, so its answer is verified and kept with the flow, and the browser is sent
 // on to a same-site continue step where the flow cookie is checked before any session exists.
-func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	ctx := r.Context()
 	var state string
 	switch r.Method {
@@ -85,69 +83,58 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
 		if err := r.ParseForm(); err != nil {
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-unreadable", "The identity provider's answer could not be read.", err))
-			return
+			return httpx.Errorf(http.StatusBadRequest, "callback-unreadable", "The identity provider's answer could not be read.", err)
 		}
 		state = r.PostForm.Get("RelayState")
 	default:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only accepts GET and POST.", nil))
-		return
+		return httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only accepts GET and POST.", nil)
 	}
 	invalid := httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow", "This sign-in attempt has expired. Open the application again to sign in.", nil)
 	unsolicited := r.Method == http.MethodPost && r.PostForm.Get("SAMLResponse") != ""
 	if state == "" {
 		if unsolicited {
-			s.serveUnsolicited(w, r, snap, state)
-			return
+			return s.serveUnsolicited(w, r, snap, state)
 		}
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
 	f, err := s.Store.GetLoginFlow(ctx, state)
 	if errors.Is(err, store.ErrNotFound) {
 		if unsolicited {
-			s.serveUnsolicited(w, r, snap, state)
-			return
+			return s.serveUnsolicited(w, r, snap, state)
 		}
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
 	if err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	}
 	idp := snap.IdPByID[f.IdPID]
-	cc, ok := s.connector(f.IdPID).(identity.CallbackConnector)
+	cc, ok := snap.Connector(f.IdPID).(identity.CallbackConnector)
 	if idp == nil || !ok {
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
 	if got, err := cc.CallbackState(r); err != nil || got != state {
-		s.renderError(w, r, snap, invalid)
-		return
+		return invalid
 	}
-	ip, country := s.Client(r)
+	c := httpx.ClientOf(r)
 	ident, err := cc.HandleCallback(ctx, r, loginRequest(snap, f.ID), connectorData(f))
 	if err != nil {
 		// The flow is spent: a failed answer cannot be retried against it.
 		_ = s.Store.DeleteLoginFlow(ctx, f.ID)
-		s.renderIdPFailure(ctx, w, snap, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
-			IP: ip.String(), Country: country, Reasons: []string{identity.FailureReason(err)}}, err)
-		return
+		return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{identity.FailureReason(err)}}, err)
 	}
 	ident.IdP = identity.IdP{ID: idp.ID, Type: idp.Type}
 	if r.Method == http.MethodPost {
 		raw, _ := json.Marshal(ident)
 		f.Data[flowVerified] = string(raw)
 		if err := s.replaceFlow(ctx, f); err != nil {
-			s.renderError(w, r, snap, err)
-			return
+			return err
 		}
 		web.SetSecurityHeaders(w.Header())
 		http.Redirect(w, r, snap.Profile.Path(wire.EndpointCallback)+"/"+endpointContinue+"?"+url.Values{"flow": {f.ID}}.Encode(), http.StatusSeeOther)
-		return
+		return nil
 	}
-	s.finishRedirectLogin(w, r, snap, f, idp, ident)
+	return s.finishRedirectLogin(w, r, snap, f, idp, ident)
 }
 
 // serveUnsolicited handles a SAML response that answers no login flow (IdP-initiated: a tile
@@ -157,19 +144,19 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 // login CSRF by design (a third party can sign a browser in as itself); the option documents it.
 // The browser then goes to relayState when it is a URL of a protected application, else to the
 // auth domain's home (the App Launcher).
-func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, relayState string) {
+func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, relayState string) error {
 	ctx := r.Context()
-	ip, country := s.Client(r)
+	c := httpx.ClientOf(r)
+	ip, country := c.IP, c.Country
 	// Each attempt costs XML parsing and signature checks with no flow to pay for them: it
 	// counts against the client's login budget like starting a login does.
 	if err := s.allowLoginStart(r); err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	var tried []*store.IdentityProvider
 	var errs []error
 	for _, idp := range snap.IdPs {
-		uc, ok := s.connector(idp.ID).(identity.UnsolicitedConnector)
+		uc, ok := snap.Connector(idp.ID).(identity.UnsolicitedConnector)
 		if !ok || !uc.AcceptsUnsolicited() {
 			continue
 		}
@@ -183,39 +170,36 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 		ident.Email = identity.NormalizeEmail(ident.Email)
 		if ident.Email == "" {
 			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil))
-			return
+			return httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil)
 		}
 		if _, err := s.startSession(ctx, w, r, snap, ident); err != nil {
 			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type,
 				IP: ip.String(), Country: country, Reasons: []string{httpx.AsError(err).Reason}})
-			s.renderError(w, r, snap, err)
-			return
+			return err
 		}
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type,
 			IP: ip.String(), Country: country, Reasons: []string{"idp-initiated"}})
 		web.SetSecurityHeaders(w.Header())
 		http.Redirect(w, r, unsolicitedTarget(snap, relayState), http.StatusSeeOther)
-		return
+		return nil
 	}
 	if len(tried) == 0 {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow",
-			"This sign-in attempt has expired. Open the application again to sign in.", errors.New("unsolicited SAML response and no IdP allows IdP-initiated logins")))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "callback-unknown-flow",
+			"This sign-in attempt has expired. Open the application again to sign in.", errors.New("unsolicited SAML response and no IdP allows IdP-initiated logins"))
 	}
-	s.renderIdPFailure(ctx, w, snap, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
+	return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
 		IP: ip.String(), Country: country, Reasons: []string{identity.FailureReason(errs[0]), "idp-initiated"}}, errors.Join(errs...))
 }
 
-// renderIdPFailure records an identity provider answer that was refused (ev, given a reference
-// ID here), logs the precise error under that reference, and shows the sign-in-failed page with
-// the reference only: users never see the internal error.
-func (s *Service) renderIdPFailure(ctx context.Context, w http.ResponseWriter, snap *snapshot.Snapshot, ev *store.AuthEvent, err error) {
+// idpFailure records an identity provider answer that was refused (ev, given a reference ID
+// here) and returns the sign-in-failed error under the same reference: the error adapter logs
+// the precise cause with it, and users see only the reference, never the internal error.
+func (s *Service) idpFailure(ctx context.Context, ev *store.AuthEvent, cause error) error {
 	ev.RequestID = httpx.NewRequestID()
 	s.Audit.Auth(ctx, ev)
-	s.Log.Warn("identity provider login failed", "ref", ev.RequestID, "idp", ev.IdPID, "reasons", ev.Reasons, "err", err)
-	web.Render(w, http.StatusForbidden, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, RequestID: ev.RequestID,
-		Message: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."})
+	s.Log.Warn("identity provider login failed", "ref", ev.RequestID, "idp", ev.IdPID, "reasons", ev.Reasons)
+	return &httpx.Error{Status: http.StatusForbidden, Reason: ev.Reasons[0], Title: "Sign-in failed", Ref: ev.RequestID, Cause: cause,
+		Public: "The identity provider's answer could not be accepted. Try again, and give your administrator the reference below if it keeps happening."}
 }
 
 // unsolicitedTarget returns relayState when it is an http(s) URL on a protected application's
@@ -248,112 +232,96 @@ func unsolicitedTarget(snap *snapshot.Snapshot, relayState string) string {
 }
 
 // serveContinue finishes a login whose IdP answer arrived by cross-site POST.
-func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	f, err := s.loadFlow(r, snap, r.URL.Query().Get("flow"))
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	raw := f.Data[flowVerified]
 	idp := snap.IdPByID[f.IdPID]
 	var ident identity.Identity
 	if raw == "" || idp == nil || json.Unmarshal([]byte(raw), &ident) != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "callback-not-verified", "This sign-in attempt has expired. Open the application again to sign in.", nil))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "callback-not-verified", "This sign-in attempt has expired. Open the application again to sign in.", nil)
 	}
-	s.finishRedirectLogin(w, r, snap, f, idp, &ident)
+	return s.finishRedirectLogin(w, r, snap, f, idp, &ident)
 }
 
 // finishRedirectLogin checks the flow's browser binding, then starts the session and hands the
 // login to the app (or shows the identity for an IdP test).
-func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider, ident *identity.Identity) {
+func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider, ident *identity.Identity) error {
 	ctx := r.Context()
-	ip, country := s.Client(r)
+	c := httpx.ClientOf(r)
+	ip, country := c.IP, c.Country
 	if _, err := s.loadFlow(r, snap, f.ID); err != nil {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
 			IP: ip.String(), Country: country, Reasons: []string{"flow-browser-mismatch"}})
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
 	ident.Email = identity.NormalizeEmail(ident.Email)
 	if ident.Email == "" {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil))
-		return
+		return httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil)
 	}
 	if f.Data[flowTest] == "1" {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "idp_test", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country})
 		pretty, _ := json.MarshalIndent(ident, "", "  ")
 		web.Render(w, http.StatusOK, "identity.html", &web.Page{Title: "Identity provider test: " + idp.Name, OrgName: snap.Org.Name,
 			Message: "The identity provider returned this identity. No session was created.", Data: string(pretty)})
-		return
+		return nil
 	}
 	os, err := s.startSession(ctx, w, r, snap, ident)
 	if err != nil {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
 			IP: ip.String(), Country: country, Reasons: []string{httpx.AsError(err).Reason}})
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	app := snap.Apps[f.AppID]
 	if app == nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil)
 	}
-	s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+	return s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
 }
 
 // serveTestIdP starts an administrator's test login through one IdP: the result page shows the
 // identity and attributes the IdP returned; no session is created.
-func (s *Service) serveTestIdP(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) {
+func (s *Service) serveTestIdP(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) error {
 	idp := snap.IdPByID[idpID]
 	if idp == nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "idp-unknown", "There is no such identity provider.", nil))
-		return
+		return httpx.Errorf(http.StatusNotFound, "idp-unknown", "There is no such identity provider.", nil)
 	}
-	if _, ok := s.connector(idp.ID).(identity.RedirectConnector); !ok {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "idp-not-testable", "This identity provider cannot be tested from here.", nil))
-		return
+	if _, ok := snap.Connector(idp.ID).(identity.RedirectConnector); !ok {
+		return httpx.Errorf(http.StatusBadRequest, "idp-not-testable", "This identity provider cannot be tested from here.", nil)
 	}
 	f, err := s.newFlow(w, r, snap, &loginTarget{})
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	f.Data[flowTest] = "1"
-	s.startRedirectLogin(w, r, snap, f, idp)
+	return s.startRedirectLogin(w, r, snap, f, idp)
 }
 
 // serveSAMLMetadata serves Gatehouse's SP metadata: the default document (for the first SAML
 // IdP, or the one named in the path).
-func (s *Service) serveSAMLMetadata(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) {
+func (s *Service) serveSAMLMetadata(w http.ResponseWriter, snap *snapshot.Snapshot, idpID string) error {
 	var mc identity.MetadataConnector
 	for _, idp := range snap.IdPs {
 		if idpID != "" && idp.ID != idpID {
 			continue
 		}
-		if c, ok := s.connector(idp.ID).(identity.MetadataConnector); ok {
+		if c, ok := snap.Connector(idp.ID).(identity.MetadataConnector); ok {
 			mc = c
 			break
 		}
 	}
 	if mc == nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "no-saml-idp", "No SAML identity provider is configured.", nil))
-		return
+		return httpx.Errorf(http.StatusNotFound, "no-saml-idp", "No SAML identity provider is configured.", nil)
 	}
 	md, err := mc.SPMetadata(loginRequest(snap, ""))
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")
 	_, _ = w.Write(md)
-}
-
-func (s *Service) connector(idpID string) identity.Connector {
-	if s.Connectors == nil {
-		return nil
-	}
-	return s.Connectors(idpID)
+	return nil
 }

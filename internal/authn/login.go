@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -29,61 +29,64 @@ const (
 	flowCSRF      = "csrf_nonce" // per-flow CSRF secret
 )
 
-// ServeHTTP serves the auth domain.
+// ServeHTTP serves the login flow's endpoints on the auth domain: login, IdP picker, start,
+// PIN, callback, SAML metadata, IdP test, certs, get-identity, logout, and (when the composition
+// root mounts nothing else there) the root. Errors of every endpoint go through one adapter.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := s.Snapshots.Load()
+	s.handle(w, r, snap, func() error { return s.route(w, r, snap) })
+}
+
+func (s *Service) route(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	p := snap.Profile
 	path := r.URL.Path
 	switch {
 	case path == "/" || path == "":
-		if s.Home != nil {
-			s.Home.ServeHTTP(w, r)
-			return
-		}
 		s.serveHome(w, r, snap)
+		return nil
 	case path == p.Path(wire.EndpointCerts):
-		s.serveCerts(w, r)
+		return s.serveCerts(w, r)
 	case path == p.Path(wire.EndpointGetIdentity):
 		s.serveGetIdentity(w, r, snap, nil)
+		return nil
 	case path == p.Path(wire.EndpointLogout):
-		s.serveLogout(w, r, snap, nil)
+		return s.serveLogout(w, r, snap, nil)
 	case strings.HasPrefix(path, p.Path(wire.EndpointLogin)+"/"):
-		s.serveLogin(w, r, snap, strings.TrimPrefix(path, p.Path(wire.EndpointLogin)+"/"))
+		return s.serveLogin(w, r, snap, strings.TrimPrefix(path, p.Path(wire.EndpointLogin)+"/"))
 	case path == p.Path("start"):
-		s.serveStart(w, r, snap)
+		return s.serveStart(w, r, snap)
 	case path == p.Path(wire.EndpointPIN):
-		s.servePINSend(w, r, snap)
+		return s.servePINSend(w, r, snap)
 	case path == p.Path(wire.EndpointPIN)+"/verify":
-		s.servePINVerify(w, r, snap)
-	case strings.HasPrefix(path, p.Path("scim/v2/")) && s.SCIM != nil:
-		s.SCIM.ServeHTTP(w, r)
-	case strings.HasPrefix(path, p.Path("sso/")):
-		s.serveSaaS(w, r, snap, strings.TrimPrefix(path, p.Path("sso/")))
+		return s.servePINVerify(w, r, snap)
 	case path == p.Path(wire.EndpointCallback):
-		s.serveCallback(w, r, snap)
+		return s.serveCallback(w, r, snap)
 	case path == p.Path(wire.EndpointCallback)+"/"+endpointContinue:
-		s.serveContinue(w, r, snap)
+		return s.serveContinue(w, r, snap)
 	case strings.HasPrefix(path, p.Path(endpointTestIdP)+"/"):
-		s.serveTestIdP(w, r, snap, strings.TrimPrefix(path, p.Path(endpointTestIdP)+"/"))
+		return s.serveTestIdP(w, r, snap, strings.TrimPrefix(path, p.Path(endpointTestIdP)+"/"))
 	case path == p.Path(endpointSAMLMeta):
-		s.serveSAMLMetadata(w, r, snap, "")
+		return s.serveSAMLMetadata(w, snap, "")
 	case strings.HasPrefix(path, p.Prefix) && strings.HasSuffix(path, "/"+endpointSAMLMeta):
-		s.serveSAMLMetadata(w, r, snap, strings.TrimSuffix(strings.TrimPrefix(path, p.Prefix), "/"+endpointSAMLMeta))
-	default:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusNotFound, "not-found", "This page does not exist.", nil))
+		return s.serveSAMLMetadata(w, snap, strings.TrimSuffix(strings.TrimPrefix(path, p.Prefix), "/"+endpointSAMLMeta))
 	}
+	return errNotFound
 }
 
-func (s *Service) serveCerts(w http.ResponseWriter, r *http.Request) {
+// errNotFound is the answer to a path no endpoint serves.
+var errNotFound = httpx.Errorf(http.StatusNotFound, "not-found", "This page does not exist.", nil)
+
+func (s *Service) serveCerts(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(s.Keys.CertsJSON())
+	return nil
 }
 
 // ServeStatus is the auth domain root when no App Launcher is configured: it shows who is
@@ -93,7 +96,7 @@ func (s *Service) ServeStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serveHome(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
-	os, err := s.VerifySessionToken(r.Context(), cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
+	os, err := s.orgSession(r, snap)
 	if err != nil {
 		web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Gatehouse", OrgName: snap.Org.Name,
 			Message: "You are not signed in. Open an application protected by Gatehouse to sign in."})
@@ -167,49 +170,43 @@ func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.V
 
 // serveLogin handles <prefix>login/<app host>: reuse the org session when there is one, else show
 // the IdP picker (or go straight to the only IdP with instant auth).
-func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) {
+func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) error {
 	if r.Method != http.MethodGet {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET.", nil))
-		return
+		return httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET.", nil)
 	}
 	t, err := s.parseLoginTarget(snap, host, r.URL.Query())
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
-	os, err := s.VerifySessionToken(r.Context(), cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
+	os, err := s.orgSession(r, snap)
 	switch {
 	case err == nil:
-		s.completeAppLogin(w, r, snap, t, os, false)
-		return
-	case !IsNoSession(err):
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return s.completeAppLogin(w, r, snap, t, os, false)
+	case !session.IsNoSession(err):
+		return errUnavailable(err)
 	}
-	s.beginLogin(w, r, snap, t)
+	return s.beginLogin(w, r, snap, t)
 }
 
 // beginLogin starts a login for target t on a browser without an org session: the
 // non-identity policy check, then the IdP picker (or the only IdP at once).
-func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) {
-	ip, country := s.Client(r)
-	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: ip, Country: country}); d.Action == policy.ActionDeny {
-		Deny(w, r, snap, t.app, nil, d, true)
-		return
+func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) error {
+	c := httpx.ClientOf(r)
+	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: c.IP, Country: c.Country}); d.Action == policy.ActionDeny {
+		renderDeny(w, r, snap, t.app, nil, d, true)
+		return nil
 	}
 	if len(t.app.LoginIdPs) == 0 {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, "no-login-method", "No sign-in method is available for this application.", nil))
-		return
+		return httpx.Errorf(http.StatusForbidden, "no-login-method", "No sign-in method is available for this application.", nil)
 	}
 	flow, err := s.newFlow(w, r, snap, t)
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	if len(t.app.LoginIdPs) == 1 {
 		// Instant auth: with one login method the picker would only add a click.
 		http.Redirect(w, r, startURL(snap, flow.ID, t.app.LoginIdPs[0].ID), http.StatusFound)
-		return
+		return nil
 	}
 	type idpLink struct{ Name, URL string }
 	var links []idpLink
@@ -218,6 +215,7 @@ func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snaps
 	}
 	web.Render(w, http.StatusOK, "login.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name,
 		Data: map[string]any{"AppName": t.app.Name, "IdPs": links}})
+	return nil
 }
 
 func startURL(snap *snapshot.Snapshot, flowID, idpID string) string {
@@ -244,7 +242,7 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 		f.AppID = t.app.ID
 	}
 	if err := s.Store.CreateLoginFlow(r.Context(), f); err != nil {
-		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		return nil, errUnavailable(err)
 	}
 	setCookie(w, snap.Profile.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
 	return f, nil
@@ -253,10 +251,9 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 // allowLoginStart counts one login start (a new flow, or an IdP-initiated response) against the
 // client address's LoginFlowsPerIP budget.
 func (s *Service) allowLoginStart(r *http.Request) error {
-	ip, _ := s.Client(r)
-	ok, err := s.Store.HitRateLimit(r.Context(), "login-flow-ip:"+ip.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max)
+	ok, err := s.Store.HitRateLimit(r.Context(), "login-flow-ip:"+httpx.ClientOf(r).IP.String(), LoginFlowsPerIP.Window, LoginFlowsPerIP.Max)
 	if err != nil {
-		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		return errUnavailable(err)
 	}
 	if !ok {
 		return httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many sign-ins were started from your network. Wait a minute and try again.", nil)
@@ -275,7 +272,7 @@ func (s *Service) loadFlow(r *http.Request, snap *snapshot.Snapshot, id string) 
 		return nil, expired
 	}
 	if err != nil {
-		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		return nil, errUnavailable(err)
 	}
 	binding := cookieValue(r, snap.Profile.FlowCookie()+"_"+id[:8])
 	if binding == "" || hashValue("flow", binding) != f.BrowserBinding {
@@ -289,11 +286,10 @@ func (s *Service) loadFlow(r *http.Request, snap *snapshot.Snapshot, id string) 
 func csrfToken(f *store.LoginFlow) string { return hashValue("csrf", f.ID+"\x00"+f.Data[flowCSRF]) }
 
 // serveStart sends a browser to the chosen IdP.
-func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	f, err := s.loadFlow(r, snap, r.URL.Query().Get("flow"))
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	app := snap.Apps[f.AppID]
 	idpID := r.URL.Query().Get("idp")
@@ -306,38 +302,37 @@ func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snaps
 		}
 	}
 	if idp == nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "This sign-in method is not available for this application.", nil))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "This sign-in method is not available for this application.", nil)
 	}
 	if idp.Type == store.IdPOneTimePIN {
 		s.renderPINEmail(w, snap, f, "")
-		return
+		return nil
 	}
-	s.startRedirectLogin(w, r, snap, f, idp)
+	return s.startRedirectLogin(w, r, snap, f, idp)
 }
 
 // completeAppLogin evaluates the app's policies for a logged-in identity and, if allowed, mints
 // the app token and hands it to the app host through a single-use code.
-func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, os *OrgSession, freshLogin bool) {
+func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, os *session.Verified, freshLogin bool) error {
 	if t.host == snap.AuthHost {
 		// SaaS SSO and the App Launcher live on the auth domain: the org cookie just set is
 		// all they need, and they evaluate their policies themselves.
 		web.SetSecurityHeaders(w.Header())
 		http.Redirect(w, r, authDomainPath(snap, t.redirect), http.StatusFound)
-		return
+		return nil
 	}
-	ip, country := s.Client(r)
-	d := t.app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: ip, Country: country})
+	c := httpx.ClientOf(r)
+	d := t.app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: c.IP, Country: c.Country})
 	ev := &store.AuthEvent{Action: "login", Allowed: d.Action == policy.ActionAllow, UserID: os.Identity.UserID,
 		Email: os.Identity.Email, AppID: t.app.ID, AppDomain: t.host, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type,
-		IP: ip.String(), Country: country, PolicyID: d.PolicyID, Reasons: d.Reasons}
+		IP: c.IP.String(), Country: c.Country, PolicyID: d.PolicyID, Reasons: d.Reasons}
 	if !freshLogin {
 		ev.Reasons = append([]string{"org-session-reused"}, d.Reasons...)
 	}
 	s.Audit.Auth(r.Context(), ev)
 	if d.Action != policy.ActionAllow {
-		Deny(w, r, snap, t.app, os.Identity, d, false)
-		return
+		renderDeny(w, r, snap, t.app, os.Identity, d, false)
+		return nil
 	}
 	now := s.now()
 	lifetime := t.app.SessionDuration
@@ -348,13 +343,12 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 	if until := os.Session.ExpiresAt.Sub(now); until < lifetime {
 		lifetime = until
 	}
-	claims := s.identityClaims(snap, os, country, now, lifetime)
+	claims := s.identityClaims(snap, os, c.Country, now, lifetime)
 	claims.Type = "app"
 	claims.Audience = []string{t.app.AUD}
 	raw, err := token.Mint(s.Keys, claims)
 	if err != nil {
-		s.renderError(w, r, snap, fmt.Errorf("mint app token: %w", err))
-		return
+		return fmt.Errorf("mint app token: %w", err)
 	}
 	code := randomToken(32)
 	hc := &store.HandoffCode{
@@ -362,15 +356,15 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 		RedirectURL: t.redirect, BrowserBinding: t.state, Token: raw, CreatedAt: now, ExpiresAt: now.Add(HandoffLifetime),
 	}
 	if err := s.Store.CreateHandoffCode(r.Context(), hc); err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	}
 	web.SetSecurityHeaders(w.Header())
 	http.Redirect(w, r, snap.URL(t.host)+snap.Profile.Path(wire.EndpointAuthorized)+"?"+url.Values{"code": {code}}.Encode(), http.StatusFound)
+	return nil
 }
 
 // identityClaims fills the identity part of org and app tokens.
-func (s *Service) identityClaims(snap *snapshot.Snapshot, os *OrgSession, country string, now time.Time, lifetime time.Duration) *token.Claims {
+func (s *Service) identityClaims(snap *snapshot.Snapshot, os *session.Verified, country string, now time.Time, lifetime time.Duration) *token.Claims {
 	return &token.Claims{
 		Issuer:        snap.Issuer,
 		Subject:       os.Identity.UserID,
@@ -387,7 +381,13 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *OrgSession, countr
 }
 
 // Deny renders the block page for a decision, or redirects to the app's custom deny URL.
-func Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+// nonIdentity says the request was refused before any identity was considered (IP, country,
+// service token).
+func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+	renderDeny(w, r, snap, app, id, d, nonIdentity)
+}
+
+func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
 	target := app.CustomDenyURL
 	if nonIdentity {
 		target = app.CustomNonIdentityDenyURL
@@ -414,32 +414,19 @@ func Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *
 
 // startSession creates the user's org session after a successful IdP login and sets the org
 // cookie.
-func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, ident *identity.Identity) (*OrgSession, error) {
-	unavailable := func(err error) error {
-		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
-	}
-	ip, country := s.Client(r)
+func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, ident *identity.Identity) (*session.Verified, error) {
+	c := httpx.ClientOf(r)
 	now := s.now()
-	raw, _ := json.Marshal(ident)
-	user, err := s.Store.UpsertUserByEmail(ctx, ident.Email, store.LastSeen{At: now, IdPID: ident.IdP.ID, IdPType: ident.IdP.Type, IP: ip.String(), Country: country, Identity: raw})
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if user.Status != "" && user.Status != store.UserActive {
+	sess, err := session.Create(ctx, s.Store, session.Start{Identity: ident, IP: c.IP.String(), Country: c.Country,
+		Now: now, Lifetime: snap.OrgSessionDuration()})
+	switch {
+	case errors.Is(err, session.ErrUserInactive):
 		return nil, httpx.Errorf(http.StatusForbidden, "user-inactive", "This account has been deactivated.", nil)
+	case err != nil:
+		return nil, errUnavailable(err)
 	}
-	ident.UserID = user.ID
-	raw, _ = json.Marshal(ident)
-	sess := &store.Session{
-		ID: randomToken(18), UserID: user.ID, Email: user.Email, IdPID: ident.IdP.ID,
-		CreatedAt: now, ExpiresAt: now.Add(snap.OrgSessionDuration()), IP: ip.String(), Country: country, Identity: raw,
-	}
-	if err := s.Store.CreateSession(ctx, sess); err != nil {
-		return nil, unavailable(err)
-	}
-	mergeSCIMGroups(ident, user)
-	os := &OrgSession{Session: sess, Identity: ident}
-	claims := s.identityClaims(snap, os, country, now, snap.OrgSessionDuration())
+	os := &session.Verified{Session: sess, Identity: ident}
+	claims := s.identityClaims(snap, os, c.Country, now, snap.OrgSessionDuration())
 	claims.Type = "org"
 	claims.Audience = []string{snap.OrgAudience()}
 	orgToken, err := token.Mint(s.Keys, claims)

@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -61,61 +62,59 @@ func (s *Service) pinForm(w http.ResponseWriter, r *http.Request, snap *snapshot
 
 // servePINSend issues a PIN. The page shown afterwards is the same whether or not the address may
 // sign in, and the PIN is only sent when some identity policy of the app could admit it.
-func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	f, idp, err := s.pinForm(w, r, snap)
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	addr, err := mail.ParseAddress(r.PostForm.Get("email"))
 	if err != nil || addr.Name != "" || strings.ContainsAny(addr.Address, " \t\r\n") || strings.Count(addr.Address, "@") != 1 {
 		s.renderPINEmail(w, snap, f, "Enter a valid e-mail address.")
-		return
+		return nil
 	}
 	email := identity.NormalizeEmail(addr.Address)
-	ip, country := s.Client(r)
+	c := httpx.ClientOf(r)
 	ctx := r.Context()
 	for _, lim := range []struct {
 		key string
 		l   Limit
-	}{{"pin-send-ip:" + ip.String(), PINSendsPerIP}, {"pin-send-email:" + email, PINSendsPerEmail}} {
+	}{{"pin-send-ip:" + c.IP.String(), PINSendsPerIP}, {"pin-send-email:" + email, PINSendsPerEmail}} {
 		ok, err := s.Store.HitRateLimit(ctx, lim.key, lim.l.Window, lim.l.Max)
 		if err != nil {
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-			return
+			return errUnavailable(err)
 		}
 		if !ok {
-			s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"rate-limited"}})
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many codes were requested. Wait a few minutes and try again.", nil))
-			return
+			s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, Reasons: []string{"rate-limited"}})
+			return httpx.Errorf(http.StatusTooManyRequests, "rate-limited", "Too many codes were requested. Wait a few minutes and try again.", nil)
 		}
+	}
+	sender := snap.PINSender(idp.ID)
+	if sender == nil {
+		// Senders are published with the snapshot; a onetimepin IdP without one is a bug.
+		return httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", fmt.Errorf("no PIN sender for identity provider %q", idp.ID))
 	}
 	now := s.now()
 	pin, err := onetimepin.GeneratePIN()
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	ch := &store.PINChallenge{ID: randomToken(18), Email: email, CreatedAt: now, ExpiresAt: now.Add(onetimepin.Validity)}
 	ch.PINHash = onetimepin.HashPIN(ch.ID, pin)
 	if err := s.Store.CreatePINChallenge(ctx, ch); err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	}
 	// The flow is updated by replacing it: flows are small and short-lived.
 	f.Data[flowChallenge] = ch.ID
 	f.Data[flowEmail] = email
 	if err := s.replaceFlow(ctx, f); err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	app := snap.Apps[f.AppID]
 	probe := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
-	d := app.Policies.Evaluate(&policy.Input{Identity: probe, ClientIP: ip, Country: country})
+	d := app.Policies.Evaluate(&policy.Input{Identity: probe, ClientIP: c.IP, Country: c.Country})
 	allowed := d.Action == policy.ActionAllow
 	reasons := append([]string{}, d.Reasons...)
 	if allowed {
-		sender := s.PINSenders(idp.ID)
 		// Sent in the background so the response time does not reveal whether the address is allowed.
 		go func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -127,50 +126,49 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 	} else {
 		reasons = append(reasons, "address-not-allowed")
 	}
-	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, PolicyID: d.PolicyID, Reasons: reasons})
+	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, PolicyID: d.PolicyID, Reasons: reasons})
 	s.renderPINCode(w, snap, f, email, "")
+	return nil
 }
 
 func (s *Service) replaceFlow(ctx context.Context, f *store.LoginFlow) error {
 	if err := s.Store.DeleteLoginFlow(ctx, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		return errUnavailable(err)
 	}
 	if err := s.Store.CreateLoginFlow(ctx, f); err != nil {
-		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		return errUnavailable(err)
 	}
 	return nil
 }
 
 // servePINVerify checks a submitted PIN and, on success, logs the user in.
-func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
+func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	f, idp, err := s.pinForm(w, r, snap)
 	if err != nil {
-		s.renderError(w, r, snap, err)
-		return
+		return err
 	}
 	ctx := r.Context()
-	ip, country := s.Client(r)
+	c := httpx.ClientOf(r)
 	email, chID := f.Data[flowEmail], f.Data[flowChallenge]
-	fail := func(reason, msg string) {
-		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{reason}})
+	// fail records a refused attempt; with a message the code form is shown again, without one
+	// the attempt is over.
+	fail := func(reason, msg string) error {
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, Reasons: []string{reason}})
 		if msg == "" {
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusForbidden, reason, "That code is not valid any more. Open the application again to request a new one.", nil))
-			return
+			return httpx.Errorf(http.StatusForbidden, reason, "That code is not valid any more. Open the application again to request a new one.", nil)
 		}
 		s.renderPINCode(w, snap, f, email, msg)
+		return nil
 	}
 	if chID == "" {
-		fail("pin-not-requested", "")
-		return
+		return fail("pin-not-requested", "")
 	}
-	ok, err := s.Store.HitRateLimit(ctx, "pin-verify-ip:"+ip.String(), PINVerifyPerIP.Window, PINVerifyPerIP.Max)
+	ok, err := s.Store.HitRateLimit(ctx, "pin-verify-ip:"+c.IP.String(), PINVerifyPerIP.Window, PINVerifyPerIP.Max)
 	if err != nil {
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	}
 	if !ok {
-		fail("rate-limited", "")
-		return
+		return fail("rate-limited", "")
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	_, consumed, err := s.Store.AttemptPINChallenge(ctx, chID, PINMaxAttempts, func(c *store.PINChallenge) bool {
@@ -178,27 +176,22 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		fail("pin-expired", "")
-		return
+		return fail("pin-expired", "")
 	case errors.Is(err, store.ErrConflict):
-		fail("pin-used-or-too-many-attempts", "")
-		return
+		return fail("pin-used-or-too-many-attempts", "")
 	case err != nil:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return
+		return errUnavailable(err)
 	case !consumed:
-		fail("pin-mismatch", "That code is not right. Check the e-mail and try again.")
-		return
+		return fail("pin-mismatch", "That code is not right. Check the e-mail and try again.")
 	}
 	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
 	ident := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
 	os, err := s.startSession(ctx, w, r, snap, ident)
 	if err != nil {
 		he := httpx.AsError(err)
-		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{he.Reason}})
-		s.renderError(w, r, snap, err)
-		return
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, Reasons: []string{he.Reason}})
+		return err
 	}
 	app := snap.Apps[f.AppID]
-	s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+	return s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
 }

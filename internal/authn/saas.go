@@ -11,16 +11,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/policy"
-	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
-
-// SaaSHandler serves the endpoints of one SaaS protocol for an application; rest is the path
-// after <prefix>sso/<protocol>/<app id>/.
-type SaaSHandler interface {
-	ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapshot.App, rest string)
-}
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
 // to after a login (SaaS SSO endpoints and the launcher), else the launcher root.
@@ -31,34 +25,42 @@ func authDomainPath(snap *snapshot.Snapshot, p string) string {
 	return "/"
 }
 
-// Authorize implements saas.Env.Authorize.
-func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*saas.Grant, bool) {
+// Authorize implements saas.Env.Authorize (and the App Launcher's login step).
+func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*session.Grant, bool) {
 	snap := s.Snapshots.Load()
+	g, err := s.authorize(w, r, snap, app, returnPath)
+	if err != nil {
+		s.fail(w, r, snap, err)
+		return nil, true
+	}
+	return g, g == nil
+}
+
+// authorize returns the grant, or nil when it answered the request itself (a login started, a
+// block page), or an error to render.
+func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, returnPath string) (*session.Grant, error) {
 	ctx := r.Context()
-	os, err := s.VerifySessionToken(ctx, cookieValue(r, snap.Profile.Cookie), "org", snap.OrgAudience(), "")
+	os, err := s.orgSession(r, snap)
 	switch {
 	case err == nil:
-	case IsNoSession(err):
+	case session.IsNoSession(err):
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
-			s.renderError(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This method is not allowed here.", nil))
-			return nil, true
+			return nil, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This method is not allowed here.", nil)
 		}
-		s.beginLogin(w, r, snap, &loginTarget{app: app, host: snap.AuthHost, redirect: authDomainPath(snap, returnPath)})
-		return nil, true
+		return nil, s.beginLogin(w, r, snap, &loginTarget{app: app, host: snap.AuthHost, redirect: authDomainPath(snap, returnPath)})
 	default:
-		s.renderError(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		return nil, true
+		return nil, errUnavailable(err)
 	}
-	ip, country := s.Client(r)
-	d := app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: ip, Country: country})
+	c := httpx.ClientOf(r)
+	d := app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: c.IP, Country: c.Country})
 	if d.Action != policy.ActionAllow {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
-			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: ip.String(), Country: country,
+			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(), Country: c.Country,
 			PolicyID: d.PolicyID, Reasons: d.Reasons})
-		Deny(w, r, snap, app, os.Identity, d, false)
-		return nil, true
+		renderDeny(w, r, snap, app, os.Identity, d, false)
+		return nil, nil
 	}
-	return &saas.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, false
+	return &session.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, nil
 }
 
 // Recheck implements saas.Env.Recheck: the user's last-seen identity against the app's
@@ -81,31 +83,8 @@ func (s *Service) Recheck(ctx context.Context, r *http.Request, app *snapshot.Ap
 	ident.UserID = u.ID
 	in := &policy.Input{Identity: &ident}
 	if r != nil {
-		in.ClientIP, in.Country = s.Client(r)
+		c := httpx.ClientOf(r)
+		in.ClientIP, in.Country = c.IP, c.Country
 	}
 	return &ident, app.Policies.Evaluate(in), nil
-}
-
-// serveSaaS routes <prefix>sso/<saml|oidc>/<app id>[/rest] to the protocol handler.
-func (s *Service) serveSaaS(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, path string) {
-	notFound := httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil)
-	proto, rest, _ := strings.Cut(path, "/")
-	appID, rest, _ := strings.Cut(rest, "/")
-	app := snap.Apps[appID]
-	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != proto {
-		s.renderError(w, r, snap, notFound)
-		return
-	}
-	var h SaaSHandler
-	switch proto {
-	case store.SaaSAuthSAML:
-		h = s.SaaSSAML
-	case store.SaaSAuthOIDC:
-		h = s.SaaSOIDC
-	}
-	if h == nil {
-		s.renderError(w, r, snap, notFound)
-		return
-	}
-	h.ServeHTTP(w, r, app, rest)
 }

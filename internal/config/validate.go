@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -18,8 +20,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/identity/connectors"
-	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
-	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
@@ -536,10 +536,29 @@ func (c *checker) applications() {
 	}
 }
 
-// saasValidators check a saas_app by auth_type; the SaaS protocol packages provide them.
-var saasValidators = map[string]func(*store.SaaSApp) error{
-	store.SaaSAuthSAML: samlidp.ValidateApp,
-	store.SaaSAuthOIDC: oidcop.ValidateApp,
+// saasValidators check a saas_app by auth_type. The SaaS protocol packages provide them and the
+// composition root registers them (RegisterSaaSAuthType), so that this package never imports a
+// protocol handler.
+var (
+	saasMu         sync.RWMutex
+	saasValidators = map[string]func(*store.SaaSApp) error{}
+)
+
+// RegisterSaaSAuthType makes auth_type name valid for saas applications, checked by validate
+// (which reports field problems as configfield.Errors, paths relative to saas_app). It is called
+// at start by the composition root for each SaaS protocol it serves; an auth_type nobody
+// registered is refused.
+func RegisterSaaSAuthType(name string, validate func(*store.SaaSApp) error) {
+	saasMu.Lock()
+	defer saasMu.Unlock()
+	saasValidators[name] = validate
+}
+
+// SaaSAuthTypes returns the registered saas auth_type names, sorted.
+func SaaSAuthTypes() []string {
+	saasMu.RLock()
+	defer saasMu.RUnlock()
+	return slices.Sorted(maps.Keys(saasValidators))
 }
 
 func (c *checker) saasApp(path string, sa *store.SaaSApp) {
@@ -547,9 +566,11 @@ func (c *checker) saasApp(path string, sa *store.SaaSApp) {
 		c.add(path, "is required for a saas application")
 		return
 	}
+	saasMu.RLock()
 	validate, ok := saasValidators[sa.AuthType]
+	saasMu.RUnlock()
 	if !ok {
-		c.addf(path+".auth_type", "must be saml or oidc, not %q", sa.AuthType)
+		c.addf(path+".auth_type", "must be %s, not %q", orList(SaaSAuthTypes()), sa.AuthType)
 		return
 	}
 	if err := validate(sa); err != nil {
@@ -710,4 +731,15 @@ func (c *checker) trustedProxies() {
 			c.addf(fmt.Sprintf("trusted_proxies[%d]", i), "must be a canonical CIDR such as 10.0.0.0/8")
 		}
 	}
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	switch len(names) {
+	case 0:
+		return "one of the registered types (none are)"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -75,7 +75,7 @@ func TestDependencyBans(t *testing.T) {
 		t.Skip("go tool not found")
 	}
 	bans := map[string][]string{
-		"./internal/proxy":     {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/admin", "github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
+		"./internal/proxy":     {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/admin", "github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config", "github.com/gatehouse/gatehouse/internal/authn"},
 		"./internal/policy":    {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/store/sqlstore"},
 		"./internal/route":     {"modernc.org/sqlite", "github.com/jackc/pgx", "net/http"},
 		"./internal/token":     {"modernc.org/sqlite", "github.com/jackc/pgx"},
@@ -85,19 +85,91 @@ func TestDependencyBans(t *testing.T) {
 		"./internal/store/...": {"github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config", "net/http"},
 	}
 	for pkg, banned := range bans {
-		cmd := exec.Command("go", "list", "-deps", pkg)
-		cmd.Dir = moduleRoot(t)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("go list -deps %s: %v", pkg, err)
-		}
-		deps := strings.Fields(string(out))
-		for _, d := range deps {
+		for _, d := range goList(t, "-deps", pkg) {
 			for _, b := range banned {
 				if d == b || strings.HasPrefix(d, b+"/") {
 					t.Errorf("%s depends on %s", pkg, d)
 				}
 			}
+		}
+	}
+}
+
+// goList runs go list with args in the module root and returns its output's fields.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	cmd.Dir = moduleRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+const module = "github.com/gatehouse/gatehouse/"
+
+// surfaces are the packages that serve a part of Gatehouse to users (with their subpackages).
+// The composition root (internal/app) wires them; they never import each other, and nothing
+// below them imports any of them: each gets what it needs of another through a small interface
+// the composition root fills in.
+var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin"}
+
+// surfaceOf returns the surface a package belongs to, or "".
+func surfaceOf(pkg string) string {
+	rel := strings.TrimPrefix(pkg, module)
+	for _, s := range surfaces {
+		if rel == s || strings.HasPrefix(rel, s+"/") {
+			return s
+		}
+	}
+	return ""
+}
+
+// TestLayers: surfaces never import each other; the packages below them (sessions, policy,
+// identity, tokens, keys, DLP, audit, store and the HTTP helpers) import no surface, and nothing
+// below the composition root imports it or the configuration file's package.
+func TestLayers(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go tool not found")
+	}
+	above := map[string]bool{module + "internal/app": true, module + "internal/config": true, module + "cmd/gatehouse": true,
+		module + "internal/testenv": true}
+	for _, line := range goList(t, "-f", "{{.ImportPath}}:{{join .Deps \",\"}}", "./...") {
+		pkg, deps, _ := strings.Cut(line, ":")
+		if above[pkg] || strings.HasPrefix(pkg, module+"bench/") {
+			continue
+		}
+		own := surfaceOf(pkg)
+		for _, d := range strings.Split(deps, ",") {
+			if !strings.HasPrefix(d, module) {
+				continue
+			}
+			if above[d] {
+				t.Errorf("%s depends on %s, which is above it", pkg, d)
+			}
+			if s := surfaceOf(d); s != "" && s != own {
+				if own == "" {
+					t.Errorf("%s (below the surfaces) depends on the %s surface (%s)", pkg, s, d)
+				} else {
+					t.Errorf("surface %s depends on surface %s (%s): wire it through an interface in internal/app", own, s, d)
+				}
+			}
+		}
+	}
+}
+
+// TestCommandOnlyParsesFlags: cmd/gatehouse reaches the store, keys and snapshots through the
+// composition root; it imports only the root, the configuration loader, the admin service it
+// prints, the stand-alone DLP tool and the store's data types.
+func TestCommandOnlyParsesFlags(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go tool not found")
+	}
+	allowed := map[string]bool{"internal/app": true, "internal/config": true, "internal/admin": true, "internal/dlp": true, "internal/store": true}
+	for _, imp := range goList(t, "-f", "{{join .Imports \" \"}}", "./cmd/gatehouse") {
+		if rel, ok := strings.CutPrefix(imp, module); ok && !allowed[rel] {
+			t.Errorf("cmd/gatehouse imports %s; obtain it through internal/app", imp)
 		}
 	}
 }

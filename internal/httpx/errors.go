@@ -14,6 +14,12 @@ type Error struct {
 	Public string // message shown to the user
 	Reason string // machine-readable reason, also logged
 	Cause  error  // private cause; never rendered
+	// Title is the page title; "" uses the status text.
+	Title string
+	// Ref is the reference ID shown to the user and logged with the cause; "" gets a new one
+	// when the error is rendered. Set it when the same reference must also go elsewhere (an
+	// auth event).
+	Ref string
 }
 
 func (e *Error) Error() string {

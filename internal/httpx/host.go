@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net"
+	"net/http"
 	"strings"
 )
 
@@ -51,4 +52,20 @@ func StripPathParams(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// WantsHTML reports whether a request is a browser navigation that may be redirected to a login
+// page: not marked as AJAX, a GET or HEAD, and accepting HTML.
+func WantsHTML(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest") {
+		return false
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return false
+	}
+	return strings.Contains(accept, "text/html") || strings.Contains(accept, "*/*") && r.Header.Get("Sec-Fetch-Mode") == "navigate"
 }

@@ -10,9 +10,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/policy"
-	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -28,9 +29,7 @@ type Tile struct {
 type Launcher struct {
 	Snapshots *snapshot.Holder
 	// Authorize logs the user in (or blocks them) for the app_launcher application.
-	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*saas.Grant, bool)
-	// Client returns the request's client IP and country.
-	Client func(r *http.Request) (netip.Addr, string)
+	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*session.Grant, bool)
 	// Fallback serves the root when no app_launcher application is configured.
 	Fallback http.Handler
 }
@@ -52,8 +51,8 @@ func (l *Launcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if handled {
 		return
 	}
-	ip, country := l.Client(r)
-	tiles := Tiles(snap, g.Identity, ip, country)
+	c := httpx.ClientOf(r)
+	tiles := Tiles(snap, g.Identity, c.IP, c.Country)
 	web.Render(w, http.StatusOK, "launcher.html", &web.Page{Title: "Applications", OrgName: snap.Org.Name,
 		Data: map[string]any{"Tiles": tiles, "Email": g.Identity.Email, "LogoutURL": snap.Profile.Path(wire.EndpointLogout)}})
 }

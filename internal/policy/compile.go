@@ -360,6 +360,12 @@ func (c *compiler) rule(o owner, path string, r *store.Rule) (criteria.Criterion
 		if !c.idp(o, sel+".identity_provider_id", idp, false) {
 			cr = criteria.Criterion{}
 		}
+	default:
+		// selectorNames knows a selector that this switch does not compile. Without this
+		// case the rule would compile to the zero Criterion, which never matches, and the
+		// configuration would load with a silently dead rule; see completeness_test.go.
+		c.errorf(o, sel, "selector %s is not supported", names[0])
+		return criteria.Criterion{}, ruleInfo{}
 	}
 	if err != nil {
 		c.errorf(o, field, "%v", err)

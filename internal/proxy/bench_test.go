@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/proxy"
@@ -117,8 +116,8 @@ func BenchmarkAuthorize(b *testing.B) {
 	}
 	verifier := token.NewVerifier(km, snap.Issuer, time.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := &authn.Service{Store: st, Snapshots: holder, Keys: km, Verifier: verifier, Revocations: rev, Log: log}
-	p := proxy.New(holder, svc, km, verifier, rev, nil, log, time.Now, proxy.Options{})
+	sessions := session.NewVerifier(session.VerifierOptions{Store: st, Tokens: verifier, Keys: km, Revocations: rev})
+	p := proxy.New(holder, nil, sessions, km, nil, log, time.Now, proxy.Options{})
 	host, path := fmt.Sprintf("app-%d.example.com", target), "/api/v1/items"
 	clientIP := netip.MustParseAddr("192.0.2.10")
 

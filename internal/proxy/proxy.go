@@ -11,7 +11,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,10 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -41,51 +38,46 @@ import (
 type Options struct {
 	MaxRequestBodyBytes int64
 	UpstreamTimeout     time.Duration
-	CacheSize           int
+}
+
+// Login is what the proxy needs of the login flow; the composition root wires the login
+// service into it. The proxy never imports the login flow itself.
+type Login interface {
+	// StartAppLogin sends a browser without a session to log in for app and come back to
+	// redirectPath (the normalised path and query it asked for) on host.
+	StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string)
+	// ServeAppEndpoint serves a reserved endpoint under the wire prefix on an app host (login
+	// hand-off, certs, get-identity, logout); app is nil when no application covers the host.
+	ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, endpoint string)
+	// Deny renders the block page of a decision (or redirects to the app's custom deny URL);
+	// nonIdentity says the request was refused before any identity was considered.
+	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool)
 }
 
 // Proxy serves every public request that is not for the auth domain.
 type Proxy struct {
-	snaps       *snapshot.Holder
-	authn       *authn.Service
-	keys        *keys.Manager
-	verifier    *token.Verifier
-	cache       *token.Cache
-	revocations *session.Revocations
-	metrics     *Metrics
-	log         *slog.Logger
-	now         func() time.Time
-	opts        Options
-	rp          *httputil.ReverseProxy
+	snaps    *snapshot.Holder
+	login    Login
+	sessions *session.Verifier
+	keys     *keys.Manager
+	metrics  *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	opts     Options
+	rp       *httputil.ReverseProxy
 
 	serviceJWTs sync.Map // serviceJWTKey -> *serviceJWT
-	// identityHeaders holds the folded names of the headers identity providers may send to
-	// origins (SAML header_attributes); client copies of them are always removed.
-	identityHeaders atomic.Pointer[map[string]bool]
 }
 
-// SetIdentityHeaders replaces the set of header names identity providers send to origins.
-func (p *Proxy) SetIdentityHeaders(names []string) {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[wire.FoldHeader(n)] = true
-	}
-	p.identityHeaders.Store(&m)
-}
-
-// New builds a proxy.
-func New(snaps *snapshot.Holder, a *authn.Service, km *keys.Manager, v *token.Verifier, rev *session.Revocations, m *Metrics, log *slog.Logger, now func() time.Time, opts Options) *Proxy {
-	if opts.CacheSize == 0 {
-		opts.CacheSize = 100_000
-	}
+// New builds a proxy. sessions verifies app tokens; keys signs service-token JWTs.
+func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *keys.Manager, m *Metrics, log *slog.Logger, now func() time.Time, opts Options) *Proxy {
 	if opts.UpstreamTimeout == 0 {
 		opts.UpstreamTimeout = 60 * time.Second
 	}
 	if now == nil {
 		now = time.Now
 	}
-	p := &Proxy{snaps: snaps, authn: a, keys: km, verifier: v, cache: token.NewCache(opts.CacheSize), revocations: rev,
-		metrics: m, log: log, now: now, opts: opts}
+	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		BufferPool:   copyBuffers{},
@@ -120,9 +112,6 @@ func NewTransport(responseHeaderTimeout time.Duration) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 	}
 }
-
-// Purge drops cached token verifications (after a key change).
-func (p *Proxy) Purge() { p.cache.Purge() }
 
 // Outcome is what the authorization step decided.
 type Outcome uint8
@@ -172,10 +161,10 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 		in.ServiceToken = &st.ServiceTokenInput
 	}
 	if req.Credential != "" {
-		v, err := p.verifyAppToken(ctx, snap, app, req.Credential)
+		_, ident, err := p.sessions.AppToken(ctx, req.Credential, app.AUD, app.ID)
 		switch {
 		case err == nil:
-			in.Identity = v.Extra.(*identity.Identity)
+			in.Identity = ident
 			d := app.Policies.Evaluate(&in)
 			switch d.Action {
 			case policy.ActionAllow:
@@ -190,8 +179,8 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 			if pre := app.Policies.Preflight(&in); pre.Action == policy.ActionDeny {
 				return Result{Outcome: OutcomeDenyNonIdentity, Decision: pre}
 			}
-			return Result{Outcome: OutcomeDenyIdentity, Decision: d, Identity: v.Extra.(*identity.Identity)}
-		case !authn.IsNoSession(err):
+			return Result{Outcome: OutcomeDenyIdentity, Decision: d, Identity: ident}
+		case !session.IsNoSession(err):
 			return Result{Outcome: OutcomeUnavailable, Err: err}
 		}
 		// An invalid, expired or revoked token is as good as none.
@@ -211,76 +200,26 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 	return Result{Outcome: OutcomeLogin, Decision: d}
 }
 
-// verifyAppToken returns the verified app token for this app, from the cache when possible.
-func (p *Proxy) verifyAppToken(ctx context.Context, snap *snapshot.Snapshot, app *snapshot.App, raw string) (*token.Verified, error) {
-	now := p.now()
-	v, ok := p.cache.Get(raw, now)
-	if !ok {
-		claims, kid, err := p.verifier.VerifyKID(raw)
-		if err != nil {
-			return nil, noSession(tokenReason(err))
-		}
-		if claims.Type != "app" || claims.Subject == "" || claims.IdentityNonce == "" {
-			return nil, noSession("not an identity app token")
-		}
-		_, ident, err := p.authn.LoadSession(ctx, claims.IdentityNonce)
-		if err != nil {
-			return nil, err
-		}
-		if ident.UserID != claims.Subject {
-			return nil, noSession("session does not belong to the token subject")
-		}
-		v = &token.Verified{Claims: claims, KID: kid, Extra: ident}
-		p.cache.Put(raw, v)
-	}
-	c := v.Claims
-	// The cache is keyed by the whole token; these inputs are re-checked on every request.
-	if !c.HasAudience(app.AUD) {
-		return nil, noSession("token-audience-mismatch")
-	}
-	if _, ok := p.keys.PublicKey(v.KID); !ok {
-		return nil, noSession("token-key-retired")
-	}
-	if ok, reason := p.revocations.Check(c.Subject, app.ID, c.IdentityNonce, time.Unix(c.IssuedAt, 0)); !ok {
-		return nil, noSession(reason)
-	}
-	return v, nil
-}
-
-// tokenReason maps a verification error to a short reason for logs.
-func tokenReason(err error) string {
-	switch {
-	case errors.Is(err, token.ErrExpired):
-		return "token-expired"
-	case errors.Is(err, token.ErrNotYetValid):
-		return "token-not-yet-valid"
-	case errors.Is(err, token.ErrSignature):
-		return "token-bad-signature"
-	case errors.Is(err, token.ErrUnknownKey):
-		return "token-unknown-key"
-	case errors.Is(err, token.ErrAlgorithm):
-		return "token-bad-algorithm"
-	case errors.Is(err, token.ErrIssuer):
-		return "token-wrong-issuer"
-	}
-	return "token-malformed"
-}
-
-func noSession(reason string) error { return fmt.Errorf("%w: %s", authn.ErrNoSession, reason) }
-
-// ServeHTTP serves a request for an app host. host is the normalised host.
+// ServeHTTP serves a request for an app host.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	snap := p.snaps.Load()
 	rec := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
-	host := httpx.NormalizeHost(r.Host)
-	path, err := httpx.NormalizePath(r.URL.EscapedPath())
-	line := accessLine{host: host, path: r.URL.Path, method: r.Method}
+	line := accessLine{host: httpx.NormalizeHost(r.Host), path: r.URL.Path, method: r.Method}
 	defer func() { p.logRequest(r, rec, &line, start) }()
+	if err := p.serve(rec, r, snap, &line); err != nil {
+		line.reasons = []string{httpx.AsError(err).Reason}
+		web.RenderError(rec, r, p.log, snap.Org.Name, err)
+	}
+}
+
+// serve routes, authorises and answers one request; an error it returns is rendered by
+// ServeHTTP, the one error adapter of the proxy.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, line *accessLine) error {
+	host := line.host
+	path, err := httpx.NormalizePath(r.URL.EscapedPath())
 	if err != nil {
-		line.reasons = []string{"ambiguous-path"}
-		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", err))
-		return
+		return httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", err)
 	}
 	line.path = path
 	appID, ok := snap.Routes.Match(host, httpx.StripPathParams(path))
@@ -290,32 +229,29 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		line.app = appID
 	}
 	if strings.HasPrefix(path, snap.Profile.Prefix) {
-		p.authn.ServeAppEndpoint(rec, r, snap, app, host, strings.TrimPrefix(path, snap.Profile.Prefix))
-		return
+		p.login.ServeAppEndpoint(w, r, snap, app, host, strings.TrimPrefix(path, snap.Profile.Prefix))
+		return nil
 	}
 	if app == nil {
-		status, reason := http.StatusNotFound, "no-application"
 		if snap.Org.DenyUnmatchedRequests {
-			status, reason = http.StatusForbidden, "unmatched-request-denied"
+			return httpx.Errorf(http.StatusForbidden, "unmatched-request-denied", "No application is configured at this address.", nil)
 		}
-		line.reasons = []string{reason}
-		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(status, reason, "No application is configured at this address.", nil))
-		return
+		return httpx.Errorf(http.StatusNotFound, "no-application", "No application is configured at this address.", nil)
 	}
+	client := httpx.ClientOf(r)
 	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
 		if app.CORSHeaders != nil {
 			line.reasons = []string{"cors-preflight-answered"}
-			answerPreflight(rec, r, app.CORSHeaders)
-			return
+			answerPreflight(w, r, app.CORSHeaders)
+			return nil
 		}
 		if app.OptionsPreflightBypass {
 			line.reasons = []string{"cors-preflight-bypass"}
-			p.forward(rec, r, app, path, Result{}, snap, netip.Addr{})
-			return
+			p.forward(w, r, app, path, Result{}, snap, netip.Addr{})
+			return nil
 		}
 	}
-	ip, country := p.authn.Client(r)
-	req := Request{App: app, ClientIP: ip, Country: country,
+	req := Request{App: app, ClientIP: client.IP, Country: client.Country,
 		ClientID: r.Header.Get(snap.Profile.ClientIDHeader), ClientSecret: r.Header.Get(snap.Profile.ClientSecretHeader)}
 	if c, err := r.Cookie(snap.Profile.Cookie); err == nil {
 		req.Credential = c.Value
@@ -325,30 +261,31 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := p.Authorize(r.Context(), snap, &req)
 	line.result = &res
 	if app.CORSHeaders != nil {
-		setCORSHeaders(rec.Header(), r, app.CORSHeaders)
+		setCORSHeaders(w.Header(), r, app.CORSHeaders)
 	}
 	switch res.Outcome {
 	case OutcomeForward:
-		p.forward(rec, r, app, path, res, snap, ip)
+		p.forward(w, r, app, path, res, snap, client.IP)
 	case OutcomeLogin:
-		if authn.WantsHTML(r) {
+		if httpx.WantsHTML(r) {
 			redirect := path
 			if r.URL.RawQuery != "" {
 				redirect += "?" + r.URL.RawQuery
 			}
-			p.authn.StartAppLogin(rec, r, snap, app, host, redirect)
-			return
+			p.login.StartAppLogin(w, r, snap, app, host, redirect)
+			return nil
 		}
-		unauthorized(rec)
+		unauthorized(w)
 	case OutcomeUnauthorized:
-		unauthorized(rec)
+		unauthorized(w)
 	case OutcomeDenyIdentity:
-		authn.Deny(rec, r, snap, app, res.Identity, res.Decision, false)
+		p.login.Deny(w, r, snap, app, res.Identity, res.Decision, false)
 	case OutcomeDenyNonIdentity:
-		authn.Deny(rec, r, snap, app, nil, res.Decision, true)
+		p.login.Deny(w, r, snap, app, nil, res.Decision, true)
 	case OutcomeUnavailable:
-		web.RenderError(rec, r, p.log, snap.Org.Name, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err))
+		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err)
 	}
+	return nil
 }
 
 func unauthorized(w http.ResponseWriter) {
@@ -365,8 +302,10 @@ type forwardTarget struct {
 	path     string // normalised escaped path
 	res      Result
 	profile  *wire.Profile
-	clientIP netip.Addr
-	scheme   string
+	// identityHeaders are the folded names of the headers IdPs send to origins (snapshot).
+	identityHeaders map[string]bool
+	clientIP        netip.Addr
+	scheme          string
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) {
@@ -377,7 +316,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile, clientIP: ip, scheme: scheme}
+	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
+		identityHeaders: snap.IdentityHeaders(), clientIP: ip, scheme: scheme}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
 }
 
@@ -399,8 +339,8 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = pr.In.Host
 	wire.StripReserved(out.Header)
-	if names := p.identityHeaders.Load(); names != nil {
-		wire.StripFolded(out.Header, *names)
+	if len(t.identityHeaders) > 0 {
+		wire.StripFolded(out.Header, t.identityHeaders)
 	}
 	if t.res.Identity != nil {
 		for name, values := range t.res.Identity.HeaderAttributes {

@@ -8,24 +8,19 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
-
-// Grant is a user allowed into a SaaS application: the identity of their login (with UserID set,
-// the stable UUID), their org session, and the policy decision that allowed them.
-type Grant struct {
-	Identity  *identity.Identity
-	SessionID string
-	Decision  policy.Decision
-}
 
 // Env is what the SaaS protocol handlers get from the running Gatehouse.
 type Env struct {
@@ -47,15 +42,41 @@ type Env struct {
 	// the auth domain, e.g. the SSO endpoint with the saved request) and returns handled=true;
 	// when the app's policies deny the user it renders the block page, records the auth event
 	// and returns handled=true. In both cases the caller writes nothing more.
-	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (g *Grant, handled bool)
-
-	// Client returns the request's client IP (the socket peer unless it is a trusted proxy) and
-	// country, for auth events; nil means the connection's address.
-	Client func(r *http.Request) (netip.Addr, string)
+	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (g *session.Grant, handled bool)
 
 	// Recheck evaluates app's policies again for a user (OIDC refresh): it loads the user's
 	// last-seen identity from the user registry, refuses inactive users, and evaluates with the
 	// request's client IP and country. err is a store failure (fail closed); a denial is
 	// returned as a Decision whose Action is not policy.ActionAllow.
 	Recheck func(ctx context.Context, r *http.Request, app *snapshot.App, userID string) (*identity.Identity, policy.Decision, error)
+}
+
+// Handler serves the endpoints of one SaaS protocol for an application; rest is the path after
+// <prefix>sso/<protocol>/<app id>/.
+type Handler interface {
+	ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapshot.App, rest string)
+}
+
+// Endpoints routes <prefix>sso/<saml|oidc>/<app id>[/rest] on the auth domain to the protocol
+// handler of the application's auth_type. Anything else under <prefix>sso/ is not found.
+type Endpoints struct {
+	Snapshots *snapshot.Holder
+	// Handlers are the protocol handlers by auth_type (store.SaaSAuthSAML, store.SaaSAuthOIDC).
+	Handlers map[string]Handler
+	Log      *slog.Logger
+}
+
+// ServeHTTP serves a request whose path starts with <prefix>sso/.
+func (e *Endpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	snap := e.Snapshots.Load()
+	path, _ := strings.CutPrefix(r.URL.Path, snap.Profile.Path("sso/"))
+	proto, rest, _ := strings.Cut(path, "/")
+	appID, rest, _ := strings.Cut(rest, "/")
+	app := snap.Apps[appID]
+	h := e.Handlers[proto]
+	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != proto || h == nil {
+		web.RenderError(w, r, e.Log, snap.Org.Name, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
+		return
+	}
+	h.ServeHTTP(w, r, app, rest)
 }

@@ -45,6 +45,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -84,6 +85,8 @@ type Change struct {
 	GroupName    string
 	Status       int
 	Error        string
+	// IP is the address of the SCIM client (the IdP's provisioning service), when known.
+	IP string
 	// Effects are what the write did to the registry: "registry-user-created", "linked",
 	// "not-linked-other-idp", "deactivated", "sessions-revoked", "seat-removed", "reactivated",
 	// "groups-updated".
@@ -323,6 +326,9 @@ type handler struct {
 // record logs a SCIM write and hands it to OnChange.
 func (h *handler) record(ctx context.Context, c Change) {
 	c.Time, c.IdPID = h.s.now(), h.idp.ID
+	if cl, ok := httpx.ClientFromContext(ctx); ok && cl.IP.IsValid() {
+		c.IP = cl.IP.String()
+	}
 	level := slog.LevelInfo
 	if c.Status >= 400 {
 		level = slog.LevelWarn
@@ -331,7 +337,7 @@ func (h *handler) record(ctx context.Context, c Change) {
 		slog.String("idp", c.IdPID), slog.String("method", c.Method), slog.String("resource_type", c.ResourceType),
 		slog.String("resource_id", c.ResourceID), slog.String("external_id", c.ExternalID),
 		slog.String("user_email", c.UserEmail), slog.String("group", c.GroupName),
-		slog.Int("status", c.Status), slog.String("error", c.Error), slog.Any("effects", c.Effects))
+		slog.Int("status", c.Status), slog.String("error", c.Error), slog.Any("effects", c.Effects), slog.String("ip", c.IP))
 	if h.s.OnChange != nil {
 		h.s.OnChange(ctx, c)
 	}

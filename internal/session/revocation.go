@@ -1,6 +1,12 @@
-// Package session owns session revocation as the proxy sees it: an immutable in-memory copy of the
-// store's revocation state (user-wide and app-wide not-before times, revoked session IDs), checked
-// on every request without a store round trip and replaced whenever the store reports a change.
+// Package session owns sessions: creating one after a login (Create), loading and verifying the
+// session behind a request's token for every surface (Verifier: signature, type, audience,
+// revocation, expiry, user status, SCIM groups), and revocation as the hot path sees it: an
+// immutable in-memory copy of the store's revocation state (user-wide and app-wide not-before
+// times, revoked session IDs), checked on every request without a store round trip and replaced
+// whenever the store reports a change.
+//
+// The login flow (package authn) keeps cookies, redirects and minting; surfaces only ever ask a
+// Verifier.
 package session
 
 import (

@@ -1,8 +1,9 @@
 // Package snapshot owns the compiled, immutable view of the configuration that the request hot
 // path reads: the route table, the policy engine, applications by ID and audience tag, service
 // tokens by client ID, identity providers and the wire profile. A new snapshot is compiled for
-// every configuration version and swapped in atomically; one that fails to compile is rejected and
-// the last good snapshot stays in service.
+// every configuration version, given the identity connectors and PIN senders built for that version
+// (Runtime), and swapped in atomically as one value; one that fails to compile or build is rejected
+// and the last good snapshot stays in service.
 package snapshot
 
 import (
@@ -54,7 +55,8 @@ type Snapshot struct {
 	ordered       []*App                         // applications in configuration order
 	IdPByID       map[string]*store.IdentityProvider
 
-	opts Options
+	opts    Options
+	runtime runtime // connectors, PIN senders, identity headers (WithRuntime)
 }
 
 // App is a compiled application.

@@ -47,15 +47,23 @@ func Render(w http.ResponseWriter, status int, name string, p *Page) {
 	}
 }
 
-// RenderError renders err as an error page: its public message and reference ID only. The cause
-// is logged with the reference ID by the caller's logger.
+// RenderError renders err as an error page: its public message and reference ID only (an error
+// that is not an *httpx.Error shows a generic message). The cause is logged with the reference ID
+// by the caller's logger. It is the one adapter every browser handler's error goes through.
 func RenderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, orgName string, err error) {
 	he := httpx.AsError(err)
-	id := httpx.NewRequestID()
+	id := he.Ref
+	if id == "" {
+		id = httpx.NewRequestID()
+	}
 	log.LogAttrs(r.Context(), slog.LevelWarn, "request failed",
 		slog.String("ref", id), slog.Int("status", he.Status), slog.String("reason", he.Reason),
 		slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.Any("cause", he.Cause))
-	Render(w, he.Status, "error.html", &Page{Title: http.StatusText(he.Status), OrgName: orgName, Message: he.Public, RequestID: id})
+	title := he.Title
+	if title == "" {
+		title = http.StatusText(he.Status)
+	}
+	Render(w, he.Status, "error.html", &Page{Title: title, OrgName: orgName, Message: he.Public, RequestID: id})
 }
 
 // RenderAutoPost renders a form that the browser submits at once (SAML HTTP-POST binding). The

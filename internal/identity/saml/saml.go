@@ -68,6 +68,10 @@ type Connector struct {
 	// a successful metadata refresh, never by a failed one.
 	idp atomic.Pointer[idpState]
 
+	// initial is closed when the first metadata fetch (started by New) has finished, whether
+	// it succeeded or not; nil without metadata_url.
+	initial chan struct{}
+
 	mu          sync.Mutex // guards the refresh bookkeeping below
 	refreshing  bool
 	lastAttempt time.Time
@@ -91,9 +95,10 @@ var (
 
 // New returns the connector for a saml identity provider. It fails on an invalid configuration,
 // when sign_request is set without an RSA signing key and certificate in env, and without a
-// replay cache. With metadata_url the metadata is fetched once here; when that fails the
-// connector is returned anyway, logs in nobody until a later fetch succeeds (retried on use,
-// at most every five minutes), and the failure is logged.
+// replay cache. With metadata_url the first fetch of the metadata starts here in the background
+// (so building connectors on a configuration reload never waits for an IdP), and the first login
+// waits for it; when it fails the connector logs in nobody until a later fetch succeeds (retried
+// on use, at most every five minutes), and the failure is logged.
 func New(idp store.IdentityProvider, env identity.Env) (*Connector, error) {
 	if idp.Type != "" && idp.Type != Type {
 		return nil, fmt.Errorf("saml: identity provider %q has type %q", idp.ID, idp.Type)
@@ -135,11 +140,17 @@ func newConnector(id string, cfg *Config, env identity.Env) (*Connector, error) 
 		c.warnExpired(cfg.Certs)
 		return c, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), metadataFetchTimeout)
-	defer cancel()
-	if err := c.Refresh(ctx); err != nil {
-		c.log.Warn("SAML metadata unavailable: logins with this IdP fail until it can be fetched", "err", err)
-	}
+	c.initial = make(chan struct{})
+	c.refreshing = true
+	go func() {
+		defer close(c.initial)
+		defer func() { c.mu.Lock(); c.refreshing = false; c.mu.Unlock() }()
+		ctx, cancel := context.WithTimeout(context.Background(), metadataFetchTimeout)
+		defer cancel()
+		if err := c.Refresh(ctx); err != nil {
+			c.log.Warn("SAML metadata unavailable: logins with this IdP fail until it can be fetched", "err", err)
+		}
+	}()
 	return c, nil
 }
 
@@ -218,6 +229,14 @@ func (c *Connector) state(ctx context.Context) (*idpState, error) {
 	st := c.idp.Load()
 	if c.cfg.MetadataURL == "" {
 		return st, nil
+	}
+	if st == nil {
+		select {
+		case <-c.initial:
+		case <-ctx.Done():
+			return nil, identity.Fail("saml-metadata-unavailable", fmt.Errorf("waiting for the first metadata fetch: %w", ctx.Err()))
+		}
+		st = c.idp.Load()
 	}
 	now := c.now()
 	c.mu.Lock()

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -92,7 +92,7 @@ func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep
 		return
 	}
 	returnPath := ep.path + "/" + pathAuthorization + "?" + form.Encode()
-	var g *saas.Grant
+	var g *session.Grant
 	if ar.promptNone {
 		// No user interaction allowed: run Authorize against a throw-away response and turn
 		// whatever page it would have shown into an error for the client.

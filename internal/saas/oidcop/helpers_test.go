@@ -24,11 +24,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/saas"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -83,6 +85,7 @@ type harness struct {
 	p      *oidcop.Provider
 	user   *store.User
 	ident  *identity.Identity
+	client func(*http.Request) (netip.Addr, string)
 
 	mu sync.Mutex
 	// cookieLogin makes Authorize send browsers without the login cookie to /login, which
@@ -103,7 +106,8 @@ type harnessOpts struct {
 	authDomain string
 	snapOpts   snapshot.Options
 	benchmark  bool
-	// client, when set, is saas.Env.Client.
+	// client, when set, is the client the composition root resolved for each request (carried
+	// in the request context, as httpx.ClientResolver does).
 	client func(*http.Request) (netip.Addr, string)
 }
 
@@ -174,7 +178,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			return &id, policy.Decision{Action: policy.ActionAllow, PolicyID: "allow-all", Reasons: []string{"policy-matched"}}, nil
 		},
 	}
-	env.Client = o.client
+	h.client = o.client
 	if o.benchmark {
 		env.Audit = nil
 	}
@@ -201,7 +205,7 @@ func (h *harness) setApp(authDomain string, opts snapshot.Options, app *store.Sa
 
 // authorize is the fake saas.Env.Authorize: a login redirect when logged out, a 403 block page
 // when denied, else a grant for the test user.
-func (h *harness) authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*saas.Grant, bool) {
+func (h *harness) authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*session.Grant, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.authorized++
@@ -220,7 +224,7 @@ func (h *harness) authorize(w http.ResponseWriter, r *http.Request, app *snapsho
 		return nil, true
 	}
 	id := *h.ident
-	return &saas.Grant{Identity: &id, SessionID: sessionID,
+	return &session.Grant{Identity: &id, SessionID: sessionID,
 		Decision: policy.Decision{Action: policy.ActionAllow, PolicyID: "allow-all", Reasons: []string{"policy-matched"}}}, false
 }
 
@@ -267,6 +271,10 @@ func (h *harness) handler() http.Handler {
 			return
 		}
 		id, rest, _ := strings.Cut(rest, "/")
+		if h.client != nil {
+			ip, country := h.client(r)
+			r = r.WithContext(httpx.WithClient(r.Context(), httpx.Client{IP: ip, Country: country}))
+		}
 		h.p.ServeHTTP(w, r, snap.Apps[id], rest)
 	})
 }

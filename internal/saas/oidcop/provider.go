@@ -201,17 +201,10 @@ func (p *Provider) audit(r *http.Request, e *store.AuthEvent) {
 	if p.env.Audit == nil {
 		return
 	}
-	if e.IP == "" {
-		if p.env.Client != nil {
-			ip, country := p.env.Client(r)
-			if ip.IsValid() {
-				e.IP = ip.String()
-			}
-			if e.Country == "" {
-				e.Country = country
-			}
-		} else if ip := httpx.ClientIP(r.RemoteAddr, nil, nil); ip.IsValid() {
-			e.IP = ip.String()
+	if c := httpx.ClientOf(r); e.IP == "" && c.IP.IsValid() {
+		e.IP = c.IP.String()
+		if e.Country == "" {
+			e.Country = c.Country
 		}
 	}
 	p.env.Audit.Auth(r.Context(), e)

@@ -528,8 +528,8 @@ func TestConcurrentCodeRedemptionOneWinner(t *testing.T) {
 	}
 }
 
-// TestAuthEventsUseTheClientFunction: auth events carry the client IP and country the Env's
-// Client reports (trusted proxies resolved), not the socket address.
+// TestAuthEventsUseTheClientFunction: auth events carry the client IP and country resolved for
+// the request (trusted proxies resolved, httpx.ClientOf), not the socket address.
 func TestAuthEventsUseTheClientFunction(t *testing.T) {
 	h := newHarness(t, harnessOpts{client: func(*http.Request) (netip.Addr, string) {
 		return netip.MustParseAddr("203.0.113.9"), "DE"

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/saas"
 	"github.com/gatehouse/gatehouse/internal/samlxml"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -180,12 +181,12 @@ var testMaster = bytes.Repeat([]byte{0x5a}, keys.MasterKeySize)
 // and comes back to returnPath.
 type fakeAuth struct {
 	mu      sync.Mutex
-	grant   *saas.Grant
+	grant   *session.Grant
 	always  bool
 	returns []string
 }
 
-func (f *fakeAuth) Authorize(w http.ResponseWriter, r *http.Request, _ *snapshot.App, returnPath string) (*saas.Grant, bool) {
+func (f *fakeAuth) Authorize(w http.ResponseWriter, r *http.Request, _ *snapshot.App, returnPath string) (*session.Grant, bool) {
 	f.mu.Lock()
 	f.returns = append(f.returns, returnPath)
 	grant, always := f.grant, f.always
@@ -323,7 +324,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	h.compile(t, hc)
 	h.st.sessions["sess-1"] = store.Session{ID: "sess-1", CreatedAt: now().Add(-time.Hour), ExpiresAt: now().Add(23 * time.Hour)}
-	h.auth = &fakeAuth{grant: &saas.Grant{
+	h.auth = &fakeAuth{grant: &session.Grant{
 		Identity: testIdentity(), SessionID: "sess-1",
 		Decision: policy.Decision{Action: policy.ActionAllow, PolicyID: "everyone", Reasons: []string{"allow-matched"}},
 	}}

@@ -46,12 +46,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -82,10 +82,6 @@ const queryPending = "pending"
 // use.
 type IdP struct {
 	env saas.Env
-
-	// Client, when set, returns the client IP and country recorded in auth events (Gatehouse
-	// wires the authn service's, which knows the trusted proxies). When nil they are left out.
-	Client func(r *http.Request) (netip.Addr, string)
 }
 
 // New returns the IdP for env. env.Log and env.Now may be nil (discard, time.Now).
@@ -249,7 +245,7 @@ func (p *IdP) idpInitiated(w http.ResponseWriter, r *http.Request, snap *snapsho
 const misconfigured = "This application is not set up correctly for sign-in. Contact your administrator."
 
 // respond builds, signs and posts the Response to the configured ACS, and records the event.
-func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *saas.Grant, inResponseTo, relayState string) {
+func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *session.Grant, inResponseTo, relayState string) {
 	if grant == nil || grant.Identity == nil {
 		p.fail(w, r, snap, httpx.Errorf(http.StatusInternalServerError, "saml-no-identity", publicUnavailable,
 			errors.New("Authorize returned no identity")))
@@ -318,13 +314,13 @@ func (p *IdP) reject(w http.ResponseWriter, r *http.Request, snap *snapshot.Snap
 const publicRequestError = "The application sent a sign-in request Gatehouse cannot accept. Contact your administrator."
 
 // deny records a failure after the user was authorized and renders the error page.
-func (p *IdP) deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *saas.Grant, status int, reason, public string, cause error) {
+func (p *IdP) deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *session.Grant, status int, reason, public string, cause error) {
 	p.event(r, app, grant, false, "", []string{reason})
 	p.fail(w, r, snap, httpx.Errorf(status, reason, public, cause))
 }
 
 // event records one saas_sso auth event.
-func (p *IdP) event(r *http.Request, app *snapshot.App, grant *saas.Grant, allowed bool, policyID string, reasons []string) {
+func (p *IdP) event(r *http.Request, app *snapshot.App, grant *session.Grant, allowed bool, policyID string, reasons []string) {
 	if p.env.Audit == nil {
 		return
 	}
@@ -333,12 +329,8 @@ func (p *IdP) event(r *http.Request, app *snapshot.App, grant *saas.Grant, allow
 		id := grant.Identity
 		e.UserID, e.Email, e.IdPID, e.IdPType = id.UserID, id.Email, id.IdP.ID, id.IdP.Type
 	}
-	if p.Client != nil {
-		ip, country := p.Client(r)
-		if ip.IsValid() {
-			e.IP = ip.String()
-		}
-		e.Country = country
+	if c := httpx.ClientOf(r); c.IP.IsValid() {
+		e.IP, e.Country = c.IP.String(), c.Country
 	}
 	p.env.Audit.Auth(r.Context(), e)
 }

@@ -1,4 +1,4 @@
-package authn
+package session
 
 import (
 	"slices"
@@ -11,7 +11,7 @@ import (
 func TestMergeSCIMGroups(t *testing.T) {
 	user := &store.User{SCIMGroups: map[string][]string{"okta": {"eng", "ops"}, "entra": {"admins"}}}
 	ident := &identity.Identity{IdP: identity.IdP{ID: "okta"}, Groups: []identity.Group{{ID: "eng", Name: "eng"}}}
-	mergeSCIMGroups(ident, user)
+	MergeSCIMGroups(ident, user)
 	var names []string
 	for _, g := range ident.Groups {
 		names = append(names, g.Name)
@@ -20,7 +20,7 @@ func TestMergeSCIMGroups(t *testing.T) {
 		t.Errorf("groups %v, want [eng ops] (okta's only, no duplicates)", names)
 	}
 	pin := &identity.Identity{IdP: identity.IdP{ID: "pin"}}
-	mergeSCIMGroups(pin, user)
+	MergeSCIMGroups(pin, user)
 	if len(pin.Groups) != 0 {
 		t.Errorf("a login through another IdP got SCIM groups %v", pin.Groups)
 	}

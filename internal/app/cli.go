@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/demo"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/scim"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/wire"
+)
+
+// What the command line does to the configured store goes through here, so that the commands
+// only parse flags and print, and every store, key set and snapshot is built one way.
+
+// Admin is the configured store with the admin service the CLI acts through (actor "cli").
+type Admin struct {
+	*admin.Service
+	store store.Store
+}
+
+// Close releases the store.
+func (a *Admin) Close() error { return a.store.Close() }
+
+// OpenAdmin opens the configured store for an admin command. log receives what the audit
+// recorder reports (the CLI discards it).
+func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin, error) {
+	st, err := OpenStore(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}}, store: st}, nil
+}
+
+// KeyUseTokens is the --use name of Gatehouse's token keys (stored with the empty use).
+const KeyUseTokens = "tokens"
+
+// RotateKey rotates the current key of one key use now (KeyUseTokens or a store.SigningKeyUse*
+// name) and returns the key IDs before and after.
+func RotateKey(ctx context.Context, cfg *config.File, use string) (before, after string, err error) {
+	keyUse := use
+	if keyUse == KeyUseTokens {
+		keyUse = ""
+	}
+	opts, err := keys.Options{Issuer: cfg.Organization.AuthDomain, Overlap: cfg.Organization.KeyOverlap.Std(),
+		RotationInterval: cfg.Organization.KeyRotationInterval.Std()}.ForUse(keyUse)
+	if err != nil || use == "" {
+		return "", "", fmt.Errorf("keys rotate: --use %q: want %s, %s, %s or %s", use, KeyUseTokens,
+			store.SigningKeyUseSaaSSAML, store.SigningKeyUseSAMLEncryption, store.SigningKeyUseSAMLSP)
+	}
+	st, err := OpenStore(ctx, cfg, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer st.Close()
+	master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
+	if err != nil {
+		return "", "", err
+	}
+	km, err := keys.NewManager(st, master, opts)
+	if err != nil {
+		return "", "", err
+	}
+	if err := km.Load(ctx); err != nil {
+		return "", "", err
+	}
+	_, before = km.Signer()
+	if err := km.Rotate(ctx); err != nil {
+		return "", "", err
+	}
+	_, after = km.Signer()
+	return before, after, nil
+}
+
+// RotateSCIMSecret creates or rotates the SCIM bearer secret of an identity provider and returns
+// it (shown once; only its hash is stored).
+func RotateSCIMSecret(ctx context.Context, cfg *config.File, idpID string) (string, error) {
+	st, err := OpenStore(ctx, cfg, nil)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	return scim.RotateSecret(ctx, st, idpID)
+}
+
+// SCIMBaseURL returns the SCIM base URL of an identity provider as the configuration file
+// publishes it, or "" when the file does not compile.
+func SCIMBaseURL(cfg *config.File, idpID string) string {
+	applied, err := cfg.StoreConfig()
+	if err != nil {
+		return ""
+	}
+	snap, err := snapshot.Compile(applied, snapshotOptions(cfg))
+	if err != nil {
+		return ""
+	}
+	return snap.Issuer + snap.Profile.Path("scim/v2/"+idpID)
+}
+
+// Migration is what Migrate did.
+type Migration struct {
+	Driver                string
+	Before, After, Latest int
+}
+
+// Migrate applies pending schema migrations to the configured database.
+func Migrate(ctx context.Context, cfg *config.File) (*Migration, error) {
+	dsn, err := cfg.Storage.DSN.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("storage.dsn: %w", err)
+	}
+	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, sqlstore.WithoutMigrations(), sqlstore.WithPollInterval(0))
+	if err != nil {
+		return nil, fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
+	}
+	defer st.Close()
+	m := &Migration{Driver: cfg.Storage.Driver}
+	if m.Latest, err = st.LatestSchemaVersion(); err != nil {
+		return nil, err
+	}
+	if m.Before, err = st.SchemaVersion(ctx); err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if m.After, err = st.SchemaVersion(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DemoOptions are the settings of RunDemo.
+type DemoOptions struct {
+	// DataDir holds the SQLite database, the master key and the written configuration.
+	DataDir string
+	// Listen is the public listen address.
+	Listen string
+	// LoadConfig loads and validates the written configuration file (the CLI's loader, which
+	// reports problems its own way).
+	LoadConfig func(path string) (*config.File, error)
+	// Logger makes the logger for the loaded configuration (which the demo sets to text
+	// format); Out receives the banner once Gatehouse listens.
+	Logger func(*config.File) *slog.Logger
+	Out    io.Writer
+}
+
+// RunDemo runs Gatehouse on its embedded default until ctx ends: SQLite and a master key in
+// DataDir (created on first run), a configuration written there, the demo origin on a loopback
+// port, e-mail PIN login with the PINs in the log.
+func RunDemo(ctx context.Context, o DemoOptions) error {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", o.DataDir, err)
+	}
+	keyFile := filepath.Join(o.DataDir, "master.key")
+	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+		if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
+			return err
+		}
+	}
+	upstreamLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo upstream: %w", err)
+	}
+	defer upstreamLn.Close()
+	upstreamURL := "http://" + upstreamLn.Addr().String()
+	cfgFile := filepath.Join(o.DataDir, "gatehouse.yaml")
+	if err := os.WriteFile(cfgFile, []byte(demo.Config(o.DataDir, o.Listen, upstreamURL)), 0o600); err != nil {
+		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
+	}
+	cfg, err := o.LoadConfig(cfgFile)
+	if err != nil {
+		return err
+	}
+	cfg.Log.Format = "text"
+	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg)})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	up := &demo.Upstream{Verifier: token.NewVerifier(g.Keys, g.Snapshots.Load().Issuer, time.Now), Profile: wire.Gatehouse,
+		AUD: func() string { return g.Snapshots.Load().Apps["demo"].AUD }}
+	upstreamServer := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = upstreamServer.Serve(upstreamLn) }()
+	defer upstreamServer.Close()
+	return g.Run(ctx, func(public, internal net.Addr) {
+		_, port, _ := net.SplitHostPort(public.String())
+		fmt.Fprintf(o.Out, `
+Gatehouse demo is running (data in %s, config in %s).
+
+  Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
+  Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
+  App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
+  Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
+  Metrics:        http://%[4]s/metrics
+
+The one-time PIN is written to this log (look for "one-time PIN"). Stop with Ctrl-C.
+`, o.DataDir, cfgFile, port, internal.String())
+	})
+}

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/http/pprof"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/launcher"
+	"github.com/gatehouse/gatehouse/internal/saas"
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
+	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// saasProtocols are the Access for SaaS protocols this binary serves, by saas_app auth_type: how
+// a saas_app is validated and how its protocol handler is built. Configuration validation learns
+// them at start (init), so package config never imports a protocol handler.
+var saasProtocols = map[string]struct {
+	validate func(*store.SaaSApp) error
+	new      func(saas.Env) saas.Handler
+}{
+	store.SaaSAuthSAML: {samlidp.ValidateApp, func(env saas.Env) saas.Handler { return samlidp.New(env) }},
+	store.SaaSAuthOIDC: {oidcop.ValidateApp, func(env saas.Env) saas.Handler { return oidcop.New(env) }},
+}
+
+func init() {
+	for name, p := range saasProtocols {
+		config.RegisterSaaSAuthType(name, p.validate)
+	}
+}
+
+// mount is one surface on the auth domain.
+type mount struct {
+	// path is matched against the request path: under the wire prefix when prefixed (the
+	// prefix depends on the published snapshot's wire profile), else as it is.
+	path     string
+	prefixed bool
+	// subtree matches path and everything below it; otherwise only path itself.
+	subtree bool
+	handler http.Handler
+}
+
+// authDomain routes the auth domain's requests to the surfaces mounted side by side on it; what
+// no mount claims goes to the login flow.
+type authDomain struct {
+	g      *Gatehouse
+	mounts []mount
+	login  http.Handler
+}
+
+func (a *authDomain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	prefix := a.g.Snapshots.Load().Profile.Prefix
+	path := r.URL.Path
+	for i := range a.mounts {
+		m := &a.mounts[i]
+		p := m.path
+		if m.prefixed {
+			p = prefix + p
+		}
+		if path == p || m.subtree && strings.HasPrefix(path, p) {
+			m.handler.ServeHTTP(w, r)
+			return
+		}
+	}
+	a.login.ServeHTTP(w, r)
+}
+
+// authDomainRouter mounts every surface of the auth domain: the App Launcher at the root, the
+// SaaS SAML IdP and OIDC provider under <prefix>sso/, SCIM under <prefix>scim/v2/, the admin API
+// under admin.APIPrefix (its own mux and authentication, apart from every browser page), and the
+// login flow for everything else. New surfaces (MCP portal, gateway enrolment, admin console) are
+// mounted here, beside these, never inside another surface.
+func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
+	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, SAMLKeys: g.SAMLKeys, Snapshots: g.Snapshots, Audit: recorder, Log: g.log, Now: g.now,
+		Authorize: g.Authn.Authorize, Recheck: g.Authn.Recheck}
+	sso := &saas.Endpoints{Snapshots: g.Snapshots, Log: g.log, Handlers: map[string]saas.Handler{}}
+	for name, p := range saasProtocols {
+		sso.Handlers[name] = p.new(saasEnv)
+	}
+	home := &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Fallback: http.HandlerFunc(g.Authn.ServeStatus)}
+	return &authDomain{g: g, login: g.Authn, mounts: []mount{
+		{path: "/", handler: home},
+		{path: admin.APIPrefix, subtree: true, handler: g.Admin},
+		{path: "sso/", prefixed: true, subtree: true, handler: sso},
+		{path: "scim/v2/", prefixed: true, subtree: true, handler: g.SCIM},
+	}}
+}
+
+// Handler is the public listener's handler: it resolves the client of every request once
+// (trusted proxies, country) for every surface, then sends the auth domain to its router and
+// every other host to the reverse proxy.
+func (g *Gatehouse) Handler() http.Handler {
+	return g.clients.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpx.NormalizeHost(r.Host) == g.Snapshots.Load().AuthHost {
+			g.authDomain.ServeHTTP(w, r)
+			return
+		}
+		g.Proxy.ServeHTTP(w, r)
+	}))
+}
+
+// InternalHandler serves metrics, health, readiness and pprof. It must never be exposed publicly.
+func (g *Gatehouse) InternalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := g.Store.Ping(ctx); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if g.Snapshots.Load() == nil {
+			http.Error(w, "no configuration", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
