@@ -6,8 +6,10 @@ FUZZTIME ?= 15s
 
 .PHONY: help run build deps test test-unit test-interop test-race lint fuzz bench bench-proxy
 
-# Tests against independent implementations and real browsers; they run under test-interop.
-INTEROP := ^Test(Interop|Browser)|^TestCloudflareProfile
+# Tests against independent implementations outside Go (npm and Debian peers) and real browsers;
+# they run under test-interop. Peers that are Go modules run in process under test-unit, in tests
+# named TestPeer*.
+INTEROP := ^Test(Interop|Browser)
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

@@ -63,7 +63,7 @@ func startWithZitadel(t *testing.T) *testenv.Env {
 	return e
 }
 
-func TestInteropZitadelOIDCLogin(t *testing.T) {
+func TestPeerZitadelOIDCLogin(t *testing.T) {
 	e := startWithZitadel(t)
 	b := e.NewBrowser()
 	resp, page := b.Get(t, e.URL("app.localhost", "/oidc?x=1"))
@@ -143,10 +143,10 @@ func TestBrowserOIDCLogin(t *testing.T) {
 	}
 }
 
-// TestInteropIdPTestPageAndFailures covers the administrator's IdP test page, two providers of
+// TestPeerIdPTestPageAndFailures covers the administrator's IdP test page, two providers of
 // one type on one login page, and a failed provider answer: the user sees a reference ID and the
 // auth log has the precise reason under the same reference.
-func TestInteropIdPTestPageAndFailures(t *testing.T) {
+func TestPeerIdPTestPageAndFailures(t *testing.T) {
 	clientA := fmt.Sprintf("gatehouse-a-%d", time.Now().UnixNano())
 	clientB := clientA + "-b"
 	e := testenv.Start(t, fmt.Sprintf(`

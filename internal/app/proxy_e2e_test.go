@@ -92,10 +92,10 @@ func TestServiceTokens(t *testing.T) {
 	}
 }
 
-// TestCloudflareProfileOriginValidation validates Gatehouse's JWT exactly as Cloudflare's Go
+// TestPeerCloudflareProfileOriginValidation validates Gatehouse's JWT exactly as Cloudflare's Go
 // example tells origins to: go-oidc's remote key set on <auth domain>/cdn-cgi/access/certs, and a
 // verifier for the issuer and the application's AUD.
-func TestCloudflareProfileOriginValidation(t *testing.T) {
+func TestPeerCloudflareProfileOriginValidation(t *testing.T) {
 	e := testenv.Start(t, strings.Replace(testenv.DefaultConfig, "auth_domain: auth.localhost", "auth_domain: auth.localhost\n  wire: cloudflare", 1))
 	b := e.NewBrowser()
 	resp, body := b.Login(t, e.URL("app.localhost", "/"), "alice@example.com")

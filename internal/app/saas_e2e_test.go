@@ -54,10 +54,10 @@ policies:
   - {id: alice-only, decision: allow, include: [{email: {email: alice@example.com}}]}
 `
 
-// TestInteropSaaSFromAnyIdP: a user who logged in with an e-mail PIN signs into an OIDC SaaS
+// TestPeerSaaSFromAnyIdP: a user who logged in with an e-mail PIN signs into an OIDC SaaS
 // app (coreos/go-oidc as the relying party, with a refresh) and into a SAML SaaS app
 // (crewjam/saml's samlsp) through Gatehouse, whose policies decide first.
-func TestInteropSaaSFromAnyIdP(t *testing.T) {
+func TestPeerSaaSFromAnyIdP(t *testing.T) {
 	// The relying party and the SP run before Gatehouse so their URLs can go into its config.
 	rpMux := http.NewServeMux()
 	rp := httptest.NewServer(rpMux)
@@ -217,9 +217,9 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-// TestInteropSaaSAfterSAMLLogin: a user whose login came from a SAML IdP (crewjam's samlidp)
+// TestPeerSaaSAfterSAMLLogin: a user whose login came from a SAML IdP (crewjam's samlidp)
 // signs into an OIDC SaaS app through Gatehouse (coreos/go-oidc as the relying party).
-func TestInteropSaaSAfterSAMLLogin(t *testing.T) {
+func TestPeerSaaSAfterSAMLLogin(t *testing.T) {
 	idp := testenv.StartCrewjamIdP(t, "carol", "carol@example.com", []string{"eng"})
 	rpMux := http.NewServeMux()
 	rp := httptest.NewServer(rpMux)

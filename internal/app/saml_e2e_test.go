@@ -21,11 +21,11 @@ const (
 	oidAffiliation = "urn:oid:1.3.6.1.4.1.5923.1.1.1.1" // crewjam sends the user's groups here
 )
 
-// TestInteropCrewjamSAMLLogin logs in to a protected app through Gatehouse with crewjam/saml's
+// TestPeerCrewjamSAMLLogin logs in to a protected app through Gatehouse with crewjam/saml's
 // samlidp as the IdP (configured from its metadata URL), then checks what the origin receives:
 // the identity, the SAML attribute in the JWT's custom claim, a header attribute, and that the
 // saml selector decided. A user outside the required group is denied.
-func TestInteropCrewjamSAMLLogin(t *testing.T) {
+func TestPeerCrewjamSAMLLogin(t *testing.T) {
 	idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", []string{"eng", "admins"})
 	e := testenv.Start(t, fmt.Sprintf(`
 organization: {name: T, auth_domain: auth.localhost}
@@ -171,10 +171,10 @@ policies:
 	}
 }
 
-// TestInteropCrewjamSAMLEncryptedAssertion: with enable_encryption, Gatehouse's SP metadata
+// TestPeerCrewjamSAMLEncryptedAssertion: with enable_encryption, Gatehouse's SP metadata
 // carries its encryption certificate, crewjam's samlidp encrypts the assertion to it
 // (RSA-OAEP, AES-128-CBC, inside a signed Response), and the login goes through.
-func TestInteropCrewjamSAMLEncryptedAssertion(t *testing.T) {
+func TestPeerCrewjamSAMLEncryptedAssertion(t *testing.T) {
 	idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", []string{"eng"})
 	e := testenv.Start(t, fmt.Sprintf(`
 organization: {name: T, auth_domain: auth.localhost}
@@ -215,10 +215,10 @@ policies:
 	}
 }
 
-// TestInteropCrewjamIdPInitiated: a login started from crewjam's IdP portal (a shortcut, no
+// TestPeerCrewjamIdPInitiated: a login started from crewjam's IdP portal (a shortcut, no
 // AuthnRequest) is accepted only from an IdP with allow_idp_initiated; the browser lands on the
 // application named by RelayState when it is a protected URL, else on the auth domain.
-func TestInteropCrewjamIdPInitiated(t *testing.T) {
+func TestPeerCrewjamIdPInitiated(t *testing.T) {
 	for _, allow := range []bool{true, false} {
 		t.Run(fmt.Sprintf("allow_idp_initiated=%v", allow), func(t *testing.T) {
 			idp := testenv.StartCrewjamIdP(t, "alice", "Alice@Example.com", []string{"eng"})

@@ -388,7 +388,7 @@ func TestVerifyFailsClosed(t *testing.T) {
 }
 
 // Independent implementations agree with ours in both directions.
-func TestInteropGolangJWT(t *testing.T) {
+func TestPeerGolangJWT(t *testing.T) {
 	k := fixture(t)
 	raw, err := token.Mint(k.signer(), validClaims())
 	if err != nil {

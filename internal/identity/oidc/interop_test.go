@@ -214,9 +214,9 @@ func wantReason(t *testing.T, err error, reason string) {
 
 var registerZitadelClient sync.Once
 
-// TestInteropZitadel logs in through zitadel/oidc's example OpenID provider (github.com/zitadel/
+// TestPeerZitadel logs in through zitadel/oidc's example OpenID provider (github.com/zitadel/
 // oidc/v3 example/server/exampleop with its in-memory storage), served in-process on 127.0.0.1.
-func TestInteropZitadel(t *testing.T) {
+func TestPeerZitadel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	const clientID, secret = "gatehouse-web", "web-secret"

@@ -206,11 +206,11 @@ func interopKey(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
 	return k, c
 }
 
-// TestInteropCrewjamIdP logs in through crewjam/saml's samlidp, run in-process on 127.0.0.1 with
+// TestPeerCrewjamIdP logs in through crewjam/saml's samlidp, run in-process on 127.0.0.1 with
 // a fresh certificate and RSA-SHA256. It signs both the Response and the Assertion. Gatehouse
 // reads the IdP from its metadata URL; both AuthnRequest bindings are exercised, the POST one
 // signed.
-func TestInteropCrewjamIdP(t *testing.T) {
+func TestPeerCrewjamIdP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	key, cert := interopKey(t)

@@ -81,12 +81,12 @@ func browserLogin(ctx context.Context, authURL, callback string) (*url.URL, erro
 	return final, nil
 }
 
-// TestInteropGoOIDC logs in with coreos/go-oidc and golang.org/x/oauth2 as the relying party:
+// TestPeerGoOIDC logs in with coreos/go-oidc and golang.org/x/oauth2 as the relying party:
 // discovery, authorization code with PKCE S256 and nonce, RFC 9207 iss, the code exchange with
 // client_secret_basic and (second login) client_secret_post, ID token verification against the
 // jwks (with at_hash), userinfo, a refresh, and the refusals of a replayed code and a reused
 // refresh token.
-func TestInteropGoOIDC(t *testing.T) {
+func TestPeerGoOIDC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	const callback = "http://127.0.0.1/go-oidc/callback"

@@ -33,13 +33,13 @@ func startCrewjamSP(t *testing.T) (*crewjamSP, *swappable) {
 func (sp *crewjamSP) entityID() string { return sp.srv.URL + "/saml/metadata" }
 func (sp *crewjamSP) acs() string      { return sp.srv.URL + "/saml/acs" }
 
-// TestInteropCrewjamSP logs into crewjam/saml's samlsp (an independent Go SP) through
+// TestPeerCrewjamSP logs into crewjam/saml's samlsp (an independent Go SP) through
 // Gatehouse's IdP: SP-initiated over HTTP-Redirect (samlsp's choice from our metadata), then
 // IdP-initiated with default_relay_state. samlsp reads our metadata, verifies both signatures,
 // Destination, Recipient, Audience, InResponseTo against its tracked request and the time
 // window, and must read the attributes exactly, XML-significant characters included. A
 // tampered Response must be refused.
-func TestInteropCrewjamSP(t *testing.T) {
+func TestPeerCrewjamSP(t *testing.T) {
 	ctx := contextFor(t)
 	idp := startIdP(t)
 	sp, spHandler := startCrewjamSP(t)
