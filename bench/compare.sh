@@ -50,7 +50,8 @@ trap 'exit 130' INT TERM
 	log "benchstat not installed; raw benchmark lines only"
 
 BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
-HEAD_DESC="$(git -C "$ROOT" rev-parse --short HEAD)$([[ -n $(git -C "$ROOT" status --porcelain -- internal cmd) ]] && echo "+changes")"
+HEAD_DESC=$(git -C "$ROOT" rev-parse --short HEAD)
+[[ -z $(git -C "$ROOT" status --porcelain -- internal cmd) ]] || HEAD_DESC+="+changes"
 log "base $BASE_REV, new $HEAD_DESC"
 git -C "$ROOT" worktree add --detach "$TMP/base-src" "$BASE_REV" >/dev/null 2>&1 || die "cannot check out $BASE"
 
