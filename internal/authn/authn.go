@@ -65,6 +65,8 @@ type Service struct {
 	Audit    *audit.Recorder
 	Log      *slog.Logger
 	Now      func() time.Time
+	// NewPIN generates one-time PINs; default onetimepin.GeneratePIN.
+	NewPIN func() (string, error)
 }
 
 func (s *Service) now() time.Time {

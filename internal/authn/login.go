@@ -26,6 +26,7 @@ const (
 	flowHost      = "host"       // app host the login is for
 	flowChallenge = "challenge"  // PIN challenge ID
 	flowEmail     = "email"      // address a PIN was requested for
+	flowPINSent   = "pin_sent"   // "1" when the PIN was sent: only then can it be entered
 	flowCSRF      = "csrf_nonce" // per-flow CSRF secret
 )
 

@@ -94,7 +94,11 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 		return httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", fmt.Errorf("no PIN sender for identity provider %q", idp.ID))
 	}
 	now := s.now()
-	pin, err := onetimepin.GeneratePIN()
+	newPIN := s.NewPIN
+	if newPIN == nil {
+		newPIN = onetimepin.GeneratePIN
+	}
+	pin, err := newPIN()
 	if err != nil {
 		return err
 	}
@@ -103,17 +107,23 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 	if err := s.Store.CreatePINChallenge(ctx, ch); err != nil {
 		return errUnavailable(err)
 	}
-	// The flow is updated by replacing it: flows are small and short-lived.
-	f.Data[flowChallenge] = ch.ID
-	f.Data[flowEmail] = email
-	if err := s.replaceFlow(ctx, f); err != nil {
-		return err
-	}
 	app := snap.Apps[f.AppID]
 	probe := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
 	d := app.Policies.Evaluate(&policy.Input{Identity: probe, ClientIP: c.IP, Country: c.Country})
 	allowed := d.Action == policy.ActionAllow
 	reasons := append([]string{}, d.Reasons...)
+	// The flow is updated by replacing it: flows are small and short-lived. A challenge is stored
+	// either way (the page and the work do not reveal whether the address may sign in), but only
+	// a sent PIN can ever be entered: a PIN that was never sent cannot be guessed into a session.
+	f.Data[flowChallenge] = ch.ID
+	f.Data[flowEmail] = email
+	delete(f.Data, flowPINSent)
+	if allowed {
+		f.Data[flowPINSent] = "1"
+	}
+	if err := s.replaceFlow(ctx, f); err != nil {
+		return err
+	}
 	if allowed {
 		// Sent in the background so the response time does not reveal whether the address is allowed.
 		go func() {
@@ -171,8 +181,10 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 		return fail("rate-limited", "")
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
+	sent := f.Data[flowPINSent] == "1"
 	_, consumed, err := s.Store.AttemptPINChallenge(ctx, chID, PINMaxAttempts, func(c *store.PINChallenge) bool {
-		return c.Email == email && onetimepin.CheckPIN(c.ID, code, c.PINHash)
+		// The hash is checked either way so that a PIN that was never sent costs the same.
+		return onetimepin.CheckPIN(c.ID, code, c.PINHash) && c.Email == email && sent
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -181,6 +193,8 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 		return fail("pin-used-or-too-many-attempts", "")
 	case err != nil:
 		return errUnavailable(err)
+	case !consumed && !sent:
+		return fail("address-not-allowed", "That code is not right. Check the e-mail and try again.")
 	case !consumed:
 		return fail("pin-mismatch", "That code is not right. Check the e-mail and try again.")
 	}

@@ -98,8 +98,39 @@ func TestPINNotAllowed(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(r.body, "That code is not right.") {
 		t.Errorf("verify for a refused address: %d", r.status)
 	}
-	if ev := h.lastEvent(); ev.Email != "eve@evil.test" || ev.Reasons[0] != "pin-mismatch" {
+	if ev := h.lastEvent(); ev.Email != "eve@evil.test" || ev.Reasons[0] != "address-not-allowed" {
 		t.Errorf("event = %+v", ev)
+	}
+}
+
+// TestUnsentPINCannotBeEntered: for an address no policy admits, the challenge's PIN — never
+// sent, but guessable — does not sign it in, even when it is exactly right; the page says what a
+// wrong code says. (A guessed PIN used to start an org session that other apps then reused.)
+func TestUnsentPINCannotBeEntered(t *testing.T) {
+	h := newHarness(t)
+	h.svc.NewPIN = func() (string, error) { return "314159", nil }
+	b := h.browser()
+	form := b.pinForm()
+	refused := b.sendPIN(form, "boss@other.test")
+	for range 2 {
+		r := b.verifyPIN(refused.hidden(), "314159")
+		if r.status != http.StatusOK || !strings.Contains(r.body, "That code is not right.") || r.cookie(orgCookie) != nil {
+			t.Fatalf("the unsent PIN was accepted: %d %v\n%s", r.status, r.cookie(orgCookie), r.body)
+		}
+		wantEvent(t, h.lastEvent(), "login", false, "address-not-allowed")
+	}
+	if n := len(h.orgSessions("boss@other.test")); n != 0 {
+		t.Errorf("%d sessions for the refused address", n)
+	}
+	// The same PIN for an allowed address, sent to it, works.
+	b = h.browser()
+	form = b.pinForm()
+	allowed := b.sendPIN(form, "alice@example.com")
+	if sent := h.pins.next(t); sent.pin != "314159" {
+		t.Fatalf("sent %+v", sent)
+	}
+	if r := b.verifyPIN(allowed.hidden(), "314159"); r.cookie(orgCookie) == nil {
+		t.Fatalf("the sent PIN was refused: %d\n%s", r.status, r.body)
 	}
 }
 
