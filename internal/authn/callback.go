@@ -116,10 +116,35 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 		return invalid
 	}
 	c := httpx.ClientOf(r)
+	// The browser binding is checked before the answer is used: a callback URL opened in a
+	// browser that did not start the login must not redeem the owner's code (or call UserInfo)
+	// before being refused, and must leave the owner's flow alone. A top-level GET carries the
+	// flow cookie; a cross-site POST (SAML) does not, and is bound at the continue step instead,
+	// unless it carries another browser's cookie.
+	switch bindingOf(r, snap, f) {
+	case bindingForeign:
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{"flow-browser-mismatch"}})
+		return httpx.Errorf(http.StatusBadRequest, "flow-browser-mismatch", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	case bindingAbsent:
+		if r.Method == http.MethodGet {
+			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
+				IP: c.IP.String(), Country: c.Country, Reasons: []string{"flow-browser-mismatch"}})
+			return httpx.Errorf(http.StatusBadRequest, "flow-browser-mismatch", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+		}
+		// Each unbound POST costs signature work with nothing to pay for it: it counts against
+		// the client's login budget.
+		if err := s.allowLoginStart(r); err != nil {
+			return err
+		}
+	}
 	ident, err := cc.HandleCallback(ctx, r, loginRequest(snap, f.ID), connectorData(f))
 	if err != nil {
-		// The flow is spent: a failed answer cannot be retried against it.
-		_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+		// The owner's flow is spent: a failed answer cannot be retried against it. A POST without
+		// the flow cookie may come from anyone, so it leaves the flow to expire instead.
+		if bindingOf(r, snap, f) == bindingOwn {
+			_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+		}
 		return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type,
 			IP: c.IP.String(), Country: c.Country, Reasons: []string{identity.FailureReason(err)}}, err)
 	}
@@ -235,6 +260,11 @@ func unsolicitedTarget(snap *snapshot.Snapshot, relayState string) string {
 func (s *Service) serveContinue(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
 	f, err := s.loadFlow(r, snap, r.URL.Query().Get("flow"))
 	if err != nil {
+		if he := httpx.AsError(err); he.Reason == "flow-browser-mismatch" {
+			c := httpx.ClientOf(r)
+			s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, IP: c.IP.String(), Country: c.Country,
+				Reasons: []string{"flow-browser-mismatch"}})
+		}
 		return err
 	}
 	raw := f.Data[flowVerified]

@@ -586,6 +586,8 @@ type fakeIdP struct {
 	state string
 	// unsolicited is what AcceptsUnsolicited reports (fakeSAML only).
 	unsolicited bool
+	// redeemed counts HandleCallback calls (each would redeem a code or check a response).
+	redeemed int
 }
 
 var _ identity.CallbackConnector = (*fakeIdP)(nil)
@@ -628,6 +630,7 @@ func (f *fakeIdP) CallbackState(r *http.Request) (string, error) {
 func (f *fakeIdP) HandleCallback(_ context.Context, _ *http.Request, req identity.LoginRequest, flowData map[string]string) (*identity.Identity, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.redeemed++
 	if flowData != nil && flowData["nonce"] != "n:"+req.State {
 		return nil, identity.Fail("fake-nonce-mismatch", errors.New("flow data was not handed back"))
 	}

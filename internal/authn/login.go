@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -281,6 +282,30 @@ func (s *Service) loadFlow(r *http.Request, snap *snapshot.Snapshot, id string) 
 		return nil, expired
 	}
 	return f, nil
+}
+
+// flowBinding is how a request relates to the browser that started a login flow.
+type flowBinding int
+
+const (
+	bindingAbsent  flowBinding = iota // the request carries no cookie for the flow
+	bindingOwn                        // the flow cookie of the browser that started it
+	bindingForeign                    // a cookie for the flow that is not its browser's
+)
+
+// bindingOf tells whether r comes from the browser that started flow f.
+func bindingOf(r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow) flowBinding {
+	if len(f.ID) < 8 {
+		return bindingForeign
+	}
+	binding := cookieValue(r, snap.Profile.FlowCookie()+"_"+f.ID[:8])
+	switch {
+	case binding == "":
+		return bindingAbsent
+	case subtle.ConstantTimeCompare([]byte(hashValue("flow", binding)), []byte(f.BrowserBinding)) == 1:
+		return bindingOwn
+	}
+	return bindingForeign
 }
 
 // csrfToken is the per-flow form token; the flow cookie binds the flow to the browser.

@@ -3,6 +3,7 @@ package authn
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -191,11 +192,24 @@ func TestCallbackBrowserMismatch(t *testing.T) {
 	state := r.location(t).Query().Get("state")
 
 	cb := authURL(prefix + "callback?" + url.Values{"state": {state}}.Encode())
+	// A foreign browser, with or without a flow cookie of its own, is refused before the answer
+	// is used: the IdP's code is not redeemed, and the owner's flow survives.
 	h.wantFailure(attacker.get(cb), http.StatusBadRequest, "flow-browser-mismatch")
+	other := h.browser()
+	authRoot := &url.URL{Scheme: "https", Host: authHost, Path: "/"}
+	for _, c := range victim.jar.Cookies(authRoot) {
+		if strings.HasPrefix(c.Name, "Gatehouse_Session_") {
+			other.jar.SetCookies(authRoot, []*http.Cookie{{Name: c.Name, Value: "forged-binding", Path: "/"}})
+		}
+	}
+	h.wantFailure(other.get(cb), http.StatusBadRequest, "flow-browser-mismatch")
 	ev := h.lastEvent()
 	wantEvent(t, ev, "login", false, "flow-browser-mismatch")
-	if ev.Email != "Alice@Example.com" || ev.AppID != "solo" || ev.IdPID != "corp" {
+	if ev.Email != "" || ev.AppID != "solo" || ev.IdPID != "corp" {
 		t.Errorf("mismatch event = %+v", ev)
+	}
+	if h.corp.redeemed != 0 {
+		t.Errorf("the IdP answer was used %d times by foreign browsers", h.corp.redeemed)
 	}
 	if len(h.orgSessions("alice@example.com")) != 0 {
 		t.Error("a session was created")
@@ -284,3 +298,35 @@ func TestCallbackFailures(t *testing.T) {
 
 // fakeFailure is a connector failure whose cause must never reach a user.
 var fakeFailure = identity.Fail("saml-signature-invalid", errors.New("SECRET-CAUSE: digest 0xdeadbeef does not match key /etc/gatehouse/idp.pem"))
+
+// TestForeignPOSTLeavesTheFlow: a SAML answer posted cross-site for someone else's flow (no flow
+// cookie can travel with it) that the connector refuses does not spend the owner's flow, and
+// counts against the poster's login budget; the owner's own answer then completes the login.
+func TestForeignPOSTLeavesTheFlow(t *testing.T) {
+	h := newHarness(t)
+	victim, attacker := h.browser(), h.browser()
+	r := victim.toIdP(victim.openApp(wikiHost, "/"), "Corp SAML")
+	relay := r.hidden().Get("RelayState")
+
+	h.saml.set(func(f *fakeIdP) { f.err = identity.Fail("saml-bad-signature", errors.New("forged")) })
+	forged := attacker.do(http.MethodPost, authURL(prefix+"callback"), url.Values{"SAMLResponse": {"Zm9yZ2Vk"}, "RelayState": {relay}}, false)
+	h.wantFailure(forged, http.StatusForbidden, "saml-bad-signature")
+	if _, err := h.db.GetLoginFlow(t.Context(), relay); err != nil {
+		t.Fatalf("a foreign POST spent the owner's flow: %v", err)
+	}
+	h.saml.set(func(f *fakeIdP) { f.err = nil })
+	if r := victim.follow(victim.idpReturn(r)); r.cookie(orgCookie) == nil {
+		t.Fatalf("the owner could not finish after a foreign POST: %d\n%s", r.status, r.body)
+	}
+
+	// Unbound POSTs are budgeted like login starts.
+	setLimit(t, &LoginFlowsPerIP, Limit{Window: time.Minute, Max: 1})
+	other := h.browser()
+	other.client.IP = netip.MustParseAddr("198.51.100.77")
+	post := func() *reply {
+		return other.do(http.MethodPost, authURL(prefix+"callback"), url.Values{"SAMLResponse": {"Zm9yZ2Vk"}, "RelayState": {relay}}, false)
+	}
+	h.saml.set(func(f *fakeIdP) { f.err = identity.Fail("saml-bad-signature", errors.New("forged")) })
+	post()
+	h.wantFailure(post(), http.StatusTooManyRequests, "rate-limited")
+}
