@@ -132,9 +132,14 @@ func TestPINLoginFlow(t *testing.T) {
 
 	// Global logout: the old app cookie stops working on every app.
 	cookie := appCookie(t, e, b, "app.localhost")
-	resp, _ = b.Get(t, e.URL("app.localhost", "/.gatehouse/logout"))
+	// A client that does not say the request is same-site is asked to confirm (logout CSRF).
+	resp, page := b.Get(t, e.URL("app.localhost", "/.gatehouse/logout"))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	action, form := testenv.ParseForm(t, page)
+	if resp, _ = b.PostForm(t, e.URL("app.localhost", action), form); resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirmed logout: %d", resp.StatusCode)
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.URL("app.localhost", "/after-logout"), nil)
 	req.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: cookie})

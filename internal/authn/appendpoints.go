@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -133,9 +134,31 @@ func (s *Service) serveGetIdentity(w http.ResponseWriter, r *http.Request, snap 
 }
 
 // serveLogout revokes the session behind the cookie (on every app: logout is global) and clears
-// the cookie of the host visited.
+// the cookie of the host visited. The Cloudflare-compatible URL answers GET, but only a request
+// from the same site (Sec-Fetch-Site) signs out at once: any other GET or HEAD — a cross-site link,
+// an image, a browser that does not say — gets a confirmation page whose button POSTs a token
+// derived from the session cookie, so no other site can end a user's sessions.
 func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App) error {
 	raw := cookieValue(r, snap.Profile.Cookie)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		if raw != "" && !sameSite(r) {
+			s.renderLogoutConfirm(w, r, snap, raw)
+			return nil
+		}
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			return httpx.Errorf(http.StatusBadRequest, "bad-form", "The form could not be read.", err)
+		}
+		if raw != "" && subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(logoutToken(raw))) != 1 {
+			s.renderLogoutConfirm(w, r, snap, raw)
+			return nil
+		}
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		return httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET and POST.", nil)
+	}
 	if raw != "" {
 		if claims, err := s.Sessions.Tokens().Verify(raw); err == nil && claims.IdentityNonce != "" {
 			if err := s.Store.RevokeSession(r.Context(), claims.IdentityNonce); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -155,4 +178,32 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snap
 	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", OrgName: snap.Org.Name,
 		Message: "You have been signed out of every application."})
 	return nil
+}
+
+// sameSite reports whether a browser says the request comes from the same site (Fetch
+// Metadata). A request without the header is not believed to be same-site.
+func sameSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "same-site":
+		return true
+	}
+	return false
+}
+
+// logoutToken is the confirmation token of a logout: bound to the session cookie, so only a page
+// that could read the cookie's value — Gatehouse's own — can know it.
+func logoutToken(sessionCookie string) string { return hashValue("logout", sessionCookie) }
+
+// renderLogoutConfirm asks the user to confirm signing out.
+func (s *Service) renderLogoutConfirm(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sessionCookie string) {
+	web.Render(w, http.StatusOK, "confirm.html", &web.Page{Title: "Sign out?", OrgName: snap.Org.Name,
+		Message: "Sign out of every application protected by " + orgOrGatehouse(snap) + "?",
+		Data:    map[string]string{"Action": snap.Profile.Path(wire.EndpointLogout), "CSRF": logoutToken(sessionCookie), "Button": "Sign out"}})
+}
+
+func orgOrGatehouse(snap *snapshot.Snapshot) string {
+	if snap.Org.Name != "" {
+		return snap.Org.Name
+	}
+	return "Gatehouse"
 }

@@ -203,6 +203,7 @@ func TestLogout(t *testing.T) {
 	t.Run("auth domain", func(t *testing.T) {
 		h := newHarness(t)
 		b := h.browser()
+		b.fetchSite = "same-origin" // a sign-out link on Gatehouse's or the app's own page
 		b.signIn(wikiHost, "/", "Corp SSO")
 		sess := h.orgSessions("alice@example.com")[0]
 		if r := b.get(authURL(prefix + "get-identity")); r.status != http.StatusOK {
@@ -243,6 +244,7 @@ func TestLogout(t *testing.T) {
 	t.Run("app host", func(t *testing.T) {
 		h := newHarness(t)
 		b := h.browser()
+		b.fetchSite = "same-origin" // a sign-out link on Gatehouse's or the app's own page
 		b.signIn(wikiHost, "/", "Corp SSO")
 		sess := h.orgSessions("alice@example.com")[0]
 		r := b.get("https://" + wikiHost + prefix + "logout")
@@ -265,6 +267,7 @@ func TestLogout(t *testing.T) {
 	t.Run("without session", func(t *testing.T) {
 		h := newHarness(t)
 		b := h.browser()
+		b.fetchSite = "same-origin" // a sign-out link on Gatehouse's or the app's own page
 		b.jar.SetCookies(&url.URL{Scheme: "https", Host: authHost, Path: "/"}, []*http.Cookie{{Name: orgCookie, Value: "garbage", Path: "/"}})
 		if r := b.get(authURL(prefix + "logout")); r.status != http.StatusOK || r.cookie(orgCookie) == nil {
 			t.Errorf("logout without a session: %d", r.status)
@@ -276,6 +279,7 @@ func TestLogout(t *testing.T) {
 	t.Run("store down", func(t *testing.T) {
 		h := newHarness(t)
 		b := h.browser()
+		b.fetchSite = "same-origin" // a sign-out link on Gatehouse's or the app's own page
 		b.signIn(wikiHost, "/", "Corp SSO")
 		h.st.failOn("RevokeSession", store.ErrUnavailable)
 		r := b.get(authURL(prefix + "logout"))
@@ -326,4 +330,67 @@ func TestAuthDomainPages(t *testing.T) {
 	h.wantFailure(b.get(authURL(prefix+"corp/saml-metadata")), http.StatusNotFound, "no-saml-idp")
 	h.wantFailure(b.get(authURL(prefix+"nope")), http.StatusNotFound, "not-found")
 	h.wantFailure(b.get("https://"+wikiHost+prefix+"nope"), http.StatusNotFound, "not-found")
+}
+
+// TestLogoutCSRF: only the same site signs a user out with a GET; a cross-site link, image or
+// form, and a client that does not say where it comes from, get a confirmation page whose button
+// posts a token bound to the session cookie. Nothing ends the session without it.
+func TestLogoutCSRF(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(wikiHost, "/", "Corp SSO")
+	sess := h.orgSessions("alice@example.com")[0]
+	alive := func(when string) {
+		t.Helper()
+		got, err := h.db.GetSession(t.Context(), sess.ID)
+		if err != nil || !got.RevokedAt.IsZero() {
+			t.Fatalf("%s: the session ended (%v)", when, err)
+		}
+	}
+	var token string
+	for _, tc := range []struct {
+		site, method, url string
+	}{
+		{"cross-site", http.MethodGet, authURL(prefix + "logout")},
+		{"cross-site", http.MethodHead, authURL(prefix + "logout")},
+		{"none", http.MethodGet, authURL(prefix + "logout")},
+		{"", http.MethodGet, authURL(prefix + "logout")},
+		{"cross-site", http.MethodGet, "https://" + wikiHost + prefix + "logout"},
+	} {
+		b.fetchSite = tc.site
+		r := b.do(tc.method, tc.url, nil, true)
+		if r.status != http.StatusOK || r.cookie(orgCookie) != nil {
+			t.Fatalf("%s %s from %q: %d, cookies %v", tc.method, tc.url, tc.site, r.status, r.header["Set-Cookie"])
+		}
+		if tc.method == http.MethodGet {
+			if !strings.Contains(r.body, "Sign out?") || r.hidden().Get("csrf") == "" {
+				t.Fatalf("no confirmation page:\n%s", r.body)
+			}
+			if strings.HasPrefix(tc.url, authURL("")) {
+				token = r.hidden().Get("csrf") // bound to the auth domain's cookie
+			}
+		}
+		alive(tc.site + " " + tc.method)
+	}
+	// A cross-site form posting without the token, or with another session's, is asked again.
+	b.fetchSite = "cross-site"
+	for _, csrf := range []string{"", "0000", logoutToken("another-session-cookie")} {
+		r := b.post(authURL(prefix+"logout"), url.Values{"csrf": {csrf}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Sign out?") {
+			t.Fatalf("POST with csrf %q: %d", csrf, r.status)
+		}
+		alive("POST with a wrong token")
+	}
+	if r := b.do(http.MethodPut, authURL(prefix+"logout"), nil, true); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("PUT: %d", r.status)
+	}
+	alive("PUT")
+	// The confirmation button signs out.
+	r := b.post(authURL(prefix+"logout"), url.Values{"csrf": {token}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "You have been signed out") {
+		t.Fatalf("confirmed logout: %d\n%s", r.status, r.body)
+	}
+	if got, _ := h.db.GetSession(t.Context(), sess.ID); got.RevokedAt.IsZero() {
+		t.Error("the confirmed logout left the session alive")
+	}
 }

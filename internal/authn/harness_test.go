@@ -338,6 +338,8 @@ type browser struct {
 	h      *harness
 	jar    *cookiejar.Jar
 	client httpx.Client
+	// fetchSite, when set, is sent as Sec-Fetch-Site (a browser says where a request came from).
+	fetchSite string
 }
 
 func (h *harness) browser() *browser {
@@ -438,6 +440,9 @@ func (b *browser) do(method, rawURL string, form url.Values, withCookies bool) *
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req = req.WithContext(httpx.WithClient(req.Context(), b.client))
+	if b.fetchSite != "" {
+		req.Header.Set("Sec-Fetch-Site", b.fetchSite)
+	}
 	if withCookies {
 		for _, c := range b.jar.Cookies(req.URL) {
 			req.AddCookie(c)
