@@ -58,7 +58,7 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 		invalid.Reason = "handoff-wrong-host"
 		return invalid
 	}
-	nonce := cookieValue(r, snap.Profile.AppFlowCookie())
+	nonce := cookieValue(r, snap.AppFlowCookie())
 	if nonce == "" || hashValue("app-nonce", nonce) != hc.BrowserBinding {
 		// Another browser's code (login CSRF), or a second tab overwrote the nonce: start over.
 		s.Log.Warn("hand-off code presented by a browser that did not start the login", "app", app.ID, "host", host)
@@ -69,8 +69,8 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 	if err != nil {
 		return httpx.Errorf(http.StatusBadRequest, "handoff-token-invalid", "This sign-in link has expired. Open the application again.", err)
 	}
-	setCookie(w, snap.Profile.AppFlowCookie(), "", -1, http.SameSiteLaxMode, true, snap.Secure())
-	setCookie(w, snap.Profile.Cookie, hc.Token, time.Until(time.Unix(claims.ExpiresAt, 0)), app.SameSite, app.HTTPOnly, snap.Secure())
+	setCookie(w, snap.AppFlowCookie(), "", -1, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, snap.AppCookie(), hc.Token, time.Until(time.Unix(claims.ExpiresAt, 0)), app.SameSite, app.HTTPOnly, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
 	target := hc.RedirectURL
 	if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
@@ -105,7 +105,7 @@ func (s *Service) serveGetIdentity(w http.ResponseWriter, r *http.Request, snap 
 	if app != nil {
 		wantType, aud, appID = "app", app.AUD, app.ID
 	}
-	raw := cookieValue(r, snap.Profile.Cookie)
+	raw := cookieValue(r, sessionCookieName(snap, app))
 	if raw == "" && app != nil {
 		raw = r.Header.Get(snap.Profile.JWTHeader)
 	}
@@ -139,7 +139,8 @@ func (s *Service) serveGetIdentity(w http.ResponseWriter, r *http.Request, snap 
 // an image, a browser that does not say — gets a confirmation page whose button POSTs a token
 // derived from the session cookie, so no other site can end a user's sessions.
 func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App) error {
-	raw := cookieValue(r, snap.Profile.Cookie)
+	cookieName := sessionCookieName(snap, app)
+	raw := cookieValue(r, cookieName)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if raw != "" && !sameSite(r) {
@@ -174,7 +175,7 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snap
 			_ = s.Sessions.Revocations().Load(r.Context(), s.Store)
 		}
 	}
-	setCookie(w, snap.Profile.Cookie, "", -1, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, cookieName, "", -1, http.SameSiteLaxMode, true, snap.Secure())
 	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", OrgName: snap.Org.Name,
 		Message: "You have been signed out of every application."})
 	return nil
@@ -206,4 +207,13 @@ func orgOrGatehouse(snap *snapshot.Snapshot) string {
 		return snap.Org.Name
 	}
 	return "Gatehouse"
+}
+
+// sessionCookieName is the session cookie of the host being served: the app cookie on an app
+// host (app set), the org cookie on the auth domain.
+func sessionCookieName(snap *snapshot.Snapshot, app *snapshot.App) string {
+	if app != nil {
+		return snap.AppCookie()
+	}
+	return snap.OrgCookie()
 }

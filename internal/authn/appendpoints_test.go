@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // handoff runs a login to path on host up to the hand-off and returns the URL of the app
@@ -392,5 +393,51 @@ func TestLogoutCSRF(t *testing.T) {
 	}
 	if got, _ := h.db.GetSession(t.Context(), sess.ID); got.RevokedAt.IsZero() {
 		t.Error("the confirmed logout left the session alive")
+	}
+}
+
+// TestCookiesCannotBeTossed: on HTTPS every cookie the login flow sets is a __Host- cookie the
+// browser keeps only if it is Secure, host-only and for Path=/, so no sibling subdomain can set
+// or overwrite it (cookie tossing); and a browser that sends the org cookie twice (a planted one
+// beside its own, possible where the prefix is not: plain HTTP) is not signed in from either.
+func TestCookiesCannotBeTossed(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	var set []*http.Cookie
+	r := b.openApp(wikiHost, "/")
+	set = append(set, r.cookies...)
+	r = b.toIdP(r, "Corp SSO")
+	set = append(set, r.cookies...)
+	r = b.idpReturn(r)
+	set = append(set, r.cookies...)
+	r = b.follow(r)
+	set = append(set, r.cookies...)
+	names := map[string]bool{}
+	for _, c := range set {
+		names[c.Name] = true
+		if !strings.HasPrefix(c.Name, wire.HostPrefix) || !c.Secure || c.Path != "/" || c.Domain != "" {
+			t.Errorf("cookie %s: Secure=%v Path=%q Domain=%q; want a __Host- cookie", c.Name, c.Secure, c.Path, c.Domain)
+		}
+	}
+	for _, want := range []string{orgCookie, nonceName} {
+		if !names[want] {
+			t.Errorf("the login set no %s cookie (set: %v)", want, names)
+		}
+	}
+
+	// A second org cookie planted for the parent domain: the session is not adopted.
+	victim := h.browser()
+	victim.signIn(wikiHost, "/", "Corp SSO")
+	attacker := h.browser()
+	attacker.signIn(soloHost, "/", "Corp SSO")
+	tossed := attacker.cookie(authHost, orgCookie)
+	victim.jar.SetCookies(&url.URL{Scheme: "https", Host: authHost, Path: "/"},
+		[]*http.Cookie{{Name: orgCookie, Value: tossed, Domain: "example.com", Path: "/"}})
+	r = victim.follow(victim.openApp(soloHost, "/"))
+	if loc := r.header.Get("Location"); r.status != http.StatusFound || !strings.HasPrefix(loc, prefix+"start?") {
+		t.Fatalf("with two org cookies the login was not sent to the IdP: %d %s", r.status, loc)
+	}
+	if !strings.Contains(h.logs.String(), "cookie tossing") {
+		t.Error("the duplicate cookie was not logged")
 	}
 }

@@ -145,7 +145,15 @@ func errUnavailable(cause error) error {
 	return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", cause)
 }
 
-// orgSession returns the org session behind the request's org cookie.
+// orgSession returns the org session behind the request's org cookie. A browser that sends the
+// org cookie more than once has a cookie planted by another host beside (or instead of) its own
+// — possible only where the __Host- prefix is not (plain HTTP) — and no session is adopted from
+// it: the user logs in again instead of being signed in as whoever planted it.
 func (s *Service) orgSession(r *http.Request, snap *snapshot.Snapshot) (*session.Verified, error) {
-	return s.Sessions.Verify(r.Context(), cookieValue(r, snap.Profile.Cookie), session.Want{Type: "org", Audience: snap.OrgAudience()})
+	name := snap.OrgCookie()
+	if len(r.CookiesNamed(name)) > 1 {
+		s.Log.WarnContext(r.Context(), "the org session cookie was sent twice (cookie tossing?): no session adopted", "cookie", name)
+		return nil, fmt.Errorf("%w: duplicate org session cookie", session.ErrNoSession)
+	}
+	return s.Sessions.Verify(r.Context(), cookieValue(r, name), session.Want{Type: "org", Audience: snap.OrgAudience()})
 }

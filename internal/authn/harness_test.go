@@ -50,9 +50,9 @@ const (
 // Wire names of the default profile.
 var (
 	prefix     = wire.Gatehouse.Prefix
-	orgCookie  = wire.Gatehouse.Cookie
-	nonceName  = wire.Gatehouse.AppFlowCookie()
-	flowCookie = wire.Gatehouse.FlowCookie() + "_"
+	orgCookie  = wire.Gatehouse.OrgCookie(true) // HTTPS: __Host-Gatehouse_Authorization (and the app cookie's name)
+	nonceName  = wire.Gatehouse.AppFlowCookie(true)
+	flowCookie = wire.Gatehouse.FlowCookie(true) + "_"
 )
 
 var clockStart = time.Date(2031, time.March, 4, 10, 0, 0, 0, time.UTC)

@@ -122,7 +122,7 @@ func LoginURL(snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath, st
 // redirectPath is the normalised path and query the user asked for.
 func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
 	nonce := randomToken(32)
-	setCookie(w, snap.Profile.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, snap.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
 	http.Redirect(w, r, LoginURL(snap, app, host, redirectPath, hashValue("app-nonce", nonce)), http.StatusFound)
 }
@@ -246,7 +246,7 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 	if err := s.Store.CreateLoginFlow(r.Context(), f); err != nil {
 		return nil, errUnavailable(err)
 	}
-	setCookie(w, snap.Profile.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, snap.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
 	return f, nil
 }
 
@@ -276,7 +276,7 @@ func (s *Service) loadFlow(r *http.Request, snap *snapshot.Snapshot, id string) 
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
-	binding := cookieValue(r, snap.Profile.FlowCookie()+"_"+id[:8])
+	binding := cookieValue(r, snap.FlowCookie()+"_"+id[:8])
 	if binding == "" || hashValue("flow", binding) != f.BrowserBinding {
 		expired.Reason = "flow-browser-mismatch"
 		return nil, expired
@@ -298,7 +298,7 @@ func bindingOf(r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow) flo
 	if len(f.ID) < 8 {
 		return bindingForeign
 	}
-	binding := cookieValue(r, snap.Profile.FlowCookie()+"_"+f.ID[:8])
+	binding := cookieValue(r, snap.FlowCookie()+"_"+f.ID[:8])
 	switch {
 	case binding == "":
 		return bindingAbsent
@@ -460,6 +460,6 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		return nil, fmt.Errorf("mint org token: %w", err)
 	}
 	os.Claims = claims
-	setCookie(w, snap.Profile.Cookie, orgToken, snap.OrgSessionDuration(), http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, snap.OrgCookie(), orgToken, snap.OrgSessionDuration(), http.SameSiteLaxMode, true, snap.Secure())
 	return os, nil
 }

@@ -198,7 +198,7 @@ func TestCallbackBrowserMismatch(t *testing.T) {
 	other := h.browser()
 	authRoot := &url.URL{Scheme: "https", Host: authHost, Path: "/"}
 	for _, c := range victim.jar.Cookies(authRoot) {
-		if strings.HasPrefix(c.Name, "Gatehouse_Session_") {
+		if strings.HasPrefix(c.Name, flowCookie) {
 			other.jar.SetCookies(authRoot, []*http.Cookie{{Name: c.Name, Value: "forged-binding", Path: "/"}})
 		}
 	}

@@ -32,7 +32,7 @@ func TestValidSessionForwardsIdentity(t *testing.T) {
 			t.Run(profile+"/"+via, func(t *testing.T) {
 				r := req(http.MethodGet, "http://app.example.com/reports?month=1", nil)
 				if via == "cookie" {
-					r.AddCookie(&http.Cookie{Name: wp.Cookie, Value: tok})
+					r.AddCookie(&http.Cookie{Name: wp.AppCookie(true), Value: tok})
 				} else {
 					r.Header.Set(wp.TokenHeader, tok)
 				}
@@ -74,7 +74,7 @@ func TestCookieWinsOverTokenHeader(t *testing.T) {
 	alice := e.newUser(t, "alice@example.com", identity.Identity{})
 	tok := e.appToken(t, alice, "web", nil)
 	r := req(http.MethodGet, "http://app.example.com/", nil)
-	r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: "garbage"})
+	r.AddCookie(&http.Cookie{Name: appCookie, Value: "garbage"})
 	r.Header.Set("Gatehouse-Access-Token", tok)
 	if w := e.serve(t, r); w.Code != http.StatusUnauthorized {
 		t.Errorf("status = %d, want 401 (the invalid cookie is what counts)", w.Code)
@@ -141,7 +141,7 @@ func TestUnusableTokensAreNoSession(t *testing.T) {
 			}
 			r := req(http.MethodGet, "http://app.example.com/page?x=1", nil)
 			r.Header.Set("Accept", "text/html,application/xhtml+xml")
-			r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: tok})
+			r.AddCookie(&http.Cookie{Name: appCookie, Value: tok})
 			w := e.serve(t, r)
 			if w.Code != http.StatusFound {
 				t.Fatalf("status = %d, want a login redirect", w.Code)
@@ -181,7 +181,7 @@ func TestRevocationAfterCaching(t *testing.T) {
 	tok := e.appToken(t, alice, "web", nil)
 	r := func() *http.Request {
 		r := req(http.MethodGet, "http://app.example.com/", nil)
-		r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: tok})
+		r.AddCookie(&http.Cookie{Name: appCookie, Value: tok})
 		return r
 	}
 	e.forwarded(t, r())
@@ -297,7 +297,7 @@ func TestDenials(t *testing.T) {
 			r.Header.Set("Accept", "text/html")
 			if tt.email != "" {
 				u := e.newUser(t, tt.email, identity.Identity{})
-				r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, u, "web", nil)})
+				r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, u, "web", nil)})
 			}
 			if w := e.serve(t, r); w.Code != http.StatusForbidden {
 				t.Fatalf("status = %d, want 403", w.Code)
@@ -335,7 +335,7 @@ func TestBypass(t *testing.T) {
 	for _, withToken := range []bool{false, true} {
 		r := req(http.MethodGet, "http://open.example.com/status", nil)
 		if withToken {
-			r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "open", nil)})
+			r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "open", nil)})
 		}
 		got := e.forwarded(t, r)
 		for name := range got.Header {
@@ -516,7 +516,7 @@ func TestServiceAuthWithSession(t *testing.T) {
 	e := newEnv(t, setup{})
 	alice := e.newUser(t, "alice@example.com", identity.Identity{})
 	r := serviceTokenRequest("api401.example.com", clientOK, secretOK)
-	r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "api401", nil)})
+	r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "api401", nil)})
 	got := e.forwarded(t, r)
 	c := jwtClaims(t, headerFolded(got.Header, "Gatehouse-Jwt-Assertion")[0])
 	if c["common_name"] != clientOK || c["sub"] != "" {
@@ -555,7 +555,7 @@ func TestStoreUnavailable(t *testing.T) {
 	e.failing.fail.Store(true)
 	r := req(http.MethodGet, "http://app.example.com/", nil)
 	r.Header.Set("Accept", "text/html")
-	r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "web", nil)})
+	r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "web", nil)})
 	w := e.serve(t, r)
 	assertErrorPage(t, w, http.StatusServiceUnavailable, "Gatehouse cannot check your session right now.", "10.9.8.7", "unavailable", "dial tcp")
 	if e.warnReason(t) != "store-unavailable" {
@@ -578,7 +578,7 @@ func TestStoreUnavailable(t *testing.T) {
 	// Once the store is back the same token works.
 	e.failing.fail.Store(false)
 	r = req(http.MethodGet, "http://app.example.com/", nil)
-	r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "web", nil)})
+	r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "web", nil)})
 	e.forwarded(t, r)
 }
 

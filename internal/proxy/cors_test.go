@@ -73,7 +73,7 @@ func TestCORSOnOrdinaryRequests(t *testing.T) {
 
 	r := req(http.MethodGet, "http://cors.example.com/api/items", nil)
 	r.Header.Set("Origin", "https://ui.example.com")
-	r.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "cors", nil)})
+	r.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "cors", nil)})
 	w := e.serve(t, r)
 	if w.Code != http.StatusOK || w.Header().Get("Access-Control-Allow-Origin") != "https://ui.example.com" ||
 		w.Header().Get("Access-Control-Allow-Credentials") != "true" {

@@ -54,7 +54,7 @@ func TestHeaderRewriting(t *testing.T) {
 
 			r := req(http.MethodPost, "http://app.example.com:8443/submit?b=2&a=1&b=%20", strings.NewReader("payload"))
 			r.Header.Set("Content-Type", "text/plain")
-			r.AddCookie(&http.Cookie{Name: wp.Cookie, Value: tok})
+			r.AddCookie(&http.Cookie{Name: wp.AppCookie(true), Value: tok})
 			forgeHeaders(r)
 			got := e.forwarded(t, r)
 
@@ -88,7 +88,7 @@ func TestHeaderRewriting(t *testing.T) {
 			if got.Method != http.MethodPost || got.Body != "payload" || got.Path != "/web/submit" || got.RawQuery != "b=2&a=1&b=%20" {
 				t.Errorf("origin saw %s %s?%s body %q", got.Method, got.Path, got.RawQuery, got.Body)
 			}
-			if !slices.Contains(headerFolded(got.Header, "Cookie"), wp.Cookie+"="+tok) {
+			if !slices.Contains(headerFolded(got.Header, "Cookie"), wp.AppCookie(true)+"="+tok) {
 				t.Errorf("Cookie = %q", headerFolded(got.Header, "Cookie"))
 			}
 		})

@@ -43,6 +43,9 @@ var testNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const authDomain = "auth.example.com"
 
+// appCookie is the app session cookie of the default profile on an HTTPS deployment.
+var appCookie = wire.Gatehouse.AppCookie(true)
+
 // defaultClient is the resolved client of every request unless a test says otherwise.
 var defaultClient = httpx.Client{IP: netip.MustParseAddr("198.51.100.7"), Country: "DE"}
 

@@ -19,7 +19,7 @@ func TestAccessLog(t *testing.T) {
 	alice := e.newUser(t, "alice@example.com", identity.Identity{})
 
 	ok := req(http.MethodGet, "http://App.Example.com/a/../reports", nil)
-	ok.AddCookie(&http.Cookie{Name: "Gatehouse_Authorization", Value: e.appToken(t, alice, "web", nil)})
+	ok.AddCookie(&http.Cookie{Name: appCookie, Value: e.appToken(t, alice, "web", nil)})
 	e.forwarded(t, ok)
 	e.serve(t, withClient(req(http.MethodGet, "http://app.example.com/x", nil), "198.51.100.7", "KP"))
 	e.serve(t, req(http.MethodGet, "http://nothing.example.com/x", nil))

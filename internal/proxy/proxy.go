@@ -253,7 +253,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	}
 	req := Request{App: app, ClientIP: client.IP, Country: client.Country,
 		ClientID: r.Header.Get(snap.Profile.ClientIDHeader), ClientSecret: r.Header.Get(snap.Profile.ClientSecretHeader)}
-	if c, err := r.Cookie(snap.Profile.Cookie); err == nil {
+	if c, err := r.Cookie(snap.AppCookie()); err == nil {
 		req.Credential = c.Value
 	} else if h := r.Header.Get(snap.Profile.TokenHeader); h != "" {
 		req.Credential = h

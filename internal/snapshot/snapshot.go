@@ -178,6 +178,18 @@ func (s *Snapshot) URL(host string) string {
 // Secure reports whether cookies get the Secure attribute (the public listener is HTTPS).
 func (s *Snapshot) Secure() bool { return s.opts.Scheme == "https" }
 
+// OrgCookie is the name of the org session cookie on the auth domain (wire.Profile.OrgCookie).
+func (s *Snapshot) OrgCookie() string { return s.Profile.OrgCookie(s.Secure()) }
+
+// AppCookie is the name of the session cookie on application hosts (wire.Profile.AppCookie).
+func (s *Snapshot) AppCookie() string { return s.Profile.AppCookie(s.Secure()) }
+
+// FlowCookie is the name prefix of login-flow binding cookies on the auth domain.
+func (s *Snapshot) FlowCookie() string { return s.Profile.FlowCookie(s.Secure()) }
+
+// AppFlowCookie is the name of the hand-off nonce cookie on application hosts.
+func (s *Snapshot) AppFlowCookie() string { return s.Profile.AppFlowCookie(s.Secure()) }
+
 // OrgSessionDuration is the global session lifetime.
 func (s *Snapshot) OrgSessionDuration() time.Duration {
 	return s.Org.SessionDuration.Or(DefaultSessionDuration)

@@ -75,20 +75,49 @@ const (
 // Path returns Prefix + endpoint.
 func (p *Profile) Path(endpoint string) string { return p.Prefix + endpoint }
 
-// Binding cookie names (CSRF / flow binding) per profile.
-func (p *Profile) FlowCookie() string {
+// HostPrefix is the cookie name prefix that makes a browser refuse the cookie unless it is
+// Secure, host-only (no Domain) and for Path=/ (RFC 6265bis): a sibling subdomain can neither
+// set nor overwrite it, so such a cookie cannot be tossed into another host's jar.
+const HostPrefix = "__Host-"
+
+// OrgCookie is the name of the org (global) session cookie on the auth domain. No origin ever
+// sees it, so both profiles take the __Host- prefix when the listener is HTTPS (secure).
+func (p *Profile) OrgCookie(secure bool) string { return hostPrefixed(p.Cookie, secure) }
+
+// AppCookie is the name of the session cookie on an application's host. The gatehouse profile
+// takes the __Host- prefix when secure; the cloudflare profile keeps CF_Authorization, the name
+// origins and Cloudflare's tools read, and with it Cloudflare's exposure to cookie tossing from
+// sibling subdomains (docs/origins.md).
+func (p *Profile) AppCookie(secure bool) string {
 	if p == Cloudflare {
-		return "CF_Session"
+		return p.Cookie
 	}
-	return "Gatehouse_Session"
+	return hostPrefixed(p.Cookie, secure)
 }
 
-// AppFlowCookie binds the hand-off on the app host to the browser that was redirected away.
-func (p *Profile) AppFlowCookie() string {
+// FlowCookie is the name prefix of the cookies binding a login flow to the browser that started
+// it, on the auth domain (Gatehouse's own: __Host- when secure, in both profiles).
+func (p *Profile) FlowCookie(secure bool) string {
 	if p == Cloudflare {
-		return "CF_AppSession"
+		return hostPrefixed("CF_Session", secure)
 	}
-	return "Gatehouse_AppSession"
+	return hostPrefixed("Gatehouse_Session", secure)
+}
+
+// AppFlowCookie binds the hand-off on the app host to the browser that was redirected away
+// (Gatehouse's own: __Host- when secure, in both profiles).
+func (p *Profile) AppFlowCookie(secure bool) string {
+	if p == Cloudflare {
+		return hostPrefixed("CF_AppSession", secure)
+	}
+	return hostPrefixed("Gatehouse_AppSession", secure)
+}
+
+func hostPrefixed(name string, secure bool) string {
+	if secure {
+		return HostPrefix + name
+	}
+	return name
 }
 
 // reservedHeaders are the identity headers of both profiles, canonicalised and with '_' for '-'

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,32 @@ func TestProfiles(t *testing.T) {
 	}
 	if _, ok := ByName("nginx"); ok {
 		t.Error("unknown profile accepted")
+	}
+}
+
+// TestCookieNames: on HTTPS every cookie Gatehouse names itself is a __Host- cookie; only the
+// cloudflare profile's app cookie keeps Cloudflare's name. On plain HTTP (the prefix needs
+// Secure) the names are the historical ones.
+func TestCookieNames(t *testing.T) {
+	for _, p := range []*Profile{Gatehouse, Cloudflare} {
+		for _, name := range []string{p.OrgCookie(true), p.FlowCookie(true), p.AppFlowCookie(true)} {
+			if !strings.HasPrefix(name, HostPrefix) {
+				t.Errorf("%s: %s is not a __Host- cookie", p.Name, name)
+			}
+		}
+		for _, name := range []string{p.OrgCookie(false), p.AppCookie(false), p.FlowCookie(false), p.AppFlowCookie(false)} {
+			if strings.HasPrefix(name, HostPrefix) {
+				t.Errorf("%s: %s has the __Host- prefix without Secure", p.Name, name)
+			}
+		}
+	}
+	if got := Gatehouse.AppCookie(true); got != "__Host-Gatehouse_Authorization" {
+		t.Errorf("gatehouse app cookie = %q", got)
+	}
+	if got := Cloudflare.AppCookie(true); got != "CF_Authorization" {
+		t.Errorf("cloudflare app cookie = %q (origins and Cloudflare's tools read CF_Authorization)", got)
+	}
+	if Gatehouse.OrgCookie(false) != "Gatehouse_Authorization" || Cloudflare.OrgCookie(false) != "CF_Authorization" {
+		t.Error("plain-HTTP names changed")
 	}
 }
