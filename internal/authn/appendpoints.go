@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ func (s *Service) ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap 
 			return s.serveCerts(w, r)
 		case wire.EndpointAuthorized:
 			return s.serveAuthorized(w, r, snap, host)
+		case wire.EndpointBind:
+			return s.serveBind(w, r, snap, host)
 		case wire.EndpointGetIdentity:
 			s.serveGetIdentity(w, r, snap, app)
 			return nil
@@ -60,8 +63,12 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 	}
 	nonce := cookieValue(r, snap.AppFlowCookie())
 	if nonce == "" || hashValue("app-nonce", nonce) != hc.BrowserBinding {
-		// Another browser's code (login CSRF), or a second tab overwrote the nonce: start over.
-		s.Log.Warn("hand-off code presented by a browser that did not start the login", "app", app.ID, "host", host)
+		// Another browser's code (login CSRF, or a code URL that leaked), or a second tab
+		// overwrote the nonce: the code is spent and dead, the event recorded, and this browser
+		// starts a login of its own.
+		c := httpx.ClientOf(r)
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: app.ID, AppDomain: host,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{"handoff-foreign-browser"}})
 		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL)
 		return nil
 	}
@@ -69,14 +76,59 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 	if err != nil {
 		return httpx.Errorf(http.StatusBadRequest, "handoff-token-invalid", "This sign-in link has expired. Open the application again.", err)
 	}
-	setCookie(w, snap.AppFlowCookie(), "", -1, http.SameSiteLaxMode, true, snap.Secure())
-	setCookie(w, snap.AppCookie(), hc.Token, time.Until(time.Unix(claims.ExpiresAt, 0)), app.SameSite, app.HTTPOnly, snap.Secure())
+	now := s.now()
+	setCookie(w, now, snap.AppFlowCookie(), "", -1, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, now, snap.AppCookie(), hc.Token, time.Unix(claims.ExpiresAt, 0).Sub(now), app.SameSite, app.HTTPOnly, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
 	target := hc.RedirectURL
 	if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
 		target = "/"
 	}
 	http.Redirect(w, r, target, http.StatusFound)
+	return nil
+}
+
+// serveBind is the app-host half of binding a login to one browser. The auth domain created the
+// flow bound to its own cookie on this browser and sent it here; the flow is continued only if
+// this browser also holds the nonce the app host set when it sent the browser away (the flow's
+// state). Then a one-time proof goes back to the auth domain, which checks it together with its
+// own cookie: a hand-off code is only ever minted for the nonce of the browser that will carry it.
+// A browser without the nonce (a login link sent by someone else) starts a login of its own and
+// leaves the flow to its owner.
+func (s *Service) serveBind(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) error {
+	expired := httpx.Errorf(http.StatusBadRequest, "flow-invalid", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	id := r.URL.Query().Get("flow")
+	if len(id) < 8 || len(id) > 64 {
+		return expired
+	}
+	f, err := s.Store.GetLoginFlow(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return expired
+	case err != nil:
+		return errUnavailable(err)
+	}
+	app := snap.Apps[f.AppID]
+	if app == nil || f.Data[flowHost] != host || f.Data[flowState] == "" {
+		expired.Reason = "flow-wrong-host"
+		return expired
+	}
+	nonce := cookieValue(r, snap.AppFlowCookie())
+	if f.Data[flowBound] == "1" || f.Data[flowProof] != "" || nonce == "" ||
+		subtle.ConstantTimeCompare([]byte(hashValue("app-nonce", nonce)), []byte(f.Data[flowState])) != 1 {
+		c := httpx.ClientOf(r)
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: app.ID, AppDomain: host,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{"flow-foreign-browser"}})
+		s.StartAppLogin(w, r, snap, app, host, f.RedirectURL)
+		return nil
+	}
+	proof := randomToken(32)
+	f.Data[flowProof] = hashValue("bind-proof", proof)
+	if err := s.replaceFlow(r.Context(), f); err != nil {
+		return err
+	}
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, snap.Issuer+snap.Profile.Path(endpointBound)+"?"+url.Values{"flow": {f.ID}, "proof": {proof}}.Encode(), http.StatusFound)
 	return nil
 }
 
@@ -175,7 +227,7 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snap
 			_ = s.Sessions.Revocations().Load(r.Context(), s.Store)
 		}
 	}
-	setCookie(w, cookieName, "", -1, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, s.now(), cookieName, "", -1, http.SameSiteLaxMode, true, snap.Secure())
 	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", OrgName: snap.Org.Name,
 		Message: "You have been signed out of every application."})
 	return nil

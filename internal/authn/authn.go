@@ -92,7 +92,7 @@ func hashValue(label, v string) string {
 }
 
 // setCookie sets a host-only cookie on the current host.
-func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration, sameSite http.SameSite, httpOnly, secure bool) {
+func setCookie(w http.ResponseWriter, now time.Time, name, value string, maxAge time.Duration, sameSite http.SameSite, httpOnly, secure bool) {
 	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
@@ -103,7 +103,7 @@ func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration, 
 	}
 	if maxAge > 0 {
 		c.MaxAge = int(maxAge / time.Second)
-		c.Expires = time.Now().Add(maxAge)
+		c.Expires = now.Add(maxAge)
 	} else if maxAge < 0 {
 		c.MaxAge = -1
 		c.Expires = time.Unix(1, 0)

@@ -287,7 +287,7 @@ func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, sn
 			IP: ip.String(), Country: country, Reasons: []string{"flow-browser-mismatch"}})
 		return err
 	}
-	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+	s.endFlow(ctx, w, snap, f)
 	ident.Email = identity.NormalizeEmail(ident.Email)
 	if ident.Email == "" {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
@@ -310,7 +310,7 @@ func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, sn
 	if app == nil {
 		return httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil)
 	}
-	return s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+	return s.completeAppLogin(w, r, snap, targetOf(snap, f), os, true)
 }
 
 // serveTestIdP starts an administrator's test login through one IdP: the result page shows the

@@ -493,10 +493,20 @@ func (b *browser) post(rawURL string, form url.Values) *reply {
 	return b.do(http.MethodPost, rawURL, form, true)
 }
 
-// follow requests the redirect target of r.
+// follow requests the redirect target of r, and then through the hops that bind a login to this
+// browser (login → the app host's bind → the auth domain's bound), as a browser follows them
+// without the user seeing anything. Tests of those hops themselves use get.
 func (b *browser) follow(r *reply) *reply {
 	b.h.t.Helper()
-	return b.get(r.location(b.h.t).String())
+	r = b.get(r.location(b.h.t).String())
+	for r.status == http.StatusFound {
+		loc := r.location(b.h.t)
+		if loc.Path != prefix+wire.EndpointBind && loc.Path != prefix+endpointBound {
+			break
+		}
+		r = b.get(loc.String())
+	}
+	return r
 }
 
 // openApp is the proxy's answer to a browser without an app session opening path on host: it

@@ -28,6 +28,9 @@ const (
 	flowChallenge = "challenge"  // PIN challenge ID
 	flowEmail     = "email"      // address a PIN was requested for
 	flowPINSent   = "pin_sent"   // "1" when the PIN was sent: only then can it be entered
+	flowProof     = "bind_proof" // hash of the one-time proof the app host issued (serveBind)
+	flowBound     = "bound"      // "1" once the browser proved it holds the app host's nonce
+	endpointBound = "bound"      // <prefix>bound?flow=&proof= on the auth domain
 	flowCSRF      = "csrf_nonce" // per-flow CSRF secret
 )
 
@@ -57,6 +60,8 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 		return s.serveLogin(w, r, snap, strings.TrimPrefix(path, p.Path(wire.EndpointLogin)+"/"))
 	case path == p.Path("start"):
 		return s.serveStart(w, r, snap)
+	case path == p.Path(endpointBound):
+		return s.serveBound(w, r, snap)
 	case path == p.Path(wire.EndpointPIN):
 		return s.servePINSend(w, r, snap)
 	case path == p.Path(wire.EndpointPIN)+"/verify":
@@ -122,7 +127,7 @@ func LoginURL(snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath, st
 // redirectPath is the normalised path and query the user asked for.
 func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
 	nonce := randomToken(32)
-	setCookie(w, snap.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, s.now(), snap.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
 	http.Redirect(w, r, LoginURL(snap, app, host, redirectPath, hashValue("app-nonce", nonce)), http.StatusFound)
 }
@@ -133,6 +138,15 @@ type loginTarget struct {
 	host     string
 	redirect string // path and query on host
 	state    string
+	// bound says the browser proved it holds the app host's nonce for state (serveBind); only
+	// then may a hand-off code be minted for an app host.
+	bound bool
+}
+
+// targetOf is the login target a flow was created for.
+func targetOf(snap *snapshot.Snapshot, f *store.LoginFlow) *loginTarget {
+	return &loginTarget{app: snap.Apps[f.AppID], host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState],
+		bound: f.Data[flowBound] == "1"}
 }
 
 func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.Values) (*loginTarget, error) {
@@ -170,8 +184,11 @@ func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.V
 	return &loginTarget{app: app, host: host, redirect: redirect, state: state}, nil
 }
 
-// serveLogin handles <prefix>login/<app host>: reuse the org session when there is one, else show
-// the IdP picker (or go straight to the only IdP with instant auth).
+// serveLogin handles <prefix>login/<app host>, where an app host sends a browser to log in. After
+// the non-identity policy check it creates a flow bound to this browser on the auth domain and
+// sends the browser to the app host's bind endpoint, which checks that the same browser holds the
+// nonce the app host set (serveBind) and sends it on to serveBound: a login link opened in
+// another browser never gets a hand-off code minted for the nonce of the browser that started it.
 func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, host string) error {
 	if r.Method != http.MethodGet {
 		return httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET.", nil)
@@ -180,30 +197,86 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snaps
 	if err != nil {
 		return err
 	}
+	if s.preflightDenied(w, r, snap, t.app) {
+		return nil
+	}
+	f, err := s.newFlow(w, r, snap, t)
+	if err != nil {
+		return err
+	}
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, snap.URL(t.host)+snap.Profile.Path(wire.EndpointBind)+"?"+url.Values{"flow": {f.ID}}.Encode(), http.StatusFound)
+	return nil
+}
+
+// serveBound continues a login after the app host confirmed the browser holds its nonce: the
+// flow must be this browser's (auth-domain cookie) and the proof the app host gave it must match,
+// once. Then an org session is reused, or the IdP picker shown.
+func (s *Service) serveBound(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) error {
+	q := r.URL.Query()
+	f, err := s.loadFlow(r, snap, q.Get("flow"))
+	if err != nil {
+		if he := httpx.AsError(err); he.Reason == "flow-browser-mismatch" {
+			// A bound link opened in another browser: it starts over at the application.
+			c := httpx.ClientOf(r)
+			s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, IP: c.IP.String(), Country: c.Country,
+				Reasons: []string{"flow-foreign-browser"}})
+		}
+		return err
+	}
+	proof := q.Get("proof")
+	if f.Data[flowProof] == "" || subtle.ConstantTimeCompare([]byte(hashValue("bind-proof", proof)), []byte(f.Data[flowProof])) != 1 {
+		return httpx.Errorf(http.StatusBadRequest, "flow-proof-invalid", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	}
+	delete(f.Data, flowProof)
+	f.Data[flowBound] = "1"
+	t := targetOf(snap, f)
+	if t.app == nil {
+		return httpx.Errorf(http.StatusBadRequest, "app-gone", "This application is no longer available.", nil)
+	}
 	os, err := s.orgSession(r, snap)
 	switch {
 	case err == nil:
+		s.endFlow(r.Context(), w, snap, f)
 		return s.completeAppLogin(w, r, snap, t, os, false)
 	case !session.IsNoSession(err):
 		return errUnavailable(err)
 	}
-	return s.beginLogin(w, r, snap, t)
+	if err := s.replaceFlow(r.Context(), f); err != nil {
+		return err
+	}
+	return s.showLoginChoices(w, r, snap, t, f)
 }
 
-// beginLogin starts a login for target t on a browser without an org session: the
-// non-identity policy check, then the IdP picker (or the only IdP at once).
-func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) error {
+// preflightDenied renders the block page and reports true when the application's policies
+// refuse the request on its non-identity attributes (address, country) before any login.
+func (s *Service) preflightDenied(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App) bool {
 	c := httpx.ClientOf(r)
-	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: c.IP, Country: c.Country}); d.Action == policy.ActionDeny {
-		renderDeny(w, r, snap, t.app, nil, d, true)
-		return nil
+	d := app.Policies.Preflight(&policy.Input{ClientIP: c.IP, Country: c.Country})
+	if d.Action != policy.ActionDeny {
+		return false
 	}
-	if len(t.app.LoginIdPs) == 0 {
-		return httpx.Errorf(http.StatusForbidden, "no-login-method", "No sign-in method is available for this application.", nil)
+	renderDeny(w, r, snap, app, nil, d, true)
+	return true
+}
+
+// beginLogin starts a login on the auth domain itself (SaaS SSO, the App Launcher) for a browser
+// without an org session: the non-identity policy check, a flow, then the IdP choice.
+func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) error {
+	if s.preflightDenied(w, r, snap, t.app) {
+		return nil
 	}
 	flow, err := s.newFlow(w, r, snap, t)
 	if err != nil {
 		return err
+	}
+	return s.showLoginChoices(w, r, snap, t, flow)
+}
+
+// showLoginChoices shows the IdP picker for flow (or goes straight to the only IdP).
+func (s *Service) showLoginChoices(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, flow *store.LoginFlow) error {
+	if len(t.app.LoginIdPs) == 0 {
+		return httpx.Errorf(http.StatusForbidden, "no-login-method", "No sign-in method is available for this application.", nil)
 	}
 	if len(t.app.LoginIdPs) == 1 {
 		// Instant auth: with one login method the picker would only add a click.
@@ -246,8 +319,26 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 	if err := s.Store.CreateLoginFlow(r.Context(), f); err != nil {
 		return nil, errUnavailable(err)
 	}
-	setCookie(w, snap.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, now, snap.FlowCookie()+"_"+f.ID[:8], binding, FlowLifetime, http.SameSiteLaxMode, true, snap.Secure())
 	return f, nil
+}
+
+// requireBound refuses to go on with a login for an app host whose flow the browser has not
+// bound yet (serveBind): the IdP is never asked before the binding is proven.
+func requireBound(snap *snapshot.Snapshot, f *store.LoginFlow) error {
+	if host := f.Data[flowHost]; host != "" && host != snap.AuthHost && f.Data[flowBound] != "1" {
+		return httpx.Errorf(http.StatusBadRequest, "flow-not-bound", "This sign-in attempt has expired. Open the application again to sign in.", nil)
+	}
+	return nil
+}
+
+// endFlow deletes a finished flow and its binding cookie on this browser, so that a browser does
+// not collect a cookie per login.
+func (s *Service) endFlow(ctx context.Context, w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow) {
+	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+	if len(f.ID) >= 8 {
+		setCookie(w, s.now(), snap.FlowCookie()+"_"+f.ID[:8], "", -1, http.SameSiteLaxMode, true, snap.Secure())
+	}
 }
 
 // allowLoginStart counts one login start (a new flow, or an IdP-initiated response) against the
@@ -317,6 +408,9 @@ func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snaps
 	if err != nil {
 		return err
 	}
+	if err := requireBound(snap, f); err != nil {
+		return err
+	}
 	app := snap.Apps[f.AppID]
 	idpID := r.URL.Query().Get("idp")
 	var idp *store.IdentityProvider
@@ -340,6 +434,11 @@ func (s *Service) serveStart(w http.ResponseWriter, r *http.Request, snap *snaps
 // completeAppLogin evaluates the app's policies for a logged-in identity and, if allowed, mints
 // the app token and hands it to the app host through a single-use code.
 func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget, os *session.Verified, freshLogin bool) error {
+	if t.host != snap.AuthHost && !t.bound {
+		// Every path to an app host's hand-off passes serveBind; anything else is a bug.
+		return httpx.Errorf(http.StatusBadRequest, "flow-not-bound", "This sign-in attempt has expired. Open the application again to sign in.",
+			errors.New("hand-off requested for a flow the browser has not bound"))
+	}
 	if t.host == snap.AuthHost {
 		// SaaS SSO and the App Launcher live on the auth domain: the org cookie just set is
 		// all they need, and they evaluate their policies themselves.
@@ -460,6 +559,6 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		return nil, fmt.Errorf("mint org token: %w", err)
 	}
 	os.Claims = claims
-	setCookie(w, snap.OrgCookie(), orgToken, snap.OrgSessionDuration(), http.SameSiteLaxMode, true, snap.Secure())
+	setCookie(w, now, snap.OrgCookie(), orgToken, snap.OrgSessionDuration(), http.SameSiteLaxMode, true, snap.Secure())
 	return os, nil
 }

@@ -34,8 +34,24 @@ func TestRedirectLogin(t *testing.T) {
 		t.Errorf("login query = %v", q)
 	}
 
+	// The auth domain binds a flow to this browser and has the app host check that the same
+	// browser holds the nonce; a one-time proof brings it back.
+	r = b.get(loc.String())
+	flowC := r.cookiePrefixed(flowCookie)
+	if flowC == nil || !flowC.HttpOnly || !flowC.Secure || flowC.MaxAge != int(FlowLifetime/time.Second) {
+		t.Fatalf("flow cookie = %+v", flowC)
+	}
+	bind := r.location(t)
+	if r.status != http.StatusFound || bind.Host != wikiHost || bind.Path != prefix+"bind" {
+		t.Fatalf("login sent the browser to %s", bind)
+	}
+	r = b.get(bind.String())
+	bound := r.location(t)
+	if bound.Host != authHost || bound.Path != prefix+"bound" || bound.Query().Get("flow") != bind.Query().Get("flow") || bound.Query().Get("proof") == "" {
+		t.Fatalf("bind sent the browser to %s", bound)
+	}
 	// Three IdPs: the picker, each link starting the same flow.
-	r = b.follow(r)
+	r = b.get(bound.String())
 	if r.status != http.StatusOK || !strings.Contains(r.body, "Sign in to Wiki") {
 		t.Fatalf("login page: %d\n%s", r.status, r.body)
 	}
@@ -43,15 +59,13 @@ func TestRedirectLogin(t *testing.T) {
 	if len(links) != 3 || links["Corp SSO"] == "" || links["Corp SAML"] == "" || links["E-mail code"] == "" {
 		t.Fatalf("picker links = %v", links)
 	}
-	flowC := r.cookiePrefixed(flowCookie)
-	if flowC == nil || !flowC.HttpOnly || !flowC.Secure || flowC.MaxAge != int(FlowLifetime/time.Second) {
-		t.Fatalf("flow cookie = %+v", flowC)
-	}
 	start, _ := url.Parse(links["Corp SSO"])
 	flowID := start.Query().Get("flow")
-	if flowC.Name != flowCookie+flowID[:8] {
+	if flowC.Name != flowCookie+flowID[:8] || flowID != bind.Query().Get("flow") {
 		t.Errorf("flow cookie %q does not name flow %q", flowC.Name, flowID)
 	}
+	// The proof is spent.
+	h.wantFailure(b.get(bound.String()), http.StatusBadRequest, "flow-proof-invalid")
 
 	// Start: to the IdP, with the connector's private data kept server-side.
 	r = b.get(authURL(links["Corp SSO"]))
@@ -329,4 +343,63 @@ func TestForeignPOSTLeavesTheFlow(t *testing.T) {
 	h.saml.set(func(f *fakeIdP) { f.err = identity.Fail("saml-bad-signature", errors.New("forged")) })
 	post()
 	h.wantFailure(post(), http.StatusTooManyRequests, "rate-limited")
+}
+
+// TestLoginBoundToOneBrowser: a login started in one browser and opened in another never gets a
+// hand-off code minted for the first browser's nonce. Each hop a login link could be opened at —
+// the login URL, the app host's bind step, the auth domain's bound step, the hand-off — refuses
+// the other browser (or starts a login of its own for it), and the IdP is never asked before the
+// binding is proven.
+func TestLoginBoundToOneBrowser(t *testing.T) {
+	h := newHarness(t)
+	attacker, victim := h.browser(), h.browser()
+	victim.signIn(wikiHost, "/", "Corp SSO") // the victim has an org session
+
+	// 1. The attacker's login URL opened by the victim: the app host finds no nonce for it in the
+	// victim's browser and starts the victim's own login instead.
+	start := attacker.openApp(soloHost, "/secret")
+	attackerState := start.location(t).Query().Get("state")
+	r := victim.get(start.location(t).String()) // login: a flow bound to the victim on the auth domain
+	r = victim.get(r.location(t).String())      // bind on the app host: no matching nonce
+	loc := r.location(t)
+	if loc.Host != authHost || loc.Path != prefix+"login/"+soloHost || loc.Query().Get("state") == attackerState {
+		t.Fatalf("a foreign login link went on as the attacker's: %s", loc)
+	}
+	wantEvent(t, h.lastEvent(), "login", false, "flow-foreign-browser")
+	if r.cookie(nonceName) == nil {
+		t.Error("the victim's own login did not set the victim's nonce")
+	}
+
+	// 2. The attacker binds its own flow and sends the victim the bound link: the victim's browser
+	// lacks the flow's auth-domain cookie.
+	r = attacker.get(start.location(t).String())
+	r = attacker.get(r.location(t).String())
+	bound := r.location(t)
+	if bound.Path != prefix+"bound" {
+		t.Fatalf("attacker's bind: %s", bound)
+	}
+	h.wantFailure(victim.get(bound.String()), http.StatusBadRequest, "flow-browser-mismatch")
+	wantEvent(t, h.lastEvent(), "login", false, "flow-foreign-browser")
+
+	// 3. The IdP is never asked for a flow the browser has not bound.
+	fresh := h.browser()
+	r = fresh.get(fresh.openApp(wikiHost, "/").location(t).String())
+	flowID := r.location(t).Query().Get("flow")
+	h.corp.set(func(f *fakeIdP) { f.startErr = errors.New("the IdP must not be asked") })
+	h.wantFailure(fresh.get(authURL(prefix+"start?"+url.Values{"flow": {flowID}, "idp": {"corp"}}.Encode())), http.StatusBadRequest, "flow-not-bound")
+	h.corp.set(func(f *fakeIdP) { f.startErr = nil })
+
+	// 4. A hand-off code presented by a browser without its nonce is spent and recorded.
+	owner := h.browser()
+	r = owner.idpReturn(owner.toIdP(owner.openApp(soloHost, "/"), "Corp SSO"))
+	code := r.location(t)
+	if code.Path != prefix+"authorized" {
+		t.Fatalf("owner's hand-off: %s", code)
+	}
+	r = attacker.get(code.String())
+	if r.cookie(orgCookie) != nil || r.location(t).Path != prefix+"login/"+soloHost {
+		t.Fatalf("a foreign browser used the code: %d %s", r.status, r.header.Get("Location"))
+	}
+	wantEvent(t, h.lastEvent(), "login", false, "handoff-foreign-browser")
+	h.wantFailure(owner.get(code.String()), http.StatusBadRequest, "handoff-replayed")
 }

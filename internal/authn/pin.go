@@ -45,6 +45,9 @@ func (s *Service) pinForm(w http.ResponseWriter, r *http.Request, snap *snapshot
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := requireBound(snap, f); err != nil {
+		return nil, nil, err
+	}
 	if r.PostForm.Get("csrf") != csrfToken(f) {
 		return nil, nil, httpx.Errorf(http.StatusForbidden, "csrf-mismatch", "This form has expired. Open the application again to sign in.", nil)
 	}
@@ -198,7 +201,7 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 	case !consumed:
 		return fail("pin-mismatch", "That code is not right. Check the e-mail and try again.")
 	}
-	_ = s.Store.DeleteLoginFlow(ctx, f.ID)
+	s.endFlow(ctx, w, snap, f)
 	ident := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
 	os, err := s.startSession(ctx, w, r, snap, ident)
 	if err != nil {
@@ -206,6 +209,5 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, Reasons: []string{he.Reason}})
 		return err
 	}
-	app := snap.Apps[f.AppID]
-	return s.completeAppLogin(w, r, snap, &loginTarget{app: app, host: f.Data[flowHost], redirect: f.RedirectURL, state: f.Data[flowState]}, os, true)
+	return s.completeAppLogin(w, r, snap, targetOf(snap, f), os, true)
 }

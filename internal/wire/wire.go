@@ -70,6 +70,9 @@ const (
 	EndpointCallback    = "callback"
 	EndpointAuthorized  = "authorized"
 	EndpointPIN         = "pin"
+	// EndpointBind (app hosts) confirms that the browser about to log in holds the app host's
+	// login nonce before the auth domain continues (Gatehouse's own; not part of Cloudflare's API).
+	EndpointBind = "bind"
 )
 
 // Path returns Prefix + endpoint.
