@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -256,7 +257,10 @@ func (s *Service) preflightDenied(w http.ResponseWriter, r *http.Request, snap *
 	if d.Action != policy.ActionDeny {
 		return false
 	}
-	renderDeny(w, r, snap, app, nil, d, true)
+	ref := httpx.NewRequestID()
+	s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: app.ID, IP: c.IP.String(), Country: c.Country,
+		PolicyID: d.PolicyID, Reasons: d.Reasons, RequestID: ref})
+	renderDeny(w, r, snap, app, nil, d, true, ref)
 	return true
 }
 
@@ -454,9 +458,13 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 	if !freshLogin {
 		ev.Reasons = append([]string{"org-session-reused"}, d.Reasons...)
 	}
+	if d.Action != policy.ActionAllow {
+		// The block page's reference is the event's: an administrator finds the reasons by it.
+		ev.RequestID = httpx.NewRequestID()
+	}
 	s.Audit.Auth(r.Context(), ev)
 	if d.Action != policy.ActionAllow {
-		renderDeny(w, r, snap, t.app, os.Identity, d, false)
+		renderDeny(w, r, snap, t.app, os.Identity, d, false, ev.RequestID)
 		return nil
 	}
 	now := s.now()
@@ -505,14 +513,24 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *session.Verified, 
 	}
 }
 
-// Deny renders the block page for a decision, or redirects to the app's custom deny URL.
-// nonIdentity says the request was refused before any identity was considered (IP, country,
-// service token).
-func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
-	renderDeny(w, r, snap, app, id, d, nonIdentity)
+// Deny renders the block page for a decision, or redirects to the app's custom deny URL, and
+// returns the reference ID the page shows; the denial is logged under that reference with its
+// reasons. nonIdentity says the request was refused before any identity was considered (IP,
+// country, service token).
+func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) string {
+	ref := httpx.NewRequestID()
+	email := ""
+	if id != nil {
+		email = id.Email
+	}
+	s.Log.LogAttrs(r.Context(), slog.LevelInfo, "access denied", slog.String("ref", ref), slog.String("app", app.ID),
+		slog.String("email", email), slog.String("policy", d.PolicyID), slog.Any("reasons", d.Reasons), slog.Bool("non_identity", nonIdentity))
+	renderDeny(w, r, snap, app, id, d, nonIdentity, ref)
+	return ref
 }
 
-func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+// renderDeny renders the block page (reference ref) or redirects to the custom deny URL.
+func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
 	target := app.CustomDenyURL
 	if nonIdentity {
 		target = app.CustomNonIdentityDenyURL
@@ -530,7 +548,6 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 	if id != nil {
 		email = id.Email
 	}
-	ref := httpx.NewRequestID()
 	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
 	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,
 		Data: map[string]any{"AppName": app.Name, "Email": email, "NonIdentity": nonIdentity,

@@ -54,10 +54,11 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapsh
 	c := httpx.ClientOf(r)
 	d := app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: c.IP, Country: c.Country})
 	if d.Action != policy.ActionAllow {
+		ref := httpx.NewRequestID()
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
 			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(), Country: c.Country,
-			PolicyID: d.PolicyID, Reasons: d.Reasons})
-		renderDeny(w, r, snap, app, os.Identity, d, false)
+			PolicyID: d.PolicyID, Reasons: d.Reasons, RequestID: ref})
+		renderDeny(w, r, snap, app, os.Identity, d, false, ref)
 		return nil, nil
 	}
 	return &session.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, nil

@@ -73,8 +73,8 @@ func TestAuthorize(t *testing.T) {
 		}
 		ev := h.lastEvent()
 		wantEvent(t, ev, "saas_sso", false, "no-policy-matched", "include-failed-email_domain")
-		if ev.AppID != "crm" || ev.Email != "mallory@evil.test" || ev.IdPID != "corp" {
-			t.Errorf("event = %+v", ev)
+		if ev.AppID != "crm" || ev.Email != "mallory@evil.test" || ev.IdPID != "corp" || ev.RequestID != r.ref(t) {
+			t.Errorf("event = %+v (page reference %s)", ev, r.ref(t))
 		}
 	})
 	t.Run("method", func(t *testing.T) {
@@ -166,8 +166,16 @@ func TestDeny(t *testing.T) {
 	app.CustomDenyMessage = "Wiki access is by request."
 	rec := httptest.NewRecorder()
 	d := policy.Decision{Action: policy.ActionDeny, Reasons: []string{"no-policy-matched", "include-failed-ip"}}
-	h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false)
+	ref := h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false)
 	body := rec.Body.String()
+	// The page's reference is returned (the proxy logs it with the request) and logged with the
+	// reasons.
+	if len(ref) != 16 || !strings.Contains(body, "Reference: "+ref) {
+		t.Errorf("reference %q not on the page", ref)
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, `"msg":"access denied","ref":"`+ref+`"`) || !strings.Contains(logs, "include-failed-ip") {
+		t.Errorf("the denial was not logged under its reference:\n%s", logs)
+	}
 	if rec.Code != http.StatusForbidden || rec.Header().Get("Gatehouse-Reasons") != "no-policy-matched,include-failed-ip" ||
 		!strings.Contains(body, "Wiki access is by request.") || !strings.Contains(body, "Sign in as someone else") {
 		t.Errorf("%d %v\n%s", rec.Code, rec.Header(), body)

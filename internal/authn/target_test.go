@@ -215,11 +215,14 @@ func TestPolicyDenial(t *testing.T) {
 		!strings.Contains(r.body, "https://"+authHost+prefix+"logout") {
 		t.Errorf("block page:\n%s", r.body)
 	}
-	r.ref(t)
+	ref := r.ref(t)
 	ev := h.lastEvent()
 	wantEvent(t, ev, "login", false, strings.Split(reasons, ",")...)
 	if ev.Email != "mallory@evil.test" || ev.PolicyID != "" {
 		t.Errorf("denial event = %+v", ev)
+	}
+	if ev.RequestID != ref {
+		t.Errorf("the block page shows reference %s, the auth event has %q", ref, ev.RequestID)
 	}
 	if r.cookie(orgCookie) == nil || len(h.orgSessions("mallory@evil.test")) != 1 {
 		t.Error("the org session of a denied login was not kept")
@@ -274,6 +277,12 @@ func TestPreflightDenial(t *testing.T) {
 			}
 			if got := r.header.Get("Gatehouse-Reasons"); got != "no-policy-matched,require-failed-geo" {
 				t.Errorf("Gatehouse-Reasons = %q", got)
+			}
+			// The refusal is in the auth log with its reasons, under the page's reference.
+			ev := h.lastEvent()
+			wantEvent(t, ev, "login", false, "no-policy-matched", "require-failed-geo")
+			if ev.AppID != "office" || ev.RequestID != r.ref(t) || ev.Country != tc.client.Country {
+				t.Errorf("preflight denial event = %+v", ev)
 			}
 		})
 	}

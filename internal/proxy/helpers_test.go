@@ -268,14 +268,18 @@ func (f *fakeLogin) ServeAppEndpoint(w http.ResponseWriter, r *http.Request, sna
 	w.WriteHeader(299)
 }
 
-func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) string {
 	c := loginCall{Kind: "deny", App: appID(app), Host: r.Host, Reasons: d.Reasons, PolicyID: d.PolicyID, Action: d.Action, NonIdentity: nonIdentity}
 	if id != nil {
 		c.UserEmail = id.Email
 	}
 	f.record(c)
 	w.WriteHeader(http.StatusForbidden)
+	return denyRef
 }
+
+// denyRef is the reference ID the fake block page shows.
+const denyRef = "0123456789abcdef"
 
 // Reset forgets the calls so far.
 func (f *fakeLogin) Reset() {

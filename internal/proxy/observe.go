@@ -56,6 +56,8 @@ type accessLine struct {
 	host, path, method, app string
 	result                  *Result
 	reasons                 []string
+	// ref is the reference ID the user was shown (block page), "" when none.
+	ref string
 }
 
 // logRequest writes one structured access-log line and the metrics for a request.
@@ -88,7 +90,7 @@ func (p *Proxy) logRequest(r *http.Request, rec *responseRecorder, l *accessLine
 		slog.String("service_token", serviceToken), slog.String("policy", policyID),
 		slog.String("decision", outcome), slog.Any("reasons", reasons),
 		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-		slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr))
+		slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr), slog.String("ref", l.ref))
 }
 
 // responseRecorder records status and size and passes Flush and Hijack through (SSE, WebSocket).

@@ -49,9 +49,10 @@ type Login interface {
 	// ServeAppEndpoint serves a reserved endpoint under the wire prefix on an app host (login
 	// hand-off, certs, get-identity, logout); app is nil when no application covers the host.
 	ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, endpoint string)
-	// Deny renders the block page of a decision (or redirects to the app's custom deny URL);
-	// nonIdentity says the request was refused before any identity was considered.
-	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool)
+	// Deny renders the block page of a decision (or redirects to the app's custom deny URL) and
+	// returns the reference ID the page shows; nonIdentity says the request was refused before
+	// any identity was considered.
+	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) (ref string)
 }
 
 // Proxy serves every public request that is not for the auth domain.
@@ -279,9 +280,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	case OutcomeUnauthorized:
 		unauthorized(w)
 	case OutcomeDenyIdentity:
-		p.login.Deny(w, r, snap, app, res.Identity, res.Decision, false)
+		line.ref = p.login.Deny(w, r, snap, app, res.Identity, res.Decision, false)
 	case OutcomeDenyNonIdentity:
-		p.login.Deny(w, r, snap, app, nil, res.Decision, true)
+		line.ref = p.login.Deny(w, r, snap, app, nil, res.Decision, true)
 	case OutcomeUnavailable:
 		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err)
 	}
