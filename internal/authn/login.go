@@ -445,7 +445,14 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 	}
 	if t.host == snap.AuthHost {
 		// SaaS SSO and the App Launcher live on the auth domain: the org cookie just set is
-		// all they need, and they evaluate their policies themselves.
+		// all they need, and they evaluate their policies themselves (and record that). The
+		// login itself is recorded here.
+		if freshLogin {
+			c := httpx.ClientOf(r)
+			s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: true, UserID: os.Identity.UserID, Email: os.Identity.Email,
+				AppID: t.app.ID, AppDomain: t.host, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(),
+				Country: c.Country, Reasons: []string{"org-session-started"}})
+		}
 		web.SetSecurityHeaders(w.Header())
 		http.Redirect(w, r, authDomainPath(snap, t.redirect), http.StatusFound)
 		return nil

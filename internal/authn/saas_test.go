@@ -54,6 +54,12 @@ func TestAuthorize(t *testing.T) {
 	if r.cookie(orgCookie) == nil {
 		t.Fatal("no org cookie")
 	}
+	// The login through the IdP is in the auth log; the SaaS step records its own decision.
+	ev := h.lastEvent()
+	wantEvent(t, ev, "login", true, "org-session-started")
+	if ev.AppID != "crm" || ev.Email != "alice@example.com" || ev.IdPID != "corp" {
+		t.Errorf("login event = %+v", ev)
+	}
 
 	g, handled, _ = b.authorize(http.MethodGet, sso, "crm", sso)
 	if g == nil || handled || g.Identity.Email != "alice@example.com" || g.SessionID != h.orgSessions("alice@example.com")[0].ID ||
