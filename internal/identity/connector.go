@@ -30,6 +30,11 @@ type LoginRequest struct {
 	CallbackURL string
 	// SPEntityID is Gatehouse's SAML entity ID for this IdP (the SP metadata URL).
 	SPEntityID string
+	// ForceAuthn asks the IdP to authenticate the user anew rather than reuse its own session
+	// (OIDC prompt=login and max_age=0, SAML ForceAuthn), because a relying party asked Gatehouse
+	// for a fresh login. Connectors that can check it (an OIDC auth_time, a SAML AuthnInstant)
+	// refuse an answer whose authentication predates the request.
+	ForceAuthn bool
 }
 
 // LoginStart says how to send the browser to the IdP.

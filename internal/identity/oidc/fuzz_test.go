@@ -187,13 +187,13 @@ func BenchmarkCallbackAfterExchange(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.finish(ctx, md, tokens, memNonce); err != nil {
+		if _, err := c.finish(ctx, md, tokens, memNonce, 0); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
-			if _, err := c.finish(ctx, md, tokens, memNonce); err != nil {
+			if _, err := c.finish(ctx, md, tokens, memNonce, 0); err != nil {
 				b.Fatal(err)
 			}
 			n++

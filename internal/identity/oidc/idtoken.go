@@ -37,6 +37,7 @@ const (
 	reasonIdPError            = "oidc-idp-error"
 	reasonCodeMissing         = "oidc-code-missing"
 	reasonFlowInvalid         = "oidc-flow-invalid"
+	reasonReauthMissing       = "oidc-reauthentication-missing"
 	reasonDiscoveryFailed     = "oidc-discovery-failed"
 	reasonTokenExchange       = "oidc-token-exchange-failed"
 	reasonTokenResponse       = "oidc-token-response-invalid"

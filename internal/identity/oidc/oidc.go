@@ -15,7 +15,8 @@
 // oidc-signature-invalid, oidc-issuer-mismatch, oidc-audience-mismatch, oidc-azp-mismatch,
 // oidc-subject-missing, oidc-token-expired, oidc-token-not-yet-valid, oidc-token-issued-in-future,
 // oidc-nonce-missing, oidc-nonce-mismatch, oidc-at-hash-mismatch, oidc-userinfo-failed,
-// oidc-userinfo-sub-mismatch, oidc-email-missing, oidc-email-invalid, oidc-email-unverified and
+// oidc-userinfo-sub-mismatch, oidc-email-missing, oidc-email-invalid, oidc-email-unverified,
+// oidc-reauthentication-missing (a forced fresh login whose auth_time predates it) and
 // oidc-claims-rejected (a preset's check, e.g. Google's hosted domain, may use its own reason). The
 // causes may quote provider answers; they are for the log, never for the user.
 package oidc
@@ -31,6 +32,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +47,9 @@ const (
 	flowNonce       = "nonce"
 	flowVerifier    = "pkce_verifier"
 	flowRedirectURI = "redirect_uri"
+	// flowAuthAfter (Unix seconds) is set for a forced fresh authentication: the ID token's
+	// auth_time must not be older.
+	flowAuthAfter = "auth_after"
 )
 
 const (
@@ -192,10 +198,19 @@ func (c *Connector) StartLogin(ctx context.Context, req identity.LoginRequest) (
 	q.Set("scope", strings.Join(c.cfg.Scopes, " "))
 	q.Set("state", req.State)
 	q.Set("nonce", nonce)
-	if c.cfg.Prompt != "" {
-		q.Set("prompt", c.cfg.Prompt)
-	}
+	prompts := strings.Fields(c.cfg.Prompt)
 	flow := map[string]string{flowNonce: nonce, flowRedirectURI: req.CallbackURL}
+	if req.ForceAuthn {
+		// A fresh authentication: prompt=login, and max_age=0 so that the provider must send
+		// auth_time (OIDC Core §3.1.2.1), which the callback checks.
+		prompts = slices.DeleteFunc(prompts, func(p string) bool { return p == "none" || p == "login" })
+		prompts = append(prompts, "login")
+		q.Set("max_age", "0")
+		flow[flowAuthAfter] = strconv.FormatInt(c.now().Unix(), 10)
+	}
+	if len(prompts) > 0 {
+		q.Set("prompt", strings.Join(prompts, " "))
+	}
 	if c.cfg.PKCE {
 		sum := sha256.Sum256([]byte(verifier))
 		q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
@@ -295,14 +310,32 @@ func (c *Connector) HandleCallback(ctx context.Context, r *http.Request, req ide
 	if err != nil {
 		return nil, err
 	}
-	return c.finish(ctx, md, tr, nonce)
+	var authAfter int64
+	if v := flow[flowAuthAfter]; v != "" {
+		if authAfter, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, identity.Failf(reasonFlowInvalid, "flow data has a malformed authentication time")
+		}
+	}
+	return c.finish(ctx, md, tr, nonce, authAfter)
 }
 
+// reauthSkew is how far a provider's auth_time may lag the request for a fresh authentication
+// (clock differences between Gatehouse and the provider).
+const reauthSkew = 2 * time.Minute
+
 // finish is everything after the token exchange: ID token, at_hash, UserInfo and the identity.
-func (c *Connector) finish(ctx context.Context, md *metadata, tr *tokenResponse, nonce string) (*identity.Identity, error) {
+// authAfter (Unix seconds, 0 for none) is when a forced fresh authentication was requested: the
+// ID token's auth_time must not predate it.
+func (c *Connector) finish(ctx context.Context, md *metadata, tr *tokenResponse, nonce string, authAfter int64) (*identity.Identity, error) {
 	tok, err := c.verifyIDToken(ctx, tr.IDToken, nonce)
 	if err != nil {
 		return nil, err
+	}
+	if authAfter != 0 {
+		at, ok := numericDate(tok.claims["auth_time"])
+		if !ok || at.Before(time.Unix(authAfter, 0).Add(-reauthSkew)) {
+			return nil, identity.Failf(reasonReauthMissing, "a fresh authentication was requested and the ID token's auth_time (%v) predates it", tok.claims["auth_time"])
+		}
 	}
 	if err := checkATHash(tok, tr.AccessToken); err != nil {
 		return nil, err

@@ -619,3 +619,48 @@ func TestCheckClaimsHook(t *testing.T) {
 		}
 	}
 }
+
+// TestForceAuthn: a forced fresh login asks the provider for prompt=login and max_age=0 (keeping a
+// configured prompt) and refuses an answer whose auth_time is missing or predates the request.
+func TestForceAuthn(t *testing.T) {
+	op := oidctest.New(t)
+	c := connectorFor(t, op, func(m map[string]any) { m["prompt"] = "select_account" })
+	ctx := context.Background()
+	run := func(authTime any) error {
+		t.Helper()
+		op.IDTokenClaims = func(claims map[string]any) {
+			if authTime == nil {
+				delete(claims, "auth_time")
+			} else {
+				claims["auth_time"] = authTime
+			}
+		}
+		req := identity.LoginRequest{State: randomToken(), CallbackURL: testCallbackURL, ForceAuthn: true}
+		start, err := c.StartLogin(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := url.ParseQuery(start.RedirectURL[strings.IndexByte(start.RedirectURL, '?')+1:])
+		if q.Get("prompt") != "select_account login" || q.Get("max_age") != "0" {
+			t.Errorf("forced login asked prompt=%q max_age=%q", q.Get("prompt"), q.Get("max_age"))
+		}
+		cb := op.Authorize(t, start.RedirectURL)
+		r := httptest.NewRequest(http.MethodGet, testCallbackURL+"?"+cb.Encode(), nil)
+		_, err = c.HandleCallback(ctx, r, req, start.FlowData)
+		return err
+	}
+	now := op.Clock.Now().Unix()
+	if err := run(float64(now)); err != nil {
+		t.Errorf("fresh auth_time refused: %v", err)
+	}
+	for name, at := range map[string]any{"missing": nil, "an hour old": float64(now - 3600), "a string": "now"} {
+		if err := run(at); identity.FailureReason(err) != reasonReauthMissing {
+			t.Errorf("auth_time %s: %v, want %s", name, err, reasonReauthMissing)
+		}
+	}
+	// Without ForceAuthn an old auth_time is fine, and no max_age is sent.
+	op.IDTokenClaims = func(claims map[string]any) { claims["auth_time"] = float64(now - 3600) }
+	if _, err := login(t, op, c, nil); err != nil {
+		t.Errorf("ordinary login with an old auth_time: %v", err)
+	}
+}

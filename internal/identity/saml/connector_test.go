@@ -392,3 +392,47 @@ func TestMetadataUnavailableAtStart(t *testing.T) {
 		t.Fatalf("StartLogin after the IdP came back: %v", err)
 	}
 }
+
+// TestForceAuthn: a forced fresh login sends ForceAuthn="true" and refuses an assertion whose
+// AuthnInstant predates the request by more than the allowed skew.
+func TestForceAuthn(t *testing.T) {
+	h := newHarness(t, nil)
+	req := loginReq()
+	req.ForceAuthn = true
+	start, err := h.c.StartLogin(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(start.RedirectURL)
+	deflated, _ := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
+	xml, _ := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(deflated)), 1<<16))
+	if !bytes.Contains(xml, []byte(`ForceAuthn="true"`)) || start.FlowData[flowAuthAfter] != fmt.Sprint(testNow.Unix()) {
+		t.Fatalf("forced AuthnRequest %s, flow %v", xml, start.FlowData)
+	}
+	ordinary, err := h.c.StartLogin(context.Background(), loginReq())
+	if err != nil || strings.Contains(ordinary.RedirectURL, "ForceAuthn") || ordinary.FlowData[flowAuthAfter] != "" {
+		t.Errorf("an ordinary login asked ForceAuthn: %v", ordinary.FlowData)
+	}
+
+	f := flow()
+	f[flowAuthAfter] = fmt.Sprint(testNow.Unix())
+	for i, tc := range []struct {
+		instant time.Time
+		ok      bool
+	}{
+		{testNow, true},
+		{testNow.Add(-30 * time.Second), true}, // within the skew
+		{testNow.Add(-time.Hour), false},
+	} {
+		s := validSpec(t)
+		s.AssertionID = fmt.Sprintf("_force%d", i)
+		s.AuthnInstant = tc.instant
+		_, err := h.callback(postRequest(s.bytes(t)), f)
+		if tc.ok && err != nil {
+			t.Errorf("AuthnInstant %s refused: %v", tc.instant, err)
+		}
+		if !tc.ok && identity.FailureReason(err) != "saml-reauthentication-missing" {
+			t.Errorf("AuthnInstant %s: %v, want saml-reauthentication-missing", tc.instant, err)
+		}
+	}
+}

@@ -97,6 +97,7 @@ type respSpec struct {
 	Audience                  string
 	NameID, NameIDFormat      string
 	AuthnClass                string
+	AuthnInstant              time.Time // default a minute before testNow
 	Status                    string
 	NotBefore, NotOnOrAfter   time.Time // Conditions
 	SubjNotOnOrAfter          time.Time
@@ -169,7 +170,11 @@ func (s respSpec) assertionElement() *etree.Element {
 	cond.CreateAttr("NotOnOrAfter", ts(s.NotOnOrAfter))
 	cond.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(s.Audience)
 	as := a.CreateElement("saml:AuthnStatement")
-	as.CreateAttr("AuthnInstant", ts(testNow.Add(-time.Minute)))
+	authnInstant := s.AuthnInstant
+	if authnInstant.IsZero() {
+		authnInstant = testNow.Add(-time.Minute)
+	}
+	as.CreateAttr("AuthnInstant", ts(authnInstant))
 	as.CreateAttr("SessionIndex", "_session1")
 	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").SetText(s.AuthnClass)
 	if len(s.Attributes) > 0 {

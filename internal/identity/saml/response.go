@@ -29,11 +29,14 @@ const (
 
 // checks is what a Response is verified against.
 type checks struct {
-	certs             []*x509.Certificate // trusted IdP signing certificates
-	issuer            string              // IdP entity ID
-	acs               string              // our ACS URL: Destination and Recipient
-	audience          string              // our SP entity ID
-	requestID         string              // the AuthnRequest ID of the flow; "" when there is none
+	certs     []*x509.Certificate // trusted IdP signing certificates
+	issuer    string              // IdP entity ID
+	acs       string              // our ACS URL: Destination and Recipient
+	audience  string              // our SP entity ID
+	requestID string              // the AuthnRequest ID of the flow; "" when there is none
+	// authAfter, when set, is when a forced fresh authentication (ForceAuthn) was requested: an
+	// AuthnStatement's AuthnInstant must not predate it (less the skew).
+	authAfter         time.Time
 	allowIdPInitiated bool
 	// decrypters are the SP encryption keys; nil when the IdP's enable_encryption is off, and
 	// encrypted assertions are then refused.
@@ -592,7 +595,15 @@ func readAssertion(va *etree.Element, c *checks) (*assertion, error) {
 	if len(stmts) == 0 {
 		return nil, fail("saml-missing-authn-statement", "the assertion has no AuthnStatement")
 	}
+	fresh := c.authAfter.IsZero()
 	for _, st := range stmts {
+		if !fresh {
+			if at, ok, err := parseTime(st, "AuthnInstant"); err != nil {
+				return nil, err
+			} else if ok && !at.Before(c.authAfter.Add(-c.skew)) {
+				fresh = true
+			}
+		}
 		if sn, ok, err := parseTime(st, "SessionNotOnOrAfter"); err != nil {
 			return nil, err
 		} else if ok && !c.now.Add(-c.skew).Before(sn) {
@@ -605,6 +616,10 @@ func readAssertion(va *etree.Element, c *checks) (*assertion, error) {
 				}
 			}
 		}
+	}
+
+	if !fresh {
+		return nil, fail("saml-reauthentication-missing", "a fresh authentication (ForceAuthn) was requested and no AuthnInstant is after it")
 	}
 
 	// Attributes: text values only; complex values are skipped.

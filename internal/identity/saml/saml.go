@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ import (
 
 // Type is the identity provider type this package implements.
 const Type = store.IdPSAML
+
+// flowAuthAfter is the FlowData key (Unix seconds) of a forced fresh authentication: the
+// assertion's AuthnInstant must not predate it.
+const flowAuthAfter = "auth_after"
 
 // FlowRequestID is the FlowData key holding the AuthnRequest ID, checked against InResponseTo.
 const FlowRequestID = "saml_request_id"
@@ -282,8 +287,12 @@ func (c *Connector) StartLogin(ctx context.Context, req identity.LoginRequest) (
 	if err != nil {
 		return nil, err
 	}
-	el := authnRequest(id, c.now(), st.ssoURL, req)
+	now := c.now()
+	el := authnRequest(id, now, st.ssoURL, req)
 	start := &identity.LoginStart{FlowData: map[string]string{FlowRequestID: id}}
+	if req.ForceAuthn {
+		start.FlowData[flowAuthAfter] = strconv.FormatInt(now.Unix(), 10)
+	}
 	switch st.binding {
 	case BindingPost:
 		if c.cfg.SignRequest {
@@ -327,6 +336,10 @@ func authnRequest(id string, now time.Time, dest string, req identity.LoginReque
 	el.CreateAttr("Version", "2.0")
 	el.CreateAttr("IssueInstant", now.UTC().Format("2006-01-02T15:04:05.000Z"))
 	el.CreateAttr("Destination", dest)
+	if req.ForceAuthn {
+		// The IdP must authenticate the user anew; the response's AuthnInstant is checked.
+		el.CreateAttr("ForceAuthn", "true")
+	}
 	el.CreateAttr("AssertionConsumerServiceURL", req.CallbackURL)
 	el.CreateAttr("ProtocolBinding", bindingPostURN)
 	el.CreateElement("saml:Issuer").SetText(req.SPEntityID)
@@ -501,12 +514,21 @@ func (c *Connector) HandleCallback(ctx context.Context, r *http.Request, req ide
 	if err != nil {
 		return nil, err
 	}
+	var authAfter time.Time
+	if v := flowData[flowAuthAfter]; v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, identity.Fail("saml-flow-invalid", errors.New("flow data has a malformed authentication time"))
+		}
+		authAfter = time.Unix(sec, 0)
+	}
 	a, err := verifyResponse(raw, &checks{
 		certs:             st.certs,
 		issuer:            st.entityID,
 		acs:               req.CallbackURL,
 		audience:          req.SPEntityID,
 		requestID:         flowData[FlowRequestID],
+		authAfter:         authAfter,
 		allowIdPInitiated: c.cfg.AllowIdPInitiated,
 		decrypters:        c.decrypters(),
 		now:               c.now(),
