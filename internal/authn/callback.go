@@ -33,13 +33,20 @@ func loginRequest(snap *snapshot.Snapshot, state string) identity.LoginRequest {
 	return identity.LoginRequest{State: state, CallbackURL: cb, SPEntityID: cb}
 }
 
+// flowLoginRequest is loginRequest for flow f, asking for a fresh authentication when f does.
+func flowLoginRequest(snap *snapshot.Snapshot, f *store.LoginFlow) identity.LoginRequest {
+	req := loginRequest(snap, f.ID)
+	req.ForceAuthn = f.Data[flowForceAuthn] == "1"
+	return req
+}
+
 // startRedirectLogin sends the browser to a redirect-based IdP for flow f.
 func (s *Service) startRedirectLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider) error {
 	rc, ok := snap.Connector(idp.ID).(identity.RedirectConnector)
 	if !ok {
 		return httpx.Errorf(http.StatusServiceUnavailable, "idp-unavailable", "This sign-in method is not available right now.", nil)
 	}
-	start, err := rc.StartLogin(r.Context(), loginRequest(snap, f.ID))
+	start, err := rc.StartLogin(r.Context(), flowLoginRequest(snap, f))
 	if err != nil {
 		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, Reasons: []string{identity.FailureReason(err)}})
 		return httpx.Errorf(http.StatusBadGateway, identity.FailureReason(err), "The identity provider could not be reached. Try again shortly.", err)
@@ -138,7 +145,7 @@ func (s *Service) serveCallback(w http.ResponseWriter, r *http.Request, snap *sn
 			return err
 		}
 	}
-	ident, err := cc.HandleCallback(ctx, r, loginRequest(snap, f.ID), connectorData(f))
+	ident, err := cc.HandleCallback(ctx, r, flowLoginRequest(snap, f), connectorData(f))
 	if err != nil {
 		// The owner's flow is spent: a failed answer cannot be retried against it. A POST without
 		// the flow cookie may come from anyone, so it leaves the flow to expire instead.

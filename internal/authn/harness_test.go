@@ -603,6 +603,8 @@ type fakeIdP struct {
 	unsolicited bool
 	// redeemed counts HandleCallback calls (each would redeem a code or check a response).
 	redeemed int
+	// forced records, per StartLogin and HandleCallback, whether a fresh authentication was asked.
+	forced []bool
 }
 
 var _ identity.CallbackConnector = (*fakeIdP)(nil)
@@ -622,6 +624,7 @@ func (f *fakeIdP) StartLogin(_ context.Context, req identity.LoginRequest) (*ide
 	if f.startErr != nil {
 		return nil, f.startErr
 	}
+	f.forced = append(f.forced, req.ForceAuthn)
 	data := map[string]string{"nonce": "n:" + req.State}
 	if f.post {
 		return &identity.LoginStart{PostURL: "https://idp.example/sso", FlowData: data,
@@ -646,6 +649,7 @@ func (f *fakeIdP) HandleCallback(_ context.Context, _ *http.Request, req identit
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.redeemed++
+	f.forced = append(f.forced, req.ForceAuthn)
 	if flowData != nil && flowData["nonce"] != "n:"+req.State {
 		return nil, identity.Fail("fake-nonce-mismatch", errors.New("flow data was not handed back"))
 	}

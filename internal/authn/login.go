@@ -24,15 +24,16 @@ import (
 
 // Flow data keys.
 const (
-	flowState     = "state"      // hash of the app host's nonce cookie
-	flowHost      = "host"       // app host the login is for
-	flowChallenge = "challenge"  // PIN challenge ID
-	flowEmail     = "email"      // address a PIN was requested for
-	flowPINSent   = "pin_sent"   // "1" when the PIN was sent: only then can it be entered
-	flowProof     = "bind_proof" // hash of the one-time proof the app host issued (serveBind)
-	flowBound     = "bound"      // "1" once the browser proved it holds the app host's nonce
-	endpointBound = "bound"      // <prefix>bound?flow=&proof= on the auth domain
-	flowCSRF      = "csrf_nonce" // per-flow CSRF secret
+	flowState      = "state"      // hash of the app host's nonce cookie
+	flowHost       = "host"       // app host the login is for
+	flowChallenge  = "challenge"  // PIN challenge ID
+	flowEmail      = "email"      // address a PIN was requested for
+	flowPINSent    = "pin_sent"   // "1" when the PIN was sent: only then can it be entered
+	flowProof      = "bind_proof" // hash of the one-time proof the app host issued (serveBind)
+	flowBound      = "bound"      // "1" once the browser proved it holds the app host's nonce
+	flowForceAuthn = "force"      // "1": the IdP must authenticate the user anew
+	endpointBound  = "bound"      // <prefix>bound?flow=&proof= on the auth domain
+	flowCSRF       = "csrf_nonce" // per-flow CSRF secret
 )
 
 // ServeHTTP serves the login flow's endpoints on the auth domain: login, IdP picker, start,
@@ -142,6 +143,8 @@ type loginTarget struct {
 	// bound says the browser proved it holds the app host's nonce for state (serveBind); only
 	// then may a hand-off code be minted for an app host.
 	bound bool
+	// forceAuthn asks the identity provider to authenticate the user anew.
+	forceAuthn bool
 }
 
 // targetOf is the login target a flow was created for.
@@ -316,6 +319,9 @@ func (s *Service) newFlow(w http.ResponseWriter, r *http.Request, snap *snapshot
 		ExpiresAt:      now.Add(FlowLifetime),
 		BrowserBinding: hashValue("flow", binding),
 		Data:           map[string]string{flowState: t.state, flowHost: t.host, flowCSRF: randomToken(18)},
+	}
+	if t.forceAuthn {
+		f.Data[flowForceAuthn] = "1"
 	}
 	if t.app != nil {
 		f.AppID = t.app.ID

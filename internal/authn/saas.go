@@ -25,10 +25,17 @@ func authDomainPath(snap *snapshot.Snapshot, p string) string {
 	return "/"
 }
 
-// Authorize implements saas.Env.Authorize (and the App Launcher's login step).
+// Authorize implements the App Launcher's login step: AuthorizeFresh without freshness
+// requirements.
 func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*session.Grant, bool) {
+	return s.AuthorizeFresh(w, r, app, returnPath, session.Freshness{})
+}
+
+// AuthorizeFresh implements saas.Env.Authorize: the grant of the browser's org session for app,
+// or a login (coming back to returnPath) when there is none, or none recent enough for fresh.
+func (s *Service) AuthorizeFresh(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, bool) {
 	snap := s.Snapshots.Load()
-	g, err := s.authorize(w, r, snap, app, returnPath)
+	g, err := s.authorize(w, r, snap, app, returnPath, fresh)
 	if err != nil {
 		s.fail(w, r, snap, err)
 		return nil, true
@@ -38,10 +45,18 @@ func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapsho
 
 // authorize returns the grant, or nil when it answered the request itself (a login started, a
 // block page), or an error to render.
-func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, returnPath string) (*session.Grant, error) {
+func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, error) {
 	ctx := r.Context()
 	os, err := s.orgSession(r, snap)
+	stale := err == nil && !fresh.AuthAfter.IsZero() && os.Session.CreatedAt.Before(fresh.AuthAfter)
 	switch {
+	case stale:
+		// The relying party wants a login at or after AuthAfter: log in again, asking the IdP
+		// to authenticate the user anew; the new session's login time is the answer's auth_time.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+			return nil, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This method is not allowed here.", nil)
+		}
+		return nil, s.beginLogin(w, r, snap, &loginTarget{app: app, host: snap.AuthHost, redirect: authDomainPath(snap, returnPath), forceAuthn: true})
 	case err == nil:
 	case session.IsNoSession(err):
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
@@ -188,5 +189,44 @@ func TestDeny(t *testing.T) {
 	}
 	if rec.Header().Get("X-Frame-Options") != "DENY" || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("security headers missing: %v", rec.Header())
+	}
+}
+
+// TestAuthorizeFresh: a relying party that wants a login at or after some time (OIDC
+// prompt=login or max_age, SAML ForceAuthn) gets one: an older org session logs in again through
+// the IdP, which is asked to authenticate anew, and the grant then comes from the new session.
+func TestAuthorizeFresh(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	sso := prefix + "sso/crm/authorize?client_id=crm"
+	authorize := func(fresh session.Freshness) (*session.Grant, bool, *reply) {
+		req := newRequest(http.MethodGet, authURL(sso), b.client)
+		for _, c := range b.jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		g, handled := h.svc.AuthorizeFresh(rec, req, h.app("crm"), sso, fresh)
+		return g, handled, b.record(req, rec)
+	}
+	_, _, r := authorize(session.Freshness{})
+	b.follow(b.idpReturn(b.follow(r)))
+	first := h.orgSessions("alice@example.com")[0]
+	if g, handled, _ := authorize(session.Freshness{AuthAfter: first.CreatedAt}); handled || g.SessionID != first.ID {
+		t.Fatalf("a session exactly as recent as asked was not accepted: %v %v", g, handled)
+	}
+
+	h.clock.Advance(10 * time.Minute)
+	asked := h.clock.Now()
+	g, handled, r := authorize(session.Freshness{AuthAfter: asked})
+	if g != nil || !handled || r.location(t).Path != prefix+"start" {
+		t.Fatalf("an older session was used: grant %v, %d %s", g, r.status, r.header.Get("Location"))
+	}
+	r = b.idpReturn(b.follow(r))
+	if got := h.corp.forced; len(got) < 2 || !got[len(got)-1] || !got[len(got)-2] {
+		t.Errorf("the IdP was not asked to authenticate anew: %v", got)
+	}
+	g, handled, _ = authorize(session.Freshness{AuthAfter: asked})
+	if handled || g == nil || g.SessionID == first.ID {
+		t.Fatalf("after the fresh login: grant %+v, handled %v", g, handled)
 	}
 }

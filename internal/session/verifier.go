@@ -42,6 +42,14 @@ type Grant struct {
 	Decision  policy.Decision
 }
 
+// Freshness is what a relying party asks of the login behind a grant.
+type Freshness struct {
+	// AuthAfter, when set, requires the session's login to have happened at or after it (OIDC
+	// prompt=login and max_age, SAML ForceAuthn): an older session logs in again, and the identity
+	// provider is asked to authenticate the user anew.
+	AuthAfter time.Time
+}
+
 // Want is what a session token must be for the request at hand.
 type Want struct {
 	// Type is the token type: "org" on the auth domain, "app" on an application's host.
