@@ -157,7 +157,7 @@ func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.V
 	bad := func(why string) error {
 		return httpx.Errorf(http.StatusBadRequest, "bad-login-request", "This sign-in link is not valid. Open the application again.", errors.New(why))
 	}
-	host = strings.ToLower(host)
+	host = httpx.NormalizeHost(host) // the host the proxy will see: lower case, no trailing dot
 	app := snap.AppsByAUD[q.Get("kid")]
 	if app == nil {
 		return nil, bad("unknown application audience")

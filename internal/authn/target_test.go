@@ -28,6 +28,7 @@ var loginTargetCases = []struct {
 	{"fragment dropped", wikiHost, aud("wiki"), goodState, "/docs#top", "/docs"},
 	{"unreserved escape decoded", wikiHost, aud("wiki"), goodState, "/%7Euser/x", "/~user/x"},
 	{"host case folded", "WIKI.Example.COM", aud("wiki"), goodState, "/docs", "/docs"},
+	{"trailing dot dropped (as the proxy drops it)", "wiki.example.com.", aud("wiki"), goodState, "/docs", "/docs"},
 	{"path app on its own path", wikiHost, aud("wiki-admin"), goodState, "/admin/users", "/admin/users"},
 	{"other host", soloHost, aud("solo"), goodState, "/x", "/x"},
 
@@ -84,7 +85,7 @@ func TestParseLoginTarget(t *testing.T) {
 			if err != nil {
 				t.Fatalf("refused: %v", err)
 			}
-			if got.redirect != tc.want || got.host != strings.ToLower(tc.host) || got.app.AUD != tc.kid || got.state != tc.state {
+			if got.redirect != tc.want || got.host != httpx.NormalizeHost(tc.host) || got.app.AUD != tc.kid || got.state != tc.state {
 				t.Errorf("target = %+v, want redirect %q", got, tc.want)
 			}
 		})
