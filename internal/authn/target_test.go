@@ -122,7 +122,7 @@ func FuzzLoginTarget(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got.app != snap.AppsByAUD[kid] || got.host != strings.ToLower(host) || got.state != state {
+		if got.app != snap.AppsByAUD[kid] || got.host != httpx.NormalizeHost(host) || got.state != state {
 			t.Fatalf("target %+v does not echo the request", got)
 		}
 		r := got.redirect
