@@ -81,9 +81,11 @@ func (e *Error) Error() string {
 //     U+0131 "ı" upper-cases to "I", U+00DF "ß" and U+1E9E "ẞ" fold to "ss"): the address is
 //     passed on to origins and SaaS applications that may compare addresses with Unicode case
 //     folding, and must not collide with an ASCII address there either;
-//   - ASCII letters A-Z are lower-cased; every other character is kept as written, so Unicode
-//     case folding never makes two addresses equal (KELVIN SIGN is never "k", LATIN CAPITAL
-//     LETTER I WITH DOT ABOVE is never "i", and "É" and "é" stay different).
+//   - no upper-case, title-case or variant form of a non-ASCII letter ("É", "Σ", final "ς"):
+//     only the lower case of its upper case, the one member of its case orbit, so that no two
+//     normal forms differ by letter case alone;
+//   - ASCII letters A-Z are lower-cased; every other character is kept as written, never case
+//     folded (KELVIN SIGN is never "k", LATIN CAPITAL LETTER I WITH DOT ABOVE is never "i").
 //
 // The domain is normalised by NormalizeDomain. The whole normal form is at most 254 octets, its
 // local part at most 64.
@@ -218,6 +220,9 @@ func nonASCIIProblem(r, prev rune) string {
 		if a, ok := caseMapsToASCII(r); ok {
 			return fmt.Sprintf("%s becomes the ASCII %q under Unicode case mapping", codePoint(r), a)
 		}
+		if c := caseRepresentative(r); c != r {
+			return fmt.Sprintf("%s is a case variant of %s; write non-ASCII letters in lower case", codePoint(r), codePoint(c))
+		}
 		return ""
 	case unicode.In(r, unicode.Mn, unicode.Mc):
 		if prev < utf8.RuneSelf || !(unicode.IsLetter(prev) || unicode.Is(unicode.Nd, prev) || unicode.In(prev, unicode.Mn, unicode.Mc)) {
@@ -257,6 +262,13 @@ func caseMapsToASCII(r rune) (string, bool) {
 	a, ok := fullFoldASCII[r]
 	return a, ok
 }
+
+// caseRepresentative returns the one letter of r's case orbit (the letters strings.EqualFold
+// takes for one another) that a local part may hold: the lower case of its upper case, which is
+// the same for every member of an orbit. Admitting only it means that two different normal forms
+// never differ by letter case alone, so an origin or application that compares addresses
+// case-insensitively never merges two Gatehouse users. It is r for letters without case.
+func caseRepresentative(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }
 
 // compatibilityProblem returns a problem when l is not in NFKC, naming the first character that
 // normalisation changes.

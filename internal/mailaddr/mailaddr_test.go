@@ -27,7 +27,6 @@ var validCases = []struct{ in, want string }{
 	{"x@XN--BCHER-KVA.DE", "x@xn--bcher-kva.de"},
 	// Non-ASCII: kept exactly as written (only A-Z fold), domains to A-labels.
 	{"josé@example.com", "josé@example.com"},
-	{"JOSÉ@Example.com", "josÉ@example.com"},
 	{"x@bücher.de", "x@xn--bcher-kva.de"},
 	{"x@faß.de", "x@xn--fa-hia.de"},
 	{"катя@пример.рф", "катя@xn--e1afmkfd.xn--p1ai"},
@@ -38,6 +37,9 @@ var validCases = []struct{ in, want string }{
 	{"Yamadaたろう@example.jp", "yamadaたろう@example.jp"},
 	{"किशोर@example.com", "किशोर@example.com"},
 	{"δοκιμή@example.gr", "δοκιμή@example.gr"},
+	{"σοφια@example.gr", "σοφια@example.gr"},
+	{"ⰰ@example.com", "ⰰ@example.com"},             // Glagolitic lower case
+	{"ꭰ@example.com", "ꭰ@example.com"},             // Cherokee: its lower case is the one admitted
 	{"é\u0301@example.com", "é\u0301@example.com"}, // a mark on a non-ASCII letter, NFC as written
 	{strings.Repeat("a", 64) + "@example.com", strings.Repeat("a", 64) + "@example.com"},
 }
@@ -89,6 +91,11 @@ var invalidCases = []struct{ in, problem string }{
 	{"STRA\u1E9EE@example.com", "U+1E9E"},
 	{"\u212Bngstrom@example.com", "U+212B"},
 	{"x@B\u00DCCHER.de", "U+00DC"},
+	{"JOS\u00C9@example.com", "U+00C9 is a case variant of U+00E9"},
+	{"\u03A3\u03BF\u03C6\u03B9\u03B1@example.gr", "U+03A3 is a case variant"},
+	{"\u03C3\u03BF\u03C6\u03B9\u03B1\u03C2@example.gr", "U+03C2 is a case variant of U+03C3"},
+	{"\u01C5@example.com", "U+01C5"},
+	{"\u13A0@example.com", "U+13A0 is a case variant"},
 	{"x@xn--ales-pbb.test", "invalid label"}, // ſales as an A-label
 	{"x@xn--sales-.test", "invalid label"},   // an A-label of an ASCII label
 	{"x@xn--abc.test", "invalid label"},
@@ -258,6 +265,31 @@ func TestNormalizeNeverMaps(t *testing.T) {
 	}
 }
 
+// TestNormalFormsNeverDifferByCase: of the letters that strings.EqualFold takes for one another
+// (a case orbit), a local part admits one at most, so two different normal forms never compare
+// equal case-insensitively, in Gatehouse or in an origin that folds case.
+func TestNormalFormsNeverDifferByCase(t *testing.T) {
+	admitted := func(r rune) bool {
+		_, err := Normalize(string(r) + string(r) + "@example.com")
+		return err == nil
+	}
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		if !unicode.IsLetter(r) || !admitted(r) {
+			continue
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if admitted(f) {
+				t.Errorf("%U and %U are both admitted, and equal but for case", r, f)
+			}
+		}
+		for _, m := range []string{strings.ToLower(string(r)), strings.ToUpper(string(r)), strings.ToTitle(string(r))} {
+			if m != string(r) && func() bool { _, err := Normalize(m + m + "@example.com"); return err == nil }() {
+				t.Errorf("%U and its case mapping %+q are both admitted", r, m)
+			}
+		}
+	}
+}
+
 var domainCases = []struct{ in, want, problem string }{
 	{"example.com", "example.com", ""},
 	{"@example.com", "", "U+0040"},
@@ -365,6 +397,11 @@ func checkNormalForm(t *testing.T, in, out string) {
 		}
 		if a, ok := caseMapsToASCII(r); ok {
 			t.Fatalf("Normalize(%+q) = %+q holds %U, which case-maps to %q", in, out, r, a)
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if caseRepresentative(f) == f && strings.ContainsRune(local, r) {
+				t.Fatalf("Normalize(%+q) = %+q holds %U, but %U is the admitted member of its case orbit", in, out, r, f)
+			}
 		}
 	}
 }
