@@ -81,7 +81,7 @@ func TestLookAlikeInAnotherScriptIsAnotherUser(t *testing.T) {
 	}
 	bossSub := h.claims(boss.cookie(authHost, orgCookie)).Subject
 
-	h.corp.ident.Email = "\u042C\u043E\u0455\u0455@example.com" // Ьоѕѕ: all Cyrillic
+	h.corp.ident.Email = "\u044C\u043E\u0455\u0455@example.com" // ьоѕѕ: all Cyrillic
 	b := h.browser()
 	r := b.idpReturn(b.toIdP(b.openApp(vaultHost, "/"), "Corp SSO"))
 	if loc := r.location(t); loc.String() != vaultDeny {
