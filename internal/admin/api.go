@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -274,6 +275,16 @@ func paginate[T any](all []T, page, perPage int) ([]T, *ResultInfo) {
 	return out, &ResultInfo{Page: page, PerPage: perPage, Count: len(out), TotalCount: len(all)}
 }
 
+// normalOrRaw returns the normal form of an address given as a filter (package mailaddr), or the
+// address as given when it has none: addresses recorded before the normal form existed, and
+// refused logins, are matched byte for byte.
+func normalOrRaw(email string) string {
+	if n, err := mailaddr.Normalize(email); err == nil {
+		return n
+	}
+	return email
+}
+
 func (a *API) listUsers(r *http.Request, _ Actor) (any, *ResultInfo, error) {
 	p := &params{r: r}
 	page, perPage := p.page(50)
@@ -286,7 +297,8 @@ func (a *API) listUsers(r *http.Request, _ Actor) (any, *ResultInfo, error) {
 		return nil, nil, err
 	}
 	if email != "" {
-		users = slices.DeleteFunc(users, func(u UserSummary) bool { return !strings.EqualFold(u.Email, email) })
+		want := normalOrRaw(email)
+		users = slices.DeleteFunc(users, func(u UserSummary) bool { return u.Email != want })
 	}
 	out, info := paginate(users, page, perPage)
 	return out, info, nil
@@ -367,7 +379,7 @@ func (a *API) accessRequests(r *http.Request, _ Actor) (any, *ResultInfo, error)
 	p := &params{r: r}
 	page, perPage := p.page(25)
 	limit := p.int("limit", 0, 1, 1000)
-	q := store.AuthEventQuery{Since: p.time("since"), Until: p.time("until"), Email: strings.ToLower(p.str("email")),
+	q := store.AuthEventQuery{Since: p.time("since"), Until: p.time("until"), Email: normalOrRaw(p.str("email")),
 		UserID: p.str("user_id"), AppID: p.str("app_uid")}
 	dir := p.str("direction")
 	if dir != "" && dir != "asc" && dir != "desc" && p.err == nil {

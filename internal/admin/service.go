@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -150,12 +151,26 @@ func (s *Service) FindUser(ctx context.Context, idOrEmail string) (*store.User, 
 		}
 		return u, nil
 	}
+	// Users are keyed by the normal form of their address: look that up exactly, never with
+	// Unicode case folding, which would find a look-alike first.
+	if email, err := mailaddr.Normalize(idOrEmail); err == nil {
+		u, err := s.Store.GetUserByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("user %q: %w", idOrEmail, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get user: %w", err)
+		}
+		return u, nil
+	}
+	// An address without a normal form can still name a user recorded before addresses had
+	// one: it is matched byte for byte.
 	users, err := s.Store.ListUsers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	for i := range users {
-		if strings.EqualFold(users[i].Email, idOrEmail) {
+		if users[i].Email == idOrEmail {
 			return &users[i], nil
 		}
 	}

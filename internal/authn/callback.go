@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -199,10 +200,13 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 			continue
 		}
 		ident.IdP = identity.IdP{ID: idp.ID, Type: idp.Type}
-		ident.Email = identity.NormalizeEmail(ident.Email)
 		if ident.Email == "" {
 			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
 			return httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil)
+		}
+		if err := normalizeEmail(ident); err != nil {
+			return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country,
+				Reasons: []string{reasonEmailInvalid, "idp-initiated"}}, err)
 		}
 		if _, err := s.startSession(ctx, w, r, snap, ident); err != nil {
 			s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type,
@@ -221,6 +225,21 @@ func (s *Service) serveUnsolicited(w http.ResponseWriter, r *http.Request, snap 
 	}
 	return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, IdPID: tried[0].ID, IdPType: tried[0].Type,
 		IP: ip.String(), Country: country, Reasons: []string{identity.FailureReason(errs[0]), "idp-initiated"}}, errors.Join(errs...))
+}
+
+// reasonEmailInvalid is the refusal of a login whose address has no normal form.
+const reasonEmailInvalid = "email-invalid"
+
+// normalizeEmail puts the address of a login in its normal form (package mailaddr). Connectors
+// already do; every login passes here, so an address without a normal form (a look-alike, an
+// invisible character) never becomes a session or another user's, whatever produced it.
+func normalizeEmail(ident *identity.Identity) error {
+	n, err := mailaddr.Normalize(ident.Email)
+	if err != nil {
+		return err
+	}
+	ident.Email = n
+	return nil
 }
 
 // idpFailure records an identity provider answer that was refused (ev, given a reference ID
@@ -295,10 +314,13 @@ func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, sn
 		return err
 	}
 	s.endFlow(ctx, w, snap, f)
-	ident.Email = identity.NormalizeEmail(ident.Email)
 	if ident.Email == "" {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country, Reasons: []string{"idp-no-email"}})
 		return httpx.Errorf(http.StatusForbidden, "idp-no-email", "The identity provider did not send an e-mail address.", nil)
+	}
+	if err := normalizeEmail(ident); err != nil {
+		return s.idpFailure(ctx, &store.AuthEvent{Action: "login", Allowed: false, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country,
+			Reasons: []string{reasonEmailInvalid}}, err)
 	}
 	if f.Data[flowTest] == "1" {
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "idp_test", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country})

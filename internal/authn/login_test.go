@@ -292,7 +292,7 @@ func TestCallbackFailures(t *testing.T) {
 	t.Run("no e-mail", func(t *testing.T) {
 		h := newHarness(t)
 		b := h.browser()
-		h.corp.ident.Email = "  "
+		h.corp.ident.Email = ""
 		r := b.idpReturn(b.toIdP(b.openApp(soloHost, "/"), "Corp SSO"))
 		h.wantFailure(r, http.StatusForbidden, "idp-no-email")
 		wantEvent(t, h.lastEvent(), "login", false, "idp-no-email")

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -70,12 +70,18 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 	if err != nil {
 		return err
 	}
-	addr, err := mail.ParseAddress(r.PostForm.Get("email"))
-	if err != nil || addr.Name != "" || strings.ContainsAny(addr.Address, " \t\r\n") || strings.Count(addr.Address, "@") != 1 {
-		s.renderPINEmail(w, snap, f, "Enter a valid e-mail address.")
+	// The address typed is taken as a bare addr-spec in its normal form (package mailaddr); only
+	// blanks around it, which browsers and pasting leave, are forgiven.
+	email, err := mailaddr.Normalize(strings.Trim(r.PostForm.Get("email"), " \t"))
+	if err != nil {
+		msg := "Enter a valid e-mail address."
+		var ae *mailaddr.Error
+		if errors.As(err, &ae) && ae.Problem != "empty" {
+			msg = "This e-mail address cannot be used (" + ae.Problem + "). Enter a valid e-mail address."
+		}
+		s.renderPINEmail(w, snap, f, msg)
 		return nil
 	}
-	email := identity.NormalizeEmail(addr.Address)
 	c := httpx.ClientOf(r)
 	ctx := r.Context()
 	for _, lim := range []struct {

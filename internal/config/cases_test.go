@@ -203,8 +203,15 @@ var problemCases = []struct {
 		"5:65: applications[0].destinations[2]: auth.example.com is the auth domain (organization.auth_domain), which Gatehouse serves itself",
 		"6:28: applications[1].destinations[0]: \"A.example.com\": host must be lower-case (\"a.example.com\")",
 	}},
+	{"e-mail normal form (policy)", head + "lists: [{id: l, type: EMAIL, items: [{value: ok@example.com}, {value: \"sam\\u200B@example.com\"}]}]\npolicies:\n  - id: p\n    decision: allow\n    include:\n      - email: {email: \"\\u212Aate@example.com\"}\n      - email_domain: {domain: \"\\u017Fales.test\"}\n      - email_domain: {domain: \"@B\u00dcCHER.de\"}\n      - gsuite: {email: \"s\u0430les@example.com\"}\n", []string{
+		"4:71: lists[0].items[1].value: invalid e-mail address \"sam\\u200b@example.com\": contains the invisible or formatting character U+200B",
+		"9:24: policies[0].include[0].email.email: invalid e-mail address \"\\u212aate@example.com\": local part: U+212A becomes the ASCII \"k\" under Unicode case mapping",
+		"10:32: policies[0].include[1].email_domain.domain: invalid e-mail domain \"\\u017fales.test\": U+017F becomes the ASCII \"s\" under Unicode case mapping",
+		"11:32: policies[0].include[2].email_domain.domain: invalid e-mail domain \"B\\u00dcCHER.de\": U+00DC is an upper-case letter: write non-ASCII letters in lower case",
+		"12:25: policies[0].include[3].gsuite.email: invalid e-mail address \"s\\u0430les@example.com\": local part: mixes the Latin, Cyrillic scripts",
+	}},
 	{"policies (policy)", head + "lists: [{id: l, type: EMAIL, items: [{value: not-an-email}]}]\ngroups: [{id: g, include: [{group: {id: g}}]}]\npolicies:\n  - id: p\n    decision: maybe\n    include:\n      - ip: {ip: 10.0.0.300/8}\n      - email: {email: a@example.com}\n        geo: {country_code: DE}\n  - {id: q, decision: allow, include: [{service_token: {token_id: nope}}], session_duration: 0s}\napplications:\n  - {id: a, destinations: [a.example.com], upstream: 'http://a', policies: [{ref: p, precedence: 1}, {ref: nope, precedence: 1}]}\n", []string{
-		"4:46: lists[0].items[0].value: invalid e-mail address \"not-an-email\"",
+		"4:46: lists[0].items[0].value: invalid e-mail address \"not-an-email\": no '@'",
 		"5:41: groups[0].include[0].group.id: group reference cycle: g -> g",
 		"8:15: policies[0].decision: unknown decision \"maybe\" (want allow, deny, bypass or non_identity)",
 		"10:18: policies[0].include[0].ip.ip: invalid CIDR: netip.ParsePrefix(\"10.0.0.300/8\"): ParseAddr(\"10.0.0.300\"): IPv4 field has value >255",

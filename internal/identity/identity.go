@@ -5,7 +5,6 @@ package identity
 
 import (
 	"slices"
-	"strings"
 )
 
 // Identity is what Gatehouse knows about a logged-in user: the same shape whichever IdP they used.
@@ -13,7 +12,8 @@ import (
 type Identity struct {
 	// UserID is the stable Gatehouse user UUID (the JWT `sub`).
 	UserID string `json:"user_uuid"`
-	// Email is the verified e-mail address, lower-cased.
+	// Email is the verified e-mail address in its normal form (package mailaddr): connectors
+	// normalise it and refuse an address without one, and the login flow checks it again.
 	Email string `json:"email"`
 	Name  string `json:"name,omitempty"`
 	// IdP is the identity provider the user logged in with.
@@ -73,6 +73,3 @@ func (id *Identity) Custom() map[string]any {
 	}
 	return out
 }
-
-// NormalizeEmail lower-cases and trims an address. Callers validate it with net/mail first.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

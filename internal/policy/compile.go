@@ -89,12 +89,9 @@ func (c *compiler) compileLists(lists []store.List) {
 		case store.ListEmail:
 			cl.emails = make(criteria.EmailSet, len(l.Items))
 			for j, it := range l.Items {
-				e, err := criteria.NormalizeEmail(it.Value)
-				if err != nil {
+				if err := cl.emails.Add(it.Value); err != nil {
 					c.errorf(o, fmt.Sprintf("items[%d].value", j), "%v", err)
-					continue
 				}
-				cl.emails[e] = struct{}{}
 			}
 		case store.ListIP:
 			prefixes := make([]netip.Prefix, 0, len(l.Items))

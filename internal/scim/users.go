@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -64,11 +65,18 @@ func normalizeUser(res map[string]any) (userFields, error) {
 		res["active"] = b
 		f.active = b
 	}
-	f.email = primaryEmail(res)
-	if f.email == "" && strings.Contains(f.userName, "@") {
-		f.email = f.userName
+	// The address that links the user to the registry is in normal form (package mailaddr): an
+	// emails value without one is refused, so that a look-alike never links to another user; a
+	// userName that is not an address in normal form is simply not used as one.
+	if e := strings.Trim(primaryEmail(res), " \t"); e != "" {
+		n, err := mailaddr.Normalize(e)
+		if err != nil {
+			return f, errorf(http.StatusBadRequest, "invalidValue", "emails: %v.", err)
+		}
+		f.email = n
+	} else if n, err := mailaddr.Normalize(f.userName); err == nil {
+		f.email = n
 	}
-	f.email = strings.ToLower(strings.TrimSpace(f.email))
 	return f, nil
 }
 

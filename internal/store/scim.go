@@ -40,7 +40,8 @@ type SCIMUser struct {
 	ExternalID  string `json:"external_id,omitempty"`
 	UserName    string `json:"user_name"` // unique per IdP, case-insensitively
 	DisplayName string `json:"display_name,omitempty"`
-	// Email is the primary (or first) e-mail address, case-folded.
+	// Email is the primary (or first) e-mail address in normal form (package mailaddr), "" for
+	// none. The store refuses an address without a normal form.
 	Email  string `json:"email,omitempty"`
 	Active bool   `json:"active"`
 	// RegistryUserID is the linked registry User ("" while unlinked).

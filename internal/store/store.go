@@ -42,19 +42,24 @@ type Store interface {
 	// application keeps its AUD across updates while its ID is unchanged.
 	UpdateConfig(ctx context.Context, update func(*Config) error) (*Config, error)
 
-	// UpsertUserByEmail returns the user with this (case-folded) e-mail, creating it with a new
+	// Users are keyed by the normal form of their e-mail address (package mailaddr), compared byte
+	// for byte; the methods below that take an address normalise it and refuse one without a
+	// normal form with its *mailaddr.Error (never ErrNotFound, never another user).
+
+	// UpsertUserByEmail returns the user with this e-mail (normalised), creating it with a new
 	// random UUID if absent, records the login's identity as last seen, and adds seen.IdPID (when
 	// set) to the user's IdPIDs.
 	UpsertUserByEmail(ctx context.Context, email string, seen LastSeen) (*User, error)
 	// CreateUser stores a new user with a new random UUID (u.ID is set) and the given e-mail
-	// (case-folded), name, status, IdPIDs and SCIM groups; other fields start empty. ErrAlreadyExists
-	// when a user has the e-mail.
+	// (normalised; u.Email is set to the normal form), name, status, IdPIDs and SCIM groups; other
+	// fields start empty. ErrAlreadyExists when a user has the e-mail.
 	CreateUser(ctx context.Context, u *User) error
-	// GetUserByEmail returns the user with this (case-folded) e-mail.
+	// GetUserByEmail returns the user with this e-mail (normalised).
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	// GetUser returns a user by ID.
 	GetUser(ctx context.Context, id string) (*User, error)
-	// UpdateUser runs update on the user inside a transaction.
+	// UpdateUser runs update on the user inside a transaction. A changed e-mail is stored in its
+	// normal form (refused without one); an unchanged one is kept as stored.
 	UpdateUser(ctx context.Context, id string, update func(*User) error) (*User, error)
 	// ListUsers returns users ordered by e-mail.
 	ListUsers(ctx context.Context) ([]User, error)
@@ -228,7 +233,8 @@ const (
 
 // User is one person, whichever IdPs they log in with.
 type User struct {
-	ID        string    `json:"id"` // stable UUID, the JWT `sub`
+	ID string `json:"id"` // stable UUID, the JWT `sub`
+	// Email is the user's address in normal form (package mailaddr); unique.
 	Email     string    `json:"email"`
 	Name      string    `json:"name,omitempty"`
 	Status    string    `json:"status"`

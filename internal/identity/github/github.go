@@ -24,7 +24,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -322,11 +322,11 @@ func (c *Connector) primaryEmail(ctx context.Context, token string) (string, err
 	case !primary.Verified:
 		return "", identity.Failf(reasonEmailUnverified, "the primary e-mail address is not verified on GitHub")
 	}
-	a, err := mail.ParseAddress(primary.Email)
-	if err != nil || a.Name != "" || a.Address != primary.Email || len(primary.Email) > 254 {
-		return "", identity.Failf(reasonEmailInvalid, "the primary e-mail address is not a bare RFC 5322 address")
+	addr, err := mailaddr.Normalize(primary.Email)
+	if err != nil {
+		return "", identity.Fail(reasonEmailInvalid, fmt.Errorf("the primary e-mail address: %w", err))
 	}
-	return identity.NormalizeEmail(a.Address), nil
+	return addr, nil
 }
 
 // orgs returns the user's organizations with the slugs of the user's teams in each, sorted.

@@ -318,6 +318,8 @@ func TestLoginFailures(t *testing.T) {
 		{name: "no primary", setup: func(f *fakeGitHub) { f.emails = []email{{"alice@other.example", false, true}} }, want: reasonEmailMissing},
 		{name: "no addresses", setup: func(f *fakeGitHub) { f.emails = nil }, want: reasonEmailMissing},
 		{name: "primary with display name", setup: func(f *fakeGitHub) { f.emails = []email{{"Eve <alice@example.com>", true, true}} }, want: reasonEmailInvalid},
+		{name: "primary with KELVIN SIGN", setup: func(f *fakeGitHub) { f.emails = []email{{"\u212Aate@example.com", true, true}} }, want: reasonEmailInvalid},
+		{name: "primary with a soft hyphen", setup: func(f *fakeGitHub) { f.emails = []email{{"ka\u00ADte@example.com", true, true}} }, want: reasonEmailInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

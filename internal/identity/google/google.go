@@ -24,6 +24,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/identity/oidc"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -128,8 +129,10 @@ func newConnector(idp store.IdentityProvider, env identity.Env, issuer string) (
 	if d := cfg.AppsDomain; d != "" {
 		opts.AuthParams = url.Values{"hd": {d}}
 		opts.CheckClaims = func(claims map[string]any) error {
+			// The hosted domain compares as an e-mail domain does (package mailaddr): exactly,
+			// after ASCII case folding, never through Unicode folding ("ſ" is not "s").
 			hd, _ := claims["hd"].(string)
-			if !strings.EqualFold(hd, d) {
+			if n, err := mailaddr.NormalizeDomain(hd); err != nil || n != d {
 				return identity.Failf(reasonHostedDomain, "ID token hd %q is not apps_domain %q", hd, d)
 			}
 			return nil

@@ -78,12 +78,13 @@ func TestAppsDomain(t *testing.T) {
 		hd   any // nil: no hd claim
 		want string
 	}{
-		{"same domain", "example.com", ""},
-		{"domain in upper case", "EXAMPLE.com", ""},
+		{"same domain", "sales.example.com", ""},
+		{"domain in upper case", "SALES.example.com", ""},
 		{"no hd (a consumer account)", nil, reasonHostedDomain},
 		{"another domain", "evil.com", reasonHostedDomain},
-		{"subdomain", "eu.example.com", reasonHostedDomain},
-		{"hd not a string", []string{"example.com"}, reasonHostedDomain},
+		{"subdomain", "eu.sales.example.com", reasonHostedDomain},
+		{"hd not a string", []string{"sales.example.com"}, reasonHostedDomain},
+		{"LONG S look-alike", "\u017Fales.example.com", reasonHostedDomain},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := oidctest.New(t)
@@ -92,9 +93,9 @@ func TestAppsDomain(t *testing.T) {
 					m["hd"] = tt.hd
 				}
 			}
-			c := connector(t, p, map[string]any{"apps_domain": "Example.COM"})
+			c := connector(t, p, map[string]any{"apps_domain": "Sales.Example.COM"})
 			id, q, err := login(t, p, c)
-			if q.Get("hd") != "example.com" {
+			if q.Get("hd") != "sales.example.com" {
 				t.Errorf("auth request hd = %q", q.Get("hd"))
 			}
 			if tt.want == "" {

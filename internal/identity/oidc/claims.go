@@ -2,16 +2,13 @@ package oidc
 
 import (
 	"encoding/json"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 )
-
-// maxEmailLength is RFC 5321's limit on a forward path.
-const maxEmailLength = 254
 
 // buildIdentity turns the verified ID token claims (and the UserInfo claims, when fetched) into
 // an identity. A claim is read from the ID token first, then from UserInfo.
@@ -69,24 +66,15 @@ func (c *Connector) buildIdentity(idClaims, userinfo map[string]any) (*identity.
 	return id, nil
 }
 
-// parseEmail accepts a bare addr-spec (no display name, no surrounding text) and returns it
-// lower-cased.
+// parseEmail returns the normal form (package mailaddr) of the e-mail claim, which must be a bare
+// addr-spec (no display name, no surrounding text). An address without a normal form, such as one
+// with a look-alike or invisible character, is refused rather than mapped onto another user's.
 func parseEmail(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
 		return "", errString("the e-mail claim is not a string")
 	}
-	if s == "" || len(s) > maxEmailLength {
-		return "", errString("the e-mail claim is empty or too long")
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return "", errString("the e-mail claim is not an RFC 5322 address")
-	}
-	if a.Name != "" || a.Address != s {
-		return "", errString("the e-mail claim is not a bare address")
-	}
-	return identity.NormalizeEmail(a.Address), nil
+	return mailaddr.Normalize(s)
 }
 
 type errString string

@@ -245,6 +245,13 @@ func TestLoginFailures(t *testing.T) {
 		{name: "email with two @", setup: claims(func(m map[string]any) { m["email"] = "alice@evil.com@example.com" }), want: reasonEmailInvalid},
 		{name: "email not a string", setup: claims(func(m map[string]any) { m["email"] = []string{"alice@example.com"} }), want: reasonEmailInvalid},
 		{name: "email with spaces", setup: claims(func(m map[string]any) { m["email"] = " alice@example.com" }), want: reasonEmailInvalid},
+		// Look-alikes are refused, never mapped onto alice@example.com (package mailaddr).
+		{name: "email with KELVIN SIGN", setup: claims(func(m map[string]any) { m["email"] = "\u212Alice@example.com" }), want: reasonEmailInvalid},
+		{name: "email with LONG S", setup: claims(func(m map[string]any) { m["email"] = "alice@example.\u017Fom" }), want: reasonEmailInvalid},
+		{name: "email with a zero-width space", setup: claims(func(m map[string]any) { m["email"] = "ali\u200Bce@example.com" }), want: reasonEmailInvalid},
+		{name: "email with Cyrillic a", setup: claims(func(m map[string]any) { m["email"] = "\u0430lice@example.com" }), want: reasonEmailInvalid},
+		{name: "email with fullwidth letters", setup: claims(func(m map[string]any) { m["email"] = "alice@\uFF45xample.com" }), want: reasonEmailInvalid},
+		{name: "email in upper case", setup: claims(func(m map[string]any) { m["email"] = "Alice@EXAMPLE.com" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"net/mail"
 	"slices"
 	"strings"
 )
@@ -57,14 +56,4 @@ func amrFor(classRefs, msRefs []string) []string {
 		}
 	}
 	return out
-}
-
-// validEmail accepts a bare address (no display name, no comments, no group) with exactly one
-// '@', parsed by net/mail and unchanged by parsing.
-func validEmail(s string) bool {
-	if s == "" || strings.Count(s, "@") != 1 || strings.ContainsAny(s, " \t\r\n<>()\"") {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 )
 
 const (
@@ -726,7 +727,14 @@ func (c *Connector) identity(a *assertion) (*identity.Identity, error) {
 		return nil
 	}
 
+	// A NameID that is not an address in normal form (a user name, an opaque ID) leaves the
+	// address to the email attribute; nameIDProblem keeps why, for when there is none.
 	email, src := "", ""
+	var nameIDProblem error
+	nameIDCandidate := (a.NameIDFormat == nameIDEmail || a.NameIDFormat == "" || a.NameIDFormat == nameIDUnspec) && a.NameID != ""
+	if nameIDCandidate {
+		_, nameIDProblem = mailaddr.Normalize(a.NameID)
+	}
 	switch {
 	case c.cfg.EmailAttributeName != "":
 		src = "attribute " + c.cfg.EmailAttributeName
@@ -737,7 +745,7 @@ func (c *Connector) identity(a *assertion) (*identity.Identity, error) {
 		if len(vs) == 1 {
 			email = vs[0]
 		}
-	case (a.NameIDFormat == nameIDEmail || a.NameIDFormat == "" || a.NameIDFormat == nameIDUnspec) && validEmail(a.NameID):
+	case nameIDCandidate && nameIDProblem == nil:
 		src, email = "NameID", a.NameID
 	default:
 		src = "attribute email"
@@ -748,14 +756,18 @@ func (c *Connector) identity(a *assertion) (*identity.Identity, error) {
 		if len(vs) == 1 {
 			email = vs[0]
 		}
+		if email == "" && a.NameIDFormat == nameIDEmail && nameIDProblem != nil {
+			return nil, fail("saml-email-invalid", "NameID: %v", nameIDProblem)
+		}
 	}
 	if email == "" {
 		return nil, fail("saml-email-missing", "no e-mail address in %s", src)
 	}
-	if !validEmail(email) {
-		return nil, fail("saml-email-invalid", "%s is not a single plain e-mail address", src)
+	normal, err := mailaddr.Normalize(email)
+	if err != nil {
+		return nil, fail("saml-email-invalid", "%s: %v", src, err)
 	}
-	id.Email = identity.NormalizeEmail(email)
+	id.Email = normal
 
 	for _, n := range nameAttributes {
 		if vs := values(n); len(vs) > 0 && vs[0] != "" {

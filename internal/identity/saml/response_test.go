@@ -274,6 +274,17 @@ func negativeCases(t testing.TB) []negCase {
 		{name: "no e-mail", reason: "saml-email-missing", raw: spec(func(s *respSpec) {
 			s.NameID, s.NameIDFormat = "opaque-id-1", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 		})},
+		{name: "NameID e-mail with KELVIN SIGN", reason: "saml-email-invalid", raw: spec(func(s *respSpec) {
+			s.NameID, s.NameIDFormat = "\u212Aate@example.com", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+		})},
+		{name: "e-mail attribute with LONG S", reason: "saml-email-invalid", raw: spec(func(s *respSpec) {
+			s.NameIDFormat = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+			s.Attributes = append(s.Attributes, attribute{Name: "email", Values: []string{"\u017Fam@example.com"}})
+		})},
+		{name: "e-mail attribute with a bidi control", reason: "saml-email-invalid", raw: spec(func(s *respSpec) {
+			s.NameIDFormat = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+			s.Attributes = append(s.Attributes, attribute{Name: "email", Values: []string{"sam\u202E@example.com"}})
+		})},
 		{name: "multi-@ e-mail", reason: "saml-email-invalid", raw: spec(func(s *respSpec) {
 			s.NameIDFormat = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 			s.Attributes = append(s.Attributes, attribute{Name: "email", Values: []string{"alice@example.com@evil.com"}})

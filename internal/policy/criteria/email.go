@@ -3,44 +3,36 @@ package criteria
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 )
 
-// NormalizeEmail checks that addr looks like an e-mail address (a non-empty local part and
-// domain around its last '@', no white space) and lower-cases it.
-func NormalizeEmail(addr string) (string, error) {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " \t\r\n") {
-		return "", fmt.Errorf("invalid e-mail address %q", addr)
-	}
-	return strings.ToLower(addr), nil
-}
+// The e-mail selectors compare normal forms (package mailaddr) byte for byte. The configured
+// value is normalised when the policy is compiled; the identity's address was normalised when the
+// login was accepted, so a match needs no folding: an address that differs from the configured
+// one in any way but ASCII letter case, including by a look-alike character, never matches.
 
-// Email returns the email selector: the identity's address equals addr, case-insensitively.
+// Email returns the email selector: the identity's address is addr (after normalisation).
 func Email(addr string) (Criterion, error) {
-	e, err := NormalizeEmail(addr)
+	e, err := mailaddr.Normalize(addr)
 	if err != nil {
 		return Criterion{}, err
 	}
 	return Criterion{kind: KindEmail, value: e}, nil
 }
 
-// NormalizeEmailDomain turns "example.com" or "@example.com" into "example.com" and rejects
-// values that could never equal the domain part of an address.
+// NormalizeEmailDomain turns "example.com" or "@example.com" into the normal form of the domain
+// (mailaddr.NormalizeDomain) and rejects values that could never equal the domain of an address.
 func NormalizeEmailDomain(d string) (string, error) {
 	d = strings.TrimPrefix(d, "@")
-	switch {
-	case d == "":
-		return "", fmt.Errorf("empty e-mail domain")
-	case strings.ContainsAny(d, "@ \t\r\n"):
-		return "", fmt.Errorf("invalid e-mail domain %q", d)
-	case strings.Contains(d, "*"):
+	if strings.Contains(d, "*") {
 		return "", fmt.Errorf("invalid e-mail domain %q: wildcards are not supported, email_domain matches the exact domain", d)
 	}
-	return strings.ToLower(d), nil
+	return mailaddr.NormalizeDomain(d)
 }
 
-// EmailDomain returns the email_domain selector: the part of the address after its last '@'
-// equals the domain exactly (case-insensitively); subdomains do not match.
+// EmailDomain returns the email_domain selector: the domain of the identity's address equals
+// the (normalised) domain exactly; subdomains do not match.
 func EmailDomain(domain string) (Criterion, error) {
 	d, err := NormalizeEmailDomain(domain)
 	if err != nil {
@@ -55,48 +47,32 @@ func EmailList(set EmailSet) Criterion {
 	return Criterion{kind: KindEmailList, ext: &extension{emails: set}}
 }
 
-// EmailSet is a set of lower-cased e-mail addresses.
+// EmailSet is a set of e-mail addresses in normal form. Build it with Add.
 type EmailSet map[string]struct{}
 
-// Contains reports whether addr is in the set, case-insensitively.
-func (s EmailSet) Contains(addr string) bool {
-	if addr == "" {
-		return false
+// Add normalises addr and adds it to the set, or returns why it has no normal form.
+func (s EmailSet) Add(addr string) error {
+	e, err := mailaddr.Normalize(addr)
+	if err != nil {
+		return err
 	}
-	if _, ok := s[addr]; ok || isLowerASCII(addr) {
-		return ok
-	}
-	// Rare: identity.Identity.Email is normally lower-cased already.
-	_, ok := s[strings.ToLower(addr)]
-	return ok
+	s[e] = struct{}{}
+	return nil
 }
 
-// The configured side is lower-cased at compile time and identities normally carry lower-cased
-// addresses, so the exact comparison usually settles a match; EqualFold settles the rest and
-// stops at the first differing byte of a mismatch.
+// Contains reports whether addr, a normal form, is in the set.
+func (s EmailSet) Contains(addr string) bool {
+	_, ok := s[addr]
+	return ok && addr != ""
+}
 
 func matchEmail(want, addr string) bool {
-	return addr != "" && (addr == want || strings.EqualFold(want, addr))
+	return addr != "" && addr == want
 }
 
-// matchEmailDomain compares the part of addr after its last '@' with atDomain ("@" + domain).
-// As the domain holds no '@', an address that ends with atDomain after a non-empty local part
-// matches, which settles the usual case without scanning for the '@'.
+// matchEmailDomain compares the domain of addr, a normal form, with atDomain ("@" + domain): addr
+// ends with atDomain after a non-empty local part without '@' (which a normal form never has).
 func matchEmailDomain(atDomain, addr string) bool {
-	if len(addr) > len(atDomain) && addr[len(addr)-len(atDomain):] == atDomain {
-		return true
-	}
-	at := strings.LastIndexByte(addr, '@')
-	return at > 0 && strings.EqualFold(addr[at:], atDomain)
-}
-
-// isLowerASCII reports whether s is ASCII without upper-case letters, i.e. whether it is its own
-// lower-case form (and so equals a lower-cased value only when identical).
-func isLowerASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
-			return false
-		}
-	}
-	return true
+	n := len(addr) - len(atDomain)
+	return n > 0 && addr[n:] == atDomain && strings.IndexByte(addr[:n], '@') < 0
 }

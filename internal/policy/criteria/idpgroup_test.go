@@ -26,6 +26,9 @@ func TestIdPGroup(t *testing.T) {
 		{GroupByEmail, "OPS@example.com", "", true},
 		{GroupByEmail, "sre", "", true},
 		{GroupByEmail, "dev@example.com", "", false},
+		{GroupByEmail, "SRE", "", true},       // not an address: a name, ASCII case folded
+		{GroupByEmail, "\u017fre", "", false}, // ſre: no Unicode folding
+		{GroupByName, "Ops", "", true},
 	}
 	for _, c := range cases {
 		cr, err := IdPGroup(c.by, c.value, c.idp)
@@ -41,5 +44,20 @@ func TestIdPGroup(t *testing.T) {
 	}
 	if _, err := IdPGroup(GroupByName, " ", ""); err == nil {
 		t.Error("empty group accepted")
+	}
+	// A gsuite value with an '@' is an address and must have a normal form.
+	if _, err := IdPGroup(GroupByEmail, "\u212Aops@example.com", ""); err == nil {
+		t.Error("gsuite address with KELVIN SIGN accepted")
+	}
+	// Groups the IdP sends with look-alike addresses or names never match an ASCII address.
+	cr, err := IdPGroup(GroupByEmail, "kops@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []identity.Group{{Email: "\u212Aops@example.com"}, {Name: "\u212Aops@example.com"}, {Name: "KOPS@EXAMPLE.COM"}} {
+		want := g.Name == "KOPS@EXAMPLE.COM"
+		if got := cr.Eval(&Request{Identity: &identity.Identity{Groups: []identity.Group{g}}}) == True; got != want {
+			t.Errorf("gsuite kops@example.com with group %+v = %v, want %v", g, got, want)
+		}
 	}
 }

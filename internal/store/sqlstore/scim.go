@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -99,11 +100,23 @@ func (s *Store) getSCIMUser(ctx context.Context, tx *sql.Tx, idpID, id string, l
 	return u, err
 }
 
-// CreateSCIMUser stores a new SCIM user with Version 1.
+// scimEmail returns the normal form (package mailaddr) of a SCIM user's address, "" for none.
+func scimEmail(email string) (string, error) {
+	if email == "" {
+		return "", nil
+	}
+	return mailaddr.Normalize(email)
+}
+
+// CreateSCIMUser stores a new SCIM user with Version 1 and its e-mail in normal form.
 func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	email, err := scimEmail(u.Email)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create scim user: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_users (id, idp_id, external_id, user_name, user_name_folded, display_name, email, active, registry_user_id, owns_registry_user, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"),
-			u.ID, u.IdPID, u.ExternalID, u.UserName, strings.ToLower(u.UserName), u.DisplayName, foldEmail(u.Email), u.Active,
+			u.ID, u.IdPID, u.ExternalID, u.UserName, strings.ToLower(u.UserName), u.DisplayName, email, u.Active,
 			u.RegistryUserID, u.OwnsRegistryUser, micros(now), micros(now), string(u.Attributes))
 		if s.d.isUniqueViolation(err) {
 			return store.ErrAlreadyExists
@@ -111,7 +124,7 @@ func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
 		if err != nil {
 			return err
 		}
-		u.Version, u.CreatedAt, u.UpdatedAt, u.Email = 1, now, now, foldEmail(u.Email)
+		u.Version, u.CreatedAt, u.UpdatedAt, u.Email = 1, now, now, email
 		return nil
 	})
 	if err != nil {
@@ -142,12 +155,16 @@ func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update fun
 		if err != nil {
 			return err
 		}
-		version, created := cur.Version, cur.CreatedAt
+		version, created, email := cur.Version, cur.CreatedAt, cur.Email
 		if err := update(cur); err != nil {
 			return &callbackError{err}
 		}
 		cur.ID, cur.IdPID, cur.CreatedAt, cur.UpdatedAt, cur.Version = id, idpID, created, now, version+1
-		cur.Email = foldEmail(cur.Email)
+		if cur.Email != email {
+			if cur.Email, err = scimEmail(cur.Email); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE scim_users SET external_id = ?, user_name = ?, user_name_folded = ?, display_name = ?, email = ?, active = ?, registry_user_id = ?, owns_registry_user = ?, version = ?, updated_at = ?, attributes = ? WHERE id = ?"),
 			cur.ExternalID, cur.UserName, strings.ToLower(cur.UserName), cur.DisplayName, cur.Email, cur.Active, cur.RegistryUserID,
 			cur.OwnsRegistryUser, cur.Version, micros(now), string(cur.Attributes), id)

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -60,14 +60,21 @@ func encodeLastSeen(ls store.LastSeen) (string, error) {
 	return string(b), nil
 }
 
-// foldEmail is the form in which e-mail addresses are stored and compared.
-func foldEmail(email string) string { return strings.ToLower(email) }
+// Users are stored and found under the normal form of their address (package mailaddr), compared
+// byte for byte: the database never folds case (no LOWER(), whose Unicode rules differ between
+// SQLite and PostgreSQL and would make look-alikes equal), and an address without a normal form is
+// refused with its *mailaddr.Error. Rows written before the normal form existed keep their
+// address; one that is not a normal form can never be matched by a login, and stays editable.
 
-// UpsertUserByEmail returns the user with the case-folded e-mail, creating it (status active) if
-// absent, and records seen as its last login; a zero seen.At means now.
+// UpsertUserByEmail returns the user with the normal form of email, creating it (status active)
+// if absent, and records seen as its last login; a zero seen.At means now.
 func (s *Store) UpsertUserByEmail(ctx context.Context, email string, seen store.LastSeen) (*store.User, error) {
+	email, err := mailaddr.Normalize(email)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: upsert user: %w", err)
+	}
 	var u *store.User
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		if seen.At.IsZero() {
 			seen.At = now
 		}
@@ -83,7 +90,7 @@ func (s *Store) UpsertUserByEmail(ctx context.Context, email string, seen store.
 		row := tx.QueryRowContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, '', ?, ?, ?, 0, ?, '[]', '{}')"+
 			s.d.upsert("email", "updated_at = excluded.updated_at, last_seen = excluded.last_seen")+
 			" RETURNING "+userColumns),
-			id.String(), foldEmail(email), store.UserActive, micros(now), micros(now), ls)
+			id.String(), email, store.UserActive, micros(now), micros(now), ls)
 		if u, err = scanUser(row); err != nil || seen.IdPID == "" || slices.Contains(u.IdPIDs, seen.IdPID) {
 			return err
 		}
@@ -128,7 +135,8 @@ func (s *Store) getUser(ctx context.Context, tx *sql.Tx, id string, lock bool) (
 }
 
 // UpdateUser runs update on the user and stores the result. The ID and CreatedAt cannot change;
-// UpdatedAt becomes now; the e-mail is case-folded and ErrAlreadyExists if another user has it.
+// UpdatedAt becomes now; a changed e-mail is stored in its normal form (refused without one) and
+// ErrAlreadyExists if another user has it.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.User) error) (*store.User, error) {
 	var (
 		u       *store.User
@@ -139,12 +147,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		if err != nil {
 			return err
 		}
-		createdAt, notBefore := cur.CreatedAt, cur.TokensNotBefore
+		createdAt, notBefore, email := cur.CreatedAt, cur.TokensNotBefore, cur.Email
 		if err := update(cur); err != nil {
 			return &callbackError{err}
 		}
 		cur.ID, cur.CreatedAt, cur.UpdatedAt = id, createdAt, now
-		cur.Email = foldEmail(cur.Email)
+		if cur.Email != email {
+			if cur.Email, err = mailaddr.Normalize(cur.Email); err != nil {
+				return err
+			}
+		}
 		cur.TokensNotBefore = utc(cur.TokensNotBefore)
 		revoked = !cur.TokensNotBefore.Equal(notBefore)
 		ls, err := encodeLastSeen(cur.LastSeen)
@@ -202,9 +214,13 @@ func encodeUserSets(u *store.User) (idps, groups string, err error) {
 	return string(a), string(b), nil
 }
 
-// CreateUser stores a new user with a fresh random UUID. ErrAlreadyExists when the e-mail is
-// taken.
+// CreateUser stores a new user with a fresh random UUID and the normal form of its e-mail (both
+// set in u). ErrAlreadyExists when the e-mail is taken.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	email, err := mailaddr.Normalize(u.Email)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
@@ -223,7 +239,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 			status = store.UserActive
 		}
 		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"),
-			id.String(), foldEmail(u.Email), u.Name, status, micros(now), micros(now), ls, idps, groups)
+			id.String(), email, u.Name, status, micros(now), micros(now), ls, idps, groups)
 		if s.d.isUniqueViolation(err) {
 			return store.ErrAlreadyExists
 		}
@@ -232,16 +248,20 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if err != nil {
 		return s.fail("create user", err)
 	}
-	u.ID = id.String()
+	u.ID, u.Email = id.String(), email
 	return nil
 }
 
-// GetUserByEmail returns the user with the case-folded e-mail.
+// GetUserByEmail returns the user with the normal form of email.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	email, err := mailaddr.Normalize(email)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get user by e-mail: %w", err)
+	}
 	var u *store.User
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
 		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE email = ?"), foldEmail(email)))
+		u, err = scanUser(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE email = ?"), email))
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}

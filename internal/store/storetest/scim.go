@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -17,6 +18,7 @@ var scimTests = []suiteTest{
 	{"ListFilterAndPaging", testSCIMListUsers},
 	{"GroupsAndMembers", testSCIMGroups},
 	{"RegistryUserLinks", testSCIMRegistryUsers},
+	{"UserEmailNormalForm", testSCIMUserEmail},
 }
 
 // eqFilter is a SCIM filter "attr eq value" as the scim package hands it to a backend.
@@ -265,4 +267,34 @@ func testSCIMRegistryUsers(t *testing.T, s store.Store, clock *Clock) {
 	ok(t, "UpdateUser", err)
 	equal(t, "SCIMGroups after update", upd.SCIMGroups, map[string][]string{"idp-a": {"eng", "ops"}})
 	equal(t, "IdPIDs kept", upd.IdPIDs, []string{"idp-c", "idp-b", "idp-a"})
+}
+
+// testSCIMUserEmail: a SCIM user's address is stored in normal form, may be empty, and one
+// without a normal form is refused with its *mailaddr.Error on create and update.
+func testSCIMUserEmail(t *testing.T, s store.Store, _ *Clock) {
+	ctx := t.Context()
+	u := newSCIMUser("u-1", "idp-a", "kate")
+	u.Email = "KATE@Bücher.de"
+	ok(t, "CreateSCIMUser", s.CreateSCIMUser(ctx, u))
+	equal(t, "normal form", u.Email, "kate@xn--bcher-kva.de")
+	none := newSCIMUser("u-2", "idp-a", "nobody")
+	none.Email = ""
+	ok(t, "CreateSCIMUser without e-mail", s.CreateSCIMUser(ctx, none))
+
+	var me *mailaddr.Error
+	spoof := newSCIMUser("u-3", "idp-a", "spoof")
+	spoof.Email = "\u212Aate@xn--bcher-kva.de"
+	if err := s.CreateSCIMUser(ctx, spoof); !errors.As(err, &me) {
+		t.Errorf("CreateSCIMUser(KELVIN SIGN) = %v; want a *mailaddr.Error", err)
+	}
+	_, err := s.UpdateSCIMUser(ctx, "idp-a", none.ID, func(x *store.SCIMUser) error {
+		x.Email = "kate\u200B@xn--bcher-kva.de"
+		return nil
+	})
+	if !errors.As(err, &me) {
+		t.Errorf("UpdateSCIMUser(zero-width space) = %v; want a *mailaddr.Error", err)
+	}
+	got, err := s.GetSCIMUser(ctx, "idp-a", none.ID)
+	ok(t, "GetSCIMUser", err)
+	equal(t, "e-mail after the refused update", got.Email, "")
 }
