@@ -2,7 +2,6 @@ package oidcop
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -27,7 +27,7 @@ const (
 //
 // Rules: client_id is 1-255 characters of letters, digits and "-._~"; client_secret_sha256 is
 // 64 hex digits, required unless allow_pkce_without_client_secret; redirect_uris are at least
-// one, unique, absolute https URLs (http only for localhost and loopback addresses) without
+// one, unique, absolute https URLs (http only for the loopback hosts of httpx.LoopbackHTTPHost) without
 // userinfo, fragment, wildcard, backslash, whitespace or control characters; scopes are among
 // openid, email, profile, groups and include openid; grant_types are among authorization_code,
 // authorization_code_with_pkce and refresh_tokens and include one of the first two (hybrid and
@@ -194,16 +194,8 @@ func checkClientURL(u string, fragmentOK bool) string {
 		return "must be an absolute URL with a host (https://host/path)"
 	case p.User != nil:
 		return "must not contain user information (user@host)"
-	case p.Scheme == "http" && !loopback(p.Hostname()):
-		return "must use https (http is only allowed for localhost and loopback addresses)"
+	case p.Scheme == "http" && !httpx.LoopbackHTTPHost(p.Host):
+		return "must use https (http is only allowed for localhost, 127.x.y.z and [::1], written plainly)"
 	}
 	return ""
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
