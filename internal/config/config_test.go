@@ -427,6 +427,7 @@ applications:
       consumer_service_url: https://jira.example.com/acs
       name_id_format: id
       default_relay_state: https://jira.example.com/home
+      send_empty_groups_attribute: false
       custom_attributes:
         - name: dept
           friendly_name: Department

@@ -149,6 +149,9 @@ func ValidateApp(app *store.SaaSApp) error {
 			}
 		}
 	}
+	if app.SendEmptyGroupsAttribute != nil {
+		add("send_empty_groups_attribute", "is a SAML setting; this application's auth_type is oidc")
+	}
 	if app.AppLauncherURL != "" {
 		if msg := checkClientURL(app.AppLauncherURL, true); msg != "" {
 			add("app_launcher_url", "%s", msg)

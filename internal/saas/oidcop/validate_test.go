@@ -82,6 +82,7 @@ func TestValidateApp(t *testing.T) {
 		}, "custom_claims[0].scope"},
 		"claim without source": {func(a *store.SaaSApp) { a.CustomClaims[0].Source.Name = "" }, "custom_claims[0].source.name"},
 		"launcher javascript":  {func(a *store.SaaSApp) { a.AppLauncherURL = "javascript:alert(1)" }, "app_launcher_url"},
+		"SAML empty groups":    {func(a *store.SaaSApp) { a.SendEmptyGroupsAttribute = new(true) }, "send_empty_groups_attribute"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			app := baseApp()

@@ -135,7 +135,7 @@ func fullConfig() *store.Config {
 				Destinations: []store.Destination{{Type: "public", URI: "grafana.example.com"}}},
 			{ID: "app-jira", Type: store.AppSaaS, Name: "Jira", SaaSApp: &store.SaaSApp{
 				AuthType: store.SaaSAuthSAML, SPEntityID: "https://jira.example.com", ConsumerServiceURL: "https://jira.example.com/acs",
-				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home",
+				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home", SendEmptyGroupsAttribute: new(false),
 				CustomAttributes: []store.SAMLAttribute{{Name: "dept", FriendlyName: "Department", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
 					Required: true, Source: store.AttributeSource{Name: "department", NameByIdP: []store.IdPSourceName{{IdPID: "idp-saml", SourceName: "dept"}}}}},
 			}},
