@@ -208,7 +208,15 @@ type OIDCClaim struct {
 
 // RefreshTokenOptions configures refresh tokens of an OIDC SaaS app.
 type RefreshTokenOptions struct {
+	// Lifetime is how long a refresh token can be used after its issue (default 30 days).
 	Lifetime Duration `json:"lifetime,omitempty" yaml:"lifetime,omitempty"`
+	// ReuseGracePeriod (a Gatehouse extension) is how long after a refresh token was rotated
+	// presenting it again, by the same client, is taken for a concurrent or retried refresh:
+	// the answer carries fresh access and ID tokens and the same successor refresh token the
+	// first refresh got, and the token family stays valid. Presented later, or by another
+	// client, it is a reuse that revokes the whole family. Unset means 10s; 0 turns the grace
+	// off; at most 1m.
+	ReuseGracePeriod *Duration `json:"reuse_grace_period,omitempty" yaml:"reuse_grace_period,omitempty"`
 }
 
 // EmptyGroupsAttribute reports the effective SendEmptyGroupsAttribute (default true).

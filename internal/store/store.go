@@ -153,15 +153,23 @@ type Store interface {
 	// GetOIDCRefreshToken returns an unexpired refresh token, rotated or not, and its unexpired
 	// grant, revoked or not. ErrNotFound otherwise.
 	GetOIDCRefreshToken(ctx context.Context, tokenHash string) (*OIDCRefreshToken, *OIDCGrant, error)
-	// RotateOIDCRefreshToken replaces refresh token oldHash by next, atomically: old is marked
-	// used, next is stored (its GrantID must be old's; a zero CreatedAt means now), and update
-	// runs on the grant, whose changed Identity and ExpiresAt are stored (other fields are
-	// fixed). It returns the updated grant. ErrNotFound when old or its grant is unknown or
-	// expired. ErrConflict when the grant is revoked, or when old was already used: that is a
-	// reuse, and the grant is revoked (reason OIDCRevokedRefreshReused) in the same transaction,
-	// so that a concurrent rotation of one token has exactly one winner whose new token is
-	// revoked too. ErrAlreadyExists when next's hash is taken.
-	RotateOIDCRefreshToken(ctx context.Context, oldHash string, next *OIDCRefreshToken, update func(*OIDCGrant) error) (*OIDCGrant, error)
+	// RotateOIDCRefreshToken replaces refresh token r.OldHash by r.Next, atomically: old is marked
+	// used and remembers its successor (r.Next's hash and r.SealedNext), r.Next is stored (its
+	// GrantID must be old's; a zero CreatedAt means now), and r.Update runs on the grant, whose
+	// changed Identity and ExpiresAt are stored (other fields are fixed). It returns the updated
+	// grant. ErrNotFound when old or its grant is unknown or expired. ErrConflict when the grant
+	// is revoked. ErrAlreadyExists when r.Next's hash is taken.
+	//
+	// Presenting old again after it was used is a reuse. It is forgiven, as a concurrent or
+	// retried refresh, when all of these hold: r.ReuseGrace > 0, less than r.ReuseGrace has
+	// passed since old's UsedAt, old has a SealedSuccessor, and that successor is unexpired and
+	// not used itself. Then r.Update runs and the grant is stored as above, but r.Next is not
+	// stored and old keeps its UsedAt and successor (the window never moves); the result has
+	// Reused set and carries old's SealedSuccessor, the token to hand out again. Any other reuse
+	// revokes the grant (reason OIDCRevokedRefreshReused) in the same transaction and returns
+	// ErrConflict, so that with no grace a concurrent rotation of one token has exactly one
+	// winner whose new token is revoked too.
+	RotateOIDCRefreshToken(ctx context.Context, r *OIDCRefreshRotation) (*OIDCRefreshRotated, error)
 
 	// SCIM provisioning (package scim). Every SCIM resource belongs to one identity provider:
 	// lookups, updates and deletes take the IdP ID and treat a resource of another IdP as
@@ -435,4 +443,35 @@ type OIDCRefreshToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// UsedAt is when the token was rotated; a used token presented again is a reuse.
 	UsedAt time.Time `json:"used_at,omitzero"`
+	// SuccessorHash is the hash of the token that replaced this one at its rotation.
+	SuccessorHash string `json:"successor_hash,omitempty"`
+	// SealedSuccessor is that token's value, sealed by the token endpoint under a key derived
+	// from this token's value (which is never stored), so that only a holder of this token can
+	// receive the successor again within the reuse grace period.
+	SealedSuccessor []byte `json:"sealed_successor,omitempty"`
+}
+
+// OIDCRefreshRotation asks RotateOIDCRefreshToken to replace one refresh token.
+type OIDCRefreshRotation struct {
+	// OldHash is the hash of the presented refresh token.
+	OldHash string
+	// Next is the new refresh token.
+	Next *OIDCRefreshToken
+	// SealedNext is Next's value sealed for holders of the old token; it becomes old's
+	// SealedSuccessor.
+	SealedNext []byte
+	// ReuseGrace is how long after old's rotation presenting old again is forgiven (0: never).
+	ReuseGrace time.Duration
+	// Update runs on the grant inside the transaction (see the OIDC callback rules above).
+	Update func(*OIDCGrant) error
+}
+
+// OIDCRefreshRotated is the outcome of RotateOIDCRefreshToken.
+type OIDCRefreshRotated struct {
+	// Grant is the updated grant.
+	Grant *OIDCGrant
+	// Reused is set when old had been rotated less than ReuseGrace ago: Next was not stored, and
+	// the refresh token to hand out is old's successor, SealedSuccessor.
+	Reused          bool
+	SealedSuccessor []byte
 }

@@ -18,7 +18,10 @@
 //   - codes are random, stored hashed, live 60 seconds and are single use: a second use revokes
 //     every token issued from the code;
 //   - refresh tokens are opaque, stored hashed and rotated at every use; presenting a rotated
-//     token again revokes the whole token family;
+//     token again revokes the whole token family, except within the app's reuse grace period
+//     (refresh_token_options.reuse_grace_period, default DefaultRefreshReuseGracePeriod) and
+//     by the same client, where concurrent refreshes all get fresh tokens and the one successor
+//     refresh token (see refreshGrant);
 //   - every refresh re-evaluates the app's policies and refuses users who are inactive or whose
 //     tokens (or whose app's tokens, or whose session) were revoked after the login;
 //   - the authorization response carries iss (RFC 9207).
@@ -67,6 +70,14 @@ const (
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
 	// CodeLifetime is how long an authorization code can be redeemed.
 	CodeLifetime = 60 * time.Second
+	// DefaultRefreshReuseGracePeriod applies when refresh_token_options.reuse_grace_period is
+	// not set. It covers refreshes that oauth2-proxy (one per request that carried the expired
+	// cookie, until the first response sets the new one) and mod_auth_openidc (one per Apache
+	// process) send at once, and a client retrying after a lost response.
+	DefaultRefreshReuseGracePeriod = 10 * time.Second
+	// MaxRefreshReuseGracePeriod bounds reuse_grace_period: within it a stolen rotated token
+	// is not detected.
+	MaxRefreshReuseGracePeriod = time.Minute
 )
 
 // Audit actions.

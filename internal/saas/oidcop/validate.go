@@ -32,7 +32,7 @@ const (
 // openid, email, profile, groups and include openid; grant_types are among authorization_code,
 // authorization_code_with_pkce and refresh_tokens and include one of the first two (hybrid and
 // implicit are not supported); access_token_lifetime is 1m-24h; refresh_token_options.lifetime
-// is over 1m; group_filter_regex compiles (RE2); custom_claims have unique, non-reserved names,
+// is over 1m and refresh_token_options.reuse_grace_period 0-1m; group_filter_regex compiles (RE2); custom_claims have unique, non-reserved names,
 // a scope among the app's scopes and a source name.
 func ValidateApp(app *store.SaaSApp) error {
 	var errs configfield.Errors
@@ -111,6 +111,9 @@ func ValidateApp(app *store.SaaSApp) error {
 	if app.RefreshTokenOptions != nil {
 		if d := app.RefreshTokenOptions.Lifetime.Std(); d != 0 && d <= minRefreshTokenLifetime {
 			add("refresh_token_options.lifetime", "must be longer than 1m (got %s)", d)
+		}
+		if g := app.RefreshTokenOptions.ReuseGracePeriod; g != nil && (g.Std() < 0 || g.Std() > MaxRefreshReuseGracePeriod) {
+			add("refresh_token_options.reuse_grace_period", "must be between 0s (no grace) and 1m (got %s): within it a stolen rotated refresh token goes unnoticed", g.Std())
 		}
 	}
 	if re := app.GroupFilterRegex; re != "" {

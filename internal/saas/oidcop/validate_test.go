@@ -73,6 +73,18 @@ func TestValidateApp(t *testing.T) {
 		"refresh 1m": {func(a *store.SaaSApp) {
 			a.RefreshTokenOptions = &store.RefreshTokenOptions{Lifetime: store.Duration(time.Minute)}
 		}, "refresh_token_options.lifetime"},
+		"reuse grace 1m": {func(a *store.SaaSApp) {
+			g := store.Duration(time.Minute)
+			a.RefreshTokenOptions = &store.RefreshTokenOptions{ReuseGracePeriod: &g}
+		}, ""},
+		"reuse grace off": {func(a *store.SaaSApp) {
+			g := store.Duration(0)
+			a.RefreshTokenOptions = &store.RefreshTokenOptions{ReuseGracePeriod: &g}
+		}, ""},
+		"reuse grace too long": {func(a *store.SaaSApp) {
+			g := store.Duration(time.Minute + time.Second)
+			a.RefreshTokenOptions = &store.RefreshTokenOptions{ReuseGracePeriod: &g}
+		}, "refresh_token_options.reuse_grace_period"},
 		"bad regex":       {func(a *store.SaaSApp) { a.GroupFilterRegex = "eng-(" }, "group_filter_regex"},
 		"perl lookahead":  {func(a *store.SaaSApp) { a.GroupFilterRegex = "^(?!admin)" }, "group_filter_regex"},
 		"reserved claim":  {func(a *store.SaaSApp) { a.CustomClaims[0].Name = "sub" }, "custom_claims[0].name"},
