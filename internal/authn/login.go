@@ -387,7 +387,9 @@ func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 	renderDeny(w, r, snap, app, id, d, nonIdentity)
 }
 
-func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+// renderDeny is Deny; it returns the reference ID the block page shows ("" after a redirect to
+// a custom deny URL) for the caller's auth event.
+func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) (ref string) {
 	target := app.CustomDenyURL
 	if nonIdentity {
 		target = app.CustomNonIdentityDenyURL
@@ -395,7 +397,7 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 	if target != "" {
 		web.SetSecurityHeaders(w.Header())
 		http.Redirect(w, r, target, http.StatusFound)
-		return
+		return ""
 	}
 	msg := app.CustomDenyMessage
 	if msg == "" {
@@ -405,11 +407,12 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 	if id != nil {
 		email = id.Email
 	}
-	ref := httpx.NewRequestID()
+	ref = httpx.NewRequestID()
 	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
 	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,
 		Data: map[string]any{"AppName": app.Name, "Email": email, "NonIdentity": nonIdentity,
 			"LogoutURL": snap.Issuer + snap.Profile.Path(wire.EndpointLogout)}})
+	return ref
 }
 
 // startSession creates the user's org session after a successful IdP login and sets the org

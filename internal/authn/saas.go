@@ -30,7 +30,13 @@ func (s *Service) Authorize(w http.ResponseWriter, r *http.Request, app *snapsho
 	snap := s.Snapshots.Load()
 	g, err := s.authorize(w, r, snap, app, returnPath)
 	if err != nil {
-		s.fail(w, r, snap, err)
+		// A failed SSO: its event carries the reference the error page shows.
+		he := *httpx.AsError(err)
+		he.Ref = httpx.NewRequestID()
+		c := httpx.ClientOf(r)
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "saas_sso", Allowed: false, AppID: app.ID,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{he.Reason}, RequestID: he.Ref})
+		s.fail(w, r, snap, &he)
 		return nil, true
 	}
 	return g, g == nil
@@ -54,10 +60,10 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapsh
 	c := httpx.ClientOf(r)
 	d := app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: c.IP, Country: c.Country})
 	if d.Action != policy.ActionAllow {
+		ref := renderDeny(w, r, snap, app, os.Identity, d, false)
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
 			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(), Country: c.Country,
-			PolicyID: d.PolicyID, Reasons: d.Reasons})
-		renderDeny(w, r, snap, app, os.Identity, d, false)
+			PolicyID: d.PolicyID, Reasons: d.Reasons, RequestID: ref})
 		return nil, nil
 	}
 	return &session.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, nil

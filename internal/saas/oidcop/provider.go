@@ -50,6 +50,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,7 +140,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapsh
 		return
 	}
 	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != store.SaaSAuthOIDC {
-		p.errorPage(w, r, snap, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
+		p.failPage(w, r, snap, nil, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
 		return
 	}
 	path := snap.Profile.Prefix + "sso/oidc/" + app.ID
@@ -166,7 +167,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapsh
 			p.serveUserinfo(w, r, ep)
 		}
 	default:
-		p.errorPage(w, r, snap, httpx.Errorf(http.StatusNotFound, "oidc-endpoint-unknown", "There is no such page.", nil))
+		p.failPage(w, r, snap, nil, httpx.Errorf(http.StatusNotFound, "oidc-endpoint-unknown", "There is no such page.", nil))
 	}
 }
 
@@ -196,15 +197,24 @@ func allowMethods(w http.ResponseWriter, r *http.Request, cors bool, methods ...
 	return false
 }
 
-// errorPage renders a browser-facing error with a reference ID and returns the ID; the cause is
-// logged, never shown.
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err *httpx.Error) string {
-	ref := httpx.NewRequestID()
-	p.log.LogAttrs(r.Context(), slog.LevelWarn, "OIDC SaaS request failed",
-		slog.String("ref", ref), slog.Int("status", err.Status), slog.String("reason", err.Reason),
-		slog.String("path", r.URL.Path), slog.Any("cause", err.Cause))
-	web.Render(w, err.Status, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, Message: err.Public, RequestID: ref})
-	return ref
+// failPage renders err on the error page with a new reference ID and, when ev is not nil,
+// records ev as a refused auth event that carries the same reference (RequestID) and err's
+// reason: the reference a user reads out finds the event. ev is nil only for requests that are
+// no sign-in attempt (an unknown application or page); those are logged with the reference.
+// The cause is logged, never shown.
+func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, ev *store.AuthEvent, err *httpx.Error) {
+	err.Ref = httpx.NewRequestID()
+	if err.Title == "" {
+		err.Title = "Sign-in failed"
+	}
+	if ev != nil {
+		ev.Allowed, ev.RequestID = false, err.Ref
+		if !slices.Contains(ev.Reasons, err.Reason) {
+			ev.Reasons = append(ev.Reasons, err.Reason)
+		}
+		p.audit(r, ev)
+	}
+	web.RenderError(w, r, p.log, snap.Org.Name, err)
 }
 
 // audit records an auth event when the Env has a recorder.
