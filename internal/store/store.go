@@ -177,6 +177,16 @@ type Store interface {
 	// now; updates keep ID, IdPID and CreatedAt, add 1 to Version and set UpdatedAt = now.
 	// Updaters run inside the transaction (see above). Lists are ordered by creation time, then
 	// ID, and return the total number of matches besides the requested page.
+	//
+	// Registry effects. A SCIM write that takes a SCIMEffect (nil: none) runs it, inside the
+	// write's transaction and after the write, on every registry user linked (RegistryUserID,
+	// the user existing) to a SCIM user the write affects: the updated or deleted user itself,
+	// and for group writes the users whose membership the write changes (every member of a
+	// created or deleted group, the symmetric difference of an update). What the effect does
+	// to the registry user and its sessions commits with the write or not at all, so a failed
+	// write leaves nothing half done for the IdP's retry (see SCIMRegistryChange). The write
+	// returns the committed changes, in SCIM user ID order. An effect's error aborts the write
+	// and is returned unwrapped.
 
 	// SetSCIMSecret stores (creating or replacing) the SHA-256 of an IdP's SCIM bearer secret.
 	SetSCIMSecret(ctx context.Context, idpID, hash string) error
@@ -187,23 +197,28 @@ type Store interface {
 	CreateSCIMUser(ctx context.Context, u *SCIMUser) error
 	// GetSCIMUser returns one of the IdP's SCIM users.
 	GetSCIMUser(ctx context.Context, idpID, id string) (*SCIMUser, error)
-	// UpdateSCIMUser runs update on the SCIM user and stores it. ErrAlreadyExists when the new
-	// UserName is taken within the IdP.
-	UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*SCIMUser) error) (*SCIMUser, error)
-	// DeleteSCIMUser deletes the SCIM user and its group memberships.
-	DeleteSCIMUser(ctx context.Context, idpID, id string) error
+	// UpdateSCIMUser runs update on the SCIM user and stores it, then effect on its linked
+	// registry user (as linked after the update). ErrAlreadyExists when the new UserName is
+	// taken within the IdP.
+	UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*SCIMUser) error, effect SCIMEffect) (*SCIMUser, []SCIMRegistryChange, error)
+	// DeleteSCIMUser runs check on the SCIM user (an error aborts), deletes it and its group
+	// memberships, then runs effect on its linked registry user. It returns the deleted user.
+	DeleteSCIMUser(ctx context.Context, idpID, id string, check func(*SCIMUser) error, effect SCIMEffect) (*SCIMUser, []SCIMRegistryChange, error)
 	// ListSCIMUsers returns a page of the IdP's SCIM users matching q and the total count.
 	ListSCIMUsers(ctx context.Context, q SCIMQuery) ([]SCIMUser, int, error)
-	// CreateSCIMGroup stores a new SCIM group with its members. ErrAlreadyExists when the ID is
-	// taken; ErrNotFound (wrapped) when a member is not a SCIM user of the same IdP.
-	CreateSCIMGroup(ctx context.Context, g *SCIMGroup) error
+	// CreateSCIMGroup stores a new SCIM group with its members, then runs effect for every
+	// member. ErrAlreadyExists when the ID is taken; ErrNotFound (wrapped) when a member is not
+	// a SCIM user of the same IdP.
+	CreateSCIMGroup(ctx context.Context, g *SCIMGroup, effect SCIMEffect) ([]SCIMRegistryChange, error)
 	// GetSCIMGroup returns one of the IdP's SCIM groups with its members.
 	GetSCIMGroup(ctx context.Context, idpID, id string) (*SCIMGroup, error)
 	// UpdateSCIMGroup runs update on the group and stores it, members included (ErrNotFound,
-	// wrapped, when a member is not a SCIM user of the IdP).
-	UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*SCIMGroup) error) (*SCIMGroup, error)
-	// DeleteSCIMGroup deletes the group and its memberships.
-	DeleteSCIMGroup(ctx context.Context, idpID, id string) error
+	// wrapped, when a member is not a SCIM user of the IdP), then runs effect for every user
+	// that joined or left.
+	UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*SCIMGroup) error, effect SCIMEffect) (*SCIMGroup, []SCIMRegistryChange, error)
+	// DeleteSCIMGroup runs check on the group (an error aborts), deletes it and its
+	// memberships, then runs effect for every former member. It returns the deleted group.
+	DeleteSCIMGroup(ctx context.Context, idpID, id string, check func(*SCIMGroup) error, effect SCIMEffect) (*SCIMGroup, []SCIMRegistryChange, error)
 	// ListSCIMGroups returns a page of the IdP's SCIM groups matching q (with members) and the
 	// total count.
 	ListSCIMGroups(ctx context.Context, q SCIMQuery) ([]SCIMGroup, int, error)
