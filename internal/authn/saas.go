@@ -37,7 +37,13 @@ func (s *Service) AuthorizeFresh(w http.ResponseWriter, r *http.Request, app *sn
 	snap := s.Snapshots.Load()
 	g, err := s.authorize(w, r, snap, app, returnPath, fresh)
 	if err != nil {
-		s.fail(w, r, snap, err)
+		// A failed SSO: its event carries the reference the error page shows.
+		he := *httpx.AsError(err)
+		he.Ref = httpx.NewRequestID()
+		c := httpx.ClientOf(r)
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "saas_sso", Allowed: false, AppID: app.ID,
+			IP: c.IP.String(), Country: c.Country, Reasons: []string{he.Reason}, RequestID: he.Ref})
+		s.fail(w, r, snap, &he)
 		return nil, true
 	}
 	return g, g == nil

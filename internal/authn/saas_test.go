@@ -83,6 +83,9 @@ func TestAuthorize(t *testing.T) {
 		if ev.AppID != "crm" || ev.Email != "mallory@evil.test" || ev.IdPID != "corp" || ev.RequestID != r.ref(t) {
 			t.Errorf("event = %+v (page reference %s)", ev, r.ref(t))
 		}
+		if ref := r.ref(t); ev.RequestID != ref {
+			t.Errorf("event request ID %q, the block page shows %q", ev.RequestID, ref)
+		}
 	})
 	t.Run("method", func(t *testing.T) {
 		h.in(t)
@@ -91,6 +94,7 @@ func TestAuthorize(t *testing.T) {
 			t.Error("not handled")
 		}
 		h.wantFailure(r, http.StatusMethodNotAllowed, "method-not-allowed")
+		wantSaaSFailureEvent(t, h, r, "method-not-allowed")
 	})
 	t.Run("store down", func(t *testing.T) {
 		h.in(t)
@@ -101,7 +105,19 @@ func TestAuthorize(t *testing.T) {
 			t.Error("not handled")
 		}
 		h.wantFailure(r, http.StatusServiceUnavailable, "store-unavailable")
+		wantSaaSFailureEvent(t, h, r, "store-unavailable")
 	})
+}
+
+// wantSaaSFailureEvent checks that a failed SaaS login step recorded a refused saas_sso event
+// with the reference its error page shows (issue 12).
+func wantSaaSFailureEvent(t *testing.T, h *harness, r *reply, reason string) {
+	t.Helper()
+	ev := h.lastEvent()
+	wantEvent(t, ev, "saas_sso", false, reason)
+	if ref := r.ref(t); ev.RequestID != ref || ev.AppID != "crm" {
+		t.Errorf("event request ID %q app %q, the page shows %q", ev.RequestID, ev.AppID, ref)
+	}
 }
 
 // TestAuthDomainPath: after a login for the auth domain the browser only returns to the SaaS

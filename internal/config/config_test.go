@@ -427,6 +427,7 @@ applications:
       consumer_service_url: https://jira.example.com/acs
       name_id_format: id
       default_relay_state: https://jira.example.com/home
+      send_empty_groups_attribute: false
       custom_attributes:
         - name: dept
           friendly_name: Department
@@ -446,7 +447,7 @@ applications:
       grant_types: [authorization_code_with_pkce, refresh_tokens]
       allow_pkce_without_client_secret: true
       access_token_lifetime: 15m
-      refresh_token_options: {lifetime: 720h}
+      refresh_token_options: {lifetime: 720h, reuse_grace_period: 30s}
       custom_claims: [{name: team, scope: profile, required: true, source: {name: team}}]
       group_filter_regex: "^eng-"
       app_launcher_url: https://chat.example.com/login

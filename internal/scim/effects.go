@@ -9,24 +9,22 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// link returns the registry user linked to u, linking it first when the rule in the package
-// comment allows (and creating the registry user when no user has the address). It returns nil
-// when u is not linked.
-func (h *handler) link(ctx context.Context, c *Change, u *store.SCIMUser, deleted bool) (*store.SCIMUser, *store.User, error) {
+// Registry effects (the IdP's scim_config) are store.SCIMEffects: the store runs them inside
+// the SCIM write's transaction, so a write and what it does to the registry user and its
+// sessions commit together or not at all. A failure therefore never leaves a deleted SCIM user
+// whose registry user is still active (the IdP's retry would get 404 and stop), nor a
+// deactivated one whose sessions still work: the retry finds the state unchanged and does all
+// of it.
+
+// link returns u linked to its registry user, linking it first when the rule in the package
+// comment allows (and creating the registry user when no user has the address). The linking
+// write carries effect, so the request's registry effects commit with the link. u is returned
+// unchanged when it is linked already or cannot be linked.
+func (h *handler) link(ctx context.Context, c *Change, u *store.SCIMUser, effect store.SCIMEffect) (*store.SCIMUser, error) {
+	if u.RegistryUserID != "" || u.Email == "" {
+		return u, nil
+	}
 	st := h.s.Store
-	if u.RegistryUserID != "" {
-		reg, err := st.GetUser(ctx, u.RegistryUserID)
-		if errors.Is(err, store.ErrNotFound) {
-			return u, nil, nil
-		}
-		if err != nil {
-			return u, nil, storeError(err, "")
-		}
-		return u, reg, nil
-	}
-	if deleted || u.Email == "" {
-		return u, nil, nil
-	}
 	owns := false
 	reg, err := st.GetUserByEmail(ctx, u.Email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -45,137 +43,113 @@ func (h *handler) link(ctx context.Context, c *Change, u *store.SCIMUser, delete
 		}
 	}
 	if err != nil {
-		return u, nil, storeError(err, "")
+		return u, storeError(err, "")
 	}
 	if !owns && !slices.Contains(reg.IdPIDs, h.idp.ID) {
 		c.Effects = append(c.Effects, "not-linked-other-idp")
 		h.s.log().LogAttrs(ctx, slog.LevelWarn, "scim user not linked: the registry user with this e-mail belongs to other identity providers",
 			slog.String("idp", h.idp.ID), slog.String("scim_user", u.ID), slog.String("registry_user", reg.ID))
-		return u, nil, nil
+		return u, nil
 	}
-	linked, err := st.UpdateSCIMUser(ctx, h.idp.ID, u.ID, func(x *store.SCIMUser) error {
+	linked, changes, err := st.UpdateSCIMUser(ctx, h.idp.ID, u.ID, func(x *store.SCIMUser) error {
 		x.RegistryUserID, x.OwnsRegistryUser = reg.ID, owns
 		return nil
-	})
+	}, effect)
 	if err != nil {
-		return u, nil, storeError(err, "")
+		return u, storeError(err, "")
 	}
 	c.Effects = append(c.Effects, "linked")
-	return linked, reg, nil
+	h.applied(ctx, c, changes)
+	return linked, nil
 }
 
-// applyUserEffects links u and applies the IdP's scim_config to its registry user after a
-// write: old is the user before it (nil on create), deleted says u was deleted.
-func (h *handler) applyUserEffects(ctx context.Context, c *Change, old, u *store.SCIMUser, deleted bool) (*store.SCIMUser, error) {
-	u, reg, err := h.link(ctx, c, u, deleted)
-	if err != nil || reg == nil {
-		return u, err
-	}
-	st := h.s.Store
-	switch {
-	case h.cfg.UserDeprovision && (deleted || !u.Active) && (old == nil || old.Active || deleted || reg.Status == store.UserActive):
-		if _, err := st.UpdateUser(ctx, reg.ID, func(x *store.User) error {
-			x.Status = store.UserInactive
-			if deleted {
-				delete(x.SCIMGroups, h.idp.ID)
-			}
-			return nil
-		}); err != nil {
-			return u, storeError(err, "")
-		}
-		c.Effects = append(c.Effects, "deactivated")
-		if err := h.revoke(ctx, c, reg.ID); err != nil {
-			return u, err
-		}
-		if h.cfg.SeatDeprovision {
-			// Gatehouse has no seat accounting yet: the removal is recorded for the audit log.
-			c.Effects = append(c.Effects, "seat-removed")
-		}
-	case h.cfg.UserDeprovision && !deleted && u.Active && (old == nil || !old.Active) && reg.Status != store.UserActive:
-		if _, err := st.UpdateUser(ctx, reg.ID, func(x *store.User) error {
-			x.Status = store.UserActive
-			return nil
-		}); err != nil {
-			return u, storeError(err, "")
-		}
-		c.Effects = append(c.Effects, "reactivated")
-	case deleted && h.cfg.IdentityUpdateBehavior == store.SCIMUpdateAutomatic:
-		if _, err := st.UpdateUser(ctx, reg.ID, func(x *store.User) error {
-			delete(x.SCIMGroups, h.idp.ID)
-			return nil
-		}); err != nil {
-			return u, storeError(err, "")
-		}
-		c.Effects = append(c.Effects, "groups-updated")
-	}
-	return u, nil
-}
-
-// revoke revokes every session of a registry user and makes the revocation effective at once.
-func (h *handler) revoke(ctx context.Context, c *Change, regID string) error {
-	if err := h.s.Store.RevokeUserSessions(ctx, regID); err != nil {
-		return storeError(err, "")
-	}
-	if h.s.Revoked != nil {
-		h.s.Revoked(ctx)
-	}
-	if !slices.Contains(c.Effects, "sessions-revoked") {
-		c.Effects = append(c.Effects, "sessions-revoked")
-	}
-	return nil
-}
-
-// applyMembershipEffects applies identity_update_behavior to the SCIM users whose group
-// membership changed.
-func (h *handler) applyMembershipEffects(ctx context.Context, c *Change, userIDs []string) error {
-	behavior := h.cfg.IdentityUpdateBehavior
-	if behavior != store.SCIMUpdateAutomatic && behavior != store.SCIMUpdateReauth {
+// userEffect returns the effect of a User write on the linked registry user. prior returns the
+// SCIM user as it was before the request (nil when the request created it); for the write
+// itself that is the store's Before, for a link that follows the write it is the user before
+// the write.
+//
+// With user_deprovision, a user that is (or becomes) inactive or is deleted makes the registry
+// user inactive and revokes all its sessions (deletion also drops the IdP's groups); a user
+// that becomes active again reactivates it. Otherwise, with identity_update_behavior automatic,
+// deleting the user drops the IdP's groups from the registry user.
+func (h *handler) userEffect(prior func(c *store.SCIMRegistryChange) *store.SCIMUser) store.SCIMEffect {
+	cfg, idp := h.cfg, h.idp.ID
+	if !cfg.UserDeprovision && cfg.IdentityUpdateBehavior != store.SCIMUpdateAutomatic {
 		return nil
 	}
-	st := h.s.Store
-	for _, id := range userIDs {
-		u, err := st.GetSCIMUser(ctx, h.idp.ID, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return storeError(err, "")
-		}
-		if u.RegistryUserID == "" {
-			continue
-		}
-		if behavior == store.SCIMUpdateReauth {
-			if err := h.revoke(ctx, c, u.RegistryUserID); err != nil {
-				return err
+	return func(c *store.SCIMRegistryChange) error {
+		reg, old := c.User, prior(c)
+		deleted := c.After == nil
+		active := !deleted && c.After.Active
+		switch {
+		case cfg.UserDeprovision && !active && (old == nil || old.Active || deleted || reg.Status == store.UserActive):
+			// reg.Status still active means an earlier deactivation never committed: do it now.
+			reg.Status = store.UserInactive
+			if deleted {
+				delete(reg.SCIMGroups, idp)
 			}
-			continue
-		}
-		groups, err := st.SCIMGroupsOfUser(ctx, h.idp.ID, id)
-		if err != nil {
-			return storeError(err, "")
-		}
-		var names []string
-		for _, g := range groups {
-			names = append(names, g.DisplayName)
-		}
-		slices.Sort(names)
-		names = slices.Compact(names)
-		if _, err := st.UpdateUser(ctx, u.RegistryUserID, func(x *store.User) error {
-			if len(names) == 0 {
-				delete(x.SCIMGroups, h.idp.ID)
-				return nil
+			c.RevokeSessions = true
+			c.Effects = []string{"deactivated", "sessions-revoked"}
+			if cfg.SeatDeprovision {
+				// Gatehouse has no seat accounting yet: the removal is recorded for the audit log.
+				c.Effects = append(c.Effects, "seat-removed")
 			}
-			if x.SCIMGroups == nil {
-				x.SCIMGroups = map[string][]string{}
-			}
-			x.SCIMGroups[h.idp.ID] = names
+		case cfg.UserDeprovision && active && (old == nil || !old.Active) && reg.Status != store.UserActive:
+			reg.Status = store.UserActive
+			c.Effects = []string{"reactivated"}
+		case deleted && cfg.IdentityUpdateBehavior == store.SCIMUpdateAutomatic:
+			delete(reg.SCIMGroups, idp)
+			c.Effects = []string{"groups-updated"}
+		}
+		return nil
+	}
+}
+
+// beforeWrite is the prior state of a write that changes an existing SCIM user.
+func beforeWrite(c *store.SCIMRegistryChange) *store.SCIMUser { return c.Before }
+
+// membershipEffect returns the effect of a Group write on the registry users of the members who
+// joined or left (identity_update_behavior): automatic stores their SCIM group names with the
+// registry user, reauth revokes their sessions, no_action does nothing.
+func (h *handler) membershipEffect() store.SCIMEffect {
+	idp := h.idp.ID
+	switch h.cfg.IdentityUpdateBehavior {
+	case store.SCIMUpdateReauth:
+		return func(c *store.SCIMRegistryChange) error {
+			c.RevokeSessions = true
+			c.Effects = []string{"sessions-revoked"}
 			return nil
-		}); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return storeError(err, "")
 		}
-		if !slices.Contains(c.Effects, "groups-updated") {
-			c.Effects = append(c.Effects, "groups-updated")
+	case store.SCIMUpdateAutomatic:
+		return func(c *store.SCIMRegistryChange) error {
+			if len(c.Groups) == 0 {
+				delete(c.User.SCIMGroups, idp)
+			} else {
+				if c.User.SCIMGroups == nil {
+					c.User.SCIMGroups = map[string][]string{}
+				}
+				c.User.SCIMGroups[idp] = c.Groups
+			}
+			c.Effects = []string{"groups-updated"}
+			return nil
 		}
 	}
 	return nil
+}
+
+// applied records the committed registry changes of a write in the change log and, when
+// sessions were revoked, makes the revocation effective at once (Server.Revoked).
+func (h *handler) applied(ctx context.Context, c *Change, changes []store.SCIMRegistryChange) {
+	revoked := false
+	for _, ch := range changes {
+		for _, e := range ch.Effects {
+			if !slices.Contains(c.Effects, e) {
+				c.Effects = append(c.Effects, e)
+			}
+		}
+		revoked = revoked || ch.RevokeSessions
+	}
+	if revoked && h.s.Revoked != nil {
+		h.s.Revoked(ctx)
+	}
 }

@@ -119,9 +119,12 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, id string) 
 		if err != nil {
 			return err
 		}
-		var g *store.SCIMGroup
-		var before []string
-		ran := false
+		var (
+			g       *store.SCIMGroup
+			changes []store.SCIMRegistryChange
+			ran     bool
+		)
+		effect := h.membershipEffect()
 		switch r.Method {
 		case http.MethodPost:
 			stripReadOnly(body)
@@ -133,7 +136,7 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, id string) 
 			}
 			attrs, _ := json.Marshal(body)
 			g = &store.SCIMGroup{ID: h.s.newID(), IdPID: h.idp.ID, ExternalID: ext, DisplayName: name, Members: members, Attributes: attrs}
-			if err := h.s.Store.CreateSCIMGroup(ctx, g); err != nil {
+			if changes, err = h.s.Store.CreateSCIMGroup(ctx, g, effect); err != nil {
 				if errors.Is(err, store.ErrAlreadyExists) {
 					return storeError(err, "id")
 				}
@@ -148,8 +151,8 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, id string) 
 			} else if v, ok := lookup(body, "id"); ok && v != id {
 				return errorf(http.StatusBadRequest, "mutability", "id is readOnly.")
 			}
-			g, err = h.s.Store.UpdateSCIMGroup(ctx, h.idp.ID, id, func(g *store.SCIMGroup) error {
-				before, ran = slices.Clone(g.Members), true
+			g, changes, err = h.s.Store.UpdateSCIMGroup(ctx, h.idp.ID, id, func(g *store.SCIMGroup) error {
+				ran = true
 				if err := checkIfMatch(r, g.Version); err != nil {
 					return err
 				}
@@ -172,7 +175,7 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, id string) 
 				attrs, _ := json.Marshal(next)
 				g.DisplayName, g.ExternalID, g.Members, g.Attributes = name, ext, members, attrs
 				return nil
-			})
+			}, effect)
 			if err != nil {
 				var se *Error
 				if errors.As(err, &se) {
@@ -185,9 +188,7 @@ func (h *handler) writeGroup(w http.ResponseWriter, r *http.Request, id string) 
 			}
 		}
 		c.ResourceID, c.GroupName, c.ExternalID = g.ID, g.DisplayName, g.ExternalID
-		if err := h.applyMembershipEffects(ctx, &c, symmetricDiff(before, g.Members)); err != nil {
-			return err
-		}
+		h.applied(ctx, &c, changes)
 		status := http.StatusOK
 		if r.Method == http.MethodPost {
 			status = http.StatusCreated
@@ -206,20 +207,15 @@ func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request, id string)
 	ctx := r.Context()
 	c := Change{Method: http.MethodDelete, ResourceType: "GROUP", ResourceID: id}
 	err := func() error {
-		g, err := h.s.Store.GetSCIMGroup(ctx, h.idp.ID, id)
+		// One transaction with the members' registry effects (see UpdateSCIMGroup).
+		_, changes, err := h.s.Store.DeleteSCIMGroup(ctx, h.idp.ID, id, func(g *store.SCIMGroup) error {
+			c.GroupName, c.ExternalID = g.DisplayName, g.ExternalID
+			return checkIfMatch(r, g.Version)
+		}, h.membershipEffect())
 		if err != nil {
 			return storeError(err, "")
 		}
-		c.GroupName, c.ExternalID = g.DisplayName, g.ExternalID
-		if err := checkIfMatch(r, g.Version); err != nil {
-			return err
-		}
-		if err := h.s.Store.DeleteSCIMGroup(ctx, h.idp.ID, id); err != nil {
-			return storeError(err, "")
-		}
-		if err := h.applyMembershipEffects(ctx, &c, g.Members); err != nil {
-			return err
-		}
+		h.applied(ctx, &c, changes)
 		c.Status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -235,20 +231,4 @@ func schemasOr(res map[string]any, def string) any {
 		return v
 	}
 	return []any{def}
-}
-
-// symmetricDiff returns the IDs in exactly one of two sorted lists.
-func symmetricDiff(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if _, found := slices.BinarySearch(b, x); !found {
-			out = append(out, x)
-		}
-	}
-	for _, x := range b {
-		if _, found := slices.BinarySearch(a, x); !found {
-			out = append(out, x)
-		}
-	}
-	return out
 }

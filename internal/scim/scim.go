@@ -23,7 +23,8 @@
 // no seat accounting yet). identity_update_behavior: automatic stores the user's SCIM group names
 // with the registry user (store.User.SCIMGroups), which authn merges into the identity of logins
 // through this IdP; reauth revokes the user's sessions when its group membership changes;
-// no_action does neither.
+// no_action does neither. A write and its effects commit in one store transaction (see
+// effects.go), so a failure leaves nothing half done for the IdP's retry.
 package scim
 
 import (

@@ -215,8 +215,8 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) error {
 			return storeError(err, "userName")
 		}
 		c.ResourceID = u.ID
-		u, err = h.applyUserEffects(ctx, &c, nil, u, false)
-		if err != nil {
+		created := func(*store.SCIMRegistryChange) *store.SCIMUser { return nil }
+		if u, err = h.link(ctx, &c, u, h.userEffect(created)); err != nil {
 			return err
 		}
 		c.Status = http.StatusCreated
@@ -257,7 +257,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, id string) 
 			return errorf(http.StatusBadRequest, "mutability", "id is readOnly.")
 		}
 		var old store.SCIMUser
-		u, err := h.s.Store.UpdateSCIMUser(ctx, h.idp.ID, id, func(u *store.SCIMUser) error {
+		u, changes, err := h.s.Store.UpdateSCIMUser(ctx, h.idp.ID, id, func(u *store.SCIMUser) error {
 			old = *u
 			if err := checkIfMatch(r, u.Version); err != nil {
 				return err
@@ -285,12 +285,13 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, id string) 
 			}
 			u.ExternalID, u.UserName, u.DisplayName, u.Email, u.Active, u.Attributes = f.externalID, f.userName, f.displayName, f.email, f.active, attrs
 			return nil
-		})
+		}, h.userEffect(beforeWrite))
 		if err != nil {
 			return storeError(err, "userName")
 		}
 		c.ExternalID, c.UserEmail = u.ExternalID, u.Email
-		if u, err = h.applyUserEffects(ctx, &c, &old, u, false); err != nil {
+		h.applied(ctx, &c, changes)
+		if u, err = h.link(ctx, &c, u, h.userEffect(func(*store.SCIMRegistryChange) *store.SCIMUser { return &old })); err != nil {
 			return err
 		}
 		c.Status = http.StatusOK
@@ -304,22 +305,16 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, id string) 
 	ctx := r.Context()
 	c := Change{Method: http.MethodDelete, ResourceType: "USER", ResourceID: id}
 	err := func() error {
-		u, err := h.s.Store.GetSCIMUser(ctx, h.idp.ID, id)
+		// One transaction: the deletion, the registry user's deactivation and the revocation of
+		// its sessions happen together or not at all, so a retry after a failure finds the user.
+		_, changes, err := h.s.Store.DeleteSCIMUser(ctx, h.idp.ID, id, func(u *store.SCIMUser) error {
+			c.ExternalID, c.UserEmail = u.ExternalID, u.Email
+			return checkIfMatch(r, u.Version)
+		}, h.userEffect(beforeWrite))
 		if err != nil {
 			return storeError(err, "")
 		}
-		c.ExternalID, c.UserEmail = u.ExternalID, u.Email
-		if err := checkIfMatch(r, u.Version); err != nil {
-			return err
-		}
-		if err := h.s.Store.DeleteSCIMUser(ctx, h.idp.ID, id); err != nil {
-			return storeError(err, "")
-		}
-		gone := *u
-		gone.Active = false
-		if _, err := h.applyUserEffects(ctx, &c, u, &gone, true); err != nil {
-			return err
-		}
+		h.applied(ctx, &c, changes)
 		c.Status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
 		return nil

@@ -152,6 +152,12 @@ type SaaSApp struct {
 	NameIDFormat       string          `json:"name_id_format,omitempty" yaml:"name_id_format,omitempty"`
 	CustomAttributes   []SAMLAttribute `json:"custom_attributes,omitempty" yaml:"custom_attributes,omitempty"`
 	DefaultRelayState  string          `json:"default_relay_state,omitempty" yaml:"default_relay_state,omitempty"`
+	// SendEmptyGroupsAttribute (a Gatehouse extension; default true) sends the groups
+	// attribute, and every custom attribute whose source is groups, with no AttributeValue
+	// when the user has no groups, instead of leaving it out: service providers that require
+	// the attribute (Dex's SAML connector with groupsAttr) then accept users without groups.
+	// false leaves such attributes out, as Cloudflare does.
+	SendEmptyGroupsAttribute *bool `json:"send_empty_groups_attribute,omitempty" yaml:"send_empty_groups_attribute,omitempty"`
 
 	// OIDC: the client, its redirect URIs (matched exactly), scopes (openid, email, profile,
 	// groups), grant types, token lifetimes and custom claims. Only the SHA-256 of the client
@@ -202,7 +208,20 @@ type OIDCClaim struct {
 
 // RefreshTokenOptions configures refresh tokens of an OIDC SaaS app.
 type RefreshTokenOptions struct {
+	// Lifetime is how long a refresh token can be used after its issue (default 30 days).
 	Lifetime Duration `json:"lifetime,omitempty" yaml:"lifetime,omitempty"`
+	// ReuseGracePeriod (a Gatehouse extension) is how long after a refresh token was rotated
+	// presenting it again, by the same client, is taken for a concurrent or retried refresh:
+	// the answer carries fresh access and ID tokens and the same successor refresh token the
+	// first refresh got, and the token family stays valid. Presented later, or by another
+	// client, it is a reuse that revokes the whole family. Unset means 10s; 0 turns the grace
+	// off; at most 1m.
+	ReuseGracePeriod *Duration `json:"reuse_grace_period,omitempty" yaml:"reuse_grace_period,omitempty"`
+}
+
+// EmptyGroupsAttribute reports the effective SendEmptyGroupsAttribute (default true).
+func (s *SaaSApp) EmptyGroupsAttribute() bool {
+	return s.SendEmptyGroupsAttribute == nil || *s.SendEmptyGroupsAttribute
 }
 
 // HTTPOnly reports the effective HttpOnly attribute of the app cookie.

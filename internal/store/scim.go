@@ -71,6 +71,30 @@ type SCIMGroup struct {
 	Attributes []byte    `json:"attributes,omitempty"`
 }
 
+// SCIMEffect decides what a SCIM write does to one registry user linked to a SCIM user the
+// write affects (see "Registry effects" in Store). It runs inside the write's transaction; like
+// an updater it may run more than once, must not call the store, and its error aborts the write.
+type SCIMEffect func(c *SCIMRegistryChange) error
+
+// SCIMRegistryChange is one registry user a SCIM write affects, handed to its SCIMEffect and
+// returned as committed.
+type SCIMRegistryChange struct {
+	// Before and After are the SCIM user before and after the write; After is nil when the
+	// write deleted it. Group writes pass the member, unchanged, as both.
+	Before, After *SCIMUser
+	// Groups are the display names of the IdP's groups the SCIM user belongs to after the
+	// write, sorted, without duplicates.
+	Groups []string
+	// User is the linked registry user. The effect changes it in place; the store keeps the
+	// changes as UpdateUser does (ID and CreatedAt fixed, UpdatedAt now when anything changed).
+	User *User
+	// RevokeSessions, set by the effect, revokes all of User's sessions and sets its
+	// TokensNotBefore, as RevokeUserSessions does, in the same transaction.
+	RevokeSessions bool
+	// Effects are labels the effect records for the caller's audit log.
+	Effects []string
+}
+
 // SCIMQuery selects one identity provider's SCIM resources for ListSCIMUsers and
 // ListSCIMGroups.
 type SCIMQuery struct {

@@ -158,15 +158,23 @@ type Store interface {
 	// GetOIDCRefreshToken returns an unexpired refresh token, rotated or not, and its unexpired
 	// grant, revoked or not. ErrNotFound otherwise.
 	GetOIDCRefreshToken(ctx context.Context, tokenHash string) (*OIDCRefreshToken, *OIDCGrant, error)
-	// RotateOIDCRefreshToken replaces refresh token oldHash by next, atomically: old is marked
-	// used, next is stored (its GrantID must be old's; a zero CreatedAt means now), and update
-	// runs on the grant, whose changed Identity and ExpiresAt are stored (other fields are
-	// fixed). It returns the updated grant. ErrNotFound when old or its grant is unknown or
-	// expired. ErrConflict when the grant is revoked, or when old was already used: that is a
-	// reuse, and the grant is revoked (reason OIDCRevokedRefreshReused) in the same transaction,
-	// so that a concurrent rotation of one token has exactly one winner whose new token is
-	// revoked too. ErrAlreadyExists when next's hash is taken.
-	RotateOIDCRefreshToken(ctx context.Context, oldHash string, next *OIDCRefreshToken, update func(*OIDCGrant) error) (*OIDCGrant, error)
+	// RotateOIDCRefreshToken replaces refresh token r.OldHash by r.Next, atomically: old is marked
+	// used and remembers its successor (r.Next's hash and r.SealedNext), r.Next is stored (its
+	// GrantID must be old's; a zero CreatedAt means now), and r.Update runs on the grant, whose
+	// changed Identity and ExpiresAt are stored (other fields are fixed). It returns the updated
+	// grant. ErrNotFound when old or its grant is unknown or expired. ErrConflict when the grant
+	// is revoked. ErrAlreadyExists when r.Next's hash is taken.
+	//
+	// Presenting old again after it was used is a reuse. It is forgiven, as a concurrent or
+	// retried refresh, when all of these hold: r.ReuseGrace > 0, less than r.ReuseGrace has
+	// passed since old's UsedAt, old has a SealedSuccessor, and that successor is unexpired and
+	// not used itself. Then r.Update runs and the grant is stored as above, but r.Next is not
+	// stored and old keeps its UsedAt and successor (the window never moves); the result has
+	// Reused set and carries old's SealedSuccessor, the token to hand out again. Any other reuse
+	// revokes the grant (reason OIDCRevokedRefreshReused) in the same transaction and returns
+	// ErrConflict, so that with no grace a concurrent rotation of one token has exactly one
+	// winner whose new token is revoked too.
+	RotateOIDCRefreshToken(ctx context.Context, r *OIDCRefreshRotation) (*OIDCRefreshRotated, error)
 
 	// SCIM provisioning (package scim). Every SCIM resource belongs to one identity provider:
 	// lookups, updates and deletes take the IdP ID and treat a resource of another IdP as
@@ -174,6 +182,16 @@ type Store interface {
 	// now; updates keep ID, IdPID and CreatedAt, add 1 to Version and set UpdatedAt = now.
 	// Updaters run inside the transaction (see above). Lists are ordered by creation time, then
 	// ID, and return the total number of matches besides the requested page.
+	//
+	// Registry effects. A SCIM write that takes a SCIMEffect (nil: none) runs it, inside the
+	// write's transaction and after the write, on every registry user linked (RegistryUserID,
+	// the user existing) to a SCIM user the write affects: the updated or deleted user itself,
+	// and for group writes the users whose membership the write changes (every member of a
+	// created or deleted group, the symmetric difference of an update). What the effect does
+	// to the registry user and its sessions commits with the write or not at all, so a failed
+	// write leaves nothing half done for the IdP's retry (see SCIMRegistryChange). The write
+	// returns the committed changes, in SCIM user ID order. An effect's error aborts the write
+	// and is returned unwrapped.
 
 	// SetSCIMSecret stores (creating or replacing) the SHA-256 of an IdP's SCIM bearer secret.
 	SetSCIMSecret(ctx context.Context, idpID, hash string) error
@@ -184,23 +202,28 @@ type Store interface {
 	CreateSCIMUser(ctx context.Context, u *SCIMUser) error
 	// GetSCIMUser returns one of the IdP's SCIM users.
 	GetSCIMUser(ctx context.Context, idpID, id string) (*SCIMUser, error)
-	// UpdateSCIMUser runs update on the SCIM user and stores it. ErrAlreadyExists when the new
-	// UserName is taken within the IdP.
-	UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*SCIMUser) error) (*SCIMUser, error)
-	// DeleteSCIMUser deletes the SCIM user and its group memberships.
-	DeleteSCIMUser(ctx context.Context, idpID, id string) error
+	// UpdateSCIMUser runs update on the SCIM user and stores it, then effect on its linked
+	// registry user (as linked after the update). ErrAlreadyExists when the new UserName is
+	// taken within the IdP.
+	UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*SCIMUser) error, effect SCIMEffect) (*SCIMUser, []SCIMRegistryChange, error)
+	// DeleteSCIMUser runs check on the SCIM user (an error aborts), deletes it and its group
+	// memberships, then runs effect on its linked registry user. It returns the deleted user.
+	DeleteSCIMUser(ctx context.Context, idpID, id string, check func(*SCIMUser) error, effect SCIMEffect) (*SCIMUser, []SCIMRegistryChange, error)
 	// ListSCIMUsers returns a page of the IdP's SCIM users matching q and the total count.
 	ListSCIMUsers(ctx context.Context, q SCIMQuery) ([]SCIMUser, int, error)
-	// CreateSCIMGroup stores a new SCIM group with its members. ErrAlreadyExists when the ID is
-	// taken; ErrNotFound (wrapped) when a member is not a SCIM user of the same IdP.
-	CreateSCIMGroup(ctx context.Context, g *SCIMGroup) error
+	// CreateSCIMGroup stores a new SCIM group with its members, then runs effect for every
+	// member. ErrAlreadyExists when the ID is taken; ErrNotFound (wrapped) when a member is not
+	// a SCIM user of the same IdP.
+	CreateSCIMGroup(ctx context.Context, g *SCIMGroup, effect SCIMEffect) ([]SCIMRegistryChange, error)
 	// GetSCIMGroup returns one of the IdP's SCIM groups with its members.
 	GetSCIMGroup(ctx context.Context, idpID, id string) (*SCIMGroup, error)
 	// UpdateSCIMGroup runs update on the group and stores it, members included (ErrNotFound,
-	// wrapped, when a member is not a SCIM user of the IdP).
-	UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*SCIMGroup) error) (*SCIMGroup, error)
-	// DeleteSCIMGroup deletes the group and its memberships.
-	DeleteSCIMGroup(ctx context.Context, idpID, id string) error
+	// wrapped, when a member is not a SCIM user of the IdP), then runs effect for every user
+	// that joined or left.
+	UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*SCIMGroup) error, effect SCIMEffect) (*SCIMGroup, []SCIMRegistryChange, error)
+	// DeleteSCIMGroup runs check on the group (an error aborts), deletes it and its
+	// memberships, then runs effect for every former member. It returns the deleted group.
+	DeleteSCIMGroup(ctx context.Context, idpID, id string, check func(*SCIMGroup) error, effect SCIMEffect) (*SCIMGroup, []SCIMRegistryChange, error)
 	// ListSCIMGroups returns a page of the IdP's SCIM groups matching q (with members) and the
 	// total count.
 	ListSCIMGroups(ctx context.Context, q SCIMQuery) ([]SCIMGroup, int, error)
@@ -441,4 +464,35 @@ type OIDCRefreshToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// UsedAt is when the token was rotated; a used token presented again is a reuse.
 	UsedAt time.Time `json:"used_at,omitzero"`
+	// SuccessorHash is the hash of the token that replaced this one at its rotation.
+	SuccessorHash string `json:"successor_hash,omitempty"`
+	// SealedSuccessor is that token's value, sealed by the token endpoint under a key derived
+	// from this token's value (which is never stored), so that only a holder of this token can
+	// receive the successor again within the reuse grace period.
+	SealedSuccessor []byte `json:"sealed_successor,omitempty"`
+}
+
+// OIDCRefreshRotation asks RotateOIDCRefreshToken to replace one refresh token.
+type OIDCRefreshRotation struct {
+	// OldHash is the hash of the presented refresh token.
+	OldHash string
+	// Next is the new refresh token.
+	Next *OIDCRefreshToken
+	// SealedNext is Next's value sealed for holders of the old token; it becomes old's
+	// SealedSuccessor.
+	SealedNext []byte
+	// ReuseGrace is how long after old's rotation presenting old again is forgiven (0: never).
+	ReuseGrace time.Duration
+	// Update runs on the grant inside the transaction (see the OIDC callback rules above).
+	Update func(*OIDCGrant) error
+}
+
+// OIDCRefreshRotated is the outcome of RotateOIDCRefreshToken.
+type OIDCRefreshRotated struct {
+	// Grant is the updated grant.
+	Grant *OIDCGrant
+	// Reused is set when old had been rotated less than ReuseGrace ago: Next was not stored, and
+	// the refresh token to hand out is old's successor, SealedSuccessor.
+	Reused          bool
+	SealedSuccessor []byte
 }

@@ -32,13 +32,13 @@ type authzError struct {
 func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep *endpoint) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusBadRequest, "oidc-request-malformed", "The sign-in request is malformed.", err))
+		p.failPage(w, r, ep.snap, &store.AuthEvent{Action: actionSSO, AppID: ep.app.ID},
+			httpx.Errorf(http.StatusBadRequest, "oidc-request-malformed", "The sign-in request is malformed.", err))
 		return
 	}
 	form := r.Form
 	fail := func(reason, public string) {
-		ref := p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusBadRequest, reason, public, nil))
-		p.audit(r, &store.AuthEvent{Action: actionSSO, AppID: ep.app.ID, Reasons: []string{reason}, RequestID: ref})
+		p.failPage(w, r, ep.snap, &store.AuthEvent{Action: actionSSO, AppID: ep.app.ID}, httpx.Errorf(http.StatusBadRequest, reason, public, nil))
 	}
 	clientID, dup := single(form, "client_id")
 	switch {
@@ -88,7 +88,8 @@ func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep
 
 	authorize := p.env.Authorize
 	if authorize == nil {
-		p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusServiceUnavailable, "oidc-not-configured", "Sign-in is not available.", nil))
+		p.failPage(w, r, ep.snap, &store.AuthEvent{Action: actionSSO, AppID: ep.app.ID},
+			httpx.Errorf(http.StatusServiceUnavailable, "oidc-not-configured", "Sign-in is not available.", nil))
 		return
 	}
 	returnPath := ep.path + "/" + pathAuthorization + "?" + form.Encode()
@@ -115,29 +116,26 @@ func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep
 		}
 	}
 	if g == nil || g.Identity == nil || g.Identity.UserID == "" {
-		p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusInternalServerError, "oidc-grant-incomplete", "Something went wrong on our side.", errors.New("Authorize returned no user")))
+		p.failPage(w, r, ep.snap, &store.AuthEvent{Action: actionSSO, AppID: ep.app.ID},
+			httpx.Errorf(http.StatusInternalServerError, "oidc-grant-incomplete", "Something went wrong on our side.", errors.New("Authorize returned no user")))
 		return
 	}
 	id := g.Identity
 	ev := &store.AuthEvent{Action: actionSSO, UserID: id.UserID, Email: id.Email, AppID: ep.app.ID,
 		IdPID: id.IdP.ID, IdPType: id.IdP.Type, PolicyID: g.Decision.PolicyID}
 	if _, missing := p.userClaims(ep.cfg, id, ar.scopes); missing != "" {
-		ref := p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusForbidden, "oidc-required-claim-missing",
+		p.failPage(w, r, ep.snap, ev, httpx.Errorf(http.StatusForbidden, "oidc-required-claim-missing",
 			"Your identity provider did not send an attribute this application requires ("+missing+").", nil))
-		ev.Reasons, ev.RequestID = []string{"oidc-required-claim-missing"}, ref
-		p.audit(r, ev)
 		return
 	}
 	sess, err := p.env.Store.GetSession(r.Context(), g.SessionID)
 	if err != nil {
-		ref := p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusServiceUnavailable, "oidc-session-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		ev.Reasons, ev.RequestID = []string{"oidc-session-unavailable"}, ref
-		p.audit(r, ev)
+		p.failPage(w, r, ep.snap, ev, httpx.Errorf(http.StatusServiceUnavailable, "oidc-session-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
 		return
 	}
 	identJSON, err := json.Marshal(id)
 	if err != nil {
-		p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusInternalServerError, "internal-error", "Something went wrong on our side.", err))
+		p.failPage(w, r, ep.snap, ev, httpx.Errorf(http.StatusInternalServerError, "internal-error", "Something went wrong on our side.", err))
 		return
 	}
 	code := randomValue()
@@ -149,9 +147,7 @@ func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep
 		CreatedAt: now, ExpiresAt: now.Add(CodeLifetime),
 	})
 	if err != nil {
-		ref := p.errorPage(w, r, ep.snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
-		ev.Reasons, ev.RequestID = []string{"store-unavailable"}, ref
-		p.audit(r, ev)
+		p.failPage(w, r, ep.snap, ev, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err))
 		return
 	}
 	ev.Allowed = true

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,9 +79,11 @@ func baseApp() *store.SaaSApp {
 // harness is one Gatehouse with one OIDC SaaS app, a real SQLite store and key manager, and a
 // fake saas.Env whose Authorize and Recheck the test controls.
 type harness struct {
-	t      testing.TB
-	clock  *storetest.Clock
-	st     *sqlstore.Store
+	t     testing.TB
+	clock *storetest.Clock
+	st    *sqlstore.Store
+	// faults is the store the provider uses: st, with failures the test switches on.
+	faults *faultyStore
 	keys   *keys.Manager
 	holder *snapshot.Holder
 	p      *oidcop.Provider
@@ -163,8 +167,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h.faults = &faultyStore{Store: st}
 	env := saas.Env{
-		Store: st, Keys: km, Snapshots: h.holder, Log: logger, Now: h.clock.Now,
+		Store: h.faults, Keys: km, Snapshots: h.holder, Log: logger, Now: h.clock.Now,
 		Audit:     &audit.Recorder{Store: st, Log: logger, Now: h.clock.Now},
 		Authorize: h.authorize,
 		Recheck: func(ctx context.Context, r *http.Request, app *snapshot.App, userID string) (*identity.Identity, policy.Decision, error) {
@@ -501,3 +506,25 @@ func verifyRS256(pub *rsa.PublicKey, parts []string) error {
 }
 
 var httpsOpts = snapshot.Options{Scheme: "https", Port: 443}
+
+// faultyStore is a store whose OIDC code creation and session reads fail while the test says so.
+type faultyStore struct {
+	store.Store
+	failCreateCode, failGetSession atomic.Bool
+}
+
+var errInjected = errors.New("injected store failure")
+
+func (f *faultyStore) CreateOIDCCode(ctx context.Context, c *store.OIDCCode) error {
+	if f.failCreateCode.Load() {
+		return fmt.Errorf("create code: %w: %w", store.ErrUnavailable, errInjected)
+	}
+	return f.Store.CreateOIDCCode(ctx, c)
+}
+
+func (f *faultyStore) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	if f.failGetSession.Load() {
+		return nil, fmt.Errorf("get session: %w: %w", store.ErrUnavailable, errInjected)
+	}
+	return f.Store.GetSession(ctx, id)
+}

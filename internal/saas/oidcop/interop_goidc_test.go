@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -175,7 +176,17 @@ func TestPeerGoOIDC(t *testing.T) {
 			if ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(refreshed)); err != nil || ui.Subject != h.user.ID {
 				t.Errorf("userinfo after refresh: %+v, %v", ui, err)
 			}
-			// Reusing the rotated-out refresh token revokes the family.
+			// A concurrent refresh with the rotated-out token, within the reuse grace period,
+			// gets fresh tokens and the same successor refresh token.
+			again, err := cfg.TokenSource(ctx, &expired).Token()
+			if err != nil {
+				t.Fatalf("refresh within the reuse grace period: %v", err)
+			}
+			if again.RefreshToken != refreshed.RefreshToken {
+				t.Errorf("refresh within the reuse grace period handed out another refresh token")
+			}
+			// Reusing the rotated-out refresh token after the grace period revokes the family.
+			h.clock.Advance(oidcop.DefaultRefreshReuseGracePeriod)
 			_, err = cfg.TokenSource(ctx, &expired).Token()
 			if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 				t.Errorf("reused refresh token: %v, want invalid_grant", err)

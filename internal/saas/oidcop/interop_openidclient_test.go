@@ -49,6 +49,13 @@ func TestInteropOpenIDClient(t *testing.T) {
 			defer cancel()
 			h, issuer := interopProvider(t, func(a *store.SaaSApp) {
 				a.AllowPKCEWithoutClientSecret = method == "none"
+				// The RP reuses a rotated-out token at once and expects the refusal: no grace.
+				// (The grace period is covered by TestPeerGoOIDC and the package's tests.)
+				noGrace := store.Duration(0)
+				if a.RefreshTokenOptions == nil {
+					a.RefreshTokenOptions = &store.RefreshTokenOptions{}
+				}
+				a.RefreshTokenOptions.ReuseGracePeriod = &noGrace
 			}, callback)
 			cmd := exec.CommandContext(ctx, node, "rp.mjs")
 			cmd.Dir = dir

@@ -18,7 +18,10 @@
 //   - codes are random, stored hashed, live 60 seconds and are single use: a second use revokes
 //     every token issued from the code;
 //   - refresh tokens are opaque, stored hashed and rotated at every use; presenting a rotated
-//     token again revokes the whole token family;
+//     token again revokes the whole token family, except within the app's reuse grace period
+//     (refresh_token_options.reuse_grace_period, default DefaultRefreshReuseGracePeriod) and
+//     by the same client, where concurrent refreshes all get fresh tokens and the one successor
+//     refresh token (see refreshGrant);
 //   - every refresh re-evaluates the app's policies and refuses users who are inactive or whose
 //     tokens (or whose app's tokens, or whose session) were revoked after the login;
 //   - the authorization response carries iss (RFC 9207).
@@ -47,6 +50,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +71,14 @@ const (
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
 	// CodeLifetime is how long an authorization code can be redeemed.
 	CodeLifetime = 60 * time.Second
+	// DefaultRefreshReuseGracePeriod applies when refresh_token_options.reuse_grace_period is
+	// not set. It covers refreshes that oauth2-proxy (one per request that carried the expired
+	// cookie, until the first response sets the new one) and mod_auth_openidc (one per Apache
+	// process) send at once, and a client retrying after a lost response.
+	DefaultRefreshReuseGracePeriod = 10 * time.Second
+	// MaxRefreshReuseGracePeriod bounds reuse_grace_period: within it a stolen rotated token
+	// is not detected.
+	MaxRefreshReuseGracePeriod = time.Minute
 )
 
 // Audit actions.
@@ -128,7 +140,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapsh
 		return
 	}
 	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != store.SaaSAuthOIDC {
-		p.errorPage(w, r, snap, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
+		p.failPage(w, r, snap, nil, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
 		return
 	}
 	path := snap.Profile.Prefix + "sso/oidc/" + app.ID
@@ -155,7 +167,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapsh
 			p.serveUserinfo(w, r, ep)
 		}
 	default:
-		p.errorPage(w, r, snap, httpx.Errorf(http.StatusNotFound, "oidc-endpoint-unknown", "There is no such page.", nil))
+		p.failPage(w, r, snap, nil, httpx.Errorf(http.StatusNotFound, "oidc-endpoint-unknown", "There is no such page.", nil))
 	}
 }
 
@@ -185,15 +197,24 @@ func allowMethods(w http.ResponseWriter, r *http.Request, cors bool, methods ...
 	return false
 }
 
-// errorPage renders a browser-facing error with a reference ID and returns the ID; the cause is
-// logged, never shown.
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err *httpx.Error) string {
-	ref := httpx.NewRequestID()
-	p.log.LogAttrs(r.Context(), slog.LevelWarn, "OIDC SaaS request failed",
-		slog.String("ref", ref), slog.Int("status", err.Status), slog.String("reason", err.Reason),
-		slog.String("path", r.URL.Path), slog.Any("cause", err.Cause))
-	web.Render(w, err.Status, "error.html", &web.Page{Title: "Sign-in failed", OrgName: snap.Org.Name, Message: err.Public, RequestID: ref})
-	return ref
+// failPage renders err on the error page with a new reference ID and, when ev is not nil,
+// records ev as a refused auth event that carries the same reference (RequestID) and err's
+// reason: the reference a user reads out finds the event. ev is nil only for requests that are
+// no sign-in attempt (an unknown application or page); those are logged with the reference.
+// The cause is logged, never shown.
+func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, ev *store.AuthEvent, err *httpx.Error) {
+	err.Ref = httpx.NewRequestID()
+	if err.Title == "" {
+		err.Title = "Sign-in failed"
+	}
+	if ev != nil {
+		ev.Allowed, ev.RequestID = false, err.Ref
+		if !slices.Contains(ev.Reasons, err.Reason) {
+			ev.Reasons = append(ev.Reasons, err.Reason)
+		}
+		p.audit(r, ev)
+	}
+	web.RenderError(w, r, p.log, snap.Org.Name, err)
 }
 
 // audit records an auth event when the Env has a recorder.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -308,7 +309,9 @@ func TestRefreshRotationAndReuseDetection(t *testing.T) {
 		t.Fatalf("userinfo after refresh: %d", w.Code)
 	}
 
-	// The rotated-out token presented again: reuse, the whole family is revoked.
+	// The rotated-out token presented again after the reuse grace period: reuse, the whole
+	// family is revoked.
+	h.clock.Advance(oidcop.DefaultRefreshReuseGracePeriod)
 	oauthErr(t, h.tokenReq(authBasic, refreshForm(tr0.RefreshToken)), 400, "invalid_grant")
 	h.wantEvent(t, "saas_token", false, "oidc-refresh-reuse")
 	oauthErr(t, h.tokenReq(authBasic, refreshForm(tr1.RefreshToken)), 400, "invalid_grant")

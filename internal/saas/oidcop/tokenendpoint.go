@@ -2,6 +2,10 @@ package oidcop
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -311,8 +315,25 @@ func checkCode(sc *store.OIDCCode, ep *endpoint, c *client, redirectURI, verifie
 	return nil
 }
 
+// reuseGracePeriod returns the app's refresh token reuse grace period.
+func reuseGracePeriod(cfg *store.SaaSApp) time.Duration {
+	if o := cfg.RefreshTokenOptions; o != nil && o.ReuseGracePeriod != nil {
+		return min(o.ReuseGracePeriod.Std(), MaxRefreshReuseGracePeriod)
+	}
+	return DefaultRefreshReuseGracePeriod
+}
+
 // refreshGrant rotates a refresh token after checking the grant, the user's revocations and
 // the app's policies again.
+//
+// Reuse. A refresh token presented again after its rotation is a reuse (RFC 9700 §4.14.2): the
+// whole token family is revoked, unless the same client presents it within the app's reuse
+// grace period while its successor is still unused. That is what concurrent refreshes look like
+// (oauth2-proxy and mod_auth_openidc refresh once per request or process that holds the expired
+// session) and a client retrying after a lost response: each such request is checked like a
+// refresh and gets new access and ID tokens and the successor refresh token the first refresh
+// got, so the family stays one chain. The successor is stored sealed under a key derived from
+// the rotated token's value, so only its holders can open it (sealSuccessor).
 func (p *Provider) refreshGrant(r *http.Request, form url.Values, ep *endpoint, c *client) (*tokenOutcome, error) {
 	ctx := r.Context()
 	old := form.Get("refresh_token")
@@ -331,19 +352,22 @@ func (p *Provider) refreshGrant(r *http.Request, form url.Values, ep *endpoint, 
 		return nil, serverError("store-unavailable", err)
 	}
 	out := &tokenOutcome{grant: g}
+	grace := reuseGracePeriod(ep.cfg)
 	switch {
 	case g.AppID != ep.app.ID || g.ClientID != c.id:
+		if !tok.UsedAt.IsZero() && g.RevokedAt.IsZero() {
+			// A rotated token in another client's hands: a reuse, never forgiven.
+			return out, p.revokeReused(ctx, g)
+		}
 		return out, invalidGrant("oidc-refresh-client-mismatch", "the refresh token was issued to another client")
 	case !g.PublicClient && !c.authenticated:
 		return out, invalidClient("oidc-client-auth-required", "client authentication is required")
 	case !g.RevokedAt.IsZero():
 		return out, invalidGrant("oidc-refresh-revoked", "the refresh token was revoked")
-	case !tok.UsedAt.IsZero():
-		// Reuse of a rotated token: someone else may hold the family (RFC 9700 §4.14.2).
-		if err := p.env.Store.RevokeOIDCGrant(ctx, g.ID, store.OIDCRevokedRefreshReused); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return out, serverError("store-unavailable", err)
-		}
-		return out, invalidGrant("oidc-refresh-reuse", "the refresh token was already used; its token family is revoked")
+	case !tok.UsedAt.IsZero() && !p.now().Before(tok.UsedAt.Add(grace)):
+		// Reuse of a rotated token: someone else may hold the family (RFC 9700 §4.14.2). Within
+		// the grace period the store decides (RotateOIDCRefreshToken), atomically.
+		return out, p.revokeReused(ctx, g)
 	}
 	scopes := g.Scopes
 	if s := form.Get("scope"); s != "" {
@@ -384,13 +408,21 @@ func (p *Provider) refreshGrant(r *http.Request, form url.Values, ep *endpoint, 
 	accessLife, refreshLife := lifetimes(ep.cfg)
 	now := p.now()
 	next := randomValue()
-	g, err = p.env.Store.RotateOIDCRefreshToken(ctx, oldHash,
-		&store.OIDCRefreshToken{TokenHash: hashValue(next), GrantID: g.ID, CreatedAt: now, ExpiresAt: now.Add(refreshLife)},
-		func(sg *store.OIDCGrant) error {
+	sealed, err := sealSuccessor(old, next)
+	if err != nil {
+		return out, serverError("internal-error", err)
+	}
+	rot, err := p.env.Store.RotateOIDCRefreshToken(ctx, &store.OIDCRefreshRotation{
+		OldHash:    oldHash,
+		Next:       &store.OIDCRefreshToken{TokenHash: hashValue(next), GrantID: g.ID, CreatedAt: now, ExpiresAt: now.Add(refreshLife)},
+		SealedNext: sealed,
+		ReuseGrace: grace,
+		Update: func(sg *store.OIDCGrant) error {
 			sg.Identity = identJSON
 			sg.ExpiresAt = maxTime(sg.ExpiresAt, now.Add(max(accessLife, refreshLife)))
 			return nil
-		})
+		},
+	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return out, invalidGrant("oidc-refresh-reuse", "the refresh token was already used; its token family is revoked")
@@ -399,14 +431,76 @@ func (p *Provider) refreshGrant(r *http.Request, form url.Values, ep *endpoint, 
 	case err != nil:
 		return out, serverError("store-unavailable", err)
 	}
-	out.grant = g
-	resp, err := p.issue(ep, g, ident, scopes, "", next, now)
+	out.grant = rot.Grant
+	reason := "oidc-refresh-rotated"
+	if rot.Reused {
+		// A concurrent or retried refresh within the grace period: hand out the successor.
+		if next, err = openSuccessor(old, rot.SealedSuccessor); err != nil {
+			return out, serverError("oidc-refresh-successor-unreadable", err)
+		}
+		reason = "oidc-refresh-grace"
+	}
+	resp, err := p.issue(ep, rot.Grant, ident, scopes, "", next, now)
 	if err != nil {
 		return out, err
 	}
 	out.resp = resp
-	out.reasons = append(out.reasons, "oidc-refresh-rotated")
+	out.reasons = append(out.reasons, reason)
 	return out, nil
+}
+
+// revokeReused revokes a grant whose rotated refresh token came back and returns the error for
+// the client.
+func (p *Provider) revokeReused(ctx context.Context, g *store.OIDCGrant) error {
+	if err := p.env.Store.RevokeOIDCGrant(ctx, g.ID, store.OIDCRevokedRefreshReused); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return serverError("store-unavailable", err)
+	}
+	return invalidGrant("oidc-refresh-reuse", "the refresh token was already used; its token family is revoked")
+}
+
+// successorKey derives the key that seals a refresh token's successor from the token's value,
+// which the store never sees (it keeps only the SHA-256): reading the database does not open
+// the sealed successor.
+func successorKey(token string) []byte {
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("gatehouse oidc refresh successor v1"))
+	return mac.Sum(nil)
+}
+
+// sealSuccessor seals next (AES-256-GCM, the token's hash as associated data) for holders of
+// token.
+func sealSuccessor(token, next string) ([]byte, error) {
+	aead, err := successorAEAD(token)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
+	return aead.Seal(nonce, nonce, []byte(next), []byte(hashValue(token))), nil
+}
+
+// openSuccessor opens what sealSuccessor sealed for token.
+func openSuccessor(token string, sealed []byte) (string, error) {
+	aead, err := successorAEAD(token)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return "", errors.New("sealed successor too short")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(hashValue(token)))
+	if err != nil {
+		return "", fmt.Errorf("open sealed successor: %w", err)
+	}
+	return string(plain), nil
+}
+
+func successorAEAD(token string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(successorKey(token))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -2,7 +2,6 @@ package oidcop
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -27,12 +27,12 @@ const (
 //
 // Rules: client_id is 1-255 characters of letters, digits and "-._~"; client_secret_sha256 is
 // 64 hex digits, required unless allow_pkce_without_client_secret; redirect_uris are at least
-// one, unique, absolute https URLs (http only for localhost and loopback addresses) without
+// one, unique, absolute https URLs (http only for the loopback hosts of httpx.LoopbackHTTPHost) without
 // userinfo, fragment, wildcard, backslash, whitespace or control characters; scopes are among
 // openid, email, profile, groups and include openid; grant_types are among authorization_code,
 // authorization_code_with_pkce and refresh_tokens and include one of the first two (hybrid and
 // implicit are not supported); access_token_lifetime is 1m-24h; refresh_token_options.lifetime
-// is over 1m; group_filter_regex compiles (RE2); custom_claims have unique, non-reserved names,
+// is over 1m and refresh_token_options.reuse_grace_period 0-1m; group_filter_regex compiles (RE2); custom_claims have unique, non-reserved names,
 // a scope among the app's scopes and a source name.
 func ValidateApp(app *store.SaaSApp) error {
 	var errs configfield.Errors
@@ -112,6 +112,9 @@ func ValidateApp(app *store.SaaSApp) error {
 		if d := app.RefreshTokenOptions.Lifetime.Std(); d != 0 && d <= minRefreshTokenLifetime {
 			add("refresh_token_options.lifetime", "must be longer than 1m (got %s)", d)
 		}
+		if g := app.RefreshTokenOptions.ReuseGracePeriod; g != nil && (g.Std() < 0 || g.Std() > MaxRefreshReuseGracePeriod) {
+			add("refresh_token_options.reuse_grace_period", "must be between 0s (no grace) and 1m (got %s): within it a stolen rotated refresh token goes unnoticed", g.Std())
+		}
 	}
 	if re := app.GroupFilterRegex; re != "" {
 		if len(re) > maxGroupFilterLen {
@@ -148,6 +151,9 @@ func ValidateApp(app *store.SaaSApp) error {
 				add(fmt.Sprintf("%s.source.name_by_idp[%d].source_name", field, j), "is required")
 			}
 		}
+	}
+	if app.SendEmptyGroupsAttribute != nil {
+		add("send_empty_groups_attribute", "is a SAML setting; this application's auth_type is oidc")
 	}
 	if app.AppLauncherURL != "" {
 		if msg := checkClientURL(app.AppLauncherURL, true); msg != "" {
@@ -194,16 +200,8 @@ func checkClientURL(u string, fragmentOK bool) string {
 		return "must be an absolute URL with a host (https://host/path)"
 	case p.User != nil:
 		return "must not contain user information (user@host)"
-	case p.Scheme == "http" && !loopback(p.Hostname()):
-		return "must use https (http is only allowed for localhost and loopback addresses)"
+	case p.Scheme == "http" && !httpx.LoopbackHTTPHost(p.Host):
+		return "must use https (http is only allowed for localhost, 127.x.y.z and [::1], written plainly)"
 	}
 	return ""
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

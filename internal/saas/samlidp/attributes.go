@@ -31,6 +31,10 @@ const (
 // sends them: the user UUID, e-mail, name and group names (plain string values).
 var defaultAttributes = []string{"id", "email", "name", "groups"}
 
+// sourceGroups is the identity attribute of the user's groups; attributes taken from it are sent
+// without values for a user who has none (saas_app.send_empty_groups_attribute).
+const sourceGroups = "groups"
+
 // attribute is one saml:Attribute.
 type attribute struct {
 	Name         string
@@ -42,12 +46,16 @@ type attribute struct {
 // attributes returns the attributes of an assertion for id: the defaults, then the app's
 // custom_attributes, a custom attribute replacing a default (or earlier) one of the same name.
 // A custom attribute takes its values from the source named for the user's IdP in
-// name_by_idp, else from source.name (see lookup). Without values it is left out, or, when it
-// is required, the login fails with reason saml-attribute-missing.
+// name_by_idp, else from source.name (see lookup). Without values it is left out (together with
+// the default of the same name), or, when it is required, the login fails with reason saml-attribute-missing. The exception is an attribute
+// of the user's groups (the default groups attribute, or a custom one whose source is groups):
+// for a user without groups it is sent with no AttributeValue (SAML 2.0 core §2.7.3.1 allows
+// zero), unless the app sets send_empty_groups_attribute to false. A required one still fails.
 func attributes(id *identity.Identity, cfg *store.SaaSApp) ([]attribute, error) {
 	var out []attribute
+	emptyGroups := cfg.EmptyGroupsAttribute()
 	for _, name := range defaultAttributes {
-		if vs := lookup(id, name); len(vs) > 0 {
+		if vs := lookup(id, name); len(vs) > 0 || (name == sourceGroups && emptyGroups) {
 			out = append(out, attribute{Name: name, NameFormat: NameFormatUnspecified, Values: vs})
 		}
 	}
@@ -64,7 +72,11 @@ func attributes(id *identity.Identity, cfg *store.SaaSApp) ([]attribute, error) 
 			if ca.Required {
 				return nil, failf("saml-attribute-missing", fmt.Errorf("required attribute %q: source %q has no value for this login (IdP %q)", ca.Name, src, id.IdP.ID))
 			}
-			continue
+			if src != sourceGroups || !emptyGroups {
+				// Left out, and so is the default it names: the app mapped that name elsewhere.
+				out = slices.DeleteFunc(out, func(o attribute) bool { return o.Name == ca.Name })
+				continue
+			}
 		}
 		a := attribute{Name: ca.Name, NameFormat: ca.NameFormat, FriendlyName: ca.FriendlyName, Values: vs}
 		if a.NameFormat == "" {

@@ -20,8 +20,10 @@ func TestAttributeMapping(t *testing.T) {
 		name   string
 		custom []store.SAMLAttribute
 		modify func(*identity.Identity)
-		want   []attribute
-		reason string // failure reason, "" for success
+		// noEmptyGroups sets send_empty_groups_attribute: false.
+		noEmptyGroups bool
+		want          []attribute
+		reason        string // failure reason, "" for success
 	}{
 		{
 			name: "defaults only",
@@ -40,6 +42,55 @@ func TestAttributeMapping(t *testing.T) {
 				{Name: "email", NameFormat: NameFormatUnspecified, Values: []string{"alice@example.com"}},
 				{Name: "groups", NameFormat: NameFormatUnspecified, Values: []string{"gid-1"}},
 			},
+		},
+		{
+			name:   "a user without groups gets a groups attribute without values",
+			modify: func(id *identity.Identity) { id.Groups = nil },
+			want: []attribute{
+				{Name: "id", NameFormat: NameFormatUnspecified, Values: []string{"5b3c2f1e-8d4a-4c6b-9e7f-0a1b2c3d4e5f"}},
+				{Name: "email", NameFormat: NameFormatUnspecified, Values: []string{"alice@example.com"}},
+				{Name: "name", NameFormat: NameFormatUnspecified, Values: []string{`Alice <&"'> O'Brien`}},
+				{Name: "groups", NameFormat: NameFormatUnspecified},
+			},
+		},
+		{
+			name:          "send_empty_groups_attribute false leaves it out",
+			modify:        func(id *identity.Identity) { id.Groups = nil },
+			noEmptyGroups: true,
+			want: []attribute{
+				{Name: "id", NameFormat: NameFormatUnspecified, Values: []string{"5b3c2f1e-8d4a-4c6b-9e7f-0a1b2c3d4e5f"}},
+				{Name: "email", NameFormat: NameFormatUnspecified, Values: []string{"alice@example.com"}},
+				{Name: "name", NameFormat: NameFormatUnspecified, Values: []string{`Alice <&"'> O'Brien`}},
+			},
+		},
+		{
+			name:   "custom attributes taken from groups are sent empty too, by source.name or name_by_idp",
+			modify: func(id *identity.Identity) { id.Groups = []identity.Group{{Name: ""}} },
+			custom: []store.SAMLAttribute{
+				{Name: "memberOf", NameFormat: NameFormatBasic, Source: src("groups")},
+				{Name: "roles", Source: src("costCenter", store.IdPSourceName{IdPID: "okta", SourceName: "groups"})},
+				{Name: "absent", Source: src("nothing")},
+			},
+			want: []attribute{
+				{Name: "memberOf", NameFormat: NameFormatBasic},
+				{Name: "roles", NameFormat: NameFormatUnspecified},
+			},
+		},
+		{
+			name:          "custom attributes taken from groups, send_empty_groups_attribute false",
+			modify:        func(id *identity.Identity) { id.Groups = nil },
+			noEmptyGroups: true,
+			custom:        []store.SAMLAttribute{{Name: "memberOf", Source: src("groups")}},
+		},
+		{
+			name:   "a required attribute taken from groups still fails without groups",
+			modify: func(id *identity.Identity) { id.Groups = nil },
+			custom: []store.SAMLAttribute{{Name: "memberOf", Required: true, Source: src("groups")}},
+			reason: "saml-attribute-missing",
+		},
+		{
+			name:   "a custom attribute named like a default and left out takes the default with it",
+			custom: []store.SAMLAttribute{{Name: "groups", Source: src("nothing")}, {Name: "name", Source: src("nothing")}},
 		},
 		{
 			name: "custom attributes from SAML attributes, OIDC claims and built-ins, with formats",
@@ -113,7 +164,11 @@ func TestAttributeMapping(t *testing.T) {
 			if tc.modify != nil {
 				tc.modify(id)
 			}
-			got, err := attributes(id, &store.SaaSApp{CustomAttributes: tc.custom})
+			cfg := &store.SaaSApp{CustomAttributes: tc.custom}
+			if tc.noEmptyGroups {
+				cfg.SendEmptyGroupsAttribute = new(false)
+			}
+			got, err := attributes(id, cfg)
 			if tc.reason != "" {
 				if err == nil || reasonOf(err) != tc.reason {
 					t.Fatalf("attributes = %v, %v; want reason %s", got, err, tc.reason)
@@ -129,7 +184,7 @@ func TestAttributeMapping(t *testing.T) {
 					return slices.Contains(defaultAttributes, a.Name) && !slices.ContainsFunc(tc.custom, func(c store.SAMLAttribute) bool { return c.Name == a.Name })
 				})
 			}
-			if !reflect.DeepEqual(got, tc.want) {
+			if (len(got) > 0 || len(tc.want) > 0) && !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("attributes =\n%+v\nwant\n%+v", got, tc.want)
 			}
 		})

@@ -1,6 +1,8 @@
 package samlidp
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +12,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
+	"github.com/gatehouse/gatehouse/internal/samlxml"
 )
 
 // crewjamSP is crewjam/saml's samlsp middleware in front of a page that prints the session's
@@ -52,39 +57,7 @@ func TestPeerCrewjamSP(t *testing.T) {
 	in, want := trickyValues(false)
 	idp.auth.grant.Identity.SAMLAttributes["tricky"] = in
 
-	mdURL, err := url.Parse(idp.metadataURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := samlsp.FetchMetadata(ctx, http.DefaultClient, *mdURL)
-	if err != nil {
-		t.Fatalf("samlsp cannot read our metadata: %v", err)
-	}
-	key, cert := interopKey(t)
-	root, _ := url.Parse(sp.srv.URL)
-	mw, err := samlsp.New(samlsp.Options{URL: *root, Key: key, Certificate: cert, IDPMetadata: md, AllowIDPInitiated: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mw.OnError = func(w http.ResponseWriter, _ *http.Request, err error) {
-		var ire *saml.InvalidResponseError
-		if errors.As(err, &ire) {
-			err = fmt.Errorf("%w: %w", err, ire.PrivateErr)
-		}
-		http.Error(w, "samlsp refused: "+err.Error(), http.StatusForbidden)
-	}
-	sp.mw = mw
-	mux := http.NewServeMux()
-	mux.Handle("/saml/", mw)
-	mux.Handle("/hello", mw.RequireAccount(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
-		if !ok {
-			http.Error(w, "no session claims", http.StatusInternalServerError)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"subject": s.Subject, "attributes": s.Attributes, "query": r.URL.RawQuery})
-	})))
-	spHandler.h = mux
+	sp.serve(ctx, t, idp, spHandler)
 
 	// SP-initiated: the browser asks for /hello, samlsp sends it to our SSO endpoint, the fake
 	// login signs it in and brings it back, and our page posts the Response to the ACS.
@@ -130,6 +103,104 @@ func TestPeerCrewjamSP(t *testing.T) {
 	}
 	if issued != 2 {
 		t.Errorf("%d issued-assertion events, want 2", issued)
+	}
+}
+
+// serve sets up samlsp from the IdP's metadata and serves it with a /hello page that prints
+// the session's subject and attributes as JSON.
+func (sp *crewjamSP) serve(ctx context.Context, t *testing.T, idp *interopIdP, spHandler *swappable) {
+	t.Helper()
+	mdURL, err := url.Parse(idp.metadataURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := samlsp.FetchMetadata(ctx, http.DefaultClient, *mdURL)
+	if err != nil {
+		t.Fatalf("samlsp cannot read our metadata: %v", err)
+	}
+	key, cert := interopKey(t)
+	root, _ := url.Parse(sp.srv.URL)
+	mw, err := samlsp.New(samlsp.Options{URL: *root, Key: key, Certificate: cert, IDPMetadata: md, AllowIDPInitiated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw.OnError = func(w http.ResponseWriter, _ *http.Request, err error) {
+		var ire *saml.InvalidResponseError
+		if errors.As(err, &ire) {
+			err = fmt.Errorf("%w: %w", err, ire.PrivateErr)
+		}
+		http.Error(w, "samlsp refused: "+err.Error(), http.StatusForbidden)
+	}
+	sp.mw = mw
+	mux := http.NewServeMux()
+	mux.Handle("/saml/", mw)
+	mux.Handle("/hello", mw.RequireAccount(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
+		if !ok {
+			http.Error(w, "no session claims", http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"subject": s.Subject, "attributes": s.Attributes, "query": r.URL.RawQuery})
+	})))
+	spHandler.h = mux
+}
+
+// TestPeerCrewjamSPUserWithoutGroups: a user without groups gets a groups Attribute without
+// AttributeValue (issue 12: Dex's SAML connector refuses assertions that leave groups out), and
+// samlsp still verifies and accepts the assertion; with send_empty_groups_attribute false the
+// attribute is left out and the assertion is accepted as well.
+func TestPeerCrewjamSPUserWithoutGroups(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sendEmpty *bool
+		wantAttr  bool
+	}{
+		{"default", nil, true},
+		{"send_empty_groups_attribute true", new(true), true},
+		{"send_empty_groups_attribute false", new(false), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := contextFor(t)
+			idp := startIdP(t)
+			sp, spHandler := startCrewjamSP(t)
+			sa := defaultSaaS()
+			sa.SPEntityID, sa.ConsumerServiceURL = sp.entityID(), sp.acs()
+			sa.SendEmptyGroupsAttribute = tc.sendEmpty
+			idp.configure(t, sa)
+			idp.auth.grant.Identity.Groups = nil
+			sp.serve(ctx, t, idp, spHandler)
+
+			b := browser(t)
+			form := fetchAutoPost(t, b, sp.srv.URL+"/hello?from=sp")
+			raw, err := base64.StdEncoding.DecodeString(form.Fields.Get("SAMLResponse"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := verify(t, raw, idp.keys.Certificate(), time.Now()).Assertion
+			var groups []*etree.Element
+			for _, el := range samlxml.Children(find(t, a, "AttributeStatement"), samlxml.NSAssertion, "Attribute") {
+				if el.SelectAttrValue("Name", "") == "groups" {
+					groups = append(groups, el)
+				}
+			}
+			switch {
+			case tc.wantAttr && (len(groups) != 1 || len(groups[0].ChildElements()) != 0):
+				t.Fatalf("want one groups Attribute without AttributeValue, got %d: %v", len(groups), groups)
+			case !tc.wantAttr && len(groups) != 0:
+				t.Fatalf("send_empty_groups_attribute false: groups Attribute sent")
+			}
+			code, body := post(t, b, form.Action, form.Fields)
+			if code != http.StatusOK {
+				t.Fatalf("samlsp did not accept the Response: %d %s", code, body)
+			}
+			var got struct{ Attributes map[string][]string }
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("SP page: %v: %s", err, body)
+			}
+			if len(got.Attributes["groups"]) != 0 || !equalValues(got.Attributes["email"], []string{"alice@example.com"}) {
+				t.Errorf("samlsp read groups %q, email %q", got.Attributes["groups"], got.Attributes["email"])
+			}
+		})
 	}
 }
 

@@ -140,6 +140,7 @@ func buildResponse(rp *responseParams) ([]byte, error) {
 			if at.FriendlyName != "" {
 				el.CreateAttr("FriendlyName", xmlText(at.FriendlyName))
 			}
+			// No values: an Attribute with no AttributeValue (an empty groups list).
 			for _, v := range at.Values {
 				el.CreateElement("saml:AttributeValue").SetText(xmlText(v))
 			}

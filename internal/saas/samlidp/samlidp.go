@@ -37,7 +37,8 @@
 // the current certificate and every rotated-out one still inside its overlap.
 //
 // Every SSO is an auth event with action "saas_sso": issued assertions and every failure
-// (with a "saml-…" reason) are recorded here, policy denials by Authorize.
+// (with a "saml-…" reason) are recorded here, policy denials by Authorize. A failure's event
+// carries the reference ID its error page shows (RequestID).
 package samlidp
 
 import (
@@ -142,7 +143,7 @@ func (p *IdP) serveSSO(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 		}
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		p.fail(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This method is not allowed here.", nil))
+		p.reject(w, r, snap, app, http.StatusMethodNotAllowed, "method-not-allowed", errors.New(r.Method+" on the SSO endpoint"))
 		return
 	}
 	q := r.URL.Query()
@@ -247,8 +248,8 @@ const misconfigured = "This application is not set up correctly for sign-in. Con
 // respond builds, signs and posts the Response to the configured ACS, and records the event.
 func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *session.Grant, inResponseTo, relayState string) {
 	if grant == nil || grant.Identity == nil {
-		p.fail(w, r, snap, httpx.Errorf(http.StatusInternalServerError, "saml-no-identity", publicUnavailable,
-			errors.New("Authorize returned no identity")))
+		p.deny(w, r, snap, app, grant, http.StatusInternalServerError, "saml-no-identity", publicUnavailable,
+			errors.New("Authorize returned no identity"))
 		return
 	}
 	cfg := app.SaaSApp
@@ -297,7 +298,7 @@ func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	if inResponseTo == "" {
 		how = "saml-idp-initiated"
 	}
-	p.event(r, app, grant, true, grant.Decision.PolicyID, append([]string{how}, grant.Decision.Reasons...))
+	p.event(r, app, grant, true, grant.Decision.PolicyID, append([]string{how}, grant.Decision.Reasons...), "")
 	fields := map[string][]string{"SAMLResponse": {base64.StdEncoding.EncodeToString(raw)}}
 	if relayState != "" {
 		fields["RelayState"] = []string{relayState}
@@ -305,26 +306,29 @@ func (p *IdP) respond(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	web.RenderAutoPost(w, snap.Org.Name, cfg.ConsumerServiceURL, fields)
 }
 
-// reject records a request that failed before any user was known and renders the error page.
+// reject records a request that failed before any user was known and renders the error page;
+// the event and the page carry the same reference.
 func (p *IdP) reject(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, status int, reason string, cause error) {
-	p.event(r, app, nil, false, "", []string{reason})
-	p.fail(w, r, snap, httpx.Errorf(status, reason, publicRequestError, cause))
+	p.deny(w, r, snap, app, nil, status, reason, publicRequestError, cause)
 }
 
 const publicRequestError = "The application sent a sign-in request Gatehouse cannot accept. Contact your administrator."
 
-// deny records a failure after the user was authorized and renders the error page.
+// deny records a failed SSO (grant is nil when no user is known yet) and renders the error
+// page; the event's RequestID is the reference on the page.
 func (p *IdP) deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, grant *session.Grant, status int, reason, public string, cause error) {
-	p.event(r, app, grant, false, "", []string{reason})
-	p.fail(w, r, snap, httpx.Errorf(status, reason, public, cause))
+	err := httpx.Errorf(status, reason, public, cause)
+	err.Ref = httpx.NewRequestID()
+	p.event(r, app, grant, false, "", []string{reason}, err.Ref)
+	p.fail(w, r, snap, err)
 }
 
-// event records one saas_sso auth event.
-func (p *IdP) event(r *http.Request, app *snapshot.App, grant *session.Grant, allowed bool, policyID string, reasons []string) {
+// event records one saas_sso auth event; ref is the reference of the error page shown, if any.
+func (p *IdP) event(r *http.Request, app *snapshot.App, grant *session.Grant, allowed bool, policyID string, reasons []string, ref string) {
 	if p.env.Audit == nil {
 		return
 	}
-	e := &store.AuthEvent{Action: AuthAction, Allowed: allowed, AppID: app.ID, PolicyID: policyID, Reasons: reasons}
+	e := &store.AuthEvent{Action: AuthAction, Allowed: allowed, AppID: app.ID, PolicyID: policyID, Reasons: reasons, RequestID: ref}
 	if grant != nil && grant.Identity != nil {
 		id := grant.Identity
 		e.UserID, e.Email, e.IdPID, e.IdPType = id.UserID, id.Email, id.IdP.ID, id.IdP.Type
@@ -335,7 +339,9 @@ func (p *IdP) event(r *http.Request, app *snapshot.App, grant *session.Grant, al
 	p.env.Audit.Auth(r.Context(), e)
 }
 
-// fail renders an error page; users see only its public message.
+// fail renders an error page; users see only its public message. Failures of an SSO go
+// through deny or reject, which also record the event; fail alone is for requests that are no
+// sign-in attempt (unknown application or page, metadata).
 func (p *IdP) fail(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err error) {
 	org := ""
 	if snap != nil {

@@ -2,13 +2,12 @@ package samlidp
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -133,7 +132,8 @@ func cleanText(s string) bool {
 }
 
 // urlProblem returns why s may not receive SAML responses or serve as a RelayState URL, or "":
-// it must be an absolute https URL, or http on a loopback host (localhost, 127.0.0.0/8, ::1),
+// it must be an absolute https URL, or http on a loopback host written plainly (localhost,
+// 127.x.y.z or [::1]; see httpx.LoopbackHTTPHost),
 // with a host, without user information, fragment, white space, control characters or
 // backslashes. Everything else, javascript: and data: included, is refused.
 func urlProblem(s string) string {
@@ -158,20 +158,8 @@ func urlProblem(s string) string {
 	if host == "" {
 		return want
 	}
-	if u.Scheme == "http" && !isLoopback(host) {
+	if u.Scheme == "http" && !httpx.LoopbackHTTPHost(u.Host) {
 		return want
 	}
 	return ""
-}
-
-// isLoopback reports localhost and loopback IP literals.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap().IsLoopback()
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -13,7 +13,7 @@ func TestURLProblem(t *testing.T) {
 	for _, ok := range []string{
 		"https://sp.example.com/acs", "https://sp.example.com:8443/saml/acs?tenant=a&x=1", "https://SP.Example.com/ACS",
 		"http://127.0.0.1:8080/acs", "http://localhost/acs", "http://[::1]:9000/acs", "http://127.8.9.10/acs",
-		"https://10.0.0.1/acs",
+		"https://10.0.0.1/acs", "http://LOCALHOST:8080/acs", "https://[::ffff:127.0.0.1]/acs",
 	} {
 		if msg := urlProblem(ok); msg != "" {
 			t.Errorf("urlProblem(%q) = %q, want ok", ok, msg)
@@ -26,6 +26,10 @@ func TestURLProblem(t *testing.T) {
 		"https://user:pass@sp.example.com/acs", "https://sp.example.com@evil.com/acs", "https://sp.example.com/acs#frag",
 		"https://sp.example.com/a cs", "https://sp.example.com/acs\n", " https://sp.example.com/acs", "https:\\\\sp.example.com\\acs",
 		"https:///acs", "https://", "", "https://sp.example.com/\x00",
+		// Loopback addresses written in forms clients parse differently (docs/saas.md).
+		"http://[::ffff:127.0.0.1]/acs", "http://[::Ffff:127.0.0.0]", "http://[::127.0.0.1]/acs", "http://[0:0:0:0:0:0:0:1]/acs",
+		"http://[::1%25lo0]/acs", "http://127.1/acs", "http://2130706433/acs", "http://0x7f.1/acs", "http://0177.0.0.1/acs",
+		"http://127.0.0.1./acs", "http://localhost./acs", "http://localhoſt/acs",
 	} {
 		if msg := urlProblem(bad); msg == "" {
 			t.Errorf("urlProblem(%q) accepted it", bad)

@@ -19,7 +19,7 @@ const oidcCodeColumns = "code_hash, grant_id, app_id, client_id, redirect_uri, c
 
 const oidcGrantColumns = "id, app_id, client_id, user_id, session_id, scopes, public_client, auth_time, identity, created_at, expires_at, revoked_at, revoke_reason"
 
-const oidcRefreshColumns = "token_hash, grant_id, created_at, expires_at, used_at"
+const oidcRefreshColumns = "token_hash, grant_id, created_at, expires_at, used_at, successor_hash, sealed_successor"
 
 func joinScopes(s []string) string { return strings.Join(s, " ") }
 
@@ -77,9 +77,10 @@ func scanOIDCRefresh(sc scanner) (*store.OIDCRefreshToken, error) {
 		t                        store.OIDCRefreshToken
 		created, expires, usedAt int64
 	)
-	if err := sc.Scan(&t.TokenHash, &t.GrantID, &created, &expires, &usedAt); err != nil {
+	if err := sc.Scan(&t.TokenHash, &t.GrantID, &created, &expires, &usedAt, &t.SuccessorHash, &t.SealedSuccessor); err != nil {
 		return nil, err
 	}
+	t.SealedSuccessor = blob(t.SealedSuccessor)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMicros(created), fromMicros(expires), fromMicros(usedAt)
 	return &t, nil
 }
@@ -133,8 +134,8 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *store.OIDCGrant)
 }
 
 func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *store.OIDCRefreshToken) error {
-	return s.insert(ctx, tx, "INSERT INTO oidc_refresh_tokens ("+oidcRefreshColumns+") VALUES (?, ?, ?, ?, ?)",
-		t.TokenHash, t.GrantID, micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.UsedAt))
+	return s.insert(ctx, tx, "INSERT INTO oidc_refresh_tokens ("+oidcRefreshColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		t.TokenHash, t.GrantID, micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.UsedAt), t.SuccessorHash, blob(t.SealedSuccessor))
 }
 
 // normalizeGrant returns a copy of g with times in UTC (CreatedAt defaulting to now).
@@ -154,6 +155,7 @@ func normalizeRefresh(t *store.OIDCRefreshToken, now time.Time) *store.OIDCRefre
 	n := *t
 	n.CreatedAt = createdOr(t.CreatedAt, now)
 	n.ExpiresAt, n.UsedAt = utc(t.ExpiresAt), utc(t.UsedAt)
+	n.SealedSuccessor = blob(t.SealedSuccessor)
 	return &n
 }
 
@@ -283,16 +285,17 @@ func (s *Store) GetOIDCRefreshToken(ctx context.Context, tokenHash string) (*sto
 	return t, g, nil
 }
 
-// RotateOIDCRefreshToken replaces a refresh token by next; see store.Store. A reuse revokes the
-// grant and the revocation is committed before ErrConflict returns.
-func (s *Store) RotateOIDCRefreshToken(ctx context.Context, oldHash string, next *store.OIDCRefreshToken, update func(*store.OIDCGrant) error) (*store.OIDCGrant, error) {
+// RotateOIDCRefreshToken replaces a refresh token by r.Next; see store.Store. A reuse outside
+// the grace period revokes the grant and the revocation is committed before ErrConflict
+// returns.
+func (s *Store) RotateOIDCRefreshToken(ctx context.Context, r *store.OIDCRefreshRotation) (*store.OIDCRefreshRotated, error) {
 	var (
-		grant  *store.OIDCGrant
+		out    *store.OIDCRefreshRotated
 		reused bool
 	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		reused = false
-		old, err := scanOIDCRefresh(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcRefreshColumns+" FROM oidc_refresh_tokens WHERE token_hash = ?"+s.d.forUpdate), oldHash))
+		out, reused = nil, false
+		old, err := scanOIDCRefresh(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcRefreshColumns+" FROM oidc_refresh_tokens WHERE token_hash = ?"+s.d.forUpdate), r.OldHash))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return store.ErrNotFound
@@ -302,35 +305,47 @@ func (s *Store) RotateOIDCRefreshToken(ctx context.Context, oldHash string, next
 			return store.ErrNotFound
 		}
 		g, err := s.getGrant(ctx, tx, old.GrantID, now, true)
+		grace := false
 		switch {
 		case err != nil:
 			return err
 		case !g.RevokedAt.IsZero():
 			return fmt.Errorf("grant revoked: %w", store.ErrConflict)
 		case !old.UsedAt.IsZero():
-			reused = true
-			return s.revokeGrant(ctx, tx, g.ID, store.OIDCRevokedRefreshReused, now)
-		case next == nil || next.GrantID != g.ID:
+			if grace, err = s.forgivenReuse(ctx, tx, old, r.ReuseGrace, now); err != nil {
+				return err
+			}
+			if !grace {
+				reused = true
+				return s.revokeGrant(ctx, tx, g.ID, store.OIDCRevokedRefreshReused, now)
+			}
+		case r.Next == nil || r.Next.GrantID != g.ID:
 			return errors.New("next refresh token does not belong to the grant")
 		}
 		arg := *g
 		arg.Scopes = append([]string(nil), g.Scopes...)
 		arg.Identity = append([]byte(nil), g.Identity...)
-		if err := update(&arg); err != nil {
+		if err := r.Update(&arg); err != nil {
 			return &callbackError{err}
 		}
 		g.Identity, g.ExpiresAt = blob(arg.Identity), utc(arg.ExpiresAt)
-		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE oidc_refresh_tokens SET used_at = ? WHERE token_hash = ?"), micros(now), oldHash); err != nil {
-			return err
-		}
-		if err := s.insertRefresh(ctx, tx, normalizeRefresh(next, now)); err != nil {
-			return err
+		if !grace {
+			if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE oidc_refresh_tokens SET used_at = ?, successor_hash = ?, sealed_successor = ? WHERE token_hash = ?"),
+				micros(now), r.Next.TokenHash, blob(r.SealedNext), r.OldHash); err != nil {
+				return err
+			}
+			if err := s.insertRefresh(ctx, tx, normalizeRefresh(r.Next, now)); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE oidc_grants SET identity = ?, expires_at = ? WHERE id = ?"),
 			g.Identity, micros(g.ExpiresAt), g.ID); err != nil {
 			return err
 		}
-		grant = g
+		out = &store.OIDCRefreshRotated{Grant: g, Reused: grace}
+		if grace {
+			out.SealedSuccessor = old.SealedSuccessor
+		}
 		return nil
 	})
 	if err == nil && reused {
@@ -339,5 +354,22 @@ func (s *Store) RotateOIDCRefreshToken(ctx context.Context, oldHash string, next
 	if err != nil {
 		return nil, s.fail("rotate OIDC refresh token", err)
 	}
-	return grant, nil
+	return out, nil
+}
+
+// forgivenReuse reports whether presenting the used token old again at now falls within the
+// reuse grace period: less than grace after its rotation, with a sealed successor that is
+// unexpired and not used itself.
+func (s *Store) forgivenReuse(ctx context.Context, tx *sql.Tx, old *store.OIDCRefreshToken, grace time.Duration, now time.Time) (bool, error) {
+	if grace <= 0 || !now.Before(old.UsedAt.Add(grace)) || old.SuccessorHash == "" || len(old.SealedSuccessor) == 0 {
+		return false, nil
+	}
+	next, err := scanOIDCRefresh(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcRefreshColumns+" FROM oidc_refresh_tokens WHERE token_hash = ?"), old.SuccessorHash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return next.GrantID == old.GrantID && next.UsedAt.IsZero() && next.ExpiresAt.After(now), nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -147,14 +148,20 @@ func (s *Store) GetSCIMUser(ctx context.Context, idpID, id string) (*store.SCIMU
 	return u, nil
 }
 
-// UpdateSCIMUser runs update on the SCIM user and stores the result with Version+1.
-func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*store.SCIMUser) error) (*store.SCIMUser, error) {
-	var u *store.SCIMUser
+// UpdateSCIMUser runs update on the SCIM user and stores the result with Version+1, then
+// effect on its linked registry user, in one transaction.
+func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*store.SCIMUser) error, effect store.SCIMEffect) (*store.SCIMUser, []store.SCIMRegistryChange, error) {
+	var (
+		u       *store.SCIMUser
+		changes []store.SCIMRegistryChange
+		revoked bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMUser(ctx, tx, idpID, id, true)
 		if err != nil {
 			return err
 		}
+		before := cloneSCIMUser(cur)
 		version, created, email := cur.Version, cur.CreatedAt, cur.Email
 		if err := update(cur); err != nil {
 			return &callbackError{err}
@@ -171,33 +178,192 @@ func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update fun
 		if s.d.isUniqueViolation(err) {
 			return fmt.Errorf("userName taken: %w", store.ErrAlreadyExists)
 		}
+		if err != nil {
+			return err
+		}
 		u = cur
+		changes, revoked, err = s.registryEffects(ctx, tx, idpID, []scimTarget{{before, cur}}, effect, now)
 		return err
 	})
 	if err != nil {
-		return nil, s.fail("update scim user", err)
+		return nil, nil, s.fail("update scim user", err)
 	}
-	return u, nil
+	s.notifyRevoked(revoked)
+	return u, changes, nil
 }
 
-// DeleteSCIMUser deletes the SCIM user; its memberships go with it (ON DELETE CASCADE).
-func (s *Store) DeleteSCIMUser(ctx context.Context, idpID, id string) error {
+// DeleteSCIMUser runs check, deletes the SCIM user (its memberships go with it, ON DELETE
+// CASCADE) and runs effect on its linked registry user, in one transaction.
+func (s *Store) DeleteSCIMUser(ctx context.Context, idpID, id string, check func(*store.SCIMUser) error, effect store.SCIMEffect) (*store.SCIMUser, []store.SCIMRegistryChange, error) {
+	var (
+		gone    *store.SCIMUser
+		changes []store.SCIMRegistryChange
+		revoked bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		if _, err := s.getSCIMUser(ctx, tx, idpID, id, true); err != nil {
+		cur, err := s.getSCIMUser(ctx, tx, idpID, id, true)
+		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(cloneSCIMUser(cur)); err != nil {
+				return &callbackError{err}
+			}
 		}
 		// Groups that lose a member change too.
 		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE scim_groups SET version = version + 1, updated_at = ? WHERE id IN (SELECT group_id FROM scim_members WHERE user_id = ?)"),
 			micros(now), id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM scim_users WHERE id = ?"), id)
+		if _, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM scim_users WHERE id = ?"), id); err != nil {
+			return err
+		}
+		gone = cur
+		changes, revoked, err = s.registryEffects(ctx, tx, idpID, []scimTarget{{cur, nil}}, effect, now)
 		return err
 	})
 	if err != nil {
-		return s.fail("delete scim user", err)
+		return nil, nil, s.fail("delete scim user", err)
 	}
-	return nil
+	s.notifyRevoked(revoked)
+	return gone, changes, nil
+}
+
+// scimTarget is a SCIM user a write affects, before and after it (after is nil once deleted).
+type scimTarget struct{ before, after *store.SCIMUser }
+
+// registryEffects runs effect, inside tx, for every target linked to an existing registry user
+// (in SCIM user ID order), and stores what it changed: the registry user as UpdateUser would,
+// and a session revocation as RevokeUserSessions would. It returns the changes and whether
+// revocation state changed (the caller notifies watchers after the commit).
+func (s *Store) registryEffects(ctx context.Context, tx *sql.Tx, idpID string, targets []scimTarget, effect store.SCIMEffect, now time.Time) ([]store.SCIMRegistryChange, bool, error) {
+	if effect == nil {
+		return nil, false, nil
+	}
+	scimID := func(t scimTarget) string {
+		if t.after != nil {
+			return t.after.ID
+		}
+		return t.before.ID
+	}
+	slices.SortFunc(targets, func(a, b scimTarget) int { return strings.Compare(scimID(a), scimID(b)) })
+	var (
+		out     []store.SCIMRegistryChange
+		revoked bool
+	)
+	for _, t := range targets {
+		link := t.before.RegistryUserID
+		if t.after != nil {
+			link = t.after.RegistryUserID
+		}
+		if link == "" {
+			continue
+		}
+		reg, err := s.getUser(ctx, tx, link, true)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		groups, err := s.scimGroupNames(ctx, tx, idpID, scimID(t))
+		if err != nil {
+			return nil, false, err
+		}
+		before := cloneUser(reg)
+		c := store.SCIMRegistryChange{Before: cloneSCIMUser(t.before), Groups: groups, User: reg}
+		if t.after != nil {
+			c.After = cloneSCIMUser(t.after)
+		}
+		if err := effect(&c); err != nil {
+			return nil, false, &callbackError{err}
+		}
+		if !reflect.DeepEqual(before, c.User) {
+			u, rv, err := s.storeUser(ctx, tx, before, c.User, now)
+			if err != nil {
+				return nil, false, err
+			}
+			c.User, revoked = u, revoked || rv
+		}
+		if c.RevokeSessions {
+			if err := s.revokeUserSessions(ctx, tx, link, now); err != nil {
+				return nil, false, err
+			}
+			if c.User, err = s.getUser(ctx, tx, link, false); err != nil {
+				return nil, false, err
+			}
+			revoked = true
+		}
+		out = append(out, c)
+	}
+	return out, revoked, nil
+}
+
+// scimGroupNames returns the display names of the IdP's groups the SCIM user belongs to,
+// sorted bytewise (the same on every database) without duplicates.
+func (s *Store) scimGroupNames(ctx context.Context, tx *sql.Tx, idpID, userID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT g.display_name FROM scim_groups g JOIN scim_members m ON m.group_id = g.id WHERE m.user_id = ? AND g.idp_id = ?"),
+		userID, idpID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// scimTargets returns the SCIM users ids (unchanged by the write) as targets.
+func (s *Store) scimTargets(ctx context.Context, tx *sql.Tx, idpID string, ids []string) ([]scimTarget, error) {
+	var out []scimTarget
+	for _, id := range ids {
+		u, err := s.getSCIMUser(ctx, tx, idpID, id, false)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, scimTarget{u, u})
+	}
+	return out, nil
+}
+
+// notifyRevoked tells watchers about a committed revocation change.
+func (s *Store) notifyRevoked(revoked bool) {
+	if revoked {
+		s.watchers.notify(store.Change{Revocations: true})
+	}
+}
+
+func cloneSCIMUser(u *store.SCIMUser) *store.SCIMUser {
+	c := *u
+	c.Attributes = slices.Clone(u.Attributes)
+	return &c
+}
+
+// cloneUser returns a deep copy of u.
+func cloneUser(u *store.User) *store.User {
+	c := *u
+	c.IdPIDs = slices.Clone(u.IdPIDs)
+	c.LastSeen.Identity = slices.Clone(u.LastSeen.Identity)
+	if u.SCIMGroups != nil {
+		c.SCIMGroups = make(map[string][]string, len(u.SCIMGroups))
+		for k, v := range u.SCIMGroups {
+			c.SCIMGroups[k] = slices.Clone(v)
+		}
+	}
+	return &c
 }
 
 // where compiles q's filter against columns into a WHERE clause for the IdP.
@@ -331,9 +497,14 @@ func (s *Store) setMembers(ctx context.Context, tx *sql.Tx, idpID, groupID strin
 	return members, nil
 }
 
-// CreateSCIMGroup stores a new group with Version 1 and its members.
-func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup) error {
-	var members []string
+// CreateSCIMGroup stores a new group with Version 1 and its members, then runs effect for them,
+// in one transaction.
+func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup, effect store.SCIMEffect) ([]store.SCIMRegistryChange, error) {
+	var (
+		members []string
+		changes []store.SCIMRegistryChange
+		revoked bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_groups (id, idp_id, external_id, display_name, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, 1, ?, ?, ?)"),
 			g.ID, g.IdPID, g.ExternalID, g.DisplayName, micros(now), micros(now), string(g.Attributes))
@@ -346,14 +517,22 @@ func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup) error {
 		if members, err = s.setMembers(ctx, tx, g.IdPID, g.ID, g.Members); err != nil {
 			return err
 		}
+		targets, err := s.scimTargets(ctx, tx, g.IdPID, members)
+		if err != nil {
+			return err
+		}
+		if changes, revoked, err = s.registryEffects(ctx, tx, g.IdPID, targets, effect, now); err != nil {
+			return err
+		}
 		g.Version, g.CreatedAt, g.UpdatedAt = 1, now, now
 		return nil
 	})
 	if err != nil {
-		return s.fail("create scim group", err)
+		return nil, s.fail("create scim group", err)
 	}
+	s.notifyRevoked(revoked)
 	g.Members = members
-	return nil
+	return changes, nil
 }
 
 // GetSCIMGroup returns one of the IdP's groups with its members.
@@ -370,14 +549,20 @@ func (s *Store) GetSCIMGroup(ctx context.Context, idpID, id string) (*store.SCIM
 	return g, nil
 }
 
-// UpdateSCIMGroup runs update on the group and stores it with Version+1, members included.
-func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*store.SCIMGroup) error) (*store.SCIMGroup, error) {
-	var g *store.SCIMGroup
+// UpdateSCIMGroup runs update on the group and stores it with Version+1, members included,
+// then runs effect for the users who joined or left, in one transaction.
+func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*store.SCIMGroup) error, effect store.SCIMEffect) (*store.SCIMGroup, []store.SCIMRegistryChange, error) {
+	var (
+		g       *store.SCIMGroup
+		changes []store.SCIMRegistryChange
+		revoked bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMGroup(ctx, tx, idpID, id, true, true)
 		if err != nil {
 			return err
 		}
+		before := slices.Clone(cur.Members)
 		version, created := cur.Version, cur.CreatedAt
 		if err := update(cur); err != nil {
 			return &callbackError{err}
@@ -390,33 +575,78 @@ func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update fu
 		if cur.Members, err = s.setMembers(ctx, tx, idpID, id, cur.Members); err != nil {
 			return err
 		}
+		targets, err := s.scimTargets(ctx, tx, idpID, symmetricDiff(before, cur.Members))
+		if err != nil {
+			return err
+		}
+		if changes, revoked, err = s.registryEffects(ctx, tx, idpID, targets, effect, now); err != nil {
+			return err
+		}
 		g = cur
 		return nil
 	})
 	if err != nil {
-		return nil, s.fail("update scim group", err)
+		return nil, nil, s.fail("update scim group", err)
 	}
-	return g, nil
+	s.notifyRevoked(revoked)
+	return g, changes, nil
 }
 
-// DeleteSCIMGroup deletes the group; its memberships go with it.
-func (s *Store) DeleteSCIMGroup(ctx context.Context, idpID, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx, _ time.Time) error {
-		res, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM scim_groups WHERE id = ? AND idp_id = ?"), id, idpID)
+// symmetricDiff returns the IDs in exactly one of two sorted, de-duplicated lists, sorted.
+func symmetricDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if _, found := slices.BinarySearch(b, x); !found {
+			out = append(out, x)
+		}
+	}
+	for _, x := range b {
+		if _, found := slices.BinarySearch(a, x); !found {
+			out = append(out, x)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DeleteSCIMGroup runs check, deletes the group (its memberships go with it) and runs effect for
+// its former members, in one transaction.
+func (s *Store) DeleteSCIMGroup(ctx context.Context, idpID, id string, check func(*store.SCIMGroup) error, effect store.SCIMEffect) (*store.SCIMGroup, []store.SCIMRegistryChange, error) {
+	var (
+		gone    *store.SCIMGroup
+		changes []store.SCIMRegistryChange
+		revoked bool
+	)
+	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		cur, err := s.getSCIMGroup(ctx, tx, idpID, id, true, true)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
+		if check != nil {
+			arg := *cur
+			arg.Members, arg.Attributes = slices.Clone(cur.Members), slices.Clone(cur.Attributes)
+			if err := check(&arg); err != nil {
+				return &callbackError{err}
+			}
 		}
+		targets, err := s.scimTargets(ctx, tx, idpID, cur.Members)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM scim_groups WHERE id = ? AND idp_id = ?"), id, idpID); err != nil {
+			return err
+		}
+		if changes, revoked, err = s.registryEffects(ctx, tx, idpID, targets, effect, now); err != nil {
+			return err
+		}
+		gone = cur
 		return nil
 	})
 	if err != nil {
-		return s.fail("delete scim group", err)
+		return nil, nil, s.fail("delete scim group", err)
 	}
-	return nil
+	s.notifyRevoked(revoked)
+	return gone, changes, nil
 }
 
 // ListSCIMGroups returns a page of the IdP's groups matching q, with members, and the total.

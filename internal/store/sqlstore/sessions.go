@@ -124,27 +124,33 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 // revoked yet. ErrNotFound when the user is unknown.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string) error {
 	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		res, err := tx.ExecContext(ctx, s.d.rebind("UPDATE users SET tokens_not_before = ?, updated_at = ? WHERE id = ?"),
-			micros(now), micros(now), userID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"),
-			micros(now), userID); err != nil {
-			return err
-		}
-		return s.publish(ctx, tx, store.Change{Revocations: true})
+		return s.revokeUserSessions(ctx, tx, userID, now)
 	})
 	if err != nil {
 		return s.fail("revoke user sessions", err)
 	}
 	s.watchers.notify(store.Change{Revocations: true})
 	return nil
+}
+
+// revokeUserSessions is RevokeUserSessions inside tx; the caller notifies watchers after the
+// commit.
+func (s *Store) revokeUserSessions(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, s.d.rebind("UPDATE users SET tokens_not_before = ?, updated_at = ? WHERE id = ?"),
+		micros(now), micros(now), userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0"),
+		micros(now), userID); err != nil {
+		return err
+	}
+	return s.publish(ctx, tx, store.Change{Revocations: true})
 }
 
 // RevokeAppTokens sets the application's token not-before to now.

@@ -147,42 +147,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		if err != nil {
 			return err
 		}
-		createdAt, notBefore, email := cur.CreatedAt, cur.TokensNotBefore, cur.Email
+		before := *cur
 		if err := update(cur); err != nil {
 			return &callbackError{err}
 		}
-		cur.ID, cur.CreatedAt, cur.UpdatedAt = id, createdAt, now
-		if cur.Email != email {
-			if cur.Email, err = mailaddr.Normalize(cur.Email); err != nil {
-				return err
-			}
-		}
-		cur.TokensNotBefore = utc(cur.TokensNotBefore)
-		revoked = !cur.TokensNotBefore.Equal(notBefore)
-		ls, err := encodeLastSeen(cur.LastSeen)
-		if err != nil {
-			return err
-		}
-		idps, groups, err := encodeUserSets(cur)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE users SET email = ?, name = ?, status = ?, updated_at = ?, tokens_not_before = ?, last_seen = ?, idp_ids = ?, scim_groups = ? WHERE id = ?"),
-			cur.Email, cur.Name, cur.Status, micros(now), micros(cur.TokensNotBefore), ls, idps, groups, id)
-		if s.d.isUniqueViolation(err) {
-			return fmt.Errorf("e-mail taken by another user: %w", store.ErrAlreadyExists)
-		}
-		if err != nil {
-			return err
-		}
-		if revoked {
-			// TokensNotBefore is revocation state every replica holds in memory.
-			if err := s.publish(ctx, tx, store.Change{Revocations: true}); err != nil {
-				return err
-			}
-		}
-		// Read back so the result is exactly what GetUser returns.
-		u, err = s.getUser(ctx, tx, id, false)
+		u, revoked, err = s.storeUser(ctx, tx, &before, cur, now)
 		return err
 	})
 	if err != nil {
@@ -192,6 +161,49 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		s.watchers.notify(store.Change{Revocations: true})
 	}
 	return u, nil
+}
+
+// storeUser writes cur, the user read as before (locked) and changed by an updater, inside tx:
+// ID and CreatedAt are kept, UpdatedAt becomes now, the e-mail is case-folded. It returns the
+// user as GetUser would, and whether TokensNotBefore changed, in which case the revocation
+// change is published (the caller notifies watchers after the commit).
+func (s *Store) storeUser(ctx context.Context, tx *sql.Tx, before, cur *store.User, now time.Time) (*store.User, bool, error) {
+	id := before.ID
+	cur.ID, cur.CreatedAt, cur.UpdatedAt = id, before.CreatedAt, now
+	if cur.Email != before.Email {
+		// A new address must have its normal form; an unchanged old one may be kept as it is.
+		var err error
+		if cur.Email, err = mailaddr.Normalize(cur.Email); err != nil {
+			return nil, false, err
+		}
+	}
+	cur.TokensNotBefore = utc(cur.TokensNotBefore)
+	revoked := !cur.TokensNotBefore.Equal(before.TokensNotBefore)
+	ls, err := encodeLastSeen(cur.LastSeen)
+	if err != nil {
+		return nil, false, err
+	}
+	idps, groups, err := encodeUserSets(cur)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE users SET email = ?, name = ?, status = ?, updated_at = ?, tokens_not_before = ?, last_seen = ?, idp_ids = ?, scim_groups = ? WHERE id = ?"),
+		cur.Email, cur.Name, cur.Status, micros(now), micros(cur.TokensNotBefore), ls, idps, groups, id)
+	if s.d.isUniqueViolation(err) {
+		return nil, false, fmt.Errorf("e-mail taken by another user: %w", store.ErrAlreadyExists)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if revoked {
+		// TokensNotBefore is revocation state every replica holds in memory.
+		if err := s.publish(ctx, tx, store.Change{Revocations: true}); err != nil {
+			return nil, false, err
+		}
+	}
+	// Read back so the result is exactly what GetUser returns.
+	u, err := s.getUser(ctx, tx, id, false)
+	return u, revoked, err
 }
 
 // encodeUserSets returns the JSON of the user's IdPIDs and SCIMGroups columns.

@@ -135,7 +135,7 @@ func fullConfig() *store.Config {
 				Destinations: []store.Destination{{Type: "public", URI: "grafana.example.com"}}},
 			{ID: "app-jira", Type: store.AppSaaS, Name: "Jira", SaaSApp: &store.SaaSApp{
 				AuthType: store.SaaSAuthSAML, SPEntityID: "https://jira.example.com", ConsumerServiceURL: "https://jira.example.com/acs",
-				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home",
+				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home", SendEmptyGroupsAttribute: new(false),
 				CustomAttributes: []store.SAMLAttribute{{Name: "dept", FriendlyName: "Department", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
 					Required: true, Source: store.AttributeSource{Name: "department", NameByIdP: []store.IdPSourceName{{IdPID: "idp-saml", SourceName: "dept"}}}}},
 			}},
@@ -143,7 +143,7 @@ func fullConfig() *store.Config {
 				AuthType: store.SaaSAuthOIDC, ClientID: "chat", ClientSecretSHA256: strings.Repeat("ab", 32),
 				RedirectURIs: []string{"https://chat.example.com/cb"}, Scopes: []string{"openid", "email"}, GrantTypes: []string{"authorization_code_with_pkce", "refresh_tokens"},
 				AllowPKCEWithoutClientSecret: true, AccessTokenLifetime: store.Duration(15 * time.Minute),
-				RefreshTokenOptions: &store.RefreshTokenOptions{Lifetime: store.Duration(720 * time.Hour)},
+				RefreshTokenOptions: &store.RefreshTokenOptions{Lifetime: store.Duration(720 * time.Hour), ReuseGracePeriod: new(store.Duration(30 * time.Second))},
 				CustomClaims:        []store.OIDCClaim{{Name: "team", Scope: "profile", Required: true, Source: store.AttributeSource{Name: "team"}}},
 				GroupFilterRegex:    "^eng-", AppLauncherURL: "https://chat.example.com/login",
 			}},

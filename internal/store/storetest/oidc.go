@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -21,6 +22,9 @@ var oidcTests = []suiteTest{
 	{"RevokeGrant", testOIDCRevokeGrant},
 	{"ConcurrentCodeOneWinner", testOIDCConcurrentCode},
 	{"ConcurrentRefreshOneWinner", testOIDCConcurrentRefresh},
+	{"RefreshReuseWithinGrace", testOIDCRefreshReuseWithinGrace},
+	{"RefreshReuseGraceRefused", testOIDCRefreshReuseGraceRefused},
+	{"ConcurrentRefreshWithGrace", testOIDCConcurrentRefreshWithGrace},
 }
 
 func newOIDCCode(hash string, now time.Time) *store.OIDCCode {
@@ -119,7 +123,7 @@ func testOIDCCodeRoundTrip(t *testing.T, s store.Store, clock *Clock) {
 	rt, rg, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
 	ok(t, "GetOIDCRefreshToken", err)
 	wantRT := newRefresh("refresh-1", in.GrantID, clock.Now())
-	requireAllFieldsSet(t, wantRT, "OIDCRefreshToken.UsedAt")
+	requireAllFieldsSet(t, wantRT, "OIDCRefreshToken.UsedAt", "OIDCRefreshToken.SuccessorHash", "OIDCRefreshToken.SealedSuccessor")
 	equal(t, "GetOIDCRefreshToken token", *rt, normRefresh(wantRT))
 	equal(t, "GetOIDCRefreshToken grant", *rg, normGrant(wantGrant))
 
@@ -178,7 +182,7 @@ func testOIDCCodeReplay(t *testing.T, s store.Store, clock *Clock) {
 	if rg.RevokedAt.IsZero() {
 		t.Error("GetOIDCRefreshToken returns the grant unrevoked after a code replay")
 	}
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", "grant-code-1", clock.Now()), func(*store.OIDCGrant) error { return nil })
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", "grant-code-1", clock.Now()), func(*store.OIDCGrant) error { return nil })
 	isErr(t, "RotateOIDCRefreshToken of a revoked grant", err, store.ErrConflict)
 
 	// Late replays are still recognized for an hour past the expiry.
@@ -214,7 +218,7 @@ func testOIDCRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 	newIdentity := []byte(`{"user_uuid":"user-1","email":"alice@example.com","name":"Alice"}`)
 	newExpiry := clock.Now().Add(30 * 24 * time.Hour)
 	next := newRefresh("refresh-2", grant.ID, clock.Now())
-	got, err := s.RotateOIDCRefreshToken(ctx, "refresh-1", next, func(g *store.OIDCGrant) error {
+	got, err := rotate(ctx, s, "refresh-1", next, func(g *store.OIDCGrant) error {
 		equal(t, "grant passed to update", *g, *grant)
 		g.Identity, g.ExpiresAt = newIdentity, newExpiry
 		g.UserID, g.Scopes = "someone-else", []string{"openid"} // fixed fields: ignored
@@ -230,18 +234,20 @@ func testOIDCRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 
 	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
 	ok(t, "GetOIDCRefreshToken(old)", err)
-	if !old.UsedAt.Equal(ts(clock.Now())) {
-		t.Errorf("rotated token UsedAt = %v, want %v", old.UsedAt, ts(clock.Now()))
+	requireAllFieldsSet(t, old)
+	if !old.UsedAt.Equal(ts(clock.Now())) || old.SuccessorHash != "refresh-2" || string(old.SealedSuccessor) != string(sealedFor(next)) {
+		t.Errorf("rotated token UsedAt %v, successor %q sealed %q; want %v, %q, %q", old.UsedAt, old.SuccessorHash, old.SealedSuccessor,
+			ts(clock.Now()), "refresh-2", sealedFor(next))
 	}
 	nt, _, err := s.GetOIDCRefreshToken(ctx, "refresh-2")
 	ok(t, "GetOIDCRefreshToken(new)", err)
 	equal(t, "new refresh token", *nt, normRefresh(next))
 
 	clock.Advance(time.Hour)
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
+	_, err = rotate(ctx, s, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
 	ok(t, "second rotation", err)
 	isErr(t, "rotation into a taken hash",
-		errOnly(s.RotateOIDCRefreshToken(ctx, "refresh-3", newRefresh("refresh-1", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })),
+		errOnly(rotate(ctx, s, "refresh-3", newRefresh("refresh-1", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })),
 		store.ErrAlreadyExists)
 }
 
@@ -253,12 +259,12 @@ func testOIDCRefreshReuse(t *testing.T, s store.Store, clock *Clock) {
 	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
 	ok(t, "RedeemOIDCCode", err)
 	noUpdate := func(*store.OIDCGrant) error { return nil }
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
 	ok(t, "RotateOIDCRefreshToken", err)
 
 	clock.Advance(time.Minute)
 	called := false
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-x", grant.ID, clock.Now()), func(*store.OIDCGrant) error {
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-x", grant.ID, clock.Now()), func(*store.OIDCGrant) error {
 		called = true
 		return nil
 	})
@@ -273,7 +279,7 @@ func testOIDCRefreshReuse(t *testing.T, s store.Store, clock *Clock) {
 	}
 	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-x")
 	isErr(t, "the reused rotation's new token", err, store.ErrNotFound)
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), noUpdate)
+	_, err = rotate(ctx, s, "refresh-2", newRefresh("refresh-3", grant.ID, clock.Now()), noUpdate)
 	isErr(t, "rotating the family's newest token after a reuse", err, store.ErrConflict)
 }
 
@@ -283,7 +289,7 @@ func testOIDCRefreshUpdateRefused(t *testing.T, s store.Store, clock *Clock) {
 	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
 	ok(t, "RedeemOIDCCode", err)
 	refused := errors.New("policy denies")
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return refused })
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return refused })
 	if err != refused { //nolint:errorlint // the contract says unwrapped
 		t.Fatalf("RotateOIDCRefreshToken with a refusing update = %v, want the update's error unwrapped", err)
 	}
@@ -294,7 +300,7 @@ func testOIDCRefreshUpdateRefused(t *testing.T, s store.Store, clock *Clock) {
 	}
 	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-2")
 	isErr(t, "GetOIDCRefreshToken(next of a refused rotation)", err, store.ErrNotFound)
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", "another-grant", clock.Now()), func(*store.OIDCGrant) error { return nil })
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", "another-grant", clock.Now()), func(*store.OIDCGrant) error { return nil })
 	if err == nil {
 		t.Error("RotateOIDCRefreshToken accepted a next token of another grant")
 	}
@@ -319,7 +325,7 @@ func testOIDCExpiry(t *testing.T, s store.Store, clock *Clock) {
 	clock.Advance(time.Second)
 	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-1")
 	isErr(t, "GetOIDCRefreshToken at expiry", err, store.ErrNotFound)
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), noUpdate)
 	isErr(t, "RotateOIDCRefreshToken of an expired token", err, store.ErrNotFound)
 	_, err = s.GetOIDCGrant(ctx, grant.ID)
 	ok(t, "GetOIDCGrant before the grant's expiry", err)
@@ -340,7 +346,7 @@ func testOIDCExpiry(t *testing.T, s store.Store, clock *Clock) {
 	clock.Advance(time.Minute)
 	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-3")
 	isErr(t, "GetOIDCRefreshToken of an expired grant", err, store.ErrNotFound)
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-3", newRefresh("refresh-4", "grant-code-2", clock.Now()), noUpdate)
+	_, err = rotate(ctx, s, "refresh-3", newRefresh("refresh-4", "grant-code-2", clock.Now()), noUpdate)
 	isErr(t, "RotateOIDCRefreshToken of an expired grant", err, store.ErrNotFound)
 }
 
@@ -360,7 +366,7 @@ func testOIDCRevokeGrant(t *testing.T, s store.Store, clock *Clock) {
 	if !g.RevokedAt.Equal(revokedAt) || g.RevokeReason != "admin" {
 		t.Errorf("revoked grant has RevokedAt %v, reason %q; want the first revocation's %v, %q", g.RevokedAt, g.RevokeReason, revokedAt, "admin")
 	}
-	_, err = s.RotateOIDCRefreshToken(ctx, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
+	_, err = rotate(ctx, s, "refresh-1", newRefresh("refresh-2", grant.ID, clock.Now()), func(*store.OIDCGrant) error { return nil })
 	isErr(t, "RotateOIDCRefreshToken of a revoked grant", err, store.ErrConflict)
 	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
 	ok(t, "GetOIDCRefreshToken", err)
@@ -392,7 +398,7 @@ func testOIDCConcurrentRefresh(t *testing.T, s store.Store, clock *Clock) {
 	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-0"))
 	ok(t, "RedeemOIDCCode", err)
 	errs := race(func(i int) error {
-		_, err := s.RotateOIDCRefreshToken(ctx, "refresh-0", newRefresh(fmt.Sprintf("refresh-%d", i+1), grant.ID, clock.Now()),
+		_, err := rotate(ctx, s, "refresh-0", newRefresh(fmt.Sprintf("refresh-%d", i+1), grant.ID, clock.Now()),
 			func(*store.OIDCGrant) error { return nil })
 		return err
 	})
@@ -403,5 +409,203 @@ func testOIDCConcurrentRefresh(t *testing.T, s store.Store, clock *Clock) {
 	ok(t, "GetOIDCGrant", err)
 	if g.RevokeReason != store.OIDCRevokedRefreshReused {
 		t.Errorf("after concurrent rotations the grant's revoke reason is %q, want %q", g.RevokeReason, store.OIDCRevokedRefreshReused)
+	}
+}
+
+// sealedFor stands in for the token endpoint's sealing of a successor: the store keeps the
+// bytes opaque, so any recognizable value will do.
+func sealedFor(next *store.OIDCRefreshToken) []byte { return []byte("sealed:" + next.TokenHash) }
+
+// rotate is RotateOIDCRefreshToken without reuse grace, returning the grant.
+func rotate(ctx context.Context, s store.Store, oldHash string, next *store.OIDCRefreshToken, update func(*store.OIDCGrant) error) (*store.OIDCGrant, error) {
+	r, err := s.RotateOIDCRefreshToken(ctx, &store.OIDCRefreshRotation{OldHash: oldHash, Next: next, SealedNext: sealedFor(next), Update: update})
+	if err != nil {
+		return nil, err
+	}
+	if r.Reused {
+		return nil, fmt.Errorf("rotation without grace reported a forgiven reuse")
+	}
+	return r.Grant, nil
+}
+
+// graceRotation is a rotation of oldHash into nextHash with reuse grace.
+func graceRotation(oldHash, nextHash, grantID string, now time.Time, grace time.Duration, update func(*store.OIDCGrant) error) *store.OIDCRefreshRotation {
+	next := newRefresh(nextHash, grantID, now)
+	if update == nil {
+		update = func(*store.OIDCGrant) error { return nil }
+	}
+	return &store.OIDCRefreshRotation{OldHash: oldHash, Next: next, SealedNext: sealedFor(next), ReuseGrace: grace, Update: update}
+}
+
+func testOIDCRefreshReuseWithinGrace(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	const grace = 10 * time.Second
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-1"))
+	ok(t, "RedeemOIDCCode", err)
+	first := graceRotation("refresh-1", "refresh-2", grant.ID, clock.Now(), grace, nil)
+	r, err := s.RotateOIDCRefreshToken(ctx, first)
+	ok(t, "RotateOIDCRefreshToken", err)
+	if r.Reused || r.SealedSuccessor != nil {
+		t.Fatalf("a first rotation reported Reused %v, SealedSuccessor %q", r.Reused, r.SealedSuccessor)
+	}
+	rotatedAt := ts(clock.Now())
+
+	// A refused update within the grace period changes nothing.
+	clock.Advance(grace / 2)
+	refused := errors.New("policy denies")
+	_, err = s.RotateOIDCRefreshToken(ctx, graceRotation("refresh-1", "refresh-x", grant.ID, clock.Now(), grace,
+		func(*store.OIDCGrant) error { return refused }))
+	if err != refused { //nolint:errorlint // the contract says unwrapped
+		t.Fatalf("reuse within grace with a refusing update = %v, want the update's error unwrapped", err)
+	}
+
+	// Just inside the window: forgiven. The grant is updated, the successor handed out again,
+	// nothing new is stored and the window does not move.
+	clock.Advance(grace/2 - time.Microsecond)
+	newIdentity := []byte(`{"user_uuid":"user-1","email":"alice@example.com","name":"Alice"}`)
+	newExpiry := clock.Now().Add(40 * 24 * time.Hour)
+	r, err = s.RotateOIDCRefreshToken(ctx, graceRotation("refresh-1", "refresh-x", grant.ID, clock.Now(), grace,
+		func(g *store.OIDCGrant) error {
+			g.Identity, g.ExpiresAt = newIdentity, newExpiry
+			return nil
+		}))
+	ok(t, "RotateOIDCRefreshToken within the grace period", err)
+	if !r.Reused || string(r.SealedSuccessor) != string(sealedFor(first.Next)) {
+		t.Fatalf("reuse within grace: Reused %v, SealedSuccessor %q; want true, %q", r.Reused, r.SealedSuccessor, sealedFor(first.Next))
+	}
+	want := *grant
+	want.Identity, want.ExpiresAt = newIdentity, ts(newExpiry)
+	equal(t, "grant after a forgiven reuse", *r.Grant, want)
+	stored, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	equal(t, "stored grant after a forgiven reuse", *stored, want)
+	_, _, err = s.GetOIDCRefreshToken(ctx, "refresh-x")
+	isErr(t, "the next token of a forgiven reuse", err, store.ErrNotFound)
+	old, _, err := s.GetOIDCRefreshToken(ctx, "refresh-1")
+	ok(t, "GetOIDCRefreshToken(old)", err)
+	if !old.UsedAt.Equal(rotatedAt) || old.SuccessorHash != "refresh-2" {
+		t.Errorf("after a forgiven reuse the old token has UsedAt %v, successor %q; want %v, %q", old.UsedAt, old.SuccessorHash, rotatedAt, "refresh-2")
+	}
+	succ, _, err := s.GetOIDCRefreshToken(ctx, "refresh-2")
+	ok(t, "GetOIDCRefreshToken(successor)", err)
+	if !succ.UsedAt.IsZero() {
+		t.Error("a forgiven reuse marked the successor used")
+	}
+
+	// At the end of the window: a reuse, the family is revoked.
+	clock.Advance(time.Microsecond)
+	_, err = s.RotateOIDCRefreshToken(ctx, graceRotation("refresh-1", "refresh-y", grant.ID, clock.Now(), grace, nil))
+	isErr(t, "reuse at the end of the grace period", err, store.ErrConflict)
+	g, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	if !g.RevokedAt.Equal(ts(clock.Now())) || g.RevokeReason != store.OIDCRevokedRefreshReused {
+		t.Errorf("after a reuse past the grace period the grant has RevokedAt %v, reason %q", g.RevokedAt, g.RevokeReason)
+	}
+	_, err = s.RotateOIDCRefreshToken(ctx, graceRotation("refresh-2", "refresh-3", grant.ID, clock.Now(), grace, nil))
+	isErr(t, "rotating the successor after the family was revoked", err, store.ErrConflict)
+}
+
+func testOIDCRefreshReuseGraceRefused(t *testing.T, s store.Store, clock *Clock) {
+	const grace = time.Minute
+	for i, tc := range []struct {
+		name string
+		// after runs after the first rotation (token 1 into token 2), before token 1 comes back.
+		after func(t *testing.T, grantID string, hash func(int) string)
+		// unsealed makes the first rotation seal nothing.
+		unsealed bool
+		// revokeReason is the grant's expected revoke reason.
+		revokeReason string
+	}{
+		{name: "successor already rotated", revokeReason: store.OIDCRevokedRefreshReused,
+			after: func(t *testing.T, grantID string, hash func(int) string) {
+				_, err := s.RotateOIDCRefreshToken(t.Context(), graceRotation(hash(2), hash(3), grantID, clock.Now(), grace, nil))
+				ok(t, "rotate the successor", err)
+			}},
+		{name: "nothing sealed at the rotation", unsealed: true, revokeReason: store.OIDCRevokedRefreshReused},
+		{name: "grant revoked", revokeReason: "admin",
+			after: func(t *testing.T, grantID string, _ func(int) string) {
+				ok(t, "RevokeOIDCGrant", s.RevokeOIDCGrant(t.Context(), grantID, "admin"))
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			hash := func(n int) string { return fmt.Sprintf("case%d-refresh-%d", i, n) }
+			code := fmt.Sprintf("case%d-code", i)
+			ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode(code, clock.Now())))
+			_, grant, err := s.RedeemOIDCCode(ctx, code, redeemWith(clock.Now(), hash(1)))
+			ok(t, "RedeemOIDCCode", err)
+			first := graceRotation(hash(1), hash(2), grant.ID, clock.Now(), grace, nil)
+			if tc.unsealed {
+				first.SealedNext = nil
+			}
+			_, err = s.RotateOIDCRefreshToken(ctx, first)
+			ok(t, "RotateOIDCRefreshToken", err)
+			clock.Advance(time.Second)
+			if tc.after != nil {
+				tc.after(t, grant.ID, hash)
+			}
+			called := false
+			_, err = s.RotateOIDCRefreshToken(ctx, graceRotation(hash(1), hash(9), grant.ID, clock.Now(), grace,
+				func(*store.OIDCGrant) error { called = true; return nil }))
+			isErr(t, "reuse within the grace period", err, store.ErrConflict)
+			if called {
+				t.Error("update called on a refused reuse")
+			}
+			g, err := s.GetOIDCGrant(ctx, grant.ID)
+			ok(t, "GetOIDCGrant", err)
+			if g.RevokedAt.IsZero() || g.RevokeReason != tc.revokeReason {
+				t.Errorf("grant RevokedAt %v, reason %q; want revoked with %q", g.RevokedAt, g.RevokeReason, tc.revokeReason)
+			}
+		})
+	}
+}
+
+func testOIDCConcurrentRefreshWithGrace(t *testing.T, s store.Store, clock *Clock) {
+	ctx := t.Context()
+	const grace = 10 * time.Second
+	ok(t, "CreateOIDCCode", s.CreateOIDCCode(ctx, newOIDCCode("code-1", clock.Now())))
+	_, grant, err := s.RedeemOIDCCode(ctx, "code-1", redeemWith(clock.Now(), "refresh-0"))
+	ok(t, "RedeemOIDCCode", err)
+	results := make([]*store.OIDCRefreshRotated, goroutines)
+	rotations := make([]*store.OIDCRefreshRotation, goroutines)
+	for i := range rotations {
+		rotations[i] = graceRotation("refresh-0", fmt.Sprintf("refresh-%d", i+1), grant.ID, clock.Now(), grace, nil)
+	}
+	errs := race(func(i int) error {
+		var err error
+		results[i], err = s.RotateOIDCRefreshToken(ctx, rotations[i])
+		return err
+	})
+	if wins := countErrs(t, "RotateOIDCRefreshToken", errs, nil); wins != goroutines {
+		t.Fatalf("%d of %d concurrent rotations within the grace period succeeded, want all", wins, goroutines)
+	}
+	winner := -1
+	for i, r := range results {
+		if !r.Reused {
+			if winner >= 0 {
+				t.Fatalf("rotations %d and %d both rotated", winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no rotation rotated")
+	}
+	for i, r := range results {
+		if i != winner && string(r.SealedSuccessor) != string(sealedFor(rotations[winner].Next)) {
+			t.Errorf("forgiven reuse %d hands out %q, want the winner's successor %q", i, r.SealedSuccessor, sealedFor(rotations[winner].Next))
+		}
+		_, _, err := s.GetOIDCRefreshToken(ctx, rotations[i].Next.TokenHash)
+		if i == winner {
+			ok(t, "the winner's new token", err)
+		} else {
+			isErr(t, "a forgiven reuse's new token", err, store.ErrNotFound)
+		}
+	}
+	g, err := s.GetOIDCGrant(ctx, grant.ID)
+	ok(t, "GetOIDCGrant", err)
+	if !g.RevokedAt.IsZero() {
+		t.Errorf("concurrent refreshes within the grace period revoked the grant (%q)", g.RevokeReason)
 	}
 }

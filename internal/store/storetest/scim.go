@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,9 @@ var scimTests = []suiteTest{
 	{"GroupsAndMembers", testSCIMGroups},
 	{"RegistryUserLinks", testSCIMRegistryUsers},
 	{"UserEmailNormalForm", testSCIMUserEmail},
+	{"UserWriteEffects", testSCIMUserWriteEffects},
+	{"UserDeleteEffects", testSCIMUserDeleteEffects},
+	{"GroupWriteEffects", testSCIMGroupWriteEffects},
 }
 
 // eqFilter is a SCIM filter "attr eq value" as the scim package hands it to a backend.
@@ -85,7 +89,7 @@ func testSCIMUserRoundTrip(t *testing.T, s store.Store, clock *Clock) {
 	equal(t, "created user as returned", *in, want)
 
 	clock.Advance(time.Minute)
-	upd, err := s.UpdateSCIMUser(ctx, "idp-a", in.ID, func(u *store.SCIMUser) error {
+	upd, err := updateSCIMUser(ctx, s, "idp-a", in.ID, func(u *store.SCIMUser) error {
 		u.Active = false
 		u.ID, u.IdPID, u.Version, u.CreatedAt = "evil", "idp-b", 99, time.Time{} // fixed by the store
 		return nil
@@ -98,15 +102,15 @@ func testSCIMUserRoundTrip(t *testing.T, s store.Store, clock *Clock) {
 	equal(t, "GetSCIMUser after update", *got, want)
 
 	errBoom := errors.New("boom")
-	_, err = s.UpdateSCIMUser(ctx, "idp-a", in.ID, func(*store.SCIMUser) error { return errBoom })
+	_, err = updateSCIMUser(ctx, s, "idp-a", in.ID, func(*store.SCIMUser) error { return errBoom })
 	if err != errBoom { //nolint:errorlint // the contract says the updater's error is returned unwrapped
 		t.Fatalf("UpdateSCIMUser returned %v, want the updater's error itself", err)
 	}
 	isErr(t, "CreateSCIMUser(same ID)", s.CreateSCIMUser(ctx, newSCIMUser(in.ID, "idp-a", "other@example.com")), store.ErrAlreadyExists)
-	ok(t, "DeleteSCIMUser", s.DeleteSCIMUser(ctx, "idp-a", in.ID))
+	ok(t, "DeleteSCIMUser", deleteSCIMUser(ctx, s, "idp-a", in.ID))
 	_, err = s.GetSCIMUser(ctx, "idp-a", in.ID)
 	isErr(t, "GetSCIMUser after delete", err, store.ErrNotFound)
-	isErr(t, "DeleteSCIMUser again", s.DeleteSCIMUser(ctx, "idp-a", in.ID), store.ErrNotFound)
+	isErr(t, "DeleteSCIMUser again", deleteSCIMUser(ctx, s, "idp-a", in.ID), store.ErrNotFound)
 }
 
 func testSCIMUserNamespaces(t *testing.T, s store.Store, _ *Clock) {
@@ -122,12 +126,12 @@ func testSCIMUserNamespaces(t *testing.T, s store.Store, _ *Clock) {
 
 	_, err := s.GetSCIMUser(ctx, "idp-b", "u-a")
 	isErr(t, "GetSCIMUser through another IdP", err, store.ErrNotFound)
-	_, err = s.UpdateSCIMUser(ctx, "idp-b", "u-a", func(*store.SCIMUser) error { return nil })
+	_, err = updateSCIMUser(ctx, s, "idp-b", "u-a", func(*store.SCIMUser) error { return nil })
 	isErr(t, "UpdateSCIMUser through another IdP", err, store.ErrNotFound)
-	isErr(t, "DeleteSCIMUser through another IdP", s.DeleteSCIMUser(ctx, "idp-b", "u-a"), store.ErrNotFound)
+	isErr(t, "DeleteSCIMUser through another IdP", deleteSCIMUser(ctx, s, "idp-b", "u-a"), store.ErrNotFound)
 
 	ok(t, "CreateSCIMUser carol", s.CreateSCIMUser(ctx, newSCIMUser("u-d", "idp-a", "carol@example.com")))
-	_, err = s.UpdateSCIMUser(ctx, "idp-a", "u-d", func(u *store.SCIMUser) error { u.UserName = "Bob@Example.com"; return nil })
+	_, err = updateSCIMUser(ctx, s, "idp-a", "u-d", func(u *store.SCIMUser) error { u.UserName = "Bob@Example.com"; return nil })
 	isErr(t, "UpdateSCIMUser to a taken userName", err, store.ErrAlreadyExists)
 }
 
@@ -185,7 +189,7 @@ func testSCIMGroups(t *testing.T, s store.Store, clock *Clock) {
 	g := &store.SCIMGroup{ID: "g1", IdPID: "idp-a", ExternalID: "okta-g1", DisplayName: "Engineering",
 		Members: []string{"u2", "u1", "u2"}, Attributes: []byte(`{}`)}
 	requireAllFieldsSet(t, g, "SCIMGroup.Version", "SCIMGroup.CreatedAt", "SCIMGroup.UpdatedAt")
-	ok(t, "CreateSCIMGroup", s.CreateSCIMGroup(ctx, g))
+	ok(t, "CreateSCIMGroup", createSCIMGroup(ctx, s, g))
 	got, err := s.GetSCIMGroup(ctx, "idp-a", "g1")
 	ok(t, "GetSCIMGroup", err)
 	equal(t, "members sorted and de-duplicated", got.Members, []string{"u1", "u2"})
@@ -194,12 +198,12 @@ func testSCIMGroups(t *testing.T, s store.Store, clock *Clock) {
 	isErr(t, "GetSCIMGroup through another IdP", err, store.ErrNotFound)
 
 	isErr(t, "CreateSCIMGroup with another IdP's user",
-		s.CreateSCIMGroup(ctx, &store.SCIMGroup{ID: "g2", IdPID: "idp-a", DisplayName: "X", Members: []string{"ux"}}), store.ErrNotFound)
+		createSCIMGroup(ctx, s, &store.SCIMGroup{ID: "g2", IdPID: "idp-a", DisplayName: "X", Members: []string{"ux"}}), store.ErrNotFound)
 	_, err = s.GetSCIMGroup(ctx, "idp-a", "g2")
 	isErr(t, "failed group create leaves nothing", err, store.ErrNotFound)
 
 	clock.Advance(time.Minute)
-	upd, err := s.UpdateSCIMGroup(ctx, "idp-a", "g1", func(g *store.SCIMGroup) error {
+	upd, err := updateSCIMGroup(ctx, s, "idp-a", "g1", func(g *store.SCIMGroup) error {
 		g.Members = append(g.Members, "u3")
 		g.DisplayName = "Eng"
 		return nil
@@ -207,7 +211,7 @@ func testSCIMGroups(t *testing.T, s store.Store, clock *Clock) {
 	ok(t, "UpdateSCIMGroup", err)
 	equal(t, "members after update", upd.Members, []string{"u1", "u2", "u3"})
 	equal(t, "version after update", upd.Version, int64(2))
-	_, err = s.UpdateSCIMGroup(ctx, "idp-a", "g1", func(g *store.SCIMGroup) error { g.Members = []string{"nope"}; return nil })
+	_, err = updateSCIMGroup(ctx, s, "idp-a", "g1", func(g *store.SCIMGroup) error { g.Members = []string{"nope"}; return nil })
 	isErr(t, "UpdateSCIMGroup with unknown member", err, store.ErrNotFound)
 
 	of, err := s.SCIMGroupsOfUser(ctx, "idp-a", "u3")
@@ -215,7 +219,7 @@ func testSCIMGroups(t *testing.T, s store.Store, clock *Clock) {
 	if len(of) != 1 || of[0].ID != "g1" || of[0].DisplayName != "Eng" {
 		t.Errorf("SCIMGroupsOfUser = %+v, want g1", of)
 	}
-	ok(t, "DeleteSCIMUser u3", s.DeleteSCIMUser(ctx, "idp-a", "u3"))
+	ok(t, "DeleteSCIMUser u3", deleteSCIMUser(ctx, s, "idp-a", "u3"))
 	got, err = s.GetSCIMGroup(ctx, "idp-a", "g1")
 	ok(t, "GetSCIMGroup", err)
 	equal(t, "deleted user leaves the group", got.Members, []string{"u1", "u2"})
@@ -227,8 +231,8 @@ func testSCIMGroups(t *testing.T, s store.Store, clock *Clock) {
 	if total != 1 || len(list) != 1 || !slices.Equal(list[0].Members, []string{"u1", "u2"}) {
 		t.Errorf("ListSCIMGroups = %+v (total %d)", list, total)
 	}
-	ok(t, "DeleteSCIMGroup", s.DeleteSCIMGroup(ctx, "idp-a", "g1"))
-	isErr(t, "DeleteSCIMGroup again", s.DeleteSCIMGroup(ctx, "idp-a", "g1"), store.ErrNotFound)
+	ok(t, "DeleteSCIMGroup", deleteSCIMGroup(ctx, s, "idp-a", "g1"))
+	isErr(t, "DeleteSCIMGroup again", deleteSCIMGroup(ctx, s, "idp-a", "g1"), store.ErrNotFound)
 	of, err = s.SCIMGroupsOfUser(ctx, "idp-a", "u1")
 	ok(t, "SCIMGroupsOfUser", err)
 	equal(t, "groups after delete", len(of), 0)
@@ -287,7 +291,7 @@ func testSCIMUserEmail(t *testing.T, s store.Store, _ *Clock) {
 	if err := s.CreateSCIMUser(ctx, spoof); !errors.As(err, &me) {
 		t.Errorf("CreateSCIMUser(KELVIN SIGN) = %v; want a *mailaddr.Error", err)
 	}
-	_, err := s.UpdateSCIMUser(ctx, "idp-a", none.ID, func(x *store.SCIMUser) error {
+	_, err := updateSCIMUser(ctx, s, "idp-a", none.ID, func(x *store.SCIMUser) error {
 		x.Email = "kate\u200B@xn--bcher-kva.de"
 		return nil
 	})
@@ -297,4 +301,31 @@ func testSCIMUserEmail(t *testing.T, s store.Store, _ *Clock) {
 	got, err := s.GetSCIMUser(ctx, "idp-a", none.ID)
 	ok(t, "GetSCIMUser", err)
 	equal(t, "e-mail after the refused update", got.Email, "")
+}
+
+// updateSCIMUser, deleteSCIMUser, createSCIMGroup, updateSCIMGroup and deleteSCIMGroup are the
+// SCIM writes without registry effects.
+func updateSCIMUser(ctx context.Context, s store.Store, idpID, id string, update func(*store.SCIMUser) error) (*store.SCIMUser, error) {
+	u, _, err := s.UpdateSCIMUser(ctx, idpID, id, update, nil)
+	return u, err
+}
+
+func deleteSCIMUser(ctx context.Context, s store.Store, idpID, id string) error {
+	_, _, err := s.DeleteSCIMUser(ctx, idpID, id, nil, nil)
+	return err
+}
+
+func createSCIMGroup(ctx context.Context, s store.Store, g *store.SCIMGroup) error {
+	_, err := s.CreateSCIMGroup(ctx, g, nil)
+	return err
+}
+
+func updateSCIMGroup(ctx context.Context, s store.Store, idpID, id string, update func(*store.SCIMGroup) error) (*store.SCIMGroup, error) {
+	g, _, err := s.UpdateSCIMGroup(ctx, idpID, id, update, nil)
+	return g, err
+}
+
+func deleteSCIMGroup(ctx context.Context, s store.Store, idpID, id string) error {
+	_, _, err := s.DeleteSCIMGroup(ctx, idpID, id, nil, nil)
+	return err
 }
