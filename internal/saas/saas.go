@@ -38,11 +38,12 @@ type Env struct {
 	Now       func() time.Time
 
 	// Authorize returns the logged-in user allowed into app. When the browser has no org
-	// session it starts a login that brings the browser back to returnPath (a path and query on
-	// the auth domain, e.g. the SSO endpoint with the saved request) and returns handled=true;
-	// when the app's policies deny the user it renders the block page, records the auth event
-	// and returns handled=true. In both cases the caller writes nothing more.
-	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (g *session.Grant, handled bool)
+	// session, or none as recent as fresh asks (OIDC prompt=login and max_age, SAML ForceAuthn),
+	// it starts a login that brings the browser back to returnPath (a path and query on the auth
+	// domain, e.g. the SSO endpoint with the saved request) and returns handled=true; when the
+	// app's policies deny the user it renders the block page, records the auth event and returns
+	// handled=true. In both cases the caller writes nothing more.
+	Authorize func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string, fresh session.Freshness) (g *session.Grant, handled bool)
 
 	// Recheck evaluates app's policies again for a user (OIDC refresh): it loads the user's
 	// last-seen identity from the user registry, refuses inactive users, and evaluates with the
@@ -79,4 +80,51 @@ func (e *Endpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ServeHTTP(w, r, app, rest)
+}
+
+// PassiveOutcome is what a login step that may not interact with the user found (OIDC
+// prompt=none, SAML IsPassive).
+type PassiveOutcome int
+
+// Passive outcomes.
+const (
+	PassiveGranted       PassiveOutcome = iota // a session qualifies and the policies allow the user
+	PassiveLoginRequired                       // a login (or a fresh one) would be needed
+	PassiveDenied                              // the app's policies deny the signed-in user
+)
+
+// AuthorizePassive runs Authorize without letting it talk to the browser: whatever page or
+// redirect it would have answered with is discarded and reported as the outcome, for the
+// protocol handler to turn into its own error (login_required, NoPassive).
+func (e *Env) AuthorizePassive(r *http.Request, app *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, PassiveOutcome) {
+	d := &discardWriter{h: http.Header{}}
+	g, handled := e.Authorize(d, r, app, returnPath, fresh)
+	switch {
+	case !handled:
+		return g, PassiveGranted
+	case d.status == http.StatusForbidden:
+		return nil, PassiveDenied
+	}
+	return nil, PassiveLoginRequired
+}
+
+// discardWriter keeps the status of a response and drops the rest.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header { return d.h }
+
+func (d *discardWriter) Write(b []byte) (int, error) {
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (d *discardWriter) WriteHeader(status int) {
+	if d.status == 0 {
+		d.status = status
+	}
 }

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/saas"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -92,25 +95,25 @@ func (p *Provider) serveAuthorization(w http.ResponseWriter, r *http.Request, ep
 			httpx.Errorf(http.StatusServiceUnavailable, "oidc-not-configured", "Sign-in is not available.", nil))
 		return
 	}
-	returnPath := ep.path + "/" + pathAuthorization + "?" + form.Encode()
+	fresh, returnForm := p.freshness(ar, form)
+	returnPath := ep.path + "/" + pathAuthorization + "?" + returnForm.Encode()
 	var g *session.Grant
 	if ar.promptNone {
-		// No user interaction allowed: run Authorize against a throw-away response and turn
-		// whatever page it would have shown into an error for the client.
-		rec := &discardWriter{h: http.Header{}}
-		var handled bool
-		g, handled = authorize(rec, r, ep.app, returnPath)
-		if handled {
-			e := &authzError{"login_required", "The user is not signed in.", "oidc-login-required"}
-			if rec.status == http.StatusForbidden {
-				e = &authzError{"access_denied", "The application's policies deny the user.", "oidc-policy-denied"}
-			}
-			toClient(e)
+		// No user interaction allowed: turn whatever page the login step would have shown into
+		// an error for the client.
+		var outcome saas.PassiveOutcome
+		g, outcome = p.env.AuthorizePassive(r, ep.app, returnPath, fresh)
+		switch outcome {
+		case saas.PassiveLoginRequired:
+			toClient(&authzError{"login_required", "The user is not signed in, or not recently enough (max_age).", "oidc-login-required"})
+			return
+		case saas.PassiveDenied:
+			toClient(&authzError{"access_denied", "The application's policies deny the user.", "oidc-policy-denied"})
 			return
 		}
 	} else {
 		var handled bool
-		g, handled = authorize(w, r, ep.app, returnPath)
+		g, handled = authorize(w, r, ep.app, returnPath, fresh)
 		if handled {
 			return
 		}
@@ -166,6 +169,54 @@ type authorizationRequest struct {
 	challenge  string
 	nonce      string
 	promptNone bool
+	// promptLogin asks for a fresh login (prompt=login).
+	promptLogin bool
+	// maxAge, when not negative, is the oldest login (seconds) the client accepts (max_age).
+	maxAge int64
+	// loginAfter, when set, is when an earlier pass of this request asked the user to log in
+	// again for prompt=login (the internal continuation parameter).
+	loginAfter time.Time
+}
+
+// paramLoginAfter carries, in the URL a forced login returns to, when the authorization request
+// that asked for it (prompt=login) arrived, so the request does not ask again. It is not an OIDC
+// parameter and a client never sends it; like every front-channel parameter a browser could
+// alter it, which is why relying parties check auth_time, and auth_time is always exact.
+const paramLoginAfter = "gatehouse_login_after"
+
+// freshness is what the request asks of the login behind the grant (session.Freshness), and the
+// authorization request a login it starts comes back to: prompt=login becomes the time it was
+// asked, so that the fresh session that results satisfies it.
+func (p *Provider) freshness(ar *authorizationRequest, form url.Values) (session.Freshness, url.Values) {
+	now := p.now()
+	var fresh session.Freshness
+	if ar.maxAge >= 0 {
+		fresh.AuthAfter = now.Add(-time.Duration(ar.maxAge) * time.Second)
+	}
+	back := url.Values{}
+	for k, v := range form {
+		back[k] = v
+	}
+	switch {
+	case ar.promptLogin:
+		fresh.AuthAfter = laterOf(fresh.AuthAfter, now)
+		prompts := slices.DeleteFunc(strings.Fields(form.Get("prompt")), func(s string) bool { return s == "login" })
+		back.Del("prompt")
+		if len(prompts) > 0 {
+			back.Set("prompt", strings.Join(prompts, " "))
+		}
+		back.Set(paramLoginAfter, strconv.FormatInt(now.Unix(), 10))
+	case !ar.loginAfter.IsZero():
+		fresh.AuthAfter = laterOf(fresh.AuthAfter, ar.loginAfter)
+	}
+	return fresh, back
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // parseAuthorization checks everything but client_id and redirect_uri.
@@ -226,8 +277,32 @@ func (p *Provider) parseAuthorization(form url.Values, ep *endpoint) (*authoriza
 		}
 		ar.promptNone = true
 	}
+	// consent and select_account need nothing from Gatehouse (there is no consent screen, and
+	// the org session is the account); login forces a new login.
+	ar.promptLogin = slices.Contains(prompts, "login")
+	ar.maxAge = -1
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > maxMaxAge {
+			return nil, &authzError{"invalid_request", "max_age must be a number of seconds", "oidc-request-malformed"}
+		}
+		ar.maxAge = n
+	}
+	if v := form.Get(paramLoginAfter); v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		// Only a recent past time is meaningful: a forced login comes back within a login flow.
+		if at := time.Unix(sec, 0); err == nil && !at.After(p.now()) && p.now().Sub(at) <= maxLoginWait {
+			ar.loginAfter = at
+		}
+	}
 	return ar, nil
 }
+
+// maxMaxAge bounds max_age (ten years): larger values mean "any login".
+const maxMaxAge = 10 * 365 * 24 * 3600
+
+// maxLoginWait is how long a forced login may take before its continuation asks again.
+const maxLoginWait = time.Hour
 
 // knownParams are the parameters error descriptions may name; others are never reflected.
 var knownParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
@@ -292,22 +367,3 @@ func redirect(w http.ResponseWriter, target *url.URL, params url.Values) {
 }
 
 // discardWriter swallows a response and keeps its status.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (d *discardWriter) Header() http.Header { return d.h }
-
-func (d *discardWriter) Write(b []byte) (int, error) {
-	if d.status == 0 {
-		d.status = http.StatusOK
-	}
-	return len(b), nil
-}
-
-func (d *discardWriter) WriteHeader(status int) {
-	if d.status == 0 {
-		d.status = status
-	}
-}

@@ -99,7 +99,11 @@ type harness struct {
 	denied      bool
 	authorized  int
 	returnPaths []string
-	recheck     func(ctx context.Context, r *http.Request, app *snapshot.App, userID string) (*identity.Identity, policy.Decision, error)
+	// freshness records what each Authorize call asked; loginAt is when the fake org session's
+	// login happened (the stored session's CreatedAt until a test moves it).
+	freshness []session.Freshness
+	loginAt   time.Time
+	recheck   func(ctx context.Context, r *http.Request, app *snapshot.App, userID string) (*identity.Identity, policy.Decision, error)
 }
 
 type harnessOpts struct {
@@ -162,8 +166,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	h.user = u
 	h.ident.UserID = u.ID
+	h.loginAt = h.clock.Now().Add(-10 * time.Minute)
 	if err := st.CreateSession(ctx, &store.Session{ID: sessionID, UserID: u.ID, Email: userEmail, IdPID: "idp-oidc",
-		CreatedAt: h.clock.Now().Add(-10 * time.Minute), ExpiresAt: h.clock.Now().Add(24 * time.Hour)}); err != nil {
+		CreatedAt: h.loginAt, ExpiresAt: h.clock.Now().Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -210,11 +215,17 @@ func (h *harness) setApp(authDomain string, opts snapshot.Options, app *store.Sa
 
 // authorize is the fake saas.Env.Authorize: a login redirect when logged out, a 403 block page
 // when denied, else a grant for the test user.
-func (h *harness) authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string) (*session.Grant, bool) {
+func (h *harness) authorize(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.authorized++
 	h.returnPaths = append(h.returnPaths, returnPath)
+	h.freshness = append(h.freshness, fresh)
+	if !fresh.AuthAfter.IsZero() && h.loginAt.Before(fresh.AuthAfter) {
+		// Too old a login: a real login step logs in again.
+		http.Redirect(w, r, "/login?return="+url.QueryEscape(returnPath), http.StatusFound)
+		return nil, true
+	}
 	loggedIn := true
 	if h.cookieLogin {
 		c, err := r.Cookie(loginCookie)

@@ -28,8 +28,9 @@
 //
 // Not supported: response types other than code (hybrid and implicit flows), response modes
 // other than query, request objects, the claims parameter. prompt=none is honoured (an error
-// instead of a login page); prompt=login and max_age do not force a new login (the org session
-// decides), but every ID token carries auth_time for relying parties that check it.
+// instead of a login page), and prompt=login and max_age force a new login through the identity
+// provider (asked to authenticate the user anew) when the org session's login is older; every ID
+// token carries auth_time, the time of the login behind it, for relying parties that check it.
 //
 // Tokens. ID tokens and access tokens are JWTs signed RS256 with the keys of keys.Manager (the
 // jwks endpoint publishes the current and the previous key). Access tokens follow RFC 9068

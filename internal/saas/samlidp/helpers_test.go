@@ -184,14 +184,19 @@ type fakeAuth struct {
 	grant   *session.Grant
 	always  bool
 	returns []string
+	// fresh records what each call asked; loginAt is when the fake session's login happened.
+	fresh   []session.Freshness
+	loginAt time.Time
 }
 
-func (f *fakeAuth) Authorize(w http.ResponseWriter, r *http.Request, _ *snapshot.App, returnPath string) (*session.Grant, bool) {
+func (f *fakeAuth) Authorize(w http.ResponseWriter, r *http.Request, _ *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, bool) {
 	f.mu.Lock()
 	f.returns = append(f.returns, returnPath)
-	grant, always := f.grant, f.always
+	f.fresh = append(f.fresh, fresh)
+	grant, always, loginAt := f.grant, f.always, f.loginAt
 	f.mu.Unlock()
-	if c, err := r.Cookie("fake_session"); always || err == nil && c.Value == "1" {
+	stale := !fresh.AuthAfter.IsZero() && loginAt.Before(fresh.AuthAfter)
+	if c, err := r.Cookie("fake_session"); !stale && (always || err == nil && c.Value == "1") {
 		return grant, false
 	}
 	http.Redirect(w, r, "/fake-login?"+url.Values{"rd": {returnPath}}.Encode(), http.StatusFound)

@@ -58,6 +58,8 @@ type expect struct {
 type authnRequest struct {
 	ID         string
 	RelayState string
+	// ForceAuthn asks for a fresh login; IsPassive forbids any interaction with the user.
+	ForceAuthn, IsPassive bool
 }
 
 // parseRequest decodes and checks the SAMLRequest and RelayState parameters of one binding.
@@ -102,11 +104,12 @@ func parseRequest(params url.Values, b binding, want *expect) (*authnRequest, er
 	if !utf8.ValidString(relay) || strings.ContainsFunc(relay, unicode.IsControl) {
 		return nil, failf("saml-request-malformed", errors.New("RelayState is not UTF-8 text"))
 	}
-	id, err := checkAuthnRequest(raw, want)
+	req, err := checkAuthnRequest(raw, want)
 	if err != nil {
 		return nil, err
 	}
-	return &authnRequest{ID: id, RelayState: relay}, nil
+	req.RelayState = relay
+	return req, nil
 }
 
 // looksLikeXML reports whether b starts, after white space and a UTF-8 byte order mark, with
@@ -132,87 +135,100 @@ func inflate(b []byte, max int) ([]byte, error) {
 }
 
 // checkAuthnRequest parses the AuthnRequest XML and checks it against want; it returns the
-// request ID. The checks, in order: size; no DOCTYPE/ENTITY (on the bytes, before any parser
+// request's ID, ForceAuthn and IsPassive (xs:boolean; any other value is refused). The checks, in order: size; no DOCTYPE/ENTITY (on the bytes, before any parser
 // runs); UTF-8; XML round-trip stability; samlxml.Parse's rules; the root is
 // {protocol}AuthnRequest with Version 2.0 and a sane ID; exactly one {assertion}Issuer equal to
 // the SP entity ID (with no Format or the entity format); Destination, when present, equal to
 // our SSO URL; AssertionConsumerServiceURL, when present, equal to the configured ACS, or
 // AssertionConsumerServiceIndex, when present, 0 (not both); ProtocolBinding, when present,
 // HTTP-POST.
-func checkAuthnRequest(raw []byte, want *expect) (string, error) {
+func checkAuthnRequest(raw []byte, want *expect) (*authnRequest, error) {
 	if len(raw) > MaxRequestBytes {
-		return "", failf("saml-request-too-large", fmt.Errorf("AuthnRequest is %d bytes", len(raw)))
+		return nil, failf("saml-request-too-large", fmt.Errorf("AuthnRequest is %d bytes", len(raw)))
 	}
 	if samlxml.HasDirective(raw) {
-		return "", failf("saml-request-doctype", samlxml.ErrDoctype)
+		return nil, failf("saml-request-doctype", samlxml.ErrDoctype)
 	}
 	if !utf8.Valid(raw) {
-		return "", failf("saml-request-malformed", errors.New("AuthnRequest is not UTF-8"))
+		return nil, failf("saml-request-malformed", errors.New("AuthnRequest is not UTF-8"))
 	}
 	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
-		return "", failf("saml-request-roundtrip", fmt.Errorf("XML is not round-trip stable: %w", err))
+		return nil, failf("saml-request-roundtrip", fmt.Errorf("XML is not round-trip stable: %w", err))
 	}
 	doc, err := samlxml.Parse(raw)
 	if err != nil {
 		if errors.Is(err, samlxml.ErrDoctype) {
-			return "", failf("saml-request-doctype", err)
+			return nil, failf("saml-request-doctype", err)
 		}
-		return "", failf("saml-request-malformed", err)
+		return nil, failf("saml-request-malformed", err)
 	}
 	root := doc.Root()
 	if !samlxml.Is(root, samlxml.NSProtocol, "AuthnRequest") {
-		return "", failf("saml-request-malformed", fmt.Errorf("root element is <%s>, not a samlp:AuthnRequest", root.FullTag()))
+		return nil, failf("saml-request-malformed", fmt.Errorf("root element is <%s>, not a samlp:AuthnRequest", root.FullTag()))
 	}
 	if v := samlxml.Attr(root, "Version"); v != "2.0" {
-		return "", failf("saml-request-malformed", fmt.Errorf("Version %q, want 2.0", v))
+		return nil, failf("saml-request-malformed", fmt.Errorf("Version %q, want 2.0", v))
 	}
 	id := samlxml.Attr(root, "ID")
 	if !validRequestID(id) {
-		return "", failf("saml-request-malformed", fmt.Errorf("missing or unusable ID %q", truncate(id)))
+		return nil, failf("saml-request-malformed", fmt.Errorf("missing or unusable ID %q", truncate(id)))
 	}
 
 	issuerEl, err := samlxml.Child(root, samlxml.NSAssertion, "Issuer")
 	if err != nil {
-		return "", failf("saml-request-malformed", err)
+		return nil, failf("saml-request-malformed", err)
 	}
 	if issuerEl == nil {
-		return "", failf("saml-request-unknown-sp", errors.New("AuthnRequest has no saml:Issuer"))
+		return nil, failf("saml-request-unknown-sp", errors.New("AuthnRequest has no saml:Issuer"))
 	}
 	issuer, err := samlxml.Text(issuerEl)
 	if err != nil {
-		return "", failf("saml-request-malformed", err)
+		return nil, failf("saml-request-malformed", err)
 	}
 	if f := samlxml.Attr(issuerEl, "Format"); f != "" && f != entityFormat {
-		return "", failf("saml-request-unknown-sp", fmt.Errorf("Issuer Format %q", truncate(f)))
+		return nil, failf("saml-request-unknown-sp", fmt.Errorf("Issuer Format %q", truncate(f)))
 	}
 	if issuer != want.spEntityID {
-		return "", failf("saml-request-unknown-sp", fmt.Errorf("Issuer %q is not the application's sp_entity_id", truncate(issuer)))
+		return nil, failf("saml-request-unknown-sp", fmt.Errorf("Issuer %q is not the application's sp_entity_id", truncate(issuer)))
 	}
 
 	if samlxml.HasAttr(root, "Destination") {
 		if d := samlxml.Attr(root, "Destination"); d != want.idpSSO {
-			return "", failf("saml-request-destination-mismatch", fmt.Errorf("Destination %q is not %q", truncate(d), want.idpSSO))
+			return nil, failf("saml-request-destination-mismatch", fmt.Errorf("Destination %q is not %q", truncate(d), want.idpSSO))
 		}
 	}
 	hasURL, hasIndex := samlxml.HasAttr(root, "AssertionConsumerServiceURL"), samlxml.HasAttr(root, "AssertionConsumerServiceIndex")
 	switch {
 	case hasURL && hasIndex:
-		return "", failf("saml-request-malformed", errors.New("both AssertionConsumerServiceURL and AssertionConsumerServiceIndex"))
+		return nil, failf("saml-request-malformed", errors.New("both AssertionConsumerServiceURL and AssertionConsumerServiceIndex"))
 	case hasURL:
 		if acs := samlxml.Attr(root, "AssertionConsumerServiceURL"); acs != want.acs {
-			return "", failf("saml-request-acs-mismatch", fmt.Errorf("AssertionConsumerServiceURL %q is not the configured consumer_service_url", truncate(acs)))
+			return nil, failf("saml-request-acs-mismatch", fmt.Errorf("AssertionConsumerServiceURL %q is not the configured consumer_service_url", truncate(acs)))
 		}
 	case hasIndex:
 		if i := samlxml.Attr(root, "AssertionConsumerServiceIndex"); i != "0" {
-			return "", failf("saml-request-acs-mismatch", fmt.Errorf("AssertionConsumerServiceIndex %q (only 0, the configured consumer_service_url, exists)", truncate(i)))
+			return nil, failf("saml-request-acs-mismatch", fmt.Errorf("AssertionConsumerServiceIndex %q (only 0, the configured consumer_service_url, exists)", truncate(i)))
 		}
 	}
 	if samlxml.HasAttr(root, "ProtocolBinding") {
 		if pb := samlxml.Attr(root, "ProtocolBinding"); pb != bindingPOSTURI {
-			return "", failf("saml-request-unsupported-binding", fmt.Errorf("ProtocolBinding %q (only HTTP-POST is supported)", truncate(pb)))
+			return nil, failf("saml-request-unsupported-binding", fmt.Errorf("ProtocolBinding %q (only HTTP-POST is supported)", truncate(pb)))
 		}
 	}
-	return id, nil
+	req := &authnRequest{ID: id}
+	for name, v := range map[string]*bool{"ForceAuthn": &req.ForceAuthn, "IsPassive": &req.IsPassive} {
+		if !samlxml.HasAttr(root, name) {
+			continue
+		}
+		switch a := samlxml.Attr(root, name); a {
+		case "true", "1":
+			*v = true
+		case "false", "0":
+		default:
+			return nil, failf("saml-request-malformed", fmt.Errorf("%s %q is not an xs:boolean", name, truncate(a)))
+		}
+	}
+	return req, nil
 }
 
 // validRequestID accepts the IDs SPs send (xs:ID values and the common variants), bounded.

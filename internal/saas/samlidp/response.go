@@ -21,8 +21,11 @@ import (
 
 // SAML constants of the Response.
 const (
-	statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
-	methodBearer  = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+	statusSuccess       = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	statusResponder     = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+	statusNoPassive     = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+	statusRequestDenied = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied"
+	methodBearer        = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 	// timeFormat is xs:dateTime in UTC with milliseconds.
 	timeFormat = "2006-01-02T15:04:05.000Z"
 )
@@ -240,4 +243,39 @@ func sessionIndex(sessionID string) string {
 	}
 	sum := sha256.Sum256([]byte("gatehouse saml session index\x00" + sessionID))
 	return "_" + hex.EncodeToString(sum[:20])
+}
+
+// buildStatusResponse returns a signed samlp:Response without an assertion, answering request
+// inResponseTo with a top-level and a second-level status code (e.g. Responder/NoPassive).
+func buildStatusResponse(issuer, acs, inResponseTo, top, second string, now time.Time, signer crypto.Signer, cert *x509.Certificate) ([]byte, error) {
+	ctx, err := signingContext(signer, cert)
+	if err != nil {
+		return nil, err
+	}
+	resp := etree.NewElement("samlp:Response")
+	resp.CreateAttr("xmlns:samlp", samlxml.NSProtocol)
+	resp.CreateAttr("xmlns:saml", samlxml.NSAssertion)
+	resp.CreateAttr("ID", xmlID())
+	resp.CreateAttr("Version", "2.0")
+	resp.CreateAttr("IssueInstant", now.UTC().Format(timeFormat))
+	resp.CreateAttr("Destination", xmlText(acs))
+	resp.CreateAttr("InResponseTo", inResponseTo)
+	resp.CreateElement("saml:Issuer").SetText(xmlText(issuer))
+	code := resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode")
+	code.CreateAttr("Value", top)
+	if second != "" {
+		code.CreateElement("samlp:StatusCode").CreateAttr("Value", second)
+	}
+	if err := signEnveloped(ctx, resp); err != nil {
+		return nil, fmt.Errorf("samlidp: sign response: %w", err)
+	}
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc.SetRoot(resp)
+	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("samlidp: serialize response: %w", err)
+	}
+	return out, nil
 }

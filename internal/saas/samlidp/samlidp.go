@@ -23,9 +23,12 @@
 //     assertion to the application's own ACS, which an IdP-initiated login does as well.
 //   - IdP-initiated logins: a GET on the SSO endpoint without a SAMLRequest sends an
 //     unsolicited Response whose RelayState is default_relay_state.
-//   - ForceAuthn, IsPassive, NameIDPolicy and RequestedAuthnContext are not honoured: the
-//     application's configuration decides the NameID format, and AuthnInstant tells the SP
-//     when the user really signed in.
+//   - ForceAuthn="true" is answered only from a login at or after the request (an older org
+//     session logs in again, and the identity provider is asked to authenticate anew);
+//     IsPassive="true" never shows a page: without a qualifying session the SP gets a signed
+//     Response with Responder/NoPassive (RequestDenied when the policies deny the user).
+//     NameIDPolicy and RequestedAuthnContext are not honoured: the application's configuration
+//     decides the NameID format, and AuthnInstant tells the SP when the user really signed in.
 //
 // Across the login the validated request waits in the store (store.PendingSAMLRequest, single
 // use, PendingLifetime); the browser carries only its random ID. saas.Env.Authorize signs the
@@ -48,6 +51,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -148,11 +152,12 @@ func (p *IdP) serveSSO(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 	}
 	q := r.URL.Query()
 	if r.Method == http.MethodGet && q.Has(queryPending) {
-		if len(q) != 1 || len(q[queryPending]) != 1 {
+		fresh, ok := p.pendingFreshness(q)
+		if !ok {
 			p.reject(w, r, snap, app, http.StatusBadRequest, "saml-request-malformed", errors.New("pending request URL with other parameters"))
 			return
 		}
-		p.continuePending(w, r, snap, app, q.Get(queryPending))
+		p.continuePending(w, r, snap, app, q.Get(queryPending), fresh)
 		return
 	}
 	params := q
@@ -178,6 +183,21 @@ func (p *IdP) serveSSO(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 		return
 	}
 	now := p.now()
+	if req.IsPassive {
+		// No interaction: answer at once, with the user or with NoPassive. A forced fresh login
+		// needs interaction by definition.
+		var grant *session.Grant
+		outcome := saas.PassiveLoginRequired
+		if !req.ForceAuthn {
+			grant, outcome = p.env.AuthorizePassive(r, app, ssoPath(snap, app), session.Freshness{})
+		}
+		if outcome != saas.PassiveGranted {
+			p.respondNoPassive(w, r, snap, app, req, outcome)
+			return
+		}
+		p.respond(w, r, snap, app, grant, req.ID, req.RelayState)
+		return
+	}
 	pending := &store.PendingSAMLRequest{
 		ID: randomID(), AppID: app.ID, RequestID: req.ID, RelayState: req.RelayState,
 		SPEntityID: app.SaaSApp.SPEntityID, ACSURL: app.SaaSApp.ConsumerServiceURL,
@@ -187,14 +207,78 @@ func (p *IdP) serveSSO(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 		p.deny(w, r, snap, app, nil, http.StatusServiceUnavailable, "store-unavailable", publicUnavailable, err)
 		return
 	}
-	p.continuePending(w, r, snap, app, pending.ID)
+	var fresh session.Freshness
+	if req.ForceAuthn {
+		fresh.AuthAfter = now
+	}
+	p.continuePending(w, r, snap, app, pending.ID, fresh)
 }
 
-// continuePending signs the user in (coming back to this URL when they have no session yet),
-// then consumes the pending request and answers it.
-func (p *IdP) continuePending(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id string) {
-	returnPath := ssoPath(snap, app) + "?" + url.Values{queryPending: {id}}.Encode()
-	grant, handled := p.env.Authorize(w, r, app, returnPath)
+// respondNoPassive answers a passive request that cannot be met without interaction (or that the
+// policies refuse) with a signed Response whose status is Responder/NoPassive (RequestDenied for a
+// policy denial), posted to the configured ACS.
+func (p *IdP) respondNoPassive(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, req *authnRequest, outcome saas.PassiveOutcome) {
+	cfg := app.SaaSApp
+	second, reason := statusNoPassive, "saml-no-passive"
+	if outcome == saas.PassiveDenied {
+		second, reason = statusRequestDenied, "saml-passive-denied"
+	}
+	signer, cert, err := signingKey(p.env.SAMLKeys)
+	if err != nil {
+		p.deny(w, r, snap, app, nil, http.StatusServiceUnavailable, "saml-signing-failed", publicUnavailable, err)
+		return
+	}
+	raw, err := buildStatusResponse(EntityID(snap, app), cfg.ConsumerServiceURL, req.ID, statusResponder, second, p.now(), signer, cert)
+	if err != nil {
+		p.deny(w, r, snap, app, nil, http.StatusInternalServerError, "saml-signing-failed", publicUnavailable, err)
+		return
+	}
+	p.event(r, app, nil, false, "", []string{reason}, "")
+	fields := map[string][]string{"SAMLResponse": {base64.StdEncoding.EncodeToString(raw)}}
+	if req.RelayState != "" {
+		fields["RelayState"] = []string{req.RelayState}
+	}
+	web.RenderAutoPost(w, snap.Org.Name, cfg.ConsumerServiceURL, fields)
+}
+
+// queryAuthAfter carries, in the URL a login returns to, the time a ForceAuthn request arrived
+// (Unix seconds): the session that answers it must be from a login at or after then. Like the
+// request itself (SP signatures are not required) a browser could drop it; the assertion's
+// AuthnInstant is always the time of the login behind it.
+const queryAuthAfter = "auth_after"
+
+// pendingFreshness reads the continuation URL of a pending request: its ID and, for ForceAuthn,
+// the time the fresh login must follow. ok is false for any other shape.
+func (p *IdP) pendingFreshness(q url.Values) (session.Freshness, bool) {
+	if len(q[queryPending]) != 1 {
+		return session.Freshness{}, false
+	}
+	switch len(q) {
+	case 1:
+		return session.Freshness{}, true
+	case 2:
+		if len(q[queryAuthAfter]) != 1 {
+			return session.Freshness{}, false
+		}
+		sec, err := strconv.ParseInt(q.Get(queryAuthAfter), 10, 64)
+		at := time.Unix(sec, 0)
+		if err != nil || at.After(p.now()) || p.now().Sub(at) > PendingLifetime {
+			return session.Freshness{}, false
+		}
+		return session.Freshness{AuthAfter: at}, true
+	}
+	return session.Freshness{}, false
+}
+
+// continuePending signs the user in (coming back to this URL when they have no session yet, or
+// none as fresh as ForceAuthn asked), then consumes the pending request and answers it.
+func (p *IdP) continuePending(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id string, fresh session.Freshness) {
+	back := url.Values{queryPending: {id}}
+	if !fresh.AuthAfter.IsZero() {
+		back.Set(queryAuthAfter, strconv.FormatInt(fresh.AuthAfter.Unix(), 10))
+	}
+	returnPath := ssoPath(snap, app) + "?" + back.Encode()
+	grant, handled := p.env.Authorize(w, r, app, returnPath, fresh)
 	if handled {
 		return
 	}
@@ -228,7 +312,7 @@ func (p *IdP) idpInitiated(w http.ResponseWriter, r *http.Request, snap *snapsho
 		p.reject(w, r, snap, app, http.StatusBadRequest, "saml-request-malformed", errors.New("unexpected parameters without SAMLRequest"))
 		return
 	}
-	grant, handled := p.env.Authorize(w, r, app, ssoPath(snap, app))
+	grant, handled := p.env.Authorize(w, r, app, ssoPath(snap, app), session.Freshness{})
 	if handled {
 		return
 	}
