@@ -24,7 +24,10 @@ func TestAuthorizePassive(t *testing.T) {
 			w.WriteHeader(http.StatusFound)
 			return nil, true
 		}, PassiveLoginRequired},
-		{"picker page", func(w http.ResponseWriter) (*session.Grant, bool) { _, _ = w.Write([]byte("pick one")); return nil, true }, PassiveLoginRequired},
+		{"picker page", func(w http.ResponseWriter) (*session.Grant, bool) {
+			_, _ = w.Write([]byte("pick one"))
+			return nil, true
+		}, PassiveLoginRequired},
 		{"block page", func(w http.ResponseWriter) (*session.Grant, bool) {
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = w.Write([]byte("denied"))
