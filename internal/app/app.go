@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,6 +85,10 @@ type Gatehouse struct {
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
+	// storeUp is the gatehouse_store_ready gauge; storeWasReady the last readiness result, to
+	// log only its changes.
+	storeUp       prometheus.Gauge
+	storeWasReady atomic.Bool
 	geo           *geoip.DB
 	clients       *httpx.ClientResolver
 	authDomain    http.Handler
@@ -109,6 +114,9 @@ type Gatehouse struct {
 // OpenStore opens the configured store and applies migrations.
 func OpenStore(ctx context.Context, cfg *config.File, now func() time.Time) (store.Store, error) {
 	var opts []sqlstore.Option
+	if d := cfg.Storage.QueryTimeout.Std(); d > 0 {
+		opts = append(opts, sqlstore.WithOperationTimeout(d))
+	}
 	if now != nil {
 		opts = append(opts, sqlstore.WithClock(now))
 	}
@@ -201,7 +209,10 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		Revoked:  func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
 		OnChange: g.recordSCIMChange,
 	}
-	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.storeUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gatehouse_store_ready",
+		Help: "1 when the last readiness check reached the store within its deadline, else 0."})
+	g.storeWasReady.Store(true)
+	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp)
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,

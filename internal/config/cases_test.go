@@ -123,6 +123,12 @@ var problemCases = []struct {
 	{"postgres needs dsn", head + "storage: {driver: postgres}\n", []string{
 		"4:10: storage.dsn: is required for postgres",
 	}},
+	{"query timeout out of range", head + "storage: {query_timeout: 10ms}\n", []string{
+		"4:26: storage.query_timeout: must be between 100ms and 1m",
+	}},
+	{"query timeout zero", head + "storage: {query_timeout: 0s}\n", []string{
+		"4:26: storage.query_timeout: must be between 100ms and 1m",
+	}},
 	{"geoip missing", head + "geoip: {mmdb_file: /nonexistent/c.mmdb}\n", []string{
 		"4:20: geoip.mmdb_file: cannot read /nonexistent/c.mmdb: no such file or directory",
 	}},

@@ -38,6 +38,7 @@
 //	listen.internal                     "127.0.0.1:9090"
 //	storage.driver                      sqlite
 //	storage.dsn                         "file:gatehouse.db" (sqlite only; postgres needs a dsn)
+//	storage.query_timeout               5s
 //	identity_providers[].name           its id
 //	applications[].type                 self_hosted
 //	applications[].name                 its id
@@ -187,6 +188,11 @@ type Storage struct {
 	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db", in the working
 	// directory), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
 	DSN Secret `yaml:"dsn"`
+	// QueryTimeout bounds every store operation a request (or a background task) makes: waiting
+	// for a database connection, the statements and retries of one transaction. A database
+	// that hangs instead of refusing connections then fails the request closed (503) after this
+	// long instead of holding it. Default 5s, between 100ms and 1m.
+	QueryTimeout store.Duration `yaml:"query_timeout"`
 }
 
 // Secrets configures encryption at rest.
@@ -396,6 +402,7 @@ const (
 	DefaultMaxRequestBodyBytes   = 100 * MiB
 	DefaultUpstreamTimeout       = 60 * time.Second
 	DefaultIdleTimeout           = 2 * time.Minute
+	DefaultQueryTimeout          = 5 * time.Second
 )
 
 // SetDefaults fills in every unset field that has a default (see the package documentation).
@@ -433,6 +440,9 @@ func (f *File) SetDefaults() {
 	}
 	if f.Storage.Driver == DriverSQLite && f.Storage.DSN.IsZero() {
 		f.Storage.DSN = Secret{Value: DefaultSQLiteDSN}
+	}
+	if f.Storage.QueryTimeout == 0 {
+		f.Storage.QueryTimeout = store.Duration(DefaultQueryTimeout)
 	}
 
 	for i := range f.IdentityProviders {

@@ -159,7 +159,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			KeyOverlap:          store.Duration(168 * time.Hour),
 		},
 		Listen:            Listen{Public: ":80", Internal: "127.0.0.1:9090"},
-		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}},
+		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}, QueryTimeout: store.Duration(5 * time.Second)},
 		Secrets:           Secrets{MasterKeyFile: "m.key"},
 		IdentityProviders: []store.IdentityProvider{{ID: "pin", Name: "pin", Type: "onetimepin"}},
 		Applications: []store.Application{{

@@ -313,6 +313,7 @@ func (c *checker) storage() {
 	default:
 		c.addf("storage.driver", "unknown driver %q; want sqlite or postgres", s.Driver)
 	}
+	c.durationIn("storage.query_timeout", s.QueryTimeout, 100*time.Millisecond, time.Minute, "")
 }
 
 func (c *checker) secrets() {

@@ -37,7 +37,7 @@ var scimGroupColumns = map[string]store.SCIMColumn{
 
 // SetSCIMSecret stores or replaces an IdP's SCIM secret hash.
 func (s *Store) SetSCIMSecret(ctx context.Context, idpID, hash string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_secrets (idp_id, secret_hash, created_at) VALUES (?, ?, ?)"+
 			s.d.upsert("idp_id", "secret_hash = excluded.secret_hash, created_at = excluded.created_at")), idpID, hash, micros(now))
 		return err
@@ -51,7 +51,7 @@ func (s *Store) SetSCIMSecret(ctx context.Context, idpID, hash string) error {
 // GetSCIMSecret returns an IdP's SCIM secret hash.
 func (s *Store) GetSCIMSecret(ctx context.Context, idpID string) (*store.SCIMSecret, error) {
 	sec := &store.SCIMSecret{IdPID: idpID}
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT secret_hash, created_at FROM scim_secrets WHERE idp_id = ?"), idpID).Scan(&sec.Hash, &created)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -101,7 +101,7 @@ func (s *Store) getSCIMUser(ctx context.Context, tx *sql.Tx, idpID, id string, l
 
 // CreateSCIMUser stores a new SCIM user with Version 1.
 func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_users (id, idp_id, external_id, user_name, user_name_folded, display_name, email, active, registry_user_id, owns_registry_user, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"),
 			u.ID, u.IdPID, u.ExternalID, u.UserName, strings.ToLower(u.UserName), u.DisplayName, foldEmail(u.Email), u.Active,
 			u.RegistryUserID, u.OwnsRegistryUser, micros(now), micros(now), string(u.Attributes))
@@ -123,7 +123,7 @@ func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
 // GetSCIMUser returns one of the IdP's SCIM users.
 func (s *Store) GetSCIMUser(ctx context.Context, idpID, id string) (*store.SCIMUser, error) {
 	var u *store.SCIMUser
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		u, err = s.getSCIMUser(ctx, tx, idpID, id, false)
 		return err
@@ -137,7 +137,7 @@ func (s *Store) GetSCIMUser(ctx context.Context, idpID, id string) (*store.SCIMU
 // UpdateSCIMUser runs update on the SCIM user and stores the result with Version+1.
 func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update func(*store.SCIMUser) error) (*store.SCIMUser, error) {
 	var u *store.SCIMUser
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMUser(ctx, tx, idpID, id, true)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update fun
 
 // DeleteSCIMUser deletes the SCIM user; its memberships go with it (ON DELETE CASCADE).
 func (s *Store) DeleteSCIMUser(ctx context.Context, idpID, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		if _, err := s.getSCIMUser(ctx, tx, idpID, id, true); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Store) ListSCIMUsers(ctx context.Context, q store.SCIMQuery) ([]store.S
 		list  []store.SCIMUser
 		total int
 	)
-	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM scim_users WHERE "+where), args...).Scan(&total); err != nil {
 			return err
@@ -317,7 +317,7 @@ func (s *Store) setMembers(ctx context.Context, tx *sql.Tx, idpID, groupID strin
 // CreateSCIMGroup stores a new group with Version 1 and its members.
 func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup) error {
 	var members []string
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_groups (id, idp_id, external_id, display_name, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, 1, ?, ?, ?)"),
 			g.ID, g.IdPID, g.ExternalID, g.DisplayName, micros(now), micros(now), string(g.Attributes))
 		if s.d.isUniqueViolation(err) {
@@ -342,7 +342,7 @@ func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup) error {
 // GetSCIMGroup returns one of the IdP's groups with its members.
 func (s *Store) GetSCIMGroup(ctx context.Context, idpID, id string) (*store.SCIMGroup, error) {
 	var g *store.SCIMGroup
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		g, err = s.getSCIMGroup(ctx, tx, idpID, id, false, true)
 		return err
@@ -356,7 +356,7 @@ func (s *Store) GetSCIMGroup(ctx context.Context, idpID, id string) (*store.SCIM
 // UpdateSCIMGroup runs update on the group and stores it with Version+1, members included.
 func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update func(*store.SCIMGroup) error) (*store.SCIMGroup, error) {
 	var g *store.SCIMGroup
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMGroup(ctx, tx, idpID, id, true, true)
 		if err != nil {
 			return err
@@ -384,7 +384,7 @@ func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update fu
 
 // DeleteSCIMGroup deletes the group; its memberships go with it.
 func (s *Store) DeleteSCIMGroup(ctx context.Context, idpID, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		res, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM scim_groups WHERE id = ? AND idp_id = ?"), id, idpID)
 		if err != nil {
 			return err
@@ -412,7 +412,7 @@ func (s *Store) ListSCIMGroups(ctx context.Context, q store.SCIMQuery) ([]store.
 		list  []store.SCIMGroup
 		total int
 	)
-	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM scim_groups WHERE "+where), args...).Scan(&total); err != nil {
 			return err
@@ -453,7 +453,7 @@ func (s *Store) ListSCIMGroups(ctx context.Context, q store.SCIMQuery) ([]store.
 // SCIMGroupsOfUser returns the IdP's groups the SCIM user belongs to, without member lists.
 func (s *Store) SCIMGroupsOfUser(ctx context.Context, idpID, userID string) ([]store.SCIMGroup, error) {
 	var list []store.SCIMGroup
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		rows, err := tx.QueryContext(ctx, s.d.rebind(scimGroupSelect+" WHERE idp_id = ? AND id IN (SELECT group_id FROM scim_members WHERE user_id = ?) ORDER BY created_at, id"),
 			idpID, userID)
