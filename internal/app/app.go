@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -89,6 +90,7 @@ type Gatehouse struct {
 	// log only its changes.
 	storeUp       prometheus.Gauge
 	storeWasReady atomic.Bool
+	transport     transportMetrics
 	geo           *geoip.DB
 	clients       *httpx.ClientResolver
 	authDomain    http.Handler
@@ -212,7 +214,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.storeUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gatehouse_store_ready",
 		Help: "1 when the last readiness check reached the store within its deadline, else 0."})
 	g.storeWasReady.Store(true)
-	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp)
+	g.transport = newTransportMetrics()
+	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
+		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
@@ -316,6 +320,10 @@ func (g *Gatehouse) background(ctx context.Context) {
 	}
 }
 
+// publicReadHeaderTimeout bounds reading a request head (and a TLS handshake) on the public
+// listener.
+const publicReadHeaderTimeout = 10 * time.Second
+
 // Run serves until ctx ends, then shuts down gracefully. ready, if not nil, is called with the
 // bound public and internal addresses once both listeners accept connections.
 func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Addr)) error {
@@ -331,14 +339,19 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
-	publicServer := &http.Server{
-		Handler:           g.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       g.cfg.Limits.IdleTimeout.Std(),
-		MaxHeaderBytes:    int(g.cfg.Limits.MaxRequestHeaderBytes),
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		Protocols:         protocols,
+	limits := g.cfg.Limits
+	guardOpts := connguard.Options{
+		HandshakeTimeout: publicReadHeaderTimeout,
+		MaxHeaderBytes:   int(limits.MaxRequestHeaderBytes),
+		OnFramingError: func(c net.Conn, err *connguard.FramingError) {
+			g.transport.framingRejected.WithLabelValues(err.Reason).Inc()
+			g.log.Warn("request refused: ambiguous framing", "reason", err.Reason, "offset", err.Offset, "remote", c.RemoteAddr().String())
+		},
+		OnHandshakeError: func(c net.Conn, err error) {
+			g.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+		},
 	}
+	var tlsConfig *tls.Config
 	if g.cfg.TLS.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
 		if err != nil {
@@ -346,11 +359,34 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 			internal.Close()
 			return fmt.Errorf("tls: %w", err)
 		}
-		publicServer.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		pub = tls.NewListener(pub, publicServer.TLSConfig)
-		publicServer.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		guardOpts.TLS = tlsConfig
 	} else {
 		protocols.SetUnencryptedHTTP2(true)
+		guardOpts.PriorKnowledgeHTTP2 = true
+	}
+	pubListener := connguard.NewListener(pub, guardOpts)
+	guard := connguard.NewGuard(connguard.HTTP2Limits{
+		StreamsPerSecond: float64(limits.HTTP2StreamsPerSecond), StreamBurst: limits.HTTP2StreamBurst,
+		ResetsPerSecond: float64(limits.HTTP2ResetsPerSecond), ResetBurst: limits.HTTP2ResetBurst,
+	}, g.now, func(c net.Conn, reason string) {
+		g.transport.connectionsClosed.WithLabelValues(reason).Inc()
+		g.log.Warn("client connection closed: over its HTTP/2 budget", "reason", reason, "remote", c.RemoteAddr().String())
+	})
+	publicServer := &http.Server{
+		Handler:           guard.Handler(g.Handler()),
+		ReadHeaderTimeout: publicReadHeaderTimeout,
+		IdleTimeout:       limits.IdleTimeout.Std(),
+		MaxHeaderBytes:    int(limits.MaxRequestHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		Protocols:         protocols,
+		TLSConfig:         tlsConfig,
+		ConnState:         connguard.ConnState,
+		ConnContext:       guard.ConnContext,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: limits.HTTP2MaxConcurrentStreams,
+			CountError:           func(errType string) { g.transport.http2Errors.WithLabelValues(errType).Inc() },
+		},
 	}
 	internalServer := &http.Server{Handler: g.InternalHandler(), ReadHeaderTimeout: 10 * time.Second}
 
@@ -362,7 +398,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	}
 
 	errc := make(chan error, 2)
-	go func() { errc <- publicServer.Serve(pub) }()
+	go func() { errc <- publicServer.Serve(pubListener) }()
 	go func() { errc <- internalServer.Serve(internal) }()
 	g.log.Info("gatehouse listening", "public", pub.Addr().String(), "internal", internal.Addr().String(),
 		"auth_domain", g.Snapshots.Load().Issuer)
@@ -382,6 +418,24 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	_ = publicServer.Shutdown(shutdownCtx)
 	_ = internalServer.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// transportMetrics count what the public listener refuses below the handlers.
+type transportMetrics struct {
+	framingRejected   *prometheus.CounterVec
+	connectionsClosed *prometheus.CounterVec
+	http2Errors       *prometheus.CounterVec
+}
+
+func newTransportMetrics() transportMetrics {
+	return transportMetrics{
+		framingRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_framing_rejected_total",
+			Help: "HTTP/1.x requests refused with 400 because two parsers could frame them differently, by reason."}, []string{"reason"}),
+		connectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_connections_closed_total",
+			Help: "Client connections closed for exceeding their HTTP/2 stream or reset budget, by reason."}, []string{"reason"}),
+		http2Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http2_errors_total",
+			Help: "HTTP/2 protocol errors of client connections, by type (net/http's names)."}, []string{"type"}),
+	}
 }
 
 // Close releases the store and GeoIP database.

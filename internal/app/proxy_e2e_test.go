@@ -20,6 +20,7 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -243,7 +244,8 @@ policies:
 				return
 			}
 			defer conn.Close()
-			fmt.Fprint(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			fmt.Fprint(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Accept: "+proxy.WebSocketAccept(r.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
 			rw.Flush()
 			line, _ := rw.ReadString('\n')
 			fmt.Fprint(rw, "echo:"+line)

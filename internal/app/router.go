@@ -99,6 +99,12 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 // every other host to the reverse proxy.
 func (g *Gatehouse) Handler() http.Handler {
 	return g.clients.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && len(r.Header.Values("Upgrade")) > 0 {
+			// A connection that offered a protocol switch is not reused unless the switch
+			// happens (the proxy takes this back for a WebSocket handshake it forwards); the
+			// public listener closes it anyway, this tells the client.
+			w.Header().Set("Connection", "close")
+		}
 		if httpx.NormalizeHost(r.Host) == g.Snapshots.Load().AuthHost {
 			g.authDomain.ServeHTTP(w, r)
 			return

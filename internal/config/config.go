@@ -48,6 +48,11 @@
 //	limits.max_request_body_bytes       100MiB (-1: no limit)
 //	limits.upstream_timeout             60s
 //	limits.idle_timeout                 2m
+//	limits.http2_max_concurrent_streams 100
+//	limits.http2_streams_per_second     500
+//	limits.http2_stream_burst           1000
+//	limits.http2_resets_per_second      10
+//	limits.http2_reset_burst            100
 //	log.level                           info
 //	log.format                          json
 //
@@ -222,6 +227,19 @@ type Limits struct {
 	UpstreamTimeout store.Duration `yaml:"upstream_timeout"`
 	// IdleTimeout is how long an idle keep-alive client connection stays open; default 2m.
 	IdleTimeout store.Duration `yaml:"idle_timeout"`
+	// HTTP2MaxConcurrentStreams is how many requests one HTTP/2 client connection may have open
+	// at once; default 100, between 1 and 1000.
+	HTTP2MaxConcurrentStreams int `yaml:"http2_max_concurrent_streams"`
+	// HTTP2StreamsPerSecond and HTTP2StreamBurst bound the requests one HTTP/2 client
+	// connection may start: a token bucket refilled at HTTP2StreamsPerSecond up to
+	// HTTP2StreamBurst. A connection that exceeds it is closed. Defaults 500 and 1000.
+	HTTP2StreamsPerSecond int `yaml:"http2_streams_per_second"`
+	HTTP2StreamBurst      int `yaml:"http2_stream_burst"`
+	// HTTP2ResetsPerSecond and HTTP2ResetBurst bound the requests one HTTP/2 client connection
+	// may abandon (RST_STREAM) before their response is complete ("rapid reset"). A connection
+	// that exceeds it is closed. Defaults 10 and 100.
+	HTTP2ResetsPerSecond int `yaml:"http2_resets_per_second"`
+	HTTP2ResetBurst      int `yaml:"http2_reset_burst"`
 }
 
 // Log configures the process log.
@@ -403,6 +421,11 @@ const (
 	DefaultUpstreamTimeout       = 60 * time.Second
 	DefaultIdleTimeout           = 2 * time.Minute
 	DefaultQueryTimeout          = 5 * time.Second
+	DefaultHTTP2MaxStreams       = 100
+	DefaultHTTP2StreamsPerSecond = 500
+	DefaultHTTP2StreamBurst      = 1000
+	DefaultHTTP2ResetsPerSecond  = 10
+	DefaultHTTP2ResetBurst       = 100
 )
 
 // SetDefaults fills in every unset field that has a default (see the package documentation).
@@ -482,6 +505,18 @@ func (f *File) SetDefaults() {
 	}
 	if l.IdleTimeout == 0 {
 		l.IdleTimeout = store.Duration(DefaultIdleTimeout)
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{
+		{&l.HTTP2MaxConcurrentStreams, DefaultHTTP2MaxStreams},
+		{&l.HTTP2StreamsPerSecond, DefaultHTTP2StreamsPerSecond}, {&l.HTTP2StreamBurst, DefaultHTTP2StreamBurst},
+		{&l.HTTP2ResetsPerSecond, DefaultHTTP2ResetsPerSecond}, {&l.HTTP2ResetBurst, DefaultHTTP2ResetBurst},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if f.Log.Level == "" {
 		f.Log.Level = "info"

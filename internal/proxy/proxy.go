@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -337,8 +339,15 @@ func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snap
 		// a 101 must not carry that (checkResponse and upstreamError ask again on failure).
 		w.Header().Del("Connection")
 	}
-	if p.opts.MaxRequestBodyBytes > 0 && r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxRequestBodyBytes)
+	if limit := p.opts.MaxRequestBodyBytes; limit > 0 && r.Body != nil {
+		if r.ContentLength > limit {
+			// Refused before the application is contacted; the body is not read, so the
+			// connection cannot carry another request.
+			w.Header().Set("Connection", "close")
+			return httpx.Errorf(http.StatusRequestEntityTooLarge, "request-body-too-large", "The request body is too large.",
+				fmt.Errorf("Content-Length %d exceeds limits.max_request_body_bytes (%d)", r.ContentLength, limit))
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -416,12 +425,22 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		// A connection that offered an upgrade is not reused for another request.
 		w.Header().Set("Connection", "close")
 	}
-	var mbe *http.MaxBytesError
+	var (
+		mbe *http.MaxBytesError
+		bad *connguard.FramingError
+	)
 	switch {
 	case errors.Is(err, errBadUpgradeResponse):
 		reason = "upstream-bad-upgrade"
+	case errors.As(err, &bad):
+		// The client's chunked body broke off in malformed framing: the application got an
+		// aborted request.
+		status, reason, msg = http.StatusBadRequest, "malformed-request-body", "The request body is malformed."
 	case errors.As(err, &mbe):
 		status, reason, msg = http.StatusRequestEntityTooLarge, "request-body-too-large", "The request body is too large."
+		// The rest of the body is not read: the connection cannot carry another request (as
+		// net/http's own MaxBytesReader would decide, had it our ResponseWriter).
+		w.Header().Set("Connection", "close")
 	case errors.Is(err, context.Canceled):
 		status, reason = 499, "client-closed-request"
 	case isTimeout(err):
