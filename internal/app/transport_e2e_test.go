@@ -9,8 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -27,7 +31,8 @@ applications:
 policies:
   - {id: bypass, decision: bypass, include: [{everyone: {}}]}
   - {id: example, decision: allow, include: [{email_domain: {domain: example.com}}]}
-limits: {max_request_body_bytes: 1KiB}
+limits:
+  max_request_body_bytes: 1KiB
 `
 
 // originRecord is what the origin got of one request: whether its body arrived complete.
@@ -292,4 +297,82 @@ func TestUpgradeOnBypassPathCarriesNoRequests(t *testing.T) {
 			t.Errorf("the origin got %s", p)
 		}
 	}
+}
+
+// TestRapidResetThroughGatehouse: one HTTP/2 connection that opens streams and resets each as
+// soon as its request reached the application makes at most the reset budget's worth of
+// upstream requests (plus those in flight and the budget's refill while the test runs) before
+// Gatehouse closes it. The report this answers saw about 1,780 from one connection.
+func TestRapidResetThroughGatehouse(t *testing.T) {
+	const resetBurst, maxStreams, attempts = 20, 10, 2000
+	e := testenv.Start(t, transportConfig+"  http2_max_concurrent_streams: 10\n  http2_stream_burst: 100000\n  http2_resets_per_second: 1\n  http2_reset_burst: 20\n")
+	var upstream atomic.Int64
+	reached := make(chan struct{}, attempts)
+	e.Upstream.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstream.Add(1)
+		reached <- struct{}{}
+		<-r.Context().Done()
+	})
+	start := time.Now()
+	conn, err := net.DialTimeout("tcp", e.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	_, _ = io.WriteString(conn, http2.ClientPreface)
+	fr := http2.NewFramer(conn, conn)
+	_ = fr.WriteSettings()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		rd := http2.NewFramer(io.Discard, conn)
+		for {
+			if _, err := rd.ReadFrame(); err != nil {
+				return
+			}
+		}
+	}()
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	sent := 0
+loop:
+	for i := range attempts {
+		id := uint32(2*i + 1)
+		hbuf.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "open.localhost"}, {":path", "/rr"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hbuf.Bytes(), EndStream: true, EndHeaders: true}) != nil {
+			break
+		}
+		select {
+		case <-reached:
+		case <-closed:
+			break loop
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request never reached the application")
+		}
+		if fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+			break
+		}
+		sent++
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the connection is still open after %d reset streams", sent)
+	}
+	// The reset budget refills at 1/s while the test runs.
+	refill := int64(time.Since(start).Seconds()) + 1
+	if got := upstream.Load(); got > resetBurst+maxStreams+1+refill {
+		t.Errorf("%d upstream requests from one connection, want at most %d", got, resetBurst+maxStreams+1+refill)
+	}
+	if got := metricValue(t, e, `gatehouse_connections_closed_total{reason="http2-reset-rate"}`); got != "1" {
+		t.Errorf("closed-connection metric = %q", got)
+	}
+	if !strings.Contains(e.Logs.String(), "over its HTTP/2 budget") {
+		t.Error("no log line for the closed connection")
+	}
+	t.Logf("%d upstream requests, %d reset streams", upstream.Load(), sent)
 }

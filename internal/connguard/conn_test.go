@@ -2,9 +2,15 @@ package connguard
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -265,5 +271,110 @@ func TestRefusedSwitchClosesTheConnection(t *testing.T) {
 		if r.path == "/smuggled" {
 			t.Error("the request after a refused switch was served")
 		}
+	}
+}
+
+// testTLSConfig returns a server TLS configuration with a fresh self-signed certificate for
+// "localhost", offering h2 and http/1.1, and a client configuration that trusts it.
+func testTLSConfig(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}},
+		NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	return server, client
+}
+
+// TestTLS: over TLS, HTTP/1.1 connections are framed (and see Request.TLS), HTTP/2 connections
+// (ALPN h2) are served by net/http's HTTP/2 server, and a plain HTTP request gets net/http's
+// usual 400.
+func TestTLS(t *testing.T) {
+	serverTLS, clientTLS := testTLSConfig(t)
+	var mu sync.Mutex
+	var protos []string
+	gs := serveGuarded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		protos = append(protos, r.Proto)
+		mu.Unlock()
+		if r.TLS == nil {
+			http.Error(w, "no TLS state", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), serverTLS)
+
+	for _, proto := range []string{"h2", "http/1.1"} {
+		cfg := clientTLS.Clone()
+		cfg.NextProtos = []string{proto}
+		tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: proto == "h2"}
+		res, err := (&http.Client{Transport: tr, Timeout: bound}).Get("https://" + gs.addr + "/")
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		tr.CloseIdleConnections()
+		if res.StatusCode != http.StatusOK || (proto == "h2") != (res.ProtoMajor == 2) {
+			t.Errorf("%s: %d over %s", proto, res.StatusCode, res.Proto)
+		}
+	}
+
+	// HTTP/1.1 over TLS is framed like plain HTTP/1.1.
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: bound}, "tcp", gs.addr, clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(bound))
+	go func() {
+		_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
+	}()
+	responses, _ := readResponses(t, bufio.NewReader(conn))
+	if len(responses) != 1 || responses[0].StatusCode != http.StatusBadRequest {
+		t.Errorf("CL+TE over TLS: %d responses", len(responses))
+	}
+	mu.Lock()
+	if len(protos) != 2 {
+		t.Errorf("the handler saw %v", protos)
+	}
+	mu.Unlock()
+
+	// Plain HTTP to the TLS listener.
+	plain, _ := exchange(t, gs.addr, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if len(plain) != 1 || plain[0].StatusCode != http.StatusBadRequest {
+		t.Errorf("plain HTTP to TLS: %d responses", len(plain))
+	}
+}
+
+// TestPriorKnowledgeHTTP2: on a plain listener, HTTP/2 with prior knowledge passes the framer.
+func TestPriorKnowledgeHTTP2(t *testing.T) {
+	rec := &recorder{}
+	gs := serveGuarded(t, rec, nil)
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: &http.Transport{Protocols: p}, Timeout: bound}
+	res, err := c.Post("http://"+gs.addr+"/h2", "text/plain", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 || res.StatusCode != http.StatusOK {
+		t.Fatalf("%s %d", res.Proto, res.StatusCode)
+	}
+	if got := rec.requests(); len(got) != 1 || got[0].body != "body" {
+		t.Fatalf("handler saw %v", got)
 	}
 }
