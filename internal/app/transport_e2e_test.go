@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -375,4 +376,51 @@ loop:
 		t.Error("no log line for the closed connection")
 	}
 	t.Logf("%d upstream requests, %d reset streams", upstream.Load(), sent)
+}
+
+// TestWebSocketTunnelCarriesOnlyFrames: even after a complete WebSocket handshake (the origin's
+// 101 carries the right Sec-WebSocket-Accept), only well-formed client frames go through the
+// tunnel: a raw HTTP request sent into it never reaches the origin, and the tunnel closes.
+func TestWebSocketTunnelCarriesOnlyFrames(t *testing.T) {
+	e := testenv.Start(t, transportConfig)
+	got := make(chan []byte, 1)
+	e.Upstream.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			proxy.WebSocketAccept(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+		_ = brw.Flush()
+		b, _ := io.ReadAll(brw) // an origin that would read HTTP from the tunnel
+		got <- b
+	})
+	conn, err := net.DialTimeout("tcp", e.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: app.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v, %v", res, err)
+	}
+	frame := []byte{0x81, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2} // a masked text frame, "hi"
+	_, _ = conn.Write(append(frame, "GET /admin/secret HTTP/1.1\r\nHost: app.localhost\r\n\r\n"...))
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, frame) {
+			t.Errorf("the origin received %q, want only the frame", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tunnel stayed open after a raw request was sent into it")
+	}
+	if rest, err := io.ReadAll(br); err != nil && !errors.Is(err, net.ErrClosed) && len(rest) != 0 {
+		t.Errorf("after the tunnel closed: %q, %v", rest, err)
+	}
 }

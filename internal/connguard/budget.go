@@ -115,10 +115,10 @@ func (g *Guard) close(b *connBudget, reason string) {
 	}
 	b.closed = true
 	b.mu.Unlock()
-	_ = tcpConnOf(b.conn).Close()
 	if g.onClose != nil {
 		g.onClose(b.conn, reason)
 	}
+	_ = tcpConnOf(b.conn).Close()
 }
 
 // tcpConnOf returns the connection under TLS and framing.

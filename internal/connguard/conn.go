@@ -126,9 +126,13 @@ func (c *Conn) readHeld(buf []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n > 0 {
-		if c.f.st == stPassThrough {
+		if c.f.st != stHold {
 			// Handed over while reading: these bytes come after the held ones.
-			c.pending = append(c.pending, buf[:n]...)
+			k := c.f.feed(buf[:n])
+			c.pending = append(c.pending, buf[:k]...)
+			if c.f.st == stFailed && c.readErr == nil {
+				c.failLocked(c.f.err, false)
+			}
 		} else {
 			c.held = append(c.held, buf[:n]...)
 			if len(c.held) > maxHeldBytes {
@@ -156,17 +160,23 @@ func (c *Conn) failLocked(err *FramingError, inHead bool) {
 	}
 }
 
-// handOver stops framing: net/http handed the connection to a handler (a protocol switch).
-// What the client sent while the switch was decided goes first.
+// handOver stops HTTP framing: net/http handed the connection to a handler (a protocol
+// switch). What the client sent while the switch was decided goes first; after a WebSocket
+// offer, the client's frames are checked (see framer.handOver).
 func (c *Conn) handOver() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.f.st == stFailed {
 		return
 	}
-	c.f.passThrough()
-	c.pending = append(c.pending, c.held...)
+	c.f.handOver()
+	held := c.held
 	c.held = nil
+	k := c.f.feed(held)
+	c.pending = append(c.pending, held[:k]...)
+	if c.f.st == stFailed {
+		c.failLocked(c.f.err, false)
+	}
 }
 
 // idle is told that net/http finished a request and waits for the next one. After a request

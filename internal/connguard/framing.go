@@ -46,6 +46,12 @@ const (
 	stHold    // a request offered a protocol switch: nothing more until it is decided
 	stPassThrough
 	stFailed
+	// A WebSocket tunnel: the client's frames (RFC 6455, section 5.2).
+	stWSHead0
+	stWSHead1
+	stWSLength
+	stWSMask
+	stWSPayload
 )
 
 // Chunk extension sub-states.
@@ -65,6 +71,7 @@ const (
 	fieldContentLength
 	fieldTransferEncoding
 	fieldUpgrade
+	fieldHost
 )
 
 // Limits of the framer that do not depend on configuration.
@@ -88,8 +95,8 @@ const (
 // before a field's colon, Transfer-Encoding other than exactly "chunked", Transfer-Encoding with
 // Content-Length (in any order), Transfer-Encoding on HTTP/1.0, more than one Content-Length
 // field (even with equal values), a Content-Length that is not a plain decimal number,
-// look-alike names (Content_Length, Transfer_Encoding), malformed chunk sizes, extensions, chunk
-// ends and trailers. After a request that offers a protocol switch (an Upgrade field, or
+// look-alike names (Content_Length, Transfer_Encoding), more than one Host field, malformed
+// chunk sizes, extensions, chunk ends and trailers. After a request that offers a protocol switch (an Upgrade field, or
 // CONNECT) it holds everything until the connection is either handed over (hijacked) or not.
 type framer struct {
 	st     framerState
@@ -125,6 +132,7 @@ type framer struct {
 	teLen         int
 	teLong        bool
 	upgrade       bool
+	hosts         int
 
 	// The body being read.
 	remaining    int64 // bytes left of a Content-Length body or chunk
@@ -138,6 +146,14 @@ type framer struct {
 	switchAfter bool
 	// requests counts the complete requests framed so far.
 	requests int
+	// websocketOffer says the request that switched offered exactly "Upgrade: websocket".
+	websocketOffer bool
+	// The WebSocket frame being read: its header's remaining length bytes, the length so far,
+	// the masking key bytes left, and whether it is a control frame.
+	wsLengthBytes int
+	wsLength      uint64
+	wsMaskLeft    int
+	wsControl     bool
 
 	// err is why the stream failed; headFailed says it failed in a request head (net/http is
 	// then reading a head, not a body).
@@ -163,7 +179,7 @@ func (f *framer) feed(p []byte) int {
 			return len(p)
 		case stHold, stFailed:
 			return i
-		case stBodyLength, stChunkData:
+		case stBodyLength, stChunkData, stWSPayload:
 			n := int64(len(p) - i)
 			if n > f.remaining {
 				n = f.remaining
@@ -172,10 +188,13 @@ func (f *framer) feed(p []byte) int {
 			f.offset += n
 			i += int(n)
 			if f.remaining == 0 {
-				if f.st == stBodyLength {
+				switch f.st {
+				case stBodyLength:
 					f.endMessage()
-				} else {
+				case stChunkData:
 					f.st = stChunkDataCR
+				default:
+					f.st = stWSHead0
 				}
 			}
 			continue
@@ -205,6 +224,81 @@ func (f *framer) fail(reason string) bool {
 // passThrough stops framing: the connection was handed over (a protocol switch, or the HTTP/2
 // preface) and what follows is no longer HTTP/1.1.
 func (f *framer) passThrough() { f.st = stPassThrough }
+
+// handOver is told that the connection was handed to a handler after the request that offered
+// a switch: after a WebSocket offer the client's frames are checked from here on, so that
+// nothing but WebSocket frames reaches the application through the tunnel; after any other
+// offer the bytes pass unexamined.
+func (f *framer) handOver() {
+	if f.st == stHold && f.websocketOffer {
+		f.st = stWSHead0
+		return
+	}
+	f.passThrough()
+}
+
+// stepWebSocket examines one byte of a client frame header (RFC 6455, section 5.2): RSV2 and RSV3
+// clear (RSV1 is permessage-deflate's), a defined opcode, control frames final and at most 125
+// bytes, the mask bit set (a client must mask every frame), a minimal length encoding.
+func (f *framer) stepWebSocket(c byte) {
+	switch f.st {
+	case stWSHead0:
+		op := c & 0x0f
+		f.wsControl = op >= 8
+		switch {
+		case c&0x30 != 0:
+			f.fail("websocket-reserved-bits")
+		case op > 2 && op < 8 || op > 10:
+			f.fail("websocket-opcode")
+		case f.wsControl && c&0x80 == 0:
+			f.fail("websocket-fragmented-control")
+		default:
+			f.st = stWSHead1
+		}
+	case stWSHead1:
+		if c&0x80 == 0 {
+			f.fail("websocket-unmasked")
+			return
+		}
+		n := c & 0x7f
+		switch {
+		case f.wsControl && n > 125:
+			f.fail("websocket-control-too-long")
+			return
+		case n == 126:
+			f.wsLengthBytes, f.wsLength = 2, 0
+			f.st = stWSLength
+		case n == 127:
+			f.wsLengthBytes, f.wsLength = 8, 0
+			f.st = stWSLength
+		default:
+			f.wsLength = uint64(n)
+			f.wsMaskLeft = 4
+			f.st = stWSMask
+		}
+	case stWSLength:
+		if f.wsLengthBytes == 8 && f.wsLength == 0 && c&0x80 != 0 {
+			f.fail("websocket-length")
+			return
+		}
+		f.wsLength = f.wsLength<<8 | uint64(c)
+		f.wsLengthBytes--
+		if f.wsLengthBytes == 0 {
+			f.wsMaskLeft = 4
+			f.st = stWSMask
+		}
+	case stWSMask:
+		f.wsMaskLeft--
+		if f.wsMaskLeft == 0 {
+			if f.wsLength == 0 {
+				f.st = stWSHead0
+				return
+			}
+			f.remaining = int64(f.wsLength)
+			f.st = stWSPayload
+		}
+	}
+}
 
 // step examines one byte of a head, chunk framing or trailer. It reports whether c is the line
 // feed ending a request head (which checkHead must accept before it is delivered).
@@ -388,6 +482,8 @@ func (f *framer) step(c byte) bool {
 			return false
 		}
 		f.stepTrailer(c)
+	case stWSHead0, stWSHead1, stWSLength, stWSMask:
+		f.stepWebSocket(c)
 	case stPreface:
 		if c != prefaceRest[f.prefaceIndex] {
 			f.fail("invalid-preface")
@@ -541,6 +637,8 @@ func (f *framer) classifyName() bool {
 		f.kind = fieldTransferEncoding
 	case "upgrade":
 		f.kind = fieldUpgrade
+	case "host":
+		f.kind = fieldHost
 	default:
 		// Some servers read '_' as '-'; a look-alike of a framing field is refused rather than
 		// guessed at.
@@ -568,6 +666,9 @@ func (f *framer) endField() {
 		f.teLen, f.teLong = copy(f.teValue[:], f.value[:f.valueLen]), f.valueLong
 	case fieldUpgrade:
 		f.upgrade = true
+		f.websocketOffer = !f.valueLong && equalFoldASCII(trimOWS(f.value[:f.valueLen]), "websocket")
+	case fieldHost:
+		f.hosts++
 	}
 }
 
@@ -585,6 +686,9 @@ func (f *framer) isPreface() bool {
 // checkHead decides a complete request head (its final line feed is the current byte): the
 // body's framing, or failure.
 func (f *framer) checkHead() bool {
+	if !f.upgrade {
+		f.websocketOffer = false
+	}
 	preface := f.isPreface() && string(f.version[:f.versionLen]) == "HTTP/2.0"
 	f.started = true
 	if preface {
@@ -598,6 +702,9 @@ func (f *framer) checkHead() bool {
 	http10 := string(f.version[:f.versionLen]) == "HTTP/1.0"
 	f.switchAfter = f.upgrade || string(f.method[:f.methodLen]) == "CONNECT"
 	switch {
+	case f.hosts > 1:
+		// Servers and proxies pick different ones (net/http the first); RFC 9112 section 3.2.
+		return f.fail("multiple-host")
 	case f.teCount > 0 && http10:
 		return f.fail("transfer-encoding-in-http10")
 	case f.teCount > 0 && f.contentLength > 0:
@@ -638,8 +745,9 @@ func (f *framer) startChunk() {
 func (f *framer) endMessage() {
 	f.requests++
 	f.headBytes, f.methodLen, f.targetLen, f.versionLen = 0, 0, 0, 0
-	f.fields, f.contentLength, f.teCount, f.upgrade = 0, 0, 0, false
+	f.fields, f.contentLength, f.teCount, f.upgrade, f.hosts = 0, 0, 0, false, 0
 	if f.switchAfter {
+		// websocketOffer stays as the held request set it, for handOver.
 		f.switchAfter = false
 		f.st = stHold
 		return

@@ -126,7 +126,7 @@ func readModel(in string, maxHead int, priorKnowledge bool) modelOutcome {
 		method := lines[0][:strings.IndexByte(lines[0], ' ')]
 		http10 := strings.HasSuffix(lines[0], "HTTP/1.0")
 		var cls, tes []string
-		upgrade := false
+		upgrade, hosts := false, 0
 		for _, l := range lines[1:] {
 			m := fieldLineRE.FindStringSubmatch(l)
 			if m == nil {
@@ -140,11 +140,16 @@ func readModel(in string, maxHead int, priorKnowledge bool) modelOutcome {
 				tes = append(tes, m[2])
 			case "upgrade":
 				upgrade = true
+			case "host":
+				hosts++
 			default:
 				if n := strings.ReplaceAll(name, "_", "-"); n == "content-length" || n == "transfer-encoding" {
 					return bad()
 				}
 			}
+		}
+		if hosts > 1 {
+			return bad()
 		}
 		bodyStart := headEnd
 		var next int
@@ -328,6 +333,104 @@ func FuzzFraming(f *testing.F) {
 			// having seen a byte that no valid continuation could follow.
 			if fr.err != nil && int(fr.err.Offset) < m.accepted {
 				t.Fatalf("framer refused at %d (%s) inside what the model accepts (%d)", fr.err.Offset, fr.err.Reason, m.accepted)
+			}
+		}
+	})
+}
+
+// readWebSocketModel reads client frames from b as RFC 6455 section 5.2 describes them, with
+// encoding/binary-style arithmetic instead of a state machine. It returns where the last
+// complete frame ends and, when a frame is malformed, the index of the first byte that makes it
+// so (-1 when none is).
+func readWebSocketModel(b []byte) (complete, badAt int) {
+	pos := 0
+	for {
+		if len(b)-pos < 1 {
+			return pos, -1
+		}
+		b0 := b[pos]
+		op := b0 & 0x0f
+		control := op >= 8
+		if b0&0x30 != 0 || (op >= 3 && op <= 7) || op >= 11 || (control && b0&0x80 == 0) {
+			return pos, pos
+		}
+		if len(b)-pos < 2 {
+			return pos, -1
+		}
+		b1 := b[pos+1]
+		if b1&0x80 == 0 || (control && b1&0x7f > 125) {
+			return pos, pos + 1
+		}
+		var n uint64
+		hdr := 2
+		switch l := b1 & 0x7f; l {
+		case 126:
+			if len(b)-pos < 4 {
+				return pos, -1
+			}
+			n = uint64(b[pos+2])<<8 | uint64(b[pos+3])
+			hdr = 4
+		case 127:
+			if len(b)-pos < 3 {
+				return pos, -1
+			}
+			if b[pos+2]&0x80 != 0 {
+				return pos, pos + 2
+			}
+			if len(b)-pos < 10 {
+				return pos, -1
+			}
+			for _, c := range b[pos+2 : pos+10] {
+				n = n<<8 | uint64(c)
+			}
+			hdr = 10
+		default:
+			n = uint64(l)
+		}
+		need := uint64(hdr) + 4 + n
+		if uint64(len(b)-pos) < need {
+			return pos, -1
+		}
+		pos += int(need)
+	}
+}
+
+// FuzzWebSocketFrames compares the framer's WebSocket frame checks with readWebSocketModel on
+// arbitrary client bytes after a WebSocket switch, fed in arbitrary pieces.
+func FuzzWebSocketFrames(f *testing.F) {
+	f.Add(wsFrame(0x81, 5, false, 0), uint8(1))
+	f.Add(append(wsFrame(0x82, 300, false, 0), wsFrame(0x89, 0, false, 0)...), uint8(3))
+	f.Add(wsFrame(0x82, 70000, false, 127), uint8(200))
+	f.Add(wsFrame(0x82, 3, false, 127), uint8(2))
+	f.Add([]byte("GET /admin HTTP/1.1\r\n\r\n"), uint8(1))
+	f.Add(wsFrame(0x81, 5, true, 0), uint8(1))
+	f.Add([]byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0}, uint8(4))
+	const offer = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n"
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		if step == 0 {
+			step = 1
+		}
+		complete, badAt := readWebSocketModel(data)
+		fr := newFramer(1<<16, false)
+		fr.feed([]byte(offer))
+		fr.handOver()
+		approved := 0
+		for i := 0; i < len(data); i += int(step) {
+			end := min(i+int(step), len(data))
+			n := fr.feed(data[i:end])
+			approved += n
+			if n < end-i {
+				break
+			}
+		}
+		switch {
+		case badAt >= 0:
+			if fr.err == nil || approved != badAt {
+				t.Fatalf("model: bad at %d; framer approved %d, err %v", badAt, approved, fr.err)
+			}
+		default:
+			if fr.err != nil || approved != len(data) || approved < complete {
+				t.Fatalf("model: fine (%d complete); framer approved %d of %d, err %v", complete, approved, len(data), fr.err)
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 package connguard
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,7 @@ var framingCases = []struct {
 	{"CL hex", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x3\r\n\r\nabc", "invalid-content-length", false},
 	{"CL empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", "invalid-content-length", false},
 	{"CL huge", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999999\r\n\r\n", "invalid-content-length", false},
+	{"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: admin.internal\r\n\r\n", "multiple-host", false},
 	{"space before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", "invalid-field-name", false},
 	{"bare LF line ends", "GET / HTTP/1.1\nHost: a\n\n", "bare-lf", false},
 	{"bare LF ends the head", "GET / HTTP/1.1\r\nHost: a\r\n\n", "bare-lf", false},
@@ -145,5 +147,89 @@ func TestFramerHeadLimit(t *testing.T) {
 	req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 	if n := f.feed([]byte(strings.Repeat(req, 10))); n != 10*len(req) {
 		t.Fatalf("approved %d of %d: %v", n, 10*len(req), f.err)
+	}
+}
+
+// wsFrame builds a client WebSocket frame: first byte b0, masked (unless unmasked), with an
+// n-byte payload, the length encoded in the shortest form unless lengthForm forces 126 or 127.
+func wsFrame(b0 byte, n int, unmasked bool, lengthForm byte) []byte {
+	var out []byte
+	mask := byte(0x80)
+	if unmasked {
+		mask = 0
+	}
+	switch {
+	case lengthForm == 127 || (lengthForm == 0 && n > 0xffff):
+		out = append(out, b0, mask|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	case lengthForm == 126 || (lengthForm == 0 && n > 125):
+		out = append(out, b0, mask|126, byte(n>>8), byte(n))
+	default:
+		out = append(out, b0, mask|byte(n))
+	}
+	if !unmasked {
+		out = append(out, 1, 2, 3, 4)
+	}
+	return append(out, make([]byte, n)...)
+}
+
+// TestWebSocketFrames: after a WebSocket switch, only well-formed masked client frames pass.
+func TestWebSocketFrames(t *testing.T) {
+	const offer = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	tests := []struct {
+		name   string
+		frames []byte
+		reason string
+	}{
+		{"text, binary, continuation, ping, pong, close", cat(wsFrame(0x01, 5, false, 0), wsFrame(0x82, 300, false, 0),
+			wsFrame(0x80, 0, false, 0), wsFrame(0x89, 125, false, 0), wsFrame(0x8a, 0, false, 0), wsFrame(0x88, 2, false, 0)), ""},
+		{"compressed (RSV1)", wsFrame(0xc1, 10, false, 0), ""},
+		{"64-bit length", wsFrame(0x82, 70000, false, 0), ""},
+		{"raw HTTP request", []byte("GET /admin HTTP/1.1\r\nHost: a\r\n\r\n"), "websocket-opcode"},
+		{"raw HTTP after a frame", cat(wsFrame(0x81, 3, false, 0), []byte("POST /admin HTTP/1.1\r\n\r\n")), "websocket-reserved-bits"},
+		{"unmasked", wsFrame(0x81, 3, true, 0), "websocket-unmasked"},
+		{"RSV2", wsFrame(0xa1, 3, false, 0), "websocket-reserved-bits"},
+		{"opcode 3", wsFrame(0x83, 3, false, 0), "websocket-opcode"},
+		{"opcode 11", wsFrame(0x8b, 3, false, 0), "websocket-opcode"},
+		{"fragmented control", wsFrame(0x09, 3, false, 0), "websocket-fragmented-control"},
+		{"long control", wsFrame(0x89, 126, false, 0), "websocket-control-too-long"},
+		{"64-bit length with the top bit", []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0}, "websocket-length"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, step := range []int{1, 5, len(tt.frames)} {
+				f := newFramer(1<<16, false)
+				if n := f.feed([]byte(offer)); n != len(offer) || f.st != stHold {
+					t.Fatalf("offer: approved %d, state %d", n, f.st)
+				}
+				f.handOver()
+				approved := 0
+				for i := 0; i < len(tt.frames); i += step {
+					end := min(i+step, len(tt.frames))
+					n := f.feed(tt.frames[i:end])
+					approved += n
+					if n < end-i {
+						break
+					}
+				}
+				var reason string
+				if f.err != nil {
+					reason = f.err.Reason
+				}
+				if reason != tt.reason {
+					t.Fatalf("step %d: reason %q, want %q (approved %d of %d)", step, reason, tt.reason, approved, len(tt.frames))
+				}
+				if tt.reason == "" && approved != len(tt.frames) {
+					t.Fatalf("step %d: approved %d of %d", step, approved, len(tt.frames))
+				}
+			}
+		})
+	}
+	// Other switches are not WebSocket: their bytes pass unexamined.
+	f := newFramer(1<<16, false)
+	f.feed([]byte("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"))
+	f.handOver()
+	if raw := []byte("anything\r\n"); f.feed(raw) != len(raw) || f.st != stPassThrough {
+		t.Fatalf("after a non-WebSocket switch: state %d", f.st)
 	}
 }
