@@ -199,6 +199,28 @@ func (f *framer) feed(p []byte) int {
 			}
 			continue
 		}
+		if f.st == stFieldValue && f.kind == fieldOther || f.st == stTarget && f.targetLen >= len(f.target) {
+			// Fast path through the bulk of a head: field values the framer does not keep, and
+			// request targets past their first bytes.
+			j := i
+			limit := min(len(p), i+f.maxHead-f.headBytes)
+			if f.st == stFieldValue {
+				for j < limit && p[j] != '\r' && isFieldValueByte(p[j]) {
+					j++
+				}
+			} else {
+				for j < limit && p[j] > ' ' && p[j] < 0x7f {
+					j++
+				}
+				f.targetLen += j - i
+			}
+			f.headBytes += j - i
+			f.offset += int64(j - i)
+			i = j
+			if i == len(p) {
+				break
+			}
+		}
 		c := p[i]
 		final := f.step(c)
 		if f.st == stFailed {
