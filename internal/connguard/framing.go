@@ -96,8 +96,9 @@ const (
 // Content-Length (in any order), Transfer-Encoding on HTTP/1.0, more than one Content-Length
 // field (even with equal values), a Content-Length that is not a plain decimal number,
 // look-alike names (Content_Length, Transfer_Encoding), more than one Host field, malformed
-// chunk sizes, extensions, chunk ends and trailers. After a request that offers a protocol switch (an Upgrade field, or
-// CONNECT) it holds everything until the connection is either handed over (hijacked) or not.
+// chunk sizes, extensions, chunk ends and trailers. After a request that offers a protocol
+// switch (an Upgrade field, or CONNECT) it holds everything until the connection is handed over
+// (hijacked) or not; after a WebSocket switch it checks the client's frame headers.
 type framer struct {
 	st     framerState
 	offset int64 // bytes examined so far
@@ -170,7 +171,7 @@ func newFramer(maxHead int, priorKnowledgeH2 bool) *framer {
 
 // feed examines p and returns how many of its bytes may be delivered now. When it returns less
 // than len(p), either the stream failed (f.err is set) or it is held (f.st == stHold): the rest
-// of p must not be delivered until release or passThrough.
+// of p must not be delivered, and is fed again after handOver.
 func (f *framer) feed(p []byte) int {
 	for i := 0; i < len(p); {
 		switch f.st {
