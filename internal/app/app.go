@@ -324,6 +324,10 @@ func (g *Gatehouse) background(ctx context.Context) {
 // listener.
 const publicReadHeaderTimeout = 10 * time.Second
 
+// http2WriteByteTimeout closes an HTTP/2 connection to which nothing could be written for this
+// long while there was something to write.
+const http2WriteByteTimeout = time.Minute
+
 // Run serves until ctx ends, then shuts down gracefully. ready, if not nil, is called with the
 // bound public and internal addresses once both listeners accept connections.
 func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Addr)) error {
@@ -385,7 +389,10 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		ConnContext:       guard.ConnContext,
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams: limits.HTTP2MaxConcurrentStreams,
-			CountError:           func(errType string) { g.transport.http2Errors.WithLabelValues(errType).Inc() },
+			// A client that stops reading holds its streams (and their upstream requests) only
+			// this long once Gatehouse has something to send it.
+			WriteByteTimeout: http2WriteByteTimeout,
+			CountError:       func(errType string) { g.transport.http2Errors.WithLabelValues(errType).Inc() },
 		},
 	}
 	internalServer := &http.Server{Handler: g.InternalHandler(), ReadHeaderTimeout: 10 * time.Second}

@@ -424,3 +424,59 @@ func TestWebSocketTunnelCarriesOnlyFrames(t *testing.T) {
 		t.Errorf("after the tunnel closed: %q, %v", rest, err)
 	}
 }
+
+// TestHTTP2ContentLengthMismatch: an HTTP/2 request whose DATA disagrees with its content-length
+// (the H2.CL desync, against an HTTP/1.1 origin) reaches the origin at most as an aborted
+// request; what the client appended never becomes a request of its own.
+func TestHTTP2ContentLengthMismatch(t *testing.T) {
+	e := testenv.Start(t, transportConfig)
+	origin := newRecordingOrigin(e)
+	for name, data := range map[string]string{
+		"more than declared": "abc" + smuggledRequest,
+		"less than declared": "a",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", e.Addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.WriteString(conn, http2.ClientPreface)
+			fr := http2.NewFramer(conn, conn)
+			_ = fr.WriteSettings()
+			var hbuf bytes.Buffer
+			enc := hpack.NewEncoder(&hbuf)
+			for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "open.localhost"}, {":path", "/h2cl"}, {"content-length", "3"}} {
+				_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+			}
+			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hbuf.Bytes(), EndHeaders: true})
+			_ = fr.WriteData(1, true, []byte(data))
+			// Read until the stream ends (a response or a reset) or the connection does.
+			rd := http2.NewFramer(io.Discard, conn)
+			for {
+				f, err := rd.ReadFrame()
+				if err != nil {
+					break
+				}
+				if f.Header().StreamID == 1 && (f.Header().Flags.Has(http2.FlagDataEndStream) || f.Header().Type == http2.FrameRSTStream) {
+					break
+				}
+			}
+			// The request may not have reached the origin at all; a marker request through
+			// Gatehouse tells when the origin has seen everything sent before it.
+			marker, _ := http.NewRequest(http.MethodGet, "http://"+e.Addr+"/marker-"+strings.ReplaceAll(name, " ", "-"), nil)
+			marker.Host = "open.localhost"
+			if res, err := http.DefaultClient.Do(marker); err == nil {
+				res.Body.Close()
+			}
+			for rec := origin.next(t); rec.path != marker.URL.Path; rec = origin.next(t) {
+			}
+			for _, r := range origin.records() {
+				if r.path == "/smuggled" || (r.path == "/h2cl" && r.complete) {
+					t.Errorf("the origin got %+v", r)
+				}
+			}
+		})
+	}
+}
