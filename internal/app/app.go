@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -84,6 +86,11 @@ type Gatehouse struct {
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
+	// storeUp is the gatehouse_store_ready gauge; storeWasReady the last readiness result, to
+	// log only its changes.
+	storeUp       prometheus.Gauge
+	storeWasReady atomic.Bool
+	transport     transportMetrics
 	geo           *geoip.DB
 	clients       *httpx.ClientResolver
 	authDomain    http.Handler
@@ -109,6 +116,9 @@ type Gatehouse struct {
 // OpenStore opens the configured store and applies migrations.
 func OpenStore(ctx context.Context, cfg *config.File, now func() time.Time) (store.Store, error) {
 	var opts []sqlstore.Option
+	if d := cfg.Storage.QueryTimeout.Std(); d > 0 {
+		opts = append(opts, sqlstore.WithOperationTimeout(d))
+	}
 	if now != nil {
 		opts = append(opts, sqlstore.WithClock(now))
 	}
@@ -201,7 +211,12 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		Revoked:  func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
 		OnChange: g.recordSCIMChange,
 	}
-	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.storeUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gatehouse_store_ready",
+		Help: "1 when the last readiness check reached the store within its deadline, else 0."})
+	g.storeWasReady.Store(true)
+	g.transport = newTransportMetrics()
+	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
+		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
@@ -305,6 +320,14 @@ func (g *Gatehouse) background(ctx context.Context) {
 	}
 }
 
+// publicReadHeaderTimeout bounds reading a request head (and a TLS handshake) on the public
+// listener.
+const publicReadHeaderTimeout = 10 * time.Second
+
+// http2WriteByteTimeout closes an HTTP/2 connection to which nothing could be written for this
+// long while there was something to write.
+const http2WriteByteTimeout = time.Minute
+
 // Run serves until ctx ends, then shuts down gracefully. ready, if not nil, is called with the
 // bound public and internal addresses once both listeners accept connections.
 func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Addr)) error {
@@ -320,14 +343,19 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
-	publicServer := &http.Server{
-		Handler:           g.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       g.cfg.Limits.IdleTimeout.Std(),
-		MaxHeaderBytes:    int(g.cfg.Limits.MaxRequestHeaderBytes),
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		Protocols:         protocols,
+	limits := g.cfg.Limits
+	guardOpts := connguard.Options{
+		HandshakeTimeout: publicReadHeaderTimeout,
+		MaxHeaderBytes:   int(limits.MaxRequestHeaderBytes),
+		OnFramingError: func(c net.Conn, err *connguard.FramingError) {
+			g.transport.framingRejected.WithLabelValues(err.Reason).Inc()
+			g.log.Warn("request refused: ambiguous framing", "reason", err.Reason, "offset", err.Offset, "remote", c.RemoteAddr().String())
+		},
+		OnHandshakeError: func(c net.Conn, err error) {
+			g.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+		},
 	}
+	var tlsConfig *tls.Config
 	if g.cfg.TLS.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
 		if err != nil {
@@ -335,11 +363,37 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 			internal.Close()
 			return fmt.Errorf("tls: %w", err)
 		}
-		publicServer.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		pub = tls.NewListener(pub, publicServer.TLSConfig)
-		publicServer.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		guardOpts.TLS = tlsConfig
 	} else {
 		protocols.SetUnencryptedHTTP2(true)
+		guardOpts.PriorKnowledgeHTTP2 = true
+	}
+	pubListener := connguard.NewListener(pub, guardOpts)
+	guard := connguard.NewGuard(connguard.HTTP2Limits{
+		StreamsPerSecond: float64(limits.HTTP2StreamsPerSecond), StreamBurst: limits.HTTP2StreamBurst,
+		ResetsPerSecond: float64(limits.HTTP2ResetsPerSecond), ResetBurst: limits.HTTP2ResetBurst,
+	}, g.now, func(c net.Conn, reason string) {
+		g.transport.connectionsClosed.WithLabelValues(reason).Inc()
+		g.log.Warn("client connection closed: over its HTTP/2 budget", "reason", reason, "remote", c.RemoteAddr().String())
+	})
+	publicServer := &http.Server{
+		Handler:           guard.Handler(g.Handler()),
+		ReadHeaderTimeout: publicReadHeaderTimeout,
+		IdleTimeout:       limits.IdleTimeout.Std(),
+		MaxHeaderBytes:    int(limits.MaxRequestHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		Protocols:         protocols,
+		TLSConfig:         tlsConfig,
+		ConnState:         connguard.ConnState,
+		ConnContext:       guard.ConnContext,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: limits.HTTP2MaxConcurrentStreams,
+			// A client that stops reading holds its streams (and their upstream requests) only
+			// this long once Gatehouse has something to send it.
+			WriteByteTimeout: http2WriteByteTimeout,
+			CountError:       func(errType string) { g.transport.http2Errors.WithLabelValues(errType).Inc() },
+		},
 	}
 	internalServer := &http.Server{Handler: g.InternalHandler(), ReadHeaderTimeout: 10 * time.Second}
 
@@ -351,7 +405,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	}
 
 	errc := make(chan error, 2)
-	go func() { errc <- publicServer.Serve(pub) }()
+	go func() { errc <- publicServer.Serve(pubListener) }()
 	go func() { errc <- internalServer.Serve(internal) }()
 	g.log.Info("gatehouse listening", "public", pub.Addr().String(), "internal", internal.Addr().String(),
 		"auth_domain", g.Snapshots.Load().Issuer)
@@ -371,6 +425,24 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	_ = publicServer.Shutdown(shutdownCtx)
 	_ = internalServer.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// transportMetrics count what the public listener refuses below the handlers.
+type transportMetrics struct {
+	framingRejected   *prometheus.CounterVec
+	connectionsClosed *prometheus.CounterVec
+	http2Errors       *prometheus.CounterVec
+}
+
+func newTransportMetrics() transportMetrics {
+	return transportMetrics{
+		framingRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_framing_rejected_total",
+			Help: "HTTP/1.x requests refused with 400 because two parsers could frame them differently, by reason."}, []string{"reason"}),
+		connectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_connections_closed_total",
+			Help: "Client connections closed for exceeding their HTTP/2 stream or reset budget, by reason."}, []string{"reason"}),
+		http2Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http2_errors_total",
+			Help: "HTTP/2 protocol errors of client connections, by type (net/http's names)."}, []string{"type"}),
+	}
 }
 
 // Close releases the store and GeoIP database.

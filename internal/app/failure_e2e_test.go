@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,6 +72,69 @@ func TestDatabaseOutageFailsClosed(t *testing.T) {
 	if resp, body := e.NewBrowser().Login(t, e.URL("app.localhost", "/after"), "bob@example.com"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login after the outage: %d %s", resp.StatusCode, body)
 	}
+}
+
+// TestDatabaseHangFailsClosed: PostgreSQL hangs instead of refusing (a relay that swallows
+// everything and answers nothing, on open and new connections): requests that need the store fail
+// closed with 503 after storage.query_timeout instead of waiting (the browser gives up after
+// 10 s, far above it), sessions this replica already verified keep working, and readiness
+// reports the store within its own deadline.
+func TestDatabaseHangFailsClosed(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	u, _ := url.Parse(dsn)
+	fwd := testenv.NewForwarder(t, u.Host)
+	u.Host = fwd.Addr
+	body := strings.Replace(testenv.DefaultConfig, "type: onetimepin}", "type: onetimepin, scim_config: {enabled: true, user_deprovision: true}}", 1)
+	c := testenv.StartCluster(t, 1, body, `storage: {driver: postgres, query_timeout: 500ms, dsn: "`+u.String()+`"}`)
+	e := c.Replicas[0]
+	scimSecret, err := scim.RotateSecret(t.Context(), e.G.Store, "pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.NewBrowser()
+	if resp, body := b.Login(t, e.URL("app.localhost", "/"), "alice@example.com"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+
+	fwd.Hang()
+	if resp, _ := b.Get(t, e.URL("app.localhost", "/during")); resp.StatusCode != http.StatusOK {
+		t.Errorf("an already verified session while the database hangs: %d, want 200", resp.StatusCode)
+	}
+	fresh := e.NewBrowser()
+	if resp, body := fresh.Get(t, e.URL("app.localhost", "/")); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "temporarily unavailable") {
+		t.Errorf("a login while the database hangs: %d, want 503", resp.StatusCode)
+	}
+	req := authed(t, http.MethodPost, e.G.SCIM.BaseURL("pin")+"/Users", scimSecret,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"zoe@example.com"}`)
+	if resp, _ := fresh.Do(t, req); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("SCIM create while the database hangs: %d, want 503", resp.StatusCode)
+	}
+	if code := getStatus(t, "http://"+e.Internal+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz while the database hangs: %d", code)
+	}
+	if !strings.Contains(e.Logs.String(), "store not ready") {
+		t.Error("no log line says the store is not ready")
+	}
+	if got := metricValue(t, e, "gatehouse_store_ready"); got != "0" {
+		t.Errorf("gatehouse_store_ready = %q, want 0", got)
+	}
+}
+
+// metricValue returns the value of an unlabelled metric on the internal listener.
+func metricValue(t *testing.T, e *testenv.Env, name string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + e.Internal + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func authed(t *testing.T, method, u, bearer, body string) *http.Request {

@@ -20,6 +20,7 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -243,7 +244,8 @@ policies:
 				return
 			}
 			defer conn.Close()
-			fmt.Fprint(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			fmt.Fprint(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Accept: "+proxy.WebSocketAccept(r.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
 			rw.Flush()
 			line, _ := rw.ReadString('\n')
 			fmt.Fprint(rw, "echo:"+line)
@@ -292,8 +294,10 @@ policies:
 			break
 		}
 	}
-	fmt.Fprint(conn, "hello\n")
-	if l, _ := br.ReadString('\n'); l != "echo:hello\n" {
+	// A masked binary frame (zero masking key, so the payload reads as sent): only WebSocket
+	// frames pass the tunnel.
+	_, _ = conn.Write(append([]byte{0x82, 0x80 | 6, 0, 0, 0, 0}, "hello\n"...))
+	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "echo:") || !strings.HasSuffix(l, "hello\n") {
 		t.Errorf("websocket echo %q", l)
 	}
 }

@@ -99,6 +99,12 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 // every other host to the reverse proxy.
 func (g *Gatehouse) Handler() http.Handler {
 	return g.clients.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && len(r.Header.Values("Upgrade")) > 0 {
+			// A connection that offered a protocol switch is not reused unless the switch
+			// happens (the proxy takes this back for a WebSocket handshake it forwards); the
+			// public listener closes it anyway, this tells the client.
+			w.Header().Set("Connection", "close")
+		}
 		if httpx.NormalizeHost(r.Host) == g.Snapshots.Load().AuthHost {
 			g.authDomain.ServeHTTP(w, r)
 			return
@@ -115,9 +121,7 @@ func (g *Gatehouse) InternalHandler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := g.Store.Ping(ctx); err != nil {
+		if !g.storeReady(r.Context()) {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -132,4 +136,30 @@ func (g *Gatehouse) InternalHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// readinessPingTimeout bounds the store ping of /readyz: a database that hangs makes the replica
+// not ready within this time, however long storage.query_timeout is.
+const readinessPingTimeout = 2 * time.Second
+
+// storeReady pings the store within readinessPingTimeout, records the result in the
+// gatehouse_store_ready gauge and logs each change between ready and not ready.
+func (g *Gatehouse) storeReady(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, readinessPingTimeout)
+	defer cancel()
+	err := g.Store.Ping(ctx)
+	ready := err == nil
+	if ready {
+		g.storeUp.Set(1)
+	} else {
+		g.storeUp.Set(0)
+	}
+	if was := g.storeWasReady.Swap(ready); was != ready {
+		if ready {
+			g.log.Info("store ready again")
+		} else {
+			g.log.Error("store not ready: readiness fails until it answers", "err", err, "timeout", readinessPingTimeout)
+		}
+	}
+	return ready
 }

@@ -123,6 +123,12 @@ var problemCases = []struct {
 	{"postgres needs dsn", head + "storage: {driver: postgres}\n", []string{
 		"4:10: storage.dsn: is required for postgres",
 	}},
+	{"query timeout out of range", head + "storage: {query_timeout: 10ms}\n", []string{
+		"4:26: storage.query_timeout: must be between 100ms and 1m",
+	}},
+	{"query timeout zero", head + "storage: {query_timeout: 0s}\n", []string{
+		"4:26: storage.query_timeout: must be between 100ms and 1m",
+	}},
 	{"geoip missing", head + "geoip: {mmdb_file: /nonexistent/c.mmdb}\n", []string{
 		"4:20: geoip.mmdb_file: cannot read /nonexistent/c.mmdb: no such file or directory",
 	}},
@@ -230,6 +236,13 @@ var problemCases = []struct {
 		"8:50: service_tokens[3].client_secret_sha256: must be a SHA-256 in hexadecimal (64 characters)",
 		"8:65: service_tokens[3].duration: must be greater than 0 (leave it out for the default, 8760h)",
 		"9:43: service_tokens[4].client_secret: give exactly one of value, file or env",
+	}},
+	{"http2 limits", head + "limits: {http2_max_concurrent_streams: 2000, http2_streams_per_second: -1, http2_stream_burst: 50, http2_resets_per_second: -5, http2_reset_burst: -1}\n", []string{
+		"4:40: limits.http2_max_concurrent_streams: must be between 1 and 1000",
+		"4:72: limits.http2_streams_per_second: must be between 1 and 1000000",
+		"4:96: limits.http2_stream_burst: must be at least http2_max_concurrent_streams, or a client could not fill its streams",
+		"4:125: limits.http2_resets_per_second: must be between 1 and 1000000",
+		"4:148: limits.http2_reset_burst: must be between 1 and 1000000",
 	}},
 	{"limits and log", head + "limits: {max_request_header_bytes: 1KiB, max_request_body_bytes: -2, upstream_timeout: 0s, idle_timeout: 10ms}\nlog: {level: verbose, format: xml}\n", []string{
 		"4:36: limits.max_request_header_bytes: must be between 4KiB and 16MiB",

@@ -38,6 +38,7 @@
 //	listen.internal                     "127.0.0.1:9090"
 //	storage.driver                      sqlite
 //	storage.dsn                         "file:gatehouse.db" (sqlite only; postgres needs a dsn)
+//	storage.query_timeout               5s
 //	identity_providers[].name           its id
 //	applications[].type                 self_hosted
 //	applications[].name                 its id
@@ -47,6 +48,11 @@
 //	limits.max_request_body_bytes       100MiB (-1: no limit)
 //	limits.upstream_timeout             60s
 //	limits.idle_timeout                 2m
+//	limits.http2_max_concurrent_streams 100
+//	limits.http2_streams_per_second     500
+//	limits.http2_stream_burst           1000
+//	limits.http2_resets_per_second      10
+//	limits.http2_reset_burst            100
 //	log.level                           info
 //	log.format                          json
 //
@@ -187,6 +193,11 @@ type Storage struct {
 	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db", in the working
 	// directory), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
 	DSN Secret `yaml:"dsn"`
+	// QueryTimeout bounds every store operation a request (or a background task) makes: waiting
+	// for a database connection, the statements and retries of one transaction. A database
+	// that hangs instead of refusing connections then fails the request closed (503) after this
+	// long instead of holding it. Default 5s, between 100ms and 1m.
+	QueryTimeout store.Duration `yaml:"query_timeout"`
 }
 
 // Secrets configures encryption at rest.
@@ -216,6 +227,19 @@ type Limits struct {
 	UpstreamTimeout store.Duration `yaml:"upstream_timeout"`
 	// IdleTimeout is how long an idle keep-alive client connection stays open; default 2m.
 	IdleTimeout store.Duration `yaml:"idle_timeout"`
+	// HTTP2MaxConcurrentStreams is how many requests one HTTP/2 client connection may have open
+	// at once; default 100, between 1 and 1000.
+	HTTP2MaxConcurrentStreams int `yaml:"http2_max_concurrent_streams"`
+	// HTTP2StreamsPerSecond and HTTP2StreamBurst bound the requests one HTTP/2 client
+	// connection may start: a token bucket refilled at HTTP2StreamsPerSecond up to
+	// HTTP2StreamBurst. A connection that exceeds it is closed. Defaults 500 and 1000.
+	HTTP2StreamsPerSecond int `yaml:"http2_streams_per_second"`
+	HTTP2StreamBurst      int `yaml:"http2_stream_burst"`
+	// HTTP2ResetsPerSecond and HTTP2ResetBurst bound the requests one HTTP/2 client connection
+	// may abandon (RST_STREAM) before their response is complete ("rapid reset"). A connection
+	// that exceeds it is closed. Defaults 10 and 100.
+	HTTP2ResetsPerSecond int `yaml:"http2_resets_per_second"`
+	HTTP2ResetBurst      int `yaml:"http2_reset_burst"`
 }
 
 // Log configures the process log.
@@ -396,6 +420,12 @@ const (
 	DefaultMaxRequestBodyBytes   = 100 * MiB
 	DefaultUpstreamTimeout       = 60 * time.Second
 	DefaultIdleTimeout           = 2 * time.Minute
+	DefaultQueryTimeout          = 5 * time.Second
+	DefaultHTTP2MaxStreams       = 100
+	DefaultHTTP2StreamsPerSecond = 500
+	DefaultHTTP2StreamBurst      = 1000
+	DefaultHTTP2ResetsPerSecond  = 10
+	DefaultHTTP2ResetBurst       = 100
 )
 
 // SetDefaults fills in every unset field that has a default (see the package documentation).
@@ -433,6 +463,9 @@ func (f *File) SetDefaults() {
 	}
 	if f.Storage.Driver == DriverSQLite && f.Storage.DSN.IsZero() {
 		f.Storage.DSN = Secret{Value: DefaultSQLiteDSN}
+	}
+	if f.Storage.QueryTimeout == 0 {
+		f.Storage.QueryTimeout = store.Duration(DefaultQueryTimeout)
 	}
 
 	for i := range f.IdentityProviders {
@@ -472,6 +505,18 @@ func (f *File) SetDefaults() {
 	}
 	if l.IdleTimeout == 0 {
 		l.IdleTimeout = store.Duration(DefaultIdleTimeout)
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{
+		{&l.HTTP2MaxConcurrentStreams, DefaultHTTP2MaxStreams},
+		{&l.HTTP2StreamsPerSecond, DefaultHTTP2StreamsPerSecond}, {&l.HTTP2StreamBurst, DefaultHTTP2StreamBurst},
+		{&l.HTTP2ResetsPerSecond, DefaultHTTP2ResetsPerSecond}, {&l.HTTP2ResetBurst, DefaultHTTP2ResetBurst},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if f.Log.Level == "" {
 		f.Log.Level = "info"

@@ -159,7 +159,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			KeyOverlap:          store.Duration(168 * time.Hour),
 		},
 		Listen:            Listen{Public: ":80", Internal: "127.0.0.1:9090"},
-		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}},
+		Storage:           Storage{Driver: "sqlite", DSN: Secret{Value: "file:gatehouse.db"}, QueryTimeout: store.Duration(5 * time.Second)},
 		Secrets:           Secrets{MasterKeyFile: "m.key"},
 		IdentityProviders: []store.IdentityProvider{{ID: "pin", Name: "pin", Type: "onetimepin"}},
 		Applications: []store.Application{{
@@ -172,10 +172,12 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			Duration: store.Duration(8760 * time.Hour),
 		}},
 		Limits: Limits{
-			MaxRequestHeaderBytes: 64 << 10,
-			MaxRequestBodyBytes:   100 << 20,
-			UpstreamTimeout:       store.Duration(60 * time.Second),
-			IdleTimeout:           store.Duration(2 * time.Minute),
+			MaxRequestHeaderBytes:     64 << 10,
+			MaxRequestBodyBytes:       100 << 20,
+			UpstreamTimeout:           store.Duration(60 * time.Second),
+			IdleTimeout:               store.Duration(2 * time.Minute),
+			HTTP2MaxConcurrentStreams: 100, HTTP2StreamsPerSecond: 500, HTTP2StreamBurst: 1000,
+			HTTP2ResetsPerSecond: 10, HTTP2ResetBurst: 100,
 		},
 		Log: Log{Level: "info", Format: "json"},
 	}

@@ -313,6 +313,7 @@ func (c *checker) storage() {
 	default:
 		c.addf("storage.driver", "unknown driver %q; want sqlite or postgres", s.Driver)
 	}
+	c.durationIn("storage.query_timeout", s.QueryTimeout, 100*time.Millisecond, time.Minute, "")
 }
 
 func (c *checker) secrets() {
@@ -708,6 +709,23 @@ func (c *checker) limits() {
 		if c.writtenZero(d.path) || d.v.Std() < time.Second {
 			c.add(d.path, "must be at least 1s")
 		}
+	}
+	for _, n := range []struct {
+		path  string
+		v, hi int
+	}{
+		{"limits.http2_max_concurrent_streams", l.HTTP2MaxConcurrentStreams, 1000},
+		{"limits.http2_streams_per_second", l.HTTP2StreamsPerSecond, 1_000_000},
+		{"limits.http2_stream_burst", l.HTTP2StreamBurst, 1_000_000},
+		{"limits.http2_resets_per_second", l.HTTP2ResetsPerSecond, 1_000_000},
+		{"limits.http2_reset_burst", l.HTTP2ResetBurst, 1_000_000},
+	} {
+		if n.v < 1 || n.v > n.hi {
+			c.addf(n.path, "must be between 1 and %d", n.hi)
+		}
+	}
+	if l.HTTP2StreamBurst < l.HTTP2MaxConcurrentStreams {
+		c.add("limits.http2_stream_burst", "must be at least http2_max_concurrent_streams, or a client could not fill its streams")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -80,11 +82,12 @@ func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *ke
 	}
 	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:      p.rewrite,
-		BufferPool:   copyBuffers{},
-		Transport:    NewTransport(opts.UpstreamTimeout),
-		ErrorHandler: p.upstreamError,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Rewrite:        p.rewrite,
+		BufferPool:     copyBuffers{},
+		Transport:      NewTransport(opts.UpstreamTimeout),
+		ModifyResponse: p.checkResponse,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p
 }
@@ -307,19 +310,64 @@ type forwardTarget struct {
 	identityHeaders map[string]bool
 	clientIP        netip.Addr
 	scheme          string
+	// websocketKey is the Sec-WebSocket-Key of a WebSocket handshake being forwarded, "" for
+	// every other request; upgradeOffered says the request offered an upgrade, taken or not.
+	websocketKey   string
+	upgradeOffered bool
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) {
-	if p.opts.MaxRequestBodyBytes > 0 && r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxRequestBodyBytes)
+	if err := p.forwardRequest(w, r, app, path, res, snap, ip); err != nil {
+		web.RenderError(w, r, p.log, snap.Org.Name, err)
+	}
+}
+
+// forwardRequest checks what the request asks of the connection (method, upgrade, body size),
+// then streams it to the application.
+func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) error {
+	if r.Method == http.MethodConnect {
+		// Tunnels to arbitrary destinations are the gateway's business, never an application's.
+		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		return httpx.Errorf(http.StatusMethodNotAllowed, "connect-refused", "This address does not accept CONNECT requests.", nil)
+	}
+	websocketKey, offered, err := prepareUpgrade(r)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		return err
+	}
+	if websocketKey != "" {
+		// The handler in front may have asked to close a connection that offers an upgrade;
+		// a 101 must not carry that (checkResponse and upstreamError ask again on failure).
+		w.Header().Del("Connection")
+	}
+	if limit := p.opts.MaxRequestBodyBytes; limit > 0 && r.Body != nil {
+		if r.ContentLength > limit {
+			// Refused before the application is contacted; the body is not read, so the
+			// connection cannot carry another request.
+			w.Header().Set("Connection", "close")
+			return httpx.Errorf(http.StatusRequestEntityTooLarge, "request-body-too-large", "The request body is too large.",
+				fmt.Errorf("Content-Length %d exceeds limits.max_request_body_bytes (%d)", r.ContentLength, limit))
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), clientIP: ip, scheme: scheme}
+		identityHeaders: snap.IdentityHeaders(), clientIP: ip, scheme: scheme, websocketKey: websocketKey, upgradeOffered: offered}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+	return nil
+}
+
+// checkResponse inspects the application's response before it is passed on (see
+// checkUpgradeResponse).
+func (p *Proxy) checkResponse(res *http.Response) error {
+	t, ok := res.Request.Context().Value(targetKey{}).(*forwardTarget)
+	if !ok {
+		return checkUpgradeResponse(res, "", false)
+	}
+	return checkUpgradeResponse(res, t.websocketKey, t.upgradeOffered)
 }
 
 // rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
@@ -374,10 +422,26 @@ func dropControl(r rune) rune {
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	snap := p.snaps.Load()
 	status, reason, msg := http.StatusBadGateway, "upstream-unreachable", "The application is not reachable right now. Try again shortly."
-	var mbe *http.MaxBytesError
+	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok && t.upgradeOffered {
+		// A connection that offered an upgrade is not reused for another request.
+		w.Header().Set("Connection", "close")
+	}
+	var (
+		mbe *http.MaxBytesError
+		bad *connguard.FramingError
+	)
 	switch {
+	case errors.Is(err, errBadUpgradeResponse):
+		reason = "upstream-bad-upgrade"
+	case errors.As(err, &bad):
+		// The client's chunked body broke off in malformed framing: the application got an
+		// aborted request.
+		status, reason, msg = http.StatusBadRequest, "malformed-request-body", "The request body is malformed."
 	case errors.As(err, &mbe):
 		status, reason, msg = http.StatusRequestEntityTooLarge, "request-body-too-large", "The request body is too large."
+		// The rest of the body is not read: the connection cannot carry another request (as
+		// net/http's own MaxBytesReader would decide, had it our ResponseWriter).
+		w.Header().Set("Connection", "close")
 	case errors.Is(err, context.Canceled):
 		status, reason = 499, "client-closed-request"
 	case isTimeout(err):

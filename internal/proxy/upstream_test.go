@@ -210,7 +210,8 @@ func wsUpstream(t testing.TB) http.Handler {
 		}
 		defer conn.Close()
 		_ = conn.SetDeadline(time.Now().Add(bound))
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Forwarded-For: " +
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + proxy.WebSocketAccept(r.Header.Get("Sec-WebSocket-Key")) + "\r\nX-Seen-Forwarded-For: " +
 			r.Header.Get("X-Forwarded-For") + "\r\n\r\n")
 		_ = brw.Flush()
 		line, err := brw.ReadString('\n')
@@ -234,7 +235,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(bound))
 	_, err = io.WriteString(conn, "GET /socket HTTP/1.1\r\nHost: open.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Gatehouse-Jwt-Assertion: forged\r\n\r\n")
+		"Sec-WebSocket-Key: "+testWebSocketKey+"\r\nSec-WebSocket-Version: 13\r\nGatehouse-Jwt-Assertion: forged\r\n\r\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +268,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 func TestUpgradeWithoutHijacker(t *testing.T) {
 	e := newEnv(t, setup{upstream: wsUpstream(t)})
 	r := req(http.MethodGet, "http://open.example.com/socket", nil)
-	r.Header.Set("Connection", "Upgrade")
-	r.Header.Set("Upgrade", "websocket")
+	setWebSocketHandshake(r.Header)
 	assertErrorPage(t, e.serve(t, r), http.StatusBadGateway, "The application is not reachable right now.", "Hijack", "hijack")
 }
 

@@ -18,7 +18,7 @@ var (
 	// ErrConflict: a compare-and-swap lost (the expected state no longer holds), or a single-use
 	// object was already used.
 	ErrConflict = errors.New("store: conflict")
-	// ErrUnavailable: the backend cannot be reached; callers fail closed.
+	// ErrUnavailable: the backend cannot be reached or did not answer in time; callers fail closed.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 

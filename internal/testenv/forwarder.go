@@ -4,15 +4,18 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // Forwarder is a TCP relay on 127.0.0.1 that a test can cut and restore, to take a database
-// "down" for one Gatehouse without touching the shared server.
+// "down" for one Gatehouse without touching the shared server, or make hang.
 type Forwarder struct {
 	Addr   string
 	target string
 	t      *testing.T
+	// hung makes the relay swallow everything and answer nothing (see Hang).
+	hung atomic.Bool
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -49,6 +52,13 @@ func (f *Forwarder) serve(ln net.Listener) {
 }
 
 func (f *Forwarder) relay(c net.Conn) {
+	if f.hung.Load() {
+		f.mu.Lock()
+		f.conns[c] = struct{}{}
+		f.mu.Unlock()
+		_, _ = io.Copy(io.Discard, c)
+		return
+	}
 	up, err := net.Dial("tcp", f.target)
 	if err != nil {
 		c.Close()
@@ -64,8 +74,8 @@ func (f *Forwarder) relay(c net.Conn) {
 	f.conns[c], f.conns[up] = struct{}{}, struct{}{}
 	f.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	go func() { f.pipe(up, c); done <- struct{}{} }()
+	go func() { f.pipe(c, up); done <- struct{}{} }()
 	<-done
 	c.Close()
 	up.Close()
@@ -74,6 +84,27 @@ func (f *Forwarder) relay(c net.Conn) {
 	delete(f.conns, up)
 	f.mu.Unlock()
 }
+
+// pipe copies src to dst; once the relay hangs it swallows what src sends instead.
+func (f *Forwarder) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !f.hung.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Hang makes the target hang instead of refusing: connections (open and new) stay up, what is
+// sent is swallowed and nothing is ever answered, as with a stalled database server or a
+// black-holing network. Cut ends it.
+func (f *Forwarder) Hang() { f.hung.Store(true) }
 
 // Cut closes the listener and every relayed connection: the target is unreachable.
 func (f *Forwarder) Cut() {

@@ -32,7 +32,7 @@ func (s *Store) LinkedIdPs(ctx context.Context, userIDs ...string) (map[string][
 		}
 	}
 	out := map[string][]string{}
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind(query), args...)
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func scanAdminToken(sc scanner) (*store.AdminToken, error) {
 
 // CreateAdminToken stores an admin API token by its hash.
 func (s *Store) CreateAdminToken(ctx context.Context, t *store.AdminToken) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.insert(ctx, tx, "INSERT INTO admin_tokens ("+adminTokenColumns+") VALUES (?, ?, ?, ?, ?)",
 			t.ID, t.Name, t.TokenHash, micros(createdOr(t.CreatedAt, now)), micros(utc(t.LastUsedAt)))
 	})
@@ -85,7 +85,7 @@ func (s *Store) CreateAdminToken(ctx context.Context, t *store.AdminToken) error
 // AdminTokenByHash returns the admin API token with this hash.
 func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash string) (*store.AdminToken, error) {
 	var t *store.AdminToken
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		t, err = scanAdminToken(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+adminTokenColumns+" FROM admin_tokens WHERE token_hash = ?"), tokenHash))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -102,7 +102,7 @@ func (s *Store) AdminTokenByHash(ctx context.Context, tokenHash string) (*store.
 // ListAdminTokens returns every admin API token, oldest first.
 func (s *Store) ListAdminTokens(ctx context.Context) ([]store.AdminToken, error) {
 	var out []store.AdminToken
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT "+adminTokenColumns+" FROM admin_tokens ORDER BY created_at, id"))
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Store) DeleteAdminToken(ctx context.Context, id string) error {
 
 // execOne runs one statement that must affect exactly one row (ErrNotFound otherwise).
 func (s *Store) execOne(ctx context.Context, op string, stmt func(now time.Time) (string, []any)) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		q, args := stmt(now)
 		res, err := tx.ExecContext(ctx, s.d.rebind(q), args...)
 		if err != nil {
@@ -207,7 +207,7 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 		}
 		details = string(e.Details)
 	}
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		// seq order must be commit order; see AppendAuthEvent.
 		if err := s.lock(ctx, tx, lockAudit); err != nil {
 			return err
@@ -253,7 +253,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, q store.AuditQuery) ([]stor
 	query += " ORDER BY time DESC, seq DESC LIMIT ? OFFSET ?"
 	args = append(args, limit, max(q.Offset, 0))
 	var out []store.AuditEvent
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind(query), args...)
 		if err != nil {
 			return err
@@ -281,7 +281,7 @@ func (s *Store) ExportEvents(ctx context.Context, stream string, after int64, li
 	}
 	limit = min(limit, maxEventLimit)
 	var out []store.ExportedEvent
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var cols, table string
 		switch stream {
 		case store.ExportAudit:
@@ -342,7 +342,7 @@ func scanAuthEvent(sc scanner, extra ...any) (*store.AuthEvent, error) {
 // ExportCursor returns sink's cursor on stream.
 func (s *Store) ExportCursor(ctx context.Context, sink, stream string) (int64, error) {
 	var seq int64
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT seq FROM export_cursors WHERE sink = ? AND stream = ?"), sink, stream).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -357,7 +357,7 @@ func (s *Store) ExportCursor(ctx context.Context, sink, stream string) (int64, e
 
 // AdvanceExportCursor moves sink's cursor on stream from expected to next.
 func (s *Store) AdvanceExportCursor(ctx context.Context, sink, stream string, expected, next int64) error {
-	err := s.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var cur int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT seq FROM export_cursors WHERE sink = ? AND stream = ?"+s.d.forUpdate), sink, stream).Scan(&cur)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -34,7 +34,7 @@ type configRow struct {
 // GetConfig returns the current configuration; Version is 0 when nothing was stored.
 func (s *Store) GetConfig(ctx context.Context) (*store.Config, error) {
 	var cfg *store.Config
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		cfg, err = s.loadConfig(ctx, tx, false)
 		return err
@@ -49,7 +49,7 @@ func (s *Store) GetConfig(ctx context.Context) (*store.Config, error) {
 // plus the version row, in one transaction.
 func (s *Store) UpdateConfig(ctx context.Context, update func(*store.Config) error) (*store.Config, error) {
 	var out *store.Config
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cfg, err := s.loadConfig(ctx, tx, true)
 		if err != nil {
 			return err

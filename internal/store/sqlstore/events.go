@@ -36,7 +36,7 @@ func (s *Store) AppendAuthEvent(ctx context.Context, e *store.AuthEvent) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: append auth event: encode reasons: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		// Export readers rely on seq order being commit order; with concurrent writers only a
 		// lock held until commit makes the sequence's order that.
 		if err := s.lock(ctx, tx, lockAuthEvents); err != nil {
@@ -83,7 +83,7 @@ func (s *Store) ListAuthEvents(ctx context.Context, q store.AuthEventQuery) ([]s
 	args = append(args, limit)
 
 	var events []store.AuthEvent
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind(query), args...)
 		if err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 // rotation order, newest (the current key) first.
 func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	var keys []store.SigningKey
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT id, key_use, algorithm, private_key_encrypted, certificate_pem, created_at, retire_at FROM signing_keys WHERE retire_at = 0 OR retire_at > ? ORDER BY seq DESC"),
 			micros(now))
 		if err != nil {
@@ -43,7 +43,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 // now + overlap.
 // ErrConflict when the current key is another; ErrAlreadyExists when next's ID was used before.
 func (s *Store) RotateSigningKey(ctx context.Context, expectedCurrent string, next *store.SigningKey, overlap time.Duration) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var current string
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT id FROM signing_keys WHERE retire_at = 0 AND key_use = ?"+s.d.forUpdate), next.Use).Scan(&current)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -37,7 +37,7 @@ func (s *Store) CreateLoginFlow(ctx context.Context, f *store.LoginFlow) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create login flow: encode data: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.insert(ctx, tx, "INSERT INTO login_flows ("+loginFlowColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			f.ID, f.AppID, f.RedirectURL, f.IdPID, micros(createdOr(f.CreatedAt, now)), micros(utc(f.ExpiresAt)),
 			f.BrowserBinding, string(data))
@@ -51,7 +51,7 @@ func (s *Store) CreateLoginFlow(ctx context.Context, f *store.LoginFlow) error {
 // GetLoginFlow returns an unexpired login flow.
 func (s *Store) GetLoginFlow(ctx context.Context, id string) (*store.LoginFlow, error) {
 	var f store.LoginFlow
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var created, expires int64
 		var data string
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT "+loginFlowColumns+" FROM login_flows WHERE id = ? AND expires_at > ?"), id, micros(now)).
@@ -77,7 +77,7 @@ func (s *Store) GetLoginFlow(ctx context.Context, id string) (*store.LoginFlow, 
 // DeleteLoginFlow removes a login flow. ErrNotFound when it is unknown or expired (expired rows
 // are left to the periodic sweep).
 func (s *Store) DeleteLoginFlow(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var expires int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("DELETE FROM login_flows WHERE id = ? RETURNING expires_at"), id).Scan(&expires)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= micros(now) {
@@ -96,7 +96,7 @@ const handoffColumns = "code_hash, session_id, app_id, host, redirect_url, brows
 // CreateHandoffCode stores a single-use code; a zero CreatedAt means now. ErrAlreadyExists if the
 // hash is taken.
 func (s *Store) CreateHandoffCode(ctx context.Context, c *store.HandoffCode) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.insert(ctx, tx, "INSERT INTO handoff_codes ("+handoffColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			c.CodeHash, c.SessionID, c.AppID, c.Host, c.RedirectURL, c.BrowserBinding, c.Token,
 			micros(createdOr(c.CreatedAt, now)), micros(utc(c.ExpiresAt)), micros(utc(c.UsedAt)))
@@ -110,7 +110,7 @@ func (s *Store) CreateHandoffCode(ctx context.Context, c *store.HandoffCode) err
 // ConsumeHandoffCode marks an unused, unexpired code used and returns it.
 func (s *Store) ConsumeHandoffCode(ctx context.Context, codeHash string) (*store.HandoffCode, error) {
 	var c store.HandoffCode
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var created, expires, used int64
 		// The conditional UPDATE is the single point of decision, whatever the isolation level.
 		err := tx.QueryRowContext(ctx, s.d.rebind("UPDATE handoff_codes SET used_at = ? WHERE code_hash = ? AND used_at = 0 AND expires_at > ? RETURNING "+handoffColumns),
@@ -143,7 +143,7 @@ const pinColumns = "id, email, pin_hash, attempts, created_at, expires_at, used_
 // CreatePINChallenge stores a PIN challenge; a zero CreatedAt means now. ErrAlreadyExists if the
 // ID is taken.
 func (s *Store) CreatePINChallenge(ctx context.Context, c *store.PINChallenge) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.insert(ctx, tx, "INSERT INTO pin_challenges ("+pinColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 			c.ID, c.Email, c.PINHash, c.Attempts, micros(createdOr(c.CreatedAt, now)), micros(utc(c.ExpiresAt)), micros(utc(c.UsedAt)))
 	})
@@ -161,7 +161,7 @@ func (s *Store) AttemptPINChallenge(ctx context.Context, id string, maxAttempts 
 		c        store.PINChallenge
 		consumed bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var created, expires, used int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT "+pinColumns+" FROM pin_challenges WHERE id = ?"+s.d.forUpdate), id).
 			Scan(&c.ID, &c.Email, &c.PINHash, &c.Attempts, &created, &expires, &used)

@@ -64,7 +64,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	err = s.transact(ctx, false, func(tx *sql.Tx, _ time.Time) error {
+	err = s.transactUnbounded(ctx, false, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		// Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
 		if err := s.lock(ctx, tx, lockMigrations); err != nil {
 			return err
@@ -76,7 +76,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return s.fail("migrate", err)
 	}
 	for _, m := range ms {
-		err := s.transact(ctx, false, func(tx *sql.Tx, now time.Time) error {
+		err := s.transactUnbounded(ctx, false, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 			if err := s.lock(ctx, tx, lockMigrations); err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (s *Store) LatestSchemaVersion() (int, error) {
 // also when the database has never been migrated).
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var exists int
 		if err := tx.QueryRowContext(ctx, s.d.rebind(s.d.tableExistsQuery), "schema_migrations").Scan(&exists); err != nil || exists == 0 {
 			return err

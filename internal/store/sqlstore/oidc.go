@@ -96,7 +96,7 @@ func boolInt(b bool) int {
 // the hash is taken. It also deletes the OIDC rows that expired (codes after their retention),
 // so that the tables stay small without touching the general sweep.
 func (s *Store) CreateOIDCCode(ctx context.Context, c *store.OIDCCode) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		for _, q := range []struct {
 			query  string
 			before time.Time
@@ -167,7 +167,7 @@ func (s *Store) RedeemOIDCCode(ctx context.Context, codeHash string, redeem func
 		grant    *store.OIDCGrant
 		replayed bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		replayed = false
 		c, err := scanOIDCCode(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcCodeColumns+" FROM oidc_codes WHERE code_hash = ?"+s.d.forUpdate), codeHash))
 		switch {
@@ -235,7 +235,7 @@ func (s *Store) getGrant(ctx context.Context, tx *sql.Tx, id string, now time.Ti
 // GetOIDCGrant returns an unexpired grant, revoked or not.
 func (s *Store) GetOIDCGrant(ctx context.Context, id string) (*store.OIDCGrant, error) {
 	var g *store.OIDCGrant
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var err error
 		g, err = s.getGrant(ctx, tx, id, now, false)
 		return err
@@ -248,7 +248,7 @@ func (s *Store) GetOIDCGrant(ctx context.Context, id string) (*store.OIDCGrant, 
 
 // RevokeOIDCGrant marks an unexpired grant revoked; the first revocation's time and reason stay.
 func (s *Store) RevokeOIDCGrant(ctx context.Context, id, reason string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		if _, err := s.getGrant(ctx, tx, id, now, true); err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (s *Store) GetOIDCRefreshToken(ctx context.Context, tokenHash string) (*sto
 		t *store.OIDCRefreshToken
 		g *store.OIDCGrant
 	)
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var err error
 		t, err = scanOIDCRefresh(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcRefreshColumns+" FROM oidc_refresh_tokens WHERE token_hash = ? AND expires_at > ?"),
 			tokenHash, micros(now)))
@@ -293,7 +293,7 @@ func (s *Store) RotateOIDCRefreshToken(ctx context.Context, r *store.OIDCRefresh
 		out    *store.OIDCRefreshRotated
 		reused bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		out, reused = nil, false
 		old, err := scanOIDCRefresh(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+oidcRefreshColumns+" FROM oidc_refresh_tokens WHERE token_hash = ?"+s.d.forUpdate), r.OldHash))
 		switch {

@@ -15,7 +15,7 @@ const pendingSAMLColumns = "id, app_id, request_id, relay_state, sp_entity_id, a
 // CreatePendingSAMLRequest stores a pending SP-initiated SAML request; a zero CreatedAt means
 // now. ErrAlreadyExists if the ID is taken.
 func (s *Store) CreatePendingSAMLRequest(ctx context.Context, p *store.PendingSAMLRequest) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.insert(ctx, tx, "INSERT INTO pending_saml_requests ("+pendingSAMLColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			p.ID, p.AppID, p.RequestID, p.RelayState, p.SPEntityID, p.ACSURL,
 			micros(createdOr(p.CreatedAt, now)), micros(utc(p.ExpiresAt)), micros(utc(p.UsedAt)))
@@ -29,7 +29,7 @@ func (s *Store) CreatePendingSAMLRequest(ctx context.Context, p *store.PendingSA
 // ConsumePendingSAMLRequest marks an unused, unexpired pending request used and returns it.
 func (s *Store) ConsumePendingSAMLRequest(ctx context.Context, id string) (*store.PendingSAMLRequest, error) {
 	var p store.PendingSAMLRequest
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var created, expires, used int64
 		// The conditional UPDATE is the single point of decision, whatever the isolation level.
 		err := tx.QueryRowContext(ctx, s.d.rebind("UPDATE pending_saml_requests SET used_at = ? WHERE id = ? AND used_at = 0 AND expires_at > ? RETURNING "+pendingSAMLColumns),

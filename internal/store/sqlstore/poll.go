@@ -39,9 +39,10 @@ const fingerprintQuery = `SELECT
 
 func (s *Store) fingerprint(ctx context.Context) (fingerprint, error) {
 	var f fingerprint
+	ctx, finish := s.operation(ctx)
 	err := s.db.QueryRowContext(ctx, fingerprintQuery).Scan(&f.config, &f.sessions, &f.sessionSum, &f.users, &f.usersSum,
 		&f.apps, &f.appsSum, &f.keys, &f.keysSum, &f.keysRetire)
-	return f, err
+	return f, finish(err)
 }
 
 // changeSince names the parts of cur that differ from last.

@@ -15,7 +15,7 @@ func (s *Store) HitRateLimit(ctx context.Context, key string, window time.Durati
 		return false, s.fail("hit rate limit", errors.New("window must be positive"))
 	}
 	var count int
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		n := now.UnixMicro()
 		w := max(window.Microseconds(), 1)
 		start := n - mod(n, w)
@@ -44,7 +44,7 @@ func mod(a, b int64) int64 {
 // the same key is replaced.
 func (s *Store) RememberOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
 	var fresh bool
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		res, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO seen_once (key, expires_at) VALUES (?, ?)"+
 			s.d.upsert("key", "expires_at = excluded.expires_at")+" WHERE seen_once.expires_at <= ?"),
 			key, expires.UTC().UnixMicro(), now.UnixMicro())

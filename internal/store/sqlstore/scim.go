@@ -39,7 +39,7 @@ var scimGroupColumns = map[string]store.SCIMColumn{
 
 // SetSCIMSecret stores or replaces an IdP's SCIM secret hash.
 func (s *Store) SetSCIMSecret(ctx context.Context, idpID, hash string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_secrets (idp_id, secret_hash, created_at) VALUES (?, ?, ?)"+
 			s.d.upsert("idp_id", "secret_hash = excluded.secret_hash, created_at = excluded.created_at")), idpID, hash, micros(now))
 		return err
@@ -53,7 +53,7 @@ func (s *Store) SetSCIMSecret(ctx context.Context, idpID, hash string) error {
 // GetSCIMSecret returns an IdP's SCIM secret hash.
 func (s *Store) GetSCIMSecret(ctx context.Context, idpID string) (*store.SCIMSecret, error) {
 	sec := &store.SCIMSecret{IdPID: idpID}
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT secret_hash, created_at FROM scim_secrets WHERE idp_id = ?"), idpID).Scan(&sec.Hash, &created)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -115,7 +115,7 @@ func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create scim user: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_users (id, idp_id, external_id, user_name, user_name_folded, display_name, email, active, registry_user_id, owns_registry_user, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"),
 			u.ID, u.IdPID, u.ExternalID, u.UserName, strings.ToLower(u.UserName), u.DisplayName, email, u.Active,
 			u.RegistryUserID, u.OwnsRegistryUser, micros(now), micros(now), string(u.Attributes))
@@ -137,7 +137,7 @@ func (s *Store) CreateSCIMUser(ctx context.Context, u *store.SCIMUser) error {
 // GetSCIMUser returns one of the IdP's SCIM users.
 func (s *Store) GetSCIMUser(ctx context.Context, idpID, id string) (*store.SCIMUser, error) {
 	var u *store.SCIMUser
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		u, err = s.getSCIMUser(ctx, tx, idpID, id, false)
 		return err
@@ -156,7 +156,7 @@ func (s *Store) UpdateSCIMUser(ctx context.Context, idpID, id string, update fun
 		changes []store.SCIMRegistryChange
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMUser(ctx, tx, idpID, id, true)
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Store) DeleteSCIMUser(ctx context.Context, idpID, id string, check func
 		changes []store.SCIMRegistryChange
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMUser(ctx, tx, idpID, id, true)
 		if err != nil {
 			return err
@@ -390,7 +390,7 @@ func (s *Store) ListSCIMUsers(ctx context.Context, q store.SCIMQuery) ([]store.S
 		list  []store.SCIMUser
 		total int
 	)
-	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM scim_users WHERE "+where), args...).Scan(&total); err != nil {
 			return err
@@ -505,7 +505,7 @@ func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup, effect 
 		changes []store.SCIMRegistryChange
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO scim_groups (id, idp_id, external_id, display_name, version, created_at, updated_at, attributes) VALUES (?, ?, ?, ?, 1, ?, ?, ?)"),
 			g.ID, g.IdPID, g.ExternalID, g.DisplayName, micros(now), micros(now), string(g.Attributes))
 		if s.d.isUniqueViolation(err) {
@@ -538,7 +538,7 @@ func (s *Store) CreateSCIMGroup(ctx context.Context, g *store.SCIMGroup, effect 
 // GetSCIMGroup returns one of the IdP's groups with its members.
 func (s *Store) GetSCIMGroup(ctx context.Context, idpID, id string) (*store.SCIMGroup, error) {
 	var g *store.SCIMGroup
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		g, err = s.getSCIMGroup(ctx, tx, idpID, id, false, true)
 		return err
@@ -557,7 +557,7 @@ func (s *Store) UpdateSCIMGroup(ctx context.Context, idpID, id string, update fu
 		changes []store.SCIMRegistryChange
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMGroup(ctx, tx, idpID, id, true, true)
 		if err != nil {
 			return err
@@ -617,7 +617,7 @@ func (s *Store) DeleteSCIMGroup(ctx context.Context, idpID, id string, check fun
 		changes []store.SCIMRegistryChange
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getSCIMGroup(ctx, tx, idpID, id, true, true)
 		if err != nil {
 			return err
@@ -659,7 +659,7 @@ func (s *Store) ListSCIMGroups(ctx context.Context, q store.SCIMQuery) ([]store.
 		list  []store.SCIMGroup
 		total int
 	)
-	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM scim_groups WHERE "+where), args...).Scan(&total); err != nil {
 			return err
@@ -700,7 +700,7 @@ func (s *Store) ListSCIMGroups(ctx context.Context, q store.SCIMQuery) ([]store.
 // SCIMGroupsOfUser returns the IdP's groups the SCIM user belongs to, without member lists.
 func (s *Store) SCIMGroupsOfUser(ctx context.Context, idpID, userID string) ([]store.SCIMGroup, error) {
 	var list []store.SCIMGroup
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		list = nil
 		rows, err := tx.QueryContext(ctx, s.d.rebind(scimGroupSelect+" WHERE idp_id = ? AND id IN (SELECT group_id FROM scim_members WHERE user_id = ?) ORDER BY created_at, id"),
 			idpID, userID)

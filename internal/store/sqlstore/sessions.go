@@ -29,7 +29,7 @@ func scanSession(sc scanner) (*store.Session, error) {
 // CreateSession stores a new session; a zero CreatedAt means now. ErrAlreadyExists if the ID is
 // taken.
 func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		created := utc(ss.CreatedAt)
 		if created.IsZero() {
 			created = now
@@ -55,7 +55,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 // GetSession returns an unexpired session, revoked or not.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	var ss *store.Session
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var err error
 		ss, err = scanSession(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+sessionColumns+" FROM sessions WHERE id = ? AND expires_at > ?"),
 			id, micros(now)))
@@ -73,7 +73,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 // ListUserSessions returns the user's unexpired sessions, newest first.
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Session, error) {
 	var list []store.Session
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT "+sessionColumns+" FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC"),
 			userID, micros(now))
 		if err != nil {
@@ -98,7 +98,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 // RevokeSession marks an unexpired session revoked; revoking it again changes nothing.
 // ErrNotFound when the session is unknown or expired.
 func (s *Store) RevokeSession(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		var revoked int64
 		err := tx.QueryRowContext(ctx, s.d.rebind("SELECT revoked_at FROM sessions WHERE id = ? AND expires_at > ?"+s.d.forUpdate),
 			id, micros(now)).Scan(&revoked)
@@ -123,7 +123,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string) error {
 // RevokeUserSessions sets the user's TokensNotBefore to now and revokes all their sessions not
 // revoked yet. ErrNotFound when the user is unknown.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		return s.revokeUserSessions(ctx, tx, userID, now)
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *Store) revokeUserSessions(ctx context.Context, tx *sql.Tx, userID strin
 
 // RevokeAppTokens sets the application's token not-before to now.
 func (s *Store) RevokeAppTokens(ctx context.Context, appID string) error {
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		_, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO app_revocations (app_id, not_before) VALUES (?, ?)"+
 			s.d.upsert("app_id", "not_before = excluded.not_before")), appID, micros(now))
 		if err != nil {
@@ -177,7 +177,7 @@ func (s *Store) Revocations(ctx context.Context) (*store.Revocations, error) {
 		AppNotBefore:    map[string]time.Time{},
 		RevokedSessions: map[string]time.Time{},
 	}
-	err := s.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		for _, q := range []struct {
 			query string
 			args  []any

@@ -41,6 +41,10 @@ type Store struct {
 	// expired rows.
 	nextSweep atomic.Int64
 	closed    atomic.Bool
+	// opTimeout bounds each operation (see WithOperationTimeout); 0 means unbounded. errTimeout
+	// is the cause of an operation that ran out of it.
+	opTimeout  time.Duration
+	errTimeout error
 
 	watchers broadcaster
 	// dsn is the prepared DSN, for the dialect's listening connection.
@@ -61,6 +65,20 @@ type options struct {
 	now       func() time.Time
 	pollEvery time.Duration
 	noMigrate bool
+	opTimeout time.Duration
+}
+
+// DefaultOperationTimeout bounds one store operation unless WithOperationTimeout says otherwise.
+const DefaultOperationTimeout = 5 * time.Second
+
+// WithOperationTimeout bounds every operation of the Store: one method call, including waiting
+// for a pooled connection (or a new one), the in-process write queue, every statement and
+// retries. A database that hangs instead of refusing connections then fails the call with
+// store.ErrUnavailable after d rather than holding the caller (and its HTTP request) forever.
+// The default is DefaultOperationTimeout; 0 turns the bound off. A shorter deadline on the
+// caller's context still applies. Migrations are not bounded: they may legitimately take long.
+func WithOperationTimeout(d time.Duration) Option {
+	return func(o *options) { o.opTimeout = d }
 }
 
 // WithoutMigrations makes Open leave the schema as it is; the caller applies migrations with
@@ -88,7 +106,7 @@ func WithClock(now func() time.Time) Option {
 // string (postgres://user:password@host:5432/db?sslmode=verify-full, or key=value pairs);
 // search_path in it selects the schema.
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now, pollEvery: DefaultPollInterval}
+	o := options{now: time.Now, pollEvery: DefaultPollInterval, opTimeout: DefaultOperationTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -105,14 +123,16 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, erro
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	d.configurePool(db, dsn)
-	s := &Store{db: db, d: d, now: o.now, dsn: dsn, instance: uuid.NewString()}
+	s := &Store{db: db, d: d, now: o.now, dsn: dsn, instance: uuid.NewString(), opTimeout: o.opTimeout,
+		errTimeout: fmt.Errorf("%w: the database did not answer within %s", store.ErrUnavailable, o.opTimeout)}
 	if d.singleWriter {
 		s.writeSem = make(chan struct{}, 1)
 	}
 	s.watchers.init()
-	if err := db.PingContext(ctx); err != nil {
+	pingCtx, finish := s.operation(ctx)
+	if err := finish(db.PingContext(pingCtx)); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlstore: open: %w: %w", store.ErrUnavailable, err)
+		return nil, fmt.Errorf("sqlstore: open: %w", unavailable(err))
 	}
 	if !o.noMigrate {
 		if err := s.Migrate(ctx); err != nil {
@@ -135,10 +155,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("sqlstore: ping: %w: store closed", store.ErrUnavailable)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping: %w: %w", store.ErrUnavailable, err)
+	ctx, finish := s.operation(ctx)
+	if err := finish(s.db.PingContext(ctx)); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", unavailable(err))
 	}
 	return nil
+}
+
+// unavailable marks err as store.ErrUnavailable unless it already is.
+func unavailable(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
 // Close closes every Watch channel and the database pool.
@@ -169,12 +198,22 @@ const maxTxAttempts = 5
 
 // write runs fn in a write transaction and commits it, retrying the whole transaction when the
 // dialect says the failure is transient. fn may therefore run more than once. The transaction
-// may first delete expired rows (see maybeSweep).
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+// may first delete expired rows (see maybeSweep). fn must use the ctx it is given, which carries
+// the operation's deadline.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error) error {
 	return s.transact(ctx, true, fn)
 }
 
-func (s *Store) transact(ctx context.Context, sweep bool, fn func(tx *sql.Tx, now time.Time) error) error {
+// transact is write, bounded by the operation timeout; sweep says whether expired rows may be
+// deleted first.
+func (s *Store) transact(ctx context.Context, sweep bool, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error) (err error) {
+	ctx, finish := s.operation(ctx)
+	defer func() { err = finish(err) }()
+	return s.transactUnbounded(ctx, sweep, fn)
+}
+
+// transactUnbounded is transact without the operation timeout, for migrations.
+func (s *Store) transactUnbounded(ctx context.Context, sweep bool, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%w: store closed", store.ErrUnavailable)
 	}
@@ -183,7 +222,7 @@ func (s *Store) transact(ctx context.Context, sweep bool, fn func(tx *sql.Tx, no
 		case s.writeSem <- struct{}{}:
 			defer func() { <-s.writeSem }()
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -194,7 +233,7 @@ func (s *Store) transact(ctx context.Context, sweep bool, fn func(tx *sql.Tx, no
 	}
 }
 
-func (s *Store) writeOnce(ctx context.Context, sweep bool, fn func(tx *sql.Tx, now time.Time) error) error {
+func (s *Store) writeOnce(ctx context.Context, sweep bool, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -206,26 +245,49 @@ func (s *Store) writeOnce(ctx context.Context, sweep bool, fn func(tx *sql.Tx, n
 			return err
 		}
 	}
-	if err := fn(tx, now); err != nil {
+	if err := fn(ctx, tx, now); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// read runs fn in a read-only transaction, so that multi-statement reads see one snapshot.
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+// read runs fn in a read-only transaction, so that multi-statement reads see one snapshot. It
+// is bounded by the operation timeout; fn must use the ctx it is given.
+func (s *Store) read(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error) (err error) {
 	if s.closed.Load() {
 		return fmt.Errorf("%w: store closed", store.ErrUnavailable)
 	}
+	ctx, finish := s.operation(ctx)
+	defer func() { err = finish(err) }()
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx, s.clock()); err != nil {
+	if err := fn(ctx, tx, s.clock()); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// operation bounds one store operation by the operation timeout (see WithOperationTimeout).
+// The statements of the operation must run under the returned context: database/sql does not
+// interrupt a statement when only its transaction's context ends. finish releases the bound and
+// turns an error the bound caused into one that wraps store.ErrUnavailable, so that callers fail
+// closed exactly as when the database refuses connections.
+func (s *Store) operation(ctx context.Context) (context.Context, func(error) error) {
+	if s.opTimeout <= 0 {
+		return ctx, func(err error) error { return err }
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, s.opTimeout, s.errTimeout)
+	return ctx, func(err error) error {
+		timedOut := context.Cause(ctx) == s.errTimeout
+		cancel()
+		if err != nil && timedOut && !errors.Is(err, s.errTimeout) {
+			return fmt.Errorf("%w (%w)", s.errTimeout, err)
+		}
+		return err
+	}
 }
 
 // fail turns an error from read or write into the error a Store method returns: updater errors

@@ -74,7 +74,7 @@ func (s *Store) UpsertUserByEmail(ctx context.Context, email string, seen store.
 		return nil, fmt.Errorf("sqlstore: upsert user: %w", err)
 	}
 	var u *store.User
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		if seen.At.IsZero() {
 			seen.At = now
 		}
@@ -111,7 +111,7 @@ func (s *Store) UpsertUserByEmail(ctx context.Context, email string, seen store.
 // GetUser returns a user by ID.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	var u *store.User
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		u, err = s.getUser(ctx, tx, id, false)
 		return err
@@ -142,7 +142,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(*store.Us
 		u       *store.User
 		revoked bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		cur, err := s.getUser(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx, now time.Time) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		idps, groups, err := encodeUserSets(u)
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 		return nil, fmt.Errorf("sqlstore: get user by e-mail: %w", err)
 	}
 	var u *store.User
-	err = s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err = s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE email = ?"), email))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -288,7 +288,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 // ListUsers returns every user ordered by e-mail.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	var users []store.User
-	err := s.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users ORDER BY email, id"))
 		if err != nil {
 			return err
