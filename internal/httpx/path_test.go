@@ -240,7 +240,7 @@ func FuzzNormalizePath(f *testing.F) {
 }
 
 func BenchmarkNormalizePath(b *testing.B) {
-	for _, in := range []string{"/api/v1/users/42/profile", "/a/./b/../c//d/%7Euser/%c3%a9"} {
+	for _, in := range []string{"/api/v1/users/42/profile", "/static/js/app.min.js", "/a/./b/../c//d/%7Euser/%c3%a9", "/docs/caf%C3%A9/r%C3%A9sum%C3%A9.pdf"} {
 		b.Run(in, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

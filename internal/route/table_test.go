@@ -749,3 +749,34 @@ func TestRandomTables(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRoute measures the routing step as the proxy runs it on a normalised path, on the
+// request mix of BenchmarkMatch and on asset paths (a file suffix) of hosts with path apps.
+func BenchmarkRoute(b *testing.B) {
+	tbl, reqs := benchTable(b, 10000)
+	var assets []benchReq
+	for _, r := range reqs {
+		if strings.HasPrefix(r.path, "/admin/users") {
+			assets = append(assets, benchReq{r.host, "/static/js/app.min.js"}, benchReq{r.host, "/admin/users/avatar.png"})
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		reqs []benchReq
+	}{{"mix", reqs}, {"assets", assets}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r := bc.reqs[i%len(bc.reqs)]
+				routeRequest(tbl, r.host, r.path)
+				i++
+			}
+		})
+	}
+}
+
+// routeRequest routes like the proxy.
+func routeRequest(tbl *Table, host, path string) (string, bool) {
+	return tbl.Match(host, httpx.StripPathParams(path))
+}
