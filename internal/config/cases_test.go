@@ -224,6 +224,13 @@ var problemCases = []struct {
 		"8:65: service_tokens[3].duration: must be greater than 0 (leave it out for the default, 8760h)",
 		"9:43: service_tokens[4].client_secret: give exactly one of value, file or env",
 	}},
+	{"proxy strip_request_headers", head + "proxy: {strip_request_headers: [X-Ok, Host, 'X-*-Y', 'Transfer-*', 'Bad Name', '']}\n", []string{
+		"4:39: proxy.strip_request_headers[1]: \"Host\": would remove Host, which frames the request",
+		"4:45: proxy.strip_request_headers[2]: \"X-*-Y\": \"*\" is only allowed at the end after \"-\" (\"X-Family-*\") or at the start before \"-\" (\"*-Suffix\")",
+		"4:54: proxy.strip_request_headers[3]: \"Transfer-*\": would remove Transfer-Encoding, which frames the request",
+		"4:68: proxy.strip_request_headers[4]: \"Bad Name\": byte 0x20 is not allowed in a header name",
+		"4:80: proxy.strip_request_headers[5]: \"\": empty",
+	}},
 	{"limits and log", head + "limits: {max_request_header_bytes: 1KiB, max_request_body_bytes: -2, upstream_timeout: 0s, idle_timeout: 10ms}\nlog: {level: verbose, format: xml}\n", []string{
 		"4:36: limits.max_request_header_bytes: must be between 4KiB and 16MiB",
 		"4:66: limits.max_request_body_bytes: size must not be negative",

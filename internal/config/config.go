@@ -132,6 +132,8 @@ type File struct {
 	Lists []store.List `yaml:"lists"`
 	// ServiceTokens are machine credentials.
 	ServiceTokens []ServiceToken `yaml:"service_tokens"`
+	// Proxy tunes how requests are forwarded to self_hosted applications.
+	Proxy Proxy `yaml:"proxy"`
 	// Limits bound request sizes and timeouts on the public listener.
 	Limits Limits `yaml:"limits"`
 	// Log configures the process log.
@@ -201,6 +203,20 @@ type GeoIP struct {
 	// MMDBFile is a MaxMind-format country database (GeoLite2-Country or compatible). Without
 	// it the client country is unknown: geo rules never match and the JWT has no country.
 	MMDBFile string `yaml:"mmdb_file"`
+}
+
+// Proxy tunes the reverse proxy in front of self_hosted applications. Cloudflare has no
+// equivalent settings.
+type Proxy struct {
+	// StripRequestHeaders are request header names removed from every request before it reaches an
+	// application, with or without a session, in addition to the built-in list of identity and
+	// client-address headers (Forwarded, X-Forwarded-*, X-Real-Ip, True-Client-Ip, Cf-*,
+	// Remote-User, X-Auth-Request-*, ...; see docs/origins.md). Names match regardless of case
+	// and punctuation ("X-Employee-Id" also removes x_employee_id); "X-Family-*" removes every
+	// name starting with "X-Family-", "*-Suffix" every name ending in "-Suffix". Headers that
+	// frame the request (Host, Content-Length, Transfer-Encoding, Connection, ...) cannot be
+	// listed. Default: none beyond the built-in list.
+	StripRequestHeaders []string `yaml:"strip_request_headers"`
 }
 
 // Limits bound requests on the public listener.

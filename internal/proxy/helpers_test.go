@@ -201,6 +201,7 @@ type echoed struct {
 	RawQuery string      `json:"raw_query"`
 	Header   http.Header `json:"header"`
 	Body     string      `json:"body"`
+	Trailer  http.Header `json:"trailer"`
 }
 
 // echoHandler answers every request with a JSON description of it.
@@ -211,7 +212,7 @@ func echoHandler(hits *atomic.Int64) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Upstream", "echo")
 		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath,
-			Escaped: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header, Body: string(body)})
+			Escaped: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header, Body: string(body), Trailer: r.Trailer})
 	})
 }
 

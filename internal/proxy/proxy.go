@@ -38,6 +38,10 @@ import (
 type Options struct {
 	MaxRequestBodyBytes int64
 	UpstreamTimeout     time.Duration
+	// StripRequestHeaders are header names (wire.HeaderSet entries) removed from every request
+	// before it reaches an application, besides wire.ClientHeaders. They must be valid
+	// (wire.ValidateHeaderPattern): New panics otherwise.
+	StripRequestHeaders []string
 }
 
 // Login is what the proxy needs of the login flow; the composition root wires the login
@@ -65,6 +69,9 @@ type Proxy struct {
 	now      func() time.Time
 	opts     Options
 	rp       *httputil.ReverseProxy
+	// strip holds the client headers removed before forwarding: wire.ClientHeaders and the
+	// operator's StripRequestHeaders.
+	strip *wire.HeaderSet
 
 	serviceJWTs sync.Map // serviceJWTKey -> *serviceJWT
 }
@@ -77,7 +84,11 @@ func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *ke
 	if now == nil {
 		now = time.Now
 	}
-	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts}
+	strip, err := wire.ClientHeaders.With(opts.StripRequestHeaders...)
+	if err != nil {
+		panic("proxy: invalid StripRequestHeaders: " + err.Error())
+	}
+	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts, strip: strip}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		BufferPool:   copyBuffers{},
@@ -247,7 +258,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		}
 		if app.OptionsPreflightBypass {
 			line.reasons = []string{"cors-preflight-bypass"}
-			p.forward(w, r, app, path, Result{}, snap, netip.Addr{})
+			p.forward(w, r, app, path, Result{}, snap, client)
 			return nil
 		}
 	}
@@ -265,7 +276,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	}
 	switch res.Outcome {
 	case OutcomeForward:
-		p.forward(w, r, app, path, res, snap, client.IP)
+		p.forward(w, r, app, path, res, snap, client)
 	case OutcomeLogin:
 		if httpx.WantsHTML(r) {
 			redirect := path
@@ -304,11 +315,11 @@ type forwardTarget struct {
 	profile  *wire.Profile
 	// identityHeaders are the folded names of the headers IdPs send to origins (snapshot).
 	identityHeaders map[string]bool
-	clientIP        netip.Addr
+	client          httpx.Client
 	scheme          string
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client) {
 	if p.opts.MaxRequestBodyBytes > 0 && r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxRequestBodyBytes)
 	}
@@ -317,12 +328,15 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), clientIP: ip, scheme: scheme}
+		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
 }
 
 // rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
-// headers (including those the client listed in Connection) and client X-Forwarded-* headers.
+// headers (including those the client listed in Connection) and the exact names Forwarded and
+// X-Forwarded-For/-Host/-Proto; p.strip removes every other spelling and every identity and
+// client-address header (from trailers too, which some servers merge into headers) before
+// Gatehouse sets its own.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	t := pr.In.Context().Value(targetKey{}).(*forwardTarget)
 	out := pr.Out
@@ -338,9 +352,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = pr.In.Host
-	wire.StripReserved(out.Header)
-	if len(t.identityHeaders) > 0 {
-		wire.StripFolded(out.Header, t.identityHeaders)
+	p.strip.Strip(out.Header, t.identityHeaders)
+	if out.Trailer != nil {
+		p.strip.Strip(out.Trailer, t.identityHeaders)
 	}
 	if t.res.Identity != nil {
 		for name, values := range t.res.Identity.HeaderAttributes {
@@ -355,8 +369,18 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	if t.res.Email != "" {
 		out.Header.Set(t.profile.EmailHeader, t.res.Email)
 	}
-	if t.clientIP.IsValid() {
-		out.Header.Set("X-Forwarded-For", t.clientIP.String())
+	if t.client.IP.IsValid() {
+		out.Header.Set("X-Forwarded-For", t.client.IP.String())
+		if t.profile.ClientIPHeader != "" {
+			out.Header.Set(t.profile.ClientIPHeader, t.client.IP.String())
+		}
+	}
+	if t.profile.CountryHeader != "" {
+		country := t.client.Country
+		if country == "" {
+			country = "XX" // Cloudflare's value for an unknown country
+		}
+		out.Header.Set(t.profile.CountryHeader, country)
 	}
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	out.Header.Set("X-Forwarded-Proto", t.scheme)
