@@ -158,7 +158,7 @@ func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.V
 	if err != nil {
 		return nil, bad("redirect_url path is ambiguous")
 	}
-	if id, ok := snap.Routes.Match(host, httpx.StripPathParams(norm)); !ok || id != app.ID {
+	if id, ok, err := snap.Routes.Resolve(host, norm); err != nil || !ok || id != app.ID {
 		return nil, bad("redirect_url does not belong to the application")
 	}
 	redirect = norm

@@ -233,7 +233,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		return httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", err)
 	}
 	line.path = path
-	appID, ok := snap.Routes.Match(host, httpx.StripPathParams(path))
+	appID, ok, ambiguous := snap.Routes.Resolve(host, path)
 	var app *snapshot.App
 	if ok {
 		app = snap.Apps[appID]
@@ -242,6 +242,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	if strings.HasPrefix(path, snap.Profile.Prefix) {
 		p.login.ServeAppEndpoint(w, r, snap, app, host, strings.TrimPrefix(path, snap.Profile.Prefix))
 		return nil
+	}
+	if ambiguous != nil {
+		return httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", ambiguous)
 	}
 	if app == nil {
 		if snap.Org.DenyUnmatchedRequests {
