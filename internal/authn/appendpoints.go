@@ -61,7 +61,7 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 	if nonce == "" || hashValue("app-nonce", nonce) != hc.BrowserBinding {
 		// Another browser's code (login CSRF), or a second tab overwrote the nonce: start over.
 		s.Log.Warn("hand-off code presented by a browser that did not start the login", "app", app.ID, "host", host)
-		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL)
+		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL, nil)
 		return nil
 	}
 	claims, err := s.Sessions.Tokens().Verify(hc.Token)

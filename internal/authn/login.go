@@ -117,8 +117,9 @@ func LoginURL(snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath, st
 }
 
 // StartAppLogin sets the app host's nonce cookie and redirects the browser to the auth domain.
-// redirectPath is the normalised path and query the user asked for.
-func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
+// redirectPath is the normalised path and query the user asked for; reasons say why the proxy
+// needs a login (e.g. "identity-required", "token-expired").
+func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string) {
 	nonce := randomToken(32)
 	setCookie(w, snap.Profile.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
@@ -193,7 +194,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request, snap *snaps
 func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, t *loginTarget) error {
 	c := httpx.ClientOf(r)
 	if d := t.app.Policies.Preflight(&policy.Input{ClientIP: c.IP, Country: c.Country}); d.Action == policy.ActionDeny {
-		renderDeny(w, r, snap, t.app, nil, d, true)
+		renderDeny(w, r, snap, t.app, nil, d, true, "")
 		return nil
 	}
 	if len(t.app.LoginIdPs) == 0 {
@@ -331,7 +332,7 @@ func (s *Service) completeAppLogin(w http.ResponseWriter, r *http.Request, snap 
 	}
 	s.Audit.Auth(r.Context(), ev)
 	if d.Action != policy.ActionAllow {
-		renderDeny(w, r, snap, t.app, os.Identity, d, false)
+		renderDeny(w, r, snap, t.app, os.Identity, d, false, "")
 		return nil
 	}
 	now := s.now()
@@ -382,12 +383,13 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *session.Verified, 
 
 // Deny renders the block page for a decision, or redirects to the app's custom deny URL.
 // nonIdentity says the request was refused before any identity was considered (IP, country,
-// service token).
-func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
-	renderDeny(w, r, snap, app, id, d, nonIdentity)
+// service token); ref is the reference ID the proxy logged the request with.
+func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
+	renderDeny(w, r, snap, app, id, d, nonIdentity, ref)
 }
 
-func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
+// renderDeny renders the block page with reference ref ("" for a new one).
+func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
 	target := app.CustomDenyURL
 	if nonIdentity {
 		target = app.CustomNonIdentityDenyURL
@@ -405,7 +407,9 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 	if id != nil {
 		email = id.Email
 	}
-	ref := httpx.NewRequestID()
+	if ref == "" {
+		ref = httpx.NewRequestID()
+	}
 	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
 	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,
 		Data: map[string]any{"AppName": app.Name, "Email": email, "NonIdentity": nonIdentity,

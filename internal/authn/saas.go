@@ -57,7 +57,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapsh
 		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
 			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(), Country: c.Country,
 			PolicyID: d.PolicyID, Reasons: d.Reasons})
-		renderDeny(w, r, snap, app, os.Identity, d, false)
+		renderDeny(w, r, snap, app, os.Identity, d, false, "")
 		return nil, nil
 	}
 	return &session.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, nil

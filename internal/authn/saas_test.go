@@ -166,7 +166,7 @@ func TestDeny(t *testing.T) {
 	app.CustomDenyMessage = "Wiki access is by request."
 	rec := httptest.NewRecorder()
 	d := policy.Decision{Action: policy.ActionDeny, Reasons: []string{"no-policy-matched", "include-failed-ip"}}
-	h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false)
+	h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false, "")
 	body := rec.Body.String()
 	if rec.Code != http.StatusForbidden || rec.Header().Get("Gatehouse-Reasons") != "no-policy-matched,include-failed-ip" ||
 		!strings.Contains(body, "Wiki access is by request.") || !strings.Contains(body, "Sign in as someone else") {

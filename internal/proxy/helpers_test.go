@@ -223,7 +223,8 @@ type loginCall struct {
 	Host        string
 	Redirect    string
 	Endpoint    string
-	Reasons     []string
+	Reasons     []string // start: the reasons passed; deny: the decision's
+	Ref         string   // deny: the reference ID passed
 	PolicyID    string
 	Action      policy.Action
 	UserEmail   string // identity passed to Deny, "" for nil
@@ -255,8 +256,8 @@ func (f *fakeLogin) record(c loginCall) {
 	f.calls = append(f.calls, c)
 }
 
-func (f *fakeLogin) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
-	f.record(loginCall{Kind: "start", App: appID(app), Host: host, Redirect: redirectPath})
+func (f *fakeLogin) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string) {
+	f.record(loginCall{Kind: "start", App: appID(app), Host: host, Redirect: redirectPath, Reasons: reasons})
 	http.Redirect(w, r, snap.Issuer+"/login", http.StatusFound)
 }
 
@@ -266,8 +267,8 @@ func (f *fakeLogin) ServeAppEndpoint(w http.ResponseWriter, r *http.Request, sna
 	w.WriteHeader(299)
 }
 
-func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) {
-	c := loginCall{Kind: "deny", App: appID(app), Host: r.Host, Reasons: d.Reasons, PolicyID: d.PolicyID, Action: d.Action, NonIdentity: nonIdentity}
+func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
+	c := loginCall{Kind: "deny", App: appID(app), Host: r.Host, Reasons: d.Reasons, PolicyID: d.PolicyID, Action: d.Action, NonIdentity: nonIdentity, Ref: ref}
 	if id != nil {
 		c.UserEmail = id.Email
 	}
@@ -542,6 +543,30 @@ func (e *env) counter(t testing.TB, app, outcome, code string) float64 {
 				labels[l.GetName()] = l.GetValue()
 			}
 			if labels["app"] == app && labels["outcome"] == outcome && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// refusals returns the value of the proxy's refusal counter for app and reason.
+func (e *env) refusals(t testing.TB, app, reason string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_proxy_refusals_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["app"] == app && labels["reason"] == reason {
 				return m.GetCounter().GetValue()
 			}
 		}

@@ -48,14 +48,19 @@ type Options struct {
 // service into it. The proxy never imports the login flow itself.
 type Login interface {
 	// StartAppLogin sends a browser without a session to log in for app and come back to
-	// redirectPath (the normalised path and query it asked for) on host.
-	StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string)
+	// redirectPath (the normalised path and query it asked for) on host. reasons say precisely
+	// why a login is needed (Result.Reasons: "identity-required", with the reason a presented
+	// token was refused, such as "token-expired" or "session-revoked"), for the auth log.
+	StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string)
 	// ServeAppEndpoint serves a reserved endpoint under the wire prefix on an app host (login
 	// hand-off, certs, get-identity, logout); app is nil when no application covers the host.
 	ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, endpoint string)
 	// Deny renders the block page of a decision (or redirects to the app's custom deny URL);
-	// nonIdentity says the request was refused before any identity was considered.
-	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool)
+	// nonIdentity says the request was refused before any identity was considered. d.Reasons
+	// are the precise reasons (Result.Reasons). ref is the reference ID the proxy's access log
+	// line carries for this request: the page shows it, so that a user's report leads to the
+	// reasons.
+	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string)
 }
 
 // Proxy serves every public request that is not for the auth domain.
@@ -147,7 +152,23 @@ type Result struct {
 	Email string
 	// ServiceTokenID is set when a service token authorised the request.
 	ServiceTokenID string
-	Err            error
+	// CredentialReason says why the app token the request presented (cookie or token header)
+	// was refused, as session.Reason gives it ("token-expired", "token-bad-signature",
+	// "token-audience-mismatch", "session-revoked", "user-tokens-revoked", ...); "" when none was
+	// presented or it was accepted.
+	CredentialReason string
+	Err              error
+}
+
+// Reasons returns the precise reasons of the result: the decision's reasons, then
+// CredentialReason when set. The slice may be shared with the decision: do not modify it.
+func (r *Result) Reasons() []string {
+	if r.CredentialReason == "" {
+		return r.Decision.Reasons
+	}
+	out := make([]string, 0, len(r.Decision.Reasons)+1)
+	out = append(out, r.Decision.Reasons...)
+	return append(out, r.CredentialReason)
 }
 
 // Request is what Authorize needs of a request, parsed once by ServeHTTP.
@@ -163,6 +184,8 @@ type Request struct {
 
 // Authorize decides a request. It touches the store only on the first sight of an app token on
 // this replica (to load the session's identity), then serves from the verified-token cache.
+// When the app token is refused, the request is decided as one without it and the result says
+// why the token was refused (CredentialReason).
 func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Request) Result {
 	app := req.App
 	in := policy.Input{ClientIP: req.ClientIP, Country: req.Country}
@@ -194,9 +217,17 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 		case !session.IsNoSession(err):
 			return Result{Outcome: OutcomeUnavailable, Err: err}
 		}
-		// An invalid, expired or revoked token is as good as none.
+		// An invalid, expired or revoked token is as good as none; say why it was refused.
+		res := p.withoutCredential(snap, app, &in, st)
+		res.CredentialReason = session.Reason(err)
+		return res
 	}
-	d := app.Policies.Preflight(&in)
+	return p.withoutCredential(snap, app, &in, st)
+}
+
+// withoutCredential decides a request that carries no (usable) app token.
+func (p *Proxy) withoutCredential(snap *snapshot.Snapshot, app *snapshot.App, in *policy.Input, st serviceTokenInput) Result {
+	d := app.Policies.Preflight(in)
 	switch d.Action {
 	case policy.ActionBypass:
 		return Result{Outcome: OutcomeForward, Decision: d}
@@ -219,8 +250,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	line := accessLine{host: httpx.NormalizeHost(r.Host), path: r.URL.Path, method: r.Method}
 	defer func() { p.logRequest(r, rec, &line, start) }()
 	if err := p.serve(rec, r, snap, &line); err != nil {
-		line.reasons = []string{httpx.AsError(err).Reason}
-		web.RenderError(rec, r, p.log, snap.Org.Name, err)
+		he := httpx.AsError(err)
+		if he.Ref == "" {
+			he.Ref = httpx.NewRequestID()
+		}
+		line.reasons, line.ref, line.refused = []string{he.Reason}, he.Ref, true
+		web.RenderError(rec, r, p.log, snap.Org.Name, he)
 	}
 }
 
@@ -261,7 +296,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		}
 		if app.OptionsPreflightBypass {
 			line.reasons = []string{"cors-preflight-bypass"}
-			p.forward(w, r, app, path, Result{}, snap, client)
+			p.forward(w, r, app, path, Result{}, snap, client, line)
 			return nil
 		}
 	}
@@ -279,23 +314,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	}
 	switch res.Outcome {
 	case OutcomeForward:
-		p.forward(w, r, app, path, res, snap, client)
+		p.forward(w, r, app, path, res, snap, client, line)
 	case OutcomeLogin:
 		if httpx.WantsHTML(r) {
 			redirect := path
 			if r.URL.RawQuery != "" {
 				redirect += "?" + r.URL.RawQuery
 			}
-			p.login.StartAppLogin(w, r, snap, app, host, redirect)
+			p.login.StartAppLogin(w, r, snap, app, host, redirect, res.Reasons())
 			return nil
 		}
 		unauthorized(w)
 	case OutcomeUnauthorized:
 		unauthorized(w)
-	case OutcomeDenyIdentity:
-		p.login.Deny(w, r, snap, app, res.Identity, res.Decision, false)
-	case OutcomeDenyNonIdentity:
-		p.login.Deny(w, r, snap, app, nil, res.Decision, true)
+	case OutcomeDenyIdentity, OutcomeDenyNonIdentity:
+		d := res.Decision
+		d.Reasons = res.Reasons()
+		line.ref = httpx.NewRequestID()
+		p.login.Deny(w, r, snap, app, res.Identity, d, res.Outcome == OutcomeDenyNonIdentity, line.ref)
 	case OutcomeUnavailable:
 		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err)
 	}
@@ -320,9 +356,11 @@ type forwardTarget struct {
 	identityHeaders map[string]bool
 	client          httpx.Client
 	scheme          string
+	// line is the request's access-log line, where an upstream error records its reason.
+	line *accessLine
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client, line *accessLine) {
 	if p.opts.MaxRequestBodyBytes > 0 && r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, p.opts.MaxRequestBodyBytes)
 	}
@@ -331,7 +369,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme}
+		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme, line: line}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
 }
 
@@ -409,11 +447,19 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case isTimeout(err):
 		status, reason, msg = http.StatusGatewayTimeout, "upstream-timeout", "The application took too long to answer."
 	}
+	he := httpx.Errorf(status, reason, msg, err)
+	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok && t.line != nil {
+		t.line.reasons = append(t.line.reasons, reason)
+		if status != 499 {
+			he.Ref = httpx.NewRequestID()
+			t.line.ref, t.line.refused = he.Ref, true
+		}
+	}
 	if status == 499 {
 		w.WriteHeader(status)
 		return
 	}
-	web.RenderError(w, r, p.log, snap.Org.Name, httpx.Errorf(status, reason, msg, err))
+	web.RenderError(w, r, p.log, snap.Org.Name, he)
 }
 
 func isTimeout(err error) bool {
