@@ -152,10 +152,15 @@ func normalizePath(escaped string) (string, error) {
 	}
 
 	// Every segment, before dot segments remove any of them (see the doc comment).
-	for seg := range bytes.SplitSeq(buf[1:], []byte("/")) {
+	for rest := buf[1:]; ; {
+		seg, after, more := bytes.Cut(rest, []byte{'/'})
 		if err := checkSegment(seg); err != nil {
 			return "", err
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 
 	// Pass 2: collapse empty segments and resolve dot segments. out holds "/seg/seg" without a

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // checkSegment refuses a path segment (in the canonical escaped form of normalizePath's first
@@ -31,7 +29,7 @@ func checkSegment(seg []byte) error {
 		return ambiguous(`";" in a dot segment`)
 	}
 	var small [256]byte
-	dec := decodeSegment(small[:0], seg)
+	dec := decodeSegment(&small, seg)
 	name := dec
 	if i := bytes.IndexByte(dec, ';'); i >= 0 {
 		name = dec[:i]
@@ -70,9 +68,18 @@ func checkSegment(seg []byte) error {
 	return nil
 }
 
-// decodeSegment appends the bytes seg's escapes stand for to dst. seg comes from normalizePath's
-// first pass, so every "%" starts a valid escape.
-func decodeSegment(dst, seg []byte) []byte {
+// decodeSegment returns the bytes seg's escapes stand for, in small when they fit. seg comes
+// from normalizePath's first pass, so every "%" starts a valid escape.
+func decodeSegment(small *[256]byte, seg []byte) []byte {
+	if bytes.IndexByte(seg, '%') < 0 {
+		return seg
+	}
+	var dst []byte
+	if len(seg) <= len(small) {
+		dst = small[:0]
+	} else {
+		dst = make([]byte, 0, len(seg))
+	}
 	for i := 0; i < len(seg); i++ {
 		if seg[i] == '%' && i+2 < len(seg) {
 			dst = append(dst, unhex(seg[i+1])<<4|unhex(seg[i+2]))
@@ -141,12 +148,8 @@ func forbiddenRune(r rune) string {
 	if why := lookalikes[r]; why != "" {
 		return why
 	}
-	var in [utf8.UTFMax]byte
-	var out [4 * utf8.UTFMax]byte
-	for _, c := range norm.NFKC.Append(out[:0], in[:utf8.EncodeRune(in[:], r)]...) {
-		if c < utf8.RuneSelf {
-			return "Unicode normalisation (NFKC) turns it into ASCII"
-		}
+	if unicode.Is(nfkcToASCII, r) {
+		return "Unicode normalisation (NFKC) turns it into ASCII"
 	}
 	return ""
 }
