@@ -310,6 +310,22 @@ func (t *Table) Match(host, path string) (appID string, ok bool) {
 	return "", false
 }
 
+// matchHost is Match for a host whose exact-host entry e (when exact) was already looked up.
+func (t *Table) matchHost(e *exactHost, exact bool, host, path string) string {
+	if exact {
+		if r := matchPath(e.paths, path); r != nil {
+			return r.appID
+		}
+		if e.hasAll {
+			return e.all
+		}
+	}
+	if r := t.matchWild(host, path); r != nil {
+		return r.appID
+	}
+	return ""
+}
+
 // matchPath returns the first (best) route whose path matches.
 func matchPath(routes []route, path string) *route {
 	for i := range routes {
@@ -439,8 +455,12 @@ func (t *Table) Resolve(host, path string) (appID string, ok bool, err error) {
 	if exact && e.hasAll && len(e.paths) == 0 {
 		return e.all, true, nil
 	}
+	if path == "" {
+		path = "/"
+	}
 	path = withoutParams(path)
-	appID, ok = t.Match(host, path)
+	appID = t.matchHost(&e, exact, host, path)
+	ok = appID != ""
 	seg := path
 	if n := len(seg); n > 1 && seg[n-1] == '/' {
 		seg = seg[:n-1] // "/admin.json/" is "/admin.json" to origins that ignore a trailing slash
@@ -450,7 +470,7 @@ func (t *Table) Resolve(host, path string) (appID string, ok bool, err error) {
 		if seg[i] != '.' {
 			continue
 		}
-		if other, _ := t.Match(host, seg[:i]); other != appID {
+		if other := t.matchHost(&e, exact, host, seg[:i]); other != appID {
 			return "", false, fmt.Errorf("%w: %q may be served as %q, which application %q governs, not %q",
 				ErrAmbiguousPath, path, seg[:i], other, appID)
 		}
