@@ -221,6 +221,8 @@ func TestAmbiguousPath(t *testing.T) {
 		"app.example.com/admin.json",                                // Spring and Rails serve /admin
 		"app.example.com/admin.tar.gz",                              // every cut at a dot
 		"app.example.com/admin.json/",                               // with a trailing slash
+		"app.example.com/admin%3F.css",                              // /admin behind a proxy that decodes and re-parses
+		"app.example.com/admin%23x",                                 // the same with "#"
 		"app.example.com/admin::$DATA",                              // NTFS stream of /admin
 		"app.example.com/ADMINI~1",                                  // an 8.3 name
 		"app.example.com/%c1%a1dmin",                                // overlong "a"

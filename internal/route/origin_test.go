@@ -266,6 +266,10 @@ var mutations = []mutation{
 			return pct(0x0130)
 		})
 	}},
+	{"encoded query or fragment", false, func(rng *rand.Rand, p string) string {
+		// At the end, so that the path before it is the canonical one.
+		return p + []string{"%3F.css", "%3f", "%23x", "%3Fa=b/c", "%23.json"}[rng.IntN(5)]
+	}},
 	{"NTFS stream", false, func(rng *rand.Rand, p string) string {
 		return editSegment(rng, p, func(s string) string { return s + []string{"::$DATA", ":$DATA", "::$INDEX_ALLOCATION"}[rng.IntN(3)] })
 	}},
@@ -518,9 +522,13 @@ func suffixReadings(p string) []string {
 	return out
 }
 
+// originModel is one origin's reading of a request path. Each model is applied to the path
+// Gatehouse forwards (the normalised one) and, unless forwardedOnly, to the raw path the client
+// sent, so that normalisation itself is checked against the model too.
 type originModel struct {
-	name  string
-	serve func(raw string) []string
+	name          string
+	serve         func(raw string) []string
+	forwardedOnly bool
 }
 
 var originModels = []originModel{
@@ -531,7 +539,7 @@ var originModels = []originModel{
 		}
 		p, ok := resolvePath(string(b))
 		return okList(p, ok)
-	}},
+	}, false},
 	{"tomcat (parameters before decoding)", func(raw string) []string {
 		b, ok := decodeBytes(mapSegments(raw, cutParams))
 		if !ok {
@@ -539,7 +547,7 @@ var originModels = []originModel{
 		}
 		p, ok := resolvePath(string(b))
 		return okList(p, ok)
-	}},
+	}, false},
 	{"spring (decode, parameters, trim, suffix match)", func(raw string) []string {
 		b, ok := decodeBytes(raw)
 		if !ok {
@@ -551,7 +559,7 @@ var originModels = []originModel{
 			return nil
 		}
 		return suffixReadings(p)
-	}},
+	}, false},
 	{"windows (lenient UTF-8, best fit, trailing dots and spaces, streams)", func(raw string) []string {
 		b, ok := decodeBytes(raw)
 		if !ok {
@@ -586,7 +594,7 @@ var originModels = []originModel{
 		})
 		p, ok := resolvePath(s)
 		return okList(p, ok)
-	}},
+	}, false},
 	{"NFKC and Unicode case", func(raw string) []string {
 		b, ok := decodeBytes(raw)
 		if !ok {
@@ -610,7 +618,22 @@ var originModels = []originModel{
 		}, s)
 		p, ok := resolvePath(s)
 		return okList(p, ok)
-	}},
+	}, false},
+	{"re-parsing proxy (decode, then ? and # end the path)", func(raw string) []string {
+		b, ok := decodeBytes(raw)
+		if !ok {
+			return nil
+		}
+		s := string(b)
+		if i := strings.IndexAny(s, "?#"); i >= 0 {
+			s = s[:i]
+		}
+		p, ok := resolvePath(s)
+		if !ok {
+			return nil
+		}
+		return suffixReadings(p)
+	}, true},
 	{"double decoding", func(raw string) []string {
 		b, ok := decodeBytes(raw)
 		if !ok {
@@ -622,7 +645,7 @@ var originModels = []originModel{
 		}
 		p, ok := resolvePath(string(b))
 		return okList(p, ok)
-	}},
+	}, false},
 }
 
 func okList(p string, ok bool) []string {
@@ -652,6 +675,8 @@ var originSeeds = []struct{ patterns, raw string }{
 	{"\n/docs/*/edit\n/public", "/public;x/../docs/a/edit"},
 	{"\n/docs/*/edit\n/public", "/;/docs/a/edit"},
 	{"\n/admin/\n/a*", "/admin"},
+	{"\n/admin\n/public/*", "/admin%3F.css"},
+	{"\n/admin\n/public/*", "/public%23/../admin"},
 	{"/x\n/admin/*", "/admin"},
 }
 
@@ -701,8 +726,20 @@ func FuzzResolveOrigins(f *testing.F) {
 		if got == "rejected" || got == "ambiguous" {
 			return
 		}
+		forwarded, err := httpx.NormalizePath(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, m := range originModels {
-			for _, served := range m.serve(raw) {
+			inputs := []string{forwarded, raw}
+			if m.forwardedOnly {
+				inputs = inputs[:1]
+			}
+			var served []string
+			for _, in := range inputs {
+				served = append(served, m.serve(in)...)
+			}
+			for _, served := range served {
 				want := ""
 				if w := refBest(refs, host, asciiLower(routeView(served))); w != nil {
 					want = w.appID

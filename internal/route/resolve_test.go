@@ -41,6 +41,16 @@ func TestResolve(t *testing.T) {
 		{"app.example.com", "/reports/q1/view/page.html", "report"},
 		{"app.example.com", "/reports/q1/viewer.html", "host"},
 		{"app.example.com", "/static/app.min.js", "host"},
+		{"app.example.com", "/admin%3F.css", "ambiguous"}, // the host app, but "/admin" behind a re-parsing proxy
+		{"app.example.com", "/public%3F.css", "ambiguous"},
+		{"app.example.com", "/public%3f", "ambiguous"},
+		{"app.example.com", "/public%23x", "ambiguous"},
+		{"app.example.com", "/public/x%23y", "public"},
+		{"app.example.com", "/reports/q1/view%3Fx", "ambiguous"},
+		{"app.example.com", "/feedsx%23", "host"},
+		{"app.example.com", "/public.json%23x", "ambiguous"}, // "/public.json", read as "/public"
+		{"app.example.com", "/wiki/C%23", "host"},
+		{"app.example.com", "/wiki/%3F", "host"},
 		{"app.example.com", "/.well-known/x.json", "host"},
 		{"app.example.com", "/x/.admin", "host"},
 		{"app.example.com.", "/public.json", "ambiguous"},

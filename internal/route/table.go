@@ -440,7 +440,10 @@ var ErrAmbiguousPath = errors.New("route: ambiguous path")
 //     Apache's MultiViews serve "/admin.json" (and "/admin.tar.gz/") as "/admin", which a less
 //     restrictive application must not decide. Each cut at a "." of the last segment that
 //     leaves a non-empty name is tried ("app.min.js" as "app.min" and "app"). Give such paths
-//     to the same application (a destination "host/admin.*" next to "host/admin") to serve them.
+//     to the same application (a destination "host/admin.*" next to "host/admin") to serve them;
+//   - refuses a path with an encoded "?" or "#" (%3F, %23) when the path before it (or a
+//     format-suffix reading of that) belongs to another application: a proxy that decodes the
+//     path and parses it again hands "/admin%3F.css" to the origin as "/admin".
 //
 // A host whose only route covers all its paths needs none of this and is answered by one map
 // lookup. Resolve does not allocate unless the path has parameters.
@@ -461,6 +464,36 @@ func (t *Table) Resolve(host, path string) (appID string, ok bool, err error) {
 	path = withoutParams(path)
 	appID = t.matchHost(&e, exact, host, path)
 	ok = appID != ""
+	readings := [2]string{path}
+	if i := encodedQueryOrFragment(path); i > 0 {
+		// An origin behind a proxy that decodes the path and parses it again ends the path at
+		// an encoded "?" or "#": "/admin%3F.css" is "/admin" there.
+		readings[1] = path[:i]
+	}
+	for _, p := range readings {
+		if p == "" {
+			continue
+		}
+		if p != path {
+			if other := t.matchHost(&e, exact, host, p); other != appID {
+				return "", false, ambiguousPath(path, p, other, appID)
+			}
+		}
+		if other, reading := t.suffixReading(&e, exact, host, p, appID); reading != "" {
+			return "", false, ambiguousPath(path, reading, other, appID)
+		}
+	}
+	return appID, ok, nil
+}
+
+func ambiguousPath(path, reading, other, appID string) error {
+	return fmt.Errorf("%w: %q may be served as %q, which application %q governs, not %q",
+		ErrAmbiguousPath, path, reading, other, appID)
+}
+
+// suffixReading returns the first reading of path without a format suffix of its last segment
+// (cut at any ".", leaving a non-empty name) that another application than appID governs.
+func (t *Table) suffixReading(e *exactHost, exact bool, host, path, appID string) (other, reading string) {
 	seg := path
 	if n := len(seg); n > 1 && seg[n-1] == '/' {
 		seg = seg[:n-1] // "/admin.json/" is "/admin.json" to origins that ignore a trailing slash
@@ -470,12 +503,29 @@ func (t *Table) Resolve(host, path string) (appID string, ok bool, err error) {
 		if seg[i] != '.' {
 			continue
 		}
-		if other := t.matchHost(&e, exact, host, seg[:i]); other != appID {
-			return "", false, fmt.Errorf("%w: %q may be served as %q, which application %q governs, not %q",
-				ErrAmbiguousPath, path, seg[:i], other, appID)
+		if other := t.matchHost(e, exact, host, seg[:i]); other != appID {
+			return other, seg[:i]
 		}
 	}
-	return appID, ok, nil
+	return "", ""
+}
+
+// encodedQueryOrFragment returns the index of the first "%3F" or "%23" in path, or -1.
+func encodedQueryOrFragment(path string) int {
+	first := strings.IndexByte(path, '%')
+	if first < 0 {
+		return -1
+	}
+	for i := first; i+2 < len(path); i++ {
+		if path[i] != '%' {
+			continue
+		}
+		switch a, b := path[i+1], path[i+2]; {
+		case a == '3' && (b == 'F' || b == 'f'), a == '2' && b == '3':
+			return i
+		}
+	}
+	return -1
 }
 
 // withoutParams removes ";..." from every segment of a normalised path and drops the segments
