@@ -69,35 +69,53 @@ func isCanonical(p string) bool {
 	}
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		switch {
-		case c == '/':
-			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
+		switch canonicalByte[c] {
+		case byteRaw:
+			continue
+		case byteInvalid:
+			return false
+		}
+		switch c {
+		case '/':
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') || i > 0 && p[i-1] == '.' {
 				return false
 			}
-			if i > 0 && p[i-1] == '.' {
-				return false
-			}
-		case c == '~':
+		case '~':
 			if i+1 < len(p) && '0' <= p[i+1] && p[i+1] <= '9' {
 				return false
 			}
-		case c == '$':
+		case '$':
 			if p[i-1] == ':' {
 				return false
 			}
-		case c == ';':
+		case ';':
 			if p[i-1] == '.' {
 				return false
 			}
-		case !isPathChar(c):
-			return false
 		}
 	}
-	if p[len(p)-1] == '.' {
-		return false
-	}
-	return true
+	return p[len(p)-1] != '.'
 }
+
+// How isCanonical treats a byte: not allowed raw, allowed raw, or allowed raw but worth a look
+// at its neighbours.
+const (
+	byteInvalid = iota
+	byteRaw
+	byteLook
+)
+
+var canonicalByte = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '/' || c == '~' || c == '$' || c == ';':
+			t[c] = byteLook
+		case isPathChar(byte(c)):
+			t[c] = byteRaw
+		}
+	}
+	return t
+}()
 
 func normalizePath(escaped string) (string, error) {
 	if escaped == "" || escaped[0] != '/' {
