@@ -303,9 +303,12 @@ func Parse(data []byte, filename string) (*File, error) {
 	f.src = &source{filename: filename, root: root, failed: d.failed}
 
 	if f.Version != 1 && !d.failed["version"] && f.src.has("version") {
-		// Another schema: everything else would be noise.
-		return nil, f.problems([]issue{{path: "version",
-			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}})
+		// Another schema: everything else would be noise. (problems drops the finding when the
+		// document around it did not decode; then the decoding problems are reported below.)
+		if ve := f.problems([]issue{{path: "version",
+			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}}); ve != nil {
+			return nil, ve
+		}
 	}
 	f.SetDefaults()
 	issues := d.issues

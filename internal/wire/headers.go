@@ -87,7 +87,8 @@ type HeaderSet struct {
 	entries  []string
 }
 
-// NewHeaderSet returns the set of the given entries; see HeaderSet and ValidateHeaderPattern.
+// NewHeaderSet returns the set of the given entries (see HeaderSet). When some are invalid
+// (ValidateHeaderPattern), the error lists every one of them and the set holds only the others.
 func NewHeaderSet(entries ...string) (*HeaderSet, error) {
 	s := &HeaderSet{exact: map[string]struct{}{}, prefixes: map[string]struct{}{}}
 	return s, s.add(entries)
