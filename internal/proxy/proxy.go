@@ -194,6 +194,7 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 		st = p.checkServiceToken(snap, req.ClientID, req.ClientSecret)
 		in.ServiceToken = &st.ServiceTokenInput
 	}
+	credentialReason := ""
 	if req.Credential != "" {
 		_, ident, err := p.sessions.AppToken(ctx, req.Credential, app.AUD, app.ID)
 		switch {
@@ -218,28 +219,25 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 			return Result{Outcome: OutcomeUnavailable, Err: err}
 		}
 		// An invalid, expired or revoked token is as good as none; say why it was refused.
-		res := p.withoutCredential(snap, app, &in, st)
-		res.CredentialReason = session.Reason(err)
-		return res
+		credentialReason = session.Reason(err)
 	}
-	return p.withoutCredential(snap, app, &in, st)
-}
-
-// withoutCredential decides a request that carries no (usable) app token.
-func (p *Proxy) withoutCredential(snap *snapshot.Snapshot, app *snapshot.App, in *policy.Input, st serviceTokenInput) Result {
-	d := app.Policies.Preflight(in)
+	d := app.Policies.Preflight(&in)
+	var res Result
 	switch d.Action {
 	case policy.ActionBypass:
-		return Result{Outcome: OutcomeForward, Decision: d}
+		res = Result{Outcome: OutcomeForward, Decision: d}
 	case policy.ActionServiceAuth:
-		return p.serviceAuth(snap, app, d, st)
+		res = p.serviceAuth(snap, app, d, st)
 	case policy.ActionDeny:
-		return Result{Outcome: OutcomeDenyNonIdentity, Decision: d}
+		res = Result{Outcome: OutcomeDenyNonIdentity, Decision: d}
+	default:
+		res = Result{Outcome: OutcomeLogin, Decision: d}
+		if in.ServiceToken != nil && app.ServiceAuth401Redirect {
+			res.Outcome = OutcomeUnauthorized
+		}
 	}
-	if in.ServiceToken != nil && app.ServiceAuth401Redirect {
-		return Result{Outcome: OutcomeUnauthorized, Decision: d}
-	}
-	return Result{Outcome: OutcomeLogin, Decision: d}
+	res.CredentialReason = credentialReason
+	return res
 }
 
 // ServeHTTP serves a request for an app host.
@@ -356,8 +354,10 @@ type forwardTarget struct {
 	identityHeaders map[string]bool
 	client          httpx.Client
 	scheme          string
-	// line is the request's access-log line, where an upstream error records its reason.
-	line *accessLine
+	// failure, failureRef and refused are what an upstream error recorded for the access log
+	// (the reason, the error page's reference, whether the request counts as refused).
+	failure, failureRef string
+	refused             bool
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client, line *accessLine) {
@@ -369,8 +369,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme, line: line}
+		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+	if t.failure != "" {
+		line.reasons = append(line.reasons, t.failure)
+		line.ref, line.refused = t.failureRef, t.refused
+	}
 }
 
 // rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
@@ -448,11 +452,11 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		status, reason, msg = http.StatusGatewayTimeout, "upstream-timeout", "The application took too long to answer."
 	}
 	he := httpx.Errorf(status, reason, msg, err)
-	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok && t.line != nil {
-		t.line.reasons = append(t.line.reasons, reason)
+	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok {
+		t.failure = reason
 		if status != 499 {
 			he.Ref = httpx.NewRequestID()
-			t.line.ref, t.line.refused = he.Ref, true
+			t.failureRef, t.refused = he.Ref, true
 		}
 	}
 	if status == 499 {
