@@ -218,7 +218,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
 		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
-		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std()})
+		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
+			StripRequestHeaders: cfg.Proxy.StripRequestHeaders})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}

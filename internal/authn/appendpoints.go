@@ -69,7 +69,7 @@ func (s *Service) serveAuthorized(w http.ResponseWriter, r *http.Request, snap *
 		c := httpx.ClientOf(r)
 		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: app.ID, AppDomain: host,
 			IP: c.IP.String(), Country: c.Country, Reasons: []string{"handoff-foreign-browser"}})
-		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL)
+		s.StartAppLogin(w, r, snap, app, host, hc.RedirectURL, nil)
 		return nil
 	}
 	claims, err := s.Sessions.Tokens().Verify(hc.Token)
@@ -119,7 +119,7 @@ func (s *Service) serveBind(w http.ResponseWriter, r *http.Request, snap *snapsh
 		c := httpx.ClientOf(r)
 		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "login", Allowed: false, AppID: app.ID, AppDomain: host,
 			IP: c.IP.String(), Country: c.Country, Reasons: []string{"flow-foreign-browser"}})
-		s.StartAppLogin(w, r, snap, app, host, f.RedirectURL)
+		s.StartAppLogin(w, r, snap, app, host, f.RedirectURL, nil)
 		return nil
 	}
 	proof := randomToken(32)

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -67,6 +69,31 @@ type Service struct {
 	Now      func() time.Time
 	// NewPIN generates one-time PINs; default onetimepin.GeneratePIN.
 	NewPIN func() (string, error)
+
+	refusals refusalBudget
+}
+
+// refusalEventsPerIP bounds the credential refusals one client address can put in the auth log
+// per minute on one replica: refused cookies are client-controlled, the access log keeps all.
+const refusalEventsPerIP = 30
+
+// refusalBudget counts auth-log refusal events per client address in fixed one-minute windows.
+// The zero value is ready; safe for concurrent use.
+type refusalBudget struct {
+	mu     sync.Mutex
+	window time.Time
+	counts map[netip.Addr]int
+}
+
+// allow reports whether another event for ip fits this minute's budget.
+func (b *refusalBudget) allow(ip netip.Addr, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w := now.Truncate(time.Minute); !w.Equal(b.window) || b.counts == nil || len(b.counts) > 100_000 {
+		b.window, b.counts = w, map[netip.Addr]int{}
+	}
+	b.counts[ip]++
+	return b.counts[ip] <= refusalEventsPerIP
 }
 
 func (s *Service) now() time.Time {

@@ -271,8 +271,8 @@ func unsolicitedTarget(snap *snapshot.Snapshot, relayState string) string {
 	if norm == "" {
 		norm = "/"
 	}
-	id, ok := snap.Routes.Match(strings.ToLower(u.Hostname()), httpx.StripPathParams(norm))
-	if !ok || snap.Apps[id] == nil {
+	id, ok, err := snap.Routes.Resolve(strings.ToLower(u.Hostname()), norm)
+	if err != nil || !ok || snap.Apps[id] == nil {
 		return home
 	}
 	target := u.Scheme + "://" + u.Host + norm

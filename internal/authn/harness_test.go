@@ -520,7 +520,7 @@ func (b *browser) openApp(host, path string) *reply {
 	}
 	req := newRequest(http.MethodGet, "https://"+host+path, b.client)
 	rec := httptest.NewRecorder()
-	b.h.svc.StartAppLogin(rec, req, snap, snap.Apps[id], host, path)
+	b.h.svc.StartAppLogin(rec, req, snap, snap.Apps[id], host, path, nil)
 	return b.record(req, rec)
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,8 +127,16 @@ func LoginURL(snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath, st
 }
 
 // StartAppLogin sets the app host's nonce cookie and redirects the browser to the auth domain.
-// redirectPath is the normalised path and query the user asked for.
-func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
+// redirectPath is the normalised path and query the user asked for; reasons say why the proxy
+// needs a login (e.g. "identity-required", "token-expired"). When a presented credential was
+// refused (session.IsRefusal), the refusal is recorded in the auth log with its reasons, at most
+// refusalEventsPerIP a minute per client address and replica (the access log has every one).
+func (s *Service) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string) {
+	if slices.ContainsFunc(reasons, session.IsRefusal) && s.refusals.allow(httpx.ClientOf(r).IP, s.now()) {
+		c := httpx.ClientOf(r)
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "access", Allowed: false, AppID: app.ID, AppDomain: host,
+			IP: c.IP.String(), Country: c.Country, Reasons: reasons})
+	}
 	nonce := randomToken(32)
 	setCookie(w, s.now(), snap.AppFlowCookie(), nonce, appNonceMaxAge, http.SameSiteLaxMode, true, snap.Secure())
 	web.SetSecurityHeaders(w.Header())
@@ -178,7 +187,7 @@ func (s *Service) parseLoginTarget(snap *snapshot.Snapshot, host string, q url.V
 	if err != nil {
 		return nil, bad("redirect_url path is ambiguous")
 	}
-	if id, ok := snap.Routes.Match(host, httpx.StripPathParams(norm)); !ok || id != app.ID {
+	if id, ok, err := snap.Routes.Resolve(host, norm); err != nil || !ok || id != app.ID {
 		return nil, bad("redirect_url does not belong to the application")
 	}
 	redirect = norm
@@ -527,11 +536,13 @@ func (s *Service) identityClaims(snap *snapshot.Snapshot, os *session.Verified, 
 }
 
 // Deny renders the block page for a decision, or redirects to the app's custom deny URL, and
-// returns the reference ID the page shows; the denial is logged under that reference with its
-// reasons. nonIdentity says the request was refused before any identity was considered (IP,
-// country, service token).
-func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) string {
-	ref := httpx.NewRequestID()
+// logs the denial with its reasons under ref, the reference ID the page shows (the proxy logs the
+// request with it too). nonIdentity says the request was refused before any identity was
+// considered (IP, country, service token).
+func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
+	if ref == "" {
+		ref = httpx.NewRequestID()
+	}
 	email := ""
 	if id != nil {
 		email = id.Email
@@ -539,10 +550,10 @@ func (s *Service) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 	s.Log.LogAttrs(r.Context(), slog.LevelInfo, "access denied", slog.String("ref", ref), slog.String("app", app.ID),
 		slog.String("email", email), slog.String("policy", d.PolicyID), slog.Any("reasons", d.Reasons), slog.Bool("non_identity", nonIdentity))
 	renderDeny(w, r, snap, app, id, d, nonIdentity, ref)
-	return ref
 }
 
-// renderDeny renders the block page (reference ref) or redirects to the custom deny URL.
+// renderDeny renders the block page (reference ref; "" for a new one) or redirects to the custom
+// deny URL.
 func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
 	target := app.CustomDenyURL
 	if nonIdentity {
@@ -560,6 +571,9 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 	email := ""
 	if id != nil {
 		email = id.Email
+	}
+	if ref == "" {
+		ref = httpx.NewRequestID()
 	}
 	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
 	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,

@@ -189,7 +189,8 @@ func TestDeny(t *testing.T) {
 	app.CustomDenyMessage = "Wiki access is by request."
 	rec := httptest.NewRecorder()
 	d := policy.Decision{Action: policy.ActionDeny, Reasons: []string{"no-policy-matched", "include-failed-ip"}}
-	ref := h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false)
+	ref := "feedfacecafebeef"
+	h.svc.Deny(rec, newRequest(http.MethodGet, "https://"+wikiHost+"/", defaultClient), h.snap(), app, &identity.Identity{Email: "bob@example.com"}, d, false, ref)
 	body := rec.Body.String()
 	// The page's reference is returned (the proxy logs it with the request) and logged with the
 	// reasons.

@@ -133,7 +133,7 @@ func FuzzLoginTarget(f *testing.F) {
 		if norm, err := httpx.NormalizePath(path); err != nil || norm != path {
 			t.Fatalf("%q -> non-canonical path %q", redirect, path)
 		}
-		if id, ok := snap.Routes.Match(got.host, httpx.StripPathParams(path)); !ok || id != got.app.ID {
+		if id, ok, err := snap.Routes.Resolve(got.host, path); err != nil || !ok || id != got.app.ID {
 			t.Fatalf("%q -> %q routes to %q, not %q", redirect, path, id, got.app.ID)
 		}
 		base := &url.URL{Scheme: "https", Host: got.host, Path: "/"}

@@ -244,6 +244,13 @@ var problemCases = []struct {
 		"4:125: limits.http2_resets_per_second: must be between 1 and 1000000",
 		"4:148: limits.http2_reset_burst: must be between 1 and 1000000",
 	}},
+	{"proxy strip_request_headers", head + "proxy: {strip_request_headers: [X-Ok, Host, 'X-*-Y', 'Transfer-*', 'Bad Name', '']}\n", []string{
+		"4:39: proxy.strip_request_headers[1]: \"Host\": would remove Host, which frames the request",
+		"4:45: proxy.strip_request_headers[2]: \"X-*-Y\": \"*\" is only allowed at the end after \"-\" (\"X-Family-*\") or at the start before \"-\" (\"*-Suffix\")",
+		"4:54: proxy.strip_request_headers[3]: \"Transfer-*\": would remove Transfer-Encoding, which frames the request",
+		"4:68: proxy.strip_request_headers[4]: \"Bad Name\": byte 0x20 is not allowed in a header name",
+		"4:80: proxy.strip_request_headers[5]: \"\": empty",
+	}},
 	{"limits and log", head + "limits: {max_request_header_bytes: 1KiB, max_request_body_bytes: -2, upstream_timeout: 0s, idle_timeout: 10ms}\nlog: {level: verbose, format: xml}\n", []string{
 		"4:36: limits.max_request_header_bytes: must be between 4KiB and 16MiB",
 		"4:66: limits.max_request_body_bytes: size must not be negative",

@@ -138,6 +138,8 @@ type File struct {
 	Lists []store.List `yaml:"lists"`
 	// ServiceTokens are machine credentials.
 	ServiceTokens []ServiceToken `yaml:"service_tokens"`
+	// Proxy tunes how requests are forwarded to self_hosted applications.
+	Proxy Proxy `yaml:"proxy"`
 	// Limits bound request sizes and timeouts on the public listener.
 	Limits Limits `yaml:"limits"`
 	// Log configures the process log.
@@ -212,6 +214,20 @@ type GeoIP struct {
 	// MMDBFile is a MaxMind-format country database (GeoLite2-Country or compatible). Without
 	// it the client country is unknown: geo rules never match and the JWT has no country.
 	MMDBFile string `yaml:"mmdb_file"`
+}
+
+// Proxy tunes the reverse proxy in front of self_hosted applications. Cloudflare has no
+// equivalent settings.
+type Proxy struct {
+	// StripRequestHeaders are request header names removed from every request before it reaches an
+	// application, with or without a session, in addition to the built-in list of identity and
+	// client-address headers (Forwarded, X-Forwarded-*, X-Real-Ip, True-Client-Ip, Cf-*,
+	// Remote-User, X-Auth-Request-*, ...; see docs/origins.md). Names match regardless of case
+	// and punctuation ("X-Employee-Id" also removes x_employee_id); "X-Family-*" removes every
+	// name starting with "X-Family-", "*-Suffix" every name ending in "-Suffix". Headers that
+	// frame the request (Host, Content-Length, Transfer-Encoding, Connection, ...) cannot be
+	// listed. Default: none beyond the built-in list.
+	StripRequestHeaders []string `yaml:"strip_request_headers"`
 }
 
 // Limits bound requests on the public listener.
@@ -311,9 +327,12 @@ func Parse(data []byte, filename string) (*File, error) {
 	f.src = &source{filename: filename, root: root, failed: d.failed}
 
 	if f.Version != 1 && !d.failed["version"] && f.src.has("version") {
-		// Another schema: everything else would be noise.
-		return nil, f.problems([]issue{{path: "version",
-			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}})
+		// Another schema: everything else would be noise. (problems drops the finding when the
+		// document around it did not decode; then the decoding problems are reported below.)
+		if ve := f.problems([]issue{{path: "version",
+			msg: fmt.Sprintf("unsupported version %d; this release reads version 1", f.Version)}}); ve != nil {
+			return nil, ve
+		}
 	}
 	f.SetDefaults()
 	issues := d.issues

@@ -67,6 +67,7 @@ func (f *File) validate() []issue {
 	c.ids("groups", len(f.Groups), func(i int) string { return f.Groups[i].ID })
 	c.ids("lists", len(f.Lists), func(i int) string { return f.Lists[i].ID })
 	c.serviceTokens()
+	c.proxy()
 	c.limits()
 	c.log()
 	c.audit()
@@ -690,6 +691,14 @@ func (c *checker) serviceTokens() {
 		}
 		if c.writtenZero(path + ".duration") {
 			c.add(path+".duration", "must be greater than 0 (leave it out for the default, 8760h)")
+		}
+	}
+}
+
+func (c *checker) proxy() {
+	for i, h := range c.f.Proxy.StripRequestHeaders {
+		if err := wire.ValidateHeaderPattern(h); err != nil {
+			c.add(fmt.Sprintf("proxy.strip_request_headers[%d]", i), strings.TrimPrefix(err.Error(), wire.ErrHeaderPattern.Error()+" "))
 		}
 	}
 }

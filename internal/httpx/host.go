@@ -29,31 +29,6 @@ func NormalizeHost(hostport string) string {
 	return h
 }
 
-// StripPathParams removes ";params" from every segment of a normalised path: "/admin;x/secret"
-// becomes "/admin/secret", the path servers such as Tomcat and Jetty act on. Routing uses it so a
-// more specific application cannot be sidestepped with path parameters; the request is still
-// forwarded as it came.
-func StripPathParams(p string) string {
-	if strings.IndexByte(p, ';') < 0 {
-		return p
-	}
-	var b strings.Builder
-	b.Grow(len(p))
-	skip := false
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '/':
-			skip = false
-			b.WriteByte(c)
-		case c == ';':
-			skip = true
-		case !skip:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
 // WantsHTML reports whether a request is a browser navigation that may be redirected to a login
 // page: not marked as AJAX, a GET or HEAD, and accepting HTML.
 func WantsHTML(r *http.Request) bool {

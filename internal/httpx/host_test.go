@@ -12,13 +12,3 @@ func TestNormalizeHost(t *testing.T) {
 		}
 	}
 }
-
-func TestStripPathParams(t *testing.T) {
-	for in, want := range map[string]string{
-		"/admin;x/secret": "/admin/secret", "/a;jsessionid=1": "/a", "/plain": "/plain", "/a;b;c/d;e/": "/a/d/",
-	} {
-		if got := StripPathParams(in); got != want {
-			t.Errorf("StripPathParams(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

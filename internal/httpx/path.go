@@ -35,6 +35,19 @@ const upperHex = "0123456789ABCDEF"
 // ".;x", "..%3B"), which Tomcat-style servers resolve as ".."; and a ".." that would climb above
 // the root.
 //
+// Also rejected, because common origins serve such a path as another one (docs/policies.md,
+// "Paths"): an encoded ";" (%3B), which servers that decode before removing path parameters
+// read as one; a segment (other than "." and "..") ending in a dot, or starting or ending with a
+// space, which Windows and IIS drop and Spring trims; Windows short (8.3) names such as
+// "ADMINI~1" and NTFS stream suffixes ("::$DATA"); invalid UTF-8, including
+// overlong forms such as %C0%AE for "."; and characters that Unicode normalisation (NFKC), case
+// mapping or Windows' best-fit conversion turn into ASCII (fullwidth letters and punctuation,
+// U+2024 ONE DOT LEADER, U+212A KELVIN SIGN, U+0131 dotless i, ...), slash, backslash and dot
+// look-alikes (U+2215, U+2044, U+2216, U+3002, ...), and invisible or space characters (format
+// characters such as U+200B, U+00AD, variation selectors; Unicode white space). Every segment of
+// the input is checked, including segments a ".." removes, because an origin that reads "．．"
+// as ".." resolves the path differently.
+//
 // The result satisfies NormalizePath(out) == out, contains no "//", "/./", "/../", backslash or
 // control character, and always decodes with url.PathUnescape.
 func NormalizePath(escaped string) (string, error) {
@@ -45,27 +58,64 @@ func NormalizePath(escaped string) (string, error) {
 }
 
 // isCanonical reports a path that normalizePath would return unchanged because it has nothing to
-// decode, collapse or resolve: only raw path characters, no "%", no "//" and no segment starting
-// with "." (which excludes dot segments, and dot segments with parameters, along with harmless
-// names such as ".well-known" that take the slow path).
+// decode, collapse, resolve or check further: only raw path characters, no "%", no "//", no
+// segment starting with "." (which excludes dot segments, and dot segments with parameters,
+// along with harmless names such as ".well-known" that take the slow path), no "." before a "/",
+// a ";" or the end, no "~" before a digit and no ":$" (the shapes of Windows names checkSegment
+// refuses).
 func isCanonical(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c == '/' {
-			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
-				return false
-			}
+		switch canonicalByte[c] {
+		case byteRaw:
 			continue
-		}
-		if !isPathChar(c) {
+		case byteInvalid:
 			return false
 		}
+		switch c {
+		case '/':
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') || i > 0 && p[i-1] == '.' {
+				return false
+			}
+		case '~':
+			if i+1 < len(p) && '0' <= p[i+1] && p[i+1] <= '9' {
+				return false
+			}
+		case '$':
+			if p[i-1] == ':' {
+				return false
+			}
+		case ';':
+			if p[i-1] == '.' {
+				return false
+			}
+		}
 	}
-	return true
+	return p[len(p)-1] != '.'
 }
+
+// How isCanonical treats a byte: not allowed raw, allowed raw, or allowed raw but worth a look
+// at its neighbours.
+const (
+	byteInvalid = iota
+	byteRaw
+	byteLook
+)
+
+var canonicalByte = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '/' || c == '~' || c == '$' || c == ';':
+			t[c] = byteLook
+		case isPathChar(byte(c)):
+			t[c] = byteRaw
+		}
+	}
+	return t
+}()
 
 func normalizePath(escaped string) (string, error) {
 	if escaped == "" || escaped[0] != '/' {
@@ -88,6 +138,8 @@ func normalizePath(escaped string) (string, error) {
 				return "", ambiguous("encoded slash (%%2F)")
 			case b == '\\':
 				return "", ambiguous("encoded backslash (%%5C)")
+			case b == ';':
+				return "", ambiguous("encoded semicolon (%%3B)")
 			case isControl(b):
 				return "", ambiguous("encoded control character (%%%02X)", b)
 			case isUnreserved(b):
@@ -115,6 +167,18 @@ func normalizePath(escaped string) (string, error) {
 		if buf[i] == '%' && buf[i+1] == '2' && buf[i+2] == '5' && isHex(buf[i+3]) && isHex(buf[i+4]) {
 			return "", ambiguous("double percent-encoding (%%25 followed by hex digits)")
 		}
+	}
+
+	// Every segment, before dot segments remove any of them (see the doc comment).
+	for rest := buf[1:]; ; {
+		seg, after, more := bytes.Cut(rest, []byte{'/'})
+		if err := checkSegment(seg); err != nil {
+			return "", err
+		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 
 	// Pass 2: collapse empty segments and resolve dot segments. out holds "/seg/seg" without a

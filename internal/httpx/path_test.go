@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // normalizeTests is also the seed corpus of FuzzNormalizePath. want == "" means rejected.
@@ -30,8 +34,9 @@ var normalizeTests = []struct {
 	{"/a%3fb", "/a%3Fb"},
 	{"/a%23b", "/a%23b"},
 	{"/caf%c3%a9", "/caf%C3%A9"},
-	{"/%20x", "/%20x"},
-	{"/%3B/x", "/%3B/x"},
+	{"/a%20b", "/a%20b"},
+	{"/%20x", ""},
+	{"/%3B/x", ""},
 	{"/%40user", "/%40user"},
 
 	// Bytes that must be escaped are escaped.
@@ -59,8 +64,9 @@ var normalizeTests = []struct {
 	{"/a/%2e%2e/b", "/b"},
 	{"/a/.%2E/b", "/b"},
 	{"/a/%2E./b", "/b"},
-	{"/a/..../b", "/a/..../b"},
-	{"/a/.b/..c/c..", "/a/.b/..c/c.."},
+	{"/a/..../b", ""},
+	{"/a/.b/..c/c..", ""},
+	{"/a/.b/..c/c", "/a/.b/..c/c"},
 	{"/admin/../public", "/public"},
 	{"/public/../admin", "/admin"},
 
@@ -83,9 +89,93 @@ var normalizeTests = []struct {
 	{"/a/..%3b/admin", ""},
 	{"/a/..%3B/admin", ""},
 	{"/a/.%3bx", ""},
-	{"/a/...;/b", "/a/...;/b"},
+	{"/a/...;/b", ""},
 	{"/a/;/b", "/a/;/b"},
-	{"/a/b;..", "/a/b;.."},
+	{"/a/b;..", ""},
+	{"/a/b;x=1/c", "/a/b;x=1/c"},
+
+	// Forms origins serve as another path: encoded ";", trailing dots and spaces, Windows names.
+	{"/admin%3bx", ""},
+	{"/admin%3B/x", ""},
+	{"/admin%20", ""},
+	{"/admin%20/x", ""},
+	{"/%20admin", ""},
+	{"/admin.", ""},
+	{"/admin./x", ""},
+	{"/admin%2e", ""},
+	{"/admin%2E/x", ""},
+	{"/admin...", ""},
+	{"/admin.%20", ""},
+	{"/admin%20.", ""},
+	{"/admin.;x", ""},
+	{"/admin;x.", ""},
+	{"/admin;%20", ""},
+	{"/x/admin./../y", ""},
+	{"/admin.json", "/admin.json"},
+	{"/v1.2/x", "/v1.2/x"},
+	{"/a%20b/c", "/a%20b/c"},
+	{"/admin::$DATA", ""},
+	{"/admin::$data/x", ""},
+	{"/admin:$I30:$INDEX_ALLOCATION/x", ""},
+	{"/admin%3a%3a$DATA", ""},
+	{"/v1/x:batchGet", "/v1/x:batchGet"},
+	{"/a:b$c", "/a:b$c"},
+	{"/ADMINI~1", ""},
+	{"/admini~1/x", ""},
+	{"/ADMINI~1.HTM", ""},
+	{"/AB~12345", ""},
+	{"/a~1.txt", ""},
+	{"/~user/x", "/~user/x"},
+	{"/a~b", "/a~b"},
+	{"/abcdefg~1", "/abcdefg~1"},
+	{"/ab~123456", "/ab~123456"},
+	{"/a~1.html", "/a~1.html"},
+	{"/a~1x", "/a~1x"},
+	{"/v1~2/x", ""},
+
+	// Invalid and overlong UTF-8, and characters that map to ASCII, look-alikes, invisibles.
+	{"/public/%c0%ae%c0%ae/admin", ""},
+	{"/%c0%af", ""},
+	{"/%e0%80%ae", ""},
+	{"/%f0%80%80%ae", ""},
+	{"/%c0%80", ""},
+	{"/%ed%a0%80", ""},
+	{"/%f4%90%80%80", ""},
+	{"/caf%e9", ""},
+	{"/%ff", ""},
+	{"/%c3", ""},
+	{"/public/%e2%80%a4%e2%80%a4/admin", ""},
+	{"/public/%ef%bc%8e%ef%bc%8e/admin", ""},
+	{"/public/%ef%b9%92/admin", ""},
+	{"/public%e2%88%95admin", ""},
+	{"/public%ef%bc%8fadmin", ""},
+	{"/public%e2%81%84admin", ""},
+	{"/public%e2%88%96admin", ""},
+	{"/public%ef%bc%bcadmin", ""},
+	{"/public%c2%a5admin", ""},
+	{"/a%e3%80%82b", ""},
+	{"/%ef%bd%81dmin", ""},
+	{"/%e2%84%aaey", ""},
+	{"/adm%c4%b1n", ""},
+	{"/%c4%b0ndex", ""},
+	{"/%c5%bfecret", ""},
+	{"/pro%ef%ac%81le", ""},
+	{"/x%c2%b2", ""},
+	{"/adm%e2%80%8bin", ""},
+	{"/adm%c2%adin", ""},
+	{"/admin%ef%bb%bf", ""},
+	{"/admin%ef%b8%8f", ""},
+	{"/admin%c2%a0", ""},
+	{"/a%e3%80%80b", ""},
+	{"/a%c2%85b", ""},
+	{"/a%ef%bf%bf", ""},
+	{"/caf%C3%A9/r%C3%A9sum%C3%A9", "/caf%C3%A9/r%C3%A9sum%C3%A9"},
+	{"/%E6%97%A5%E6%9C%AC%E8%AA%9E", "/%E6%97%A5%E6%9C%AC%E8%AA%9E"},
+	{"/%EF%BD%B6%EF%BE%80%EF%BD%B6%EF%BE%85", "/%EF%BD%B6%EF%BE%80%EF%BD%B6%EF%BE%85"},
+	{"/%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82", "/%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82"},
+	{"/cafe%CC%81", "/cafe%CC%81"},
+	{"/%E2%84%AB", "/%E2%84%AB"},
+	{"/%F0%9F%98%80", "/%F0%9F%98%80"},
 
 	// Backslashes and controls.
 	{"/a\\b", ""},
@@ -168,6 +258,18 @@ func TestNormalizePathReasons(t *testing.T) {
 		"/a\x01":     "control character (0x01)",
 		"/x/y/?q=1":  `"?"`,
 		"/a/%2e%2e;": `";" in a dot segment`,
+		"/admin%3bx": "encoded semicolon",
+		"/admin.":    "ends with a dot",
+		"/admin%20":  "space",
+		"/ADMINI~1":  "short (8.3)",
+		"/a::$DATA":  "NTFS stream",
+		"/%c0%ae":    "invalid UTF-8",
+		"/%e2%80%a4": "U+2024",
+		"/%e2%88%95": "slash look-alike",
+		"/%e2%84%aa": "U+212A",
+		"/%c4%b1":    "case mapping",
+		"/%e2%80%8b": "invisible",
+		"/%c2%a0":    "white space",
 	} {
 		_, err := NormalizePath(in)
 		if err == nil || !strings.Contains(err.Error(), reason) {
@@ -211,6 +313,32 @@ func checkNormalized(t *testing.T, in, out string) {
 	if strings.Count(dec, "/") != strings.Count(out, "/") {
 		t.Errorf("NormalizePath(%q) = %q: decoding changes the segment structure", in, out)
 	}
+	if !utf8.ValidString(dec) {
+		t.Errorf("NormalizePath(%q) = %q is not UTF-8 once decoded", in, out)
+	}
+	if strings.Contains(out, "%3B") || strings.Contains(dec, ":$") {
+		t.Errorf("NormalizePath(%q) = %q holds %%3B or :$", in, out)
+	}
+	for seg := range strings.SplitSeq(dec[1:], "/") {
+		name, _, _ := strings.Cut(seg, ";")
+		for _, part := range []string{seg, name} {
+			if part != "" && (strings.HasSuffix(part, ".") || strings.HasSuffix(part, " ") || strings.HasPrefix(part, " ")) {
+				t.Errorf("NormalizePath(%q) = %q has segment %q", in, out, seg)
+			}
+		}
+		for _, r := range seg {
+			if r < utf8.RuneSelf {
+				continue
+			}
+			// Independent of forbiddenRune: no character of the output becomes ASCII under
+			// NFKC or case mapping, or is white space or invisible.
+			if n := norm.NFKC.String(string(r)); strings.ContainsFunc(n, func(c rune) bool { return c < utf8.RuneSelf }) ||
+				unicode.ToUpper(r) < utf8.RuneSelf || unicode.ToLower(r) < utf8.RuneSelf ||
+				unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+				t.Errorf("NormalizePath(%q) = %q has U+%04X", in, out, r)
+			}
+		}
+	}
 	// Net/url agrees on the path: the origin sees the segments we matched on.
 	u, err := url.Parse("http://h" + out)
 	if err != nil {
@@ -240,7 +368,7 @@ func FuzzNormalizePath(f *testing.F) {
 }
 
 func BenchmarkNormalizePath(b *testing.B) {
-	for _, in := range []string{"/api/v1/users/42/profile", "/a/./b/../c//d/%7Euser/%c3%a9"} {
+	for _, in := range []string{"/api/v1/users/42/profile", "/static/js/app.min.js", "/a/./b/../c//d/%7Euser/%c3%a9", "/docs/caf%C3%A9/r%C3%A9sum%C3%A9.pdf"} {
 		b.Run(in, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // TestValidSessionForwardsIdentity checks both wire profiles: an app token in the cookie or in
@@ -89,42 +90,43 @@ func TestUnusableTokensAreNoSession(t *testing.T) {
 		name   string
 		token  func(t testing.TB, e *env, u user) string
 		revoke func(e *env, u user) *store.Revocations
+		reason string // why the token was refused, in the access log, the metrics and the login call
 	}{
-		{name: "expired", token: func(t testing.TB, e *env, u user) string {
+		{name: "expired", reason: "token-expired", token: func(t testing.TB, e *env, u user) string {
 			return e.appToken(t, u, "web", func(c *token.Claims) {
 				c.IssuedAt, c.NotBefore, c.ExpiresAt = testNow.Add(-2*time.Hour).Unix(), testNow.Add(-2*time.Hour).Unix(), testNow.Add(-time.Second).Unix()
 			})
 		}},
-		{name: "not yet valid", token: func(t testing.TB, e *env, u user) string {
+		{name: "not yet valid", reason: "token-not-yet-valid", token: func(t testing.TB, e *env, u user) string {
 			return e.appToken(t, u, "web", func(c *token.Claims) {
 				c.IssuedAt, c.NotBefore, c.ExpiresAt = testNow.Add(time.Hour).Unix(), testNow.Add(time.Hour).Unix(), testNow.Add(2*time.Hour).Unix()
 			})
 		}},
-		{name: "wrong audience", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "open", nil) }},
-		{name: "wrong issuer", token: func(t testing.TB, e *env, u user) string {
+		{name: "wrong audience", reason: "token-audience-mismatch", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "open", nil) }},
+		{name: "wrong issuer", reason: "token-wrong-issuer", token: func(t testing.TB, e *env, u user) string {
 			return e.appToken(t, u, "web", func(c *token.Claims) { c.Issuer = "https://evil.example.com" })
 		}},
-		{name: "org token", token: func(t testing.TB, e *env, u user) string {
+		{name: "org token", reason: "token-wrong-type", token: func(t testing.TB, e *env, u user) string {
 			return e.appToken(t, u, "web", func(c *token.Claims) { c.Type = token.TypeOrg })
 		}},
-		{name: "unknown session", token: func(t testing.TB, e *env, u user) string {
+		{name: "unknown session", reason: "session-not-found", token: func(t testing.TB, e *env, u user) string {
 			return e.appToken(t, u, "web", func(c *token.Claims) { c.IdentityNonce = "no-such-session" })
 		}},
-		{name: "session of another user", token: func(t testing.TB, e *env, u user) string {
+		{name: "session of another user", reason: "session-subject-mismatch", token: func(t testing.TB, e *env, u user) string {
 			other := e.newUser(t, "bob@example.com", identity.Identity{})
 			return e.appToken(t, u, "web", func(c *token.Claims) { c.IdentityNonce = other.Session })
 		}},
-		{name: "tampered", token: func(t testing.TB, e *env, u user) string { return tamper(t, e.appToken(t, u, "web", nil)) }},
-		{name: "garbage", token: func(testing.TB, *env, user) string { return "not.a.jwt" }},
-		{name: "session revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
+		{name: "tampered", reason: "token-bad-signature", token: func(t testing.TB, e *env, u user) string { return tamper(t, e.appToken(t, u, "web", nil)) }},
+		{name: "garbage", reason: "token-malformed", token: func(testing.TB, *env, user) string { return "not.a.jwt" }},
+		{name: "session revoked", reason: "session-revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
 			revoke: func(e *env, u user) *store.Revocations {
 				return &store.Revocations{RevokedSessions: map[string]time.Time{u.Session: testNow.Add(time.Hour)}}
 			}},
-		{name: "user revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
+		{name: "user revoked", reason: "user-tokens-revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
 			revoke: func(e *env, u user) *store.Revocations {
 				return &store.Revocations{UserNotBefore: map[string]time.Time{u.ID: testNow}}
 			}},
-		{name: "app revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
+		{name: "app revoked", reason: "app-tokens-revoked", token: func(t testing.TB, e *env, u user) string { return e.appToken(t, u, "web", nil) },
 			revoke: func(e *env, u user) *store.Revocations {
 				return &store.Revocations{AppNotBefore: map[string]time.Time{"web": testNow}}
 			}},
@@ -146,14 +148,26 @@ func TestUnusableTokensAreNoSession(t *testing.T) {
 			if w.Code != http.StatusFound {
 				t.Fatalf("status = %d, want a login redirect", w.Code)
 			}
-			if c := e.onlyCall(t); c.Kind != "start" || c.App != "web" || c.Redirect != "/page?x=1" {
-				t.Errorf("call = %+v", c)
+			want := []string{"identity-required", tt.reason}
+			if c := e.onlyCall(t); c.Kind != "start" || c.App != "web" || c.Redirect != "/page?x=1" || !slices.Equal(c.Reasons, want) {
+				t.Errorf("call = %+v, want reasons %q", c, want)
 			}
 			if e.hits.Load() != 0 {
 				t.Error("forwarded without a usable session")
 			}
-			if line := e.lastAccess(t); line["decision"] != "login" || line["user"] != "" {
-				t.Errorf("access line = %v", line)
+			if line := e.lastAccess(t); line["decision"] != "login" || line["user"] != "" || !slices.Equal(reasonsOf(line), want) {
+				t.Errorf("access line = %v, want reasons %q", line, want)
+			}
+			if n := e.refusals(t, "web", tt.reason); n != 1 {
+				t.Errorf("refusals{web,%s} = %v, want 1", tt.reason, n)
+			}
+
+			// A non-browser request gets a 401 with the same reasons.
+			r = req(http.MethodGet, "http://app.example.com/api", nil)
+			r.Header.Set(wire.Gatehouse.TokenHeader, tok)
+			assertUnauthorized(t, e.serve(t, r))
+			if line := e.lastAccess(t); !slices.Equal(reasonsOf(line), want) {
+				t.Errorf("401 access line reasons = %q, want %q", reasonsOf(line), want)
 			}
 		})
 	}
@@ -565,8 +579,16 @@ func TestStoreUnavailable(t *testing.T) {
 	if cause, _ := failed[len(failed)-1]["cause"].(string); !strings.Contains(cause, "10.9.8.7") {
 		t.Errorf("cause not logged: %v", failed[len(failed)-1])
 	}
-	if line := e.lastAccess(t); line["decision"] != "unavailable" || line["status"] != float64(http.StatusServiceUnavailable) {
-		t.Errorf("access line = %v", line)
+	line := e.lastAccess(t)
+	if line["decision"] != "unavailable" || line["status"] != float64(http.StatusServiceUnavailable) ||
+		!slices.Equal(reasonsOf(line), []string{"store-unavailable"}) {
+		t.Errorf("access line = %v, want reasons [store-unavailable]", line)
+	}
+	if ref, _ := line["ref"].(string); ref == "" || !strings.Contains(w.Body.String(), "Reference: "+ref) {
+		t.Errorf("access line ref %q is not the page's reference", ref)
+	}
+	if n := e.refusals(t, "web", "store-unavailable"); n != 1 {
+		t.Errorf("refusals{web,store-unavailable} = %v", n)
 	}
 	if e.hits.Load() != 0 || len(e.login.Calls()) != 0 {
 		t.Error("request was forwarded or sent to login while the store is down")

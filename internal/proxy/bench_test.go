@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // bigConfig has n self-hosted apps (a third on wildcard hosts, a third with a path) and n
@@ -138,5 +141,54 @@ func BenchmarkAuthorize(b *testing.B) {
 		if res := authorize(); res.Outcome != proxy.OutcomeForward {
 			b.Fatal("denied")
 		}
+	}
+}
+
+// BenchmarkServeHTTP measures whole requests through ServeHTTP on the test configuration: a
+// bypass application forwarded to the loopback echo upstream, an allowed request with an app
+// cookie, and an API request without a session (401, no upstream).
+func BenchmarkServeHTTP(b *testing.B) {
+	e := newEnv(b, setup{runtime: &snapshot.Runtime{IdentityHeaders: []string{"X-Department"}}})
+	alice := e.newUser(b, "alice@example.com", identity.Identity{})
+	tok := e.appToken(b, alice, "web", nil)
+	browser := func(target string) *http.Request {
+		r := req(http.MethodGet, target, nil)
+		r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+		r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+		r.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+		r.Header.Set("Sec-Fetch-Mode", "navigate")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.Header.Set("Referer", "https://app.example.com/")
+		return r
+	}
+	for _, bc := range []struct {
+		name   string
+		build  func() *http.Request
+		status int
+	}{
+		{"bypass", func() *http.Request { return browser("http://open.example.com/static/js/app.min.js") }, http.StatusOK},
+		{"session", func() *http.Request {
+			r := browser("http://app.example.com/reports/2030/q1")
+			r.AddCookie(&http.Cookie{Name: wire.Gatehouse.AppCookie(true), Value: tok})
+			return r
+		}, http.StatusOK},
+		{"unauthorized", func() *http.Request {
+			r := req(http.MethodGet, "http://app.example.com/api/v1/items", nil)
+			r.Header.Set("Accept", "application/json")
+			return r
+		}, http.StatusUnauthorized},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := bc.build()
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				e.proxy.ServeHTTP(w, r)
+				if w.Code != bc.status {
+					b.Fatalf("status %d, want %d", w.Code, bc.status)
+				}
+			}
+		})
 	}
 }

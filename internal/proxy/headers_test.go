@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/wire"
 )
@@ -35,6 +36,15 @@ func forgeHeaders(r *http.Request) {
 	r.Header.Set("X-Forwarded-Host", "evil.example.net")
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r.Header.Set("Forwarded", "for=6.6.6.6;host=evil.example.net")
+	for _, raw := range []string{
+		"X-Forwarded-Email", "x_forwarded_user", "X-Forwarded-Groups", "Remote-User", "remote_email",
+		"X-Auth-Request-Email", "X-AUTH-REQUEST-USER", "X-Real-IP", "x.real.ip", "True-Client-IP",
+		"CF-Connecting-IP", "cf_connecting_ip", "Cf-Ipcountry", "CF_IPCOUNTRY", "X-Forwarded-Prefix",
+		"x_forwarded_for", "X_Forwarded_Host", "X-Original-URL", "X-Goog-Authenticated-User-Email",
+		"X-Ms-Client-Principal-Name", "X-Amzn-Oidc-Identity", "Tailscale-User-Login", "OIDC_CLAIM_email",
+	} {
+		r.Header[raw] = []string{"forged"}
+	}
 	r.Header.Set("X-Custom", "kept")
 }
 
@@ -68,18 +78,24 @@ func TestHeaderRewriting(t *testing.T) {
 				"X-Forwarded-Proto": {"http"},
 				"X-Custom":          {"kept"},
 			}
+			if profile == "cloudflare" {
+				want["Cf-Connecting-Ip"] = []string{"198.51.100.7"}
+				want["Cf-Ipcountry"] = []string{"DE"}
+			} else {
+				want["Cf-Connecting-Ip"], want["Cf-Ipcountry"] = nil, nil
+			}
 			for name, values := range want {
 				if v := headerFolded(got.Header, name); !slices.Equal(v, values) {
 					t.Errorf("origin %s = %q, want %q", name, v, values)
 				}
 			}
-			for name := range got.Header {
+			for name, values := range got.Header {
 				f := wire.FoldHeader(name)
 				if wire.IsReserved(name) && f != wire.FoldHeader(wp.JWTHeader) && f != wire.FoldHeader(wp.EmailHeader) {
-					t.Errorf("origin got reserved header %q = %q", name, got.Header[name])
+					t.Errorf("origin got reserved header %q = %q", name, values)
 				}
-				if f == "forwarded" || f == "x-injected" {
-					t.Errorf("origin got %q", name)
+				if f == "forwarded" || f == "x-injected" || slices.Contains(values, "forged") {
+					t.Errorf("origin got %q = %q", name, values)
 				}
 			}
 			if got.Host != "app.example.com:8443" {
@@ -161,34 +177,64 @@ func TestForwardedFor(t *testing.T) {
 	}
 }
 
-// FuzzStripReserved sends a header named after a variant of a reserved name (case flipped and
-// '-' turned into '_' by the masks) through a bypass application, which adds no identity
-// headers of its own, and checks that no reserved header of either profile reaches the origin.
+// FuzzStripReserved sends a header named after a variant of a stripped name (case flipped by
+// caseMask, '-' turned into sep where sepMask says so) through a bypass application, which adds
+// no identity headers of its own, or with a session to an allow application, in either wire
+// profile, and checks that no client value of a reserved, identity or client-address header
+// (wire.ClientHeaders, or the operator's extra names) reaches the origin.
 func FuzzStripReserved(f *testing.F) {
 	var seeds []string
 	for _, p := range []*wire.Profile{wire.Gatehouse, wire.Cloudflare} {
 		seeds = append(seeds, p.JWTHeader, p.EmailHeader, p.ClientIDHeader, p.ClientSecretHeader, p.TokenHeader)
 	}
-	seeds = append(seeds, "Cf-Access-Future-Header", "Gatehouse-X", "X-Not-Reserved")
-	for i, s := range seeds {
-		f.Add(s, uint64(0), uint64(0), false)
-		f.Add(s, ^uint64(0), ^uint64(0), true)
-		f.Add(s, uint64(0x5555_5555_5555_5555)<<(i%2), uint64(1)<<(i%8), i%3 == 0)
+	for _, e := range wire.ClientHeaders.Entries() {
+		seeds = append(seeds, strings.ReplaceAll(e, "*", "Anything"))
 	}
-	e := newEnv(f, setup{})
-	f.Fuzz(func(t *testing.T, base string, caseMask, underscoreMask uint64, inConnection bool) {
-		name := variant(base, caseMask, underscoreMask)
+	seeds = append(seeds, "Cf-Access-Future-Header", "Gatehouse-X", "X-Not-Reserved", "X-Employee-Id", "X-Tenant-Name")
+	for i, s := range seeds {
+		f.Add(s, uint64(0), uint64(0), byte('_'), false, false, false)
+		f.Add(s, ^uint64(0), ^uint64(0), byte('_'), true, true, true)
+		f.Add(s, uint64(0x5555_5555_5555_5555)<<(i%2), uint64(1)<<(i%8), byte(".~_"[i%3]), i%3 == 0, i%2 == 0, i%5 == 0)
+	}
+	opts := proxy.Options{StripRequestHeaders: []string{"X-Employee-Id", "X-Tenant-*"}}
+	type world struct {
+		e   *env
+		tok string
+	}
+	var worlds [2]world
+	for i, profile := range []string{"gatehouse", "cloudflare"} {
+		e := newEnv(f, setup{profile: profile, opts: opts})
+		worlds[i] = world{e, e.appToken(f, e.newUser(f, "alice@example.com", identity.Identity{}), "web", nil)}
+	}
+	stripped, err := wire.ClientHeaders.With(opts.StripRequestHeaders...)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, base string, caseMask, sepMask uint64, sep byte, inConnection, session, cloudflare bool) {
+		name := variant(base, caseMask, sepMask, sep)
 		if !isToken(name) || len(name) > 200 || httpSpecial[wire.FoldHeader(name)] {
 			t.Skip()
 		}
+		w := worlds[0]
+		if cloudflare {
+			w = worlds[1]
+		}
+		wp := w.e.snap.Profile
 		r := req(http.MethodGet, "http://open.example.com/", nil)
+		if session {
+			r = req(http.MethodGet, "http://app.example.com/", nil)
+			r.AddCookie(&http.Cookie{Name: wp.AppCookie(true), Value: w.tok})
+		}
+		if f := wire.FoldHeader(name); f == "cookie" || f == wire.FoldHeader(wp.ClientIDHeader) || f == wire.FoldHeader(wp.ClientSecretHeader) || f == wire.FoldHeader(wp.TokenHeader) {
+			t.Skip() // credentials: a forged one changes the decision, not the forwarded headers
+		}
 		r.Header[name] = []string{"forged"}
 		if inConnection {
 			r.Header.Add("Connection", name)
 		}
-		got := e.forwarded(t, r)
-		for h := range got.Header {
-			if wire.IsReserved(h) {
+		got := w.e.forwarded(t, r)
+		for h, values := range got.Header {
+			if slices.Contains(values, "forged") && (stripped.Has(h) || stripped.Has(name)) {
 				t.Errorf("client header %q reached the origin as %q", name, h)
 			}
 		}
@@ -201,15 +247,15 @@ var httpSpecial = map[string]bool{"host": true, "content-length": true, "transfe
 	"connection": true, "upgrade": true, "te": true, "trailer": true, "keep-alive": true, "proxy-connection": true}
 
 // variant flips the case of letter i when bit i%64 of caseMask is set, and turns '-' number j
-// into '_' when bit j%64 of underscoreMask is set.
-func variant(s string, caseMask, underscoreMask uint64) string {
+// into sep when bit j%64 of sepMask is set.
+func variant(s string, caseMask, sepMask uint64, sep byte) string {
 	b := []byte(s)
 	dash := 0
 	for i, c := range b {
 		switch {
 		case c == '-':
-			if underscoreMask&(1<<(dash%64)) != 0 {
-				b[i] = '_'
+			if sepMask&(1<<(dash%64)) != 0 {
+				b[i] = sep
 			}
 			dash++
 		case 'a' <= c && c <= 'z' && caseMask&(1<<(i%64)) != 0:
@@ -234,4 +280,78 @@ func isToken(s string) bool {
 		return false
 	}
 	return true
+}
+
+// TestClientAddressHeaders checks the client headers of the cloudflare profile: the resolved
+// client and its country (XX when unknown) replace whatever the client sent, and the gatehouse
+// profile sends neither.
+func TestClientAddressHeaders(t *testing.T) {
+	tests := []struct {
+		profile             string
+		build               func() *http.Request
+		wantIP, wantCountry []string
+	}{
+		{"cloudflare", func() *http.Request { return req(http.MethodGet, "http://open.example.com/", nil) },
+			[]string{"198.51.100.7"}, []string{"DE"}},
+		{"cloudflare", func() *http.Request {
+			return withClient(req(http.MethodGet, "http://open.example.com/", nil), "2001:db8::7", "")
+		}, []string{"2001:db8::7"}, []string{"XX"}},
+		{"cloudflare", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, "http://open.example.com/", nil)
+			r.RemoteAddr = "@unix"
+			return r
+		}, nil, []string{"XX"}},
+		{"gatehouse", func() *http.Request { return req(http.MethodGet, "http://open.example.com/", nil) }, nil, nil},
+	}
+	for _, tt := range tests {
+		e := newEnv(t, setup{profile: tt.profile})
+		r := tt.build()
+		r.Header["Cf-Connecting-Ip"] = []string{"6.6.6.6"}
+		r.Header["cf_connecting_ip"] = []string{"6.6.6.6"}
+		r.Header["Cf-Ipcountry"] = []string{"US"}
+		r.Header["CF.IPCOUNTRY"] = []string{"US"}
+		got := e.forwarded(t, r)
+		if v := headerFolded(got.Header, "Cf-Connecting-Ip"); !slices.Equal(v, tt.wantIP) {
+			t.Errorf("%s: Cf-Connecting-Ip = %q, want %q", tt.profile, v, tt.wantIP)
+		}
+		if v := headerFolded(got.Header, "Cf-Ipcountry"); !slices.Equal(v, tt.wantCountry) {
+			t.Errorf("%s: Cf-Ipcountry = %q, want %q", tt.profile, v, tt.wantCountry)
+		}
+	}
+}
+
+// TestStripRequestHeadersOption checks that the operator's extra names are removed (in any
+// spelling, prefixes included) on top of the built-in list, and that trailers are cleaned too.
+func TestStripRequestHeadersOption(t *testing.T) {
+	e := newEnv(t, setup{opts: proxy.Options{StripRequestHeaders: []string{"X-Employee-Id", "X-Tenant-*"}}})
+	r := req(http.MethodPost, "http://open.example.com/upload", strings.NewReader("body"))
+	r.ContentLength = -1 // chunked, so that trailers are sent
+	r.Header["x_employee_id"] = []string{"forged"}
+	r.Header["X-Tenant-Name"] = []string{"forged"}
+	r.Header["X-Tenant"] = []string{"kept"}
+	r.Header.Set("Trailer", "X-Forwarded-User, X-Checksum")
+	r.Trailer = http.Header{"X-Forwarded-User": {"forged"}, "X_Employee_Id": {"forged"}, "X-Checksum": {"kept"}}
+	got := e.forwarded(t, r)
+	for name, v := range got.Header {
+		if slices.Contains(v, "forged") {
+			t.Errorf("origin got %s: %q", name, v)
+		}
+	}
+	if v := headerFolded(got.Header, "X-Tenant"); !slices.Equal(v, []string{"kept"}) {
+		t.Errorf("X-Tenant = %q", v)
+	}
+	for name, v := range got.Trailer {
+		if slices.Contains(v, "forged") {
+			t.Errorf("origin got trailer %s: %q", name, v)
+		}
+	}
+	if v := got.Trailer.Get("X-Checksum"); v != "kept" {
+		t.Errorf("trailers = %v, want X-Checksum kept", got.Trailer)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("New accepted an invalid StripRequestHeaders entry")
+		}
+	}()
+	newEnv(t, setup{opts: proxy.Options{StripRequestHeaders: []string{"Content-Length"}}})
 }

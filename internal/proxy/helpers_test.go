@@ -204,6 +204,7 @@ type echoed struct {
 	RawQuery string      `json:"raw_query"`
 	Header   http.Header `json:"header"`
 	Body     string      `json:"body"`
+	Trailer  http.Header `json:"trailer"`
 }
 
 // echoHandler answers every request with a JSON description of it.
@@ -214,7 +215,7 @@ func echoHandler(hits *atomic.Int64) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Upstream", "echo")
 		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath,
-			Escaped: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header, Body: string(body)})
+			Escaped: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header, Body: string(body), Trailer: r.Trailer})
 	})
 }
 
@@ -225,7 +226,8 @@ type loginCall struct {
 	Host        string
 	Redirect    string
 	Endpoint    string
-	Reasons     []string
+	Reasons     []string // start: the reasons passed; deny: the decision's
+	Ref         string   // deny: the reference ID passed
 	PolicyID    string
 	Action      policy.Action
 	UserEmail   string // identity passed to Deny, "" for nil
@@ -257,8 +259,8 @@ func (f *fakeLogin) record(c loginCall) {
 	f.calls = append(f.calls, c)
 }
 
-func (f *fakeLogin) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string) {
-	f.record(loginCall{Kind: "start", App: appID(app), Host: host, Redirect: redirectPath})
+func (f *fakeLogin) StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string) {
+	f.record(loginCall{Kind: "start", App: appID(app), Host: host, Redirect: redirectPath, Reasons: reasons})
 	http.Redirect(w, r, snap.Issuer+"/login", http.StatusFound)
 }
 
@@ -268,18 +270,14 @@ func (f *fakeLogin) ServeAppEndpoint(w http.ResponseWriter, r *http.Request, sna
 	w.WriteHeader(299)
 }
 
-func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) string {
-	c := loginCall{Kind: "deny", App: appID(app), Host: r.Host, Reasons: d.Reasons, PolicyID: d.PolicyID, Action: d.Action, NonIdentity: nonIdentity}
+func (f *fakeLogin) Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string) {
+	c := loginCall{Kind: "deny", App: appID(app), Host: r.Host, Reasons: d.Reasons, PolicyID: d.PolicyID, Action: d.Action, NonIdentity: nonIdentity, Ref: ref}
 	if id != nil {
 		c.UserEmail = id.Email
 	}
 	f.record(c)
 	w.WriteHeader(http.StatusForbidden)
-	return denyRef
 }
-
-// denyRef is the reference ID the fake block page shows.
-const denyRef = "0123456789abcdef"
 
 // Reset forgets the calls so far.
 func (f *fakeLogin) Reset() {
@@ -548,6 +546,30 @@ func (e *env) counter(t testing.TB, app, outcome, code string) float64 {
 				labels[l.GetName()] = l.GetValue()
 			}
 			if labels["app"] == app && labels["outcome"] == outcome && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// refusals returns the value of the proxy's refusal counter for app and reason.
+func (e *env) refusals(t testing.TB, app, reason string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_proxy_refusals_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["app"] == app && labels["reason"] == reason {
 				return m.GetCounter().GetValue()
 			}
 		}

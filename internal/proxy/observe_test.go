@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // TestAccessLog checks that every request writes exactly one access-log line with its host,
@@ -57,6 +60,93 @@ func TestAccessLog(t *testing.T) {
 	}
 	if b, _ := lines[0]["bytes"].(float64); b <= 0 {
 		t.Errorf("bytes = %v for a forwarded response", lines[0]["bytes"])
+	}
+}
+
+// TestRefusalsCarryReasons checks that every refused request carries its precise reasons into
+// the access log, the refusal metric and the login flow, and that the reference ID of a block or
+// error page is the access log line's.
+func TestRefusalsCarryReasons(t *testing.T) {
+	e := newEnv(t, setup{})
+	mallory := e.newUser(t, "mallory@example.com", identity.Identity{})
+	alice := e.newUser(t, "alice@example.com", identity.Identity{})
+	expired := e.appToken(t, alice, "web", func(c *token.Claims) {
+		c.IssuedAt, c.NotBefore, c.ExpiresAt = testNow.Add(-2*time.Hour).Unix(), testNow.Add(-2*time.Hour).Unix(), testNow.Add(-time.Second).Unix()
+	})
+	browser := func(r *http.Request, tok string) *http.Request {
+		r.Header.Set("Accept", "text/html")
+		if tok != "" {
+			r.AddCookie(&http.Cookie{Name: appCookie, Value: tok})
+		}
+		return r
+	}
+	tests := []struct {
+		name        string
+		build       func() *http.Request
+		status      int
+		app         string
+		wantReasons []string
+		deny        bool // the login flow rendered a block page with the line's reference
+		page        bool // Gatehouse's error page shows the line's reference
+	}{
+		{"denied by a policy", func() *http.Request {
+			return browser(req(http.MethodGet, "http://app.example.com/x", nil), e.appToken(t, mallory, "web", nil))
+		}, http.StatusForbidden, "web", []string{"policy-matched", "email-ok"}, true, false},
+		{"denied before login, with an expired token", func() *http.Request {
+			return browser(withClient(req(http.MethodGet, "http://app.example.com/x", nil), "198.51.100.7", "KP"), expired)
+		}, http.StatusForbidden, "web", []string{"policy-matched", "geo-ok", "token-expired"}, true, false},
+		{"refused service token", func() *http.Request {
+			return serviceTokenRequest("api.example.com", clientDisabled, secretOK)
+		}, http.StatusForbidden, "api", []string{"no-policy-matched", "service-token-disabled", "include-failed-any_valid_service_token", "include-failed-ip"}, true, false},
+		{"ambiguous path", func() *http.Request {
+			return browser(req(http.MethodGet, "http://app.example.com/admin.json", nil), "")
+		}, http.StatusBadRequest, "-", []string{"ambiguous-path"}, false, true},
+		{"rejected path", func() *http.Request {
+			return browser(req(http.MethodGet, "http://app.example.com/admin%20", nil), "")
+		}, http.StatusBadRequest, "-", []string{"ambiguous-path"}, false, true},
+		{"no application", func() *http.Request { return req(http.MethodGet, "http://nothing.example.com/", nil) },
+			http.StatusNotFound, "-", []string{"no-application"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.login.Reset()
+			w := e.serve(t, tt.build())
+			if w.Code != tt.status {
+				t.Fatalf("status = %d, want %d", w.Code, tt.status)
+			}
+			line := e.lastAccess(t)
+			if got := reasonsOf(line); !slices.Equal(got, tt.wantReasons) {
+				t.Errorf("access reasons = %q, want %q", got, tt.wantReasons)
+			}
+			ref, _ := line["ref"].(string)
+			if len(ref) != 16 {
+				t.Errorf("access line ref = %q", ref)
+			}
+			if tt.deny {
+				c := e.onlyCall(t)
+				if c.Kind != "deny" || c.Ref != ref || !slices.Equal(c.Reasons, tt.wantReasons) {
+					t.Errorf("deny call = %+v, want ref %q and reasons %q", c, ref, tt.wantReasons)
+				}
+			}
+			if tt.page && !strings.Contains(w.Body.String(), "Reference: "+ref) {
+				t.Errorf("error page does not show the line's reference %q", ref)
+			}
+			for _, reason := range tt.wantReasons {
+				if n := e.refusals(t, tt.app, reason); n < 1 {
+					t.Errorf("refusals{%s,%s} = %v", tt.app, reason, n)
+				}
+			}
+		})
+	}
+
+	// Forwarded requests are not refusals and carry no reference.
+	before := e.refusals(t, "open", "policy-matched")
+	e.forwarded(t, req(http.MethodGet, "http://open.example.com/", nil))
+	if line := e.lastAccess(t); line["ref"] != "" {
+		t.Errorf("forwarded request has ref %v", line["ref"])
+	}
+	if n := e.refusals(t, "open", "policy-matched"); n != before {
+		t.Errorf("a forwarded request counted as a refusal")
 	}
 }
 

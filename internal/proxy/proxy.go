@@ -40,21 +40,29 @@ import (
 type Options struct {
 	MaxRequestBodyBytes int64
 	UpstreamTimeout     time.Duration
+	// StripRequestHeaders are header names (wire.HeaderSet entries) removed from every request
+	// before it reaches an application, besides wire.ClientHeaders. They must be valid
+	// (wire.ValidateHeaderPattern): New panics otherwise.
+	StripRequestHeaders []string
 }
 
 // Login is what the proxy needs of the login flow; the composition root wires the login
 // service into it. The proxy never imports the login flow itself.
 type Login interface {
 	// StartAppLogin sends a browser without a session to log in for app and come back to
-	// redirectPath (the normalised path and query it asked for) on host.
-	StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string)
+	// redirectPath (the normalised path and query it asked for) on host. reasons say precisely
+	// why a login is needed (Result.Reasons: "identity-required", with the reason a presented
+	// token was refused, such as "token-expired" or "session-revoked"), for the auth log.
+	StartAppLogin(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, redirectPath string, reasons []string)
 	// ServeAppEndpoint serves a reserved endpoint under the wire prefix on an app host (login
 	// hand-off, certs, get-identity, logout); app is nil when no application covers the host.
 	ServeAppEndpoint(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, host, endpoint string)
-	// Deny renders the block page of a decision (or redirects to the app's custom deny URL) and
-	// returns the reference ID the page shows; nonIdentity says the request was refused before
-	// any identity was considered.
-	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool) (ref string)
+	// Deny renders the block page of a decision (or redirects to the app's custom deny URL);
+	// nonIdentity says the request was refused before any identity was considered. d.Reasons
+	// are the precise reasons (Result.Reasons). ref is the reference ID the proxy's access log
+	// line carries for this request: the page shows it, so that a user's report leads to the
+	// reasons.
+	Deny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, app *snapshot.App, id *identity.Identity, d policy.Decision, nonIdentity bool, ref string)
 }
 
 // Proxy serves every public request that is not for the auth domain.
@@ -68,6 +76,9 @@ type Proxy struct {
 	now      func() time.Time
 	opts     Options
 	rp       *httputil.ReverseProxy
+	// strip holds the client headers removed before forwarding: wire.ClientHeaders and the
+	// operator's StripRequestHeaders.
+	strip *wire.HeaderSet
 
 	serviceJWTs sync.Map // serviceJWTKey -> *serviceJWT
 }
@@ -80,7 +91,11 @@ func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *ke
 	if now == nil {
 		now = time.Now
 	}
-	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts}
+	strip, err := wire.ClientHeaders.With(opts.StripRequestHeaders...)
+	if err != nil {
+		panic("proxy: invalid StripRequestHeaders: " + err.Error())
+	}
+	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts, strip: strip}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		BufferPool:     copyBuffers{},
@@ -140,7 +155,23 @@ type Result struct {
 	Email string
 	// ServiceTokenID is set when a service token authorised the request.
 	ServiceTokenID string
-	Err            error
+	// CredentialReason says why the app token the request presented (cookie or token header)
+	// was refused, as session.Reason gives it ("token-expired", "token-bad-signature",
+	// "token-audience-mismatch", "session-revoked", "user-tokens-revoked", ...); "" when none was
+	// presented or it was accepted.
+	CredentialReason string
+	Err              error
+}
+
+// Reasons returns the precise reasons of the result: the decision's reasons, then
+// CredentialReason when set. The slice may be shared with the decision: do not modify it.
+func (r *Result) Reasons() []string {
+	if r.CredentialReason == "" {
+		return r.Decision.Reasons
+	}
+	out := make([]string, 0, len(r.Decision.Reasons)+1)
+	out = append(out, r.Decision.Reasons...)
+	return append(out, r.CredentialReason)
 }
 
 // Request is what Authorize needs of a request, parsed once by ServeHTTP.
@@ -156,6 +187,8 @@ type Request struct {
 
 // Authorize decides a request. It touches the store only on the first sight of an app token on
 // this replica (to load the session's identity), then serves from the verified-token cache.
+// When the app token is refused, the request is decided as one without it and the result says
+// why the token was refused (CredentialReason).
 func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Request) Result {
 	app := req.App
 	in := policy.Input{ClientIP: req.ClientIP, Country: req.Country}
@@ -164,6 +197,7 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 		st = p.checkServiceToken(snap, req.ClientID, req.ClientSecret)
 		in.ServiceToken = &st.ServiceTokenInput
 	}
+	credentialReason := ""
 	if req.Credential != "" {
 		_, ident, err := p.sessions.AppToken(ctx, req.Credential, app.AUD, app.ID)
 		switch {
@@ -187,21 +221,26 @@ func (p *Proxy) Authorize(ctx context.Context, snap *snapshot.Snapshot, req *Req
 		case !session.IsNoSession(err):
 			return Result{Outcome: OutcomeUnavailable, Err: err}
 		}
-		// An invalid, expired or revoked token is as good as none.
+		// An invalid, expired or revoked token is as good as none; say why it was refused.
+		credentialReason = session.Reason(err)
 	}
 	d := app.Policies.Preflight(&in)
+	var res Result
 	switch d.Action {
 	case policy.ActionBypass:
-		return Result{Outcome: OutcomeForward, Decision: d}
+		res = Result{Outcome: OutcomeForward, Decision: d}
 	case policy.ActionServiceAuth:
-		return p.serviceAuth(snap, app, d, st)
+		res = p.serviceAuth(snap, app, d, st)
 	case policy.ActionDeny:
-		return Result{Outcome: OutcomeDenyNonIdentity, Decision: d}
+		res = Result{Outcome: OutcomeDenyNonIdentity, Decision: d}
+	default:
+		res = Result{Outcome: OutcomeLogin, Decision: d}
+		if in.ServiceToken != nil && app.ServiceAuth401Redirect {
+			res.Outcome = OutcomeUnauthorized
+		}
 	}
-	if in.ServiceToken != nil && app.ServiceAuth401Redirect {
-		return Result{Outcome: OutcomeUnauthorized, Decision: d}
-	}
-	return Result{Outcome: OutcomeLogin, Decision: d}
+	res.CredentialReason = credentialReason
+	return res
 }
 
 // ServeHTTP serves a request for an app host.
@@ -212,8 +251,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	line := accessLine{host: httpx.NormalizeHost(r.Host), path: r.URL.Path, method: r.Method}
 	defer func() { p.logRequest(r, rec, &line, start) }()
 	if err := p.serve(rec, r, snap, &line); err != nil {
-		line.reasons = []string{httpx.AsError(err).Reason}
-		web.RenderError(rec, r, p.log, snap.Org.Name, err)
+		he := httpx.AsError(err)
+		if he.Ref == "" {
+			he.Ref = httpx.NewRequestID()
+		}
+		line.reasons, line.ref, line.refused = []string{he.Reason}, he.Ref, true
+		web.RenderError(rec, r, p.log, snap.Org.Name, he)
 	}
 }
 
@@ -226,7 +269,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		return httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", err)
 	}
 	line.path = path
-	appID, ok := snap.Routes.Match(host, httpx.StripPathParams(path))
+	appID, ok, ambiguous := snap.Routes.Resolve(host, path)
 	var app *snapshot.App
 	if ok {
 		app = snap.Apps[appID]
@@ -235,6 +278,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	if strings.HasPrefix(path, snap.Profile.Prefix) {
 		p.login.ServeAppEndpoint(w, r, snap, app, host, strings.TrimPrefix(path, snap.Profile.Prefix))
 		return nil
+	}
+	if ambiguous != nil {
+		return httpx.Errorf(http.StatusBadRequest, "ambiguous-path", "The request path is not allowed.", ambiguous)
 	}
 	if app == nil {
 		if snap.Org.DenyUnmatchedRequests {
@@ -251,7 +297,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 		}
 		if app.OptionsPreflightBypass {
 			line.reasons = []string{"cors-preflight-bypass"}
-			p.forward(w, r, app, path, Result{}, snap, netip.Addr{})
+			p.forward(w, r, app, path, Result{}, snap, client, line)
 			return nil
 		}
 	}
@@ -269,23 +315,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, snap *snapshot.Sna
 	}
 	switch res.Outcome {
 	case OutcomeForward:
-		p.forward(w, r, app, path, res, snap, client.IP)
+		p.forward(w, r, app, path, res, snap, client, line)
 	case OutcomeLogin:
 		if httpx.WantsHTML(r) {
 			redirect := path
 			if r.URL.RawQuery != "" {
 				redirect += "?" + r.URL.RawQuery
 			}
-			p.login.StartAppLogin(w, r, snap, app, host, redirect)
+			p.login.StartAppLogin(w, r, snap, app, host, redirect, res.Reasons())
 			return nil
 		}
 		unauthorized(w)
 	case OutcomeUnauthorized:
 		unauthorized(w)
-	case OutcomeDenyIdentity:
-		line.ref = p.login.Deny(w, r, snap, app, res.Identity, res.Decision, false)
-	case OutcomeDenyNonIdentity:
-		line.ref = p.login.Deny(w, r, snap, app, nil, res.Decision, true)
+	case OutcomeDenyIdentity, OutcomeDenyNonIdentity:
+		d := res.Decision
+		d.Reasons = res.Reasons()
+		line.ref = httpx.NewRequestID()
+		p.login.Deny(w, r, snap, app, res.Identity, d, res.Outcome == OutcomeDenyNonIdentity, line.ref)
 	case OutcomeUnavailable:
 		return httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Gatehouse cannot check your session right now. Try again shortly.", res.Err)
 	}
@@ -308,23 +355,31 @@ type forwardTarget struct {
 	profile  *wire.Profile
 	// identityHeaders are the folded names of the headers IdPs send to origins (snapshot).
 	identityHeaders map[string]bool
-	clientIP        netip.Addr
+	client          httpx.Client
 	scheme          string
 	// websocketKey is the Sec-WebSocket-Key of a WebSocket handshake being forwarded, "" for
 	// every other request; upgradeOffered says the request offered an upgrade, taken or not.
 	websocketKey   string
 	upgradeOffered bool
+	// failure, failureRef and refused are what an upstream error recorded for the access log
+	// (the reason, the error page's reference, whether the request counts as refused).
+	failure, failureRef string
+	refused             bool
 }
 
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) {
-	if err := p.forwardRequest(w, r, app, path, res, snap, ip); err != nil {
-		web.RenderError(w, r, p.log, snap.Org.Name, err)
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client, line *accessLine) {
+	if err := p.forwardRequest(w, r, app, path, res, snap, client, line); err != nil {
+		he := httpx.AsError(err)
+		he.Ref = httpx.NewRequestID()
+		line.reasons = append(line.reasons, he.Reason)
+		line.ref, line.refused = he.Ref, true
+		web.RenderError(w, r, p.log, snap.Org.Name, he)
 	}
 }
 
 // forwardRequest checks what the request asks of the connection (method, upgrade, body size),
 // then streams it to the application.
-func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, ip netip.Addr) error {
+func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client, line *accessLine) error {
 	if r.Method == http.MethodConnect {
 		// Tunnels to arbitrary destinations are the gateway's business, never an application's.
 		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
@@ -355,8 +410,12 @@ func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snap
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), clientIP: ip, scheme: scheme, websocketKey: websocketKey, upgradeOffered: offered}
+		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme, websocketKey: websocketKey, upgradeOffered: offered}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+	if t.failure != "" {
+		line.reasons = append(line.reasons, t.failure)
+		line.ref, line.refused = t.failureRef, t.refused
+	}
 	return nil
 }
 
@@ -371,7 +430,10 @@ func (p *Proxy) checkResponse(res *http.Response) error {
 }
 
 // rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
-// headers (including those the client listed in Connection) and client X-Forwarded-* headers.
+// headers (including those the client listed in Connection) and the exact names Forwarded and
+// X-Forwarded-For/-Host/-Proto; p.strip removes every other spelling and every identity and
+// client-address header (from trailers too, which some servers merge into headers) before
+// Gatehouse sets its own.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	t := pr.In.Context().Value(targetKey{}).(*forwardTarget)
 	out := pr.Out
@@ -387,9 +449,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = pr.In.Host
-	wire.StripReserved(out.Header)
-	if len(t.identityHeaders) > 0 {
-		wire.StripFolded(out.Header, t.identityHeaders)
+	p.strip.Strip(out.Header, t.identityHeaders)
+	if out.Trailer != nil {
+		p.strip.Strip(out.Trailer, t.identityHeaders)
 	}
 	if t.res.Identity != nil {
 		for name, values := range t.res.Identity.HeaderAttributes {
@@ -404,8 +466,18 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	if t.res.Email != "" {
 		out.Header.Set(t.profile.EmailHeader, t.res.Email)
 	}
-	if t.clientIP.IsValid() {
-		out.Header.Set("X-Forwarded-For", t.clientIP.String())
+	if t.client.IP.IsValid() {
+		out.Header.Set("X-Forwarded-For", t.client.IP.String())
+		if t.profile.ClientIPHeader != "" {
+			out.Header.Set(t.profile.ClientIPHeader, t.client.IP.String())
+		}
+	}
+	if t.profile.CountryHeader != "" {
+		country := t.client.Country
+		if country == "" {
+			country = "XX" // Cloudflare's value for an unknown country
+		}
+		out.Header.Set(t.profile.CountryHeader, country)
 	}
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	out.Header.Set("X-Forwarded-Proto", t.scheme)
@@ -447,11 +519,19 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case isTimeout(err):
 		status, reason, msg = http.StatusGatewayTimeout, "upstream-timeout", "The application took too long to answer."
 	}
+	he := httpx.Errorf(status, reason, msg, err)
+	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok {
+		t.failure = reason
+		if status != 499 {
+			he.Ref = httpx.NewRequestID()
+			t.failureRef, t.refused = he.Ref, true
+		}
+	}
 	if status == 499 {
 		w.WriteHeader(status)
 		return
 	}
-	web.RenderError(w, r, p.log, snap.Org.Name, httpx.Errorf(status, reason, msg, err))
+	web.RenderError(w, r, p.log, snap.Org.Name, he)
 }
 
 func isTimeout(err error) bool {

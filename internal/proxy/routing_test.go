@@ -15,7 +15,18 @@ import (
 // ones. Bypass applications forward at once, so the base path the origin sees names the winner;
 // the others start a login for the winning application.
 func TestRouting(t *testing.T) {
-	e := newEnv(t, setup{})
+	e := newEnv(t, setup{config: func(upstream string) *store.Config {
+		c := baseConfig(upstream, "")
+		for _, a := range []store.Application{
+			{ID: "docs-edit", Destinations: []store.Destination{{URI: "app.example.com/docs/*/edit"}}},
+			{ID: "files", Destinations: []store.Destination{{URI: "app.example.com/files/*"}, {URI: "app.example.com/files.*"}}},
+		} {
+			a.Type, a.Name, a.AUD, a.Upstream = store.AppSelfHosted, a.ID, audOf(a.ID), upstream+"/"+a.ID
+			a.Policies = []store.PolicyLink{{Ref: "boss-only", Precedence: 1}}
+			c.Applications = append(c.Applications, a)
+		}
+		return c
+	}})
 	tests := []struct {
 		name, target string
 		wantPath     string // forwarded path (bypass applications)
@@ -37,6 +48,16 @@ func TestRouting(t *testing.T) {
 		{name: "dot segments decide the normalised path", target: "http://app.example.com/pub/../admin?q=1", wantLogin: "admin", wantRedirect: "/admin?q=1"},
 		{name: "encoded unreserved characters are decoded", target: "http://app.example.com/%61dmin/x", wantLogin: "admin", wantRedirect: "/admin/x"},
 		{name: "duplicate slashes collapse", target: "http://app.example.com//admin//x", wantLogin: "admin", wantRedirect: "/admin/x"},
+		{name: "a parameter-only segment does not hide a path app", target: "http://app.example.com/;/admin", wantLogin: "admin", wantRedirect: "/;/admin"},
+		{name: "path params on the path app's own segment", target: "http://app.example.com/admin;x", wantLogin: "admin", wantRedirect: "/admin;x"},
+		{name: "trailing slash of a path app", target: "http://app.example.com/admin/", wantLogin: "admin", wantRedirect: "/admin/"},
+		{name: "mid-path wildcard covers its trailing slash", target: "http://app.example.com/docs/a/edit/", wantLogin: "docs-edit", wantRedirect: "/docs/a/edit/"},
+		{name: "mid-path wildcard covers its sub-paths", target: "http://app.example.com/docs/a/edit/x", wantLogin: "docs-edit", wantRedirect: "/docs/a/edit/x"},
+		{name: "mid-path wildcard, deeper", target: "http://app.example.com/docs/a/b/edit/x/y", wantLogin: "docs-edit", wantRedirect: "/docs/a/b/edit/x/y"},
+		{name: "mid-path wildcard is not a prefix match", target: "http://app.example.com/docs/a/editor", wantLogin: "web", wantRedirect: "/docs/a/editor"},
+		{name: "a trailing /* covers its own path", target: "http://app.example.com/files", wantLogin: "files", wantRedirect: "/files"},
+		{name: "suffix of a path given to the same app", target: "http://app.example.com/files.json", wantLogin: "files", wantRedirect: "/files.json"},
+		{name: "asset paths of a host app", target: "http://app.example.com/static/app.min.js", wantLogin: "web", wantRedirect: "/static/app.min.js"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,24 +194,51 @@ func TestReservedEndpoints(t *testing.T) {
 	})
 }
 
-// TestAmbiguousPath checks that paths NormalizePath refuses are answered 400 before routing, and
-// that nothing is forwarded or sent to the login flow.
+// TestAmbiguousPath checks that paths NormalizePath refuses, and paths an origin may serve as
+// a path another application governs, are answered 400 before anything else, and that nothing
+// is forwarded or sent to the login flow.
 func TestAmbiguousPath(t *testing.T) {
 	e := newEnv(t, setup{})
-	for _, path := range []string{
-		"/admin%2Fsecret",     // encoded slash
-		"/admin%2fsecret",     // lower-case escape
-		"/x%5C..%5Cadmin",     // encoded backslash
-		"/x%00",               // encoded control character
-		"/../admin",           // climbs above the root
-		"/x/..;/admin",        // parameter on a dot segment
-		"/x/%2e%2e;/admin",    // the same, encoded
-		"/x/%252Fadmin",       // double encoding
-		"/.gatehouse%2Flogin", // encoded slash inside the reserved prefix
+	for _, target := range []string{
+		"open.example.com/admin%2Fsecret",     // encoded slash
+		"open.example.com/admin%2fsecret",     // lower-case escape
+		"open.example.com/x%5C..%5Cadmin",     // encoded backslash
+		"open.example.com/x%00",               // encoded control character
+		"open.example.com/../admin",           // climbs above the root
+		"open.example.com/x/..;/admin",        // parameter on a dot segment
+		"open.example.com/x/%2e%2e;/admin",    // the same, encoded
+		"open.example.com/x/%252Fadmin",       // double encoding
+		"open.example.com/.gatehouse%2Flogin", // encoded slash inside the reserved prefix
+		// Forms origins serve as /admin (admin) while the route table would see the host app:
+		"app.example.com/admin%3bx",                                 // Spring decodes, then drops ";x"
+		"app.example.com/admin%3B/users",                            // the same, upper-case
+		"app.example.com/admin%20",                                  // IIS drops trailing spaces
+		"app.example.com/admin%20/users",                            // in any segment
+		"app.example.com/%20admin",                                  // Spring trims
+		"app.example.com/admin.",                                    // Windows drops trailing dots
+		"app.example.com/admin%2e",                                  // encoded
+		"app.example.com/admin.%2e/users",                           // several
+		"app.example.com/admin.json",                                // Spring and Rails serve /admin
+		"app.example.com/admin.tar.gz",                              // every cut at a dot
+		"app.example.com/admin.json/",                               // with a trailing slash
+		"app.example.com/admin%3F.css",                              // /admin behind a proxy that decodes and re-parses
+		"app.example.com/admin%23x",                                 // the same with "#"
+		"app.example.com/admin::$DATA",                              // NTFS stream of /admin
+		"app.example.com/ADMINI~1",                                  // an 8.3 name
+		"app.example.com/%c1%a1dmin",                                // overlong "a"
+		"app.example.com/%ef%bd%81dmin",                             // fullwidth "a"
+		"app.example.com/adm%c4%b1n",                                // dotless i upper-cases to I
+		"app.example.com/adm%e2%80%8bin",                            // zero-width space
+		"app.example.com/admin/public/%c0%ae%c0%ae",                 // overlong dots below the bypass app
+		"app.example.com/admin/public/%ef%bc%8e%ef%bc%8e/users",     // fullwidth dots
+		"app.example.com/admin/public/%e2%80%a4%e2%80%a4/users",     // ONE DOT LEADER
+		"app.example.com/admin/public%e2%88%95..%e2%88%95users",     // DIVISION SLASH
+		"app.example.com/admin/public/x/%c0%ae%c0%ae/%c0%ae%c0%ae/", // two levels up
 	} {
-		t.Run(path, func(t *testing.T) {
+		t.Run(target, func(t *testing.T) {
 			e.login.Reset()
-			r := req(http.MethodGet, "http://open.example.com"+path, nil)
+			r := req(http.MethodGet, "http://"+target, nil)
+			r.Header.Set("Accept", "text/html")
 			w := e.serve(t, r)
 			assertErrorPage(t, w, http.StatusBadRequest, "The request path is not allowed.", "ambiguous", "encoded", "climbs")
 			if rs := reasonsOf(e.lastAccess(t)); !slices.Equal(rs, []string{"ambiguous-path"}) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,8 +86,15 @@ func TestUpstreamErrors(t *testing.T) {
 			if got := e.warnReason(t); got != tt.wantReason {
 				t.Errorf("warn reason = %q, want %q", got, tt.wantReason)
 			}
-			if line := e.lastAccess(t); line["status"] != float64(tt.wantStatus) || line["app"] != "open" {
-				t.Errorf("access line = %v", line)
+			line := e.lastAccess(t)
+			if line["status"] != float64(tt.wantStatus) || line["app"] != "open" || !slices.Contains(reasonsOf(line), tt.wantReason) {
+				t.Errorf("access line = %v, want reason %q", line, tt.wantReason)
+			}
+			if ref, _ := line["ref"].(string); ref == "" || !strings.Contains(w.Body.String(), "Reference: "+ref) {
+				t.Errorf("access line ref %q is not the page's reference", ref)
+			}
+			if n := e.refusals(t, "open", tt.wantReason); n != 1 {
+				t.Errorf("refusals{open,%s} = %v, want 1", tt.wantReason, n)
 			}
 			// A body is streamed, so an origin may see the start of an oversized request
 			// before the proxy cuts it off; it never gets to answer it.

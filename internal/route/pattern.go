@@ -22,8 +22,10 @@ const (
 //     at least one literal character, so "*" alone or "*.*" is refused.
 //   - The optional path starts with "/"; each slash-separated segment may contain one "*". Path
 //     characters are the unreserved ones (letters, digits, "-", ".", "_", "~") plus
-//     ! $ & ' ( ) + , ; = : @, compared without regard to ASCII case (the pattern is stored
-//     lower-cased). A path of "/" or "/*" means every path, like no path at all.
+//     ! $ & ' ( ) + , = : @, compared without regard to ASCII case (the pattern is stored
+//     lower-cased). A path of "/" or "/*" means every path, like no path at all. ";" is refused:
+//     requests are routed without their path parameters, so a pattern holding one could never
+//     match.
 //   - No scheme, port, query, fragment, userinfo, whitespace, backslash or percent-encoding,
 //     no empty or dot ("." and "..") path segments: request paths are normalised before matching,
 //     so such a pattern could never match.
@@ -38,7 +40,8 @@ func ValidatePattern(uri string) error {
 
 // pattern is a parsed, normalised destination.
 type pattern struct {
-	key    string // normalised "host" or "host/path", unique per table
+	key    string // normalised "host" or "host/path" as written, unique per table
+	cover  string // host and the path in the form that says what it covers (pathPattern.norm)
 	host   string // lower-case, may contain "*"
 	labels []hostLabel
 	exact  bool // host has no "*"
@@ -96,7 +99,11 @@ func parsePattern(uri string) (p pattern, reason string) {
 	if reason := parsePath(&p.path, path); reason != "" {
 		return p, reason
 	}
-	p.key = p.host + p.path.norm
+	p.key = p.host + p.path.written
+	p.cover = p.host + p.path.norm
+	if p.path.open {
+		p.cover += "*"
+	}
 	return p, ""
 }
 
@@ -168,13 +175,23 @@ const (
 
 // pathPattern is a compiled path pattern. Literal characters are lower-case; matching folds
 // ASCII case.
+//
+// Every pattern covers its sub-paths, and a trailing slash never changes what it covers, so
+// that a request for "/x" and one for "/x/" (which many origins serve alike) are always decided
+// alike: the pattern is reduced to its covering form by removing a trailing "/" or "/*" (as
+// often as there is one). A covering form without a trailing "*" is closed: it covers a path
+// when it matches a prefix of it that ends where the path ends or at a "/" ("/eng" covers
+// "/eng", "/eng/" and "/eng/x"; "/docs/*/edit" covers "/docs/a/edit", "/docs/a/edit/" and
+// "/docs/a/b/edit/x", not "/docs/a/editor"). One with a trailing "*" is open: the star takes the
+// rest of the path ("/eng*" covers "/eng", "/engineering" and "/eng/x").
 type pathPattern struct {
-	norm   string // normalised pattern path ("" for pathAll)
-	kind   pathKind
-	chunks []string // pathLiteral: [norm]; pathGlob: the literal parts around each "*"
-	open   bool     // pathGlob ending in "*": the last star takes the rest of the path, even if empty
-	prefix int      // literal characters before the first "*"
-	lit    int      // literal characters in all
+	written string // the path as written, lower-cased, "" for pathAll (for the table's key)
+	norm    string // the covering form ("" for pathAll), without the trailing "*" of an open glob
+	kind    pathKind
+	chunks  []string // pathLiteral: [norm]; pathGlob: the literal parts around each "*"
+	open    bool     // pathGlob ending in "*": the last star takes the rest of the path
+	prefix  int      // literal characters before the first "*" of the covering form
+	lit     int      // literal characters of the covering form
 }
 
 func parsePath(pp *pathPattern, path string) string {
@@ -192,21 +209,42 @@ func parsePath(pp *pathPattern, path string) string {
 			return fmt.Sprintf("path segment %q has more than one *", seg)
 		}
 		for j := 0; j < len(seg); j++ {
-			if !isPatternPathChar(seg[j]) {
-				return fmt.Sprintf("character %q is not allowed in a path", seg[j])
+			switch c := seg[j]; {
+			case c == ';':
+				return `";" is not allowed: requests are routed without their path parameters (";..."), so remove them`
+			case !isPatternPathChar(c):
+				return fmt.Sprintf("character %q is not allowed in a path", c)
 			}
 		}
 	}
-	pp.norm = strings.ToLower(path)
-	pp.lit = len(path) - strings.Count(path, "*")
-	pp.chunks = strings.Split(pp.norm, "*")
+	pp.written = strings.ToLower(path)
+	cover := pp.written
+	for {
+		switch {
+		case strings.HasSuffix(cover, "/*"):
+			cover = cover[:len(cover)-2]
+			continue
+		case strings.HasSuffix(cover, "/"):
+			cover = cover[:len(cover)-1]
+			continue
+		}
+		break
+	}
+	if cover == "" {
+		pp.written = "" // "/*/" and the like: every path
+		return ""
+	}
+	pp.lit = len(cover) - strings.Count(cover, "*")
+	pp.chunks = strings.Split(cover, "*")
 	pp.prefix = len(pp.chunks[0])
 	if len(pp.chunks) == 1 {
 		pp.kind = pathLiteral
+		pp.norm = cover
 		return ""
 	}
 	pp.kind = pathGlob
-	pp.open = strings.HasSuffix(pp.norm, "*")
+	pp.open = strings.HasSuffix(cover, "*")
+	pp.norm = strings.TrimSuffix(cover, "*")
 	return ""
 }
 
@@ -216,23 +254,24 @@ func isPatternPathChar(c byte) bool {
 	}
 	switch c {
 	case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '+', ',', ';', '=', ':', '@', '*':
-		return true
+		return true // ';' is refused by parsePath with its own message
 	}
 	return false
 }
 
-// match reports whether the normalised request path s matches. s is processed in units: a
-// percent escape "%XX" is one unit standing for the byte it encodes, any other byte is a unit of
-// its own. A literal pattern character matches a unit whose byte equals it (ASCII case folded),
-// so ":" matches both ":" and "%3A", and "*" consumes whole units, never part of an escape.
-// Matching on units is therefore matching on the decoded path, which is what the origin sees.
+// match reports whether the normalised request path s matches (see pathPattern). s is
+// processed in units: a percent escape "%XX" is one unit standing for the byte it encodes, any
+// other byte is a unit of its own. A literal pattern character matches a unit whose byte equals
+// it (ASCII case folded), so ":" matches both ":" and "%3A", and "*" consumes whole units, never
+// part of an escape. Matching on units is therefore matching on the decoded path, which is what
+// the origin sees. ("/" is never encoded in a normalised path, so a boundary is always a raw "/".)
 func (pp *pathPattern) match(s string) bool {
 	switch pp.kind {
 	case pathAll:
 		return true
 	case pathLiteral:
 		end, ok := matchAt(pp.norm, s, 0)
-		return ok && (end == len(s) || s[end] == '/' || pp.norm[len(pp.norm)-1] == '/')
+		return ok && atBoundary(s, end)
 	}
 	c := pp.chunks
 	pos, ok := matchAt(c[0], s, 0)
@@ -240,32 +279,32 @@ func (pp *pathPattern) match(s string) bool {
 		return false
 	}
 	last := len(c) - 1
+	// Middle chunks at their leftmost places leave the most room for the rest.
 	for _, m := range c[1:last] {
-		if pos, ok = find(m, s, pos); !ok {
+		if _, pos, ok = find(m, s, pos); !ok {
 			return false
 		}
 	}
 	if pp.open {
 		return true
 	}
-	// The last chunk is anchored at the end: step back over as many units as it has characters.
-	start := len(s)
-	for range len(c[last]) {
-		if start == 0 {
+	// The last chunk must end at a boundary: try each of its places from pos on.
+	for {
+		start, end, ok := find(c[last], s, pos)
+		if !ok {
 			return false
 		}
-		if start >= 3 && s[start-3] == '%' && isHex(s[start-2]) && isHex(s[start-1]) {
-			start -= 3
-		} else {
-			start--
+		if atBoundary(s, end) {
+			return true
 		}
+		_, w := unit(s, start)
+		pos = start + w
 	}
-	if start < pos {
-		return false
-	}
-	end, ok := matchAt(c[last], s, start)
-	return ok && end == len(s)
 }
+
+// atBoundary reports whether a match ending at byte end of s covers s: it ends where s ends or
+// where a sub-path starts.
+func atBoundary(s string, end int) bool { return end == len(s) || s[end] == '/' }
 
 // matchAt matches the literal lit against s from byte i and returns where the match ends.
 func matchAt(lit, s string, i int) (int, bool) {
@@ -282,11 +321,12 @@ func matchAt(lit, s string, i int) (int, bool) {
 	return i, true
 }
 
-// find returns the end of the leftmost match of lit in s starting at a unit boundary >= i.
-func find(lit, s string, i int) (int, bool) {
+// find returns the start and end of the leftmost match of lit in s starting at a unit boundary
+// >= i.
+func find(lit, s string, i int) (start, end int, ok bool) {
 	for i <= len(s) {
 		if end, ok := matchAt(lit, s, i); ok {
-			return end, true
+			return i, end, true
 		}
 		if i == len(s) {
 			break
@@ -294,7 +334,7 @@ func find(lit, s string, i int) (int, bool) {
 		_, w := unit(s, i)
 		i += w
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // unit returns the byte the unit at s[i] stands for and its width.

@@ -28,7 +28,10 @@ var patternTests = []struct {
 	{"example.com/*/x/*", "example.com/*/x/*", ""},
 	{"example.com/v1:batch", "example.com/v1:batch", ""},
 	{"example.com/@me/~x_y-z.html", "example.com/@me/~x_y-z.html", ""},
-	{"example.com/a;b=c,d+e!$&'()", "example.com/a;b=c,d+e!$&'()", ""},
+	{"example.com/a=c,d+e!$&'()", "example.com/a=c,d+e!$&'()", ""},
+	{"example.com/a;b=c", "", `";" is not allowed`},
+	{"example.com/*/", "example.com", ""},
+	{"example.com/docs/*/edit/", "example.com/docs/*/edit/", ""},
 
 	{"", "", "empty"},
 	{"https://example.com", "", "scheme"},

@@ -2,6 +2,7 @@ package route
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,18 +135,21 @@ func (t *Table) Len() int {
 
 // Compile builds the route table of the self-hosted applications among apps (Type
 // store.AppSelfHosted or empty). Only public destinations (Type "public" or empty) are routes;
-// private and MCP-portal destinations are skipped. Any invalid pattern, unknown destination type
-// or normalised pattern claimed twice makes Compile fail with Errors listing every problem.
+// private and MCP-portal destinations are skipped. Any invalid pattern, unknown destination type,
+// normalised pattern claimed twice, or two applications' patterns that cover exactly the same
+// paths ("/docs", "/docs/" and "/docs/*"; see pathPattern) makes Compile fail with Errors listing
+// every problem. One application may list such equivalent patterns; the first one counts.
 func Compile(apps []store.Application) (*Table, error) {
 	var errs Errors
 	type claim struct {
-		appID, field string
+		appID, field, uri string
 	}
 	size := 0
 	for _, app := range apps {
 		size += len(app.Destinations)
 	}
 	seen := make(map[string]claim, size)
+	covered := make(map[string]claim, size)
 	byHost := make(map[string][]route, size)
 	pats := make(map[string]pattern, size)
 	n := 0
@@ -179,7 +183,16 @@ func Compile(apps []store.Application) (*Table, error) {
 				errs = append(errs, Error{app.ID, field, msg})
 				continue
 			}
-			seen[p.key] = claim{app.ID, field}
+			seen[p.key] = claim{app.ID, field, d.URI}
+			if prev, dup := covered[p.cover]; dup {
+				if prev.appID != app.ID {
+					errs = append(errs, Error{app.ID, field, fmt.Sprintf(
+						"%q covers the same paths as %q of application %q (%s): a trailing \"/\" or \"/*\" does not change what a path covers",
+						d.URI, prev.uri, prev.appID, prev.field)})
+				}
+				continue
+			}
+			covered[p.cover] = claim{app.ID, field, d.URI}
 			byHost[p.host] = append(byHost[p.host], route{
 				appID:   app.ID,
 				key:     p.key,
@@ -297,6 +310,22 @@ func (t *Table) Match(host, path string) (appID string, ok bool) {
 	return "", false
 }
 
+// matchHost is Match for a host whose exact-host entry e (when exact) was already looked up.
+func (t *Table) matchHost(e *exactHost, exact bool, host, path string) string {
+	if exact {
+		if r := matchPath(e.paths, path); r != nil {
+			return r.appID
+		}
+		if e.hasAll {
+			return e.all
+		}
+	}
+	if r := t.matchWild(host, path); r != nil {
+		return r.appID
+	}
+	return ""
+}
+
 // matchPath returns the first (best) route whose path matches.
 func matchPath(routes []route, path string) *route {
 	for i := range routes {
@@ -393,4 +422,130 @@ func matchHead(head []hostLabel, host string, start int) bool {
 		rest = r
 	}
 	return true
+}
+
+// ErrAmbiguousPath is wrapped by the error Resolve returns for a path that origins may serve as
+// another path that another application governs.
+var ErrAmbiguousPath = errors.New("route: ambiguous path")
+
+// Resolve returns the ID of the application that governs a request: host as for Match, path the
+// normalised path from httpx.NormalizePath, exactly as it is forwarded. It is the one routing
+// decision of every surface (the proxy, the login flow's redirect targets). Besides Match it:
+//
+//   - routes without path parameters: every ";..." is removed from each segment and segments
+//     left empty are dropped, so "/admin;x/y" and "/;/admin/y" are routed as "/admin/y", the
+//     path Tomcat, Jetty and Spring serve;
+//   - refuses (ErrAmbiguousPath) a path whose last segment has a format suffix when the path
+//     without it belongs to another application: Spring's suffix matching, Rails' formats and
+//     Apache's MultiViews serve "/admin.json" (and "/admin.tar.gz/") as "/admin", which a less
+//     restrictive application must not decide. Each cut at a "." of the last segment that
+//     leaves a non-empty name is tried ("app.min.js" as "app.min" and "app"). Give such paths
+//     to the same application (a destination "host/admin.*" next to "host/admin") to serve them;
+//   - refuses a path with an encoded "?" or "#" (%3F, %23) when the path before it (or a
+//     format-suffix reading of that) belongs to another application: a proxy that decodes the
+//     path and parses it again hands "/admin%3F.css" to the origin as "/admin".
+//
+// A host whose only route covers all its paths needs none of this and is answered by one map
+// lookup. Resolve does not allocate unless the path has parameters.
+func (t *Table) Resolve(host, path string) (appID string, ok bool, err error) {
+	if t == nil {
+		return "", false, nil
+	}
+	if n := len(host); n > 0 && host[n-1] == '.' {
+		host = host[:n-1]
+	}
+	e, exact := t.exact[host]
+	if exact && e.hasAll && len(e.paths) == 0 {
+		return e.all, true, nil
+	}
+	if path == "" {
+		path = "/"
+	}
+	path = withoutParams(path)
+	appID = t.matchHost(&e, exact, host, path)
+	ok = appID != ""
+	readings := [2]string{path}
+	if i := encodedQueryOrFragment(path); i > 0 {
+		// An origin behind a proxy that decodes the path and parses it again ends the path at
+		// an encoded "?" or "#": "/admin%3F.css" is "/admin" there.
+		readings[1] = path[:i]
+	}
+	for _, p := range readings {
+		if p == "" {
+			continue
+		}
+		if p != path {
+			if other := t.matchHost(&e, exact, host, p); other != appID {
+				return "", false, ambiguousPath(path, p, other, appID)
+			}
+		}
+		if other, reading := t.suffixReading(&e, exact, host, p, appID); reading != "" {
+			return "", false, ambiguousPath(path, reading, other, appID)
+		}
+	}
+	return appID, ok, nil
+}
+
+func ambiguousPath(path, reading, other, appID string) error {
+	return fmt.Errorf("%w: %q may be served as %q, which application %q governs, not %q",
+		ErrAmbiguousPath, path, reading, other, appID)
+}
+
+// suffixReading returns the first reading of path without a format suffix of its last segment
+// (cut at any ".", leaving a non-empty name) that another application than appID governs.
+func (t *Table) suffixReading(e *exactHost, exact bool, host, path, appID string) (other, reading string) {
+	seg := path
+	if n := len(seg); n > 1 && seg[n-1] == '/' {
+		seg = seg[:n-1] // "/admin.json/" is "/admin.json" to origins that ignore a trailing slash
+	}
+	start := strings.LastIndexByte(seg, '/') + 1
+	for i := len(seg) - 1; i > start; i-- {
+		if seg[i] != '.' {
+			continue
+		}
+		if other := t.matchHost(e, exact, host, seg[:i]); other != appID {
+			return other, seg[:i]
+		}
+	}
+	return "", ""
+}
+
+// encodedQueryOrFragment returns the index of the first "%3F" or "%23" in path, or -1.
+func encodedQueryOrFragment(path string) int {
+	first := strings.IndexByte(path, '%')
+	if first < 0 {
+		return -1
+	}
+	for i := first; i+2 < len(path); i++ {
+		if path[i] != '%' {
+			continue
+		}
+		switch a, b := path[i+1], path[i+2]; {
+		case a == '3' && (b == 'F' || b == 'f'), a == '2' && b == '3':
+			return i
+		}
+	}
+	return -1
+}
+
+// withoutParams removes ";..." from every segment of a normalised path and drops the segments
+// that leaves empty, keeping a trailing slash: "/a;x/;y/b;z" becomes "/a/b". It allocates only
+// when there is a ";".
+func withoutParams(p string) string {
+	if strings.IndexByte(p, ';') < 0 {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		name, _, _ := strings.Cut(seg, ";")
+		if name != "" {
+			b.WriteByte('/')
+			b.WriteString(name)
+		}
+	}
+	if p[len(p)-1] == '/' || b.Len() == 0 {
+		b.WriteByte('/')
+	}
+	return b.String()
 }

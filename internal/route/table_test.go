@@ -87,14 +87,16 @@ var scenarios = []struct {
 		requests: []struct{ req, want string }{
 			{"example.com/alpha/one", "alpha"},
 			{"example.com/alpha/one/two", "alpha"},
-			{"example.com/alpha", ""},
+			{"example.com/alpha", "alpha"},  // unlike Cloudflare: "/alpha" and "/alpha/" are one
 			{"example.com/alpha/", "alpha"}, // a trailing * may match nothing
 			{"example.com/alphabet", ""},
 			{"example.com/", ""},
 			{"example.com/foo/bar", "foobar"},
 			{"example.com/food/bar", "foobar"},
 			{"example.com/food/stuff/bar", "foobar"},
-			{"example.com/foo/bar/baz", ""},
+			{"example.com/foo/bar/baz", "foobar"}, // a path covers its sub-paths
+			{"example.com/foo/bar/", "foobar"},
+			{"example.com/foo/barn", ""},
 			{"example.com/fo/bar", ""},
 			{"all.example.com/", "all"},
 			{"all.example.com/anything/at/all", "all"},
@@ -124,9 +126,55 @@ var scenarios = []struct {
 			{"dashboard.com/en", "dash"},
 			{"dashboard.com/ENG/EXEC", "exec"},
 			{"dashboard.com/Eng", "eng"},
-			{"dashboard.com/docs", "dash"},
+			{"dashboard.com/docs", "slash"}, // a trailing slash does not change what a path covers
 			{"dashboard.com/docs/", "slash"},
 			{"dashboard.com/docs/a", "slash"},
+			{"dashboard.com/docsx", "dash"},
+		},
+	},
+	{
+		name: "every pattern shape covers its sub-paths and its trailing slash",
+		apps: []app{
+			{"host", []string{"app.example.com"}},
+			{"edit", []string{"app.example.com/docs/*/edit"}},
+			{"star", []string{"app.example.com/files/*"}},
+			{"slash", []string{"app.example.com/admin/"}},
+			{"open", []string{"app.example.com/api*"}},
+			{"lit", []string{"app.example.com/reports/q1"}},
+			{"deep", []string{"app.example.com/a/*/b/*/c"}},
+		},
+		requests: []struct{ req, want string }{
+			{"app.example.com/docs/a/edit", "edit"},
+			{"app.example.com/docs/a/edit/", "edit"},
+			{"app.example.com/docs/a/edit/x", "edit"},
+			{"app.example.com/docs/a/b/edit/x/y", "edit"},
+			{"app.example.com/docs/a/edit/b/edit", "edit"},
+			{"app.example.com/docs/a/editor", "host"},
+			{"app.example.com/docs/a/editor/edit", "edit"},
+			{"app.example.com/docs/edit", "host"},
+			{"app.example.com/DOCS/A/EDIT/X", "edit"},
+			{"app.example.com/docs/a/edit;x", "edit"},
+			{"app.example.com/docs/a;x/edit/y", "edit"},
+			{"app.example.com/files", "star"},
+			{"app.example.com/files/", "star"},
+			{"app.example.com/files/x/y", "star"},
+			{"app.example.com/filesx", "host"},
+			{"app.example.com/admin", "slash"},
+			{"app.example.com/admin/", "slash"},
+			{"app.example.com/admin/x", "slash"},
+			{"app.example.com/administrator", "host"},
+			{"app.example.com/api", "open"},
+			{"app.example.com/api/", "open"},
+			{"app.example.com/apix/y", "open"},
+			{"app.example.com/reports/q1", "lit"},
+			{"app.example.com/reports/q1/", "lit"},
+			{"app.example.com/reports/q1/x", "lit"},
+			{"app.example.com/reports/q1x", "host"},
+			{"app.example.com/a/1/b/2/c", "deep"},
+			{"app.example.com/a/1/b/2/c/", "deep"},
+			{"app.example.com/a/1/b/2/c/d", "deep"},
+			{"app.example.com/a/1/b/2/cd", "host"},
+			{"app.example.com/a/b/c/b/2/c/x", "deep"},
 		},
 	},
 	{
@@ -182,7 +230,22 @@ var scenarios = []struct {
 			{"example.com/admin%2fx", "rejected"},
 			{"example.com/..;/admin", "rejected"},
 			{"example.com//admin", "admin"},
-			{"example.com/admin;x/secret", "host"},
+			{"example.com/admin;x/secret", "admin"},
+			{"example.com/admin;x", "admin"},
+			{"example.com/;/admin", "admin"},
+			{"example.com/;x/admin/y", "admin"},
+			{"example.com/x;/../admin", "admin"},
+			{"example.com/admin%3bx", "rejected"},
+			{"example.com/admin%20", "rejected"},
+			{"example.com/admin.", "rejected"},
+			{"example.com/admin%2e", "rejected"},
+			{"example.com/admin.json", "ambiguous"},
+			{"example.com/admin.tar.gz/", "ambiguous"},
+			{"example.com/admin/x.json", "admin"},
+			{"example.com/static/app.min.js", "host"},
+			{"example.com/.admin", "host"},
+			{"example.com/public/%c0%ae%c0%ae/admin", "rejected"},
+			{"example.com/public/%e2%80%a4%e2%80%a4/admin", "rejected"},
 			{"example.com/v1:batch", "batch"},
 			{"example.com/v1%3abatch", "batch"},
 			{"example.com/V1%3ABATCH", "batch"},
@@ -209,16 +272,22 @@ func TestMatchRules(t *testing.T) {
 	}
 }
 
-// matchRequest normalises the path of "host/path" like the proxy does and matches it. It
-// returns the app ID, "" for no match, or "rejected" when the path is refused.
+// matchRequest normalises the path of "host/path" like the proxy does and resolves it. It
+// returns the app ID, "" for no match, "rejected" when NormalizePath refuses the path, or
+// "ambiguous" when Resolve does.
 func matchRequest(tbl *Table, req string) string {
 	host, path, _ := strings.Cut(req, "/")
 	path, err := httpx.NormalizePath("/" + path)
 	if err != nil {
 		return "rejected"
 	}
-	id, ok := tbl.Match(host, path)
-	if ok != (id != "") {
+	id, ok, err := tbl.Resolve(host, path)
+	switch {
+	case errors.Is(err, ErrAmbiguousPath):
+		return "ambiguous"
+	case err != nil:
+		return fmt.Sprintf("error %v", err)
+	case ok != (id != ""):
 		return fmt.Sprintf("inconsistent (%q, %v)", id, ok)
 	}
 	return id
@@ -333,10 +402,39 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
+// TestCompileEquivalentPatterns checks patterns that differ only by a trailing "/" or "/*":
+// one application may list them all (the first counts), two applications may not.
+func TestCompileEquivalentPatterns(t *testing.T) {
+	same := []app{{"a", []string{"app.example.com/docs", "app.example.com/docs/", "app.example.com/docs/*", "app.example.com/docs/*/"}}}
+	tbl := compileApps(t, same)
+	if tbl.Len() != 1 {
+		t.Errorf("Len = %d, want 1", tbl.Len())
+	}
+	for _, p := range []string{"/docs", "/docs/", "/docs/x"} {
+		if id, _ := tbl.Match("app.example.com", p); id != "a" {
+			t.Errorf("Match(%q) = %q", p, id)
+		}
+	}
+	_, err := Compile(storeApps([]app{
+		{"a", []string{"app.example.com/docs"}},
+		{"b", []string{"app.example.com/docs/*"}},
+		{"c", []string{"app.example.com/api*"}},
+		{"d", []string{"app.example.com/api*/"}},
+	}))
+	want := `application "b" destinations[0]: "app.example.com/docs/*" covers the same paths as "app.example.com/docs" of application "a" (destinations[0]): a trailing "/" or "/*" does not change what a path covers; ` +
+		`application "d" destinations[0]: "app.example.com/api*/" covers the same paths as "app.example.com/api*" of application "c" (destinations[0]): a trailing "/" or "/*" does not change what a path covers`
+	if err == nil || err.Error() != want {
+		t.Errorf("Compile error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
 func TestNilTable(t *testing.T) {
 	var tbl *Table
 	if id, ok := tbl.Match("example.com", "/"); ok || id != "" {
 		t.Errorf("nil Table matched %q", id)
+	}
+	if id, ok, err := tbl.Resolve("example.com", "/a.json"); ok || id != "" || err != nil {
+		t.Errorf("nil Table resolved %q, %v", id, err)
 	}
 	empty, err := Compile(nil)
 	if err != nil {
@@ -374,31 +472,33 @@ type refPattern struct {
 
 func newRefPattern(appID, uri string) refPattern {
 	host, path, _ := strings.Cut(uri, "/")
-	path = "/" + strings.ToLower(path)
-	if path == "/" || path == "/*" {
-		path = ""
+	written := "/" + strings.ToLower(path)
+	// A trailing "/" or "/*" does not change what a path covers; "" covers every path.
+	cover := written
+	for strings.HasSuffix(cover, "/*") || strings.HasSuffix(cover, "/") {
+		cover = strings.TrimSuffix(strings.TrimSuffix(cover, "*"), "/")
 	}
-	r := refPattern{appID: appID, key: host + path, exact: !strings.Contains(host, "*")}
+	if cover == "" {
+		written = ""
+	}
+	r := refPattern{appID: appID, key: host + written, exact: !strings.Contains(host, "*")}
 	r.hostLit = len(host) - strings.Count(host, "*")
-	r.pathLit = len(path) - strings.Count(path, "*")
-	r.pathPre = len(path)
-	if i := strings.IndexByte(path, '*'); i >= 0 {
+	r.pathLit = len(cover) - strings.Count(cover, "*")
+	r.pathPre = len(cover)
+	if i := strings.IndexByte(cover, '*'); i >= 0 {
 		r.pathPre = i
 	}
 	hre := strings.ReplaceAll(regexp.QuoteMeta(host), `\*`, `[^.]*`)
 	r.host = regexp.MustCompile(`^` + hre + `$`)
+	pre := strings.ReplaceAll(regexp.QuoteMeta(cover), `\*`, `.*`)
 	switch {
-	case path == "":
-	case !strings.Contains(path, "*") && strings.HasSuffix(path, "/"):
-		r.path = regexp.MustCompile(`(?s)^` + regexp.QuoteMeta(path) + `.*$`)
-	case !strings.Contains(path, "*"):
-		r.path = regexp.MustCompile(`(?s)^` + regexp.QuoteMeta(path) + `(?:/.*)?$`)
+	case cover == "":
+	case strings.HasSuffix(cover, "*"):
+		// Open: the last star takes the rest of the path.
+		r.path = regexp.MustCompile(`(?s)^` + pre + `$`)
 	default:
-		pre := regexp.QuoteMeta(path)
-		if strings.HasSuffix(pre, `\*`) {
-			pre = strings.TrimSuffix(pre, `\*`) + `.*`
-		}
-		r.path = regexp.MustCompile(`(?s)^` + strings.ReplaceAll(pre, `\*`, `.*`) + `$`)
+		// Closed: the pattern and every sub-path.
+		r.path = regexp.MustCompile(`(?s)^` + pre + `(?:/.*)?$`)
 	}
 	return r
 }
@@ -521,10 +621,10 @@ func FuzzMatch(f *testing.F) {
 				break
 			}
 			pp, reason := parsePattern(p)
-			if reason != "" || seen[pp.key] {
+			if reason != "" || seen[pp.cover] {
 				continue
 			}
-			seen[pp.key] = true
+			seen[pp.cover] = true
 			apps = append(apps, app{fmt.Sprintf("app%d", i), []string{p}})
 		}
 		tbl := compileApps(t, apps)
@@ -549,7 +649,22 @@ func FuzzMatch(f *testing.F) {
 		if want := refMatch(pats, host, path); id != want {
 			t.Fatalf("Match(%q, %q) = %q, reference = %q (patterns %q)", host, path, id, want, patterns)
 		}
+		checkSlashInvariant(t, tbl, host, path)
 	})
+}
+
+// checkSlashInvariant checks that a trailing slash never changes the application of a path.
+func checkSlashInvariant(t *testing.T, tbl *Table, host, path string) {
+	t.Helper()
+	if path == "/" {
+		return
+	}
+	bare := strings.TrimSuffix(path, "/")
+	a, _ := tbl.Match(host, bare)
+	b, _ := tbl.Match(host, bare+"/")
+	if a != b {
+		t.Fatalf("Match(%q, %q) = %q but Match(%q, %q) = %q", host, bare, a, host, bare+"/", b)
+	}
 }
 
 type benchReq struct{ host, path string }
@@ -699,10 +814,10 @@ func TestRandomTables(t *testing.T) {
 				uri += "/" + seg()
 			}
 			p, reason := parsePattern(uri)
-			if reason != "" || seen[p.key] {
+			if reason != "" || seen[p.cover] {
 				continue
 			}
-			seen[p.key] = true
+			seen[p.cover] = true
 			id := fmt.Sprintf("app%d", i)
 			apps = append(apps, app{id, []string{uri}})
 			pats = append(pats, newRefPattern(id, uri))
@@ -746,6 +861,39 @@ func TestRandomTables(t *testing.T) {
 			if want := refMatch(pats, host, path); got != want {
 				t.Fatalf("iteration %d: Match(%q, %q) = %q, reference = %q\npatterns: %v", iter, host, path, got, want, apps)
 			}
+			checkSlashInvariant(t, tbl, host, path)
 		}
 	}
+}
+
+// BenchmarkRoute measures the routing step as the proxy runs it on a normalised path, on the
+// request mix of BenchmarkMatch and on asset paths (a file suffix) of hosts with path apps.
+func BenchmarkRoute(b *testing.B) {
+	tbl, reqs := benchTable(b, 10000)
+	var assets []benchReq
+	for _, r := range reqs {
+		if strings.HasPrefix(r.path, "/admin/users") {
+			assets = append(assets, benchReq{r.host, "/static/js/app.min.js"}, benchReq{r.host, "/admin/users/avatar.png"})
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		reqs []benchReq
+	}{{"mix", reqs}, {"assets", assets}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r := bc.reqs[i%len(bc.reqs)]
+				routeRequest(tbl, r.host, r.path)
+				i++
+			}
+		})
+	}
+}
+
+// routeRequest routes like the proxy.
+func routeRequest(tbl *Table, host, path string) (string, bool) {
+	id, ok, _ := tbl.Resolve(host, path)
+	return id, ok
 }

@@ -22,8 +22,83 @@ var ErrNoSession = errors.New("no valid session")
 // IsNoSession reports whether err only means "not logged in".
 func IsNoSession(err error) bool { return errors.Is(err, ErrNoSession) }
 
-// noSession returns an ErrNoSession with a short reason for logs.
-func noSession(reason string) error { return fmt.Errorf("%w: %s", ErrNoSession, reason) }
+// Reasons a Verifier refuses a session for, as Reason returns them (kebab-case, for logs, the
+// deny page and metrics). A token that does not verify has the reason of TokenReason
+// ("token-expired", "token-bad-signature", ...); revocation the reasons of Revocations.Check
+// (ReasonSessionRevoked, ReasonUserRevoked, ReasonAppRevoked).
+const (
+	// ReasonNoSession: no token at all (or an ErrNoSession without a reason).
+	ReasonNoSession = "no-session"
+	// ReasonWrongTokenType: an org token where an app token belongs, or the reverse.
+	ReasonWrongTokenType = "token-wrong-type"
+	// ReasonAudienceMismatch: the token is for another application (or not for the auth domain).
+	ReasonAudienceMismatch = "token-audience-mismatch"
+	// ReasonNoSubject: the token names no user or session (a service-token JWT).
+	ReasonNoSubject = "token-without-session"
+	// ReasonKeyRetired: the token's signing key has left the published key set.
+	ReasonKeyRetired = "token-key-retired"
+	// ReasonSessionNotFound: the token's session does not exist (any more).
+	ReasonSessionNotFound = "session-not-found"
+	// ReasonSessionExpired: the token's session has expired.
+	ReasonSessionExpired = "session-expired"
+	// ReasonSubjectMismatch: the token's session belongs to another user.
+	ReasonSubjectMismatch = "session-subject-mismatch"
+	// ReasonUserNotFound: the session's user no longer exists.
+	ReasonUserNotFound = "user-not-found"
+	// ReasonUserInactive: the session's user has been deactivated (e.g. by SCIM).
+	ReasonUserInactive = "user-inactive"
+)
+
+// IsRefusal reports whether reason is one a Verifier refuses a presented credential for (every
+// Reason constant but ReasonNoSession, the reasons of TokenReason and of revocation): a request
+// that carried a token and was refused, rather than one that carried none.
+func IsRefusal(reason string) bool { return refusals[reason] }
+
+var refusals = map[string]bool{
+	ReasonWrongTokenType: true, ReasonAudienceMismatch: true, ReasonNoSubject: true, ReasonKeyRetired: true,
+	ReasonSessionNotFound: true, ReasonSessionExpired: true, ReasonSubjectMismatch: true, ReasonUserNotFound: true,
+	ReasonUserInactive: true, ReasonSessionRevoked: true, ReasonUserRevoked: true, ReasonAppRevoked: true,
+	"token-expired": true, "token-not-yet-valid": true, "token-bad-signature": true, "token-unknown-key": true,
+	"token-bad-algorithm": true, "token-wrong-issuer": true, "token-malformed": true,
+}
+
+// noSessionError is the ErrNoSession of a refused session, with its reason and, for a token
+// that did not verify, the token error.
+type noSessionError struct {
+	reason string
+	cause  error
+}
+
+func (e *noSessionError) Error() string {
+	if e.cause != nil {
+		return ErrNoSession.Error() + ": " + e.reason + ": " + e.cause.Error()
+	}
+	return ErrNoSession.Error() + ": " + e.reason
+}
+
+// Is makes errors.Is(err, ErrNoSession) hold.
+func (e *noSessionError) Is(target error) bool { return target == ErrNoSession }
+
+// Unwrap returns the token verification error, if any.
+func (e *noSessionError) Unwrap() error { return e.cause }
+
+// noSession returns an ErrNoSession with its reason.
+func noSession(reason string) error { return &noSessionError{reason: reason} }
+
+// Reason returns why a session was refused: the kebab-case reason of an ErrNoSession from a
+// Verifier (see ReasonNoSession and the other Reason constants, TokenReason and
+// Revocations.Check), ReasonNoSession for ErrNoSession itself, and "" for nil or any other
+// error (a failure, not a refusal).
+func Reason(err error) string {
+	var ns *noSessionError
+	switch {
+	case errors.As(err, &ns):
+		return ns.reason
+	case errors.Is(err, ErrNoSession):
+		return ReasonNoSession
+	}
+	return ""
+}
 
 // Verified is a verified session: the token's claims, the stored session and the identity kept
 // with it (with the groups SCIM provisioning gives the user merged in).
@@ -121,10 +196,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Want) (*Verified
 	}
 	claims, err := v.tokens.Verify(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+		return nil, &noSessionError{reason: TokenReason(err), cause: err}
 	}
-	if claims.Type != want.Type || !claims.HasAudience(want.Audience) || claims.Subject == "" || claims.IdentityNonce == "" {
-		return nil, noSession("wrong token type or audience")
+	switch {
+	case claims.Type != want.Type:
+		return nil, noSession(ReasonWrongTokenType)
+	case !claims.HasAudience(want.Audience):
+		return nil, noSession(ReasonAudienceMismatch)
+	case claims.Subject == "" || claims.IdentityNonce == "":
+		return nil, noSession(ReasonNoSubject)
 	}
 	if ok, reason := v.revocations.Check(claims.Subject, want.AppID, claims.IdentityNonce, time.Unix(claims.IssuedAt, 0)); !ok {
 		return nil, noSession(reason)
@@ -134,7 +214,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Want) (*Verified
 		return nil, err
 	}
 	if sess.UserID != claims.Subject {
-		return nil, noSession("session does not belong to the token subject")
+		return nil, noSession(ReasonSubjectMismatch)
 	}
 	return &Verified{Claims: claims, Session: sess, Identity: id}, nil
 }
@@ -149,17 +229,20 @@ func (v *Verifier) AppToken(ctx context.Context, raw, aud, appID string) (*token
 	if !ok {
 		claims, kid, err := v.tokens.VerifyKID(raw)
 		if err != nil {
-			return nil, nil, noSession(TokenReason(err))
+			return nil, nil, &noSessionError{reason: TokenReason(err), cause: err}
 		}
-		if claims.Type != "app" || claims.Subject == "" || claims.IdentityNonce == "" {
-			return nil, nil, noSession("not an identity app token")
+		switch {
+		case claims.Type != "app":
+			return nil, nil, noSession(ReasonWrongTokenType)
+		case claims.Subject == "" || claims.IdentityNonce == "":
+			return nil, nil, noSession(ReasonNoSubject)
 		}
 		_, ident, err := v.Load(ctx, claims.IdentityNonce)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ident.UserID != claims.Subject {
-			return nil, nil, noSession("session does not belong to the token subject")
+			return nil, nil, noSession(ReasonSubjectMismatch)
 		}
 		vt = &token.Verified{Claims: claims, KID: kid, Extra: ident}
 		v.cache.Put(raw, vt)
@@ -167,10 +250,10 @@ func (v *Verifier) AppToken(ctx context.Context, raw, aud, appID string) (*token
 	c := vt.Claims
 	// The cache is keyed by the whole token; these inputs are re-checked on every request.
 	if !c.HasAudience(aud) {
-		return nil, nil, noSession("token-audience-mismatch")
+		return nil, nil, noSession(ReasonAudienceMismatch)
 	}
 	if _, ok := v.keys.PublicKey(vt.KID); !ok {
-		return nil, nil, noSession("token-key-retired")
+		return nil, nil, noSession(ReasonKeyRetired)
 	}
 	if ok, reason := v.revocations.Check(c.Subject, appID, c.IdentityNonce, time.Unix(c.IssuedAt, 0)); !ok {
 		return nil, nil, noSession(reason)
@@ -178,7 +261,9 @@ func (v *Verifier) AppToken(ctx context.Context, raw, aud, appID string) (*token
 	return vt, vt.Extra.(*identity.Identity), nil
 }
 
-// TokenReason maps a token verification error to a short reason for logs.
+// TokenReason maps a token verification error to its kebab-case reason: token-expired,
+// token-not-yet-valid, token-bad-signature, token-unknown-key, token-bad-algorithm,
+// token-wrong-issuer, or token-malformed for anything else.
 func TokenReason(err error) string {
 	switch {
 	case errors.Is(err, token.ErrExpired):
@@ -202,7 +287,7 @@ func TokenReason(err error) string {
 func (v *Verifier) Load(ctx context.Context, id string) (*store.Session, *identity.Identity, error) {
 	sess, err := v.store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, noSession("session not found")
+		return nil, nil, noSession(ReasonSessionNotFound)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load session: %w", err)
@@ -211,7 +296,7 @@ func (v *Verifier) Load(ctx context.Context, id string) (*store.Session, *identi
 		return nil, nil, noSession(ReasonSessionRevoked)
 	}
 	if !v.now().UTC().Before(sess.ExpiresAt) {
-		return nil, nil, noSession("session expired")
+		return nil, nil, noSession(ReasonSessionExpired)
 	}
 	var ident identity.Identity
 	if err := json.Unmarshal(sess.Identity, &ident); err != nil {
@@ -220,13 +305,13 @@ func (v *Verifier) Load(ctx context.Context, id string) (*store.Session, *identi
 	user, err := v.store.GetUser(ctx, sess.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, nil, noSession("user not found")
+		return nil, nil, noSession(ReasonUserNotFound)
 	case err != nil:
 		return nil, nil, fmt.Errorf("load session user: %w", err)
 	case user.Status != "" && user.Status != store.UserActive:
 		// Deactivation (e.g. SCIM deprovisioning) ends sessions even where a revocation has not
 		// reached this replica yet.
-		return nil, nil, noSession("user-inactive")
+		return nil, nil, noSession(ReasonUserInactive)
 	}
 	MergeSCIMGroups(&ident, user)
 	return sess, &ident, nil

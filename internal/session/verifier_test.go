@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -266,4 +267,118 @@ func TestLoadMergesOwnIdPsSCIMGroups(t *testing.T) {
 	if !slices.Equal(names, []string{"eng", "ops"}) {
 		t.Errorf("groups %v, want [eng ops]", names)
 	}
+}
+
+// TestRefusalReasons checks that every refusal carries its precise reason, typed (session.Reason)
+// rather than in the error text, through Verify and AppToken alike, and that a failure has none.
+func TestRefusalReasons(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	sess, _ := f.login(t, "alice@example.com")
+	mintWith := func(edit func(*token.Claims)) string {
+		now := f.clock.Now()
+		c := &token.Claims{Type: "app", Audience: []string{appAUD}, Issuer: issuer, Subject: sess.UserID,
+			Email: sess.Email, IdentityNonce: sess.ID, IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}
+		edit(c)
+		raw, err := token.Mint(f.km, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	good := f.mint(t, "app", appAUD, sess)
+	tampered := good[:len(good)-4] + "AAAA"
+	if tampered == good {
+		tampered = good[:len(good)-4] + "BBBB"
+	}
+	appWant := session.Want{Type: "app", Audience: appAUD, AppID: "wiki"}
+	check := func(name, raw, want string, setup func(), undo func()) {
+		t.Helper()
+		if setup != nil {
+			setup()
+		}
+		_, err := f.v.Verify(ctx, raw, appWant)
+		if got := session.Reason(err); got != want || !session.IsNoSession(err) {
+			t.Errorf("%s: Verify reason = %q (%v), want %q", name, got, err, want)
+		}
+		if raw != "" {
+			_, _, err = f.v.AppToken(ctx, raw, appAUD, "wiki")
+			if got := session.Reason(err); got != want || !session.IsNoSession(err) {
+				t.Errorf("%s: AppToken reason = %q (%v), want %q", name, got, err, want)
+			}
+		}
+		if undo != nil {
+			undo()
+		}
+	}
+	check("no token", "", session.ReasonNoSession, nil, nil)
+	check("garbage", "x.y.z", "token-malformed", nil, nil)
+	check("forged signature", tampered, "token-bad-signature", nil, nil)
+	check("not yet valid", mintWith(func(c *token.Claims) {
+		c.NotBefore, c.ExpiresAt = f.clock.Now().Add(30*time.Minute).Unix(), f.clock.Now().Add(2*time.Hour).Unix()
+	}), "token-not-yet-valid", nil, nil)
+	check("wrong issuer", mintWith(func(c *token.Claims) { c.Issuer = "https://evil.example.com" }), "token-wrong-issuer", nil, nil)
+	check("org token", f.mint(t, "org", appAUD, sess), session.ReasonWrongTokenType, nil, nil)
+	check("wrong audience", mintWith(func(c *token.Claims) { c.Audience = []string{"aud-other"} }), session.ReasonAudienceMismatch, nil, nil)
+	check("no session in the token", mintWith(func(c *token.Claims) { c.Subject = ""; c.CommonName = "svc" }), session.ReasonNoSubject, nil, nil)
+	check("unknown session", mintWith(func(c *token.Claims) { c.IdentityNonce = "missing" }), session.ReasonSessionNotFound, nil, nil)
+	check("another user's session", mintWith(func(c *token.Claims) { c.Subject = "someone-else" }), session.ReasonSubjectMismatch, nil, nil)
+	revoke := func(rv *store.Revocations) func() { return func() { f.rev.Set(rv) } }
+	clear := func() { f.rev.Set(&store.Revocations{}) }
+	check("revoked session", mintWith(func(*token.Claims) {}), session.ReasonSessionRevoked,
+		revoke(&store.Revocations{RevokedSessions: map[string]time.Time{sess.ID: sess.ExpiresAt}}), clear)
+	check("user's tokens revoked", mintWith(func(*token.Claims) {}), session.ReasonUserRevoked,
+		revoke(&store.Revocations{UserNotBefore: map[string]time.Time{sess.UserID: f.clock.Now()}}), clear)
+	check("app's tokens revoked", mintWith(func(*token.Claims) {}), session.ReasonAppRevoked,
+		revoke(&store.Revocations{AppNotBefore: map[string]time.Time{"wiki": f.clock.Now()}}), clear)
+	_, kid := f.km.Signer()
+	// Only the cached hot path checks key publication (Verify verifies with the key manager).
+	f.ks.retired.Store(kid)
+	if _, _, err := f.v.AppToken(ctx, good, appAUD, "wiki"); session.Reason(err) != session.ReasonKeyRetired {
+		t.Errorf("retired key: AppToken reason = %q (%v)", session.Reason(err), err)
+	}
+	f.ks.retired.Store("")
+
+	bob, _ := f.login(t, "bob@example.com")
+	bobTok := f.mint(t, "app", appAUD, bob)
+	if _, err := f.st.UpdateUser(ctx, bob.UserID, func(u *store.User) error { u.Status = store.UserInactive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("inactive user", bobTok, session.ReasonUserInactive, nil, nil)
+
+	// A failure is not a refusal: no reason.
+	carol, _ := f.login(t, "carol@example.com")
+	carolTok := f.mint(t, "app", appAUD, carol)
+	f.st.fail.Store(true)
+	if _, _, err := f.v.AppToken(ctx, carolTok, appAUD, "wiki"); err == nil || session.Reason(err) != "" {
+		t.Errorf("store down: reason %q (%v), want none", session.Reason(err), err)
+	}
+	f.st.fail.Store(false)
+
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{errors.New("boom"), ""},
+		{session.ErrNoSession, session.ReasonNoSession},
+		{fmt.Errorf("wrapped: %w", session.ErrNoSession), session.ReasonNoSession},
+	} {
+		if got := session.Reason(tc.err); got != tc.want {
+			t.Errorf("Reason(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	_, _, err := f.v.AppToken(ctx, tampered, appAUD, "wiki")
+	if wrapped := fmt.Errorf("proxy: %w", err); session.Reason(wrapped) != "token-bad-signature" || !errors.Is(wrapped, token.ErrSignature) {
+		t.Errorf("wrapped refusal: reason %q, token error kept: %v", session.Reason(wrapped), errors.Is(wrapped, token.ErrSignature))
+	}
+
+	// The session ends before a token minted late in its life (the store no longer returns an
+	// expired session, so it is not found); then the token expires.
+	f.clock.Advance(59 * time.Minute)
+	late := mintWith(func(*token.Claims) {})
+	f.clock.Advance(2 * time.Minute)
+	check("expired session", late, session.ReasonSessionNotFound, nil, nil)
+	f.clock.Advance(time.Hour)
+	check("expired token", late, "token-expired", nil, nil)
 }

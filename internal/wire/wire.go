@@ -4,7 +4,6 @@
 package wire
 
 import (
-	"net/http"
 	"strings"
 )
 
@@ -24,6 +23,11 @@ type Profile struct {
 	ClientSecretHeader string
 	// TokenHeader lets non-browser clients present an app token (cloudflared's cf-access-token).
 	TokenHeader string
+	// ClientIPHeader and CountryHeader, when set, carry the resolved client address and its
+	// ISO 3166-1 alpha-2 country ("XX" when unknown) to the origin, as Cloudflare's edge does
+	// with CF-Connecting-IP and CF-IPCountry. The gatehouse profile sends X-Forwarded-For only.
+	ClientIPHeader string
+	CountryHeader  string
 }
 
 // The two profiles.
@@ -47,6 +51,8 @@ var (
 		ClientIDHeader:     "CF-Access-Client-Id",
 		ClientSecretHeader: "CF-Access-Client-Secret",
 		TokenHeader:        "Cf-Access-Token",
+		ClientIPHeader:     "Cf-Connecting-Ip",
+		CountryHeader:      "Cf-Ipcountry",
 	}
 )
 
@@ -123,65 +129,36 @@ func hostPrefixed(name string, secure bool) string {
 	return name
 }
 
-// reservedHeaders are the identity headers of both profiles, canonicalised and with '_' for '-'
-// folded (see isReserved).
+// reservedHeaders are the folded names of the identity headers of both profiles.
 var reservedHeaders = func() map[string]bool {
 	m := map[string]bool{}
 	for _, p := range []*Profile{Gatehouse, Cloudflare} {
 		for _, h := range []string{p.JWTHeader, p.EmailHeader, p.ClientIDHeader, p.ClientSecretHeader, p.TokenHeader} {
-			m[foldHeader(h)] = true
+			m[FoldHeader(h)] = true
 		}
 	}
 	return m
 }()
 
-func foldHeader(h string) string {
-	return strings.ToLower(strings.ReplaceAll(h, "_", "-"))
-}
-
-// IsReserved reports whether a header name is (a case or underscore variant of) an identity
-// header of either profile, or starts with a reserved prefix ("Cf-Access-", "Gatehouse-").
+// IsReserved reports whether a header name is (a case or punctuation variant of) an identity
+// header of either profile, or starts with a reserved prefix ("Cf-Access-", "Gatehouse-"). Every
+// reserved header is in ClientHeaders.
 func IsReserved(name string) bool {
-	f := foldHeader(name)
+	f := FoldHeader(name)
 	if reservedHeaders[f] {
 		return true
 	}
 	return strings.HasPrefix(f, "cf-access-") || strings.HasPrefix(f, "gatehouse-")
 }
 
-// StripReserved removes every reserved header from h, including those a client listed in
-// Connection (which the transport would otherwise drop after we set ours, or keep if we did not).
-func StripReserved(h http.Header) {
-	for name := range h {
-		if IsReserved(name) {
-			delete(h, name)
-		}
+// FoldHeader returns the form in which two header names that differ only in case or punctuation
+// are equal: ASCII letters lower-cased, digits kept, every other character turned into '-'.
+// "X_Real_IP", "x.real-ip" and "X-Real-Ip" all fold to "x-real-ip": CGI gateways (PHP, Apache)
+// and many frameworks read them as one header.
+func FoldHeader(name string) string {
+	b := make([]byte, len(name))
+	for i := 0; i < len(name); i++ {
+		b[i] = foldByte(name[i])
 	}
-	for _, v := range h.Values("Connection") {
-		for _, f := range strings.Split(v, ",") {
-			if IsReserved(strings.TrimSpace(f)) {
-				// The field itself was deleted above; drop the token so the hop-by-hop
-				// removal cannot touch the header we set next.
-				h.Del("Connection")
-				break
-			}
-		}
-	}
-}
-
-// FoldHeader returns the form in which two header names that differ only in case or in '_'
-// versus '-' are equal.
-func FoldHeader(name string) string { return foldHeader(name) }
-
-// StripFolded removes every header whose folded name is in names (see FoldHeader), including
-// case and underscore variants a client may send to smuggle a copy past an exact-name delete.
-func StripFolded(h http.Header, names map[string]bool) {
-	if len(names) == 0 {
-		return
-	}
-	for name := range h {
-		if names[foldHeader(name)] {
-			delete(h, name)
-		}
-	}
+	return string(b)
 }
