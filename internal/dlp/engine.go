@@ -173,6 +173,9 @@ type scanner struct {
 	decoded  int64
 	v        Verdict
 	rec      *recordState // PII record state of the stream being matched
+	// joinOnly is set while the joined form fields of a multipart body are
+	// scanned: only matches that cross from one field to the next count.
+	joinOnly bool
 }
 
 func (s *scanner) incomplete(format string, args ...any) {
