@@ -359,6 +359,8 @@ type run struct {
 	start, end int
 	segs       [][2]int // the lines of a wrapped value; nil for one segment
 	hex        bool
+	pct        bool   // a percent-encoded value that decodes to binary
+	payload    []byte // the decoded bytes, once resolve has accepted them
 	// open marks a run that ends at the end of its text or whose last
 	// line does, with only white space after it: the value may go on in
 	// data not yet read.
@@ -380,6 +382,9 @@ func (r run) src() []byte {
 // decode returns the decoded bytes, or nil when the run does not decode.
 func (r run) decode() []byte {
 	src := r.src()
+	if r.pct {
+		return percentDecode(src)
+	}
 	if r.hex {
 		dec := make([]byte, len(src)/2)
 		if _, err := hex.Decode(dec, src[:len(dec)*2]); err != nil {
@@ -620,34 +625,108 @@ func endsWrappedLine(c byte) bool {
 	return false
 }
 
-// decodeRun decodes a base64 or hex run and, when the result is text, UTF-16
-// or UTF-32 text, or a known container, scans it one level deeper. A
-// wrapped run that does not decode to anything meaningful is taken line by
-// line, as unrelated values.
+// isPercentRunByte reports the bytes of a percent-encoded form value.
+func isPercentRunByte(c byte) bool {
+	return isAlnum(c) || strings.IndexByte("%._~*!'()+-", c) >= 0
+}
+
+// minPercentEscapes is the fewest %XX escapes a percent run holds: binary
+// data (a compressed or UTF-16 body) is mostly escapes.
+const minPercentEscapes = 8
+
+// findPercentRuns returns the percent-encoded values of v (runs of form
+// value bytes holding at least minPercentEscapes escapes) that decode to
+// binary: compressed data or wide text that was URL-encoded. Values that
+// decode to text are read by the unescaped views instead.
+func findPercentRuns(v *view) []run {
+	t := v.text
+	if bytes.IndexByte(t, '%') < 0 {
+		return nil
+	}
+	var out []run
+	for i := 0; i < len(t); {
+		k := bytes.IndexByte(t[i:], '%')
+		if k < 0 {
+			break
+		}
+		s := i + k
+		for s > i && isPercentRunByte(t[s-1]) {
+			s--
+		}
+		e, escapes := s, 0
+		for e < len(t) && isPercentRunByte(t[e]) {
+			if t[e] == '%' && e+2 < len(t) && isHexByte(t[e+1]) && isHexByte(t[e+2]) {
+				escapes++
+			}
+			e++
+		}
+		if escapes >= minPercentEscapes {
+			r := run{v: v, start: s, end: e, pct: true}
+			if dec := r.decode(); !strictText(dec) || isContainerMagic(dec) {
+				out = append(out, r)
+			}
+		}
+		i = max(e, s+1)
+	}
+	return out
+}
+
+// percentDecode decodes %XX escapes and '+' as a space.
+func percentDecode(src []byte) []byte {
+	out := make([]byte, 0, len(src))
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '%' && i+2 < len(src) && isHexByte(src[i+1]) && isHexByte(src[i+2]):
+			out = append(out, hexVal(src[i+1])<<4|hexVal(src[i+2]))
+			i += 2
+		case c == '+':
+			out = append(out, ' ')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// payloadWorthScanning reports decoded bytes worth scanning: text, UTF-16
+// or UTF-32 text, a container, or brotli/raw deflate that decompresses to
+// one of those (under 24 bytes they cannot hold a compressed credential);
+// random binary (hashes, keys, images) is not.
+func payloadWorthScanning(dec []byte) bool {
+	return worthScanning(dec) || sniffUnicode(dec, true).unit != 0 ||
+		len(dec) >= 24 && sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) != ""
+}
+
+// resolve decodes a run: it returns the run with its payload when that is
+// worth scanning, nothing when it is not, and for a wrapped run that does
+// not decode to anything worth scanning, its lines resolved one by one, as
+// unrelated values.
+func (r run) resolve() []run {
+	dec := r.decode()
+	if dec != nil && payloadWorthScanning(dec) {
+		r.payload = dec
+		return []run{r}
+	}
+	var out []run
+	if r.segs != nil {
+		for _, l := range r.lines() {
+			out = append(out, l.resolve()...)
+		}
+	}
+	return out
+}
+
+// decodeRun scans a resolved run's payload one level deeper.
 func (s *scanner) decodeRun(r run, p []string, base int64, depth int) {
 	off := base + int64(r.v.rawPos(r.start))
 	name := "base64"
-	if r.hex {
+	switch {
+	case r.hex:
 		name = "hex"
+	case r.pct:
+		name = "percent"
 	}
-	dec := r.decode()
-	if r.segs != nil && (dec == nil || !worthScanning(dec) && sniffUnicode(dec, true).unit == 0 &&
-		(len(dec) < 24 || sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) == "")) {
-		for _, l := range r.lines() {
-			s.decodeRun(l, p, base, depth)
-		}
-		return
-	}
-	if dec == nil {
-		return
-	}
-	// Binary runs are skipped unless they are UTF-16/32 text or decompress
-	// (brotli or raw deflate) to text; under 24 bytes they cannot hold a
-	// compressed credential.
-	if !worthScanning(dec) && sniffUnicode(dec, true).unit == 0 &&
-		(len(dec) < 24 || sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) == "") {
-		return
-	}
+	dec := r.payload
 	if s.decoded+int64(len(dec)) > s.o.MaxDecodedBytes {
 		s.incomplete("%s: decoded bytes over %d", pathString(p), s.o.MaxDecodedBytes)
 		return
@@ -701,7 +780,11 @@ func worthScanning(b []byte) bool {
 // a prefix and the decoder may run out of input, but not end early.
 // Random binary data fails both: a decoder rejects it within a few bytes
 // or produces bytes that are not text.
-func sniffHeaderless(head []byte, whole bool) string {
+func sniffHeaderless(head []byte, whole bool) string { return sniffHeaderlessDepth(head, whole, 2) }
+
+// sniffHeaderlessDepth is sniffHeaderless that also accepts a head
+// decoding to another brotli or raw deflate stream, up to depth layers.
+func sniffHeaderlessDepth(head []byte, whole bool, depth int) string {
 	if len(head) < 4 {
 		return ""
 	}
@@ -711,7 +794,7 @@ func sniffHeaderless(head []byte, whole bool) string {
 		src := bytes.NewReader(head)
 		fr := flatePool.Get().(io.ReadCloser)
 		_ = fr.(flate.Resetter).Reset(src, nil)
-		ok := decodesToText(fr, src, whole)
+		ok := decodesToText(fr, src, whole, depth)
 		flatePool.Put(fr)
 		if ok {
 			return "deflate"
@@ -720,7 +803,7 @@ func sniffHeaderless(head []byte, whole bool) string {
 	src := bytes.NewReader(head)
 	br := brotliPool.Get().(*brotli.Reader)
 	_ = br.Reset(src)
-	ok := decodesToText(br, src, whole)
+	ok := decodesToText(br, src, whole, depth)
 	brotliPool.Put(br)
 	if ok {
 		return "br"
@@ -735,10 +818,11 @@ var (
 )
 
 // decodesToText reads up to 1 KiB from a trial decoder over src. What it
-// produced must be at least 16 bytes of text (or start a container). With
+// produced must be at least 16 bytes of text (UTF-8, UTF-16 or UTF-32) or
+// start a container (gzip, zstd, zip, zlib). With
 // whole, the stream must end exactly where src does; without, the decoder
 // may run out of input but must not end before it.
-func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
+func decodesToText(r io.Reader, src *bytes.Reader, whole bool, depth int) bool {
 	var buf [1024]byte
 	n, complete := 0, false
 	for n < len(buf) {
@@ -765,7 +849,8 @@ func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
 		return false
 	}
 	out := buf[:n]
-	if isContainerMagic(out) {
+	if isContainerMagic(out) || zlibHeader(out) && trialDecode(zlibReader(out), false) || sniffUnicode(out, complete).unit != 0 ||
+		depth > 0 && sniffHeaderlessDepth(out, complete, depth-1) != "" {
 		return true
 	}
 	// A prefix may end inside a UTF-8 sequence.
@@ -774,6 +859,19 @@ func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
 	}
 	return strictText(out)
 }
+
+// zlibReader returns a zlib decoder over b, or a reader that fails.
+func zlibReader(b []byte) io.Reader {
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return iotestErrReader{err}
+	}
+	return zr
+}
+
+type iotestErrReader struct{ err error }
+
+func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
 // strictText reports valid UTF-8 without control characters other than
 // tab, CR and LF.

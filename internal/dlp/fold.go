@@ -74,6 +74,9 @@ func foldRune(r rune) byte {
 // returns nil when v has nothing to fold.
 func foldView(v *view) *view {
 	t := v.text
+	if isASCII(t) {
+		return nil
+	}
 	first := -1
 	for i := 0; i < len(t); {
 		if t[i] < utf8.RuneSelf {

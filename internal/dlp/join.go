@@ -20,10 +20,15 @@ type joinedValues struct {
 // split across JSON strings ({"a":"ghp_…","b":"…"}, ["ghp_…","…"],
 // "ghp_…" + "…") or form fields (a=ghp_…&b=…) reads whole: views of
 // double-quoted strings that are not object keys, and views of the values
-// of key=value&key=value runs. Values are adjacent when at most maxJoinGap
-// bytes separate them.
+// of key=value&key=value runs (deriveViews asks for each kind at the first
+// unescaping level that has it). Values are adjacent when at most
+// maxJoinGap bytes separate them; they are joined unless one is empty or
+// they meet with white space.
 func joinValues(v *view) []joinedValues {
-	out := joinPieces(v, jsonStringValues(v.text))
+	var out []joinedValues
+	for _, ps := range jsonStringValues(v.text, false, nil) {
+		out = append(out, joinPieces(v, ps)...)
+	}
 	return append(out, joinPieces(v, formValues(v.text))...)
 }
 
@@ -39,15 +44,14 @@ const maxJoinPieces = 4
 // to maxJoinPieces and every offset o < L there is one view: in each group
 // of adjacent pieces, blocks of L pieces starting o pieces in, separated
 // by line breaks. Views with the same blocks as an earlier one are left
-// out. A block's first piece contributes only its last maxTokenLen bytes
-// and its last piece its first maxTokenLen: a match longer than that cannot
-// cross into them.
+// out. Pieces are taken whole: a base64 value split in two decodes only
+// from all of it.
 func joinPieces(v *view, ps []piece) []joinedValues {
 	type span struct{ i, j int } // pieces i…j inclusive
 	var groups []span
 	for i := 0; i < len(ps); {
 		j := i
-		for j+1 < len(ps) && ps[j+1].start-ps[j].end <= maxJoinGap {
+		for j+1 < len(ps) && joinable(v.text, ps[j], ps[j+1]) {
 			j++
 		}
 		if j > i {
@@ -92,13 +96,8 @@ func joinPieces(v *view, ps []piece) []joinedValues {
 				}
 				for k := b.i; k <= b.j; k++ {
 					p := ps[k]
-					if k == b.i {
-						p.start = max(p.start, p.end-maxTokenLen)
-					} else {
+					if k > b.i {
 						bounds = append(bounds, len(text))
-					}
-					if k == b.j {
-						p.end = min(p.end, p.start+maxTokenLen)
 					}
 					for x := p.start; x < p.end; x++ {
 						text = append(text, v.text[x])
@@ -114,41 +113,86 @@ func joinPieces(v *view, ps []piece) []joinedValues {
 	return out
 }
 
+// joinable reports whether a secret may continue from piece a into the
+// next piece b: they are adjacent and neither is empty or meets the
+// other with white space (a value that ends or starts with a space is
+// text, not half of a token).
+func joinable(t []byte, a, b piece) bool {
+	return b.start-a.end <= maxJoinGap && a.end > a.start && b.end > b.start &&
+		!isSpaceByte(t[a.end-1]) && !isSpaceByte(t[b.start])
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // jsonStringValues returns the contents of the double-quoted strings of t
-// (on one line, backslash escapes skipped) that are not followed by ':'.
-func jsonStringValues(t []byte) []piece {
-	if bytes.Count(t, []byte{'"'}) < 4 {
+// that are not object keys (not followed by ':'), strings inside strings
+// included: a quote escaped by 2^k−1 backslashes delimits a string nested
+// k levels deep ({"body":"{\"a\":\"…\"}"}), quotes pair up with the
+// next quote of their own depth, and the strings of each depth are
+// returned apart (only strings of one depth are adjacent values). A string
+// ends at a line break unless multiline: raw JSON strings cannot hold one,
+// but an unescaped view may (percent-encoded line breaks inside strings).
+// delimiter, when set, says which quotes may delimit strings.
+func jsonStringValues(t []byte, multiline bool, delimiter func(i int) bool) [][]piece {
+	if bytes.IndexByte(t, '"') < 0 {
 		return nil
 	}
-	var out []piece
+	const maxDepth = 4
+	var open [maxDepth]int // start of the open string at each depth, or -1
+	for d := range open {
+		open[d] = -1
+	}
+	out := make([][]piece, maxDepth)
+	lineStart := 0
 	for i := 0; i < len(t); {
 		q := bytes.IndexByte(t[i:], '"')
 		if q < 0 {
 			break
 		}
 		q += i
-		j := q + 1
-		for j < len(t) && t[j] != '"' && t[j] != '\n' {
-			if t[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j >= len(t) {
-			break
-		}
-		if t[j] == '\n' {
-			i = j + 1
+		if delimiter != nil && !delimiter(q) {
+			i = q + 1
 			continue
 		}
-		k := j + 1
+		if !multiline {
+			if nl := bytes.LastIndexByte(t[lineStart:q], '\n'); nl >= 0 {
+				// A line break closes nothing: strings open before it are dropped.
+				lineStart += nl + 1
+				for d := range open {
+					open[d] = -1
+				}
+			}
+		}
+		i = q + 1
+		b := 0
+		for q-b > 0 && t[q-b-1] == '\\' {
+			b++
+		}
+		d := 0
+		switch b {
+		case 0, 2, 4, 6:
+		case 1:
+			d = 1
+		case 3:
+			d = 2
+		case 7:
+			d = 3
+		default:
+			continue
+		}
+		if open[d] < 0 {
+			open[d] = q + 1
+			continue
+		}
+		s, e := open[d], q-b
+		open[d] = -1
+		k := q + 1
 		for k < len(t) && (t[k] == ' ' || t[k] == '\t' || t[k] == '\r' || t[k] == '\n') {
 			k++
 		}
 		if k >= len(t) || t[k] != ':' {
-			out = append(out, piece{q + 1, j})
+			out[d] = append(out[d], piece{s, e})
 		}
-		i = j + 1
 	}
 	return out
 }

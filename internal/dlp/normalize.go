@@ -76,7 +76,15 @@ func needsUnescape(t []byte) bool {
 			}
 		}
 	}
-	return false
+	// In form-like text every '+' is a space that unescapeView decodes.
+	return bytes.IndexByte(t, '+') >= 0 && formLike(t)
+}
+
+// formLike reports text that reads as a form body or query string, in
+// which '+' stands for a space: no spaces, line breaks or double quotes
+// (compact JSON has no spaces either, and its '+' are literal: base64).
+func formLike(t []byte) bool {
+	return bytes.IndexByte(t, ' ') < 0 && bytes.IndexByte(t, '\n') < 0 && bytes.IndexByte(t, '"') < 0
 }
 
 func escapeAt(t []byte, i int) bool {
@@ -95,12 +103,30 @@ func escapeAt(t []byte, i int) bool {
 				return true
 			}
 		case '+':
-			if i > 0 && isDigit(t[i-1]) && isDigit(t[i+1]) {
+			if plusBetweenDigitGroups(t, i) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// plusBetweenDigitGroups reports a '+' between two groups of digits
+// ("4539+1488", a form-encoded card number): each side is digits up to a
+// byte that is not a letter. Inside base64 ("F4+9Up") it is literal.
+func plusBetweenDigitGroups(t []byte, i int) bool {
+	if i == 0 || i+1 >= len(t) || !isDigit(t[i-1]) || !isDigit(t[i+1]) {
+		return false
+	}
+	l := i - 1
+	for l > 0 && isDigit(t[l-1]) {
+		l--
+	}
+	r := i + 1
+	for r < len(t) && isDigit(t[r]) {
+		r++
+	}
+	return (l == 0 || !isAlnum(t[l-1])) && (r == len(t) || !isAlnum(t[r]))
 }
 
 func isHexByte(c byte) bool {
@@ -119,17 +145,11 @@ func hexVal(c byte) byte {
 }
 
 // unescapeView decodes percent-encoding (with '+' as space in form-like
-// text, i.e. text without spaces), JSON \uXXXX (with surrogate pairs) and
+// text, see formLike), JSON \uXXXX (with surrogate pairs) and
 // backslash escapes, and \xXX escapes, keeping a map to the parent.
 func unescapeView(v *view) *view {
 	t := v.text
-	form := true
-	for _, c := range t {
-		if c == ' ' || c == '\n' {
-			form = false
-			break
-		}
-	}
+	form := formLike(t)
 	out := make([]byte, 0, len(t))
 	m := make([]int32, 0, len(t)+1)
 	put := func(b []byte, at int) {
@@ -144,7 +164,7 @@ func unescapeView(v *view) *view {
 		case c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
 			put([]byte{hexVal(t[i+1])<<4 | hexVal(t[i+2])}, i)
 			i += 3
-		case c == '+' && (form || i > 0 && isDigit(t[i-1]) && i+1 < len(t) && isDigit(t[i+1])):
+		case c == '+' && (form || plusBetweenDigitGroups(t, i)):
 			put([]byte{' '}, i)
 			i++
 		case c == '\\' && i+1 < len(t):

@@ -161,10 +161,12 @@ func (s *scanner) scanTextAs(r io.Reader, path []string, depth int, wide *wideEn
 
 // textFamily is one text of a window and the views derived from it: the
 // window's bytes, their UTF-16/32 decoding, or string values joined by
-// joinValues. A joined family's matches and runs must cross one of its
-// bounds (offsets in anc between two joined values) and overlap no match
-// of the same entry found in the values themselves. A record-only family
-// is matched only so a joined family can be checked against it.
+// joinValues. A joined family's runs must cross one of its bounds (offsets
+// in anc between two joined values), and its matches must overlap no match
+// of the same entry found in the values themselves (a match inside one
+// value, or one that only reads the next value as context, like the host
+// after a URL's password). A record-only family is matched only so a
+// joined family can be checked against it.
 type textFamily struct {
 	anc        *view
 	bounds     []int
@@ -203,20 +205,8 @@ type matchView struct {
 	path []string
 	fam  *textFamily
 	// from is the view this one was unescaped or folded from (nil for a
-	// family's root): a run is only decoded from a derived view when the
-	// derivation changed its bytes, so a run split by a form's '+'→' ' is
-	// not decoded piecemeal.
+	// family's root).
 	from *view
-}
-
-// derivedRun reports whether [s,e) of mv differs from the same span of the
-// view it was derived from.
-func (mv matchView) derivedRun(s, e int) bool {
-	if mv.from == nil {
-		return true
-	}
-	a, b := mv.v.posIn(mv.from, s), mv.v.posIn(mv.from, e)
-	return !bytes.Equal(mv.v.text[s:e], mv.from.text[a:b])
 }
 
 // windowMatches records what a window's views reported, so a value seen
@@ -235,11 +225,63 @@ type runKey struct {
 // deriveViews appends root and the views derived from it: the confusables
 // fold, and percent/JSON unescaping repeated while it changes the text (up
 // to MaxDepth levels, so %2567 reads as g), each level normalised and
-// folded.
-func (s *scanner) deriveViews(out []matchView, root *view, path []string, fam *textFamily) []matchView {
+// folded. Unless fam is itself joined, the adjacent values of the levels
+// that have JSON strings or form fields are joined (joinValues) into
+// families of their own, appended to joins:
+// joined families are matched after the others, so a value found whole
+// in one field is known before a joined match that overlaps it.
+func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []string, fam *textFamily) ([]matchView, []matchView) {
 	out = append(out, matchView{root, path, fam, nil})
-	if f := foldView(root); f != nil {
+	if root.parent == nil {
+		// The window's own bytes, returned as they are by normalizeView:
+		// ASCII, nothing to fold.
+	} else if f := foldView(root); f != nil {
 		out = append(out, matchView{f, with(path, "+fold"), fam, root})
+	}
+	// Values are joined at the root and again at each unescaping level
+	// that brought new quotes or ampersands (JSON inside a JSON string, a
+	// percent-encoded form).
+	quotes, amps := -1, -1
+	seen := map[string]bool{} // joined texts already laid out
+	join := func(v *view, p []string, from *view) {
+		if fam.joined {
+			return
+		}
+		var js []joinedValues
+		if q := bytes.Count(v.text, []byte{'"'}); q > 0 && q != quotes {
+			quotes = q
+			// In an unescaped view only the quotes unescaping produced
+			// delimit new strings: the others delimited the strings of
+			// the level before (the outer string around a JSON document
+			// held as a string).
+			var delim func(int) bool
+			if from != nil {
+				delim = func(i int) bool { return from.text[v.toParent[i]] != '"' }
+			}
+			for _, ps := range jsonStringValues(v.text, from != nil, delim) {
+				js = append(js, joinPieces(v, ps)...)
+			}
+		}
+		if a := bytes.Count(v.text, []byte{'&'}); a > 0 && a != amps {
+			amps = a
+			js = append(js, joinPieces(v, formValues(v.text))...)
+		}
+		for _, j := range js {
+			if seen[string(j.v.text)] {
+				continue
+			}
+			seen[string(j.v.text)] = true
+			jf := &textFamily{anc: j.v, bounds: j.bounds, joined: true}
+			joins, _ = s.deriveViews(joins, nil, j.v, normalizeView(j.v), with(p, "+join"), jf)
+		}
+	}
+	// Values are found before normalisation, where quotes are only the
+	// ASCII ones (a full-width ＂ inside a value is not a delimiter), and
+	// after it (a document written all in full-width forms).
+	join(pre, path, nil)
+	if root != pre {
+		quotes, amps = -1, -1
+		join(root, path, nil)
 	}
 	cur, p := root, path
 	for level := 1; needsUnescape(cur.text); level++ {
@@ -257,9 +299,10 @@ func (s *scanner) deriveViews(out []matchView, root *view, path []string, fam *t
 		if f := foldView(n); f != nil {
 			out = append(out, matchView{f, with(p, "+fold"), fam, n})
 		}
+		join(u, p, cur)
 		cur = n
 	}
-	return out
+	return out, joins
 }
 
 // window matches buf (stream offsets base…) and reports candidates whose
@@ -272,34 +315,26 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 
 	rootFam := &textFamily{anc: raw, recordOnly: s.joinOnly}
 	v0 := normalizeView(raw)
-	views := s.deriveViews(nil, v0, path, rootFam)
-	roots := []matchView{{v0, path, rootFam, nil}}
+	views, joins := s.deriveViews(nil, nil, raw, v0, path, rootFam)
 	if wide != nil {
 		if wv := wideView(raw, *wide, wide.firstUnit(base)); wv != nil {
-			n := normalizeView(wv)
-			wp := with(path, "+"+wide.name)
-			views = s.deriveViews(views, n, wp, &textFamily{anc: raw, recordOnly: s.joinOnly})
-			roots = append(roots, matchView{n, wp, nil, nil})
+			views, joins = s.deriveViews(views, joins, wv, normalizeView(wv), with(path, "+"+wide.name), &textFamily{anc: raw, recordOnly: s.joinOnly})
 		}
 	}
-	for _, r := range roots {
-		for _, j := range joinValues(r.v) {
-			views = s.deriveViews(views, j.v, with(r.path, "+join"), &textFamily{anc: j.v, bounds: j.bounds, joined: true})
-		}
-	}
+	views = append(views, joins...)
 	var wm *windowMatches
 	if len(views) > 1 {
 		wm = &windowMatches{spans: map[int32][][2]int{}, runs: map[runKey]bool{}}
 	}
 
 	// Runs first: one reaching the buffer end defers ownership to its start.
-	var runs []run
+	var runs, waiting []run
 	for _, mv := range views {
 		if mv.fam.recordOnly {
 			continue
 		}
-		for _, ru := range findRuns(mv.v) {
-			if !mv.fam.crosses(mv.v, ru.start, ru.end) || !mv.derivedRun(ru.start, ru.end) {
+		for _, ru := range append(findRuns(mv.v), findPercentRuns(mv.v)...) {
+			if !mv.fam.crosses(mv.v, ru.start, ru.end) {
 				continue
 			}
 			if wm != nil {
@@ -309,11 +344,13 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 				}
 				wm.runs[k] = true
 			}
-			runs = append(runs, ru)
+			waiting = append(waiting, ru)
+			runs = append(runs, ru.resolve()...)
 		}
 	}
+	runs = outermostRuns(runs)
 	if !eof {
-		for _, ru := range runs {
+		for _, ru := range waiting {
 			if at, ok := ru.waitFrom(len(buf)); ok && at >= lo && at < hi {
 				hi = at
 			}
@@ -339,6 +376,42 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 	return base + int64(hi)
 }
 
+// outermostRuns drops runs whose raw span lies inside a longer decoded run
+// of another view: a line of a wrapped value that the unescaped view reads
+// whole (JSON "\n" escapes), or a piece of a value cut by a form's '+'.
+func outermostRuns(runs []run) []run {
+	if len(runs) < 2 {
+		return runs
+	}
+	spans := make([][2]int, len(runs))
+	for i, r := range runs {
+		spans[i] = [2]int{r.v.rawPos(r.start), r.v.rawPos(r.end)}
+	}
+	out := runs[:0:0]
+	for i, r := range runs {
+		inner := false
+		for j, sp := range spans {
+			if j != i && runs[j].v != r.v && sp[0] <= spans[i][0] && spans[i][1] <= sp[1] && sp[1]-sp[0] > spans[i][1]-spans[i][0] {
+				inner = true
+				break
+			}
+		}
+		if !inner {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func overlapsAny(spans [][2]int, s, e int) bool {
+	for _, sp := range spans {
+		if s < sp[1] && sp[0] < e {
+			return true
+		}
+	}
+	return false
+}
+
 // keep decides whether a candidate of entry ei at raw span [rs,re) is new
 // for its window, and records it.
 func (wm *windowMatches) keep(ei int32, rs, re int, fam *textFamily) bool {
@@ -360,15 +433,12 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 	text := v.text
 	pl := s.pl
 	var spans [][2]int // spans of specific entries, to suppress generic overlaps
-	// emitFrom reports a candidate whose detector read the text from
-	// offset from (a keyword before the value), which is what must cross
-	// a joined family's bound.
-	emitFrom := func(ei int32, c candidate, from int) {
+	emit := func(ei int32, c candidate) {
 		if c.end > len(text) {
 			return
 		}
 		rs := v.rawPos(c.start)
-		if rs < lo || rs >= hi || !fam.crosses(v, min(from, c.start), c.end) {
+		if rs < lo || rs >= hi {
 			return
 		}
 		if _, generic := pl.entries[ei].det.(fallbackDetector); generic {
@@ -385,7 +455,6 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 		}
 		s.report(ei, c, v, path, base, 0)
 	}
-	emit := func(ei int32, c candidate) { emitFrom(ei, c, c.start) }
 	type trig struct {
 		pos int
 		id  int32
@@ -412,7 +481,7 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 				continue
 			}
 			seen[k] = true
-			emitFrom(r.entry, c, t.pos)
+			emit(r.entry, c)
 		}
 	}
 	if len(pl.numbers) > 0 {
