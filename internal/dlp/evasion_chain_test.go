@@ -140,15 +140,17 @@ func buildChain(doc []byte, choices []byte) ([]byte, Hints, []string) {
 	return data, h, names
 }
 
-var chainEngine = NewEngine(Options{MaxDecodedBytes: 8 << 20})
+var (
+	chainEngine     = NewEngine(Options{MaxDecodedBytes: 8 << 20})
+	chainProfile, _ = PredefinedProfile("Credentials and Secrets")
+)
 
 // chainFindsOrIncomplete is the property: a document holding a credential,
 // put through any chain of supported encodings, is found (some finding of
 // the Credentials and Secrets profile) or the verdict is incomplete.
 func chainFindsOrIncomplete(t *testing.T, doc []byte, choices []byte) {
 	data, h, names := buildChain(doc, choices)
-	p, _ := PredefinedProfile("Credentials and Secrets")
-	v, err := chainEngine.ScanHints(context.Background(), bytes.NewReader(data), p, h)
+	v, err := chainEngine.ScanHints(context.Background(), bytes.NewReader(data), chainProfile, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,27 +143,22 @@ func jsonStringValues(t []byte, multiline bool, delimiter func(i int) bool) [][]
 		open[d] = -1
 	}
 	out := make([][]piece, maxDepth)
-	lineStart := 0
 	for i := 0; i < len(t); {
 		q := bytes.IndexByte(t[i:], '"')
 		if q < 0 {
 			break
 		}
 		q += i
-		if delimiter != nil && !delimiter(q) {
-			i = q + 1
-			continue
-		}
-		if !multiline {
-			if nl := bytes.LastIndexByte(t[lineStart:q], '\n'); nl >= 0 {
-				// A line break closes nothing: strings open before it are dropped.
-				lineStart += nl + 1
-				for d := range open {
-					open[d] = -1
-				}
+		if !multiline && bytes.IndexByte(t[i:q], '\n') >= 0 {
+			// A line break closes nothing: strings open before it are dropped.
+			for d := range open {
+				open[d] = -1
 			}
 		}
 		i = q + 1
+		if delimiter != nil && !delimiter(q) {
+			continue
+		}
 		b := 0
 		for q-b > 0 && t[q-b-1] == '\\' {
 			b++

@@ -213,8 +213,14 @@ type matchView struct {
 // by several views (plain, unescaped, folded) is reported once. It is only
 // kept when the window has more than one view.
 type windowMatches struct {
+	exact map[findingKey]bool
 	spans map[int32][][2]int // entry → raw spans reported or recorded
 	runs  map[runKey]bool
+}
+
+type findingKey struct {
+	entry      int32
+	start, end int
 }
 
 type runKey struct {
@@ -242,7 +248,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 	// that brought new quotes or ampersands (JSON inside a JSON string, a
 	// percent-encoded form).
 	quotes, amps := -1, -1
-	seen := map[string]bool{} // joined texts already laid out
+	var seen map[string]bool // joined texts already laid out
 	join := func(v *view, p []string, from *view) {
 		if fam.joined {
 			return
@@ -270,6 +276,9 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 			if seen[string(j.v.text)] {
 				continue
 			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
 			seen[string(j.v.text)] = true
 			jf := &textFamily{anc: j.v, bounds: j.bounds, joined: true}
 			joins, _ = s.deriveViews(joins, nil, j.v, normalizeView(j.v), with(p, "+join"), jf)
@@ -280,8 +289,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 	// after it (a document written all in full-width forms).
 	join(pre, path, nil)
 	if root != pre {
-		quotes, amps = -1, -1
-		join(root, path, nil)
+		join(root, path, nil) // only the kinds whose syntax normalising changed
 	}
 	cur, p := root, path
 	for level := 1; needsUnescape(cur.text); level++ {
@@ -324,7 +332,7 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 	views = append(views, joins...)
 	var wm *windowMatches
 	if len(views) > 1 {
-		wm = &windowMatches{spans: map[int32][][2]int{}, runs: map[runKey]bool{}}
+		wm = &windowMatches{exact: map[findingKey]bool{}, spans: map[int32][][2]int{}, runs: map[runKey]bool{}}
 	}
 
 	// Runs first: one reaching the buffer end defers ownership to its start.
@@ -379,25 +387,35 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 // outermostRuns drops runs whose raw span lies inside a longer decoded run
 // of another view: a line of a wrapped value that the unescaped view reads
 // whole (JSON "\n" escapes), or a piece of a value cut by a form's '+'.
+// Runs are swept in order of start (longest first), so this is
+// O(n log n).
 func outermostRuns(runs []run) []run {
 	if len(runs) < 2 {
 		return runs
 	}
-	spans := make([][2]int, len(runs))
-	for i, r := range runs {
-		spans[i] = [2]int{r.v.rawPos(r.start), r.v.rawPos(r.end)}
+	type spanned struct {
+		r          run
+		start, end int
 	}
-	out := runs[:0:0]
+	ss := make([]spanned, len(runs))
 	for i, r := range runs {
-		inner := false
-		for j, sp := range spans {
-			if j != i && runs[j].v != r.v && sp[0] <= spans[i][0] && spans[i][1] <= sp[1] && sp[1]-sp[0] > spans[i][1]-spans[i][0] {
-				inner = true
-				break
-			}
+		ss[i] = spanned{r, r.v.rawPos(r.start), r.v.rawPos(r.end)}
+	}
+	sort.SliceStable(ss, func(i, j int) bool {
+		if ss[i].start != ss[j].start {
+			return ss[i].start < ss[j].start
 		}
-		if !inner {
-			out = append(out, r)
+		return ss[i].end > ss[j].end
+	})
+	out := runs[:0:0]
+	maxEnd, maxStart := -1, -1
+	for _, s := range ss {
+		if maxEnd > s.end || maxEnd == s.end && maxStart < s.start {
+			continue // inside a longer run
+		}
+		out = append(out, s.r)
+		if s.end > maxEnd {
+			maxEnd, maxStart = s.end, s.start
 		}
 	}
 	return out
@@ -418,11 +436,19 @@ func (wm *windowMatches) keep(ei int32, rs, re int, fam *textFamily) bool {
 	if wm == nil {
 		return true
 	}
-	for _, sp := range wm.spans[ei] {
-		if sp[0] == rs && sp[1] == re || fam.joined && rs < sp[1] && sp[0] < re {
-			return false
+	k := findingKey{ei, rs, re}
+	if wm.exact[k] {
+		return false
+	}
+	if fam.joined {
+		// Joined matches are rare: a linear look for an overlap is cheap.
+		for _, sp := range wm.spans[ei] {
+			if rs < sp[1] && sp[0] < re {
+				return false
+			}
 		}
 	}
+	wm.exact[k] = true
 	wm.spans[ei] = append(wm.spans[ei], [2]int{rs, re})
 	return true
 }
