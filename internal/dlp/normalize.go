@@ -64,6 +64,7 @@ func normalizeView(v *view) *view {
 // needsUnescape reports whether t holds percent-encoding, JSON/JS escapes
 // or form-encoded '+' spaces worth decoding.
 func needsUnescape(t []byte) bool {
+	plus := false
 	for _, c := range []byte{'%', '\\', '+'} {
 		for off := 0; ; {
 			i := bytes.IndexByte(t[off:], c)
@@ -71,13 +72,14 @@ func needsUnescape(t []byte) bool {
 				break
 			}
 			off += i + 1
+			plus = plus || c == '+'
 			if escapeAt(t, off-1) {
 				return true
 			}
 		}
 	}
 	// In form-like text every '+' is a space that unescapeView decodes.
-	return bytes.IndexByte(t, '+') >= 0 && formLike(t)
+	return plus && formLike(t)
 }
 
 // formLike reports text that reads as a form body or query string, in

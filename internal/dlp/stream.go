@@ -254,7 +254,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 			return
 		}
 		var js []joinedValues
-		if q := bytes.Count(v.text, []byte{'"'}); q > 0 && q != quotes {
+		if q := countIfAny(v.text, '"'); q > 0 && q != quotes {
 			quotes = q
 			// In an unescaped view only the quotes unescaping produced
 			// delimit new strings: the others delimited the strings of
@@ -268,7 +268,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 				js = append(js, joinPieces(v, ps)...)
 			}
 		}
-		if a := bytes.Count(v.text, []byte{'&'}); a > 0 && a != amps {
+		if a := countIfAny(v.text, '&'); a > 0 && a != amps {
 			amps = a
 			js = append(js, joinPieces(v, formValues(v.text))...)
 		}
@@ -421,13 +421,14 @@ func outermostRuns(runs []run) []run {
 	return out
 }
 
-func overlapsAny(spans [][2]int, s, e int) bool {
-	for _, sp := range spans {
-		if s < sp[1] && sp[0] < e {
-			return true
-		}
+// countIfAny counts c in t from its first occurrence: one pass when c is
+// absent, as in most prose.
+func countIfAny(t []byte, c byte) int {
+	i := bytes.IndexByte(t, c)
+	if i < 0 {
+		return 0
 	}
-	return false
+	return bytes.Count(t[i:], []byte{c})
 }
 
 // keep decides whether a candidate of entry ei at raw span [rs,re) is new
