@@ -361,6 +361,7 @@ type run struct {
 	hex        bool
 	pct        bool   // a percent-encoded value that decodes to binary
 	payload    []byte // the decoded bytes, once resolve has accepted them
+	joined     bool   // found in joined values (the blocks of joinPieces)
 	// open marks a run that ends at the end of its text or whose last
 	// line does, with only white space after it: the value may go on in
 	// data not yet read.

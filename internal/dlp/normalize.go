@@ -146,12 +146,17 @@ func hexVal(c byte) byte {
 	}
 }
 
-// unescapeView decodes percent-encoding (with '+' as space in form-like
-// text, see formLike), JSON \uXXXX (with surrogate pairs) and
-// backslash escapes, and \xXX escapes, keeping a map to the parent.
+// unescapeView decodes JSON \uXXXX (with surrogate pairs), backslash and
+// \xXX escapes or, when there are none, percent-encoding (with '+' as
+// space in form-like text, see formLike), keeping a map to the parent.
 func unescapeView(v *view) *view {
 	t := v.text
 	form := formLike(t)
+	// Backslash escapes are decoded first, in a level of their own, and
+	// percent-encoding in the next: a form body held in a JSON string
+	// ("a=x\u0026b=%0Ay") then shows its fields before their values are
+	// decoded.
+	pct := !hasBackslashEscape(t)
 	out := make([]byte, 0, len(t))
 	m := make([]int32, 0, len(t)+1)
 	put := func(b []byte, at int) {
@@ -163,10 +168,10 @@ func unescapeView(v *view) *view {
 	for i := 0; i < len(t); {
 		c := t[i]
 		switch {
-		case c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
+		case pct && c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
 			put([]byte{hexVal(t[i+1])<<4 | hexVal(t[i+2])}, i)
 			i += 3
-		case c == '+' && (form || plusBetweenDigitGroups(t, i)):
+		case pct && c == '+' && (form || plusBetweenDigitGroups(t, i)):
 			put([]byte{' '}, i)
 			i++
 		case c == '\\' && i+1 < len(t):
@@ -206,6 +211,20 @@ func unescapeView(v *view) *view {
 	}
 	m = append(m, int32(len(t)))
 	return &view{text: out, toParent: m, parent: v}
+}
+
+// hasBackslashEscape reports a backslash escape that unescapeView decodes.
+func hasBackslashEscape(t []byte) bool {
+	for off := 0; ; {
+		i := bytes.IndexByte(t[off:], '\\')
+		if i < 0 {
+			return false
+		}
+		off += i + 1
+		if escapeAt(t, off-1) {
+			return true
+		}
+	}
 }
 
 func hex4(b []byte) (rune, bool) {

@@ -353,6 +353,7 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 				wm.runs[k] = true
 			}
 			waiting = append(waiting, ru)
+			ru.joined = mv.fam.joined
 			runs = append(runs, ru.resolve()...)
 		}
 	}
@@ -384,8 +385,8 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 	return base + int64(hi)
 }
 
-// outermostRuns drops runs whose raw span lies inside a longer decoded run
-// of another view: a line of a wrapped value that the unescaped view reads
+// outermostRuns drops runs whose raw span lies inside a longer run that
+// decoded to text or a container: a line of a wrapped value that the unescaped view reads
 // whole (JSON "\n" escapes), or a piece of a value cut by a form's '+'.
 // Runs are swept in order of start (longest first), so this is
 // O(n log n).
@@ -393,6 +394,7 @@ func outermostRuns(runs []run) []run {
 	if len(runs) < 2 {
 		return runs
 	}
+	runs = bestJoinedRuns(runs)
 	type spanned struct {
 		r          run
 		start, end int
@@ -414,8 +416,52 @@ func outermostRuns(runs []run) []run {
 			continue // inside a longer run
 		}
 		out = append(out, s.r)
-		if s.end > maxEnd {
+		// Only a run whose payload is surely meaningful (UTF-8 text or a
+		// container) hides the runs inside it: one taken for wide text or
+		// headerless compression by a statistical test may be garbage
+		// (hex digits decoded as base64) around the right run.
+		if s.end > maxEnd && worthScanning(s.r.payload) {
 			maxEnd, maxStart = s.end, s.start
+		}
+	}
+	return out
+}
+
+// bestJoinedRuns keeps, of the runs of joined values that start at one
+// raw offset (blocks of 2, 3 and 4 values), the one that decodes cleanest
+// (a valid base64 length, then UTF-8 text without controls or a
+// container), then the longest: a value in two fields is not read with the
+// next field's bytes appended.
+func bestJoinedRuns(runs []run) []run {
+	best := map[int]int{} // raw start → index in runs
+	quality := func(r run) int {
+		if !r.hex && !r.pct && len(bytes.TrimRight(r.src(), "="))%4 == 1 {
+			return 0 // no base64 value has this length: a value and a bit more
+		}
+		if strictText(r.payload) || isContainerMagic(r.payload) {
+			return 2
+		}
+		return 1
+	}
+	for i, r := range runs {
+		if !r.joined {
+			continue
+		}
+		s := r.v.rawPos(r.start)
+		j, ok := best[s]
+		if !ok {
+			best[s] = i
+			continue
+		}
+		b := runs[j]
+		if q, qb := quality(r), quality(b); q > qb || q == qb && r.end-r.start > b.end-b.start {
+			best[s] = i
+		}
+	}
+	out := runs[:0:0]
+	for i, r := range runs {
+		if !r.joined || best[r.v.rawPos(r.start)] == i {
+			out = append(out, r)
 		}
 	}
 	return out

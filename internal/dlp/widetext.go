@@ -132,11 +132,9 @@ func statsAs(head []byte, w wideEncoding, whole bool, badPer int) wideStats {
 			}
 			break
 		}
-		if w.unit == 2 {
-			u := w.unitAt(head, i)
-			hiCount[u>>8]++
-			loCount[u&0xff]++
-		}
+		u := w.unitAt(head, i)
+		hiCount[u>>8&0xff]++
+		loCount[u&0xff]++
 		i += n
 		st.n++
 		switch {
@@ -150,7 +148,7 @@ func statsAs(head []byte, w wideEncoding, whole bool, badPer int) wideStats {
 			}
 		}
 	}
-	if w.unit == 2 && st.n > 0 {
+	if st.n > 0 {
 		st.skew = entropy(loCount[:]) - entropy(hiCount[:])
 	}
 	return st
@@ -172,20 +170,19 @@ func entropy(counts []int) float64 {
 }
 
 // textLike is the test a head without a byte order mark must pass to be
-// read as wide text: at least 8 characters, almost all of them (31 in 32)
-// assigned printable characters, spaces or line breaks. For UTF-32 that is
-// enough (a random 32-bit unit is a character in 1 case of 4000). For
-// UTF-16 (most 16-bit values are characters), either a quarter of them
-// must be ASCII (text in Latin script, or with ASCII spaces, digits and
-// punctuation: a random unit has a 1 in 512 chance) or, over at least 32
-// characters, the units' high bytes must be at least one bit of entropy
-// more predictable than their low bytes (text in one script, CJK
-// included: random binary has the same entropy in both).
+// read as wide text: at least 8 characters, almost all of them (31 in 32;
+// all of them for UTF-32) assigned printable characters, spaces or line
+// breaks, and either a quarter of them ASCII (text in Latin script, or
+// with ASCII spaces, digits and punctuation: a random 16-bit unit has a 1
+// in 512 chance) or, over at least 32 characters, the second bytes of the
+// units at least one bit of entropy more predictable than their first
+// (text in one script, CJK included: random binary has the same entropy
+// in both).
 func (st wideStats) textLike(unit int) bool {
-	if st.n < 8 || st.bad*32 > st.n {
+	if st.n < 8 || st.bad*32 > st.n || unit == 4 && st.bad > 0 {
 		return false
 	}
-	return unit == 4 || st.ascii*4 >= st.n || st.n >= 32 && st.skew >= 1
+	return st.ascii*4 >= st.n || st.n >= 32 && st.skew >= 1
 }
 
 // sniffUnicode recognises UTF-16 and UTF-32 text: by a byte order mark
