@@ -3,6 +3,7 @@ package dlp
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -64,7 +65,7 @@ func normalizeView(v *view) *view {
 // needsUnescape reports whether t holds percent-encoding, JSON/JS escapes
 // or form-encoded '+' spaces worth decoding.
 func needsUnescape(t []byte) bool {
-	plus := false
+	ps := plusSpaces{t: t}
 	for _, c := range []byte{'%', '\\', '+'} {
 		for off := 0; ; {
 			i := bytes.IndexByte(t[off:], c)
@@ -72,21 +73,57 @@ func needsUnescape(t []byte) bool {
 				break
 			}
 			off += i + 1
-			plus = plus || c == '+'
-			if escapeAt(t, off-1) {
+			if escapeAt(t, off-1) || c == '+' && ps.at(off-1) {
 				return true
 			}
 		}
 	}
-	// In form-like text every '+' is a space that unescapeView decodes.
-	return plus && formLike(t)
+	return false
 }
 
-// formLike reports text that reads as a form body or query string, in
-// which '+' stands for a space: no spaces, line breaks or double quotes
-// (compact JSON has no spaces either, and its '+' are literal: base64).
-func formLike(t []byte) bool {
-	return bytes.IndexByte(t, ' ') < 0 && bytes.IndexByte(t, '\n') < 0 && bytes.IndexByte(t, '"') < 0
+// plusSpaces tells which '+' of t stand for a space: those in a token (a
+// run without white space, quotes or angle brackets) that reads as form
+// fields or a query (key=value, or '&'), and those between two groups of
+// digits. A token is examined once, so the cost is linear.
+type plusSpaces struct {
+	t    []byte
+	end  int // end of the token last examined
+	form bool
+}
+
+func (p *plusSpaces) at(i int) bool {
+	t := p.t
+	if i >= p.end {
+		s := i
+		for s > 0 && !isTokenDelim(t[s-1]) {
+			s--
+		}
+		e := i
+		for e < len(t) && !isTokenDelim(t[e]) {
+			e++
+		}
+		p.end, p.form = e, formToken(t[s:e])
+	}
+	return p.form || plusBetweenDigitGroups(t, i)
+}
+
+func isTokenDelim(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' || c == '>'
+}
+
+// formToken reports a token holding '&' or a key=value pair ('=' after a
+// name character and before something other than '='): base64, whose '='
+// only pads its end, is not one.
+func formToken(tok []byte) bool {
+	if bytes.IndexByte(tok, '&') >= 0 {
+		return true
+	}
+	for j := 1; j+1 < len(tok); j++ {
+		if tok[j] == '=' && tok[j+1] != '=' && (isAlnum(tok[j-1]) || strings.IndexByte("_.-]", tok[j-1]) >= 0) {
+			return true
+		}
+	}
+	return false
 }
 
 func escapeAt(t []byte, i int) bool {
@@ -148,10 +185,17 @@ func hexVal(c byte) byte {
 
 // unescapeView decodes JSON \uXXXX (with surrogate pairs), backslash and
 // \xXX escapes or, when there are none, percent-encoding (with '+' as
-// space in form-like text, see formLike), keeping a map to the parent.
-func unescapeView(v *view) *view {
+// space where plusSpaces says so), keeping a map to the parent.
+func unescapeView(v *view) *view { return unescapeViewForm(v, false) }
+
+// unescapeViewForm is unescapeView that, when form is set (the values of
+// form fields, joined), reads every '+' as a space.
+func unescapeViewForm(v *view, form bool) *view {
 	t := v.text
-	form := formLike(t)
+	ps := plusSpaces{t: t, form: form, end: len(t) + 1}
+	if !form {
+		ps.end = 0
+	}
 	// Backslash escapes are decoded first, in a level of their own, and
 	// percent-encoding in the next: a form body held in a JSON string
 	// ("a=x\u0026b=%0Ay") then shows its fields before their values are
@@ -171,7 +215,7 @@ func unescapeView(v *view) *view {
 		case pct && c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
 			put([]byte{hexVal(t[i+1])<<4 | hexVal(t[i+2])}, i)
 			i += 3
-		case pct && c == '+' && (form || plusBetweenDigitGroups(t, i)):
+		case pct && c == '+' && ps.at(i):
 			put([]byte{' '}, i)
 			i++
 		case c == '\\' && i+1 < len(t):

@@ -172,6 +172,7 @@ type textFamily struct {
 	bounds     []int
 	joined     bool
 	recordOnly bool
+	formValues bool // joined form values: '+' is a space in them
 }
 
 // crosses reports whether [s,e) of v, a view of f, spans one of f's bounds.
@@ -213,9 +214,10 @@ type matchView struct {
 // by several views (plain, unescaped, folded) is reported once. It is only
 // kept when the window has more than one view.
 type windowMatches struct {
-	exact map[findingKey]bool
-	spans map[int32][][2]int // entry → raw spans reported or recorded
-	runs  map[runKey]bool
+	exact    map[findingKey]bool
+	spans    map[int32][][2]int // entry → raw spans reported or recorded
+	specific [][2]int           // raw spans of specific (not fallback) entries
+	runs     map[runKey]bool
 }
 
 type findingKey struct {
@@ -253,7 +255,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 		if fam.joined {
 			return
 		}
-		var js []joinedValues
+		var js, forms []joinedValues
 		if q := countIfAny(v.text, '"'); q > 0 && q != quotes {
 			quotes = q
 			// In an unescaped view only the quotes unescaping produced
@@ -270,9 +272,9 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 		}
 		if a := countIfAny(v.text, '&'); a > 0 && a != amps {
 			amps = a
-			js = append(js, joinPieces(v, formValues(v.text))...)
+			forms = joinPieces(v, formValues(v.text))
 		}
-		for _, j := range js {
+		for k, j := range append(js, forms...) {
 			if seen[string(j.v.text)] {
 				continue
 			}
@@ -280,7 +282,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 				seen = map[string]bool{}
 			}
 			seen[string(j.v.text)] = true
-			jf := &textFamily{anc: j.v, bounds: j.bounds, joined: true}
+			jf := &textFamily{anc: j.v, bounds: j.bounds, joined: true, formValues: k >= len(js)}
 			joins, _ = s.deriveViews(joins, nil, j.v, normalizeView(j.v), with(p, "+join"), jf)
 		}
 	}
@@ -292,8 +294,8 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 		join(root, path, nil) // only the kinds whose syntax normalising changed
 	}
 	cur, p := root, path
-	for level := 1; needsUnescape(cur.text); level++ {
-		u := unescapeView(cur)
+	for level := 1; fam.formValues && bytes.IndexByte(cur.text, '+') >= 0 || needsUnescape(cur.text); level++ {
+		u := unescapeViewForm(cur, fam.formValues)
 		if bytes.Equal(u.text, cur.text) {
 			break
 		}
@@ -479,13 +481,25 @@ func countIfAny(t []byte, c byte) int {
 
 // keep decides whether a candidate of entry ei at raw span [rs,re) is new
 // for its window, and records it.
-func (wm *windowMatches) keep(ei int32, rs, re int, fam *textFamily) bool {
+func (wm *windowMatches) keep(ei int32, rs, re int, fam *textFamily, fallback bool) bool {
 	if wm == nil {
 		return true
 	}
 	k := findingKey{ei, rs, re}
 	if wm.exact[k] {
 		return false
+	}
+	if fallback {
+		// As within one view, a generic match gives way to a specific
+		// entry's match of any view of the window (an AWS secret whose '+'
+		// an unescaped view read as a space).
+		for _, sp := range wm.specific {
+			if rs < sp[1] && sp[0] < re {
+				return false
+			}
+		}
+	} else {
+		wm.specific = append(wm.specific, [2]int{rs, re})
 	}
 	if fam.joined {
 		// Joined matches are rare: a linear look for an overlap is cheap.
@@ -514,7 +528,8 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 		if rs < lo || rs >= hi {
 			return
 		}
-		if _, generic := pl.entries[ei].det.(fallbackDetector); generic {
+		_, generic := pl.entries[ei].det.(fallbackDetector)
+		if generic {
 			for _, sp := range spans {
 				if c.start < sp[1] && sp[0] < c.end {
 					return
@@ -523,7 +538,7 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 		} else {
 			spans = append(spans, [2]int{c.start, c.end})
 		}
-		if !wm.keep(ei, rs, v.rawPos(c.end), fam) || fam.recordOnly {
+		if !wm.keep(ei, rs, v.rawPos(c.end), fam, generic) || fam.recordOnly {
 			return
 		}
 		s.report(ei, c, v, path, base, 0)
