@@ -68,8 +68,8 @@ func dlpCmd() *cobra.Command {
 	scan.Flags().StringVar(&profile, "profile", "all", "profile name: a predefined one or one of --profiles")
 	scan.Flags().StringVar(&profilesFile, "profiles", "", "YAML file of custom profiles (see docs/dlp.md)")
 	scan.Flags().StringVar(&keyFile, "payload-key", "", "file with a base64 X25519 public key; findings then carry encrypted payloads")
-	scan.Flags().StringVar(&hints.ContentType, "content-type", "", "the input's media type, as an HTTP Content-Type (multipart boundaries)")
-	scan.Flags().StringVar(&hints.ContentEncoding, "content-encoding", "", "the input's HTTP Content-Encoding (br, deflate, gzip, zstd); brotli and raw deflate are otherwise recognised by a trial decode")
+	scan.Flags().StringVar(&hints.ContentType, "content-type", "", "the input's media type, as an HTTP Content-Type (multipart boundaries, charset=utf-16/utf-32)")
+	scan.Flags().StringVar(&hints.ContentEncoding, "content-encoding", "", "the input's HTTP Content-Encoding, a list in the order applied (\"gzip, br\"; br, deflate, gzip, zstd); each coding is verified and a mismatch exits 3")
 	keygen := &cobra.Command{
 		Use:   "keygen",
 		Short: "Print a new X25519 key pair (base64) for payload encryption",

@@ -307,8 +307,9 @@ func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool
 	}
 	after := pos + len(trig)
 	lim := min(len(text), after+200)
-	// Cheap precheck: an assignment operator must follow the identifier.
-	if bytes.IndexAny(text[after:min(lim, after+32)], ":=>") < 0 {
+	// Cheap precheck: an assignment operator must follow the identifier
+	// (a plain loop: bytes.IndexAny builds a set on every call).
+	if !hasAssignByte(text[after:min(lim, after+32)]) {
 		return candidate{}, false
 	}
 	ix := genericValueRe.FindSubmatchIndex(text[after:lim])
@@ -344,6 +345,15 @@ func (genericSecretEntry) at(text []byte, pos int, trig string) (candidate, bool
 		conf = High
 	}
 	return candidate{start: s, end: e, conf: conf}, true
+}
+
+func hasAssignByte(b []byte) bool {
+	for _, c := range b {
+		if c == ':' || c == '=' || c == '>' {
+			return true
+		}
+	}
+	return false
 }
 
 // identLike reports values that read as code: lower/camel identifiers with

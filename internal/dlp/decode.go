@@ -26,12 +26,16 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// decodeLayer recognises a compressed or container format by its magic
-// number (brotli and raw deflate, which have none, by hint or by a trial
-// decode of a binary head) and scans its content one layer deeper;
+// decodeLayer removes the declared content codings (coding.go), then
+// recognises a compressed or container format by its magic number (brotli
+// and raw deflate, which have none, by a trial decode of a binary head)
+// and scans its content one layer deeper; UTF-16 and UTF-32 text (by
+// byte order mark, charset or widetext.go's test) is scanned decoded;
 // anything else is scanned as text.
 func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth int, h Hints) error {
-	enc := strings.ToLower(strings.TrimSpace(h.ContentEncoding))
+	if codings := contentCodings(h.ContentEncoding); len(codings) > 0 {
+		return s.decodeDeclared(br, codings, p, depth, h.ContentType)
+	}
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) && gzipHeaderValid(br):
 		zr, err := gzip.NewReader(br)
@@ -47,8 +51,7 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 		}
 		defer zr.Close()
 		return s.nested(zr, with(p, "zstd"), depth)
-	case len(head) >= 2 && head[0]&0x0f == 8 && head[0]>>4 <= 7 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 && head[1]&0x20 == 0 &&
-		zlibTrial(br):
+	case zlibHeader(head) && zlibTrial(br):
 		zr, err := zlib.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("deflate: %w", err)
@@ -61,20 +64,25 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 	case isPDF(br) && multipartBoundary(head, h.ContentType) == "":
 		return s.scanPDF(br, p, depth)
 	}
-	if enc == "" && !worthScanning(head) {
+	full, _ := br.Peek(br.Size()) // up to 4 KiB
+	whole := len(full) < br.Size()
+	if w, ok := declaredWide(h.ContentType, full); ok {
+		return s.scanTextAs(br, p, depth, &w)
+	}
+	if w := sniffUnicode(full, whole); w.unit != 0 {
+		return s.scanTextAs(br, p, depth, &w)
+	}
+	if !worthScanning(head) {
 		// Brotli and raw deflate have no magic number: a binary stream whose
 		// head decodes as one of them to text is treated as that encoding.
-		// The buffer holds up to 4 KiB, enough to tell.
-		full, _ := br.Peek(br.Size())
-		enc = sniffHeaderless(full, len(full) < br.Size())
-	}
-	switch enc {
-	case "br":
-		return s.nested(brotli.NewReader(br), with(p, "brotli"), depth)
-	case "deflate":
-		fr := flate.NewReader(br)
-		defer fr.Close()
-		return s.nested(fr, with(p, "deflate"), depth)
+		switch sniffHeaderless(full, whole) {
+		case "br":
+			return s.nested(brotli.NewReader(br), with(p, "brotli"), depth)
+		case "deflate":
+			fr := flate.NewReader(br)
+			defer fr.Close()
+			return s.nested(fr, with(p, "deflate"), depth)
+		}
 	}
 	if b := multipartBoundary(head, h.ContentType); b != "" {
 		return s.scanMultipart(br, b, p, depth)
@@ -113,6 +121,8 @@ func multipartBoundary(head []byte, ct string) string {
 
 func (s *scanner) scanMultipart(r io.Reader, boundary string, p []string, depth int) error {
 	mr := multipart.NewReader(r, boundary)
+	var fields fieldJoin
+	defer func() { s.scanJoinedFields(&fields, p, depth) }()
 	for i := 0; ; i++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -122,19 +132,109 @@ func (s *scanner) scanMultipart(r io.Reader, boundary string, p []string, depth 
 			return fmt.Errorf("multipart: %w", err)
 		}
 		name := part.FormName()
-		if fn := part.FileName(); fn != "" {
+		fn := part.FileName()
+		if fn != "" {
 			name = fn
 		}
+		// Quoted-printable parts are decoded by the multipart reader.
 		var body io.Reader = part
 		if strings.EqualFold(part.Header.Get("Content-Transfer-Encoding"), "base64") {
 			body = base64.NewDecoder(base64.StdEncoding, part)
 		}
+		var value *fieldValue
+		if fn == "" {
+			value = &fieldValue{}
+			body = io.TeeReader(body, value)
+		}
 		s.scanStream(s.budget(body), with(p, "multipart["+strconv.Itoa(i)+":"+name+"]"), depth+1,
 			Hints{ContentType: part.Header.Get("Content-Type")})
+		fields.add(value)
 		if err := s.checkTime(); err != nil {
 			return err
 		}
 	}
+}
+
+// fieldValue keeps what a multipart form field held near its ends: all of
+// it up to 2·maxTokenLen bytes, else its first and last maxTokenLen bytes.
+type fieldValue struct {
+	head, tail []byte
+	n          int
+}
+
+func (f *fieldValue) Write(b []byte) (int, error) {
+	n := len(b)
+	f.n += n
+	if room := 2*maxTokenLen - len(f.head); room > 0 {
+		k := min(room, len(b))
+		f.head = append(f.head, b[:k]...)
+		b = b[k:]
+	}
+	if len(b) > 0 {
+		f.tail = append(f.tail, b...)
+		if len(f.tail) > 4*maxTokenLen {
+			f.tail = append(f.tail[:0], f.tail[len(f.tail)-maxTokenLen:]...)
+		}
+	}
+	return n, nil
+}
+
+// fieldJoin collects the values of a multipart body's form fields in order;
+// a file part or a binary value ends a run of adjacent fields.
+type fieldJoin struct {
+	b      bytes.Buffer // a JSON array of the values, runs apart
+	values int
+	joined bool // some run has two values or more
+	inRun  bool
+}
+
+func (j *fieldJoin) add(f *fieldValue) {
+	if f == nil || !worthScanning(f.head) {
+		j.inRun = false
+		return
+	}
+	sep := func(far bool) {
+		if j.b.Len() == 0 {
+			j.b.WriteByte('[')
+			return
+		}
+		j.b.WriteByte(',')
+		if far {
+			j.b.WriteString(strings.Repeat(" ", maxJoinGap+1))
+		}
+	}
+	if f.n <= 2*maxTokenLen {
+		sep(!j.inRun)
+		j.b.WriteString(strconv.Quote(string(f.head)))
+	} else {
+		// A long value joins its neighbours only at its ends.
+		sep(!j.inRun)
+		j.b.WriteString(strconv.Quote(string(f.head[:maxTokenLen])))
+		sep(true)
+		j.b.WriteString(strconv.Quote(string(f.tail[max(0, len(f.tail)-maxTokenLen):])))
+	}
+	if j.inRun {
+		j.joined = true
+	}
+	j.inRun = true
+	j.values++
+}
+
+// scanJoinedFields scans the collected field values as one JSON array in
+// which only matches that cross from one value to the next count: a secret
+// split across two form fields is found, and a value whole in one field,
+// already reported with its part, is not reported again.
+func (s *scanner) scanJoinedFields(j *fieldJoin, p []string, depth int) {
+	if !j.joined || j.b.Len() > int(s.o.MaxDecodedBytes) {
+		return
+	}
+	j.b.WriteByte(']')
+	prev := s.joinOnly
+	s.joinOnly = true
+	if err := s.scanText(bytes.NewReader(j.b.Bytes()), with(p, "multipart[fields]"), depth+1); err != nil {
+		s.layerError(p, err)
+	}
+	s.joinOnly = prev
 }
 
 // scanZip buffers an archive (up to MaxArchiveBytes, since zip needs random
@@ -251,10 +351,105 @@ func (s *scanner) scanOfficeXML(r io.Reader, p []string, depth int) error {
 
 // ---- inline base64 and hex runs ----
 
+// run is a base64 or hex value in a view: one segment, or the lines of a
+// value wrapped at any width (MIME's 76, PEM's 64, CRLF or LF, indented
+// continuation lines), decoded as one.
 type run struct {
 	v          *view
 	start, end int
+	segs       [][2]int // the lines of a wrapped value; nil for one segment
 	hex        bool
+	pct        bool   // a percent-encoded value that decodes to binary
+	payload    []byte // the decoded bytes, once resolve has accepted them
+	joined     bool   // found in joined values (the blocks of joinPieces)
+	// open marks a run that ends at the end of its text or whose last
+	// line does, with only white space after it: the value may go on in
+	// data not yet read.
+	open bool
+}
+
+// src returns the run's characters without the line breaks between lines.
+func (r run) src() []byte {
+	if r.segs == nil {
+		return r.v.text[r.start:r.end]
+	}
+	var b []byte
+	for _, sg := range r.segs {
+		b = append(b, r.v.text[sg[0]:sg[1]]...)
+	}
+	return b
+}
+
+// decode returns the decoded bytes, or nil when the run does not decode.
+func (r run) decode() []byte {
+	src := r.src()
+	if r.pct {
+		return percentDecode(src)
+	}
+	if r.hex {
+		dec := make([]byte, len(src)/2)
+		if _, err := hex.Decode(dec, src[:len(dec)*2]); err != nil {
+			return nil
+		}
+		return dec
+	}
+	return decodeBase64Loose(src)
+}
+
+// lines returns a wrapped run's lines long enough to be runs of their own.
+func (r run) lines() []run {
+	var out []run
+	for _, sg := range r.segs {
+		if sg[1]-sg[0] < minB64Run {
+			continue
+		}
+		sr := run{v: r.v, start: sg[0], end: sg[1]}
+		src := r.v.text[sg[0]:sg[1]]
+		sr.hex = len(src) >= minHexRun && len(src)%2 == 0 && allHexBytes(src)
+		out = append(out, sr)
+	}
+	return out
+}
+
+// meaningful reports whether a wrapped run decodes to text or a known
+// container, which tells a wrapped value from a list of unrelated values
+// (hashes, IDs) one per line. An open run is judged by what is read so far.
+func (r run) meaningful() bool {
+	src := r.src()
+	if r.open {
+		keep := len(src) - len(src)%4
+		if r.hex {
+			keep = len(src) - len(src)%2
+		}
+		src = src[:keep]
+	}
+	sr := run{v: &view{text: src}, end: len(src), hex: r.hex}
+	dec := sr.decode()
+	if dec == nil {
+		return false
+	}
+	if r.open {
+		for cut := 0; cut < 3 && !utf8.Valid(dec) && len(dec) > 1; cut++ {
+			dec = dec[:len(dec)-1]
+		}
+	}
+	return worthScanning(dec) || sniffUnicode(dec, !r.open).unit != 0
+}
+
+// waitFrom reports whether a window must wait for more data before
+// decoding the run (it reaches the buffer's end, or is open), and the raw
+// offset the next window must start from.
+func (r run) waitFrom(bufLen int) (int, bool) {
+	start := r.v.rawPos(r.start)
+	if r.segs != nil && r.open && !r.meaningful() {
+		// Unrelated lines: only the last, as a run of its own, may go on.
+		last := r.segs[len(r.segs)-1]
+		if last[1]-last[0] >= minB64Run {
+			return r.v.rawPos(last[0]), true
+		}
+		return 0, false
+	}
+	return start, r.open || r.v.rawPos(r.end) >= bufLen
 }
 
 var b64Class = func() (t [256]uint8) {
@@ -269,6 +464,15 @@ var b64Class = func() (t [256]uint8) {
 	}
 	return
 }()
+
+func allHexBytes(b []byte) bool {
+	for _, c := range b {
+		if b64Class[c]&2 == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // hasCtlOrSpace reports whether a byte of x or y is below 0x21 (exact:
 // hasless from "Bit Twiddling Hacks").
@@ -285,7 +489,8 @@ const (
 // findRuns returns base64 and hex runs of v long enough to hide a secret.
 // Any run of at least minB64Run bytes covers a multiple of minB64Run, so
 // only those positions are probed and expanded: prose costs about one
-// read per word instead of one per byte.
+// read per word instead of one per byte. A run that ends a line is joined
+// with the lines after it that hold only base64 (a wrapped value).
 func findRuns(v *view) []run {
 	var out []run
 	t := v.text
@@ -319,52 +524,210 @@ func findRuns(v *view) []run {
 		for e < n && e-j < 2 && t[e] == '=' {
 			e++
 		}
-		if l := j - i; l >= minB64Run {
+		if j-i < minB64Run {
+			continue
+		}
+		r := run{v: v, start: i, end: e}
+		if e == j {
+			// No padding: the value may be wrapped onto the next lines.
+			r = joinWrapped(r, allHex)
+			next = max(next, r.end)
+		}
+		if l := j - i; r.segs == nil {
 			if allHex && l >= minHexRun && l%2 == 0 {
-				out = append(out, run{v: v, start: i, end: e, hex: true})
-			} else if !allHex {
-				out = append(out, run{v: v, start: i, end: e})
+				r.hex = true
+			} else if allHex {
+				continue
 			}
 		}
+		out = append(out, r)
 	}
 	return out
 }
 
-// findEscapedRuns keeps the runs of an unescaped view that covered an
-// escape (the others were found in the plain view).
-func findEscapedRuns(v, unesc *view) []run {
+// joinWrapped extends a run that ends a line with the following lines made
+// only of base64 characters (indentation allowed, '=' padding ending the
+// value); it marks runs whose last line ends the text, or is followed only
+// by white space, as open.
+func joinWrapped(r run, allHex bool) run {
+	t := r.v.text
+	n := len(t)
+	segs := [][2]int{{r.start, r.end}}
+	total := r.end - r.start
+	pos := r.end
+	for pos < n {
+		ls, ok := nextLine(t, pos)
+		if !ok {
+			break
+		}
+		j := ls
+		for j < n && b64Class[t[j]] != 0 {
+			if b64Class[t[j]]&2 == 0 {
+				allHex = false
+			}
+			j++
+		}
+		if j == ls {
+			break
+		}
+		e := j
+		for e < n && e-j < 2 && t[e] == '=' {
+			e++
+		}
+		if e < n && !endsWrappedLine(t[e]) {
+			break
+		}
+		segs = append(segs, [2]int{ls, e})
+		total += e - ls
+		pos = e
+		if e > j {
+			break // padding ends the value
+		}
+	}
+	rest := pos
+	for rest < n && (t[rest] == '\r' || t[rest] == '\n' || t[rest] == ' ' || t[rest] == '\t') {
+		rest++
+	}
+	open := rest == n && (pos == n || t[pos] == '\r' || t[pos] == '\n')
+	if len(segs) == 1 {
+		r.open = open && pos < n
+		return r
+	}
+	r.segs, r.end, r.open = segs, pos, open
+	r.hex = allHex && total >= minHexRun && total%2 == 0
+	return r
+}
+
+// nextLine returns the start of the next line's content when t[pos] ends
+// a line (LF, CR or CRLF), after up to 64 bytes of indentation.
+func nextLine(t []byte, pos int) (int, bool) {
+	switch {
+	case t[pos] == '\r' && pos+1 < len(t) && t[pos+1] == '\n':
+		pos += 2
+	case t[pos] == '\r' || t[pos] == '\n':
+		pos++
+	default:
+		return 0, false
+	}
+	for k := 0; pos < len(t) && k < 64 && (t[pos] == ' ' || t[pos] == '\t'); k++ {
+		pos++
+	}
+	return pos, pos < len(t)
+}
+
+// endsWrappedLine reports the bytes that may follow the last character of
+// a wrapped line: a line break, or the delimiter closing a quoted or
+// marked-up value.
+func endsWrappedLine(c byte) bool {
+	switch c {
+	case '\r', '\n', '"', '\'', '`', '<', ',', ';', ')', ']', '}':
+		return true
+	}
+	return false
+}
+
+// isPercentRunByte reports the bytes of a percent-encoded form value.
+func isPercentRunByte(c byte) bool {
+	return isAlnum(c) || strings.IndexByte("%._~*!'()+-", c) >= 0
+}
+
+// minPercentEscapes is the fewest %XX escapes a percent run holds: binary
+// data (a compressed or UTF-16 body) is mostly escapes.
+const minPercentEscapes = 8
+
+// findPercentRuns returns the percent-encoded values of v (runs of form
+// value bytes holding at least minPercentEscapes escapes) that decode to
+// binary: compressed data or wide text that was URL-encoded. Values that
+// decode to text are read by the unescaped views instead.
+func findPercentRuns(v *view) []run {
+	t := v.text
+	if bytes.IndexByte(t, '%') < 0 {
+		return nil
+	}
 	var out []run
-	for _, r := range findRuns(v) {
-		if escapedSpan(v, unesc, r.start, r.end) {
-			out = append(out, r)
+	for i := 0; i < len(t); {
+		k := bytes.IndexByte(t[i:], '%')
+		if k < 0 {
+			break
+		}
+		s := i + k
+		for s > i && isPercentRunByte(t[s-1]) {
+			s--
+		}
+		e, escapes := s, 0
+		for e < len(t) && isPercentRunByte(t[e]) {
+			if t[e] == '%' && e+2 < len(t) && isHexByte(t[e+1]) && isHexByte(t[e+2]) {
+				escapes++
+			}
+			e++
+		}
+		if escapes >= minPercentEscapes {
+			r := run{v: v, start: s, end: e, pct: true}
+			if dec := r.decode(); !strictText(dec) || isContainerMagic(dec) {
+				out = append(out, r)
+			}
+		}
+		i = max(e, s+1)
+	}
+	return out
+}
+
+// percentDecode decodes %XX escapes and '+' as a space.
+func percentDecode(src []byte) []byte {
+	out := make([]byte, 0, len(src))
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '%' && i+2 < len(src) && isHexByte(src[i+1]) && isHexByte(src[i+2]):
+			out = append(out, hexVal(src[i+1])<<4|hexVal(src[i+2]))
+			i += 2
+		case c == '+':
+			out = append(out, ' ')
+		default:
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// decodeRun decodes a base64 or hex run and, when the result is text or a
-// known container, scans it one level deeper.
-func (s *scanner) decodeRun(r run, p []string, off int64, depth int) {
-	src := r.v.text[r.start:r.end]
-	var dec []byte
+// payloadWorthScanning reports decoded bytes worth scanning: text, UTF-16
+// or UTF-32 text, a container, or brotli/raw deflate that decompresses to
+// one of those (under 24 bytes they cannot hold a compressed credential);
+// random binary (hashes, keys, images) is not.
+func payloadWorthScanning(dec []byte) bool {
+	return worthScanning(dec) || sniffUnicode(dec, true).unit != 0 ||
+		len(dec) >= 24 && sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) != ""
+}
+
+// resolve decodes a run: it returns the run with its payload when that is
+// worth scanning, nothing when it is not, and for a wrapped run that does
+// not decode to anything worth scanning, its lines resolved one by one, as
+// unrelated values.
+func (r run) resolve() []run {
+	dec := r.decode()
+	if dec != nil && payloadWorthScanning(dec) {
+		r.payload = dec
+		return []run{r}
+	}
+	var out []run
+	if r.segs != nil {
+		for _, l := range r.lines() {
+			out = append(out, l.resolve()...)
+		}
+	}
+	return out
+}
+
+// decodeRun scans a resolved run's payload one level deeper.
+func (s *scanner) decodeRun(r run, p []string, base int64, depth int) {
+	off := base + int64(r.v.rawPos(r.start))
 	name := "base64"
-	if r.hex {
+	switch {
+	case r.hex:
 		name = "hex"
-		dec = make([]byte, len(src)/2)
-		if _, err := hex.Decode(dec, src); err != nil {
-			return
-		}
-	} else {
-		dec = decodeBase64Loose(src)
-		if dec == nil {
-			return
-		}
+	case r.pct:
+		name = "percent"
 	}
-	// Binary runs are skipped unless they decompress (brotli or raw deflate)
-	// to text; under 24 bytes they cannot hold a compressed credential.
-	if !worthScanning(dec) && (len(dec) < 24 || sniffHeaderless(dec[:min(len(dec), 4096)], len(dec) <= 4096) == "") {
-		return
-	}
+	dec := r.payload
 	if s.decoded+int64(len(dec)) > s.o.MaxDecodedBytes {
 		s.incomplete("%s: decoded bytes over %d", pathString(p), s.o.MaxDecodedBytes)
 		return
@@ -418,7 +781,11 @@ func worthScanning(b []byte) bool {
 // a prefix and the decoder may run out of input, but not end early.
 // Random binary data fails both: a decoder rejects it within a few bytes
 // or produces bytes that are not text.
-func sniffHeaderless(head []byte, whole bool) string {
+func sniffHeaderless(head []byte, whole bool) string { return sniffHeaderlessDepth(head, whole, 2) }
+
+// sniffHeaderlessDepth is sniffHeaderless that also accepts a head
+// decoding to another brotli or raw deflate stream, up to depth layers.
+func sniffHeaderlessDepth(head []byte, whole bool, depth int) string {
 	if len(head) < 4 {
 		return ""
 	}
@@ -428,7 +795,7 @@ func sniffHeaderless(head []byte, whole bool) string {
 		src := bytes.NewReader(head)
 		fr := flatePool.Get().(io.ReadCloser)
 		_ = fr.(flate.Resetter).Reset(src, nil)
-		ok := decodesToText(fr, src, whole)
+		ok := decodesToText(fr, src, whole, depth)
 		flatePool.Put(fr)
 		if ok {
 			return "deflate"
@@ -437,7 +804,7 @@ func sniffHeaderless(head []byte, whole bool) string {
 	src := bytes.NewReader(head)
 	br := brotliPool.Get().(*brotli.Reader)
 	_ = br.Reset(src)
-	ok := decodesToText(br, src, whole)
+	ok := decodesToText(br, src, whole, depth)
 	brotliPool.Put(br)
 	if ok {
 		return "br"
@@ -452,10 +819,11 @@ var (
 )
 
 // decodesToText reads up to 1 KiB from a trial decoder over src. What it
-// produced must be at least 16 bytes of text (or start a container). With
+// produced must be at least 16 bytes of text (UTF-8, UTF-16 or UTF-32) or
+// start a container (gzip, zstd, zip, zlib). With
 // whole, the stream must end exactly where src does; without, the decoder
 // may run out of input but must not end before it.
-func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
+func decodesToText(r io.Reader, src *bytes.Reader, whole bool, depth int) bool {
 	var buf [1024]byte
 	n, complete := 0, false
 	for n < len(buf) {
@@ -482,7 +850,8 @@ func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
 		return false
 	}
 	out := buf[:n]
-	if isContainerMagic(out) {
+	if isContainerMagic(out) || zlibHeader(out) && trialDecode(zlibReader(out), false) || sniffUnicode(out, complete).unit != 0 ||
+		depth > 0 && sniffHeaderlessDepth(out, complete, depth-1) != "" {
 		return true
 	}
 	// A prefix may end inside a UTF-8 sequence.
@@ -491,6 +860,19 @@ func decodesToText(r io.Reader, src *bytes.Reader, whole bool) bool {
 	}
 	return strictText(out)
 }
+
+// zlibReader returns a zlib decoder over b, or a reader that fails.
+func zlibReader(b []byte) io.Reader {
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return iotestErrReader{err}
+	}
+	return zr
+}
+
+type iotestErrReader struct{ err error }
+
+func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
 // strictText reports valid UTF-8 without control characters other than
 // tab, CR and LF.

@@ -73,8 +73,11 @@ type Finding struct {
 	Profile    string     `json:"profile"`
 	Confidence Confidence `json:"confidence"`
 	// Path lists the decoding layers from the input to the stream holding
-	// the match, e.g. ["gzip", "base64@120"]; "+unescape" marks a match
-	// found after percent/JSON unescaping within that stream.
+	// the match, e.g. ["gzip", "base64@120"], then how the stream was read
+	// where the match was found: "+unescape" once per level of percent/JSON
+	// unescaping, "+utf-16le" (etc.) for a stream read as wide text,
+	// "+fold" for look-alike letters folded, "+join" for adjacent values
+	// read joined.
 	Path []string `json:"path,omitempty"`
 	// Start and End are byte offsets in the stream named by Path (before
 	// Unicode normalisation).
@@ -107,9 +110,10 @@ type Verdict struct {
 	BytesDecoded      int64 `json:"bytes_decoded"`
 }
 
-// Hints describe the input when known (HTTP Content-Type and
-// Content-Encoding); brotli and raw deflate have no magic number and are
-// only decoded when hinted.
+// Hints describe the input when known: the HTTP Content-Type (multipart
+// boundary, UTF-16/32 charset) and Content-Encoding, a list of codings in
+// the order applied ("gzip, br"), each verified against the body: a body
+// that does not match its declared coding makes the verdict incomplete.
 type Hints struct {
 	ContentType     string
 	ContentEncoding string
@@ -173,6 +177,9 @@ type scanner struct {
 	decoded  int64
 	v        Verdict
 	rec      *recordState // PII record state of the stream being matched
+	// joinOnly is set while the joined form fields of a multipart body are
+	// scanned: only matches that cross from one field to the next count.
+	joinOnly bool
 }
 
 func (s *scanner) incomplete(format string, args ...any) {

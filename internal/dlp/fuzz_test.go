@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // fuzzEngine has small budgets so every fuzz input finishes quickly; the
@@ -13,9 +14,12 @@ import (
 // input.
 var fuzzEngine = NewEngine(Options{MaxDecodedBytes: 1 << 20, MaxArchiveBytes: 1 << 20, ChunkSize: 4096, MaxRunBytes: 1 << 16})
 
+// fuzzProfile is compiled once: a profile is safe for concurrent scans,
+// and compiling its plan per input would dominate the fuzzers' time.
+var fuzzProfile, _ = PredefinedProfile("all")
+
 func fuzzScan(t *testing.T, data []byte, h Hints) {
-	p, _ := PredefinedProfile("all")
-	v, err := fuzzEngine.ScanHints(context.Background(), bytes.NewReader(data), p, h)
+	v, err := fuzzEngine.ScanHints(context.Background(), bytes.NewReader(data), fuzzProfile, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +91,18 @@ func FuzzMultipart(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzScan(t, b, Hints{ContentType: ct}) })
 }
 
-// FuzzViews checks the normalising and unescaping views keep a monotone map
-// back to the input.
+// FuzzViews checks the normalising, unescaping, folding, UTF-16/32 and
+// joined-values views keep a monotone map back to the input, that joined
+// views' bounds lie inside them, and that runs (plain, wrapped, percent)
+// decode without panicking.
 func FuzzViews(f *testing.F) {
-	seedAll(f, []byte("４１１１\u200b%2B\\u00e9+1+2"))
+	seedAll(f, []byte("４１１１\u200b%2B\\u00e9+1+2"), []byte("DB_PАSSWORD=x ٤٥٣٩ ΤΟΚΕΝ"),
+		[]byte(`{"a":"ghp_x","b":"yz"} ["p","q"] "{\"k\":\"v\",\"w\":\"x\"}" a=1&b=2&c=3`),
+		[]byte("v:\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\r\n  WVphYmNk\nZWZn\n"), encodeWide("ab\u00e9\U0001F600", utf16LE, true),
+		[]byte("q=%1F%8B%08%00%00%00%00%00%00%03%2B%C9%CF%4E%CD%03%00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		raw := &view{text: b}
-		for _, v := range []*view{normalizeView(raw), unescapeView(raw), normalizeView(unescapeView(normalizeView(raw)))} {
+		monotone := func(v *view) {
 			last := 0
 			for i := 0; i <= len(v.text); i++ {
 				p := v.rawPos(i)
@@ -103,8 +112,90 @@ func FuzzViews(f *testing.F) {
 				last = p
 			}
 		}
-		for _, r := range findRuns(raw) {
-			_ = decodeBase64Loose(raw.text[r.start:r.end])
+		views := []*view{normalizeView(raw), unescapeView(raw), normalizeView(unescapeView(normalizeView(raw)))}
+		if fv := foldView(normalizeView(raw)); fv != nil {
+			views = append(views, fv)
+		}
+		for _, w := range []wideEncoding{utf16LE, utf16BE, utf32LE, utf32BE} {
+			for first := 0; first < w.unit; first++ {
+				if wv := wideView(raw, w, first); wv != nil {
+					views = append(views, wv, normalizeView(wv))
+				}
+			}
+		}
+		for _, j := range joinValues(raw) {
+			for _, k := range j.bounds {
+				if k <= 0 || k >= len(j.v.text) {
+					t.Fatalf("bound %d outside joined text of %d bytes", k, len(j.v.text))
+				}
+			}
+			views = append(views, j.v)
+		}
+		for _, v := range views {
+			monotone(v)
+			for _, r := range append(findRuns(v), findPercentRuns(v)...) {
+				if r.start < 0 || r.end > len(v.text) || r.start > r.end {
+					t.Fatalf("run %d-%d outside %d bytes", r.start, r.end, len(v.text))
+				}
+				_ = r.resolve()
+				_, _ = r.waitFrom(len(b))
+			}
+		}
+		_ = sniffUnicode(b, true)
+		_ = sniffUnicode(b, false)
+	})
+}
+
+// FuzzWideText: any input is sniffed and scanned without panicking, and
+// UTF-16/UTF-32 text with a byte order mark is always recognised as what
+// it is.
+func FuzzWideText(f *testing.F) {
+	for _, w := range []wideEncoding{utf16LE, utf16BE, utf32LE, utf32BE} {
+		f.Add(encodeWide("config: "+testToken+"\n", w, false), uint8(0))
+		f.Add(encodeWide("这是一份说明文件 令牌"+testToken, w, true), uint8(1))
+	}
+	f.Add([]byte("\xff\xfe\x00\x00"), uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, sel uint8) {
+		fuzzScan(t, b, Hints{})
+		fuzzScan(t, b, Hints{ContentType: "text/plain; charset=utf-16"})
+		s := strings.ToValidUTF8(string(b), "")
+		if len(s) == 0 || strings.IndexFunc(s, func(r rune) bool {
+			return !unicode.IsGraphic(r) && r != '\t' && r != '\n' && r != '\r'
+		}) >= 0 {
+			return // the property is about text of printable characters
+		}
+		w := []wideEncoding{utf16LE, utf16BE, utf32LE, utf32BE}[sel%4]
+		if got := sniffUnicode(encodeWide(s, w, true), true); got != w.withBOM() {
+			t.Fatalf("%q in %s with BOM sniffed as %+v", s, w.name, got)
+		}
+	})
+}
+
+// FuzzContentEncoding: any body under any declared Content-Encoding is
+// scanned without panicking, and a declared coding that is not supported
+// makes the verdict incomplete.
+func FuzzContentEncoding(f *testing.F) {
+	text := []byte("config: " + testToken + "\n")
+	for _, s := range []struct {
+		body []byte
+		ce   string
+	}{{br(gz(text)), "gzip, br"}, {gz(br(text)), "br, gzip"}, {text, "gzip"}, {text, "compress"}, {rawDeflate(text), "deflate"},
+		{gz(br(zs(text))), "zstd, br, gzip"}, {text, "identity"}, {gz(text), "X-GZIP"}} {
+		f.Add(s.body, s.ce)
+	}
+	known := map[string]bool{"gzip": true, "deflate": true, "br": true, "zstd": true}
+	f.Fuzz(func(t *testing.T, b []byte, ce string) {
+		fuzzScan(t, b, Hints{ContentEncoding: ce})
+		codings := contentCodings(ce)
+		if len(codings) == 0 || len(b) == 0 || known[codings[len(codings)-1]] {
+			return
+		}
+		v, err := fuzzEngine.ScanHints(context.Background(), bytes.NewReader(b), fuzzProfile, Hints{ContentEncoding: ce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.Incomplete {
+			t.Fatalf("unsupported coding %q: verdict complete", codings[len(codings)-1])
 		}
 	})
 }

@@ -3,6 +3,7 @@ package dlp
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -64,6 +65,7 @@ func normalizeView(v *view) *view {
 // needsUnescape reports whether t holds percent-encoding, JSON/JS escapes
 // or form-encoded '+' spaces worth decoding.
 func needsUnescape(t []byte) bool {
+	ps := plusSpaces{t: t}
 	for _, c := range []byte{'%', '\\', '+'} {
 		for off := 0; ; {
 			i := bytes.IndexByte(t[off:], c)
@@ -71,9 +73,54 @@ func needsUnescape(t []byte) bool {
 				break
 			}
 			off += i + 1
-			if escapeAt(t, off-1) {
+			if escapeAt(t, off-1) || c == '+' && ps.at(off-1) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// plusSpaces tells which '+' of t stand for a space: those in a token (a
+// run without white space, quotes or angle brackets) that reads as form
+// fields or a query (key=value, or '&'), and those between two groups of
+// digits. A token is examined once, so the cost is linear.
+type plusSpaces struct {
+	t    []byte
+	end  int // end of the token last examined
+	form bool
+}
+
+func (p *plusSpaces) at(i int) bool {
+	t := p.t
+	if i >= p.end {
+		s := i
+		for s > 0 && !isTokenDelim(t[s-1]) {
+			s--
+		}
+		e := i
+		for e < len(t) && !isTokenDelim(t[e]) {
+			e++
+		}
+		p.end, p.form = e, formToken(t[s:e])
+	}
+	return p.form || plusBetweenDigitGroups(t, i)
+}
+
+func isTokenDelim(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' || c == '>'
+}
+
+// formToken reports a token holding '&' or a key=value pair ('=' after a
+// name character and before something other than '='): base64, whose '='
+// only pads its end, is not one.
+func formToken(tok []byte) bool {
+	if bytes.IndexByte(tok, '&') >= 0 {
+		return true
+	}
+	for j := 1; j+1 < len(tok); j++ {
+		if tok[j] == '=' && tok[j+1] != '=' && (isAlnum(tok[j-1]) || strings.IndexByte("_.-]", tok[j-1]) >= 0) {
+			return true
 		}
 	}
 	return false
@@ -95,12 +142,30 @@ func escapeAt(t []byte, i int) bool {
 				return true
 			}
 		case '+':
-			if i > 0 && isDigit(t[i-1]) && isDigit(t[i+1]) {
+			if plusBetweenDigitGroups(t, i) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// plusBetweenDigitGroups reports a '+' between two groups of digits
+// ("4539+1488", a form-encoded card number): each side is digits up to a
+// byte that is not a letter. Inside base64 ("F4+9Up") it is literal.
+func plusBetweenDigitGroups(t []byte, i int) bool {
+	if i == 0 || i+1 >= len(t) || !isDigit(t[i-1]) || !isDigit(t[i+1]) {
+		return false
+	}
+	l := i - 1
+	for l > 0 && isDigit(t[l-1]) {
+		l--
+	}
+	r := i + 1
+	for r < len(t) && isDigit(t[r]) {
+		r++
+	}
+	return (l == 0 || !isAlnum(t[l-1])) && (r == len(t) || !isAlnum(t[r]))
 }
 
 func isHexByte(c byte) bool {
@@ -118,18 +183,24 @@ func hexVal(c byte) byte {
 	}
 }
 
-// unescapeView decodes percent-encoding (with '+' as space in form-like
-// text, i.e. text without spaces), JSON \uXXXX (with surrogate pairs) and
-// backslash escapes, and \xXX escapes, keeping a map to the parent.
-func unescapeView(v *view) *view {
+// unescapeView decodes JSON \uXXXX (with surrogate pairs), backslash and
+// \xXX escapes or, when there are none, percent-encoding (with '+' as
+// space where plusSpaces says so), keeping a map to the parent.
+func unescapeView(v *view) *view { return unescapeViewForm(v, false) }
+
+// unescapeViewForm is unescapeView that, when form is set (the values of
+// form fields, joined), reads every '+' as a space.
+func unescapeViewForm(v *view, form bool) *view {
 	t := v.text
-	form := true
-	for _, c := range t {
-		if c == ' ' || c == '\n' {
-			form = false
-			break
-		}
+	ps := plusSpaces{t: t, form: form, end: len(t) + 1}
+	if !form {
+		ps.end = 0
 	}
+	// Backslash escapes are decoded first, in a level of their own, and
+	// percent-encoding in the next: a form body held in a JSON string
+	// ("a=x\u0026b=%0Ay") then shows its fields before their values are
+	// decoded.
+	pct := !hasBackslashEscape(t)
 	out := make([]byte, 0, len(t))
 	m := make([]int32, 0, len(t)+1)
 	put := func(b []byte, at int) {
@@ -141,10 +212,10 @@ func unescapeView(v *view) *view {
 	for i := 0; i < len(t); {
 		c := t[i]
 		switch {
-		case c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
+		case pct && c == '%' && i+2 < len(t) && isHexByte(t[i+1]) && isHexByte(t[i+2]):
 			put([]byte{hexVal(t[i+1])<<4 | hexVal(t[i+2])}, i)
 			i += 3
-		case c == '+' && (form || i > 0 && isDigit(t[i-1]) && i+1 < len(t) && isDigit(t[i+1])):
+		case pct && c == '+' && ps.at(i):
 			put([]byte{' '}, i)
 			i++
 		case c == '\\' && i+1 < len(t):
@@ -184,6 +255,20 @@ func unescapeView(v *view) *view {
 	}
 	m = append(m, int32(len(t)))
 	return &view{text: out, toParent: m, parent: v}
+}
+
+// hasBackslashEscape reports a backslash escape that unescapeView decodes.
+func hasBackslashEscape(t []byte) bool {
+	for off := 0; ; {
+		i := bytes.IndexByte(t[off:], '\\')
+		if i < 0 {
+			return false
+		}
+		off += i + 1
+		if escapeAt(t, off-1) {
+			return true
+		}
+	}
 }
 
 func hex4(b []byte) (rune, bool) {

@@ -2,6 +2,7 @@ package dlp
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"testing"
 )
@@ -86,13 +87,22 @@ func findRunsReference(v *view) []run {
 		for e < n && e-j < 2 && t[e] == '=' {
 			e++
 		}
-		if l := j - i; l >= minB64Run {
+		if j-i < minB64Run {
+			continue
+		}
+		r := run{v: v, start: i, end: e}
+		if e == j {
+			r = joinWrapped(r, allHex)
+			next = max(next, r.end)
+		}
+		if l := j - i; r.segs == nil {
 			if allHex && l >= minHexRun && l%2 == 0 {
-				out = append(out, run{v: v, start: i, end: e, hex: true})
-			} else if !allHex {
-				out = append(out, run{v: v, start: i, end: e})
+				r.hex = true
+			} else if allHex {
+				continue
 			}
 		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -119,7 +129,7 @@ func TestFindRunsShortcut(t *testing.T) {
 			t.Fatalf("findRuns on %q: %d runs, reference %d", b[:min(len(b), 200)], len(got), len(want))
 		}
 		for i := range got {
-			if got[i] != want[i] {
+			if !reflect.DeepEqual(got[i], want[i]) {
 				t.Fatalf("findRuns run %d: %+v, reference %+v", i, got[i], want[i])
 			}
 		}

@@ -101,7 +101,13 @@ func compilePlan(entries []*Entry) *plan {
 	pl.kwAC = make([]*acMatcher, len(entries))
 	for i, e := range entries {
 		if len(e.Keywords) > 0 {
-			pl.kwAC[i] = newACMatcher(e.Keywords, nil)
+			// Keywords are matched in folded text (keywordNear), so they are
+			// folded too.
+			kws := make([]string, len(e.Keywords))
+			for k, kw := range e.Keywords {
+				kws[k] = foldString(kw)
+			}
+			pl.kwAC[i] = newACMatcher(kws, nil)
 		}
 	}
 	pl.genericTrig = map[int32]bool{}

@@ -24,25 +24,6 @@ type view struct {
 	parent   *view
 }
 
-// changed reports whether v's bytes [s,e) differ from its parent's, i.e.
-// whether a derived view's match covered an escape or normalisation.
-func (v *view) changed(s, e int) bool {
-	if v.parent == nil || v.toParent == nil {
-		return false
-	}
-	a, b := int(v.toParent[s]), int(v.toParent[e])
-	return !bytes.Equal(v.text[s:e], v.parent.text[a:b])
-}
-
-// escapedSpan reports whether [s,e) of v (unesc or its normalised child)
-// covers bytes that unescaping changed.
-func escapedSpan(v, unesc *view, s, e int) bool {
-	if v != unesc {
-		s, e = int(v.toParent[s]), int(v.toParent[e])
-	}
-	return unesc.changed(s, e)
-}
-
 // rawPos maps an offset in v to an offset in the window's raw bytes.
 func (v *view) rawPos(i int) int {
 	for w := v; w != nil; w = w.parent {
@@ -58,6 +39,11 @@ func (s *scanner) scanStream(r io.Reader, path []string, depth int, h Hints) {
 	if depth > s.o.MaxDepth {
 		s.incomplete("%s: nesting deeper than %d layers", pathString(path), s.o.MaxDepth)
 		return
+	}
+	if s.joinOnly {
+		// A stream decoded from joined fields is scanned whole.
+		s.joinOnly = false
+		defer func() { s.joinOnly = true }()
 	}
 	br := bufio.NewReaderSize(r, 4096)
 	head, _ := br.Peek(512)
@@ -89,12 +75,24 @@ func with(path []string, elem string) []string {
 
 // scanText matches a text stream window by window with bounded memory.
 func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
+	return s.scanTextAs(r, path, depth, nil)
+}
+
+// scanTextAs is scanText for a stream that wide names as UTF-16 or UTF-32
+// text: every window is matched both as bytes and decoded, so a misjudged
+// encoding loses nothing. The overlap between windows grows with the code
+// unit, so a match still fits in the window that owns its start.
+func (s *scanner) scanTextAs(r io.Reader, path []string, depth int, wide *wideEncoding) error {
 	c := s.o.ChunkSize
-	buf := make([]byte, 0, c+2*overlap)
+	ov := overlap
+	if wide != nil {
+		ov *= wide.unit
+	}
+	buf := make([]byte, 0, c+2*ov)
 	var base int64     // stream offset of buf[0]
 	var ownStart int64 // first stream offset not yet owned by a window
 	eof := false
-	want := c + overlap
+	want := c + ov
 	cs := &codeStats{}
 	var readErr error
 	if s.pl.record >= 0 {
@@ -122,14 +120,14 @@ func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
 			return err
 		}
 		end := base + int64(len(buf))
-		ownEnd := end - overlap
+		ownEnd := end - int64(ov)
 		if eof {
 			ownEnd = end
 		}
 		if ownEnd < ownStart {
 			ownEnd = ownStart
 		}
-		next := s.window(buf, base, ownStart, ownEnd, eof, path, depth, cs)
+		next := s.window(buf, base, ownStart, ownEnd, eof, path, depth, cs, wide)
 		s.flushRecords(path)
 		if next <= ownStart && !eof {
 			// A run needs more data than the window holds: grow, within budget.
@@ -141,19 +139,19 @@ func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
 				continue
 			}
 		}
-		want = c + overlap
+		want = c + ov
 		ownStart = next
 		if eof && ownStart >= end {
 			break
 		}
-		if drop := int(ownStart - overlap - base); drop > 0 {
+		if drop := int(ownStart - int64(ov) - base); drop > 0 {
 			n := copy(buf, buf[drop:])
 			buf = buf[:n]
 			base += int64(drop)
 		}
 	}
 	cs.bytes = ownStart
-	if s.pl.code >= 0 {
+	if s.pl.code >= 0 && !s.joinOnly {
 		if lang, conf := cs.verdict(); lang != "" {
 			s.report(s.pl.code, candidate{conf: conf, detail: lang}, nil, path, 0, ownStart)
 		}
@@ -161,40 +159,227 @@ func (s *scanner) scanText(r io.Reader, path []string, depth int) error {
 	return readErr
 }
 
+// textFamily is one text of a window and the views derived from it: the
+// window's bytes, their UTF-16/32 decoding, or string values joined by
+// joinValues. A joined family's runs must cross one of its bounds (offsets
+// in anc between two joined values), and its matches must overlap no match
+// of the same entry found in the values themselves (a match inside one
+// value, or one that only reads the next value as context, like the host
+// after a URL's password). A record-only family is matched only so a
+// joined family can be checked against it.
+type textFamily struct {
+	anc        *view
+	bounds     []int
+	joined     bool
+	recordOnly bool
+	formValues bool // joined form values: '+' is a space in them
+}
+
+// crosses reports whether [s,e) of v, a view of f, spans one of f's bounds.
+func (f *textFamily) crosses(v *view, s, e int) bool {
+	if !f.joined {
+		return true
+	}
+	a, b := v.posIn(f.anc, s), v.posIn(f.anc, e)
+	for _, k := range f.bounds {
+		if a < k && k < b {
+			return true
+		}
+	}
+	return false
+}
+
+// posIn maps an offset in v to an offset in its ancestor anc.
+func (v *view) posIn(anc *view, i int) int {
+	for w := v; w != nil && w != anc; w = w.parent {
+		if w.toParent != nil {
+			i = int(w.toParent[i])
+		}
+	}
+	return i
+}
+
+// matchView is one view of a window to match, with the path its findings
+// carry and the family it belongs to.
+type matchView struct {
+	v    *view
+	path []string
+	fam  *textFamily
+	// from is the view this one was unescaped or folded from (nil for a
+	// family's root).
+	from *view
+}
+
+// windowMatches records what a window's views reported, so a value seen
+// by several views (plain, unescaped, folded) is reported once. It is only
+// kept when the window has more than one view.
+type windowMatches struct {
+	exact    map[findingKey]bool
+	spans    map[int32][][2]int // entry → raw spans reported or recorded
+	specific [][2]int           // raw spans of specific (not fallback) entries
+	runs     map[runKey]bool
+}
+
+type findingKey struct {
+	entry      int32
+	start, end int
+}
+
+type runKey struct {
+	start int
+	src   string
+}
+
+// deriveViews appends root and the views derived from it: the confusables
+// fold, and percent/JSON unescaping repeated while it changes the text (up
+// to MaxDepth levels, so %2567 reads as g), each level normalised and
+// folded. Unless fam is itself joined, the adjacent values of the levels
+// that have JSON strings or form fields are joined (joinValues) into
+// families of their own, appended to joins:
+// joined families are matched after the others, so a value found whole
+// in one field is known before a joined match that overlaps it.
+func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []string, fam *textFamily) ([]matchView, []matchView) {
+	out = append(out, matchView{root, path, fam, nil})
+	if root.parent == nil {
+		// The window's own bytes, returned as they are by normalizeView:
+		// ASCII, nothing to fold.
+	} else if f := foldView(root); f != nil {
+		out = append(out, matchView{f, with(path, "+fold"), fam, root})
+	}
+	// Values are joined at the root and again at each unescaping level
+	// that brought new quotes or ampersands (JSON inside a JSON string, a
+	// percent-encoded form).
+	quotes, amps := -1, -1
+	var seen map[string]bool // joined texts already laid out
+	join := func(v *view, p []string, from *view) {
+		if fam.joined {
+			return
+		}
+		var js, forms []joinedValues
+		if q := countIfAny(v.text, '"'); q > 0 && q != quotes {
+			quotes = q
+			// In an unescaped view only the quotes unescaping produced
+			// delimit new strings: the others delimited the strings of
+			// the level before (the outer string around a JSON document
+			// held as a string).
+			var delim func(int) bool
+			if from != nil {
+				delim = func(i int) bool { return from.text[v.toParent[i]] != '"' }
+			}
+			for _, ps := range jsonStringValues(v.text, from != nil, delim) {
+				js = append(js, joinPieces(v, ps)...)
+			}
+		}
+		if a := countIfAny(v.text, '&'); a > 0 && a != amps {
+			amps = a
+			forms = joinPieces(v, formValues(v.text))
+		}
+		for k, j := range append(js, forms...) {
+			if seen[string(j.v.text)] {
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			seen[string(j.v.text)] = true
+			jf := &textFamily{anc: j.v, bounds: j.bounds, joined: true, formValues: k >= len(js)}
+			joins, _ = s.deriveViews(joins, nil, j.v, normalizeView(j.v), with(p, "+join"), jf)
+		}
+	}
+	// Values are found before normalisation, where quotes are only the
+	// ASCII ones (a full-width ＂ inside a value is not a delimiter), and
+	// after it (a document written all in full-width forms).
+	join(pre, path, nil)
+	if root != pre {
+		join(root, path, nil) // only the kinds whose syntax normalising changed
+	}
+	cur, p := root, path
+	for level := 1; fam.formValues && bytes.IndexByte(cur.text, '+') >= 0 || needsUnescape(cur.text); level++ {
+		u := unescapeViewForm(cur, fam.formValues)
+		if bytes.Equal(u.text, cur.text) {
+			break
+		}
+		if level > s.o.MaxDepth {
+			s.incomplete("%s: escapes nested deeper than %d levels", pathString(path), s.o.MaxDepth)
+			break
+		}
+		n := normalizeView(u)
+		p = with(p, "+unescape")
+		out = append(out, matchView{n, p, fam, cur})
+		if f := foldView(n); f != nil {
+			out = append(out, matchView{f, with(p, "+fold"), fam, n})
+		}
+		join(u, p, cur)
+		cur = n
+	}
+	return out, joins
+}
+
 // window matches buf (stream offsets base…) and reports candidates whose
 // start lies in [ownStart, ownEnd). It returns the offset where the next
 // window's ownership starts (before ownEnd when an encoded run reaches the
 // end of the buffer and needs more data).
-func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, path []string, depth int, cs *codeStats) int64 {
-	v0 := normalizeView(&view{text: buf})
+func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, path []string, depth int, cs *codeStats, wide *wideEncoding) int64 {
+	raw := &view{text: buf}
 	lo, hi := int(ownStart-base), int(ownEnd-base)
 
-	// Runs first: one reaching the buffer end defers ownership to its start.
-	runs := findRuns(v0)
-	var derived, unesc *view
-	if needsUnescape(v0.text) {
-		unesc = unescapeView(v0)
-		derived = normalizeView(unesc)
-		runs = append(runs, findEscapedRuns(derived, unesc)...)
+	rootFam := &textFamily{anc: raw, recordOnly: s.joinOnly}
+	v0 := normalizeView(raw)
+	views, joins := s.deriveViews(nil, nil, raw, v0, path, rootFam)
+	if wide != nil {
+		if wv := wideView(raw, *wide, wide.firstUnit(base)); wv != nil {
+			views, joins = s.deriveViews(views, joins, wv, normalizeView(wv), with(path, "+"+wide.name), &textFamily{anc: raw, recordOnly: s.joinOnly})
+		}
 	}
+	views = append(views, joins...)
+	var wm *windowMatches
+	if len(views) > 1 {
+		wm = &windowMatches{exact: map[findingKey]bool{}, spans: map[int32][][2]int{}, runs: map[runKey]bool{}}
+	}
+
+	// Runs first: one reaching the buffer end defers ownership to its start.
+	var runs, waiting []run
+	for _, mv := range views {
+		if mv.fam.recordOnly {
+			continue
+		}
+		for _, ru := range append(findRuns(mv.v), findPercentRuns(mv.v)...) {
+			if !mv.fam.crosses(mv.v, ru.start, ru.end) {
+				continue
+			}
+			if wm != nil {
+				k := runKey{mv.v.rawPos(ru.start), string(ru.src())}
+				if wm.runs[k] {
+					continue
+				}
+				wm.runs[k] = true
+			}
+			waiting = append(waiting, ru)
+			ru.joined = mv.fam.joined
+			runs = append(runs, ru.resolve()...)
+		}
+	}
+	runs = outermostRuns(runs)
 	if !eof {
-		for _, ru := range runs {
-			rs, re := ru.v.rawPos(ru.start), ru.v.rawPos(ru.end)
-			if re >= len(buf) && rs >= lo && rs < hi {
-				hi = rs
+		for _, ru := range waiting {
+			if at, ok := ru.waitFrom(len(buf)); ok && at >= lo && at < hi {
+				hi = at
 			}
 		}
 	}
-	s.match(v0, nil, buf, base, lo, hi, path, cs)
-	if derived != nil {
-		s.match(derived, unesc, buf, base, lo, hi, with(path, "+unescape"), nil)
+	for i, mv := range views {
+		var stats *codeStats
+		if i == 0 {
+			stats = cs
+		}
+		s.match(mv, wm, buf, base, lo, hi, stats)
 	}
 	for _, ru := range runs {
 		rs := ru.v.rawPos(ru.start)
 		if rs < lo || rs >= hi {
 			continue
 		}
-		s.decodeRun(ru, path, base+int64(rs), depth)
+		s.decodeRun(ru, path, base, depth)
 	}
 	if hi < lo {
 		hi = lo
@@ -202,22 +387,149 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 	return base + int64(hi)
 }
 
-// match runs every detector of the plan over one view. For an unescaped
-// view (unesc != nil) only matches that covered an escape are kept, so a
-// value is not reported twice.
-func (s *scanner) match(v *view, unesc *view, raw []byte, base int64, lo, hi int, path []string, cs *codeStats) {
+// outermostRuns drops runs whose raw span lies inside a longer run that
+// decoded to text or a container: a line of a wrapped value that the unescaped view reads
+// whole (JSON "\n" escapes), or a piece of a value cut by a form's '+'.
+// Runs are swept in order of start (longest first), so this is
+// O(n log n).
+func outermostRuns(runs []run) []run {
+	if len(runs) < 2 {
+		return runs
+	}
+	runs = bestJoinedRuns(runs)
+	type spanned struct {
+		r          run
+		start, end int
+	}
+	ss := make([]spanned, len(runs))
+	for i, r := range runs {
+		ss[i] = spanned{r, r.v.rawPos(r.start), r.v.rawPos(r.end)}
+	}
+	sort.SliceStable(ss, func(i, j int) bool {
+		if ss[i].start != ss[j].start {
+			return ss[i].start < ss[j].start
+		}
+		return ss[i].end > ss[j].end
+	})
+	out := runs[:0:0]
+	maxEnd, maxStart := -1, -1
+	for _, s := range ss {
+		if maxEnd > s.end || maxEnd == s.end && maxStart < s.start {
+			continue // inside a longer run
+		}
+		out = append(out, s.r)
+		// Only a run whose payload is surely meaningful (UTF-8 text or a
+		// container) hides the runs inside it: one taken for wide text or
+		// headerless compression by a statistical test may be garbage
+		// (hex digits decoded as base64) around the right run.
+		if s.end > maxEnd && worthScanning(s.r.payload) {
+			maxEnd, maxStart = s.end, s.start
+		}
+	}
+	return out
+}
+
+// bestJoinedRuns keeps, of the runs of joined values that start at one
+// raw offset (blocks of 2, 3 and 4 values), the one that decodes cleanest
+// (a valid base64 length, then UTF-8 text without controls or a
+// container), then the longest: a value in two fields is not read with the
+// next field's bytes appended.
+func bestJoinedRuns(runs []run) []run {
+	best := map[int]int{} // raw start → index in runs
+	quality := func(r run) int {
+		if !r.hex && !r.pct && len(bytes.TrimRight(r.src(), "="))%4 == 1 {
+			return 0 // no base64 value has this length: a value and a bit more
+		}
+		if strictText(r.payload) || isContainerMagic(r.payload) {
+			return 2
+		}
+		return 1
+	}
+	for i, r := range runs {
+		if !r.joined {
+			continue
+		}
+		s := r.v.rawPos(r.start)
+		j, ok := best[s]
+		if !ok {
+			best[s] = i
+			continue
+		}
+		b := runs[j]
+		if q, qb := quality(r), quality(b); q > qb || q == qb && r.end-r.start > b.end-b.start {
+			best[s] = i
+		}
+	}
+	out := runs[:0:0]
+	for i, r := range runs {
+		if !r.joined || best[r.v.rawPos(r.start)] == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// countIfAny counts c in t from its first occurrence: one pass when c is
+// absent, as in most prose.
+func countIfAny(t []byte, c byte) int {
+	i := bytes.IndexByte(t, c)
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(t[i:], []byte{c})
+}
+
+// keep decides whether a candidate of entry ei at raw span [rs,re) is new
+// for its window, and records it.
+func (wm *windowMatches) keep(ei int32, rs, re int, fam *textFamily, fallback bool) bool {
+	if wm == nil {
+		return true
+	}
+	k := findingKey{ei, rs, re}
+	if wm.exact[k] {
+		return false
+	}
+	if fallback {
+		// As within one view, a generic match gives way to a specific
+		// entry's match of any view of the window (an AWS secret whose '+'
+		// an unescaped view read as a space).
+		for _, sp := range wm.specific {
+			if rs < sp[1] && sp[0] < re {
+				return false
+			}
+		}
+	} else {
+		wm.specific = append(wm.specific, [2]int{rs, re})
+	}
+	if fam.joined {
+		// Joined matches are rare: a linear look for an overlap is cheap.
+		for _, sp := range wm.spans[ei] {
+			if rs < sp[1] && sp[0] < re {
+				return false
+			}
+		}
+	}
+	wm.exact[k] = true
+	wm.spans[ei] = append(wm.spans[ei], [2]int{rs, re})
+	return true
+}
+
+// match runs every detector of the plan over one view.
+func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64, lo, hi int, cs *codeStats) {
+	v, path, fam := mv.v, mv.path, mv.fam
 	text := v.text
 	pl := s.pl
-	owned := func(i int) bool { r := v.rawPos(i); return r >= lo && r < hi }
 	var spans [][2]int // spans of specific entries, to suppress generic overlaps
 	emit := func(ei int32, c candidate) {
-		if c.end > len(text) || !owned(c.start) {
+		if c.end > len(text) {
 			return
 		}
-		if unesc != nil && !escapedSpan(v, unesc, c.start, c.end) {
+		rs := v.rawPos(c.start)
+		if rs < lo || rs >= hi {
 			return
 		}
-		if _, generic := pl.entries[ei].det.(fallbackDetector); generic {
+		_, generic := pl.entries[ei].det.(fallbackDetector)
+		if generic {
 			for _, sp := range spans {
 				if c.start < sp[1] && sp[0] < c.end {
 					return
@@ -225,6 +537,9 @@ func (s *scanner) match(v *view, unesc *view, raw []byte, base int64, lo, hi int
 			}
 		} else {
 			spans = append(spans, [2]int{c.start, c.end})
+		}
+		if !wm.keep(ei, rs, v.rawPos(c.end), fam, generic) || fam.recordOnly {
+			return
 		}
 		s.report(ei, c, v, path, base, 0)
 	}
@@ -348,20 +663,14 @@ func (s *scanner) report(ei int32, c candidate, v *view, path []string, base int
 		// The finding will not be kept: only its count matters, so skip the
 		// redaction and context work, and the keyword search unless it can
 		// lift the candidate over the threshold.
-		if !c.noBoost && conf < s.p.ConfidenceThreshold && v != nil && s.pl.kwAC[ei] != nil {
-			w := s.o.KeywordWindow
-			if s.pl.kwAC[ei].any(v.text[max(0, c.start-w):min(len(v.text), c.end+w)]) {
-				conf = High
-			}
+		if !c.noBoost && conf < s.p.ConfidenceThreshold && s.keywordNear(ei, v, c) {
+			conf = High
 		}
 		s.addFinding(Finding{}, !c.example && conf >= s.p.ConfidenceThreshold)
 		return
 	}
-	if !c.noBoost && conf < High && v != nil && s.pl.kwAC[ei] != nil {
-		w := s.o.KeywordWindow
-		if s.pl.kwAC[ei].any(v.text[max(0, c.start-w):min(len(v.text), c.end+w)]) {
-			conf = High
-		}
+	if !c.noBoost && conf < High && s.keywordNear(ei, v, c) {
+		conf = High
 	}
 	f := Finding{Entry: e.ID, Profile: s.p.Name, Confidence: conf, Path: path, Detail: c.detail, Example: c.example}
 	if v == nil { // stream-level finding (source code)
@@ -384,6 +693,18 @@ func (s *scanner) report(ei int32, c candidate, v *view, path []string, base int
 	}
 	counted := !c.example && conf >= s.p.ConfidenceThreshold
 	s.addFinding(f, counted)
+}
+
+// keywordNear reports whether one of entry ei's proximity keywords occurs
+// within KeywordWindow bytes of the candidate. The text is searched with
+// look-alike letters folded (foldText), as the keywords were compiled, so
+// a keyword spelt with Cyrillic or Greek letters still counts.
+func (s *scanner) keywordNear(ei int32, v *view, c candidate) bool {
+	if v == nil || s.pl.kwAC[ei] == nil {
+		return false
+	}
+	w := s.o.KeywordWindow
+	return s.pl.kwAC[ei].any(foldText(v.text[max(0, c.start-w):min(len(v.text), c.end+w)]))
 }
 
 // redact replaces letters and digits with X, keeping keep leading bytes.
