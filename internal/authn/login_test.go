@@ -3,6 +3,7 @@ package authn
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -402,4 +403,50 @@ func TestLoginBoundToOneBrowser(t *testing.T) {
 	}
 	wantEvent(t, h.lastEvent(), "login", false, "handoff-foreign-browser")
 	h.wantFailure(owner.get(code.String()), http.StatusBadRequest, "handoff-replayed")
+}
+
+// TestRefusedCredentialsAreAudited: when the proxy sends a browser to log in because the
+// credential it presented was refused (expired, revoked, forged…), the refusal is in the auth log
+// with its reasons; a browser that presented none is not; and one client address cannot put more
+// than refusalEventsPerIP a minute there.
+func TestRefusedCredentialsAreAudited(t *testing.T) {
+	h := newHarness(t)
+	start := func(ip string, reasons ...string) {
+		t.Helper()
+		b := h.browser()
+		b.client.IP = netip.MustParseAddr(ip)
+		req := newRequest(http.MethodGet, "https://"+wikiHost+"/docs", b.client)
+		rec := httptest.NewRecorder()
+		h.svc.StartAppLogin(rec, req, h.snap(), h.app("wiki"), wikiHost, "/docs", reasons)
+		if rec.Code != http.StatusFound {
+			t.Fatalf("StartAppLogin: %d", rec.Code)
+		}
+	}
+	start("198.51.100.1", "identity-required")
+	if evs := h.events(); len(evs) != 0 {
+		t.Fatalf("a request without a credential was audited: %+v", evs)
+	}
+	start("198.51.100.1", "identity-required", "token-expired")
+	ev := h.lastEvent()
+	wantEvent(t, ev, "access", false, "identity-required", "token-expired")
+	if ev.AppID != "wiki" || ev.AppDomain != wikiHost || ev.IP != "198.51.100.1" {
+		t.Errorf("refusal event = %+v", ev)
+	}
+	for range refusalEventsPerIP + 5 {
+		start("198.51.100.2", "identity-required", "token-bad-signature")
+	}
+	start("198.51.100.3", "identity-required", "session-revoked")
+	n := map[string]int{}
+	for _, e := range h.events() {
+		n[e.IP]++
+	}
+	if n["198.51.100.2"] != refusalEventsPerIP || n["198.51.100.3"] != 1 {
+		t.Errorf("events per address: %v, want %d for the flooding one", n, refusalEventsPerIP)
+	}
+	// The next minute has a new budget.
+	h.clock.Advance(time.Minute)
+	start("198.51.100.2", "identity-required", "token-bad-signature")
+	if ev := h.lastEvent(); ev.IP != "198.51.100.2" || ev.Time.Before(h.clock.Now()) {
+		t.Errorf("no event in the next minute: %+v", ev)
+	}
 }

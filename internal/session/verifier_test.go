@@ -382,3 +382,25 @@ func TestRefusalReasons(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	check("expired token", late, "token-expired", nil, nil)
 }
+
+// TestIsRefusal: every reason a Verifier gives for refusing a presented credential counts as a
+// refusal, and "no session at all" does not.
+func TestIsRefusal(t *testing.T) {
+	for _, r := range []string{session.ReasonWrongTokenType, session.ReasonAudienceMismatch, session.ReasonNoSubject,
+		session.ReasonKeyRetired, session.ReasonSessionNotFound, session.ReasonSessionExpired, session.ReasonSubjectMismatch,
+		session.ReasonUserNotFound, session.ReasonUserInactive, session.ReasonSessionRevoked, session.ReasonUserRevoked,
+		session.ReasonAppRevoked} {
+		if !session.IsRefusal(r) {
+			t.Errorf("%s is not a refusal", r)
+		}
+	}
+	for _, err := range []error{token.ErrExpired, token.ErrNotYetValid, token.ErrSignature, token.ErrUnknownKey,
+		token.ErrAlgorithm, token.ErrIssuer, errors.New("anything else")} {
+		if r := session.TokenReason(err); !session.IsRefusal(r) {
+			t.Errorf("TokenReason(%v) = %s is not a refusal", err, r)
+		}
+	}
+	if session.IsRefusal(session.ReasonNoSession) || session.IsRefusal("identity-required") {
+		t.Error("a request without a credential counts as a refusal")
+	}
+}
