@@ -6,8 +6,9 @@
 // The position is found by parsing prefixes of the input: the error is at the first line whose
 // inclusion makes the prefix fail with the same message, and within that line at the first
 // character that does. yaml.v3 reads its input strictly left to right, so a prefix fails with the
-// same message exactly when it reaches the offending character. This costs a few dozen parses,
-// and only when the input is invalid.
+// same message exactly when it reaches the offending character (an unclosed quote or bracket
+// fails where it opens, since the rest of the input cannot close it). This costs a dozen or two
+// parses of the input before the error, and only when the input is invalid.
 package yamlpos
 
 import (
@@ -76,6 +77,10 @@ func message(err error) (int, string) {
 	return 0, strings.TrimPrefix(s, "yaml: ")
 }
 
+// maxSearch bounds the input whose error position is searched for (a few dozen parses of up to
+// this much); beyond it the position is yaml.v3's line.
+const maxSearch = 1 << 20
+
 // Locate turns err, the error yaml.v3 returned for parsing the documents of data, into an *Error
 // whose position lies within data. It returns err unchanged when err is nil.
 func Locate(data []byte, err error) error {
@@ -110,12 +115,27 @@ func Locate(data []byte, err error) error {
 		return len(data)
 	}
 
-	if !fails(data) {
-		// Not an error of these bytes (it came from elsewhere): keep yaml.v3's line.
+	if len(data) > maxSearch || !fails(data) {
+		// Too large to search quickly, or not an error of these bytes (it came from elsewhere):
+		// keep yaml.v3's line.
 		return &Error{Line: clamp(reported, 1, len(lines)), Column: 1, Msg: msg}
 	}
-	// The smallest number of whole lines whose prefix fails: lo lines pass, hi lines fail.
+	// The smallest number of whole lines whose prefix fails: lo lines pass, hi lines fail. The
+	// offending line is at or after the one yaml.v3 reports (which is the enclosing construct's,
+	// or the line before, for errors of its parser): search upwards from there in growing steps,
+	// then halve the last step, so that a large input costs a few parses of the part before the
+	// error.
 	lo, hi := 0, len(lines)
+	if r := reported - 1; r > 0 && r < hi && !fails(data[:lineEnd(r)]) {
+		lo = r
+	}
+	for step := 1; lo+step < hi; step *= 2 {
+		if fails(data[:lineEnd(lo+step)]) {
+			hi = lo + step
+			break
+		}
+		lo += step
+	}
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		if fails(data[:lineEnd(mid)]) {

@@ -131,3 +131,16 @@ func FuzzLocate(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeInputKeepsALine: past maxSearch the position is yaml.v3's line, still in the input.
+func TestLargeInputKeepsALine(t *testing.T) {
+	big := strings.Repeat("k: v\n", maxSearch/5+10) + "a: b: c\n"
+	_, err := Parse([]byte(big))
+	var pe *Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v", err)
+	}
+	if lines := strings.Count(big, "\n"); pe.Line != lines || pe.Column != 1 {
+		t.Errorf("position %d:%d, want %d:1", pe.Line, pe.Column, lines)
+	}
+}
