@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,15 +124,36 @@ func OpenStore(ctx context.Context, cfg *config.File, now func() time.Time) (sto
 	if now != nil {
 		opts = append(opts, sqlstore.WithClock(now))
 	}
-	dsn, err := cfg.Storage.DSN.Resolve()
+	dsn, where, err := storageDSN(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("storage.dsn: %w", err)
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
+		return nil, fmt.Errorf("storage.dsn: open %s database%s: %w", cfg.Storage.Driver, where, err)
 	}
 	return st, nil
+}
+
+// storageDSN resolves the configured DSN. For SQLite it creates the database's directory (mode
+// 0700) when it is missing, and where names the database file for error messages (" /path"; ""
+// for PostgreSQL, whose DSN may hold a password).
+func storageDSN(cfg *config.File) (dsn, where string, err error) {
+	dsn, err = cfg.StorageDSN()
+	if err != nil {
+		return "", "", fmt.Errorf("storage.dsn: %w", err)
+	}
+	if cfg.Storage.Driver != config.DriverSQLite {
+		return dsn, "", nil
+	}
+	db, ok := config.SQLitePath(dsn)
+	if !ok {
+		return dsn, "", nil
+	}
+	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+		return "", "", fmt.Errorf("storage.dsn: cannot create the database's directory: %w", err)
+	}
+	return dsn, " " + db, nil
 }
 
 // New builds a Gatehouse from a validated configuration file: it opens the store, applies the
@@ -151,13 +174,18 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		g.reloadEvery = 30 * time.Second
 	}
 	g.snapOpts = snapshotOptions(cfg)
+	// Every problem with files, directories and secrets at once, each at its field, before
+	// anything is opened.
+	if err := cfg.CheckEnvironment(); err != nil {
+		return nil, err
+	}
 	master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, fmt.Errorf("secrets.master_key_file: %w", err)
 	}
 	if cfg.GeoIP.MMDBFile != "" {
 		if g.geo, err = geoip.Open(cfg.GeoIP.MMDBFile); err != nil {
-			return nil, fmt.Errorf("geoip: %w", err)
+			return nil, fmt.Errorf("geoip.mmdb_file %s: %w", cfg.GeoIP.MMDBFile, err)
 		}
 	}
 	g.clients = &httpx.ClientResolver{TrustedProxies: cfg.TrustedProxies, Country: g.geo.Country}
@@ -334,12 +362,12 @@ const http2WriteByteTimeout = time.Minute
 func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Addr)) error {
 	pub, err := net.Listen("tcp", g.cfg.Listen.Public)
 	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
+		return fmt.Errorf("listen.public %s: %w", g.cfg.Listen.Public, err)
 	}
 	internal, err := net.Listen("tcp", g.cfg.Listen.Internal)
 	if err != nil {
 		pub.Close()
-		return fmt.Errorf("internal listener: %w", err)
+		return fmt.Errorf("listen.internal %s: %w", g.cfg.Listen.Internal, err)
 	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -362,7 +390,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		if err != nil {
 			pub.Close()
 			internal.Close()
-			return fmt.Errorf("tls: %w", err)
+			return fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile, err)
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		guardOpts.TLS = tlsConfig

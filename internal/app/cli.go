@@ -47,6 +47,40 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}}, store: st}, nil
 }
 
+// ConfigPath picks the configuration file of a command that takes it as --config FILE or as its
+// one argument: the argument when given (a --config naming another file is an error), else the
+// flag's value (its default when not set).
+func ConfigPath(flag string, flagSet bool, args []string) (string, error) {
+	if len(args) == 0 {
+		return flag, nil
+	}
+	if len(args) > 1 {
+		return "", fmt.Errorf("give one configuration file, not %d", len(args))
+	}
+	if flagSet && flag != args[0] {
+		return "", fmt.Errorf("two configuration files given (--config %s and %s); give one", flag, args[0])
+	}
+	return args[0], nil
+}
+
+// InitMasterKey creates a master key file at path: 32 random bytes as base64, mode 0600, in a
+// directory created with mode 0700 when missing. An existing file is never overwritten.
+func InitMasterKey(path string) error {
+	if path == "" {
+		return errors.New("no master key file: set secrets.master_key_file in the configuration")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("master key file %s: %w", path, err)
+	}
+	if err := keys.GenerateMasterKeyFile(path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("master key file %s already exists; it is never overwritten (it decrypts the stored keys)", path)
+		}
+		return err
+	}
+	return nil
+}
+
 // KeyUseTokens is the --use name of Gatehouse's token keys (stored with the empty use).
 const KeyUseTokens = "tokens"
 
@@ -120,13 +154,13 @@ type Migration struct {
 
 // Migrate applies pending schema migrations to the configured database.
 func Migrate(ctx context.Context, cfg *config.File) (*Migration, error) {
-	dsn, err := cfg.Storage.DSN.Resolve()
+	dsn, where, err := storageDSN(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("storage.dsn: %w", err)
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, sqlstore.WithoutMigrations(), sqlstore.WithPollInterval(0))
 	if err != nil {
-		return nil, fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
+		return nil, fmt.Errorf("storage.dsn: open %s database%s: %w", cfg.Storage.Driver, where, err)
 	}
 	defer st.Close()
 	m := &Migration{Driver: cfg.Storage.Driver}

@@ -93,6 +93,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -149,6 +150,10 @@ type File struct {
 
 	// src is where the File was parsed from; nil for a File built in Go.
 	src *source
+	// dir is the directory relative paths were resolved against ("" when they were not).
+	dir string
+	// offline leaves out the checks that look at the machine (LoadOffline).
+	offline bool
 }
 
 // source remembers the YAML a File came from, to give problems a position.
@@ -291,8 +296,18 @@ type ServiceToken struct {
 // maxFileSize bounds the configuration file Load reads.
 const maxFileSize = 16 << 20
 
-// Load reads and parses the configuration file at path; see Parse.
-func Load(path string) (*File, error) {
+// Load reads and parses the configuration file at path; see Parse. Relative paths in it are
+// resolved against the file's directory (see Dir). Like Parse, it checks that the TLS
+// certificate, the GeoIP database and the audit file's directory exist; CheckEnvironment checks
+// the rest of what serving needs.
+func Load(path string) (*File, error) { return load(path, false) }
+
+// LoadOffline is Load without any check that looks at the machine: the TLS certificate, the
+// GeoIP database and the audit file's directory are not looked at (`gatehouse config validate
+// --offline`, for a file written for another machine).
+func LoadOffline(path string) (*File, error) { return load(path, true) }
+
+func load(path string, offline bool) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -305,13 +320,21 @@ func Load(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxFileSize)
 	}
-	return Parse(data, path)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return parse(data, path, dir, offline)
 }
 
 // Parse decodes a configuration file, fills in defaults (see SetDefaults) and validates it (see
 // Validate). filename is only used in problem positions. On any problem it returns a
 // *ValidationError listing all of them.
-func Parse(data []byte, filename string) (*File, error) {
+func Parse(data []byte, filename string) (*File, error) { return parse(data, filename, "", false) }
+
+// parse is Parse that resolves relative paths against dir (unless it is "") and leaves out the
+// checks that look at the machine when offline.
+func parse(data []byte, filename, dir string, offline bool) (*File, error) {
 	root, syntax := parseYAML(data)
 	if syntax != nil {
 		syntax.File = filename
@@ -321,7 +344,7 @@ func Parse(data []byte, filename string) (*File, error) {
 		return nil, &ValidationError{Problems: []Problem{{File: filename, Msg: "the configuration is empty"}}}
 	}
 
-	f := &File{}
+	f := &File{offline: offline}
 	d := newDecoder()
 	d.decode(root, reflect.ValueOf(f).Elem(), "")
 	f.src = &source{filename: filename, root: root, failed: d.failed}
@@ -335,6 +358,9 @@ func Parse(data []byte, filename string) (*File, error) {
 		}
 	}
 	f.SetDefaults()
+	if dir != "" {
+		f.resolvePaths(dir)
+	}
 	issues := d.issues
 	if !d.failed[""] { // the document as a whole did not decode: its parts are not worth checking
 		issues = append(issues, f.validate()...)
