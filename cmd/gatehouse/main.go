@@ -119,20 +119,22 @@ func serveCmd() *cobra.Command {
 
 func demoCmd() *cobra.Command {
 	var dataDir, listen string
+	var allow []string
 	cmd := &cobra.Command{
-		Use:   "demo",
+		Use:   "demo [--allow EMAIL|DOMAIN]...",
 		Short: "Run Gatehouse on its embedded default: SQLite, a demo app, e-mail PIN login (PINs in the log)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Out: cmd.OutOrStdout(),
+			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Allow: allow, Out: cmd.OutOrStdout(),
 				LoadConfig: func(path string) (*config.File, error) { return loadConfig(cmd, path) },
 				Logger:     func(cfg *config.File) *slog.Logger { return newLogger(cmd.ErrOrStderr(), cfg) }})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", ".gatehouse-demo", "data directory (SQLite database, master key, generated config)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "public listen address")
+	cmd.Flags().StringArrayVar(&allow, "allow", nil, "also admit this e-mail address or domain (besides example.com); repeatable")
 	return cmd
 }
 

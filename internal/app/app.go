@@ -54,6 +54,8 @@ type Options struct {
 	PINSender onetimepin.Sender
 	// ReloadInterval is the safety-net re-read of the store; default 30s.
 	ReloadInterval time.Duration
+	// DemoHint is authn.Service.DemoHint: set by `gatehouse demo` only.
+	DemoHint string
 }
 
 // Gatehouse is one running instance.
@@ -100,6 +102,8 @@ type Gatehouse struct {
 	reloadEvery   time.Duration
 	httpClient    *http.Client
 	pinOverride   onetimepin.Sender
+	// builtin is the built-in demo origin (upstream builtin:demo).
+	builtin *builtinOrigin
 
 	// publishMu serialises publishing: compiling a version, building its runtime and swapping it
 	// in. The fields below belong to it.
@@ -221,7 +225,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.Sessions = session.NewVerifier(session.VerifierOptions{Store: g.Store, Tokens: g.Tokens, Keys: g.Keys,
 		Revocations: g.Revocations, Now: now})
 	recorder := &audit.Recorder{Store: g.Store, Log: log, Now: now}
-	g.Authn = &authn.Service{Store: g.Store, Snapshots: g.Snapshots, Keys: g.Keys, Sessions: g.Sessions, Audit: recorder, Log: log, Now: now}
+	g.Authn = &authn.Service{Store: g.Store, Snapshots: g.Snapshots, Keys: g.Keys, Sessions: g.Sessions, Audit: recorder, Log: log, Now: now,
+		DemoHint: opts.DemoHint}
 	// The configuration file is applied at every start: an administrative change like any other.
 	cfgDetails, _ := json.Marshal(map[string]any{"version": applied.Version, "applications": len(applied.Applications),
 		"policies": len(applied.Policies), "identity_providers": len(applied.IdentityProviders)})
@@ -245,9 +250,10 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.transport = newTransportMetrics()
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
 		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
+	g.builtin = g.newDemoOrigin()
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
-			StripRequestHeaders: cfg.Proxy.StripRequestHeaders})
+			StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std())})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
@@ -476,6 +482,9 @@ func newTransportMetrics() transportMetrics {
 
 // Close releases the store and GeoIP database.
 func (g *Gatehouse) Close() {
+	if g.builtin != nil {
+		g.builtin.Close()
+	}
 	if g.Store != nil {
 		_ = g.Store.Close()
 	}

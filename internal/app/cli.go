@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -21,8 +19,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
-	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // What the command line does to the configured store goes through here, so that the commands
@@ -185,6 +181,8 @@ type DemoOptions struct {
 	DataDir string
 	// Listen is the public listen address.
 	Listen string
+	// Allow are e-mail addresses and domains admitted besides example.com (--allow).
+	Allow []string
 	// LoadConfig loads and validates the written configuration file (the CLI's loader, which
 	// reports problems its own way).
 	LoadConfig func(path string) (*config.File, error)
@@ -195,26 +193,33 @@ type DemoOptions struct {
 }
 
 // RunDemo runs Gatehouse on its embedded default until ctx ends: SQLite and a master key in
-// DataDir (created on first run), a configuration written there, the demo origin on a loopback
-// port, e-mail PIN login with the PINs in the log.
+// DataDir (created on first run), a configuration written there (servable as it is: the demo
+// app is the built-in origin, upstream builtin:demo), e-mail PIN login with the PINs in the log
+// for addresses at example.com and those of Allow. The login page says who receives a PIN, and
+// a request for any other address is logged.
 func RunDemo(ctx context.Context, o DemoOptions) error {
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+	var allow demo.Allow
+	for _, v := range o.Allow {
+		if err := allow.Add(v); err != nil {
+			return err
+		}
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
 		return fmt.Errorf("data directory %s: %w", o.DataDir, err)
 	}
-	keyFile := filepath.Join(o.DataDir, "master.key")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	keyFile := filepath.Join(dataDir, "master.key")
 	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
 		if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
 			return err
 		}
 	}
-	upstreamLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("demo upstream: %w", err)
-	}
-	defer upstreamLn.Close()
-	upstreamURL := "http://" + upstreamLn.Addr().String()
-	cfgFile := filepath.Join(o.DataDir, "gatehouse.yaml")
-	if err := os.WriteFile(cfgFile, []byte(demo.Config(o.DataDir, o.Listen, upstreamURL)), 0o600); err != nil {
+	cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
+	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow}.Config()
+	if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
 	}
 	cfg, err := o.LoadConfig(cfgFile)
@@ -222,28 +227,28 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 		return err
 	}
 	cfg.Log.Format = "text"
-	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg)})
+	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg), DemoHint: allow.Hint()})
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	up := &demo.Upstream{Verifier: token.NewVerifier(g.Keys, g.Snapshots.Load().Issuer, time.Now), Profile: wire.Gatehouse,
-		AUD: func() string { return g.Snapshots.Load().Apps["demo"].AUD }}
-	upstreamServer := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = upstreamServer.Serve(upstreamLn) }()
-	defer upstreamServer.Close()
 	return g.Run(ctx, func(public, internal net.Addr) {
 		_, port, _ := net.SplitHostPort(public.String())
 		fmt.Fprintf(o.Out, `
 Gatehouse demo is running (data in %s, config in %s).
 
-  Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
+  Protected app:  http://demo.localhost:%[3]s/        sign in with %[5]s
   Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
   App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
   Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
   Metrics:        http://%[4]s/metrics
 
+Only %[5]s receive a PIN; add your own with --allow EMAIL or --allow DOMAIN.
 The one-time PIN is written to this log (look for "one-time PIN"). Stop with Ctrl-C.
-`, o.DataDir, cfgFile, port, internal.String())
+
+From another machine: browsers resolve *.localhost to the machine they run on, so forward the
+port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then open
+http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
+`, dataDir, cfgFile, port, internal.String(), allow.Rule())
 	})
 }

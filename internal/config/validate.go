@@ -614,6 +614,9 @@ func isHex(s string) bool {
 // upstreamProblem checks an application's origin URL: http or https, with a host, and nothing
 // that would be ambiguous or leak (userinfo, query, fragment).
 func upstreamProblem(s string) string {
+	if s == store.UpstreamBuiltinDemo {
+		return ""
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
