@@ -24,6 +24,13 @@
 // an unset variable before starting), and the component that uses any other secret resolves it.
 // No error message ever contains a secret value.
 //
+// # Paths and the machine
+//
+// Load resolves relative paths against the configuration file's directory (see Dir for the
+// fields concerned). Parse checks the TLS certificate and key, the GeoIP database and the audit
+// file's directory (LoadOffline does not); CheckEnvironment checks the rest of what serving
+// needs from the machine: the master key file, the SQLite database's directory and every secret.
+//
 // # Defaults
 //
 // Parse fills in these defaults (SetDefaults) before validating; none of them weakens security:
@@ -197,8 +204,8 @@ type Storage struct {
 	// Driver is "sqlite" (default; one process) or "postgres" (any number of replicas).
 	Driver string `yaml:"driver"`
 	// DSN is the data source name, a Secret because it usually holds a password: for sqlite
-	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db", in the working
-	// directory), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
+	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db"; a relative file is
+	// next to the configuration file, see Dir), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
 	DSN Secret `yaml:"dsn"`
 	// QueryTimeout bounds every store operation a request (or a background task) makes: waiting
 	// for a database connection, the statements and retries of one transaction. A database
@@ -210,7 +217,8 @@ type Storage struct {
 // Secrets configures encryption at rest.
 type Secrets struct {
 	// MasterKeyFile is the file holding the master key that encrypts signing keys and stored
-	// secrets: 32 random bytes as hex or base64. Required; it is read at start, not validated.
+	// secrets: 32 random bytes as hex or base64. Required; CheckEnvironment checks it and
+	// `gatehouse keys init` creates it.
 	MasterKeyFile string `yaml:"master_key_file"`
 }
 

@@ -11,7 +11,7 @@ import (
 // tls.cert_file and tls.key_file, secrets.master_key_file, geoip.mmdb_file, audit.file, the file
 // of every secret given as {file: ...} (also inside identity provider configs), and the
 // database file of a SQLite storage.dsn (the default "file:gatehouse.db" too).
-
+//
 // Dir returns the directory relative paths of the file were resolved against (absolute), or ""
 // for a File that Parse made or that was built in Go (their relative paths are left as written,
 // relative to the working directory).
