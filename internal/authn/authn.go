@@ -69,6 +69,10 @@ type Service struct {
 	Now      func() time.Time
 	// NewPIN generates one-time PINs; default onetimepin.GeneratePIN.
 	NewPIN func() (string, error)
+	// DemoHint, set only by `gatehouse demo`, is shown on the PIN e-mail page (who receives a
+	// PIN), and a PIN request for an address no policy admits is then logged. Outside the demo
+	// it is empty: the page must not tell whether an address may sign in.
+	DemoHint string
 
 	refusals refusalBudget
 }

@@ -23,7 +23,7 @@ import (
 const maxFormBytes = 16 << 10
 
 func (s *Service) renderPINEmail(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, msg string) {
-	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name, Message: msg,
+	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name, Message: msg, Hint: s.DemoHint,
 		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
 }
 
@@ -144,6 +144,12 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 		}()
 	} else {
 		reasons = append(reasons, "address-not-allowed")
+		if s.DemoHint != "" {
+			// The demo's user reads the terminal, not an inbox: say why nothing came. The
+			// browser still sees the same page either way.
+			s.Log.LogAttrs(ctx, slog.LevelWarn, "demo: no PIN sent: no policy of the application admits this address (gatehouse demo --allow EMAIL|DOMAIN admits more)",
+				slog.String("email", email), slog.String("app", f.AppID), slog.Any("reasons", d.Reasons))
+		}
 	}
 	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, PolicyID: d.PolicyID, Reasons: reasons})
 	s.renderPINCode(w, snap, f, email, "")

@@ -19,8 +19,22 @@ type Upstream struct {
 	// Verifier checks the JWT header; nil shows claims as unverified.
 	Verifier *token.Verifier
 	Profile  *wire.Profile
-	// AUD is the application audience tag the origin expects.
-	AUD func() string
+	// Audiences returns the audience tags the origin accepts: those of the applications it
+	// serves.
+	Audiences func() []string
+}
+
+// hasAudience reports whether c is for one of the applications the origin serves.
+func (u *Upstream) hasAudience(c *token.Claims) bool {
+	if u.Audiences == nil {
+		return false
+	}
+	for _, aud := range u.Audiences() {
+		if c.HasAudience(aud) {
+			return true
+		}
+	}
+	return false
 }
 
 var page = template.Must(template.New("demo").Parse(`<!doctype html>
@@ -50,7 +64,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil:
 			verifyErr = err.Error()
-		case !c.HasAudience(u.AUD()):
+		case !u.hasAudience(c):
 			verifyErr = "audience mismatch"
 		default:
 			claims, verifyErr = c, ""

@@ -44,6 +44,8 @@ type Options struct {
 	// before it reaches an application, besides wire.ClientHeaders. They must be valid
 	// (wire.ValidateHeaderPattern): New panics otherwise.
 	StripRequestHeaders []string
+	// Transport carries requests to the applications; default NewTransport(UpstreamTimeout).
+	Transport http.RoundTripper
 }
 
 // Login is what the proxy needs of the login flow; the composition root wires the login
@@ -96,10 +98,14 @@ func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *ke
 		panic("proxy: invalid StripRequestHeaders: " + err.Error())
 	}
 	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts, strip: strip}
+	transport := opts.Transport
+	if transport == nil {
+		transport = NewTransport(opts.UpstreamTimeout)
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		BufferPool:     copyBuffers{},
-		Transport:      NewTransport(opts.UpstreamTimeout),
+		Transport:      transport,
 		ModifyResponse: p.checkResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),

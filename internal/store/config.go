@@ -85,6 +85,13 @@ const (
 	AppAppLauncher = "app_launcher"
 )
 
+// UpstreamBuiltinDemo is the upstream of an application served by Gatehouse's built-in demo
+// origin (package demo) in-process: a page that shows the request headers and the verified JWT
+// claims it received. It has no port and is reachable only through Gatehouse; `gatehouse demo`
+// uses it, and so can any configuration, e.g. to try Gatehouse before pointing it at a real
+// application.
+const UpstreamBuiltinDemo = "builtin:demo"
+
 // Application is a protected resource.
 type Application struct {
 	ID   string `json:"id" yaml:"id"`
@@ -95,7 +102,8 @@ type Application struct {
 	AUD string `json:"aud,omitempty" yaml:"aud,omitempty"`
 	// Destinations are host[/path] patterns with Cloudflare's wildcard rules.
 	Destinations []Destination `json:"destinations,omitempty" yaml:"destinations,omitempty"`
-	// Upstream is the origin URL requests are forwarded to (http or https).
+	// Upstream is the origin URL requests are forwarded to (http or https), or
+	// UpstreamBuiltinDemo for Gatehouse's built-in demo origin.
 	Upstream string `json:"upstream,omitempty" yaml:"upstream,omitempty"`
 	// SessionDuration is the app token lifetime; default 24h.
 	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`

@@ -25,6 +25,9 @@ type Page struct {
 	Message   string
 	RequestID string
 	Data      any
+	// Hint is a note shown under the page's heading (pin_email.html: who receives a PIN in
+	// `gatehouse demo`); empty elsewhere.
+	Hint string
 }
 
 // SetSecurityHeaders sets the headers every Gatehouse page carries.
