@@ -280,7 +280,7 @@ func TestBrowserPages(t *testing.T) {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			q, _ := json.Marshal(sel)
 			for {
-				ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(` + string(q) + `); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
+				ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
 				if ok {
 					return nil
 				}
