@@ -264,3 +264,48 @@ func FuzzMonogram(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLogoURLProblem: an accepted logo is https: or data:image, and the page renders it as is
+// (html/template does not have to neutralise it).
+func FuzzLogoURLProblem(f *testing.F) {
+	for _, s := range []string{"https://cdn.example.com/l.png", pngLogo, "http://x/l.png", "javascript:alert(1)", "data:text/html,<h1>", "DATA:IMAGE/PNG;BASE64,AAAA", "https://x/\"onerror=alert(1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if LogoURLProblem(s) != "" {
+			if safeLogo(s) != "" {
+				t.Fatalf("refused logo %q still rendered", s)
+			}
+			return
+		}
+		if s == "" {
+			return
+		}
+		low := strings.ToLower(s)
+		if !strings.HasPrefix(low, "https://") && !strings.HasPrefix(low, "data:image/") {
+			t.Fatalf("accepted logo %q", s)
+		}
+		body := render(t, "message.html", &Page{Title: "t", Brand: Brand{Name: "n", LogoURL: s}})
+		if strings.Contains(body, "ZgotmplZ") || !strings.Contains(body, `<header class="org"><img src="`) {
+			t.Fatalf("logo %q rendered badly:\n%s", s, body)
+		}
+	})
+}
+
+// FuzzColorProblem: an accepted colour is #rgb or #rrggbb, and nothing else reaches the CSS.
+func FuzzColorProblem(f *testing.F) {
+	for _, s := range []string{"#fff", "#1d2330", "red", "#12345", "#fff;}body{", "#FFFFFF"} {
+		f.Add(s)
+	}
+	hex := regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		ok := ColorProblem(s) == ""
+		if ok != (s == "" || hex.MatchString(s)) {
+			t.Fatalf("ColorProblem(%q) ok=%v", s, ok)
+		}
+		b := BrandOf(&store.Organization{LoginDesign: &store.LoginDesign{BackgroundColor: s}})
+		if !ok && b.BackgroundColor != "" {
+			t.Fatalf("refused colour %q kept", s)
+		}
+	})
+}
