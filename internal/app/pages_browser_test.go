@@ -174,6 +174,9 @@ func (c *pageChecker) check(ctx context.Context, name string) {
 		if overflow > 0 {
 			t.Errorf("%s (%s): the page scrolls sideways by %dpx (%s)", name, vp.name, overflow, file)
 		}
+		if !vp.mobile {
+			c.checkFocus(ctx, name)
+		}
 		if vp.mobile {
 			small, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
 				.filter(e => !e.classList.contains('skip') && e.getClientRects().length > 0)
@@ -199,6 +202,42 @@ func (c *pageChecker) check(ctx context.Context, name string) {
 				t.Log(msg)
 			}
 		}
+	}
+}
+
+// checkFocus tabs through the page from the top, as a keyboard user would, and checks that
+// every element that takes the focus shows a visible outline (at least 2px) and that the
+// main action can be reached.
+func (c *pageChecker) checkFocus(ctx context.Context, name string) {
+	t := c.t
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement && document.activeElement.blur && document.activeElement.blur(), window.scrollTo(0, 0), true`)); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	seen := map[string]bool{}
+	for range 12 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatalf("%s: Tab: %v", name, err)
+		}
+		type focused struct {
+			Tag, HTML, Style string
+			Width            float64
+		}
+		f, err := chromedp.Run(ctx, chromedp.Evaluate[focused](`(() => { const e = document.activeElement; const s = getComputedStyle(e);
+			return {Tag: e.tagName, HTML: e.outerHTML.slice(0, 100), Style: s.outlineStyle, Width: parseFloat(s.outlineWidth) || 0} })()`))
+		if err != nil {
+			t.Fatalf("%s: focus: %v", name, err)
+		}
+		if f.Tag == "BODY" || seen[f.HTML] {
+			break // through the page and back to the browser chrome, or round again
+		}
+		seen[f.HTML] = true
+		if f.Style == "none" || f.Width < 2 {
+			t.Errorf("%s: keyboard focus is not visible on %s (outline %s %.0fpx)", name, f.HTML, f.Style, f.Width)
+		}
+	}
+	if len(seen) == 0 {
+		t.Errorf("%s: Tab reaches nothing on the page", name)
 	}
 }
 
