@@ -23,13 +23,22 @@ import (
 const maxFormBytes = 16 << 10
 
 func (s *Service) renderPINEmail(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, msg string) {
-	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name, Message: msg, Hint: s.DemoHint,
+	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", Brand: web.BrandOf(&snap.Org), AppName: flowAppName(snap, f), Message: msg, Hint: s.DemoHint,
 		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
 }
 
 func (s *Service) renderPINCode(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, email, msg string) {
-	web.Render(w, http.StatusOK, "pin_code.html", &web.Page{Title: "Enter your code", OrgName: snap.Org.Name, Message: msg,
+	web.Render(w, http.StatusOK, "pin_code.html", &web.Page{Title: "Enter your code", Brand: web.BrandOf(&snap.Org), AppName: flowAppName(snap, f), Message: msg,
 		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN) + "/verify", "FlowID": f.ID, "CSRF": csrfToken(f), "Email": email}})
+}
+
+// flowAppName is the name of the application a login flow opens ("" for a flow without one, such
+// as an identity provider test).
+func flowAppName(snap *snapshot.Snapshot, f *store.LoginFlow) string {
+	if a := snap.Apps[f.AppID]; a != nil {
+		return a.Name
+	}
+	return ""
 }
 
 // pinForm reads and checks a PIN form post: method, size, flow binding and CSRF token.

@@ -262,7 +262,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			he.Ref = httpx.NewRequestID()
 		}
 		line.reasons, line.ref, line.refused = []string{he.Reason}, he.Ref, true
-		web.RenderError(rec, r, p.log, snap.Org.Name, he)
+		web.RenderBrandedError(rec, r, p.log, web.BrandOf(&snap.Org), he)
 	}
 }
 
@@ -379,7 +379,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 		he.Ref = httpx.NewRequestID()
 		line.reasons = append(line.reasons, he.Reason)
 		line.ref, line.refused = he.Ref, true
-		web.RenderError(w, r, p.log, snap.Org.Name, he)
+		web.RenderBrandedError(w, r, p.log, web.BrandOf(&snap.Org), he)
 	}
 }
 
@@ -537,7 +537,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		w.WriteHeader(status)
 		return
 	}
-	web.RenderError(w, r, p.log, snap.Org.Name, he)
+	web.RenderBrandedError(w, r, p.log, web.BrandOf(&snap.Org), he)
 }
 
 func isTimeout(err error) bool {
