@@ -67,12 +67,10 @@ func (c *checker) design() {
 		}
 	}
 	for i, a := range c.f.Applications {
-		// Other problems of logo_url (not a URL, no host, credentials) are reported by the
-		// applications checks; this adds the page's rule: https:, not http:.
-		if a.LogoURL != "" && absoluteURLProblem(a.LogoURL) == "" {
-			if msg := web.LogoURLProblem(a.LogoURL); msg != "" {
-				c.add(fmt.Sprintf("applications[%d].logo_url", i), msg)
-			}
+		// logo_url has the pages' rule alone: an https:// URL with a host and no user
+		// information, or a data:image URL.
+		if msg := web.LogoURLProblem(a.LogoURL); msg != "" {
+			c.add(fmt.Sprintf("applications[%d].logo_url", i), msg)
 		}
 	}
 }

@@ -23,7 +23,7 @@ applications:
 		`7:17: organization.login_design.text_color: text #eeeeee on background #ffffff has a contrast of 1.2:1; at least 4.5:1 is needed`,
 		`8:16: organization.login_design.logo_path: must use https://`,
 		`10:76: applications[0].logo_url: must use https://`,
-		`11:76: applications[1].logo_url: must be an absolute http:// or https:// URL`,
+		`11:76: applications[1].logo_url: must be an https:// URL or a data:image/... URL`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)
@@ -66,5 +66,9 @@ applications:
 	data := strings.Replace(in, "https://cdn.example.com/acme.svg", "'data:image/png;base64,iVBORw0KGgo='", 1)
 	if _, err := Parse([]byte(data), ""); err != nil {
 		t.Errorf("data:image logo refused: %v", err)
+	}
+	appData := strings.Replace(in, "'https://cdn.example.com/a.png'", "'data:image/svg+xml;base64,PHN2Zy8+'", 1)
+	if _, err := Parse([]byte(appData), ""); err != nil {
+		t.Errorf("data:image application logo_url refused: %v", err)
 	}
 }

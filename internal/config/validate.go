@@ -526,7 +526,6 @@ func (c *checker) applications() {
 		for _, u := range []struct{ field, value string }{
 			{"custom_deny_url", a.CustomDenyURL},
 			{"custom_non_identity_deny_url", a.CustomNonIdentityDenyURL},
-			{"logo_url", a.LogoURL},
 		} {
 			if u.value != "" {
 				if msg := absoluteURLProblem(u.value); msg != "" {
