@@ -70,14 +70,20 @@ func newLogger(w io.Writer, cfg *config.File) *slog.Logger {
 func loadConfig(cmd *cobra.Command, path string) (*config.File, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
-		var ve *config.ValidationError
-		if errors.As(err, &ve) {
-			fmt.Fprintln(cmd.ErrOrStderr(), ve.Error())
-			return nil, exitError(2)
-		}
-		return nil, err
+		return nil, problems(cmd, err)
 	}
 	return cfg, nil
+}
+
+// problems prints a *config.ValidationError (every problem with its position) and turns it into
+// exit status 2; other errors pass through.
+func problems(cmd *cobra.Command, err error) error {
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Fprintln(cmd.ErrOrStderr(), ve.Error())
+		return exitError(2)
+	}
+	return err
 }
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -101,7 +107,7 @@ func serveCmd() *cobra.Command {
 			defer logs.Close()
 			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(logs, cfg)})
 			if err != nil {
-				return err
+				return problems(cmd, err)
 			}
 			defer g.Close()
 			return g.Run(ctx, nil)
@@ -113,37 +119,63 @@ func serveCmd() *cobra.Command {
 
 func demoCmd() *cobra.Command {
 	var dataDir, listen string
+	var allow []string
 	cmd := &cobra.Command{
-		Use:   "demo",
+		Use:   "demo [--allow EMAIL|DOMAIN]...",
 		Short: "Run Gatehouse on its embedded default: SQLite, a demo app, e-mail PIN login (PINs in the log)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Out: cmd.OutOrStdout(),
+			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Allow: allow, Out: cmd.OutOrStdout(),
 				LoadConfig: func(path string) (*config.File, error) { return loadConfig(cmd, path) },
 				Logger:     func(cfg *config.File) *slog.Logger { return newLogger(cmd.ErrOrStderr(), cfg) }})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", ".gatehouse-demo", "data directory (SQLite database, master key, generated config)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "public listen address")
+	cmd.Flags().StringArrayVar(&allow, "allow", nil, "also admit this e-mail address or domain (besides example.com); repeatable")
 	return cmd
 }
 
 func configCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with configuration files"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "validate FILE",
+	var path string
+	var offline bool
+	validate := &cobra.Command{
+		Use:   "validate [--offline] [--config FILE | FILE]",
 		Short: "Check a configuration file without starting anything; every problem is reported with its location",
-		Args:  cobra.ExactArgs(1),
+		Long: "Check a configuration file without starting anything; every problem is reported with its location.\n" +
+			"Besides the file itself it checks what serving it needs from this machine: the master key file,\n" +
+			"the SQLite database's directory (present or creatable), the TLS and GeoIP files, the audit file's\n" +
+			"directory, and every secret given as {env: ...} or {file: ...}. --offline checks the file alone\n" +
+			"(for a file written for another machine).",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := loadConfig(cmd, args[0]); err != nil {
+			file, err := app.ConfigPath(path, cmd.Flags().Changed("config"), args)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", args[0])
+			load := config.Load
+			if offline {
+				load = config.LoadOffline
+			}
+			cfg, err := load(file)
+			if err != nil {
+				return problems(cmd, err)
+			}
+			if !offline {
+				if err := cfg.CheckEnvironment(); err != nil {
+					return problems(cmd, err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", file)
 			return nil
 		},
-	})
+	}
+	validate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file (or give it as the argument)")
+	validate.Flags().BoolVar(&offline, "offline", false, "check the file only: no files, directories or environment variables are looked at")
+	cmd.AddCommand(validate)
 	return cmd
 }
 
@@ -178,7 +210,37 @@ func keysCmd() *cobra.Command {
 	}
 	rotate.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file")
 	rotate.Flags().StringVar(&use, "use", "tokens", "which keys: tokens, saas-saml, saml-encryption or saml-sp")
-	cmd.AddCommand(rotate)
+	cmd.AddCommand(rotate, keysInitCmd())
+	return cmd
+}
+
+func keysInitCmd() *cobra.Command {
+	var path, file string
+	cmd := &cobra.Command{
+		Use:   "init [--config FILE | --file KEYFILE]",
+		Short: "Create the master key file (32 random bytes, mode 0600) that the configuration names",
+		Long: "Create the master key file: 32 random bytes, base64, mode 0600, in a directory created with\n" +
+			"mode 0700 if missing. The file is secrets.master_key_file of the configuration (--config), or\n" +
+			"KEYFILE (--file). An existing file is never overwritten.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				cfg, err := config.LoadOffline(path)
+				if err != nil {
+					return problems(cmd, err)
+				}
+				file = cfg.Secrets.MasterKeyFile
+			}
+			if err := app.InitMasterKey(file); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created master key file %s (mode 0600); keep it secret and back it up\n", file)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "gatehouse.yaml", "configuration file whose secrets.master_key_file to create")
+	cmd.Flags().StringVar(&file, "file", "", "create this file instead")
+	cmd.MarkFlagsMutuallyExclusive("config", "file")
 	return cmd
 }
 

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +54,8 @@ type Options struct {
 	PINSender onetimepin.Sender
 	// ReloadInterval is the safety-net re-read of the store; default 30s.
 	ReloadInterval time.Duration
+	// DemoHint is authn.Service.DemoHint: set by `gatehouse demo` only.
+	DemoHint string
 }
 
 // Gatehouse is one running instance.
@@ -98,6 +102,8 @@ type Gatehouse struct {
 	reloadEvery   time.Duration
 	httpClient    *http.Client
 	pinOverride   onetimepin.Sender
+	// builtin is the built-in demo origin (upstream builtin:demo).
+	builtin *builtinOrigin
 
 	// publishMu serialises publishing: compiling a version, building its runtime and swapping it
 	// in. The fields below belong to it.
@@ -122,15 +128,36 @@ func OpenStore(ctx context.Context, cfg *config.File, now func() time.Time) (sto
 	if now != nil {
 		opts = append(opts, sqlstore.WithClock(now))
 	}
-	dsn, err := cfg.Storage.DSN.Resolve()
+	dsn, where, err := storageDSN(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("storage.dsn: %w", err)
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
+		return nil, fmt.Errorf("storage.dsn: open %s database%s: %w", cfg.Storage.Driver, where, err)
 	}
 	return st, nil
+}
+
+// storageDSN resolves the configured DSN. For SQLite it creates the database's directory (mode
+// 0700) when it is missing, and where names the database file for error messages (" /path"; ""
+// for PostgreSQL, whose DSN may hold a password).
+func storageDSN(cfg *config.File) (dsn, where string, err error) {
+	dsn, err = cfg.StorageDSN()
+	if err != nil {
+		return "", "", fmt.Errorf("storage.dsn: %w", err)
+	}
+	if cfg.Storage.Driver != config.DriverSQLite {
+		return dsn, "", nil
+	}
+	db, ok := config.SQLitePath(dsn)
+	if !ok {
+		return dsn, "", nil
+	}
+	if err := os.MkdirAll(filepath.Dir(db), 0o700); err != nil {
+		return "", "", fmt.Errorf("storage.dsn: cannot create the database's directory: %w", err)
+	}
+	return dsn, " " + db, nil
 }
 
 // New builds a Gatehouse from a validated configuration file: it opens the store, applies the
@@ -151,13 +178,18 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		g.reloadEvery = 30 * time.Second
 	}
 	g.snapOpts = snapshotOptions(cfg)
+	// Every problem with files, directories and secrets at once, each at its field, before
+	// anything is opened.
+	if err := cfg.CheckEnvironment(); err != nil {
+		return nil, err
+	}
 	master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, fmt.Errorf("secrets.master_key_file: %w", err)
 	}
 	if cfg.GeoIP.MMDBFile != "" {
 		if g.geo, err = geoip.Open(cfg.GeoIP.MMDBFile); err != nil {
-			return nil, fmt.Errorf("geoip: %w", err)
+			return nil, fmt.Errorf("geoip.mmdb_file %s: %w", cfg.GeoIP.MMDBFile, err)
 		}
 	}
 	g.clients = &httpx.ClientResolver{TrustedProxies: cfg.TrustedProxies, Country: g.geo.Country}
@@ -193,7 +225,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.Sessions = session.NewVerifier(session.VerifierOptions{Store: g.Store, Tokens: g.Tokens, Keys: g.Keys,
 		Revocations: g.Revocations, Now: now})
 	recorder := &audit.Recorder{Store: g.Store, Log: log, Now: now}
-	g.Authn = &authn.Service{Store: g.Store, Snapshots: g.Snapshots, Keys: g.Keys, Sessions: g.Sessions, Audit: recorder, Log: log, Now: now}
+	g.Authn = &authn.Service{Store: g.Store, Snapshots: g.Snapshots, Keys: g.Keys, Sessions: g.Sessions, Audit: recorder, Log: log, Now: now,
+		DemoHint: opts.DemoHint}
 	// The configuration file is applied at every start: an administrative change like any other.
 	cfgDetails, _ := json.Marshal(map[string]any{"version": applied.Version, "applications": len(applied.Applications),
 		"policies": len(applied.Policies), "identity_providers": len(applied.IdentityProviders)})
@@ -217,9 +250,10 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.transport = newTransportMetrics()
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
 		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
+	g.builtin = g.newDemoOrigin()
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
-			StripRequestHeaders: cfg.Proxy.StripRequestHeaders})
+			StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std())})
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
@@ -334,12 +368,12 @@ const http2WriteByteTimeout = time.Minute
 func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Addr)) error {
 	pub, err := net.Listen("tcp", g.cfg.Listen.Public)
 	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
+		return fmt.Errorf("listen.public %s: %w", g.cfg.Listen.Public, err)
 	}
 	internal, err := net.Listen("tcp", g.cfg.Listen.Internal)
 	if err != nil {
 		pub.Close()
-		return fmt.Errorf("internal listener: %w", err)
+		return fmt.Errorf("listen.internal %s: %w", g.cfg.Listen.Internal, err)
 	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -362,7 +396,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		if err != nil {
 			pub.Close()
 			internal.Close()
-			return fmt.Errorf("tls: %w", err)
+			return fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile, err)
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		guardOpts.TLS = tlsConfig
@@ -448,6 +482,9 @@ func newTransportMetrics() transportMetrics {
 
 // Close releases the store and GeoIP database.
 func (g *Gatehouse) Close() {
+	if g.builtin != nil {
+		g.builtin.Close()
+	}
 	if g.Store != nil {
 		_ = g.Store.Close()
 	}

@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -21,8 +19,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
-	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // What the command line does to the configured store goes through here, so that the commands
@@ -45,6 +41,40 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		return nil, err
 	}
 	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}}, store: st}, nil
+}
+
+// ConfigPath picks the configuration file of a command that takes it as --config FILE or as its
+// one argument: the argument when given (a --config naming another file is an error), else the
+// flag's value (its default when not set).
+func ConfigPath(flag string, flagSet bool, args []string) (string, error) {
+	if len(args) == 0 {
+		return flag, nil
+	}
+	if len(args) > 1 {
+		return "", fmt.Errorf("give one configuration file, not %d", len(args))
+	}
+	if flagSet && flag != args[0] {
+		return "", fmt.Errorf("two configuration files given (--config %s and %s); give one", flag, args[0])
+	}
+	return args[0], nil
+}
+
+// InitMasterKey creates a master key file at path: 32 random bytes as base64, mode 0600, in a
+// directory created with mode 0700 when missing. An existing file is never overwritten.
+func InitMasterKey(path string) error {
+	if path == "" {
+		return errors.New("no master key file: set secrets.master_key_file in the configuration")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("master key file %s: %w", path, err)
+	}
+	if err := keys.GenerateMasterKeyFile(path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("master key file %s already exists; it is never overwritten (it decrypts the stored keys)", path)
+		}
+		return err
+	}
+	return nil
 }
 
 // KeyUseTokens is the --use name of Gatehouse's token keys (stored with the empty use).
@@ -120,13 +150,13 @@ type Migration struct {
 
 // Migrate applies pending schema migrations to the configured database.
 func Migrate(ctx context.Context, cfg *config.File) (*Migration, error) {
-	dsn, err := cfg.Storage.DSN.Resolve()
+	dsn, where, err := storageDSN(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("storage.dsn: %w", err)
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, dsn, sqlstore.WithoutMigrations(), sqlstore.WithPollInterval(0))
 	if err != nil {
-		return nil, fmt.Errorf("open %s store: %w", cfg.Storage.Driver, err)
+		return nil, fmt.Errorf("storage.dsn: open %s database%s: %w", cfg.Storage.Driver, where, err)
 	}
 	defer st.Close()
 	m := &Migration{Driver: cfg.Storage.Driver}
@@ -151,6 +181,8 @@ type DemoOptions struct {
 	DataDir string
 	// Listen is the public listen address.
 	Listen string
+	// Allow are e-mail addresses and domains admitted besides example.com (--allow).
+	Allow []string
 	// LoadConfig loads and validates the written configuration file (the CLI's loader, which
 	// reports problems its own way).
 	LoadConfig func(path string) (*config.File, error)
@@ -161,26 +193,33 @@ type DemoOptions struct {
 }
 
 // RunDemo runs Gatehouse on its embedded default until ctx ends: SQLite and a master key in
-// DataDir (created on first run), a configuration written there, the demo origin on a loopback
-// port, e-mail PIN login with the PINs in the log.
+// DataDir (created on first run), a configuration written there (servable as it is: the demo
+// app is the built-in origin, upstream builtin:demo), e-mail PIN login with the PINs in the log
+// for addresses at example.com and those of Allow. The login page says who receives a PIN, and
+// a request for any other address is logged.
 func RunDemo(ctx context.Context, o DemoOptions) error {
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+	var allow demo.Allow
+	for _, v := range o.Allow {
+		if err := allow.Add(v); err != nil {
+			return err
+		}
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
 		return fmt.Errorf("data directory %s: %w", o.DataDir, err)
 	}
-	keyFile := filepath.Join(o.DataDir, "master.key")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	keyFile := filepath.Join(dataDir, "master.key")
 	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
 		if err := keys.GenerateMasterKeyFile(keyFile); err != nil {
 			return err
 		}
 	}
-	upstreamLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("demo upstream: %w", err)
-	}
-	defer upstreamLn.Close()
-	upstreamURL := "http://" + upstreamLn.Addr().String()
-	cfgFile := filepath.Join(o.DataDir, "gatehouse.yaml")
-	if err := os.WriteFile(cfgFile, []byte(demo.Config(o.DataDir, o.Listen, upstreamURL)), 0o600); err != nil {
+	cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
+	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow}.Config()
+	if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
 	}
 	cfg, err := o.LoadConfig(cfgFile)
@@ -188,28 +227,28 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 		return err
 	}
 	cfg.Log.Format = "text"
-	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg)})
+	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg), DemoHint: allow.Hint()})
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	up := &demo.Upstream{Verifier: token.NewVerifier(g.Keys, g.Snapshots.Load().Issuer, time.Now), Profile: wire.Gatehouse,
-		AUD: func() string { return g.Snapshots.Load().Apps["demo"].AUD }}
-	upstreamServer := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = upstreamServer.Serve(upstreamLn) }()
-	defer upstreamServer.Close()
 	return g.Run(ctx, func(public, internal net.Addr) {
 		_, port, _ := net.SplitHostPort(public.String())
 		fmt.Fprintf(o.Out, `
 Gatehouse demo is running (data in %s, config in %s).
 
-  Protected app:  http://demo.localhost:%[3]s/        sign in with any address @example.com
+  Protected app:  http://demo.localhost:%[3]s/        sign in with %[5]s
   Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
   App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
   Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
   Metrics:        http://%[4]s/metrics
 
+Only %[5]s receive a PIN; add your own with --allow EMAIL or --allow DOMAIN.
 The one-time PIN is written to this log (look for "one-time PIN"). Stop with Ctrl-C.
-`, o.DataDir, cfgFile, port, internal.String())
+
+From another machine: browsers resolve *.localhost to the machine they run on, so forward the
+port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then open
+http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
+`, dataDir, cfgFile, port, internal.String(), allow.Rule())
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/launcher"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -228,9 +229,54 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request, snap *snap
 		}
 	}
 	setCookie(w, s.now(), cookieName, "", -1, http.SameSiteLaxMode, true, snap.Secure())
-	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", OrgName: snap.Org.Name,
-		Message: "You have been signed out of every application."})
+	msg, links := signedOutLinks(snap, app)
+	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed out", Brand: web.BrandOf(&snap.Org),
+		Message: msg, Links: links})
 	return nil
+}
+
+// signedOutLinks are the signed-out page's text and ways on: "Sign in again" to the application
+// signed out of (or to the App Launcher when signing out on the auth domain) and the App
+// Launcher, when the organization has one.
+func signedOutLinks(snap *snapshot.Snapshot, app *snapshot.App) (string, []web.Link) {
+	msg := "You have been signed out of every application."
+	launcherURL := ""
+	if hasLauncher(snap) {
+		launcherURL = snap.Issuer + "/"
+	}
+	var links []web.Link
+	switch home := launcher.AppURL(snap, app); {
+	case home != "":
+		links = append(links, web.Link{URL: home, Text: "Sign in again"})
+		if launcherURL != "" && app.Type != store.AppAppLauncher {
+			links = append(links, web.Link{URL: launcherURL, Text: "App Launcher"})
+		}
+	case launcherURL != "":
+		links = append(links, web.Link{URL: launcherURL, Text: "Sign in again"})
+		msg += " Sign in again to see your applications in the App Launcher."
+	default:
+		msg += " To sign in again, open an application."
+	}
+	return msg, links
+}
+
+// hasLauncher reports whether the organization has an App Launcher.
+func hasLauncher(snap *snapshot.Snapshot) bool {
+	for _, a := range snap.Ordered() {
+		if a.Type == store.AppAppLauncher {
+			return true
+		}
+	}
+	return false
+}
+
+// launcherLinks is the App Launcher link of pages that offer a way on ("" without a launcher,
+// or when app is the launcher itself).
+func launcherLinks(snap *snapshot.Snapshot, app *snapshot.App) []web.Link {
+	if !hasLauncher(snap) || (app != nil && app.Type == store.AppAppLauncher) {
+		return nil
+	}
+	return []web.Link{{URL: snap.Issuer + "/", Text: "App Launcher"}}
 }
 
 // sameSite reports whether a browser says the request comes from the same site (Fetch
@@ -249,7 +295,7 @@ func logoutToken(sessionCookie string) string { return hashValue("logout", sessi
 
 // renderLogoutConfirm asks the user to confirm signing out.
 func (s *Service) renderLogoutConfirm(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, sessionCookie string) {
-	web.Render(w, http.StatusOK, "confirm.html", &web.Page{Title: "Sign out?", OrgName: snap.Org.Name,
+	web.Render(w, http.StatusOK, "confirm.html", &web.Page{Title: "Sign out?", Brand: web.BrandOf(&snap.Org),
 		Message: "Sign out of every application protected by " + orgOrGatehouse(snap) + "?",
 		Data:    map[string]string{"Action": snap.Profile.Path(wire.EndpointLogout), "CSRF": logoutToken(sessionCookie), "Button": "Sign out"}})
 }

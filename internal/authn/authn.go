@@ -69,6 +69,10 @@ type Service struct {
 	Now      func() time.Time
 	// NewPIN generates one-time PINs; default onetimepin.GeneratePIN.
 	NewPIN func() (string, error)
+	// DemoHint, set only by `gatehouse demo`, is shown on the PIN e-mail page (who receives a
+	// PIN), and a PIN request for an address no policy admits is then logged. Outside the demo
+	// it is empty: the page must not tell whether an address may sign in.
+	DemoHint string
 
 	refusals refusalBudget
 }
@@ -153,11 +157,11 @@ func cookieValue(r *http.Request, name string) string {
 // fail renders err with the one error adapter: its public message and a reference ID, the
 // private cause logged under that reference.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err error) {
-	org := ""
+	var brand web.Brand
 	if snap != nil {
-		org = snap.Org.Name
+		brand = web.BrandOf(&snap.Org)
 	}
-	web.RenderError(w, r, s.Log, org, err)
+	web.RenderBrandedError(w, r, s.Log, brand, err)
 }
 
 // handle runs a browser handler that returns an error and renders that error, if any.

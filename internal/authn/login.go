@@ -108,11 +108,11 @@ func (s *Service) ServeStatus(w http.ResponseWriter, r *http.Request) {
 func (s *Service) serveHome(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot) {
 	os, err := s.orgSession(r, snap)
 	if err != nil {
-		web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Gatehouse", OrgName: snap.Org.Name,
+		web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Gatehouse", Brand: web.BrandOf(&snap.Org),
 			Message: "You are not signed in. Open an application protected by Gatehouse to sign in."})
 		return
 	}
-	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed in", OrgName: snap.Org.Name,
+	web.Render(w, http.StatusOK, "message.html", &web.Page{Title: "Signed in", Brand: web.BrandOf(&snap.Org),
 		Message: "You are signed in as " + os.Identity.Email + ".",
 		Data:    map[string]string{"Link": snap.Profile.Path(wire.EndpointLogout), "LinkText": "Sign out"}})
 }
@@ -304,7 +304,7 @@ func (s *Service) showLoginChoices(w http.ResponseWriter, r *http.Request, snap 
 	for _, idp := range t.app.LoginIdPs {
 		links = append(links, idpLink{Name: idp.Name, URL: startURL(snap, flow.ID, idp.ID)})
 	}
-	web.Render(w, http.StatusOK, "login.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name,
+	web.Render(w, http.StatusOK, "login.html", &web.Page{Title: "Sign in", Brand: web.BrandOf(&snap.Org), AppName: t.app.Name,
 		Data: map[string]any{"AppName": t.app.Name, "IdPs": links}})
 	return nil
 }
@@ -576,7 +576,8 @@ func renderDeny(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot,
 		ref = httpx.NewRequestID()
 	}
 	w.Header().Set("Gatehouse-Reasons", strings.Join(d.Reasons, ","))
-	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", OrgName: snap.Org.Name, Message: msg, RequestID: ref,
+	web.Render(w, http.StatusForbidden, "deny.html", &web.Page{Title: "Access denied", Brand: web.BrandOf(&snap.Org), AppName: app.Name, Message: msg, RequestID: ref,
+		Links: launcherLinks(snap, app),
 		Data: map[string]any{"AppName": app.Name, "Email": email, "NonIdentity": nonIdentity,
 			"LogoutURL": snap.Issuer + snap.Profile.Path(wire.EndpointLogout)}})
 }

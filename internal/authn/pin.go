@@ -25,13 +25,22 @@ import (
 const maxFormBytes = 16 << 10
 
 func (s *Service) renderPINEmail(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, msg string) {
-	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", OrgName: snap.Org.Name, Message: msg,
+	web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Sign in", Brand: web.BrandOf(&snap.Org), AppName: flowAppName(snap, f), Message: msg, Hint: s.DemoHint,
 		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
 }
 
 func (s *Service) renderPINCode(w http.ResponseWriter, snap *snapshot.Snapshot, f *store.LoginFlow, email, msg string) {
-	web.Render(w, http.StatusOK, "pin_code.html", &web.Page{Title: "Enter your code", OrgName: snap.Org.Name, Message: msg,
+	web.Render(w, http.StatusOK, "pin_code.html", &web.Page{Title: "Enter your code", Brand: web.BrandOf(&snap.Org), AppName: flowAppName(snap, f), Message: msg,
 		Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN) + "/verify", "FlowID": f.ID, "CSRF": csrfToken(f), "Email": email}})
+}
+
+// flowAppName is the name of the application a login flow opens ("" for a flow without one, such
+// as an identity provider test).
+func flowAppName(snap *snapshot.Snapshot, f *store.LoginFlow) string {
+	if a := snap.Apps[f.AppID]; a != nil {
+		return a.Name
+	}
+	return ""
 }
 
 // pinForm reads and checks a PIN form post: method, size, flow binding and CSRF token.
@@ -152,6 +161,12 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 		}()
 	} else {
 		reasons = append(reasons, "address-not-allowed")
+		if s.DemoHint != "" {
+			// The demo's user reads the terminal, not an inbox: say why nothing came. The
+			// browser still sees the same page either way.
+			s.Log.LogAttrs(ctx, slog.LevelWarn, "demo: no PIN sent: no policy of the application admits this address (gatehouse demo --allow EMAIL|DOMAIN admits more)",
+				slog.String("email", email), slog.String("app", f.AppID), slog.Any("reasons", d.Reasons))
+		}
 	}
 	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, PolicyID: d.PolicyID, Reasons: reasons})
 	s.renderPINCode(w, snap, f, email, "")

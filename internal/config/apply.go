@@ -78,6 +78,14 @@ func (f *File) storeConfig() *store.Config {
 // shorter than 32 characters) as a *ValidationError. Parse does not read secrets; this is for
 // `gatehouse config validate` and start-up, to fail early and with positions.
 func (f *File) CheckSecrets() error {
+	if ve := f.problems(f.secretIssues()); ve != nil {
+		return ve
+	}
+	return nil
+}
+
+// secretIssues resolves every secret of the file and returns those that cannot be resolved.
+func (f *File) secretIssues() []issue {
 	_, issues := f.resolvedStoreConfig()
 	check := func(path string, s interface{ Resolve() (string, error) }) {
 		if _, err := s.Resolve(); err != nil {
@@ -102,10 +110,7 @@ func (f *File) CheckSecrets() error {
 			issues = append(issues, issue{path: "audit.webhook.secret", msg: strings.TrimPrefix(err.Error(), "audit.webhook.secret: ")})
 		}
 	}
-	if ve := f.problems(issues); ve != nil {
-		return ve
-	}
-	return nil
+	return issues
 }
 
 // Apply validates f and replaces the store's configuration with the file's objects in one

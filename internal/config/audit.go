@@ -30,7 +30,7 @@ type AuditWebhook struct {
 
 func (c *checker) audit() {
 	a := c.f.Audit
-	if a.File != "" {
+	if a.File != "" && !c.f.offline {
 		if msg := dirProblem(filepath.Dir(a.File)); msg != "" {
 			c.add("audit.file", "directory "+msg)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/route"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // compile runs the checks of the packages that own destination and policy semantics, exactly as
@@ -38,6 +39,8 @@ func (c *checker) compile() {
 		}
 	}
 
+	c.design()
+
 	// The auth domain is served by Gatehouse itself; an application cannot claim it.
 	if ad := c.f.Organization.AuthDomain; ad != "" {
 		for i, a := range c.f.Applications {
@@ -48,6 +51,26 @@ func (c *checker) compile() {
 						"%s is the auth domain (organization.auth_domain), which Gatehouse serves itself", ad)
 				}
 			}
+		}
+	}
+}
+
+// design checks what the end-user pages show, by the rules of package web, which renders them:
+// organization.login_design (colours, their contrast, the logo) and the applications' logo_url.
+// A logo must be https: or data:image (the pages' CSP allows nothing else, and an http: image on
+// an HTTPS page is blocked or can be altered in transit).
+func (c *checker) design() {
+	problems := web.DesignProblems(c.f.Organization.LoginDesign)
+	for _, field := range []string{"background_color", "text_color", "logo_path"} {
+		if msg, ok := problems[field]; ok {
+			c.add("organization.login_design."+field, msg)
+		}
+	}
+	for i, a := range c.f.Applications {
+		// logo_url has the pages' rule alone: an https:// URL with a host and no user
+		// information, or a data:image URL.
+		if msg := web.LogoURLProblem(a.LogoURL); msg != "" {
+			c.add(fmt.Sprintf("applications[%d].logo_url", i), msg)
 		}
 	}
 }

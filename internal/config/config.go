@@ -24,6 +24,13 @@
 // an unset variable before starting), and the component that uses any other secret resolves it.
 // No error message ever contains a secret value.
 //
+// # Paths and the machine
+//
+// Load resolves relative paths against the configuration file's directory (see Dir for the
+// fields concerned). Parse checks the TLS certificate and key, the GeoIP database and the audit
+// file's directory (LoadOffline does not); CheckEnvironment checks the rest of what serving
+// needs from the machine: the master key file, the SQLite database's directory and every secret.
+//
 // # Defaults
 //
 // Parse fills in these defaults (SetDefaults) before validating; none of them weakens security:
@@ -92,6 +99,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -147,6 +155,10 @@ type File struct {
 
 	// src is where the File was parsed from; nil for a File built in Go.
 	src *source
+	// dir is the directory relative paths were resolved against ("" when they were not).
+	dir string
+	// offline leaves out the checks that look at the machine (LoadOffline).
+	offline bool
 }
 
 // source remembers the YAML a File came from, to give problems a position.
@@ -190,8 +202,8 @@ type Storage struct {
 	// Driver is "sqlite" (default; one process) or "postgres" (any number of replicas).
 	Driver string `yaml:"driver"`
 	// DSN is the data source name, a Secret because it usually holds a password: for sqlite
-	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db", in the working
-	// directory), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
+	// "file:/var/lib/gatehouse/gatehouse.db" (default "file:gatehouse.db"; a relative file is
+	// next to the configuration file, see Dir), for postgres "postgres://user:password@host/db?sslmode=verify-full" (required).
 	DSN Secret `yaml:"dsn"`
 	// QueryTimeout bounds every store operation a request (or a background task) makes: waiting
 	// for a database connection, the statements and retries of one transaction. A database
@@ -203,7 +215,8 @@ type Storage struct {
 // Secrets configures encryption at rest.
 type Secrets struct {
 	// MasterKeyFile is the file holding the master key that encrypts signing keys and stored
-	// secrets: 32 random bytes as hex or base64. Required; it is read at start, not validated.
+	// secrets: 32 random bytes as hex or base64. Required; CheckEnvironment checks it and
+	// `gatehouse keys init` creates it.
 	MasterKeyFile string `yaml:"master_key_file"`
 }
 
@@ -289,8 +302,18 @@ type ServiceToken struct {
 // maxFileSize bounds the configuration file Load reads.
 const maxFileSize = 16 << 20
 
-// Load reads and parses the configuration file at path; see Parse.
-func Load(path string) (*File, error) {
+// Load reads and parses the configuration file at path; see Parse. Relative paths in it are
+// resolved against the file's directory (see Dir). Like Parse, it checks that the TLS
+// certificate, the GeoIP database and the audit file's directory exist; CheckEnvironment checks
+// the rest of what serving needs.
+func Load(path string) (*File, error) { return load(path, false) }
+
+// LoadOffline is Load without any check that looks at the machine: the TLS certificate, the
+// GeoIP database and the audit file's directory are not looked at (`gatehouse config validate
+// --offline`, for a file written for another machine).
+func LoadOffline(path string) (*File, error) { return load(path, true) }
+
+func load(path string, offline bool) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -303,13 +326,21 @@ func Load(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxFileSize)
 	}
-	return Parse(data, path)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return parse(data, path, dir, offline)
 }
 
 // Parse decodes a configuration file, fills in defaults (see SetDefaults) and validates it (see
 // Validate). filename is only used in problem positions. On any problem it returns a
 // *ValidationError listing all of them.
-func Parse(data []byte, filename string) (*File, error) {
+func Parse(data []byte, filename string) (*File, error) { return parse(data, filename, "", false) }
+
+// parse is Parse that resolves relative paths against dir (unless it is "") and leaves out the
+// checks that look at the machine when offline.
+func parse(data []byte, filename, dir string, offline bool) (*File, error) {
 	root, syntax := parseYAML(data)
 	if syntax != nil {
 		syntax.File = filename
@@ -319,7 +350,7 @@ func Parse(data []byte, filename string) (*File, error) {
 		return nil, &ValidationError{Problems: []Problem{{File: filename, Msg: "the configuration is empty"}}}
 	}
 
-	f := &File{}
+	f := &File{offline: offline}
 	d := newDecoder()
 	d.decode(root, reflect.ValueOf(f).Elem(), "")
 	f.src = &source{filename: filename, root: root, failed: d.failed}
@@ -333,6 +364,9 @@ func Parse(data []byte, filename string) (*File, error) {
 		}
 	}
 	f.SetDefaults()
+	if dir != "" {
+		f.resolvePaths(dir)
+	}
 	issues := d.issues
 	if !d.failed[""] { // the document as a whole did not decode: its parts are not worth checking
 		issues = append(issues, f.validate()...)

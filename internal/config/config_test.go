@@ -377,6 +377,7 @@ organization:
   key_rotation_interval: 720h
   key_overlap: 240h
   custom_deny_message: Ask IT.
+  login_design: {background_color: "#0b1f3a", text_color: "#ffffff", logo_path: "https://example.com/org.svg", header_text: Example SSO, footer_text: Help at it@example.com}
 identity_providers:
   - id: pin
     name: E-mail PIN

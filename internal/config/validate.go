@@ -34,7 +34,9 @@ const (
 
 // Validate checks f as it is (call SetDefaults first for a File built in Go) and returns a
 // *ValidationError listing every problem, or nil. Parse calls it. It reads the TLS certificate
-// and key and checks that the GeoIP database exists, but resolves no secret (see CheckSecrets).
+// and key and checks that the GeoIP database and the audit file's directory exist (unless the
+// file was loaded with LoadOffline), but resolves no secret and does not look at the master key
+// or the database (see CheckSecrets and CheckEnvironment).
 func (f *File) Validate() error {
 	if ve := f.problems(f.validate()); ve != nil {
 		return ve
@@ -267,6 +269,9 @@ func (c *checker) tls() {
 		c.add("tls.key_file", "is required when cert_file is set")
 		return
 	}
+	if c.f.offline {
+		return
+	}
 	ok := true
 	for _, p := range []struct{ path, file string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
 		if msg := regularFileProblem(p.file); msg != "" {
@@ -324,7 +329,7 @@ func (c *checker) secrets() {
 }
 
 func (c *checker) geoip() {
-	if g := c.f.GeoIP.MMDBFile; g != "" {
+	if g := c.f.GeoIP.MMDBFile; g != "" && !c.f.offline {
 		if msg := regularFileProblem(g); msg != "" {
 			c.add("geoip.mmdb_file", msg)
 		}
@@ -521,7 +526,6 @@ func (c *checker) applications() {
 		for _, u := range []struct{ field, value string }{
 			{"custom_deny_url", a.CustomDenyURL},
 			{"custom_non_identity_deny_url", a.CustomNonIdentityDenyURL},
-			{"logo_url", a.LogoURL},
 		} {
 			if u.value != "" {
 				if msg := absoluteURLProblem(u.value); msg != "" {
@@ -609,6 +613,9 @@ func isHex(s string) bool {
 // upstreamProblem checks an application's origin URL: http or https, with a host, and nothing
 // that would be ambiguous or leak (userinfo, query, fragment).
 func upstreamProblem(s string) string {
+	if s == store.UpstreamBuiltinDemo {
+		return ""
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:

@@ -2,13 +2,107 @@ package demo
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/mailaddr"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Config returns the demo configuration: SQLite and the master key in dataDir, the auth domain
-// and the demo app on *.localhost, e-mail PIN login with PINs in the log, anyone at example.com
-// allowed, and /public/ of the demo app open to everyone.
+// DefaultDomain is the e-mail domain the demo always admits.
+const DefaultDomain = "example.com"
+
+// Options describe the demo configuration.
+type Options struct {
+	// DataDir holds the SQLite database and the master key; give it absolute, so that a copy of
+	// the written file finds them wherever it is put.
+	DataDir string
+	// Listen is the public listen address.
+	Listen string
+	// Upstream is the demo app's origin; default store.UpstreamBuiltinDemo.
+	Upstream string
+	// Allow admits these addresses and domains besides DefaultDomain (see ParseAllow).
+	Allow Allow
+}
+
+// Allow is what `gatehouse demo --allow` adds to the demo policy: whole addresses and domains,
+// in normal form.
+type Allow struct {
+	Emails  []string
+	Domains []string
+}
+
+// Add adds one --allow value: an e-mail address ("you@example.org") or a domain ("example.org"
+// or "@example.org"), checked and normalised as policies normalise them.
+func (a *Allow) Add(v string) error {
+	v = strings.TrimSpace(v)
+	if strings.Contains(strings.TrimPrefix(v, "@"), "@") {
+		e, err := mailaddr.Normalize(v)
+		if err != nil {
+			return fmt.Errorf("--allow %q: %w", v, err)
+		}
+		a.Emails = append(a.Emails, e)
+		return nil
+	}
+	d := strings.TrimPrefix(v, "@")
+	if d == "" {
+		return fmt.Errorf("--allow %q: want an e-mail address (you@example.org) or a domain (example.org)", v)
+	}
+	n, err := mailaddr.NormalizeDomain(d)
+	if err != nil {
+		return fmt.Errorf("--allow %q: %w", v, err)
+	}
+	a.Domains = append(a.Domains, n)
+	return nil
+}
+
+// Rule describes who may sign in, for the banner and the login page: "addresses at example.com
+// and you@example.org".
+func (a Allow) Rule() string {
+	doms := append([]string{DefaultDomain}, a.Domains...)
+	for i, d := range doms {
+		doms[i] = "@" + d
+	}
+	parts := []string{"addresses " + strings.Join(doms, ", ")}
+	parts = append(parts, a.Emails...)
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// Hint is the note the demo's e-mail page shows under its heading.
+func (a Allow) Hint() string {
+	return "Demo: only " + a.Rule() + " receive a PIN (add yours with gatehouse demo --allow); the PIN is written to the terminal, not e-mailed."
+}
+
+// Config returns the demo configuration with the demo app served by upstreamURL; see
+// Options.Config.
 func Config(dataDir, listen, upstreamURL string) string {
-	return fmt.Sprintf(`# Written by "gatehouse demo" at every start; edit a copy and run "gatehouse serve --config" to experiment.
+	return Options{DataDir: dataDir, Listen: listen, Upstream: upstreamURL}.Config()
+}
+
+// Config returns the demo configuration: SQLite and the master key in DataDir, the auth domain
+// and the demo app on *.localhost, e-mail PIN login with PINs in the log, anyone at example.com
+// (and Allow) allowed, and /public/ of the demo app open to everyone. The file can be copied
+// and served with `gatehouse serve --config` as it is: the demo app is the built-in origin.
+func (o Options) Config() string {
+	upstream := o.Upstream
+	if upstream == "" {
+		upstream = store.UpstreamBuiltinDemo
+	}
+	var include strings.Builder
+	fmt.Fprintf(&include, "      - {email_domain: {domain: %s}}\n", strconv.Quote(DefaultDomain))
+	for _, d := range o.Allow.Domains {
+		fmt.Fprintf(&include, "      - {email_domain: {domain: %s}}\n", strconv.Quote(d))
+	}
+	for _, e := range o.Allow.Emails {
+		fmt.Fprintf(&include, "      - {email: {email: %s}}\n", strconv.Quote(e))
+	}
+	return fmt.Sprintf(`# Written by "gatehouse demo" at every start (changes are lost). To experiment, stop the demo,
+# copy this file and run "gatehouse serve --config COPY": it uses the demo's database and master
+# key, and the demo app is Gatehouse's built-in origin (upstream: builtin:demo); point upstream at
+# your own application's URL instead. Relative paths resolve against the file's directory.
 version: 1
 organization:
   name: Gatehouse demo
@@ -50,12 +144,12 @@ applications:
     app_launcher_visible: true
 policies:
   - id: example-com
-    name: Anyone at example.com
+    name: Anyone at example.com (and --allow)
     decision: allow
-    include: [{email_domain: {domain: example.com}}]
-  - id: everyone-bypass
+    include:
+%s  - id: everyone-bypass
     name: Public pages
     decision: bypass
     include: [{everyone: {}}]
-`, listen, "file:"+dataDir+"/gatehouse.db", dataDir+"/master.key", upstreamURL, upstreamURL)
+`, o.Listen, "file:"+o.DataDir+"/gatehouse.db", o.DataDir+"/master.key", upstream, upstream, include.String())
 }

@@ -53,7 +53,7 @@ func (l *Launcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := httpx.ClientOf(r)
 	tiles := Tiles(snap, g.Identity, c.IP, c.Country)
-	web.Render(w, http.StatusOK, "launcher.html", &web.Page{Title: "Applications", OrgName: snap.Org.Name,
+	web.Render(w, http.StatusOK, "launcher.html", &web.Page{Title: "Applications", Brand: web.BrandOf(&snap.Org), Wide: true,
 		Data: map[string]any{"Tiles": tiles, "Email": g.Identity.Email, "LogoutURL": snap.Profile.Path(wire.EndpointLogout)}})
 }
 
@@ -77,12 +77,21 @@ func Tiles(snap *snapshot.Snapshot, id *identity.Identity, ip netip.Addr, countr
 			}
 		}
 		logo := a.LogoURL
-		if u, err := url.Parse(logo); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-			logo = ""
+		if web.LogoURLProblem(logo) != "" {
+			logo = "" // the tile shows a monogram instead
 		}
 		out = append(out, Tile{ID: a.ID, Name: a.Name, URL: link, LogoURL: logo, Kind: a.Type})
 	}
 	return out
+}
+
+// AppURL is where a link to application a leads (its tile's URL), or "" when it has none (a is
+// nil, or its destinations are all wildcards).
+func AppURL(snap *snapshot.Snapshot, a *snapshot.App) string {
+	if a == nil {
+		return ""
+	}
+	return tileURL(snap, a)
 }
 
 // tileURL is where a tile leads: the self-hosted app's domain, the SaaS app's login URL, or

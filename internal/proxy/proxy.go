@@ -44,6 +44,8 @@ type Options struct {
 	// before it reaches an application, besides wire.ClientHeaders. They must be valid
 	// (wire.ValidateHeaderPattern): New panics otherwise.
 	StripRequestHeaders []string
+	// Transport carries requests to the applications; default NewTransport(UpstreamTimeout).
+	Transport http.RoundTripper
 }
 
 // Login is what the proxy needs of the login flow; the composition root wires the login
@@ -96,10 +98,14 @@ func New(snaps *snapshot.Holder, login Login, sessions *session.Verifier, km *ke
 		panic("proxy: invalid StripRequestHeaders: " + err.Error())
 	}
 	p := &Proxy{snaps: snaps, login: login, sessions: sessions, keys: km, metrics: m, log: log, now: now, opts: opts, strip: strip}
+	transport := opts.Transport
+	if transport == nil {
+		transport = NewTransport(opts.UpstreamTimeout)
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		BufferPool:     copyBuffers{},
-		Transport:      NewTransport(opts.UpstreamTimeout),
+		Transport:      transport,
 		ModifyResponse: p.checkResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -256,7 +262,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			he.Ref = httpx.NewRequestID()
 		}
 		line.reasons, line.ref, line.refused = []string{he.Reason}, he.Ref, true
-		web.RenderError(rec, r, p.log, snap.Org.Name, he)
+		web.RenderBrandedError(rec, r, p.log, web.BrandOf(&snap.Org), he)
 	}
 }
 
@@ -373,7 +379,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.Ap
 		he.Ref = httpx.NewRequestID()
 		line.reasons = append(line.reasons, he.Reason)
 		line.ref, line.refused = he.Ref, true
-		web.RenderError(w, r, p.log, snap.Org.Name, he)
+		web.RenderBrandedError(w, r, p.log, web.BrandOf(&snap.Org), he)
 	}
 }
 
@@ -531,7 +537,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		w.WriteHeader(status)
 		return
 	}
-	web.RenderError(w, r, p.log, snap.Org.Name, he)
+	web.RenderBrandedError(w, r, p.log, web.BrandOf(&snap.Org), he)
 }
 
 func isTimeout(err error) bool {

@@ -76,7 +76,7 @@ func (e *Endpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	app := snap.Apps[appID]
 	h := e.Handlers[proto]
 	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != proto || h == nil {
-		web.RenderError(w, r, e.Log, snap.Org.Name, httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
+		web.RenderBrandedError(w, r, e.Log, web.BrandOf(&snap.Org), httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))
 		return
 	}
 	h.ServeHTTP(w, r, app, rest)

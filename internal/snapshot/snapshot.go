@@ -129,13 +129,22 @@ func Compile(cfg *store.Config, opts Options) (*Snapshot, error) {
 	return s, nil
 }
 
+// BuiltinDemoHost is the upstream host an application with upstream store.UpstreamBuiltinDemo
+// is forwarded to. The name never resolves (.invalid); the composition root's upstream
+// transport connects it to the built-in demo origin in-process.
+const BuiltinDemoHost = "demo.builtin.gatehouse.invalid"
+
 func (s *Snapshot) compileApp(src *store.Application) (*App, error) {
 	a := &App{Application: *src, Policies: s.Policies.App(src.ID), HTTPOnly: src.HTTPOnly()}
 	if a.Policies == nil {
 		return nil, errors.New("no compiled policies")
 	}
 	if a.Type == "" || a.Type == store.AppSelfHosted {
-		u, err := url.Parse(src.Upstream)
+		raw := src.Upstream
+		if raw == store.UpstreamBuiltinDemo {
+			raw = "http://" + BuiltinDemoHost
+		}
+		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("invalid upstream %q", src.Upstream)
 		}

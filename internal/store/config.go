@@ -55,6 +55,23 @@ type Organization struct {
 	KeyOverlap Duration `json:"key_overlap,omitempty" yaml:"key_overlap,omitempty"`
 	// CustomDenyMessage is the org-wide default block-page text.
 	CustomDenyMessage string `json:"custom_deny_message,omitempty" yaml:"custom_deny_message,omitempty"`
+	// LoginDesign brands the end-user pages (login, PIN, block, error, signed-out and App
+	// Launcher pages); Cloudflare Access's field names.
+	LoginDesign *LoginDesign `json:"login_design,omitempty" yaml:"login_design,omitempty"`
+}
+
+// LoginDesign is the organization's look on the end-user pages.
+type LoginDesign struct {
+	// BackgroundColor is the page background behind the card, "#rrggbb" or "#rgb".
+	BackgroundColor string `json:"background_color,omitempty" yaml:"background_color,omitempty"`
+	// TextColor is the colour of the header and footer text drawn on BackgroundColor.
+	TextColor string `json:"text_color,omitempty" yaml:"text_color,omitempty"`
+	// LogoPath is the organization's logo: an https:// URL or a data:image/... URL.
+	LogoPath string `json:"logo_path,omitempty" yaml:"logo_path,omitempty"`
+	// HeaderText is a line shown under the organization's name above the card.
+	HeaderText string `json:"header_text,omitempty" yaml:"header_text,omitempty"`
+	// FooterText is a line shown in the footer of every page.
+	FooterText string `json:"footer_text,omitempty" yaml:"footer_text,omitempty"`
 }
 
 // Identity provider types.
@@ -85,6 +102,13 @@ const (
 	AppAppLauncher = "app_launcher"
 )
 
+// UpstreamBuiltinDemo is the upstream of an application served by Gatehouse's built-in demo
+// origin (package demo) in-process: a page that shows the request headers and the verified JWT
+// claims it received. It has no port and is reachable only through Gatehouse; `gatehouse demo`
+// uses it, and so can any configuration, e.g. to try Gatehouse before pointing it at a real
+// application.
+const UpstreamBuiltinDemo = "builtin:demo"
+
 // Application is a protected resource.
 type Application struct {
 	ID   string `json:"id" yaml:"id"`
@@ -95,7 +119,8 @@ type Application struct {
 	AUD string `json:"aud,omitempty" yaml:"aud,omitempty"`
 	// Destinations are host[/path] patterns with Cloudflare's wildcard rules.
 	Destinations []Destination `json:"destinations,omitempty" yaml:"destinations,omitempty"`
-	// Upstream is the origin URL requests are forwarded to (http or https).
+	// Upstream is the origin URL requests are forwarded to (http or https), or
+	// UpstreamBuiltinDemo for Gatehouse's built-in demo origin.
 	Upstream string `json:"upstream,omitempty" yaml:"upstream,omitempty"`
 	// SessionDuration is the app token lifetime; default 24h.
 	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`

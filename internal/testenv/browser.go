@@ -29,8 +29,8 @@ func ChromiumPath(t *testing.T) string {
 }
 
 // NewChromium starts a headless Chromium with a fresh profile and returns a chromedp context that
-// ends with the test (and at most after timeout).
-func NewChromium(t *testing.T, timeout time.Duration) context.Context {
+// ends with the test (and at most after timeout). extra adds allocator options (flags).
+func NewChromium(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath(t)),
@@ -42,6 +42,7 @@ func NewChromium(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)

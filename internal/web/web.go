@@ -1,7 +1,8 @@
-// Package web owns Gatehouse's server-rendered pages (login, PIN entry, block and error pages) and
-// the one wrapper every browser-facing response goes through: it sets CSP, nosniff,
-// Referrer-Policy and frame protection, and renders errors with a reference ID but never their
-// private cause.
+// Package web owns Gatehouse's server-rendered pages (login, PIN entry, block, error, signed-out
+// and App Launcher pages), their branding (the organization's name and login_design, application
+// monograms, and the rules logos and colours must follow) and the one wrapper every
+// browser-facing response goes through: it sets CSP, nosniff, Referrer-Policy and frame
+// protection, and renders errors with a reference ID but never their private cause.
 package web
 
 import (
@@ -16,15 +17,47 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"logo":     safeLogo,
+	"monogram": Monogram,
+}).ParseFS(templateFS, "templates/*.html"))
 
 // Page is the data every page template receives.
 type Page struct {
-	Title     string
-	OrgName   string
-	Message   string
+	Title   string
+	OrgName string
+	// Brand is the organization's name and login design shown in the header and footer; a
+	// Brand without a name takes OrgName.
+	Brand Brand
+	// AppName is the application the user is opening, shown on the sign-in pages.
+	AppName string
+	// Message is the page's text; on the sign-in forms it is an error about the input.
+	Message string
+	// Hint is an informational note shown under the heading (for example the demo's hint).
+	Hint      string
 	RequestID string
-	Data      any
+	// Links are the page's follow-up actions (the first is the main one on message pages).
+	Links []Link
+	// Wide widens the page for the App Launcher's tiles.
+	Wide bool
+	Data any
+}
+
+// Link is an action a page offers.
+type Link struct{ URL, Text string }
+
+// fill completes the header fields: the brand name from OrgName and back, "Gatehouse" when the
+// organization has no name.
+func (p *Page) fill() {
+	if p.Brand.Name == "" {
+		p.Brand.Name = p.OrgName
+	}
+	if p.Brand.Name == "" {
+		p.Brand.Name = "Gatehouse"
+	}
+	if p.OrgName == "" {
+		p.OrgName = p.Brand.Name
+	}
 }
 
 // SetSecurityHeaders sets the headers every Gatehouse page carries.
@@ -41,6 +74,7 @@ func Render(w http.ResponseWriter, status int, name string, p *Page) {
 	SetSecurityHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	p.fill()
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		// Headers are gone; the log has the cause.
 		slog.Error("render page", "template", name, "err", err)
@@ -51,6 +85,12 @@ func Render(w http.ResponseWriter, status int, name string, p *Page) {
 // that is not an *httpx.Error shows a generic message). The cause is logged with the reference ID
 // by the caller's logger. It is the one adapter every browser handler's error goes through.
 func RenderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, orgName string, err error) {
+	RenderBrandedError(w, r, log, Brand{Name: orgName}, err)
+}
+
+// RenderBrandedError is RenderError with the organization's whole brand (logo and login design)
+// on the page.
+func RenderBrandedError(w http.ResponseWriter, r *http.Request, log *slog.Logger, brand Brand, err error) {
 	he := httpx.AsError(err)
 	id := he.Ref
 	if id == "" {
@@ -63,7 +103,7 @@ func RenderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, orgNa
 	if title == "" {
 		title = http.StatusText(he.Status)
 	}
-	Render(w, he.Status, "error.html", &Page{Title: title, OrgName: orgName, Message: he.Public, RequestID: id})
+	Render(w, he.Status, "error.html", &Page{Title: title, Brand: brand, Message: he.Public, RequestID: id})
 }
 
 // RenderAutoPost renders a form that the browser submits at once (SAML HTTP-POST binding). The
@@ -75,6 +115,7 @@ func RenderAutoPost(w http.ResponseWriter, orgName, action string, fields map[st
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	p := &Page{Title: "Continue to sign in", OrgName: orgName, Data: map[string]any{"Action": action, "Fields": fields, "Nonce": nonce}}
+	p.fill()
 	if err := templates.ExecuteTemplate(w, "autopost.html", p); err != nil {
 		slog.Error("render page", "template", "autopost.html", "err", err)
 	}

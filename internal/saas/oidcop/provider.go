@@ -215,7 +215,7 @@ func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, snap *snapsh
 		}
 		p.audit(r, ev)
 	}
-	web.RenderError(w, r, p.log, snap.Org.Name, err)
+	web.RenderBrandedError(w, r, p.log, web.BrandOf(&snap.Org), err)
 }
 
 // audit records an auth event when the Env has a recorder.

@@ -427,11 +427,11 @@ func (p *IdP) event(r *http.Request, app *snapshot.App, grant *session.Grant, al
 // through deny or reject, which also record the event; fail alone is for requests that are no
 // sign-in attempt (unknown application or page, metadata).
 func (p *IdP) fail(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, err error) {
-	org := ""
+	var brand web.Brand
 	if snap != nil {
-		org = snap.Org.Name
+		brand = web.BrandOf(&snap.Org)
 	}
-	web.RenderError(w, r, p.env.Log, org, err)
+	web.RenderBrandedError(w, r, p.env.Log, brand, err)
 }
 
 const publicUnavailable = "Sign-in is temporarily unavailable. Try again shortly."

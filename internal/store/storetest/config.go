@@ -94,6 +94,8 @@ func fullConfig() *store.Config {
 			KeyRotationInterval:   store.Duration(1008 * time.Hour),
 			KeyOverlap:            store.Duration(168 * time.Hour),
 			CustomDenyMessage:     "Ask IT <it@example.com> & wait",
+			LoginDesign: &store.LoginDesign{BackgroundColor: "#0b1f3a", TextColor: "#ffffff", LogoPath: "https://example.com/org.svg",
+				HeaderText: "Example <SSO>", FooterText: "Help: it@example.com"},
 		},
 		IdentityProviders: []store.IdentityProvider{
 			{ID: "idp-oidc", Name: "Okta", Type: store.IdPOIDC, Config: map[string]any{

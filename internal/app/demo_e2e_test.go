@@ -1,0 +1,223 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger and reads of a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls get until re matches, for at most 10s, and returns the submatches.
+func waitFor(t *testing.T, what string, get func() string, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(get()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no match for %s in:\n%s", what, re, get())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// localhostClient is a cookie-keeping browser that sends every *.localhost name to addr.
+func localhostClient(t *testing.T, addr string) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(target); err == nil && strings.HasSuffix(host, ".localhost") {
+			target = addr
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, target)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second}
+}
+
+func browse(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, body)
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// requestPIN opens the demo app with a fresh browser, checks the e-mail page and asks for a PIN
+// for email; it returns the browser and the code form's page.
+func requestPIN(t *testing.T, c *http.Client, appURL, email, wantHint string) (*http.Response, string) {
+	t.Helper()
+	resp, page := browse(t, c, http.MethodGet, appURL, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="email"`) {
+		t.Fatalf("expected the e-mail form, got %d:\n%s", resp.StatusCode, page)
+	}
+	if wantHint != "" && !strings.Contains(page, wantHint) {
+		t.Errorf("e-mail page lacks the hint %q:\n%s", wantHint, page)
+	}
+	if wantHint == "" && strings.Contains(page, `class="hint"`) {
+		t.Errorf("e-mail page outside the demo has a hint:\n%s", page)
+	}
+	action, fields := testenv.Form(t, page)
+	fields.Set("email", email)
+	resp, page = browse(t, c, http.MethodPost, resp.Request.URL.ResolveReference(&url.URL{Path: action}).String(), fields)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="code"`) {
+		t.Fatalf("expected the code form, got %d:\n%s", resp.StatusCode, page)
+	}
+	return resp, page
+}
+
+// TestDemoAllowAndBuiltinOrigin runs `gatehouse demo --allow`: the e-mail page says who
+// receives a PIN, an allowed own address gets its PIN in the log and reaches the built-in demo
+// app (which verifies the JWT), and a request for any other address shows the same page but
+// logs why no PIN came. Then the written configuration, copied elsewhere, serves the demo app
+// on its own.
+func TestDemoAllowAndBuiltinOrigin(t *testing.T) {
+	dir := t.TempDir()
+	var out, logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunDemo(ctx, app.DemoOptions{DataDir: filepath.Join(dir, "demo"), Listen: "127.0.0.1:0", Allow: []string{"Me@Mine.Test", "@corp.test"},
+			LoadConfig: config.Load, Out: &out,
+			Logger: func(*config.File) *slog.Logger { return slog.New(slog.NewTextHandler(&logs, nil)) }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the demo did not stop")
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nlog:\n%s", out.String(), logs.String())
+		}
+	})
+	port := waitFor(t, "banner", out.String, regexp.MustCompile(`http://demo\.localhost:(\d+)/ `))[1]
+	for _, want := range []string{"Only addresses @example.com, @corp.test and me@mine.test receive a PIN", "ssh -L " + port + ":127.0.0.1:" + port} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	addr := "127.0.0.1:" + port
+	appURL := "http://demo.localhost:" + port + "/"
+	hint := `<p class="hint" role="note">Demo: only addresses @example.com, @corp.test and me@mine.test receive a PIN`
+
+	me := localhostClient(t, addr)
+	resp, page := requestPIN(t, me, appURL, "me@mine.test", hint)
+	pin := waitFor(t, "PIN in the log", logs.String, regexp.MustCompile(`one-time PIN.*email=me@mine\.test pin=(\d+)`))[1]
+	action, fields := testenv.Form(t, page)
+	fields.Set("code", pin)
+	resp, page = browse(t, me, http.MethodPost, resp.Request.URL.ResolveReference(&url.URL{Path: action}).String(), fields)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Hello, me@mine.test") || !strings.Contains(page, "signature, issuer and audience verified") {
+		t.Fatalf("after the PIN: %d, want the demo app with verified claims:\n%s", resp.StatusCode, page)
+	}
+
+	stranger := localhostClient(t, addr)
+	requestPIN(t, stranger, appURL, "someone@elsewhere.test", hint)
+	waitFor(t, "refusal in the log", logs.String, regexp.MustCompile(`demo: no PIN sent.*email=someone@elsewhere\.test`))
+	if strings.Contains(logs.String(), "pin=") && regexp.MustCompile(`one-time PIN.*email=someone@elsewhere\.test`).MatchString(logs.String()) {
+		t.Error("a PIN was sent to an address the demo does not admit")
+	}
+
+	// Stop the demo and serve a copy of its configuration from elsewhere.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	done <- nil // for the cleanup
+	body, err := os.ReadFile(filepath.Join(dir, "demo", "gatehouse.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile := filepath.Join(dir, "copy", "my.yaml")
+	if err := os.MkdirAll(filepath.Dir(copyFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyFile, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(copyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	g, err := app.New(sctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- g.Run(sctx, func(pub, _ net.Addr) { ready <- pub.String() }) }()
+	var pub string
+	select {
+	case pub = <-ready:
+	case err := <-served:
+		t.Fatalf("serve the copy: %v", err)
+	}
+	_, p, _ := net.SplitHostPort(pub)
+	resp, page = browse(t, localhostClient(t, pub), http.MethodGet, "http://demo.localhost:"+p+"/public/", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "This is the demo upstream behind Gatehouse") {
+		t.Errorf("the copy's public page: %d, want the built-in demo app:\n%s", resp.StatusCode, page)
+	}
+	stop()
+	<-served
+}
+
+// TestPINPageWithoutDemo: outside the demo the e-mail page has no hint and a request for an
+// address no policy admits logs nothing that a demo user would read.
+func TestPINPageWithoutDemo(t *testing.T) {
+	e := testenv.Start(t, "")
+	c := localhostClient(t, e.Addr)
+	requestPIN(t, c, e.URL("app.localhost", "/"), "someone@elsewhere.test", "")
+	time.Sleep(100 * time.Millisecond)
+	if strings.Contains(e.Logs.String(), "demo: no PIN sent") {
+		t.Error("the demo's refusal line was logged outside the demo")
+	}
+}

@@ -1,0 +1,68 @@
+package demo
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func TestAllow(t *testing.T) {
+	var a Allow
+	for _, v := range []string{"Me@Mine.Test", "@Corp.Test", "other.test", " you@x.test "} {
+		if err := a.Add(v); err != nil {
+			t.Fatalf("Add(%q): %v", v, err)
+		}
+	}
+	if strings.Join(a.Emails, ",") != "me@mine.test,you@x.test" || strings.Join(a.Domains, ",") != "corp.test,other.test" {
+		t.Errorf("Allow = %+v", a)
+	}
+	if got, want := a.Rule(), "addresses @example.com, @corp.test, @other.test, me@mine.test and you@x.test"; got != want {
+		t.Errorf("Rule() = %q, want %q", got, want)
+	}
+	if got := (Allow{}).Rule(); got != "addresses @example.com" {
+		t.Errorf("empty Rule() = %q", got)
+	}
+	for _, bad := range []string{"", "@", "a@b@c", "no spaces.test x", "user@", "exa mple.com", "-bad-.com"} {
+		var b Allow
+		if err := b.Add(bad); err == nil {
+			t.Errorf("Add(%q) = nil, want an error (got %+v)", bad, b)
+		}
+	}
+
+	// The configuration with them is valid and admits them.
+	f, err := config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080", Allow: a}.Config()), "demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var include []store.Rule
+	for _, p := range f.Policies {
+		if p.ID == "example-com" {
+			include = p.Include
+		}
+	}
+	if len(include) != 5 || include[3].Email == nil || include[3].Email.Email != "me@mine.test" || include[1].EmailDomain.Domain != "corp.test" {
+		t.Errorf("policy include = %+v", include)
+	}
+	if f.Applications[0].Upstream != store.UpstreamBuiltinDemo {
+		t.Errorf("demo app upstream = %q, want the built-in origin", f.Applications[0].Upstream)
+	}
+}
+
+// FuzzAllowAdd: whatever --allow is given, it is refused or yields a configuration that parses
+// (nothing given on the command line can break the YAML).
+func FuzzAllowAdd(f *testing.F) {
+	for _, s := range []string{"me@mine.test", "@corp.test", "corp.test", "a\"b@c.test", "x: y", "é@bücher.de"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		var a Allow
+		if err := a.Add(v); err != nil {
+			return
+		}
+		if _, err := config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080", Allow: a}.Config()), "demo.yaml"); err != nil {
+			t.Fatalf("--allow %q: the configuration does not parse: %v", v, err)
+		}
+	})
+}
