@@ -368,9 +368,9 @@ func (s *Service) serveTestIdP(w http.ResponseWriter, r *http.Request, snap *sna
 		if err := s.replaceFlow(r.Context(), f); err != nil {
 			return err
 		}
-		web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Identity provider test: " + idp.Name, OrgName: snap.Org.Name,
-			Message: "Testing " + idp.Name + ": a code is sent to the address if an application offering this provider admits it. Entering the code shows the identity a login produces; no session is created.",
-			Data:    map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
+		web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Identity provider test: " + idp.Name, Brand: web.BrandOf(&snap.Org),
+			Hint: "Testing " + idp.Name + ": a code is sent to the address if an application offering this provider admits it. Entering the code shows the identity a login produces; no session is created.",
+			Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
 		return nil
 	}
 	if _, ok := snap.Connector(idp.ID).(identity.RedirectConnector); !ok {

@@ -111,7 +111,8 @@ func TestTestIdPOneTimePIN(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
 	r := b.get(authURL(prefix + "test-idp/pin"))
-	if r.status != http.StatusOK || !strings.Contains(r.body, "Identity provider test: E-mail code") || !strings.Contains(r.body, `action="`+prefix+`pin"`) {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Identity provider test: E-mail code") || !strings.Contains(r.body, `action="`+prefix+`pin"`) ||
+		!strings.Contains(r.body, "no session is created") || strings.Contains(r.body, `role="alert"`) {
 		t.Fatalf("test page: %d\n%s", r.status, r.body)
 	}
 	form := r.hidden()
