@@ -41,7 +41,7 @@ type Env struct {
 	Upstream *Upstream
 	PINs     *PINBox
 	Dir      string
-	Logs     *bytes.Buffer
+	Logs     *LogBuffer
 	Clock    *Clock
 
 	cluster *Cluster
@@ -216,7 +216,7 @@ func StartCluster(t testing.TB, n int, body, storage string) *Cluster {
 		if i > 0 {
 			e = &Env{T: t, Dir: first.Dir, PINs: first.PINs, Clock: first.Clock, Upstream: up, Port: first.Port}
 		}
-		e.Logs = &bytes.Buffer{}
+		e.Logs = &LogBuffer{}
 		e.cluster = c
 		host := fmt.Sprintf("127.0.0.%d", i+1)
 		full := fmt.Sprintf("version: 1\nlisten: {public: \"%s:%s\", internal: \"127.0.0.1:0\"}\n%s\nsecrets: {master_key_file: %q}\n",
@@ -242,7 +242,7 @@ func (e *Env) start(cfgFile string) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second, Now: e.Clock.Now})
 	if err != nil {
@@ -299,15 +299,26 @@ func (c *Cluster) NewBrowser() *Browser {
 	})
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// LogBuffer holds a replica's log. Gatehouse writes to it from its own goroutines while the test
+// reads it (a request's log line can come after the client saw the answer), so both go through
+// one lock.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+// Write appends to the log.
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.buf.Write(p)
+}
+
+// String returns the log so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func freePort(t testing.TB) string {
