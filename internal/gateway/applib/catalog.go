@@ -90,7 +90,7 @@ type App struct {
 	SupportHostnames []string `yaml:"support_hostnames"`
 	// SharedHostnames are core hostnames this application knowingly shares with another
 	// application (both must list them); lookups return every application sharing them.
-	SharedHostnames []string `yaml:"shared_hostnames"`
+	SharedHostnames []string  `yaml:"shared_hostnames"`
 	Controls        []Control `yaml:"controls"`
 	// ControlsNote explains why an AI application has no granular controls.
 	ControlsNote string `yaml:"controls_note"`
