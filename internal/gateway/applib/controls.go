@@ -53,6 +53,9 @@ func (ct *Control) Matches(app *App, method, host, path string) bool {
 
 // matchPath matches a path pattern (see Matcher) against a request path without allocating.
 func matchPath(pattern, path string) bool {
+	if path == "" || path[0] != '/' {
+		return false
+	}
 	for {
 		if pattern == "/**" {
 			return true // zero or more remaining segments, including a bare trailing slash

@@ -30,19 +30,19 @@ func TestLookup(t *testing.T) {
 		want string
 	}{
 		{"chatgpt.com", "ChatGPT"},
-		{"www.chatgpt.com", "ChatGPT"},                   // subdomain of a core hostname
-		{"a.b.c.chat.openai.com", "ChatGPT"},             // deep subdomain
-		{"sora.chatgpt.com", "Sora"},                     // more specific core hostname wins
-		{"CHATGPT.COM", "ChatGPT"},                       // ASCII upper case is folded
-		{"chatgpt.com.", "ChatGPT"},                      // one trailing dot is tolerated
-		{"chatgpt.com..", ""},                            // but not two
-		{"notchatgpt.com", ""},                           // a suffix that is not a label boundary
-		{"chatgpt.com.evil.example", ""},                 // the name must end with the hostname
-		{"auth.openai.com", "ChatGPT(support)"},          // support hostname flagged
+		{"www.chatgpt.com", "ChatGPT"},          // subdomain of a core hostname
+		{"a.b.c.chat.openai.com", "ChatGPT"},    // deep subdomain
+		{"sora.chatgpt.com", "Sora"},            // more specific core hostname wins
+		{"CHATGPT.COM", "ChatGPT"},              // ASCII upper case is folded
+		{"chatgpt.com.", "ChatGPT"},             // one trailing dot is tolerated
+		{"chatgpt.com..", ""},                   // but not two
+		{"notchatgpt.com", ""},                  // a suffix that is not a label boundary
+		{"chatgpt.com.evil.example", ""},        // the name must end with the hostname
+		{"auth.openai.com", "ChatGPT(support)"}, // support hostname flagged
 		{"files.oaiusercontent.com", "ChatGPT(support),Sora(support)"},
-		{"openai.com", ""},                                // the vendor's site is not catalogued
-		{"api.openai.com", "OpenAI API"},                  //
-		{"us.api.openai.com", "OpenAI API"},               // data-residency host is a subdomain
+		{"openai.com", ""},                                    // the vendor's site is not catalogued
+		{"api.openai.com", "OpenAI API"},                      //
+		{"us.api.openai.com", "OpenAI API"},                   // data-residency host is a subdomain
 		{"www.notion.so", "Notion AI(shared),Notion(shared)"}, // overlapping: every app, by id
 		{"notion.so", "Notion"},
 		{"mcp.notion.com", "Notion MCP"},
@@ -52,7 +52,7 @@ func TestLookup(t *testing.T) {
 		{"api.x.ai", "xAI API"},
 		{"sydney.bing.com", "Microsoft Copilot(support)"}, // support hostname more specific than Bing
 		{"www.bing.com", "Bing"},
-		{"duckduckgo.com", "DuckDuckGo,Duck.ai(support)"},  // core first, then support
+		{"duckduckgo.com", "DuckDuckGo,Duck.ai(support)"}, // core first, then support
 		{"login.microsoftonline.com", "Microsoft Entra ID,Microsoft 365 Copilot(support),Microsoft Teams(support),SharePoint(support),Outlook(support),Microsoft 365(support),Microsoft Azure(support)"},
 		{"substrate.office.com", "Microsoft 365,Microsoft 365 Copilot(support)"},
 		{"m365.cloud.microsoft", "Microsoft 365 Copilot"},
