@@ -153,8 +153,9 @@ func quoteJoin(s []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-// suggest returns up to three application names close to key: names containing it (or
-// contained in it) first, then by edit distance within a third of the name's length.
+// suggest returns up to three application names closest to key: names containing it (or
+// contained in it), else the nearest by edit distance (transpositions count once), within a
+// third of the name's length.
 func (c *Catalog) suggest(key string) []string {
 	k := strings.ToLower(key)
 	if k == "" {
@@ -182,29 +183,35 @@ func (c *Catalog) suggest(key string) []string {
 		return cs[i].name < cs[j].name
 	})
 	var out []string
-	for i := 0; i < len(cs) && i < 3; i++ {
-		out = append(out, cs[i].name)
+	for i := 0; i < len(cs) && i < 3 && cs[i].d == cs[0].d; i++ {
+		out = append(out, cs[i].name) // only the closest candidates
 	}
 	return out
 }
 
+// levenshtein is the optimal-string-alignment distance: insertions, deletions, substitutions
+// and adjacent transpositions each cost 1.
 func levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
