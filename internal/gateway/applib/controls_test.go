@@ -206,3 +206,53 @@ func refSegs(ps, ss []string) bool {
 	}
 	return true
 }
+
+// TestControlHostsLookUpToTheirApp: a control is only ever consulted for a request the lookup
+// attributes to its application, so every host a control names (or, for matchers without a
+// host, every core hostname) must look up to that application.
+func TestControlHostsLookUpToTheirApp(t *testing.T) {
+	c := mustDefault(t)
+	for _, a := range c.Apps() {
+		for _, ct := range a.Controls {
+			for _, m := range ct.Matchers {
+				hosts := a.Hostnames
+				if m.Host != "" {
+					hosts = []string{m.Host}
+				}
+				for _, h := range hosts {
+					found := false
+					for _, mt := range c.Lookup(h) {
+						found = found || mt.App == a
+					}
+					if !found {
+						t.Errorf("%s control %s: host %q looks up to %q, not to the application", a.Name, ct.Name, h, matchString(c.Lookup(h)))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTenantPresetHosts: every host a tenant-control preset injects on is a well-formed name,
+// and presets tied to an application cover one of its hostnames.
+func TestTenantPresetHosts(t *testing.T) {
+	c := mustDefault(t)
+	for _, p := range c.TenantPresets() {
+		if p.App == "" {
+			continue
+		}
+		app := c.AppByName(p.App)
+		ok := false
+		for _, h := range p.Hosts {
+			for _, m := range c.Lookup(h) {
+				ok = ok || m.App == app
+			}
+		}
+		if !ok {
+			t.Errorf("preset %s: none of %v belongs to %s", p.Key, p.Hosts, p.App)
+		}
+		if !slices.Contains(app.TenantControls, p.Key) {
+			t.Errorf("preset %s is for %s, which does not list it in tenant_controls", p.Key, p.App)
+		}
+	}
+}
