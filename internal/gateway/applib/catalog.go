@@ -133,6 +133,7 @@ type Catalog struct {
 	types     []*AppType
 	typeByID  map[int]*AppType
 	index     map[string][]Match
+	maxLabels int // labels of the longest catalogue hostname
 	criteria  []Criterion
 	critByKey map[string]*Criterion
 	presets   []*TenantPreset

@@ -1,6 +1,9 @@
 package applib
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Match is one application a host belongs to.
 type Match struct {
@@ -17,6 +20,11 @@ type Match struct {
 
 func (c *Catalog) buildIndex() {
 	c.index = map[string][]Match{}
+	defer func() {
+		for h := range c.index {
+			c.maxLabels = max(c.maxLabels, strings.Count(h, ".")+1)
+		}
+	}()
 	for _, a := range c.apps {
 		for _, h := range a.Hostnames {
 			c.index[h] = append(c.index[h], Match{App: a, Hostname: h})
@@ -65,26 +73,31 @@ func (c *Catalog) Lookup(host string) []Match {
 			break
 		}
 	}
-	for host != "" {
+	// Start at the longest suffix that can be a catalogue hostname (no more labels than the
+	// longest one has) and stop before a single label (catalogue hostnames have at least two).
+	dots := 0
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == '.' {
+			dots++
+			if dots == c.maxLabels {
+				host = host[i+1:]
+				break
+			}
+		}
+	}
+	for {
 		if ms, ok := c.index[host]; ok {
 			return ms
 		}
-		i := indexDot(host)
+		i := strings.IndexByte(host, '.')
 		if i < 0 {
 			return nil
 		}
 		host = host[i+1:]
-	}
-	return nil
-}
-
-func indexDot(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			return i
+		if strings.IndexByte(host, '.') < 0 {
+			return nil
 		}
 	}
-	return -1
 }
 
 func asciiLower(s string) string {

@@ -71,6 +71,8 @@ func TestLookup(t *testing.T) {
 		{"bedrock-runtime.us-east-1.amazonaws.com", "Amazon Bedrock"},
 		{"amazonaws.com", ""},
 		{"us-central1-aiplatform.googleapis.com", "Vertex AI"},
+		{"a.b.c.d.e.f.copilotprodattachments.blob.core.windows.net", "GitHub Copilot(support)"}, // more labels than any catalogue hostname
+		{"a.b.c.d.e.f.g.h.example", ""},
 		{"", ""},
 		{".", ""},
 		{"com", ""},
@@ -146,7 +148,7 @@ func TestLookupAgreesWithNaive(t *testing.T) {
 
 func FuzzLookup(f *testing.F) {
 	c := mustDefault(f)
-	for _, s := range []string{"chatgpt.com", "WWW.NOTION.SO.", "a.b.oaiusercontent.com", "..", ".com", "x", "sora.chatgpt.com", "\u212aimi.com", "claude.ai\x00"} {
+	for _, s := range []string{"chatgpt.com", "WWW.NOTION.SO.", "a.b.oaiusercontent.com", "..", ".com", "x", "sora.chatgpt.com", "\u212aimi.com", "claude.ai\x00", "a.b.c.d.e.f.copilotprodattachments.blob.core.windows.net", "x.y.z.alkalimakersuite-pa.clients6.google.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, host string) {
