@@ -37,10 +37,10 @@ const (
 
 // AppType is an application type such as "Artificial Intelligence" (Cloudflare's value list).
 type AppType struct {
-	ID   int    `yaml:"id"`
-	Name string `yaml:"name"`
+	ID   int    `yaml:"id" json:"id,omitempty"`
+	Name string `yaml:"name" json:"name,omitempty"`
 	// Cloudflare is true when ID is Cloudflare's own id for this type (only 25 and 16 are known).
-	Cloudflare bool `yaml:"cloudflare"`
+	Cloudflare bool `yaml:"cloudflare" json:"cloudflare,omitempty"`
 }
 
 // AI categories: a finer grouping of Artificial Intelligence applications.
@@ -74,31 +74,31 @@ func ControlNames() []string {
 // App is one application of the catalogue. Values reached through a Catalog are shared and must
 // not be modified.
 type App struct {
-	ID int `yaml:"id"`
+	ID int `yaml:"id" json:"id,omitempty"`
 	// CloudflareID marks an id that is Cloudflare's own (the reference gives ChatGPT's, 1199).
-	CloudflareID bool   `yaml:"cloudflare_id"`
-	Name         string `yaml:"name"`
-	TypeID       int    `yaml:"app_type"`
-	Vendor       string `yaml:"vendor"`
+	CloudflareID bool   `yaml:"cloudflare_id" json:"cloudflare_id,omitempty"`
+	Name         string `yaml:"name" json:"name,omitempty"`
+	TypeID       int    `yaml:"app_type" json:"app_type,omitempty"`
+	Vendor       string `yaml:"vendor" json:"vendor,omitempty"`
 	// AICategory groups AI applications: chat, code, image, video, audio, search, agents, api,
 	// dev, mcp, productivity. Empty for other types.
-	AICategory string `yaml:"ai_category"`
+	AICategory string `yaml:"ai_category" json:"ai_category,omitempty"`
 	// Hostnames are the core hostnames: they and their subdomains are the application.
-	Hostnames []string `yaml:"hostnames"`
+	Hostnames []string `yaml:"hostnames" json:"hostnames,omitempty"`
 	// SupportHostnames are shared dependencies (sign-in, CDNs, upload buckets): they identify the
 	// application for logging and allow rules, but a policy must never block them for it.
-	SupportHostnames []string `yaml:"support_hostnames"`
+	SupportHostnames []string `yaml:"support_hostnames" json:"support_hostnames,omitempty"`
 	// SharedHostnames are core hostnames this application knowingly shares with another
 	// application (both must list them); lookups return every application sharing them.
-	SharedHostnames []string  `yaml:"shared_hostnames"`
-	Controls        []Control `yaml:"controls"`
+	SharedHostnames []string  `yaml:"shared_hostnames" json:"shared_hostnames,omitempty"`
+	Controls        []Control `yaml:"controls" json:"controls,omitempty"`
 	// ControlsNote explains why an AI application has no granular controls.
-	ControlsNote string `yaml:"controls_note"`
+	ControlsNote string `yaml:"controls_note" json:"controls_note,omitempty"`
 	// TenantControls names the tenant-control presets that apply to this application.
-	TenantControls []string   `yaml:"tenant_controls"`
-	Evidence       []Evidence `yaml:"evidence"`
+	TenantControls []string   `yaml:"tenant_controls" json:"tenant_controls,omitempty"`
+	Evidence       []Evidence `yaml:"evidence" json:"evidence,omitempty"`
 
-	Type *AppType `yaml:"-"`
+	Type *AppType `yaml:"-" json:"-"`
 }
 
 // IsAI reports whether the application's type is Artificial Intelligence.
@@ -108,10 +108,10 @@ func (a *App) IsAI() bool { return a.TypeID == TypeAI }
 type Control struct {
 	// ID is Cloudflare's control id where known (ChatGPT upload = 1653), else app id × 100 +
 	// ordinal; filled in by the loader when the data leaves it out.
-	ID       int       `yaml:"id"`
-	Name     string    `yaml:"name"`
-	Matchers []Matcher `yaml:"match"`
-	Note     string    `yaml:"note"`
+	ID       int       `yaml:"id" json:"id,omitempty"`
+	Name     string    `yaml:"name" json:"name,omitempty"`
+	Matchers []Matcher `yaml:"match" json:"match,omitempty"`
+	Note     string    `yaml:"note" json:"note,omitempty"`
 }
 
 // Matcher recognises requests: Method (empty = any), Host (empty = any host of the application;
@@ -120,9 +120,9 @@ type Control struct {
 // path (without query, case-sensitive): `*` matches any run of characters inside one segment and
 // a final `**` segment matches the rest of the path (zero or more segments).
 type Matcher struct {
-	Method string   `yaml:"method"`
-	Host   string   `yaml:"host"`
-	Paths  []string `yaml:"paths"`
+	Method string   `yaml:"method" json:"method,omitempty"`
+	Host   string   `yaml:"host" json:"host,omitempty"`
+	Paths  []string `yaml:"paths" json:"paths,omitempty"`
 }
 
 // Catalog is a validated, indexed catalogue. It is immutable and safe for concurrent use.
@@ -142,10 +142,10 @@ type Catalog struct {
 
 // source is one data file; every section is optional and files are merged.
 type source struct {
-	Types          []AppType      `yaml:"app_types"`
-	Apps           []App          `yaml:"apps"`
-	Criteria       []Criterion    `yaml:"score_criteria"`
-	TenantControls []TenantPreset `yaml:"tenant_controls"`
+	Types          []AppType      `yaml:"app_types" json:"app_types,omitempty"`
+	Apps           []App          `yaml:"apps" json:"apps,omitempty"`
+	Criteria       []Criterion    `yaml:"score_criteria" json:"score_criteria,omitempty"`
+	TenantControls []TenantPreset `yaml:"tenant_controls" json:"tenant_controls,omitempty"`
 }
 
 var defaultCatalog = sync.OnceValues(func() (*Catalog, error) {
@@ -561,14 +561,14 @@ func (c *Catalog) TypeByName(name string) *AppType {
 
 // Evidence is one fact behind a confidence score criterion.
 type Evidence struct {
-	Criterion string `yaml:"criterion"`
+	Criterion string `yaml:"criterion" json:"criterion,omitempty"`
 	// Value is one of the criterion's levels (e.g. "full", "partial", "none").
-	Value string `yaml:"value"`
+	Value string `yaml:"value" json:"value,omitempty"`
 	// Source is the public page the fact comes from (https URL).
-	Source string `yaml:"source"`
+	Source string `yaml:"source" json:"source,omitempty"`
 	// Date is when the fact was recorded, YYYY-MM-DD.
-	Date string `yaml:"date"`
-	Note string `yaml:"note"`
+	Date string `yaml:"date" json:"date,omitempty"`
+	Note string `yaml:"note" json:"note,omitempty"`
 }
 
 func (e Evidence) validate(crits map[string]*Criterion) error {

@@ -1,6 +1,8 @@
 package applib
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +30,29 @@ func TestCatalogueCounts(t *testing.T) {
 	}
 	if ai < 60 {
 		t.Errorf("%d AI applications, want at least 60", ai)
+	}
+}
+
+// TestJSONFieldNames: the admin API will serve these types as JSON; their field names are the
+// data file's (a public contract).
+func TestJSONFieldNames(t *testing.T) {
+	c := mustDefault(t)
+	b, err := json.Marshal(c.App(1199))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"id":1199,"cloudflare_id":true,"name":"ChatGPT","app_type":25,"vendor":"OpenAI","ai_category":"chat"`, `"support_hostnames":[`, `"controls":[{"id":119901,"name":"prompt","match":[{"method":"POST","paths":[`, `"tenant_controls":["chatgpt-workspace"]`, `"evidence":[{"criterion":"compliance"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("ChatGPT as JSON lacks %s:\n%s", want, b)
+		}
+	}
+	b, err = json.Marshal(c.Confidence(c.App(1199), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"app_id":1199`, `"posture":{"score":"posture","applicable":true,"total":`, `"gen_ai":{"score":"gen_ai"`, `"evidence":null`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("confidence as JSON lacks %s:\n%s", want, b)
+		}
 	}
 }

@@ -24,14 +24,14 @@ const LevelUnknown = "unknown"
 // Criterion is one line of a confidence rubric: it is worth Points, of which an application
 // earns the fraction its evidence's level is worth.
 type Criterion struct {
-	Key    string  `yaml:"key"`
-	Name   string  `yaml:"name"`
-	Score  Score   `yaml:"score"`
-	Points float64 `yaml:"points"`
+	Key    string  `yaml:"key" json:"key,omitempty"`
+	Name   string  `yaml:"name" json:"name,omitempty"`
+	Score  Score   `yaml:"score" json:"score,omitempty"`
+	Points float64 `yaml:"points" json:"points,omitempty"`
 	// Inputs describes what the evidence must show.
-	Inputs string `yaml:"inputs"`
+	Inputs string `yaml:"inputs" json:"inputs,omitempty"`
 	// Levels maps an evidence value to the fraction of Points it earns (0–1).
-	Levels map[string]float64 `yaml:"levels"`
+	Levels map[string]float64 `yaml:"levels" json:"levels,omitempty"`
 }
 
 func (cr *Criterion) validate() error {
@@ -87,33 +87,33 @@ func (c *Catalog) Criteria() []Criterion {
 
 // Contribution is one criterion's part of a score.
 type Contribution struct {
-	Criterion Criterion
+	Criterion Criterion `json:"criterion"`
 	// Level is the evidence's value, or "" when there is no evidence.
-	Level string
+	Level string `json:"level,omitempty"`
 	// Points is what the criterion contributes: Criterion.Points × the level's fraction.
-	Points float64
+	Points float64 `json:"points"`
 	// Evidence is the fact behind Level; nil means "no evidence" (scored 0).
-	Evidence *Evidence
+	Evidence *Evidence `json:"evidence"`
 	// FromOverlay is true when the operator's overlay supplied or withdrew the evidence.
-	FromOverlay bool
+	FromOverlay bool `json:"from_overlay,omitempty"`
 }
 
 // ScoreResult is one computed confidence score.
 type ScoreResult struct {
-	Score Score
+	Score Score `json:"score"`
 	// Applicable is false for the generative-AI score of an application that is not AI.
-	Applicable bool
+	Applicable bool `json:"applicable"`
 	// Total is the sum of the contributions, rounded to two decimals, out of Max (5).
-	Total         float64
-	Max           float64
-	Contributions []Contribution
+	Total         float64        `json:"total"`
+	Max           float64        `json:"max"`
+	Contributions []Contribution `json:"contributions"`
 }
 
 // Confidence holds both confidence scores of an application.
 type Confidence struct {
-	AppID   int
-	Posture ScoreResult
-	AI      ScoreResult
+	AppID   int         `json:"app_id"`
+	Posture ScoreResult `json:"posture"`
+	AI      ScoreResult `json:"gen_ai"`
 }
 
 // EvidenceOverlay is operator-supplied evidence as configuration would hold it: application id

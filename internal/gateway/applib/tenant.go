@@ -12,35 +12,35 @@ import (
 // client sent) on decrypted requests to the listed hosts, so only the organisation's own
 // workspace, organisation, domain or tenant can be used (reference ai-apps.md §5).
 type TenantPreset struct {
-	Key  string `yaml:"key"`
-	Name string `yaml:"name"`
+	Key  string `yaml:"key" json:"key,omitempty"`
+	Name string `yaml:"name" json:"name,omitempty"`
 	// App names the catalogue application the preset is for ("" for identity providers that
 	// serve several applications).
-	App string `yaml:"app"`
+	App string `yaml:"app" json:"app,omitempty"`
 	// Hosts are where the headers must be injected (each host and its subdomains).
-	Hosts   []string       `yaml:"hosts"`
-	Params  []PresetParam  `yaml:"params"`
-	Headers []PresetHeader `yaml:"headers"`
-	Source  string         `yaml:"source"`
-	Note    string         `yaml:"note"`
+	Hosts   []string       `yaml:"hosts" json:"hosts,omitempty"`
+	Params  []PresetParam  `yaml:"params" json:"params,omitempty"`
+	Headers []PresetHeader `yaml:"headers" json:"headers,omitempty"`
+	Source  string         `yaml:"source" json:"source,omitempty"`
+	Note    string         `yaml:"note" json:"note,omitempty"`
 }
 
 // PresetParam is a value the operator supplies, such as a workspace id.
 type PresetParam struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name,omitempty"`
 	// Kind is the value's syntax: id, openai_org, uuid, domain, tenant (domain or uuid),
 	// tenant_policy (uuid:uuid), number.
-	Kind string `yaml:"kind"`
+	Kind string `yaml:"kind" json:"kind,omitempty"`
 	// Multi allows several values, joined with commas (no spaces).
-	Multi       bool   `yaml:"multi"`
-	Description string `yaml:"description"`
+	Multi       bool   `yaml:"multi" json:"multi,omitempty"`
+	Description string `yaml:"description" json:"description,omitempty"`
 }
 
 // PresetHeader is one header of a preset; Value is literal text in which {param} is replaced by
 // the parameter's value(s).
 type PresetHeader struct {
-	Name  string `yaml:"name"`
-	Value string `yaml:"value"`
+	Name  string `yaml:"name" json:"name,omitempty"`
+	Value string `yaml:"value" json:"value,omitempty"`
 }
 
 var paramKinds = map[string]*regexp.Regexp{
