@@ -133,6 +133,7 @@ type Catalog struct {
 	types     []*AppType
 	typeByID  map[int]*AppType
 	index     map[string][]Match
+	controls  map[int]controlRef
 	maxLabels int // labels of the longest catalogue hostname
 	criteria  []Criterion
 	critByKey map[string]*Criterion
@@ -424,7 +425,25 @@ func build(s *source) (*Catalog, error) {
 	sort.Slice(c.apps, func(i, j int) bool { return c.apps[i].ID < c.apps[j].ID })
 	sort.Slice(c.types, func(i, j int) bool { return c.types[i].ID < c.types[j].ID })
 	c.buildIndex()
+	c.controls = map[int]controlRef{}
+	for _, a := range c.apps {
+		for i := range a.Controls {
+			c.controls[a.Controls[i].ID] = controlRef{a, &a.Controls[i]}
+		}
+	}
 	return c, nil
+}
+
+type controlRef struct {
+	app     *App
+	control *Control
+}
+
+// Control returns the control with this id and its application, or nils; rules name controls
+// by id (app_control.controls).
+func (c *Catalog) Control(id int) (*App, *Control) {
+	r := c.controls[id]
+	return r.app, r.control
 }
 
 func sortErrors(errs []error) {

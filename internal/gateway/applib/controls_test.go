@@ -119,6 +119,15 @@ func TestControlIDs(t *testing.T) {
 	if want := []int{claude.ID*100 + ControlOrdinal("prompt")}; !slices.Equal(ids, want) {
 		t.Errorf("Claude prompt control ids = %v, want %v", ids, want)
 	}
+	if app, ct := c.Control(1653); app != chatgpt || ct == nil || ct.Name != "upload" {
+		t.Errorf("Control(1653) = %v, %v; want ChatGPT's upload", app, ct)
+	}
+	if app, ct := c.Control(claude.ID*100 + 1); app != claude || ct.Name != "prompt" {
+		t.Errorf("Control(%d) = %v, %v; want Claude's prompt", claude.ID*100+1, app, ct)
+	}
+	if app, ct := c.Control(42); app != nil || ct != nil {
+		t.Errorf("Control(42) = %v, %v; want nothing", app, ct)
+	}
 	buf := make([]int, 0, 4)
 	if n := testing.AllocsPerRun(100, func() {
 		buf = chatgpt.AppendControlIDs(buf[:0], "POST", "chatgpt.com", "/backend-api/f/conversation")
