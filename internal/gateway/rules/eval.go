@@ -1,0 +1,197 @@
+package rules
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// node is a compiled expression. eval must not allocate in the common cases: nodes are values
+// or small structs held in interfaces built once at compile time.
+type node interface {
+	eval(in *Input) bool
+}
+
+type trueNode struct{}
+
+func (trueNode) eval(*Input) bool { return true }
+
+type andNode struct{ l, r node }
+
+func (n andNode) eval(in *Input) bool { return n.l.eval(in) && n.r.eval(in) }
+
+type orNode struct{ l, r node }
+
+func (n orNode) eval(in *Input) bool { return n.l.eval(in) || n.r.eval(in) }
+
+type xorNode struct{ l, r node }
+
+func (n xorNode) eval(in *Input) bool { return n.l.eval(in) != n.r.eval(in) }
+
+type notNode struct{ x node }
+
+func (n notNode) eval(in *Input) bool { return !n.x.eval(in) }
+
+// Predicates on one value.
+
+type strPred interface{ test(s string) bool }
+
+type strEq struct{ v string }
+
+func (p strEq) test(s string) bool { return s == p.v }
+
+type strNot struct{ p strPred }
+
+func (p strNot) test(s string) bool { return !p.p.test(s) }
+
+type strContains struct{ v string }
+
+func (p strContains) test(s string) bool { return strings.Contains(s, p.v) }
+
+type strRegex struct{ re *regexp.Regexp }
+
+func (p strRegex) test(s string) bool { return p.re.MatchString(s) }
+
+type strSet map[string]struct{}
+
+func (p strSet) test(s string) bool { _, ok := p[s]; return ok }
+
+type intPred interface{ test(n int64) bool }
+
+type intCmp struct {
+	op string
+	v  int64
+}
+
+func (p intCmp) test(n int64) bool {
+	switch p.op {
+	case "==":
+		return n == p.v
+	case "!=":
+		return n != p.v
+	case "<":
+		return n < p.v
+	case "<=":
+		return n <= p.v
+	case ">":
+		return n > p.v
+	}
+	return n >= p.v
+}
+
+type intSet map[int64]struct{}
+
+func (p intSet) test(n int64) bool { _, ok := p[n]; return ok }
+
+type ipPred interface{ test(a netip.Addr) bool }
+
+type ipIn []netip.Prefix
+
+func (p ipIn) test(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	a = a.Unmap()
+	for _, pfx := range p {
+		if pfx.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+type ipNot struct{ p ipPred }
+
+func (p ipNot) test(a netip.Addr) bool { return !p.p.test(a) }
+
+// Field nodes.
+
+func foldString(s string, on bool) string {
+	if on {
+		return strings.ToLower(s) // returns s itself when it has no upper case
+	}
+	return s
+}
+
+type strNode struct {
+	get  func(*Input) string
+	fold bool
+	p    strPred
+}
+
+func (n strNode) eval(in *Input) bool { return n.p.test(foldString(n.get(in), n.fold)) }
+
+type strsNode struct {
+	get  func(*Input) []string
+	fold bool
+	all  bool
+	p    strPred
+}
+
+func (n strsNode) eval(in *Input) bool { return anyString(n.get(in), n.fold, n.all, n.p) }
+
+// anyString tests p on the elements of vs: true when one passes, or with all when every one
+// does (and there is at least one, so that all(…) of a missing value is false).
+func anyString(vs []string, fold bool, all bool, p strPred) bool {
+	if all {
+		for _, v := range vs {
+			if !p.test(foldString(v, fold)) {
+				return false
+			}
+		}
+		return len(vs) > 0
+	}
+	for _, v := range vs {
+		if p.test(foldString(v, fold)) {
+			return true
+		}
+	}
+	return false
+}
+
+type smapNode struct {
+	get func(*Input) map[string][]string
+	key string
+	all bool
+	p   strPred
+}
+
+func (n smapNode) eval(in *Input) bool { return anyString(n.get(in)[n.key], false, n.all, n.p) }
+
+type intNode struct {
+	get func(*Input) int64
+	p   intPred
+}
+
+func (n intNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
+
+type intsNode struct {
+	get func(*Input) []int64
+	all bool
+	p   intPred
+}
+
+func (n intsNode) eval(in *Input) bool {
+	vs := n.get(in)
+	if n.all {
+		for _, v := range vs {
+			if !n.p.test(v) {
+				return false
+			}
+		}
+		return len(vs) > 0
+	}
+	for _, v := range vs {
+		if n.p.test(v) {
+			return true
+		}
+	}
+	return false
+}
+
+type ipNode struct {
+	get func(*Input) netip.Addr
+	p   ipPred
+}
+
+func (n ipNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
