@@ -25,7 +25,7 @@ type Expression struct {
 }
 
 // CompileExpr parses and type-checks one expression against the field schema and lists. The
-// empty (or all-blank) expression is true. Errors are *ExprError.
+// empty (or all-blank: spaces, tabs, newlines) expression is true. Errors are *ExprError.
 func CompileExpr(src string, lists Lists) (*Expression, error) {
 	x, pe := compileExpr(src, lists)
 	if pe != nil {
@@ -36,7 +36,7 @@ func CompileExpr(src string, lists Lists) (*Expression, error) {
 
 func compileExpr(src string, lists Lists) (*Expression, *posError) {
 	x := &Expression{src: src, root: trueNode{}}
-	if strings.TrimSpace(src) == "" {
+	if strings.Trim(src, " \t\r\n") == "" {
 		return x, nil
 	}
 	ast, pe := parse(src)
@@ -112,7 +112,10 @@ func (c *exprCompiler) compare(e *Compare, fn string) (node, *posError) {
 	f := fields[e.Field.Name]
 	if f == nil {
 		msg := fmt.Sprintf("unknown field %s", e.Field.Name)
-		if s := suggest(e.Field.Name); s != "" {
+		switch s := suggest(e.Field.Name); {
+		case strings.HasPrefix(e.Field.Name, "net.") || strings.HasPrefix(e.Field.Name, "dns."):
+			msg += "; net.* and dns.* are fields of Cloudflare's network and DNS policies, HTTP rules use http.conn.* and http.request.*"
+		case s != "":
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		}
 		return nil, errAt(e.Field.pos, msg)
