@@ -150,11 +150,11 @@ func (c *exprCompiler) compare(e *Compare, fn string) (node, *posError) {
 		}
 		switch {
 		case f.str != nil:
-			return strNode{get: f.str, fold: f.fold, p: p}, nil
+			return strNode{ph: f.Phase, get: f.str, fold: f.fold, p: p}, nil
 		case f.strs != nil:
-			return strsNode{get: f.strs, fold: f.fold, all: all, p: p}, nil
+			return strsNode{ph: f.Phase, get: f.strs, fold: f.fold, all: all, p: p}, nil
 		default:
-			return smapNode{get: f.smap, key: e.Field.Key, all: all, p: p}, nil
+			return smapNode{ph: f.Phase, get: f.smap, key: e.Field.Key, all: all, p: p}, nil
 		}
 	case TypeInt:
 		p, err := c.intPred(f, e)
@@ -162,15 +162,15 @@ func (c *exprCompiler) compare(e *Compare, fn string) (node, *posError) {
 			return nil, err
 		}
 		if f.num != nil {
-			return intNode{get: f.num, p: p}, nil
+			return intNode{ph: f.Phase, get: f.num, p: p}, nil
 		}
-		return intsNode{get: f.nums, all: all, p: p}, nil
+		return intsNode{ph: f.Phase, get: f.nums, all: all, p: p}, nil
 	case TypeIP:
 		p, err := c.ipPred(f, e)
 		if err != nil {
 			return nil, err
 		}
-		return ipNode{get: f.ip, p: p}, nil
+		return ipNode{ph: f.Phase, get: f.ip, p: p}, nil
 	}
 	return nil, errAt(e.pos, "unsupported field type")
 }

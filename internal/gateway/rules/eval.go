@@ -10,27 +10,95 @@ import (
 // or small structs held in interfaces built once at compile time.
 type node interface {
 	eval(in *Input) bool
+	// eval3 evaluates with only the fields of phases up to known: fields of later phases are
+	// unknown, and so may be the result.
+	eval3(in *Input, known Phase) tri
+}
+
+// tri is a three-valued truth value.
+type tri uint8
+
+const (
+	triFalse tri = iota
+	triTrue
+	triUnknown
+)
+
+func triOf(b bool) tri {
+	if b {
+		return triTrue
+	}
+	return triFalse
 }
 
 type trueNode struct{}
 
-func (trueNode) eval(*Input) bool { return true }
+func (trueNode) eval(*Input) bool        { return true }
+func (trueNode) eval3(*Input, Phase) tri { return triTrue }
 
 type andNode struct{ l, r node }
 
 func (n andNode) eval(in *Input) bool { return n.l.eval(in) && n.r.eval(in) }
 
+func (n andNode) eval3(in *Input, known Phase) tri {
+	l := n.l.eval3(in, known)
+	if l == triFalse {
+		return triFalse
+	}
+	r := n.r.eval3(in, known)
+	if r == triFalse {
+		return triFalse
+	}
+	if l == triTrue && r == triTrue {
+		return triTrue
+	}
+	return triUnknown
+}
+
 type orNode struct{ l, r node }
 
 func (n orNode) eval(in *Input) bool { return n.l.eval(in) || n.r.eval(in) }
+
+func (n orNode) eval3(in *Input, known Phase) tri {
+	l := n.l.eval3(in, known)
+	if l == triTrue {
+		return triTrue
+	}
+	r := n.r.eval3(in, known)
+	if r == triTrue {
+		return triTrue
+	}
+	if l == triFalse && r == triFalse {
+		return triFalse
+	}
+	return triUnknown
+}
 
 type xorNode struct{ l, r node }
 
 func (n xorNode) eval(in *Input) bool { return n.l.eval(in) != n.r.eval(in) }
 
+func (n xorNode) eval3(in *Input, known Phase) tri {
+	l, r := n.l.eval3(in, known), n.r.eval3(in, known)
+	if l == triUnknown || r == triUnknown {
+		return triUnknown
+	}
+	return triOf(l != r)
+}
+
 type notNode struct{ x node }
 
 func (n notNode) eval(in *Input) bool { return !n.x.eval(in) }
+
+func (n notNode) eval3(in *Input, known Phase) tri {
+	switch n.x.eval3(in, known) {
+	case triTrue:
+		return triFalse
+	case triFalse:
+		return triTrue
+	}
+	return triUnknown
+}
 
 // Predicates on one value.
 
@@ -114,6 +182,7 @@ func foldString(s string, on bool) string {
 }
 
 type strNode struct {
+	ph   Phase
 	get  func(*Input) string
 	fold bool
 	p    strPred
@@ -122,6 +191,7 @@ type strNode struct {
 func (n strNode) eval(in *Input) bool { return n.p.test(foldString(n.get(in), n.fold)) }
 
 type strsNode struct {
+	ph   Phase
 	get  func(*Input) []string
 	fold bool
 	all  bool
@@ -150,6 +220,7 @@ func anyString(vs []string, fold bool, all bool, p strPred) bool {
 }
 
 type smapNode struct {
+	ph  Phase
 	get func(*Input) map[string][]string
 	key string
 	all bool
@@ -159,6 +230,7 @@ type smapNode struct {
 func (n smapNode) eval(in *Input) bool { return anyString(n.get(in)[n.key], false, n.all, n.p) }
 
 type intNode struct {
+	ph  Phase
 	get func(*Input) int64
 	p   intPred
 }
@@ -166,6 +238,7 @@ type intNode struct {
 func (n intNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
 
 type intsNode struct {
+	ph  Phase
 	get func(*Input) []int64
 	all bool
 	p   intPred
@@ -190,8 +263,51 @@ func (n intsNode) eval(in *Input) bool {
 }
 
 type ipNode struct {
+	ph  Phase
 	get func(*Input) netip.Addr
 	p   ipPred
 }
 
 func (n ipNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
+
+func (n strNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
+func (n strsNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
+func (n smapNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
+func (n intNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
+func (n intsNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
+func (n ipNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}

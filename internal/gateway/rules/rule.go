@@ -110,6 +110,14 @@ func (r *CompiledRule) Match(in *Input) bool {
 	return r.traffic.root.eval(in) && r.identity.root.eval(in) && r.devicePosture.root.eval(in)
 }
 
+// mayMatch is Match with only the fields of phases up to known: false when the rule cannot
+// match whatever the later fields hold.
+func (r *CompiledRule) mayMatch(in *Input, known Phase) bool {
+	return r.traffic.root.eval3(in, known) != triFalse &&
+		r.identity.root.eval3(in, known) != triFalse &&
+		r.devicePosture.root.eval3(in, known) != triFalse
+}
+
 // Policy is a compiled, immutable rule set; safe for concurrent use.
 type Policy struct {
 	rules         []*CompiledRule // enabled rules by precedence
@@ -349,6 +357,20 @@ func (p *Policy) EvaluateResponse(in *Input) Decision { return p.evaluate(PhaseR
 // logs the header-phase decision and, when EvaluateBody matches a block, blocks and logs that
 // too.
 func (p *Policy) EvaluateBody(in *Input) Decision { return p.evaluate(PhaseBody, in) }
+
+// MayMatch reports whether some rule evaluated in phase ph could match, given in with the
+// fields of the phases up to known filled: false means no rule of that phase can match whatever
+// the later fields turn out to be. The proxy uses it to skip work: after the request headers,
+// p.MayMatch(PhaseBody, PhaseRequest, in) false means no upload body needs scanning for this
+// request (with PhaseResponse as known, for a download body).
+func (p *Policy) MayMatch(ph, known Phase, in *Input) bool {
+	for _, r := range p.phases[ph] {
+		if r.mayMatch(in, known) {
+			return true
+		}
+	}
+	return false
+}
 
 func (p *Policy) evaluate(ph Phase, in *Input) Decision {
 	for _, r := range p.phases[ph] {
