@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,6 +187,9 @@ func (c *exprCompiler) list(v Value) ([]string, *posError) {
 		slices.Sort(names)
 		best, bestD := "", len(v.Str)/3+2
 		for _, n := range names {
+			if len(v.Str) > 100 || len(n) > 100 {
+				continue
+			}
 			if d := editDistance(v.Str, n); d < bestD {
 				best, bestD = n, d
 			}
@@ -232,6 +236,11 @@ func (c *exprCompiler) stringPred(f *Field, e *Compare) (strPred, *posError) {
 			return nil, wrongValue(f, e.Op, v, "a regular expression in a quoted string")
 		}
 		re, err := regexp.Compile(v.Str)
+		if err == nil {
+			if n := regexSize(v.Str); n > maxRegexInsts {
+				return nil, errAt(v.pos, fmt.Sprintf("regular expression too complex (%d steps, at most %d): it runs on every request", n, maxRegexInsts))
+			}
+		}
 		if err != nil {
 			msg := err.Error()
 			if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "error parsing regexp") && i >= 0 {
@@ -288,6 +297,23 @@ func intValue(f *Field, op string, v Value) (int64, *posError) {
 		n *= f.scale
 	}
 	return n, nil
+}
+
+// maxRegexInsts bounds a regular expression's compiled size: matching costs up to its size
+// times the input's length on every request.
+const maxRegexInsts = 2000
+
+// regexSize is the number of instructions of the compiled expression (as regexp compiles it).
+func regexSize(expr string) int {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }
 
 func (c *exprCompiler) intPred(f *Field, e *Compare) (intPred, *posError) {

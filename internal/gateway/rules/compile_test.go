@@ -29,6 +29,8 @@ func TestCompileErrors(t *testing.T) {
 		{`http.request.host in {"a" 1}`, 1, 27, `needs quoted strings in the set; got 1`},
 		{`http.request.uri matches "(a"`, 1, 26, "invalid regular expression: missing closing ): `(a`"},
 		{`http.request.uri matches "a**"`, 1, 26, "invalid regular expression"},
+		{`http.request.uri matches "` + strings.Repeat(`(a|b)?`, 500) + `"`, 1, 26, "regular expression too complex"},
+		{`http.request.uri matches "[a-z]{1000}[0-9]{1000}"`, 1, 26, "regular expression too complex"},
 		{`http.upload.file.size > "big"`, 1, 25, `needs a number; got "big"`},
 		{`http.upload.file.size contains "1"`, 1, 1, `operator contains does not apply to http.upload.file.size (an Int)`},
 		{`http.upload.file.size > 9223372036854775807`, 1, 25, "out of range for http.upload.file.size"},

@@ -265,6 +265,9 @@ func Fields() []Field {
 
 // suggest returns the known field name closest to name, or "" when none is close.
 func suggest(name string) string {
+	if len(name) > 100 { // no field is near; spare the quadratic distance
+		return ""
+	}
 	best, bestD := "", len(name)/3+2
 	for _, f := range fieldList {
 		if d := editDistance(name, f.Name); d < bestD {
