@@ -239,7 +239,7 @@ func (n intNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
 
 type intsNode struct {
 	ph  Phase
-	get func(*Input) []int64
+	get func(*Input) []int
 	all bool
 	p   intPred
 }
@@ -248,14 +248,14 @@ func (n intsNode) eval(in *Input) bool {
 	vs := n.get(in)
 	if n.all {
 		for _, v := range vs {
-			if !n.p.test(v) {
+			if !n.p.test(int64(v)) {
 				return false
 			}
 		}
 		return len(vs) > 0
 	}
 	for _, v := range vs {
-		if n.p.test(v) {
+		if n.p.test(int64(v)) {
 			return true
 		}
 	}

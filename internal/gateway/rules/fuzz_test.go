@@ -87,7 +87,7 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		for _, in := range []*Input{{}, req(), {
 			Host: src, Domains: Domains(src), URL: src, Email: src, GroupNames: []string{src},
-			SAMLAttributes: map[string][]string{src: {src}}, AppIDs: []int64{int64(len(src))},
+			SAMLAttributes: map[string][]string{src: {src}}, AppIDs: []int{len(src)},
 			SrcIP: netip.MustParseAddr("::ffff:10.0.0.1"), UploadFileSize: int64(len(src)) << 20,
 		}} {
 			if x.Match(in) == nx.Match(in) {

@@ -13,15 +13,15 @@ type Input struct {
 	// Connect phase.
 	Host               string   // http.request.host: normalised host, lower case, no trailing dot, no brackets
 	Domains            []string // http.request.domains: Domains(Host)
-	ContentCategories  []int64  // http.request.uri.content_category
-	SecurityCategories []int64  // http.request.uri.security_category
+	ContentCategories  []int    // http.request.uri.content_category
+	SecurityCategories []int    // http.request.uri.security_category
 	SrcIP, DstIP       netip.Addr
 	SrcCountry         string // http.src_ip.geo.country
 	DstCountry         string // http.dst_ip.geo.country
 	Location           string // http.conn.location
 	ProxyEndpoint      string // proxy.endpoint
-	AppIDs             []int64
-	AppTypeIDs         []int64
+	AppIDs             []int
+	AppTypeIDs         []int
 	AppStatuses        []string
 	Email              string // identity.email
 	Name               string // identity.name
@@ -41,11 +41,11 @@ type Input struct {
 	PathAndQuery string
 	Query        string
 	Method       string
-	AppControls  []int64
+	AppControls  []int
 	UploadMime   string
 
 	// Response phase.
-	ResponseStatus int64
+	ResponseStatus int
 
 	// Body phase.
 	BodyPhase       string // "upload" or "download"

@@ -18,12 +18,12 @@ func TestMayMatch(t *testing.T) {
 		known Phase
 		want  bool
 	}{
-		{"not AI, no intern, other host", Input{Host: "example.com", AppTypeIDs: []int64{3}}, PhaseRequest, true}, // download-5xx: response unknown
-		{"not AI, no intern, other host, response known", Input{Host: "example.com", AppTypeIDs: []int64{3}, ResponseStatus: 200}, PhaseResponse, false},
-		{"AI", Input{Host: "example.com", AppTypeIDs: []int64{25}, ResponseStatus: 200}, PhaseResponse, true},
+		{"not AI, no intern, other host", Input{Host: "example.com", AppTypeIDs: []int{3}}, PhaseRequest, true}, // download-5xx: response unknown
+		{"not AI, no intern, other host, response known", Input{Host: "example.com", AppTypeIDs: []int{3}, ResponseStatus: 200}, PhaseResponse, false},
+		{"AI", Input{Host: "example.com", AppTypeIDs: []int{25}, ResponseStatus: 200}, PhaseResponse, true},
 		{"intern", Input{Host: "example.com", GroupNames: []string{"Interns"}, ResponseStatus: 200}, PhaseResponse, true},
 		{"negated body field is unknown too", Input{Host: "paste.example", ResponseStatus: 200}, PhaseResponse, true},
-		{"everything known", Input{Host: "example.com", AppTypeIDs: []int64{25}, ResponseStatus: 200}, PhaseBody, false},
+		{"everything known", Input{Host: "example.com", AppTypeIDs: []int{25}, ResponseStatus: 200}, PhaseBody, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +32,7 @@ func TestMayMatch(t *testing.T) {
 			}
 		})
 	}
-	in := &Input{Host: "example.com", AppTypeIDs: []int64{3}, ResponseStatus: 200}
+	in := &Input{Host: "example.com", AppTypeIDs: []int{3}, ResponseStatus: 200}
 	if n := testing.AllocsPerRun(100, func() { p.MayMatch(PhaseBody, PhaseResponse, in) }); n != 0 {
 		t.Errorf("MayMatch allocates %v times", n)
 	}

@@ -16,7 +16,7 @@ type PolicyContext struct {
 	SourceIP        string
 	DeviceID        string
 	ApplicationName string
-	CategoryIDs     []int64
+	CategoryIDs     []int
 	RequestID       string
 	ConnectionID    string
 }
@@ -43,7 +43,7 @@ func (pc *PolicyContext) values(ruleID string) url.Values {
 		if len(pc.CategoryIDs) > 0 {
 			ids := make([]string, len(pc.CategoryIDs))
 			for i, id := range pc.CategoryIDs {
-				ids[i] = strconv.FormatInt(id, 10)
+				ids[i] = strconv.Itoa(id)
 			}
 			v.Set("cf_request_categories", strings.Join(ids, ","))
 		}

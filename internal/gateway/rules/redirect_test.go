@@ -7,7 +7,7 @@ import (
 
 func TestTargetURL(t *testing.T) {
 	orig, _ := url.Parse("https://gemini.example/app/chat%2F1?hl=en&q=a+b")
-	pc := &PolicyContext{UserEmail: "a@example.com", SiteURI: orig.String(), SourceIP: "10.0.0.1", ApplicationName: "Gemini", CategoryIDs: []int64{25, 3}}
+	pc := &PolicyContext{UserEmail: "a@example.com", SiteURI: orig.String(), SourceIP: "10.0.0.1", ApplicationName: "Gemini", CategoryIDs: []int{25, 3}}
 	tests := []struct {
 		name string
 		rule Rule

@@ -66,7 +66,7 @@ func refElems(fr FieldRef, in *Input) []any {
 		}
 	case f.nums != nil:
 		for _, n := range f.nums(in) {
-			out = append(out, n)
+			out = append(out, int64(n))
 		}
 	case f.smap != nil:
 		for _, s := range f.smap(in)[fr.Key] {
@@ -205,9 +205,9 @@ func refInputs(s string) []*Input {
 	upper.Host, upper.Domains = "CHAT.OpenAI.com", Domains("CHAT.OpenAI.com")
 	return []*Input{{}, req(), upper, {
 		Host: s, Domains: Domains(s), URL: s, Path: s, Email: s, Method: s, GroupNames: []string{s, "a"},
-		SAMLAttributes: map[string][]string{s: {s}, "dept": {s}}, AppIDs: []int64{int64(len(s)), 1199},
+		SAMLAttributes: map[string][]string{s: {s}, "dept": {s}}, AppIDs: []int{len(s), 1199},
 		SrcIP: netip.MustParseAddr("::ffff:10.0.0.1"), DstIP: netip.MustParseAddr("::1"),
-		UploadFileSize: int64(len(s)) << 20, ResponseStatus: int64(len(s)),
+		UploadFileSize: int64(len(s)) << 20, ResponseStatus: len(s),
 	}}
 }
 

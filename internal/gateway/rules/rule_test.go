@@ -126,11 +126,11 @@ func TestOrderOfEnforcement(t *testing.T) {
 		}
 	})
 	t.Run("first match by precedence", func(t *testing.T) {
-		contractor := &Input{Host: "chat.openai.com", AppIDs: []int64{1199}, AppTypeIDs: []int64{25}, AppStatuses: []string{"approved"}, GroupNames: []string{"Contractors"}}
+		contractor := &Input{Host: "chat.openai.com", AppIDs: []int{1199}, AppTypeIDs: []int{25}, AppStatuses: []string{"approved"}, GroupNames: []string{"Contractors"}}
 		if d := p.EvaluateRequest(contractor); d.RuleID() != "block-contractors" || d.Action != ActionBlock || d.RuleName() != "Contractors" {
 			t.Errorf("contractor: %+v", d)
 		}
-		employee := &Input{Host: "chat.openai.com", AppIDs: []int64{1199}, AppTypeIDs: []int64{25}, AppStatuses: []string{"unapproved"}}
+		employee := &Input{Host: "chat.openai.com", AppIDs: []int{1199}, AppTypeIDs: []int{25}, AppStatuses: []string{"unapproved"}}
 		d := p.EvaluateRequest(employee)
 		if d.RuleID() != "allow-chatgpt-team" || d.Action != ActionAllow {
 			t.Errorf("employee: %+v", d)
@@ -138,7 +138,7 @@ func TestOrderOfEnforcement(t *testing.T) {
 		if h := d.Rule.RuleSettings.AddHeaders["Chatgpt-Allowed-Workspace-Id"]; !slices.Equal(h, []string{"ws-1"}) {
 			t.Errorf("add_headers = %q", h)
 		}
-		other := &Input{Host: "gemini.example", AppIDs: []int64{7}, AppTypeIDs: []int64{25}, AppStatuses: []string{"unapproved"}}
+		other := &Input{Host: "gemini.example", AppIDs: []int{7}, AppTypeIDs: []int{25}, AppStatuses: []string{"unapproved"}}
 		if d := p.EvaluateRequest(other); d.RuleID() != "redirect-unapproved" || d.Rule.RuleSettings.Redirect.TargetURI != "https://chatgpt.com/" {
 			t.Errorf("other AI: %+v", d)
 		}
@@ -162,7 +162,7 @@ func TestOrderOfEnforcement(t *testing.T) {
 	})
 	t.Run("DLP after an allow", func(t *testing.T) {
 		// The header phase allows (and that is what is logged); the body scan then blocks.
-		in := &Input{Host: "chat.openai.com", AppIDs: []int64{1199}, AppTypeIDs: []int64{25}}
+		in := &Input{Host: "chat.openai.com", AppIDs: []int{1199}, AppTypeIDs: []int{25}}
 		if d := p.EvaluateRequest(in); d.RuleID() != "allow-chatgpt-team" {
 			t.Fatalf("header phase: %+v", d)
 		}

@@ -105,7 +105,7 @@ type Field struct {
 	num  func(*Input) int64
 	ip   func(*Input) netip.Addr
 	strs func(*Input) []string
-	nums func(*Input) []int64
+	nums func(*Input) []int
 	smap func(*Input) map[string][]string
 }
 
@@ -125,10 +125,10 @@ var fieldList = []*Field{
 		strs: func(in *Input) []string { return in.Domains }},
 	{Name: "http.request.uri.content_category", Type: TypeIntArray, Cloudflare: true,
 		Doc:  "Content category ids of the destination, where known.",
-		nums: func(in *Input) []int64 { return in.ContentCategories }},
+		nums: func(in *Input) []int { return in.ContentCategories }},
 	{Name: "http.request.uri.security_category", Type: TypeIntArray, Cloudflare: true,
 		Doc:  "Security risk category ids of the destination, where known.",
-		nums: func(in *Input) []int64 { return in.SecurityCategories }},
+		nums: func(in *Input) []int { return in.SecurityCategories }},
 	{Name: "http.conn.src_ip", Type: TypeIP, Cloudflare: true,
 		Doc: "Client address as the proxy sees it.",
 		ip:  func(in *Input) netip.Addr { return in.SrcIP }},
@@ -149,10 +149,10 @@ var fieldList = []*Field{
 		str: func(in *Input) string { return in.ProxyEndpoint }},
 	{Name: "app.ids", Type: TypeIntArray, Cloudflare: true,
 		Doc:  "Ids of the application-library apps whose host names match the host.",
-		nums: func(in *Input) []int64 { return in.AppIDs }},
+		nums: func(in *Input) []int { return in.AppIDs }},
 	{Name: "app.type.ids", Type: TypeIntArray, Cloudflare: true,
 		Doc:  "Application type ids of those apps (25 = Artificial Intelligence).",
-		nums: func(in *Input) []int64 { return in.AppTypeIDs }},
+		nums: func(in *Input) []int { return in.AppTypeIDs }},
 	{Name: "app.statuses", Type: TypeStringArray, Cloudflare: true,
 		Doc:  "Review statuses of those apps: approved, unapproved, in review, unreviewed.",
 		strs: func(in *Input) []string { return in.AppStatuses }},
@@ -208,7 +208,7 @@ var fieldList = []*Field{
 		str: func(in *Input) string { return in.Method }},
 	{Name: "app_control.controls", Type: TypeIntArray, Phase: PhaseRequest, Cloudflare: true,
 		Doc:  "Granular control ids (upload, prompt, login…) of the request's endpoint within its app.",
-		nums: func(in *Input) []int64 { return in.AppControls }},
+		nums: func(in *Input) []int { return in.AppControls }},
 	{Name: "http.upload.mime", Type: TypeString, Phase: PhaseRequest, Cloudflare: true, fold: true,
 		Doc: "Media type of the request body from Content-Type, without parameters.",
 		str: func(in *Input) string { return in.UploadMime }},
@@ -216,7 +216,7 @@ var fieldList = []*Field{
 	// Response phase.
 	{Name: "http.response.status_code", Type: TypeInt, Phase: PhaseResponse, Cloudflare: true,
 		Doc: "Response status code.",
-		num: func(in *Input) int64 { return in.ResponseStatus }},
+		num: func(in *Input) int64 { return int64(in.ResponseStatus) }},
 
 	// Body phase.
 	{Name: "http.body_phase", Type: TypeString, Phase: PhaseBody, Cloudflare: true,
