@@ -28,14 +28,16 @@ type Expression struct {
 // CompileExpr parses and type-checks one expression against the field schema and lists. The
 // empty (or all-blank: spaces, tabs, newlines) expression is true. Errors are *ExprError.
 func CompileExpr(src string, lists Lists) (*Expression, error) {
-	x, pe := compileExpr(src, lists)
+	x, pe := compileExpr(src, lists, false)
 	if pe != nil {
 		return nil, exprError(src, pe)
 	}
 	return x, nil
 }
 
-func compileExpr(src string, lists Lists) (*Expression, *posError) {
+// compileExpr compiles src; allowRule is set for the expressions of allow rules, which see
+// more of some fields (Input.SupportAppIDs).
+func compileExpr(src string, lists Lists, allowRule bool) (*Expression, *posError) {
 	x := &Expression{src: src, root: trueNode{}}
 	if strings.Trim(src, " \t\r\n") == "" {
 		return x, nil
@@ -44,7 +46,7 @@ func compileExpr(src string, lists Lists) (*Expression, *posError) {
 	if pe != nil {
 		return nil, pe
 	}
-	c := &exprCompiler{lists: lists}
+	c := &exprCompiler{lists: lists, allowRule: allowRule}
 	root, pe := c.compile(ast)
 	if pe != nil {
 		return nil, pe
@@ -71,9 +73,10 @@ func (x *Expression) String() string {
 func (x *Expression) Source() string { return x.src }
 
 type exprCompiler struct {
-	lists Lists
-	phase Phase
-	needs uint64
+	lists     Lists
+	allowRule bool
+	phase     Phase
+	needs     uint64
 }
 
 func (c *exprCompiler) compile(e Expr) (node, *posError) {
@@ -165,7 +168,11 @@ func (c *exprCompiler) compare(e *Compare, fn string) (node, *posError) {
 		if f.num != nil {
 			return intNode{ph: f.Phase, get: f.num, p: p}, nil
 		}
-		return intsNode{ph: f.Phase, get: f.nums, all: all, p: p}, nil
+		n := intsNode{ph: f.Phase, get: f.nums, all: all, p: p}
+		if c.allowRule {
+			n.get2 = f.allowNums
+		}
+		return n, nil
 	case TypeIP:
 		p, err := c.ipPred(f, e)
 		if err != nil {

@@ -240,26 +240,40 @@ func (n intNode) eval(in *Input) bool { return n.p.test(n.get(in)) }
 type intsNode struct {
 	ph  Phase
 	get func(*Input) []int
-	all bool
-	p   intPred
+	// get2, when set, adds elements (support apps to app.ids for allow rules).
+	get2 func(*Input) []int
+	all  bool
+	p    intPred
 }
 
 func (n intsNode) eval(in *Input) bool {
 	vs := n.get(in)
-	if n.all {
-		for _, v := range vs {
-			if !n.p.test(int64(v)) {
-				return false
-			}
-		}
-		return len(vs) > 0
+	var more []int
+	if n.get2 != nil {
+		more = n.get2(in)
 	}
+	if n.all {
+		return len(vs)+len(more) > 0 && allInts(vs, n.p) && allInts(more, n.p)
+	}
+	return anyInt(vs, n.p) || anyInt(more, n.p)
+}
+
+func anyInt(vs []int, p intPred) bool {
 	for _, v := range vs {
-		if n.p.test(int64(v)) {
+		if p.test(int64(v)) {
 			return true
 		}
 	}
 	return false
+}
+
+func allInts(vs []int, p intPred) bool {
+	for _, v := range vs {
+		if !p.test(int64(v)) {
+			return false
+		}
+	}
+	return true
 }
 
 type ipNode struct {

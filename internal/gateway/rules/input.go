@@ -21,19 +21,25 @@ type Input struct {
 	Location           string // http.conn.location
 	ProxyEndpoint      string // proxy.endpoint
 	AppIDs             []int
-	AppTypeIDs         []int
-	AppStatuses        []string
-	Email              string // identity.email
-	Name               string // identity.name
-	GroupNames         []string
-	GroupIDs           []string
-	GroupEmails        []string
-	SAMLAttributes     map[string][]string
-	IdP                string // identity.idp
-	ServiceTokenID     string // identity.service_token_uuid
-	DeviceID           string // device.id
-	PosturePassed      []string
-	PostureFailed      []string
+	// SupportAppIDs are the apps the host belongs to only through a support hostname (shared
+	// dependencies such as a login host). app.ids includes them when allow rules are evaluated,
+	// never for block, redirect or off rules: Cloudflare uses support hostnames in Allow
+	// policies only, so that blocking an app does not break the apps that share its
+	// dependencies.
+	SupportAppIDs  []int
+	AppTypeIDs     []int
+	AppStatuses    []string
+	Email          string // identity.email
+	Name           string // identity.name
+	GroupNames     []string
+	GroupIDs       []string
+	GroupEmails    []string
+	SAMLAttributes map[string][]string
+	IdP            string // identity.idp
+	ServiceTokenID string // identity.service_token_uuid
+	DeviceID       string // device.id
+	PosturePassed  []string
+	PostureFailed  []string
 
 	// Request phase.
 	URL          string // http.request.uri: the full URL

@@ -170,7 +170,7 @@ func Compile(rs []Rule, opts Options) (*Policy, error) {
 			src  string
 			dst  **Expression
 		}{{"traffic", r.Traffic, &cr.traffic}, {"identity", r.Identity, &cr.identity}, {"device_posture", r.DevicePosture, &cr.devicePosture}} {
-			x, pe := compileExpr(ex.src, opts.Lists)
+			x, pe := compileExpr(ex.src, opts.Lists, r.Action == ActionAllow)
 			if pe != nil {
 				errs = append(errs, &Error{Field: fmt.Sprintf("rules[%d].%s", i, ex.name), RuleID: r.ID, Expr: exprError(ex.src, pe), Msg: pe.msg})
 				ok = false

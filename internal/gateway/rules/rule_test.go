@@ -283,3 +283,31 @@ rule_settings:
 		t.Errorf("decision = %+v", d)
 	}
 }
+
+// TestSupportApps: a host that is only a support host name of an app (a shared login host) counts
+// as the app for allow rules, never for block or redirect rules.
+func TestSupportApps(t *testing.T) {
+	p, err := Compile([]Rule{
+		{ID: "block-gemini", Precedence: 1, Enabled: true, Action: "block", Traffic: `any(app.ids[*] == 1340)`},
+		{ID: "allow-gemini", Precedence: 2, Enabled: true, Action: "allow", Traffic: `any(app.ids[*] == 1340) and all(app.ids[*] in {1340})`},
+		{ID: "dni-gemini", Precedence: 3, Enabled: true, Action: "off", Traffic: `any(app.ids[*] == 1340)`},
+	}, Options{DefaultAction: ActionBlock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := &Input{Host: "accounts.example", SupportAppIDs: []int{1340}}
+	if d := p.EvaluateRequest(login); d.RuleID() != "allow-gemini" {
+		t.Errorf("support host: %s decided, want allow-gemini", d.RuleID())
+	}
+	if _, ok := p.EvaluateConnect(login); ok {
+		t.Error("an off rule matched a support host")
+	}
+	core := &Input{Host: "gemini.example", AppIDs: []int{1340}}
+	if d := p.EvaluateRequest(core); d.RuleID() != "block-gemini" {
+		t.Errorf("core host: %s decided, want block-gemini", d.RuleID())
+	}
+	both := &Input{Host: "x.example", AppIDs: []int{7}, SupportAppIDs: []int{1340}}
+	if d := p.EvaluateRequest(both); d.Matched() {
+		t.Errorf("all(app.ids[*] in {1340}) with app 7 too: %s decided", d.RuleID())
+	}
+}

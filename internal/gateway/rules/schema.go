@@ -106,7 +106,9 @@ type Field struct {
 	ip   func(*Input) netip.Addr
 	strs func(*Input) []string
 	nums func(*Input) []int
-	smap func(*Input) map[string][]string
+	// allowNums adds elements to nums for allow rules (support apps for app.ids).
+	allowNums func(*Input) []int
+	smap      func(*Input) map[string][]string
 }
 
 // Decrypt reports whether the field's value is known only once TLS is decrypted.
@@ -148,8 +150,9 @@ var fieldList = []*Field{
 		Doc: "Proxy host name the client connected to.",
 		str: func(in *Input) string { return in.ProxyEndpoint }},
 	{Name: "app.ids", Type: TypeIntArray, Cloudflare: true,
-		Doc:  "Ids of the application-library apps whose host names match the host.",
-		nums: func(in *Input) []int { return in.AppIDs }},
+		Doc:       "Ids of the application-library apps whose host names match the host (for allow rules, also the apps it is a support host name of).",
+		nums:      func(in *Input) []int { return in.AppIDs },
+		allowNums: func(in *Input) []int { return in.SupportAppIDs }},
 	{Name: "app.type.ids", Type: TypeIntArray, Cloudflare: true,
 		Doc:  "Application type ids of those apps (25 = Artificial Intelligence).",
 		nums: func(in *Input) []int { return in.AppTypeIDs }},
