@@ -155,6 +155,8 @@ func (c *exprCompiler) compare(e *Compare, fn string) (node, *posError) {
 		switch {
 		case f.str != nil:
 			return strNode{ph: f.Phase, get: f.str, fold: f.fold, p: p}, nil
+		case f.Name == "http.request.domains":
+			return domainsNode{ph: f.Phase, all: all, p: p}, nil
 		case f.strs != nil:
 			return strsNode{ph: f.Phase, get: f.strs, fold: f.fold, all: all, p: p}, nil
 		default:

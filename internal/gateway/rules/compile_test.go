@@ -209,6 +209,12 @@ func TestEvaluate(t *testing.T) {
 			if got := x.Match(in); got != tt.want {
 				t.Errorf("Match = %v, want %v", got, tt.want)
 			}
+			// Without Domains, http.request.domains is derived from Host: same result.
+			derived := *in
+			derived.Domains = nil
+			if got := x.Match(&derived); got != tt.want {
+				t.Errorf("Match with Domains derived from Host = %v, want %v", got, tt.want)
+			}
 			// Negation flips every result: no expression is vacuously both.
 			if tt.expr != "" {
 				nx, err := CompileExpr("not("+tt.expr+")", testLists)
@@ -237,6 +243,45 @@ func TestEvaluateEmptyInput(t *testing.T) {
 		if x.Match(in) {
 			t.Errorf("%s matched an empty input", expr)
 		}
+	}
+}
+
+// TestDomainsDerived: with Input.Domains nil, any/all over http.request.domains walk the host's
+// domains, case-folded, without allocating.
+func TestDomainsDerived(t *testing.T) {
+	tests := []struct {
+		expr, host string
+		want       bool
+	}{
+		{`any(http.request.domains[*] == "openai.com")`, "chat.openai.com", true},
+		{`any(http.request.domains[*] == "openai.com")`, "Chat.OpenAI.com.", true},
+		{`any(http.request.domains[*] == "openai.com")`, "openai.com", true},
+		{`any(http.request.domains[*] == "openai.com")`, "notopenai.com", false},
+		{`any(http.request.domains[*] == "1.2")`, "192.0.1.2", false},
+		{`any(http.request.domains[*] == "192.0.1.2")`, "192.0.1.2", true},
+		{`any(http.request.domains[*] == "com")`, "", false},
+		{`all(http.request.domains[*] contains "a")`, "chat.openai.com", false},
+		{`all(http.request.domains[*] contains "o")`, "google.com", true},
+		{`all(http.request.domains[*] contains "o")`, "", false},
+	}
+	for _, tt := range tests {
+		x, err := CompileExpr(tt.expr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &Input{Host: tt.host}
+		if got := x.Match(in); got != tt.want {
+			t.Errorf("%s with host %q: %v, want %v", tt.expr, tt.host, got, tt.want)
+		}
+		in.Domains = Domains(tt.host)
+		if got := x.Match(in); got != tt.want {
+			t.Errorf("%s with Domains(%q): %v, want %v", tt.expr, tt.host, got, tt.want)
+		}
+	}
+	x, _ := CompileExpr(`any(http.request.domains[*] in {"a.example" "b.example"})`, nil)
+	in := &Input{Host: "w.x.y.z.example"}
+	if n := testing.AllocsPerRun(100, func() { x.Match(in) }); n != 0 {
+		t.Errorf("derived domains allocate %v times", n)
 	}
 }
 

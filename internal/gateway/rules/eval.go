@@ -219,6 +219,37 @@ func anyString(vs []string, fold bool, all bool, p strPred) bool {
 	return false
 }
 
+// domainsNode is http.request.domains: Input.Domains, or when that is nil, Input.Host and its
+// parent domains, walked without allocating.
+type domainsNode struct {
+	ph  Phase
+	all bool
+	p   strPred
+}
+
+func (n domainsNode) eval(in *Input) bool {
+	if in.Domains != nil {
+		return anyString(in.Domains, true, n.all, n.p)
+	}
+	host := strings.TrimSuffix(foldString(in.Host, true), ".")
+	if host == "" {
+		return false
+	}
+	for d, rest := host, true; rest; d, rest = parentDomain(d) {
+		if n.p.test(d) != n.all {
+			return !n.all
+		}
+	}
+	return n.all
+}
+
+func (n domainsNode) eval3(in *Input, known Phase) tri {
+	if n.ph > known {
+		return triUnknown
+	}
+	return triOf(n.eval(in))
+}
+
 type smapNode struct {
 	ph  Phase
 	get func(*Input) map[string][]string

@@ -12,7 +12,7 @@ import (
 type Input struct {
 	// Connect phase.
 	Host               string   // http.request.host: normalised host, lower case, no trailing dot, no brackets
-	Domains            []string // http.request.domains: Domains(Host)
+	Domains            []string // http.request.domains: Domains(Host); when nil, derived from Host without allocating
 	ContentCategories  []int    // http.request.uri.content_category
 	SecurityCategories []int    // http.request.uri.security_category
 	SrcIP, DstIP       netip.Addr
@@ -73,20 +73,27 @@ func AppendDomains(dst []string, host string) []string {
 	if host == "" {
 		return dst
 	}
-	// An IPv6 literal has a colon and an IPv4 literal ends in a digit, which no top-level domain
-	// does; neither has parent domains. (netip.ParseAddr would allocate its error for names.)
-	if last := host[len(host)-1]; strings.IndexByte(host, ':') >= 0 || last >= '0' && last <= '9' {
-		return append(dst, host)
-	}
 	if dst == nil {
 		dst = make([]string, 0, strings.Count(host, ".")+1)
 	}
-	for {
-		dst = append(dst, host)
-		i := strings.IndexByte(host, '.')
-		if i < 0 || i == len(host)-1 {
-			return dst
-		}
-		host = host[i+1:]
+	for d, rest := host, true; rest; {
+		dst = append(dst, d)
+		d, rest = parentDomain(d)
 	}
+	return dst
+}
+
+// parentDomain returns the parent domain of d ("openai.com" for "chat.openai.com"), or false
+// when d has none: a single label, or an IP literal. An IPv6 literal has a colon and an IPv4
+// literal ends in a digit, which no top-level domain does. (netip.ParseAddr would allocate its
+// error for names.)
+func parentDomain(d string) (string, bool) {
+	if d == "" || strings.IndexByte(d, ':') >= 0 || d[len(d)-1] >= '0' && d[len(d)-1] <= '9' {
+		return "", false
+	}
+	i := strings.IndexByte(d, '.')
+	if i < 0 || i == len(d)-1 {
+		return "", false
+	}
+	return d[i+1:], true
 }
