@@ -60,6 +60,10 @@ func refElems(fr FieldRef, in *Input) []any {
 	f := fields[fr.Name]
 	var out []any
 	switch {
+	case f.Name == "http.request.domains" && in.Domains == nil:
+		for _, s := range Domains(strings.ToLower(in.Host)) {
+			out = append(out, s)
+		}
 	case f.strs != nil:
 		for _, s := range f.strs(in) {
 			out = append(out, s)
@@ -203,7 +207,9 @@ var refLists = Lists{"list": {"a", "chat.openai.com", "Contractors"}, "nets": {"
 func refInputs(s string) []*Input {
 	upper := req()
 	upper.Host, upper.Domains = "CHAT.OpenAI.com", Domains("CHAT.OpenAI.com")
-	return []*Input{{}, req(), upper, {
+	derived := req()
+	derived.Host, derived.Domains = s, nil
+	return []*Input{{}, req(), upper, derived, {
 		Host: s, Domains: Domains(s), URL: s, Path: s, Email: s, Method: s, GroupNames: []string{s, "a"},
 		SAMLAttributes: map[string][]string{s: {s}, "dept": {s}}, AppIDs: []int{len(s), 1199},
 		SrcIP: netip.MustParseAddr("::ffff:10.0.0.1"), DstIP: netip.MustParseAddr("::1"),
