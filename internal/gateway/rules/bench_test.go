@@ -48,7 +48,7 @@ func TestBenchPolicyDecides(t *testing.T) {
 	if d := p.EvaluateRequest(in); d.RuleID() != "last" {
 		t.Fatalf("decision = %+v", d)
 	}
-	if n := testing.AllocsPerRun(100, func() { p.EvaluateRequest(in) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { p.EvaluateRequest(in) }); n != 0 && !raceEnabled {
 		t.Errorf("EvaluateRequest allocates %v times", n)
 	}
 }
