@@ -201,7 +201,8 @@ func (m *Manager) Generate(ctx context.Context, validity time.Duration) (*Info, 
 	if m.org != "" {
 		subject.Organization = []string{m.org}
 	}
-	now := m.now().UTC().Truncate(time.Second)
+	created := m.now().UTC()
+	now := created.Truncate(time.Second) // X.509 times have whole seconds
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               subject,
@@ -231,7 +232,7 @@ func (m *Manager) Generate(ctx context.Context, validity time.Duration) (*Info, 
 		Fingerprint:         Fingerprint(der),
 		CertificatePEM:      string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		PrivateKeyEncrypted: sealed,
-		CreatedAt:           now,
+		CreatedAt:           created,
 		ExpiresAt:           tmpl.NotAfter,
 	}
 	if err := m.st.CreateGatewayCA(ctx, c); err != nil {
