@@ -14,6 +14,9 @@
 // backdated an hour for clock skew, a random 128-bit serial and ServerAuth usage. Leaves live in a
 // bounded LRU cache and are minted again before they expire; concurrent requests for one name
 // share one mint, and a slow mint never holds a lock that other names need.
+//
+// Manager.Follow keeps a Minter on the CA in use, reloading it when the store reports a keys
+// change (activation by another replica or by the CLI included).
 package ca
 
 import (
