@@ -157,8 +157,13 @@ func ParseValidity(s string) (time.Duration, error) {
 	unit := map[byte]time.Duration{'y': 365 * 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour}
 	if n := len(s); n > 1 && unit[s[n-1]] != 0 {
 		v, ok := new(big.Int).SetString(s[:n-1], 10)
-		if !ok || v.Sign() <= 0 || v.Cmp(big.NewInt(100000)) > 0 {
+		if !ok || v.Sign() <= 0 {
 			return 0, fmt.Errorf("validity %q: want a positive whole number before %q, e.g. 5y", s, s[n-1:])
+		}
+		// Larger counts are out of range anyway; bounding them first keeps the product from
+		// overflowing into range.
+		if limit := big.NewInt(int64(MaxValidity/unit[s[n-1]]) + 1); v.Cmp(limit) > 0 {
+			v = limit
 		}
 		d = time.Duration(v.Int64()) * unit[s[n-1]]
 	} else {

@@ -127,7 +127,7 @@ func TestParseValidity(t *testing.T) {
 			t.Errorf("ParseValidity(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "y", "0y", "-5y", "5.5y", "21y", "1h", "29d", "abc", "5 years", "99999999999999999999y", "1e3h"} {
+	for _, in := range []string{"", "y", "0y", "-5y", "5.5y", "21y", "1h", "29d", "abc", "5 years", "99999999999999999999y", "1e3h", "100000y", "106751d", "15250w", "292y", "584y", "2562048h"} {
 		if got, err := ParseValidity(in); err == nil {
 			t.Errorf("ParseValidity(%q) = %s, want an error", in, got)
 		}

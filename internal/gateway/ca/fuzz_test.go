@@ -39,3 +39,15 @@ func FuzzNormalizeName(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseValidity(f *testing.F) {
+	for _, s := range []string{"5y", "43800h", "1825d", "52w", "0y", "-1y", "1e9y", "9223372036854775807d", "5h30m", "y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseValidity(s)
+		if err == nil && (d < MinValidity || d > MaxValidity) {
+			t.Fatalf("ParseValidity(%q) = %s, outside the bounds", s, d)
+		}
+	})
+}
