@@ -351,6 +351,29 @@ func (m *Manager) Export(ctx context.Context, id string) ([]byte, error) {
 	return []byte(c.CertificatePEM), nil
 }
 
+// TrustBundle returns, in PEM, the certificates clients should trust now: the CA in use first,
+// then every available CA (the next one during a rotation, the previous one after it), newest
+// first. It is what device enrolment hands out. Empty when no CA is available or in use.
+func (m *Manager) TrustBundle(ctx context.Context) ([]byte, error) {
+	cas, err := m.st.ListGatewayCAs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gateway CA: list: %w", err)
+	}
+	var inUse, available []byte
+	for _, c := range cas {
+		if _, err := parseCertificate(c.CertificatePEM); err != nil {
+			return nil, fmt.Errorf("gateway CA %s: %w", c.ID, err)
+		}
+		switch c.State {
+		case store.GatewayCAInUse:
+			inUse = append(inUse, c.CertificatePEM...)
+		case store.GatewayCAAvailable:
+			available = append(available, c.CertificatePEM...)
+		}
+	}
+	return append(inUse, available...), nil
+}
+
 // InUse loads and decrypts the CA in use. ErrNoCAInUse when there is none.
 func (m *Manager) InUse(ctx context.Context) (*Authority, error) {
 	cas, err := m.st.ListGatewayCAs(ctx)

@@ -224,3 +224,47 @@ func TestNewManagerRefusesShortMasterKey(t *testing.T) {
 		t.Fatal("NewManager accepted a 5-byte master key")
 	}
 }
+
+func TestTrustBundle(t *testing.T) {
+	clock := newTestClock()
+	m, _ := newTestManager(t, clock.Now)
+	ctx := t.Context()
+	if b, err := m.TrustBundle(ctx); err != nil || len(b) != 0 {
+		t.Fatalf("TrustBundle with no CA = %q, %v", b, err)
+	}
+	var ids []string
+	for range 3 {
+		info, err := m.Generate(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, info.ID)
+		clock.Advance(time.Second)
+	}
+	if _, err := m.Activate(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetState(ctx, ids[2], store.GatewayCAAvailable); err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.TrustBundle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rest := b; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		got = append(got, Fingerprint(block.Bytes))
+	}
+	want := []string{}
+	for _, id := range []string{ids[0], ids[2]} { // in use first, then available; not the inactive one
+		info, _ := m.Get(ctx, id)
+		want = append(want, info.Fingerprint)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") || strings.Contains(string(b), "PRIVATE") {
+		t.Errorf("TrustBundle fingerprints %v, want %v", got, want)
+	}
+}
