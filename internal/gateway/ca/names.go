@@ -27,9 +27,15 @@ func NormalizeName(name string) (canonical string, ip netip.Addr, err error) {
 	if name == "" {
 		return "", netip.Addr{}, ErrNoSNI
 	}
-	if addr, perr := netip.ParseAddr(name); perr == nil {
+	// Only names that could be addresses are parsed as one (a failed parse allocates its error,
+	// and host names are the common case).
+	if ipLike(name) {
+		addr, perr := netip.ParseAddr(name)
+		if perr != nil {
+			return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "is not a valid IP address"))
+		}
 		if addr.Zone() != "" {
-			return "", netip.Addr{}, fmt.Errorf("%w: %q has an IPv6 zone", ErrInvalidName, name)
+			return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "has an IPv6 zone"))
 		}
 		addr = addr.Unmap()
 		return addr.String(), addr, nil
@@ -38,29 +44,26 @@ func NormalizeName(name string) (canonical string, ip netip.Addr, err error) {
 	if host == "" || len(host) > maxNameLen {
 		return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "is not a host name"))
 	}
-	b := []byte(host)
 	labelStart := 0
-	allDigits := true
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			label := b[labelStart:i]
+	allDigits, upper := true, false
+	for i := 0; i <= len(host); i++ {
+		if i == len(host) || host[i] == '.' {
+			label := host[labelStart:i]
 			if len(label) == 0 || len(label) > 63 {
 				return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "has an empty or over-long label"))
 			}
 			if label[0] == '-' || label[len(label)-1] == '-' {
 				return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "has a label starting or ending with a hyphen"))
 			}
-			if i == len(b) && allDigits {
+			if i == len(host) && allDigits {
 				return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "ends in a numeric label but is not an IP address"))
 			}
 			labelStart, allDigits = i+1, true
 			continue
 		}
-		c := b[i]
-		switch {
+		switch c := host[i]; {
 		case c >= 'A' && c <= 'Z':
-			b[i] = c + 'a' - 'A'
-			allDigits = false
+			upper, allDigits = true, false
 		case c >= 'a' && c <= 'z', c == '-', c == '_':
 			allDigits = false
 		case c >= '0' && c <= '9':
@@ -68,7 +71,12 @@ func NormalizeName(name string) (canonical string, ip netip.Addr, err error) {
 			return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrInvalidName, describe(name, "contains a character host names cannot have"))
 		}
 	}
-	return string(b), netip.Addr{}, nil
+	if upper {
+		// Only ASCII is left, so ToLower is exact; names already in lower case (what clients
+		// send) cost no allocation.
+		host = strings.ToLower(host)
+	}
+	return host, netip.Addr{}, nil
 }
 
 // describe quotes a name for an error, shortened so that hostile input cannot flood logs.
@@ -78,4 +86,18 @@ func describe(name, problem string) string {
 		return fmt.Sprintf("%q… (%d bytes) %s", name[:max], len(name), problem)
 	}
 	return fmt.Sprintf("%q %s", name, problem)
+}
+
+// ipLike reports whether name can only be meant as an IP address: it has a colon (IPv6), or only
+// digits and dots (IPv4).
+func ipLike(name string) bool {
+	if strings.IndexByte(name, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
