@@ -322,7 +322,11 @@ func (g *GatewayCA) Generate(ctx context.Context, validity string, activate bool
 		return nil, err
 	}
 	if activate {
-		return g.SetState(ctx, info.ID, store.GatewayCAInUse)
+		active, err := g.SetState(ctx, info.ID, store.GatewayCAInUse)
+		if err != nil {
+			return nil, fmt.Errorf("generated gateway CA %s (inactive) but did not activate it: %w", info.ID, err)
+		}
+		return active, nil
 	}
 	return info, nil
 }
