@@ -140,3 +140,23 @@ func TestGatewayCACommands(t *testing.T) {
 		t.Error("the database holds a PEM private key")
 	}
 }
+
+// TestGatewayCAGenerateActivateAtLimit: with ten CAs available or in use, generate --activate
+// still generates the CA but says that it could not activate it.
+func TestGatewayCAGenerateActivateAtLimit(t *testing.T) {
+	cfgFile, _ := adminFixture(t)
+	for range store.MaxAvailableGatewayCAs {
+		generateCA(t, "--config", cfgFile, "--activate")
+	}
+	_, _, err := run(t, "gateway", "ca", "generate", "--activate", "--config", cfgFile)
+	if err == nil || !strings.Contains(err.Error(), "(inactive) but did not activate it") || !strings.Contains(err.Error(), "at most 10") {
+		t.Fatalf("generate --activate at the limit: %v", err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, "gateway", "ca", "list", "--config", cfgFile, "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != store.MaxAvailableGatewayCAs+1 || list[0]["state"] != store.GatewayCAInactive || list[1]["state"] != store.GatewayCAInUse {
+		t.Errorf("after the refused activation: %d CAs, newest %v, next %v", len(list), list[0]["state"], list[1]["state"])
+	}
+}
