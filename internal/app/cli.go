@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,11 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/demo"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
@@ -251,4 +254,102 @@ port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then o
 http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
 `, dataDir, cfgFile, port, internal.String(), allow.Rule())
 	})
+}
+
+// GatewayCAInfo is what the CLI shows of a gateway CA (never its private key).
+type GatewayCAInfo = ca.Info
+
+// GatewayCA is the configured store's gateway CA manager for CLI commands; every change it makes
+// is recorded in the audit log with actor "cli".
+type GatewayCA struct {
+	m     *ca.Manager
+	store store.Store
+	audit *audit.Recorder
+}
+
+// OpenGatewayCA opens the configured store and master key for the gateway CA commands. log
+// receives what the audit recorder reports.
+func OpenGatewayCA(ctx context.Context, cfg *config.File, log *slog.Logger) (*GatewayCA, error) {
+	master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	org := cfg.Organization.Name
+	if org == "" {
+		org = cfg.Organization.AuthDomain
+	}
+	m, err := ca.NewManager(st, master, ca.Options{Organization: org})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &GatewayCA{m: m, store: st, audit: &audit.Recorder{Store: st, Log: log}}, nil
+}
+
+// Close releases the store.
+func (g *GatewayCA) Close() error { return g.store.Close() }
+
+// record keeps an audit event of a gateway CA change; failing to keep it fails the command.
+func (g *GatewayCA) record(ctx context.Context, action string, info *ca.Info) error {
+	details, err := json.Marshal(map[string]string{"state": info.State, "fingerprint": info.Fingerprint,
+		"not_after": info.NotAfter.Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
+	return g.audit.Record(ctx, &store.AuditEvent{ActorType: store.ActorCLI, Actor: "cli", Action: action,
+		TargetType: "gateway_ca", TargetID: info.ID, Result: store.AuditSuccess, Details: details})
+}
+
+// Generate makes a new gateway CA valid for validity ("" for five years; see ca.ParseValidity)
+// and, with activate, puts it in use at once.
+func (g *GatewayCA) Generate(ctx context.Context, validity string, activate bool) (*ca.Info, error) {
+	var d time.Duration
+	if validity != "" {
+		var err error
+		if d, err = ca.ParseValidity(validity); err != nil {
+			return nil, fmt.Errorf("--validity: %w", err)
+		}
+	}
+	info, err := g.m.Generate(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.record(ctx, "gateway_ca.generate", info); err != nil {
+		return nil, err
+	}
+	if activate {
+		active, err := g.SetState(ctx, info.ID, store.GatewayCAInUse)
+		if err != nil {
+			return nil, fmt.Errorf("generated gateway CA %s (inactive) but did not activate it: %w", info.ID, err)
+		}
+		return active, nil
+	}
+	return info, nil
+}
+
+// List returns every gateway CA, newest first.
+func (g *GatewayCA) List(ctx context.Context) ([]ca.Info, error) { return g.m.List(ctx) }
+
+// SetState moves a gateway CA to store.GatewayCAInUse (activate), GatewayCAAvailable or
+// GatewayCAInactive.
+func (g *GatewayCA) SetState(ctx context.Context, id, state string) (*ca.Info, error) {
+	info, err := g.m.SetState(ctx, id, state)
+	if err != nil {
+		return nil, err
+	}
+	action := map[string]string{store.GatewayCAInUse: "gateway_ca.activate", store.GatewayCAAvailable: "gateway_ca.make_available",
+		store.GatewayCAInactive: "gateway_ca.deactivate"}[state]
+	if err := g.record(ctx, action, info); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// Export returns a gateway CA's certificate in PEM (there is no way to export its key).
+func (g *GatewayCA) Export(ctx context.Context, id string) ([]byte, error) {
+	return g.m.Export(ctx, id)
 }

@@ -134,10 +134,16 @@ const sealInfo = "gatehouse keys: signing key encryption v1"
 
 // newSealer derives the signing-key encryption key from the master key with HKDF-SHA256.
 func newSealer(masterKey []byte) (cipher.AEAD, error) {
+	return newSealerInfo(masterKey, sealInfo)
+}
+
+// newSealerInfo derives an AES-256-GCM key from the master key with HKDF-SHA256 and info, which
+// separates the keys of different purposes.
+func newSealerInfo(masterKey []byte, info string) (cipher.AEAD, error) {
 	if len(masterKey) != MasterKeySize {
 		return nil, fmt.Errorf("keys: master key is %d bytes, want %d", len(masterKey), MasterKeySize)
 	}
-	k, err := hkdf.Key(sha256.New, masterKey, nil, sealInfo, 32)
+	k, err := hkdf.Key(sha256.New, masterKey, nil, info, 32)
 	if err != nil {
 		return nil, fmt.Errorf("keys: derive encryption key: %w", err)
 	}

@@ -59,6 +59,7 @@ const (
 	lockMigrations = 1
 	lockAuthEvents = 2
 	lockAudit      = 3
+	lockGatewayCAs = 4
 )
 
 // upsert returns the clause that turns an INSERT into an update of the row whose conflict

@@ -23,6 +23,7 @@ type fingerprint struct {
 	config                                   int64
 	sessions, sessionSum, users, usersSum    int64
 	apps, appsSum, keys, keysSum, keysRetire int64
+	gatewayCAs, gatewayCAsSum                int64
 }
 
 const fingerprintQuery = `SELECT
@@ -35,13 +36,15 @@ const fingerprintQuery = `SELECT
 	(SELECT CAST(COALESCE(SUM(not_before % 1000000007), 0) AS BIGINT) FROM app_revocations),
 	(SELECT COUNT(*) FROM signing_keys),
 	(SELECT CAST(COALESCE(SUM(created_at % 1000000007), 0) AS BIGINT) FROM signing_keys),
-	(SELECT CAST(COALESCE(SUM(retire_at % 1000000007), 0) AS BIGINT) FROM signing_keys)`
+	(SELECT CAST(COALESCE(SUM(retire_at % 1000000007), 0) AS BIGINT) FROM signing_keys),
+	(SELECT COUNT(*) FROM gateway_cas),
+	(SELECT CAST(COALESCE(SUM(updated_at % 1000000007), 0) AS BIGINT) FROM gateway_cas)`
 
 func (s *Store) fingerprint(ctx context.Context) (fingerprint, error) {
 	var f fingerprint
 	ctx, finish := s.operation(ctx)
 	err := s.db.QueryRowContext(ctx, fingerprintQuery).Scan(&f.config, &f.sessions, &f.sessionSum, &f.users, &f.usersSum,
-		&f.apps, &f.appsSum, &f.keys, &f.keysSum, &f.keysRetire)
+		&f.apps, &f.appsSum, &f.keys, &f.keysSum, &f.keysRetire, &f.gatewayCAs, &f.gatewayCAsSum)
 	return f, finish(err)
 }
 
@@ -49,7 +52,8 @@ func (s *Store) fingerprint(ctx context.Context) (fingerprint, error) {
 func (cur fingerprint) changeSince(last fingerprint) store.Change {
 	return store.Change{
 		Config: cur.config != last.config,
-		Keys:   cur.keys != last.keys || cur.keysSum != last.keysSum || cur.keysRetire != last.keysRetire,
+		Keys: cur.keys != last.keys || cur.keysSum != last.keysSum || cur.keysRetire != last.keysRetire ||
+			cur.gatewayCAs != last.gatewayCAs || cur.gatewayCAsSum != last.gatewayCAsSum,
 		Revocations: cur.sessions != last.sessions || cur.sessionSum != last.sessionSum ||
 			cur.users != last.users || cur.usersSum != last.usersSum || cur.apps != last.apps || cur.appsSum != last.appsSum,
 	}

@@ -272,3 +272,42 @@ func TestWatchSeesOtherProcesses(t *testing.T) {
 		t.Fatal("a revocation committed by another process was not noticed")
 	}
 }
+
+// TestWatchSeesOtherProcessesGatewayCA: a gateway CA activated by another process (the CLI) is
+// noticed by the serving process's poll, as a keys change.
+func TestWatchSeesOtherProcessesGatewayCA(t *testing.T) {
+	ctx := t.Context()
+	path := "file:" + filepath.Join(t.TempDir(), "shared.db")
+	server, err := Open(ctx, "sqlite", path, WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	cli, err := Open(ctx, "sqlite", path, WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for _, id := range []string{"a", "b"} {
+		c := &store.GatewayCA{ID: id, Fingerprint: id, CertificatePEM: id, PrivateKeyEncrypted: []byte(id), ExpiresAt: time.Now().Add(time.Hour)}
+		if err := cli.CreateGatewayCA(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.SetGatewayCAState(ctx, "a", store.GatewayCAInUse); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the server's poll take in the state so far
+	changes := server.Watch(ctx)
+	if _, err := cli.SetGatewayCAState(ctx, "b", store.GatewayCAInUse); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if !c.Keys {
+			t.Errorf("change %+v does not name keys", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a gateway CA activated by another process was not noticed")
+	}
+}

@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"OIDC", oidcTests},
 		{"SCIM", scimTests},
 		{"Admin", adminTests},
+		{"GatewayCAs", gatewayCATests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
