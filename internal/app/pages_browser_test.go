@@ -277,7 +277,7 @@ func TestBrowserPages(t *testing.T) {
 	defer logos.Close()
 	e := testenv.Start(t, fmt.Sprintf(pagesConfig, orgLogo, logos.URL))
 	profile, _ := wire.ByName(store.WireGatehouse)
-	e.Upstream.Handler = &demo.Upstream{Profile: profile, AUD: func() string { return "" }}
+	e.Upstream.Handler = &demo.Upstream{Profile: profile, Audiences: func() []string { return nil }}
 
 	// Two pages have no real flow here: the PIN e-mail page with a hint (the demo sets one) and
 	// the identity provider test result (it needs a redirect IdP). They are rendered by
