@@ -481,10 +481,9 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	_ = publicServer.Shutdown(shutdownCtx)
 	_ = internalServer.Shutdown(shutdownCtx)
 	if gatewayServer != nil {
-		// Shutdown does not wait for hijacked connections (tunnels): Close ends the listener and
-		// every connection it still tracks.
+		// Shutdown does not wait for hijacked connections: the gateway ends its tunnels itself.
 		_ = gatewayServer.Shutdown(shutdownCtx)
-		_ = gatewayServer.Close()
+		g.Gateway.Close()
 	}
 	return runErr
 }

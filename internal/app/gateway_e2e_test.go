@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -421,5 +422,95 @@ func TestGatewayCurl(t *testing.T) {
 		"-x", "http://"+e.Gateway, "http://app.example.com:"+port(t, plain.URL)+"/").CombinedOutput()
 	if string(out) != "407" {
 		t.Errorf("curl without credentials: %q", out)
+	}
+}
+
+// openTunnel sends a CONNECT on a new connection and returns it once the tunnel is established.
+func openTunnel(t *testing.T, e *testenv.Env, dest string) (net.Conn, *bufio.Reader, int) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", e.Gateway, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: %s\r\n\r\n", dest, dest, basicAuth(gwClientID, gwSecret))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, br, resp.StatusCode
+}
+
+// TestGatewayTunnelLimitAndShutdown: tunnels beyond max_tunnels get 503 until one closes; a
+// stopping Gatehouse ends the tunnels still open.
+func TestGatewayTunnelLimitAndShutdown(t *testing.T) {
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	e := testenv.StartGateway(t, gatewayConfig("gateway: {allowed_private_networks: [127.0.0.1/32], limits: {max_tunnels: 1}}\n"))
+	first, br, status := openTunnel(t, e, echo.Addr().String())
+	if status != http.StatusOK {
+		t.Fatalf("first tunnel: %d", status)
+	}
+	fmt.Fprint(first, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo through the tunnel: %q %v", buf, err)
+	}
+	if _, _, status := openTunnel(t, e, echo.Addr().String()); status != http.StatusServiceUnavailable {
+		t.Fatalf("tunnel over the limit: %d, want 503", status)
+	}
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	var second net.Conn
+	var secondBR *bufio.Reader
+	for {
+		c, r, status := openTunnel(t, e, echo.Addr().String())
+		if status == http.StatusOK {
+			second, secondBR = c, r
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed tunnel's slot was never released")
+		}
+		time.Sleep(20 * time.Millisecond) // the first tunnel ends asynchronously
+	}
+	e.Stop()
+	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := secondBR.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a tunnel outlived Gatehouse: %v", err)
+	}
+}
+
+// TestGatewayAuthFailuresRateLimited: refused credentials are audited at most 30 times a minute
+// per client address; beyond that the gateway answers 429.
+func TestGatewayAuthFailuresRateLimited(t *testing.T) {
+	e := testenv.StartGateway(t, gatewayConfig(""))
+	head := "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nProxy-Authorization: " + basicAuth(gwClientID, "not-the-secret") + "\r\n\r\n"
+	for i := range 30 {
+		if resp, _ := rawProxy(t, e, head); resp.StatusCode != http.StatusProxyAuthRequired {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, _ := rawProxy(t, e, head)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("attempt 31: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Missing credentials are the normal first step of a client and are never limited.
+	if resp, _ := rawProxy(t, e, "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"); resp.StatusCode != http.StatusProxyAuthRequired {
+		t.Errorf("missing credentials after the limit: %d", resp.StatusCode)
 	}
 }

@@ -58,6 +58,9 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
+	// ctx ends when the gateway is closed, ending every tunnel.
+	ctx   context.Context
+	close context.CancelFunc
 }
 
 // New builds a gateway that reads service tokens and the organisation from snaps.
@@ -87,6 +90,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		tunnels: make(chan struct{}, opts.MaxTunnels), tunnelIdle: opts.TunnelIdleTimeout,
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
 		audit: opts.Audit, log: opts.Log, now: opts.Now}
+	g.ctx, g.close = context.WithCancel(context.Background())
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    g.newTransport(opts.ResponseHeaderTimeout),
@@ -95,6 +99,10 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 	}
 	return g
 }
+
+// Close ends every open tunnel (http.Server.Shutdown does not wait for them: they are hijacked
+// connections). Call it after shutting the listener's server down.
+func (g *Gateway) Close() { g.close() }
 
 // Egress returns the gateway's egress policy (the composition root tells it the listeners).
 func (g *Gateway) Egress() *Egress { return g.egress }

@@ -137,14 +137,16 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	}
 	if action == TunnelIntercept {
 		e.outcome = "intercepted"
-		e.up, e.down, err = g.interceptor.Intercept(r.Context(), conn, t)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer context.AfterFunc(g.ctx, cancel)()
+		e.up, e.down, err = g.interceptor.Intercept(ctx, conn, t)
 		if err != nil {
 			g.log.DebugContext(r.Context(), "gateway: intercepted tunnel ended", "err", err)
 		}
 		return
 	}
 	e.outcome = "tunnel"
-	e.up, e.down = Splice(conn, upstream, g.tunnelIdle)
+	e.up, e.down = splice(conn, upstream, g.tunnelIdle, g.ctx.Done())
 }
 
 // prefixConn replays bytes read ahead of a connection before reading it.
@@ -172,6 +174,11 @@ var spliceBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); retur
 // where the connection allows it. It returns the bytes copied from the client (up) and to it
 // (down); it does not close the connections.
 func Splice(client, upstream net.Conn, idle time.Duration) (up, down int64) {
+	return splice(client, upstream, idle, nil)
+}
+
+// splice is Splice that also ends when stop is closed (the gateway shuts down).
+func splice(client, upstream net.Conn, idle time.Duration, stop <-chan struct{}) (up, down int64) {
 	var activity activityClock
 	activity.touch()
 	done := make(chan struct{})
@@ -184,6 +191,11 @@ func Splice(client, upstream net.Conn, idle time.Duration) (up, down int64) {
 		for {
 			select {
 			case <-done:
+				return
+			case <-stop:
+				now := time.Now()
+				_ = client.SetReadDeadline(now)
+				_ = upstream.SetReadDeadline(now)
 				return
 			case <-t.C:
 				if activity.since() >= idle {
