@@ -39,9 +39,9 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	if status == 0 {
 		status = rec.status
 	}
-	down := e.down
-	if e.outcome == "forwarded" || e.outcome == "local" || e.outcome == "refused" && e.method != http.MethodConnect {
-		down = rec.bytes
+	down := rec.bytes // a response the gateway wrote or forwarded
+	if e.outcome == "tunnel" || e.outcome == "intercepted" {
+		down = e.down
 	}
 	var user, email, token, location string
 	if e.id != nil {

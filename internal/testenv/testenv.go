@@ -48,6 +48,15 @@ type Env struct {
 
 	cluster *Cluster
 	stop    func()
+	logw    *lockedWriter
+}
+
+// LogText returns what Gatehouse has logged so far; unlike Logs.String it may be called while
+// Gatehouse is writing.
+func (e *Env) LogText() string {
+	e.logw.mu.Lock()
+	defer e.logw.mu.Unlock()
+	return e.Logs.String()
 }
 
 // Clock is the environment's adjustable clock; it starts at the real time.
@@ -260,7 +269,8 @@ func (e *Env) start(cfgFile string) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.Logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.logw = &lockedWriter{w: e.Logs}
+	log := slog.New(slog.NewJSONHandler(e.logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second, Now: e.Clock.Now})
 	if err != nil {
