@@ -283,12 +283,13 @@ func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	if errors.As(err, &ne) && ne.Timeout() {
 		status, msg = http.StatusGatewayTimeout, "Gatehouse gateway: the destination did not answer in time."
 	}
-	if r.Context().Err() != nil {
-		status = 499 // the client went away; nothing is written
+	reason := "upstream-error"
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		status, reason = 499, "client-gone" // nothing is written: nobody reads it
 	}
 	g.log.DebugContext(r.Context(), "gateway: upstream error", "err", err)
 	if rec, ok := w.(*recorder); ok && rec.entry != nil {
-		rec.entry.refuse(status, "upstream-error")
+		rec.entry.refuse(status, reason)
 	}
 	if status != 499 {
 		plainError(w, status, msg)

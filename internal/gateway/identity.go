@@ -31,19 +31,6 @@ type Identity struct {
 	Location string
 }
 
-// Who names the identity for logs: the e-mail address, or the service token's client ID.
-func (id *Identity) Who() string {
-	switch {
-	case id == nil:
-		return ""
-	case id.Email != "":
-		return id.Email
-	case id.ClientID != "":
-		return "service-token:" + id.ClientID
-	}
-	return ""
-}
-
 // DeviceVerifier checks per-device proxy credentials (the username and password of
 // Proxy-Authorization: Basic). Device enrolment provides it; without one only service tokens
 // authenticate. It returns the identity (with UserID, Email, Groups and DeviceID set), or nil
