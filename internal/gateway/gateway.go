@@ -171,7 +171,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, e *entry) *Ident
 		plainError(w, http.StatusServiceUnavailable, "The gateway is starting; try again shortly.")
 		return nil
 	}
-	id, reason, err := g.authenticate(r.Context(), snap, r.Header.Get("Proxy-Authorization"))
+	id, reason, err := g.authenticate(r.Context(), snap, r.Header.Values("Proxy-Authorization"))
 	if err != nil {
 		g.log.ErrorContext(r.Context(), "gateway: credentials could not be checked", "err", err)
 		e.refuse(http.StatusServiceUnavailable, reason)

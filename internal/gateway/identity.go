@@ -53,11 +53,16 @@ const (
 	ReasonAuthUnavailable      = "proxy-auth-unavailable"
 )
 
-// basicCredentials parses a Proxy-Authorization: Basic value.
-func basicCredentials(header string) (user, pass string, reason string) {
-	if header == "" {
+// basicCredentials parses the Proxy-Authorization: Basic field (its values, of which there must
+// be at most one: two parsers could pick different ones).
+func basicCredentials(values []string) (user, pass string, reason string) {
+	switch {
+	case len(values) == 0 || len(values) == 1 && values[0] == "":
 		return "", "", ReasonCredentialsMissing
+	case len(values) > 1:
+		return "", "", ReasonCredentialsMalformed
 	}
+	header := values[0]
 	scheme, value, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
 		return "", "", ReasonCredentialsMalformed
@@ -75,7 +80,7 @@ func basicCredentials(header string) (user, pass string, reason string) {
 
 // authenticate returns the identity behind a Proxy-Authorization value, or nil and the reason;
 // err is set only when the check could not be made.
-func (g *Gateway) authenticate(ctx context.Context, snap *snapshot.Snapshot, header string) (*Identity, string, error) {
+func (g *Gateway) authenticate(ctx context.Context, snap *snapshot.Snapshot, header []string) (*Identity, string, error) {
 	user, pass, reason := basicCredentials(header)
 	if reason != "" {
 		return nil, reason, nil
