@@ -31,6 +31,7 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 		TunnelIdleTimeout: gc.Limits.TunnelIdleTimeout.Std(),
 		RateLimit:         g.Store,
 		Audit:             recorder,
+		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
 		Now:               g.now,
 	})

@@ -301,6 +301,18 @@ func TestGatewayRefusesPrivateDestinations(t *testing.T) {
 				}
 			}
 		}
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + e.Internal + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`gatehouse_gateway_refusals_total{reason="destination-metadata"} 8`,
+			`gatehouse_gateway_requests_total{code="4xx",kind="connect",outcome="refused"} 26`} {
+			if !strings.Contains(string(metrics), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
 	})
 	t.Run("allowed_private_networks", func(t *testing.T) {
 		o := newOrigin(t)

@@ -39,8 +39,10 @@ type Options struct {
 	RateLimit RateLimiter
 	// Audit records refused credentials.
 	Audit *audit.Recorder
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Metrics, when set, counts requests, refusals and open tunnels.
+	Metrics *Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Gateway is the forward proxy served on listen.gateway.
@@ -55,6 +57,7 @@ type Gateway struct {
 	devices     DeviceVerifier
 	limiter     RateLimiter
 	audit       *audit.Recorder
+	metrics     *Metrics
 	log         *slog.Logger
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
@@ -89,7 +92,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 	g := &Gateway{snaps: snaps, egress: opts.Egress, locations: newLocationTable(opts.Locations),
 		tunnels: make(chan struct{}, opts.MaxTunnels), tunnelIdle: opts.TunnelIdleTimeout,
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
-		audit: opts.Audit, log: opts.Log, now: opts.Now}
+		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now}
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
@@ -144,10 +147,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { g.logEntry(r.Context(), e, rec) }()
 	switch {
 	case r.Method == http.MethodConnect:
+		e.kind = "connect"
 		g.serveConnect(rec, r, e)
 	case r.URL.IsAbs():
+		e.kind = "http"
 		g.serveForward(rec, r, e)
 	default:
+		e.kind = "local"
 		g.serveOrigin(rec, r, e)
 	}
 }

@@ -18,7 +18,9 @@ type entry struct {
 	client netip.Addr
 	id     *Identity
 	method string
-	dest   Destination
+	// kind is the request's form: "connect", "http" (absolute form) or "local" (origin form).
+	kind string
+	dest Destination
 	// status is the status answered (200 for an established tunnel), outcome what happened
 	// ("forwarded", "tunnel", "intercepted", "refused", "local"), reason why it was refused.
 	status   int
@@ -49,6 +51,7 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	} else {
 		location = g.locations.lookup(e.client)
 	}
+	g.metrics.observe(e, status)
 	level := slog.LevelInfo
 	if e.outcome == "refused" {
 		level = slog.LevelWarn

@@ -80,6 +80,10 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	}
 	select {
 	case g.tunnels <- struct{}{}:
+		if g.metrics != nil {
+			g.metrics.Tunnels.Inc()
+			defer g.metrics.Tunnels.Dec()
+		}
 		defer func() { <-g.tunnels }()
 	default:
 		e.refuse(http.StatusServiceUnavailable, "too-many-tunnels")
