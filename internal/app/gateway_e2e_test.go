@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -394,7 +395,9 @@ for (const [u, h] of [["http://intranet/", "intranet"], ["https://auth.localhost
   console.log(FindProxyForURL(u, h));
 }`
 		// isPlainHostName is a PAC built-in: define it before the script's function uses it.
-		out, err := exec.Command(node, "-e", strings.Replace(script, "function FindProxyForURL", "var FindProxyForURL = function", 1)).CombinedOutput()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, node, "-e", strings.Replace(script, "function FindProxyForURL", "var FindProxyForURL = function", 1)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
@@ -425,12 +428,12 @@ func TestGatewayCurl(t *testing.T) {
 		"http://app.example.com:" + port(t, plain.URL) + "/curl": "hello from app.example.com:" + port(t, plain.URL) + "/curl",
 		"https://claude.ai:" + port(t, secure.URL) + "/api":      "hello from claude.ai:" + port(t, secure.URL) + "/api",
 	} {
-		out, err := exec.Command(curl, "-sS", "--max-time", "10", "--noproxy", "", "-x", proxy, "--cacert", ca, u).CombinedOutput()
+		out, err := exec.CommandContext(t.Context(), curl, "-sS", "--max-time", "10", "--noproxy", "", "-x", proxy, "--cacert", ca, u).CombinedOutput()
 		if err != nil || string(out) != want {
 			t.Errorf("curl %s: %v %q", u, err, out)
 		}
 	}
-	out, _ := exec.Command(curl, "-sS", "--max-time", "10", "--noproxy", "", "-o", "/dev/null", "-w", "%{http_code}",
+	out, _ := exec.CommandContext(t.Context(), curl, "-sS", "--max-time", "10", "--noproxy", "", "-o", "/dev/null", "-w", "%{http_code}",
 		"-x", "http://"+e.Gateway, "http://app.example.com:"+port(t, plain.URL)+"/").CombinedOutput()
 	if string(out) != "407" {
 		t.Errorf("curl without credentials: %q", out)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -289,4 +290,46 @@ func FuzzDestination(f *testing.F) {
 			t.Fatalf("%q: the canonical spelling gets another verdict", s)
 		}
 	})
+}
+
+// spellings returns ways clients and resolvers write the IPv4 address a.
+func spellings(a netip.Addr) []string {
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	oct := func(x uint32) string { return "0" + strconv.FormatUint(uint64(x), 8) }
+	hex := func(x uint32) string { return "0x" + strconv.FormatUint(uint64(x), 16) }
+	return []string{
+		a.String(), a.String() + ".",
+		strconv.FormatUint(uint64(v), 10), hex(v), strings.ToUpper(hex(v)), oct(v),
+		fmt.Sprintf("%s.%s.%s.%s", oct(uint32(b[0])), oct(uint32(b[1])), oct(uint32(b[2])), oct(uint32(b[3]))),
+		fmt.Sprintf("%s.%s.%s.%s", hex(uint32(b[0])), hex(uint32(b[1])), hex(uint32(b[2])), hex(uint32(b[3]))),
+		fmt.Sprintf("%d.%d", b[0], v&0xffffff), fmt.Sprintf("%d.%d.%d", b[0], b[1], v&0xffff),
+		fmt.Sprintf("%s.%d.%s", hex(uint32(b[0])), b[1], oct(v&0xffff)),
+		"[::ffff:" + a.String() + "]", fmt.Sprintf("[::ffff:%x:%x]", v>>16, v&0xffff),
+		fmt.Sprintf("[0:0:0:0:0:FFFF:%s]", a),
+	}
+}
+
+// TestVerdictIndependentOfSpelling: every spelling of an address gets the address's verdict.
+func TestVerdictIndependentOfSpelling(t *testing.T) {
+	e := &Egress{Allowed: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}}
+	for _, s := range []string{"127.0.0.1", "127.3.2.1", "10.0.0.1", "10.9.8.7", "172.16.5.4", "192.168.0.1", "169.254.169.254",
+		"169.254.0.1", "100.100.100.200", "100.64.0.1", "0.0.0.0", "224.0.0.251", "255.255.255.255", "8.8.8.8", "93.184.215.14"} {
+		a := netip.MustParseAddr(s)
+		want := e.Vet(Destination{Host: s, Port: 80}, a)
+		for _, sp := range spellings(a) {
+			d, err := ParseAuthority(sp+":80", 0)
+			if err != nil {
+				t.Errorf("%s: %v", sp, err)
+				continue
+			}
+			got, err := e.Resolve(context.Background(), d)
+			if (err == nil) != (want == nil) {
+				t.Errorf("%s (%s): resolve %v, %v; the canonical spelling's verdict is %v", sp, s, got, err, want)
+			}
+			if d.Host != s {
+				t.Errorf("%s: canonical host %q, want %s", sp, d.Host, s)
+			}
+		}
+	}
 }
