@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -114,7 +115,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	ip := httpx.ClientOf(r).IP.String()
 	tok, reason := a.authenticate(r.Context(), r.Header.Get("Authorization"))
-	if tok == nil && reason == "store-unavailable" {
+	if tok == nil && reason == reasonStoreUnavailable {
 		writeJSON(w, http.StatusServiceUnavailable, Envelope{Errors: []Message{{CodeInternal, "the database is unavailable; try again shortly"}}})
 		return
 	}
@@ -128,8 +129,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusTooManyRequests, Envelope{Errors: []Message{{CodeAuth, "too many failed authentications; try again later"}}})
 			return
 		}
+		// The audit event has the precise reason; the client is told the same thing whatever it
+		// is, so that it learns nothing about which tokens exist.
 		_ = a.svc.record(r.Context(), Actor{Type: store.ActorAPIToken, IP: ip}, "admin_api.authenticate", "api", r.URL.Path,
-			map[string]any{"reason": reason}, errUnauthenticated)
+			map[string]any{"reason": string(reason)}, reason)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
 		writeJSON(w, http.StatusUnauthorized, Envelope{Errors: []Message{{CodeAuth, "authentication required: send a valid admin API token as Authorization: Bearer <token>"}}})
 		return
@@ -138,36 +141,85 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 }
 
-var errUnauthenticated = errors.New("unauthenticated")
+// authRefusal is why a request was not authenticated; as an error, record audits it as the
+// event's reason.
+type authRefusal string
+
+func (r authRefusal) Error() string { return "unauthenticated: " + string(r) }
+
+// Reasons of refused admin API authentications, as the audit log records them.
+const (
+	// reasonMissingToken: no Authorization header.
+	reasonMissingToken authRefusal = "missing-token"
+	// reasonMalformedAuthorization: an Authorization header that is not "Bearer <token>".
+	reasonMalformedAuthorization authRefusal = "malformed-authorization"
+	// reasonMalformedToken: a bearer token that is not of the form Gatehouse issues (gha_ and
+	// 43 base64url characters): a token of another system, or one cut short when pasted.
+	reasonMalformedToken authRefusal = "malformed-token"
+	// reasonUnknownToken: a well-formed token that is not (or no longer: deleted) in the store.
+	reasonUnknownToken authRefusal = "unknown-token"
+	// reasonTokenLookupFailed: the store failed to look the token up (logged with the cause).
+	reasonTokenLookupFailed authRefusal = "token-lookup-failed"
+	// reasonNoTokenStore: the store cannot keep admin API tokens.
+	reasonNoTokenStore authRefusal = "no-token-store"
+	// reasonStoreUnavailable: the database is down; answered 503, not audited as a refusal.
+	reasonStoreUnavailable authRefusal = "store-unavailable"
+)
+
+// adminTokenLen is the length of the tokens CreateAdminToken issues: the prefix and 32 random
+// bytes in unpadded base64url.
+var adminTokenLen = len(AdminTokenPrefix) + base64.RawURLEncoding.EncodedLen(32)
+
+// wellFormedToken reports whether raw has the form of a token CreateAdminToken issues.
+func wellFormedToken(raw string) bool {
+	rest, ok := strings.CutPrefix(raw, AdminTokenPrefix)
+	if !ok || len(raw) != adminTokenLen {
+		return false
+	}
+	for _, c := range []byte(rest) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // failedAuthPerMinute bounds the failed authentications per client IP and minute.
 const failedAuthPerMinute = 30
 
 // authenticate returns the token the header carries, or nil and why not.
-func (a *API) authenticate(ctx context.Context, header string) (*store.AdminToken, string) {
+func (a *API) authenticate(ctx context.Context, header string) (*store.AdminToken, authRefusal) {
+	if strings.TrimSpace(header) == "" {
+		return nil, reasonMissingToken
+	}
 	scheme, raw, found := strings.Cut(header, " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return nil, "missing-token"
+	raw = strings.TrimSpace(raw)
+	if !found || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return nil, reasonMalformedAuthorization
+	}
+	if !wellFormedToken(raw) {
+		return nil, reasonMalformedToken
 	}
 	at, err := a.svc.tokens()
 	if err != nil {
-		return nil, "no-token-store"
+		return nil, reasonNoTokenStore
 	}
-	hash := HashAdminToken(strings.TrimSpace(raw))
+	hash := HashAdminToken(raw)
 	tok, err := at.AdminTokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrUnavailable) {
-		return nil, "store-unavailable"
+		return nil, reasonStoreUnavailable
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, reasonUnknownToken
 	}
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			a.log.ErrorContext(ctx, "admin API: token lookup failed", "err", err)
-		}
-		return nil, "invalid-token"
+		a.log.ErrorContext(ctx, "admin API: token lookup failed", "err", err)
+		return nil, reasonTokenLookupFailed
 	}
 	// The lookup is by hash already; compare again in constant time so that no code path
 	// depends on a byte-wise comparison of secret material.
 	if subtle.ConstantTimeCompare([]byte(hash), []byte(tok.TokenHash)) != 1 {
-		return nil, "invalid-token"
+		return nil, reasonUnknownToken
 	}
 	if err := at.TouchAdminToken(ctx, tok.ID); err != nil {
 		a.log.WarnContext(ctx, "admin API: cannot record token use", "token_id", tok.ID, "err", err)

@@ -131,9 +131,19 @@ func (f *fixture) ok(t *testing.T, method, path string, into any) envelope {
 
 func TestAuthentication(t *testing.T) {
 	f := newFixture(t)
-	for _, tc := range []struct{ name, header string }{
-		{"none", ""}, {"wrong scheme", "Basic " + f.token}, {"bad token", "Bearer gha_nope"}, {"empty", "Bearer "},
-	} {
+	unknown := admin.AdminTokenPrefix + strings.Repeat("A", len(f.token)-len(admin.AdminTokenPrefix))
+	cases := []struct{ name, header, reason string }{
+		{"none", "", "missing-token"},
+		{"wrong scheme", "Basic " + f.token, "malformed-authorization"},
+		{"no scheme", f.token, "malformed-authorization"},
+		{"empty", "Bearer ", "malformed-authorization"},
+		{"not a Gatehouse token", "Bearer gha_nope", "malformed-token"},
+		{"another system's token", "Bearer ghp_" + f.token[4:], "malformed-token"},
+		{"cut short", "Bearer " + f.token[:len(f.token)-1], "malformed-token"},
+		{"unknown", "Bearer " + unknown, "unknown-token"},
+	}
+	var first []byte
+	for _, tc := range cases {
 		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/users", nil)
 		if tc.header != "" {
 			req.Header.Set("Authorization", tc.header)
@@ -146,6 +156,12 @@ func TestAuthentication(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 401 || !strings.Contains(string(body), `"success":false`) || !strings.Contains(string(body), "10000") {
 			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, body)
+		}
+		// Whatever the reason, the answer is the same: it does not tell which tokens exist.
+		if first == nil {
+			first = body
+		} else if string(body) != string(first) || resp.Header.Get("WWW-Authenticate") != `Bearer realm="gatehouse-admin"` {
+			t.Errorf("%s: answer %s differs from %s", tc.name, body, first)
 		}
 	}
 	f.ok(t, "GET", "/api/v1/users", nil)
@@ -160,9 +176,20 @@ func TestAuthentication(t *testing.T) {
 	if status, _ := f.do(t, "GET", "/api/v1/users", f.token); status != 401 {
 		t.Errorf("deleted token: %d", status)
 	}
+	cases = append(cases, struct{ name, header, reason string }{"deleted", "", "unknown-token"})
+	// Each refusal is audited with its precise reason (newest first).
 	evs, _ := f.st.ListAuditEvents(t.Context(), store.AuditQuery{Action: "admin_api.authenticate"})
-	if len(evs) != 5 || evs[0].Result != store.AuditFailure || evs[0].IP != "127.0.0.1" {
-		t.Errorf("failed authentications in the audit log: %+v", evs)
+	if len(evs) != len(cases) {
+		t.Fatalf("%d failed authentications in the audit log, want %d: %+v", len(evs), len(cases), evs)
+	}
+	for i, tc := range cases {
+		ev := evs[len(evs)-1-i]
+		if ev.Result != store.AuditFailure || ev.IP != "127.0.0.1" || len(ev.Reasons) != 1 || ev.Reasons[0] != tc.reason {
+			t.Errorf("%s: audit event %+v, want reason %s", tc.name, ev, tc.reason)
+		}
+		if strings.Contains(string(ev.Details), f.token[4:]) {
+			t.Errorf("%s: the audit event holds the token: %s", tc.name, ev.Details)
+		}
 	}
 }
 

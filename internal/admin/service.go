@@ -237,7 +237,10 @@ func (s *Service) record(ctx context.Context, a Actor, action, targetType, targe
 		TargetID: targetID, Result: store.AuditSuccess}
 	if opErr != nil {
 		e.Result = store.AuditFailure
+		var refusal authRefusal
 		switch {
+		case errors.As(opErr, &refusal):
+			e.Reasons = []string{string(refusal)}
 		case errors.Is(opErr, ErrNotFound):
 			e.Reasons = []string{"not-found"}
 		case errors.Is(opErr, ErrInvalid):

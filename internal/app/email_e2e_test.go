@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,5 +65,42 @@ func TestPINLookAlikeIsNotAnotherUser(t *testing.T) {
 	}
 	if got := sub(again); got != kateSub {
 		t.Errorf("KATE@EXAMPLE.COM is sub %q, kate is %q", got, kateSub)
+	}
+}
+
+// TestIdPTestPagePIN runs the whole binary: the e-mail PIN provider's test page
+// (/.gatehouse/test-idp/pin) asks for an address, mails a code to one an application admits, and
+// the code shows the identity a login produces (e-mail, provider, amr otp) without a session.
+func TestIdPTestPagePIN(t *testing.T) {
+	e := testenv.Start(t, "")
+	b := e.NewBrowser()
+	resp, page := b.Get(t, e.URL("auth.localhost", "/.gatehouse/test-idp/pin"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="email"`) || !strings.Contains(page, "Identity provider test") {
+		t.Fatalf("test page: %d\n%s", resp.StatusCode, page)
+	}
+	base := resp.Request.URL
+	action, fields := testenv.Form(t, page)
+	fields.Set("email", "tess@example.com")
+	resp, page = b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="code"`) {
+		t.Fatalf("code form: %d\n%s", resp.StatusCode, page)
+	}
+	action, fields = testenv.Form(t, page)
+	fields.Set("code", e.PINs.Wait(t, "tess@example.com"))
+	resp, page = b.PostForm(t, base.ResolveReference(&url.URL{Path: action}).String(), fields)
+	text := html.UnescapeString(page)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(text, `"email": "tess@example.com"`) || !strings.Contains(text, `"type": "onetimepin"`) || !strings.Contains(text, "No session was created") {
+		t.Fatalf("result: %d\n%s", resp.StatusCode, page)
+	}
+	// No session: the application still asks for a login.
+	if resp, page := b.Get(t, e.URL("app.localhost", "/")); !strings.Contains(page, `name="email"`) {
+		t.Errorf("after the test the app answers %d without a login form:\n%s", resp.StatusCode, page)
+	}
+	users, err := e.G.Store.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 0 {
+		t.Errorf("the test created users: %+v", users)
 	}
 }

@@ -145,7 +145,7 @@ func basicAuth(user, pass string) string {
 func gatewayLogLines(t *testing.T, e *testenv.Env) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for line := range strings.SplitSeq(e.LogText(), "\n") {
+	for line := range strings.SplitSeq(e.Logs.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "gateway request" {
 			out = append(out, m)
@@ -233,7 +233,7 @@ func TestGatewayForwardsHTTPAndTunnels(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no log lines for the request and the tunnel:\n%s", e.LogText())
+			t.Fatalf("no log lines for the request and the tunnel:\n%s", e.Logs.String())
 		}
 		time.Sleep(20 * time.Millisecond) // the tunnel's line is written when it closes
 	}
@@ -268,7 +268,7 @@ func TestGatewayProxyAuthentication(t *testing.T) {
 			}
 		})
 	}
-	logs := e.LogText()
+	logs := e.Logs.String()
 	if !strings.Contains(logs, `"action":"gateway_auth"`) || !strings.Contains(logs, "service-token-invalid") {
 		t.Errorf("refused credentials were not audited:\n%s", logs)
 	}

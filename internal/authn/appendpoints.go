@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/launcher"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -245,7 +244,7 @@ func signedOutLinks(snap *snapshot.Snapshot, app *snapshot.App) (string, []web.L
 		launcherURL = snap.Issuer + "/"
 	}
 	var links []web.Link
-	switch home := launcher.AppURL(snap, app); {
+	switch home := snap.AppURL(app); {
 	case home != "":
 		links = append(links, web.Link{URL: home, Text: "Sign in again"})
 		if launcherURL != "" && app.Type != store.AppAppLauncher {

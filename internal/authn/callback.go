@@ -323,10 +323,7 @@ func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, sn
 			Reasons: []string{reasonEmailInvalid}}, err)
 	}
 	if f.Data[flowTest] == "1" {
-		s.Audit.Auth(ctx, &store.AuthEvent{Action: "idp_test", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type, IP: ip.String(), Country: country})
-		pretty, _ := json.MarshalIndent(ident, "", "  ")
-		web.Render(w, http.StatusOK, "identity.html", &web.Page{Title: "Identity provider test: " + idp.Name, OrgName: snap.Org.Name,
-			Message: "The identity provider returned this identity. No session was created.", Data: string(pretty)})
+		s.showIdPTest(ctx, w, r, snap, idp, ident)
 		return nil
 	}
 	os, err := s.startSession(ctx, w, r, snap, ident)
@@ -342,12 +339,39 @@ func (s *Service) finishRedirectLogin(w http.ResponseWriter, r *http.Request, sn
 	return s.completeAppLogin(w, r, snap, targetOf(snap, f), os, true)
 }
 
+// showIdPTest ends an IdP test login: the page shows the identity the login produced (what a
+// session would carry); no session is created.
+func (s *Service) showIdPTest(ctx context.Context, w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idp *store.IdentityProvider, ident *identity.Identity) {
+	c := httpx.ClientOf(r)
+	s.Audit.Auth(ctx, &store.AuthEvent{Action: "idp_test", Allowed: true, Email: ident.Email, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country})
+	pretty, _ := json.MarshalIndent(ident, "", "  ")
+	web.Render(w, http.StatusOK, "identity.html", &web.Page{Title: "Identity provider test: " + idp.Name, OrgName: snap.Org.Name,
+		Message: "The identity provider returned this identity. No session was created.", Data: string(pretty)})
+}
+
 // serveTestIdP starts an administrator's test login through one IdP: the result page shows the
-// identity and attributes the IdP returned; no session is created.
+// identity and attributes the IdP returned; no session is created. For the e-mail PIN it asks
+// for an address and sends a PIN (when a login could: some application offering the provider
+// admits the address), and entering the PIN shows the identity.
 func (s *Service) serveTestIdP(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, idpID string) error {
 	idp := snap.IdPByID[idpID]
 	if idp == nil {
 		return httpx.Errorf(http.StatusNotFound, "idp-unknown", "There is no such identity provider.", nil)
+	}
+	if idp.Type == store.IdPOneTimePIN {
+		f, err := s.newFlow(w, r, snap, &loginTarget{})
+		if err != nil {
+			return err
+		}
+		f.Data[flowTest] = "1"
+		f.IdPID = idp.ID
+		if err := s.replaceFlow(r.Context(), f); err != nil {
+			return err
+		}
+		web.Render(w, http.StatusOK, "pin_email.html", &web.Page{Title: "Identity provider test: " + idp.Name, Brand: web.BrandOf(&snap.Org),
+			Hint: "Testing " + idp.Name + ": a code is sent to the address if an application offering this provider admits it. Entering the code shows the identity a login produces; no session is created.",
+			Data: map[string]string{"Action": snap.Profile.Path(wire.EndpointPIN), "FlowID": f.ID, "CSRF": csrfToken(f)}})
+		return nil
 	}
 	if _, ok := snap.Connector(idp.ID).(identity.RedirectConnector); !ok {
 		return httpx.Errorf(http.StatusBadRequest, "idp-not-testable", "This identity provider cannot be tested from here.", nil)

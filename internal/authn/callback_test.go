@@ -102,7 +102,73 @@ func TestTestIdP(t *testing.T) {
 		t.Errorf("event = %+v", ev)
 	}
 	h.wantFailure(b.get(authURL(prefix+"test-idp/nope")), http.StatusNotFound, "idp-unknown")
-	h.wantFailure(b.get(authURL(prefix+"test-idp/pin")), http.StatusBadRequest, "idp-not-testable")
+}
+
+// TestTestIdPOneTimePIN: the e-mail PIN provider's test page asks for an address, sends a PIN to
+// an address an application offering the provider admits (and to no other, with the same page),
+// and entering it shows the identity a login produces without starting a session.
+func TestTestIdPOneTimePIN(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	r := b.get(authURL(prefix + "test-idp/pin"))
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Identity provider test: E-mail code") || !strings.Contains(r.body, `action="`+prefix+`pin"`) ||
+		!strings.Contains(r.body, "no session is created") || strings.Contains(r.body, `role="alert"`) {
+		t.Fatalf("test page: %d\n%s", r.status, r.body)
+	}
+	form := r.hidden()
+
+	refused := b.sendPIN(form, "eve@evil.test")
+	wantEvent(t, h.lastEvent(), "pin_sent", false, "no-policy-matched", "include-failed-email_domain", "address-not-allowed")
+	allowed := b.sendPIN(form, "Alice@Example.com")
+	if allowed.status != http.StatusOK || strings.ReplaceAll(refused.body, "eve@evil.test", "alice@example.com") != allowed.body {
+		t.Errorf("the page tells the addresses apart:\n%s\n---\n%s", allowed.body, refused.body)
+	}
+	sent := h.pins.next(t)
+	if sent.to != "alice@example.com" {
+		t.Fatalf("sent %+v", sent)
+	}
+	select {
+	case p := <-h.pins.sent:
+		t.Errorf("a second PIN was sent, to %s", p.to)
+	default:
+	}
+	ev := h.lastEvent()
+	wantEvent(t, ev, "pin_sent", true, "policy-matched", "email_domain-ok")
+	if ev.IdPID != "pin" || ev.PolicyID != "staff" || ev.AppID != "" {
+		t.Errorf("pin_sent event = %+v", ev)
+	}
+
+	if r := b.verifyPIN(allowed.hidden(), "000000"); r.status != http.StatusOK || !strings.Contains(r.body, "That code is not right.") {
+		t.Errorf("wrong code: %d\n%s", r.status, r.body)
+	}
+	r = b.verifyPIN(allowed.hidden(), sent.pin)
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Identity provider test: E-mail code") ||
+		!strings.Contains(r.text(), `"email": "alice@example.com"`) || !strings.Contains(r.text(), `"type": "onetimepin"`) || !strings.Contains(r.text(), `"otp"`) {
+		t.Fatalf("test result: %d\n%s", r.status, r.body)
+	}
+	if r.cookie(orgCookie) != nil || len(h.orgSessions("alice@example.com")) != 0 {
+		t.Error("an IdP test started a session")
+	}
+	ev = h.lastEvent()
+	wantEvent(t, ev, "idp_test", true)
+	if ev.IdPID != "pin" || ev.IdPType != "onetimepin" || ev.Email != "alice@example.com" {
+		t.Errorf("idp_test event = %+v", ev)
+	}
+	// The flow is spent.
+	h.wantFailure(b.verifyPIN(allowed.hidden(), sent.pin), http.StatusBadRequest, "flow-invalid")
+	// An application's PIN login is unchanged: its policies decide, and the event names it.
+	other := h.browser()
+	appForm := other.pinForm()
+	if r := other.sendPIN(appForm, "alice@example.com"); r.status != http.StatusOK {
+		t.Fatalf("app flow: %d", r.status)
+	}
+	if p := h.pins.next(t); p.to != "alice@example.com" {
+		t.Errorf("sent %+v", p)
+	}
+	wantEvent(t, h.lastEvent(), "pin_sent", true, "policy-matched", "email_domain-ok")
+	if ev := h.lastEvent(); ev.AppID != "wiki" {
+		t.Errorf("app flow event = %+v", ev)
+	}
 }
 
 // TestInactiveUser: a deactivated user's IdP login starts no session.

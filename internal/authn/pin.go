@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -59,6 +61,13 @@ func (s *Service) pinForm(w http.ResponseWriter, r *http.Request, snap *snapshot
 	}
 	if r.PostForm.Get("csrf") != csrfToken(f) {
 		return nil, nil, httpx.Errorf(http.StatusForbidden, "csrf-mismatch", "This form has expired. Open the application again to sign in.", nil)
+	}
+	if f.Data[flowTest] == "1" {
+		// An IdP test (serveTestIdP) names its provider; there is no application.
+		if idp := snap.IdPByID[f.IdPID]; idp != nil && idp.Type == store.IdPOneTimePIN {
+			return f, idp, nil
+		}
+		return nil, nil, httpx.Errorf(http.StatusBadRequest, "idp-not-allowed", "E-mail sign-in is not available for this test.", nil)
 	}
 	app := snap.Apps[f.AppID]
 	if app == nil {
@@ -125,9 +134,8 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 	if err := s.Store.CreatePINChallenge(ctx, ch); err != nil {
 		return errUnavailable(err)
 	}
-	app := snap.Apps[f.AppID]
 	probe := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
-	d := app.Policies.Evaluate(&policy.Input{Identity: probe, ClientIP: c.IP, Country: c.Country})
+	d := pinDecision(snap, f, idp, &policy.Input{Identity: probe, ClientIP: c.IP, Country: c.Country})
 	allowed := d.Action == policy.ActionAllow
 	reasons := append([]string{}, d.Reasons...)
 	// The flow is updated by replacing it: flows are small and short-lived. A challenge is stored
@@ -163,6 +171,39 @@ func (s *Service) servePINSend(w http.ResponseWriter, r *http.Request, snap *sna
 	s.Audit.Auth(ctx, &store.AuthEvent{Action: "pin_sent", Allowed: allowed, Email: email, AppID: f.AppID, IdPID: idp.ID, IdPType: idp.Type, IP: c.IP.String(), Country: c.Country, PolicyID: d.PolicyID, Reasons: reasons})
 	s.renderPINCode(w, snap, f, email, "")
 	return nil
+}
+
+// pinDecision decides whether a PIN is sent to the address in in: by the flow's application's
+// policies, or for an IdP test by those of the applications that offer the provider (the first
+// that admits the address, in id order), so that the test page sends a PIN to no address a login
+// could not reach.
+func pinDecision(snap *snapshot.Snapshot, f *store.LoginFlow, idp *store.IdentityProvider, in *policy.Input) policy.Decision {
+	if f.Data[flowTest] != "1" {
+		return snap.Apps[f.AppID].Policies.Evaluate(in)
+	}
+	ids := make([]string, 0, len(snap.Apps))
+	for id := range snap.Apps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var refused *policy.Decision
+	for _, id := range ids {
+		app := snap.Apps[id]
+		if !slices.ContainsFunc(app.LoginIdPs, func(p *store.IdentityProvider) bool { return p.ID == idp.ID }) {
+			continue
+		}
+		d := app.Policies.Evaluate(in)
+		if d.Action == policy.ActionAllow {
+			return d
+		}
+		if refused == nil {
+			refused = &d
+		}
+	}
+	if refused != nil {
+		return *refused
+	}
+	return policy.Decision{Action: policy.ActionDeny, Reasons: []string{"idp-offered-by-no-application"}}
 }
 
 func (s *Service) replaceFlow(ctx context.Context, f *store.LoginFlow) error {
@@ -224,6 +265,10 @@ func (s *Service) servePINVerify(w http.ResponseWriter, r *http.Request, snap *s
 	}
 	s.endFlow(ctx, w, snap, f)
 	ident := &identity.Identity{Email: email, IdP: identity.IdP{ID: idp.ID, Type: idp.Type}, AMR: []string{"otp"}}
+	if f.Data[flowTest] == "1" {
+		s.showIdPTest(ctx, w, r, snap, idp, ident)
+		return nil
+	}
 	os, err := s.startSession(ctx, w, r, snap, ident)
 	if err != nil {
 		he := httpx.AsError(err)

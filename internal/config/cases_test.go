@@ -116,8 +116,30 @@ var problemCases = []struct {
 	{"two documents", head + "---\n" + head, []string{
 		"4:1: only one YAML document is allowed",
 	}},
+	// Syntax errors: line and column of the offending character (or of the quote or bracket
+	// that is never closed), whatever line yaml.v3 itself reports.
 	{"syntax error", head + "applications: [\n", []string{
-		"4: invalid YAML: did not find expected node content",
+		"4:15: invalid YAML: did not find expected node content",
+	}},
+	{"tab as indentation", head + "listen:\n\tpublic: ':80'\n", []string{
+		"5:1: invalid YAML: found character that cannot start any token",
+	}},
+	{"unclosed quote at the end", head + "listen:\n  public: ':80\n", []string{
+		"5:11: invalid YAML: found unexpected end of stream",
+	}},
+	// The quote opened on line 5 is closed by the first quote of line 6: the text after it is
+	// where the input stops making sense.
+	{"unclosed quote closed by the next line's", head + "listen:\n  public: ':80\n  internal: '127.0.0.1:9090'\n", []string{
+		"6:14: invalid YAML: did not find expected key",
+	}},
+	{"bad indentation", head + "listen:\n  public: ':80'\n internal: '127.0.0.1:9090'\n", []string{
+		"6:2: invalid YAML: did not find expected key",
+	}},
+	{"mapping values not allowed", head + "storage: driver: sqlite\n", []string{
+		"4:16: invalid YAML: mapping values are not allowed in this context",
+	}},
+	{"duplicate top-level key", head + "log: {level: info}\nlog: {level: debug}\n", []string{
+		"5:1: log: duplicate field (first set on line 4)",
 	}},
 	{"recursive alias", head + "applications: &a [*a]\n", []string{
 		"4:15: applications[0]: expected a mapping, got a list",

@@ -99,7 +99,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -107,14 +106,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/yamlpos"
 )
 
 // File is a configuration file of schema version 1.
@@ -386,32 +384,25 @@ func parse(data []byte, filename, dir string, offline bool) (*File, error) {
 	return f, nil
 }
 
-var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parseYAML parses exactly one YAML document (an empty input is an empty document).
+// parseYAML parses exactly one YAML document (an empty input is an empty document). A syntax
+// error carries the line and column of the character where the input stops being valid YAML.
 func parseYAML(data []byte) (*yaml.Node, *Problem) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, syntaxProblem(err)
+	docs, err := yamlpos.Parse(data)
+	if err != nil {
+		var pe *yamlpos.Error
+		if errors.As(err, &pe) {
+			return nil, &Problem{Line: pe.Line, Column: pe.Column, Msg: "invalid YAML: " + pe.Msg}
+		}
+		return nil, &Problem{Msg: "invalid YAML"}
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		return nil, &Problem{Line: extra.Line, Column: extra.Column, Msg: "only one YAML document is allowed"}
-	case !errors.Is(err, io.EOF):
-		return nil, syntaxProblem(err)
+	switch len(docs) {
+	case 0:
+		return &yaml.Node{}, nil
+	case 1:
+		return docs[0], nil
 	}
-	return &root, nil
-}
-
-func syntaxProblem(err error) *Problem {
-	msg := err.Error()
-	if m := syntaxLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Problem{Line: line, Msg: "invalid YAML: " + m[2]}
-	}
-	return &Problem{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	extra := docs[1]
+	return nil, &Problem{Line: extra.Line, Column: extra.Column, Msg: "only one YAML document is allowed"}
 }
 
 // has reports whether path is present in the source (false for a File built in Go).

@@ -178,3 +178,49 @@ func TestCommandOnlyParsesFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRaceTargetNamesExistingTests: every test the Makefile's RACE_E2E pattern names exists in
+// the packages test-race runs it on, so that renaming a test does not silently take it out of
+// the race detector's run.
+func TestRaceTargetNamesExistingTests(t *testing.T) {
+	root := moduleRoot(t)
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(mk), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RACE_E2E"); ok {
+			_, pattern, _ := strings.Cut(rest, ":=")
+			pattern = strings.TrimSpace(pattern)
+			inner, ok := strings.CutPrefix(pattern, "^(")
+			inner, ok2 := strings.CutSuffix(inner, ")$$")
+			if !ok || !ok2 {
+				t.Fatalf("RACE_E2E is not of the form ^(TestA|TestB)$$: %s", pattern)
+			}
+			names = strings.Split(inner, "|")
+		}
+	}
+	if len(names) < 5 {
+		t.Fatalf("RACE_E2E names %d tests: %v", len(names), names)
+	}
+	var src strings.Builder
+	for _, dir := range []string{"internal/app", "internal/dlp"} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*_test.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Write(b)
+		}
+	}
+	for _, name := range names {
+		if !strings.Contains(src.String(), "\nfunc "+name+"(t *testing.T)") {
+			t.Errorf("RACE_E2E in the Makefile names %s, which is not a test of internal/app or internal/dlp", name)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/internal/yamlpos"
 )
 
 // profilesDoc is the profiles file read by `gatehouse dlp scan
@@ -68,7 +70,23 @@ type entrySpec struct {
 // that repeats a predefined profile's are errors naming the field. Dataset
 // and salt files are read relative to baseDir.
 func LoadProfiles(r io.Reader, baseDir string) ([]*Profile, error) {
-	dec := yaml.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("dlp profiles: reading: %w", err)
+	}
+	// Syntax errors and repeated keys with line and column (yaml.v3 gives a line, not always
+	// the right one).
+	nodes, err := yamlpos.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("dlp profiles: invalid YAML: %w", err)
+	}
+	if len(nodes) == 0 {
+		return nil, errors.New("dlp profiles: empty file")
+	}
+	if err := yamlpos.Duplicates(nodes[0]); err != nil {
+		return nil, fmt.Errorf("dlp profiles: invalid YAML: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var doc profilesDoc
 	if err := dec.Decode(&doc); err != nil {

@@ -119,6 +119,11 @@ func TestLoadProfilesErrors(t *testing.T) {
 		{"profiles: [{name: a, entries: [{id: x, dataset: {file: missing.edm}}]}]", "dataset: read"},
 		{"profiles: [{name: a, entries: [{id: x, dataset: {}}]}]", "dataset.file: required"},
 		{"profiles: [{name: a, entries: [{id: x, dataset: {file: notdataset.txt}}]}]", "not a hashed dataset"},
+		// Syntax errors and repeated keys carry line and column.
+		{"profiles:\n\t- name: a\n", "invalid YAML: line 2, column 1: found character that cannot start any token"},
+		{"profiles:\n  - name: 'a\n", "invalid YAML: line 2, column 11: found unexpected end of stream"},
+		{"profiles:\n  - name: a\n    entries: x: y\n", "invalid YAML: line 3, column 15: mapping values are not allowed"},
+		{"profiles:\n  - name: a\n    name: b\n", `invalid YAML: line 3, column 5: mapping key "name" already defined at line 2`},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "notdataset.txt"), []byte("name,ssn\nAda,123-45-6789\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ package launcher
 import (
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
@@ -66,7 +64,7 @@ func Tiles(snap *snapshot.Snapshot, id *identity.Identity, ip netip.Addr, countr
 		if !a.AppLauncherVisible {
 			continue
 		}
-		link := tileURL(snap, a)
+		link := snap.AppURL(a)
 		if link == "" {
 			continue
 		}
@@ -83,54 +81,4 @@ func Tiles(snap *snapshot.Snapshot, id *identity.Identity, ip netip.Addr, countr
 		out = append(out, Tile{ID: a.ID, Name: a.Name, URL: link, LogoURL: logo, Kind: a.Type})
 	}
 	return out
-}
-
-// AppURL is where a link to application a leads (its tile's URL), or "" when it has none (a is
-// nil, or its destinations are all wildcards).
-func AppURL(snap *snapshot.Snapshot, a *snapshot.App) string {
-	if a == nil {
-		return ""
-	}
-	return tileURL(snap, a)
-}
-
-// tileURL is where a tile leads: the self-hosted app's domain, the SaaS app's login URL, or
-// the bookmark's URL. Only http(s) URLs are ever rendered.
-func tileURL(snap *snapshot.Snapshot, a *snapshot.App) string {
-	switch a.Type {
-	case "", store.AppSelfHosted:
-		d := a.Domain
-		if d == "" {
-			for _, dest := range a.Destinations {
-				if dest.Type == "public" && !strings.Contains(dest.URI, "*") {
-					d = dest.URI
-					break
-				}
-			}
-		}
-		if d == "" || strings.Contains(d, "*") {
-			return ""
-		}
-		host, path, _ := strings.Cut(d, "/")
-		return snap.URL(host) + "/" + path
-	case store.AppSaaS:
-		if a.SaaSApp == nil {
-			return ""
-		}
-		if a.SaaSApp.AuthType == store.SaaSAuthSAML && a.SaaSApp.DefaultRelayState != "" {
-			return snap.Issuer + snap.Profile.Path("sso/saml/"+a.ID)
-		}
-		return safeURL(a.SaaSApp.AppLauncherURL)
-	case store.AppBookmark:
-		return safeURL(a.Domain)
-	}
-	return ""
-}
-
-func safeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return ""
-	}
-	return u.String()
 }

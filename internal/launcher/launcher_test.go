@@ -42,10 +42,10 @@ func TestTileLogos(t *testing.T) {
 			t.Errorf("tile %s logo %q, want %q", tl.ID, tl.LogoURL, want[tl.ID])
 		}
 	}
-	if got := AppURL(snap, snap.Apps["wiki"]); got != "https://wiki.example.com/" {
+	if got := snap.AppURL(snap.Apps["wiki"]); got != "https://wiki.example.com/" {
 		t.Errorf("AppURL(wiki) = %q", got)
 	}
-	if got := AppURL(snap, nil); got != "" {
+	if got := snap.AppURL(nil); got != "" {
 		t.Errorf("AppURL(nil) = %q", got)
 	}
 }

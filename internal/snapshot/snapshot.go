@@ -215,3 +215,50 @@ func (h *Holder) Load() *Snapshot { return h.p.Load() }
 
 // Store publishes s.
 func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }
+
+// AppURL is where a link to application a leads (its App Launcher tile, a signed-out page's
+// "sign in again"): the self-hosted app's domain, the SaaS app's login URL, or the bookmark's
+// URL; "" when a is nil or has none (its destinations are all wildcards). Only http(s) URLs are
+// ever returned.
+func (s *Snapshot) AppURL(a *App) string {
+	if a == nil {
+		return ""
+	}
+	switch a.Type {
+	case "", store.AppSelfHosted:
+		d := a.Domain
+		if d == "" {
+			for _, dest := range a.Destinations {
+				if dest.Type == "public" && !strings.Contains(dest.URI, "*") {
+					d = dest.URI
+					break
+				}
+			}
+		}
+		if d == "" || strings.Contains(d, "*") {
+			return ""
+		}
+		host, path, _ := strings.Cut(d, "/")
+		return s.URL(host) + "/" + path
+	case store.AppSaaS:
+		if a.SaaSApp == nil {
+			return ""
+		}
+		if a.SaaSApp.AuthType == store.SaaSAuthSAML && a.SaaSApp.DefaultRelayState != "" {
+			return s.Issuer + s.Profile.Path("sso/saml/"+a.ID)
+		}
+		return linkURL(a.SaaSApp.AppLauncherURL)
+	case store.AppBookmark:
+		return linkURL(a.Domain)
+	}
+	return ""
+}
+
+// linkURL is raw when it is an absolute http(s) URL without user information, else "".
+func linkURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.String()
+}

@@ -43,20 +43,11 @@ type Env struct {
 	Upstream *Upstream
 	PINs     *PINBox
 	Dir      string
-	Logs     *bytes.Buffer
+	Logs     *LogBuffer
 	Clock    *Clock
 
 	cluster *Cluster
 	stop    func()
-	logw    *lockedWriter
-}
-
-// LogText returns what Gatehouse has logged so far; unlike Logs.String it may be called while
-// Gatehouse is writing.
-func (e *Env) LogText() string {
-	e.logw.mu.Lock()
-	defer e.logw.mu.Unlock()
-	return e.Logs.String()
 }
 
 // Clock is the environment's adjustable clock; it starts at the real time.
@@ -239,7 +230,7 @@ func startCluster(t testing.TB, n int, body, storage string, gateway bool) *Clus
 		if i > 0 {
 			e = &Env{T: t, Dir: first.Dir, PINs: first.PINs, Clock: first.Clock, Upstream: up, Port: first.Port}
 		}
-		e.Logs = &bytes.Buffer{}
+		e.Logs = &LogBuffer{}
 		e.cluster = c
 		host := fmt.Sprintf("127.0.0.%d", i+1)
 		gw := ""
@@ -269,8 +260,7 @@ func (e *Env) start(cfgFile string) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	e.logw = &lockedWriter{w: e.Logs}
-	log := slog.New(slog.NewJSONHandler(e.logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := app.New(ctx, cfg, app.Options{Log: log, PINSender: e.PINs, ReloadInterval: time.Second, Now: e.Clock.Now})
 	if err != nil {
@@ -330,15 +320,26 @@ func (c *Cluster) NewBrowser() *Browser {
 	})
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// LogBuffer holds a replica's log. Gatehouse writes to it from its own goroutines while the test
+// reads it (a request's log line can come after the client saw the answer), so both go through
+// one lock.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+// Write appends to the log.
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.buf.Write(p)
+}
+
+// String returns the log so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func freePort(t testing.TB) string {
