@@ -1,9 +1,17 @@
 package gateway
 
 import (
+	"bufio"
+	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBasicCredentials(t *testing.T) {
@@ -54,4 +62,70 @@ func FuzzBasicCredentials(f *testing.F) {
 			t.Fatalf("%q: accepted %q:%q, which it does not encode", s, user, pass)
 		}
 	})
+}
+
+// fakeDevices accepts one device's credentials and fails for "broken".
+type fakeDevices struct{}
+
+func (fakeDevices) VerifyDevice(_ context.Context, user, pass string) (*Identity, string, error) {
+	switch {
+	case user == "broken":
+		return nil, "", errors.New("store unavailable")
+	case user == "dev-1" && pass == "device-secret":
+		return &Identity{UserID: "u1", Email: "ada@example.com", Groups: []string{"eng"}, DeviceID: "dev-1"}, "", nil
+	}
+	return nil, "device-unknown", nil
+}
+
+// TestDeviceVerifierSeam: credentials that are not a service token's go to the DeviceVerifier;
+// its identity reaches the tunnel decision, its refusals are 407 and its failures 503.
+func TestDeviceVerifierSeam(t *testing.T) {
+	echo := echoServer(t)
+	seen := make(chan *Identity, 1)
+	gw := newTestGateway(t, Options{Devices: fakeDevices{},
+		Locations: []Location{{Name: "loopback", Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}},
+		Decide: func(_ context.Context, tn *Tunnel) TunnelAction {
+			seen <- tn.Identity
+			return TunnelSplice
+		}})
+	for _, tc := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"dev-1", "device-secret", http.StatusOK},
+		{"dev-1", "wrong", http.StatusProxyAuthRequired},
+		{"broken", "x", http.StatusServiceUnavailable},
+		{"ci", testSecret, http.StatusOK},
+		{"ci", "device-secret", http.StatusProxyAuthRequired},
+	} {
+		c, err := net.DialTimeout("tcp", gw, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		auth := base64.StdEncoding.EncodeToString([]byte(tc.user + ":" + tc.pass))
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic %s\r\n\r\n", echo, auth)
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.user, resp.StatusCode, tc.want)
+		}
+		if tc.want != http.StatusOK {
+			continue
+		}
+		id := <-seen
+		switch tc.user {
+		case "dev-1":
+			if id.Email != "ada@example.com" || id.DeviceID != "dev-1" || id.Location != "loopback" || !id.ClientIP.IsLoopback() {
+				t.Errorf("device identity: %+v", id)
+			}
+		case "ci":
+			if id.ServiceTokenID != "ci" || id.Email != "" {
+				t.Errorf("service token identity: %+v", id)
+			}
+		}
+	}
 }
