@@ -359,10 +359,13 @@ func TestGatewayBadRequests(t *testing.T) {
 		"POST /proxy.pac HTTP/1.1\r\nHost: " + e.Gateway + "\r\nContent-Length: 0\r\n\r\n":                    http.StatusMethodNotAllowed,
 		"GET http://does-not-exist.invalid/ HTTP/1.1\r\nHost: does-not-exist.invalid\r\n" + auth + "\r\n":     http.StatusBadGateway,
 		"CONNECT does-not-exist.invalid:443 HTTP/1.1\r\nHost: does-not-exist.invalid\r\n" + auth + "\r\n\r\n": http.StatusBadGateway,
+		// Over gateway.limits.max_request_header_bytes (default 64KiB): in a header, in the request line.
+		"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n" + auth + "\r\n": http.StatusRequestHeaderFieldsTooLarge,
+		"GET http://example.com/" + strings.Repeat("a", 70<<10) + " HTTP/1.1\r\nHost: example.com\r\n" + auth + "\r\n":            http.StatusRequestHeaderFieldsTooLarge,
 	} {
 		resp, body := rawProxy(t, e, head)
 		if resp.StatusCode != want {
-			t.Errorf("%q: %d %q, want %d", strings.SplitN(head, "\r\n", 2)[0], resp.StatusCode, body, want)
+			t.Errorf("%.80q: %d %q, want %d", strings.SplitN(head, "\r\n", 2)[0], resp.StatusCode, body, want)
 		}
 	}
 }
