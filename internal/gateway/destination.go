@@ -255,11 +255,17 @@ func (e *Egress) Resolve(ctx context.Context, d Destination) ([]netip.Addr, erro
 	return ok, nil
 }
 
-// Dial connects to the first address of addrs that answers (addresses Resolve returned).
+// Dial connects to the first address of addrs that answers (addresses Resolve returned), within
+// ConnectTimeout in all. As in net.Dialer, each attempt gets an equal share of the time left, so
+// one unreachable address does not use up the time of the next.
 func (e *Egress) Dial(ctx context.Context, d Destination, addrs []netip.Addr) (net.Conn, error) {
-	dialer := net.Dialer{Timeout: e.connectTimeout()}
+	ctx, cancel := context.WithTimeout(ctx, e.connectTimeout())
+	defer cancel()
 	var lastErr error = ErrUnresolvable
-	for _, a := range addrs {
+	for i, a := range addrs {
+		deadline, _ := ctx.Deadline()
+		share := time.Until(deadline) / time.Duration(len(addrs)-i)
+		dialer := net.Dialer{Timeout: max(share, min(2*time.Second, time.Until(deadline)))}
 		conn, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, d.Port).String())
 		if err == nil {
 			return conn, nil
