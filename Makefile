@@ -27,7 +27,7 @@ PROGRESS := $(GO) run ./internal/tools/testprogress
 # DLP engine's concurrent scans.
 RACE_PKGS := ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... \
 	./internal/proxy/... ./internal/connguard/...
-RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans)$$
+RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans|TestGatewayForwardsHTTPAndTunnels|TestGatewayTunnelLimitAndShutdown)$$
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
+	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -87,6 +88,10 @@ type Gatehouse struct {
 	SCIM *scim.Server
 	// Admin is the admin REST API, served under admin.APIPrefix on the auth domain.
 	Admin *admin.API
+	// Gateway is the forward proxy on listen.gateway (nil when it is off); GatewayAddr is its
+	// bound address once Run listens.
+	Gateway     *gateway.Gateway
+	gatewayAddr atomic.Pointer[net.Addr]
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
@@ -259,6 +264,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.authDomain = g.authDomainRouter(recorder)
+	g.Gateway = g.newGateway(cfg, recorder)
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
 		return nil, err
 	}
@@ -375,6 +381,12 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		pub.Close()
 		return fmt.Errorf("listen.internal %s: %w", g.cfg.Listen.Internal, err)
 	}
+	gwListener, gatewayServer, err := g.listenGateway(pub.Addr(), internal.Addr())
+	if err != nil {
+		pub.Close()
+		internal.Close()
+		return err
+	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
@@ -396,6 +408,9 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		if err != nil {
 			pub.Close()
 			internal.Close()
+			if gwListener != nil {
+				gwListener.Close()
+			}
 			return fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile, err)
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
@@ -439,11 +454,17 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		go g.AuditExporter.Run(bg)
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- publicServer.Serve(pubListener) }()
 	go func() { errc <- internalServer.Serve(internal) }()
-	g.log.Info("gatehouse listening", "public", pub.Addr().String(), "internal", internal.Addr().String(),
-		"auth_domain", g.Snapshots.Load().Issuer)
+	logAttrs := []any{"public", pub.Addr().String(), "internal", internal.Addr().String(), "auth_domain", g.Snapshots.Load().Issuer}
+	if gatewayServer != nil {
+		addr := gwListener.Addr()
+		g.gatewayAddr.Store(&addr)
+		go func() { errc <- gatewayServer.Serve(gwListener) }()
+		logAttrs = append(logAttrs, "gateway", addr.String())
+	}
+	g.log.Info("gatehouse listening", logAttrs...)
 	if ready != nil {
 		ready(pub.Addr(), internal.Addr())
 	}
@@ -459,7 +480,21 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	defer cancel()
 	_ = publicServer.Shutdown(shutdownCtx)
 	_ = internalServer.Shutdown(shutdownCtx)
+	if gatewayServer != nil {
+		// Shutdown does not wait for hijacked connections: the gateway ends its tunnels itself.
+		_ = gatewayServer.Shutdown(shutdownCtx)
+		g.Gateway.Close()
+	}
 	return runErr
+}
+
+// GatewayAddr returns the gateway listener's bound address once Run listens (nil when the
+// gateway is off or not yet listening).
+func (g *Gatehouse) GatewayAddr() net.Addr {
+	if a := g.gatewayAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
 }
 
 // transportMetrics count what the public listener refuses below the handlers.

@@ -60,6 +60,11 @@
 //	limits.http2_stream_burst           1000
 //	limits.http2_resets_per_second      10
 //	limits.http2_reset_burst            100
+//	gateway.limits.max_request_header_bytes 64KiB
+//	gateway.limits.idle_timeout         2m
+//	gateway.limits.connect_timeout      30s
+//	gateway.limits.tunnel_idle_timeout  1h
+//	gateway.limits.max_tunnels          4096
 //	log.level                           info
 //	log.format                          json
 //
@@ -148,6 +153,8 @@ type File struct {
 	Proxy Proxy `yaml:"proxy"`
 	// Limits bound request sizes and timeouts on the public listener.
 	Limits Limits `yaml:"limits"`
+	// Gateway configures the forward proxy served on listen.gateway (see docs/gateway.md).
+	Gateway Gateway `yaml:"gateway"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 	// Audit configures the export of audit and auth events to a file and a webhook.
@@ -562,6 +569,7 @@ func (f *File) SetDefaults() {
 			*d.v = d.def
 		}
 	}
+	f.Gateway.setDefaults()
 	if f.Log.Level == "" {
 		f.Log.Level = "info"
 	}

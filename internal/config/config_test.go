@@ -179,6 +179,10 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			HTTP2MaxConcurrentStreams: 100, HTTP2StreamsPerSecond: 500, HTTP2StreamBurst: 1000,
 			HTTP2ResetsPerSecond: 10, HTTP2ResetBurst: 100,
 		},
+		Gateway: Gateway{Limits: GatewayLimits{
+			MaxRequestHeaderBytes: 64 << 10, IdleTimeout: store.Duration(2 * time.Minute),
+			ConnectTimeout: store.Duration(30 * time.Second), TunnelIdleTimeout: store.Duration(time.Hour), MaxTunnels: 4096,
+		}},
 		Log: Log{Level: "info", Format: "json"},
 	}
 	f.src = nil

@@ -71,6 +71,7 @@ func (f *File) validate() []issue {
 	c.serviceTokens()
 	c.proxy()
 	c.limits()
+	c.gateway()
 	c.log()
 	c.audit()
 	c.compile()

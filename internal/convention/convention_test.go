@@ -83,6 +83,10 @@ func TestDependencyBans(t *testing.T) {
 		"./internal/saas/...":  {"github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
 		"./internal/scim/...":  {"github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
 		"./internal/store/...": {"github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config", "net/http"},
+		// The forward proxy is a hot path like the reverse proxy: no database driver, no admin
+		// API, and it reaches nothing above it.
+		"./internal/gateway/...": {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/gatehouse/gatehouse/internal/store/sqlstore",
+			"github.com/gatehouse/gatehouse/internal/admin", "github.com/gatehouse/gatehouse/internal/app", "github.com/gatehouse/gatehouse/internal/config"},
 	}
 	for pkg, banned := range bans {
 		for _, d := range goList(t, "-deps", pkg) {
@@ -113,7 +117,8 @@ const module = "github.com/gatehouse/gatehouse/"
 // The composition root (internal/app) wires them; they never import each other, and nothing
 // below them imports any of them: each gets what it needs of another through a small interface
 // the composition root fills in.
-var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin"}
+var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin",
+	"internal/gateway"}
 
 // surfaceOf returns the surface a package belongs to, or "".
 func surfaceOf(pkg string) string {

@@ -5,6 +5,11 @@
 // exactly the vetted address, so DNS rebinding cannot swap it. Loopback and private addresses
 // are allowed: identity providers on internal networks are normal, and their URLs come from the
 // administrator's configuration, not from users.
+//
+// It also owns what every outbound decision stands on: the class of an address (Classify:
+// loopback, private, link-local, metadata, ...) and the canonical form of a destination host
+// (CanonicalHost: case, trailing dot, brackets, and the numeric IPv4 spellings resolvers
+// accept), which the secure web gateway uses with its own, stricter, rules.
 package netguard
 
 import (
@@ -20,39 +25,14 @@ import (
 // ErrForbiddenAddress is returned for a destination netguard refuses.
 var ErrForbiddenAddress = errors.New("netguard: destination address not allowed")
 
-var forbidden = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata (169.254.169.254)
-	netip.MustParsePrefix("224.0.0.0/4"),
-	netip.MustParsePrefix("240.0.0.0/4"), // reserved and broadcast
-	netip.MustParsePrefix("::/128"),
-	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("ff00::/8"),
-	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS IMDS over IPv6
-}
-
-// Allowed reports whether addr may be dialled.
+// Allowed reports whether addr may be dialled for an identity provider: anything but
+// link-local, metadata, unspecified, multicast and reserved addresses (Classify).
 func Allowed(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() {
-		return false
+	switch Classify(addr) {
+	case ClassPublic, ClassLoopback, ClassPrivate, ClassSpecial:
+		return addr.IsValid()
 	}
-	// 6to4 and NAT64 forms of an IPv4 address are judged by the embedded address.
-	if addr.Is6() {
-		b := addr.As16()
-		if b[0] == 0x20 && b[1] == 0x02 { // 2002::/16
-			return Allowed(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-		if netip.MustParsePrefix("64:ff9b::/96").Contains(addr) {
-			return Allowed(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		}
-	}
-	for _, p := range forbidden {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
 // DialContext resolves address once and dials the first allowed IP it resolves to.

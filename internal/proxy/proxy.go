@@ -7,9 +7,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -547,45 +544,17 @@ func isTimeout(err error) bool {
 
 // Service tokens.
 
-type serviceTokenInput struct {
-	policy.ServiceTokenInput
-	token *store.ServiceToken
-}
+// serviceTokenInput is what the proxy knows of a request's service-token credentials.
+type serviceTokenInput = session.ServiceTokenCheck
 
-// checkServiceToken validates service-token credentials: known client ID, secret hash compared
-// in constant time, enabled and unexpired.
+// checkServiceToken validates service-token credentials (session.CheckServiceToken).
 func (p *Proxy) checkServiceToken(snap *snapshot.Snapshot, clientID, secret string) serviceTokenInput {
-	st := snap.ServiceTokens[clientID]
-	if st == nil || clientID == "" || secret == "" {
-		// Hash anyway so an unknown client ID costs the same as a wrong secret.
-		sum := sha256.Sum256([]byte(secret))
-		_ = subtle.ConstantTimeCompare(sum[:], sum[:])
-		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{Reason: "service-token-invalid"}}
-	}
-	sum := sha256.Sum256([]byte(secret))
-	want, err := hex.DecodeString(st.ClientSecretSHA256)
-	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
-		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-invalid"}}
-	}
-	if st.Disabled {
-		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-disabled"}}
-	}
-	if exp := ServiceTokenExpiry(st); !exp.IsZero() && !p.now().Before(exp) {
-		return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Reason: "service-token-expired"}}
-	}
-	return serviceTokenInput{ServiceTokenInput: policy.ServiceTokenInput{ID: st.ID, Valid: true}, token: st}
+	return session.CheckServiceToken(snap.ServiceTokens, clientID, secret, p.now())
 }
 
-// ServiceTokenExpiry is when a service token stops working (zero: never).
-func ServiceTokenExpiry(st *store.ServiceToken) time.Time {
-	if !st.ExpiresAt.IsZero() {
-		return st.ExpiresAt
-	}
-	if !st.CreatedAt.IsZero() && st.Duration > 0 {
-		return st.CreatedAt.Add(st.Duration.Std())
-	}
-	return time.Time{}
-}
+// ServiceTokenExpiry is when a service token stops working (zero: never); see
+// session.ServiceTokenExpiry.
+func ServiceTokenExpiry(st *store.ServiceToken) time.Time { return session.ServiceTokenExpiry(st) }
 
 type serviceJWTKey struct{ tokenID, appID, kid string }
 
@@ -598,32 +567,32 @@ type serviceJWT struct {
 // (common_name = client ID, empty sub). JWTs are minted once per token, app and signing key and
 // reused until shortly before they expire: signing never happens per request.
 func (p *Proxy) serviceAuth(snap *snapshot.Snapshot, app *snapshot.App, d policy.Decision, st serviceTokenInput) Result {
-	if st.token == nil {
+	if st.Token == nil {
 		// A non_identity policy matched without a token (e.g. an IP rule): forward without identity.
 		return Result{Outcome: OutcomeForward, Decision: d}
 	}
 	_, kid := p.keys.Signer()
-	key := serviceJWTKey{st.token.ID, app.ID, kid}
+	key := serviceJWTKey{st.Token.ID, app.ID, kid}
 	now := p.now()
 	if v, ok := p.serviceJWTs.Load(key); ok {
 		if sj := v.(*serviceJWT); now.Add(time.Minute).Before(sj.exp) {
-			return Result{Outcome: OutcomeForward, Decision: d, Token: sj.raw, ServiceTokenID: st.token.ID}
+			return Result{Outcome: OutcomeForward, Decision: d, Token: sj.raw, ServiceTokenID: st.Token.ID}
 		}
 	}
 	lifetime := app.SessionDuration
 	exp := now.Add(lifetime)
-	if te := ServiceTokenExpiry(st.token); !te.IsZero() && te.Before(exp) {
+	if te := ServiceTokenExpiry(st.Token); !te.IsZero() && te.Before(exp) {
 		exp = te
 	}
 	raw, err := token.Mint(p.keys, &token.Claims{
 		Type: "app", Audience: []string{app.AUD}, Issuer: snap.Issuer, IssuedAt: now.Unix(), NotBefore: now.Unix(),
-		ExpiresAt: exp.Unix(), CommonName: st.token.ClientID, Subject: "",
+		ExpiresAt: exp.Unix(), CommonName: st.Token.ClientID, Subject: "",
 	})
 	if err != nil {
 		return Result{Outcome: OutcomeUnavailable, Err: err}
 	}
 	p.serviceJWTs.Store(key, &serviceJWT{raw: raw, exp: exp})
-	return Result{Outcome: OutcomeForward, Decision: d, Token: raw, ServiceTokenID: st.token.ID}
+	return Result{Outcome: OutcomeForward, Decision: d, Token: raw, ServiceTokenID: st.Token.ID}
 }
 
 // CORS.

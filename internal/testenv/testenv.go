@@ -37,6 +37,8 @@ type Env struct {
 	G        *app.Gatehouse
 	Addr     string // public listener host:port
 	Internal string
+	// Gateway is the forward proxy's host:port (StartGateway only).
+	Gateway  string
 	Port     string
 	Upstream *Upstream
 	PINs     *PINBox
@@ -170,6 +172,13 @@ func Start(t testing.TB, body string) *Env {
 	return StartCluster(t, 1, body, "").Replicas[0]
 }
 
+// StartGateway is Start with the forward proxy on (listen.gateway on 127.0.0.1, a free port);
+// Env.Gateway is its address.
+func StartGateway(t testing.TB, body string) *Env {
+	t.Helper()
+	return startCluster(t, 1, body, "", true).Replicas[0]
+}
+
 // Cluster is several replicas of one Gatehouse sharing a database, a master key, an upstream,
 // a clock and a PIN box. Replica i listens on 127.0.0.(i+1) with the same port, so all of them
 // have the same public URLs, as behind a load balancer.
@@ -181,6 +190,11 @@ type Cluster struct {
 // StartCluster runs n replicas. storage is the YAML of the storage section ("" for SQLite in
 // the shared temp directory).
 func StartCluster(t testing.TB, n int, body, storage string) *Cluster {
+	t.Helper()
+	return startCluster(t, n, body, storage, false)
+}
+
+func startCluster(t testing.TB, n int, body, storage string, gateway bool) *Cluster {
 	t.Helper()
 	if body == "" {
 		body = DefaultConfig
@@ -219,8 +233,12 @@ func StartCluster(t testing.TB, n int, body, storage string) *Cluster {
 		e.Logs = &LogBuffer{}
 		e.cluster = c
 		host := fmt.Sprintf("127.0.0.%d", i+1)
-		full := fmt.Sprintf("version: 1\nlisten: {public: \"%s:%s\", internal: \"127.0.0.1:0\"}\n%s\nsecrets: {master_key_file: %q}\n",
-			host, first.Port, storage, keyFile) + strings.ReplaceAll(body, "UPSTREAM", up.URL)
+		gw := ""
+		if gateway {
+			gw = fmt.Sprintf(", gateway: \"%s:0\"", host)
+		}
+		full := fmt.Sprintf("version: 1\nlisten: {public: \"%s:%s\", internal: \"127.0.0.1:0\"%s}\n%s\nsecrets: {master_key_file: %q}\n",
+			host, first.Port, gw, storage, keyFile) + strings.ReplaceAll(body, "UPSTREAM", up.URL)
 		cfgFile := filepath.Join(first.Dir, fmt.Sprintf("gatehouse-%d.yaml", i))
 		if i == 0 {
 			cfgFile = filepath.Join(first.Dir, "gatehouse.yaml")
@@ -256,6 +274,9 @@ func (e *Env) start(cfgFile string) {
 		done <- g.Run(ctx, func(pub, internal net.Addr) {
 			e.Addr = pub.String()
 			e.Internal = internal.String()
+			if a := g.GatewayAddr(); a != nil {
+				e.Gateway = a.String()
+			}
 			close(ready)
 		})
 	}()

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+)
+
+// entry collects what the gateway's log line says about one request or tunnel.
+type entry struct {
+	start  time.Time
+	client netip.Addr
+	id     *Identity
+	method string
+	// kind is the request's form: "connect", "http" (absolute form) or "local" (origin form).
+	kind string
+	dest Destination
+	// status is the status answered (200 for an established tunnel), outcome what happened
+	// ("forwarded", "tunnel", "intercepted", "refused", "local"), reason why it was refused.
+	status   int
+	outcome  string
+	reason   string
+	up, down int64
+}
+
+func (e *entry) refuse(status int, reason string) {
+	e.status, e.outcome, e.reason = status, "refused", reason
+}
+
+// logEntry writes the one log line of a request or tunnel (message "gateway request"), in the
+// shape of the reverse proxy's access log: time, client, identity, location, method,
+// destination, status, outcome, reason, bytes up and down, duration.
+func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
+	status := e.status
+	if status == 0 {
+		status = rec.status
+	}
+	down := rec.bytes // a response the gateway wrote or forwarded
+	if e.outcome == "tunnel" || e.outcome == "intercepted" {
+		down = e.down
+	}
+	var user, email, token, location string
+	if e.id != nil {
+		user, email, token, location = e.id.UserID, e.id.Email, e.id.ServiceTokenID, e.id.Location
+	} else {
+		location = g.locations.lookup(e.client)
+	}
+	g.metrics.observe(e, status)
+	level := slog.LevelInfo
+	if e.outcome == "refused" {
+		level = slog.LevelWarn
+	}
+	g.log.LogAttrs(ctx, level, "gateway request",
+		slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
+		slog.String("service_token", token), slog.String("location", location),
+		slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
+		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
+		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
+		slog.Duration("duration", time.Since(e.start)))
+}
+
+// recorder records the status and size of a response and passes Flush and Hijack through.
+type recorder struct {
+	http.ResponseWriter
+	entry  *entry
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush implements http.Flusher (streamed responses).
+func (r *recorder) Flush() { _ = http.NewResponseController(r.ResponseWriter).Flush() }
+
+// Hijack implements http.Hijacker (protocol switches forwarded by httputil.ReverseProxy).
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("gateway: hijack not supported")
+	}
+	if r.status == 0 {
+		r.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// countingReader counts the bytes of a request body.
+type countingReader struct {
+	rc io.ReadCloser
+	n  int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.rc.Close() }
