@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
@@ -61,6 +62,9 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
+	// apps is the application library, for the log line's application (nil when the embedded
+	// catalogue does not load, which its tests rule out).
+	apps *applib.Catalog
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc
@@ -93,6 +97,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		tunnels: make(chan struct{}, opts.MaxTunnels), tunnelIdle: opts.TunnelIdleTimeout,
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
 		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now}
+	g.apps, _ = applib.Default()
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
