@@ -81,6 +81,7 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 		slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
 		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule", e.ruleName),
 		slog.String("action", e.action), slog.String("category", e.category))
+	g.emit(e, status, down, user, email, token, location, device)
 }
 
 // identifyApp fills the entry's application from the application library when the policies
