@@ -1,0 +1,24 @@
+-- Daily usage rollups of the secure web gateway (Shadow-AI discovery): per UTC day (days since
+-- 1970-01-01), application, review status, action and category, the requests and their bytes;
+-- and the distinct users of each application per day, so unique users are counted exactly.
+
+CREATE TABLE gateway_usage (
+    day        INTEGER          NOT NULL,
+    app_id     INTEGER          NOT NULL,
+    app_status TEXT COLLATE "C" NOT NULL,
+    action     TEXT COLLATE "C" NOT NULL,
+    category   TEXT COLLATE "C" NOT NULL,
+    app_name   TEXT COLLATE "C" NOT NULL,
+    requests   BIGINT           NOT NULL,
+    bytes_up   BIGINT           NOT NULL,
+    bytes_down BIGINT           NOT NULL,
+    PRIMARY KEY (day, app_id, app_status, action, category)
+);
+
+CREATE TABLE gateway_usage_users (
+    day      INTEGER          NOT NULL,
+    app_id   INTEGER          NOT NULL,
+    user_key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (day, app_id, user_key)
+);
+CREATE INDEX gateway_usage_users_app ON gateway_usage_users (app_id, day);
