@@ -88,12 +88,42 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 	slices.SortFunc(ukeys, func(a, b usageUserKey) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.app, b.app), cmp.Compare(a.user, b.user))
 	})
+	// The distinct (day, user) pairs, for the per-day table, in the same lock order.
+	dayUsers := make([]usageUserKey, 0, len(ukeys))
+	seenDayUser := make(map[usageUserKey]struct{}, len(ukeys))
+	for _, k := range ukeys {
+		dk := usageUserKey{day: k.day, user: k.user}
+		if _, dup := seenDayUser[dk]; !dup {
+			seenDayUser[dk] = struct{}{}
+			dayUsers = append(dayUsers, dk)
+		}
+	}
+	slices.SortFunc(dayUsers, func(a, b usageUserKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.user, b.user))
+	})
+	// Each (application, user) once with its latest day, for the per-application table.
+	latest := make(map[usageUserKey]int64, len(ukeys))
+	for _, k := range ukeys {
+		ak := usageUserKey{app: k.app, user: k.user}
+		latest[ak] = max(latest[ak], k.day)
+	}
+	appUsers := make([]usageUserKey, 0, len(latest))
+	for k, d := range latest {
+		appUsers = append(appUsers, usageUserKey{day: d, app: k.app, user: k.user})
+	}
+	slices.SortFunc(appUsers, func(a, b usageUserKey) int {
+		return cmp.Or(cmp.Compare(a.app, b.app), cmp.Compare(a.user, b.user))
+	})
 	addRow := s.d.rebind("INSERT INTO gateway_usage (day, app_id, app_status, action, category, app_name, requests, bytes_up, bytes_down)" +
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + s.d.upsert("day, app_id, app_status, action, category",
 		"requests = gateway_usage.requests + excluded.requests, bytes_up = gateway_usage.bytes_up + excluded.bytes_up,"+
 			" bytes_down = gateway_usage.bytes_down + excluded.bytes_down,"+
 			" app_name = CASE WHEN excluded.app_name = '' THEN gateway_usage.app_name ELSE excluded.app_name END"))
 	addUser := s.d.rebind("INSERT INTO gateway_usage_users (day, app_id, user_key) VALUES (?, ?, ?) ON CONFLICT (day, app_id, user_key) DO NOTHING")
+	addAppUser := s.d.rebind("INSERT INTO gateway_usage_app_users (app_id, user_key, last_day) VALUES (?, ?, ?)" +
+		s.d.upsert("app_id, user_key", "last_day = CASE WHEN excluded.last_day > gateway_usage_app_users.last_day"+
+			" THEN excluded.last_day ELSE gateway_usage_app_users.last_day END"))
+	addDayUser := s.d.rebind("INSERT INTO gateway_usage_day_users (day, user_key) VALUES (?, ?) ON CONFLICT (day, user_key) DO NOTHING")
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		if len(keys) > 0 {
 			st, err := tx.PrepareContext(ctx, addRow)
@@ -114,8 +144,28 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 				return err
 			}
 			defer st.Close()
+			dst, err := tx.PrepareContext(ctx, addDayUser)
+			if err != nil {
+				return err
+			}
+			defer dst.Close()
 			for _, k := range ukeys {
 				if _, err := st.ExecContext(ctx, k.day, k.app, k.user); err != nil {
+					return err
+				}
+			}
+			ast, err := tx.PrepareContext(ctx, addAppUser)
+			if err != nil {
+				return err
+			}
+			defer ast.Close()
+			for _, k := range appUsers {
+				if _, err := ast.ExecContext(ctx, k.app, k.user, k.day); err != nil {
+					return err
+				}
+			}
+			for _, k := range dayUsers {
+				if _, err := dst.ExecContext(ctx, k.day, k.user); err != nil {
 					return err
 				}
 			}
@@ -161,7 +211,7 @@ func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.
 		}
 
 		rows, err = tx.QueryContext(ctx, s.d.rebind(
-			"SELECT app_id, COUNT(DISTINCT user_key) FROM gateway_usage_users WHERE day >= ? GROUP BY app_id"), from)
+			"SELECT app_id, COUNT(*) FROM gateway_usage_app_users WHERE last_day >= ? GROUP BY app_id"), from)
 		if err != nil {
 			return err
 		}
@@ -182,7 +232,7 @@ func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.
 			"SELECT t.day, t.requests, t.bytes_up, t.bytes_down, COALESCE(u.users, 0) FROM"+
 				" (SELECT day, SUM(requests) AS requests, SUM(bytes_up) AS bytes_up, SUM(bytes_down) AS bytes_down"+
 				"  FROM gateway_usage WHERE day >= ? GROUP BY day) t"+
-				" LEFT JOIN (SELECT day, COUNT(DISTINCT user_key) AS users FROM gateway_usage_users WHERE day >= ? GROUP BY day) u"+
+				" LEFT JOIN (SELECT day, COUNT(*) AS users FROM gateway_usage_day_users WHERE day >= ? GROUP BY day) u"+
 				" ON u.day = t.day ORDER BY t.day"), from, from)
 		if err != nil {
 			return err
@@ -222,7 +272,13 @@ func (s *Store) DeleteGatewayUsageBefore(ctx context.Context, before time.Time) 
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_users WHERE day < ?"), day)
+		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_users WHERE day < ?"), day); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_day_users WHERE day < ?"), day); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_app_users WHERE last_day < ?"), day)
 		return err
 	})
 	if err != nil {
