@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -130,5 +132,44 @@ gateway:
 	if n := len(rep.Days); n < 1 || n > 2 || rep.Days[n-1].Users < 1 || rep.Totals.Requests != 3 || rep.Totals.BytesUp != up+10 ||
 		(n == 1 && rep.Days[0].Users != 2) {
 		t.Errorf("days %+v totals %+v", rep.Days, rep.Totals)
+	}
+}
+
+// TestGatewayUsageFlushedAtShutdown: counts not yet written when the server stops (the flush
+// interval is an hour) reach the store during shutdown.
+func TestGatewayUsageFlushedAtShutdown(t *testing.T) {
+	plain := newOrigin(t)
+	e := testenv.StartGateway(t, gatewayConfig(`gateway:
+  hosts: {app.example.com: 127.0.0.1}
+  allowed_private_networks: [127.0.0.0/8]
+  usage: {flush_interval: 1h}
+`))
+	client := proxyClient(t, e, nil)
+	resp, err := client.Post("http://app.example.com:"+port(t, plain.URL)+"/", "text/plain", strings.NewReader("12345"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(gatewayLogLines(t, e)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no log line")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.Stop()
+
+	st, err := sqlstore.Open(t.Context(), "sqlite", "file:"+filepath.Join(e.Dir, "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sum, err := st.GatewayUsageSince(t.Context(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Rows) != 1 || sum.Rows[0].Requests != 1 || sum.Rows[0].BytesUp != 5 || sum.AppUsers[0] != 1 {
+		t.Errorf("usage after shutdown: %+v", sum)
 	}
 }
