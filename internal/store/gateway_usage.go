@@ -50,8 +50,18 @@ type GatewayUsageSummary struct {
 	Rows []GatewayUsageRow
 	// AppUsers counts the distinct users of each application over the days.
 	AppUsers map[int]int64
+	// AppDays count the distinct users of each application on each day with any, ordered by
+	// application id and day.
+	AppDays []GatewayUsageAppDay
 	// Days are the totals of each day with any usage, oldest first.
 	Days []GatewayUsageDay
+}
+
+// GatewayUsageAppDay is the number of distinct users of one application on one day.
+type GatewayUsageAppDay struct {
+	Day   time.Time `json:"day"`
+	AppID int       `json:"-"`
+	Users int64     `json:"users"`
 }
 
 // GatewayUsageDay is one day's total usage.

@@ -65,6 +65,8 @@ type AppUsage struct {
 	Categories map[string]int64 `json:"categories"`
 	// LastSeen is the last day with requests.
 	LastSeen time.Time `json:"last_seen"`
+	// Days are the distinct users of the application on each day with any, oldest first.
+	Days []store.GatewayUsageAppDay `json:"days"`
 }
 
 // DefaultTop is how many applications a report lists per status by default.
@@ -108,13 +110,20 @@ func Build(sum *store.GatewayUsageSummary, since time.Time, top int, cat *applib
 		}
 		return byStatus[s]
 	}
+	appDays := map[int][]store.GatewayUsageAppDay{}
+	for _, ad := range sum.AppDays {
+		appDays[ad.AppID] = append(appDays[ad.AppID], ad)
+	}
 	apps := map[int]*AppUsage{}
 	var order []int
 	for _, r := range sum.Rows {
 		a := apps[r.AppID]
 		if a == nil {
 			a = &AppUsage{ID: r.AppID, Name: r.AppName, Users: sum.AppUsers[r.AppID],
-				Actions: map[string]int64{}, Categories: map[string]int64{}}
+				Actions: map[string]int64{}, Categories: map[string]int64{}, Days: appDays[r.AppID]}
+			if a.Days == nil {
+				a.Days = []store.GatewayUsageAppDay{}
+			}
 			if r.AppID == 0 && a.Name == "" {
 				a.Name = "(unknown)"
 			}

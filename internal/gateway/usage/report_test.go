@@ -61,7 +61,8 @@ func TestReport(t *testing.T) {
 	}
 	a := un.Apps[0]
 	if a.ID != chatgpt.ID || a.Name != chatgpt.Name || !a.AI || a.Users != 2 || a.Requests != 3 || a.BytesUp != 12100 ||
-		a.Categories["upload"] != 2 || a.Categories["prompt"] != 1 || a.Actions["block"] != 1 || a.Actions["allow"] != 2 || !a.LastSeen.Equal(day1) {
+		a.Categories["upload"] != 2 || a.Categories["prompt"] != 1 || a.Actions["block"] != 1 || a.Actions["allow"] != 2 || !a.LastSeen.Equal(day1) ||
+		len(a.Days) != 2 || a.Days[0].Users != 2 || !a.Days[1].Day.Equal(day1) || a.Days[1].Users != 1 {
 		t.Errorf("ChatGPT: %+v", a)
 	}
 	if ap := statuses["approved"]; ap.AppCount != 1 || ap.Apps[0].Users != 1 || ap.Apps[0].Requests != 1 {

@@ -123,6 +123,8 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 	addAppUser := s.d.rebind("INSERT INTO gateway_usage_app_users (app_id, user_key, last_day) VALUES (?, ?, ?)" +
 		s.d.upsert("app_id, user_key", "last_day = CASE WHEN excluded.last_day > gateway_usage_app_users.last_day"+
 			" THEN excluded.last_day ELSE gateway_usage_app_users.last_day END"))
+	addAppDay := s.d.rebind("INSERT INTO gateway_usage_app_days (day, app_id, users) VALUES (?, ?, ?)" +
+		s.d.upsert("day, app_id", "users = gateway_usage_app_days.users + excluded.users"))
 	addDayUser := s.d.rebind("INSERT INTO gateway_usage_day_users (day, user_key) VALUES (?, ?) ON CONFLICT (day, user_key) DO NOTHING")
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		if len(keys) > 0 {
@@ -149,9 +151,40 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 				return err
 			}
 			defer dst.Close()
+			// A user new to an application on a day adds one to its daily count.
+			type appDay struct {
+				day int64
+				app int
+			}
+			var fresh []appDay
+			counts := map[appDay]int64{}
 			for _, k := range ukeys {
-				if _, err := st.ExecContext(ctx, k.day, k.app, k.user); err != nil {
+				res, err := st.ExecContext(ctx, k.day, k.app, k.user)
+				if err != nil {
 					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					ad := appDay{k.day, k.app}
+					if counts[ad] == 0 {
+						fresh = append(fresh, ad) // in (day, app) order, as ukeys
+					}
+					counts[ad] += n
+				}
+			}
+			if len(fresh) > 0 {
+				cst, err := tx.PrepareContext(ctx, addAppDay)
+				if err != nil {
+					return err
+				}
+				defer cst.Close()
+				for _, ad := range fresh {
+					if _, err := cst.ExecContext(ctx, ad.day, ad.app, counts[ad]); err != nil {
+						return err
+					}
 				}
 			}
 			ast, err := tx.PrepareContext(ctx, addAppUser)
@@ -186,7 +219,7 @@ func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.
 	}
 	sum := &store.GatewayUsageSummary{AppUsers: map[int]int64{}}
 	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
-		sum.Rows, sum.Days = nil, nil
+		sum.Rows, sum.Days, sum.AppDays = nil, nil, nil
 		clear(sum.AppUsers)
 		// The last day a key was seen and the sums over the days.
 		rows, err := tx.QueryContext(ctx, s.d.rebind(
@@ -223,6 +256,25 @@ func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.
 				return err
 			}
 			sum.AppUsers[app] = n
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+
+		rows, err = tx.QueryContext(ctx, s.d.rebind(
+			"SELECT day, app_id, users FROM gateway_usage_app_days WHERE day >= ? ORDER BY app_id, day"), from)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ad store.GatewayUsageAppDay
+			var day int64
+			if err := rows.Scan(&day, &ad.AppID, &ad.Users); err != nil {
+				rows.Close()
+				return err
+			}
+			ad.Day = fromUsageDay(day)
+			sum.AppDays = append(sum.AppDays, ad)
 		}
 		if err := closeRows(rows); err != nil {
 			return err
@@ -273,6 +325,9 @@ func (s *Store) DeleteGatewayUsageBefore(ctx context.Context, before time.Time) 
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_users WHERE day < ?"), day); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_app_days WHERE day < ?"), day); err != nil {
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_day_users WHERE day < ?"), day); err != nil {

@@ -59,6 +59,7 @@ func testGatewayUsageAddAndSum(t *testing.T, s store.Store, clock *Clock) {
 		usageRow(day, 1199, "ChatGPT", "unreviewed", "block", "upload", 1, 5000, 0),
 	})
 	equal(t, "app users", sum.AppUsers, map[int]int64{0: 1, 1199: 3})
+	equal(t, "app days", sum.AppDays, []store.GatewayUsageAppDay{{Day: day, AppID: 0, Users: 1}, {Day: day, AppID: 1199, Users: 3}})
 	equal(t, "days", sum.Days, []store.GatewayUsageDay{{Day: day, Requests: 8, BytesUp: 5112, BytesDown: 1103, Users: 3}})
 
 	// A later name replaces nothing when empty, and a new one is kept.
@@ -93,10 +94,11 @@ func testGatewayUsageSince(t *testing.T, s store.Store, clock *Clock) {
 	})
 	equal(t, "rows", sum.Rows, []store.GatewayUsageRow{usageRow(d0.AddDate(0, 0, 2), 7, "App", "approved", "allow", "other", 5, 20, 40)})
 	equal(t, "app users", sum.AppUsers, map[int]int64{7: 3})
+	equal(t, "app days", sum.AppDays, []store.GatewayUsageAppDay{{Day: d0.AddDate(0, 0, 1), AppID: 7, Users: 2}, {Day: d0.AddDate(0, 0, 2), AppID: 7, Users: 3}})
 
 	sum, err = u.GatewayUsageSince(ctx, d0.AddDate(0, 0, 3))
 	ok(t, "GatewayUsageSince (future)", err)
-	if len(sum.Rows) != 0 || len(sum.Days) != 0 || len(sum.AppUsers) != 0 {
+	if len(sum.Rows) != 0 || len(sum.Days) != 0 || len(sum.AppUsers) != 0 || len(sum.AppDays) != 0 {
 		t.Errorf("usage since a day without any: %+v", sum)
 	}
 }
@@ -147,7 +149,7 @@ func testGatewayUsageRetention(t *testing.T, s store.Store, clock *Clock) {
 	}
 	sum, err := u.GatewayUsageSince(ctx, time.Time{})
 	ok(t, "GatewayUsageSince", err)
-	if len(sum.Days) != 2 || !sum.Days[0].Day.Equal(d0.AddDate(0, 0, 2)) || sum.AppUsers[1] != 2 {
+	if len(sum.Days) != 2 || !sum.Days[0].Day.Equal(d0.AddDate(0, 0, 2)) || sum.AppUsers[1] != 2 || len(sum.AppDays) != 2 {
 		t.Errorf("after retention: %+v", sum)
 	}
 	n, err = u.DeleteGatewayUsageBefore(ctx, d0)
@@ -191,4 +193,5 @@ func testGatewayUsageConcurrent(t *testing.T, s store.Store, clock *Clock) {
 		usageRow(day, 2, "B", "unapproved", "block", "upload", 2*writers*each, 20*writers*each, 0),
 	})
 	equal(t, "app users", sum.AppUsers, map[int]int64{1: writers * 3})
+	equal(t, "app days", sum.AppDays, []store.GatewayUsageAppDay{{Day: day, AppID: 1, Users: writers * 3}})
 }

@@ -22,6 +22,14 @@ CREATE TABLE gateway_usage_users (
     user_key TEXT    NOT NULL,
     PRIMARY KEY (day, app_id, user_key)
 );
+-- The distinct users of each application per day, counted as gateway_usage_users gains rows.
+CREATE TABLE gateway_usage_app_days (
+    day    INTEGER NOT NULL,
+    app_id INTEGER NOT NULL,
+    users  INTEGER  NOT NULL,
+    PRIMARY KEY (day, app_id)
+);
+
 -- The last day each user used each application: the distinct users of an application since a
 -- day are its rows with last_day on or after it (apps x users rows, however many days).
 CREATE TABLE gateway_usage_app_users (
