@@ -76,6 +76,7 @@ type Recorder struct {
 	users     map[userKey]struct{}
 	written   map[userKey]struct{} // sightings already in the store, to not write them again
 	nextPurge time.Time
+	failing   bool // the last write failed
 }
 
 type rollupKey struct {
@@ -247,7 +248,9 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case e := <-r.events:
-			if r.add(&e) {
+			// An early flush, unless the last write failed: then wait for the ticker rather
+			// than retry the store for every event.
+			if r.add(&e) && !r.failing {
 				r.flushLogged()
 			}
 		case <-t.C:
@@ -367,6 +370,7 @@ func (r *Recorder) flush(ctx context.Context) error {
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = r.opts.Store.AddGatewayUsage(wctx, b)
 		cancel()
+		r.failing = err != nil
 		if err != nil {
 			r.stats.flushErrors.Add(1)
 			return err

@@ -322,3 +322,44 @@ func openSQLite(t testing.TB, now func() time.Time) *sqlstore.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// countingStore counts write attempts and always fails them.
+type countingStore struct {
+	fakeStore
+	mu       sync.Mutex
+	attempts int
+}
+
+func (c *countingStore) AddGatewayUsage(context.Context, *store.GatewayUsageBatch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attempts++
+	return store.ErrUnavailable
+}
+
+// TestNoRetryStorm: with the store down and the pending sums past half their bound, events do
+// not each trigger a write; the ticker retries.
+func TestNoRetryStorm(t *testing.T) {
+	cs := &countingStore{}
+	r := New(Options{Store: cs, MaxPendingKeys: 4, FlushInterval: time.Hour, Now: func() time.Time { return day0 }})
+	r.Start()
+	for app := range 50 {
+		r.Record(ev(day0, "u", "", app%3, "A", 1, 1))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Recorded+r.Stats().Dropped[DropPendingFull] < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("events not summed: %+v", r.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cs.mu.Lock()
+	attempts := cs.attempts
+	cs.mu.Unlock()
+	if attempts != 1 {
+		t.Errorf("%d write attempts for 50 events with the store down; want the first early flush only", attempts)
+	}
+	if err := r.Close(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Close with the store down: %v", err)
+	}
+}
