@@ -51,6 +51,9 @@ type Service struct {
 	// it on the very next request (e.g. reload the revocation set).
 	AfterRevoke func(ctx context.Context)
 	Now         func() time.Time
+	// FlushGatewayUsage, if set, writes this process's pending gateway usage counts before a
+	// report is read (so the report includes them).
+	FlushGatewayUsage func(ctx context.Context) error
 }
 
 func (s *Service) now() time.Time {

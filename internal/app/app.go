@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -92,6 +93,9 @@ type Gatehouse struct {
 	// bound address once Run listens.
 	Gateway     *gateway.Gateway
 	gatewayAddr atomic.Pointer[net.Addr]
+	// gatewayUsage sums the gateway's requests into the store's usage rollups (nil when the
+	// gateway is off or the store keeps none).
+	gatewayUsage *usage.Recorder
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
@@ -265,6 +269,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.authDomain = g.authDomainRouter(recorder)
 	g.Gateway = g.newGateway(cfg, recorder)
+	if g.gatewayUsage != nil {
+		adminSvc.FlushGatewayUsage = g.gatewayUsage.Flush
+	}
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
 		return nil, err
 	}
@@ -387,6 +394,10 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		internal.Close()
 		return err
 	}
+	if g.gatewayUsage != nil {
+		// Before any server: the admin API's report flushes through the running recorder.
+		g.gatewayUsage.Start()
+	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
@@ -484,6 +495,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		// Shutdown does not wait for hijacked connections: the gateway ends its tunnels itself.
 		_ = gatewayServer.Shutdown(shutdownCtx)
 		g.Gateway.Close()
+		g.closeGatewayUsage(shutdownCtx)
 	}
 	return runErr
 }
@@ -519,6 +531,11 @@ func newTransportMetrics() transportMetrics {
 func (g *Gatehouse) Close() {
 	if g.builtin != nil {
 		g.builtin.Close()
+	}
+	if g.gatewayUsage != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		g.closeGatewayUsage(ctx)
+		cancel()
 	}
 	if g.Store != nil {
 		_ = g.Store.Close()

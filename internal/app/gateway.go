@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/usage"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // newGateway builds the forward proxy of listen.gateway from the gateway section (nil when
@@ -23,6 +26,14 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 	for i, l := range gc.Locations {
 		locations[i] = gateway.Location{Name: l.Name, Networks: l.Networks}
 	}
+	var events gateway.EventSink
+	if us, ok := g.Store.(store.GatewayUsage); ok {
+		g.gatewayUsage = usage.New(usage.Options{Store: us, FlushInterval: gc.Usage.FlushInterval.Std(),
+			Retention: gc.Usage.Retention.Std(), Registerer: g.registry, Log: g.log, Now: g.now})
+		events = g.gatewayUsage
+	} else {
+		g.log.Warn("gateway: the store keeps no usage rollups; Shadow-AI discovery reports stay empty")
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
 			ConnectTimeout: gc.Limits.ConnectTimeout.Std()},
@@ -31,6 +42,7 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 		TunnelIdleTimeout: gc.Limits.TunnelIdleTimeout.Std(),
 		RateLimit:         g.Store,
 		Audit:             recorder,
+		Events:            events,
 		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
 		Now:               g.now,
@@ -66,4 +78,15 @@ func (g *Gatehouse) listenGateway(self ...net.Addr) (net.Listener, *http.Server,
 		ConnState:         connguard.ConnState,
 	}
 	return guarded, srv, nil
+}
+
+// closeGatewayUsage writes the usage counted but not yet stored (at shutdown, before the store
+// closes). It is safe to call more than once and when the gateway is off.
+func (g *Gatehouse) closeGatewayUsage(ctx context.Context) {
+	if g.gatewayUsage == nil {
+		return
+	}
+	if err := g.gatewayUsage.Close(ctx); err != nil {
+		g.log.Warn("gateway usage: the last counts could not be written", "err", err)
+	}
 }

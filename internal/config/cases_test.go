@@ -50,6 +50,10 @@ var problemCases = []struct {
 		"10:105: gateway.limits.tunnel_idle_timeout: must be between 10s and 24h",
 		"10:122: gateway.limits.max_tunnels: must be between 1 and 1000000",
 	}},
+	{"gateway usage", head + "gateway:\n  usage: {retention: 1h, flush_interval: 2h}\n", []string{
+		"5:22: gateway.usage.retention: must be between 24h and 87600h",
+		"5:42: gateway.usage.flush_interval: must be between 1s and 1h",
+	}},
 	{"duplicate field", head + "log: {level: info, level: debug}\n", []string{
 		"4:20: log.level: duplicate field (first set on line 4)",
 	}},

@@ -182,7 +182,9 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 		Gateway: Gateway{Limits: GatewayLimits{
 			MaxRequestHeaderBytes: 64 << 10, IdleTimeout: store.Duration(2 * time.Minute),
 			ConnectTimeout: store.Duration(30 * time.Second), TunnelIdleTimeout: store.Duration(time.Hour), MaxTunnels: 4096,
-		}},
+		},
+			Usage: GatewayUsage{Retention: store.Duration(90 * 24 * time.Hour), FlushInterval: store.Duration(time.Minute)},
+		},
 		Log: Log{Level: "info", Format: "json"},
 	}
 	f.src = nil

@@ -29,6 +29,8 @@ type Gateway struct {
 	Locations []GatewayLocation `yaml:"locations"`
 	// Limits bound the gateway's connections.
 	Limits GatewayLimits `yaml:"limits"`
+	// Usage configures Shadow-AI discovery's usage rollups (gateway_usage.go).
+	Usage GatewayUsage `yaml:"usage"`
 }
 
 // GatewayLocation is a named set of source networks.
@@ -65,6 +67,7 @@ const (
 )
 
 func (g *Gateway) setDefaults() {
+	g.Usage.setDefaults()
 	l := &g.Limits
 	if l.MaxRequestHeaderBytes == 0 {
 		l.MaxRequestHeaderBytes = DefaultMaxRequestHeaderBytes
@@ -142,6 +145,7 @@ func (c *checker) gateway() {
 		}
 	}
 
+	c.gatewayUsage()
 	l := g.Limits
 	if l.MaxRequestHeaderBytes < 4*KiB || l.MaxRequestHeaderBytes > 16*MiB {
 		c.add("gateway.limits.max_request_header_bytes", "must be between 4KiB and 16MiB")

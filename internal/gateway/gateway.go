@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
@@ -39,6 +40,8 @@ type Options struct {
 	RateLimit RateLimiter
 	// Audit records refused credentials.
 	Audit *audit.Recorder
+	// Events, when set, receives an Event for every request and tunnel (Shadow-AI discovery).
+	Events EventSink
 	// Metrics, when set, counts requests, refusals and open tunnels.
 	Metrics *Metrics
 	Log     *slog.Logger
@@ -61,6 +64,10 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
+	// apps is the application library, for the log line's application (nil when the embedded
+	// catalogue does not load, which its tests rule out).
+	apps   *applib.Catalog
+	events EventSink
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc
@@ -92,7 +99,8 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 	g := &Gateway{snaps: snaps, egress: opts.Egress, locations: newLocationTable(opts.Locations),
 		tunnels: make(chan struct{}, opts.MaxTunnels), tunnelIdle: opts.TunnelIdleTimeout,
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
-		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now}
+		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now, events: opts.Events}
+	g.apps, _ = applib.Default()
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,

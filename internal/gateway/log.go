@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 )
 
 // entry collects what the gateway's log line says about one request or tunnel.
@@ -23,10 +25,21 @@ type entry struct {
 	dest Destination
 	// status is the status answered (200 for an established tunnel), outcome what happened
 	// ("forwarded", "tunnel", "intercepted", "refused", "local"), reason why it was refused.
-	status   int
-	outcome  string
-	reason   string
-	up, down int64
+	status  int
+	outcome string
+	reason  string
+	// Set by the HTTP policies and the application library: the destination's application
+	// (0 when the library does not know the host), its review status, the rule that decided
+	// ("" for the default action), the action taken, and what the request was (prompt, upload
+	// or other).
+	appID     int
+	appName   string
+	appStatus string
+	ruleID    string
+	ruleName  string
+	action    string
+	category  string
+	up, down  int64
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -35,7 +48,8 @@ func (e *entry) refuse(status int, reason string) {
 
 // logEntry writes the one log line of a request or tunnel (message "gateway request"), in the
 // shape of the reverse proxy's access log: time, client, identity, location, method,
-// destination, status, outcome, reason, bytes up and down, duration.
+// destination, status, outcome, reason, bytes up and down, duration, device, application and
+// its review status, the deciding rule, the action and the request's category.
 func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	status := e.status
 	if status == 0 {
@@ -45,12 +59,13 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	if e.outcome == "tunnel" || e.outcome == "intercepted" {
 		down = e.down
 	}
-	var user, email, token, location string
+	var user, email, token, location, device string
 	if e.id != nil {
-		user, email, token, location = e.id.UserID, e.id.Email, e.id.ServiceTokenID, e.id.Location
+		user, email, token, location, device = e.id.UserID, e.id.Email, e.id.ServiceTokenID, e.id.Location, e.id.DeviceID
 	} else {
 		location = g.locations.lookup(e.client)
 	}
+	g.identifyApp(e)
 	g.metrics.observe(e, status)
 	level := slog.LevelInfo
 	if e.outcome == "refused" {
@@ -62,7 +77,26 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 		slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
 		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
 		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
-		slog.Duration("duration", time.Since(e.start)))
+		slog.Duration("duration", time.Since(e.start)),
+		slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
+		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule", e.ruleName),
+		slog.String("action", e.action), slog.String("category", e.category))
+	g.emit(e, status, down, user, email, token, location, device)
+}
+
+// identifyApp fills the entry's application from the application library when the policies
+// have not (the request's destination host; the first match: core hostnames before support
+// ones, then by id), and its status with "unreviewed" when none is set. Lookup does not
+// allocate for the gateway's normalised host names.
+func (g *Gateway) identifyApp(e *entry) {
+	if e.appID == 0 && g.apps != nil && e.dest.Host != "" {
+		if ms := g.apps.Lookup(e.dest.Host); len(ms) > 0 {
+			e.appID, e.appName = ms[0].App.ID, ms[0].App.Name
+		}
+	}
+	if e.appStatus == "" {
+		e.appStatus = string(applib.StatusUnreviewed)
+	}
 }
 
 // recorder records the status and size of a response and passes Flush and Hijack through.

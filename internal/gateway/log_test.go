@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+)
+
+// TestIdentifyApp: the log entry's application comes from the library when the policies left
+// it unset, never overrides what they set, and the status defaults to unreviewed.
+func TestIdentifyApp(t *testing.T) {
+	g := &Gateway{apps: applib.MustDefault()}
+	chatgpt := g.apps.Lookup("chatgpt.com")
+	if len(chatgpt) == 0 {
+		t.Fatal("the catalogue does not know chatgpt.com")
+	}
+	cases := []struct {
+		name       string
+		in         entry
+		wantID     int
+		wantName   string
+		wantStatus string
+	}{
+		{"catalogue host", entry{dest: Destination{Host: "chatgpt.com", Port: 443}}, chatgpt[0].App.ID, chatgpt[0].App.Name, "unreviewed"},
+		{"subdomain", entry{dest: Destination{Host: "files.chatgpt.com", Port: 443}}, chatgpt[0].App.ID, chatgpt[0].App.Name, "unreviewed"},
+		{"unknown host", entry{dest: Destination{Host: "example.org", Port: 443}}, 0, "", "unreviewed"},
+		{"no destination", entry{}, 0, "", "unreviewed"},
+		{"set by policy", entry{dest: Destination{Host: "chatgpt.com"}, appID: 7, appName: "Seven", appStatus: "approved"}, 7, "Seven", "approved"},
+	}
+	for _, c := range cases {
+		e := c.in
+		g.identifyApp(&e)
+		if e.appID != c.wantID || e.appName != c.wantName || e.appStatus != c.wantStatus {
+			t.Errorf("%s: got %d %q %q, want %d %q %q", c.name, e.appID, e.appName, e.appStatus, c.wantID, c.wantName, c.wantStatus)
+		}
+	}
+	e := entry{dest: Destination{Host: "chatgpt.com", Port: 443}}
+	if n := testing.AllocsPerRun(100, func() { e.appID, e.appStatus = 0, ""; g.identifyApp(&e) }); n != 0 {
+		t.Errorf("identifyApp allocates %v times per call; want 0", n)
+	}
+}
+
+// eventLog is an EventSink that keeps the events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (l *eventLog) Record(e Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+// wait returns the events once there are n (the event follows the response by a moment).
+func (l *eventLog) wait(t *testing.T, n int) []Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		got := append([]Event(nil), l.events...)
+		l.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			if len(got) != n {
+				t.Fatalf("got %d events, want %d: %+v", len(got), n, got)
+			}
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestEvents: every request and tunnel reaches the sink once, with identity, application,
+// status, outcome and byte counts.
+func TestEvents(t *testing.T) {
+	echo := echoServer(t)
+	_, port, _ := net.SplitHostPort(echo)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "hello")
+	}))
+	t.Cleanup(origin.Close)
+	_, oport, _ := net.SplitHostPort(origin.Listener.Addr().String())
+	loopback := netip.MustParseAddr("127.0.0.1")
+	log := &eventLog{}
+	gw := newTestGateway(t, Options{Events: log, Egress: &Egress{
+		Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Pins:    map[string]netip.Addr{"chatgpt.com": loopback, "example.org": loopback},
+	}})
+
+	c, br, status := connect(t, gw, "chatgpt.com:"+port, "ping")
+	if status != http.StatusOK {
+		t.Fatalf("CONNECT: %d", status)
+	}
+	buf := make([]byte, 4)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(br, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	got := log.wait(t, 1)[0]
+	chatgpt := applib.MustDefault().Lookup("chatgpt.com")[0].App
+	if got.ServiceTokenID != "ci" || got.Host != "chatgpt.com" || got.Method != http.MethodConnect ||
+		got.AppID != chatgpt.ID || got.AppName != chatgpt.Name || got.AppStatus != "unreviewed" ||
+		got.Status != http.StatusOK || got.Outcome != "tunnel" || got.BytesUp != 4 || got.BytesDown != 4 || got.Time.IsZero() {
+		t.Errorf("tunnel event: %+v", got)
+	}
+
+	proxyURL, _ := url.Parse("http://ci:" + testSecret + "@" + gw)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}, Timeout: 5 * time.Second}
+	resp, err := client.Post("http://example.org:"+oport+"/upload", "text/plain", strings.NewReader("0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	got = log.wait(t, 2)[1]
+	if got.Host != "example.org" || got.AppID != 0 || got.AppStatus != "unreviewed" || got.Method != http.MethodPost ||
+		got.Status != http.StatusOK || got.Outcome != "forwarded" || got.BytesUp != 10 || got.BytesDown != 5 {
+		t.Errorf("forward event: %+v", got)
+	}
+
+	resp, err = http.Get("http://" + gw + "/nope") // origin form without credentials
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	noAuth, _ := url.Parse("http://" + gw)
+	client = &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(noAuth)}, Timeout: 5 * time.Second}
+	resp, err = client.Get("http://example.org:" + oport + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	evs := log.wait(t, 4)
+	if evs[3].Status != http.StatusProxyAuthRequired || evs[3].Outcome != "refused" || evs[3].UserID != "" || evs[3].ServiceTokenID != "" {
+		t.Errorf("refused event: %+v", evs[3])
+	}
+}
