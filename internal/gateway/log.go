@@ -23,10 +23,21 @@ type entry struct {
 	dest Destination
 	// status is the status answered (200 for an established tunnel), outcome what happened
 	// ("forwarded", "tunnel", "intercepted", "refused", "local"), reason why it was refused.
-	status   int
-	outcome  string
-	reason   string
-	up, down int64
+	status  int
+	outcome string
+	reason  string
+	// Set by the HTTP policies and the application library: the destination's application
+	// (0 when the library does not know the host), its review status, the rule that decided
+	// ("" for the default action), the action taken, and what the request was (prompt, upload
+	// or other).
+	appID     int
+	appName   string
+	appStatus string
+	ruleID    string
+	ruleName  string
+	action    string
+	category  string
+	up, down  int64
 }
 
 func (e *entry) refuse(status int, reason string) {
