@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -50,7 +51,9 @@ type Service struct {
 	// AfterRevoke, if set, runs after every successful revocation so that this process enforces
 	// it on the very next request (e.g. reload the revocation set).
 	AfterRevoke func(ctx context.Context)
-	Now         func() time.Time
+	// Apps, when set, serves the gateway's application library and its review statuses.
+	Apps *appreview.Book
+	Now  func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -245,6 +248,8 @@ func (s *Service) record(ctx context.Context, a Actor, action, targetType, targe
 			e.Reasons = []string{"not-found"}
 		case errors.Is(opErr, ErrInvalid):
 			e.Reasons = []string{"invalid-request"}
+		case errors.Is(opErr, ErrConflict):
+			e.Reasons = []string{"conflict"}
 		default:
 			e.Reasons = []string{"internal-error"}
 		}
