@@ -14,7 +14,7 @@ import (
 // gatewayCmd groups the secure web gateway's commands.
 func gatewayCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "gateway", Short: "Manage the secure web gateway"}
-	cmd.AddCommand(gatewayCACmd())
+	cmd.AddCommand(gatewayCACmd(), gatewayAppsCmd())
 	return cmd
 }
 

@@ -63,7 +63,7 @@ func (s *Service) SetGatewayAppReview(ctx context.Context, a Actor, keys []strin
 		changes, err = b.Set(ctx, a.Name, keys, status)
 		switch {
 		case errors.Is(err, appreview.ErrConfigured):
-			err = fmt.Errorf("%w: %s; change it in the configuration file", ErrConflict, publicReviewText(err))
+			err = fmt.Errorf("%w: %s", ErrConflict, publicReviewText(err))
 		case errors.Is(err, appreview.ErrUnknownApp), errors.Is(err, appreview.ErrInvalid):
 			err = fmt.Errorf("%w: %s", ErrInvalid, publicReviewText(err))
 		}

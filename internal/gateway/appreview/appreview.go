@@ -43,6 +43,12 @@ var (
 	ErrUnsupported = errors.New("this store backend cannot keep application review statuses")
 )
 
+// unknownAppError names the applications not found, with suggestions; it is ErrUnknownApp.
+type unknownAppError struct{ msg string }
+
+func (e *unknownAppError) Error() string        { return e.msg }
+func (e *unknownAppError) Is(target error) bool { return target == ErrUnknownApp }
+
 // Book is the review statuses in force. It is safe for concurrent use; Reviews is a lock-free
 // read for the request path.
 type Book struct {
@@ -206,7 +212,7 @@ func (b *Book) Set(ctx context.Context, actor string, keys []string, status stri
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownApp, strings.Join(unknown, "; "))
+		return nil, &unknownAppError{msg: strings.Join(unknown, "; ")}
 	}
 	if len(pinned) > 0 {
 		return nil, fmt.Errorf("%s: %w", strings.Join(pinned, ", "), ErrConfigured)
