@@ -15,6 +15,7 @@ import (
 func gatewayCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "gateway", Short: "Manage the secure web gateway"}
 	cmd.AddCommand(gatewayCACmd(), gatewayReportCmd())
+	cmd.AddCommand(gatewayCACmd(), gatewayAppsCmd())
 	return cmd
 }
 

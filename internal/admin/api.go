@@ -28,6 +28,7 @@ const (
 	CodeAuth       = 10000 // missing or invalid API token
 	CodeBadRequest = 10001
 	CodeNotFound   = 10004
+	CodeConflict   = 10009
 	CodeInternal   = 10500
 )
 
@@ -82,6 +83,7 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
 	a.route("GET /api/v1/gateway/report", "gateway.report", a.gatewayReport)
+	a.gatewayAppRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})
 	})
@@ -251,6 +253,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, inv.Error()}}})
 	case errors.Is(err, ErrInvalid):
 		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, publicText(err)}}})
+	case errors.Is(err, ErrConflict):
+		writeJSON(w, http.StatusConflict, Envelope{Errors: []Message{{CodeConflict, publicConflictText(err)}}})
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "not found"}}})
 	case errors.Is(err, store.ErrUnavailable):
@@ -271,6 +275,16 @@ func publicText(err error) string {
 		return msg[i:]
 	}
 	return ErrInvalid.Error()
+}
+
+// publicConflictText is the part of an ErrConflict error after "conflict: ", which Service
+// builds from fixed text and the catalogue.
+func publicConflictText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ErrConflict.Error()+": "); i >= 0 {
+		return msg[i+len(ErrConflict.Error())+2:]
+	}
+	return ErrConflict.Error()
 }
 
 func requestRef() string {

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -54,6 +55,8 @@ type Service struct {
 	// FlushGatewayUsage, if set, writes this process's pending gateway usage counts before a
 	// report is read (so the report includes them).
 	FlushGatewayUsage func(ctx context.Context) error
+	// Apps, when set, serves the gateway's application library and its review statuses.
+	Apps *appreview.Book
 }
 
 func (s *Service) now() time.Time {
@@ -248,6 +251,8 @@ func (s *Service) record(ctx context.Context, a Actor, action, targetType, targe
 			e.Reasons = []string{"not-found"}
 		case errors.Is(opErr, ErrInvalid):
 			e.Reasons = []string{"invalid-request"}
+		case errors.Is(opErr, ErrConflict):
+			e.Reasons = []string{"conflict"}
 		default:
 			e.Reasons = []string{"internal-error"}
 		}

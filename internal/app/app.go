@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -89,6 +90,8 @@ type Gatehouse struct {
 	SCIM *scim.Server
 	// Admin is the admin REST API, served under admin.APIPrefix on the auth domain.
 	Admin *admin.API
+	// AppReviews are the review statuses in force for the gateway's application library.
+	AppReviews *appreview.Book
 	// Gateway is the forward proxy on listen.gateway (nil when it is off); GatewayAddr is its
 	// bound address once Run listens.
 	Gateway     *gateway.Gateway
@@ -263,7 +266,10 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
 			StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std())})
-	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
+	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store, log); err != nil {
+		return nil, err
+	}
+	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now, Apps: g.AppReviews,
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})

@@ -43,7 +43,12 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 	if err != nil {
 		return nil, err
 	}
-	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}}, store: st}, nil
+	book, err := openAppReviews(ctx, cfg, st, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Apps: book}, store: st}, nil
 }
 
 // ConfigPath picks the configuration file of a command that takes it as --config FILE or as its

@@ -209,6 +209,11 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 			g.log.Info("configuration applied", "version", cfg.Version)
 		}
 	}
+	if ch.Config && g.AppReviews != nil {
+		if err := g.AppReviews.Reload(ctx); err != nil {
+			g.log.Error("reload application review statuses; keeping the last ones", "err", err)
+		}
+	}
 	if ch.Revocations {
 		if err := g.Revocations.Load(ctx, g.Store); err != nil {
 			g.log.Error("reload revocations", "err", err)

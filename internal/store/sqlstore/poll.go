@@ -24,6 +24,7 @@ type fingerprint struct {
 	sessions, sessionSum, users, usersSum    int64
 	apps, appsSum, keys, keysSum, keysRetire int64
 	gatewayCAs, gatewayCAsSum                int64
+	appReviews, appReviewsSum                int64
 }
 
 const fingerprintQuery = `SELECT
@@ -38,20 +39,23 @@ const fingerprintQuery = `SELECT
 	(SELECT CAST(COALESCE(SUM(created_at % 1000000007), 0) AS BIGINT) FROM signing_keys),
 	(SELECT CAST(COALESCE(SUM(retire_at % 1000000007), 0) AS BIGINT) FROM signing_keys),
 	(SELECT COUNT(*) FROM gateway_cas),
-	(SELECT CAST(COALESCE(SUM(updated_at % 1000000007), 0) AS BIGINT) FROM gateway_cas)`
+	(SELECT CAST(COALESCE(SUM(updated_at % 1000000007), 0) AS BIGINT) FROM gateway_cas),
+	(SELECT COUNT(*) FROM gateway_app_reviews),
+	(SELECT CAST(COALESCE(SUM((updated_at + app_id) % 1000000007), 0) AS BIGINT) FROM gateway_app_reviews)`
 
 func (s *Store) fingerprint(ctx context.Context) (fingerprint, error) {
 	var f fingerprint
 	ctx, finish := s.operation(ctx)
 	err := s.db.QueryRowContext(ctx, fingerprintQuery).Scan(&f.config, &f.sessions, &f.sessionSum, &f.users, &f.usersSum,
-		&f.apps, &f.appsSum, &f.keys, &f.keysSum, &f.keysRetire, &f.gatewayCAs, &f.gatewayCAsSum)
+		&f.apps, &f.appsSum, &f.keys, &f.keysSum, &f.keysRetire, &f.gatewayCAs, &f.gatewayCAsSum,
+		&f.appReviews, &f.appReviewsSum)
 	return f, finish(err)
 }
 
 // changeSince names the parts of cur that differ from last.
 func (cur fingerprint) changeSince(last fingerprint) store.Change {
 	return store.Change{
-		Config: cur.config != last.config,
+		Config: cur.config != last.config || cur.appReviews != last.appReviews || cur.appReviewsSum != last.appReviewsSum,
 		Keys: cur.keys != last.keys || cur.keysSum != last.keysSum || cur.keysRetire != last.keysRetire ||
 			cur.gatewayCAs != last.gatewayCAs || cur.gatewayCAsSum != last.gatewayCAsSum,
 		Revocations: cur.sessions != last.sessions || cur.sessionSum != last.sessionSum ||

@@ -311,3 +311,35 @@ func TestWatchSeesOtherProcessesGatewayCA(t *testing.T) {
 		t.Fatal("a gateway CA activated by another process was not noticed")
 	}
 }
+
+// TestWatchSeesOtherProcessesAppReviews: a review status set by another process (the CLI)
+// reaches a running server as a Config change through the poll.
+func TestWatchSeesOtherProcessesAppReviews(t *testing.T) {
+	ctx := t.Context()
+	path := "file:" + filepath.Join(t.TempDir(), "shared.db")
+	server, err := Open(ctx, "sqlite", path, WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	cli, err := Open(ctx, "sqlite", path, WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for _, st := range []string{store.AppReviewApproved, store.AppReviewUnapproved, store.AppReviewUnreviewed} {
+		time.Sleep(100 * time.Millisecond) // let the server's poll take in the state so far
+		changes := server.Watch(ctx)
+		if err := cli.SetGatewayAppReviews(ctx, []store.GatewayAppReview{{AppID: 1199, Status: st}}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-changes:
+			if !c.Config {
+				t.Errorf("%s: change %+v does not name the config", st, c)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("review %s set by another process was not noticed", st)
+		}
+	}
+}

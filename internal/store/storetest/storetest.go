@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"Admin", adminTests},
 		{"GatewayCAs", gatewayCATests},
 		{"GatewayUsage", gatewayUsageTests},
+		{"GatewayAppReviews", gatewayAppReviewTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
