@@ -76,7 +76,7 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	g.log.LogAttrs(ctx, level, "gateway request",
 		slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
 		slog.String("service_token", token), slog.String("location", location),
-		slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
+		slog.String("kind", e.kind), slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
 		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
 		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
 		slog.Int("app_id", e.appID), slog.String("app", e.appName), slog.String("app_status", e.appStatus),

@@ -231,6 +231,10 @@ func (t *Tunnel) DoNotInspect(sni string) (bool, error) {
 	return true, nil
 }
 
+// Refuse records that the interceptor ended the tunnel without carrying it (reason is
+// kebab-case: "not-tls", "client-handshake-failed", ...).
+func (t *Tunnel) Refuse(reason string) { t.e.outcome, t.e.reason = "refused", reason }
+
 // Splice dials the destination and copies bytes between it and client until both directions
 // end (as for a tunnel that is not inspected); it returns the bytes carried each way.
 func (t *Tunnel) Splice(ctx context.Context, client net.Conn) (up, down int64, err error) {
