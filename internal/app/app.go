@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -90,8 +91,11 @@ type Gatehouse struct {
 	Admin *admin.API
 	// Gateway is the forward proxy on listen.gateway (nil when it is off); GatewayAddr is its
 	// bound address once Run listens.
-	Gateway     *gateway.Gateway
-	gatewayAddr atomic.Pointer[net.Addr]
+	Gateway *gateway.Gateway
+	// gatewayCA and gatewayMinter keep TLS inspection on the CA in use (nil without a gateway).
+	gatewayCA     *ca.Manager
+	gatewayMinter *ca.Minter
+	gatewayAddr   atomic.Pointer[net.Addr]
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
@@ -264,7 +268,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.authDomain = g.authDomainRouter(recorder)
-	if g.Gateway, err = g.newGateway(cfg, recorder); err != nil {
+	if g.Gateway, err = g.newGateway(ctx, cfg, master, recorder); err != nil {
 		return nil, err
 	}
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,11 +13,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/inspect"
 )
 
 // newGateway builds the forward proxy of listen.gateway from the gateway section (nil when
 // listen.gateway is empty), with its policy compiled once from the file.
-func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) (*gateway.Gateway, error) {
+func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []byte, recorder *audit.Recorder) (*gateway.Gateway, error) {
 	if cfg.Listen.Gateway == "" {
 		return nil, nil
 	}
@@ -32,8 +36,14 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) (*gat
 	for i, l := range gc.Locations {
 		locations[i] = gateway.Location{Name: l.Name, Networks: l.Networks}
 	}
+	insp, err := g.newInspector(ctx, cfg, master)
+	if err != nil {
+		return nil, err
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
-		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: reviews},
+		Policy:      &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: reviews},
+		Decide:      insp.Decide,
+		Interceptor: insp,
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
 			ConnectTimeout: gc.Limits.ConnectTimeout.Std()},
 		Locations:         locations,
@@ -45,6 +55,68 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) (*gat
 		Log:               g.log,
 		Now:               g.now,
 	}), nil
+}
+
+// newInspector builds TLS inspection: a leaf minter on the CA in use (reloaded with the keys,
+// see reloadGatewayCA), the upstream roots (system plus gateway.upstream_ca_files) and
+// tls_decrypt. Without a CA in use, or when the store cannot hold CAs, tunnels are spliced.
+func (g *Gatehouse) newInspector(ctx context.Context, cfg *config.File, master []byte) (*inspect.Inspector, error) {
+	gc := cfg.Gateway
+	roots, err := gc.UpstreamRoots()
+	if err != nil {
+		return nil, err
+	}
+	minter, err := ca.NewMinter(nil, ca.MinterOptions{Now: g.now})
+	if err != nil {
+		return nil, fmt.Errorf("gateway CA: %w", err)
+	}
+	org := cfg.Organization.Name
+	if org == "" {
+		org = cfg.Organization.AuthDomain
+	}
+	mgr, err := ca.NewManager(g.Store, master, ca.Options{Organization: org, Now: g.now})
+	switch {
+	case errors.Is(err, ca.ErrUnsupported):
+		g.log.Warn("this store cannot hold a gateway CA; TLS is not inspected")
+	case err != nil:
+		return nil, fmt.Errorf("gateway CA: %w", err)
+	default:
+		g.gatewayCA, g.gatewayMinter = mgr, minter
+		g.reloadGatewayCA(ctx)
+	}
+	if !gc.DecryptEnabled() {
+		g.log.Info("gateway.tls_decrypt.enabled is false: CONNECT tunnels are not inspected")
+	}
+	return inspect.New(inspect.Options{
+		Minter:                minter,
+		Roots:                 roots,
+		Disabled:              !gc.DecryptEnabled(),
+		IdleTimeout:           gc.Limits.IdleTimeout.Std(),
+		MaxHeaderBytes:        int(gc.Limits.MaxRequestHeaderBytes),
+		ResponseHeaderTimeout: cfg.Limits.UpstreamTimeout.Std(),
+		Metrics:               inspect.NewMetrics(g.registry, minter),
+		Log:                   g.log,
+	}), nil
+}
+
+// reloadGatewayCA hands the gateway's minter the CA in use now (after a key change: the CLI's
+// `gatehouse gateway ca activate` in another process is seen through the store's changes).
+func (g *Gatehouse) reloadGatewayCA(ctx context.Context) {
+	if g.gatewayCA == nil {
+		return
+	}
+	before := g.gatewayMinter.Authority()
+	if err := g.gatewayCA.Reload(ctx, g.gatewayMinter); err != nil {
+		g.log.Error("gateway CA not reloaded; keeping the current one", "err", err)
+		return
+	}
+	if after := g.gatewayMinter.Authority(); after != before {
+		if after == nil {
+			g.log.Warn("no gateway CA in use; TLS is not inspected")
+		} else {
+			g.log.Info("gateway CA in use: TLS is inspected", "id", after.ID(), "sha256", after.Fingerprint())
+		}
+	}
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway

@@ -216,6 +216,7 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 	}
 	if ch.Keys {
 		g.reloadKeys(ctx)
+		g.reloadGatewayCA(ctx)
 	}
 }
 
