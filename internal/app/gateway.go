@@ -40,7 +40,12 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
+	uploads, err := gateway.NewUploadScanner()
+	if err != nil {
+		return nil, fmt.Errorf("gateway DLP profiles: %w", err)
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
+		Uploads:     uploads,
 		Policy:      &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: reviews},
 		Decide:      insp.Decide,
 		Interceptor: insp,

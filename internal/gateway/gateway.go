@@ -37,6 +37,8 @@ type Options struct {
 	Interceptor Interceptor
 	// Policy is the HTTP policy enforced from the start (see SetPolicy); nil allows everything.
 	Policy *Policy
+	// Uploads scans request bodies for the body-phase rules (DLP); nil: body rules never match.
+	Uploads *UploadScanner
 	// Devices checks per-device credentials; nil accepts service tokens only.
 	Devices DeviceVerifier
 	// RateLimit bounds the refused credentials audited per client address (store.Store).
@@ -66,8 +68,9 @@ type Gateway struct {
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
 	// irp forwards the requests decrypted from inspected tunnels.
-	irp    *httputil.ReverseProxy
-	policy atomic.Pointer[Policy]
+	irp     *httputil.ReverseProxy
+	policy  atomic.Pointer[Policy]
+	uploads *UploadScanner
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc
@@ -102,6 +105,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now}
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.policy.Store(opts.Policy)
+	g.uploads = opts.Uploads
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:        rewrite,
 		Transport:      g.newTransport(opts.ResponseHeaderTimeout),
@@ -325,6 +329,9 @@ func (g *Gateway) decideRequest(w http.ResponseWriter, r *http.Request, e *entry
 		return nil, false
 	}
 	applyAddHeaders(r.Header, dec)
+	if !g.checkUpload(w, r, e, pol, st, site) {
+		return nil, false
+	}
 	if pol.Rules.Needs().Phase(rules.PhaseResponse) {
 		rc = &responseCheck{pol: pol, st: st, e: e, site: site}
 	}

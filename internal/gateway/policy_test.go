@@ -222,3 +222,68 @@ func TestConnectPolicies(t *testing.T) {
 		t.Errorf("log lacks the CONNECT block:\n%s", out)
 	}
 }
+
+// TestUploadDLP: a body-phase rule blocks an upload holding personal data, lets a clean one
+// through (body intact), and a body too large to inspect is blocked (fail closed).
+func TestUploadDLP(t *testing.T) {
+	var got sync.Map
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(r.URL.Path, string(b))
+	}))
+	defer origin.Close()
+	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
+	uploads, err := NewUploadScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploads.MaxBodyBytes = 64 << 10
+	logs := &syncBuffer{}
+	gw := newTestGateway(t, Options{
+		Egress: &Egress{Pins: map[string]netip.Addr{"chatgpt.com": netip.MustParseAddr("127.0.0.1")},
+			Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+		Policy: testPolicy(t, []rules.Rule{
+			{ID: "allow-ai", Precedence: 1, Enabled: true, Action: rules.ActionAllow, Traffic: `any(app.ids[*] == 1199)`},
+			{ID: "no-pii", Name: "No PII to AI", Precedence: 5, Enabled: true, Action: rules.ActionBlock,
+				Traffic:      `any(app.ids[*] == 1199) and any(dlp.profiles[*] in {"pii"})`,
+				RuleSettings: rules.RuleSettings{BlockPageEnabled: true, BlockReason: "Personal data may not be sent to AI tools"}},
+		}),
+		Uploads: uploads,
+		Log:     slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: gw, User: url.UserPassword("ci", testSecret)})}}
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		resp, err := client.Post("http://chatgpt.com:"+port+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	clean := `{"prompt":"summarise the quarterly report"}`
+	if status, _ := post("/clean", clean); status != 200 {
+		t.Fatalf("clean upload: %d", status)
+	}
+	if b, _ := got.Load("/clean"); b != clean {
+		t.Errorf("origin got %q", b)
+	}
+	status, body := post("/pii", `{"prompt":"write to ada.lovelace@analytical-engines.co.uk about her account"}`)
+	if status != 403 || !strings.Contains(body, `"rule_id":"no-pii"`) {
+		t.Fatalf("PII upload: %d %q", status, body)
+	}
+	if _, ok := got.Load("/pii"); ok {
+		t.Error("a blocked upload reached the origin")
+	}
+	status, _ = post("/big", strings.Repeat("a", 65<<10))
+	if status != 403 {
+		t.Fatalf("over-limit upload: %d, want 403 (fail closed)", status)
+	}
+	if _, ok := got.Load("/big"); ok {
+		t.Error("an uninspected upload reached the origin")
+	}
+	if out := logs.String(); !strings.Contains(out, `"reason":"dlp-incomplete"`) || !strings.Contains(out, `"rule_id":"no-pii"`) {
+		t.Errorf("log lacks the DLP decisions")
+	}
+}
