@@ -119,7 +119,6 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		ModifyResponse: g.checkResponse,
 		ErrorHandler:   g.inspectedError,
 		ErrorLog:       slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
-		FlushInterval:  -1, // streamed responses (server-sent events, model output) pass at once
 	}
 	return g
 }

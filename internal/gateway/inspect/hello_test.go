@@ -90,3 +90,13 @@ func FuzzReadClientHello(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkReadClientHello(b *testing.B) {
+	raw := recordHello(b, "chatgpt.com", []string{"h2", "http/1.1"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ReadClientHello(bytes.NewReader(raw)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
