@@ -59,6 +59,12 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 	rec := &recorder{ResponseWriter: w, entry: e}
 	defer func() { g.logEntry(r.Context(), e, rec) }()
 	w = rec
+	if r.Method == http.MethodConnect {
+		// A tunnel inside a tunnel would carry bytes no rule sees.
+		e.refuse(http.StatusMethodNotAllowed, "connect-in-tunnel")
+		plainError(w, http.StatusMethodNotAllowed, "CONNECT is not allowed inside an inspected tunnel.")
+		return
+	}
 	site := fullURL("https", t.Dest, r)
 	ir := &inspectedRequest{t: t, up: up, e: e, site: site}
 	ctx := context.WithValue(r.Context(), inspectedKey{}, ir)

@@ -417,6 +417,19 @@ func TestInspectionEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("no CONNECT inside an inspected tunnel", func(t *testing.T) {
+		tc, err := h.connectTLS(t, "chatgpt.com:"+chatgpt.port, "chatgpt.com", []string{"http/1.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Close()
+		fmt.Fprintf(tc, "CONNECT claude.ai:443 HTTP/1.1\r\nHost: claude.ai:443\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(tc), &http.Request{Method: http.MethodConnect})
+		if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("CONNECT in the tunnel: %v %v", resp, err)
+		}
+	})
+
 	t.Run("untrusted, expired and wrong-host destination certificates get the block page", func(t *testing.T) {
 		self := &originCA{}
 		cases := map[string]tls.Certificate{
