@@ -112,6 +112,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		ModifyResponse: g.checkResponse,
 		ErrorHandler:   g.upstreamError,
 		ErrorLog:       slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+		BufferPool:     copyBuffers{},
 	}
 	g.irp = &httputil.ReverseProxy{
 		Rewrite:        rewriteInspected,
@@ -119,9 +120,16 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		ModifyResponse: g.checkResponse,
 		ErrorHandler:   g.inspectedError,
 		ErrorLog:       slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+		BufferPool:     copyBuffers{},
 	}
 	return g
 }
+
+// copyBuffers lends the reverse proxies the splice buffers (32 KiB) for copying bodies.
+type copyBuffers struct{}
+
+func (copyBuffers) Get() []byte  { return *spliceBuffers.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { spliceBuffers.Put(&b) }
 
 // Close ends every open tunnel (http.Server.Shutdown does not wait for them: they are hijacked
 // connections). Call it after shutting the listener's server down.
