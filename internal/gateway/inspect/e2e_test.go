@@ -417,6 +417,23 @@ func TestInspectionEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a Host header naming another site is not followed", func(t *testing.T) {
+		tc, err := h.connectTLS(t, "chatgpt.com:"+chatgpt.port, "chatgpt.com", []string{"http/1.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Close()
+		fmt.Fprintf(tc, "GET /fronted HTTP/1.1\r\nHost: claude.ai\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		resp.Body.Close()
+		if got := chatgpt.last(); got.URL.Path != "/fronted" || got.Host != "chatgpt.com:"+chatgpt.port {
+			t.Errorf("origin got Host %q path %q, want the CONNECT destination", got.Host, got.URL.Path)
+		}
+	})
+
 	t.Run("no CONNECT inside an inspected tunnel", func(t *testing.T) {
 		tc, err := h.connectTLS(t, "chatgpt.com:"+chatgpt.port, "chatgpt.com", []string{"http/1.1"})
 		if err != nil {
