@@ -228,23 +228,34 @@ func (t *Tunnel) DoNotInspect(sni string) (bool, error) {
 		t.e.outcome = "refused"
 		return false, ErrSNIMismatch
 	}
-	pol := t.g.policy.Load()
-	if pol == nil || pol.Rules == nil || !pol.Rules.Needs().Connect() {
-		return false, nil
-	}
 	if sni == "" && !t.Dest.IsIP() {
 		return false, nil
+	}
+	return t.offRule(), nil
+}
+
+// DoNotInspectPlain runs the Do Not Inspect (off) rules for a tunnel whose first bytes are not
+// TLS at all (the interceptor checked that they do not start a TLS record, so no server name
+// can follow): it reports whether an off rule matches the CONNECT destination, so that the
+// tunnel is spliced rather than refused.
+func (t *Tunnel) DoNotInspectPlain() bool { return t.offRule() }
+
+// offRule evaluates the off rules on the CONNECT destination and records the one that matched.
+func (t *Tunnel) offRule() bool {
+	pol := t.g.policy.Load()
+	if pol == nil || pol.Rules == nil || !pol.Rules.Needs().Connect() {
+		return false
 	}
 	st := getEvalState()
 	defer putEvalState(st)
 	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
 	dec, ok := pol.Rules.EvaluateConnect(&st.in)
 	if !ok {
-		return false, nil
+		return false
 	}
 	t.e.noteApp(st)
 	t.e.noteDecision(dec)
-	return true, nil
+	return true
 }
 
 // Refuse records that the interceptor ended the tunnel without carrying it (reason is

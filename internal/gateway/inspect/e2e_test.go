@@ -261,6 +261,46 @@ func (h *harness) client(h2 bool) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// echoListener echoes plain TCP connections; it returns its port.
+func echoListener(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// rawConnect opens a CONNECT tunnel to dest and returns the connection after the 200.
+func (h *harness) rawConnect(t testing.TB, dest string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", h.gw, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	auth := base64.StdEncoding.EncodeToString([]byte("ci:" + testSecret))
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", dest, dest, auth)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil || resp.StatusCode != 200 || br.Buffered() > 0 {
+		t.Fatalf("CONNECT %s: %v %v", dest, resp, err)
+	}
+	return c
+}
+
 // connectTLS opens a CONNECT tunnel to dest and starts TLS in it with serverName.
 func (h *harness) connectTLS(t testing.TB, dest, serverName string, protos []string) (*tls.Conn, error) {
 	t.Helper()
@@ -300,6 +340,8 @@ var e2eRules = []rules.Rule{
 	{ID: "tenant", Name: "ChatGPT workspace", Precedence: 30, Enabled: true, Action: rules.ActionAllow,
 		Traffic:      `any(http.request.domains[*] == "chatgpt.com")`,
 		RuleSettings: rules.RuleSettings{AddHeaders: map[string][]string{"Chatgpt-Allowed-Workspace-Id": {"ws-1"}}}},
+	{ID: "ssh", Name: "SSH to the lab", Precedence: 2, Enabled: true, Action: rules.ActionOff,
+		Traffic: `http.request.host == "ssh.example.net"`},
 }
 
 func TestInspectionEndToEnd(t *testing.T) {
@@ -431,6 +473,23 @@ func TestInspectionEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		if got := chatgpt.last(); got.URL.Path != "/fronted" || got.Host != "chatgpt.com:"+chatgpt.port {
 			t.Errorf("origin got Host %q path %q, want the CONNECT destination", got.Host, got.URL.Path)
+		}
+	})
+
+	t.Run("a protocol that is not TLS is spliced only by an off rule", func(t *testing.T) {
+		echo := echoListener(t)
+		for host, wantEcho := range map[string]bool{"ssh.example.net": true, "other.example.net": false} {
+			c := h.rawConnect(t, host+":"+echo)
+			_, _ = c.Write([]byte("SSH-2.0-test\r\n"))
+			buf := make([]byte, 14)
+			_, err := io.ReadFull(c, buf)
+			if wantEcho && (err != nil || string(buf) != "SSH-2.0-test\r\n") {
+				t.Errorf("%s: echo %q %v", host, buf, err)
+			}
+			if !wantEcho && err == nil {
+				t.Errorf("%s: a plain protocol was carried without an off rule", host)
+			}
+			c.Close()
 		}
 	})
 

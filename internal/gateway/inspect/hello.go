@@ -36,11 +36,25 @@ const (
 func ReadClientHello(r io.Reader) (raw []byte, hello *ClientHello, err error) {
 	var msg []byte
 	need := -1 // handshake message length with its 4-byte header, once known
+	// The first byte alone says whether this can be TLS: a protocol that is not TLS is known
+	// without waiting for more bytes than its client sends.
+	var first [1]byte
+	if _, err := io.ReadFull(r, first[:]); err != nil {
+		return nil, nil, notTLS(err, 0)
+	}
+	raw = append(raw, first[0])
+	if first[0] != recordHandshake {
+		return raw, nil, ErrNotTLS
+	}
 	for need < 0 || len(msg) < need {
 		start := len(raw)
-		raw = append(raw, make([]byte, recordHeaderSize)...)
-		if _, err := io.ReadFull(r, raw[start:]); err != nil {
-			return raw[:start], nil, notTLS(err, start)
+		header := recordHeaderSize
+		if start == 1 {
+			start, header = 0, recordHeaderSize-1 // the first byte is read
+		}
+		raw = append(raw, make([]byte, header)...)
+		if n, err := io.ReadFull(r, raw[len(raw)-header:]); err != nil {
+			return raw[:len(raw)-header+n], nil, notTLS(err, len(raw)-header+n)
 		}
 		h := raw[start:]
 		if h[0] != recordHandshake || h[1] != 3 {

@@ -98,6 +98,13 @@ func (in *Inspector) Intercept(ctx context.Context, client net.Conn, t *gateway.
 	raw, hello, err := ReadClientHello(client)
 	_ = client.SetReadDeadline(time.Time{})
 	if err != nil {
+		// Bytes that do not even start a TLS record (SSH, plain protocols) may be spliced by a
+		// Do Not Inspect rule on the CONNECT destination; anything that starts like TLS but
+		// does not parse is refused, lest another parser find a server name in it.
+		if errors.Is(err, ErrNotTLS) && len(raw) > 0 && raw[0] != recordHandshake && t.DoNotInspectPlain() {
+			in.count("spliced")
+			return t.Splice(ctx, &replayConn{Conn: client, prefix: raw})
+		}
 		in.count("not-tls")
 		t.Refuse("not-tls")
 		return int64(len(raw)), 0, fmt.Errorf("inspect: %w", err)
