@@ -170,6 +170,9 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 	defer stop()
 	_ = srv.Serve(ln)
+	// Serve returns once the connection is closed, or at once when the gateway closed first: the
+	// listener then closes the connection it never handed out.
+	_ = ln.Close()
 	<-ln.done
 	_ = srv.Close()
 	return counted.read.Load(), counted.written.Load(), nil
