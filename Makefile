@@ -26,8 +26,8 @@ PROGRESS := $(GO) run ./internal/tools/testprogress
 # upgrades, HTTP/2 resets, bodies, TLS), the App Launcher, several replicas on one store; and the
 # DLP engine's concurrent scans.
 RACE_PKGS := ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... \
-	./internal/proxy/... ./internal/connguard/...
-RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans|TestGatewayForwardsHTTPAndTunnels|TestGatewayTunnelLimitAndShutdown)$$
+	./internal/proxy/... ./internal/connguard/... ./internal/gateway/inspect/...
+RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans|TestGatewayForwardsHTTPAndTunnels|TestGatewayTunnelLimitAndShutdown|TestGatewayInspection)$$
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

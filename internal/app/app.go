@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -94,8 +95,11 @@ type Gatehouse struct {
 	AppReviews *appreview.Book
 	// Gateway is the forward proxy on listen.gateway (nil when it is off); GatewayAddr is its
 	// bound address once Run listens.
-	Gateway     *gateway.Gateway
-	gatewayAddr atomic.Pointer[net.Addr]
+	Gateway *gateway.Gateway
+	// gatewayCA and gatewayMinter keep TLS inspection on the CA in use (nil without a gateway).
+	gatewayCA     *ca.Manager
+	gatewayMinter *ca.Minter
+	gatewayAddr   atomic.Pointer[net.Addr]
 	// gatewayUsage sums the gateway's requests into the store's usage rollups (nil when the
 	// gateway is off or the store keeps none).
 	gatewayUsage *usage.Recorder
@@ -274,7 +278,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.authDomain = g.authDomainRouter(recorder)
-	g.Gateway = g.newGateway(cfg, recorder)
+	if g.Gateway, err = g.newGateway(ctx, cfg, master, recorder); err != nil {
+		return nil, err
+	}
 	if g.gatewayUsage != nil {
 		adminSvc.FlushGatewayUsage = g.gatewayUsage.Flush
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,17 +12,30 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/inspect"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // newGateway builds the forward proxy of listen.gateway from the gateway section (nil when
-// listen.gateway is empty).
-func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gateway.Gateway {
+// listen.gateway is empty), with its policy compiled once from the file.
+func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []byte, recorder *audit.Recorder) (*gateway.Gateway, error) {
 	if cfg.Listen.Gateway == "" {
-		return nil
+		return nil, nil
 	}
 	gc := cfg.Gateway
+	cat, err := applib.Default()
+	if err != nil {
+		return nil, fmt.Errorf("gateway application library: %w", err)
+	}
+	// The review statuses in force are the Book's (gateway.app_reviews over the stored ones);
+	// reloadGatewayReviews keeps the policy on them.
+	rulesPolicy, _, err := gc.CompilePolicy(cat)
+	if err != nil {
+		return nil, err
+	}
 	locations := make([]gateway.Location, len(gc.Locations))
 	for i, l := range gc.Locations {
 		locations[i] = gateway.Location{Name: l.Name, Networks: l.Networks}
@@ -34,7 +48,19 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 	} else {
 		g.log.Warn("gateway: the store keeps no usage rollups; Shadow-AI discovery reports stay empty")
 	}
+	insp, err := g.newInspector(ctx, cfg, master)
+	if err != nil {
+		return nil, err
+	}
+	uploads, err := gateway.NewUploadScanner()
+	if err != nil {
+		return nil, fmt.Errorf("gateway DLP profiles: %w", err)
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
+		Uploads:     uploads,
+		Policy:      &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews()},
+		Decide:      insp.Decide,
+		Interceptor: insp,
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
 			ConnectTimeout: gc.Limits.ConnectTimeout.Std()},
 		Locations:         locations,
@@ -46,7 +72,69 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
 		Now:               g.now,
-	})
+	}), nil
+}
+
+// newInspector builds TLS inspection: a leaf minter on the CA in use (reloaded with the keys,
+// see reloadGatewayCA), the upstream roots (system plus gateway.upstream_ca_files) and
+// tls_decrypt. Without a CA in use, or when the store cannot hold CAs, tunnels are spliced.
+func (g *Gatehouse) newInspector(ctx context.Context, cfg *config.File, master []byte) (*inspect.Inspector, error) {
+	gc := cfg.Gateway
+	roots, err := gc.UpstreamRoots()
+	if err != nil {
+		return nil, err
+	}
+	minter, err := ca.NewMinter(nil, ca.MinterOptions{Now: g.now})
+	if err != nil {
+		return nil, fmt.Errorf("gateway CA: %w", err)
+	}
+	org := cfg.Organization.Name
+	if org == "" {
+		org = cfg.Organization.AuthDomain
+	}
+	mgr, err := ca.NewManager(g.Store, master, ca.Options{Organization: org, Now: g.now})
+	switch {
+	case errors.Is(err, ca.ErrUnsupported):
+		g.log.Warn("this store cannot hold a gateway CA; TLS is not inspected")
+	case err != nil:
+		return nil, fmt.Errorf("gateway CA: %w", err)
+	default:
+		g.gatewayCA, g.gatewayMinter = mgr, minter
+		g.reloadGatewayCA(ctx)
+	}
+	if !gc.DecryptEnabled() {
+		g.log.Info("gateway.tls_decrypt.enabled is false: CONNECT tunnels are not inspected")
+	}
+	return inspect.New(inspect.Options{
+		Minter:                minter,
+		Roots:                 roots,
+		Disabled:              !gc.DecryptEnabled(),
+		IdleTimeout:           gc.Limits.IdleTimeout.Std(),
+		MaxHeaderBytes:        int(gc.Limits.MaxRequestHeaderBytes),
+		ResponseHeaderTimeout: cfg.Limits.UpstreamTimeout.Std(),
+		Metrics:               inspect.NewMetrics(g.registry, minter),
+		Log:                   g.log,
+	}), nil
+}
+
+// reloadGatewayCA hands the gateway's minter the CA in use now (after a key change: the CLI's
+// `gatehouse gateway ca activate` in another process is seen through the store's changes).
+func (g *Gatehouse) reloadGatewayCA(ctx context.Context) {
+	if g.gatewayCA == nil {
+		return
+	}
+	before := g.gatewayMinter.Authority()
+	if err := g.gatewayCA.Reload(ctx, g.gatewayMinter); err != nil {
+		g.log.Error("gateway CA not reloaded; keeping the current one", "err", err)
+		return
+	}
+	if after := g.gatewayMinter.Authority(); after != before {
+		if after == nil {
+			g.log.Warn("no gateway CA in use; TLS is not inspected")
+		} else {
+			g.log.Info("gateway CA in use: TLS is inspected", "id", after.ID(), "sha256", after.Fingerprint())
+		}
+	}
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway
@@ -88,5 +176,18 @@ func (g *Gatehouse) closeGatewayUsage(ctx context.Context) {
 	}
 	if err := g.gatewayUsage.Close(ctx); err != nil {
 		g.log.Warn("gateway usage: the last counts could not be written", "err", err)
+	}
+}
+
+// reloadGatewayReviews puts the review statuses in force now (after a change through the CLI,
+// the admin API or another replica) into the gateway's policy.
+func (g *Gatehouse) reloadGatewayReviews() {
+	if g.Gateway == nil || g.AppReviews == nil {
+		return
+	}
+	if p := g.Gateway.Policy(); p != nil {
+		next := *p
+		next.Reviews = g.AppReviews.Reviews()
+		g.Gateway.SetPolicy(&next)
 	}
 }

@@ -213,6 +213,7 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 		if err := g.AppReviews.Reload(ctx); err != nil {
 			g.log.Error("reload application review statuses; keeping the last ones", "err", err)
 		}
+		g.reloadGatewayReviews()
 	}
 	if ch.Revocations {
 		if err := g.Revocations.Load(ctx, g.Store); err != nil {
@@ -221,6 +222,7 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 	}
 	if ch.Keys {
 		g.reloadKeys(ctx)
+		g.reloadGatewayCA(ctx)
 	}
 }
 

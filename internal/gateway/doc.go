@@ -13,7 +13,12 @@
 // spliced, or handed to TLS inspection when its TunnelDecider says so. Each request and tunnel
 // gets one log line ("gateway request").
 //
-// Sub-packages to come build on this surface: gateway/rules (HTTP policies in Cloudflare's
-// rule language), gateway/applib (the application library and review statuses) and gateway/ca
-// (the organisation CA and TLS interception, through TunnelDecider and Interceptor).
+// It enforces the HTTP policies (Policy: gateway/rules compiled from gateway.rules, with the
+// application library and review statuses of gateway/applib): on plain HTTP requests, on
+// tunnels that are not decrypted (the rules decidable before decryption; a block is a 403 to
+// the CONNECT), and on each request decrypted from an inspected tunnel (Tunnel.Handler), with
+// the block page (HTML or JSON), redirects with the policy context, add_headers, response-phase
+// rules and DLP on uploads (UploadScanner). Every decision names its rule in the log line.
+// TLS inspection itself (ClientHello peek, leaf minting with gateway/ca, upstream TLS) is
+// gateway/inspect, plugged in through TunnelDecider and Interceptor.
 package gateway

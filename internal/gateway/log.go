@@ -40,6 +40,11 @@ type entry struct {
 	action    string
 	category  string
 	up, down  int64
+
+	// requestID is the request's reference id (on the block page and in the log). The HTTP
+	// policies add the outcomes "blocked" and "redirected"; kind "https" is a request
+	// decrypted from an inspected tunnel.
+	requestID string
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -48,8 +53,9 @@ func (e *entry) refuse(status int, reason string) {
 
 // logEntry writes the one log line of a request or tunnel (message "gateway request"), in the
 // shape of the reverse proxy's access log: time, client, identity, location, method,
-// destination, status, outcome, reason, bytes up and down, duration, device, application and
-// its review status, the deciding rule, the action and the request's category.
+// destination, status, outcome, reason, bytes up and down, duration, device, the application
+// and its review status, the deciding rule and action, the request's category and its
+// reference id. Every line is also handed to the EventSink (Shadow-AI discovery).
 func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	status := e.status
 	if status == 0 {
@@ -68,19 +74,19 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	g.identifyApp(e)
 	g.metrics.observe(e, status)
 	level := slog.LevelInfo
-	if e.outcome == "refused" {
+	if e.outcome == "refused" || e.outcome == "blocked" {
 		level = slog.LevelWarn
 	}
 	g.log.LogAttrs(ctx, level, "gateway request",
 		slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
 		slog.String("service_token", token), slog.String("location", location),
-		slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
+		slog.String("kind", e.kind), slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
 		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
 		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
 		slog.Duration("duration", time.Since(e.start)),
 		slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
-		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule", e.ruleName),
-		slog.String("action", e.action), slog.String("category", e.category))
+		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName),
+		slog.String("action", e.action), slog.String("category", e.category), slog.String("request_id", e.requestID))
 	g.emit(e, status, down, user, email, token, location, device)
 }
 
@@ -92,6 +98,9 @@ func (g *Gateway) identifyApp(e *entry) {
 	if e.appID == 0 && g.apps != nil && e.dest.Host != "" {
 		if ms := g.apps.Lookup(e.dest.Host); len(ms) > 0 {
 			e.appID, e.appName = ms[0].App.ID, ms[0].App.Name
+			if p := g.policy.Load(); p != nil && e.appStatus == "" {
+				e.appStatus = string(p.Reviews.Status(e.appID))
+			}
 		}
 	}
 	if e.appStatus == "" {
