@@ -264,7 +264,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.authDomain = g.authDomainRouter(recorder)
-	g.Gateway = g.newGateway(cfg, recorder)
+	if g.Gateway, err = g.newGateway(cfg, recorder); err != nil {
+		return nil, err
+	}
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
 		return nil, err
 	}

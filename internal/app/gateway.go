@@ -10,20 +10,30 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 )
 
 // newGateway builds the forward proxy of listen.gateway from the gateway section (nil when
-// listen.gateway is empty).
-func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gateway.Gateway {
+// listen.gateway is empty), with its policy compiled once from the file.
+func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) (*gateway.Gateway, error) {
 	if cfg.Listen.Gateway == "" {
-		return nil
+		return nil, nil
 	}
 	gc := cfg.Gateway
+	cat, err := applib.Default()
+	if err != nil {
+		return nil, fmt.Errorf("gateway application library: %w", err)
+	}
+	rulesPolicy, reviews, err := gc.CompilePolicy(cat)
+	if err != nil {
+		return nil, err
+	}
 	locations := make([]gateway.Location, len(gc.Locations))
 	for i, l := range gc.Locations {
 		locations[i] = gateway.Location{Name: l.Name, Networks: l.Networks}
 	}
 	return gateway.New(g.Snapshots, gateway.Options{
+		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: reviews},
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
 			ConnectTimeout: gc.Limits.ConnectTimeout.Std()},
 		Locations:         locations,
@@ -34,7 +44,7 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
 		Now:               g.now,
-	})
+	}), nil
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway

@@ -38,6 +38,16 @@ var problemCases = []struct {
 		"11:22: gateway.hosts.api.example.com: \"not-an-ip\" is not an IP address",
 		"13:23: gateway.hosts.meta.example.com: 169.254.169.254 is a metadata address: add it to gateway.allowed_private_networks, or the gateway refuses it",
 	}},
+	{"gateway rules and reviews", head + "gateway:\n  default_action: deny\n  lists: {ai: [chatgpt.com]}\n  rules:\n    - {id: r1, name: a, enabled: true, action: block, traffic: 'http.request.hots == \"x\"'}\n    - {id: r1, name: b, enabled: true, action: redirect, traffic: 'any(http.request.domains[*] in $nope)'}\n    - id: r3\n      action: off\n      traffic: |\n        http.request.host == \"a.com\"\n        and http.request.uri.path == \"/x\"\n  app_reviews: {ChatGTP: approved, '1199': maybe}\n", []string{
+		"5:19: gateway.default_action: must be allow or block, not \"deny\"",
+		"8:65: gateway.rules[0].traffic: rule \"r1\": unknown field http.request.hots; did you mean http.request.host? (at 1:1 of the expression)",
+		"9:7: gateway.rules[1].rule_settings.redirect.target_uri: rule \"r1\": a redirect rule needs a target_uri",
+		"9:12: gateway.rules[1].id: rule \"r1\": duplicate id \"r1\" (also rules[0])",
+		"9:99: gateway.rules[1].traffic: rule \"r1\": unknown list $nope (at 1:32 of the expression)",
+		"12:16: gateway.rules[2].traffic: rule \"r3\": a Do Not Inspect (off) rule is decided before decryption and cannot use http.request.uri.path",
+		"15:17: gateway.app_reviews.ChatGTP: unknown application \"ChatGTP\"; did you mean \"ChatGPT\"?",
+		"15:36: gateway.app_reviews.1199: unknown review status \"maybe\" (want approved, unapproved, in review or unreviewed)",
+	}},
 	{"gateway locations and limits", head + "gateway:\n  allowed_private_networks: [10.1.2.3/8]\n  locations:\n    - {name: hq, networks: [10.0.0.0/16]}\n    - {name: hq, networks: [10.0.0.0/16]}\n    - {name: 'a b', networks: []}\n  limits: {max_request_header_bytes: 1KiB, connect_timeout: 0s, idle_timeout: 48h, tunnel_idle_timeout: 1s, max_tunnels: -1}\n", []string{
 		"5:30: gateway.allowed_private_networks[0]: 10.1.2.3/8 has bits set after the prefix length; did you mean 10.0.0.0/8?",
 		"8:14: gateway.locations[1].name: duplicate name \"hq\" (also used by gateway.locations[0])",

@@ -21,6 +21,7 @@ import (
 //   - secrets.master_key_file is a readable file holding a valid master key;
 //   - for SQLite, the database file's directory exists and files can be created in it, or it
 //     can be created (serve creates it, mode 0700); an existing database file is a regular file;
+//   - every gateway.upstream_ca_files entry is a readable PEM file of certificates;
 //   - every secret resolves (CheckSecrets), and so does every {env: ...} or {file: ...} secret
 //     inside an identity provider's config.
 //
@@ -32,6 +33,7 @@ func (f *File) CheckEnvironment() error {
 	issues = append(issues, f.masterKeyIssues()...)
 	issues = append(issues, f.storageIssues()...)
 	issues = append(issues, f.idpSecretIssues()...)
+	issues = append(issues, f.gatewayFileIssues()...)
 	if ve := f.problems(issues); ve != nil {
 		return ve
 	}

@@ -1,12 +1,19 @@
 package config
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
 	"github.com/gatehouse/gatehouse/internal/netguard"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -29,6 +36,68 @@ type Gateway struct {
 	Locations []GatewayLocation `yaml:"locations"`
 	// Limits bound the gateway's connections.
 	Limits GatewayLimits `yaml:"limits"`
+	// Rules are the HTTP policies in Cloudflare's API shape (id, name, precedence, enabled,
+	// action, traffic, identity, device_posture, rule_settings; see docs/gateway-rules.md).
+	// They are compiled when the configuration is loaded: unknown fields, type errors and bad
+	// settings are configuration errors at the rule's field.
+	Rules []rules.Rule `yaml:"rules"`
+	// Lists are the named lists rules reference as $name: name → values (strings, integers,
+	// addresses or CIDRs, depending on the field the list is compared with).
+	Lists map[string][]string `yaml:"lists"`
+	// DefaultAction is what happens to a request no rule matches: allow (default) or block.
+	DefaultAction string `yaml:"default_action"`
+	// AppReviews sets the review status of applications of the library: application id or
+	// name → approved, unapproved, in review (or in_review) or unreviewed. Applications not
+	// listed are unreviewed. A status never blocks by itself: rules match app.statuses.
+	AppReviews applib.Reviews `yaml:"app_reviews"`
+	// UpstreamCAFiles are PEM files of CA certificates trusted for destinations' certificates
+	// in addition to the system roots (for inspected TLS).
+	UpstreamCAFiles []string `yaml:"upstream_ca_files"`
+	// TLSDecrypt turns TLS inspection on or off (Cloudflare's tls_decrypt setting).
+	TLSDecrypt GatewayTLSDecrypt `yaml:"tls_decrypt"`
+}
+
+// GatewayTLSDecrypt is Cloudflare's tls_decrypt setting.
+type GatewayTLSDecrypt struct {
+	// Enabled inspects CONNECT tunnels whenever a gateway CA is in use (`gatehouse gateway ca
+	// generate --activate`); default true. With false, or without a CA in use, every tunnel is
+	// spliced and only rules that need nothing decrypted apply to it.
+	Enabled *bool `yaml:"enabled"`
+}
+
+// DecryptEnabled reports tls_decrypt.enabled (default true).
+func (g *Gateway) DecryptEnabled() bool { return g.TLSDecrypt.Enabled == nil || *g.TLSDecrypt.Enabled }
+
+// CompilePolicy compiles gateway.rules against gateway.lists and resolves gateway.app_reviews
+// against the catalogue (call it on a validated File; the errors are those Validate reports).
+func (g *Gateway) CompilePolicy(cat *applib.Catalog) (*rules.Policy, applib.ReviewSet, error) {
+	p, err := rules.Compile(g.Rules, rules.Options{Lists: rules.Lists(g.Lists), DefaultAction: g.DefaultAction})
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.rules: %w", err)
+	}
+	reviews, err := applib.ParseReviews(cat, g.AppReviews)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.app_reviews: %w", err)
+	}
+	return p, reviews, nil
+}
+
+// UpstreamRoots returns the system roots plus the certificates of gateway.upstream_ca_files.
+func (g *Gateway) UpstreamRoots() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for i, name := range g.UpstreamCAFiles {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("gateway.upstream_ca_files[%d]: cannot read %s: %w", i, name, errorCause(err))
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("gateway.upstream_ca_files[%d]: %s holds no PEM certificate", i, name)
+		}
+	}
+	return pool, nil
 }
 
 // GatewayLocation is a named set of source networks.
@@ -152,6 +221,111 @@ func (c *checker) gateway() {
 	if l.MaxTunnels < 1 || l.MaxTunnels > 1_000_000 {
 		c.add("gateway.limits.max_tunnels", "must be between 1 and 1000000")
 	}
+	c.gatewayPolicy()
+}
+
+// gatewayPolicy compiles gateway.rules and resolves gateway.app_reviews, reporting each problem
+// at its field (and, inside an expression, at its line and column).
+func (c *checker) gatewayPolicy() {
+	g := &c.f.Gateway
+	_, err := rules.Compile(g.Rules, rules.Options{Lists: rules.Lists(g.Lists), DefaultAction: g.DefaultAction})
+	var errs rules.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			path := "gateway." + e.Field
+			msg := e.Msg
+			if e.RuleID != "" {
+				msg = fmt.Sprintf("rule %q: %s", e.RuleID, msg)
+			}
+			var node *yaml.Node
+			if e.Expr != nil {
+				node = c.exprNode(path, e.Expr)
+				msg += fmt.Sprintf(" (at %d:%d of the expression)", e.Expr.Line, e.Expr.Col)
+			}
+			c.issues = append(c.issues, issue{path: path, node: node, msg: msg})
+		}
+	} else if err != nil {
+		c.add("gateway.rules", err.Error())
+	}
+	if len(g.AppReviews) > 0 {
+		cat, err := applib.Default()
+		if err != nil {
+			c.add("gateway.app_reviews", "the application library does not load: "+err.Error())
+			return
+		}
+		if _, err := applib.ParseReviews(cat, g.AppReviews); err != nil {
+			var problems []*applib.ReviewError
+			collectReviewErrors(err, &problems)
+			sort.Slice(problems, func(i, j int) bool { return problems[i].Key < problems[j].Key })
+			for _, p := range problems {
+				c.issues = append(c.issues, issue{path: "gateway.app_reviews." + p.Key, node: c.mapKey("gateway.app_reviews", p.Key), msg: p.Problem})
+			}
+			if len(problems) == 0 {
+				c.add("gateway.app_reviews", err.Error())
+			}
+		}
+	}
+	for i, name := range g.UpstreamCAFiles {
+		if strings.TrimSpace(name) == "" {
+			c.addf(fmt.Sprintf("gateway.upstream_ca_files[%d]", i), "must name a PEM file")
+		}
+	}
+}
+
+func collectReviewErrors(err error, out *[]*applib.ReviewError) {
+	var re *applib.ReviewError
+	if errors.As(err, &re) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				collectReviewErrors(e, out)
+			}
+			return
+		}
+		*out = append(*out, re)
+	}
+}
+
+// mapKey returns the key node of name in the mapping at path (nil when there is no source).
+func (c *checker) mapKey(path, name string) *yaml.Node {
+	if c.f.src == nil {
+		return nil
+	}
+	n, ok := lookup(c.f.src.root, path)
+	if !ok || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for _, p := range pairs(n) {
+		if p.key.Value == name {
+			return p.key
+		}
+	}
+	return nil
+}
+
+// exprNode locates a problem inside the expression at path: a position node on the offending
+// character for one-line (plain or quoted) scalars, and on the offending line for block
+// scalars. nil when there is no source (the path's node is used).
+func (c *checker) exprNode(path string, e *rules.ExprError) *yaml.Node {
+	if c.f.src == nil {
+		return nil
+	}
+	n, ok := lookup(c.f.src.root, path)
+	if !ok || n.Kind != yaml.ScalarNode {
+		return nil
+	}
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		return &yaml.Node{Line: n.Line + e.Line, Column: n.Column}
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if e.Line == 1 {
+			return &yaml.Node{Line: n.Line, Column: n.Column + e.Col}
+		}
+	case 0:
+		if e.Line == 1 {
+			return &yaml.Node{Line: n.Line, Column: n.Column + e.Col - 1}
+		}
+	}
+	return &yaml.Node{Line: n.Line + e.Line - 1, Column: n.Column}
 }
 
 // gatewayHosts checks gateway.hosts entry by entry, at the entry's own key.
@@ -201,4 +375,20 @@ func (c *checker) gatewayHosts(allowed func(netip.Addr) bool) {
 				msg: fmt.Sprintf("%s is a %s address: add it to gateway.allowed_private_networks, or the gateway refuses it", a, cl)})
 		}
 	}
+}
+
+// gatewayFileIssues checks that gateway.upstream_ca_files are readable PEM certificate files.
+func (f *File) gatewayFileIssues() []issue {
+	var out []issue
+	for i, name := range f.Gateway.UpstreamCAFiles {
+		if strings.TrimSpace(name) == "" {
+			continue // reported by Validate
+		}
+		one := Gateway{UpstreamCAFiles: []string{name}}
+		if _, err := one.UpstreamRoots(); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			out = append(out, issue{path: fmt.Sprintf("gateway.upstream_ca_files[%d]", i), msg: msg})
+		}
+	}
+	return out
 }

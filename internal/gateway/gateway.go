@@ -9,9 +9,11 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
@@ -33,6 +35,8 @@ type Options struct {
 	Decide TunnelDecider
 	// Interceptor takes over the tunnels Decide sends to TLS inspection.
 	Interceptor Interceptor
+	// Policy is the HTTP policy enforced from the start (see SetPolicy); nil allows everything.
+	Policy *Policy
 	// Devices checks per-device credentials; nil accepts service tokens only.
 	Devices DeviceVerifier
 	// RateLimit bounds the refused credentials audited per client address (store.Store).
@@ -61,6 +65,9 @@ type Gateway struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
+	// irp forwards the requests decrypted from inspected tunnels.
+	irp    *httputil.ReverseProxy
+	policy atomic.Pointer[Policy]
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc
@@ -94,11 +101,21 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
 		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now}
 	g.ctx, g.close = context.WithCancel(context.Background())
+	g.policy.Store(opts.Policy)
 	g.rp = &httputil.ReverseProxy{
-		Rewrite:      rewrite,
-		Transport:    g.newTransport(opts.ResponseHeaderTimeout),
-		ErrorHandler: g.upstreamError,
-		ErrorLog:     slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+		Rewrite:        rewrite,
+		Transport:      g.newTransport(opts.ResponseHeaderTimeout),
+		ModifyResponse: g.checkResponse,
+		ErrorHandler:   g.upstreamError,
+		ErrorLog:       slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+	}
+	g.irp = &httputil.ReverseProxy{
+		Rewrite:        rewriteInspected,
+		Transport:      inspectedTransport{},
+		ModifyResponse: g.checkResponse,
+		ErrorHandler:   g.inspectedError,
+		ErrorLog:       slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+		FlushInterval:  -1, // streamed responses (server-sent events, model output) pass at once
 	}
 	return g
 }
@@ -142,7 +159,7 @@ func (g *Gateway) newTransport(responseHeaderTimeout time.Duration) *http.Transp
 // ServeHTTP serves one request on the gateway listener: an absolute-form HTTP request to
 // forward, a CONNECT tunnel, or (origin-form) the PAC file.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := &entry{start: time.Now(), method: r.Method, client: clientIP(r)}
+	e := &entry{start: time.Now(), method: r.Method, client: clientIP(r), requestID: newRequestID()}
 	rec := &recorder{ResponseWriter: w, entry: e}
 	defer func() { g.logEntry(r.Context(), e, rec) }()
 	switch {
@@ -244,20 +261,102 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request, e *entry)
 		return
 	}
 	e.dest = d
-	if g.admit(w, r, e) == nil {
+	id := g.admit(w, r, e)
+	if id == nil {
 		return
 	}
 	t := g.resolve(w, r, e, d)
 	if t == nil {
 		return
 	}
+	ctx := context.WithValue(r.Context(), targetKey{}, t)
+	if pol := g.policy.Load(); pol != nil {
+		st := getEvalState()
+		defer putEvalState(st)
+		site := fullURL("http", d, r)
+		rc, ok := g.decideRequest(w, r, e, pol, st, id, d, t.addrs[0], site)
+		if !ok {
+			return
+		}
+		if rc != nil {
+			ctx = context.WithValue(ctx, responseCheckKey{}, rc)
+		}
+	}
 	e.outcome = "forwarded"
 	body := &countingReader{rc: r.Body}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = body
 	}
-	g.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
+	g.rp.ServeHTTP(w, r.WithContext(ctx))
 	e.up = body.n
+}
+
+// responseCheck carries what the response phase needs from the request phase.
+type responseCheck struct {
+	pol  *Policy
+	st   *evalState
+	e    *entry
+	site string
+	// d is the response-phase decision that blocked the response.
+	d rules.Decision
+}
+
+type responseCheckKey struct{}
+
+// errResponseBlocked ends a forwarded request whose response a rule blocked.
+var errResponseBlocked = errors.New("gateway: response blocked by policy")
+
+// decideRequest evaluates the request phase of pol for a request to d and acts on it: blocks
+// and redirects are answered here (ok false). Allowed requests get the rule's add_headers; rc
+// is set when response-phase rules must see the response.
+func (g *Gateway) decideRequest(w http.ResponseWriter, r *http.Request, e *entry, pol *Policy, st *evalState,
+	id *Identity, d Destination, dst netip.Addr, site string) (rc *responseCheck, ok bool) {
+	st.fillConnect(pol, id, d, dst)
+	st.fillRequest(pol, r, site)
+	e.noteApp(st)
+	e.category = st.category(pol)
+	if pol.Rules == nil {
+		e.action = rules.ActionAllow
+		return nil, true
+	}
+	dec := pol.Rules.EvaluateRequest(&st.in)
+	e.noteDecision(dec)
+	if !g.enforce(w, r, e, dec, site) {
+		return nil, false
+	}
+	applyAddHeaders(r.Header, dec)
+	if pol.Rules.Needs().Phase(rules.PhaseResponse) {
+		rc = &responseCheck{pol: pol, st: st, e: e, site: site}
+	}
+	return rc, true
+}
+
+// checkResponse runs the response-phase rules (ReverseProxy.ModifyResponse): a block or
+// redirect there replaces the response.
+func (g *Gateway) checkResponse(resp *http.Response) error {
+	rc, ok := resp.Request.Context().Value(responseCheckKey{}).(*responseCheck)
+	if !ok {
+		return nil
+	}
+	rc.st.in.ResponseStatus = resp.StatusCode
+	d := rc.pol.Rules.EvaluateResponse(&rc.st.in)
+	if !d.Matched() || d.Action == rules.ActionAllow {
+		return nil
+	}
+	rc.d = d
+	rc.e.noteDecision(d)
+	return errResponseBlocked
+}
+
+// blockedResponse answers a request whose response a rule blocked; it reports false when err is
+// something else.
+func (g *Gateway) blockedResponse(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !errors.Is(err, errResponseBlocked) {
+		return false
+	}
+	rc := r.Context().Value(responseCheckKey{}).(*responseCheck)
+	g.enforce(w, r, rc.e, rc.d, rc.site)
+	return true
 }
 
 // rewrite builds the outgoing request: the canonical destination (never the client's Host
@@ -284,6 +383,9 @@ func isIPv6(h string) bool {
 }
 
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if g.blockedResponse(w, r, err) {
+		return
+	}
 	status, msg := http.StatusBadGateway, "Gatehouse gateway: the destination could not be reached."
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

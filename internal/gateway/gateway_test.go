@@ -39,7 +39,9 @@ func newTestGateway(t testing.TB, opts Options) string {
 	if opts.Egress == nil {
 		opts.Egress = &Egress{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	}
-	opts.Log = slog.New(slog.DiscardHandler)
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	g := New(holder, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

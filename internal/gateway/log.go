@@ -23,10 +23,26 @@ type entry struct {
 	dest Destination
 	// status is the status answered (200 for an established tunnel), outcome what happened
 	// ("forwarded", "tunnel", "intercepted", "refused", "local"), reason why it was refused.
-	status   int
-	outcome  string
-	reason   string
-	up, down int64
+	status  int
+	outcome string
+	reason  string
+	// Set by the HTTP policies and the application library: the destination's application
+	// (0 when the library does not know the host), its review status, the rule that decided
+	// ("" for the default action), the action taken, and what the request was (prompt, upload
+	// or other).
+	appID     int
+	appName   string
+	appStatus string
+	ruleID    string
+	ruleName  string
+	action    string
+	category  string
+	up, down  int64
+
+	// requestID is the request's reference id (on the block page and in the log). The HTTP
+	// policies add the outcomes "blocked" and "redirected"; kind "https" is a request
+	// decrypted from an inspected tunnel.
+	requestID string
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -35,7 +51,8 @@ func (e *entry) refuse(status int, reason string) {
 
 // logEntry writes the one log line of a request or tunnel (message "gateway request"), in the
 // shape of the reverse proxy's access log: time, client, identity, location, method,
-// destination, status, outcome, reason, bytes up and down, duration.
+// destination, status, outcome, reason, bytes up and down, the application and its review
+// status, the deciding rule and action, the request's category, its reference id, duration.
 func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	status := e.status
 	if status == 0 {
@@ -53,7 +70,7 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	}
 	g.metrics.observe(e, status)
 	level := slog.LevelInfo
-	if e.outcome == "refused" {
+	if e.outcome == "refused" || e.outcome == "blocked" {
 		level = slog.LevelWarn
 	}
 	g.log.LogAttrs(ctx, level, "gateway request",
@@ -62,6 +79,9 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 		slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
 		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
 		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
+		slog.Int("app_id", e.appID), slog.String("app", e.appName), slog.String("app_status", e.appStatus),
+		slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName), slog.String("action", e.action),
+		slog.String("category", e.category), slog.String("request_id", e.requestID),
 		slog.Duration("duration", time.Since(e.start)))
 }
 

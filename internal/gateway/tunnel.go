@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
 )
 
 // TunnelAction is what the gateway does with the bytes of a CONNECT tunnel.
@@ -28,6 +31,8 @@ type Tunnel struct {
 	// Addrs are the vetted addresses of Dest: the only ones a connection may go to.
 	Addrs  []netip.Addr
 	egress *Egress
+	g      *Gateway
+	e      *entry
 }
 
 // Dial connects to the tunnel's destination, at one of its vetted addresses.
@@ -95,8 +100,11 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	if vt == nil {
 		return
 	}
-	t := &Tunnel{Dest: d, Identity: id, Addrs: vt.addrs, egress: g.egress}
+	t := &Tunnel{Dest: d, Identity: id, Addrs: vt.addrs, egress: g.egress, g: g, e: e}
 	action := g.decide(r.Context(), t)
+	if action == TunnelSplice && !g.decideTunnel(w, r, e, t) {
+		return
+	}
 	if action == TunnelIntercept && g.interceptor == nil {
 		g.log.ErrorContext(r.Context(), "gateway: a tunnel was to be intercepted but there is no interceptor")
 		e.refuse(http.StatusBadGateway, "intercept-unavailable")
@@ -151,6 +159,92 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	}
 	e.outcome = "tunnel"
 	e.up, e.down = splice(conn, upstream, g.tunnelIdle, g.ctx.Done())
+}
+
+// decideTunnel applies the policy to a tunnel that is not decrypted, from what is known before
+// decryption (connectDecision). A block or redirect is answered 403 to the CONNECT (a browser
+// shows no page for it; the JSON body is for API clients). It reports whether the tunnel may
+// open.
+func (g *Gateway) decideTunnel(w http.ResponseWriter, r *http.Request, e *entry, t *Tunnel) bool {
+	pol := g.policy.Load()
+	if pol == nil {
+		return true
+	}
+	st := getEvalState()
+	defer putEvalState(st)
+	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
+	e.noteApp(st)
+	if pol.Rules == nil {
+		return true
+	}
+	dec := connectDecision(pol.Rules, &st.in)
+	e.noteDecision(dec)
+	if dec.Action != rules.ActionBlock && dec.Action != rules.ActionRedirect {
+		return true
+	}
+	e.status, e.outcome = http.StatusForbidden, "blocked"
+	b := &BlockInfo{Status: http.StatusForbidden, RuleID: dec.RuleID(), RuleName: dec.RuleName(),
+		App: e.appName, Site: "https://" + hostForHeader(t.Dest, "https") + "/", RequestID: e.requestID}
+	if dec.Rule != nil {
+		b.Reason = dec.Rule.RuleSettings.BlockReason
+	}
+	if t.Identity != nil {
+		b.UserEmail = t.Identity.Email
+	}
+	w.Header().Set("Connection", "close")
+	WriteBlock(w, r, b)
+	return false
+}
+
+// ErrSNIMismatch is returned by DoNotInspect when the ClientHello names another server than the
+// CONNECT request: the tunnel must be closed (neither spliced nor inspected).
+var ErrSNIMismatch = errors.New("the TLS server name does not match the CONNECT destination")
+
+// DoNotInspect runs the Do Not Inspect (off) rules once the ClientHello's server name (sni,
+// "" when the client sent none) is known, and reports whether the tunnel is spliced rather than
+// decrypted. A tunnel whose server name differs from its CONNECT destination is refused
+// (ErrSNIMismatch): rules judged the destination, and the client would reach another server.
+// A destination given as an IP address agrees with an empty server name; a name does not (the
+// tunnel is then decrypted, and the leaf names the destination).
+func (t *Tunnel) DoNotInspect(sni string) (bool, error) {
+	if sni != "" && !strings.EqualFold(strings.TrimSuffix(sni, "."), t.Dest.Host) {
+		t.e.reason = "sni-mismatch"
+		t.e.outcome = "refused"
+		return false, ErrSNIMismatch
+	}
+	pol := t.g.policy.Load()
+	if pol == nil || pol.Rules == nil || !pol.Rules.Needs().Connect() {
+		return false, nil
+	}
+	if sni == "" && !t.Dest.IsIP() {
+		return false, nil
+	}
+	st := getEvalState()
+	defer putEvalState(st)
+	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
+	dec, ok := pol.Rules.EvaluateConnect(&st.in)
+	if !ok {
+		return false, nil
+	}
+	t.e.noteApp(st)
+	t.e.noteDecision(dec)
+	return true, nil
+}
+
+// Splice dials the destination and copies bytes between it and client until both directions
+// end (as for a tunnel that is not inspected); it returns the bytes carried each way.
+func (t *Tunnel) Splice(ctx context.Context, client net.Conn) (up, down int64, err error) {
+	dctx, cancel := context.WithTimeout(ctx, t.egress.connectTimeout())
+	upstream, err := t.Dial(dctx)
+	cancel()
+	if err != nil {
+		t.e.reason = "upstream-error"
+		return 0, 0, err
+	}
+	defer upstream.Close()
+	t.e.outcome = "tunnel"
+	up, down = splice(client, upstream, t.g.tunnelIdle, t.g.ctx.Done())
+	return up, down, nil
 }
 
 // prefixConn replays bytes read ahead of a connection before reading it.

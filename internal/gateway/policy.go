@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+)
+
+// Policy is what the gateway enforces: the compiled HTTP policies (gateway.rules), the
+// application library and the review statuses (gateway.app_reviews). It is immutable; the
+// gateway swaps it whole (SetPolicy) when the configuration changes.
+type Policy struct {
+	Rules   *rules.Policy
+	Catalog *applib.Catalog
+	Reviews applib.ReviewSet
+}
+
+// SetPolicy replaces the policy enforced from the next request on (nil: allow everything).
+func (g *Gateway) SetPolicy(p *Policy) { g.policy.Store(p) }
+
+// Policy returns the policy enforced now (nil when none).
+func (g *Gateway) Policy() *Policy { return g.policy.Load() }
+
+// evalState is one request's rule input with the buffers that back its arrays, pooled so that
+// evaluating a request does not allocate them.
+type evalState struct {
+	in       rules.Input
+	apps     [4]int
+	support  [4]int
+	types    [4]int
+	statuses [4]string
+	controls [8]int
+	// app is the application the request is logged under (a core match first), status its
+	// review status.
+	app    *applib.App
+	status applib.Status
+}
+
+var evalStates = sync.Pool{New: func() any { return new(evalState) }}
+
+func getEvalState() *evalState { return evalStates.Get().(*evalState) }
+
+func putEvalState(st *evalState) {
+	st.in = rules.Input{}
+	st.app, st.status = nil, ""
+	clear(st.statuses[:])
+	evalStates.Put(st)
+}
+
+// fillConnect fills the fields known before decryption: destination, addresses, identity,
+// location and the application of the host.
+func (st *evalState) fillConnect(p *Policy, id *Identity, d Destination, dst netip.Addr) {
+	in := &st.in
+	in.Host = d.Host
+	in.DstIP = dst
+	if id != nil {
+		in.SrcIP = id.ClientIP
+		in.Location = id.Location
+		in.Email = id.Email
+		in.GroupNames = id.Groups
+		in.ServiceTokenID = id.ServiceTokenID
+		in.DeviceID = id.DeviceID
+	}
+	in.AppIDs, in.SupportAppIDs, in.AppTypeIDs, in.AppStatuses = st.apps[:0], st.support[:0], st.types[:0], st.statuses[:0]
+	if p == nil || p.Catalog == nil || d.IsIP() {
+		return
+	}
+	var firstSupport *applib.App
+	for _, m := range p.Catalog.Lookup(d.Host) {
+		if m.Support {
+			in.SupportAppIDs = append(in.SupportAppIDs, m.App.ID)
+			if firstSupport == nil {
+				firstSupport = m.App
+			}
+			continue
+		}
+		status := p.Reviews.Status(m.App.ID)
+		in.AppIDs = append(in.AppIDs, m.App.ID)
+		if !containsInt(in.AppTypeIDs, m.App.TypeID) {
+			in.AppTypeIDs = append(in.AppTypeIDs, m.App.TypeID)
+		}
+		if !containsString(in.AppStatuses, string(status)) {
+			in.AppStatuses = append(in.AppStatuses, string(status))
+		}
+		if st.app == nil {
+			st.app, st.status = m.App, status
+		}
+	}
+	if st.app == nil && firstSupport != nil {
+		st.app, st.status = firstSupport, p.Reviews.Status(firstSupport.ID)
+	}
+}
+
+// fillRequest fills the fields of the request line: URL, path, query, method and the
+// application controls the request matches. url is the full URL.
+func (st *evalState) fillRequest(p *Policy, r *http.Request, url string) {
+	in := &st.in
+	in.URL = url
+	in.Path = r.URL.Path
+	in.Query = r.URL.RawQuery
+	in.PathAndQuery = r.URL.RequestURI()
+	in.Method = r.Method
+	in.AppControls = st.controls[:0]
+	if p == nil || p.Catalog == nil || len(in.AppIDs) == 0 {
+		return
+	}
+	for _, id := range in.AppIDs {
+		if a := p.Catalog.App(id); a != nil {
+			in.AppControls = a.AppendControlIDs(in.AppControls, r.Method, in.Host, in.Path)
+		}
+	}
+}
+
+// category says what a request was, from the application controls it matched: "upload",
+// "prompt" or "other".
+func (st *evalState) category(p *Policy) string {
+	if p == nil || p.Catalog == nil {
+		return "other"
+	}
+	cat := "other"
+	for _, id := range st.in.AppControls {
+		_, ct := p.Catalog.Control(id)
+		if ct == nil {
+			continue
+		}
+		switch ct.Name {
+		case "upload":
+			return "upload"
+		case "prompt":
+			cat = "prompt"
+		}
+	}
+	return cat
+}
+
+// noteApp records the request's application on its log entry.
+func (e *entry) noteApp(st *evalState) {
+	if st.app != nil {
+		e.appID, e.appName, e.appStatus = st.app.ID, st.app.Name, string(st.status)
+	}
+}
+
+// noteDecision records the deciding rule and action on the log entry.
+func (e *entry) noteDecision(d rules.Decision) {
+	e.ruleID, e.ruleName, e.action = d.RuleID(), d.RuleName(), d.Action
+}
+
+// connectDecision decides a tunnel that is not decrypted: the Do Not Inspect rules first
+// (action off), then the first allow, block or redirect rule, in precedence order, whose
+// fields are all known before decryption. Rules that need decrypted fields cannot be
+// evaluated for such a tunnel and are skipped; no match is the default action.
+func connectDecision(p *rules.Policy, in *rules.Input) rules.Decision {
+	if d, ok := p.EvaluateConnect(in); ok {
+		return d
+	}
+	for _, r := range p.Rules() {
+		if r.Action == rules.ActionOff || r.Phase != rules.PhaseConnect {
+			continue
+		}
+		if r.Match(in) {
+			return rules.Decision{Action: r.Action, Rule: r, Phase: rules.PhaseConnect}
+		}
+	}
+	return rules.Decision{Action: p.DefaultAction(), Phase: rules.PhaseConnect}
+}
+
+// applyAddHeaders sets the allow rule's add_headers on the outgoing request. A header the rule
+// sets replaces whatever the client sent under that name, so that a client cannot add its own
+// tenant-control value next to the organisation's.
+func applyAddHeaders(h http.Header, d rules.Decision) {
+	if d.Rule == nil || d.Action != rules.ActionAllow {
+		return
+	}
+	for name, values := range d.Rule.RuleSettings.AddHeaders {
+		h.Del(name)
+		for _, v := range values {
+			h.Add(name, v)
+		}
+	}
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// newRequestID returns a random reference id for a request (shown on the block page and
+// logged).
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// fullURL builds scheme://host[:port]/path?query for the rules (the port only when it is not
+// the scheme's default).
+func fullURL(scheme string, d Destination, r *http.Request) string {
+	var b strings.Builder
+	b.Grow(len(scheme) + 3 + len(d.Host) + 8 + len(r.URL.Path) + len(r.URL.RawQuery) + 1)
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(hostForHeader(d, scheme))
+	b.WriteString(r.URL.RequestURI())
+	return b.String()
+}
+
+// hostForHeader is the destination as a Host header: without the scheme's default port.
+func hostForHeader(d Destination, scheme string) string {
+	if scheme == "http" && d.Port == 80 || scheme == "https" && d.Port == 443 {
+		if isIPv6(d.Host) {
+			return "[" + d.Host + "]"
+		}
+		return d.Host
+	}
+	return d.String()
+}

@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+)
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testPolicy compiles rules with the default catalogue and ChatGPT (1199) unapproved.
+func testPolicy(t testing.TB, rs []rules.Rule) *Policy {
+	t.Helper()
+	p, err := rules.Compile(rs, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := applib.MustDefault()
+	reviews, err := applib.ParseReviews(cat, applib.Reviews{"ChatGPT": "unapproved"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Policy{Rules: p, Catalog: cat, Reviews: reviews}
+}
+
+var policyRules = []rules.Rule{
+	{ID: "blk", Name: "No unapproved uploads", Precedence: 10, Enabled: true, Action: rules.ActionBlock,
+		Traffic:      `any(app.statuses[*] == "unapproved") and http.request.uri.path == "/blocked"`,
+		RuleSettings: rules.RuleSettings{BlockPageEnabled: true, BlockReason: "Use the approved assistant."}},
+	{ID: "bare", Name: "Bare", Precedence: 15, Enabled: true, Action: rules.ActionBlock,
+		Traffic: `http.request.uri.path == "/bare"`},
+	{ID: "redir", Name: "To the approved one", Precedence: 20, Enabled: true, Action: rules.ActionRedirect,
+		Traffic: `http.request.uri.path matches "^/old"`,
+		RuleSettings: rules.RuleSettings{Redirect: &rules.RedirectSettings{TargetURI: "https://ai.example.com/go?x=1",
+			PreservePathAndQuery: true, IncludeContext: true}}},
+	{ID: "tenant", Name: "Workspace", Precedence: 30, Enabled: true, Action: rules.ActionAllow,
+		Traffic:      `any(http.request.domains[*] == "chatgpt.com")`,
+		RuleSettings: rules.RuleSettings{AddHeaders: map[string][]string{"Chatgpt-Allowed-Workspace-Id": {"ws-1"}}}},
+	{ID: "teapot", Name: "No teapots", Precedence: 40, Enabled: true, Action: rules.ActionBlock,
+		Traffic: `http.response.status_code == 418`, RuleSettings: rules.RuleSettings{BlockPageEnabled: true}},
+}
+
+func TestPlainHTTPPolicies(t *testing.T) {
+	var seen sync.Map
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.URL.Path, r.Header.Clone())
+		if r.URL.Path == "/teapot" {
+			w.WriteHeader(http.StatusTeapot)
+		}
+		_, _ = io.WriteString(w, "origin "+r.URL.Path)
+	}))
+	defer origin.Close()
+	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
+	logs := &syncBuffer{}
+	gw := newTestGateway(t, Options{
+		Egress: &Egress{Pins: map[string]netip.Addr{"chatgpt.com": netip.MustParseAddr("127.0.0.1")},
+			Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+		Policy: testPolicy(t, policyRules),
+		Log:    slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	proxyURL := &url.URL{Scheme: "http", Host: gw, User: url.UserPassword("ci", testSecret)}
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	base := "http://chatgpt.com:" + port
+	get := func(path, accept string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		req.Header.Set("Chatgpt-Allowed-Workspace-Id", "spoofed")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+
+	resp, body := get("/blocked", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+	if resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("blocked HTML: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{"No unapproved uploads", "blk", "Use the approved assistant.", "ChatGPT", "Reference ID"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("block page lacks %q:\n%s", want, body)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	if _, ok := seen.Load("/blocked"); ok {
+		t.Error("a blocked request reached the origin")
+	}
+
+	resp, body = get("/blocked", "application/json")
+	var j map[string]string
+	if err := json.Unmarshal([]byte(body), &j); err != nil || resp.StatusCode != 403 {
+		t.Fatalf("blocked JSON: %d %q %v", resp.StatusCode, body, err)
+	}
+	if j["rule_id"] != "blk" || j["application_name"] != "ChatGPT" || j["request_id"] == "" || j["error"] != "blocked" {
+		t.Errorf("block JSON %v", j)
+	}
+
+	resp, body = get("/bare", "text/html")
+	if resp.StatusCode != 403 || strings.Contains(body, "<html") || !strings.Contains(body, "reference") {
+		t.Errorf("bare block: %d %q", resp.StatusCode, body)
+	}
+
+	resp, _ = get("/old/chat?q=1", "")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusTemporaryRedirect || loc == nil || loc.Host != "ai.example.com" || loc.Path != "/go/old/chat" {
+		t.Fatalf("redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if q := loc.Query(); q.Get("x") != "1" || q.Get("q") != "1" || q.Get("cf_rule_id") != "redir" || q.Get("cf_site_uri") != base+"/old/chat?q=1" {
+		t.Errorf("redirect query %v", q)
+	}
+
+	resp, body = get("/ok", "")
+	if resp.StatusCode != 200 || body != "origin /ok" {
+		t.Fatalf("allowed: %d %q", resp.StatusCode, body)
+	}
+	h, _ := seen.Load("/ok")
+	if got := h.(http.Header).Values("Chatgpt-Allowed-Workspace-Id"); len(got) != 1 || got[0] != "ws-1" {
+		t.Errorf("origin saw workspace header %v, want [ws-1]", got)
+	}
+
+	resp, body = get("/teapot", "application/json")
+	if resp.StatusCode != 403 || !strings.Contains(body, `"rule_id":"teapot"`) || strings.Contains(body, "origin") {
+		t.Errorf("response-phase block: %d %q", resp.StatusCode, body)
+	}
+
+	out := logs.String()
+	for _, want := range []string{`"rule_id":"blk"`, `"action":"block"`, `"app_id":1199`, `"app":"ChatGPT"`, `"app_status":"unapproved"`,
+		`"rule_id":"tenant"`, `"action":"allow"`, `"rule_id":"redir"`, `"outcome":"redirected"`, `"rule_id":"teapot"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+}
+
+func TestWantsHTML(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"": false, "*/*": false, "application/json": false, "text/html": true,
+		"text/html;q=0.5, application/json": false, "application/json;q=0.1, text/html": true,
+		"text/html;q=0": false, "application/xhtml+xml": true,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		if got := WantsHTML(r); got != want {
+			t.Errorf("WantsHTML(%q) = %v", accept, got)
+		}
+	}
+}
+
+// TestConnectPolicies checks a tunnel that is not inspected: a block rule decidable before
+// decryption refuses the CONNECT with 403; rules needing the URL cannot apply; other hosts
+// open.
+func TestConnectPolicies(t *testing.T) {
+	echo := echoServer(t)
+	_, port, _ := net.SplitHostPort(echo)
+	lo := netip.MustParseAddr("127.0.0.1")
+	logs := &syncBuffer{}
+	gw := newTestGateway(t, Options{
+		Egress: &Egress{Pins: map[string]netip.Addr{"chatgpt.com": lo, "claude.ai": lo},
+			Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+		Policy: testPolicy(t, []rules.Rule{
+			{ID: "url", Precedence: 1, Enabled: true, Action: rules.ActionBlock, Traffic: `http.request.uri.path == "/"`},
+			{ID: "unapproved", Name: "Unapproved AI", Precedence: 2, Enabled: true, Action: rules.ActionBlock,
+				Traffic: `any(app.statuses[*] == "unapproved")`},
+		}),
+		Log: slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	c, br, status := connect(t, gw, "chatgpt.com:"+port, "")
+	if status != http.StatusForbidden {
+		t.Fatalf("CONNECT to an unapproved app: %d, want 403", status)
+	}
+	_ = br
+	c.Close()
+	c, br, status = connect(t, gw, "claude.ai:"+port, "")
+	if status != http.StatusOK {
+		t.Fatalf("CONNECT to an unreviewed app: %d, want 200", status)
+	}
+	_, _ = c.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("tunnel echo %q %v", buf, err)
+	}
+	c.Close()
+	if out := logs.String(); !strings.Contains(out, `"rule_id":"unapproved"`) || !strings.Contains(out, `"outcome":"blocked"`) {
+		t.Errorf("log lacks the CONNECT block:\n%s", out)
+	}
+}
