@@ -183,6 +183,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			MaxRequestHeaderBytes: 64 << 10, IdleTimeout: store.Duration(2 * time.Minute),
 			ConnectTimeout: store.Duration(30 * time.Second), TunnelIdleTimeout: store.Duration(time.Hour), MaxTunnels: 4096,
 		}},
+		DLP: DLP{MaxScanBytes: 16 << 20},
 		Log: Log{Level: "info", Format: "json"},
 	}
 	f.src = nil
