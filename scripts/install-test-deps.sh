@@ -39,7 +39,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     die "missing: ${missing[*]} (the tests run the commands chromium, xmlsec1 and certutil from PATH).
   This script installs them with apt-get (Debian, Ubuntu), which is not available here.
-  Install them with your system's package manager (for example: dnf install chromium xmlsec1;
+  Install them with your system's package manager (for example: dnf install chromium xmlsec1 nss-tools;
   brew install chromium libxmlsec1 nss) so that these commands are on PATH, then run make deps again."
   fi
   if [ "$(id -u)" -eq 0 ]; then
