@@ -27,18 +27,20 @@ if [ "$node_major" -lt 20 ]; then
   die "Node.js $node_major found, Node.js 20 or newer is required by the npm interoperability peers."
 fi
 
-# Debian packages, by the command the tests run: chromium (browser tests, DLP PDF interop) and
-# xmlsec1 (verifies the SAML IdP's signatures).
+# Debian packages, by the command the tests run: chromium (browser tests, DLP PDF interop),
+# xmlsec1 (verifies the SAML IdP's signatures) and certutil from libnss3-tools (installs the
+# gateway's CA in a test browser profile's NSS database, as an administrator would).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    die "missing: ${missing[*]} (the tests run the commands chromium and xmlsec1 from PATH).
+    die "missing: ${missing[*]} (the tests run the commands chromium, xmlsec1 and certutil from PATH).
   This script installs them with apt-get (Debian, Ubuntu), which is not available here.
-  Install them with your system's package manager (for example: dnf install chromium xmlsec1;
-  brew install chromium libxmlsec1) so that both commands are on PATH, then run make deps again."
+  Install them with your system's package manager (for example: dnf install chromium xmlsec1 nss-tools;
+  brew install chromium libxmlsec1 nss) so that these commands are on PATH, then run make deps again."
   fi
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
@@ -52,11 +54,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  for cmd in "${missing[@]}"; do
-    command -v "$cmd" >/dev/null 2>&1 || die "apt-get installed $cmd but the command $cmd is not on PATH"
+  for pkg in "${missing[@]}"; do
+    cmd="$pkg"
+    [ "$pkg" = libnss3-tools ] && cmd=certutil
+    command -v "$cmd" >/dev/null 2>&1 || die "apt-get installed $pkg but the command $cmd is not on PATH"
   done
 else
-  say "chromium and xmlsec1 are installed"
+  say "chromium, xmlsec1 and certutil are installed"
 fi
 
 GITLEAKS_VERSION=v8.30.1

@@ -155,6 +155,8 @@ type File struct {
 	Limits Limits `yaml:"limits"`
 	// Gateway configures the forward proxy served on listen.gateway (see docs/gateway.md).
 	Gateway Gateway `yaml:"gateway"`
+	// DLP configures data loss prevention on the gateway's inspected traffic (see docs/dlp.md).
+	DLP DLP `yaml:"dlp"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 	// Audit configures the export of audit and auth events to a file and a webhook.
@@ -570,6 +572,7 @@ func (f *File) SetDefaults() {
 		}
 	}
 	f.Gateway.setDefaults()
+	f.DLP.setDefaults()
 	if f.Log.Level == "" {
 		f.Log.Level = "info"
 	}

@@ -185,6 +185,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 		},
 			Usage: GatewayUsage{Retention: store.Duration(90 * 24 * time.Hour), FlushInterval: store.Duration(time.Minute)},
 		},
+		DLP: DLP{MaxScanBytes: 16 << 20},
 		Log: Log{Level: "info", Format: "json"},
 	}
 	f.src = nil

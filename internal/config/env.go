@@ -34,6 +34,7 @@ func (f *File) CheckEnvironment() error {
 	issues = append(issues, f.storageIssues()...)
 	issues = append(issues, f.idpSecretIssues()...)
 	issues = append(issues, f.gatewayFileIssues()...)
+	issues = append(issues, f.dlpFileIssues()...)
 	if ve := f.problems(issues); ve != nil {
 		return ve
 	}

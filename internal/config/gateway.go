@@ -352,7 +352,25 @@ func (c *checker) gatewayHosts(allowed func(netip.Addr) bool) {
 		return nil, nil
 	}
 	seen := map[string]string{}
-	for name, addr := range c.f.Gateway.Hosts {
+	// In the file's order, so that of two spellings of one host the second is reported (and the
+	// report is the same at every run); sorted when there is no source.
+	names := make([]string, 0, len(c.f.Gateway.Hosts))
+	if hosts != nil {
+		for _, p := range pairs(hosts) {
+			if _, ok := c.f.Gateway.Hosts[p.key.Value]; ok {
+				names = append(names, p.key.Value)
+			}
+		}
+	}
+	if len(names) != len(c.f.Gateway.Hosts) {
+		names = names[:0]
+		for name := range c.f.Gateway.Hosts {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+	}
+	for _, name := range names {
+		addr := c.f.Gateway.Hosts[name]
 		path := "gateway.hosts." + name
 		key, value := at(name)
 		h, err := netguard.CanonicalHost(name)

@@ -31,6 +31,7 @@ func (f *File) resolvePaths(dir string) {
 	abs(&f.GeoIP.MMDBFile)
 	abs(&f.Audit.File)
 	abs(&f.Storage.DSN.File)
+	abs(&f.DLP.ProfilesFile)
 	if f.Storage.Driver == DriverSQLite && f.Storage.DSN.Value != "" {
 		f.Storage.DSN.Value = ResolveSQLiteDSN(f.Storage.DSN.Value, dir)
 	}

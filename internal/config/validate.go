@@ -72,6 +72,7 @@ func (f *File) validate() []issue {
 	c.proxy()
 	c.limits()
 	c.gateway()
+	c.dlp()
 	c.log()
 	c.audit()
 	c.compile()

@@ -26,20 +26,24 @@ type Input struct {
 	// never for block, redirect or off rules: Cloudflare uses support hostnames in Allow
 	// policies only, so that blocking an app does not break the apps that share its
 	// dependencies.
-	SupportAppIDs  []int
-	AppTypeIDs     []int
-	AppStatuses    []string
-	Email          string // identity.email
-	Name           string // identity.name
-	GroupNames     []string
-	GroupIDs       []string
-	GroupEmails    []string
-	SAMLAttributes map[string][]string
-	IdP            string // identity.idp
-	ServiceTokenID string // identity.service_token_uuid
-	DeviceID       string // device.id
-	PosturePassed  []string
-	PostureFailed  []string
+	SupportAppIDs []int
+	AppTypeIDs    []int
+	AppStatuses   []string
+	// AppConfidenceScores and AppGenAIScores are the apps' confidence scores in hundredths of a
+	// point (3.45 is 345); the generative-AI score only for AI apps.
+	AppConfidenceScores []int
+	AppGenAIScores      []int
+	Email               string // identity.email
+	Name                string // identity.name
+	GroupNames          []string
+	GroupIDs            []string
+	GroupEmails         []string
+	SAMLAttributes      map[string][]string
+	IdP                 string // identity.idp
+	ServiceTokenID      string // identity.service_token_uuid
+	DeviceID            string // device.id
+	PosturePassed       []string
+	PostureFailed       []string
 
 	// Request phase.
 	URL          string // http.request.uri: the full URL

@@ -19,6 +19,16 @@ const (
 	ActionOff = "off"
 )
 
+// Scan-failure actions (rule_settings.scan_failure.action): what a body rule does when the body
+// could not be scanned whole (too large, encrypted, undecodable, cancelled).
+const (
+	// ScanFailureBlock (the default): a block rule whose other conditions hold blocks the
+	// request, as if its body conditions had matched (fail closed).
+	ScanFailureBlock = "block"
+	// ScanFailureAllow: the rule is evaluated on what was scanned, as if the scan were complete.
+	ScanFailureAllow = "allow"
+)
+
 // Untrusted-certificate actions (rule_settings.untrusted_cert.action).
 const (
 	UntrustedError       = "error"
@@ -58,6 +68,15 @@ type RuleSettings struct {
 	Redirect      *RedirectSettings      `json:"redirect,omitempty" yaml:"redirect,omitempty"`
 	PayloadLog    *PayloadLogSettings    `json:"payload_log,omitempty" yaml:"payload_log,omitempty"`
 	UntrustedCert *UntrustedCertSettings `json:"untrusted_cert,omitempty" yaml:"untrusted_cert,omitempty"`
+	// ScanFailure says what a body rule does when the body could not be scanned whole
+	// (a Gatehouse extension; default: block).
+	ScanFailure *ScanFailureSettings `json:"scan_failure,omitempty" yaml:"scan_failure,omitempty"`
+}
+
+// ScanFailureSettings say what a block rule of the body phase does when the scan of the body is
+// incomplete: block (default) or allow (evaluate the rule on what was scanned).
+type ScanFailureSettings struct {
+	Action string `json:"action" yaml:"action"`
 }
 
 // BlockPageSettings send blocked browsers to an external page.
@@ -278,6 +297,14 @@ func validateSettings(cr *CompiledRule, add func(field, format string, args ...a
 			add(".untrusted_cert.action", "must be error, block or pass_through, not %q", s.UntrustedCert.Action)
 		}
 	}
+	if s.ScanFailure != nil {
+		switch {
+		case cr.Phase != PhaseBody:
+			add(".scan_failure", "scan_failure applies only to rules that use body fields (dlp.profiles, http.upload.file.*, http.body_phase)")
+		case s.ScanFailure.Action != ScanFailureBlock && s.ScanFailure.Action != ScanFailureAllow:
+			add(".scan_failure.action", "must be block or allow, not %q", s.ScanFailure.Action)
+		}
+	}
 	if s.PayloadLog != nil && s.PayloadLog.Enabled && action != ActionAllow && action != ActionBlock {
 		add(".payload_log", "payload_log applies only to allow and block rules")
 	}
@@ -300,6 +327,9 @@ type Decision struct {
 	Rule *CompiledRule
 	// Phase is the phase that was evaluated.
 	Phase Phase
+	// Incomplete is set when a block rule blocked because the body could not be scanned whole
+	// (EvaluateBodyIncomplete), not because its body conditions matched.
+	Incomplete bool
 }
 
 // Matched reports whether a rule made the decision.
@@ -370,6 +400,24 @@ func (p *Policy) MayMatch(ph, known Phase, in *Input) bool {
 		}
 	}
 	return false
+}
+
+// EvaluateBodyIncomplete runs the body-phase rules when the body could not be scanned whole;
+// in holds what was scanned. In precedence order: a block rule whose scan_failure is block (the
+// default) and whose conditions may still hold with the body fields unknown blocks, with
+// Incomplete set (fail closed), unless it matches what was scanned (then it decides as usual);
+// any other rule decides when it matches what was scanned.
+func (p *Policy) EvaluateBodyIncomplete(in *Input) Decision {
+	for _, r := range p.phases[PhaseBody] {
+		if r.Match(in) {
+			return Decision{Action: r.Action, Rule: r, Phase: PhaseBody}
+		}
+		failClosed := r.Action == ActionBlock && (r.RuleSettings.ScanFailure == nil || r.RuleSettings.ScanFailure.Action != ScanFailureAllow)
+		if failClosed && r.mayMatch(in, PhaseResponse) {
+			return Decision{Action: ActionBlock, Rule: r, Phase: PhaseBody, Incomplete: true}
+		}
+	}
+	return Decision{Phase: PhaseBody}
 }
 
 func (p *Policy) evaluate(ph Phase, in *Input) Decision {
