@@ -11,10 +11,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
+	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/gateway/inspect"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -52,13 +54,14 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
-	uploads, err := gateway.NewUploadScanner()
+	uploads, err := newUploadScanner(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("gateway DLP profiles: %w", err)
+		return nil, err
 	}
 	return gateway.New(g.Snapshots, gateway.Options{
-		Uploads:     uploads,
-		Policy:      &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews()},
+		Uploads: uploads,
+		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
+			DLPProfiles: rulesPolicy.FieldStrings("dlp.profiles")},
 		Decide:      insp.Decide,
 		Interceptor: insp,
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
@@ -190,4 +193,23 @@ func (g *Gatehouse) reloadGatewayReviews() {
 		next.Reviews = g.AppReviews.Reviews()
 		g.Gateway.SetPolicy(&next)
 	}
+}
+
+// newUploadScanner builds the gateway's body scanner from the dlp section: the predefined and
+// custom profiles, the scan limit, and the payload log key findings are encrypted to.
+func newUploadScanner(cfg *config.File) (*upload.Scanner, error) {
+	custom, err := cfg.DLP.LoadProfiles()
+	if err != nil {
+		return nil, err
+	}
+	key, err := cfg.DLP.PayloadKey()
+	if err != nil {
+		return nil, err
+	}
+	s, err := upload.New(upload.Options{Engine: dlp.NewEngine(dlp.Options{PayloadKey: key}), Custom: custom,
+		MaxBodyBytes: int64(cfg.DLP.MaxScanBytes), MaxBufferedBytes: max(upload.DefaultMaxBufferedBytes, 4*int64(cfg.DLP.MaxScanBytes))})
+	if err != nil {
+		return nil, fmt.Errorf("dlp: %w", err)
+	}
+	return s, nil
 }

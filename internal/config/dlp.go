@@ -136,7 +136,7 @@ func unknownProfileIssues(g *Gateway, s *upload.Scanner) []issue {
 				continue // reported by the rules' own checks
 			}
 			var unknown []string
-			for _, v := range profileValues(e, g.Lists) {
+			for _, v := range rules.ExprStrings(e, "dlp.profiles", rules.Lists(g.Lists)) {
 				if !s.HasProfile(v) && !slices.Contains(unknown, v) {
 					unknown = append(unknown, v)
 				}
@@ -147,41 +147,5 @@ func unknownProfileIssues(g *Gateway, s *upload.Scanner) []issue {
 			}
 		}
 	}
-	return out
-}
-
-// profileValues returns the strings an expression compares dlp.profiles with.
-func profileValues(e rules.Expr, lists map[string][]string) []string {
-	var out []string
-	var value func(v rules.Value)
-	value = func(v rules.Value) {
-		switch v.Kind {
-		case rules.ValString:
-			out = append(out, v.Str)
-		case rules.ValSet:
-			for _, m := range v.Set {
-				value(m)
-			}
-		case rules.ValList:
-			out = append(out, lists[v.Str]...)
-		}
-	}
-	var walk func(e rules.Expr)
-	walk = func(e rules.Expr) {
-		switch e := e.(type) {
-		case *rules.Binary:
-			walk(e.L)
-			walk(e.R)
-		case *rules.Not:
-			walk(e.X)
-		case *rules.Func:
-			walk(e.X)
-		case *rules.Compare:
-			if e.Field.Name == "dlp.profiles" && e.Op != "contains" && e.Op != "matches" {
-				value(e.Value)
-			}
-		}
-	}
-	walk(e)
 	return out
 }

@@ -75,19 +75,36 @@ func (s *scanner) decodeLayer(br *bufio.Reader, head []byte, p []string, depth i
 	if !worthScanning(head) {
 		// Brotli and raw deflate have no magic number: a binary stream whose
 		// head decodes as one of them to text is treated as that encoding.
+		// Nothing declared or signed the encoding, so a stream that stops decoding further on
+		// was most likely never compressed (a long repeated pattern decodes as deflate for a
+		// while): what decoded is scanned, and the end of the decodable part ends the layer
+		// without making the verdict incomplete. Nothing is lost: no decoder, the destination's
+		// included, can read past that point either.
 		switch sniffHeaderless(full, whole) {
 		case "br":
-			return s.nested(brotli.NewReader(br), with(p, "brotli"), depth)
+			return s.nested(sniffedReader{brotli.NewReader(br)}, with(p, "brotli"), depth)
 		case "deflate":
 			fr := flate.NewReader(br)
 			defer fr.Close()
-			return s.nested(fr, with(p, "deflate"), depth)
+			return s.nested(sniffedReader{fr}, with(p, "deflate"), depth)
 		}
 	}
 	if b := multipartBoundary(head, h.ContentType); b != "" {
 		return s.scanMultipart(br, b, p, depth)
 	}
 	return s.scanText(br, p, depth)
+}
+
+// sniffedReader reads a stream whose encoding was only sniffed: a decoding error ends it like
+// io.EOF (budget errors still count).
+type sniffedReader struct{ r io.Reader }
+
+func (s sniffedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, errBudget) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // nested scans a decoder's output one level deeper, counting it against

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
@@ -38,8 +39,9 @@ type Options struct {
 	Interceptor Interceptor
 	// Policy is the HTTP policy enforced from the start (see SetPolicy); nil allows everything.
 	Policy *Policy
-	// Uploads scans request bodies for the body-phase rules (DLP); nil: body rules never match.
-	Uploads *UploadScanner
+	// Uploads scans request bodies for the body-phase rules (DLP, file types, sizes); nil: a
+	// request a body rule could block is blocked (fail closed).
+	Uploads *upload.Scanner
 	// Devices checks per-device credentials; nil accepts service tokens only.
 	Devices DeviceVerifier
 	// RateLimit bounds the refused credentials audited per client address (store.Store).
@@ -77,7 +79,7 @@ type Gateway struct {
 	// irp forwards the requests decrypted from inspected tunnels.
 	irp     *httputil.ReverseProxy
 	policy  atomic.Pointer[Policy]
-	uploads *UploadScanner
+	uploads *upload.Scanner
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc

@@ -19,6 +19,9 @@ type Policy struct {
 	Rules   *rules.Policy
 	Catalog *applib.Catalog
 	Reviews applib.ReviewSet
+	// DLPProfiles are the ids of the DLP profiles bodies are scanned with: those the rules
+	// compare dlp.profiles with (Rules.FieldStrings("dlp.profiles")).
+	DLPProfiles []string
 }
 
 // SetPolicy replaces the policy enforced from the next request on (nil: allow everything).

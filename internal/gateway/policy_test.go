@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 )
 
 // syncBuffer is a log destination safe for concurrent writes.
@@ -48,7 +50,7 @@ func testPolicy(t testing.TB, rs []rules.Rule) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Policy{Rules: p, Catalog: cat, Reviews: reviews}
+	return &Policy{Rules: p, Catalog: cat, Reviews: reviews, DLPProfiles: p.FieldStrings("dlp.profiles")}
 }
 
 var policyRules = []rules.Rule{
@@ -233,11 +235,10 @@ func TestUploadDLP(t *testing.T) {
 	}))
 	defer origin.Close()
 	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
-	uploads, err := NewUploadScanner()
+	uploads, err := upload.New(upload.Options{MaxBodyBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	uploads.MaxBodyBytes = 64 << 10
 	logs := &syncBuffer{}
 	gw := newTestGateway(t, Options{
 		Egress: &Egress{Pins: map[string]netip.Addr{"chatgpt.com": netip.MustParseAddr("127.0.0.1")},
@@ -245,8 +246,11 @@ func TestUploadDLP(t *testing.T) {
 		Policy: testPolicy(t, []rules.Rule{
 			{ID: "allow-ai", Precedence: 1, Enabled: true, Action: rules.ActionAllow, Traffic: `any(app.ids[*] == 1199)`},
 			{ID: "no-pii", Name: "No PII to AI", Precedence: 5, Enabled: true, Action: rules.ActionBlock,
-				Traffic:      `any(app.ids[*] == 1199) and any(dlp.profiles[*] in {"pii"})`,
-				RuleSettings: rules.RuleSettings{BlockPageEnabled: true, BlockReason: "Personal data may not be sent to AI tools"}},
+				Traffic: `any(app.ids[*] == 1199) and any(dlp.profiles[*] in {"pii"})`,
+				RuleSettings: rules.RuleSettings{BlockPageEnabled: true, BlockReason: "Personal data may not be sent to AI tools",
+					PayloadLog: &rules.PayloadLogSettings{Enabled: true}}},
+			{ID: "no-exe", Name: "No executables", Precedence: 6, Enabled: true, Action: rules.ActionBlock,
+				Traffic: `any(http.upload.file.types[*] in {"exe" "dll"})`, RuleSettings: rules.RuleSettings{BlockPageEnabled: true, ScanFailure: &rules.ScanFailureSettings{Action: "allow"}}},
 		}),
 		Uploads: uploads,
 		Log:     slog.New(slog.NewJSONHandler(logs, nil)),
@@ -283,7 +287,23 @@ func TestUploadDLP(t *testing.T) {
 	if _, ok := got.Load("/big"); ok {
 		t.Error("an uninspected upload reached the origin")
 	}
-	if out := logs.String(); !strings.Contains(out, `"reason":"dlp-incomplete"`) || !strings.Contains(out, `"rule_id":"no-pii"`) {
-		t.Errorf("log lacks the DLP decisions")
+	// An executable is blocked by its content, whatever it is called.
+	exe := make([]byte, 512)
+	copy(exe, "MZ")
+	binary.LittleEndian.PutUint32(exe[0x3c:], 0x80)
+	copy(exe[0x80:], "PE\x00\x00")
+	status, body = post("/upload.txt", string(exe))
+	if status != 403 || !strings.Contains(body, `"rule_id":"no-exe"`) {
+		t.Fatalf("executable upload: %d %q", status, body)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"reason":"dlp-incomplete"`) || !strings.Contains(out, `"rule_id":"no-pii"`) {
+		t.Errorf("log lacks the DLP decisions:\n%s", out)
+	}
+	// The DLP line names the profile and entry, redacts the sample, and (payload_log on for
+	// the rule, but no payload key configured) carries no payload.
+	if !strings.Contains(out, `"msg":"gateway dlp"`) || !strings.Contains(out, `"profiles":["pii"]`) || !strings.Contains(out, `"entry":"email"`) ||
+		strings.Contains(out, "ada.lovelace@analytical-engines.co.uk") || strings.Contains(out, `"payload"`) {
+		t.Errorf("DLP log line:\n%s", out)
 	}
 }

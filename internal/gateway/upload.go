@@ -1,120 +1,100 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
+	"encoding/base64"
+	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 )
 
-// UploadScanner scans request bodies for the body-phase rules (dlp.profiles,
-// http.upload.file.size, http.body_phase). A body is read whole (up to MaxBodyBytes) before
-// anything is forwarded, scanned with every profile, and evaluated; a body that could not be
-// fully inspected (too large, undecodable, out of time) is blocked: the scan fails closed.
-type UploadScanner struct {
-	Engine *dlp.Engine
-	// Profiles are scanned in turn; a profile that matches is reported to the rules by its name
-	// and by its id (the name in lower case with spaces as underscores: "PII" and "pii",
-	// "Financial Information" and "financial_information").
-	Profiles []*dlp.Profile
-	// MaxBodyBytes bounds the body read for inspection; default 10 MiB.
-	MaxBodyBytes int64
-	// Timeout bounds the scans of one body; default 30s.
-	Timeout time.Duration
-}
+// DefaultUploadTimeout bounds the scans of one request body.
+const DefaultUploadTimeout = 30 * time.Second
 
-// NewUploadScanner returns a scanner with the predefined profiles (except "All Predefined",
-// whose entries the others cover).
-func NewUploadScanner() (*UploadScanner, error) {
-	s := &UploadScanner{Engine: dlp.NewEngine(dlp.Options{})}
-	for _, name := range dlp.PredefinedProfileNames() {
-		if name == dlp.ProfileAll {
-			continue
-		}
-		p, err := dlp.PredefinedProfile(name)
-		if err != nil {
-			return nil, err
-		}
-		s.Profiles = append(s.Profiles, p)
-	}
-	return s, nil
-}
+// incompleteReason is the block page's reason when a body could not be inspected whole.
+const incompleteReason = "The upload could not be fully inspected, so it was not sent."
 
-// ProfileID is the id a profile is matched by in rules besides its name.
-func ProfileID(name string) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), " ", "_")
-}
-
-// errIncomplete means a body could not be fully inspected.
-var errIncomplete = errors.New("gateway: the upload could not be fully inspected")
-
-// scan reads r's body and scans it; it fills the body-phase fields of in and replaces the body
-// with the bytes read. errIncomplete means the body must not go on.
-func (s *UploadScanner) scan(ctx context.Context, r *http.Request, in *rules.Input) error {
-	limit := s.MaxBodyBytes
-	if limit <= 0 {
-		limit = 10 << 20
-	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	_ = r.Body.Close()
-	if err != nil {
-		return errIncomplete
-	}
-	if int64(len(body)) > limit {
-		return errIncomplete
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	r.Header.Del("Transfer-Encoding")
-	in.BodyPhase = "upload"
-	in.UploadFileSize = int64(len(body))
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	hints := dlp.Hints{ContentType: r.Header.Get("Content-Type"), ContentEncoding: r.Header.Get("Content-Encoding")}
-	for _, p := range s.Profiles {
-		v, err := s.Engine.ScanHints(ctx, bytes.NewReader(body), p, hints)
-		if err != nil || v.Incomplete {
-			return errIncomplete
-		}
-		if v.Match {
-			in.DLPProfiles = append(in.DLPProfiles, p.Name, ProfileID(p.Name))
-		}
-	}
-	return nil
-}
-
-// checkUpload runs the body phase for an allowed request: when some body rule can still match
-// it scans the body and evaluates the body rules. It answers blocks and redirects (and bodies
-// that could not be inspected: blocked) itself and reports whether the request may go on.
+// checkUpload runs the body phase for an allowed request: when some body rule can still match,
+// it scans the body (package upload: file types, size and the DLP profiles the rules name),
+// evaluates the body rules, and answers blocks and redirects itself. A scan that could not
+// inspect the whole body fails closed on the block rules that could still match
+// (rules.Policy.EvaluateBodyIncomplete; rule_settings.scan_failure opts a rule out). It reports
+// whether the request may go on; the request's body is then the scanned one, replayed.
 func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, pol *Policy, st *evalState, site string) bool {
-	if g.uploads == nil || pol.Rules == nil || !pol.Rules.Needs().Body() || r.Body == nil || r.Body == http.NoBody {
+	if pol.Rules == nil || !pol.Rules.Needs().Body() || r.Body == nil || r.Body == http.NoBody {
 		return true
 	}
 	if !pol.Rules.MayMatch(rules.PhaseBody, rules.PhaseRequest, &st.in) {
 		return true
 	}
-	if err := g.uploads.scan(r.Context(), r, &st.in); err != nil {
-		e.ruleID, e.ruleName, e.action = "", "", rules.ActionBlock
-		g.block(w, r, e, rules.Decision{Action: rules.ActionBlock, Phase: rules.PhaseBody}, site,
-			"The upload could not be fully inspected, so it was not sent.")
-		e.reason = "dlp-incomplete"
+	if g.uploads == nil {
+		// A body rule may match and nothing can scan: fail closed.
+		e.reason = "dlp-unavailable"
+		g.block(w, r, e, rules.Decision{Action: rules.ActionBlock, Phase: rules.PhaseBody}, site, incompleteReason)
 		return false
 	}
-	d := pol.Rules.EvaluateBody(&st.in)
+	ctx, cancel := context.WithTimeout(r.Context(), DefaultUploadTimeout)
+	defer cancel()
+	res, body, err := g.uploads.Scan(ctx, r.Body, upload.Hints{ContentType: r.Header.Get("Content-Type"),
+		ContentEncoding: r.Header.Get("Content-Encoding")}, pol.DLPProfiles)
+	r.Body = body
+	if !res.Incomplete && err == nil {
+		// The whole body is in memory: forward it with its length.
+		r.ContentLength = res.Size
+		r.TransferEncoding = nil
+		r.Header.Del("Transfer-Encoding")
+	}
+	in := &st.in
+	in.BodyPhase = "upload"
+	in.UploadFileSize = res.Size
+	if r.ContentLength > res.Size {
+		in.UploadFileSize = r.ContentLength // a body larger than was scanned
+	}
+	in.UploadFileTypes = res.FileTypes
+	in.DLPProfiles = res.MatchedProfiles
+	var d rules.Decision
+	if res.Incomplete || err != nil {
+		d = pol.Rules.EvaluateBodyIncomplete(in)
+	} else {
+		d = pol.Rules.EvaluateBody(in)
+	}
+	g.logFindings(r.Context(), e, d, res)
 	if !d.Matched() || d.Action == rules.ActionAllow {
 		return true
 	}
 	e.noteDecision(d)
+	if d.Incomplete {
+		e.reason = "dlp-incomplete"
+		g.block(w, r, e, d, site, incompleteReason)
+		return false
+	}
 	return g.enforce(w, r, e, d, site)
+}
+
+// logFindings writes one "gateway dlp" line for a body whose scan matched a profile or was
+// incomplete: the profiles, file types, why the scan was incomplete, and each finding
+// (redacted; its payload, encrypted to dlp.payload_log.public_key, only when the deciding rule
+// has payload_log enabled).
+func (g *Gateway) logFindings(ctx context.Context, e *entry, d rules.Decision, res upload.Result) {
+	if len(res.MatchedProfiles) == 0 && !res.Incomplete {
+		return
+	}
+	payloads := d.Rule != nil && d.Rule.RuleSettings.PayloadLog != nil && d.Rule.RuleSettings.PayloadLog.Enabled
+	findings := make([]map[string]any, 0, len(res.Findings))
+	for _, f := range res.Findings {
+		m := map[string]any{"entry": f.Entry, "profile": f.Profile, "confidence": f.Confidence.String(),
+			"path": f.Path, "sample": f.Sample}
+		if payloads && len(f.Payload) > 0 {
+			m["payload"] = base64.StdEncoding.EncodeToString(f.Payload)
+		}
+		findings = append(findings, m)
+	}
+	g.log.LogAttrs(ctx, slog.LevelWarn, "gateway dlp",
+		slog.String("request_id", e.requestID), slog.String("host", e.dest.Host),
+		slog.String("rule_id", d.RuleID()), slog.String("action", d.Action),
+		slog.Any("profiles", res.MatchedProfiles), slog.Any("file_types", res.FileTypes), slog.Int64("size", res.Size),
+		slog.Bool("incomplete", res.Incomplete), slog.Any("reasons", res.Reasons), slog.Any("findings", findings))
 }

@@ -144,6 +144,7 @@ type Policy struct {
 	phases        [PhaseBody + 1][]*CompiledRule
 	defaultAction string
 	needs         NeedSet
+	lists         Lists
 }
 
 // Compile validates rules and compiles their expressions. It reports every problem at once, as
@@ -154,7 +155,7 @@ func Compile(rs []Rule, opts Options) (*Policy, error) {
 	add := func(i int, id, field, format string, args ...any) {
 		errs = append(errs, &Error{Field: fmt.Sprintf("rules[%d]", i) + field, RuleID: id, Msg: fmt.Sprintf(format, args...)})
 	}
-	p := &Policy{defaultAction: cmp.Or(opts.DefaultAction, ActionAllow)}
+	p := &Policy{defaultAction: cmp.Or(opts.DefaultAction, ActionAllow), lists: opts.Lists}
 	if p.defaultAction != ActionAllow && p.defaultAction != ActionBlock {
 		errs = append(errs, &Error{Field: "default_action", Msg: fmt.Sprintf("must be allow or block, not %q", opts.DefaultAction)})
 	}
