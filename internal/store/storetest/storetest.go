@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"SCIM", scimTests},
 		{"Admin", adminTests},
 		{"GatewayCAs", gatewayCATests},
+		{"GatewayDevices", gatewayDeviceTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
