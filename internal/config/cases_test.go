@@ -213,6 +213,13 @@ var problemCases = []struct {
 		"6:61: applications[1].destinations: a warp application has no destinations: it is served on the auth domain (gateway/enroll)",
 		"6:86: applications[1].domain: a warp application has no domain: it is served on the auth domain (gateway/enroll)",
 	}},
+	{"gateway proxy_address", head + "gateway: {proxy_address: 'proxy.example.com'}\n", []string{
+		"4:26: gateway.proxy_address: must be host:port, the address users configure as their proxy (for example proxy.example.com:3128)",
+	}},
+	{"gateway proxy_address port", head + "gateway: {proxy_address: 'bad_host!:99999'}\n", []string{
+		"4:26: gateway.proxy_address: \"bad_host!\" is not a valid host name or IP address",
+		"4:26: gateway.proxy_address: must end in a port number between 1 and 65535",
+	}},
 	{"self_hosted needs destinations and upstream", head + "applications:\n  - id: a\n", []string{
 		"5:5: applications[0].destinations: a self_hosted application needs at least one destination",
 		"5:5: applications[0].upstream: is required for a self_hosted application",

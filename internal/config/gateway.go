@@ -29,6 +29,10 @@ type Gateway struct {
 	Locations []GatewayLocation `yaml:"locations"`
 	// Limits bound the gateway's connections.
 	Limits GatewayLimits `yaml:"limits"`
+	// ProxyAddress is the host:port users configure as their proxy, shown by device enrolment
+	// and put in personal PAC files; default: the auth domain's host with listen.gateway's
+	// port. See gateway_enroll.go.
+	ProxyAddress string `yaml:"proxy_address"`
 }
 
 // GatewayLocation is a named set of source networks.
@@ -152,6 +156,7 @@ func (c *checker) gateway() {
 	if l.MaxTunnels < 1 || l.MaxTunnels > 1_000_000 {
 		c.add("gateway.limits.max_tunnels", "must be between 1 and 1000000")
 	}
+	c.gatewayProxyAddress()
 }
 
 // gatewayHosts checks gateway.hosts entry by entry, at the entry's own key.
