@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/devices"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity/onetimepin"
@@ -92,6 +93,10 @@ type Gatehouse struct {
 	// bound address once Run listens.
 	Gateway     *gateway.Gateway
 	gatewayAddr atomic.Pointer[net.Addr]
+	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
+	// hold devices); Enroll serves device enrolment on the auth domain.
+	Devices *devices.Verifier
+	Enroll  *devices.Enroll
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
@@ -263,6 +268,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
+	if err := g.newDevices(cfg, master, recorder); err != nil {
+		return nil, err
+	}
 	g.authDomain = g.authDomainRouter(recorder)
 	g.Gateway = g.newGateway(cfg, recorder)
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
@@ -517,6 +525,13 @@ func newTransportMetrics() transportMetrics {
 
 // Close releases the store and GeoIP database.
 func (g *Gatehouse) Close() {
+	if g.Devices != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := g.Devices.Close(ctx); err != nil {
+			g.log.Warn("gateway devices: last-seen times not recorded", "err", err)
+		}
+		cancel()
+	}
 	if g.builtin != nil {
 		g.builtin.Close()
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +12,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/devices"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // newGateway builds the forward proxy of listen.gateway from the gateway section (nil when
@@ -23,6 +28,10 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 	for i, l := range gc.Locations {
 		locations[i] = gateway.Location{Name: l.Name, Networks: l.Networks}
 	}
+	var devs gateway.DeviceVerifier
+	if g.Devices != nil {
+		devs = g.Devices
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
 			ConnectTimeout: gc.Limits.ConnectTimeout.Std()},
@@ -30,11 +39,34 @@ func (g *Gatehouse) newGateway(cfg *config.File, recorder *audit.Recorder) *gate
 		MaxTunnels:        gc.Limits.MaxTunnels,
 		TunnelIdleTimeout: gc.Limits.TunnelIdleTimeout.Std(),
 		RateLimit:         g.Store,
+		Devices:           devs,
 		Audit:             recorder,
 		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
 		Now:               g.now,
 	})
+}
+
+// newDevices builds gateway device enrolment (the auth domain's <prefix>gateway/ pages) and the
+// verifier of device credentials, when the store can hold devices.
+func (g *Gatehouse) newDevices(cfg *config.File, master []byte, recorder *audit.Recorder) error {
+	v, err := devices.NewVerifier(g.Store, devices.VerifierOptions{Log: g.log, Now: g.now})
+	if errors.Is(err, devices.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cas, err := ca.NewManager(g.Store, master, ca.Options{Organization: cfg.Organization.Name, Now: g.now})
+	if err != nil {
+		return fmt.Errorf("gateway CA: %w", err)
+	}
+	g.Devices = v
+	g.Enroll = &devices.Enroll{Snapshots: g.Snapshots, Store: g.Store, Authorize: g.Authn.Authorize,
+		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, TrustBundle: cas.TrustBundle,
+		ProxyAddress: cfg.GatewayProxyAddress(), Audit: recorder, Log: g.log, Now: g.now,
+		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
+	return nil
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway

@@ -17,9 +17,11 @@ import (
 )
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
-// to after a login (SaaS SSO endpoints and the launcher), else the launcher root.
+// to after a login (SaaS SSO endpoints, the launcher and gateway device enrolment), else the
+// launcher root.
 func authDomainPath(snap *snapshot.Snapshot, p string) string {
-	if p == "/" || strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+	if p == "/" || p == snap.Profile.Path(EnrollPath) ||
+		strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
 		return p
 	}
 	return "/"
