@@ -79,6 +79,10 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("POST /api/v1/users/{id}/revoke", "", a.revokeUser)
 	a.route("DELETE /api/v1/users/{id}/active_sessions/{nonce}", "", a.revokeSession)
 	a.route("POST /api/v1/apps/{id}/revoke_tokens", "", a.revokeAppTokens)
+	a.route("GET /api/v1/devices", "gateway_device.list", a.listDevices)
+	a.route("POST /api/v1/devices/revoke", "", a.revokeDevices)
+	a.route("POST /api/v1/devices/{id}/revoke", "", a.revokeDevice)
+	a.route("POST /api/v1/users/{id}/revoke_devices", "", a.revokeUserDevices)
 	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -282,7 +282,8 @@ const (
 	ActionDeleteAdminToken   = "admin_token.delete"
 )
 
-// RevokeUser revokes every session and token of a user, everywhere.
+// RevokeUser revokes every session, token and gateway device of a user, everywhere (the
+// devices' revocation is also recorded as its own user.revoke_devices event).
 func (s *Service) RevokeUser(ctx context.Context, a Actor, idOrEmail string) (*store.User, error) {
 	u, err := s.FindUser(ctx, idOrEmail)
 	if err == nil {
@@ -294,7 +295,14 @@ func (s *Service) RevokeUser(ctx context.Context, a Actor, idOrEmail string) (*s
 	if u != nil {
 		target = u.ID
 	}
-	return u, s.finish(ctx, a, ActionRevokeUserSessions, "user", target, nil, err)
+	if err := s.finish(ctx, a, ActionRevokeUserSessions, "user", target, nil, err); err != nil {
+		return u, err
+	}
+	if _, ok := s.Store.(store.GatewayDevices); !ok {
+		return u, nil
+	}
+	_, _, err = s.RevokeUserDevices(ctx, a, u.ID)
+	return u, err
 }
 
 // RevokeSession revokes one session of a user; ErrNotFound when the session is not the user's.
