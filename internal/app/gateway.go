@@ -64,9 +64,24 @@ func (g *Gatehouse) newDevices(cfg *config.File, master []byte, recorder *audit.
 	g.Devices = v
 	g.Enroll = &devices.Enroll{Snapshots: g.Snapshots, Store: g.Store, Authorize: g.Authn.Authorize,
 		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, TrustBundle: cas.TrustBundle,
-		ProxyAddress: cfg.GatewayProxyAddress(), Audit: recorder, Log: g.log, Now: g.now,
+		ProxyAddress: func() string { return g.proxyAddress(cfg) }, Audit: recorder, Log: g.log, Now: g.now,
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	return nil
+}
+
+// proxyAddress is the host:port users configure as their proxy: gateway.proxy_address, else
+// the auth domain with the port the gateway listens on (the bound one, when listen.gateway asks
+// for any free port). "" when the gateway is off.
+func (g *Gatehouse) proxyAddress(cfg *config.File) string {
+	if cfg.Listen.Gateway == "" || cfg.Gateway.ProxyAddress != "" {
+		return cfg.GatewayProxyAddress()
+	}
+	if a := g.GatewayAddr(); a != nil {
+		if _, p, err := net.SplitHostPort(a.String()); err == nil {
+			return net.JoinHostPort(cfg.Organization.AuthDomain, p)
+		}
+	}
+	return cfg.GatewayProxyAddress()
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway

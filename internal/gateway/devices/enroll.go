@@ -52,9 +52,9 @@ type Enroll struct {
 	// TrustBundle returns, in PEM, the CA certificates clients must trust (empty when TLS
 	// inspection has no CA yet).
 	TrustBundle func(ctx context.Context) ([]byte, error)
-	// ProxyAddress is the host:port users configure as their proxy; "" when the gateway is
-	// off, and then nothing can be enrolled.
-	ProxyAddress string
+	// ProxyAddress returns the host:port users configure as their proxy; "" when the gateway
+	// is off, and then nothing can be enrolled.
+	ProxyAddress func() string
 	// AfterRevoke makes a revocation effective on this replica at once (other replicas learn
 	// of it from the store's change feed).
 	AfterRevoke func(ctx context.Context)
@@ -125,7 +125,7 @@ func (e *Enroll) serveEnroll(w http.ResponseWriter, r *http.Request, snap *snaps
 		e.fail(w, r, snap, httpx.Errorf(http.StatusMethodNotAllowed, "method-not-allowed", "This page only supports GET and POST.", nil))
 		return
 	}
-	if e.ProxyAddress == "" {
+	if e.ProxyAddress() == "" {
 		e.fail(w, r, snap, httpx.Errorf(http.StatusNotFound, "gateway-off", "The secure web gateway is not enabled for this organization.", nil))
 		return
 	}
@@ -230,9 +230,10 @@ func (e *Enroll) enroll(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 	if len(bundle) > 0 {
 		caURL = snap.Issuer + snap.Profile.Path(CAPath)
 	}
-	proxyURL := (&url.URL{Scheme: "http", User: url.UserPassword(cred.Username, cred.Password), Host: e.ProxyAddress}).String()
+	proxy := e.ProxyAddress()
+	proxyURL := (&url.URL{Scheme: "http", User: url.UserPassword(cred.Username, cred.Password), Host: proxy}).String()
 	web.Render(w, http.StatusOK, "enrolled.html", &web.Page{Title: "Device enrolled", Brand: web.BrandOf(&snap.Org), Wide: true,
-		Data: map[string]any{"Name": name, "Proxy": e.ProxyAddress, "Username": cred.Username, "Password": cred.Password,
+		Data: map[string]any{"Name": name, "Proxy": proxy, "Username": cred.Username, "Password": cred.Password,
 			"ProxyURL": proxyURL, "PACURL": snap.Issuer + snap.Profile.Path(PACPrefix+cred.Username+".pac"), "CAURL": caURL,
 			"AuthHost": snap.AuthHost, "Back": snap.Profile.Path(EnrollPath)}})
 }
@@ -315,7 +316,8 @@ func (e *Enroll) servePAC(w http.ResponseWriter, r *http.Request, snap *snapshot
 	}
 	id, ok := strings.CutSuffix(name, ".pac")
 	notFound := httpx.Errorf(http.StatusNotFound, "not-found", "There is no such PAC file.", nil)
-	if _, err := uuid.Parse(id); !ok || err != nil || len(id) != 36 || e.ProxyAddress == "" {
+	proxy := e.ProxyAddress()
+	if _, err := uuid.Parse(id); !ok || err != nil || len(id) != 36 || proxy == "" {
 		e.fail(w, r, snap, notFound)
 		return
 	}
@@ -341,6 +343,6 @@ func (e *Enroll) servePAC(w http.ResponseWriter, r *http.Request, snap *snapshot
 	if r.Method == http.MethodGet {
 		_, _ = w.Write([]byte("// Gatehouse gateway: personal PAC file of device " + d.ID + " (the proxy user name).\n" +
 			"// The password is not in this file: enter it when the browser asks for the proxy's credentials.\n" +
-			gateway.PAC(e.ProxyAddress, snap.AuthHost)))
+			gateway.PAC(proxy, snap.AuthHost)))
 	}
 }
