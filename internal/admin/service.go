@@ -282,27 +282,27 @@ const (
 	ActionDeleteAdminToken   = "admin_token.delete"
 )
 
-// RevokeUser revokes every session, token and gateway device of a user, everywhere (the
-// devices' revocation is also recorded as its own user.revoke_devices event).
+// RevokeUser revokes every session, token and gateway device of a user, everywhere; the audit
+// event's details say how many devices it revoked.
 func (s *Service) RevokeUser(ctx context.Context, a Actor, idOrEmail string) (*store.User, error) {
 	u, err := s.FindUser(ctx, idOrEmail)
+	var details map[string]any
 	if err == nil {
 		if err = s.Store.RevokeUserSessions(ctx, u.ID); err != nil {
 			err = fmt.Errorf("revoke user sessions: %w", err)
+		} else if devs, ok := s.Store.(store.GatewayDevices); ok {
+			var n int
+			if n, err = devs.RevokeUserGatewayDevices(ctx, u.ID); err != nil {
+				err = fmt.Errorf("revoke user gateway devices: %w", err)
+			}
+			details = map[string]any{"devices_revoked": n}
 		}
 	}
 	target := idOrEmail
 	if u != nil {
 		target = u.ID
 	}
-	if err := s.finish(ctx, a, ActionRevokeUserSessions, "user", target, nil, err); err != nil {
-		return u, err
-	}
-	if _, ok := s.Store.(store.GatewayDevices); !ok {
-		return u, nil
-	}
-	_, _, err = s.RevokeUserDevices(ctx, a, u.ID)
-	return u, err
+	return u, s.finish(ctx, a, ActionRevokeUserSessions, "user", target, details, err)
 }
 
 // RevokeSession revokes one session of a user; ErrNotFound when the session is not the user's.
