@@ -6,11 +6,14 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -214,5 +217,41 @@ func TestDeviceEnrolmentPolicy(t *testing.T) {
 	resp, page = none.NewBrowser().Get(t, none.URL("auth.localhost", "/.gatehouse/gateway/enroll"))
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "not enabled") {
 		t.Fatalf("no warp application: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+// TestDeviceEnrolmentWithCA: with a gateway CA in use, the enrolled page links the CA bundle and
+// sets the CA variables; the bundle is the public certificate only, served without a login.
+func TestDeviceEnrolmentWithCA(t *testing.T) {
+	e := testenv.StartGateway(t, devicesConfig)
+	master, err := keys.LoadMasterKey(filepath.Join(e.Dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ca.NewManager(e.G.Store, master, ca.Options{Organization: "Test Org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := m.Generate(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Activate(t.Context(), info.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, page := enrolDevice(t, e, e.NewBrowser(), "alice@example.com", "laptop")
+	caURL := e.URL("auth.localhost", "/.gatehouse/gateway/ca.pem")
+	for _, want := range []string{`href="` + caURL + `"`, "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS",
+		"REQUESTS_CA_BUNDLE", "PIP_CERT", "npm config set cafile", "update-ca-certificates"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the enrolled page lacks %q", want)
+		}
+	}
+	resp, body := e.NewBrowser().Get(t, caURL)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-pem-file" || body != info.CertificatePEM {
+		t.Fatalf("ca.pem: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if strings.Contains(body, "PRIVATE") {
+		t.Fatal("ca.pem holds a private key")
 	}
 }
