@@ -62,10 +62,12 @@ type fixture struct {
 	devID string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
-	raw, err := sqlstore.Open(t.Context(), "sqlite", ":memory:", sqlstore.WithClock(clk.Now))
+	raw, err := sqlstore.Open(context.Background(), "sqlite", ":memory:", sqlstore.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,10 @@ func newFixture(t *testing.T) *fixture {
 	ident, _ := json.Marshal(identity.Identity{Email: "alice@example.com", IdP: identity.IdP{ID: "okta", Type: "oidc"},
 		Groups: []identity.Group{{ID: "g1", Name: "Engineers"}, {ID: "g2"}}})
 	u := &store.User{Email: "alice@example.com", Status: store.UserActive, SCIMGroups: map[string][]string{"okta": {"Contractors"}, "other": {"Nope"}}}
-	if err := st.CreateUser(t.Context(), u); err != nil {
+	if err := st.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateUser(t.Context(), u.ID, func(x *store.User) error {
+	if _, err := st.UpdateUser(context.Background(), u.ID, func(x *store.User) error {
 		x.LastSeen = store.LastSeen{At: clk.Now(), IdPID: "okta", Identity: ident}
 		return nil
 	}); err != nil {
@@ -87,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateGatewayDevice(t.Context(), &store.GatewayDevice{ID: cred.Username, UserID: u.ID, Name: "laptop", SecretSHA256: cred.SecretSHA256}); err != nil {
+	if err := st.CreateGatewayDevice(context.Background(), &store.GatewayDevice{ID: cred.Username, UserID: u.ID, Name: "laptop", SecretSHA256: cred.SecretSHA256}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := NewVerifier(st, VerifierOptions{Now: clk.Now, UserTTL: 10 * time.Second, TouchInterval: 30 * time.Second})
