@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/devices"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -253,5 +255,13 @@ func TestDeviceEnrolmentWithCA(t *testing.T) {
 	}
 	if strings.Contains(body, "PRIVATE") {
 		t.Fatal("ca.pem holds a private key")
+	}
+}
+
+// TestEnrollPathAgrees: the login flow may return to the enrolment page only if both packages
+// name the same path.
+func TestEnrollPathAgrees(t *testing.T) {
+	if authn.EnrollPath != devices.EnrollPath {
+		t.Fatalf("authn.EnrollPath %q, devices.EnrollPath %q", authn.EnrollPath, devices.EnrollPath)
 	}
 }

@@ -106,6 +106,9 @@ func NewVerifier(st store.Store, opts VerifierOptions) (*Verifier, error) {
 	return v, nil
 }
 
+// deviceIDLen is the length of a device ID, a UUID in its canonical form.
+const deviceIDLen = 36
+
 // dummyHash is compared against when the device is unknown, so that an unknown username costs
 // the same as a wrong password.
 var dummyHash = HashSecret("gatehouse-no-such-device")
@@ -118,7 +121,16 @@ var dummyHash = HashSecret("gatehouse-no-such-device")
 // answer; the gateway then fails closed.
 func (v *Verifier) VerifyDevice(ctx context.Context, username, password string) (*gateway.Identity, string, error) {
 	sum := sha256.Sum256([]byte(password))
-	d, err := v.devices.GetGatewayDevice(ctx, username)
+	var (
+		d   *store.GatewayDevice
+		err error
+	)
+	if len(username) == deviceIDLen {
+		d, err = v.devices.GetGatewayDevice(ctx, username)
+	} else {
+		// Not a device ID (a UUID): no store read for it.
+		err = store.ErrNotFound
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		want, _ := hex.DecodeString(dummyHash)
 		_ = subtle.ConstantTimeCompare(sum[:], want)
