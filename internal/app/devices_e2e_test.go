@@ -21,7 +21,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-// devicesConfig has a warp application admitting example.com, SCIM with deprovisioning, and
+// devicesConfig has a warp application admitting alice and bob (an app admits all of example.com),
+// SCIM with deprovisioning, and
 // the gateway reaching a local origin pinned as app.example.com.
 const devicesConfig = `
 organization:
