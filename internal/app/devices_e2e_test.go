@@ -21,9 +21,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-// devicesConfig has a warp application admitting alice and bob (an app admits all of example.com),
-// SCIM with deprovisioning, and
-// the gateway reaching a local origin pinned as app.example.com.
+// devicesConfig has a warp application admitting alice and bob (an app admits all of
+// example.com), SCIM with deprovisioning, and the gateway reaching a local origin pinned as
+// app.example.com.
 const devicesConfig = `
 organization:
   name: Test Org
