@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -178,8 +180,24 @@ func (c *checker) gatewayHosts(allowed func(netip.Addr) bool) {
 		}
 		return nil, nil
 	}
+	// In document order (then by name), so that which of two spellings of one host is the
+	// duplicate does not depend on map iteration order.
+	var names []string
+	if hosts != nil {
+		for _, p := range pairs(hosts) {
+			if _, ok := c.f.Gateway.Hosts[p.key.Value]; ok && !slices.Contains(names, p.key.Value) {
+				names = append(names, p.key.Value)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.f.Gateway.Hosts)) {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
 	seen := map[string]string{}
-	for name, addr := range c.f.Gateway.Hosts {
+	for _, name := range names {
+		addr := c.f.Gateway.Hosts[name]
 		path := "gateway.hosts." + name
 		key, value := at(name)
 		h, err := netguard.CanonicalHost(name)
