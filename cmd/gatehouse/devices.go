@@ -51,7 +51,7 @@ func devicesCmd() *cobra.Command {
 		Use:   "revoke ID | --user EMAIL|ID",
 		Short: "Revoke one device, or every device of a user with --user",
 		Long: "Revoke one device, or every device of a user with --user. A running Gatehouse sharing the database " +
-			"refuses the device on its next request (the device's state is read from the database on every request).",
+			"notices it within half a second (it polls the database for changes made by other processes) and refuses the device from then on.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (revokeUser != "") {

@@ -34,10 +34,15 @@ const (
 	// deprovisioning) drops the cache at once (Invalidate); the TTL bounds the staleness of
 	// other changes, such as groups updated by SCIM.
 	DefaultUserTTL = 10 * time.Second
+	// DefaultDeviceTTL bounds how long a device's stored state (its secret's hash, its
+	// revocation) is reused without asking the store. Invalidate drops it on every revocation
+	// change; the TTL only matters when a change notification is lost.
+	DefaultDeviceTTL = 10 * time.Second
 	// DefaultTouchInterval is how often last-seen times are written, in one batch.
 	DefaultTouchInterval = 30 * time.Second
 	// maxCachedUsers and maxPendingTouches bound the verifier's memory.
 	maxCachedUsers    = 10_000
+	maxCachedDevices  = 100_000
 	maxPendingTouches = 100_000
 )
 
@@ -45,33 +50,46 @@ const (
 type VerifierOptions struct {
 	// UserTTL: DefaultUserTTL when zero; negative disables the user cache.
 	UserTTL time.Duration
+	// DeviceTTL: DefaultDeviceTTL when zero; negative disables the device cache (every check
+	// reads the device from the store).
+	DeviceTTL time.Duration
 	// TouchInterval: DefaultTouchInterval when zero.
 	TouchInterval time.Duration
 	Log           *slog.Logger
 	Now           func() time.Time
 }
 
-// Verifier implements gateway.DeviceVerifier against the store. The device row is read on
-// every check, so a revocation takes effect on the very next request, on every replica; the
-// user behind it (current e-mail, groups, status) is cached for a few seconds and dropped on
-// every revocation. Last-seen times are coalesced in memory and written in one batch per
-// TouchInterval, never once per request. Safe for concurrent use.
+// Verifier implements gateway.DeviceVerifier against the store. Devices and their users
+// (current e-mail, groups, status) are cached for a few seconds, and the whole cache is dropped
+// on every revocation the store reports (Invalidate): this process's revocations (the
+// enrolment page, the admin API, SCIM) invalidate before they answer, so they take effect on
+// the very next request; other processes' (the CLI, other replicas) as soon as their change
+// notification arrives. Unknown devices are never cached. Last-seen times are coalesced in
+// memory and written in one batch per TouchInterval, never once per request. Safe for
+// concurrent use.
 type Verifier struct {
-	st      store.Store
-	devices store.GatewayDevices
-	ttl     time.Duration
-	touch   time.Duration
-	log     *slog.Logger
-	now     func() time.Time
+	st        store.Store
+	devices   store.GatewayDevices
+	ttl       time.Duration
+	deviceTTL time.Duration
+	touch     time.Duration
+	log       *slog.Logger
+	now       func() time.Time
 
 	mu    sync.Mutex
 	gen   uint64 // bumped by Invalidate; a load started under an older one is not cached
 	users map[string]cachedUser
+	devs  map[string]cachedDevice
 	seen  map[string]time.Time
 	// lastTouch is when the last batch of last-seen times was started.
 	lastTouch time.Time
 	touching  atomic.Bool
 	flushWG   sync.WaitGroup
+}
+
+type cachedDevice struct {
+	d       *store.GatewayDevice
+	fetched time.Time
 }
 
 type cachedUser struct {
@@ -88,10 +106,13 @@ func NewVerifier(st store.Store, opts VerifierOptions) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{st: st, devices: d, ttl: opts.UserTTL, touch: opts.TouchInterval, log: opts.Log, now: opts.Now,
-		users: map[string]cachedUser{}, seen: map[string]time.Time{}}
+	v := &Verifier{st: st, devices: d, ttl: opts.UserTTL, deviceTTL: opts.DeviceTTL, touch: opts.TouchInterval, log: opts.Log,
+		now: opts.Now, users: map[string]cachedUser{}, devs: map[string]cachedDevice{}, seen: map[string]time.Time{}}
 	if v.ttl == 0 {
 		v.ttl = DefaultUserTTL
+	}
+	if v.deviceTTL == 0 {
+		v.deviceTTL = DefaultDeviceTTL
 	}
 	if v.touch <= 0 {
 		v.touch = DefaultTouchInterval
@@ -126,7 +147,7 @@ func (v *Verifier) VerifyDevice(ctx context.Context, username, password string) 
 		err error
 	)
 	if len(username) == deviceIDLen {
-		d, err = v.devices.GetGatewayDevice(ctx, username)
+		d, err = v.device(ctx, username)
 	} else {
 		// Not a device ID (a UUID): no store read for it.
 		err = store.ErrNotFound
@@ -168,6 +189,33 @@ func (v *Verifier) VerifyDevice(ctx context.Context, username, password string) 
 	return id, "", nil
 }
 
+// device returns a device, from the cache when it is fresh.
+func (v *Verifier) device(ctx context.Context, id string) (*store.GatewayDevice, error) {
+	now := v.now()
+	v.mu.Lock()
+	c, hit := v.devs[id]
+	gen := v.gen
+	v.mu.Unlock()
+	if hit && v.deviceTTL > 0 && now.Sub(c.fetched) < v.deviceTTL && !now.Before(c.fetched) {
+		return c.d, nil
+	}
+	d, err := v.devices.GetGatewayDevice(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.deviceTTL > 0 {
+		v.mu.Lock()
+		if v.gen == gen {
+			if len(v.devs) >= maxCachedDevices {
+				clear(v.devs)
+			}
+			v.devs[id] = cachedDevice{d: d, fetched: now}
+		}
+		v.mu.Unlock()
+	}
+	return d, nil
+}
+
 // user returns the user with its current identity: the last-seen identity with the groups SCIM
 // provisioning by that identity's IdP gives the user, and the registry's e-mail.
 func (v *Verifier) user(ctx context.Context, id string) (*store.User, *identity.Identity, error) {
@@ -205,12 +253,14 @@ func (v *Verifier) user(ctx context.Context, id string) (*store.User, *identity.
 	return u, &ident, nil
 }
 
-// Invalidate drops every cached user; the composition root calls it on every revocation change
-// the store reports (this replica's or another's).
+// Invalidate drops every cached device and user; the composition root calls it on every
+// revocation change the store reports (this process's or another's) and on its periodic full
+// reload.
 func (v *Verifier) Invalidate() {
 	v.mu.Lock()
 	v.gen++
 	clear(v.users)
+	clear(v.devs)
 	v.mu.Unlock()
 }
 

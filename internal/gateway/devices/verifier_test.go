@@ -29,6 +29,7 @@ type countingStore struct {
 	*sqlstore.Store
 	mu               sync.Mutex
 	getUser, touches int
+	getDevice        int
 	touched          map[string]time.Time
 }
 
@@ -45,6 +46,19 @@ func (s *countingStore) TouchGatewayDevices(ctx context.Context, seen map[string
 	s.touched = seen
 	s.mu.Unlock()
 	return s.Store.TouchGatewayDevices(ctx, seen)
+}
+
+func (s *countingStore) GetGatewayDevice(ctx context.Context, id string) (*store.GatewayDevice, error) {
+	s.mu.Lock()
+	s.getDevice++
+	s.mu.Unlock()
+	return s.Store.GetGatewayDevice(ctx, id)
+}
+
+func (s *countingStore) deviceReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.getDevice
 }
 
 func (s *countingStore) counts() (int, int) {
@@ -64,10 +78,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
 
-func newFixtureTB(t testing.TB) *fixture {
+func newFixtureTB(t testing.TB) *fixture { return newFixtureOn(t, "sqlite", ":memory:") }
+
+func newFixtureOn(t testing.TB, driver, dsn string) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
-	raw, err := sqlstore.Open(context.Background(), "sqlite", ":memory:", sqlstore.WithClock(clk.Now))
+	raw, err := sqlstore.Open(context.Background(), driver, dsn, sqlstore.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +154,16 @@ func TestVerifierRefusals(t *testing.T) {
 		})
 	}
 
-	// Revoked: refused at once, although the user is cached; a wrong secret still says only that.
+	// Revoked: refused once the revocation change arrives (Invalidate), although the device and
+	// its user were cached; a wrong secret still says only that.
 	f.verify(t, f.cred.Username, f.cred.Password)
 	if _, err := f.st.RevokeGatewayDevice(t.Context(), f.devID); err != nil {
 		t.Fatal(err)
 	}
+	if id, _ := f.verify(t, f.cred.Username, f.cred.Password); id == nil {
+		t.Fatal("the cached device was refused before any change notification: is the cache used?")
+	}
+	f.v.Invalidate()
 	if _, reason := f.verify(t, f.cred.Username, f.cred.Password); reason != ReasonDeviceRevoked {
 		t.Errorf("revoked device: reason %q", reason)
 	}
@@ -176,6 +197,42 @@ func TestVerifierUserChanges(t *testing.T) {
 	f.v.Invalidate()
 	if _, reason := f.verify(t, f.cred.Username, f.cred.Password); reason != ReasonUserInactive {
 		t.Errorf("inactive user after Invalidate: reason %q", reason)
+	}
+}
+
+// TestVerifierDeviceCache: a device is read from the store once per DeviceTTL, again after an
+// Invalidate, and every time with the cache off; unknown devices are never cached.
+func TestVerifierDeviceCache(t *testing.T) {
+	f := newFixture(t)
+	for range 5 {
+		f.verify(t, f.cred.Username, f.cred.Password)
+	}
+	if n := f.st.deviceReads(); n != 1 {
+		t.Fatalf("%d device reads for five checks within the TTL, want 1", n)
+	}
+	f.clk.Advance(DefaultDeviceTTL)
+	f.verify(t, f.cred.Username, f.cred.Password)
+	f.v.Invalidate()
+	f.verify(t, f.cred.Username, f.cred.Password)
+	if n := f.st.deviceReads(); n != 3 {
+		t.Fatalf("%d device reads after the TTL and an Invalidate, want 3", n)
+	}
+	unknown := "00000000-0000-4000-8000-000000000000"
+	f.verify(t, unknown, "x")
+	f.verify(t, unknown, "x")
+	if n := f.st.deviceReads(); n != 5 {
+		t.Fatalf("%d device reads after two unknown checks, want 5 (never cached)", n)
+	}
+
+	off, err := NewVerifier(f.st, VerifierOptions{Now: f.clk.Now, DeviceTTL: -1, UserTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.RevokeGatewayDevice(t.Context(), f.devID); err != nil {
+		t.Fatal(err)
+	}
+	if _, reason, err := off.VerifyDevice(t.Context(), f.cred.Username, f.cred.Password); err != nil || reason != ReasonDeviceRevoked {
+		t.Fatalf("without a cache a revocation applies at once: %q, %v", reason, err)
 	}
 }
 
