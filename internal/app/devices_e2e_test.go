@@ -51,8 +51,8 @@ var (
 )
 
 // enrolDevice logs b in (when needed) on the enrolment page, enrols a device called name and
-// returns its proxy credentials and the result page.
-func enrolDevice(t *testing.T, e *testenv.Env, b *testenv.Browser, email, name string) (user, pass, page string) {
+// returns its proxy credentials, the result page and the form it posted.
+func enrolDevice(t *testing.T, e *testenv.Env, b *testenv.Browser, email, name string) (user, pass, page string, form url.Values) {
 	t.Helper()
 	enroll := e.URL("auth.localhost", "/.gatehouse/gateway/enroll")
 	resp, page := b.Get(t, enroll)
@@ -69,7 +69,7 @@ func enrolDevice(t *testing.T, e *testenv.Env, b *testenv.Browser, email, name s
 	if resp.StatusCode != http.StatusOK || u == nil || p == nil {
 		t.Fatalf("enrol: %d\n%s", resp.StatusCode, page)
 	}
-	return html.UnescapeString(u[1]), html.UnescapeString(p[1]), page
+	return html.UnescapeString(u[1]), html.UnescapeString(p[1]), page, fields
 }
 
 // viaDevice sends one absolute-form request through the gateway with device credentials.
@@ -87,7 +87,7 @@ func TestDeviceEnrolmentThroughGateway(t *testing.T) {
 	o := newOrigin(t)
 	e := testenv.StartGateway(t, devicesConfig)
 	b := e.NewBrowser()
-	user, pass, page := enrolDevice(t, e, b, "alice@example.com", "Alice's <laptop>")
+	user, pass, page, form := enrolDevice(t, e, b, "alice@example.com", "Alice's <laptop>")
 	for _, want := range []string{
 		"Alice&#39;s &lt;laptop&gt;", "auth.localhost:" + port(t, "http://"+e.Gateway),
 		"/.gatehouse/gateway/pac/" + user + ".pac", "npm config set https-proxy", "pip config set global.proxy",
@@ -102,6 +102,15 @@ func TestDeviceEnrolmentThroughGateway(t *testing.T) {
 	}
 	if cc := b.Jar.Cookies(mustParse(t, e.URL("auth.localhost", "/"))); len(cc) == 0 {
 		t.Fatal("no session cookie after login")
+	}
+
+	// The same form posted again (a reload of the credentials page) enrols nothing.
+	resp, again := b.PostForm(t, e.URL("auth.localhost", "/.gatehouse/gateway/enroll"), form)
+	if resp.StatusCode != http.StatusConflict || credPass.MatchString(again) || !strings.Contains(again, "already sent") {
+		t.Fatalf("form posted twice: %d\n%s", resp.StatusCode, again)
+	}
+	if devs, _ := e.G.Store.(store.GatewayDevices).ListGatewayDevices(t.Context(), ""); len(devs) != 1 {
+		t.Fatalf("%d devices after posting the form twice, want 1", len(devs))
 	}
 
 	// Shown once: the list shows the device, never its secret.
@@ -153,7 +162,7 @@ func TestDeviceEnrolmentThroughGateway(t *testing.T) {
 	}
 
 	// `gatehouse users revoke` (the admin service) revokes the user's devices too.
-	user2, pass2, _ := enrolDevice(t, e, b, "alice@example.com", "phone")
+	user2, pass2, _, _ := enrolDevice(t, e, b, "alice@example.com", "phone")
 	if got := viaDevice(t, e, o, user2, pass2); got != http.StatusOK {
 		t.Fatalf("second device: %d, want 200", got)
 	}
@@ -176,7 +185,7 @@ func TestDeviceEnrolmentThroughGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2 := e.NewBrowser()
-	user3, pass3, _ := enrolDevice(t, e, b2, "bob@example.com", "desktop")
+	user3, pass3, _, _ := enrolDevice(t, e, b2, "bob@example.com", "desktop")
 	if got := viaDevice(t, e, o, user3, pass3); got != http.StatusOK {
 		t.Fatalf("bob's device: %d, want 200", got)
 	}
@@ -248,7 +257,7 @@ func TestDeviceEnrolmentWithCA(t *testing.T) {
 	if _, err := m.Activate(t.Context(), info.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, _, page := enrolDevice(t, e, e.NewBrowser(), "alice@example.com", "laptop")
+	_, _, page, _ := enrolDevice(t, e, e.NewBrowser(), "alice@example.com", "laptop")
 	caURL := e.URL("auth.localhost", "/.gatehouse/gateway/ca.pem")
 	for _, want := range []string{`href="` + caURL + `"`, "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS",
 		"REQUESTS_CA_BUNDLE", "PIP_CERT", "npm config set cafile", "update-ca-certificates"} {

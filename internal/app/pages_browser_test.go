@@ -297,7 +297,7 @@ func TestBrowserPages(t *testing.T) {
 				Data:    "{\n  \"email\": \"alice@example.com\",\n  \"groups\": [\"engineering\", \"payroll-readers\"],\n  \"id_token_claims\": {\"sub\": \"00u1a2b3c4d5e6f7g8h9\", \"preferred_username\": \"alice.longname.with.many.parts@example.com\"}\n}"})
 		case "/enroll":
 			web.Render(w, http.StatusOK, "enroll.html", &web.Page{Title: "Enroll a device", Brand: web.BrandOf(&org), Wide: true,
-				Data: map[string]any{"Email": "alice@example.com", "Action": "/enroll", "CSRF": "c", "MaxName": 100,
+				Data: map[string]any{"Email": "alice@example.com", "Action": "/enroll", "CSRF": "c", "Nonce": "n", "MaxName": 100,
 					"Devices": []struct{ ID, Name, Created, LastSeen, Revoked string }{
 						{"6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f", "Work laptop", "2026-12-07 10:00 UTC", "2026-12-07 14:02 UTC", ""},
 						{"0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "Old phone", "2026-11-02 09:12 UTC", "", "2026-12-01 08:00 UTC"}}}})

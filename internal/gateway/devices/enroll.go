@@ -2,6 +2,8 @@ package devices
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -29,6 +31,13 @@ const maxFormBytes = 16 << 10
 
 // formPurpose names the enrolment forms' CSRF tokens.
 const formPurpose = "gateway-enroll"
+
+// nonceLen is the length of an enrolment form's one-time nonce (16 random bytes, base64url),
+// remembered for nonceLifetime once used.
+const (
+	nonceLen      = 22
+	nonceLifetime = 24 * time.Hour
+)
 
 // Audit actions.
 const (
@@ -163,9 +172,11 @@ func (e *Enroll) render(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 	for _, d := range list {
 		rows = append(rows, deviceRow{ID: d.ID, Name: d.Name, Created: fmtTime(d.CreatedAt), LastSeen: fmtTime(d.LastSeenAt), Revoked: fmtTime(d.RevokedAt)})
 	}
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
 	web.Render(w, status, "enroll.html", &web.Page{Title: "Enroll a device", Brand: web.BrandOf(&snap.Org), Wide: true, Message: msg,
 		Data: map[string]any{"Email": g.Identity.Email, "Action": snap.Profile.Path(EnrollPath), "CSRF": e.FormToken(r, formPurpose),
-			"MaxName": store.MaxGatewayDeviceNameLen, "Devices": rows}})
+			"Nonce": base64.RawURLEncoding.EncodeToString(nonce), "MaxName": store.MaxGatewayDeviceNameLen, "Devices": rows}})
 }
 
 func (e *Enroll) post(w http.ResponseWriter, r *http.Request, snap *snapshot.Snapshot, devs store.GatewayDevices, g *session.Grant) {
@@ -193,6 +204,23 @@ func (e *Enroll) enroll(w http.ResponseWriter, r *http.Request, snap *snapshot.S
 	name, err := CleanName(r.PostForm.Get("name"))
 	if err != nil {
 		e.render(w, r, snap, devs, g, http.StatusBadRequest, "Device name: "+err.Error()+".")
+		return
+	}
+	// Each rendering of the form enrols at most one device: a form posted again (the browser's
+	// reload of the credentials page) enrols nothing.
+	nonce := r.PostForm.Get("nonce")
+	if len(nonce) != nonceLen {
+		e.fail(w, r, snap, httpx.Errorf(http.StatusBadRequest, "bad-form", "The form could not be read. Reload the page and try again.", nil))
+		return
+	}
+	fresh, err := e.Store.RememberOnce(ctx, "gateway-enroll:"+g.Identity.UserID+":"+nonce, e.now().Add(nonceLifetime))
+	if err != nil {
+		e.fail(w, r, snap, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "The device could not be enrolled. Try again.", err))
+		return
+	}
+	if !fresh {
+		e.render(w, r, snap, devs, g, http.StatusConflict, "This form was already sent, and its device enrolled: its credentials are shown only once. "+
+			"If you did not copy them, revoke that device and enroll it again.")
 		return
 	}
 	list, err := devs.ListGatewayDevices(ctx, g.Identity.UserID)
