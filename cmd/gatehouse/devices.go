@@ -36,7 +36,7 @@ func devicesCmd() *cobra.Command {
 				return lf.emit(cmd, devs, func(w io.Writer) {
 					fmt.Fprintln(w, "ID\tUSER\tNAME\tENROLLED\tLAST SEEN\tREVOKED")
 					for _, d := range devs {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, dash(d.Email), d.Name, fmtTime(d.CreatedAt), fmtTime(d.LastSeenAt), fmtTime(d.RevokedAt))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, dash(d.User.Email), d.Name, fmtTime(d.Created), fmtTime(d.LastSeen), fmtTime(d.RevokedAt))
 					}
 				})
 			})
@@ -72,7 +72,7 @@ func devicesCmd() *cobra.Command {
 					return err
 				}
 				return rf.emit(cmd, d, func(w io.Writer) {
-					fmt.Fprintf(w, "revoked device %s (%s) of %s at %s\n", d.ID, d.Name, dash(d.Email), fmtTime(d.RevokedAt))
+					fmt.Fprintf(w, "revoked device %s (%s) of %s at %s\n", d.ID, d.Name, dash(d.User.Email), fmtTime(d.RevokedAt))
 				})
 			})
 		},

@@ -54,7 +54,8 @@ func TestDevicesCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, "devices", "list", "--user", "ALICE@example.com", "--json", "--config", cfg)), &list); err != nil || len(list) != 2 {
 		t.Fatalf("devices list --user --json: %v %v", err, list)
 	}
-	if list[0]["name"] != "laptop" || list[0]["email"] != "alice@example.com" || list[0]["user_id"] != u.ID || list[0]["revoked_at"] != nil {
+	user, _ := list[0]["user"].(map[string]any)
+	if list[0]["name"] != "laptop" || user["email"] != "alice@example.com" || user["id"] != u.ID || list[0]["revoked_at"] != nil || list[0]["created"] == nil {
 		t.Errorf("device JSON: %v", list[0])
 	}
 	for _, d := range list {
@@ -77,7 +78,7 @@ func TestDevicesCommands(t *testing.T) {
 		t.Fatal(err, list)
 	}
 	for _, d := range list {
-		if revoked := d["revoked_at"] != nil; revoked != (d["email"] == "alice@example.com") {
+		if revoked := d["revoked_at"] != nil; revoked != (d["user"].(map[string]any)["email"] == "alice@example.com") {
 			t.Errorf("after revoking alice's devices: %v", d)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -17,11 +18,32 @@ const (
 // ErrNoDevices: the store cannot hold gateway devices.
 var ErrNoDevices = errors.New("this store backend cannot hold gateway devices")
 
-// Device is an enrolled gateway device as the admin API and CLI show it: the stored device
-// (never its secret's hash) with its user's current e-mail.
+// Device is an enrolled gateway device as the admin API and CLI show it, with the field names
+// of Cloudflare's devices API (id, name, created, last_seen, revoked_at, user {id, email,
+// name}); never its secret or the secret's hash.
 type Device struct {
-	store.GatewayDevice
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Created   time.Time  `json:"created"`
+	LastSeen  time.Time  `json:"last_seen,omitzero"`
+	RevokedAt time.Time  `json:"revoked_at,omitzero"`
+	User      DeviceUser `json:"user"`
+}
+
+// DeviceUser is the user a device belongs to, as now in the registry.
+type DeviceUser struct {
+	ID    string `json:"id"`
 	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+func deviceOf(d *store.GatewayDevice, u *store.User) Device {
+	out := Device{ID: d.ID, Name: d.Name, Created: d.CreatedAt, LastSeen: d.LastSeenAt, RevokedAt: d.RevokedAt,
+		User: DeviceUser{ID: d.UserID}}
+	if u != nil {
+		out.User.Email, out.User.Name = u.Email, u.Name
+	}
+	return out
 }
 
 func (s *Service) devices() (store.GatewayDevices, error) {
@@ -40,32 +62,31 @@ func (s *Service) ListDevices(ctx context.Context, idOrEmail string) ([]Device, 
 		return nil, err
 	}
 	userID := ""
-	emails := map[string]string{}
+	users := map[string]*store.User{}
 	if idOrEmail != "" {
 		u, err := s.FindUser(ctx, idOrEmail)
 		if err != nil {
 			return nil, err
 		}
-		userID, emails[u.ID] = u.ID, u.Email
+		userID, users[u.ID] = u.ID, u
 	}
 	list, err := devs.ListGatewayDevices(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list gateway devices: %w", err)
 	}
 	out := make([]Device, 0, len(list))
-	for _, d := range list {
-		email, known := emails[d.UserID]
+	for i := range list {
+		d := &list[i]
+		u, known := users[d.UserID]
 		if !known {
-			u, err := s.Store.GetUser(ctx, d.UserID)
-			switch {
-			case err == nil:
-				email = u.Email
-			case !errors.Is(err, store.ErrNotFound):
+			var err error
+			u, err = s.Store.GetUser(ctx, d.UserID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, fmt.Errorf("get user: %w", err)
 			}
-			emails[d.UserID] = email
+			users[d.UserID] = u
 		}
-		out = append(out, Device{GatewayDevice: d, Email: email})
+		out = append(out, deviceOf(d, u))
 	}
 	return out, nil
 }
@@ -87,11 +108,10 @@ func (s *Service) RevokeDevice(ctx context.Context, a Actor, id string) (*Device
 	var out *Device
 	details := map[string]any{}
 	if d != nil {
-		out = &Device{GatewayDevice: *d}
+		u, _ := s.Store.GetUser(ctx, d.UserID) // nil when gone: the device is shown without e-mail
+		dev := deviceOf(d, u)
+		out = &dev
 		details["user_id"] = d.UserID
-		if u, uerr := s.Store.GetUser(ctx, d.UserID); uerr == nil {
-			out.Email = u.Email
-		}
 	}
 	return out, s.finish(ctx, a, ActionRevokeDevice, "gateway_device", id, details, err)
 }

@@ -47,14 +47,15 @@ func TestDeviceEndpoints(t *testing.T) {
 
 	var list []map[string]any
 	env := f.ok(t, "GET", "/api/v1/devices?per_page=3", &list)
-	if len(list) != 3 || env.ResultInfo.TotalCount != 4 || list[0]["id"] != "d-a1" || list[0]["email"] != "alice@example.com" {
+	if len(list) != 3 || env.ResultInfo.TotalCount != 4 || list[0]["id"] != "d-a1" || list[0]["name"] != "laptop" || list[0]["created"] == nil ||
+		list[0]["user"].(map[string]any)["email"] != "alice@example.com" || list[0]["user"].(map[string]any)["id"] != f.user.ID {
 		t.Fatalf("GET /devices: %v %+v", list, env.ResultInfo)
 	}
 	if _, leaked := list[0]["secret_sha256"]; leaked {
 		t.Error("the device's secret hash is in the answer")
 	}
 	f.ok(t, "GET", "/api/v1/devices?user=bob@example.com", &list)
-	if len(list) != 2 || list[0]["email"] != "bob@example.com" {
+	if len(list) != 2 || list[0]["user"].(map[string]any)["email"] != "bob@example.com" {
 		t.Fatalf("GET /devices?user=bob: %v", list)
 	}
 	if status, _ := f.do(t, "GET", "/api/v1/devices?user=nobody@example.com", f.token); status != http.StatusNotFound {
@@ -66,7 +67,7 @@ func TestDeviceEndpoints(t *testing.T) {
 
 	var one map[string]any
 	f.ok(t, "POST", "/api/v1/devices/d-a1/revoke", &one)
-	if one["id"] != "d-a1" || one["revoked_at"] == nil || one["email"] != "alice@example.com" {
+	if one["id"] != "d-a1" || one["revoked_at"] == nil || one["user"].(map[string]any)["email"] != "alice@example.com" {
 		t.Errorf("POST /devices/d-a1/revoke: %v", one)
 	}
 	if status, _ := f.do(t, "POST", "/api/v1/devices/nope/revoke", f.token); status != http.StatusNotFound {
