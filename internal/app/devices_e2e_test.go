@@ -221,6 +221,10 @@ func TestDeviceEnrolmentPolicy(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || strings.Contains(page, `value="enroll"`) {
 		t.Fatalf("a user the warp policy does not admit: %d\n%s", resp.StatusCode, page)
 	}
+	evs, err := e.G.Store.ListAuthEvents(t.Context(), store.AuthEventQuery{Email: "carol@example.com"})
+	if err != nil || len(evs) == 0 || evs[0].Action != "gateway_enroll" || evs[0].Allowed || evs[0].AppID != "enrol" {
+		t.Errorf("the refusal's auth event: %v %+v", err, evs)
+	}
 	// A post with a valid-looking form is refused the same way (the policy runs first).
 	resp, _ = b.PostForm(t, e.URL("auth.localhost", "/.gatehouse/gateway/enroll"), url.Values{"op": {"enroll"}, "name": {"x"}})
 	if resp.StatusCode != http.StatusForbidden {
