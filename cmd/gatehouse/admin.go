@@ -131,8 +131,8 @@ func usersCmd() *cobra.Command {
 	var sessionID string
 	revoke := &cobra.Command{
 		Use:   "revoke <id|email> [--session ID]",
-		Short: "Revoke all of a user's sessions and tokens, or one session with --session",
-		Long: "Revoke all of a user's sessions and tokens, or one session with --session. A running Gatehouse " +
+		Short: "Revoke all of a user's sessions, tokens and gateway devices, or one session with --session",
+		Long: "Revoke all of a user's sessions, tokens and gateway devices, or one session with --session. A running Gatehouse " +
 			"sharing the database notices it within half a second (it polls the database for changes made by other processes).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -154,7 +154,7 @@ func usersCmd() *cobra.Command {
 					if sessionID != "" {
 						fmt.Fprintf(w, "revoked session %s of %s\n", sessionID, args[0])
 					} else {
-						fmt.Fprintf(w, "revoked every session and token of %s (%s)\n", args[0], result["user"])
+						fmt.Fprintf(w, "revoked every session, token and gateway device of %s (%s)\n", args[0], result["user"])
 					}
 				})
 			})

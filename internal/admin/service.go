@@ -290,19 +290,27 @@ const (
 	ActionDeleteAdminToken   = "admin_token.delete"
 )
 
-// RevokeUser revokes every session and token of a user, everywhere.
+// RevokeUser revokes every session, token and gateway device of a user, everywhere; the audit
+// event's details say how many devices it revoked.
 func (s *Service) RevokeUser(ctx context.Context, a Actor, idOrEmail string) (*store.User, error) {
 	u, err := s.FindUser(ctx, idOrEmail)
+	var details map[string]any
 	if err == nil {
 		if err = s.Store.RevokeUserSessions(ctx, u.ID); err != nil {
 			err = fmt.Errorf("revoke user sessions: %w", err)
+		} else if devs, ok := s.Store.(store.GatewayDevices); ok {
+			var n int
+			if n, err = devs.RevokeUserGatewayDevices(ctx, u.ID); err != nil {
+				err = fmt.Errorf("revoke user gateway devices: %w", err)
+			}
+			details = map[string]any{"devices_revoked": n}
 		}
 	}
 	target := idOrEmail
 	if u != nil {
 		target = u.ID
 	}
-	return u, s.finish(ctx, a, ActionRevokeUserSessions, "user", target, nil, err)
+	return u, s.finish(ctx, a, ActionRevokeUserSessions, "user", target, details, err)
 }
 
 // RevokeSession revokes one session of a user; ErrNotFound when the session is not the user's.

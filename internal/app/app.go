@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/devices"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
 	"github.com/gatehouse/gatehouse/internal/geoip"
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -103,6 +104,10 @@ type Gatehouse struct {
 	// gatewayUsage sums the gateway's requests into the store's usage rollups (nil when the
 	// gateway is off or the store keeps none).
 	gatewayUsage *usage.Recorder
+	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
+	// hold devices); Enroll serves device enrolment on the auth domain.
+	Devices *devices.Verifier
+	Enroll  *devices.Enroll
 	// AuditExporter copies audit and auth events to the configured sinks (nil when none).
 	AuditExporter *audit.Exporter
 	registry      *prometheus.Registry
@@ -277,6 +282,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
+	if err := g.newDevices(cfg, master, recorder); err != nil {
+		return nil, err
+	}
 	g.authDomain = g.authDomainRouter(recorder)
 	if g.Gateway, err = g.newGateway(ctx, cfg, master, recorder); err != nil {
 		return nil, err
@@ -541,6 +549,13 @@ func newTransportMetrics() transportMetrics {
 
 // Close releases the store and GeoIP database.
 func (g *Gatehouse) Close() {
+	if g.Devices != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := g.Devices.Close(ctx); err != nil {
+			g.log.Warn("gateway devices: last-seen times not recorded", "err", err)
+		}
+		cancel()
+	}
 	if g.builtin != nil {
 		g.builtin.Close()
 	}

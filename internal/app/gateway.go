@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
+	"github.com/gatehouse/gatehouse/internal/gateway/devices"
 	"github.com/gatehouse/gatehouse/internal/gateway/inspect"
 	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 	"github.com/gatehouse/gatehouse/internal/gateway/usage"
@@ -58,6 +59,10 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
+	var devs gateway.DeviceVerifier
+	if g.Devices != nil {
+		devs = g.Devices
+	}
 	return gateway.New(g.Snapshots, gateway.Options{
 		Uploads: uploads,
 		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
@@ -70,6 +75,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 		MaxTunnels:        gc.Limits.MaxTunnels,
 		TunnelIdleTimeout: gc.Limits.TunnelIdleTimeout.Std(),
 		RateLimit:         g.Store,
+		Devices:           devs,
 		Audit:             recorder,
 		Events:            events,
 		Metrics:           gateway.NewMetrics(g.registry),
@@ -138,6 +144,43 @@ func (g *Gatehouse) reloadGatewayCA(ctx context.Context) {
 			g.log.Info("gateway CA in use: TLS is inspected", "id", after.ID(), "sha256", after.Fingerprint())
 		}
 	}
+}
+
+// newDevices builds gateway device enrolment (the auth domain's <prefix>gateway/ pages) and the
+// verifier of device credentials, when the store can hold devices.
+func (g *Gatehouse) newDevices(cfg *config.File, master []byte, recorder *audit.Recorder) error {
+	v, err := devices.NewVerifier(g.Store, devices.VerifierOptions{Log: g.log, Now: g.now})
+	if errors.Is(err, devices.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cas, err := ca.NewManager(g.Store, master, ca.Options{Organization: cfg.Organization.Name, Now: g.now})
+	if err != nil {
+		return fmt.Errorf("gateway CA: %w", err)
+	}
+	g.Devices = v
+	g.Enroll = &devices.Enroll{Snapshots: g.Snapshots, Store: g.Store, Authorize: g.Authn.Authorize,
+		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, TrustBundle: cas.TrustBundle,
+		ProxyAddress: func() string { return g.proxyAddress(cfg) }, Audit: recorder, Log: g.log, Now: g.now,
+		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
+	return nil
+}
+
+// proxyAddress is the host:port users configure as their proxy: gateway.proxy_address, else
+// the auth domain with the port the gateway listens on (the bound one, when listen.gateway asks
+// for any free port). "" when the gateway is off.
+func (g *Gatehouse) proxyAddress(cfg *config.File) string {
+	if cfg.Listen.Gateway == "" || cfg.Gateway.ProxyAddress != "" {
+		return cfg.GatewayProxyAddress()
+	}
+	if a := g.GatewayAddr(); a != nil {
+		if _, p, err := net.SplitHostPort(a.String()); err == nil {
+			return net.JoinHostPort(cfg.Organization.AuthDomain, p)
+		}
+	}
+	return cfg.GatewayProxyAddress()
 }
 
 // listenGateway opens the gateway listener and returns its server (nil, nil when the gateway

@@ -279,9 +279,10 @@ func TestBrowserPages(t *testing.T) {
 	profile, _ := wire.ByName(store.WireGatehouse)
 	e.Upstream.Handler = &demo.Upstream{Profile: profile, Audiences: func() []string { return nil }}
 
-	// Two pages have no real flow here: the PIN e-mail page with a hint (the demo sets one) and
-	// the identity provider test result (it needs a redirect IdP). They are rendered by
-	// package web exactly as the server renders them.
+	// Some pages have no real flow here: the PIN e-mail page with a hint (the demo sets one),
+	// the identity provider test result (it needs a redirect IdP) and the gateway device
+	// enrolment pages (they need the gateway). They are rendered by package web exactly as the
+	// server renders them.
 	org := store.Organization{Name: "Acme Corporation", LoginDesign: &store.LoginDesign{BackgroundColor: "#0b1f3a", TextColor: "#ffffff", LogoPath: orgLogo,
 		HeaderText: "Single sign-on for Acme staff and contractors", FooterText: "Need help? Write to it-help@acme.example or call extension 4357."}}
 	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -294,6 +295,19 @@ func TestBrowserPages(t *testing.T) {
 			web.Render(w, http.StatusOK, "identity.html", &web.Page{Title: "Identity provider test: Acme Okta", Brand: web.BrandOf(&org),
 				Message: "The identity provider returned this identity. No session was created.",
 				Data:    "{\n  \"email\": \"alice@example.com\",\n  \"groups\": [\"engineering\", \"payroll-readers\"],\n  \"id_token_claims\": {\"sub\": \"00u1a2b3c4d5e6f7g8h9\", \"preferred_username\": \"alice.longname.with.many.parts@example.com\"}\n}"})
+		case "/enroll":
+			web.Render(w, http.StatusOK, "enroll.html", &web.Page{Title: "Enroll a device", Brand: web.BrandOf(&org), Wide: true,
+				Data: map[string]any{"Email": "alice@example.com", "Action": "/enroll", "CSRF": "c", "Nonce": "n", "MaxName": 100,
+					"Devices": []struct{ ID, Name, Created, LastSeen, Revoked string }{
+						{"6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f", "Work laptop", "2026-12-07 10:00 UTC", "2026-12-07 14:02 UTC", ""},
+						{"0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "Old phone", "2026-11-02 09:12 UTC", "", "2026-12-01 08:00 UTC"}}}})
+		case "/enrolled":
+			web.Render(w, http.StatusOK, "enrolled.html", &web.Page{Title: "Device enrolled", Brand: web.BrandOf(&org), Wide: true,
+				Data: map[string]any{"Name": "Work laptop", "Proxy": "gw.acme.example:3128", "Username": "6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f",
+					"Password": "gwdev_Qm9vbGVhbiBzZWNyZXQgZm9yIGEgc2NyZWVuc2hvdCBvbmx5AA", "AuthHost": "auth.acme.example",
+					"ProxyURL": "http://6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f:gwdev_Qm9vbGVhbiBzZWNyZXQgZm9yIGEgc2NyZWVuc2hvdCBvbmx5AA@gw.acme.example:3128",
+					"PACURL":   "https://auth.acme.example/.gatehouse/gateway/pac/6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f.pac",
+					"CAURL":    "https://auth.acme.example/.gatehouse/gateway/ca.pem", "Back": "/enroll"}})
 		case "/axe-selfcheck":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = w.Write([]byte(`<!doctype html><html><head><title>x</title></head><body><img src="` + orgLogo + `"><p style="color:#ddd;background:#fff">faint</p></body></html>`))
@@ -426,4 +440,8 @@ func TestBrowserPages(t *testing.T) {
 	c.check(ctx, "pin-email-hint")
 	must("identity page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/identity"), waitFor(`pre`)))
 	c.check(ctx, "identity")
+	must("device enrolment page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enroll"), waitFor(`table.devices`)))
+	c.check(ctx, "gateway-enroll")
+	must("device enrolled page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enrolled"), waitFor(`dl.creds`)))
+	c.check(ctx, "gateway-enrolled")
 }

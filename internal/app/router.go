@@ -75,8 +75,8 @@ func (a *authDomain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // authDomainRouter mounts every surface of the auth domain: the App Launcher at the root, the
 // SaaS SAML IdP and OIDC provider under <prefix>sso/, SCIM under <prefix>scim/v2/, the admin API
-// under admin.APIPrefix (its own mux and authentication, apart from every browser page), and the
-// login flow for everything else. New surfaces (MCP portal, gateway enrolment, admin console) are
+// under admin.APIPrefix (its own mux and authentication, apart from every browser page), gateway
+// device enrolment under <prefix>gateway/, and the login flow for everything else. New surfaces (MCP portal, gateway enrolment, admin console) are
 // mounted here, beside these, never inside another surface.
 func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, SAMLKeys: g.SAMLKeys, Snapshots: g.Snapshots, Audit: recorder, Log: g.log, Now: g.now,
@@ -86,12 +86,16 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 		sso.Handlers[name] = p.new(saasEnv)
 	}
 	home := &launcher.Launcher{Snapshots: g.Snapshots, Authorize: g.Authn.Authorize, Fallback: http.HandlerFunc(g.Authn.ServeStatus)}
-	return &authDomain{g: g, login: g.Authn, mounts: []mount{
+	mounts := []mount{
 		{path: "/", handler: home},
 		{path: admin.APIPrefix, subtree: true, handler: g.Admin},
 		{path: "sso/", prefixed: true, subtree: true, handler: sso},
 		{path: "scim/v2/", prefixed: true, subtree: true, handler: g.SCIM},
-	}}
+	}
+	if g.Enroll != nil {
+		mounts = append(mounts, mount{path: "gateway/", prefixed: true, subtree: true, handler: g.Enroll})
+	}
+	return &authDomain{g: g, login: g.Authn, mounts: mounts}
 }
 
 // Handler is the public listener's handler: it resolves the client of every request once

@@ -219,6 +219,9 @@ func (g *Gatehouse) Reload(ctx context.Context, ch store.Change) {
 		if err := g.Revocations.Load(ctx, g.Store); err != nil {
 			g.log.Error("reload revocations", "err", err)
 		}
+		if g.Devices != nil {
+			g.Devices.Invalidate()
+		}
 	}
 	if ch.Keys {
 		g.reloadKeys(ctx)

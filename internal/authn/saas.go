@@ -17,9 +17,11 @@ import (
 )
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
-// to after a login (SaaS SSO endpoints and the launcher), else the launcher root.
+// to after a login (SaaS SSO endpoints, the launcher and gateway device enrolment), else the
+// launcher root.
 func authDomainPath(snap *snapshot.Snapshot, p string) string {
-	if p == "/" || strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+	if p == "/" || p == snap.Profile.Path(EnrollPath) ||
+		strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
 		return p
 	}
 	return "/"
@@ -41,7 +43,7 @@ func (s *Service) AuthorizeFresh(w http.ResponseWriter, r *http.Request, app *sn
 		he := *httpx.AsError(err)
 		he.Ref = httpx.NewRequestID()
 		c := httpx.ClientOf(r)
-		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: "saas_sso", Allowed: false, AppID: app.ID,
+		s.Audit.Auth(r.Context(), &store.AuthEvent{Action: authorizeAction(app), Allowed: false, AppID: app.ID,
 			IP: c.IP.String(), Country: c.Country, Reasons: []string{he.Reason}, RequestID: he.Ref})
 		s.fail(w, r, snap, &he)
 		return nil, true
@@ -76,13 +78,22 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapsh
 	d := app.Policies.Evaluate(&policy.Input{Identity: os.Identity, ClientIP: c.IP, Country: c.Country})
 	if d.Action != policy.ActionAllow {
 		ref := httpx.NewRequestID()
-		s.Audit.Auth(ctx, &store.AuthEvent{Action: "saas_sso", Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
+		s.Audit.Auth(ctx, &store.AuthEvent{Action: authorizeAction(app), Allowed: false, UserID: os.Identity.UserID, Email: os.Identity.Email,
 			AppID: app.ID, IdPID: os.Identity.IdP.ID, IdPType: os.Identity.IdP.Type, IP: c.IP.String(), Country: c.Country,
 			PolicyID: d.PolicyID, Reasons: d.Reasons, RequestID: ref})
 		renderDeny(w, r, snap, app, os.Identity, d, false, ref)
 		return nil, nil
 	}
 	return &session.Grant{Identity: os.Identity, SessionID: os.Session.ID, Decision: d}, nil
+}
+
+// authorizeAction is the auth event action of a refusal by Authorize: gateway_enroll for the
+// warp application (device enrolment), saas_sso otherwise.
+func authorizeAction(app *snapshot.App) string {
+	if app != nil && app.Type == store.AppWarp {
+		return "gateway_enroll"
+	}
+	return "saas_sso"
 }
 
 // Recheck implements saas.Env.Recheck: the user's last-seen identity against the app's

@@ -215,10 +215,24 @@ var problemCases = []struct {
 	}},
 	{"app types", head + "applications:\n  - {id: a, type: saas}\n  - {id: b, type: ssh}\n  - {id: c, type: bookmark, upstream: 'http://x'}\n  - {id: d, type: app_launcher}\n  - {id: e, type: app_launcher}\n", []string{
 		"5:5: applications[0].saas_app: is required for a saas application",
-		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, saas, bookmark or app_launcher",
+		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, saas, bookmark, app_launcher or warp",
 		"7:5: applications[2].domain: a bookmark needs the URL its tile opens",
 		"7:39: applications[2].upstream: only self_hosted applications have an upstream, not bookmark",
 		"9:19: applications[4].type: there can be only one app_launcher application (applications[3] is one)",
+	}},
+	{"warp app", head + "applications:\n  - {id: w, type: warp, policies: [{ref: p, precedence: 1}]}\n  - {id: x, type: warp, upstream: 'http://x', destinations: [x.example.com], domain: x.example.com}\npolicies: [{id: p, decision: allow, include: [{everyone: {}}]}]\n", []string{
+		"6:5: applications[1].policies: a warp application needs at least one policy: nobody could enrol a device",
+		"6:19: applications[1].type: there can be only one warp application (applications[0] is one)",
+		"6:35: applications[1].upstream: a warp application has no upstream: it decides who may enrol a gateway device",
+		"6:61: applications[1].destinations: a warp application has no destinations: it is served on the auth domain (gateway/enroll)",
+		"6:86: applications[1].domain: a warp application has no domain: it is served on the auth domain (gateway/enroll)",
+	}},
+	{"gateway proxy_address", head + "gateway: {proxy_address: 'proxy.example.com'}\n", []string{
+		"4:26: gateway.proxy_address: must be host:port, the address users configure as their proxy (for example proxy.example.com:3128)",
+	}},
+	{"gateway proxy_address port", head + "gateway: {proxy_address: 'bad_host!:99999'}\n", []string{
+		"4:26: gateway.proxy_address: \"bad_host!\" is not a valid host name or IP address",
+		"4:26: gateway.proxy_address: must end in a port number between 1 and 65535",
 	}},
 	{"self_hosted needs destinations and upstream", head + "applications:\n  - id: a\n", []string{
 		"5:5: applications[0].destinations: a self_hosted application needs at least one destination",

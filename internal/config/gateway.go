@@ -4,8 +4,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +40,10 @@ type Gateway struct {
 	Limits GatewayLimits `yaml:"limits"`
 	// Usage configures Shadow-AI discovery's usage rollups (gateway_usage.go).
 	Usage GatewayUsage `yaml:"usage"`
+	// ProxyAddress is the host:port users configure as their proxy, shown by device enrolment
+	// and put in personal PAC files; default: the auth domain's host with listen.gateway's
+	// port. See gateway_enroll.go.
+	ProxyAddress string `yaml:"proxy_address"`
 	// Rules are the HTTP policies in Cloudflare's API shape (id, name, precedence, enabled,
 	// action, traffic, identity, device_posture, rule_settings; see docs/gateway-rules.md).
 	// They are compiled when the configuration is loaded: unknown fields, type errors and bad
@@ -226,6 +232,7 @@ func (c *checker) gateway() {
 		c.add("gateway.limits.max_tunnels", "must be between 1 and 1000000")
 	}
 	c.gatewayPolicy()
+	c.gatewayProxyAddress()
 }
 
 // gatewayPolicy compiles gateway.rules and resolves gateway.app_reviews, reporting each problem
@@ -351,24 +358,22 @@ func (c *checker) gatewayHosts(allowed func(netip.Addr) bool) {
 		}
 		return nil, nil
 	}
-	seen := map[string]string{}
-	// In the file's order, so that of two spellings of one host the second is reported (and the
-	// report is the same at every run); sorted when there is no source.
-	names := make([]string, 0, len(c.f.Gateway.Hosts))
+	// In document order (then by name), so that which of two spellings of one host is the
+	// duplicate does not depend on map iteration order.
+	var names []string
 	if hosts != nil {
 		for _, p := range pairs(hosts) {
-			if _, ok := c.f.Gateway.Hosts[p.key.Value]; ok {
+			if _, ok := c.f.Gateway.Hosts[p.key.Value]; ok && !slices.Contains(names, p.key.Value) {
 				names = append(names, p.key.Value)
 			}
 		}
 	}
-	if len(names) != len(c.f.Gateway.Hosts) {
-		names = names[:0]
-		for name := range c.f.Gateway.Hosts {
+	for _, name := range slices.Sorted(maps.Keys(c.f.Gateway.Hosts)) {
+		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
-		sort.Strings(names)
 	}
+	seen := map[string]string{}
 	for _, name := range names {
 		addr := c.f.Gateway.Hosts[name]
 		path := "gateway.hosts." + name

@@ -69,7 +69,8 @@ func (h *handler) link(ctx context.Context, c *Change, u *store.SCIMUser, effect
 // the write.
 //
 // With user_deprovision, a user that is (or becomes) inactive or is deleted makes the registry
-// user inactive and revokes all its sessions (deletion also drops the IdP's groups); a user
+// user inactive and revokes all its sessions and gateway devices (deletion also drops the IdP's
+// groups); a user
 // that becomes active again reactivates it. Otherwise, with identity_update_behavior automatic,
 // deleting the user drops the IdP's groups from the registry user.
 func (h *handler) userEffect(prior func(c *store.SCIMRegistryChange) *store.SCIMUser) store.SCIMEffect {
@@ -89,7 +90,9 @@ func (h *handler) userEffect(prior func(c *store.SCIMRegistryChange) *store.SCIM
 				delete(reg.SCIMGroups, idp)
 			}
 			c.RevokeSessions = true
-			c.Effects = []string{"deactivated", "sessions-revoked"}
+			// Gateway devices too: a revoked device stays revoked after a reactivation.
+			c.RevokeDevices = true
+			c.Effects = []string{"deactivated", "sessions-revoked", "devices-revoked"}
 			if cfg.SeatDeprovision {
 				// Gatehouse has no seat accounting yet: the removal is recorded for the audit log.
 				c.Effects = append(c.Effects, "seat-removed")

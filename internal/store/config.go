@@ -100,6 +100,9 @@ const (
 	AppSaaS        = "saas"
 	AppBookmark    = "bookmark"
 	AppAppLauncher = "app_launcher"
+	// AppWarp is Cloudflare's "device enrollment permissions" application: its policies decide
+	// who may enrol a device for the secure web gateway (at most one; none: nobody may).
+	AppWarp = "warp"
 )
 
 // UpstreamBuiltinDemo is the upstream of an application served by Gatehouse's built-in demo

@@ -91,6 +91,10 @@ type SCIMRegistryChange struct {
 	// RevokeSessions, set by the effect, revokes all of User's sessions and sets its
 	// TokensNotBefore, as RevokeUserSessions does, in the same transaction.
 	RevokeSessions bool
+	// RevokeDevices, set by the effect, revokes all of User's gateway devices, as
+	// GatewayDevices.RevokeUserGatewayDevices does, in the same transaction (a backend
+	// without GatewayDevices ignores it).
+	RevokeDevices bool
 	// Effects are labels the effect records for the caller's audit log.
 	Effects []string
 }

@@ -1,5 +1,5 @@
-// Package web owns Gatehouse's server-rendered pages (login, PIN entry, block, error, signed-out
-// and App Launcher pages), their branding (the organization's name and login_design, application
+// Package web owns Gatehouse's server-rendered pages (login, PIN entry, block, error, signed-out,
+// App Launcher and gateway device enrolment pages), their branding (the organization's name and login_design, application
 // monograms, and the rules logos and colours must follow) and the one wrapper every
 // browser-facing response goes through: it sets CSP, nosniff, Referrer-Policy and frame
 // protection, and renders errors with a reference ID but never their private cause.

@@ -48,6 +48,14 @@ func pages() map[string]*Page {
 		"launcher.html": {Title: "Applications", Brand: brand, Wide: true, Data: map[string]any{"Email": "a@example.com", "LogoutURL": "/logout",
 			"Tiles": []struct{ Name, URL, LogoURL string }{{"Wiki " + hostile, "https://wiki.example.com/", ""}, {"Grafana", "https://grafana.example.com/", pngLogo}}}},
 		"identity.html": {Title: "Identity provider test", Brand: brand, Message: "Returned " + hostile, Data: `{"email": "` + hostile + `"}`},
+		"enroll.html": {Title: "Enroll a device", Brand: brand, Wide: true, Message: "Bad name " + hostile,
+			Data: map[string]any{"Email": "a@example.com" + hostile, "Action": "/.gatehouse/gateway/enroll", "CSRF": "c" + hostile, "Nonce": "n" + hostile, "MaxName": 100,
+				"Devices": []struct{ ID, Name, Created, LastSeen, Revoked string }{
+					{"d1", "Laptop " + hostile, "2026-12-07 10:00 UTC", "", ""}, {"d2", "Phone", "2026-12-07 10:00 UTC", "", "2026-12-07 11:00 UTC"}}}},
+		"enrolled.html": {Title: "Device enrolled", Brand: brand, Wide: true,
+			Data: map[string]any{"Name": "Laptop " + hostile, "Proxy": "gw.example.com:3128", "Username": "u" + hostile, "Password": "p" + hostile,
+				"ProxyURL": "http://u:p@gw.example.com:3128" + hostile, "PACURL": "https://auth.example.com/.gatehouse/gateway/pac/d1.pac",
+				"CAURL": "https://auth.example.com/.gatehouse/gateway/ca.pem", "AuthHost": "auth.example.com", "Back": "/.gatehouse/gateway/enroll"}},
 	}
 }
 

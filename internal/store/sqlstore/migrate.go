@@ -39,9 +39,9 @@ func (d *dialect) loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: strings.TrimSuffix(path.Base(f), ".sql"), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := range ms {
-		if ms[i].version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must be 1, 2, 3, ... without gaps", ms[i].name)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -55,8 +55,11 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 )`
 
 // Migrate applies, in order and each in its own transaction, the embedded migrations the
-// database has not seen yet. Migrations are forward-only: a database whose schema is newer than
-// this binary is an error. Open calls Migrate; it is safe to call again, also from several
+// database has not seen yet. Versions need not be contiguous (branches developed side by side
+// each own a number, and a binary may carry a later one before an earlier one lands): every
+// embedded version that schema_migrations does not record is applied, in version order, also
+// one below the highest applied. Migrations are forward-only: a database that records a version
+// this binary does not embed (its schema is newer, or from another build) is an error. Open calls Migrate; it is safe to call again, also from several
 // processes at once (on databases with concurrent writers, each step holds the migration lock,
 // so a second process waits and then finds the step applied).
 func (s *Store) Migrate(ctx context.Context) error {
@@ -75,20 +78,26 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return s.fail("migrate", err)
 	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
 	for _, m := range ms {
 		err := s.transactUnbounded(ctx, false, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 			if err := s.lock(ctx, tx, lockMigrations); err != nil {
 				return err
 			}
-			var applied int
-			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).Scan(&applied)
+			applied, err := s.appliedMigrations(ctx, tx)
 			if err != nil {
 				return err
 			}
-			if applied > len(ms) {
-				return fmt.Errorf("database schema version %d is newer than this binary's %d", applied, len(ms))
+			for v := range applied {
+				if !known[v] {
+					return fmt.Errorf("database schema has migration %d, which this binary (latest %d) does not know: it is newer than this binary",
+						v, ms[len(ms)-1].version)
+				}
 			}
-			if applied >= m.version {
+			if applied[m.version] {
 				return nil
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
@@ -105,13 +114,34 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// appliedMigrations returns the versions schema_migrations records.
+func (s *Store) appliedMigrations(ctx context.Context, tx *sql.Tx) (map[int]bool, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
+}
+
 // LatestSchemaVersion returns the number of the last migration embedded in this binary.
 func (s *Store) LatestSchemaVersion() (int, error) {
 	ms, err := s.d.loadMigrations()
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	return len(ms), nil
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	return ms[len(ms)-1].version, nil
 }
 
 // SchemaVersion returns the number of the last migration applied to the database (0 for none,

@@ -294,6 +294,13 @@ func (s *Store) registryEffects(ctx context.Context, tx *sql.Tx, idpID string, t
 			}
 			revoked = true
 		}
+		if c.RevokeDevices {
+			n, err := s.revokeUserGatewayDevices(ctx, tx, link, now)
+			if err != nil {
+				return nil, false, err
+			}
+			revoked = revoked || n > 0
+		}
 		out = append(out, c)
 	}
 	return out, revoked, nil

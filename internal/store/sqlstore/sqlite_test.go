@@ -3,11 +3,13 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -101,8 +103,8 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v != len(ms) || v < 1 {
-		t.Fatalf("SchemaVersion = %d after Open, want the latest, %d", v, len(ms))
+	if latest := ms[len(ms)-1].version; v != latest || v < 1 {
+		t.Fatalf("SchemaVersion = %d after Open, want the latest, %d", v, latest)
 	}
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate on a migrated database: %v", err)
@@ -131,6 +133,65 @@ func TestMigrations(t *testing.T) {
 	}
 	if err := s2.Migrate(t.Context()); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("Migrate with a newer schema = %v, want an error", err)
+	}
+}
+
+// TestMigrationGap: versions need not be contiguous, and a migration numbered below one the
+// database already has (a branch that landed later) is still applied; a version the binary
+// does not embed is refused.
+func TestMigrationGap(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	base := s.d.migrations
+	last, err := s.LatestSchemaVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := func(extra fstest.MapFS) {
+		m := fstest.MapFS{}
+		files, _ := fs.Glob(base, "*.sql")
+		for _, f := range files {
+			b, _ := fs.ReadFile(base, f)
+			m[f] = &fstest.MapFile{Data: b}
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		d := *s.d
+		d.migrations = m
+		s.d = &d
+	}
+	// The binary gains last+2 only: applied despite the gap.
+	layer(fstest.MapFS{fmt.Sprintf("%04d_later.sql", last+2): {Data: []byte("CREATE TABLE gap_later (x INTEGER)")}})
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate with a gap: %v", err)
+	}
+	if v, _ := s.SchemaVersion(ctx); v != last+2 {
+		t.Fatalf("SchemaVersion = %d, want %d", v, last+2)
+	}
+	// Then last+1 lands: applied although a higher version is recorded.
+	layer(fstest.MapFS{
+		fmt.Sprintf("%04d_earlier.sql", last+1): {Data: []byte("CREATE TABLE gap_earlier (x INTEGER)")},
+		fmt.Sprintf("%04d_later.sql", last+2):   {Data: []byte("CREATE TABLE gap_later (x INTEGER)")},
+	})
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate filling the gap: %v", err)
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO gap_earlier (x) VALUES (1)"); err != nil {
+		t.Fatalf("the earlier migration was not applied: %v", err)
+	}
+	// A binary without last+1 refuses the database that has it.
+	layer(fstest.MapFS{fmt.Sprintf("%04d_later.sql", last+2): {Data: []byte("CREATE TABLE gap_later (x INTEGER)")}})
+	if err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Migrate of a database with an unknown version = %v, want an error", err)
+	}
+	// Two files with one version are refused.
+	layer(fstest.MapFS{
+		fmt.Sprintf("%04d_a.sql", last+1): {Data: []byte("SELECT 1")},
+		fmt.Sprintf("%04d_b.sql", last+1): {Data: []byte("SELECT 1")},
+	})
+	if err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "same version") {
+		t.Fatalf("Migrate with a duplicate version = %v, want an error", err)
 	}
 }
 

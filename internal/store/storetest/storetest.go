@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"GatewayCAs", gatewayCATests},
 		{"GatewayUsage", gatewayUsageTests},
 		{"GatewayAppReviews", gatewayAppReviewTests},
+		{"GatewayDevices", gatewayDeviceTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
