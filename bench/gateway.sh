@@ -85,10 +85,13 @@ stop() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# free_port: a port nothing listens on, below the ephemeral range: the thousands of connections a
+# run opens take ephemeral ports, and a listener cannot bind one that a connection holds.
+EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
 	local p
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
