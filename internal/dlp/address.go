@@ -13,8 +13,8 @@ import (
 //
 //   - US: "1600 Pennsylvania Ave NW, Suite 200, Washington, DC 20500-0003": house number, street
 //     name, suffix (St, Ave, Blvd, Rd…), optional direction and unit, city, USPS state code and
-//     ZIP or ZIP+4. A state code and ZIP alone are Low, with the city Medium, with the street
-//     High.
+//     ZIP or ZIP+4: High; "City, ST 12345" Medium. A state code and ZIP alone are not reported
+//     ("ID 12345", "PR 12345").
 //   - UK: "221B Baker Street, London NW1 6XE": a postcode whose outward code names a real
 //     postcode area (and GIR 0AA), alone Low, after a town Medium, after a street and a town
 //     High.
@@ -69,6 +69,9 @@ const (
 		`Expressway|Expy|Freeway|Fwy|Turnpike|Tpke)\.?` +
 		`(?: (?:N|S|E|W|NE|NW|SE|SW)\.?)?` +
 		`(?:,? (?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Bldg|Building|Dept)\.? ?#?[0-9A-Za-z-]{1,6}|,? #[0-9A-Za-z-]{1,6})?`
+	// A line of its own between the street and the town: a floor or a unit ("51 Franklin
+	// Street, Fifth Floor, Boston, MA 02110-1301").
+	enUnitLine = `(?:(?:\p{Lu}\p{L}* )?(?:Floor|Fl\.?)|(?:Suite|Ste\.?|Unit|Apt\.?|Apartment|Room|Rm\.?|Building|Bldg\.?|Dept\.?|PMB) ?#?[0-9A-Za-z-]{1,6}|#[0-9A-Za-z-]{1,6})`
 	// The house number of continental streets, with a letter, a range or a floor.
 	euNumber = `\d{1,4}(?: ?[a-zA-Z]\b)?(?: ?[-/] ?\d{1,4}[a-zA-Z]?)?`
 	// German, Austrian and Swiss streets: a word ending in a street word, or a street word
@@ -95,9 +98,9 @@ const addrStart = `(?:^|[^\p{L}\p{N}_])`
 
 var (
 	// Before a US state code: the city, and optionally the street line.
-	usBeforeState = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)` + addrSep + `)?(` + addrPlace + `),?[ \t]*\z`)
+	usBeforeState = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(,?)[ \t]*\z`)
 	// Before a UK postcode: up to two place lines, and optionally the street line.
-	ukBefore = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)` + addrSep + `)?(` + addrPlace + `)(?:` + addrSep + addrPlace + `)?(?:,?[ \t]*|` + addrSep + `)\z`)
+	ukBefore = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(?:` + addrSep + addrPlace + `)?(?:,?[ \t]*|` + addrSep + `)\z`)
 	// Before a continental postcode: the street line, then an optional country prefix (D-, CH-).
 	euBefore = map[string]*regexp.Regexp{
 		"de": regexp.MustCompile(addrStart + `(` + deStreet + `)` + euSepTail),
@@ -190,18 +193,20 @@ func usAddress(text []byte, zs, ze int) (candidate, bool) {
 	if ze < len(text) && (isWordByte(text[ze]) || text[ze] == '-' && digitsAt(text, ze+1, 1) == 1) {
 		return candidate{}, false
 	}
+	// A state code and ZIP alone are not an address: "ID 12345" and "PR 12345" are an order and
+	// a pull request. The city must come before them with its comma, or the street line.
 	st := zs - 3
-	c := candidate{start: st, end: ze, conf: Low, detail: "US"}
 	from := max(0, st-addrLookBack)
-	if m := usBeforeState.FindSubmatchIndex(text[from:st]); m != nil {
-		c.conf = Medium
-		c.start = from + m[4]
-		if m[2] >= 0 {
-			c.conf = High
-			c.start = from + m[2]
-		}
+	m := usBeforeState.FindSubmatchIndex(text[from:st])
+	switch {
+	case m == nil:
+		return candidate{}, false
+	case m[2] >= 0:
+		return candidate{start: from + m[2], end: ze, conf: High, detail: "US"}, true
+	case m[7] > m[6]:
+		return candidate{start: from + m[4], end: ze, conf: Medium, detail: "US"}, true
 	}
-	return c, true
+	return candidate{}, false
 }
 
 // ukAddress reads a UK postcode whose inward code starts at the last digit of the region

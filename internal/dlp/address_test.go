@@ -28,8 +28,12 @@ func TestPostalAddress(t *testing.T) {
 		{"my place: 742 Evergreen Terrace, Springfield, IL 62704-1234 thanks", "742 Evergreen Terrace, Springfield, IL 62704-1234", High},
 		{"123 Main St., Apt 4B\nNew York, NY 10001", "123 Main St., Apt 4B\nNew York, NY 10001", High},
 		{"350 5th Ave Suite 3300, New York NY 10118", "350 5th Ave Suite 3300, New York NY 10118", High},
+		{"51 Franklin Street, Fifth Floor, Boston, MA 02110-1301, USA", "51 Franklin Street, Fifth Floor, Boston, MA 02110-1301", High},
+		{"59 Temple Place, Suite 330\nBoston, MA 02111", "59 Temple Place, Suite 330\nBoston, MA 02111", High},
 		{"the office in Austin, TX 78701 is closed", "Austin, TX 78701", Medium},
-		{"region TX 78701 only", "TX 78701", Low},
+		{"region TX 78701 only", "", 0},
+		{"see order ID 12345 and PR 12345, Fixed in PR 48213", "", 0},
+		{"Order ID 12345", "", 0},
 		// UK
 		{"221B Baker Street, London NW1 6XE", "221B Baker Street, London NW1 6XE", High},
 		{"Flat 3, 12 High Road\nLeyton\nLondon\nE10 5PW", "Flat 3, 12 High Road\nLeyton\nLondon\nE10 5PW", High},
@@ -72,7 +76,7 @@ func TestPostalAddress(t *testing.T) {
 		{"Windows 10 1GB of RAM", "", 0},
 		{"Room QX1 1AA is booked", "", 0},
 		{"the 3 Main Points, Austin TX78701", "", 0},
-		{"IN 46204 is not alone; foo IN 462041", "IN 46204", Low},
+		{"Indianapolis, IN 46204 is not alone; foo IN 462041", "Indianapolis, IN 46204", Medium},
 	}
 	for _, c := range cases {
 		fs := addressFindings(t, c.text)

@@ -506,8 +506,8 @@ func corpus(seed uint64, n int) []sample {
 	return out
 }
 
-// address returns a postal address in one of the US, UK and EU formats, or (one in eight) a
-// bare UK postcode or US state and ZIP, which the entry reports at Low.
+// address returns a postal address in one of the US, UK and EU formats, or (one in nine) a
+// bare UK postcode (Low) or a US city, state and ZIP (Medium).
 func (g *gen) address() string {
 	num := fmt.Sprint(1 + g.r.IntN(2500))
 	sep := g.pick(", ", "\n", ",\n")
@@ -554,15 +554,17 @@ func (g *gen) address() string {
 		if g.r.IntN(2) == 0 {
 			return g.pick("SW1A 2AA", "NW1 6XE", "EC1A 1BB", "M1 1AE", "B33 8TH")
 		}
-		return g.pick("TX", "CA", "NY") + " " + fmt.Sprintf("%05d", 10001+g.r.IntN(89000))
+		return g.pick("Austin, TX", "Oakland, CA", "Buffalo, NY") + " " + fmt.Sprintf("%05d", 10001+g.r.IntN(89000))
 	}
 }
 
 // addressNegative returns text with the digits and words of addresses that is not one:
 // version numbers, times, product codes, "street" without an address, bare numeric postcodes
-// in a table, prices and dates.
+// in a table, prices, dates, and identifiers after a word that is a US state code.
 func (g *gen) addressNegative() string {
-	switch g.r.IntN(8) {
+	switch g.r.IntN(9) {
+	case 8:
+		return g.pick("order ID", "fixed in PR", "ticket PA", "user ID") + " " + fmt.Sprintf("%05d", 10001+g.r.IntN(89000))
 	case 0:
 		return fmt.Sprintf("v%d.%d.%d", g.r.IntN(10), g.r.IntN(30), g.r.IntN(200)) + " " + g.pick("Berlin", "Paris", "London") + " release"
 	case 1:
