@@ -31,6 +31,7 @@ BIN=$BENCH/bin
 OUT=$BENCH/out
 RESULTS=$BENCH/RESULTS.md
 mkdir -p "$BIN" "$OUT"
+rm -f "$OUT"/gw-*.json "$OUT"/gw-gatehouse-inspect.log # this run's results only
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-gw-bench.XXXXXX")
 chmod 755 "$TMP" # Squid runs as the proxy user and reads its files here
 
