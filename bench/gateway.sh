@@ -14,8 +14,12 @@
 # The results go between the gateway-bench markers of bench/RESULTS.md. Everything listens on
 # 127.0.0.1 only and is stopped on exit; every step is bounded in time (a run takes 3-4 minutes).
 #
+# Each inspecting proxy also meets SNI_BURST never-seen server names at once (one new connection
+# each, n0.sni.bench.test …, all resolving to the origin, which has a certificate per name).
+#
 # Settings (environment): DURATION (5s per measurement), CONCURRENCY (16), WARMUP (1s),
-# KEEP_TMP (1: keep the temp dir with configs and logs), INSTALL (0: do not apt-get install).
+# SNI_BURST (256; 0 skips it), KEEP_TMP (1: keep the temp dir with configs and logs),
+# INSTALL (0: do not apt-get install).
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -23,7 +27,9 @@ CONCURRENCY=${CONCURRENCY:-16}
 WARMUP=${WARMUP:-1s}
 KEEP_TMP=${KEEP_TMP:-0}
 INSTALL=${INSTALL:-1}
+SNI_BURST=${SNI_BURST:-256}
 ORIGIN_HOST=localhost
+SNI_SUFFIX=.sni.bench.test
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
@@ -139,7 +145,7 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # --- origin and the proxies' CA ------------------------------------------------------------------
 ORIGIN_PORT=$(free_port)
-start origin "$BIN/bench-upstream" -addr "127.0.0.1:$ORIGIN_PORT" -tls-dir "$TMP" -tls-names "$ORIGIN_HOST,127.0.0.1"
+start origin "$BIN/bench-upstream" -addr "127.0.0.1:$ORIGIN_PORT" -tls-dir "$TMP" -tls-names "$ORIGIN_HOST,127.0.0.1" -sni-suffix "$SNI_SUFFIX"
 wait_port "$ORIGIN_PORT" "${PIDS[-1]}" origin
 ORIGIN_CA=$TMP/origin-ca.pem
 URL=https://$ORIGIN_HOST:$ORIGIN_PORT/
@@ -175,12 +181,30 @@ print("%.0f|%.0f|%d|%d|%.2f|%.2f" % (r["rps"], r.get("proxy_cpu_us_per_request",
 	log "$tool $mode: ${RESULT[$tool/$mode]} (req/s|proxy CPU µs/req|requests|errors|p50|p99)"
 }
 
+# measure_burst TOOL PID PROXY_URL CA: SNI_BURST requests at once, each to a name of its own.
+BURST_URL="https://n%d$SNI_SUFFIX:$ORIGIN_PORT/"
+measure_burst() {
+	local tool=$1 pid=$2 proxy=$3 ca=$4 out=$OUT/gw-$1-sni-burst.json
+	((SNI_BURST > 0)) || return 0
+	kill -0 "$pid" 2>/dev/null || die "$tool is not running"
+	timeout 60 "$BIN/bench-proxyload" -proxy "$proxy" -url "$BURST_URL" -ca "$ca" -burst "$SNI_BURST" -timeout 30s \
+		-pid "$pid" -clk-tck "$CLK_TCK" >"$out" || die "$tool SNI burst: proxyload failed"
+	RESULT[$tool/sni-burst]=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("%d|%d|%.2f|%.0f|%.0f" % (r["requests"], r["errors"], r["seconds"], r.get("proxy_cpu_us_per_request", 0), r["p99_ms"]))
+' "$out")
+	log "$tool SNI burst: ${RESULT[$tool/sni-burst]} (ok|failed|seconds|proxy CPU µs/conn|p99 ms)"
+}
+SNI_NAMES=()
+for ((i = 0; i < SNI_BURST; i++)); do SNI_NAMES+=("n$i$SNI_SUFFIX"); done
+
 # --- Squid: one instance, three ports (bump all, peek then splice, plain CONNECT) ---------------
 SQ_BUMP=$(free_port)
 SQ_SPLICE=$(free_port)
 SQ_PLAIN=$(free_port)
 mkdir -p "$TMP/squid"
-echo "127.0.0.1 $ORIGIN_HOST" >"$TMP/squid/hosts" # the origin listens on IPv4 only
+printf '127.0.0.1 %s\n' "$ORIGIN_HOST" "${SNI_NAMES[@]}" >"$TMP/squid/hosts" # the origin listens on IPv4 only
 /usr/lib/squid/security_file_certgen -c -s "$TMP/squid/ssl_db" -M 16MB >/dev/null
 chown -R proxy:proxy "$TMP/squid"
 cat >"$TMP/squid.conf" <<EOF
@@ -220,16 +244,28 @@ measure squid splice-keepalive "$SQ_PID" "http://127.0.0.1:$SQ_SPLICE" "$ORIGIN_
 measure squid splice-newconn "$SQ_PID" "http://127.0.0.1:$SQ_SPLICE" "$ORIGIN_CA" false
 measure squid blind-keepalive "$SQ_PID" "http://127.0.0.1:$SQ_PLAIN" "$ORIGIN_CA" true
 measure squid blind-newconn "$SQ_PID" "http://127.0.0.1:$SQ_PLAIN" "$ORIGIN_CA" false
+measure_burst squid "$SQ_PID" "http://127.0.0.1:$SQ_BUMP" "$TMP/proxy-ca.pem"
 stop "$SQ_PID"
 
 # --- mitmproxy: mitmdump intercepting, then with every host ignored (a blind tunnel) -------------
 mkdir -p "$TMP/mitm"
 cat "$TMP/proxy-ca.key" "$TMP/proxy-ca.pem" >"$TMP/mitm/mitmproxy-ca.pem"
+# mitmproxy resolves with the system resolver: this addon sends the burst's names to the origin.
+cat >"$TMP/mitm/pin.py" <<EOF
+class Pin:
+    def server_connect(self, data):
+        host, port = data.server.address
+        if host.endswith("$SNI_SUFFIX"):
+            data.server.address = ("127.0.0.1", port)
+
+
+addons = [Pin()]
+EOF
 mitm() {
 	local port=$1
 	shift
 	start "mitmdump-$port" mitmdump --listen-host 127.0.0.1 --listen-port "$port" --set confdir="$TMP/mitm" \
-		--set ssl_verify_upstream_trusted_ca="$ORIGIN_CA" --set http2=false "$@"
+		--set ssl_verify_upstream_trusted_ca="$ORIGIN_CA" --set http2=false -s "$TMP/mitm/pin.py" "$@"
 	wait_port "$port" "${PIDS[-1]}" "mitmdump-$port"
 }
 MITM_PORT=$(free_port)
@@ -239,6 +275,7 @@ curl -s --fail --max-time 10 -x "http://127.0.0.1:$MITM_PORT" --cacert "$TMP/pro
 	die "mitmproxy's intercepted request failed; see $TMP/mitmdump-$MITM_PORT.log"
 measure mitmproxy inspect-keepalive "$MITM_PID" "http://127.0.0.1:$MITM_PORT" "$TMP/proxy-ca.pem" true
 measure mitmproxy inspect-newconn "$MITM_PID" "http://127.0.0.1:$MITM_PORT" "$TMP/proxy-ca.pem" false
+measure_burst mitmproxy "$MITM_PID" "http://127.0.0.1:$MITM_PORT" "$TMP/proxy-ca.pem"
 stop "$MITM_PID"
 MITM_PORT=$(free_port)
 mitm "$MITM_PORT" --ignore-hosts '.*'
@@ -275,7 +312,7 @@ log:
 service_tokens:
   - {id: bench, name: Gateway bench, client_id: bench.gateway, client_secret: "$GH_SECRET"}
 gateway:
-  hosts: {$ORIGIN_HOST: 127.0.0.1}
+  hosts: {$ORIGIN_HOST: 127.0.0.1$(printf ', %s: 127.0.0.1' "${SNI_NAMES[@]}")}
   allowed_private_networks: [127.0.0.0/8]
   upstream_ca_files: ["$ORIGIN_CA"]
 EOF
@@ -329,6 +366,7 @@ if [[ $GH_INSPECT == 1 ]]; then
 	if curl -s --fail --max-time 10 -x "$GH_PROXY" --cacert "$TMP/gh-ca.pem" -o /dev/null "$URL" 2>"$TMP/gh-inspect-check.log"; then
 		measure gatehouse inspect-keepalive "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem" true
 		measure gatehouse inspect-newconn "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem" false
+		measure_burst gatehouse "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem"
 	else
 		GH_INSPECT=2
 		cp "$TMP/gatehouse.log" "$OUT/gw-gatehouse-inspect.log"
@@ -339,6 +377,7 @@ fi
 
 # --- summary -------------------------------------------------------------------------------------
 for k in "${!RESULT[@]}"; do
+	[[ $k == */sni-burst ]] && continue
 	IFS='|' read -r _ _ n e _ _ <<<"${RESULT[$k]}"
 	((n > 0)) || die "$k: no successful requests"
 done
@@ -383,8 +422,28 @@ SECTION=$TMP/section.md
 		echo "| $label | $(cell squid/$mode 1) | $(cell squid/$mode 2) | $(cell mitmproxy/$mode 1) | $(cell mitmproxy/$mode 2) | $(cell gatehouse/$mode 1) | $(cell gatehouse/$mode 2) |"
 	done
 	echo
+	if ((SNI_BURST > 0)); then
+		echo "$SNI_BURST never-seen server names at once (\`proxyload -burst $SNI_BURST\`: one new connection and request per"
+		echo "name, all started together; the proxy mints a certificate per name, the origin presents one per name):"
+		echo
+		echo "| proxy | completed | failed | time to finish all (s) | proxy CPU µs per connection | p99 (ms) |"
+		echo "|---|---:|---:|---:|---:|---:|"
+		for tool in squid mitmproxy gatehouse; do
+			v=${RESULT[$tool/sni-burst]:-}
+			if [[ -z $v ]]; then
+				echo "| $tool | n/a | n/a | n/a | n/a | n/a |"
+				continue
+			fi
+			IFS='|' read -r ok failed secs cpu p99 <<<"$v"
+			echo "| $tool | $ok | $failed | $secs | $cpu | $p99 |"
+		done
+		echo
+	fi
 	errs=0
-	for k in "${!RESULT[@]}"; do errs=$((errs + $(cell "$k" 4))); done
+	for k in "${!RESULT[@]}"; do
+		[[ $k == */sni-burst ]] && continue
+		errs=$((errs + $(cell "$k" 4)))
+	done
 	echo "Failed requests over all runs: $errs. TLS inside the tunnels: $TLS_SEEN."
 	echo "Squid peek + splice / blind tunnel req/s: kept-alive $(ratio "$(cell squid/splice-keepalive 1)" "$(cell squid/blind-keepalive 1)"),"
 	echo "new connections $(ratio "$(cell squid/splice-newconn 1)" "$(cell squid/blind-newconn 1)")."

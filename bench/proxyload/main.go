@@ -5,6 +5,10 @@
 //
 //	proxyload -proxy http://id:secret@127.0.0.1:3128 -url https://localhost:8443/ -ca ca.pem \
 //	    -c 16 -d 5s -keepalive=true -pid 1234
+//
+// With -burst N it instead sends N requests at once, each on a new connection to a host of its
+// own (-url https://n%d.sni.bench.test:8443/): an inspecting proxy meets N server names it has
+// never seen together.
 package main
 
 import (
@@ -59,12 +63,21 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Second, "per-request timeout")
 	pid := flag.Int("pid", 0, "proxy process whose CPU time (with its descendants) is measured over the run")
 	clkTck := flag.Int("clk-tck", 100, "clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK)")
+	burst := flag.Int("burst", 0, "instead of a timed run: N requests at once, each on a new connection to its own host (-url holds %d, replaced by 0..N-1)")
 	flag.Parse()
+	if *burst > 0 {
+		if !strings.Contains(*target, "%d") || *burst > 10000 {
+			fmt.Fprintf(os.Stderr, "proxyload: -burst needs a -url with a %s placeholder and at most 10000 requests\n", "%d")
+			os.Exit(2)
+		}
+		*conc, *keepAlive, *maxReq = *burst, false, int64(*burst)
+		*dur = *timeout + 5*time.Second // the run ends when every request has finished
+	}
 	if *proxy == "" || *target == "" || *conc < 1 || *dur <= 0 {
 		fmt.Fprintln(os.Stderr, "proxyload: -proxy and -url are required; -c and -d must be positive")
 		os.Exit(2)
 	}
-	r, err := run(*proxy, *target, *caFile, *conc, *dur, *maxReq, *keepAlive, *timeout, *pid, *clkTck)
+	r, err := run(*proxy, *target, *caFile, *conc, *dur, *maxReq, *keepAlive, *timeout, *pid, *clkTck, *burst > 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "proxyload:", err)
 		os.Exit(1)
@@ -72,7 +85,7 @@ func main() {
 	_ = json.NewEncoder(os.Stdout).Encode(r)
 }
 
-func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64, keepAlive bool, timeout time.Duration, pid, clkTck int) (result, error) {
+func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64, keepAlive bool, timeout time.Duration, pid, clkTck int, burst bool) (result, error) {
 	pu, err := url.Parse(proxy)
 	if err != nil {
 		return result{}, fmt.Errorf("proxy URL: %w", err)
@@ -119,14 +132,20 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 	if err != nil {
 		return result{}, err
 	}
+	gate := make(chan struct{}) // a burst's requests start together
 	start := time.Now()
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			u := target
+			if burst {
+				u = fmt.Sprintf(target, w)
+				<-gate
+			}
 			for ctx.Err() == nil && reqs.Load()+errs.Load() < maxReq {
 				t0 := time.Now()
-				v, err := get(ctx, client, target)
+				v, err := get(ctx, client, u)
 				if err != nil {
 					if ctx.Err() != nil {
 						return // cut off by the end of the run, not a failure
@@ -137,13 +156,23 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 						samples = append(samples, err.Error())
 					}
 					mu.Unlock()
+					if burst {
+						return // one attempt per name
+					}
 					continue
 				}
 				reqs.Add(1)
 				tlsVer.Store(uint32(v))
 				lats[w] = append(lats[w], time.Since(t0))
+				if burst {
+					return
+				}
 			}
 		}(w)
+	}
+	if burst {
+		start = time.Now()
+		close(gate)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -163,7 +192,10 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
 	}
 	mode := "keepalive"
-	if !keepAlive {
+	switch {
+	case burst:
+		mode = "burst"
+	case !keepAlive:
 		mode = "new-connection"
 	}
 	r := result{Mode: mode, Concurrency: conc, Seconds: elapsed.Seconds(), Requests: reqs.Load(), Errors: errs.Load(),

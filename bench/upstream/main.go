@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,6 +33,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address (host:port)")
 	tlsDir := flag.String("tls-dir", "", "serve HTTPS; write the CA certificate to DIR/origin-ca.pem")
 	names := flag.String("tls-names", "localhost,127.0.0.1", "comma-separated DNS names and IP addresses of the HTTPS certificate")
+	sniSuffix := flag.String("sni-suffix", "", "also serve every name ending in this suffix (e.g. .sni.bench.test), each with a certificate of its own")
 	flag.Parse()
 	length := strconv.Itoa(len(body))
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -50,8 +52,71 @@ func main() {
 		log.Fatal(err)
 	}
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if *sniSuffix != "" {
+		// A certificate of its own for every name under the suffix, so that a proxy that copies
+		// the origin's certificate (Squid's mimicking) cannot reuse one leaf for all of them.
+		m := &sniMinter{suffix: *sniSuffix, def: cert, certs: map[string]*tls.Certificate{}}
+		srv.TLSConfig.Certificates = nil
+		srv.TLSConfig.GetCertificate = m.get
+	}
 	log.Printf("upstream listening on %s with TLS (%d-byte body, CA in %s)", *addr, len(body), filepath.Join(*tlsDir, "origin-ca.pem"))
 	log.Fatal(srv.ListenAndServeTLS("", ""))
+}
+
+// sniMinter issues a certificate per server name under suffix, signed by the origin's CA, and
+// keeps it; other names get the default certificate.
+type sniMinter struct {
+	suffix string
+	def    tls.Certificate
+	mu     sync.Mutex
+	certs  map[string]*tls.Certificate
+}
+
+func (m *sniMinter) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(hello.ServerName)
+	if !strings.HasSuffix(name, m.suffix) || len(name) > 253 {
+		return &m.def, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.certs[name]; ok {
+		return c, nil
+	}
+	if len(m.certs) >= 10000 {
+		return nil, fmt.Errorf("too many names")
+	}
+	c, err := leafFor(name)
+	if err != nil {
+		return nil, err
+	}
+	m.certs[name] = c
+	return c, nil
+}
+
+var (
+	originCA    *x509.Certificate
+	originCAKey *ecdsa.PrivateKey
+)
+
+// leafFor signs a certificate for one name with the origin's CA.
+func leafFor(name string) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, originCA, &key.PublicKey, originCAKey)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // makeCert creates a CA and a server certificate for names signed by it, and writes the CA
@@ -73,6 +138,7 @@ func makeCert(dir string, names []string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	originCA, originCAKey = ca, caKey
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
