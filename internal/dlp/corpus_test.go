@@ -437,6 +437,8 @@ func corpus(seed uint64, n int) []sample {
 			return "(555) 555-01" + g.digits(2)
 		}
 	})
+	pos("postal_address", "address", g.address)
+	neg("postal_address", g.addressNegative)
 	pos("aws_access_key_id", "aws", func() string { return g.pick("AKIA", "ASIA") + g.str(b32, 16) })
 	neg("aws_access_key_id", func() string {
 		return g.pick("AKIAIOSFODNN7EXAMPLE", "AKIA"+g.str(b32, 12), "akia"+strings.ToLower(g.str(b32, 16)), "AKIAZZ")
@@ -502,6 +504,84 @@ func corpus(seed uint64, n int) []sample {
 		out = append(out, sample{NegFor: "source_code", Text: g.prose(120)})
 	}
 	return out
+}
+
+// address returns a postal address in one of the US, UK and EU formats, or (one in nine) a
+// bare UK postcode (Low) or a US city, state and ZIP (Medium).
+func (g *gen) address() string {
+	num := fmt.Sprint(1 + g.r.IntN(2500))
+	sep := g.pick(", ", "\n", ",\n")
+	switch g.r.IntN(9) {
+	case 0, 1:
+		zip := fmt.Sprintf("%05d", 1001+g.r.IntN(98000))
+		if g.r.IntN(3) == 0 {
+			zip += "-" + g.digits(4)
+		}
+		unit := g.pick("", ", Apt "+fmt.Sprint(1+g.r.IntN(40))+g.pick("", "B"), " Suite "+fmt.Sprint(100+g.r.IntN(900)), " #"+fmt.Sprint(1+g.r.IntN(99)))
+		return num + " " + g.pick("", "N ", "W ") + g.pick("Main", "Oak", "Maple", "Cedar Hill", "Martin Luther King", "5th", "Lincoln") + " " +
+			g.pick("St", "St.", "Street", "Ave", "Avenue", "Blvd", "Rd", "Drive", "Ln", "Way", "Pkwy") + unit + sep +
+			g.pick("Springfield", "New York", "San Francisco", "St. Louis", "Salt Lake City", "Austin") + ", " +
+			g.pick("IL", "NY", "CA", "MO", "UT", "TX", "WA", "DC") + " " + zip
+	case 2, 3:
+		pc := g.pick("SW1A 2AA", "NW1 6XE", "EC1A 1BB", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "W1A 0AX", "LS1 4AP", "EH1 1YZ", "GIR 0AA")
+		return g.pick("", "Flat "+fmt.Sprint(1+g.r.IntN(20))+", ") + num + g.pick("", "B") + " " +
+			g.pick("Baker", "High", "Church", "Station", "Victoria", "Mill Lane", "Kings") + " " +
+			g.pick("Street", "Road", "Lane", "Close", "Avenue", "Gardens", "Crescent", "Terrace") + sep +
+			g.pick("", "Leyton"+sep) + g.pick("London", "Manchester", "Birmingham", "Leeds", "Edinburgh", "Newcastle upon Tyne") + g.pick(" ", sep) + pc
+	case 4:
+		plz := fmt.Sprintf("%05d", 1067+g.r.IntN(98000))
+		town := g.pick("Berlin", "München", "Frankfurt am Main", "Köln", "Hamburg")
+		if g.r.IntN(3) == 0 {
+			plz, town = fmt.Sprint(1010+g.r.IntN(8000)), g.pick("Wien", "Zürich", "Graz", "Bern")
+		}
+		return g.pick("Muster", "Haupt", "Bahnhof", "Goethe", "Linden", "Schiller") + g.pick("straße", "strasse", "str.", "weg", "gasse", "platz", "allee") +
+			" " + num + g.pick("", "a", "b") + sep + g.pick("", "D-", "CH-") + plz + " " + town
+	case 5:
+		return num + g.pick("", " bis") + " " + g.pick("rue", "avenue", "boulevard", "place", "impasse", "quai") + " " +
+			g.pick("de la Paix", "Victor Hugo", "des Lilas", "du Général de Gaulle", "Saint-Honoré") + sep +
+			fmt.Sprintf("%02d%03d", 1+g.r.IntN(95), g.r.IntN(1000)) + " " + g.pick("Paris", "Lyon", "Marseille", "Saint-Denis", "PARIS CEDEX 08")
+	case 6:
+		return g.pick("Damrak", "Keizersgracht", "Kalverstraat", "Coolsingel", "Oudegracht") + " " + num + g.pick("", "A", "-II") + sep +
+			fmt.Sprint(1000+g.r.IntN(9000)) + " " + g.pick("AB", "LG", "CJ", "XK", "PT") + " " + g.pick("Amsterdam", "Rotterdam", "Utrecht", "Den Haag")
+	case 7:
+		if g.r.IntN(2) == 0 {
+			return g.pick("Calle", "Avenida", "Paseo", "Plaza", "C/") + " " + g.pick("Mayor", "de Alcalá", "de Gracia", "del Prado") + " " + num +
+				g.pick("", ", 3º B", ", 2º") + sep + fmt.Sprintf("%02d%03d", 1+g.r.IntN(52), g.r.IntN(1000)) + " " + g.pick("Madrid", "Barcelona", "Sevilla")
+		}
+		return g.pick("Via", "Viale", "Piazza", "Corso") + " " + g.pick("Roma", "Garibaldi", "del Duomo", "Vittorio Emanuele II") + g.pick(" ", ", ") + num +
+			g.pick(sep, " - ") + fmt.Sprintf("%05d", 10+g.r.IntN(98000)) + " " + g.pick("Roma", "Milano", "Firenze (FI)", "Torino TO")
+	default:
+		if g.r.IntN(2) == 0 {
+			return g.pick("SW1A 2AA", "NW1 6XE", "EC1A 1BB", "M1 1AE", "B33 8TH")
+		}
+		return g.pick("Austin, TX", "Oakland, CA", "Buffalo, NY") + " " + fmt.Sprintf("%05d", 10001+g.r.IntN(89000))
+	}
+}
+
+// addressNegative returns text with the digits and words of addresses that is not one:
+// version numbers, times, product codes, "street" without an address, bare numeric postcodes
+// in a table, prices, dates, and identifiers after a word that is a US state code.
+func (g *gen) addressNegative() string {
+	switch g.r.IntN(9) {
+	case 8:
+		return g.pick("order ID", "fixed in PR", "ticket PA", "user ID") + " " + fmt.Sprintf("%05d", 10001+g.r.IntN(89000))
+	case 0:
+		return fmt.Sprintf("v%d.%d.%d", g.r.IntN(10), g.r.IntN(30), g.r.IntN(200)) + " " + g.pick("Berlin", "Paris", "London") + " release"
+	case 1:
+		return fmt.Sprintf("%02d:%02d", g.r.IntN(24), g.r.IntN(60)) + " " + g.pick("Uhr", "PM", "CET") + " in " + g.pick("Berlin", "Paris")
+	case 2:
+		return "part " + g.pick("SKU", "PN", "REF") + "-" + g.digits(5) + " " + g.pick("XL", "Blue") + " and " + g.str(upper, 2) + g.digits(5)
+	case 3:
+		return g.pick("we walked down the street to the", "Main Street 5 has", "Wall Street lost") + " " + fmt.Sprint(1000+g.r.IntN(90000)) + " " + g.pick("points", "people", "shares")
+	case 4:
+		return "| " + fmt.Sprintf("%05d", g.r.IntN(99999)) + " | " + fmt.Sprintf("%05d", g.r.IntN(99999)) + " | " + fmt.Sprint(1000+g.r.IntN(9000)) + " |"
+	case 5:
+		return g.pick("Preis", "Price", "Total") + " " + fmt.Sprint(1000+g.r.IntN(90000)) + " " + g.pick("EUR", "Euro", "USD", "CHF")
+	case 6:
+		return fmt.Sprintf("%04d-%02d-%02d", 1990+g.r.IntN(40), 1+g.r.IntN(12), 1+g.r.IntN(28)) + " " + g.pick("Berlin", "Paris", "Madrid")
+	default:
+		return "In " + fmt.Sprint(1990+g.r.IntN(40)) + " " + g.pick("EU", "UN", "NATO") + " " + g.pick("Commission", "Summit", "Members")
+	}
 }
 
 func (g *gen) pick1(xs ...int) int { return xs[g.r.IntN(len(xs))] }

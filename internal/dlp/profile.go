@@ -58,7 +58,7 @@ var predefinedProfileEntries = map[string][]string{
 		"google_oauth_client_secret", "postman_api_key", "linear_api_key", "atlassian_api_token", "doppler_token",
 		"generic_secret"},
 	ProfileSourceCode: {"source_code"},
-	ProfilePII:        {"email", "phone", "us_ssn", "uk_nino", "ca_sin", "payment_card", "pii_record"},
+	ProfilePII:        {"email", "phone", "postal_address", "us_ssn", "uk_nino", "ca_sin", "payment_card", "pii_record"},
 }
 
 // PredefinedProfile returns a fresh copy of a predefined profile by name

@@ -18,7 +18,7 @@ const (
 )
 
 // recordMembers are the entries a PII record counts.
-var recordMembers = []string{"email", "phone", "us_ssn", "payment_card", "iban", "uk_nino", "ca_sin", "uk_nhs",
+var recordMembers = []string{"email", "phone", "postal_address", "us_ssn", "payment_card", "iban", "uk_nino", "ca_sin", "uk_nhs",
 	"au_tfn", "th_id", "fr_nir", "sg_nric", "hk_hkid", "tw_id"}
 
 type piiRecordEntry struct{}
