@@ -26,6 +26,20 @@ func (f *adminFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of a table")
 }
 
+// withAdmin opens the configured store and runs fn with the CLI's administration on it.
+func (f *adminFlags) withAdmin(cmd *cobra.Command, fn func(a *app.Admin) error) error {
+	cfg, err := loadConfig(cmd, f.config)
+	if err != nil {
+		return err
+	}
+	a, err := app.OpenAdmin(cmd.Context(), cfg, newLogger(io.Discard, cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 // withService opens the configured store and runs fn with an admin service on it (actor "cli").
 func (f *adminFlags) withService(cmd *cobra.Command, fn func(svc *admin.Service) error) error {
 	cfg, err := loadConfig(cmd, f.config)

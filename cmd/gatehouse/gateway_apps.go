@@ -8,8 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/gateway/applib"
-	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
+	"github.com/gatehouse/gatehouse/internal/app"
 )
 
 // gatewayAppsCmd groups the application library commands.
@@ -28,24 +27,17 @@ func gatewayAppsCmd() *cobra.Command {
 
 func gatewayAppsListCmd() *cobra.Command {
 	var (
-		f      adminFlags
-		filter appreview.Filter
-		status string
+		f                   adminFlags
+		status, typ, search string
+		ai                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list [--ai] [--status S] [--type T] [--search TEXT] [--config FILE] [--json]",
 		Short: "List applications with their review status and confidence scores",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if status != "" {
-				st, err := applib.ParseStatus(status)
-				if err != nil {
-					return err
-				}
-				filter.Status = st
-			}
-			return f.withService(cmd, func(svc *admin.Service) error {
-				apps, err := svc.ListGatewayApps(filter)
+			return f.withAdmin(cmd, func(a *app.Admin) error {
+				apps, err := a.GatewayApps(status, typ, search, ai)
 				if err != nil {
 					return err
 				}
@@ -60,15 +52,15 @@ func gatewayAppsListCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&filter.AI, "ai", false, "only Artificial Intelligence applications")
+	cmd.Flags().BoolVar(&ai, "ai", false, "only Artificial Intelligence applications")
 	cmd.Flags().StringVar(&status, "status", "", "only applications with this review status")
-	cmd.Flags().StringVar(&filter.Type, "type", "", "only applications of this type (name or id)")
-	cmd.Flags().StringVar(&filter.Search, "search", "", "only applications whose name, vendor or hostname contains this")
+	cmd.Flags().StringVar(&typ, "type", "", "only applications of this type (name or id)")
+	cmd.Flags().StringVar(&search, "search", "", "only applications whose name, vendor or hostname contains this")
 	return cmd
 }
 
-func statusCell(a appreview.App) string {
-	if a.StatusSource == appreview.SourceConfig {
+func statusCell(a app.GatewayApp) string {
+	if a.StatusSource == app.ReviewSourceConfig {
 		return string(a.Status) + " (config)"
 	}
 	return string(a.Status)
@@ -95,8 +87,8 @@ func gatewayAppsShowCmd() *cobra.Command {
 		Short: "Show one application (id or name): hostnames, controls, status and confidence evidence",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.withService(cmd, func(svc *admin.Service) error {
-				a, err := svc.GetGatewayApp(args[0])
+			return f.withAdmin(cmd, func(ad *app.Admin) error {
+				a, err := ad.GatewayApp(args[0])
 				if err != nil {
 					return fmt.Errorf("%s: no such application in the library (gatehouse gateway apps list --search TEXT finds one)", args[0])
 				}
@@ -108,7 +100,7 @@ func gatewayAppsShowCmd() *cobra.Command {
 	return cmd
 }
 
-func printApp(w io.Writer, a *appreview.App) {
+func printApp(w io.Writer, a *app.GatewayApp) {
 	fmt.Fprintf(w, "%s\t(id %d)\n", a.Name, a.ID)
 	fmt.Fprintf(w, "type:\t%s (%d)\n", a.AppType, a.AppTypeID)
 	if a.Vendor != "" {
@@ -132,7 +124,7 @@ func printApp(w io.Writer, a *appreview.App) {
 	if a.Confidence == nil {
 		return
 	}
-	for _, s := range []applib.ScoreResult{a.Confidence.Posture, a.Confidence.AI} {
+	for _, s := range [...]app.GatewayScore{a.Confidence.Posture, a.Confidence.AI} {
 		if !s.Applicable {
 			continue
 		}
@@ -160,12 +152,13 @@ func gatewayAppsReviewCmd() *cobra.Command {
 				return fmt.Errorf("--status is required: approved, unapproved, in_review or unreviewed")
 			}
 			return f.withService(cmd, func(svc *admin.Service) error {
-				changes, err := svc.SetGatewayAppReview(cmd.Context(), admin.CLIActor, args, status)
+				res, _, err := svc.SetGatewayAppReview(cmd.Context(), admin.CLIActor, args, status)
 				if err != nil {
 					return err
 				}
+				changes, _ := res.([]app.GatewayAppChange)
 				if changes == nil {
-					changes = []appreview.Change{}
+					changes = []app.GatewayAppChange{}
 				}
 				return f.emit(cmd, changes, func(w io.Writer) {
 					if len(changes) == 0 {

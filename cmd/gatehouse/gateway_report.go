@@ -3,14 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/gateway/applib"
-	"github.com/gatehouse/gatehouse/internal/gateway/usage"
-	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/app"
 )
 
 func gatewayReportCmd() *cobra.Command {
@@ -29,20 +25,11 @@ func gatewayReportCmd() *cobra.Command {
 			"gateway.usage.flush_interval, so the last minute may be missing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, err := usage.ParseSince(since, time.Now())
-			if err != nil {
-				return err
-			}
 			if top < 1 || top > 1000 {
 				return errors.New("--top must be between 1 and 1000")
 			}
-			return f.withService(cmd, func(svc *admin.Service) error {
-				us, ok := svc.Store.(store.GatewayUsage)
-				if !ok {
-					return errors.New("the configured store keeps no gateway usage")
-				}
-				cat, _ := applib.Default()
-				rep, err := usage.Query(cmd.Context(), us, from, top, cat)
+			return f.withAdmin(cmd, func(a *app.Admin) error {
+				rep, err := a.GatewayReport(cmd.Context(), since, top)
 				if err != nil {
 					return err
 				}
@@ -57,6 +44,6 @@ func gatewayReportCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&since, "since", "30d", "first day counted: 30d, 36h or 2026-11-01")
-	cmd.Flags().IntVar(&top, "top", usage.DefaultTop, "applications listed per review status")
+	cmd.Flags().IntVar(&top, "top", 10, "applications listed per review status")
 	return cmd
 }

@@ -118,16 +118,16 @@ func serveCmd() *cobra.Command {
 }
 
 func demoCmd() *cobra.Command {
-	var dataDir, listen string
+	var dataDir, listen, gatewayListen string
 	var allow []string
 	cmd := &cobra.Command{
-		Use:   "demo [--allow EMAIL|DOMAIN]...",
+		Use:   "demo [--allow EMAIL|DOMAIN]... [--listen ADDR] [--gateway-listen ADDR|off]",
 		Short: "Run Gatehouse on its embedded default: SQLite, a demo app, e-mail PIN login (PINs in the log)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Allow: allow, Out: cmd.OutOrStdout(),
+			return app.RunDemo(ctx, app.DemoOptions{DataDir: dataDir, Listen: listen, Allow: allow, Gateway: gatewayListen, Out: cmd.OutOrStdout(),
 				LoadConfig: func(path string) (*config.File, error) { return loadConfig(cmd, path) },
 				Logger:     func(cfg *config.File) *slog.Logger { return newLogger(cmd.ErrOrStderr(), cfg) }})
 		},
@@ -135,6 +135,7 @@ func demoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data", ".gatehouse-demo", "data directory (SQLite database, master key, generated config)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "public listen address")
 	cmd.Flags().StringArrayVar(&allow, "allow", nil, "also admit this e-mail address or domain (besides example.com); repeatable")
+	cmd.Flags().StringVar(&gatewayListen, "gateway-listen", "", "the secure web gateway's listen address (default: --listen's port + 1; off: no gateway)")
 	return cmd
 }
 

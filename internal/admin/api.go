@@ -86,7 +86,6 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("POST /api/v1/users/{id}/revoke_devices", "", a.revokeUserDevices)
 	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
-	a.route("GET /api/v1/gateway/report", "gateway.report", a.gatewayReport)
 	a.gatewayAppRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -59,8 +60,12 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
+	gw, err := app.NewGatewayAdmin(ctx, st, nil, func() time.Time { return now }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc := &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Now: func() time.Time { return now }},
-		Now: func() time.Time { return now }, AfterRevoke: func(context.Context) { f.revoked++ }}
+		Now: func() time.Time { return now }, AfterRevoke: func(context.Context) { f.revoked++ }, Gateway: gw}
 	tok, plain, err := svc.CreateAdminToken(ctx, admin.CLIActor, "ci-bot")
 	if err != nil || tok.Name != "ci-bot" {
 		t.Fatal(err)

@@ -1,84 +1,12 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/gateway/applib"
-	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 )
-
-// ErrConflict: the change contradicts the configuration (the API answers 409 with the reason).
-var ErrConflict = errors.New("conflict")
-
-// ActionReviewGatewayApps is the audit action of a review-status change.
-const ActionReviewGatewayApps = "gateway_app.review"
-
-func (s *Service) appBook() (*appreview.Book, error) {
-	if s.Apps == nil {
-		return nil, fmt.Errorf("%w: the application library is not available in this process", ErrNotFound)
-	}
-	return s.Apps, nil
-}
-
-// ListGatewayApps returns the gateway's application library with review statuses and
-// confidence scores, filtered.
-func (s *Service) ListGatewayApps(f appreview.Filter) ([]appreview.App, error) {
-	b, err := s.appBook()
-	if err != nil {
-		return nil, err
-	}
-	apps, err := b.List(f)
-	if errors.Is(err, appreview.ErrInvalid) {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, publicReviewText(err))
-	}
-	return apps, err
-}
-
-// GetGatewayApp returns one application (by id or name) with its confidence evidence.
-func (s *Service) GetGatewayApp(key string) (*appreview.App, error) {
-	b, err := s.appBook()
-	if err != nil {
-		return nil, err
-	}
-	app, err := b.Catalog().ResolveApp(key)
-	if err != nil {
-		return nil, fmt.Errorf("application %q: %w", key, ErrNotFound)
-	}
-	v := b.View(app, true)
-	return &v, nil
-}
-
-// SetGatewayAppReview gives the applications named by keys (ids or names) a review status, all
-// or none, and records it in the audit log.
-func (s *Service) SetGatewayAppReview(ctx context.Context, a Actor, keys []string, status string) ([]appreview.Change, error) {
-	b, err := s.appBook()
-	var changes []appreview.Change
-	if err == nil {
-		changes, err = b.Set(ctx, a.Name, keys, status)
-		switch {
-		case errors.Is(err, appreview.ErrConfigured):
-			err = fmt.Errorf("%w: %s", ErrConflict, publicReviewText(err))
-		case errors.Is(err, appreview.ErrUnknownApp), errors.Is(err, appreview.ErrInvalid):
-			err = fmt.Errorf("%w: %s", ErrInvalid, publicReviewText(err))
-		}
-	}
-	ids := make([]string, len(changes))
-	for i, c := range changes {
-		ids[i] = strconv.Itoa(c.AppID)
-	}
-	return changes, s.finish(ctx, a, ActionReviewGatewayApps, "gateway_app", strings.Join(ids, ","),
-		map[string]any{"apps": keys, "status": status, "changes": changes}, err)
-}
-
-// publicReviewText is an appreview error's text, which package appreview builds from the
-// request and the catalogue only (names, ids, statuses, suggestions).
-func publicReviewText(err error) string { return err.Error() }
 
 // gatewayAppRoutes registers the application library endpoints.
 func (a *API) gatewayAppRoutes() {
@@ -86,30 +14,24 @@ func (a *API) gatewayAppRoutes() {
 	a.route("GET /api/v1/gateway/apps/{id}", "", a.getGatewayApp)
 	a.route("PUT /api/v1/gateway/apps/{id}/review_status", "", a.setGatewayAppReview)
 	a.route("POST /api/v1/gateway/apps/review_status", "", a.setGatewayAppReviews)
+	a.route("GET /api/v1/gateway/report", "gateway.report", a.gatewayReport)
 }
 
 func (a *API) listGatewayApps(r *http.Request, _ Actor) (any, *ResultInfo, error) {
 	p := &params{r: r}
 	page, perPage := p.page(100)
-	f := appreview.Filter{Status: applib.Status(p.str("review_status")), Type: p.str("type"), Search: p.str("search")}
+	q := GatewayAppQuery{Status: p.str("review_status"), Type: p.str("type"), Search: p.str("search")}
 	switch p.str("ai") {
 	case "", "false":
 	case "true":
-		f.AI = true
+		q.AI = true
 	default:
 		p.err = &invalidParam{"ai", "true or false"}
-	}
-	if f.Status != "" {
-		st, err := applib.ParseStatus(string(f.Status))
-		if err != nil && p.err == nil {
-			p.err = &invalidParam{"review_status", "approved, unapproved, in review or unreviewed"}
-		}
-		f.Status = st
 	}
 	if p.err != nil {
 		return nil, nil, p.err
 	}
-	apps, err := a.svc.ListGatewayApps(f)
+	apps, err := a.svc.ListGatewayApps(q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -154,7 +76,7 @@ func (a *API) setGatewayAppReview(r *http.Request, actor Actor) (any, *ResultInf
 	if _, err := a.svc.GetGatewayApp(id); err != nil {
 		return nil, nil, err
 	}
-	changes, err := a.svc.SetGatewayAppReview(r.Context(), actor, []string{id}, req.ReviewStatus)
+	_, changed, err := a.svc.SetGatewayAppReview(r.Context(), actor, []string{id}, req.ReviewStatus)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,7 +84,7 @@ func (a *API) setGatewayAppReview(r *http.Request, actor Actor) (any, *ResultInf
 	if err != nil {
 		return nil, nil, err
 	}
-	return map[string]any{"app": v, "changed": len(changes) > 0}, nil, nil
+	return map[string]any{"app": v, "changed": len(changed) > 0}, nil, nil
 }
 
 func (a *API) setGatewayAppReviews(r *http.Request, actor Actor) (any, *ResultInfo, error) {
@@ -186,12 +108,22 @@ func (a *API) setGatewayAppReviews(r *http.Request, actor Actor) (any, *ResultIn
 			return nil, nil, fmt.Errorf("%w: apps[%d] must be an application id or name", ErrInvalid, i)
 		}
 	}
-	changes, err := a.svc.SetGatewayAppReview(r.Context(), actor, keys, req.ReviewStatus)
+	changes, _, err := a.svc.SetGatewayAppReview(r.Context(), actor, keys, req.ReviewStatus)
 	if err != nil {
 		return nil, nil, err
 	}
-	if changes == nil {
-		changes = []appreview.Change{}
-	}
 	return map[string]any{"changes": changes}, nil, nil
+}
+
+// gatewayReport serves GET /api/v1/gateway/report: the Shadow-AI discovery report since
+// ?since= (30d, 36h or 2026-11-01; default 30 days), with at most ?top= applications per review
+// status (default 10).
+func (a *API) gatewayReport(r *http.Request, _ Actor) (any, *ResultInfo, error) {
+	p := &params{r: r}
+	top := p.int("top", 0, 1, 1000)
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	rep, err := a.svc.GatewayReport(r.Context(), p.str("since"), top)
+	return rep, nil, err
 }

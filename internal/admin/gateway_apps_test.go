@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
-	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -21,7 +21,6 @@ type appsFixture struct {
 	st    *sqlstore.Store
 	srv   *httptest.Server
 	token string
-	book  *appreview.Book
 }
 
 func newAppsFixture(t *testing.T) *appsFixture {
@@ -31,21 +30,16 @@ func newAppsFixture(t *testing.T) *appsFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	cat := applib.MustDefault()
-	configured, err := applib.ParseReviews(cat, applib.Reviews{"ChatGPT": "approved"})
+	gw, err := app.NewGatewayAdmin(t.Context(), st, map[string]string{"ChatGPT": "approved"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	book := appreview.New(cat, st, appreview.Options{Configured: configured})
-	if err := book.Reload(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	svc := &admin.Service{Store: st, Audit: &audit.Recorder{Store: st}, Apps: book}
+	svc := &admin.Service{Store: st, Audit: &audit.Recorder{Store: st}, Gateway: gw}
 	_, plain, err := svc.CreateAdminToken(t.Context(), admin.CLIActor, "reviewer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &appsFixture{st: st, token: plain, book: book, srv: httptest.NewServer(admin.NewAPI(svc, admin.APIOptions{}))}
+	f := &appsFixture{st: st, token: plain, srv: httptest.NewServer(admin.NewAPI(svc, admin.APIOptions{}))}
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -75,13 +69,23 @@ func (f *appsFixture) call(t *testing.T, method, path, body string) (int, envelo
 
 func TestGatewayAppsAPI(t *testing.T) {
 	f := newAppsFixture(t)
-	claudeID := 0
-	if a, err := f.book.Catalog().ResolveApp("Claude"); err == nil {
-		claudeID = a.ID
+	claudeID := applib.MustDefault().AppByName("Claude").ID
+	reviewOf := func(id int) string {
+		t.Helper()
+		list, err := f.st.ListGatewayAppReviews(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			if r.AppID == id {
+				return r.Status
+			}
+		}
+		return "unreviewed"
 	}
 
 	status, env := f.call(t, "GET", "/api/v1/gateway/apps?ai=true&per_page=1000", "")
-	var apps []appreview.App
+	var apps []app.GatewayApp
 	if status != 200 || json.Unmarshal(env.Result, &apps) != nil || len(apps) < 60 || env.ResultInfo.TotalCount != len(apps) {
 		t.Fatalf("list AI apps: %d, %d apps, %+v", status, len(apps), env.ResultInfo)
 	}
@@ -90,7 +94,7 @@ func TestGatewayAppsAPI(t *testing.T) {
 		t.Fatalf("approved apps: %d %+v", status, apps)
 	}
 
-	var one appreview.App
+	var one app.GatewayApp
 	status, env = f.call(t, "GET", "/api/v1/gateway/apps/claude", "")
 	if json.Unmarshal(env.Result, &one); status != 200 || one.ID != claudeID || one.Confidence == nil || one.Status != "unreviewed" {
 		t.Fatalf("get Claude: %d %+v", status, one)
@@ -105,9 +109,8 @@ func TestGatewayAppsAPI(t *testing.T) {
 	if status != 200 || strings.Count(string(env.Result), `"to":"unapproved"`) != 2 {
 		t.Fatalf("POST review_status: %d %s", status, env.Result)
 	}
-	reviews := f.book.Reviews()
-	if reviews[claudeID] != applib.StatusInReview {
-		t.Fatalf("Claude is %q in force after the PUT", reviews[claudeID])
+	if got := reviewOf(claudeID); got != store.AppReviewInReview {
+		t.Fatalf("Claude is %q after the PUT", got)
 	}
 	stored, err := f.st.ListGatewayAppReviews(t.Context())
 	if err != nil || len(stored) != 3 {
@@ -136,7 +139,7 @@ func TestGatewayAppsAPI(t *testing.T) {
 		{"PUT", "/api/v1/gateway/apps/claude/review_status", `not json`, 400, "must be JSON"},
 		{"PUT", "/api/v1/gateway/apps/claude/review_status", `{}`, 400, "review_status is required"},
 		{"GET", "/api/v1/gateway/apps?ai=maybe", "", 400, "ai"},
-		{"GET", "/api/v1/gateway/apps?review_status=approve", "", 400, "review_status"},
+		{"GET", "/api/v1/gateway/apps?review_status=approve", "", 400, "unknown review status"},
 		{"GET", "/api/v1/gateway/apps?type=Nonsense", "", 400, "unknown application type"},
 	} {
 		status, env := f.call(t, tc.method, tc.path, tc.body)
@@ -144,7 +147,7 @@ func TestGatewayAppsAPI(t *testing.T) {
 			t.Errorf("%s %s %s: %d %+v; want %d mentioning %q", tc.method, tc.path, tc.body, status, env.Errors, tc.status, tc.want)
 		}
 	}
-	if got := f.book.Reviews()[claudeID]; got != applib.StatusInReview {
+	if got := reviewOf(claudeID); got != store.AppReviewInReview {
 		t.Fatalf("Claude is %q after refused requests, want in review", got)
 	}
 

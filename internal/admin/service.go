@@ -23,7 +23,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
 	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -52,11 +51,9 @@ type Service struct {
 	// it on the very next request (e.g. reload the revocation set).
 	AfterRevoke func(ctx context.Context)
 	Now         func() time.Time
-	// FlushGatewayUsage, if set, writes this process's pending gateway usage counts before a
-	// report is read (so the report includes them).
-	FlushGatewayUsage func(ctx context.Context) error
-	// Apps, when set, serves the gateway's application library and its review statuses.
-	Apps *appreview.Book
+	// Gateway, when set, serves the secure web gateway's administration (application library,
+	// review statuses, Shadow-AI report).
+	Gateway Gateway
 }
 
 func (s *Service) now() time.Time {

@@ -278,7 +278,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store, log); err != nil {
 		return nil, err
 	}
-	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now, Apps: g.AppReviews,
+	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
@@ -289,9 +289,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if g.Gateway, err = g.newGateway(ctx, cfg, master, recorder); err != nil {
 		return nil, err
 	}
-	if g.gatewayUsage != nil {
-		adminSvc.FlushGatewayUsage = g.gatewayUsage.Flush
-	}
+	adminSvc.Gateway = &gatewayAdmin{book: g.AppReviews, st: g.Store, recorder: g.gatewayUsage, log: log, now: g.now}
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
 		return nil, err
 	}

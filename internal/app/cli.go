@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -31,6 +35,7 @@ import (
 type Admin struct {
 	*admin.Service
 	store store.Store
+	gw    *gatewayAdmin
 }
 
 // Close releases the store.
@@ -48,7 +53,8 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		_ = st.Close()
 		return nil, err
 	}
-	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Apps: book}, store: st}, nil
+	gw := &gatewayAdmin{book: book, st: st, log: log, now: time.Now}
+	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}, nil
 }
 
 // ConfigPath picks the configuration file of a command that takes it as --config FILE or as its
@@ -191,6 +197,9 @@ type DemoOptions struct {
 	Listen string
 	// Allow are e-mail addresses and domains admitted besides example.com (--allow).
 	Allow []string
+	// Gateway is the secure web gateway's listen address; "" is Listen's host with the next
+	// port (or port 0 when Listen's is 0), "off" runs no gateway.
+	Gateway string
 	// LoadConfig loads and validates the written configuration file (the CLI's loader, which
 	// reports problems its own way).
 	LoadConfig func(path string) (*config.File, error)
@@ -225,8 +234,18 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 			return err
 		}
 	}
+	gatewayListen, err := demoGatewayListen(o.Gateway, o.Listen)
+	if err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(dataDir, "gateway-token.secret")
+	if gatewayListen != "" {
+		if err := ensureSecretFile(tokenFile); err != nil {
+			return err
+		}
+	}
 	cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
-	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow}.Config()
+	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow, Gateway: gatewayListen, TokenSecretFile: tokenFile}.Config()
 	if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
 	}
@@ -235,7 +254,14 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 		return err
 	}
 	cfg.Log.Format = "text"
-	g, err := New(ctx, cfg, Options{Log: o.Logger(cfg), DemoHint: allow.Hint()})
+	log := o.Logger(cfg)
+	caFile := filepath.Join(dataDir, "gateway-ca.pem")
+	if gatewayListen != "" {
+		if err := ensureDemoGatewayCA(ctx, cfg, caFile, log); err != nil {
+			return err
+		}
+	}
+	g, err := New(ctx, cfg, Options{Log: log, DemoHint: allow.Hint()})
 	if err != nil {
 		return err
 	}
@@ -258,7 +284,94 @@ From another machine: browsers resolve *.localhost to the machine they run on, s
 port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then open
 http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
 `, dataDir, cfgFile, port, internal.String(), allow.Rule())
+		if ga := g.GatewayAddr(); ga != nil {
+			secret, _ := os.ReadFile(tokenFile)
+			fmt.Fprintf(o.Out, `
+Secure web gateway (forward proxy with TLS inspection) on %[1]s:
+  Enrol a device: http://auth.localhost:%[2]s/.gatehouse/gateway/enroll  (proxy credentials, PAC file, CA)
+  Or use the demo's service token with curl, trusting the gateway's CA:
+    curl -x http://%[3]s:%[4]s@%[1]s --cacert %[5]s https://chat.deepseek.com/
+  DeepSeek is "unapproved" (blocked with the block page), Claude "in review", ChatGPT "approved";
+  personal data or secrets sent to any AI app are blocked. What was used, by whom:
+    gatehouse gateway report --config %[6]s
+  Review statuses: gatehouse gateway apps review NAME --status approved --config %[6]s
+`, ga.String(), port, demo.TokenClientID, strings.TrimSpace(string(secret)), caFile, cfgFile)
+		}
 	})
+}
+
+// demoGatewayListen picks the demo gateway's listen address: given, "off" (none), or Listen's
+// host with the next port (port 0 when Listen's is 0, as in tests).
+func demoGatewayListen(given, listen string) (string, error) {
+	switch given {
+	case "off":
+		return "", nil
+	case "":
+	default:
+		return given, nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("--listen %s: %w", listen, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n >= 65535 {
+		return "", fmt.Errorf("--listen %s: not a port number", listen)
+	}
+	if n != 0 {
+		n++
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil
+}
+
+// ensureSecretFile creates a file holding 32 random bytes as hex (mode 0600) unless it exists.
+func ensureSecretFile(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("demo gateway token %s: %w", path, err)
+	}
+	return nil
+}
+
+// ensureDemoGatewayCA puts a gateway CA in use (generating one on the first run) and writes its
+// certificate to caFile, for curl --cacert and for installing in a browser.
+func ensureDemoGatewayCA(ctx context.Context, cfg *config.File, caFile string, log *slog.Logger) error {
+	gca, err := OpenGatewayCA(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer gca.Close()
+	list, err := gca.List(ctx)
+	if err != nil {
+		return err
+	}
+	id := ""
+	for _, c := range list {
+		if c.State == store.GatewayCAInUse {
+			id = c.ID
+		}
+	}
+	if id == "" {
+		info, err := gca.Generate(ctx, "5y", true)
+		if err != nil {
+			return fmt.Errorf("demo gateway CA: %w", err)
+		}
+		id = info.ID
+	}
+	pem, err := gca.Export(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(caFile, pem, 0o644); err != nil {
+		return fmt.Errorf("demo gateway CA %s: %w", caFile, err)
+	}
+	return nil
 }
 
 // GatewayCAInfo is what the CLI shows of a gateway CA (never its private key).

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -220,4 +221,74 @@ func TestPINPageWithoutDemo(t *testing.T) {
 	if strings.Contains(e.Logs.String(), "demo: no PIN sent") {
 		t.Error("the demo's refusal line was logged outside the demo")
 	}
+}
+
+// TestDemoGateway: the demo runs the secure web gateway next to the public listener, with a CA
+// in use (its certificate written for curl and browsers), the enrolment application, the CLI
+// token and the demo rules; the banner says how to use it.
+func TestDemoGateway(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunDemo(ctx, app.DemoOptions{DataDir: dir, Listen: "127.0.0.1:0", LoadConfig: config.Load, Out: &out,
+			Logger: func(*config.File) *slog.Logger { return slog.New(slog.NewTextHandler(&logs, nil)) }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the demo did not stop")
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nlog:\n%s", out.String(), logs.String())
+		}
+	})
+	m := waitFor(t, "gateway banner", out.String, regexp.MustCompile(`curl -x http://demo-cli\.access:([0-9a-f]{64})@(127\.0\.0\.1:\d+) --cacert (\S+) `))
+	secret, gw, caFile := m[1], m[2], m[3]
+	for _, want := range []string{"/.gatehouse/gateway/enroll", "gatehouse gateway report --config " + filepath.Join(dir, "gatehouse.yaml")} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q", want)
+		}
+	}
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil || !strings.Contains(string(pemBytes), "BEGIN CERTIFICATE") || strings.Contains(string(pemBytes), "PRIVATE") {
+		t.Fatalf("gateway CA file %s: %v\n%s", caFile, err, pemBytes)
+	}
+
+	// The PAC file, a 407 without credentials, and the token's CONNECT reaching the egress
+	// checks (a .invalid name never resolves, with or without a network).
+	resp, err := http.Get("http://" + gw + "/proxy.pac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pac, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(pac), "FindProxyForURL") {
+		t.Errorf("PAC: %d %s", resp.StatusCode, pac)
+	}
+	connect := func(user string) string {
+		c, err := net.Dial("tcp", gw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		req := "CONNECT app.invalid:443 HTTP/1.1\r\nHost: app.invalid:443\r\n"
+		if user != "" {
+			req += "Proxy-Authorization: " + basicAuth(user, secret) + "\r\n"
+		}
+		c.Write([]byte(req + "\r\n"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	if line := connect(""); !strings.HasPrefix(line, "HTTP/1.1 407") {
+		t.Errorf("CONNECT without credentials: %q", line)
+	}
+	if line := connect("demo-cli.access"); !strings.HasPrefix(line, "HTTP/1.1 502") {
+		t.Errorf("CONNECT to an unresolvable name with the demo token: %q", line)
+	}
+	waitFor(t, "the token's request in the log", logs.String, regexp.MustCompile(`gateway request.*service_token=demo-cli .*reason=destination-unresolvable`))
 }

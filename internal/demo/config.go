@@ -23,7 +23,39 @@ type Options struct {
 	Upstream string
 	// Allow admits these addresses and domains besides DefaultDomain (see ParseAllow).
 	Allow Allow
+	// Gateway is the secure web gateway's listen address ("" leaves the gateway off), and
+	// TokenSecretFile the file holding the demo service token's secret, for trying the gateway
+	// with curl.
+	Gateway         string
+	TokenSecretFile string
 }
+
+// TokenClientID is the client ID of the demo's service token (Proxy-Authorization user name).
+const TokenClientID = "demo-cli.access"
+
+// gatewayConfig is the demo's gateway: a device-enrolment application for the demo's users,
+// review statuses for three AI apps, and two rules that show the block page and DLP.
+const gatewayConfig = `gateway:
+  app_reviews:
+    ChatGPT: approved
+    Claude: in_review
+    DeepSeek: unapproved
+  rules:
+    - id: unapproved-ai
+      name: Unapproved AI apps
+      precedence: 10
+      enabled: true
+      action: block
+      traffic: any(app.type.ids[*] in {25}) and any(app.statuses[*] == "unapproved")
+      rule_settings: {block_page_enabled: true, block_reason: "This AI app is not approved here. Use ChatGPT, which is."}
+    - id: no-pii-to-ai
+      name: No personal data or secrets to AI apps
+      precedence: 20
+      enabled: true
+      action: block
+      traffic: any(app.type.ids[*] in {25}) and any(dlp.profiles[*] in {"pii" "credentials_and_secrets"})
+      rule_settings: {block_page_enabled: true, block_reason: "Personal data and secrets may not be sent to AI apps."}
+`
 
 // Allow is what `gatehouse demo --allow` adds to the demo policy: whole addresses and domains,
 // in normal form.
@@ -99,6 +131,18 @@ func (o Options) Config() string {
 	for _, e := range o.Allow.Emails {
 		fmt.Fprintf(&include, "      - {email: {email: %s}}\n", strconv.Quote(e))
 	}
+	var gatewayListen, warpApp, tokens, gw string
+	if o.Gateway != "" {
+		gatewayListen = fmt.Sprintf("  gateway: %q\n", o.Gateway)
+		warpApp = `  - id: device-enrollment
+    type: warp
+    name: Gateway device enrolment
+    policies: [{ref: example-com, precedence: 1}]
+`
+		tokens = fmt.Sprintf("service_tokens:\n  - {id: demo-cli, name: Demo CLI (gateway), client_id: %s, client_secret: {file: %q}}\n",
+			TokenClientID, o.TokenSecretFile)
+		gw = gatewayConfig
+	}
 	return fmt.Sprintf(`# Written by "gatehouse demo" at every start (changes are lost). To experiment, stop the demo,
 # copy this file and run "gatehouse serve --config COPY": it uses the demo's database and master
 # key, and the demo app is Gatehouse's built-in origin (upstream: builtin:demo); point upstream at
@@ -111,7 +155,7 @@ organization:
 listen:
   public: %q
   internal: "127.0.0.1:0"
-storage:
+%sstorage:
   driver: sqlite
   dsn: %q
 secrets:
@@ -142,7 +186,7 @@ applications:
     name: Gatehouse docs (bookmark)
     domain: https://github.com/gatehouse/gatehouse/tree/main/docs
     app_launcher_visible: true
-policies:
+%spolicies:
   - id: example-com
     name: Anyone at example.com (and --allow)
     decision: allow
@@ -151,5 +195,5 @@ policies:
     name: Public pages
     decision: bypass
     include: [{everyone: {}}]
-`, o.Listen, "file:"+o.DataDir+"/gatehouse.db", o.DataDir+"/master.key", upstream, upstream, include.String())
+%s%s`, o.Listen, gatewayListen, "file:"+o.DataDir+"/gatehouse.db", o.DataDir+"/master.key", upstream, upstream, warpApp, include.String(), tokens, gw)
 }

@@ -66,3 +66,28 @@ func FuzzAllowAdd(f *testing.F) {
 		}
 	})
 }
+
+// TestGatewayConfig: with a gateway the demo's configuration is valid and has the gateway, the
+// device-enrolment application for the demo's users, the CLI token and the demo rules.
+func TestGatewayConfig(t *testing.T) {
+	f, err := config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080", Gateway: "127.0.0.1:8081",
+		TokenSecretFile: "/data/gateway-token.secret"}.Config()), "demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Listen.Gateway != "127.0.0.1:8081" || len(f.Gateway.Rules) != 2 || f.Gateway.AppReviews["DeepSeek"] != "unapproved" {
+		t.Errorf("gateway = %q, %+v", f.Listen.Gateway, f.Gateway)
+	}
+	var warp bool
+	for _, a := range f.Applications {
+		warp = warp || a.Type == store.AppWarp
+	}
+	if !warp || len(f.ServiceTokens) != 1 || f.ServiceTokens[0].ClientID != TokenClientID || f.ServiceTokens[0].ClientSecret.File != "/data/gateway-token.secret" {
+		t.Errorf("warp app %v, service tokens %+v", warp, f.ServiceTokens)
+	}
+	// Without a gateway, none of it.
+	f, err = config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080"}.Config()), "demo.yaml")
+	if err != nil || f.Listen.Gateway != "" || len(f.ServiceTokens) != 0 || len(f.Gateway.Rules) != 0 {
+		t.Errorf("without a gateway: %v %+v", err, f)
+	}
+}
