@@ -129,7 +129,9 @@ func TestBrowserGatewayPAC(t *testing.T) {
 						Username: gwClientID, Password: gwSecret}})
 			}()
 		case *fetch.EventRequestPaused:
-			go func() { _, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}()
 		}
 	}); err != nil {
 		t.Fatal(err)
