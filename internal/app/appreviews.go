@@ -29,7 +29,11 @@ func openAppReviews(ctx context.Context, cfg *config.File, st store.Store, log *
 	if err != nil {
 		return nil, fmt.Errorf("gateway.app_reviews: %w", err)
 	}
-	b := appreview.New(cat, st, appreview.Options{Configured: configured, Log: log})
+	evidence, err := applib.ParseEvidenceOverlay(cat, cfg.Gateway.AppEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("gateway.app_evidence: %w", err)
+	}
+	b := appreview.New(cat, st, appreview.Options{Configured: configured, Evidence: evidence, Log: log})
 	if err := b.Reload(ctx); err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	return gateway.New(g.Snapshots, gateway.Options{
 		Uploads: uploads,
 		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
-			DLPProfiles: rulesPolicy.FieldStrings("dlp.profiles")},
+			DLPProfiles: rulesPolicy.FieldStrings("dlp.profiles"), Scores: gateway.ScoresOf(cat, g.AppReviews.Evidence())},
 		Decide:      insp.Decide,
 		Interceptor: insp,
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,

@@ -58,6 +58,10 @@ type Gateway struct {
 	// name → approved, unapproved, in review (or in_review) or unreviewed. Applications not
 	// listed are unreviewed. A status never blocks by itself: rules match app.statuses.
 	AppReviews applib.Reviews `yaml:"app_reviews"`
+	// AppEvidence adds or corrects the evidence behind applications' confidence scores:
+	// application id or name → entries {criterion, value, source, date, note}; an entry
+	// replaces the shipped evidence for its criterion, value unknown withdraws it.
+	AppEvidence applib.EvidenceOverlay `yaml:"app_evidence"`
 	// UpstreamCAFiles are PEM files of CA certificates trusted for destinations' certificates
 	// in addition to the system roots (for inspected TLS).
 	UpstreamCAFiles []string `yaml:"upstream_ca_files"`
@@ -258,6 +262,15 @@ func (c *checker) gatewayPolicy() {
 	} else if err != nil {
 		c.add("gateway.rules", err.Error())
 	}
+	if len(g.AppEvidence) > 0 {
+		if cat, err := applib.Default(); err == nil {
+			if _, err := applib.ParseEvidenceOverlay(cat, g.AppEvidence); err != nil {
+				for _, e := range flattenJoined(err) {
+					c.add("gateway.app_evidence", strings.TrimPrefix(e.Error(), "app_evidence"))
+				}
+			}
+		}
+	}
 	if len(g.AppReviews) > 0 {
 		cat, err := applib.Default()
 		if err != nil {
@@ -418,4 +431,12 @@ func (f *File) gatewayFileIssues() []issue {
 		}
 	}
 	return out
+}
+
+// flattenJoined lists the errors of an errors.Join (or err itself).
+func flattenJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
@@ -76,5 +77,32 @@ func TestGatewayUpstreamRoots(t *testing.T) {
 	g.UpstreamCAFiles = []string{filepath.Join(dir, "missing.pem")}
 	if _, err := g.UpstreamRoots(); err == nil {
 		t.Error("a missing file was accepted")
+	}
+}
+
+// TestGatewayAppEvidence: gateway.app_evidence is checked against the catalogue and the scoring
+// rubric when the configuration is loaded.
+func TestGatewayAppEvidence(t *testing.T) {
+	if _, err := Parse([]byte(head+`gateway:
+  app_evidence:
+    Claude:
+      - {criterion: data_management, value: full, source: "https://privacy.anthropic.com", date: "2026-12-01"}
+    DeepSeek:
+      - {criterion: training_data, value: unknown}
+`), "gatehouse.yaml"); err != nil {
+		t.Fatalf("valid evidence refused: %v", err)
+	}
+	_, err := Parse([]byte(head+`gateway:
+  app_evidence:
+    Claud:
+      - {criterion: data_management, value: full, source: "https://x.example", date: "2026-12-01"}
+    Claude:
+      - {criterion: data_managment, value: full, source: "http://x.example", date: "yesterday"}
+`), "gatehouse.yaml")
+	got := strings.Join(problemsOf(t, err), "\n")
+	for _, want := range []string{`gateway.app_evidence: ["Claud"]: unknown application "Claud"; did you mean "Claude"?`, `["Claude"]`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
 	}
 }

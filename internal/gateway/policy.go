@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -22,6 +23,26 @@ type Policy struct {
 	// DLPProfiles are the ids of the DLP profiles bodies are scanned with: those the rules
 	// compare dlp.profiles with (Rules.FieldStrings("dlp.profiles")).
 	DLPProfiles []string
+	// Scores are the applications' confidence scores in hundredths of a point, by application
+	// id (app.confidence_scores, app.gen_ai_scores); see ScoresOf.
+	Scores map[int]AppScores
+}
+
+// AppScores are an application's two confidence scores in hundredths of a point; GenAI is
+// meaningful only for AI applications (AI).
+type AppScores struct {
+	Posture, GenAI int
+	AI             bool
+}
+
+// ScoresOf computes every application's confidence scores once, for Policy.Scores.
+func ScoresOf(cat *applib.Catalog, evidence applib.ResolvedEvidence) map[int]AppScores {
+	out := make(map[int]AppScores, len(cat.Apps()))
+	for _, a := range cat.Apps() {
+		c := cat.Confidence(a, evidence)
+		out[a.ID] = AppScores{Posture: int(math.Round(c.Posture.Total * 100)), GenAI: int(math.Round(c.AI.Total * 100)), AI: c.AI.Applicable}
+	}
+	return out
 }
 
 // SetPolicy replaces the policy enforced from the next request on (nil: allow everything).
@@ -39,6 +60,8 @@ type evalState struct {
 	types    [4]int
 	statuses [4]string
 	controls [8]int
+	scores   [4]int
+	aiScores [4]int
 	// app is the application the request is logged under (a core match first), status its
 	// review status.
 	app    *applib.App
@@ -71,6 +94,7 @@ func (st *evalState) fillConnect(p *Policy, id *Identity, d Destination, dst net
 		in.DeviceID = id.DeviceID
 	}
 	in.AppIDs, in.SupportAppIDs, in.AppTypeIDs, in.AppStatuses = st.apps[:0], st.support[:0], st.types[:0], st.statuses[:0]
+	in.AppConfidenceScores, in.AppGenAIScores = st.scores[:0], st.aiScores[:0]
 	if p == nil || p.Catalog == nil || d.IsIP() {
 		return
 	}
@@ -90,6 +114,12 @@ func (st *evalState) fillConnect(p *Policy, id *Identity, d Destination, dst net
 		}
 		if !containsString(in.AppStatuses, string(status)) {
 			in.AppStatuses = append(in.AppStatuses, string(status))
+		}
+		if sc, ok := p.Scores[m.App.ID]; ok {
+			in.AppConfidenceScores = append(in.AppConfidenceScores, sc.Posture)
+			if sc.AI {
+				in.AppGenAIScores = append(in.AppGenAIScores, sc.GenAI)
+			}
 		}
 		if st.app == nil {
 			st.app, st.status = m.App, status

@@ -50,7 +50,7 @@ func testPolicy(t testing.TB, rs []rules.Rule) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Policy{Rules: p, Catalog: cat, Reviews: reviews, DLPProfiles: p.FieldStrings("dlp.profiles")}
+	return &Policy{Rules: p, Catalog: cat, Reviews: reviews, DLPProfiles: p.FieldStrings("dlp.profiles"), Scores: ScoresOf(cat, nil)}
 }
 
 var policyRules = []rules.Rule{
@@ -305,5 +305,41 @@ func TestUploadDLP(t *testing.T) {
 	if !strings.Contains(out, `"msg":"gateway dlp"`) || !strings.Contains(out, `"profiles":["pii"]`) || !strings.Contains(out, `"entry":"email"`) ||
 		strings.Contains(out, "ada.lovelace@analytical-engines.co.uk") || strings.Contains(out, `"payload"`) {
 		t.Errorf("DLP log line:\n%s", out)
+	}
+}
+
+// TestConfidenceScoreRules: app.confidence_scores and app.gen_ai_scores carry the scores the
+// library computes for the destination's applications (none for a host it does not know).
+func TestConfidenceScoreRules(t *testing.T) {
+	pol := testPolicy(t, []rules.Rule{
+		{ID: "low-ai", Enabled: true, Action: rules.ActionBlock, Traffic: `any(app.gen_ai_scores[*] < 3)`},
+		{ID: "high", Enabled: true, Action: rules.ActionAllow, Traffic: `any(app.confidence_scores[*] >= 1)`},
+	})
+	cat := pol.Catalog
+	decide := func(host string) string {
+		st := getEvalState()
+		defer putEvalState(st)
+		st.fillConnect(pol, nil, Destination{Host: host, Port: 443}, netip.Addr{})
+		return pol.Rules.EvaluateRequest(&st.in).RuleID()
+	}
+	for _, name := range []string{"Gemini", "Claude", "GitHub"} {
+		a := cat.AppByName(name)
+		if a == nil {
+			t.Fatalf("no %s in the library", name)
+		}
+		c := cat.Confidence(a, nil)
+		want := ""
+		switch {
+		case a.IsAI() && c.AI.Total < 3:
+			want = "low-ai"
+		case c.Posture.Total >= 1:
+			want = "high"
+		}
+		if got := decide(a.Hostnames[0]); got != want {
+			t.Errorf("%s (posture %.2f, gen AI %.2f, AI %v): rule %q, want %q", name, c.Posture.Total, c.AI.Total, a.IsAI(), got, want)
+		}
+	}
+	if got := decide("unknown.example"); got != "" {
+		t.Errorf("a host outside the library matched %q", got)
 	}
 }

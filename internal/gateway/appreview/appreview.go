@@ -96,6 +96,9 @@ func New(cat *applib.Catalog, st store.Store, opts Options) *Book {
 	return b
 }
 
+// Evidence returns the operator's confidence-score evidence overlay (gateway.app_evidence).
+func (b *Book) Evidence() applib.ResolvedEvidence { return b.evidence }
+
 // Catalog returns the application library the Book reviews.
 func (b *Book) Catalog() *applib.Catalog { return b.cat }
 
