@@ -367,6 +367,20 @@ if [[ $GH_INSPECT == 1 ]]; then
 		measure gatehouse inspect-keepalive "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem" true
 		measure gatehouse inspect-newconn "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem" false
 		measure_burst gatehouse "$GH_PID" "$GH_PROXY" "$TMP/gh-ca.pem"
+		stop "$GH_PID"
+		# Peek + splice: an `off` (Do Not Inspect) rule for the origin: the gateway reads the
+		# ClientHello, checks the SNI against the CONNECT authority, then tunnels unread.
+		cp "$TMP/gatehouse-inspect.yaml" "$TMP/gatehouse-splice.yaml"
+		cat >>"$TMP/gatehouse-splice.yaml" <<EOF2
+  rules:
+    - {id: dni-origin, name: Do not inspect the origin, precedence: 1, enabled: true, action: "off", traffic: 'http.request.host == "$ORIGIN_HOST"'}
+EOF2
+		gh_start "$TMP/gatehouse-splice.yaml"
+		# The client trusts only the origin's CA: a 200 means the tunnel was spliced, not decrypted.
+		curl -s --fail --max-time 10 -x "$GH_PROXY" --cacert "$ORIGIN_CA" -o /dev/null "$URL" ||
+			die "a Do Not Inspect tunnel through Gatehouse failed; see $TMP/gatehouse.log"
+		measure gatehouse splice-keepalive "$GH_PID" "$GH_PROXY" "$ORIGIN_CA" true
+		measure gatehouse splice-newconn "$GH_PID" "$GH_PROXY" "$ORIGIN_CA" false
 	else
 		GH_INSPECT=2
 		cp "$TMP/gatehouse.log" "$OUT/gw-gatehouse-inspect.log"
@@ -447,6 +461,8 @@ SECTION=$TMP/section.md
 	echo "Failed requests over all runs: $errs. TLS inside the tunnels: $TLS_SEEN."
 	echo "Squid peek + splice / blind tunnel req/s: kept-alive $(ratio "$(cell squid/splice-keepalive 1)" "$(cell squid/blind-keepalive 1)"),"
 	echo "new connections $(ratio "$(cell squid/splice-newconn 1)" "$(cell squid/blind-newconn 1)")."
+	echo "Gatehouse peek + splice / blind tunnel req/s: kept-alive $(ratio "$(cell gatehouse/splice-keepalive 1)" "$(cell gatehouse/blind-keepalive 1)"),"
+	echo "new connections $(ratio "$(cell gatehouse/splice-newconn 1)" "$(cell gatehouse/blind-newconn 1)")."
 	echo "Gatehouse / Squid blind tunnel req/s: kept-alive $(ratio "$(cell gatehouse/blind-keepalive 1)" "$(cell squid/blind-keepalive 1)"),"
 	echo "new connections $(ratio "$(cell gatehouse/blind-newconn 1)" "$(cell squid/blind-newconn 1)")."
 	if [[ $GH_INSPECT == 2 ]]; then
