@@ -60,6 +60,9 @@ const (
 	lockAuthEvents = 2
 	lockAudit      = 3
 	lockGatewayCAs = 4
+	// lockGatewayAppReviews serialises review batches: each reads the statuses it changes, and
+	// two interleaved batches would otherwise leave a mix of both.
+	lockGatewayAppReviews = 5
 )
 
 // upsert returns the clause that turns an INSERT into an update of the row whose conflict

@@ -67,6 +67,9 @@ func (s *Store) SetGatewayAppReviews(ctx context.Context, reviews []store.Gatewa
 	var changed bool
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		changed = false
+		if err := s.lock(ctx, tx, lockGatewayAppReviews); err != nil {
+			return err
+		}
 		for _, r := range reviews {
 			var current string
 			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT status FROM gateway_app_reviews WHERE app_id = ?"), r.AppID).Scan(&current)
