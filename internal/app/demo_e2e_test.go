@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -291,4 +293,23 @@ func TestDemoGateway(t *testing.T) {
 		t.Errorf("CONNECT to an unresolvable name with the demo token: %q", line)
 	}
 	waitFor(t, "the token's request in the log", logs.String, regexp.MustCompile(`gateway request.*service_token=demo-cli .*reason=destination-unresolvable`))
+
+	// DeepSeek is unapproved: the demo's rule blocks it inside TLS (the CA is trusted), before
+	// its name is even looked up, so this holds with or without a network.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
+		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: gw, User: url.UserPassword("demo-cli.access", secret)}),
+		TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	req, _ := http.NewRequest(http.MethodGet, "https://chat.deepseek.com/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatalf("GET https://chat.deepseek.com/ through the demo gateway: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(page), "This AI app is not approved here") {
+		t.Errorf("DeepSeek through the demo gateway: %d\n%s", resp.StatusCode, page)
+	}
 }

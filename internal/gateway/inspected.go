@@ -71,7 +71,7 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 	if pol := g.policy.Load(); pol != nil {
 		st := getEvalState()
 		defer putEvalState(st)
-		rc, ok := g.decideRequest(w, r, e, pol, st, t.Identity, t.Dest, t.Addrs[0], site)
+		rc, ok := g.decideRequest(w, r, e, pol, st, t.Identity, t.Dest, t.dstAddr(), site)
 		if !ok {
 			return
 		}

@@ -343,3 +343,42 @@ func TestConfidenceScoreRules(t *testing.T) {
 		t.Errorf("a host outside the library matched %q", got)
 	}
 }
+
+// TestBlockedBeforeResolving: a CONNECT that the policies block whatever the request is answered
+// without resolving the destination, so a blocked name that does not resolve (DNS filtering
+// blocks the same names) still gets the block, not a 502; names that are not blocked, and
+// policies that need the destination address, are resolved first as before.
+func TestBlockedBeforeResolving(t *testing.T) {
+	start := func(rs []rules.Rule) string {
+		return newTestGateway(t, Options{Egress: &Egress{}, Policy: testPolicy(t, rs)})
+	}
+	block := rules.Rule{ID: "blocked", Name: "Blocked", Precedence: 10, Enabled: true, Action: rules.ActionBlock,
+		Traffic: `any(http.request.domains[*] == "blocked.invalid")`}
+	gw := start([]rules.Rule{block})
+	for dest, want := range map[string]int{
+		"app.blocked.invalid:443": http.StatusForbidden,  // blocked: no lookup, the block
+		"open.invalid:443":        http.StatusBadGateway, // not blocked: looked up, unresolvable
+	} {
+		c, _, status := connect(t, gw, dest, "")
+		c.Close()
+		if status != want {
+			t.Errorf("CONNECT %s: %d, want %d", dest, status, want)
+		}
+	}
+	// A rule that needs the destination's address: everything is resolved first.
+	gw = start([]rules.Rule{block, {ID: "net", Precedence: 1, Enabled: true, Action: rules.ActionAllow,
+		Traffic: `http.conn.dst_ip in {192.0.2.0/24}`}})
+	c, _, status := connect(t, gw, "app.blocked.invalid:443", "")
+	c.Close()
+	if status != http.StatusBadGateway {
+		t.Errorf("with a rule on http.conn.dst_ip: %d, want 502 (resolved first)", status)
+	}
+	// A request-phase allow before the block: the request decides, so the name is resolved.
+	gw = start([]rules.Rule{block, {ID: "path", Precedence: 1, Enabled: true, Action: rules.ActionAllow,
+		Traffic: `http.request.uri.path == "/public"`}})
+	c, _, status = connect(t, gw, "app.blocked.invalid:443", "")
+	c.Close()
+	if status != http.StatusBadGateway {
+		t.Errorf("with a request-phase allow first: %d, want 502 (resolved first)", status)
+	}
+}

@@ -35,6 +35,34 @@ type Tunnel struct {
 	e      *entry
 }
 
+// dstAddr is the first vetted address (the zero address for a tunnel blocked before its
+// destination was resolved).
+func (t *Tunnel) dstAddr() netip.Addr {
+	if len(t.Addrs) == 0 {
+		return netip.Addr{}
+	}
+	return t.Addrs[0]
+}
+
+// blockedBeforeResolving reports whether the policies block or redirect every request of a
+// CONNECT to d from id whatever its destination address: no rule uses the address (or its
+// country), and rules.Policy.BlockedAtConnect says the connect-phase fields decide a block.
+func (g *Gateway) blockedBeforeResolving(id *Identity, d Destination) bool {
+	pol := g.policy.Load()
+	if pol == nil || pol.Rules == nil || d.IsIP() {
+		return false
+	}
+	needs := pol.Rules.Needs()
+	if needs.Field("http.conn.dst_ip") || needs.Field("http.dst_ip.geo.country") {
+		return false
+	}
+	st := getEvalState()
+	defer putEvalState(st)
+	st.fillConnect(pol, id, d, netip.Addr{})
+	_, blocked := pol.Rules.BlockedAtConnect(&st.in)
+	return blocked
+}
+
 // Dial connects to the tunnel's destination, at one of its vetted addresses.
 func (t *Tunnel) Dial(ctx context.Context) (net.Conn, error) {
 	return t.egress.Dial(ctx, t.Dest, t.Addrs)
@@ -96,11 +124,19 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 		plainError(w, http.StatusServiceUnavailable, "The gateway has too many open tunnels; try again shortly.")
 		return
 	}
-	vt := g.resolve(w, r, e, d)
-	if vt == nil {
-		return
+	// A tunnel every request of which the policies block is answered without resolving its
+	// destination: no lookup of a name that is blocked anyway, and the block page (not a 502)
+	// when the name does not resolve (DNS filtering often blocks the same names). Nothing can
+	// be dialled through it: it has no vetted address.
+	var addrs []netip.Addr
+	if !g.blockedBeforeResolving(id, d) {
+		vt := g.resolve(w, r, e, d)
+		if vt == nil {
+			return
+		}
+		addrs = vt.addrs
 	}
-	t := &Tunnel{Dest: d, Identity: id, Addrs: vt.addrs, egress: g.egress, g: g, e: e}
+	t := &Tunnel{Dest: d, Identity: id, Addrs: addrs, egress: g.egress, g: g, e: e}
 	action := g.decide(r.Context(), t)
 	if action == TunnelSplice && !g.decideTunnel(w, r, e, t) {
 		return
@@ -175,7 +211,7 @@ func (g *Gateway) decideTunnel(w http.ResponseWriter, r *http.Request, e *entry,
 	}
 	st := getEvalState()
 	defer putEvalState(st)
-	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
+	st.fillConnect(pol, t.Identity, t.Dest, t.dstAddr())
 	e.noteApp(st)
 	if pol.Rules == nil {
 		return true
@@ -208,7 +244,7 @@ func (g *Gateway) noteTunnelApp(e *entry, t *Tunnel) {
 	}
 	st := getEvalState()
 	defer putEvalState(st)
-	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
+	st.fillConnect(pol, t.Identity, t.Dest, t.dstAddr())
 	e.noteApp(st)
 }
 
@@ -248,7 +284,7 @@ func (t *Tunnel) offRule() bool {
 	}
 	st := getEvalState()
 	defer putEvalState(st)
-	st.fillConnect(pol, t.Identity, t.Dest, t.Addrs[0])
+	st.fillConnect(pol, t.Identity, t.Dest, t.dstAddr())
 	dec, ok := pol.Rules.EvaluateConnect(&st.in)
 	if !ok {
 		return false

@@ -389,6 +389,37 @@ func (p *Policy) EvaluateResponse(in *Input) Decision { return p.evaluate(PhaseR
 // too.
 func (p *Policy) EvaluateBody(in *Input) Decision { return p.evaluate(PhaseBody, in) }
 
+// BlockedAtConnect reports whether every request of a tunnel is blocked or redirected by what is
+// known at CONNECT (in holds the connect-phase fields only), and by which decision: no Do Not
+// Inspect rule matches, and in precedence order the first allow, block or redirect rule that
+// matches is a connect-phase block or redirect, with no request-phase rule before it that could
+// still match once the request is known (or nothing can match and the default action is block).
+// The gateway then answers without resolving the destination. When ok is false the decision
+// needs more than the connect phase, or is not a block.
+func (p *Policy) BlockedAtConnect(in *Input) (d Decision, ok bool) {
+	if _, off := p.EvaluateConnect(in); off {
+		return Decision{}, false
+	}
+	for _, r := range p.phases[PhaseRequest] {
+		if r.Phase != PhaseConnect {
+			if r.mayMatch(in, PhaseConnect) {
+				return Decision{}, false
+			}
+			continue
+		}
+		if r.Match(in) {
+			if r.Action == ActionBlock || r.Action == ActionRedirect {
+				return Decision{Action: r.Action, Rule: r, Phase: PhaseRequest}, true
+			}
+			return Decision{}, false
+		}
+	}
+	if p.defaultAction == ActionBlock {
+		return Decision{Action: ActionBlock, Phase: PhaseRequest}, true
+	}
+	return Decision{}, false
+}
+
 // MayMatch reports whether some rule evaluated in phase ph could match, given in with the
 // fields of the phases up to known filled: false means no rule of that phase can match whatever
 // the later fields turn out to be. The proxy uses it to skip work: after the request headers,
