@@ -382,3 +382,42 @@ func TestBlockedBeforeResolving(t *testing.T) {
 		t.Errorf("with a request-phase allow first: %d, want 502 (resolved first)", status)
 	}
 }
+
+// TestUploadBufferReleased: the scan buffer of every body is given back, whether the request
+// was forwarded or blocked, so that blocked uploads cannot use up the budget and make later
+// scans fail (closed) for lack of room.
+func TestUploadBufferReleased(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	defer origin.Close()
+	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
+	uploads, err := upload.New(upload.Options{MaxBodyBytes: 64 << 10, MaxBufferedBytes: 128 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := newTestGateway(t, Options{
+		Egress: &Egress{Pins: map[string]netip.Addr{"chatgpt.com": netip.MustParseAddr("127.0.0.1")},
+			Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+		Policy: testPolicy(t, []rules.Rule{{ID: "no-pii", Precedence: 5, Enabled: true, Action: rules.ActionBlock,
+			Traffic: `any(dlp.profiles[*] in {"pii"})`}}),
+		Uploads: uploads,
+	})
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: gw, User: url.UserPassword("ci", testSecret)})}}
+	post := func(body string) int {
+		t.Helper()
+		resp, err := client.Post("http://chatgpt.com:"+port+"/", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 20 {
+		if status := post("write to ada.lovelace@analytical-engines.co.uk"); status != http.StatusForbidden {
+			t.Fatalf("blocked upload %d: %d", i, status)
+		}
+		if status := post("summarise the quarterly report"); status != http.StatusOK {
+			t.Fatalf("clean upload after %d blocked ones: %d (the scan buffer was not given back)", i+1, status)
+		}
+	}
+}

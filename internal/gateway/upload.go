@@ -41,6 +41,10 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	res, body, err := g.uploads.Scan(ctx, r.Body, upload.Hints{ContentType: r.Header.Get("Content-Type"),
 		ContentEncoding: r.Header.Get("Content-Encoding")}, pol.DLPProfiles)
 	r.Body = body
+	// The scan buffer counts against the scanner's budget until the body is closed: the
+	// transport closes it once forwarded, and nothing does when the request is blocked, so it
+	// is closed when the request ends either way (Close is idempotent).
+	context.AfterFunc(r.Context(), func() { _ = body.Close() })
 	if !res.Incomplete && err == nil {
 		// The whole body is in memory: forward it with its length.
 		r.ContentLength = res.Size
