@@ -19,10 +19,17 @@ type Identity struct {
 	// ServiceTokenID and ClientID are set when a service token authenticated the request.
 	ServiceTokenID string
 	ClientID       string
-	// UserID, Email and Groups are set when a user's device credentials authenticated it.
-	UserID string
-	Email  string
-	Groups []string
+	// UserID, Email and Groups (names) are set when a user's device credentials authenticated
+	// it; Name, IdP (the identity provider of the user's last login), GroupIDs, GroupEmails and
+	// SAMLAttributes come from the user's last-seen identity, when it has them.
+	UserID         string
+	Email          string
+	Groups         []string
+	Name           string
+	IdP            string
+	GroupIDs       []string
+	GroupEmails    []string
+	SAMLAttributes map[string][]string
 	// DeviceID is the enrolled device whose credentials were presented.
 	DeviceID string
 	// ClientIP is the address the connection came from, and Location the name of the

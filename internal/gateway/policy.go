@@ -90,6 +90,11 @@ func (st *evalState) fillConnect(p *Policy, id *Identity, d Destination, dst net
 		in.Location = id.Location
 		in.Email = id.Email
 		in.GroupNames = id.Groups
+		in.Name = id.Name
+		in.IdP = id.IdP
+		in.GroupIDs = id.GroupIDs
+		in.GroupEmails = id.GroupEmails
+		in.SAMLAttributes = id.SAMLAttributes
 		in.ServiceTokenID = id.ServiceTokenID
 		in.DeviceID = id.DeviceID
 	}

@@ -177,13 +177,23 @@ func (v *Verifier) VerifyDevice(ctx context.Context, username, password string) 
 	if u.Status != "" && u.Status != store.UserActive {
 		return nil, ReasonUserInactive, nil
 	}
-	id := &gateway.Identity{UserID: u.ID, Email: u.Email, DeviceID: d.ID}
+	id := &gateway.Identity{UserID: u.ID, Email: u.Email, DeviceID: d.ID, Name: ident.Name, IdP: ident.IdP.ID,
+		SAMLAttributes: ident.SAMLAttributes}
+	if id.Name == "" {
+		id.Name = u.Name
+	}
 	for _, g := range ident.Groups {
 		name := g.Name
 		if name == "" {
 			name = g.ID
 		}
 		id.Groups = append(id.Groups, name)
+		if g.ID != "" {
+			id.GroupIDs = append(id.GroupIDs, g.ID)
+		}
+		if g.Email != "" {
+			id.GroupEmails = append(id.GroupEmails, g.Email)
+		}
 	}
 	v.seenNow(d.ID)
 	return id, "", nil

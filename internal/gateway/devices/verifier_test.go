@@ -89,8 +89,9 @@ func newFixtureOn(t testing.TB, driver, dsn string) *fixture {
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	st := &countingStore{Store: raw}
-	ident, _ := json.Marshal(identity.Identity{Email: "alice@example.com", IdP: identity.IdP{ID: "okta", Type: "oidc"},
-		Groups: []identity.Group{{ID: "g1", Name: "Engineers"}, {ID: "g2"}}})
+	ident, _ := json.Marshal(identity.Identity{Email: "alice@example.com", Name: "Alice Liddell", IdP: identity.IdP{ID: "okta", Type: "oidc"},
+		Groups:         []identity.Group{{ID: "g1", Name: "Engineers", Email: "eng@example.com"}, {ID: "g2"}},
+		SAMLAttributes: map[string][]string{"department": {"R&D"}}})
 	u := &store.User{Email: "alice@example.com", Status: store.UserActive, SCIMGroups: map[string][]string{"okta": {"Contractors"}, "other": {"Nope"}}}
 	if err := st.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
@@ -136,6 +137,11 @@ func TestVerifierIdentity(t *testing.T) {
 	// The IdP's groups (by name, else ID) and the SCIM groups of the login's IdP only.
 	if want := []string{"Engineers", "g2", "Contractors"}; !slices.Equal(id.Groups, want) {
 		t.Errorf("groups %v, want %v", id.Groups, want)
+	}
+	// What rules match besides: the name, the IdP, group ids and e-mails, SAML attributes.
+	if id.Name != "Alice Liddell" || id.IdP != "okta" || !slices.Equal(id.GroupIDs, []string{"g1", "g2", "Contractors"}) ||
+		!slices.Equal(id.GroupEmails, []string{"eng@example.com"}) || id.SAMLAttributes["department"][0] != "R&D" {
+		t.Errorf("identity %+v", id)
 	}
 }
 
