@@ -428,13 +428,13 @@ func TestIdentityFieldsReachRules(t *testing.T) {
 	id := &Identity{UserID: "u1", Email: "alice@example.com", Name: "Alice Liddell", IdP: "okta", Groups: []string{"Engineers"},
 		GroupIDs: []string{"g1"}, GroupEmails: []string{"eng@example.com"}, SAMLAttributes: map[string][]string{"department": {"R&D"}}, DeviceID: "d1"}
 	for expr, want := range map[string]bool{
-		`identity.idp == "okta"`:                                   true,
-		`identity.idp == "google"`:                                 false,
-		`identity.name == "Alice Liddell"`:                         true,
-		`any(identity.groups[*].id in {"g1"})`:                     true,
-		`any(identity.groups[*].email == "eng@example.com")`:       true,
+		`identity.idp == "okta"`:                                  true,
+		`identity.idp == "google"`:                                false,
+		`identity.name == "Alice Liddell"`:                        true,
+		`any(identity.groups[*].id in {"g1"})`:                    true,
+		`any(identity.groups[*].email == "eng@example.com")`:      true,
 		`any(identity.saml_attributes["department"][*] == "R&D")`: true,
-		`device.id == "d1"`:                                        true,
+		`device.id == "d1"`:                                       true,
 	} {
 		pol := testPolicy(t, []rules.Rule{{ID: "r", Enabled: true, Action: rules.ActionBlock, Identity: expr}})
 		st := getEvalState()
