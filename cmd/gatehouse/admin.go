@@ -42,16 +42,7 @@ func (f *adminFlags) withAdmin(cmd *cobra.Command, fn func(a *app.Admin) error) 
 
 // withService opens the configured store and runs fn with an admin service on it (actor "cli").
 func (f *adminFlags) withService(cmd *cobra.Command, fn func(svc *admin.Service) error) error {
-	cfg, err := loadConfig(cmd, f.config)
-	if err != nil {
-		return err
-	}
-	a, err := app.OpenAdmin(cmd.Context(), cfg, newLogger(io.Discard, cfg))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(a.Service)
+	return f.withAdmin(cmd, func(a *app.Admin) error { return fn(a.Service) })
 }
 
 // emit prints v as JSON, or calls table with a tab writer.

@@ -275,7 +275,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
 		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
 			StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std())})
-	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store, log); err != nil {
+	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store); err != nil {
 		return nil, err
 	}
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,

@@ -20,7 +20,7 @@ import (
 // openAppReviews builds the review statuses in force for the gateway's application library:
 // gateway.app_reviews over the statuses stored through the CLI and the admin API. It is built
 // whether or not the gateway listens, so that the CLI and the API manage statuses either way.
-func openAppReviews(ctx context.Context, cfg *config.File, st store.Store, log *slog.Logger) (*appreview.Book, error) {
+func openAppReviews(ctx context.Context, cfg *config.File, st store.Store) (*appreview.Book, error) {
 	cat, err := applib.Default()
 	if err != nil {
 		return nil, fmt.Errorf("application library: %w", err)
@@ -33,7 +33,7 @@ func openAppReviews(ctx context.Context, cfg *config.File, st store.Store, log *
 	if err != nil {
 		return nil, fmt.Errorf("gateway.app_evidence: %w", err)
 	}
-	b := appreview.New(cat, st, appreview.Options{Configured: configured, Evidence: evidence, Log: log})
+	b := appreview.New(cat, st, appreview.Options{Configured: configured, Evidence: evidence})
 	if err := b.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func NewGatewayAdmin(ctx context.Context, st store.Store, reviews map[string]str
 	if now == nil {
 		now = time.Now
 	}
-	book, err := openAppReviews(ctx, &config.File{Gateway: config.Gateway{AppReviews: reviews}}, st, log)
+	book, err := openAppReviews(ctx, &config.File{Gateway: config.Gateway{AppReviews: reviews}}, st)
 	if err != nil {
 		return nil, err
 	}

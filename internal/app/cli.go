@@ -48,7 +48,7 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 	if err != nil {
 		return nil, err
 	}
-	book, err := openAppReviews(ctx, cfg, st, log)
+	book, err := openAppReviews(ctx, cfg, st)
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -72,18 +73,11 @@ func (d *DLP) LoadProfiles() ([]*dlp.Profile, error) {
 		return nil, fmt.Errorf("dlp.profiles_file: cannot read %s: %w", d.ProfilesFile, errorCause(err))
 	}
 	defer fh.Close()
-	ps, err := dlp.LoadProfiles(fh, dirOf(d.ProfilesFile))
+	ps, err := dlp.LoadProfiles(fh, filepath.Dir(d.ProfilesFile))
 	if err != nil {
 		return nil, fmt.Errorf("dlp.profiles_file: %s: %w", d.ProfilesFile, err)
 	}
 	return ps, nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 // dlp checks the dlp section without reading files: bounds, the key's form, and that rules

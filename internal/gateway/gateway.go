@@ -303,12 +303,17 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request, e *entry)
 			ctx = context.WithValue(ctx, responseCheckKey{}, rc)
 		}
 	}
+	g.forward(g.rp, w, r.WithContext(ctx), e)
+}
+
+// forward sends an allowed request on through rp, counting the bytes of its body.
+func (g *Gateway) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, e *entry) {
 	e.outcome = "forwarded"
 	body := &countingReader{rc: r.Body}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = body
 	}
-	g.rp.ServeHTTP(w, r.WithContext(ctx))
+	rp.ServeHTTP(w, r)
 	e.up = body.n
 }
 

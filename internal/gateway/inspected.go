@@ -78,31 +78,11 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 		if rc != nil {
 			ctx = context.WithValue(ctx, responseCheckKey{}, rc)
 		}
-		if e.ruleID != "" {
-			if rule := findRule(pol.Rules, e.ruleID); rule != nil && rule.RuleSettings.UntrustedCert != nil {
-				ir.untrusted = rule.RuleSettings.UntrustedCert.Action == rules.UntrustedPassThrough
-			}
+		if rule := e.rule; rule != nil && rule.RuleSettings.UntrustedCert != nil {
+			ir.untrusted = rule.RuleSettings.UntrustedCert.Action == rules.UntrustedPassThrough
 		}
 	}
-	e.outcome = "forwarded"
-	body := &countingReader{rc: r.Body}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = body
-	}
-	g.irp.ServeHTTP(w, r.WithContext(ctx))
-	e.up = body.n
-}
-
-func findRule(p *rules.Policy, id string) *rules.CompiledRule {
-	if p == nil {
-		return nil
-	}
-	for _, r := range p.Rules() {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
+	g.forward(g.irp, w, r.WithContext(ctx), e)
 }
 
 // rewriteInspected sends a decrypted request to the tunnel's destination, always with the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
 )
 
 // entry collects what the gateway's log line says about one request or tunnel.
@@ -45,6 +46,10 @@ type entry struct {
 	// policies add the outcomes "blocked" and "redirected"; kind "https" is a request
 	// decrypted from an inspected tunnel.
 	requestID string
+	// appLooked: the policies looked the destination up in the library (found or not), so
+	// the log line need not look again; rule is the deciding rule (nil for the default).
+	appLooked bool
+	rule      *rules.CompiledRule
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -95,7 +100,7 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 // ones, then by id), and its status with "unreviewed" when none is set. Lookup does not
 // allocate for the gateway's normalised host names.
 func (g *Gateway) identifyApp(e *entry) {
-	if e.appID == 0 && g.apps != nil && e.dest.Host != "" {
+	if !e.appLooked && e.appID == 0 && g.apps != nil && e.dest.Host != "" {
 		if ms := g.apps.Lookup(e.dest.Host); len(ms) > 0 {
 			e.appID, e.appName = ms[0].App.ID, ms[0].App.Name
 			if p := g.policy.Load(); p != nil && e.appStatus == "" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -114,10 +115,10 @@ func (st *evalState) fillConnect(p *Policy, id *Identity, d Destination, dst net
 		}
 		status := p.Reviews.Status(m.App.ID)
 		in.AppIDs = append(in.AppIDs, m.App.ID)
-		if !containsInt(in.AppTypeIDs, m.App.TypeID) {
+		if !slices.Contains(in.AppTypeIDs, m.App.TypeID) {
 			in.AppTypeIDs = append(in.AppTypeIDs, m.App.TypeID)
 		}
-		if !containsString(in.AppStatuses, string(status)) {
+		if !slices.Contains(in.AppStatuses, string(status)) {
 			in.AppStatuses = append(in.AppStatuses, string(status))
 		}
 		if sc, ok := p.Scores[m.App.ID]; ok {
@@ -179,6 +180,7 @@ func (st *evalState) category(p *Policy) string {
 
 // noteApp records the request's application on its log entry.
 func (e *entry) noteApp(st *evalState) {
+	e.appLooked = true
 	if st.app != nil {
 		e.appID, e.appName, e.appStatus = st.app.ID, st.app.Name, string(st.status)
 	}
@@ -186,7 +188,7 @@ func (e *entry) noteApp(st *evalState) {
 
 // noteDecision records the deciding rule and action on the log entry.
 func (e *entry) noteDecision(d rules.Decision) {
-	e.ruleID, e.ruleName, e.action = d.RuleID(), d.RuleName(), d.Action
+	e.ruleID, e.ruleName, e.action, e.rule = d.RuleID(), d.RuleName(), d.Action, d.Rule
 }
 
 // connectDecision decides a tunnel that is not decrypted: the Do Not Inspect rules first
@@ -221,24 +223,6 @@ func applyAddHeaders(h http.Header, d rules.Decision) {
 			h.Add(name, v)
 		}
 	}
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // newRequestID returns a random reference id for a request (shown on the block page and

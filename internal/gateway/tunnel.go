@@ -141,9 +141,6 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	if action == TunnelSplice && !g.decideTunnel(w, r, e, t) {
 		return
 	}
-	if action == TunnelIntercept {
-		g.noteTunnelApp(e, t)
-	}
 	if action == TunnelIntercept && g.interceptor == nil {
 		g.log.ErrorContext(r.Context(), "gateway: a tunnel was to be intercepted but there is no interceptor")
 		e.refuse(http.StatusBadGateway, "intercept-unavailable")
@@ -233,19 +230,6 @@ func (g *Gateway) decideTunnel(w http.ResponseWriter, r *http.Request, e *entry,
 	w.Header().Set("Connection", "close")
 	WriteBlock(w, r, b)
 	return false
-}
-
-// noteTunnelApp records the application of an inspected tunnel's destination on its log line
-// (its requests are decided one by one).
-func (g *Gateway) noteTunnelApp(e *entry, t *Tunnel) {
-	pol := g.policy.Load()
-	if pol == nil || pol.Catalog == nil {
-		return
-	}
-	st := getEvalState()
-	defer putEvalState(st)
-	st.fillConnect(pol, t.Identity, t.Dest, t.dstAddr())
-	e.noteApp(st)
 }
 
 // ErrSNIMismatch is returned by DoNotInspect when the ClientHello names another server than the

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +55,6 @@ type Book struct {
 	st         store.GatewayAppReviews // nil: configuration only
 	configured applib.ReviewSet
 	evidence   applib.ResolvedEvidence
-	log        *slog.Logger
 	now        func() time.Time
 
 	cur    atomic.Pointer[state]
@@ -74,7 +72,6 @@ type Options struct {
 	Configured applib.ReviewSet
 	// Evidence is the operator's confidence-score evidence overlay, if any.
 	Evidence applib.ResolvedEvidence
-	Log      *slog.Logger
 	Now      func() time.Time
 }
 
@@ -82,12 +79,9 @@ type Options struct {
 // capability: configured statuses only, and Set fails with ErrUnsupported). Call Reload before
 // use; until then only the configured statuses are in force.
 func New(cat *applib.Catalog, st store.Store, opts Options) *Book {
-	b := &Book{cat: cat, configured: opts.Configured, evidence: opts.Evidence, log: opts.Log, now: opts.Now}
+	b := &Book{cat: cat, configured: opts.Configured, evidence: opts.Evidence, now: opts.Now}
 	if r, ok := st.(store.GatewayAppReviews); ok {
 		b.st = r
-	}
-	if b.log == nil {
-		b.log = slog.New(slog.DiscardHandler)
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -147,27 +141,6 @@ func (b *Book) Reload(ctx context.Context) error {
 	}
 	b.cur.Store(&state{merged: b.merge(list), stored: stored})
 	return nil
-}
-
-// Follow reloads the statuses on every Config change until ctx ends or changes closes. A failed
-// reload is logged and retried at the next change; the statuses in force stay meanwhile.
-func (b *Book) Follow(ctx context.Context, changes <-chan store.Change) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case c, ok := <-changes:
-			if !ok {
-				return
-			}
-			if !c.Config {
-				continue
-			}
-			if err := b.Reload(ctx); err != nil && ctx.Err() == nil {
-				b.log.Warn("gateway: reloading application review statuses failed; the previous ones stay in force", "error", err)
-			}
-		}
-	}
 }
 
 // Change is one status change made by Set.

@@ -114,7 +114,13 @@ func TestFollowSeesOtherProcesses(t *testing.T) {
 	if err := server.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	go server.Follow(ctx, srvStore.Watch(ctx))
+	go func() { // as the composition root does on every Config change
+		for c := range srvStore.Watch(ctx) {
+			if c.Config {
+				_ = server.Reload(ctx)
+			}
+		}
+	}()
 	time.Sleep(50 * time.Millisecond) // the poll's baseline
 	if _, err := cli.Set(ctx, "cli", []string{"DeepSeek"}, "unapproved"); err != nil {
 		t.Fatal(err)

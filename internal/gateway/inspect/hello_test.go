@@ -13,20 +13,30 @@ import (
 // recordHello captures the bytes of a real crypto/tls ClientHello for serverName.
 func recordHello(t testing.TB, serverName string, protos []string) []byte {
 	t.Helper()
-	c, s := net.Pipe()
-	go func() {
-		tc := tls.Client(c, &tls.Config{ServerName: serverName, NextProtos: protos, InsecureSkipVerify: true})
-		_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
-		_ = tc.Handshake()
-		c.Close()
-	}()
-	raw, _, err := ReadClientHello(s)
-	s.Close()
+	// The client writes its ClientHello, then reads EOF: no second goroutine and no pipe, so
+	// that fuzzing workers, which build the seeds too, never wait on one.
+	c := &helloRecorder{}
+	tc := tls.Client(c, &tls.Config{ServerName: serverName, NextProtos: protos, InsecureSkipVerify: true})
+	_ = tc.Handshake()
+	raw, _, err := ReadClientHello(bytes.NewReader(c.out.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return raw
 }
+
+// helloRecorder is a connection that keeps what is written to it and has nothing to read.
+type helloRecorder struct {
+	net.Conn
+	out bytes.Buffer
+}
+
+func (c *helloRecorder) Write(p []byte) (int, error)      { return c.out.Write(p) }
+func (c *helloRecorder) Read([]byte) (int, error)         { return 0, io.EOF }
+func (c *helloRecorder) Close() error                     { return nil }
+func (c *helloRecorder) SetDeadline(time.Time) error      { return nil }
+func (c *helloRecorder) SetReadDeadline(time.Time) error  { return nil }
+func (c *helloRecorder) SetWriteDeadline(time.Time) error { return nil }
 
 func TestReadClientHello(t *testing.T) {
 	raw := recordHello(t, "chatgpt.com", []string{"h2", "http/1.1"})
