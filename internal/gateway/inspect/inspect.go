@@ -154,9 +154,16 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 		return counted.read.Load(), counted.written.Load(), fmt.Errorf("inspect: client handshake: %w", err)
 	}
 	in.count("decrypted")
+	upstream := in.upstream
+	if tc.ConnectionState().NegotiatedProtocol != "h2" {
+		// HTTP/1.1: one request at a time, each over the tunnel's own upstream connection.
+		pin := newPinnedUpstream(in, t)
+		defer pin.close()
+		upstream = pin.transport
+	}
 	ln := newOneConnListener(tc, done)
 	srv := &http.Server{
-		Handler:           t.Handler(in.upstream),
+		Handler:           t.Handler(upstream),
 		ReadHeaderTimeout: in.opts.HandshakeTimeout,
 		IdleTimeout:       in.opts.IdleTimeout,
 		MaxHeaderBytes:    in.opts.MaxHeaderBytes,
@@ -205,28 +212,7 @@ func (in *Inspector) newTransport(untrusted, http1 bool) *http.Transport {
 			if t == nil || addr != t.Dest.String() {
 				return nil, errors.New("inspect: dial without a vetted destination")
 			}
-			raw, err := t.Dial(ctx)
-			if err != nil {
-				return nil, err
-			}
-			tc := tls.Client(raw, &tls.Config{
-				ServerName:         t.Dest.Host,
-				RootCAs:            in.opts.Roots,
-				NextProtos:         protos,
-				MinVersion:         tls.VersionTLS12,
-				InsecureSkipVerify: untrusted, // only for an allow rule with untrusted_cert: pass_through
-			})
-			hctx, cancel := context.WithTimeout(ctx, in.opts.HandshakeTimeout)
-			defer cancel()
-			if err := tc.HandshakeContext(hctx); err != nil {
-				raw.Close()
-				var ve *tls.CertificateVerificationError
-				if errors.As(err, &ve) {
-					return nil, &gateway.UntrustedCertError{Err: err}
-				}
-				return nil, err
-			}
-			return tc, nil
+			return in.dialUpstream(ctx, t, untrusted, protos)
 		},
 		ForceAttemptHTTP2:     !http1,
 		DisableCompression:    true,

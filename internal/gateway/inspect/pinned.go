@@ -1,0 +1,327 @@
+package inspect
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/gatehouse/gatehouse/internal/gateway"
+)
+
+// pinnedUpstream forwards the requests of one HTTP/1.1 client connection over one kept-alive
+// HTTP/1.1 connection to the tunnel's destination. An HTTP/1.1 client sends one request at a
+// time, so each request is written and its response read in the handler's own goroutine: no
+// connection pool, no reader and writer goroutines and no hand-offs between them, which is most
+// of what a kept-alive inspected request costs through http.Transport. The request is written
+// from its parsed form (http.Request.Write), never from the client's bytes, so its framing is
+// the one this side chose. A request that finds the connection busy (it never should on
+// HTTP/1.1) goes through the shared transport instead.
+type pinnedUpstream struct {
+	in *Inspector
+	t  *gateway.Tunnel
+
+	mu   sync.Mutex
+	busy bool
+	// conn is nil until the first request and after a connection could not be reused.
+	conn *tls.Conn
+	// raw is the TCP connection beneath conn, looked at before a request that cannot be sent
+	// twice reuses it.
+	raw net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	// verified: conn's certificate was verified (a connection made for an untrusted_cert
+	// pass_through rule was not, and serves only such requests).
+	verified bool
+	closed   bool
+}
+
+func newPinnedUpstream(in *Inspector, t *gateway.Tunnel) *pinnedUpstream {
+	return &pinnedUpstream{in: in, t: t}
+}
+
+// transport is the tunnel handler's gateway.UpstreamTransport: protocol upgrades (WebSocket)
+// go through the shared HTTP/1.1 transport, whose responses hand the connection over.
+func (p *pinnedUpstream) transport(untrusted, http1 bool) http.RoundTripper {
+	if http1 {
+		return p.in.upstream(untrusted, true)
+	}
+	if untrusted {
+		return pinnedRoundTripper{p: p, untrusted: true}
+	}
+	return pinnedRoundTripper{p: p}
+}
+
+type pinnedRoundTripper struct {
+	p         *pinnedUpstream
+	untrusted bool
+}
+
+func (rt pinnedRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	return rt.p.roundTrip(req, rt.untrusted)
+}
+
+// close closes the upstream connection when the client connection is done.
+func (p *pinnedUpstream) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if !p.busy {
+		p.dropLocked()
+	}
+}
+
+func (p *pinnedUpstream) dropLocked() {
+	if p.conn != nil {
+		_ = p.conn.Close()
+		p.conn, p.raw, p.br, p.bw = nil, nil, nil, nil
+	}
+}
+
+// acquire takes the connection for one request; ok is false when another request holds it.
+// A request that could not be sent again (replayable false) does not go out on a connection
+// the destination has closed while it was idle.
+func (p *pinnedUpstream) acquire(ctx context.Context, untrusted, replayable bool) (ok, reused bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.busy || p.closed {
+		return false, false, nil
+	}
+	if p.conn != nil && !untrusted && !p.verified {
+		p.dropLocked()
+	}
+	if p.conn != nil && !replayable {
+		if closed, known := peerClosed(p.raw); closed || !known {
+			p.dropLocked()
+		}
+	}
+	p.busy = true
+	if p.conn != nil {
+		return true, true, nil
+	}
+	if err := p.dialLocked(ctx, untrusted); err != nil {
+		p.busy = false
+		return true, false, err
+	}
+	return true, false, nil
+}
+
+// release gives the connection back after a response: keep is false when it cannot carry
+// another request (its framing is unknown, the body was not read to its end, or either side
+// asked to close).
+func (p *pinnedUpstream) release(keep bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy = false
+	if !keep || p.closed {
+		p.dropLocked()
+	}
+}
+
+func (p *pinnedUpstream) dialLocked(ctx context.Context, untrusted bool) error {
+	conn, err := p.in.dialUpstream(ctx, p.t, untrusted, []string{"http/1.1"})
+	if err != nil {
+		return err
+	}
+	p.conn, p.raw, p.verified = conn, conn.NetConn(), !untrusted
+	p.br = bufio.NewReaderSize(conn, 4<<10)
+	p.bw = bufio.NewWriterSize(conn, 4<<10)
+	return nil
+}
+
+func (p *pinnedUpstream) roundTrip(req *http.Request, untrusted bool) (*http.Response, error) {
+	ctx := req.Context()
+	if err := validHeaders(req.Header); err != nil {
+		return nil, err
+	}
+	again := replayable(req)
+	ok, reused, err := p.acquire(ctx, untrusted, again)
+	if !ok {
+		return p.in.upstream(untrusted, false).RoundTrip(req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.exchange(ctx, req)
+	if err != nil && reused && again && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// The destination closed the idle connection as the request went out: once more on a
+		// new one, as http.Transport does for requests that can be sent again.
+		p.mu.Lock()
+		p.dropLocked()
+		err = p.dialLocked(ctx, untrusted)
+		p.mu.Unlock()
+		if err == nil {
+			resp, err = p.exchange(ctx, req)
+		}
+	}
+	if err != nil {
+		p.release(false)
+		return nil, err
+	}
+	return resp, nil
+}
+
+// validHeaders refuses header names and values that cannot be written on the wire, as
+// http.Transport does (Request.Write would otherwise write them).
+func validHeaders(h http.Header) error {
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("inspect: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("inspect: invalid header field value for %q", k)
+			}
+		}
+	}
+	return nil
+}
+
+// replayable reports whether req may be sent again after its connection failed: an idempotent
+// method without a body.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		return false
+	}
+	return req.Body == nil || req.Body == http.NoBody
+}
+
+// exchange writes req on the pinned connection and reads its response head. The response
+// body, when there is one, gives the connection back when it is read to its end or closed.
+func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http.Response, error) {
+	conn, br, bw := p.conn, p.br, p.bw
+	// A cancelled request (the client went away, the gateway closes) unblocks any read or
+	// write on the connection at once; the connection is not reused after that.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	if err := req.Write(bw); err != nil {
+		stop()
+		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
+	}
+	if err := bw.Flush(); err != nil {
+		stop()
+		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(p.in.opts.ResponseHeaderTimeout))
+	var resp *http.Response
+	for {
+		var err error
+		resp, err = http.ReadResponse(br, req)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("inspect: reading the response: %w", ctxErr(ctx, err))
+		}
+		// Interim responses (100 Continue, 103 Early Hints) are passed to the client trace,
+		// which the reverse proxy uses to relay them; 101 ends the exchange like a final one.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+				if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+					stop()
+					return nil, err
+				}
+			}
+			continue
+		}
+		break
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// Upgrades go through the shared transport; a destination switching protocols on a
+		// request that did not ask for it leaves a connection nobody can frame.
+		stop()
+		_ = resp.Body.Close()
+		return nil, errors.New("inspect: unexpected 101 Switching Protocols")
+	}
+	keep := !resp.Close && !req.Close
+	resp.Body = &pinnedBody{rc: resp.Body, p: p, stop: stop, keep: keep, eof: resp.Body == http.NoBody}
+	return resp, nil
+}
+
+// ctxErr prefers the context's error to the deadline error a cancellation provokes.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// pinnedBody is a response body on the pinned connection: read to its end, it gives the
+// connection back for the next request; closed earlier, the connection is closed (the rest of
+// the body would otherwise be read as the next response).
+type pinnedBody struct {
+	rc   io.ReadCloser
+	p    *pinnedUpstream
+	stop func() bool
+	keep bool
+	eof  bool
+	done bool
+	mu   sync.Mutex
+}
+
+func (b *pinnedBody) Read(buf []byte) (int, error) {
+	n, err := b.rc.Read(buf)
+	if err == io.EOF {
+		b.mu.Lock()
+		b.eof = true
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *pinnedBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return nil
+	}
+	b.done = true
+	// stop reports false when the cancellation already fired and poisoned the deadline.
+	cancelled := !b.stop()
+	if !b.eof || cancelled {
+		// Closing the connection first: a response body's Close reads the rest of the body,
+		// which for a blocked download or an endless event stream would not end.
+		b.p.release(false)
+		_ = b.rc.Close()
+		return nil
+	}
+	err := b.rc.Close()
+	b.p.release(b.keep && err == nil)
+	return err
+}
+// dialUpstream dials t's vetted destination over TLS, verifying its certificate for the
+// destination's name unless untrusted, offering protos.
+func (in *Inspector) dialUpstream(ctx context.Context, t *gateway.Tunnel, untrusted bool, protos []string) (*tls.Conn, error) {
+	raw, err := t.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(raw, &tls.Config{
+		ServerName:         t.Dest.Host,
+		RootCAs:            in.opts.Roots,
+		NextProtos:         protos,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: untrusted, // only for an allow rule with untrusted_cert: pass_through
+	})
+	hctx, cancel := context.WithTimeout(ctx, in.opts.HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		_ = raw.Close()
+		var ve *tls.CertificateVerificationError
+		if errors.As(err, &ve) {
+			return nil, &gateway.UntrustedCertError{Err: err}
+		}
+		return nil, err
+	}
+	return tc, nil
+}
