@@ -299,6 +299,7 @@ func (b *pinnedBody) Close() error {
 	b.p.release(b.keep && err == nil)
 	return err
 }
+
 // dialUpstream dials t's vetted destination over TLS, verifying its certificate for the
 // destination's name unless untrusted, offering protos.
 func (in *Inspector) dialUpstream(ctx context.Context, t *gateway.Tunnel, untrusted bool, protos []string) (*tls.Conn, error) {
