@@ -121,7 +121,9 @@ func TestPinnedUpstreamReusesOneConnection(t *testing.T) {
 // oneShotOrigin answers one request per connection, then closes it without saying so (no
 // Connection: close), as a destination whose keep-alive timeout ran out does.
 type oneShotOrigin struct {
-	ln       net.Listener
+	ln net.Listener
+	// closed receives after each connection is closed.
+	closed   chan struct{}
 	port     string
 	mu       sync.Mutex
 	requests []string
@@ -133,7 +135,7 @@ func newOneShotOrigin(t *testing.T, cert tls.Certificate) *oneShotOrigin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &oneShotOrigin{ln: ln}
+	o := &oneShotOrigin{ln: ln, closed: make(chan struct{}, 16)}
 	_, o.port, _ = net.SplitHostPort(ln.Addr().String())
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
@@ -149,7 +151,10 @@ func newOneShotOrigin(t *testing.T, cert tls.Certificate) *oneShotOrigin {
 }
 
 func (o *oneShotOrigin) serve(c net.Conn) {
-	defer c.Close()
+	defer func() {
+		_ = c.Close()
+		o.closed <- struct{}{}
+	}()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	req, err := http.ReadRequest(bufio.NewReader(c))
 	if err != nil {
@@ -182,11 +187,16 @@ func TestPinnedUpstreamClosedByTheDestination(t *testing.T) {
 		{"GET", "/one", ""}, {"GET", "/two", ""}, {"POST", "/three", "payload"}, {"GET", "/four", ""},
 	}
 	for _, s := range steps {
-		// The origin's close must have reached the gateway before the next request for the
-		// POST case to be meaningful; wait for it to be recorded rather than sleeping.
 		code, body := get(t, c, s.method, base+s.path, s.body)
 		if code != 200 || body != "served "+s.path {
 			t.Fatalf("%s %s: %d %q", s.method, s.path, code, body)
+		}
+		// The next request goes out once the origin has closed this connection, so that it
+		// finds a connection closed while idle.
+		select {
+		case <-o.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the origin did not close the connection")
 		}
 	}
 	want := []string{"GET /one ", "GET /two ", "POST /three payload", "GET /four "}
