@@ -146,7 +146,8 @@ CLK_TCK=$(getconf CLK_TCK)
 # --- origin and the proxies' CA ------------------------------------------------------------------
 ORIGIN_PORT=$(free_port)
 start origin "$BIN/bench-upstream" -addr "127.0.0.1:$ORIGIN_PORT" -tls-dir "$TMP" -tls-names "$ORIGIN_HOST,127.0.0.1" -sni-suffix "$SNI_SUFFIX"
-wait_port "$ORIGIN_PORT" "${PIDS[-1]}" origin
+ORIGIN_PID=${PIDS[-1]}
+wait_port "$ORIGIN_PORT" "$ORIGIN_PID" origin
 ORIGIN_CA=$TMP/origin-ca.pem
 URL=https://$ORIGIN_HOST:$ORIGIN_PORT/
 curl -s --fail --max-time 5 --cacert "$ORIGIN_CA" -o /dev/null "$URL" || die "the origin does not answer at $URL"
@@ -172,13 +173,14 @@ measure() {
 			die "$tool $mode warm-up failed"
 	fi
 	timeout $((DUR_S + 30)) "$BIN/bench-proxyload" -proxy "$proxy" -url "$URL" -ca "$ca" -c "$CONCURRENCY" -d "$DURATION" \
-		-keepalive="$ka" -pid "$pid" -clk-tck "$CLK_TCK" >"$out" || die "$tool $mode: proxyload failed"
+		-keepalive="$ka" -pid "$pid" -origin-pid "$ORIGIN_PID" -clk-tck "$CLK_TCK" >"$out" || die "$tool $mode: proxyload failed"
 	RESULT[$tool/$mode]=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("%.0f|%.0f|%d|%d|%.2f|%.2f" % (r["rps"], r.get("proxy_cpu_us_per_request", 0), r["requests"], r["errors"], r["p50_ms"], r["p99_ms"]))
+print("%.0f|%.0f|%d|%d|%.2f|%.2f|%.0f|%.0f|%.0f" % (r["rps"], r.get("proxy_cpu_us_per_request", 0), r["requests"], r["errors"], r["p50_ms"], r["p99_ms"],
+    r.get("load_cpu_us_per_request", 0), r.get("origin_cpu_us_per_request", 0), r.get("ceiling_rps", 0)))
 ' "$out")
-	log "$tool $mode: ${RESULT[$tool/$mode]} (req/s|proxy CPU µs/req|requests|errors|p50|p99)"
+	log "$tool $mode: ${RESULT[$tool/$mode]} (req/s|proxy CPU µs/req|requests|errors|p50|p99|load CPU µs/req|origin CPU µs/req|ceiling req/s)"
 }
 
 # measure_burst TOOL PID PROXY_URL CA: SNI_BURST requests at once, each to a name of its own.
@@ -471,6 +473,13 @@ SECTION=$TMP/section.md
 	elif [[ $GH_INSPECT == 1 ]]; then
 		echo "Gatehouse / Squid inspected req/s: kept-alive $(ratio "$(cell gatehouse/inspect-keepalive 1)" "$(cell squid/inspect-keepalive 1)"),"
 		echo "new connections $(ratio "$(cell gatehouse/inspect-newconn 1)" "$(cell squid/inspect-newconn 1)")."
+		echo "Gatehouse / Squid proxy CPU per inspected request: kept-alive $(ratio "$(cell gatehouse/inspect-keepalive 2)" "$(cell squid/inspect-keepalive 2)"),"
+		echo "new connections $(ratio "$(cell gatehouse/inspect-newconn 2)" "$(cell squid/inspect-newconn 2)")."
+		echo "The load generator and the origin share the $(nproc) cores with the proxy: through Gatehouse they spent"
+		echo "$(cell gatehouse/inspect-keepalive 7) and $(cell gatehouse/inspect-keepalive 8) µs of CPU per kept-alive inspected request (through Squid"
+		echo "$(cell squid/inspect-keepalive 7) and $(cell squid/inspect-keepalive 8)), so a proxy costing nothing would reach"
+		echo "$(cell gatehouse/inspect-keepalive 9) req/s here, $(ratio "$(cell gatehouse/inspect-keepalive 9)" "$(cell squid/inspect-keepalive 1)") Squid's measured rate: the"
+		echo "kept-alive request rates above are bounded by the machine, the CPU per request is the proxy's own figure."
 	else
 		echo "This Gatehouse build has no TLS inspection (no \`gateway.tls_decrypt\`): only its blind tunnel is measured;"
 		echo "the script measures inspection as soon as the build supports it."

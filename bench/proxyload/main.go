@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,14 @@ type result struct {
 	ProxyCPUSeconds float64 `json:"proxy_cpu_seconds,omitempty"`
 	// ProxyCPUMicrosPerRequest is ProxyCPUSeconds per successful request, in µs.
 	ProxyCPUMicrosPerRequest float64 `json:"proxy_cpu_us_per_request,omitempty"`
+	// LoadCPUMicrosPerRequest and OriginCPUMicrosPerRequest are what this load generator and
+	// the -origin-pid process spent per successful request, in µs: on a machine they share with
+	// the proxy, they bound the rate any proxy can reach there.
+	LoadCPUMicrosPerRequest   float64 `json:"load_cpu_us_per_request,omitempty"`
+	OriginCPUMicrosPerRequest float64 `json:"origin_cpu_us_per_request,omitempty"`
+	// CeilingRPS is the rate a proxy costing no CPU would reach on this machine's cores with
+	// this load generator and origin: cores / (load + origin CPU per request).
+	CeilingRPS float64 `json:"ceiling_rps,omitempty"`
 }
 
 func main() {
@@ -62,6 +71,7 @@ func main() {
 	keepAlive := flag.Bool("keepalive", true, "reuse connections (false: a new proxy connection, CONNECT and TLS handshake per request)")
 	timeout := flag.Duration("timeout", 10*time.Second, "per-request timeout")
 	pid := flag.Int("pid", 0, "proxy process whose CPU time (with its descendants) is measured over the run")
+	originPID := flag.Int("origin-pid", 0, "origin process whose CPU time is measured over the run (with the load generator's own, for the machine's ceiling)")
 	clkTck := flag.Int("clk-tck", 100, "clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK)")
 	burst := flag.Int("burst", 0, "instead of a timed run: N requests at once, each on a new connection to its own host (-url holds %d, replaced by 0..N-1)")
 	flag.Parse()
@@ -77,7 +87,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "proxyload: -proxy and -url are required; -c and -d must be positive")
 		os.Exit(2)
 	}
-	r, err := run(*proxy, *target, *caFile, *conc, *dur, *maxReq, *keepAlive, *timeout, *pid, *clkTck, *burst > 0)
+	r, err := run(*proxy, *target, *caFile, *conc, *dur, *maxReq, *keepAlive, *timeout, *pid, *originPID, *clkTck, *burst > 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "proxyload:", err)
 		os.Exit(1)
@@ -85,7 +95,7 @@ func main() {
 	_ = json.NewEncoder(os.Stdout).Encode(r)
 }
 
-func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64, keepAlive bool, timeout time.Duration, pid, clkTck int, burst bool) (result, error) {
+func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64, keepAlive bool, timeout time.Duration, pid, originPID, clkTck int, burst bool) (result, error) {
 	pu, err := url.Parse(proxy)
 	if err != nil {
 		return result{}, fmt.Errorf("proxy URL: %w", err)
@@ -129,6 +139,14 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	cpu0, err := treeCPU(pid)
+	if err != nil {
+		return result{}, err
+	}
+	origin0, err := treeCPU(originPID)
+	if err != nil {
+		return result{}, err
+	}
+	self0, err := treeCPU(os.Getpid())
 	if err != nil {
 		return result{}, err
 	}
@@ -180,6 +198,14 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 	if err != nil {
 		return result{}, err
 	}
+	origin1, err := treeCPU(originPID)
+	if err != nil {
+		return result{}, err
+	}
+	self1, err := treeCPU(os.Getpid())
+	if err != nil {
+		return result{}, err
+	}
 	var all []time.Duration
 	for _, l := range lats {
 		all = append(all, l...)
@@ -202,6 +228,14 @@ func run(proxy, target, caFile string, conc int, dur time.Duration, maxReq int64
 		ErrorSample: samples, RPS: float64(reqs.Load()) / elapsed.Seconds(), P50ms: pct(0.50), P99ms: pct(0.99)}
 	if v := tlsVer.Load(); v != 0 {
 		r.TLS = tls.VersionName(uint16(v))
+	}
+	if originPID > 0 && r.Requests > 0 {
+		perReq := func(ticks int64) float64 { return float64(ticks) / float64(clkTck) * 1e6 / float64(r.Requests) }
+		r.LoadCPUMicrosPerRequest = perReq(self1 - self0)
+		r.OriginCPUMicrosPerRequest = perReq(origin1 - origin0)
+		if both := r.LoadCPUMicrosPerRequest + r.OriginCPUMicrosPerRequest; both > 0 {
+			r.CeilingRPS = float64(runtime.NumCPU()) * 1e6 / both
+		}
 	}
 	if pid > 0 {
 		r.ProxyCPUSeconds = float64(cpu1-cpu0) / float64(clkTck)
