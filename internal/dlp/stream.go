@@ -310,6 +310,11 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 			out = append(out, matchView{f, with(p, "+fold"), fam, n})
 		}
 		join(u, p, cur)
+		if n != u {
+			// A level written in full-width or other compatibility forms has its
+			// quotes and ampersands only once normalised, as at the root.
+			join(n, p, u)
+		}
 		cur = n
 	}
 	return out, joins
