@@ -16,6 +16,7 @@ import (
 //	url:model                  a capture of the adapter's path pattern
 //	query:alt, header:x-goog-ext-525001261-jspb, form:f.req
 //	content[*].text            relative to the current element (inside a messages spec)
+//	@                          the current element itself
 //
 // A step applied to a string that holds JSON decodes it first, so form:f.req[1][0][0] reads
 // Gemini's JSON-in-a-string-in-a-form-field.
@@ -54,6 +55,8 @@ func ParsePath(s string) (Path, error) {
 	switch {
 	case strings.HasPrefix(s, "$"):
 		p.src, rest = "$", s[1:]
+	case strings.HasPrefix(s, "@"):
+		rest = s[1:] // the current node
 	default:
 		for _, src := range []string{"url", "query", "header", "form"} {
 			if strings.HasPrefix(s, src+":") {
@@ -74,7 +77,7 @@ func ParsePath(s string) (Path, error) {
 			}
 		}
 	}
-	first := p.src == ""
+	first := p.src == "" && !strings.HasPrefix(s, "@")
 	for rest != "" {
 		switch {
 		case rest[0] == '.' || first && rest[0] != '[':
