@@ -28,7 +28,7 @@ type Stream struct {
 
 type segment struct {
 	key  string
-	text string
+	text []byte // appended in place: a long streamed answer costs amortised O(1) per delta
 }
 
 // NewStream starts reassembling a response of this adapter; contentType is the response's
@@ -159,10 +159,10 @@ func (s *Stream) Result() *Response {
 	r := s.res
 	var b strings.Builder
 	for i, sg := range s.segs {
-		if i > 0 && sg.text != "" && b.Len() > 0 {
+		if i > 0 && len(sg.text) > 0 && b.Len() > 0 {
 			b.WriteString("\n\n")
 		}
-		b.WriteString(sg.text)
+		b.Write(sg.text)
 	}
 	r.Text = b.String()
 	if r.Unparsed == nil && s.closed && r.Text == "" && s.pathErr != nil {
@@ -284,7 +284,7 @@ func (s *Stream) segment(key, text, op string) {
 			text = cutUTF8(text, room)
 			s.res.Truncated = true
 		}
-		sg.text += text
+		sg.text = append(sg.text, text...)
 	case "set", "longest":
 		if op == "longest" && len(text) <= old {
 			return
@@ -294,7 +294,7 @@ func (s *Stream) segment(key, text, op string) {
 			text = cutUTF8(text, room)
 			s.res.Truncated = true
 		}
-		sg.text = text
+		sg.text = append(sg.text[:0], text...)
 	}
 	s.total += len(sg.text) - old
 }

@@ -125,7 +125,7 @@ type AttachmentSpec struct {
 type ResponseSpec struct {
 	// Framings the response may use; the Content-Type picks one, else the body is sniffed,
 	// else the first is used.
-	Framings []Framing `yaml:"framings" json:"framings"`
+	Framings []Framing  `yaml:"framings" json:"framings"`
 	Text     []TextRule `yaml:"text" json:"text"`
 	// Key groups snapshots (op set/longest) by message: the segment a snapshot replaces.
 	Key          string   `yaml:"key" json:"key,omitempty"`
@@ -140,11 +140,11 @@ type ResponseSpec struct {
 	Patch       string   `yaml:"patch" json:"patch,omitempty"`
 	PatchEvents []string `yaml:"patch_events" json:"patch_events,omitempty"`
 
-	key                           *Path
-	model, conversation, id       []Path
-	complete                      []Path
-	completeEvents                []string
-	completeDone                  bool
+	key                     *Path
+	model, conversation, id []Path
+	complete                []Path
+	completeEvents          []string
+	completeDone            bool
 }
 
 // TextRule reads answer text from an event: Path from the event (or, for a patch stream, from
