@@ -45,8 +45,9 @@ type Adapter struct {
 	Status  Status   `yaml:"status" json:"status"`
 	Sources []string `yaml:"sources" json:"sources,omitempty"`
 	Note    string   `yaml:"note" json:"note,omitempty"`
-	// Hosts: exact host names or subdomains of them; a leading "*" label globs one label
-	// ("*-aiplatform.googleapis.com"). Empty: any host (generic detection by path and body).
+	// Hosts: exact host names or subdomains of them; a name with "*" is a glob over the whole
+	// host ("*-aiplatform.googleapis.com", "bedrock-runtime.*.amazonaws.com"). Empty: any host
+	// (generic detection by path and body).
 	Hosts  []string `yaml:"hosts" json:"hosts,omitempty"`
 	Method string   `yaml:"method" json:"method"`
 	// Paths are matched segment by segment: "*" any run inside a segment, "{name}" captures a
@@ -277,7 +278,7 @@ func (t *Table) KnownHost(host string) bool {
 func (a *Adapter) MatchHost(host string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for _, h := range a.Hosts {
-		if strings.HasPrefix(h, "*") {
+		if strings.Contains(h, "*") {
 			if ok, _ := path.Match(h, host); ok {
 				return true
 			}
