@@ -86,6 +86,19 @@ func (a *Adapter) ExtractRequest(r HTTPRequest, captures map[string]string, lim 
 		}
 		raw = append(raw, at)
 	}
+	if len(spec.only) > 0 {
+		hit := false
+		for _, p := range spec.only {
+			if len(p.eval(src, nil)) > 0 {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			out.Control = ControlOther
+			return out
+		}
+	}
 	for _, p := range spec.require {
 		if len(p.eval(src, nil)) == 0 {
 			out.Unparsed = unparsed(nil, "body lacks %s", p.String())

@@ -76,8 +76,12 @@ type RequestSpec struct {
 	// Require lists paths that must reach a value for the body to count as this adapter's
 	// shape (beyond parsing); a miss is Unparsed.
 	Require []string `yaml:"require" json:"require,omitempty"`
+	// Only lists conditions of which one must hold for the body to be the adapter's control at
+	// all (a WebSocket carries send frames and others): when none holds, the request is
+	// reported as control "other" with nothing extracted, and is not unparsed.
+	Only []string `yaml:"only" json:"only,omitempty"`
 
-	model, conversation, prompt, system, context, require []Path
+	model, conversation, prompt, system, context, require, only []Path
 }
 
 // MessagesSpec reads a chat history.
@@ -364,7 +368,7 @@ func (r *RequestSpec) compile() error {
 	for _, f := range []struct {
 		in  []string
 		out *[]Path
-	}{{r.Model, &r.model}, {r.Conversation, &r.conversation}, {r.Prompt, &r.prompt}, {r.System, &r.system}, {r.Context, &r.context}, {r.Require, &r.require}} {
+	}{{r.Model, &r.model}, {r.Conversation, &r.conversation}, {r.Prompt, &r.prompt}, {r.System, &r.system}, {r.Context, &r.context}, {r.Require, &r.require}, {r.Only, &r.only}} {
 		if *f.out, err = parsePaths(f.in); err != nil {
 			return err
 		}
