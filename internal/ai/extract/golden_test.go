@@ -100,7 +100,7 @@ func TestGolden(t *testing.T) {
 		covered[gc.adapter] = true
 	}
 	for _, a := range tab.Adapters() {
-		if !covered[a.ID] && a.ID != "ollama-generate" && a.ID != "perplexity-web-upload" {
+		if !covered[a.ID] {
 			t.Errorf("adapter %s has no golden fixture under testdata/%s", a.ID, a.ID)
 		}
 	}
