@@ -103,8 +103,8 @@ func TestGoogleFrameDecoder(t *testing.T) {
 }
 
 func TestEventStreamDecoder(t *testing.T) {
-	m1 := EncodeEventStreamMessage([][2]string{{":event-type", "contentBlockDelta"}, {":message-type", "event"}}, []byte(`{"delta":{"text":"hi"}}`))
-	m2 := EncodeEventStreamMessage([][2]string{{":message-type", "exception"}, {":exception-type", "throttlingException"}}, []byte(`{"message":"slow down"}`))
+	m1 := encodeEventStreamMessage([][2]string{{":event-type", "contentBlockDelta"}, {":message-type", "event"}}, []byte(`{"delta":{"text":"hi"}}`))
+	m2 := encodeEventStreamMessage([][2]string{{":message-type", "exception"}, {":exception-type", "throttlingException"}}, []byte(`{"message":"slow down"}`))
 	in := append(append([]byte{}, m1...), m2...)
 	for _, n := range []int{0, 1, 13} {
 		got, err := decodeAll(FramingEventStream, 1024, in, n)
@@ -139,7 +139,7 @@ func TestSniff(t *testing.T) {
 		"[{\"a\":1}":           FramingJSONArray,
 		"{\"a\":1}\n{\"b\":2}": FramingNDJSON,
 		" {\"a\":1}":           FramingJSON,
-		string(EncodeEventStreamMessage(nil, []byte("{}"))): FramingEventStream,
+		string(encodeEventStreamMessage(nil, []byte("{}"))): FramingEventStream,
 		"hello": "",
 	} {
 		if got := Sniff([]byte(in)); got != want {

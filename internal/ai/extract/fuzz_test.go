@@ -79,7 +79,7 @@ func FuzzGoogleFrames(f *testing.F) {
 }
 
 func FuzzEventStream(f *testing.F) {
-	m := EncodeEventStreamMessage([][2]string{{":event-type", "contentBlockDelta"}}, []byte(`{"delta":{"text":"x"}}`))
+	m := encodeEventStreamMessage([][2]string{{":event-type", "contentBlockDelta"}}, []byte(`{"delta":{"text":"x"}}`))
 	fuzzFraming(f, FramingEventStream, m, append(append([]byte{}, m...), m...))
 }
 
