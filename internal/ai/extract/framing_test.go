@@ -160,6 +160,10 @@ func TestFailMode(t *testing.T) {
 	if !FailMode("").Closed() || FailOpen.Closed() {
 		t.Error("zero FailMode must fail closed, open must not")
 	}
+	modes := FailModes{1199: FailOpen, 90003: ""}
+	if modes.For(1199) != FailOpen || modes.For(90003) != FailClosed || modes.For(90017) != FailClosed || FailModes(nil).For(1) != FailClosed {
+		t.Error("FailModes.For")
+	}
 }
 
 func TestPathLanguage(t *testing.T) {

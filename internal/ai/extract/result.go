@@ -141,3 +141,15 @@ func cutUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// FailModes holds the per-application setting, keyed by application-library id; an
+// application without an entry gets DefaultFailMode.
+type FailModes map[int]FailMode
+
+// For returns the fail mode of an application.
+func (m FailModes) For(app int) FailMode {
+	if f, ok := m[app]; ok && f != "" {
+		return f
+	}
+	return DefaultFailMode
+}
