@@ -3,9 +3,11 @@ package extract
 import "io"
 
 // Tee passes a response body through to its reader unchanged and unbuffered while feeding each
-// chunk to a Stream: Read returns exactly what the upstream Read returned, and only then copies
-// it into the Stream, so a streamed answer reaches the client as it arrives. The Stream's own
-// memory is bounded by its Limits; a decoding failure there never disturbs the client.
+// chunk to a Stream: Read returns exactly what one upstream Read returned, after handing a copy
+// to the Stream (which decodes what is complete and keeps at most one partial unit), so a
+// streamed answer reaches the client as it arrives and never waits for more upstream bytes.
+// The Stream's memory is bounded by its Limits; a decoding failure there never disturbs the
+// client.
 type Tee struct {
 	r      io.Reader
 	s      *Stream
