@@ -1,5 +1,10 @@
 package extract
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // Event is one unit a framing decoder produced: an SSE event, an NDJSON line, one element of a
 // streamed JSON array, one Google frame element, one event-stream message.
 type Event struct {
@@ -77,11 +82,31 @@ func (d *wholeDecoder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Close emits the value. A body that is not one JSON value but JSON lines is emitted line by
+// line, so a stream sniffed as JSON from its first bytes reads the same as when sniffed as
+// NDJSON from all of them.
 func (d *wholeDecoder) Close() error {
-	if len(trimSpace(d.buf)) == 0 {
+	body := trimSpace(d.buf)
+	if len(body) == 0 {
 		return nil
 	}
-	return d.sink(Event{Data: d.buf})
+	if json.Valid(body) {
+		return d.sink(Event{Data: body})
+	}
+	lines := splitLines(body)
+	for _, l := range lines {
+		if l = trimSpace(l); len(l) > 0 && !json.Valid(l) {
+			return errorf(ErrMalformed, "body is not JSON")
+		}
+	}
+	for _, l := range lines {
+		if l = trimSpace(l); len(l) > 0 {
+			if err := d.sink(Event{Data: l}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func trimSpace(b []byte) []byte {
@@ -115,14 +140,8 @@ func Sniff(head []byte) Framing {
 	case b[0] == '[':
 		return FramingJSONArray
 	case b[0] == '{':
-		// More than one top-level line starting with '{' is NDJSON.
-		lines := 0
-		for _, l := range splitLines(b) {
-			if t := trimSpace(l); len(t) > 0 && t[0] == '{' {
-				lines++
-			}
-		}
-		if lines > 1 {
+		// NDJSON when the first line is a whole JSON value and another line follows.
+		if i := bytes.IndexByte(b, '\n'); i >= 0 && json.Valid(trimSpace(b[:i])) && len(trimSpace(b[i:])) > 0 {
 			return FramingNDJSON
 		}
 		return FramingJSON
