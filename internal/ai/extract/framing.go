@@ -94,16 +94,18 @@ func (d *wholeDecoder) Close() error {
 		return d.sink(Event{Data: body})
 	}
 	lines := splitLines(body)
-	for _, l := range lines {
-		if l = trimSpace(l); len(l) > 0 && !json.Valid(l) {
-			return errorf(ErrMalformed, "body is not JSON")
-		}
+	if first := trimSpace(lines[0]); !json.Valid(first) {
+		return errorf(ErrMalformed, "body is not JSON")
 	}
 	for _, l := range lines {
-		if l = trimSpace(l); len(l) > 0 {
-			if err := d.sink(Event{Data: l}); err != nil {
-				return err
-			}
+		if l = trimSpace(l); len(l) == 0 {
+			continue
+		}
+		if !json.Valid(l) {
+			return errorf(ErrMalformed, "NDJSON line is not JSON")
+		}
+		if err := d.sink(Event{Data: l}); err != nil {
+			return err
 		}
 	}
 	return nil
