@@ -301,6 +301,8 @@ func scalarString(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	case json.Number:
 		return x.String(), true
+	case *textNode:
+		return string(x.b), true
 	}
 	return "", false
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // Stream reassembles a response incrementally: Write it the response body as it arrives (any
@@ -11,24 +12,52 @@ import (
 // text (MaxText) and, for patch streams, the patched state (MaxBody). A Stream is not safe for
 // concurrent use.
 type Stream struct {
-	a       *Adapter
-	spec    *ResponseSpec
-	lim     Limits
-	ct      string
-	dec     Decoder
-	head    []byte // bytes held until the framing is known
-	res     Response
-	segs    []segment
-	total   int
-	patch   *patchState
-	failed  bool
-	closed  bool
-	pathErr error
+	a        *Adapter
+	spec     *ResponseSpec
+	lim      Limits
+	ct       string
+	dec      Decoder
+	head     []byte // bytes held until the framing is known
+	res      Response
+	segs     []segment
+	segIndex map[string]int
+	total    int
+	patch    *patchState
+	failed   bool
+	closed   bool
+	pathErr  error
 }
 
+// segment is one message of the answer. Deltas (op append) are copied into text, appended in
+// place; snapshots (op set, longest) keep references to the values (immutable strings, or
+// textNodes of a patch state that grow in place), so a snapshot costs nothing to record and
+// the answer is assembled once, in Result. Either way a long streamed answer costs time linear
+// in its size.
 type segment struct {
 	key  string
-	text []byte // appended in place: a long streamed answer costs amortised O(1) per delta
+	text []byte
+	vals []any // string or *textNode
+	size int
+}
+
+func (sg *segment) len() int {
+	if sg.vals == nil {
+		return len(sg.text)
+	}
+	return sg.size
+}
+
+// textNode is a string of a patch stream's state that grows by appends.
+type textNode struct{ b []byte }
+
+func valueLen(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case *textNode:
+		return len(x.b)
+	}
+	return 0
 }
 
 // NewStream starts reassembling a response of this adapter; contentType is the response's
@@ -158,13 +187,32 @@ func (s *Stream) Close() error {
 func (s *Stream) Result() *Response {
 	r := s.res
 	var b strings.Builder
-	for i, sg := range s.segs {
-		if i > 0 && len(sg.text) > 0 && b.Len() > 0 {
+	for i := range s.segs {
+		sg := &s.segs[i]
+		if sg.len() == 0 {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteString("\n\n")
 		}
-		b.Write(sg.text)
+		if sg.vals == nil {
+			b.Write(sg.text)
+			continue
+		}
+		for _, v := range sg.vals {
+			switch x := v.(type) {
+			case string:
+				b.WriteString(x)
+			case *textNode:
+				b.Write(x.b)
+			}
+		}
 	}
 	r.Text = b.String()
+	if len(r.Text) > s.lim.MaxText {
+		r.Text = cutUTF8(r.Text, s.lim.MaxText)
+		r.Truncated = true
+	}
 	if r.Unparsed == nil && s.closed && r.Text == "" && s.pathErr != nil {
 		r.Unparsed = unparsed(s.pathErr, "response %s", safeDecodeReason(s.pathErr))
 	}
@@ -244,59 +292,77 @@ func (s *Stream) texts(ev Event, src *sources) {
 		if r.Event != "" && r.Event != ev.Name {
 			continue
 		}
-		vals := r.path.eval(src, nil)
-		var parts []string
-		for _, v := range vals {
-			if str, ok := v.(string); ok && str != "" {
-				parts = append(parts, str)
+		var vals []any
+		size := 0
+		for _, v := range r.path.eval(src, nil) {
+			if n := valueLen(v); n > 0 {
+				vals = append(vals, v)
+				size += n
 			}
 		}
-		if len(parts) == 0 {
+		if len(vals) == 0 {
 			continue
 		}
 		key := ""
 		if s.spec.key != nil {
 			key = firstString(src, nil, []Path{*s.spec.key})
 		}
-		s.segment(key, strings.Join(parts, ""), r.Op)
+		s.segment(key, vals, size, r.Op)
 		return
 	}
 }
 
-func (s *Stream) segment(key, text, op string) {
-	i := -1
-	for j := range s.segs {
-		if s.segs[j].key == key {
-			i = j
-			break
+func (s *Stream) segment(key string, vals []any, size int, op string) {
+	i, ok := s.segIndex[key]
+	if !ok {
+		if s.segIndex == nil {
+			s.segIndex = map[string]int{}
 		}
-	}
-	if i < 0 {
 		s.segs = append(s.segs, segment{key: key})
 		i = len(s.segs) - 1
+		s.segIndex[key] = i
 	}
 	sg := &s.segs[i]
-	old := len(sg.text)
+	old := sg.len()
 	switch op {
 	case "append":
-		room := s.lim.MaxText - s.total
-		if len(text) > room {
-			text = cutUTF8(text, room)
-			s.res.Truncated = true
+		if sg.vals != nil { // a snapshot followed by deltas: continue from the snapshot's text
+			sg.text = sg.text[:0]
+			for _, v := range sg.vals {
+				sg.text = appendValue(sg.text, v)
+			}
+			sg.vals, sg.size = nil, 0
 		}
-		sg.text = append(sg.text, text...)
+		for _, v := range vals {
+			room := s.lim.MaxText - s.total - (len(sg.text) - old)
+			if room <= 0 {
+				s.res.Truncated = true
+				break
+			}
+			before := len(sg.text)
+			sg.text = appendValue(sg.text, v)
+			if added := sg.text[before:]; len(added) > room {
+				sg.text = sg.text[:before+len(cutUTF8(string(added), room))]
+				s.res.Truncated = true
+			}
+		}
 	case "set", "longest":
-		if op == "longest" && len(text) <= old {
+		if op == "longest" && size <= old {
 			return
 		}
-		room := s.lim.MaxText - (s.total - old)
-		if len(text) > room {
-			text = cutUTF8(text, room)
-			s.res.Truncated = true
-		}
-		sg.text = append(sg.text[:0], text...)
+		sg.text, sg.vals, sg.size = nil, vals, size
 	}
-	s.total += len(sg.text) - old
+	s.total += sg.len() - old
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return append(b, x...)
+	case *textNode:
+		return append(b, x.b...)
+	}
+	return b
 }
 
 // patchState applies the sticky-state patch streams of the ChatGPT web client (v1 delta
@@ -479,8 +545,15 @@ func combine(old any, op string, v any) (any, error) {
 		case nil:
 			return v, nil
 		case string:
+			// The first append turns the string into a node that grows in place: a streamed
+			// answer of n deltas costs O(n), not O(n²) copies.
 			if s, ok := v.(string); ok {
-				return o + s, nil
+				return &textNode{b: append([]byte(o), s...)}, nil
+			}
+		case *textNode:
+			if s, ok := v.(string); ok {
+				o.b = append(o.b, s...)
+				return o, nil
 			}
 		case []any:
 			if list, ok := v.([]any); ok {
@@ -500,6 +573,15 @@ func combine(old any, op string, v any) (any, error) {
 			if r := []rune(o); n < len(r) {
 				return string(r[:n]), nil
 			}
+			return o, nil
+		case *textNode:
+			i, runes := 0, 0
+			for i < len(o.b) && runes < n {
+				_, size := utf8.DecodeRune(o.b[i:])
+				i += size
+				runes++
+			}
+			o.b = o.b[:i]
 			return o, nil
 		case []any:
 			if n < len(o) {
