@@ -12,6 +12,7 @@ import (
 //	$.messages[-1].content     body root; key, index (negative counts from the end)
 //	$.contents[*].parts[*]     every element
 //	$.output[?type=message]    keep elements (or an object) whose field equals a value
+//	$.f[?type=A|B], [?type!=A] … equals one of the values; … equals none of them (or is absent)
 //	$.parts[?!thought]         … whose field is absent, null or false; [?k] present and not false
 //	url:model                  a capture of the adapter's path pattern
 //	query:alt, header:x-goog-ext-525001261-jspb, form:f.req
@@ -257,12 +258,26 @@ func (st step) keep(src *sources, v any) bool {
 		return !present
 	case st.ne:
 		s, ok := scalarString(x)
-		return !ok || s != st.value
+		return !ok || !oneOf(s, st.value)
 	case st.eq:
 		s, ok := scalarString(x)
-		return ok && s == st.value
+		return ok && oneOf(s, st.value)
 	}
 	return present
+}
+
+// oneOf reports whether s is one of the |-separated alternatives.
+func oneOf(s, alts string) bool {
+	for {
+		alt, rest, more := strings.Cut(alts, "|")
+		if s == alt {
+			return true
+		}
+		if !more {
+			return false
+		}
+		alts = rest
+	}
 }
 
 // decode turns a string holding a JSON object or array into its value (cached); other values

@@ -365,10 +365,17 @@ func appendValue(b []byte, v any) []byte {
 	return b
 }
 
-// patchState applies the sticky-state patch streams of the ChatGPT web client (v1 delta
-// encoding: {c?,p?,o?,v}, missing c/p/o carried over from the previous delta, JSON Pointer
-// paths, ops add/append/replace/patch/truncate/remove) and of DeepSeek ({p?,o?,v}, slash
-// paths without a leading slash, ops APPEND/SET/BATCH, a path without an op means SET).
+// patchState applies the patch streams of two web clients.
+//
+// ChatGPT (v1 delta encoding): {c?,p?,o?,v}; a missing c, p or o is carried over from the
+// previous delta; JSON Pointer paths; ops add, append, replace, patch (a list of sub-ops, no
+// carry-over inside), truncate, remove; p "" with add installs a new root.
+//
+// DeepSeek: {p?,o?,v} with slash paths without a leading slash and ops APPEND, SET, BATCH (sub-ops
+// relative to p). Nothing is carried over: a bare {"v": "text"} appends to the last fragment's
+// content, a bare {"v": {"response": …}} installs the root, and a path without an op appends a
+// string to a …/content path and sets anything else (response/status) — the reading of the
+// reference client (gpt4free deepseek/stream.py).
 type patchState struct {
 	dialect string
 	roots   map[string]any
@@ -389,14 +396,14 @@ func (ps *patchState) apply(ev map[string]any, size int) (any, error) {
 	}
 	p, hasP := ev["p"].(string)
 	o, hasO := ev["o"].(string)
+	if ps.dialect == "deepseek" {
+		return ps.applyDeepSeek(p, hasP, strings.ToLower(o), ev["v"])
+	}
 	if hasP {
 		ps.p = p
 	}
-	switch {
-	case hasO:
+	if hasO {
 		ps.o = strings.ToLower(o)
-	case hasP && ps.dialect == "deepseek":
-		ps.o = "set"
 	}
 	op := ps.o
 	if op == "" && ps.p == "" {
@@ -407,6 +414,28 @@ func (ps *patchState) apply(ev map[string]any, size int) (any, error) {
 		return ps.roots[ps.c], err
 	}
 	ps.roots[ps.c] = root
+	return root, nil
+}
+
+func (ps *patchState) applyDeepSeek(p string, hasP bool, op string, v any) (any, error) {
+	_, isString := v.(string)
+	switch {
+	case !hasP && isString:
+		p, op = "response/fragments/-1/content", "append"
+	case !hasP && op == "":
+		p, op = "", "set"
+	case op == "":
+		if isString && strings.HasSuffix(p, "/content") {
+			op = "append"
+		} else {
+			op = "set"
+		}
+	}
+	root, err := ps.applyOp(ps.roots[""], p, op, v)
+	if err != nil {
+		return ps.roots[""], err
+	}
+	ps.roots[""] = root
 	return root, nil
 }
 
