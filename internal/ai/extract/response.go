@@ -248,17 +248,15 @@ func (s *Stream) event(ev Event) error {
 	raw := &sources{body: v}
 	state := raw
 	if s.patch != nil && (len(spec.PatchEvents) == 0 || contains(spec.PatchEvents, ev.Name)) {
-		if m, ok := v.(map[string]any); ok {
-			if _, hasV := m["v"]; hasV {
-				root, err := s.patch.apply(m, len(ev.Data))
-				if errors.Is(err, ErrTooLarge) {
-					return err
-				}
-				if err != nil {
-					s.pathErr = err
-				} else {
-					state = &sources{body: root}
-				}
+		if m, ok := v.(map[string]any); ok && s.patch.isPatch(m) {
+			root, err := s.patch.apply(m, len(ev.Data))
+			if errors.Is(err, ErrTooLarge) {
+				return err
+			}
+			if err != nil {
+				s.pathErr = err
+			} else {
+				state = &sources{body: root}
 			}
 		}
 	}
@@ -386,6 +384,58 @@ type patchState struct {
 
 var errPatch = errors.New("patch does not apply")
 
+// isPatch reports whether an event carries patches (other events are read as they are).
+func (ps *patchState) isPatch(ev map[string]any) bool {
+	if ps.dialect == "perplexity" {
+		blocks, _ := ev["blocks"].([]any)
+		for _, b := range blocks {
+			if bm, ok := b.(map[string]any); ok && bm["diff_block"] != nil {
+				return true
+			}
+		}
+		return false
+	}
+	_, hasV := ev["v"]
+	return hasV
+}
+
+// applyPerplexity applies the RFC 6902-style patches of each block's diff_block to the state of
+// its field; the state handed to the text rules is {field: document}.
+func (ps *patchState) applyPerplexity(ev map[string]any) (any, error) {
+	root, _ := ps.roots[""].(map[string]any)
+	if root == nil {
+		root = map[string]any{}
+	}
+	blocks, _ := ev["blocks"].([]any)
+	for _, b := range blocks {
+		bm, _ := b.(map[string]any)
+		db, _ := bm["diff_block"].(map[string]any)
+		field, _ := db["field"].(string)
+		patches, _ := db["patches"].([]any)
+		if field == "" {
+			continue
+		}
+		for _, p := range patches {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				return root, errPatch
+			}
+			path, _ := pm["path"].(string)
+			op, _ := pm["op"].(string)
+			if op == "" {
+				op = "replace"
+			}
+			doc, err := ps.applyOp(root[field], path, strings.ToLower(op), pm["value"])
+			if err != nil {
+				return root, err
+			}
+			root[field] = doc
+		}
+	}
+	ps.roots[""] = root
+	return root, nil
+}
+
 func (ps *patchState) apply(ev map[string]any, size int) (any, error) {
 	ps.bytes += size
 	if int64(ps.bytes) > ps.max {
@@ -396,8 +446,11 @@ func (ps *patchState) apply(ev map[string]any, size int) (any, error) {
 	}
 	p, hasP := ev["p"].(string)
 	o, hasO := ev["o"].(string)
-	if ps.dialect == "deepseek" {
+	switch ps.dialect {
+	case "deepseek":
 		return ps.applyDeepSeek(p, hasP, strings.ToLower(o), ev["v"])
+	case "perplexity":
+		return ps.applyPerplexity(ev)
 	}
 	if hasP {
 		ps.p = p
@@ -525,6 +578,14 @@ func applyAt(node any, toks []string, op string, v any, depth int) (any, error) 
 				}
 			}
 			return append(n, v), nil
+		}
+		if op == "add" && len(toks) == 1 {
+			if i, err := pointerIndex(tok, len(n)+1); err == nil && !strings.HasPrefix(tok, "-") {
+				n = append(n, nil)
+				copy(n[i+1:], n[i:])
+				n[i] = v
+				return n, nil
+			}
 		}
 		i, err := pointerIndex(tok, len(n))
 		if err != nil {

@@ -140,8 +140,8 @@ type ResponseSpec struct {
 	// Complete lists conditions that mark a finished answer: "[DONE]", "event=NAME", or a path
 	// that reaches a value.
 	Complete []string `yaml:"complete" json:"complete,omitempty"`
-	// Patch names a sticky-state patch stream (chatgpt, deepseek); PatchEvents the SSE event
-	// names that carry patches (empty: every event).
+	// Patch names a patch stream whose state the text rules read (chatgpt, deepseek,
+	// perplexity); PatchEvents the SSE event names that carry patches (empty: every event).
 	Patch       string   `yaml:"patch" json:"patch,omitempty"`
 	PatchEvents []string `yaml:"patch_events" json:"patch_events,omitempty"`
 
@@ -496,9 +496,9 @@ func (r *ResponseSpec) compile() error {
 		}
 	}
 	switch r.Patch {
-	case "", "chatgpt", "deepseek":
+	case "", "chatgpt", "deepseek", "perplexity":
 	default:
-		return fmt.Errorf("patch %q: want chatgpt or deepseek", r.Patch)
+		return fmt.Errorf("patch %q: want chatgpt, deepseek or perplexity", r.Patch)
 	}
 	sort.Strings(r.PatchEvents)
 	return nil
