@@ -458,6 +458,14 @@ func (ps *patchState) apply(ev map[string]any, size int) (any, error) {
 	if hasO {
 		ps.o = strings.ToLower(o)
 	}
+	if _, hasC := ev["c"]; hasC && (!hasP || p == "") {
+		// A channel's first delta carries its whole document: {"c":1,"v":{…}} (chat2api reads it
+		// so even without p and o).
+		if doc, ok := ev["v"].(map[string]any); ok {
+			ps.roots[ps.c] = doc
+			return doc, nil
+		}
+	}
 	op := ps.o
 	if op == "" && ps.p == "" {
 		op = "add"
