@@ -9,8 +9,8 @@
 // hosts, method, path patterns, body format, field paths and version, and whether its wire format
 // is documented by the vendor or reverse-engineered. Code exists only for the framings the data
 // names: Server-Sent Events, NDJSON, streamed JSON arrays, Google's length-prefixed frames, AWS
-// event-stream binary frames (CRCs verified), form-encoded and multipart bodies, and the two
-// sticky-state patch streams of the ChatGPT and DeepSeek web clients.
+// event-stream binary frames (CRCs verified), form-encoded and multipart bodies, and the patch
+// streams of the ChatGPT, DeepSeek and Perplexity web clients.
 //
 // Every decoder is bounded (Limits): input past a cap is an error that names the cap, never an
 // unbounded buffer. A body of a known application that does not parse comes back as an
