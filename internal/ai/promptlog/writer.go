@@ -244,13 +244,19 @@ func (w *Writer) Close(ctx context.Context) error {
 
 // Purge deletes the entries past the retention and returns how many went.
 func (w *Writer) Purge(ctx context.Context) (int64, error) {
-	before := w.opts.Now().Add(-w.opts.Retention)
-	n, err := w.opts.Store.DeletePromptLogsBefore(ctx, before)
+	return DeleteExpired(ctx, w.opts.Store, w.opts.Retention, w.opts.Now(), w.opts.Log)
+}
+
+// DeleteExpired deletes the entries of st older than retention before now, and logs how many
+// went (for a process that keeps the retention without writing, when no key is configured).
+func DeleteExpired(ctx context.Context, st store.PromptLogs, retention time.Duration, now time.Time, log *slog.Logger) (int64, error) {
+	before := now.Add(-retention)
+	n, err := st.DeletePromptLogsBefore(ctx, before)
 	if err != nil {
 		return 0, fmt.Errorf("promptlog: retention: %w", err)
 	}
-	if n > 0 {
-		w.opts.Log.Info("ai prompt logs: deleted entries past the retention", "entries", n, "before", before.UTC().Format(time.RFC3339))
+	if n > 0 && log != nil {
+		log.Info("ai prompt logs: deleted entries past the retention", "entries", n, "before", before.UTC().Format(time.RFC3339))
 	}
 	return n, nil
 }
