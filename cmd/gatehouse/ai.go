@@ -1,0 +1,10 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// aiCmd groups the AI prompt protection commands.
+func aiCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "ai", Short: "AI prompt protection: read the encrypted prompt logs"}
+	cmd.AddCommand(aiLogsCmd())
+	return cmd
+}
