@@ -146,7 +146,7 @@ func TestAILogsCanary(t *testing.T) {
 			now := time.Now()
 			e.logEntries(t, []promptlog.Entry{{
 				Time: now, RequestID: "req-canary", User: promptlog.User{Email: "carol@example.com", Groups: []string{"contractors"}},
-				App: promptlog.App{ID: "1199", Name: "ChatGPT", Type: "Artificial Intelligence", Status: "approved"},
+				App:     promptlog.App{ID: "1199", Name: "ChatGPT", Type: "Artificial Intelligence", Status: "approved"},
 				Control: "SendPrompt", ConversationID: marker, Model: "gpt-4o",
 				Policy: promptlog.Policy{ID: "r1", Name: "Capture contractors", Action: "allow"},
 				Topics: []promptlog.Topic{{ID: "content_pii", Confidence: "high"}}, BytesUp: 77,
