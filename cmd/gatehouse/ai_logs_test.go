@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -375,6 +376,21 @@ func TestAILogsFiltersAndJSON(t *testing.T) {
 	}
 	if !strings.Contains(out, `"user":{"email":"bob@example.com","groups":[]}`) {
 		t.Errorf("--json entry shape:\n%s", out)
+	}
+	// payload_enc as the API and --json give it decrypts with `dlp decrypt` too.
+	var raw struct {
+		PayloadEnc string `json:"payload_enc"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var dec bytes.Buffer
+	root := newRoot()
+	root.SetArgs([]string{"dlp", "decrypt", "--key", e.keyFile})
+	root.SetIn(strings.NewReader(raw.PayloadEnc + "\n"))
+	root.SetOut(&dec)
+	if err := root.Execute(); err != nil || !strings.Contains(dec.String(), `"prompt":"prompt 2"`) {
+		t.Errorf("dlp decrypt of payload_enc: %v %s", err, dec.String())
 	}
 
 	// Paging: the cursor printed on stderr continues the listing.
