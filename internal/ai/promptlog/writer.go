@@ -83,10 +83,11 @@ type Writer struct {
 	written                                    atomic.Int64
 	queueFull, closedDrops, sealErrs, storeErr atomic.Int64
 
-	// dropMu guards the rate limit of the drop log line.
+	// lastDropLog is when the last drop line was written (Unix nanoseconds, 0: never): drops
+	// within dropLogInterval of it only count. dropMu serialises writing a line.
+	lastDropLog  atomic.Int64
 	dropMu       sync.Mutex
-	lastDropLog  time.Time
-	dropsAtLast  int64
+	dropsAtLast  int64 // guarded by dropMu
 	stopOnce     sync.Once
 	closeErr     error
 	closeErrOnce sync.Once
@@ -194,22 +195,27 @@ func (w *Writer) Log(ctx context.Context, e Entry, p Payload) error {
 // noteDrop writes the drop log line: the first drop at once, then at most one line a minute
 // with the number dropped since the last one.
 func (w *Writer) noteDrop(ctx context.Context, reason, requestID string) {
-	now := w.opts.Now()
+	now := w.opts.Now().UnixNano()
+	if last := w.lastDropLog.Load(); last != 0 && now-last < int64(dropLogInterval) {
+		return // the common case under overload: no lock
+	}
 	w.dropMu.Lock()
-	if !w.lastDropLog.IsZero() && now.Sub(w.lastDropLog) < dropLogInterval {
+	if last := w.lastDropLog.Load(); last != 0 && now-last < int64(dropLogInterval) {
 		w.dropMu.Unlock()
 		return
 	}
 	total := w.dropped()
 	since := total - w.dropsAtLast
-	w.lastDropLog, w.dropsAtLast = now, total
+	w.lastDropLog.Store(now)
+	w.dropsAtLast = total
 	w.dropMu.Unlock()
 	w.opts.Log.LogAttrs(ctx, slog.LevelWarn, "ai prompt log entries dropped",
 		slog.String("reason", reason), slog.String("request_id", requestID),
 		slog.Int64("dropped", since), slog.Int64("dropped_total", total), slog.Int("queue_size", w.opts.QueueSize))
 }
 
-// Flush seals and stores everything queued so far and returns the first store error.
+// Flush seals and stores everything queued so far. It returns the first store error since the
+// previous Flush (the entries of a failed batch are dropped, not retried).
 func (w *Writer) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -228,7 +234,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Close refuses further entries, seals and stores what is queued within ctx, and stops the
-// Writer. It returns the last store error; it is safe to call more than once.
+// Writer. It returns the first store error since the last Flush; it is safe to call more than
+// once.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true
@@ -272,21 +279,33 @@ func (w *Writer) run() {
 	w.purgeLogged()
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
+	// unreported is the first store error since the last Flush (Flush and Close return it).
+	var unreported error
 	for {
 		select {
 		case it := <-w.queue:
-			_ = w.write(it)
+			if err := w.write(it); err != nil && unreported == nil {
+				unreported = err
+			}
 		case reply := <-w.flush:
-			reply <- w.drain()
+			reply <- firstError(w.drain(), unreported)
+			unreported = nil
 		case <-t.C:
 			w.purgeLogged()
 		case <-w.stop:
 			// Log refuses entries once closed is set, which Close did before stop closed: what
 			// is queued now is all there will be.
-			w.closeErrOnce.Do(func() { w.closeErr = w.drain() })
+			w.closeErrOnce.Do(func() { w.closeErr = firstError(w.drain(), unreported) })
 			return
 		}
 	}
+}
+
+func firstError(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // drain writes everything queued now and returns the first store error.
