@@ -85,12 +85,12 @@ type Writer struct {
 
 	// lastDropLog is when the last drop line was written (Unix nanoseconds, 0: never): drops
 	// within dropLogInterval of it only count. dropMu serialises writing a line.
-	lastDropLog  atomic.Int64
-	dropMu       sync.Mutex
-	dropsAtLast  int64 // guarded by dropMu
-	stopOnce     sync.Once
-	closeErr     error
-	closeErrOnce sync.Once
+	lastDropLog atomic.Int64
+	dropMu      sync.Mutex
+	dropsAtLast int64 // guarded by dropMu
+	stopOnce    sync.Once
+	// closeErr is set by the writer's goroutine before done is closed.
+	closeErr error
 }
 
 // New validates opts and starts a Writer: it deletes the entries past the retention, then
@@ -295,7 +295,7 @@ func (w *Writer) run() {
 		case <-w.stop:
 			// Log refuses entries once closed is set, which Close did before stop closed: what
 			// is queued now is all there will be.
-			w.closeErrOnce.Do(func() { w.closeErr = firstError(w.drain(), unreported) })
+			w.closeErr = firstError(w.drain(), unreported)
 			return
 		}
 	}
