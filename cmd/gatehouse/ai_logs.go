@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,6 +144,13 @@ func writeAILogText(w io.Writer, l *aiLogLine, decrypting bool) error {
 	}
 	if len(l.DLP.Profiles) > 0 {
 		fmt.Fprintf(&b, "  dlp %s", orDash(strings.Join(l.DLP.Profiles, ", ")))
+		detail := slices.Clone(l.DLP.Entries)
+		if l.DLP.Confidence != "" {
+			detail = append(detail, l.DLP.Confidence)
+		}
+		if len(detail) > 0 {
+			fmt.Fprintf(&b, " (%s)", orDash(strings.Join(detail, ", ")))
+		}
 	}
 	b.WriteString("\n")
 	switch {
