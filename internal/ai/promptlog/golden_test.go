@@ -18,7 +18,7 @@ func TestEntryJSONGolden(t *testing.T) {
 	e.ID, e.Time, e.User.Email = 42, time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC), "alice@example.com"
 	e.PayloadEnc = []byte{2, 0xde, 0xad, 0xbe, 0xef}
 	b, err := json.MarshalIndent(map[string]any{
-		"entry":   e,
+		"entry": e,
 		"payload": sealed{V: payloadVersion, Payload: Payload{Prompt: "p", SystemPrompt: "s", Response: "r", Truncated: true,
 			Attachments: []Attachment{{Name: "a.pdf", ContentType: "application/pdf", Size: 3, SHA256: "ab"}}}},
 		"minimal_payload": sealed{V: payloadVersion, Payload: Payload{Prompt: "p"}},
