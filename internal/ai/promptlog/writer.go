@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,10 @@ type Options struct {
 	// QueueSize bounds the entries waiting to be sealed and stored; default 1024. An entry
 	// logged while the queue is full is dropped.
 	QueueSize int
+	// MaxQueueBytes bounds the text (prompts, system prompts, responses, attachment names)
+	// waiting in the queue; default 64 MiB. An entry that would exceed it is dropped as with a
+	// full queue. Texts are cut to MaxTextBytes before they are queued.
+	MaxQueueBytes int64
 	// BatchSize is the most entries stored in one transaction; default 100.
 	BatchSize int
 	// Retention is how long entries are kept; default 30 days. Older entries are deleted when
@@ -36,7 +41,8 @@ type Options struct {
 
 // Default options.
 const (
-	DefaultQueueSize = 1024
+	DefaultQueueSize     = 1024
+	DefaultMaxQueueBytes = 64 << 20
 	DefaultBatchSize = 100
 	DefaultRetention = 30 * 24 * time.Hour
 )
@@ -64,8 +70,9 @@ const dropLogInterval = time.Minute
 const purgeInterval = time.Hour
 
 type item struct {
-	e Entry
-	p Payload
+	e    Entry
+	p    Payload
+	size int64 // what the item counts in queuedBytes
 }
 
 // Writer seals prompt log entries and stores them in the background. Log is safe for
@@ -80,6 +87,7 @@ type Writer struct {
 	mu     sync.RWMutex // held for reading while queueing; Close takes it to refuse more
 	closed bool
 
+	queuedBytes                                atomic.Int64
 	written                                    atomic.Int64
 	queueFull, closedDrops, sealErrs, storeErr atomic.Int64
 
@@ -107,6 +115,9 @@ func New(opts Options) (*Writer, error) {
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.MaxQueueBytes <= 0 {
+		opts.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
@@ -164,8 +175,9 @@ func (w *Writer) dropped() int64 {
 }
 
 // Log queues an entry and its payload to be sealed to the administrator's key and stored. It
-// never blocks: when the queue is full or the Writer closed, the entry is dropped, counted, and
-// reported in a log line (at most one a minute), and ErrQueueFull or ErrClosed is returned. A
+// never blocks: when the queue is full (entries or bytes) or the Writer closed, the entry is
+// dropped, counted, and reported in a log line (at most one a minute), and ErrQueueFull or
+// ErrClosed is returned. A
 // zero e.Time is the writer's now; e.PayloadEnc and e.ID are ignored. Log keeps p's strings
 // until the entry is sealed; the caller must not change p.Attachments afterwards.
 func (w *Writer) Log(ctx context.Context, e Entry, p Payload) error {
@@ -180,16 +192,44 @@ func (w *Writer) Log(ctx context.Context, e Entry, p Payload) error {
 		w.noteDrop(ctx, DropClosed, e.RequestID)
 		return ErrClosed
 	}
-	select {
-	case w.queue <- item{e, p}:
-		w.mu.RUnlock()
-		return nil
-	default:
-		w.mu.RUnlock()
-		w.queueFull.Add(1)
-		w.noteDrop(ctx, DropQueueFull, e.RequestID)
-		return ErrQueueFull
+	it := item{e: e, p: queued(&p)}
+	it.size = it.p.textBytes()
+	if w.queuedBytes.Add(it.size) > w.opts.MaxQueueBytes {
+		w.queuedBytes.Add(-it.size)
+	} else {
+		select {
+		case w.queue <- it:
+			w.mu.RUnlock()
+			return nil
+		default:
+			w.queuedBytes.Add(-it.size)
+		}
 	}
+	w.mu.RUnlock()
+	w.queueFull.Add(1)
+	w.noteDrop(ctx, DropQueueFull, e.RequestID)
+	return ErrQueueFull
+}
+
+// queued returns p bounded as Seal will bound it, with the texts that were cut copied, so that
+// the queue does not keep a caller's larger buffers alive.
+func queued(p *Payload) Payload {
+	out := bounded(p)
+	for _, pair := range [][2]*string{{&out.Prompt, &p.Prompt}, {&out.SystemPrompt, &p.SystemPrompt}, {&out.Response, &p.Response}} {
+		if len(*pair[0]) != len(*pair[1]) {
+			*pair[0] = strings.Clone(*pair[0])
+		}
+	}
+	return out
+}
+
+// textBytes is what a payload counts against MaxQueueBytes.
+func (p *Payload) textBytes() int64 {
+	n := len(p.Prompt) + len(p.SystemPrompt) + len(p.Response)
+	for _, a := range p.Attachments {
+		n += len(a.Name) + len(a.ContentType) + len(a.SHA256) + 16
+	}
+	return int64(n)
 }
 
 // noteDrop writes the drop log line: the first drop at once, then at most one line a minute
@@ -327,6 +367,7 @@ func (w *Writer) drain() error {
 func (w *Writer) write(it item) error {
 	batch := make([]store.PromptLog, 0, min(w.opts.BatchSize, 1+len(w.queue)))
 	add := func(it item) {
+		w.queuedBytes.Add(-it.size)
 		ct, err := Seal(w.opts.PublicKey, &it.p)
 		if err != nil {
 			w.sealErrs.Add(1)

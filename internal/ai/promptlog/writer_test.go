@@ -334,3 +334,53 @@ func TestWriterConcurrentLog(t *testing.T) {
 		t.Errorf("%d stored, %d written; want 200", len(recs), w.Stats().Written)
 	}
 }
+
+// TestWriterBoundsQueuedBytes: the queue holds at most MaxQueueBytes of text, and a text
+// longer than MaxTextBytes is cut before it is queued.
+func TestWriterBoundsQueuedBytes(t *testing.T) {
+	pub, priv := keyPair(t)
+	st := openSQLite(t)
+	bs := &blockingStore{PromptLogs: st, entered: make(chan struct{}), release: make(chan struct{})}
+	w, err := New(Options{Store: bs, PublicKey: pub, MaxQueueBytes: MaxTextBytes + 1000, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	logEntry := func(id, prompt string) error {
+		e := sampleEntry()
+		e.RequestID = id
+		return w.Log(ctx, e, Payload{Prompt: prompt})
+	}
+	if err := logEntry("first", "x"); err != nil {
+		t.Fatal(err)
+	}
+	<-bs.entered // the writer holds "first" in the store
+	huge := strings.Repeat("y", 4*MaxTextBytes)
+	if err := logEntry("huge", huge); err != nil { // counted as MaxTextBytes, not 4 times that
+		t.Fatalf("huge: %v", err)
+	}
+	if err := logEntry("fits", strings.Repeat("z", 900)); err != nil {
+		t.Fatalf("fits: %v", err)
+	}
+	if err := logEntry("over", strings.Repeat("z", 200)); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("over the byte bound: %v, want ErrQueueFull", err)
+	}
+	if got := w.queuedBytes.Load(); got != MaxTextBytes+900 {
+		t.Errorf("queued bytes %d, want %d", got, MaxTextBytes+900)
+	}
+	close(bs.release)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.queuedBytes.Load(); got != 0 {
+		t.Errorf("queued bytes after Close: %d", got)
+	}
+	recs, _ := st.ListPromptLogs(ctx, store.PromptLogQuery{})
+	if len(recs) != 3 {
+		t.Fatalf("%d stored, want 3", len(recs))
+	}
+	p, err := Open(priv, recs[1].PayloadEnc)
+	if err != nil || recs[1].RequestID != "huge" || len(p.Prompt) != MaxTextBytes || !p.Truncated {
+		t.Errorf("huge entry: %s, %d bytes, truncated %v, %v", recs[1].RequestID, len(p.Prompt), p.Truncated, err)
+	}
+}
