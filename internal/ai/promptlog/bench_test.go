@@ -33,7 +33,7 @@ func BenchmarkLogOverloaded(b *testing.B) {
 
 func benchmarkLog(b *testing.B, queue int) {
 	pub, _ := keyPair(b)
-	w, err := New(Options{Store: discardStore{}, PublicKey: pub, QueueSize: queue, Log: slog.New(slog.DiscardHandler)})
+	w, err := New(Options{Store: discardStore{}, PublicKey: pub, QueueSize: queue, MaxQueueBytes: 1 << 40, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,8 +43,8 @@ type Options struct {
 const (
 	DefaultQueueSize     = 1024
 	DefaultMaxQueueBytes = 64 << 20
-	DefaultBatchSize = 100
-	DefaultRetention = 30 * 24 * time.Hour
+	DefaultBatchSize     = 100
+	DefaultRetention     = 30 * 24 * time.Hour
 )
 
 // Drop reasons: the label of gatehouse_ai_prompt_logs_dropped_total and Stats.Dropped's keys.
