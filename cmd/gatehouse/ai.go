@@ -4,7 +4,7 @@ import "github.com/spf13/cobra"
 
 // aiCmd groups the AI prompt protection commands.
 func aiCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "ai", Short: "AI prompt protection: inspect what AI applications are sent and answer"}
-	cmd.AddCommand(aiExtractCmd())
+	cmd := &cobra.Command{Use: "ai", Short: "AI prompt protection: inspect what AI applications are sent and answer, read the encrypted prompt logs"}
+	cmd.AddCommand(aiExtractCmd(), aiLogsCmd())
 	return cmd
 }

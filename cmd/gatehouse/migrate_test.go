@@ -122,6 +122,9 @@ storage: {driver: %s, dsn: %q}
 			if err := st.AppendAuditEvent(ctx, &store.AuditEvent{Action: "test"}); err != nil {
 				t.Errorf("AppendAuditEvent (0006): %v", err)
 			}
+			if err := st.AppendPromptLogs(ctx, []store.PromptLog{{Time: u.CreatedAt, PayloadEnc: []byte{2}}}); err != nil {
+				t.Errorf("AppendPromptLogs (0013): %v", err)
+			}
 			if _, err := st.UpdateConfig(ctx, func(c *store.Config) error { c.Organization.Name = "migrated"; return nil }); err != nil {
 				t.Errorf("UpdateConfig: %v", err)
 			}

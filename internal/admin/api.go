@@ -53,6 +53,8 @@ type ResultInfo struct {
 	PerPage    int `json:"per_page"`
 	Count      int `json:"count"`
 	TotalCount int `json:"total_count,omitempty"`
+	// Cursor, on listings paged by cursor, is the ?cursor= of the next page ("" at the end).
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // APIOptions configure NewAPI.

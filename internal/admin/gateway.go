@@ -10,7 +10,11 @@ import (
 var ErrConflict = errors.New("conflict")
 
 // Audit actions of the gateway's administration.
-const ActionReviewGatewayApps = "gateway_app.review"
+const (
+	ActionReviewGatewayApps = "gateway_app.review"
+	// ActionReadPromptLogs records each listing of the AI prompt logs, with its filters.
+	ActionReadPromptLogs = "gateway.prompt_logs.read"
+)
 
 // GatewayAppQuery filters the application library.
 type GatewayAppQuery struct {
@@ -40,6 +44,25 @@ type Gateway interface {
 	// Report is the Shadow-AI discovery report since (30d, 36h or a date; "" for 30 days) with at
 	// most top applications per review status (0: the default).
 	Report(ctx context.Context, since string, top int) (any, error)
+	// PromptLogs lists the AI prompt logs q selects, newest first: metadata and the sealed
+	// payloads, never plaintext. cursor, when not "", continues the listing (PromptLogQuery's
+	// Cursor).
+	PromptLogs(ctx context.Context, q PromptLogQuery) (entries []any, cursor string, err error)
+}
+
+// PromptLogQuery filters the AI prompt logs; empty fields do not filter.
+type PromptLogQuery struct {
+	// ConversationID, User (an e-mail address) and App (an application id or name) match
+	// exactly (the address without regard to case).
+	ConversationID string
+	User           string
+	App            string
+	// Since (inclusive) and Until (exclusive) are RFC 3339 times, dates (UTC midnight), days
+	// ago (7d) or durations ago (36h).
+	Since, Until string
+	// Limit is the most entries returned (0: 100); Cursor the cursor a previous page returned.
+	Limit  int
+	Cursor string
 }
 
 func (s *Service) gateway() (Gateway, error) {
@@ -98,4 +121,29 @@ func (s *Service) GatewayReport(ctx context.Context, since string, top int) (any
 		return nil, err
 	}
 	return g.Report(ctx, since, top)
+}
+
+// GatewayPromptLogs lists the AI prompt logs (see Gateway.PromptLogs) and records the reading,
+// with its filters, in the audit log: whoever lists prompt logs is accountable for it.
+func (s *Service) GatewayPromptLogs(ctx context.Context, a Actor, q PromptLogQuery) ([]any, string, error) {
+	g, err := s.gateway()
+	var (
+		entries []any
+		cursor  string
+	)
+	if err == nil {
+		entries, cursor, err = g.PromptLogs(ctx, q)
+	}
+	details := map[string]any{}
+	for k, v := range map[string]string{"conversation_id": q.ConversationID, "user": q.User, "app": q.App,
+		"since": q.Since, "until": q.Until, "cursor": q.Cursor} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	// A reading that cannot be recorded is refused: the audit trail of prompt logs is complete.
+	if err := s.finish(ctx, a, ActionReadPromptLogs, "prompt_logs", q.ConversationID, details, err); err != nil {
+		return nil, "", err
+	}
+	return entries, cursor, nil
 }

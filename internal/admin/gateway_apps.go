@@ -15,6 +15,8 @@ func (a *API) gatewayAppRoutes() {
 	a.route("PUT /api/v1/gateway/apps/{id}/review_status", "", a.setGatewayAppReview)
 	a.route("POST /api/v1/gateway/apps/review_status", "", a.setGatewayAppReviews)
 	a.route("GET /api/v1/gateway/report", "gateway.report", a.gatewayReport)
+	// Audited by the service with its filters (ActionReadPromptLogs).
+	a.route("GET /api/v1/gateway/prompt-logs", "", a.gatewayPromptLogs)
 }
 
 func (a *API) listGatewayApps(r *http.Request, _ Actor) (any, *ResultInfo, error) {
@@ -126,4 +128,22 @@ func (a *API) gatewayReport(r *http.Request, _ Actor) (any, *ResultInfo, error) 
 	}
 	rep, err := a.svc.GatewayReport(r.Context(), p.str("since"), top)
 	return rep, nil, err
+}
+
+// gatewayPromptLogs serves GET /api/v1/gateway/prompt-logs: the AI prompt logs, newest first,
+// filtered by ?conversation_id=, ?user=, ?app=, ?since= and ?until=, at most ?limit= (1 to 1000,
+// default 100) from ?cursor=. The payloads stay sealed (payload_enc, base64); result_info's
+// cursor continues the listing when there may be more.
+func (a *API) gatewayPromptLogs(r *http.Request, actor Actor) (any, *ResultInfo, error) {
+	p := &params{r: r}
+	q := PromptLogQuery{ConversationID: p.str("conversation_id"), User: p.str("user"), App: p.str("app"),
+		Since: p.str("since"), Until: p.str("until"), Limit: p.int("limit", 100, 1, 1000), Cursor: p.str("cursor")}
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	entries, cursor, err := a.svc.GatewayPromptLogs(r.Context(), actor, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return entries, &ResultInfo{PerPage: q.Limit, Count: len(entries), Cursor: cursor}, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -104,6 +105,10 @@ type Gatehouse struct {
 	// gatewayUsage sums the gateway's requests into the store's usage rollups (nil when the
 	// gateway is off or the store keeps none).
 	gatewayUsage *usage.Recorder
+	// PromptLog seals and stores AI prompt logs (nil when the gateway is off, the store keeps
+	// none or dlp.payload_log.public_key is not set). The gateway and the reverse proxy log
+	// captured prompts through it.
+	PromptLog *promptlog.Writer
 	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
 	// hold devices); Enroll serves device enrolment on the auth domain.
 	Devices *devices.Verifier
@@ -514,6 +519,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		_ = gatewayServer.Shutdown(shutdownCtx)
 		g.Gateway.Close()
 		g.closeGatewayUsage(shutdownCtx)
+		g.closePromptLog(shutdownCtx)
 	}
 	return runErr
 }
@@ -560,6 +566,11 @@ func (g *Gatehouse) Close() {
 	if g.gatewayUsage != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		g.closeGatewayUsage(ctx)
+		cancel()
+	}
+	if g.PromptLog != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), promptLogCloseTimeout)
+		g.closePromptLog(ctx)
 		cancel()
 	}
 	if g.Store != nil {

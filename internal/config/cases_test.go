@@ -64,6 +64,9 @@ var problemCases = []struct {
 		"5:22: gateway.usage.retention: must be between 24h and 87600h",
 		"5:42: gateway.usage.flush_interval: must be between 1s and 1h",
 	}},
+	{"gateway prompt logs", head + "gateway:\n  prompt_logs: {retention: 30m}\n", []string{
+		"5:28: gateway.prompt_logs.retention: must be between 1h and 87600h",
+	}},
 	{"duplicate field", head + "log: {level: info, level: debug}\n", []string{
 		"4:20: log.level: duplicate field (first set on line 4)",
 	}},

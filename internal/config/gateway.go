@@ -40,6 +40,8 @@ type Gateway struct {
 	Limits GatewayLimits `yaml:"limits"`
 	// Usage configures Shadow-AI discovery's usage rollups (gateway_usage.go).
 	Usage GatewayUsage `yaml:"usage"`
+	// PromptLogs configures the encrypted AI prompt logs (gateway_prompt_logs.go).
+	PromptLogs GatewayPromptLogs `yaml:"prompt_logs"`
 	// ProxyAddress is the host:port users configure as their proxy, shown by device enrolment
 	// and put in personal PAC files; default: the auth domain's host with listen.gateway's
 	// port. See gateway_enroll.go.
@@ -147,6 +149,7 @@ const (
 
 func (g *Gateway) setDefaults() {
 	g.Usage.setDefaults()
+	g.PromptLogs.setDefaults()
 	l := &g.Limits
 	if l.MaxRequestHeaderBytes == 0 {
 		l.MaxRequestHeaderBytes = DefaultMaxRequestHeaderBytes
@@ -225,6 +228,7 @@ func (c *checker) gateway() {
 	}
 
 	c.gatewayUsage()
+	c.gatewayPromptLogs()
 	l := g.Limits
 	if l.MaxRequestHeaderBytes < 4*KiB || l.MaxRequestHeaderBytes > 16*MiB {
 		c.add("gateway.limits.max_request_header_bytes", "must be between 4KiB and 16MiB")

@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"GatewayUsage", gatewayUsageTests},
 		{"GatewayAppReviews", gatewayAppReviewTests},
 		{"GatewayDevices", gatewayDeviceTests},
+		{"PromptLogs", promptLogTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
