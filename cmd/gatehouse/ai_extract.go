@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/ai/extract"
-	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/app"
 )
 
 // aiExtractOutput is what `ai extract` prints.
@@ -61,7 +61,7 @@ func aiExtractCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("ai extract: %w", err)
 			}
-			lib, err := applib.Default()
+			lib, err := app.DefaultGatewayCatalog()
 			if err != nil {
 				return fmt.Errorf("ai extract: %w", err)
 			}
@@ -173,7 +173,7 @@ func aiExtractCmd() *cobra.Command {
 }
 
 // aiAdapters resolves --app: an adapter id, an application id or an application name.
-func aiAdapters(tab *extract.Table, lib *applib.Catalog, s string) ([]*extract.Adapter, error) {
+func aiAdapters(tab *extract.Table, lib *app.GatewayCatalog, s string) ([]*extract.Adapter, error) {
 	if a := tab.Adapter(s); a != nil {
 		return []*extract.Adapter{a}, nil
 	}
@@ -230,7 +230,7 @@ func pickAdapter(cands []*extract.Adapter, method, urlPath string) (*extract.Ada
 	return cands[0], nil, nil
 }
 
-func aiExtractList(w io.Writer, tab *extract.Table, lib *applib.Catalog, asJSON bool) error {
+func aiExtractList(w io.Writer, tab *extract.Table, lib *app.GatewayCatalog, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

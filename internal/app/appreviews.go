@@ -47,6 +47,8 @@ type (
 	GatewayApp = appreview.App
 	// GatewayScore is one of an application's confidence scores with its evidence.
 	GatewayScore = applib.ScoreResult
+	// GatewayCatalog is the gateway's application library.
+	GatewayCatalog = applib.Catalog
 	// GatewayAppChange is one review-status change.
 	GatewayAppChange = appreview.Change
 	// GatewayReport is the Shadow-AI discovery report.
@@ -190,3 +192,7 @@ func NewGatewayAdmin(ctx context.Context, st store.Store, reviews map[string]str
 	}
 	return &gatewayAdmin{book: book, st: st, log: log, now: now}, nil
 }
+
+// DefaultGatewayCatalog returns the embedded application library (for commands that name
+// applications, such as ai extract).
+func DefaultGatewayCatalog() (*GatewayCatalog, error) { return applib.Default() }
