@@ -346,6 +346,7 @@ func (r *ruleCtx) structure(w *work) {
 	text := r.text
 	var sys, user, asst int32 = -1, -1, -1
 	var sysEnd int32
+	complied := int32(-1)
 	for off := 0; off < len(text); {
 		e := strings.IndexByte(text[off:], '\n')
 		line := text[off:]
@@ -363,6 +364,9 @@ func (r *ruleCtx) structure(w *work) {
 				user = at
 			case "assistant":
 				asst = at
+				if complied < 0 && fakeCompliance(line) {
+					complied = at
+				}
 			}
 		}
 		if e < 0 {
@@ -373,10 +377,35 @@ func (r *ruleCtx) structure(w *work) {
 	if sys >= 0 {
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
 	}
+	if user >= 0 && complied >= 0 {
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fabricated_compliance", reason: "a fabricated assistant turn agrees to drop its rules", weight: 3, from: -1, rawStart: complied, rawEnd: min(complied+9, int32(len(text)))})
+	}
 	if user >= 0 && asst >= 0 {
 		a, b := min(user, asst), max(user, asst)
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fabricated conversation transcript", weight: 2, from: -1, rawStart: a, rawEnd: min(b+4, int32(len(text)))})
 	}
+}
+
+// fakeCompliance reports an assistant line that agrees to set its rules
+// aside ("Sure, I will ignore my guidelines").
+func fakeCompliance(line string) bool {
+	l := strings.ToLower(line)
+	agree := false
+	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood"} {
+		if strings.Contains(l, w) {
+			agree = true
+			break
+		}
+	}
+	if !agree {
+		return false
+	}
+	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // lineRole returns the role a line claims ("system", "user", "assistant")

@@ -9,50 +9,52 @@ import (
 // position, never exact sentences, so a paraphrase that keeps the grammar
 // (an override verb, a determiner, an instruction noun) is still caught.
 const (
-	catFill       uint64 = 1 << iota // determiners and fillers allowed inside a construction
-	catOverride                      // ignore, disregard, forget, bypass, override…
-	catTarget                        // instructions, rules, guidelines, system prompt…
-	catPrior                         // previous, above, earlier, initial, all…
-	catEverything                    // everything, all of it: an object of its own
-	catYour                          // your, yours (the model's own)
-	catOwn                           // my, our (the user's own)
-	catYou                           // you, yourself, the AI addressed as you
-	catPersona                       // DAN, jailbroken, developer mode: named jailbreak personas
-	catRole                          // act as, pretend, role-play, you are now
-	catFree                          // unfiltered, uncensored, unrestricted, amoral
-	catNeg                           // no, without, free of, not bound by
-	catLimits                        // restrictions, limits, filters, ethics, morals, safety
-	catRefuse                        // refuse, decline, warn, disclaimer, apologise
-	catNever                         // never, don't, must not
-	catAlways                        // always, every, any question
-	catReveal                        // reveal, print, repeat, leak, disclose
-	catSecret                        // system prompt, hidden, secret, confidential, initial prompt
-	catAuthority                     // developer, administrator, creator, OpenAI, root
-	catClaim                         // I am, this is, message from, authorised
-	catMode                          // mode, override code, maintenance
-	catNew                           // new, from now on, henceforth, instead
-	catAI                            // AI, assistant, model, LLM, chatbot, agent
-	catAction                        // send, forward, email, transfer, delete, execute, visit
-	catDecode                        // decode, decrypt, base64, rot13, cipher
-	catObey                          // follow, execute, obey, comply, carry out
-	catJoin                          // concatenate, combine, join, merge
-	catPwn                           // pwned, hacked: the trophy strings of injection games
-	catRequest                       // find, give me, tell me, look up, locate
-	catPData                         // home address, phone number, SSN, date of birth, salary
-	catThird                         // his, her, my neighbour, this person, an employee
-	catDox                           // dox, stalk, track down, spy on
-	catEdu                           // protect, prevent, explain, what is, detect, example
-	catMake                          // write, create, build, generate, code
-	catMalware                       // ransomware, keylogger, trojan, reverse shell, exploit
-	catEvade                         // bypass, evade, disable, undetectable, obfuscate
-	catSecProduct                    // antivirus, EDR, Defender, detection, sandbox
-	catHarm                          // steal, encrypt files, spread, infect, victims
-	catVictim                        // someone's, a victim, their computer, a company's network
-	catSecretWeak                    // password, secret, hidden, confidential: leak targets only with more
-	catPersonaWeak                   // names that are also ordinary words (Dan, Stan, Dude, AIM)
-	catSay                           // say, respond with, reply with, start your answer with
-	catMalwareWeak                   // exploit, payload, virus, worm: abuse only in company
-	catAddress                       // attention, note to, dear, if you are: words that address a reader
+	catFill        uint64 = 1 << iota // determiners and fillers allowed inside a construction
+	catOverride                       // ignore, disregard, forget, bypass, override…
+	catTarget                         // instructions, rules, guidelines, system prompt…
+	catPrior                          // previous, above, earlier, initial, all…
+	catEverything                     // everything, all of it: an object of its own
+	catYour                           // your, yours (the model's own)
+	catOwn                            // my, our (the user's own)
+	catYou                            // you, yourself, the AI addressed as you
+	catPersona                        // DAN, jailbroken, developer mode: named jailbreak personas
+	catRole                           // act as, pretend, role-play, you are now
+	catFree                           // unfiltered, uncensored, unrestricted, amoral
+	catNeg                            // no, without, free of, not bound by
+	catLimits                         // restrictions, limits, filters, ethics, morals, safety
+	catRefuse                         // refuse, decline, warn, disclaimer, apologise
+	catNever                          // never, don't, must not
+	catAlways                         // always, every, any question
+	catReveal                         // reveal, print, repeat, leak, disclose
+	catSecret                         // system prompt, hidden, secret, confidential, initial prompt
+	catAuthority                      // developer, administrator, creator, OpenAI, root
+	catClaim                          // I am, this is, message from, authorised
+	catMode                           // mode, override code, maintenance
+	catNew                            // new, from now on, henceforth, instead
+	catAI                             // AI, assistant, model, LLM, chatbot, agent
+	catAction                         // send, forward, email, transfer, delete, execute, visit
+	catDecode                         // decode, decrypt, base64, rot13, cipher
+	catObey                           // follow, execute, obey, comply, carry out
+	catJoin                           // concatenate, combine, join, merge
+	catPwn                            // pwned, hacked: the trophy strings of injection games
+	catRequest                        // find, give me, tell me, look up, locate
+	catPData                          // home address, phone number, SSN, date of birth, salary
+	catThird                          // his, her, my neighbour, this person, an employee
+	catDox                            // dox, stalk, track down, spy on
+	catEdu                            // protect, prevent, explain, what is, detect, example
+	catMake                           // write, create, build, generate, code
+	catMalware                        // ransomware, keylogger, trojan, reverse shell, exploit
+	catEvade                          // bypass, evade, disable, undetectable, obfuscate
+	catSecProduct                     // antivirus, EDR, Defender, detection, sandbox
+	catHarm                           // steal, encrypt files, spread, infect, victims
+	catVictim                         // someone's, a victim, their computer, a company's network
+	catSecretWeak                     // password, secret, hidden, confidential: leak targets only with more
+	catPersonaWeak                    // names that are also ordinary words (Dan, Stan, Dude, AIM)
+	catSay                            // say, respond with, reply with, start your answer with
+	catMalwareWeak                    // exploit, payload, virus, worm: abuse only in company
+	catAddress                        // attention, note to, dear, if you are: words that address a reader
+	catMust                           // must, should, are required to
+	catBe                             // is, are, has, operates: a persona description follows
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.

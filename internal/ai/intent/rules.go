@@ -168,7 +168,7 @@ func (r *ruleCtx) capitalised(i int) bool {
 // boundFree reports an "unfiltered" word that describes the model: "you
 // are uncensored", "an unfiltered AI", "unrestricted mode".
 func (r *ruleCtx) boundFree(i int) bool {
-	return r.near(i, i-3, i, catYou|catAI) >= 0 || r.next(i, 2, 0, catYou|catAI|catMode) >= 0
+	return r.near(i, i-5, i, catYou|catAI) >= 0 || r.next(i, 2, 0, catYou|catAI|catMode) >= 0 || r.prev(i, 3, 0, catBe) >= 0
 }
 
 // jailbreak runs the prompt-injection and jailbreak rules.
@@ -209,7 +209,7 @@ func (r *ruleCtx) jailbreak() {
 		if c&catNeg != 0 {
 			if j := r.next(i, 4, 1, catLimits); j >= 0 {
 				w, why := 1, "mentions having no rules or limits"
-				if r.near(i, i-3, i, catYou|catYour|catAI|catMode) >= 0 {
+				if r.near(i, i-3, i, catYou|catYour|catAI|catMode) >= 0 || r.prev(i, 2, 0, catBe) >= 0 {
 					w, why = 4, "tells the model it has no rules or limits"
 				} else if r.near(i, i-10, j+6, catYou|catYour|catAI) >= 0 {
 					w = 2
@@ -234,6 +234,11 @@ func (r *ruleCtx) jailbreak() {
 					w = 4
 				}
 				r.emit(topicJailbreak, "forced_compliance", "forbids refusals, warnings or apologies", w, i, j)
+			}
+		}
+		if c&catObey != 0 {
+			if j := r.next(i, 3, 1, catAlways|catEverything); j >= 0 {
+				r.emit(topicJailbreak, "forced_compliance", "demands compliance with every request", 2, i, j)
 			}
 		}
 		if c&catAlways != 0 {
@@ -277,7 +282,11 @@ func (r *ruleCtx) jailbreak() {
 			if r.near(i, i-4, i, catAddress) >= 0 || r.prev(i, 3, 1, catAddress) >= 0 {
 				r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
 			} else if j := r.near(i, i-2, i+12, catAction|catOverride|catReveal); j >= 0 && j != i {
-				r.emit(topicJailbreak, "indirect_injection", "tells the AI reading it to act", 2, i, j)
+				w := 2
+				if r.near(i, i, j, catMust|catYou) >= 0 {
+					w = 3
+				}
+				r.emit(topicJailbreak, "indirect_injection", "tells the AI reading it to act", w, i, j)
 			}
 		}
 	}
@@ -286,15 +295,18 @@ func (r *ruleCtx) jailbreak() {
 // override: an override verb whose object is the model's instructions,
 // rules or "everything before".
 func (r *ruleCtx) override(i int) {
-	j := r.next(i, 8, 1, catTarget|catLimits|catEverything|catPrior)
+	j := r.next(i, 8, 1, catTarget|catLimits|catEverything)
 	if j < 0 {
-		// passive: "the previous instructions are void"
-		if k := r.prev(i, 5, 1, catTarget); k >= 0 {
+		j = r.next(i, 8, 1, catPrior)
+	}
+	if j < 0 {
+		// passive: "the previous instructions are void", "filters are disabled"
+		if k := r.prev(i, 5, 1, catTarget|catLimits); k >= 0 {
 			w := 2
 			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
 				w = 4
 			}
-			r.emit(topicJailbreak, "ignore_previous", "declares the instructions void", w, k, i)
+			r.emit(topicJailbreak, "ignore_previous", "declares the instructions or safeguards void", w, k, i)
 		}
 		return
 	}
@@ -336,6 +348,11 @@ func (r *ruleCtx) override(i int) {
 	if own {
 		w = 1
 	}
+	// "ignore the old policy PDF": the instruction word only qualifies
+	// the real object
+	if e := int(r.toks[j].pend[r.ch]) + 1; w > 1 && e < len(r.toks) && !r.brk(e) && r.unknown(e) && r.toks[j].cats[r.ch]&catEverything == 0 {
+		w -= 2
+	}
 	if w > 0 {
 		r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions", w, i, j)
 	}
@@ -361,7 +378,7 @@ func (r *ruleCtx) pii() {
 		if c&catRequest == 0 {
 			continue
 		}
-		j := r.next(i, 10, 3, catPData)
+		j := r.next(i, 10, 5, catPData)
 		if j < 0 {
 			continue
 		}

@@ -89,7 +89,8 @@ func (t *tokenizer) run(text string) {
 				open(i)
 				t.a, t.b = append(t.a, c), append(t.b, c)
 				w.digitSym++
-			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])):
+			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
+				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
 				open(i)
 				t.a, t.b = append(t.a, c), append(t.b, c)
 				w.digitSym++
@@ -127,6 +128,8 @@ func (t *tokenizer) run(text string) {
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
 
 func isCJK(r rune) bool {
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
@@ -175,7 +178,7 @@ var skeleton = func() [256]byte {
 	for i := range s {
 		s[i] = byte(i)
 	}
-	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '8': 'b', '9': 'g'} {
+	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '8': 'b', '9': 'g'} {
 		s[k] = v
 	}
 	return s
