@@ -103,26 +103,28 @@ func decodedViews(text string, field int, out []view) []view {
 			if len(dec) >= minHexBytes {
 				add(viewPercent, s, i, dec)
 			}
-		case isHex(c) || c == '\\' && i+1 < len(text) && text[i+1] == 'x':
-			s := i
-			if dec, e := hexRun(text, i); len(dec) >= minHexBytes {
-				add(viewHex, s, e, dec)
+		case (c == '\\' || c == '0') && i+3 < len(text) && text[i+1] == 'x' && isHex(text[i+2]):
+			// "\x69\x67…" or "0x69 0x67…"
+			if dec, e := hexRun(text, i); len(dec) >= minHexBytes && e > i {
+				add(viewHex, i, e, dec)
 				i = e
 				continue
 			}
-			e := b64End(text, i)
-			if e-i >= minB64Run {
-				if dec := decodeB64(text[i:e]); dec != nil {
-					add(viewBase64, i, e, dec)
-				}
-			}
-			if e == i {
-				e++
-			}
-			i = e
+			i++
 		case isB64(c):
 			e := b64End(text, i)
-			if e-i >= minB64Run {
+			switch {
+			case e-i == 2 && isHex(c) && isHex(text[i+1]) && e+2 < len(text) && (text[e] == ' ' || text[e] == ':' || text[e] == ',') && isHex(text[e+1]):
+				// spaced hex bytes: "69 67 6e"
+				if dec, he := hexRun(text, i); len(dec) >= minHexBytes && he > i {
+					add(viewHex, i, he, dec)
+					e = he
+				}
+			case e-i >= minB64Run && allHex(text[i:e]) && (e-i)%2 == 0:
+				if dec, he := hexRun(text, i); len(dec) >= minHexBytes && he > i {
+					add(viewHex, i, he, dec)
+				}
+			case e-i >= minB64Run:
 				if dec := decodeB64(text[i:e]); dec != nil {
 					add(viewBase64, i, e, dec)
 				}
@@ -176,6 +178,15 @@ func decodeB64(s string) []byte {
 		return nil
 	}
 	return dec
+}
+
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
@@ -251,7 +262,7 @@ func joinedView(text string, field int) (view, bool) {
 			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
 				continue
 			}
-		case strings.HasPrefix(text[i:], "“"):
+		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
 			closeQ = "”"
 		default:
 			continue
@@ -274,6 +285,17 @@ func joinedView(text string, field int) (view, bool) {
 	}
 	v.text, v.field, v.kind = b.String(), field, viewJoined
 	return v, true
+}
+
+// mayHide is hiddenRegions' cheap first test for hiding styles, in
+// either case, without lowering the whole text.
+func mayHide(text string) bool {
+	for _, k := range []string{"isplay", "ISPLAY", "isibility", "ISIBILITY", "ont-size", "ONT-SIZE"} {
+		if strings.Contains(text, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // hiddenRegions returns the byte ranges of text a reader does not see
@@ -311,19 +333,11 @@ func hiddenRegions(text string, out [][2]int32) [][2]int32 {
 		out = append(out, [2]int32{int32(s), int32(end)})
 		off = end
 	}
-	lower := ""
+	if !mayHide(text) {
+		return out
+	}
+	lower := strings.ToLower(text)
 	for _, key := range []string{"display:none", "display: none", "visibility:hidden", "visibility: hidden", "font-size:0", "font-size: 0"} {
-		if !strings.Contains(text, key) {
-			if lower == "" {
-				lower = strings.ToLower(text)
-			}
-			if !strings.Contains(lower, key) {
-				continue
-			}
-		}
-		if lower == "" {
-			lower = strings.ToLower(text)
-		}
 		for off := 0; ; {
 			i := strings.Index(lower[off:], key)
 			if i < 0 {
