@@ -413,7 +413,13 @@ func moneySpans(field, text string) []Span {
 			off = at + len(sign)
 		}
 	}
-	lower := strings.ToLower(text)
+	lb := []byte(text)
+	for i, c := range lb {
+		if c >= 'A' && c <= 'Z' {
+			lb[i] = c | 0x20 // ASCII only: offsets stay those of text
+		}
+	}
+	lower := string(lb)
 	for _, w := range []string{" million", " billion", " usd", " eur", " gbp", " chf", " dollars", " euros", "k ", "m "} {
 		for off := 0; len(out) < 8; {
 			i := strings.Index(lower[off:], w)

@@ -287,6 +287,18 @@ func joinedView(text string, field int) (view, bool) {
 	return v, true
 }
 
+// asciiLower lowers ASCII letters only, so offsets stay those of text
+// (strings.ToLower rewrites invalid UTF-8 and changes lengths).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c | 0x20
+		}
+	}
+	return string(b)
+}
+
 // mayHide is hiddenRegions' cheap first test for hiding styles, in
 // either case, without lowering the whole text.
 func mayHide(text string) bool {
@@ -336,7 +348,7 @@ func hiddenRegions(text string, out [][2]int32) [][2]int32 {
 	if !mayHide(text) {
 		return out
 	}
-	lower := strings.ToLower(text)
+	lower := asciiLower(text)
 	for _, key := range []string{"display:none", "display: none", "visibility:hidden", "visibility: hidden", "font-size:0", "font-size: 0"} {
 		for off := 0; ; {
 			i := strings.Index(lower[off:], key)
