@@ -55,6 +55,8 @@ const (
 	catAddress                        // attention, note to, dear, if you are: words that address a reader
 	catMust                           // must, should, are required to
 	catBe                             // is, are, has, operates: a persona description follows
+	catTargetWeak                     // text, context, messages: an override object only with a prior
+	catVerbatim                       // word for word, verbatim
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.
