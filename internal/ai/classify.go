@@ -90,13 +90,15 @@ type Options struct {
 // Classifier classifies inputs. It is built once and is safe for
 // concurrent use.
 type Classifier struct {
-	engine   *dlp.Engine
-	profile  *dlp.Profile
-	extra    map[string]*dlp.Profile
-	entries  map[string]string // DLP entry ID -> topic
-	custom   map[string]CustomTopic
-	intent   *intent.Classifier
-	hasNames bool
+	engine  *dlp.Engine
+	profile *dlp.Profile
+	extra   map[string]*dlp.Profile
+	entries map[string]string // DLP entry ID -> topic
+	custom  map[string]CustomTopic
+	// phraseGroups maps a phrase key to the lists holding it.
+	phraseGroups map[string][]string
+	intent       *intent.Classifier
+	hasNames     bool
 }
 
 // Entry IDs of this package's own DLP entries.
@@ -106,7 +108,31 @@ const (
 	entryFinancialCtx    = "financial_context"
 	entryMoney           = "money_amount"
 	customPrefix         = "custom:"
+	entryPhrases         = "ai_phrases"
 )
+
+// phraseKey is how a phrase list term and a matched phrase are compared:
+// ASCII lower case, blanks collapsed.
+func phraseKey(s string) string {
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			space = len(b) > 0
+			continue
+		case c >= 'A' && c <= 'Z':
+			c |= 0x20
+		}
+		if space {
+			b = append(b, ' ')
+			space = false
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
 
 // customerContext are phrases that place a prompt in a customer's
 // confidential context; one alone is not enough (see contentTopics).
@@ -150,13 +176,21 @@ func New(opts Options) (*Classifier, error) {
 			}
 		}
 	}
-	add := func(id string, terms []string, topic string) error {
-		e, err := dlp.NewWordListEntry(id, terms, false)
-		if err != nil {
-			return fmt.Errorf("ai: %w", err)
-		}
-		entries = append(entries, e)
+	// Every phrase list goes into one word-list entry, so the text is
+	// searched once; a match is credited to its lists by the phrase.
+	c.phraseGroups = map[string][]string{}
+	var terms []string
+	add := func(id string, list []string, topic string) error {
 		c.entries[id] = topic
+		for _, t := range list {
+			k := phraseKey(t)
+			if len(c.phraseGroups[k]) == 0 {
+				terms = append(terms, t)
+			}
+			if !slices.Contains(c.phraseGroups[k], id) {
+				c.phraseGroups[k] = append(c.phraseGroups[k], id)
+			}
+		}
 		return nil
 	}
 	if err := add(entryCustomerContext, customerContext, ContentCustomerData); err != nil {
@@ -189,6 +223,11 @@ func New(opts Options) (*Classifier, error) {
 			return nil, err
 		}
 	}
+	phrases, err := dlp.NewWordListEntry(entryPhrases, terms, false)
+	if err != nil {
+		return nil, fmt.Errorf("ai: %w", err)
+	}
+	entries = append(entries, phrases)
 	for id, p := range opts.Profiles {
 		if p == nil {
 			return nil, errors.New("ai: nil profile for topic " + id)
@@ -200,7 +239,7 @@ func New(opts Options) (*Classifier, error) {
 		timeout = time.Second
 	}
 	// Prompts are small: a small window keeps a 2 KiB scan cheap.
-	c.engine = dlp.NewEngine(dlp.Options{ChunkSize: 16 << 10, MaxFindings: 200, MaxDuration: timeout, MaxDecodedBytes: 16 << 20})
+	c.engine = dlp.NewEngine(dlp.Options{ChunkSize: 4 << 10, MaxFindings: 200, MaxDuration: timeout, MaxDecodedBytes: 16 << 20})
 	return c, nil
 }
 
@@ -260,6 +299,25 @@ func (c *Classifier) scan(field, text string, p *dlp.Profile, topic string, acc 
 	}
 	for _, f := range v.Findings {
 		if f.Example {
+			continue
+		}
+		if f.Entry == entryPhrases && topic == "" {
+			if len(f.Path) != 0 || f.Start < 0 || f.End > int64(len(text)) || f.Start >= f.End {
+				continue // a phrase in a decoded layer: its words are not at hand
+			}
+			m := text[f.Start:f.End]
+			for _, g := range c.phraseGroups[phraseKey(m)] {
+				a := get(acc, g)
+				a.n++
+				a.conf = max(a.conf, f.Confidence)
+				if len(a.spans) < 8 {
+					a.spans = append(a.spans, Span{Field: field, Start: int(f.Start), End: int(f.End)})
+				}
+				if a.phrases == nil {
+					a.phrases = map[string]bool{}
+				}
+				a.phrases[strings.ToLower(m)] = true
+			}
 			continue
 		}
 		id := f.Entry

@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -124,7 +125,7 @@ func TestClassifyConcurrent(t *testing.T) {
 // prompt2K is a realistic 2 KiB prompt: prose, a little code, an address.
 func prompt2K() string {
 	base := "Hi! Could you help me rewrite the following customer email so it sounds friendlier? " +
-		"We shipped the order to 1600 Amphitheatre Parkway last Tuesday and the tracking shows it arrived. " +
+		"We shipped the order last Tuesday and the tracking shows it arrived at their office. " +
 		"The customer says the package was empty, and wants a refund. Please keep it short and polite, " +
 		"mention our 30-day return window, and suggest they contact support if anything else is missing. " +
 		"Also, here is the snippet that sends the mail: func send(to string) error { return smtp.SendMail(addr, nil, from, []string{to}, msg) } " +
@@ -140,6 +141,23 @@ func prompt2K() string {
 	return s
 }
 
+// prompt2KAddress is a 2 KiB prompt with US and German street addresses.
+func prompt2KAddress() string {
+	base := "Please draft a delivery note for our two warehouses: ship the pallets from 1600 Amphitheatre Parkway, Mountain View, CA 94043 " +
+		"to Hauptstraße 5, 10115 Berlin, and confirm the pickup slot with the driver before Friday. Keep it brief and polite. "
+	var b strings.Builder
+	for b.Len() < 2048 {
+		b.WriteString(base)
+	}
+	s := b.String()[:2048]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// BenchmarkClassify2KiB classifies a 2 KiB chat prompt (prose with a line
+// of code) for every topic.
 func BenchmarkClassify2KiB(b *testing.B) {
 	c := newTest(b)
 	in := Input{Prompt: prompt2K()}
@@ -150,22 +168,42 @@ func BenchmarkClassify2KiB(b *testing.B) {
 	}
 }
 
-// BenchmarkClassify2KiBP99 reports the 99th percentile of single
-// classifications of the 2 KiB prompt (one goroutine, so per core).
-func BenchmarkClassify2KiBP99(b *testing.B) {
+// BenchmarkClassify2KiBP99 reports percentiles of single classifications
+// of the 2 KiB prompt on one goroutine locked to its thread: wall time
+// (p50-µs, p99-µs) and, on Linux, the thread's CPU time (cpu-p50-µs,
+// cpu-p99-µs), which is the cost per core even when other processes
+// compete for the machine.
+func BenchmarkClassify2KiBP99(b *testing.B) { benchP99(b, prompt2K()) }
+
+// BenchmarkClassify2KiBAddressP99 is the same with street addresses in the
+// prompt, the DLP engine's most expensive entry on short text.
+func BenchmarkClassify2KiBAddressP99(b *testing.B) { benchP99(b, prompt2KAddress()) }
+
+func benchP99(b *testing.B, p string) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	c := newTest(b)
-	in := Input{Prompt: prompt2K()}
-	var d []time.Duration
+	in := Input{Prompt: p}
+	var wall, cpu []time.Duration
 	for b.Loop() {
+		c0, ok := threadCPU()
 		t0 := time.Now()
 		c.Classify(in)
-		d = append(d, time.Since(t0))
+		wall = append(wall, time.Since(t0))
+		if c1, ok1 := threadCPU(); ok && ok1 {
+			cpu = append(cpu, c1-c0)
+		}
 	}
-	slices.Sort(d)
-	if len(d) > 0 {
-		b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99-µs")
-		b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50-µs")
+	report := func(d []time.Duration, prefix string) {
+		if len(d) == 0 {
+			return
+		}
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, prefix+"p50-µs")
+		b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, prefix+"p99-µs")
 	}
+	report(wall, "")
+	report(cpu, "cpu-")
 }
 
 func FuzzClassify(f *testing.F) {

@@ -126,9 +126,15 @@ func (c *Classifier) Classify(prompt, context string) []Verdict {
 func (c *Classifier) field(w *work, text string, field int) {
 	w.hidden = hiddenRegions(text, w.hidden[:0])
 	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
-	w.views = decodedViews(text, field, w.views[:0])
-	if jv, ok := joinedView(text, field); ok {
-		w.views = append(w.views, jv)
+	h := hintsOf(text)
+	w.views = w.views[:0]
+	if h.encoded {
+		w.views = decodedViews(text, field, w.views)
+	}
+	if h.quotes >= 3 {
+		if jv, ok := joinedView(text, field); ok {
+			w.views = append(w.views, jv)
+		}
 	}
 	for i := range w.views {
 		v := &w.views[i]

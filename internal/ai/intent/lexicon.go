@@ -73,15 +73,64 @@ type phrase struct {
 // lexicon maps normalised word keys to categories. Channel 1 holds the
 // ROT13 spelling of every ASCII entry, so one lookup per word finds both.
 type lexicon struct {
-	index   map[string]int32
+	index   map[string]int32 // while compiling; then frozen into slots
+	keys    []string
+	slots   []int32 // open addressing over FNV-1a of the key, -1 empty
+	mask    uint64
 	vals    []lexVal
 	phrases [][]phrase
 	stems   map[string]uint64 // prefixes of words in scripts with rich inflection
 	stemMax int
 }
 
+func fnv(key []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// find returns the entry of key, or -1. A probe costs one hash and
+// usually one comparison: cheaper than a Go map on short words.
+func (lx *lexicon) find(key []byte) int32 {
+	if lx.slots == nil {
+		if i, ok := lx.index[string(key)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := fnv(key) & lx.mask; ; i = (i + 1) & lx.mask {
+		s := lx.slots[i]
+		if s < 0 || lx.keys[s] == string(key) {
+			return s
+		}
+	}
+}
+
+// freeze builds the probe table; the lexicon is read-only afterwards.
+func (lx *lexicon) freeze() {
+	n := uint64(1)
+	for n < uint64(len(lx.keys))*3 {
+		n <<= 1
+	}
+	lx.slots = make([]int32, n)
+	for i := range lx.slots {
+		lx.slots[i] = -1
+	}
+	lx.mask = n - 1
+	for id, k := range lx.keys {
+		i := fnv([]byte(k)) & lx.mask
+		for lx.slots[i] >= 0 {
+			i = (i + 1) & lx.mask
+		}
+		lx.slots[i] = int32(id)
+	}
+}
+
 func (lx *lexicon) lookup(key []byte, t *tok) {
-	if i, ok := lx.index[string(key)]; ok {
+	if i := lx.find(key); i >= 0 {
 		t.lv = i
 		t.cats = lx.vals[i].cats
 		return
@@ -118,6 +167,7 @@ func (lx *lexicon) id(key string) int32 {
 	}
 	i := int32(len(lx.vals))
 	lx.index[key] = i
+	lx.keys = append(lx.keys, key)
 	lx.vals = append(lx.vals, lexVal{ph: [2]int32{-1, -1}})
 	return i
 }
@@ -190,6 +240,7 @@ func compile(lists []wordList) *lexicon {
 			}
 		}
 	}
+	lx.freeze()
 	return lx
 }
 

@@ -52,7 +52,15 @@ type wordState struct {
 	nonASCIIOut int
 	folded      bool
 	open        bool
+	hasB        bool
 }
+
+var asciiLetters = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-32] = true, true
+	}
+	return
+}()
 
 func (t *tokenizer) reset() {
 	t.toks = t.toks[:0]
@@ -80,19 +88,35 @@ func (t *tokenizer) run(text string) {
 		c := text[i]
 		if c < utf8.RuneSelf {
 			switch {
-			case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			case asciiLetters[c]:
 				open(i)
-				c |= 0x20
-				t.a, t.b = append(t.a, c), append(t.b, c)
-				w.asciiLetter++
+				j := i
+				for j < len(text) && asciiLetters[text[j]] {
+					t.a = append(t.a, text[j]|0x20)
+					j++
+				}
+				if w.hasB {
+					for k := i; k < j; k++ {
+						t.b = append(t.b, text[k]|0x20)
+					}
+				}
+				w.asciiLetter += j - i
+				i = j
+				continue
 			case c >= '0' && c <= '9':
 				open(i)
-				t.a, t.b = append(t.a, c), append(t.b, c)
+				t.a = append(t.a, c)
+				if w.hasB {
+					t.b = append(t.b, c)
+				}
 				w.digitSym++
 			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
 				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
 				open(i)
-				t.a, t.b = append(t.a, c), append(t.b, c)
+				t.a = append(t.a, c)
+				if w.hasB {
+					t.b = append(t.b, c)
+				}
 				w.digitSym++
 			case c == '\'' && w.open && i+1 < len(text) && isASCIILetter(text[i+1]):
 				// don't → dont
@@ -118,6 +142,12 @@ func (t *tokenizer) run(text string) {
 			continue
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			open(i)
+			if !w.hasB {
+				// t.b (the word as written) is kept apart only once a
+				// non-ASCII letter makes it differ from t.a
+				t.b = append(t.b[:0], t.a...)
+				w.hasB = true
+			}
 			t.foldRune(&w, r)
 		default:
 			finish(i)
@@ -185,9 +215,9 @@ var skeleton = func() [256]byte {
 }()
 
 func (t *tokenizer) emitWord(w *wordState, end int) {
-	key := t.b
-	if w.nonASCIIOut == 0 || w.asciiLetter > 0 {
-		key = t.a
+	key := t.a
+	if w.hasB && w.nonASCIIOut > 0 && w.asciiLetter == 0 {
+		key = t.b
 	}
 	letters := w.asciiLetter > 0 || len(key) > w.digitSym
 	if !letters {
@@ -239,11 +269,10 @@ func (t *tokenizer) cjkRun(text string, i int) int {
 
 func (t *tokenizer) push(start, end, koff, klen int32, flags uint8) {
 	n := int32(len(t.toks))
-	tk := tok{start: start, end: end, koff: koff, klen: klen, flags: flags, lv: -1, pend: [2]int32{n, n}}
+	t.toks = append(t.toks, tok{start: start, end: end, koff: koff, klen: klen, flags: flags, lv: -1, pend: [2]int32{n, n}})
 	if t.lx != nil {
-		t.lx.lookup(t.arena[koff:koff+klen], &tk)
+		t.lx.lookup(t.arena[koff:koff+klen], &t.toks[n])
 	}
-	t.toks = append(t.toks, tk)
 }
 
 func (t *tokenizer) key(k *tok) []byte { return t.arena[k.koff : k.koff+k.klen] }
@@ -294,7 +323,11 @@ func (t *tokenizer) rejoin(text string) {
 				}
 			}
 		}
-		out = append(out, toks[i])
+		if len(out) != i {
+			out = append(out, toks[i])
+		} else {
+			out = out[:i+1] // nothing merged yet: the token is already in place
+		}
 		i++
 	}
 	for k := range out {

@@ -68,9 +68,15 @@ const (
 	maxFragment     = 400
 )
 
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isB64(c byte) bool { return b64Bytes[c] }
+
+var b64Bytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_'
+	}
+	return
+}()
 
 // decodedViews finds base64, hex and percent-encoded runs in text whose
 // decoding is readable text.
@@ -370,4 +376,51 @@ func hiddenRegions(text string, out [][2]int32) [][2]int32 {
 		}
 	}
 	return out
+}
+
+// textHints are what one pass over a field finds worth a closer look.
+type textHints struct {
+	encoded bool // a base64 or hex run, \x or 0x bytes, spaced hex pairs, %XX escapes
+	quotes  int  // quote characters that can open a fragment
+}
+
+// hintsOf makes one table-driven pass over text so that the decoders and
+// the fragment joiner run only on text that can hold what they look for.
+func hintsOf(text string) textHints {
+	var h textHints
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if b64Bytes[c] {
+			run++
+			if run >= minB64Run {
+				h.encoded = true
+			}
+			if c == 'x' && i > 0 && (text[i-1] == '\\' || text[i-1] == '0') && i+1 < len(text) && isHex(text[i+1]) {
+				h.encoded = true
+			}
+			continue
+		}
+		if run == 2 && c == ' ' && isHex(text[i-1]) && isHex(text[i-2]) && i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]) {
+			h.encoded = true
+		}
+		run = 0
+		switch c {
+		case '%':
+			if i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]) {
+				h.encoded = true
+			}
+		case '"', '`':
+			h.quotes++
+		case '\'':
+			if i == 0 || !isASCIILetter(text[i-1]) {
+				h.quotes++
+			}
+		case 0xE2:
+			if i+2 < len(text) && text[i+1] == 0x80 && text[i+2] == 0x9C {
+				h.quotes += 2
+			}
+		}
+	}
+	return h
 }
