@@ -370,7 +370,7 @@ func (r *ruleCtx) override(i int) {
 	// "ignore the old policy PDF": the instruction word only qualifies
 	// the real object
 	if e := int(r.toks[j].pend[r.ch]) + 1; w > 1 && e < len(r.toks) && !r.brk(e) && r.unknown(e) && r.toks[j].cats[r.ch]&catEverything == 0 {
-		w -= 2
+		w = 1
 	}
 	if w > 0 {
 		r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions", w, i, j)
@@ -392,7 +392,11 @@ func (r *ruleCtx) pii() {
 	for i := range r.toks {
 		c := r.toks[i].cats[r.ch]
 		if c&catDox != 0 {
-			r.emit(topicPII, "doxxing", "asks to track down or expose a person", 4, i, i)
+			w := 4
+			if r.eduFrame(i) {
+				w = 1
+			}
+			r.emit(topicPII, "doxxing", "asks to track down or expose a person", w, i, i)
 		}
 		if c&catRequest == 0 {
 			continue
@@ -402,7 +406,7 @@ func (r *ruleCtx) pii() {
 			continue
 		}
 		w := 2
-		third := r.near(j, i-4, j+8, catThird|catVictim)
+		third := r.near(j, i-4, j+8, catThird)
 		name := -1
 		for k := i + 1; k < len(r.toks) && k <= j+8; k++ {
 			if r.brk(k) {
