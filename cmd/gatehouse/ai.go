@@ -90,7 +90,7 @@ func classifyLines(c *ai.Classifier, r io.Reader, w io.Writer, asJSON bool) (boo
 		var in classifyLine
 		dec := json.NewDecoder(bytes.NewReader(line))
 		if err := dec.Decode(&in); err != nil {
-			return found, fmt.Errorf("line %d: not a JSON object {\"prompt\": \"...\", \"context\": \"...\"}: %w", n, err)
+			return found, fmt.Errorf("line %d: %s", n, jsonProblem(err))
 		}
 		if dec.More() {
 			return found, fmt.Errorf("line %d: more than one JSON value on the line", n)
@@ -131,4 +131,19 @@ func classifyLines(c *ai.Classifier, r io.Reader, w io.Writer, asJSON bool) (boo
 		return found, fmt.Errorf("reading line %d: %w", n+1, err)
 	}
 	return found, nil
+}
+
+// jsonProblem says what is wrong with a line without Go's type names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%q must be a string", te.Field)
+	case errors.As(err, &te):
+		return `not a JSON object {"prompt": "...", "context": "..."}`
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	return `not a JSON object {"prompt": "...", "context": "..."}`
 }

@@ -80,9 +80,11 @@ func TestAIClassifyTopics(t *testing.T) {
 
 func TestAIClassifyBadInput(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{`{"prompt": "ok"}` + "\n" + `{"prompt": 3}` + "\n", "line 2"},
+		{`{"prompt": "ok"}` + "\n" + `{"prompt": 3}` + "\n", `line 2: "prompt" must be a string`},
+		{`{"prompt": "ok", "context": ["x"]}` + "\n", `line 1: "context" must be a string`},
+		{`[1, 2]` + "\n", `line 1: not a JSON object`},
 		{`{"context": "no prompt"}` + "\n", `line 1: no "prompt"`},
-		{`{"prompt": "a"}` + "\n\n" + `not json` + "\n", "line 3"},
+		{`{"prompt": "a"}` + "\n\n" + `not json` + "\n", "line 3: invalid JSON at byte 2"},
 		{`{"prompt": "a"} {"prompt": "b"}` + "\n", "line 1: more than one"},
 	} {
 		out, stderr, err := run(t, "ai", "classify", writeLines(t, tc.in))
@@ -90,7 +92,7 @@ func TestAIClassifyBadInput(t *testing.T) {
 		if !errors.As(err, &ee) || ee != 2 {
 			t.Errorf("%q: want exit status 2, got %v", tc.in, err)
 		}
-		if !strings.Contains(stderr, tc.want) {
+		if !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "Go struct") {
 			t.Errorf("%q: stderr %q does not name %q", tc.in, stderr, tc.want)
 		}
 		if strings.HasPrefix(tc.in, `{"prompt": "ok"}`) && !strings.Contains(out, `{"topics":[]}`) {
