@@ -380,6 +380,15 @@ func (r *ruleCtx) structure(w *work) {
 		}
 		off += e + 1
 	}
+	if sys < 0 {
+		// chat-template tokens and role objects anywhere in the text
+		for _, m := range chatMarkup {
+			if k := strings.Index(text, m); k >= 0 {
+				sys, sysEnd = int32(k), int32(k+len(m))
+				break
+			}
+		}
+	}
 	if sys >= 0 {
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
 	}
@@ -391,6 +400,11 @@ func (r *ruleCtx) structure(w *work) {
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fabricated conversation transcript", weight: 2, from: -1, rawStart: a, rawEnd: min(b+4, int32(len(text)))})
 	}
 }
+
+// chatMarkup are the special tokens of chat templates and the role field
+// of chat API messages: in a user's prompt they fake a system turn.
+var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
+	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").

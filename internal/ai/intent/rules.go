@@ -309,6 +309,16 @@ func (r *ruleCtx) jailbreak() {
 // override: an override verb whose object is the model's instructions,
 // rules or "everything before".
 func (r *ruleCtx) override(i int) {
+	// "do not deviate from the guidelines", "never ignore the rules": a
+	// negated override asks for compliance
+	for j := i - 1; j >= 0 && j >= i-2; j-- {
+		if r.brk(j + 1) {
+			break
+		}
+		if r.has(j, catNever) {
+			return
+		}
+	}
 	j := r.next(i, 8, 1, catTarget|catLimits|catEverything)
 	if j < 0 {
 		// "disregard the prior text": a weak object needs a prior
@@ -320,7 +330,7 @@ func (r *ruleCtx) override(i int) {
 	}
 	if j < 0 {
 		// passive: "the previous instructions are void", "filters are disabled"
-		if k := r.prev(i, 5, 1, catTarget|catLimits); k >= 0 {
+		if k := r.prev(i, 8, 1, catTarget|catLimits); k >= 0 {
 			w := 2
 			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
 				w = 4

@@ -140,7 +140,8 @@ func (t *tokenizer) run(text string) {
 			finish(i)
 			i = t.cjkRun(text, i)
 			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+			// Mc: the spacing vowel signs of Indic scripts belong to the word
 			open(i)
 			if !w.hasB {
 				// t.b (the word as written) is kept apart only once a
@@ -162,7 +163,8 @@ func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
 
 func isCJK(r rune) bool {
-	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
+		r == 0x30FC || r == 0x3005 // ー (long vowel mark) and 々 (repetition mark) are Common, used inside words
 }
 
 // foldRune appends the normalised forms of one non-ASCII letter or digit.
@@ -307,10 +309,12 @@ func (t *tokenizer) rejoin(text string) {
 				continue
 			}
 		}
-		// two unknown words joined by one separator byte
+		// two unknown words joined by one separator byte, or a short
+		// fragment split off by a blank ("ign ore", "dis regard")
 		if i+1 < len(toks) && toks[i].lv < 0 && toks[i+1].lv < 0 && toks[i].flags&tokCJK == 0 && toks[i+1].flags&tokCJK == 0 {
 			gap := text[toks[i].end:toks[i+1].start]
-			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/') {
+			short := toks[i].klen <= 4 || toks[i+1].klen <= 4
+			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) {
 				koff := int32(len(t.arena))
 				t.arena = append(t.arena, t.key(&toks[i])...)
 				t.arena = append(t.arena, t.key(&toks[i+1])...)

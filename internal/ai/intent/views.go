@@ -308,7 +308,7 @@ func asciiLower(s string) string {
 // mayHide is hiddenRegions' cheap first test for hiding styles, in
 // either case, without lowering the whole text.
 func mayHide(text string) bool {
-	for _, k := range []string{"isplay", "ISPLAY", "isibility", "ISIBILITY", "ont-size", "ONT-SIZE"} {
+	for _, k := range []string{"isplay", "ISPLAY", "isibility", "ISIBILITY", "ont-size", "ONT-SIZE", "pacity", "PACITY", "olor", "OLOR"} {
 		if strings.Contains(text, k) {
 			return true
 		}
@@ -338,7 +338,13 @@ func hiddenRegions(text string, out [][2]int32) [][2]int32 {
 		}
 	}
 	for off := 0; ; {
-		i := strings.Index(text[off:], "[//]:")
+		// Markdown comments: a link reference nobody links to, "[//]: # (…)",
+		// "[comment]: <> (…)"
+		i := strings.Index(text[off:], "]: ")
+		if i >= 0 && !(strings.HasPrefix(text[off+i+3:], "#") || strings.HasPrefix(text[off+i+3:], "<>")) {
+			off += i + 3
+			continue
+		}
 		if i < 0 {
 			break
 		}
@@ -355,7 +361,8 @@ func hiddenRegions(text string, out [][2]int32) [][2]int32 {
 		return out
 	}
 	lower := asciiLower(text)
-	for _, key := range []string{"display:none", "display: none", "visibility:hidden", "visibility: hidden", "font-size:0", "font-size: 0"} {
+	for _, key := range []string{"display:none", "display: none", "visibility:hidden", "visibility: hidden", "font-size:0", "font-size: 0",
+		"opacity:0", "opacity: 0", "color:white", "color: white", "color:#fff", "color: #fff"} {
 		for off := 0; ; {
 			i := strings.Index(lower[off:], key)
 			if i < 0 {
