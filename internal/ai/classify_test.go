@@ -1,6 +1,11 @@
 package ai
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -219,4 +224,47 @@ func FuzzClassify(f *testing.F) {
 			checkSpans(t, in, tp)
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata")
+
+// TestClassifyGolden pins the topics, families, reasons and spans of a
+// fixed set of inputs (testdata/classify.jsonl → classify.golden);
+// go test ./internal/ai -run TestClassifyGolden -update rewrites it.
+func TestClassifyGolden(t *testing.T) {
+	c := newTest(t)
+	in, err := os.ReadFile(filepath.Join("testdata", "classify.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for i, line := range strings.Split(strings.TrimSpace(string(in)), "\n") {
+		var x Input
+		if err := json.Unmarshal([]byte(line), &x); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		topics := c.Classify(x)
+		for _, tp := range topics {
+			checkSpans(t, x, tp)
+		}
+		b, err := json.Marshal(map[string]any{"line": i + 1, "topics": topics})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(b)
+		out.WriteByte('\n')
+	}
+	golden := filepath.Join("testdata", "classify.golden")
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("classification differs from %s (run with -update after checking):\n%s", golden, out.String())
+	}
 }

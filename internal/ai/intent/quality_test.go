@@ -1,7 +1,10 @@
 package intent
 
 import (
+	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -59,6 +62,27 @@ func intentCorpus(seed uint64, n int) []sample {
 	return out
 }
 
+var corpusOut = flag.String("corpus-out", "", "TestQuality: write the generated corpus as JSON lines to this file")
+
+func writeCorpus(t *testing.T, path string, samples []sample) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	enc.SetEscapeHTML(false)
+	for _, s := range samples {
+		rec := map[string]string{"family": s.family, "split": s.split, "topic": s.topic, "prompt": s.prompt}
+		if s.context != "" {
+			rec["context"] = s.context
+		}
+		if err := enc.Encode(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 type tally struct{ tp, fp, fn, tn int }
 
 func (t tally) precision() float64 {
@@ -91,6 +115,9 @@ const (
 func TestQuality(t *testing.T) {
 	c := New()
 	samples := append(jailbreakCorpus(15, 60), intentCorpus(15, 120)...)
+	if *corpusOut != "" {
+		writeCorpus(t, *corpusOut, samples)
+	}
 	topics := map[string]*tally{TopicJailbreak: {}, TopicPII: {}, TopicCodeAbuse: {}}
 	type famKey struct{ fam, split string }
 	famHit, famN := map[famKey]int{}, map[famKey]int{}

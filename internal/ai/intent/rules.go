@@ -379,7 +379,10 @@ func (r *ruleCtx) override(i int) {
 	}
 	// "ignore the old policy PDF": the instruction word only qualifies
 	// the real object
-	if e := int(r.toks[j].pend[r.ch]) + 1; w > 1 && e < len(r.toks) && !r.brk(e) && r.unknown(e) && r.toks[j].cats[r.ch]&catEverything == 0 {
+	// "ignore the old policy PDF": a capitalised name right after the
+	// instruction word is the real object
+	if e := int(r.toks[j].pend[r.ch]) + 1; w > 1 && e < len(r.toks) && !r.brk(e) && r.unknown(e) && r.toks[j].cats[r.ch]&catEverything == 0 &&
+		r.toks[j].end < r.toks[e].start && r.text[r.toks[j].end] == ' ' && isUpperASCII(r.text[r.toks[e].start]) {
 		w = 1
 	}
 	if w > 0 {
@@ -521,3 +524,5 @@ func (r *ruleCtx) priorOf(i, k int) bool {
 	}
 	return false
 }
+
+func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
