@@ -1,0 +1,459 @@
+// Package intent is the rule-based intent classifier of AI prompt
+// protection: it decides whether a prompt (and the tool output or document
+// text that came with it) tries to jailbreak the model or inject
+// instructions (intent_jailbreak), asks for someone's personal data
+// (intent_pii), or asks for malware, exploits or security evasion
+// (intent_code_abuse). It ships in the binary: a multilingual lexicon of
+// concepts and rules that combine them by position, with no model to
+// download.
+//
+// Text is normalised before the rules read it (see tokenizer): Unicode
+// NFKD without combining marks, invisible characters removed, look-alike
+// letters folded (the DLP engine's confusables table), leetspeak undone,
+// spaced-out and split words rejoined. Base64, hex and percent-encoded
+// payloads are decoded and read as well, the text is also read through
+// ROT13, quoted fragments are read joined, and HTML or Markdown comments
+// count as hiding places. Every verdict names its rule family, its
+// reasons and the spans of text it rests on.
+package intent
+
+import (
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Topic IDs of the verdicts.
+const (
+	TopicJailbreak = "intent_jailbreak"
+	TopicPII       = "intent_pii"
+	TopicCodeAbuse = "intent_code_abuse"
+)
+
+var topicIDs = [numTopics]string{TopicJailbreak, TopicPII, TopicCodeAbuse}
+
+// Field names in spans.
+const (
+	FieldPrompt  = "prompt"
+	FieldContext = "context"
+)
+
+// Span is a byte range of the prompt or the context a verdict rests on.
+// For a payload decoded from base64 or hex it covers the encoded run.
+type Span struct {
+	Field string `json:"field"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// Verdict is one intent topic found in an input.
+type Verdict struct {
+	Topic string
+	// Score is the sum of the rule weights; Threshold or more is a verdict.
+	Score      int
+	Confidence string // low, medium or high
+	// Family is the rule family that decided: the evasion that hid the
+	// attempt (encoded, payload_splitting, hidden_markup, obfuscated,
+	// indirect_injection) when there was one, else the strongest rule.
+	Family  string
+	Reasons []string
+	Spans   []Span
+}
+
+// Threshold is the score at which a topic is reported.
+const Threshold = 4
+
+// confidence maps a score to low, medium or high.
+func confidence(score int) string {
+	switch {
+	case score >= 8:
+		return "high"
+	case score >= 6:
+		return "medium"
+	}
+	return "low"
+}
+
+// Classifier classifies inputs. It is safe for concurrent use; the zero
+// value is not usable, call New.
+type Classifier struct {
+	lx   *lexicon
+	pool sync.Pool
+}
+
+// New returns a classifier with the built-in lexicon.
+func New() *Classifier {
+	c := &Classifier{lx: lex}
+	c.pool.New = func() any { return &work{tk: tokenizer{lx: lex}} }
+	return c
+}
+
+// work is the scratch space of one Classify call.
+type work struct {
+	tk      tokenizer
+	views   []view
+	hidden  [][2]int32
+	signals []placed
+}
+
+// placed is a signal mapped to a field, with the evasions it went through.
+type placed struct {
+	signal
+	field      int
+	start, end int32
+	evasion    string
+	evReason   string
+}
+
+// Classify returns the intent topics of a prompt and its context, ordered
+// by topic ID. It never fails: text it cannot read (invalid UTF-8, binary)
+// is skipped byte by byte.
+func (c *Classifier) Classify(prompt, context string) []Verdict {
+	w := c.pool.Get().(*work)
+	defer c.pool.Put(w)
+	w.signals = w.signals[:0]
+	for field, text := range [2]string{prompt, context} {
+		if text != "" {
+			c.field(w, text, field)
+		}
+	}
+	if len(w.signals) == 0 {
+		return nil
+	}
+	return verdicts(w.signals)
+}
+
+func (c *Classifier) field(w *work, text string, field int) {
+	w.hidden = hiddenRegions(text, w.hidden[:0])
+	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
+	h := hintsOf(text)
+	w.views = w.views[:0]
+	if h.encoded {
+		w.views = decodedViews(text, field, w.views)
+	}
+	if h.quotes >= 3 {
+		if jv, ok := joinedView(text, field); ok {
+			w.views = append(w.views, jv)
+		}
+	}
+	for i := range w.views {
+		v := &w.views[i]
+		mark := len(w.signals)
+		core := c.view(w, v, false)
+		if v.kind == viewJoined && core <= plainCore {
+			w.signals = w.signals[:mark] // nothing the plain reading missed
+			continue
+		}
+		if core < 2 {
+			w.signals = w.signals[:mark]
+			continue
+		}
+		ev, why := "encoded", "decoded from base64"
+		switch v.kind {
+		case viewHex:
+			why = "decoded from hex"
+		case viewPercent:
+			why = "decoded from percent-encoding"
+		case viewJoined:
+			ev, why = "payload_splitting", "assembled from quoted fragments"
+		}
+		for k := mark; k < len(w.signals); k++ {
+			w.signals[k].evasion, w.signals[k].evReason = ev, why
+		}
+	}
+}
+
+// view runs the rules over one view in both channels and appends placed
+// signals; it returns the view's core jailbreak score.
+func (c *Classifier) view(w *work, v *view, plain bool) int {
+	tk := &w.tk
+	tk.reset()
+	tk.run(v.text)
+	tk.rejoin(v.text)
+	tk.phrases()
+	core := 0
+	for ch := 0; ch < 2; ch++ {
+		if ch == 1 && !rot13Worth(tk.toks) {
+			break
+		}
+		r := ruleCtx{toks: tk.toks, text: v.text, ch: ch, context: v.field == 1}
+		r.jailbreak()
+		if plain && ch == 0 {
+			r.structure(w)
+		}
+		r.pii()
+		r.codeAbuse()
+		mark := len(w.signals)
+		best := [numTopics]int{}
+		for _, s := range r.out {
+			if s.weight > best[s.topic] {
+				best[s.topic] = s.weight
+			}
+		}
+		if ch == 1 && best[topicJailbreak] < 3 && best[topicPII] < 4 && best[topicCodeAbuse] < 4 {
+			continue // a ROT13 reading of ordinary text: chance hits
+		}
+		for _, s := range r.out {
+			p := placed{signal: s, field: v.field}
+			if s.from >= 0 {
+				p.start, p.end = v.orig(tk.toks[s.from].start, tk.toks[s.to].end)
+			} else {
+				p.start, p.end = v.orig(s.rawStart, s.rawEnd)
+			}
+			if ch == 1 {
+				p.evasion, p.evReason = "encoded", "read through ROT13"
+			} else if plain {
+				for _, h := range w.hidden {
+					if p.start >= h[0] && p.end <= h[1] {
+						p.evasion, p.evReason = "hidden_markup", "inside an HTML or Markdown comment or hidden element"
+						break
+					}
+				}
+				if p.evasion == "" && s.from >= 0 {
+					for k := s.from; k <= s.to; k++ {
+						if tk.toks[k].flags&tokFolded != 0 {
+							p.evasion, p.evReason = "obfuscated", "leetspeak, look-alike letters, invisible characters or spacing undone"
+							break
+						}
+					}
+				}
+			}
+			w.signals = append(w.signals, p)
+		}
+		if ch == 0 {
+			core = best[topicJailbreak]
+		}
+		_ = mark
+	}
+	return core
+}
+
+// rot13Worth reports whether the ROT13 reading finds at least three
+// content words: otherwise the rules would find nothing there.
+func rot13Worth(toks []tok) bool {
+	n := 0
+	for i := range toks {
+		if toks[i].cats[1]&^catFill != 0 && toks[i].cats[1] != toks[i].cats[0] {
+			n++
+			if n >= 3 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// evasion bonuses: hiding an attempt is itself evidence.
+var evasionBonus = map[string]int{"encoded": 2, "payload_splitting": 2, "hidden_markup": 2, "obfuscated": 1, "indirect_injection": 1}
+
+// verdicts combines placed signals: per topic the strongest signal of each
+// family counts, plus a bonus for each evasion the attempt went through and
+// for appearing in the context.
+func verdicts(sigs []placed) []Verdict {
+	var out []Verdict
+	for t := uint8(0); t < numTopics; t++ {
+		fam := map[string]int{}
+		ev := map[string]bool{}
+		var reasons []string
+		var spans []Span
+		bestFam, bestW := "", 0
+		for _, s := range sigs {
+			if s.topic != t || s.weight <= 0 {
+				continue
+			}
+			if s.weight > fam[s.family] {
+				fam[s.family] = s.weight
+			}
+			if s.weight > bestW {
+				bestFam, bestW = s.family, s.weight
+			}
+		}
+		score := 0
+		for _, w := range fam {
+			if w >= 2 { // a lone mention (weight 1) explains, it does not decide
+				score += w
+			}
+		}
+		if score < 2 {
+			continue
+		}
+		evFam := ""
+		for _, s := range sigs {
+			if s.topic != t || s.weight <= 0 {
+				continue
+			}
+			reasons = appendUnique(reasons, s.reason)
+			if s.weight >= 2 {
+				spans = appendSpan(spans, s)
+			}
+			if s.evasion != "" && !ev[s.evasion] && s.weight >= 2 {
+				ev[s.evasion] = true
+				score += evasionBonus[s.evasion]
+				reasons = appendUnique(reasons, s.evReason)
+				if evFam == "" || evasionBonus[s.evasion] > evasionBonus[evFam] {
+					evFam = s.evasion
+				}
+			}
+			if s.field == 1 && t == topicJailbreak && !ev["context"] && s.weight >= 2 {
+				ev["context"] = true
+				score++
+				reasons = appendUnique(reasons, "found in the tool output or document that came with the prompt")
+				if evFam == "" {
+					evFam = "indirect_injection"
+				}
+			}
+		}
+		if score < Threshold {
+			continue
+		}
+		if evFam != "" {
+			bestFam = evFam
+		}
+		out = append(out, Verdict{Topic: topicIDs[t], Score: score, Confidence: confidence(score), Family: bestFam, Reasons: reasons, Spans: spans})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Topic < out[j].Topic })
+	return out
+}
+
+func appendUnique(l []string, s string) []string {
+	for _, x := range l {
+		if x == s {
+			return l
+		}
+	}
+	return append(l, s)
+}
+
+const maxSpans = 8
+
+func appendSpan(l []Span, s placed) []Span {
+	f := FieldPrompt
+	if s.field == 1 {
+		f = FieldContext
+	}
+	sp := Span{Field: f, Start: int(s.start), End: int(s.end)}
+	for i, x := range l {
+		if x.Field == sp.Field && sp.Start <= x.End && x.Start <= sp.End {
+			l[i].Start, l[i].End = min(x.Start, sp.Start), max(x.End, sp.End)
+			return l
+		}
+	}
+	if len(l) >= maxSpans {
+		return l
+	}
+	return append(l, sp)
+}
+
+// structure finds chat-template markup and role labels at the start of
+// lines: a fake system message ("SYSTEM:", "<|im_start|>system",
+// "[INST]", "### Instruction") or a fake transcript (user and assistant
+// turns written into one message).
+func (r *ruleCtx) structure(w *work) {
+	text := r.text
+	var sys, user, asst int32 = -1, -1, -1
+	var sysEnd int32
+	complied := int32(-1)
+	for off := 0; off < len(text); {
+		e := strings.IndexByte(text[off:], '\n')
+		line := text[off:]
+		if e >= 0 {
+			line = text[off : off+e]
+		}
+		if role, n := lineRole(line); role != "" {
+			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-")))
+			switch role {
+			case "system":
+				if sys < 0 {
+					sys, sysEnd = at, at+int32(n)
+				}
+			case "user":
+				user = at
+			case "assistant":
+				asst = at
+				if complied < 0 && fakeCompliance(line) {
+					complied = at
+				}
+			}
+		}
+		if e < 0 {
+			break
+		}
+		off += e + 1
+	}
+	if sys < 0 {
+		// chat-template tokens and role objects anywhere in the text
+		for _, m := range chatMarkup {
+			if k := strings.Index(text, m); k >= 0 {
+				sys, sysEnd = int32(k), int32(k+len(m))
+				break
+			}
+		}
+	}
+	if sys >= 0 {
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
+	}
+	if user >= 0 && complied >= 0 {
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fabricated_compliance", reason: "a fabricated assistant turn agrees to drop its rules", weight: 3, from: -1, rawStart: complied, rawEnd: min(complied+9, int32(len(text)))})
+	}
+	if user >= 0 && asst >= 0 {
+		a, b := min(user, asst), max(user, asst)
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fabricated conversation transcript", weight: 2, from: -1, rawStart: a, rawEnd: min(b+4, int32(len(text)))})
+	}
+}
+
+// chatMarkup are the special tokens of chat templates and the role field
+// of chat API messages: in a user's prompt they fake a system turn.
+var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
+	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
+
+// fakeCompliance reports an assistant line that agrees to set its rules
+// aside ("Sure, I will ignore my guidelines").
+func fakeCompliance(line string) bool {
+	l := strings.ToLower(line)
+	agree := false
+	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood"} {
+		if strings.Contains(l, w) {
+			agree = true
+			break
+		}
+	}
+	if !agree {
+		return false
+	}
+	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineRole returns the role a line claims ("system", "user", "assistant")
+// and the length of the label.
+func lineRole(line string) (string, int) {
+	l := strings.TrimLeft(line, " \t>*#[<|-")
+	if len(l) < 3 {
+		return "", 0
+	}
+	head := l
+	if len(head) > 40 {
+		head = head[:40]
+	}
+	lh := strings.ToLower(head)
+	for _, m := range []struct{ p, role string }{
+		{"im_start|>system", "system"}, {"im_start|>user", "user"}, {"im_start|>assistant", "assistant"},
+		{"system|>", "system"}, {"<sys>>", "system"}, {"sys>>", "system"}, {"inst]", "system"}, {"/inst]", "assistant"},
+		{"system:", "system"}, {"system]", "system"}, {"system>", "system"}, {"system message", "system"}, {"system prompt:", "system"},
+		{"system override", "system"}, {"system notice", "system"}, {"system update", "system"}, {"sys:", "system"},
+		{"developer:", "system"}, {"developer message", "system"}, {"admin:", "system"}, {"administrator:", "system"}, {"root:", "system"},
+		{"new instructions", "system"}, {"end of prompt", "system"},
+		{"end of system", "system"}, {"end of instructions", "system"}, {"begin system", "system"}, {"system ---", "system"},
+		{"user:", "user"}, {"user]", "user"}, {"human:", "user"}, {"user>", "user"}, {"q:", "user"},
+		{"assistant:", "assistant"}, {"assistant]", "assistant"}, {"assistant>", "assistant"}, {"ai:", "assistant"}, {"bot:", "assistant"}, {"chatgpt:", "assistant"}, {"response:", "assistant"},
+	} {
+		if strings.HasPrefix(lh, m.p) {
+			return m.role, len(m.p)
+		}
+	}
+	return "", 0
+}

@@ -1,0 +1,394 @@
+package intent
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse/gatehouse/internal/dlp"
+)
+
+// A token is one word of a view after normalisation, with the lexicon's
+// categories for it in each channel (0: the text as written, 1: the text
+// read through ROT13).
+type tok struct {
+	cats       [2]uint64
+	pend       [2]int32 // last token of a phrase that starts here (else own index)
+	lv         int32    // lexicon entry of the key, or -1
+	start, end int32    // byte offsets in the view
+	koff, klen int32    // the normalised key in tokenizer.arena
+	flags      uint8
+}
+
+const (
+	tokFolded uint8 = 1 << iota // look-alikes, leetspeak, invisible characters or spacing were undone
+	tokCJK                      // a bigram of Han, Hiragana or Katakana characters
+	tokSingle                   // one ASCII letter (candidate for spaced-out words)
+)
+
+// tokenizer turns text into normalised word keys: NFKD with combining marks
+// removed (so "précédentes" reads "precedentes" and full-width or
+// mathematical letters read as ASCII), invisible format characters (zero
+// width space, joiners, soft hyphen, bidi controls) dropped, look-alike
+// letters folded to ASCII in words that are not entirely in another script,
+// lower case, and a leetspeak skeleton (0→o, 1/l/|→i, 3→e, 4/@→a, 5/$→s,
+// 7→t, 8→b, 9→g) in words holding at least one letter. Han and kana runs
+// become overlapping bigrams. The lexicon is compiled through the same
+// tokenizer, so both sides always agree.
+type tokenizer struct {
+	lx    *lexicon
+	toks  []tok
+	arena []byte
+	a, b  []byte // the word folded to ASCII where possible, and as written
+	dec   []byte
+}
+
+// word state while scanning
+type wordState struct {
+	start       int
+	asciiLetter int
+	digitSym    int
+	nonASCIIOut int
+	folded      bool
+	open        bool
+	hasB        bool
+}
+
+var asciiLetters = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-32] = true, true
+	}
+	return
+}()
+
+func (t *tokenizer) reset() {
+	t.toks = t.toks[:0]
+	t.arena = t.arena[:0]
+}
+
+// run tokenizes text, appending to t.toks. The channel-0 and channel-1
+// categories come from the lexicon (none while the lexicon is compiled).
+func (t *tokenizer) run(text string) {
+	var w wordState
+	t.a, t.b = t.a[:0], t.b[:0]
+	finish := func(end int) {
+		if w.open {
+			t.emitWord(&w, end)
+		}
+		w = wordState{}
+		t.a, t.b = t.a[:0], t.b[:0]
+	}
+	open := func(i int) {
+		if !w.open {
+			w.open, w.start = true, i
+		}
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case asciiLetters[c]:
+				open(i)
+				j := i
+				for j < len(text) && asciiLetters[text[j]] {
+					t.a = append(t.a, text[j]|0x20)
+					j++
+				}
+				if w.hasB {
+					for k := i; k < j; k++ {
+						t.b = append(t.b, text[k]|0x20)
+					}
+				}
+				w.asciiLetter += j - i
+				i = j
+				continue
+			case c >= '0' && c <= '9':
+				open(i)
+				t.a = append(t.a, c)
+				if w.hasB {
+					t.b = append(t.b, c)
+				}
+				w.digitSym++
+			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
+				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
+				open(i)
+				t.a = append(t.a, c)
+				if w.hasB {
+					t.b = append(t.b, c)
+				}
+				w.digitSym++
+			case c == '\'' && w.open && i+1 < len(text) && isASCIILetter(text[i+1]):
+				// don't → dont
+			default:
+				finish(i)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == utf8.RuneError:
+			finish(i)
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Mn, r) || r >= 0xFE00 && r <= 0xFE0F:
+			// invisible: neither a letter nor a separator
+			if w.open {
+				w.folded = true
+			}
+		case r == '\u2019' && w.open:
+		case isCJK(r):
+			finish(i)
+			i = t.cjkRun(text, i)
+			continue
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+			// Mc: the spacing vowel signs of Indic scripts belong to the word
+			open(i)
+			if !w.hasB {
+				// t.b (the word as written) is kept apart only once a
+				// non-ASCII letter makes it differ from t.a
+				t.b = append(t.b[:0], t.a...)
+				w.hasB = true
+			}
+			t.foldRune(&w, r)
+		default:
+			finish(i)
+		}
+		i += n
+	}
+	finish(len(text))
+}
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
+
+func isCJK(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
+		r == 0x30FC || r == 0x3005 // ー (long vowel mark) and 々 (repetition mark) are Common, used inside words
+}
+
+// foldRune appends the normalised forms of one non-ASCII letter or digit.
+func (t *tokenizer) foldRune(w *wordState, r rune) {
+	var rb [4]byte
+	t.dec = norm.NFKD.Append(t.dec[:0], rb[:utf8.EncodeRune(rb[:], r)]...)
+	for d := t.dec; len(d) > 0; {
+		q, m := utf8.DecodeRune(d)
+		d = d[m:]
+		if unicode.Is(unicode.Mn, q) {
+			continue
+		}
+		if q < utf8.RuneSelf {
+			c := byte(q)
+			if c >= 'A' && c <= 'Z' {
+				c |= 0x20
+			}
+			t.a, t.b = append(t.a, c), append(t.b, c)
+			if r != q {
+				w.folded = true
+			}
+			continue
+		}
+		lq := unicode.ToLower(q)
+		t.b = utf8.AppendRune(t.b, lq)
+		if f := dlp.FoldRune(q); f != 0 {
+			if f >= 'A' && f <= 'Z' {
+				f |= 0x20
+			}
+			t.a = append(t.a, f)
+			w.folded = true
+			continue
+		}
+		t.a = utf8.AppendRune(t.a, lq)
+		w.nonASCIIOut++
+	}
+}
+
+// skeleton maps leetspeak digits and symbols, and 'l', to the letter they
+// stand for.
+var skeleton = func() [256]byte {
+	var s [256]byte
+	for i := range s {
+		s[i] = byte(i)
+	}
+	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '8': 'b', '9': 'g'} {
+		s[k] = v
+	}
+	return s
+}()
+
+func (t *tokenizer) emitWord(w *wordState, end int) {
+	key := t.a
+	if w.hasB && w.nonASCIIOut > 0 && w.asciiLetter == 0 {
+		key = t.b
+	}
+	letters := w.asciiLetter > 0 || len(key) > w.digitSym
+	if !letters {
+		return // a number: nothing in the lexicon is one
+	}
+	koff := len(t.arena)
+	t.arena = append(t.arena, key...)
+	k := t.arena[koff:]
+	leet := false
+	for i, c := range k {
+		if s := skeleton[c]; s != c {
+			k[i] = s
+			if c != 'l' {
+				leet = true
+			}
+		}
+	}
+	var flags uint8
+	if w.folded || leet {
+		flags |= tokFolded
+	}
+	if len(k) == 1 && w.asciiLetter == 1 {
+		flags |= tokSingle
+	}
+	t.push(int32(w.start), int32(end), int32(koff), int32(len(k)), flags)
+}
+
+// cjkRun emits overlapping bigrams for a run of Han or kana characters
+// starting at i and returns the offset after the run.
+func (t *tokenizer) cjkRun(text string, i int) int {
+	type pos struct{ at, n int }
+	var prev pos
+	have := false
+	for i < len(text) {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isCJK(r) {
+			break
+		}
+		if have {
+			koff := len(t.arena)
+			t.arena = append(t.arena, text[prev.at:i+n]...)
+			t.push(int32(prev.at), int32(i+n), int32(koff), int32(len(t.arena)-koff), tokCJK)
+		}
+		prev, have = pos{i, n}, true
+		i += n
+	}
+	return i
+}
+
+func (t *tokenizer) push(start, end, koff, klen int32, flags uint8) {
+	n := int32(len(t.toks))
+	t.toks = append(t.toks, tok{start: start, end: end, koff: koff, klen: klen, flags: flags, lv: -1, pend: [2]int32{n, n}})
+	if t.lx != nil {
+		t.lx.lookup(t.arena[koff:koff+klen], &t.toks[n])
+	}
+}
+
+func (t *tokenizer) key(k *tok) []byte { return t.arena[k.koff : k.koff+k.klen] }
+
+// rejoin undoes two evasions once the words are known: letters spaced out
+// ("i g n o r e", "i.g.n.o.r.e") and words cut by a separator ("ig-nore",
+// "instruc_tions"), when the joined word is in the lexicon.
+func (t *tokenizer) rejoin(text string) {
+	if t.lx == nil {
+		return
+	}
+	toks := t.toks
+	out := toks[:0]
+	for i := 0; i < len(toks); {
+		// a run of single letters, each at most two bytes from the next
+		j := i
+		if toks[i].flags&tokSingle != 0 {
+			for j+1 < len(toks) && toks[j+1].flags&tokSingle != 0 && toks[j+1].start-toks[j].end <= 2 && !hasNewline(text[toks[j].end:toks[j+1].start]) {
+				j++
+			}
+		}
+		if j-i >= 2 {
+			koff := int32(len(t.arena))
+			for k := i; k <= j; k++ {
+				t.arena = append(t.arena, t.key(&toks[k])...)
+			}
+			m := tok{start: toks[i].start, end: toks[j].end, koff: koff, klen: int32(len(t.arena)) - koff, flags: tokFolded, lv: -1}
+			t.lx.lookup(t.arena[koff:], &m)
+			if m.lv >= 0 {
+				out = append(out, m)
+				i = j + 1
+				continue
+			}
+		}
+		// two unknown words joined by one separator byte, or a short
+		// fragment split off by a blank ("ign ore", "dis regard")
+		if i+1 < len(toks) && toks[i].lv < 0 && toks[i+1].lv < 0 && toks[i].flags&tokCJK == 0 && toks[i+1].flags&tokCJK == 0 {
+			gap := text[toks[i].end:toks[i+1].start]
+			short := toks[i].klen <= 4 || toks[i+1].klen <= 4
+			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) {
+				koff := int32(len(t.arena))
+				t.arena = append(t.arena, t.key(&toks[i])...)
+				t.arena = append(t.arena, t.key(&toks[i+1])...)
+				m := tok{start: toks[i].start, end: toks[i+1].end, koff: koff, klen: int32(len(t.arena)) - koff, flags: tokFolded, lv: -1}
+				t.lx.lookup(t.arena[koff:], &m)
+				if m.lv >= 0 {
+					out = append(out, m)
+					i += 2
+					continue
+				}
+			}
+		}
+		if len(out) != i {
+			out = append(out, toks[i])
+		} else {
+			out = out[:i+1] // nothing merged yet: the token is already in place
+		}
+		i++
+	}
+	for k := range out {
+		out[k].pend = [2]int32{int32(k), int32(k)}
+	}
+	t.toks = out
+}
+
+func hasNewline(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// phrases marks multi-word lexicon entries: the first token gains the
+// phrase's categories and pend points at its last token; the tokens inside
+// become fillers for distance counting.
+func (t *tokenizer) phrases() {
+	if t.lx == nil {
+		return
+	}
+	toks := t.toks
+	for i := range toks {
+		if toks[i].lv < 0 {
+			continue
+		}
+		v := &t.lx.vals[toks[i].lv]
+		for c := 0; c < 2; c++ {
+			if v.ph[c] < 0 {
+				continue
+			}
+			for _, p := range t.lx.phrases[v.ph[c]] {
+				if i+len(p.ids) >= len(toks) {
+					continue
+				}
+				ok := true
+				for k, id := range p.ids {
+					if toks[i+1+k].lv != id {
+						ok = false
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
+				last := i + len(p.ids)
+				toks[i].cats[c] |= p.cats
+				if int32(last) > toks[i].pend[c] {
+					toks[i].pend[c] = int32(last)
+				}
+				for k := i + 1; k <= last; k++ {
+					toks[k].cats[c] |= catFill
+				}
+			}
+		}
+	}
+}

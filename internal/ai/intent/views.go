@@ -1,0 +1,433 @@
+package intent
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+)
+
+// A view is text the rules read: a field as written, or a payload decoded
+// from it, or the quoted fragments of it joined. Spans found in a view map
+// back to the field through its segments.
+type view struct {
+	text  string
+	field int
+	kind  viewKind
+	segs  []seg
+}
+
+type viewKind uint8
+
+const (
+	viewPlain viewKind = iota
+	viewBase64
+	viewHex
+	viewPercent
+	viewJoined
+)
+
+// seg maps view bytes [vStart, next seg's vStart) to the field: exactly
+// (byte for byte from oStart) or, for decoded payloads, to the whole
+// encoded run [oStart, oEnd).
+type seg struct {
+	vStart, oStart, oEnd int32
+	exact                bool
+}
+
+func (v *view) orig(s, e int32) (int32, int32) {
+	if len(v.segs) == 0 {
+		return s, e
+	}
+	find := func(p int32) seg {
+		k := 0
+		for k+1 < len(v.segs) && v.segs[k+1].vStart <= p {
+			k++
+		}
+		return v.segs[k]
+	}
+	a, b := find(s), find(e-1)
+	os, oe := a.oStart, b.oEnd
+	if a.exact {
+		os = a.oStart + (s - a.vStart)
+	}
+	if b.exact {
+		oe = b.oStart + (e - b.vStart)
+	}
+	if oe < os {
+		oe = os
+	}
+	return os, oe
+}
+
+// Limits on the extra work one field can cause.
+const (
+	maxDecodedRuns  = 16
+	maxDecodedBytes = 64 << 10
+	minB64Run       = 16
+	minHexBytes     = 8
+	maxFragment     = 400
+)
+
+func isB64(c byte) bool { return b64Bytes[c] }
+
+var b64Bytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_'
+	}
+	return
+}()
+
+// decodedViews finds base64, hex and percent-encoded runs in text whose
+// decoding is readable text.
+func decodedViews(text string, field int, out []view) []view {
+	budget := maxDecodedBytes
+	runs := 0
+	add := func(kind viewKind, s, e int, dec []byte) {
+		if runs >= maxDecodedRuns || len(dec) > budget || !readable(dec) {
+			return
+		}
+		runs++
+		budget -= len(dec)
+		out = append(out, view{text: string(dec), field: field, kind: kind, segs: []seg{{vStart: 0, oStart: int32(s), oEnd: int32(e)}}})
+	}
+	for i := 0; i < len(text) && runs < maxDecodedRuns; {
+		c := text[i]
+		switch {
+		case c == '%' && i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]):
+			s := i
+			var dec []byte
+			for i+2 < len(text) && text[i] == '%' && isHex(text[i+1]) && isHex(text[i+2]) {
+				dec = append(dec, hexVal(text[i+1])<<4|hexVal(text[i+2]))
+				i += 3
+				// keep plain characters between escapes inside one run
+				for i < len(text) && text[i] != '%' && text[i] > ' ' && len(dec) > 0 {
+					dec = append(dec, text[i])
+					i++
+				}
+			}
+			if len(dec) >= minHexBytes {
+				add(viewPercent, s, i, dec)
+			}
+		case (c == '\\' || c == '0') && i+3 < len(text) && text[i+1] == 'x' && isHex(text[i+2]):
+			// "\x69\x67…" or "0x69 0x67…"
+			if dec, e := hexRun(text, i); len(dec) >= minHexBytes && e > i {
+				add(viewHex, i, e, dec)
+				i = e
+				continue
+			}
+			i++
+		case isB64(c):
+			e := b64End(text, i)
+			switch {
+			case e-i == 2 && isHex(c) && isHex(text[i+1]) && e+2 < len(text) && (text[e] == ' ' || text[e] == ':' || text[e] == ',') && isHex(text[e+1]):
+				// spaced hex bytes: "69 67 6e"
+				if dec, he := hexRun(text, i); len(dec) >= minHexBytes && he > i {
+					add(viewHex, i, he, dec)
+					e = he
+				}
+			case e-i >= minB64Run && allHex(text[i:e]) && (e-i)%2 == 0:
+				if dec, he := hexRun(text, i); len(dec) >= minHexBytes && he > i {
+					add(viewHex, i, he, dec)
+				}
+			case e-i >= minB64Run:
+				if dec := decodeB64(text[i:e]); dec != nil {
+					add(viewBase64, i, e, dec)
+				}
+			}
+			i = e
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+func b64End(text string, i int) int {
+	e := i
+	for e < len(text) && isB64(text[e]) {
+		e++
+	}
+	for e < len(text) && text[e] == '=' {
+		e++
+	}
+	return e
+}
+
+// decodeB64 decodes standard or URL base64 with or without padding; a run
+// without a digit, '+' or '/' and without mixed case is a word, not base64.
+func decodeB64(s string) []byte {
+	upper, lower, other := false, false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= 'a' && c <= 'z':
+			lower = true
+		default:
+			other = true
+		}
+	}
+	if !(upper && lower) && !other {
+		return nil
+	}
+	t := strings.TrimRight(s, "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(t, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	if len(t)%4 == 1 {
+		t = t[:len(t)-1]
+	}
+	dec, err := enc.DecodeString(t)
+	if err != nil {
+		return nil
+	}
+	return dec
+}
+
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// hexRun decodes hex bytes from i: a contiguous even-length run, or bytes
+// written "\x69\x67", "0x69 0x67", "69 67 6e" or "69:67:6e".
+func hexRun(text string, i int) ([]byte, int) {
+	var dec []byte
+	e := i
+	for e < len(text) {
+		p := e
+		if strings.HasPrefix(text[p:], "\\x") || strings.HasPrefix(text[p:], "0x") {
+			p += 2
+		}
+		if p+1 >= len(text) || !isHex(text[p]) || !isHex(text[p+1]) {
+			break
+		}
+		dec = append(dec, hexVal(text[p])<<4|hexVal(text[p+1]))
+		e = p + 2
+		if e < len(text) && (text[e] == ' ' || text[e] == ':' || text[e] == ',') && e+1 < len(text) && (isHex(text[e+1]) || text[e+1] == '\\' || text[e+1] == '0') {
+			e++
+		}
+	}
+	// a run that ends inside a word is not hex (a base64 or plain word)
+	if e < len(text) && isB64(text[e]) {
+		return nil, i
+	}
+	return dec, e
+}
+
+// readable reports decoded bytes that read as text: valid UTF-8, mostly
+// letters and spaces, with at least one space (a sentence, not a key).
+func readable(b []byte) bool {
+	if len(b) < 8 || !utf8.Valid(b) {
+		return false
+	}
+	good, spaces := 0, 0
+	for _, c := range b {
+		switch {
+		case c == ' ':
+			spaces++
+			good++
+		case c >= 0x80, c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '\'', c == ',', c == '.', c == '\n':
+			good++
+		}
+	}
+	return spaces > 0 && good*10 >= len(b)*8
+}
+
+// joinedView joins the quoted fragments of text ('…', "…", `…`, “…”) in
+// order, for payloads split across variables ("a='ign' b='ore all…'").
+func joinedView(text string, field int) (view, bool) {
+	var v view
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(text); i++ {
+		q := text[i]
+		closeQ := ""
+		switch {
+		case q == '\'' || q == '"' || q == '`':
+			closeQ = string(q)
+			// an apostrophe inside a word is not a quote
+			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
+				continue
+			}
+		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
+			closeQ = "”"
+		default:
+			continue
+		}
+		open := i + 1
+		if closeQ == "”" {
+			open = i + len("“")
+		}
+		end := strings.Index(text[open:], closeQ)
+		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
+			continue
+		}
+		v.segs = append(v.segs, seg{vStart: int32(b.Len()), oStart: int32(open), oEnd: int32(open + end), exact: true})
+		b.WriteString(text[open : open+end])
+		n++
+		i = open + end + len(closeQ) - 1
+	}
+	if n < 2 {
+		return view{}, false
+	}
+	v.text, v.field, v.kind = b.String(), field, viewJoined
+	return v, true
+}
+
+// asciiLower lowers ASCII letters only, so offsets stay those of text
+// (strings.ToLower rewrites invalid UTF-8 and changes lengths).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c | 0x20
+		}
+	}
+	return string(b)
+}
+
+// mayHide is hiddenRegions' cheap first test for hiding styles, in
+// either case, without lowering the whole text.
+func mayHide(text string) bool {
+	for _, k := range []string{"isplay", "ISPLAY", "isibility", "ISIBILITY", "ont-size", "ONT-SIZE", "pacity", "PACITY", "olor", "OLOR"} {
+		if strings.Contains(text, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenRegions returns the byte ranges of text a reader does not see
+// rendered: HTML comments, Markdown link-reference comments ("[//]: #
+// (…)"), and elements styled display:none or visibility:hidden.
+func hiddenRegions(text string, out [][2]int32) [][2]int32 {
+	for off := 0; ; {
+		i := strings.Index(text[off:], "<!--")
+		if i < 0 {
+			break
+		}
+		s := off + i
+		e := strings.Index(text[s+4:], "-->")
+		end := len(text)
+		if e >= 0 {
+			end = s + 4 + e + 3
+		}
+		out = append(out, [2]int32{int32(s), int32(end)})
+		off = end
+		if off >= len(text) {
+			break
+		}
+	}
+	for off := 0; ; {
+		// Markdown comments: a link reference nobody links to, "[//]: # (…)",
+		// "[comment]: <> (…)"
+		i := strings.Index(text[off:], "]: ")
+		if i >= 0 && !(strings.HasPrefix(text[off+i+3:], "#") || strings.HasPrefix(text[off+i+3:], "<>")) {
+			off += i + 3
+			continue
+		}
+		if i < 0 {
+			break
+		}
+		s := off + i
+		e := strings.IndexByte(text[s:], '\n')
+		end := len(text)
+		if e >= 0 {
+			end = s + e
+		}
+		out = append(out, [2]int32{int32(s), int32(end)})
+		off = end
+	}
+	if !mayHide(text) {
+		return out
+	}
+	lower := asciiLower(text)
+	for _, key := range []string{"display:none", "display: none", "visibility:hidden", "visibility: hidden", "font-size:0", "font-size: 0",
+		"opacity:0", "opacity: 0", "color:white", "color: white", "color:#fff", "color: #fff"} {
+		for off := 0; ; {
+			i := strings.Index(lower[off:], key)
+			if i < 0 {
+				break
+			}
+			s := off + i
+			// the element's content runs to the next closing tag
+			e := strings.Index(lower[s:], "</")
+			end := len(text)
+			if e >= 0 {
+				end = s + e
+			}
+			out = append(out, [2]int32{int32(s), int32(end)})
+			off = end
+			if off >= len(text) {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// textHints are what one pass over a field finds worth a closer look.
+type textHints struct {
+	encoded bool // a base64 or hex run, \x or 0x bytes, spaced hex pairs, %XX escapes
+	quotes  int  // quote characters that can open a fragment
+}
+
+// hintsOf makes one table-driven pass over text so that the decoders and
+// the fragment joiner run only on text that can hold what they look for.
+func hintsOf(text string) textHints {
+	var h textHints
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if b64Bytes[c] {
+			run++
+			if run >= minB64Run {
+				h.encoded = true
+			}
+			if c == 'x' && i > 0 && (text[i-1] == '\\' || text[i-1] == '0') && i+1 < len(text) && isHex(text[i+1]) {
+				h.encoded = true
+			}
+			continue
+		}
+		if run == 2 && c == ' ' && isHex(text[i-1]) && isHex(text[i-2]) && i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]) {
+			h.encoded = true
+		}
+		run = 0
+		switch c {
+		case '%':
+			if i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]) {
+				h.encoded = true
+			}
+		case '"', '`':
+			h.quotes++
+		case '\'':
+			if i == 0 || !isASCIILetter(text[i-1]) {
+				h.quotes++
+			}
+		case 0xE2:
+			if i+2 < len(text) && text[i+1] == 0x80 && text[i+2] == 0x9C {
+				h.quotes += 2
+			}
+		}
+	}
+	return h
+}
