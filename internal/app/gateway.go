@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/ai"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,14 +63,31 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
+	prompts, err := newPromptInspector()
+	if err != nil {
+		return nil, err
+	}
+	// The AI prompt profiles are the prompt inspector's; the others the upload scanner's.
+	var scanned []string
+	for _, id := range rulesPolicy.FieldStrings("dlp.profiles") {
+		if !ai.IsPromptProfile(id) {
+			scanned = append(scanned, id)
+		}
+	}
+	var promptLog gateway.PromptLogger
+	if g.PromptLog != nil {
+		promptLog = g.PromptLog
+	}
 	var devs gateway.DeviceVerifier
 	if g.Devices != nil {
 		devs = g.Devices
 	}
 	return gateway.New(g.Snapshots, gateway.Options{
-		Uploads: uploads,
+		Uploads:   uploads,
+		Prompts:   prompts,
+		PromptLog: promptLog,
 		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
-			DLPProfiles: rulesPolicy.FieldStrings("dlp.profiles"), Scores: gateway.ScoresOf(cat, g.AppReviews.Evidence())},
+			DLPProfiles: scanned, Scores: gateway.ScoresOf(cat, g.AppReviews.Evidence())},
 		Decide:      insp.Decide,
 		Interceptor: insp,
 		Egress: &gateway.Egress{Pins: gc.HostPins(), Allowed: gc.AllowedPrivateNetworks,
@@ -85,6 +103,20 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 		Log:               g.log,
 		Now:               g.now,
 	}), nil
+}
+
+// newPromptInspector builds AI prompt protection: the extraction adapters and the topic
+// classifier, with each application's unreadable requests failing closed.
+func newPromptInspector() (*ai.PromptInspector, error) {
+	c, err := ai.New(ai.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("ai prompt protection: %w", err)
+	}
+	p, err := ai.NewPromptInspector(c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ai prompt protection: %w", err)
+	}
+	return p, nil
 }
 
 // newInspector builds TLS inspection: a leaf minter on the CA in use (reloaded with the keys,

@@ -59,9 +59,15 @@ func TestDLPSection(t *testing.T) {
 func TestDLPRuleProfiles(t *testing.T) {
 	_, err := Parse([]byte(head+dlpRules), "gatehouse.yaml")
 	got := strings.Join(problemsOf(t, err), "\n")
-	if !strings.Contains(got, `gateway.rules[1].traffic: unknown DLP profile "customer_records" in dlp.profiles (profiles: all_predefined, credentials_and_secrets, financial_information, national_identifiers, pii, source_code)`) ||
+	if !strings.Contains(got, `gateway.rules[1].traffic: unknown DLP profile "customer_records" in dlp.profiles (profiles: all_predefined, credentials_and_secrets, financial_information, national_identifiers, pii, source_code, ai_prompt_ai_security, ai_prompt_pii, ai_prompt_technical, ai_prompt_customer, ai_prompt_financial_information)`) ||
 		strings.Contains(got, "rules[0]") {
 		t.Fatalf("problems:\n%s", got)
+	}
+	// The AI prompt profiles are known: their detection entries are the prompt topics.
+	prompts := strings.Replace(dlpRules, "[pii, credentials_and_secrets]", "[pii, ai_prompt_pii, ai_prompt_ai_security]", 1)
+	_, err = Parse([]byte(head+prompts), "gatehouse.yaml")
+	if got := strings.Join(problemsOf(t, err), "\n"); strings.Contains(got, "rules[0]") {
+		t.Fatalf("the AI prompt profiles were refused:\n%s", got)
 	}
 	typo := strings.Replace(dlpRules, "[pii, credentials_and_secrets]", "[pii, credentials]", 1)
 	_, err = Parse([]byte(head+typo), "gatehouse.yaml")

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ai"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
@@ -42,6 +43,12 @@ type Options struct {
 	// Uploads scans request bodies for the body-phase rules (DLP, file types, sizes); nil: a
 	// request a body rule could block is blocked (fail closed).
 	Uploads *upload.Scanner
+	// Prompts reads and classifies the prompts of requests to AI applications for the body
+	// phase (AI prompt profiles in dlp.profiles); nil: prompts are not read.
+	Prompts *ai.PromptInspector
+	// PromptLog keeps the prompts a deciding rule captures (rule_settings.payload_log);
+	// nil: none are kept.
+	PromptLog PromptLogger
 	// Devices checks per-device credentials; nil accepts service tokens only.
 	Devices DeviceVerifier
 	// RateLimit bounds the refused credentials audited per client address (store.Store).
@@ -77,9 +84,11 @@ type Gateway struct {
 	apps   *applib.Catalog
 	events EventSink
 	// irp forwards the requests decrypted from inspected tunnels.
-	irp     *httputil.ReverseProxy
-	policy  atomic.Pointer[Policy]
-	uploads *upload.Scanner
+	irp       *httputil.ReverseProxy
+	policy    atomic.Pointer[Policy]
+	uploads   *upload.Scanner
+	prompts   *ai.PromptInspector
+	promptLog PromptLogger
 	// ctx ends when the gateway is closed, ending every tunnel.
 	ctx   context.Context
 	close context.CancelFunc
@@ -116,6 +125,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.policy.Store(opts.Policy)
 	g.uploads = opts.Uploads
+	g.prompts, g.promptLog = opts.Prompts, opts.PromptLog
 	g.rp = &httputil.ReverseProxy{
 		Rewrite:        rewrite,
 		Transport:      g.newTransport(opts.ResponseHeaderTimeout),

@@ -24,13 +24,21 @@ const incompleteReason = "The upload could not be fully inspected, so it was not
 // (rules.Policy.EvaluateBodyIncomplete; rule_settings.scan_failure opts a rule out). It reports
 // whether the request may go on; the request's body is then the scanned one, replayed.
 func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, pol *Policy, st *evalState, site string) bool {
-	if pol.Rules == nil || !pol.Rules.Needs().Body() || r.Body == nil || r.Body == http.NoBody {
+	if pol.Rules == nil || r.Body == nil || r.Body == http.NoBody {
 		return true
 	}
-	if !pol.Rules.MayMatch(rules.PhaseBody, rules.PhaseRequest, &st.in) {
+	bodyRules := pol.Rules.Needs().Body() && pol.Rules.MayMatch(rules.PhaseBody, rules.PhaseRequest, &st.in)
+	// A request to an AI application whose request-phase rule captures payloads is read too:
+	// its prompt is logged (encrypted) even when no body rule could match.
+	capture := capturesPrompts(e.rule) && g.promptLog != nil && g.prompts != nil &&
+		g.prompts.Known(r.Method, e.dest.Host, r.URL.Path)
+	if !bodyRules && !capture {
 		return true
 	}
 	if g.uploads == nil {
+		if !bodyRules {
+			return true
+		}
 		// A body rule may match and nothing can scan: fail closed.
 		e.reason = "dlp-unavailable"
 		g.block(w, r, e, rules.Decision{Action: rules.ActionBlock, Phase: rules.PhaseBody}, site, incompleteReason)
@@ -38,8 +46,12 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), DefaultUploadTimeout)
 	defer cancel()
+	ids := pol.DLPProfiles
+	if !bodyRules {
+		ids = nil // only the prompt is wanted
+	}
 	res, body, err := g.uploads.Scan(ctx, r.Body, upload.Hints{ContentType: r.Header.Get("Content-Type"),
-		ContentEncoding: r.Header.Get("Content-Encoding")}, pol.DLPProfiles)
+		ContentEncoding: r.Header.Get("Content-Encoding")}, ids)
 	r.Body = body
 	// The scan buffer counts against the scanner's budget until the body is closed: the
 	// transport closes it once forwarded, and nothing does when the request is blocked, so it
@@ -51,6 +63,7 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 		r.TransferEncoding = nil
 		r.Header.Del("Transfer-Encoding")
 	}
+	prompt := g.inspectPrompt(r, e, body.Whole())
 	in := &st.in
 	in.BodyPhase = "upload"
 	in.UploadFileSize = res.Size
@@ -59,14 +72,32 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	}
 	in.UploadFileTypes = res.FileTypes
 	in.DLPProfiles = res.MatchedProfiles
-	var d rules.Decision
-	if res.Incomplete || err != nil {
-		d = pol.Rules.EvaluateBodyIncomplete(in)
-	} else {
-		d = pol.Rules.EvaluateBody(in)
+	incomplete := res.Incomplete || err != nil
+	if prompt != nil {
+		in.DLPProfiles = append(in.DLPProfiles, prompt.Profiles...)
+		incomplete = incomplete || prompt.Incomplete
 	}
-	g.logFindings(r.Context(), e, d, res)
+	d := rules.Decision{}
+	if bodyRules {
+		if incomplete {
+			d = pol.Rules.EvaluateBodyIncomplete(in)
+		} else {
+			d = pol.Rules.EvaluateBody(in)
+		}
+		g.logFindings(r.Context(), e, d, res)
+	}
+	deciding := d
+	if !d.Matched() {
+		deciding = rules.Decision{Rule: e.rule, Action: e.action}
+	}
+	g.logPromptVerdict(r.Context(), e, prompt, deciding)
+	if capturesPrompts(deciding.Rule) {
+		g.logPrompt(r.Context(), e, prompt, deciding, res.Size)
+	}
 	if !d.Matched() || d.Action == rules.ActionAllow {
+		if d.Matched() {
+			e.noteDecision(d)
+		}
 		return true
 	}
 	e.noteDecision(d)

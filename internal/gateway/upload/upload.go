@@ -159,11 +159,17 @@ type Result struct {
 // Body is a body after its scan: read it to forward the request, then Close it to release its
 // share of the buffer budget (Close does not close the original body's source beyond it).
 type Body struct {
-	r        io.Reader
+	r io.Reader
+	// whole is the body when it was read whole (within the scan budget).
+	whole    []byte
 	rest     io.ReadCloser
 	release  func()
 	released atomic.Bool
 }
+
+// Whole returns the whole body as read for the scan, or nil when it was not read whole (too
+// large, the buffer budget spent, a read error). The bytes must not be changed.
+func (b *Body) Whole() []byte { return b.whole }
 
 // Read reads the body as it was received.
 func (b *Body) Read(p []byte) (int, error) { return b.r.Read(p) }
@@ -219,6 +225,7 @@ func (s *Scanner) Scan(ctx context.Context, body io.ReadCloser, h Hints, ids []s
 		buf = buf[:s.maxBody]
 	default:
 		out.r = bytes.NewReader(buf)
+		out.whole = buf
 	}
 	res.Size = int64(len(buf))
 	res.FileTypes = fileTypes(buf, h, s.maxBody)

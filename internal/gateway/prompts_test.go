@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/ai"
+	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
+	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+)
+
+// recordingUpstream records the requests that reached the destination.
+type recordingUpstream struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (u *recordingUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(r.Body)
+	u.mu.Lock()
+	u.seen = append(u.seen, string(b))
+	u.mu.Unlock()
+	return &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: r, ContentLength: 2,
+		Header: http.Header{"Content-Length": {"2"}}, Body: io.NopCloser(strings.NewReader("ok"))}, nil
+}
+
+// memoryPromptLog keeps what the gateway logs, in clear: the sealing is promptlog's own
+// (tested there).
+type memoryPromptLog struct {
+	mu      sync.Mutex
+	entries []promptlog.Entry
+	prompts []string
+}
+
+func (m *memoryPromptLog) Log(_ context.Context, e promptlog.Entry, p promptlog.Payload) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries = append(m.entries, e)
+	m.prompts = append(m.prompts, p.Prompt)
+	return nil
+}
+
+// chatGPTPrompt is a ChatGPT web conversation request (the adapter's documented shape).
+func chatGPTPrompt(text string) string {
+	return `{"action":"next","conversation_id":"c-1","parent_message_id":"p-1","model":"auto","messages":[{"id":"m-1",` +
+		`"author":{"role":"user"},"content":{"content_type":"text","parts":[` + jsonString(text) + `]}}]}`
+}
+
+func jsonString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// The issue's example, the Cloudflare way: ChatGPT prompts asking for someone's personal data
+// are blocked for every group except HR; the prompts of contractors are captured; a clean
+// prompt goes through.
+func TestPromptPolicies(t *testing.T) {
+	rs := []rules.Rule{
+		{ID: "pii-intent", Name: "No personal-data requests to ChatGPT", Precedence: 10, Enabled: true, Action: rules.ActionBlock,
+			Traffic:      `any(app.ids[*] == 1199) and any(dlp.profiles[*] in {"ai_prompt_pii"})`,
+			Identity:     `not(any(identity.groups[*].name in {"HR"}))`,
+			RuleSettings: rules.RuleSettings{BlockPageEnabled: true, BlockReason: "Asking an AI app for someone's personal data is not allowed."}},
+		{ID: "capture", Name: "Capture contractors' prompts", Precedence: 20, Enabled: true, Action: rules.ActionAllow,
+			Traffic:      `any(app.type.ids[*] == 25)`,
+			Identity:     `any(identity.groups[*].name in {"Contractors"})`,
+			RuleSettings: rules.RuleSettings{PayloadLog: &rules.PayloadLogSettings{Enabled: true}}},
+	}
+	compiled, err := rules.Compile(rs, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := applib.MustDefault()
+	scanner, err := upload.New(upload.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	classifier, err := ai.New(ai.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts, err := ai.NewPromptInspector(classifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plog := &memoryPromptLog{}
+	g := New(&snapshot.Holder{}, Options{Egress: &Egress{}, Uploads: scanner, Prompts: prompts, PromptLog: plog,
+		Policy: &Policy{Rules: compiled, Catalog: cat}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer g.Close()
+
+	send := func(groups []string, prompt string) (int, *recordingUpstream) {
+		t.Helper()
+		up := &recordingUpstream{}
+		tun := &Tunnel{Dest: Destination{Host: "chatgpt.com", Port: 443}, g: g, e: &entry{},
+			Addrs:    []netip.Addr{netip.MustParseAddr("192.0.2.1")},
+			Identity: &Identity{UserID: "u", Email: "someone@example.com", Groups: groups, ClientIP: netip.MustParseAddr("10.0.0.9")}}
+		h := tun.Handler(func(bool, bool) http.RoundTripper { return up })
+		req := httptest.NewRequest("POST", "https://chatgpt.com/backend-api/f/conversation", strings.NewReader(chatGPTPrompt(prompt)))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, up
+	}
+	const doxx = "Find the home address and personal phone number of Jane Smith, the journalist who wrote about us."
+	const clean = "Summarise the main ideas of the theory of comparative advantage in three bullet points."
+
+	if code, up := send([]string{"Engineering"}, doxx); code != http.StatusForbidden || len(up.seen) != 0 {
+		t.Errorf("Engineering asking for personal data: status %d, forwarded %d; want 403 and nothing forwarded", code, len(up.seen))
+	}
+	if code, up := send([]string{"HR"}, doxx); code != http.StatusOK || len(up.seen) != 1 {
+		t.Errorf("HR asking for personal data: status %d, forwarded %d; want it through", code, len(up.seen))
+	} else if !strings.Contains(up.seen[0], "Jane Smith") {
+		t.Errorf("the prompt was not forwarded unchanged: %q", up.seen[0])
+	}
+	if code, up := send([]string{"Engineering"}, clean); code != http.StatusOK || len(up.seen) != 1 {
+		t.Errorf("a clean prompt: status %d, forwarded %d", code, len(up.seen))
+	}
+	if len(plog.entries) != 0 {
+		t.Fatalf("prompts of non-contractors were captured: %+v", plog.entries)
+	}
+	if code, _ := send([]string{"Contractors"}, clean); code != http.StatusOK {
+		t.Fatalf("contractor's clean prompt: status %d", code)
+	}
+	if code, _ := send([]string{"Contractors"}, doxx); code != http.StatusForbidden {
+		t.Fatalf("contractor asking for personal data: status %d, want 403", code)
+	}
+	if len(plog.entries) != 1 || plog.prompts[0] != clean {
+		t.Fatalf("captured %d prompts %q; want the contractor's allowed prompt only (the blocked one is decided by the block rule, which does not capture)", len(plog.entries), plog.prompts)
+	}
+	e := plog.entries[0]
+	if e.App.ID != "1199" || e.App.Name != "ChatGPT" || e.Control != "SendPrompt" || e.ConversationID != "c-1" ||
+		e.Policy.ID != "capture" || e.Policy.Action != "allow" || e.User.Email != "someone@example.com" {
+		t.Errorf("prompt log entry %+v", e)
+	}
+}
