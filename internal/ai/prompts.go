@@ -150,3 +150,17 @@ func (p *PromptInspector) Inspect(r extract.HTTPRequest) (v *PromptVerdict, ok b
 	v.Profiles, v.Entries = profilesOf(v.Topics)
 	return v, true
 }
+
+// ResponseStream returns a stream that reassembles the answer to the request v was made of,
+// from a response body with this Content-Type (decompressed), or nil when v's adapter reads no
+// responses.
+func (p *PromptInspector) ResponseStream(v *PromptVerdict, contentType string) *extract.Stream {
+	if v == nil || v.Request == nil {
+		return nil
+	}
+	a := p.table.Adapter(v.Request.Adapter)
+	if a == nil {
+		return nil
+	}
+	return a.NewStream(contentType, p.limits)
+}

@@ -335,6 +335,9 @@ type responseCheck struct {
 	site string
 	// d is the response-phase decision that blocked the response.
 	d rules.Decision
+	// evaluate: response-phase rules exist (else the check only tees a captured prompt's
+	// answer).
+	evaluate bool
 }
 
 type responseCheckKey struct{}
@@ -364,8 +367,8 @@ func (g *Gateway) decideRequest(w http.ResponseWriter, r *http.Request, e *entry
 	if !g.checkUpload(w, r, e, pol, st, site) {
 		return nil, false
 	}
-	if pol.Rules.Needs().Phase(rules.PhaseResponse) {
-		rc = &responseCheck{pol: pol, st: st, e: e, site: site}
+	if evaluate := pol.Rules.Needs().Phase(rules.PhaseResponse); evaluate || e.capture != nil {
+		rc = &responseCheck{pol: pol, st: st, e: e, site: site, evaluate: evaluate}
 	}
 	return rc, true
 }
@@ -375,6 +378,12 @@ func (g *Gateway) decideRequest(w http.ResponseWriter, r *http.Request, e *entry
 func (g *Gateway) checkResponse(resp *http.Response) error {
 	rc, ok := resp.Request.Context().Value(responseCheckKey{}).(*responseCheck)
 	if !ok {
+		return nil
+	}
+	if c := rc.e.capture; c != nil {
+		g.teeAnswer(c, resp)
+	}
+	if !rc.evaluate {
 		return nil
 	}
 	rc.st.in.ResponseStatus = resp.StatusCode

@@ -50,6 +50,8 @@ type entry struct {
 	// the log line need not look again; rule is the deciding rule (nil for the default).
 	appLooked bool
 	rule      *rules.CompiledRule
+	// capture is the AI prompt the deciding rule captures, logged when the request ends.
+	capture *promptCapture
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -93,6 +95,9 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName),
 		slog.String("action", e.action), slog.String("category", e.category), slog.String("request_id", e.requestID))
 	g.emit(e, status, down, user, email, token, location, device)
+	if e.capture != nil {
+		g.logPrompt(ctx, e, e.capture)
+	}
 }
 
 // identifyApp fills the entry's application from the application library when the policies

@@ -86,9 +86,37 @@ func capturesPrompts(rule *rules.CompiledRule) bool {
 	return rule != nil && rule.RuleSettings.PayloadLog != nil && rule.RuleSettings.PayloadLog.Enabled
 }
 
-// logPrompt keeps a prompt the deciding rule captures (payload_log), encrypted to the
-// organisation's key, with who sent it, the application, the topics and the decision.
-func (g *Gateway) logPrompt(ctx context.Context, e *entry, v *ai.PromptVerdict, d rules.Decision, size int64) {
+// promptCapture is a prompt the deciding rule captures (payload_log): logged when the request
+// ends, with the answer reassembled from the response as it streamed to the client.
+type promptCapture struct {
+	verdict  *ai.PromptVerdict
+	decision rules.Decision
+	size     int64
+	answer   *extract.Stream
+}
+
+// teeAnswer reassembles the answer of a captured prompt from resp's body as it is copied to
+// the client (never buffered); a compressed body is not read (the request went out without
+// Accept-Encoding, so a destination that compresses anyway is logged without its answer).
+func (g *Gateway) teeAnswer(c *promptCapture, resp *http.Response) {
+	if resp.Body == nil || resp.Body == http.NoBody || g.prompts == nil {
+		return
+	}
+	if ce := strings.ToLower(resp.Header.Get("Content-Encoding")); ce != "" && ce != "identity" {
+		return
+	}
+	s := g.prompts.ResponseStream(c.verdict, resp.Header.Get("Content-Type"))
+	if s == nil {
+		return
+	}
+	c.answer = s
+	resp.Body = extract.NewTee(resp.Body, s)
+}
+
+// logPrompt keeps a captured prompt, encrypted to the organisation's key, with who sent it,
+// the application, the topics, the decision and the answer when one was read.
+func (g *Gateway) logPrompt(ctx context.Context, e *entry, c *promptCapture) {
+	v, d := c.verdict, c.decision
 	if g.promptLog == nil || v == nil || v.Request == nil || v.Request.Unparsed != nil {
 		return
 	}
@@ -99,7 +127,7 @@ func (g *Gateway) logPrompt(ctx context.Context, e *entry, v *ai.PromptVerdict, 
 		App:     promptlog.App{Name: e.appName, Status: e.appStatus, Type: "Artificial Intelligence"},
 		Policy:  promptlog.Policy{ID: d.RuleID(), Name: d.RuleName(), Action: d.Action},
 		DLP:     promptlog.DLP{Profiles: v.Profiles, Entries: v.Entries, Confidence: topConfidence(v.Topics)},
-		BytesUp: size,
+		BytesUp: c.size,
 	}
 	if e.appID != 0 {
 		le.App.ID = strconv.Itoa(e.appID)
@@ -117,6 +145,18 @@ func (g *Gateway) logPrompt(ctx context.Context, e *entry, v *ai.PromptVerdict, 
 	p := promptlog.Payload{Prompt: req.Prompt, SystemPrompt: req.System, Truncated: req.Truncated}
 	if p.Prompt == "" {
 		p.Prompt = req.UserText
+	}
+	if c.answer != nil {
+		_ = c.answer.Close() // a cut stream: what was read
+		if res := c.answer.Result(); res != nil {
+			p.Response = res.Text
+			if le.Model == "" {
+				le.Model = res.Model
+			}
+			if le.ConversationID == "" {
+				le.ConversationID = res.ConversationID
+			}
+		}
 	}
 	for _, a := range req.Attachments {
 		pa := promptlog.Attachment{Name: a.Name, ContentType: a.Type, Size: a.Size}

@@ -40,6 +40,7 @@ type memoryPromptLog struct {
 	mu      sync.Mutex
 	entries []promptlog.Entry
 	prompts []string
+	answers []string
 }
 
 func (m *memoryPromptLog) Log(_ context.Context, e promptlog.Entry, p promptlog.Payload) error {
@@ -47,6 +48,7 @@ func (m *memoryPromptLog) Log(_ context.Context, e promptlog.Entry, p promptlog.
 	defer m.mu.Unlock()
 	m.entries = append(m.entries, e)
 	m.prompts = append(m.prompts, p.Prompt)
+	m.answers = append(m.answers, p.Response)
 	return nil
 }
 
@@ -142,3 +144,70 @@ func TestPromptPolicies(t *testing.T) {
 		t.Errorf("prompt log entry %+v", e)
 	}
 }
+
+// streamingUpstream answers with an OpenAI chat completions event stream.
+type streamingUpstream struct{ chunks []string }
+
+func (u streamingUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	var b strings.Builder
+	for _, c := range u.chunks {
+		b.WriteString(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"content":` + jsonString(c) + `}}]}` + "\n\n")
+	}
+	b.WriteString("data: [DONE]\n\n")
+	return &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Request: r, ContentLength: -1,
+		Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(b.String()))}, nil
+}
+
+// A captured prompt is logged with the answer, reassembled from the event stream the client
+// received whole; the request goes out without Accept-Encoding so that the answer can be read.
+func TestPromptCaptureWithAnswer(t *testing.T) {
+	compiled, err := rules.Compile([]rules.Rule{{ID: "capture", Name: "Capture AI prompts", Precedence: 1, Enabled: true,
+		Action: rules.ActionAllow, Traffic: `any(app.type.ids[*] == 25)`,
+		RuleSettings: rules.RuleSettings{PayloadLog: &rules.PayloadLogSettings{Enabled: true}}}}, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner, _ := upload.New(upload.Options{})
+	classifier, _ := ai.New(ai.Options{})
+	prompts, err := ai.NewPromptInspector(classifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plog := &memoryPromptLog{}
+	g := New(&snapshot.Holder{}, Options{Egress: &Egress{}, Uploads: scanner, Prompts: prompts, PromptLog: plog,
+		Policy: &Policy{Rules: compiled, Catalog: applib.MustDefault()}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer g.Close()
+	var sentEncoding []string
+	up := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sentEncoding = r.Header.Values("Accept-Encoding")
+		return streamingUpstream{chunks: []string{"The capital ", "of France ", "is Paris."}}.RoundTrip(r)
+	})
+	tun := &Tunnel{Dest: Destination{Host: "api.openai.com", Port: 443}, g: g, e: &entry{},
+		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Identity: &Identity{ServiceTokenID: "ci", ClientIP: netip.MustParseAddr("10.0.0.9")}}
+	req := httptest.NewRequest("POST", "https://api.openai.com/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o","stream":true,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is the capital of France?"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip, br")
+	w := httptest.NewRecorder()
+	tun.Handler(func(bool, bool) http.RoundTripper { return up }).ServeHTTP(w, req)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "is Paris.") || !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
+		t.Fatalf("client got %d %q", w.Code, w.Body.String())
+	}
+	if len(sentEncoding) != 0 {
+		t.Errorf("the captured request went out with Accept-Encoding %q", sentEncoding)
+	}
+	if len(plog.entries) != 1 {
+		t.Fatalf("%d prompts logged, want 1", len(plog.entries))
+	}
+	e := plog.entries[0]
+	if plog.prompts[0] != "What is the capital of France?" || e.Model != "gpt-4o" || e.Control != "SendPrompt" || e.Policy.ID != "capture" {
+		t.Errorf("entry %+v, prompt %q", e, plog.prompts[0])
+	}
+	if got := plog.answers[0]; got != "The capital of France is Paris." {
+		t.Errorf("answer %q", got)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

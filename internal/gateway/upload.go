@@ -91,8 +91,11 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 		deciding = rules.Decision{Rule: e.rule, Action: e.action}
 	}
 	g.logPromptVerdict(r.Context(), e, prompt, deciding)
-	if capturesPrompts(deciding.Rule) {
-		g.logPrompt(r.Context(), e, prompt, deciding, res.Size)
+	if capturesPrompts(deciding.Rule) && prompt != nil && g.promptLog != nil {
+		// Logged when the request ends, with the answer when there is one (checkResponse
+		// reassembles it as it streams to the client, uncompressed for that).
+		e.capture = &promptCapture{verdict: prompt, decision: deciding, size: res.Size}
+		r.Header.Del("Accept-Encoding")
 	}
 	if !d.Matched() || d.Action == rules.ActionAllow {
 		if d.Matched() {
