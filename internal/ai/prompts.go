@@ -2,6 +2,7 @@ package ai
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"unicode/utf8"
 
@@ -78,21 +79,53 @@ func profilesOf(topics []Topic) (profiles, entries []string) {
 // PromptInspector finds the prompts in AI applications' requests (package extract's adapters)
 // and classifies them into topics. It is safe for concurrent use.
 type PromptInspector struct {
-	table      *extract.Table
-	classifier *Classifier
-	failModes  extract.FailModes
-	limits     extract.Limits
+	table       *extract.Table
+	classifier  *Classifier
+	defaultFail extract.FailMode
+	failModes   extract.FailModes
+	limits      extract.Limits
+}
+
+// PromptInspectorOptions configure a PromptInspector.
+type PromptInspectorOptions struct {
+	Classifier *Classifier
+	// DefaultFailMode says what a request an adapter cannot read is taken for: open (one
+	// that matched no topic) or closed (one that could not be inspected: rules that could have
+	// matched fail closed). Default closed.
+	DefaultFailMode extract.FailMode
+	// FailModes override it per application-library id.
+	FailModes extract.FailModes
 }
 
 // NewPromptInspector returns an inspector with the embedded adapters and c; failModes say, per
 // application id, whether a request an adapter cannot read is treated as one that matched
 // nothing (open) or one that could not be inspected (closed, the default).
 func NewPromptInspector(c *Classifier, failModes extract.FailModes) (*PromptInspector, error) {
+	return NewPromptInspectorWith(PromptInspectorOptions{Classifier: c, FailModes: failModes})
+}
+
+// NewPromptInspectorWith returns an inspector with the embedded adapters.
+func NewPromptInspectorWith(o PromptInspectorOptions) (*PromptInspector, error) {
+	if o.Classifier == nil {
+		return nil, errors.New("ai: a prompt inspector needs a classifier")
+	}
 	t, err := extract.Default()
 	if err != nil {
 		return nil, err
 	}
-	return &PromptInspector{table: t, classifier: c, failModes: failModes}, nil
+	def := o.DefaultFailMode
+	if def == "" {
+		def = extract.FailClosed
+	}
+	return &PromptInspector{table: t, classifier: o.Classifier, defaultFail: def, failModes: o.FailModes}, nil
+}
+
+// failMode is the fail mode of an application.
+func (p *PromptInspector) failMode(app int) extract.FailMode {
+	if m, ok := p.failModes[app]; ok && m != "" {
+		return m
+	}
+	return p.defaultFail
 }
 
 // Known reports whether some adapter reads requests of this method, host (lower case, no
@@ -126,7 +159,7 @@ func (p *PromptInspector) Inspect(r extract.HTTPRequest) (v *PromptVerdict, ok b
 	}
 	v = &PromptVerdict{Request: req}
 	if req.Unparsed != nil {
-		v.Incomplete = p.failModes.For(req.App).Closed()
+		v.Incomplete = p.failMode(req.App).Closed()
 		return v, true
 	}
 	if req.Control != extract.ControlPrompt && req.UserText == "" && req.Context == "" {

@@ -63,7 +63,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
-	prompts, err := newPromptInspector()
+	prompts, err := newPromptInspector(gc.PromptProtection, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +106,14 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 }
 
 // newPromptInspector builds AI prompt protection: the extraction adapters and the topic
-// classifier, with each application's unreadable requests failing closed.
-func newPromptInspector() (*ai.PromptInspector, error) {
-	c, err := ai.New(ai.Options{})
+// classifier, with gateway.prompt_protection's customer names and fail modes.
+func newPromptInspector(pp config.GatewayPromptProtection, cat *applib.Catalog) (*ai.PromptInspector, error) {
+	c, err := ai.New(ai.Options{CustomerNames: pp.CustomerNames})
 	if err != nil {
 		return nil, fmt.Errorf("ai prompt protection: %w", err)
 	}
-	p, err := ai.NewPromptInspector(c, nil)
+	def, per := pp.PromptFailModes(cat)
+	p, err := ai.NewPromptInspectorWith(ai.PromptInspectorOptions{Classifier: c, DefaultFailMode: def, FailModes: per})
 	if err != nil {
 		return nil, fmt.Errorf("ai prompt protection: %w", err)
 	}

@@ -42,6 +42,8 @@ type Gateway struct {
 	Usage GatewayUsage `yaml:"usage"`
 	// PromptLogs configures the encrypted AI prompt logs (gateway_prompt_logs.go).
 	PromptLogs GatewayPromptLogs `yaml:"prompt_logs"`
+	// PromptProtection configures AI prompt protection (gateway_prompt_protection.go).
+	PromptProtection GatewayPromptProtection `yaml:"prompt_protection"`
 	// ProxyAddress is the host:port users configure as their proxy, shown by device enrolment
 	// and put in personal PAC files; default: the auth domain's host with listen.gateway's
 	// port. See gateway_enroll.go.
@@ -229,6 +231,7 @@ func (c *checker) gateway() {
 
 	c.gatewayUsage()
 	c.gatewayPromptLogs()
+	c.gatewayPromptProtection()
 	l := g.Limits
 	if l.MaxRequestHeaderBytes < 4*KiB || l.MaxRequestHeaderBytes > 16*MiB {
 		c.add("gateway.limits.max_request_header_bytes", "must be between 4KiB and 16MiB")
