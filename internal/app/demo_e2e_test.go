@@ -312,4 +312,22 @@ func TestDemoGateway(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(page), "This AI app is not approved here") {
 		t.Errorf("DeepSeek through the demo gateway: %d\n%s", resp.StatusCode, page)
 	}
+
+	// AI prompt protection: the demo captures prompts, sealed to a key pair of its own whose
+	// file `ai logs --key` reads; the banner says how.
+	keyFile := filepath.Join(dir, "prompt-log.key")
+	if !strings.Contains(out.String(), "gatehouse ai logs --key "+keyFile) || !strings.Contains(out.String(), "Ignore all previous instructions") {
+		t.Errorf("banner lacks the prompt protection lines")
+	}
+	st, err := os.Stat(keyFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("prompt-log key file: %v, %v", st, err)
+	}
+	key, _ := os.ReadFile(keyFile)
+	pub, _, _ := strings.Cut(strings.TrimPrefix(string(key), "public_key: "), "\n")
+	cfgBody, _ := os.ReadFile(filepath.Join(dir, "gatehouse.yaml"))
+	if !strings.Contains(string(key), "private_key: ") || pub == "" || !strings.Contains(string(cfgBody), pub) ||
+		!strings.Contains(string(cfgBody), "ai_prompt_ai_security") {
+		t.Errorf("the demo config does not seal prompt logs to the key file's public key, or has no prompt rule:\n%s", cfgBody)
+	}
 }

@@ -28,13 +28,17 @@ type Options struct {
 	// with curl.
 	Gateway         string
 	TokenSecretFile string
+	// PromptLogPublicKey is the base64 public key AI prompt logs are sealed to ("" captures
+	// nothing).
+	PromptLogPublicKey string
 }
 
 // TokenClientID is the client ID of the demo's service token (Proxy-Authorization user name).
 const TokenClientID = "demo-cli.access"
 
 // gatewayConfig is the demo's gateway: a device-enrolment application for the demo's users,
-// review statuses for three AI apps, and two rules that show the block page and DLP.
+// review statuses for three AI apps, and rules that show the block page, DLP, AI prompt
+// protection and prompt capture.
 const gatewayConfig = `gateway:
   app_reviews:
     ChatGPT: approved
@@ -48,6 +52,13 @@ const gatewayConfig = `gateway:
       action: block
       traffic: any(app.type.ids[*] in {25}) and any(app.statuses[*] == "unapproved")
       rule_settings: {block_page_enabled: true, block_reason: "This AI app is not approved here. Use ChatGPT, which is."}
+    - id: no-jailbreaks
+      name: No jailbreaks or malicious code requests to AI apps
+      precedence: 15
+      enabled: true
+      action: block
+      traffic: any(app.type.ids[*] in {25}) and any(dlp.profiles[*] in {"ai_prompt_ai_security"})
+      rule_settings: {block_page_enabled: true, block_reason: "This prompt tries to get around the AI app's safeguards or asks for malicious code.", payload_log: {enabled: true}}
     - id: no-pii-to-ai
       name: No personal data or secrets to AI apps
       precedence: 20
@@ -55,6 +66,13 @@ const gatewayConfig = `gateway:
       action: block
       traffic: any(app.type.ids[*] in {25}) and any(dlp.profiles[*] in {"pii" "credentials_and_secrets"})
       rule_settings: {block_page_enabled: true, block_reason: "Personal data and secrets may not be sent to AI apps."}
+    - id: capture-ai-prompts
+      name: Capture prompts to AI apps (encrypted)
+      precedence: 30
+      enabled: true
+      action: allow
+      traffic: any(app.type.ids[*] in {25})
+      rule_settings: {payload_log: {enabled: true}}
 `
 
 // Allow is what `gatehouse demo --allow` adds to the demo policy: whole addresses and domains,
@@ -142,6 +160,9 @@ func (o Options) Config() string {
 		tokens = fmt.Sprintf("service_tokens:\n  - {id: demo-cli, name: Demo CLI (gateway), client_id: %s, client_secret: {file: %q}}\n",
 			TokenClientID, o.TokenSecretFile)
 		gw = gatewayConfig
+		if o.PromptLogPublicKey != "" {
+			gw += fmt.Sprintf("dlp:\n  payload_log: {public_key: %q}\n", o.PromptLogPublicKey)
+		}
 	}
 	return fmt.Sprintf(`# Written by "gatehouse demo" at every start (changes are lost). To experiment, stop the demo,
 # copy this file and run "gatehouse serve --config COPY": it uses the demo's database and master

@@ -71,11 +71,12 @@ func FuzzAllowAdd(f *testing.F) {
 // device-enrolment application for the demo's users, the CLI token and the demo rules.
 func TestGatewayConfig(t *testing.T) {
 	f, err := config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080", Gateway: "127.0.0.1:8081",
-		TokenSecretFile: "/data/gateway-token.secret"}.Config()), "demo.yaml")
+		TokenSecretFile: "/data/gateway-token.secret", PromptLogPublicKey: "bm90IGEga2V5IGJ1dCAzMiBieXRlcyBsb25nLi4uLi4="}.Config()), "demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Listen.Gateway != "127.0.0.1:8081" || len(f.Gateway.Rules) != 2 || f.Gateway.AppReviews["DeepSeek"] != "unapproved" {
+	if f.Listen.Gateway != "127.0.0.1:8081" || len(f.Gateway.Rules) != 4 || f.Gateway.AppReviews["DeepSeek"] != "unapproved" ||
+		f.DLP.PayloadLog.PublicKey == "" {
 		t.Errorf("gateway = %q, %+v", f.Listen.Gateway, f.Gateway)
 	}
 	var warp bool
