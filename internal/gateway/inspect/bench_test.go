@@ -1,14 +1,24 @@
 package inspect
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
+	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ai"
+	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
+	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 )
 
 // cpuTime is the process's user+system CPU time so far.
@@ -118,4 +128,110 @@ func BenchmarkDirectKeepAlive(b *testing.B) {
 		resp.Body.Close()
 	}
 	reportCPU(b, start)
+}
+
+// BenchmarkPromptStreamTTFB: the time to the first byte of a streamed chat completion through
+// the inspecting gateway, without prompt protection and with it reading, classifying and
+// capturing the prompt (a body rule on the AI prompt profiles and a capturing allow rule): the
+// difference is what prompt protection adds before the answer starts to flow.
+func BenchmarkPromptStreamTTFB(b *testing.B) {
+	protect := []rules.Rule{
+		{ID: "ai-security", Name: "No jailbreaks", Precedence: 1, Enabled: true, Action: rules.ActionBlock,
+			Traffic: `any(app.type.ids[*] == 25) and any(dlp.profiles[*] in {"ai_prompt_ai_security" "ai_prompt_pii"})`},
+		{ID: "capture", Name: "Capture", Precedence: 2, Enabled: true, Action: rules.ActionAllow,
+			Traffic: `any(app.type.ids[*] == 25)`, RuleSettings: rules.RuleSettings{PayloadLog: &rules.PayloadLogSettings{Enabled: true}}},
+	}
+	prompt := `{"model":"gpt-4o","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},` +
+		`{"role":"user","content":"` + strings.Repeat("Summarise the quarterly planning notes for the platform team. ", 30) + `"}]}`
+	for _, mode := range []string{"off", "protected"} {
+		b.Run(mode, func(b *testing.B) {
+			var h *harness
+			if mode == "off" {
+				h = newHarness(b, nil)
+			} else {
+				scanner, err := upload.New(upload.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := ai.New(ai.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				pi, err := ai.NewPromptInspector(c, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h = newHarness(b, protect, func(o *gateway.Options) {
+					o.Uploads, o.Prompts, o.PromptLog = scanner, pi, discardPromptLog{}
+				})
+			}
+			now := time.Now()
+			release := make(chan struct{})
+			o := newStreamingOrigin(b, h.origins.leaf(b, []string{"api.openai.com"}, now.Add(-time.Hour), now.Add(time.Hour)), release)
+			client := h.keepAliveClient()
+			url := "https://api.openai.com:" + o.port + "/v1/chat/completions"
+			var ttfb []time.Duration
+			once := func() {
+				req, _ := http.NewRequest("POST", url, strings.NewReader(prompt))
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var one [1]byte
+				if _, err := io.ReadFull(resp.Body, one[:]); err != nil {
+					b.Fatal(err)
+				}
+				ttfb = append(ttfb, time.Since(t0))
+				release <- struct{}{} // the rest of the stream
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			once()
+			ttfb = ttfb[:0]
+			b.ResetTimer()
+			for range b.N {
+				once()
+			}
+			slices.Sort(ttfb)
+			b.ReportMetric(float64(ttfb[len(ttfb)/2].Microseconds()), "ttfb-p50-µs")
+			b.ReportMetric(float64(ttfb[len(ttfb)*99/100].Microseconds()), "ttfb-p99-µs")
+		})
+	}
+}
+
+// discardPromptLog takes prompt log entries and keeps nothing (the writer's own cost is
+// promptlog's benchmark).
+type discardPromptLog struct{}
+
+func (discardPromptLog) Log(context.Context, promptlog.Entry, promptlog.Payload) error { return nil }
+
+// streamingOrigin answers chat completions with an event stream whose first chunk is flushed
+// at once and whose rest waits for release.
+type streamingOrigin struct {
+	srv  *httptest.Server
+	port string
+}
+
+func newStreamingOrigin(b *testing.B, cert tls.Certificate, release chan struct{}) *streamingOrigin {
+	o := &streamingOrigin{}
+	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Here"}}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" is the summary."}}]}`+"\n\ndata: [DONE]\n\n")
+	}))
+	o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	o.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	o.srv.StartTLS()
+	b.Cleanup(o.srv.Close)
+	_, o.port, _ = net.SplitHostPort(o.srv.Listener.Addr().String())
+	return o
 }

@@ -175,7 +175,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newHarness(t testing.TB, rs []rules.Rule) *harness {
+func newHarness(t testing.TB, rs []rules.Rule, configure ...func(*gateway.Options)) *harness {
 	t.Helper()
 	st, err := sqlstore.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -232,13 +232,17 @@ func newHarness(t testing.TB, rs []rules.Rule) *harness {
 	}
 	holder := &snapshot.Holder{}
 	holder.Store(snap)
-	g := gateway.New(holder, gateway.Options{
+	opts := gateway.Options{
 		Egress:      &gateway.Egress{Resolver: loopbackResolver{}, Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
 		Policy:      &gateway.Policy{Rules: p, Catalog: cat, Reviews: reviews},
 		Decide:      insp.Decide,
 		Interceptor: insp,
 		Log:         logger,
-	})
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	g := gateway.New(holder, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
