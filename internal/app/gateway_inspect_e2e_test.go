@@ -53,6 +53,13 @@ func inspectedGateway(t *testing.T) (*testenv.Env, []byte, *origin) {
       rule_settings:
         add_headers: {ChatGPT-Allowed-Workspace-Id: [ws-42]}
 `, originPEM)))
+	return e, activateGatewayCA(t, e), o
+}
+
+// activateGatewayCA generates and activates a gateway CA with the CLI's code, tells the
+// running gateway, and returns the CA's PEM.
+func activateGatewayCA(t *testing.T, e *testenv.Env) []byte {
+	t.Helper()
 	cfg, err := config.Load(filepath.Join(e.Dir, "gatehouse.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +79,7 @@ func inspectedGateway(t *testing.T) (*testenv.Env, []byte, *origin) {
 	}
 	// The CLI's change reaches the running gateway as a key change.
 	e.G.Reload(t.Context(), store.Change{Keys: true})
-	return e, caPEM, o
+	return caPEM
 }
 
 // TestGatewayInspection: with a CA activated, a Go client with the CA installed gets its

@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
-	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -69,24 +66,7 @@ gateway:
       traffic: any(app.type.ids[*] == 25)
       rule_settings: {payload_log: {enabled: true}}
 `, base64.StdEncoding.EncodeToString(pub), originPEM)))
-	cfg, err := config.Load(filepath.Join(e.Dir, "gatehouse.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cas, err := app.OpenGatewayCA(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := cas.Generate(t.Context(), "", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := cas.Export(t.Context(), info.ID)
-	cas.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.G.Reload(t.Context(), store.Change{Keys: true})
+	caPEM := activateGatewayCA(t, e)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	client := proxyClient(t, e, roots)
