@@ -557,6 +557,12 @@ func findRuns(v *view) []run {
 				continue
 			}
 		}
+		if r.hex && i >= 1 && t[i-1] == '%' {
+			// The two digits of a percent escape ("%2B65776f…") are the escape's, not the
+			// payload's: decoded with it, the payload would start with the escaped byte and
+			// what follows could read misaligned.
+			r.start += 2
+		}
 		out = append(out, r)
 	}
 	return out
@@ -724,6 +730,16 @@ func (r run) resolve() []run {
 	if dec != nil && payloadWorthScanning(dec) {
 		r.payload = dec
 		return []run{r}
+	}
+	if !r.hex && !r.pct && r.segs == nil && r.end-r.start > minB64Run && r.v.text[r.start] == '+' {
+		// A '+' before a value is often a form-encoded space ("h+ZXdvZ…"), which base64
+		// reads as a character of the value, putting every following one out of place.
+		t := r
+		t.start++
+		if dec := t.decode(); dec != nil && payloadWorthScanning(dec) {
+			t.payload = dec
+			return []run{t}
+		}
 	}
 	var out []run
 	if r.segs != nil {
