@@ -56,15 +56,19 @@ func PromptProfileIDs() []string {
 	return out
 }
 
-// profilesOf returns the ids of the profiles the topics match and the names of their entries,
-// in the profiles' order, without repeats.
-func profilesOf(topics []Topic) (profiles, entries []string) {
-	for _, p := range PromptProfiles {
+// profilesOf returns the ids of the profiles of table the topics match and the names of their
+// entries, in the profiles' order, without repeats.
+func profilesOf(table []PromptProfile, topics []Topic) (profiles, entries []string) {
+	for _, p := range table {
 		hit := false
 		for _, t := range topics {
 			if slices.Contains(p.Topics, t.ID) {
 				hit = true
-				if name := TopicEntryNames[t.ID]; name != "" && !slices.Contains(entries, name) {
+				name := TopicEntryNames[t.ID]
+				if name == "" {
+					name = "Custom: " + t.ID
+				}
+				if !slices.Contains(entries, name) {
 					entries = append(entries, name)
 				}
 			}
@@ -84,6 +88,8 @@ type PromptInspector struct {
 	defaultFail extract.FailMode
 	failModes   extract.FailModes
 	limits      extract.Limits
+	// profiles are the predefined AI prompt profiles with the custom topics added.
+	profiles []PromptProfile
 }
 
 // PromptInspectorOptions configure a PromptInspector.
@@ -95,6 +101,10 @@ type PromptInspectorOptions struct {
 	DefaultFailMode extract.FailMode
 	// FailModes override it per application-library id.
 	FailModes extract.FailModes
+	// CustomProfiles put the classifier's custom topics in profiles rules can name: profile id
+	// → topic ids. An id of a predefined AI prompt profile adds the topics to it; another id is
+	// a profile of its own.
+	CustomProfiles map[string][]string
 }
 
 // NewPromptInspector returns an inspector with the embedded adapters and c; failModes say, per
@@ -117,7 +127,24 @@ func NewPromptInspectorWith(o PromptInspectorOptions) (*PromptInspector, error) 
 	if def == "" {
 		def = extract.FailClosed
 	}
-	return &PromptInspector{table: t, classifier: o.Classifier, defaultFail: def, failModes: o.FailModes}, nil
+	profiles := make([]PromptProfile, len(PromptProfiles))
+	for i, p := range PromptProfiles {
+		profiles[i] = PromptProfile{ID: p.ID, Name: p.Name, Topics: slices.Clone(p.Topics)}
+	}
+	ids := make([]string, 0, len(o.CustomProfiles))
+	for id := range o.CustomProfiles {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		topics := o.CustomProfiles[id]
+		if k := slices.IndexFunc(profiles, func(p PromptProfile) bool { return p.ID == id }); k >= 0 {
+			profiles[k].Topics = append(profiles[k].Topics, topics...)
+			continue
+		}
+		profiles = append(profiles, PromptProfile{ID: id, Name: "AI Prompt: " + id, Topics: topics})
+	}
+	return &PromptInspector{table: t, classifier: o.Classifier, defaultFail: def, failModes: o.FailModes, profiles: profiles}, nil
 }
 
 // failMode is the fail mode of an application.
@@ -180,7 +207,7 @@ func (p *PromptInspector) Inspect(r extract.HTTPRequest) (v *PromptVerdict, ok b
 		}
 	}
 	v.Topics = p.classifier.Classify(Input{Prompt: text, Context: ctx})
-	v.Profiles, v.Entries = profilesOf(v.Topics)
+	v.Profiles, v.Entries = profilesOf(p.profiles, v.Topics)
 	return v, true
 }
 

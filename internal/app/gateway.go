@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -69,8 +70,9 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	}
 	// The AI prompt profiles are the prompt inspector's; the others the upload scanner's.
 	var scanned []string
+	promptProfiles := gc.PromptProtection.PromptProfileIDs()
 	for _, id := range rulesPolicy.FieldStrings("dlp.profiles") {
-		if !ai.IsPromptProfile(id) {
+		if !slices.Contains(promptProfiles, id) {
 			scanned = append(scanned, id)
 		}
 	}
@@ -108,12 +110,17 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 // newPromptInspector builds AI prompt protection: the extraction adapters and the topic
 // classifier, with gateway.prompt_protection's customer names and fail modes.
 func newPromptInspector(pp config.GatewayPromptProtection, cat *applib.Catalog) (*ai.PromptInspector, error) {
-	c, err := ai.New(ai.Options{CustomerNames: pp.CustomerNames})
+	topics := make([]ai.CustomTopic, len(pp.CustomTopics))
+	for i, t := range pp.CustomTopics {
+		topics[i] = ai.CustomTopic{ID: t.ID, Phrases: t.Phrases, MinMatches: t.MinMatches}
+	}
+	c, err := ai.New(ai.Options{CustomerNames: pp.CustomerNames, CustomTopics: topics})
 	if err != nil {
 		return nil, fmt.Errorf("ai prompt protection: %w", err)
 	}
 	def, per := pp.PromptFailModes(cat)
-	p, err := ai.NewPromptInspectorWith(ai.PromptInspectorOptions{Classifier: c, DefaultFailMode: def, FailModes: per})
+	p, err := ai.NewPromptInspectorWith(ai.PromptInspectorOptions{Classifier: c, DefaultFailMode: def, FailModes: per,
+		CustomProfiles: pp.CustomPromptProfiles()})
 	if err != nil {
 		return nil, fmt.Errorf("ai prompt protection: %w", err)
 	}

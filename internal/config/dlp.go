@@ -3,7 +3,6 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/ai"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,14 +131,14 @@ func unknownProfileIssues(g *Gateway, s *upload.Scanner) []issue {
 			}
 			var unknown []string
 			for _, v := range rules.ExprStrings(e, "dlp.profiles", rules.Lists(g.Lists)) {
-				if !s.HasProfile(v) && !ai.IsPromptProfile(v) && !slices.Contains(unknown, v) {
+				if !s.HasProfile(v) && !slices.Contains(g.PromptProtection.PromptProfileIDs(), v) && !slices.Contains(unknown, v) {
 					unknown = append(unknown, v)
 				}
 			}
 			for _, v := range unknown {
 				out = append(out, issue{path: fmt.Sprintf("gateway.rules[%d].%s", i, ex.field),
 					msg: fmt.Sprintf("unknown DLP profile %q in dlp.profiles (profiles: %s)", v,
-						strings.Join(append(s.ProfileIDs(), ai.PromptProfileIDs()...), ", "))})
+						strings.Join(append(s.ProfileIDs(), g.PromptProtection.PromptProfileIDs()...), ", "))})
 			}
 		}
 	}

@@ -55,3 +55,52 @@ gateway:
 		}
 	}
 }
+
+// Custom topics join an AI prompt profile that rules name in dlp.profiles; bad ids, empty
+// phrase lists and a DLP profile's id are errors at their paths.
+func TestGatewayCustomPromptTopics(t *testing.T) {
+	good := head + `listen: {gateway: "127.0.0.1:8443"}
+gateway:
+  prompt_protection:
+    custom_topics:
+      - {id: project_falcon, name: Project Falcon, phrases: [project falcon, falcon roadmap], profile_id: ai_prompt_falcon}
+      - {id: acquisitions, phrases: [merger, acquisition target], min_matches: 2, profile_id: ai_prompt_customer}
+  rules:
+    - {id: r1, name: Falcon, precedence: 1, enabled: true, action: block, traffic: 'any(dlp.profiles[*] in {"ai_prompt_falcon"})'}
+`
+	f, err := Parse([]byte(good), "gatehouse.yaml")
+	if err != nil {
+		t.Fatalf("valid custom topics refused: %v", err)
+	}
+	if got := f.Gateway.PromptProtection.CustomPromptProfiles(); len(got["ai_prompt_falcon"]) != 1 || got["ai_prompt_customer"][0] != "acquisitions" {
+		t.Errorf("custom profiles %v", got)
+	}
+	bad := head + `listen: {gateway: "127.0.0.1:8443"}
+gateway:
+  prompt_protection:
+    custom_topics:
+      - {id: Project-Falcon, phrases: [falcon], profile_id: ai_prompt_falcon}
+      - {id: intent_jailbreak, phrases: [x], profile_id: ai_prompt_x}
+      - {id: empty, phrases: [], profile_id: pii}
+      - {id: empty, phrases: ["  "], min_matches: 3, profile_id: "Bad Id"}
+  rules:
+    - {id: r1, name: Typo, precedence: 1, enabled: true, action: block, traffic: 'any(dlp.profiles[*] in {"ai_prompt_falcom"})'}
+`
+	_, err = Parse([]byte(bad), "gatehouse.yaml")
+	got := strings.Join(problemsOf(t, err), "\n")
+	for _, want := range []string{
+		`custom_topics[0].id: must be lower case letters`,
+		`custom_topics[1].id: is a built-in topic's id`,
+		`custom_topics[2].phrases: must list at least one phrase`,
+		`custom_topics[2].profile_id: is a DLP profile's id`,
+		`custom_topics[3].id: is defined twice`,
+		`custom_topics[3].phrases[0]: must not be empty`,
+		`custom_topics[3].min_matches: must be between 1 and the number of phrases`,
+		`custom_topics[3].profile_id: must name an AI prompt profile`,
+		`unknown DLP profile "ai_prompt_falcom"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing problem %q in:\n%s", want, got)
+		}
+	}
+}

@@ -211,3 +211,43 @@ func TestPromptCaptureWithAnswer(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A custom topic joins the profile it names: a rule on that profile blocks prompts with the
+// topic's phrases and lets others through.
+func TestPromptCustomTopic(t *testing.T) {
+	compiled, err := rules.Compile([]rules.Rule{{ID: "falcon", Name: "Project Falcon stays inside", Precedence: 1, Enabled: true,
+		Action: rules.ActionBlock, Traffic: `any(dlp.profiles[*] in {"ai_prompt_falcon"})`}}, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner, _ := upload.New(upload.Options{})
+	classifier, err := ai.New(ai.Options{CustomTopics: []ai.CustomTopic{{ID: "project_falcon", Phrases: []string{"project falcon"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts, err := ai.NewPromptInspectorWith(ai.PromptInspectorOptions{Classifier: classifier,
+		CustomProfiles: map[string][]string{"ai_prompt_falcon": {"project_falcon"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := New(&snapshot.Holder{}, Options{Egress: &Egress{}, Uploads: scanner, Prompts: prompts,
+		Policy: &Policy{Rules: compiled, Catalog: applib.MustDefault()}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer g.Close()
+	send := func(prompt string) int {
+		up := &recordingUpstream{}
+		tun := &Tunnel{Dest: Destination{Host: "api.anthropic.com", Port: 443}, g: g, e: &entry{},
+			Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Identity: &Identity{ServiceTokenID: "ci"}}
+		req := httptest.NewRequest("POST", "https://api.anthropic.com/v1/messages",
+			strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":`+jsonString(prompt)+`}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		tun.Handler(func(bool, bool) http.RoundTripper { return up }).ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := send("Draft the launch announcement for Project Falcon."); code != http.StatusForbidden {
+		t.Errorf("a prompt naming the custom topic: %d, want 403", code)
+	}
+	if code := send("Draft a launch announcement for our new bird-watching app."); code != http.StatusOK {
+		t.Errorf("an unrelated prompt: %d, want 200", code)
+	}
+}
