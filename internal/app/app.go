@@ -517,7 +517,9 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	if gatewayServer != nil {
 		// Shutdown does not wait for hijacked connections: the gateway ends its tunnels itself.
 		_ = gatewayServer.Shutdown(shutdownCtx)
-		g.Gateway.Close()
+		if err := g.Gateway.Shutdown(shutdownCtx); err != nil {
+			g.log.Warn("gateway: tunnels still open at shutdown were cut", "err", err)
+		}
 		g.closeGatewayUsage(shutdownCtx)
 		g.closePromptLog(shutdownCtx)
 	}

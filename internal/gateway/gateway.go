@@ -69,6 +69,7 @@ type Gateway struct {
 	egress      *Egress
 	locations   locationTable
 	tunnels     chan struct{}
+	active      activeTunnels
 	tunnelIdle  time.Duration
 	decide      TunnelDecider
 	interceptor Interceptor
@@ -151,8 +152,7 @@ type copyBuffers struct{}
 func (copyBuffers) Get() []byte  { return *spliceBuffers.Get().(*[]byte) }
 func (copyBuffers) Put(b []byte) { spliceBuffers.Put(&b) }
 
-// Close ends every open tunnel (http.Server.Shutdown does not wait for them: they are hijacked
-// connections). Call it after shutting the listener's server down.
+// Close ends every open tunnel without waiting for them (see Shutdown).
 func (g *Gateway) Close() { g.close() }
 
 // Egress returns the gateway's egress policy (the composition root tells it the listeners).

@@ -185,6 +185,15 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 	return counted.read.Load(), counted.written.Load(), nil
 }
 
+// CloseIdleConnections closes the shared upstream transports' idle connections (at shutdown).
+func (in *Inspector) CloseIdleConnections() {
+	for u := range in.transports {
+		for h := range in.transports[u] {
+			in.transports[u][h].CloseIdleConnections()
+		}
+	}
+}
+
 // upstream is the tunnel handlers' gateway.UpstreamTransport.
 func (in *Inspector) upstream(untrusted, http1 bool) http.RoundTripper {
 	u, h := 0, 0
