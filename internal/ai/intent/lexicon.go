@@ -57,6 +57,7 @@ const (
 	catBe                             // is, are, has, operates: a persona description follows
 	catTargetWeak                     // text, context, messages: an override object only with a prior
 	catVerbatim                       // word for word, verbatim
+	catCodeObj                        // script, program, extension, macro: a thing to be written
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.

@@ -470,16 +470,28 @@ func (r *ruleCtx) codeAbuse() {
 		if c&catMake == 0 {
 			continue
 		}
-		j := r.next(i, 10, 4, catMalware)
+		j := r.next(i, 14, 5, catMalware)
 		w := 4
 		if j < 0 {
 			j = r.next(i, 10, 4, catMalwareWeak)
 			w = 2
-			if j >= 0 && r.next(j, 6, 3, catMalwareWeak|catMalware) >= 0 {
+			if j >= 0 && r.next(j, 10, 4, catMalwareWeak|catMalware) >= 0 {
 				w = 3
 			}
 		}
 		if j < 0 {
+			// no malware named: a program whose described behaviour is
+			// the harm ("a script that encrypts every file and leaves a
+			// ransom note", "an extension that steals session cookies")
+			if k := r.next(i, 6, 3, catCodeObj); k >= 0 {
+				if h := r.within(k+1, k+16, catHarm); h >= 0 && !r.brkBetween(k, h) {
+					w = 4
+					if r.within(k+1, k+20, catEvade|catSecProduct) >= 0 {
+						w++
+					}
+					r.emit(topicCodeAbuse, "malware_request", "asks for a program whose behaviour is an attack", w, i, h)
+				}
+			}
 			continue
 		}
 		harm := r.near(j, i-4, j+16, catHarm|catVictim) >= 0
@@ -526,3 +538,13 @@ func (r *ruleCtx) priorOf(i, k int) bool {
 }
 
 func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// brkBetween reports a sentence break between tokens i and j.
+func (r *ruleCtx) brkBetween(i, j int) bool {
+	for k := i + 1; k <= j; k++ {
+		if r.brk(k) {
+			return true
+		}
+	}
+	return false
+}
