@@ -2,6 +2,7 @@ package ai
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/ai/intent"
 )
 
 func ids(ts []Topic) []string {
@@ -209,6 +212,39 @@ func benchP99(b *testing.B, p string) {
 	}
 	report(wall, "")
 	report(cpu, "cpu-")
+}
+
+// BenchmarkParts2KiB splits the cost of the 2 KiB prompt: the intent
+// rules alone and the DLP scan alone (thread CPU time percentiles).
+func BenchmarkParts2KiB(b *testing.B) {
+	p := prompt2K()
+	b.Run("intent", func(b *testing.B) {
+		c := intent.New()
+		cpuPercentiles(b, func() { c.Classify(p, "") })
+	})
+	b.Run("dlp", func(b *testing.B) {
+		c := newTest(b)
+		cpuPercentiles(b, func() { _, _ = c.engine.Scan(context.Background(), strings.NewReader(p), c.profile) })
+	})
+}
+
+func cpuPercentiles(b *testing.B, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpu []time.Duration
+	for b.Loop() {
+		c0, ok := threadCPU()
+		f()
+		if c1, ok1 := threadCPU(); ok && ok1 {
+			cpu = append(cpu, c1-c0)
+		}
+	}
+	if len(cpu) == 0 {
+		return
+	}
+	slices.Sort(cpu)
+	b.ReportMetric(float64(cpu[len(cpu)/2].Nanoseconds())/1e3, "cpu-p50-µs")
+	b.ReportMetric(float64(cpu[len(cpu)*99/100].Nanoseconds())/1e3, "cpu-p99-µs")
 }
 
 func FuzzClassify(f *testing.F) {

@@ -382,11 +382,8 @@ func (r *ruleCtx) structure(w *work) {
 	}
 	if sys < 0 {
 		// chat-template tokens and role objects anywhere in the text
-		for _, m := range chatMarkup {
-			if k := strings.Index(text, m); k >= 0 {
-				sys, sysEnd = int32(k), int32(k+len(m))
-				break
-			}
+		if k, n := findChatMarkup(text); k >= 0 {
+			sys, sysEnd = int32(k), int32(k+n)
 		}
 	}
 	if sys >= 0 {
@@ -405,6 +402,23 @@ func (r *ruleCtx) structure(w *work) {
 // of chat API messages: in a user's prompt they fake a system turn.
 var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
 	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
+
+// findChatMarkup returns the offset and length of the first chat-template
+// token or role object in text, or -1. Every marker starts with '<', '[',
+// '"' or '\'', so only those bytes are tried.
+func findChatMarkup(text string) (int, int) {
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '<', '[', '"', '\'':
+			for _, m := range chatMarkup {
+				if strings.HasPrefix(text[i:], m) {
+					return i, len(m)
+				}
+			}
+		}
+	}
+	return -1, 0
+}
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").
