@@ -405,7 +405,7 @@ var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endofte
 
 // findChatMarkup returns the offset and length of the first chat-template
 // token or role object in text, or -1. Every marker starts with '<', '[',
-// '"' or '\'', so only those bytes are tried.
+// '"' or '\”, so only those bytes are tried.
 func findChatMarkup(text string) (int, int) {
 	for i := 0; i < len(text); i++ {
 		switch text[i] {
