@@ -209,7 +209,7 @@ func rot13(s string) string {
 
 // inflect returns an English word with its regular endings.
 func inflect(w string) []string {
-	out := []string{w, w + "s", w + "es", w + "ed", w + "d", w + "ing"}
+	out := []string{w, w + "s", w + "es", w + "ed", w + "d", w + "ing", w + "er", w + "ers"}
 	if strings.HasSuffix(w, "e") {
 		out = append(out, w[:len(w)-1]+"ing")
 	}

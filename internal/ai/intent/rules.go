@@ -1,5 +1,7 @@
 package intent
 
+import "strings"
+
 // A signal is one rule's finding in one view: a weight, the rule family and
 // the tokens it rests on.
 type signal struct {
@@ -66,7 +68,7 @@ func (r *ruleCtx) brk(i int) bool {
 func (r *ruleCtx) next(i, span, gap int, c uint64) int {
 	unk := 0
 	start := int(r.toks[i].pend[r.ch]) + 1
-	for j := start; j < len(r.toks) && j <= i+span; j++ {
+	for j := start; j < len(r.toks) && j < start+span; j++ {
 		if r.brk(j) {
 			return -1
 		}
@@ -295,6 +297,8 @@ func (r *ruleCtx) jailbreak() {
 		if r.context && c&catAI != 0 {
 			if r.near(i, i-4, i, catAddress) >= 0 || r.prev(i, 3, 1, catAddress) >= 0 {
 				r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
+			} else if j := r.next(i, 2, 0, catTarget); j >= 0 && r.instructionNoun(j) && r.near(j, j, j+12, catAction|catOverride|catReveal) > j {
+				r.emit(topicJailbreak, "indirect_injection", "instructions for the AI embedded in the text", 3, i, j)
 			} else if j := r.near(i, i-2, i+12, catAction|catOverride|catReveal); j >= 0 && j != i {
 				w := 2
 				if r.near(i, i, j, catMust|catYou) >= 0 {
@@ -547,4 +551,22 @@ func (r *ruleCtx) brkBetween(i, j int) bool {
 		}
 	}
 	return false
+}
+
+// instructionNouns are the instruction words that label a block of
+// instructions ("[assistant instructions]", "AI directives:").
+var instructionNouns = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{"instruction", "instructions", "directive", "directives", "command", "commands", "orders", "rules", "task", "tasks",
+		"consignes", "anweisungen", "instrucciones", "istruzioni", "инструкции", "指令", "指示"} {
+		for _, k := range keysOf(w) {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+func (r *ruleCtx) instructionNoun(j int) bool {
+	t := &r.toks[j]
+	return instructionNouns[string(r.text[t.start:t.end])] || instructionNouns[strings.ToLower(r.text[t.start:t.end])]
 }

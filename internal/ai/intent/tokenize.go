@@ -50,6 +50,7 @@ type wordState struct {
 	asciiLetter int
 	digitSym    int
 	nonASCIIOut int
+	symbols     int // leetspeak symbols among digitSym ('@', '$', '|', '!')
 	folded      bool
 	open        bool
 	hasB        bool
@@ -118,6 +119,7 @@ func (t *tokenizer) run(text string) {
 					t.b = append(t.b, c)
 				}
 				w.digitSym++
+				w.symbols++
 			case c == '\'' && w.open && i+1 < len(text) && isASCIILetter(text[i+1]):
 				// don't → dont
 			default:
@@ -221,9 +223,10 @@ func (t *tokenizer) emitWord(w *wordState, end int) {
 	if w.hasB && w.nonASCIIOut > 0 && w.asciiLetter == 0 {
 		key = t.b
 	}
-	letters := w.asciiLetter > 0 || len(key) > w.digitSym
+	// a number is no word; digits with a leetspeak symbol ("1$") may be
+	letters := w.asciiLetter > 0 || len(key) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
 	if !letters {
-		return // a number: nothing in the lexicon is one
+		return
 	}
 	koff := len(t.arena)
 	t.arena = append(t.arena, key...)
