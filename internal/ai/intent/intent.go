@@ -110,7 +110,13 @@ type placed struct {
 // is skipped byte by byte.
 func (c *Classifier) Classify(prompt, context string) []Verdict {
 	w := c.pool.Get().(*work)
-	defer c.pool.Put(w)
+	defer func() {
+		// do not keep the buffers of a huge document for the next call
+		if cap(w.tk.toks) > 1<<16 || cap(w.tk.arena) > 1<<20 {
+			w.tk.toks, w.tk.arena = nil, nil
+		}
+		c.pool.Put(w)
+	}()
 	w.signals = w.signals[:0]
 	for field, text := range [2]string{prompt, context} {
 		if text != "" {

@@ -78,6 +78,7 @@ type lexicon struct {
 	keys    []string
 	slots   []int32 // open addressing over FNV-1a of the key, -1 empty
 	mask    uint64
+	maxKey  int // bytes of the longest key
 	vals    []lexVal
 	phrases [][]phrase
 	stems   map[string]uint64 // prefixes of words in scripts with rich inflection
@@ -122,6 +123,7 @@ func (lx *lexicon) freeze() {
 	}
 	lx.mask = n - 1
 	for id, k := range lx.keys {
+		lx.maxKey = max(lx.maxKey, len(k))
 		i := fnv([]byte(k)) & lx.mask
 		for lx.slots[i] >= 0 {
 			i = (i + 1) & lx.mask

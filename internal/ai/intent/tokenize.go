@@ -292,10 +292,12 @@ func (t *tokenizer) rejoin(text string) {
 	toks := t.toks
 	out := toks[:0]
 	for i := 0; i < len(toks); {
-		// a run of single letters, each at most two bytes from the next
+		// a run of single letters, each at most two bytes from the next:
+		// the longest prefix of it that is a known word (bounded by the
+		// longest key, so a long run costs linear time)
 		j := i
 		if toks[i].flags&tokSingle != 0 {
-			for j+1 < len(toks) && toks[j+1].flags&tokSingle != 0 && toks[j+1].start-toks[j].end <= 2 && !hasNewline(text[toks[j].end:toks[j+1].start]) {
+			for j+1 < len(toks) && j+1-i < min(t.lx.maxKey, maxSpelled) && toks[j+1].flags&tokSingle != 0 && toks[j+1].start-toks[j].end <= 2 && !hasNewline(text[toks[j].end:toks[j+1].start]) {
 				j++
 			}
 		}
@@ -304,13 +306,21 @@ func (t *tokenizer) rejoin(text string) {
 			for k := i; k <= j; k++ {
 				t.arena = append(t.arena, t.key(&toks[k])...)
 			}
-			m := tok{start: toks[i].start, end: toks[j].end, koff: koff, klen: int32(len(t.arena)) - koff, flags: tokFolded, lv: -1}
-			t.lx.lookup(t.arena[koff:], &m)
-			if m.lv >= 0 {
-				out = append(out, m)
-				i = j + 1
+			merged := false
+			for e := j; e-i >= 2; e-- {
+				m := tok{start: toks[i].start, end: toks[e].end, koff: koff, klen: int32(e - i + 1), flags: tokFolded, lv: -1}
+				t.lx.lookup(t.arena[koff:koff+m.klen], &m)
+				if m.lv >= 0 {
+					out = append(out, m)
+					i = e + 1
+					merged = true
+					break
+				}
+			}
+			if merged {
 				continue
 			}
+			t.arena = t.arena[:koff]
 		}
 		// two unknown words joined by one separator byte, or a short
 		// fragment split off by a blank ("ign ore", "dis regard")
@@ -395,3 +405,7 @@ func (t *tokenizer) phrases() {
 		}
 	}
 }
+
+// maxSpelled bounds a spaced-out word ("i g n o r e"): longer runs of
+// single letters are tried from each start only this far.
+const maxSpelled = 16
