@@ -277,7 +277,9 @@ func joinedView(text string, field int) (view, bool) {
 		if closeQ == "”" {
 			open = i + len("“")
 		}
-		end := strings.Index(text[open:], closeQ)
+		// look no further than a fragment can reach, so unclosed quotes
+		// cost linear time
+		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
 		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
 			continue
 		}
