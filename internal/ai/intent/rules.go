@@ -336,7 +336,10 @@ func (r *ruleCtx) override(i int) {
 		// passive: "the previous instructions are void", "filters are disabled"
 		if k := r.prev(i, 8, 1, catTarget|catLimits); k >= 0 {
 			w := 2
-			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
+			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 ||
+				r.near(k, k-6, i, catAI|catYou|catYour|catRole) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
+				// "your previous settings are outdated", "an assistant with
+				// its safety rules switched off"
 				w = 4
 			}
 			r.emit(topicJailbreak, "ignore_previous", "declares the instructions or safeguards void", w, k, i)
