@@ -176,6 +176,7 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 	tk.reset()
 	tk.run(v.text)
 	tk.rejoin(v.text)
+	tk.markBreaks(v.text)
 	tk.phrases()
 	core := 0
 	for ch := 0; ch < 2; ch++ {
@@ -414,17 +415,22 @@ var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endofte
 // '"' or '\”, so only those bytes are tried.
 func findChatMarkup(text string) (int, int) {
 	for i := 0; i < len(text); i++ {
-		switch text[i] {
-		case '<', '[', '"', '\'':
-			for _, m := range chatMarkup {
-				if strings.HasPrefix(text[i:], m) {
-					return i, len(m)
-				}
+		for _, m := range chatMarkupBy[text[i]] {
+			if strings.HasPrefix(text[i:], m) {
+				return i, len(m)
 			}
 		}
 	}
 	return -1, 0
 }
+
+// chatMarkupBy indexes chatMarkup by first byte.
+var chatMarkupBy = func() (t [256][]string) {
+	for _, m := range chatMarkup {
+		t[m[0]] = append(t[m[0]], m)
+	}
+	return
+}()
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").

@@ -42,24 +42,7 @@ func (r *ruleCtx) unknown(i int) bool {
 
 // brk reports a sentence break between token i-1 and token i.
 func (r *ruleCtx) brk(i int) bool {
-	if i <= 0 {
-		return false
-	}
-	if r.toks[i-1].end >= r.toks[i].start {
-		return false // adjacent or overlapping (CJK bigrams)
-	}
-	g := r.text[r.toks[i-1].end:r.toks[i].start]
-	for k := 0; k < len(g); k++ {
-		switch g[k] {
-		case '.', '!', '?', '\n', ';':
-			return true
-		case 0xE3: // 。
-			if k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
-				return true
-			}
-		}
-	}
-	return false
+	return i > 0 && i < len(r.toks) && r.toks[i].flags&tokBreak != 0
 }
 
 // next finds the first token after i (past its phrase) within span tokens

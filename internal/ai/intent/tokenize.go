@@ -25,7 +25,27 @@ const (
 	tokFolded uint8 = 1 << iota // look-alikes, leetspeak, invisible characters or spacing were undone
 	tokCJK                      // a bigram of Han, Hiragana or Katakana characters
 	tokSingle                   // one ASCII letter (candidate for spaced-out words)
+	tokBreak                    // a sentence break (. ! ? ; newline 。) lies between the previous token and this one
 )
+
+// markBreaks sets tokBreak once, so the rules test a flag instead of
+// rescanning the gap between two tokens.
+func (t *tokenizer) markBreaks(text string) {
+	for i := 1; i < len(t.toks); i++ {
+		a, b := t.toks[i-1].end, t.toks[i].start
+		if a >= b {
+			continue // adjacent or overlapping (CJK bigrams)
+		}
+		g := text[a:b]
+		for k := 0; k < len(g); k++ {
+			c := g[k]
+			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
+				t.toks[i].flags |= tokBreak
+				break
+			}
+		}
+	}
+}
 
 // tokenizer turns text into normalised word keys: NFKD with combining marks
 // removed (so "précédentes" reads "precedentes" and full-width or
