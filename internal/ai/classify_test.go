@@ -304,3 +304,18 @@ func TestClassifyGolden(t *testing.T) {
 		t.Errorf("classification differs from %s (run with -update after checking):\n%s", golden, out.String())
 	}
 }
+
+func TestTopicsDescribeEveryID(t *testing.T) {
+	if len(Topics) != len(TopicIDs) {
+		t.Fatalf("%d descriptions for %d topics", len(Topics), len(TopicIDs))
+	}
+	for i, id := range TopicIDs {
+		info, ok := TopicByID(id)
+		if !ok || Topics[i].ID != id || info.Entry == "" || info.Profile == "" {
+			t.Errorf("topic %s: %+v", id, info)
+		}
+	}
+	if _, ok := TopicByID("nope"); ok {
+		t.Error("unknown topic described")
+	}
+}
