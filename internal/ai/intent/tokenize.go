@@ -60,13 +60,14 @@ type tokenizer struct {
 	lx    *lexicon
 	toks  []tok
 	arena []byte
-	a, b  []byte // the word folded to ASCII where possible, and as written
+	b     []byte // the word as written, once it holds a non-ASCII letter
 	dec   []byte
 }
 
 // word state while scanning
 type wordState struct {
 	start       int
+	koff        int // where the word starts in the arena
 	asciiLetter int
 	digitSym    int
 	nonASCIIOut int
@@ -92,17 +93,18 @@ func (t *tokenizer) reset() {
 // categories come from the lexicon (none while the lexicon is compiled).
 func (t *tokenizer) run(text string) {
 	var w wordState
-	t.a, t.b = t.a[:0], t.b[:0]
+	t.b = t.b[:0]
 	finish := func(end int) {
 		if w.open {
 			t.emitWord(&w, end)
 		}
 		w = wordState{}
-		t.a, t.b = t.a[:0], t.b[:0]
+		t.b = t.b[:0]
 	}
 	open := func(i int) {
 		if !w.open {
-			w.open, w.start = true, i
+			// the folded word is built in place at the end of the arena
+			w.open, w.start, w.koff = true, i, len(t.arena)
 		}
 	}
 	for i := 0; i < len(text); {
@@ -113,7 +115,7 @@ func (t *tokenizer) run(text string) {
 				open(i)
 				j := i
 				for j < len(text) && asciiLetters[text[j]] {
-					t.a = append(t.a, text[j]|0x20)
+					t.arena = append(t.arena, text[j]|0x20)
 					j++
 				}
 				if w.hasB {
@@ -126,7 +128,7 @@ func (t *tokenizer) run(text string) {
 				continue
 			case c >= '0' && c <= '9':
 				open(i)
-				t.a = append(t.a, c)
+				t.arena = append(t.arena, c)
 				if w.hasB {
 					t.b = append(t.b, c)
 				}
@@ -134,7 +136,7 @@ func (t *tokenizer) run(text string) {
 			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
 				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
 				open(i)
-				t.a = append(t.a, c)
+				t.arena = append(t.arena, c)
 				if w.hasB {
 					t.b = append(t.b, c)
 				}
@@ -167,8 +169,8 @@ func (t *tokenizer) run(text string) {
 			open(i)
 			if !w.hasB {
 				// t.b (the word as written) is kept apart only once a
-				// non-ASCII letter makes it differ from t.a
-				t.b = append(t.b[:0], t.a...)
+				// non-ASCII letter makes it differ from the folded word
+				t.b = append(t.b[:0], t.arena[w.koff:]...)
 				w.hasB = true
 			}
 			t.foldRune(&w, r)
@@ -204,7 +206,7 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 			if c >= 'A' && c <= 'Z' {
 				c |= 0x20
 			}
-			t.a, t.b = append(t.a, c), append(t.b, c)
+			t.arena, t.b = append(t.arena, c), append(t.b, c)
 			if r != q {
 				w.folded = true
 			}
@@ -216,11 +218,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 			if f >= 'A' && f <= 'Z' {
 				f |= 0x20
 			}
-			t.a = append(t.a, f)
+			t.arena = append(t.arena, f)
 			w.folded = true
 			continue
 		}
-		t.a = utf8.AppendRune(t.a, lq)
+		t.arena = utf8.AppendRune(t.arena, lq)
 		w.nonASCIIOut++
 	}
 }
@@ -239,18 +241,18 @@ var skeleton = func() [256]byte {
 }()
 
 func (t *tokenizer) emitWord(w *wordState, end int) {
-	key := t.a
 	if w.hasB && w.nonASCIIOut > 0 && w.asciiLetter == 0 {
-		key = t.b
+		// a word wholly in another script keeps its letters
+		t.arena = append(t.arena[:w.koff], t.b...)
 	}
+	koff := w.koff
+	k := t.arena[koff:]
 	// a number is no word; digits with a leetspeak symbol ("1$") may be
-	letters := w.asciiLetter > 0 || len(key) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
+	letters := w.asciiLetter > 0 || len(k) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
 	if !letters {
+		t.arena = t.arena[:koff]
 		return
 	}
-	koff := len(t.arena)
-	t.arena = append(t.arena, key...)
-	k := t.arena[koff:]
 	leet := false
 	for i, c := range k {
 		if s := skeleton[c]; s != c {
