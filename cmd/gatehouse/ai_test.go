@@ -151,3 +151,16 @@ func FuzzAIClassifyLines(f *testing.F) {
 		}
 	})
 }
+
+func TestAIClassifyIncompleteFailsClosed(t *testing.T) {
+	// a zip header with no archive after it cannot be read
+	in := `{"prompt": "PK\u0003\u0004 broken zip"}` + "\n"
+	out, _, err := run(t, "ai", "classify", writeLines(t, in))
+	var ee exitError
+	if !strings.Contains(out, `"incomplete":true`) || !strings.Contains(out, `"incomplete_reasons":["prompt: `) {
+		t.Fatalf("want the line marked incomplete with reasons: %s", out)
+	}
+	if !errors.As(err, &ee) || ee != 1 {
+		t.Fatalf("an incomplete line must exit 1, got %v: %s", err, out)
+	}
+}

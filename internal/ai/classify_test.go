@@ -319,3 +319,14 @@ func TestTopicsDescribeEveryID(t *testing.T) {
 		t.Error("unknown topic described")
 	}
 }
+
+func TestClassifyResultIncomplete(t *testing.T) {
+	c := newTest(t)
+	r := c.ClassifyResult(Input{Prompt: "PK\x03\x04 broken zip"})
+	if !r.Incomplete || len(r.Reasons) == 0 || !strings.HasPrefix(r.Reasons[0], "prompt: ") {
+		t.Fatalf("an unreadable layer must make the result incomplete: %+v", r)
+	}
+	if r := c.ClassifyResult(Input{Prompt: "hello"}); r.Incomplete {
+		t.Fatalf("plain text marked incomplete: %+v", r)
+	}
+}
