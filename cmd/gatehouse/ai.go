@@ -63,7 +63,6 @@ type classifyLine struct {
 	Context *string `json:"context"`
 }
 
-
 // maxLine bounds one input line (a prompt with its documents).
 const maxLine = 16 << 20
 
