@@ -166,12 +166,12 @@ func TestLayers(t *testing.T) {
 
 // TestCommandOnlyParsesFlags: cmd/gatehouse reaches the store, keys and snapshots through the
 // composition root; it imports only the root, the configuration loader, the admin service it
-// prints, the stand-alone DLP and prompt classification tools and the store's data types.
+// prints, the stand-alone DLP tool and the store's data types.
 func TestCommandOnlyParsesFlags(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not found")
 	}
-	allowed := map[string]bool{"internal/app": true, "internal/config": true, "internal/admin": true, "internal/dlp": true, "internal/ai": true, "internal/store": true}
+	allowed := map[string]bool{"internal/app": true, "internal/config": true, "internal/admin": true, "internal/dlp": true, "internal/store": true}
 	for _, imp := range goList(t, "-f", "{{join .Imports \" \"}}", "./cmd/gatehouse") {
 		if rel, ok := strings.CutPrefix(imp, module); ok && !allowed[rel] {
 			t.Errorf("cmd/gatehouse imports %s; obtain it through internal/app", imp)
