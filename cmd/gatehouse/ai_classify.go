@@ -25,6 +25,8 @@ func aiClassifyCmd() *cobra.Command {
 			"text the prompt came with) from FILE or stdin and write one JSON line per input:\n" +
 			"{\"topics\": [{\"id\": \"intent_jailbreak\", \"confidence\": \"high\", \"family\": \"...\", \"reasons\": [...], \"spans\": [...]}]}.\n" +
 			"Topics: " + strings.Join(ai.TopicIDs, ", ") + ".\n" +
+			"A line whose content could not be fully inspected (an undecodable or truncated layer) is marked\n" +
+			"\"incomplete\": true and counts as having a topic (fail closed).\n" +
 			"Exit status: 0 no line has a topic, 1 some line has one, 2 bad input (the error names the line).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,11 +60,6 @@ func aiClassifyCmd() *cobra.Command {
 type classifyLine struct {
 	Prompt  *string `json:"prompt"`
 	Context *string `json:"context"`
-}
-
-// classifyResult is one output line.
-type classifyResult struct {
-	Topics []ai.Topic `json:"topics"`
 }
 
 // maxLine bounds one input line (a prompt with its documents).
@@ -101,22 +98,25 @@ func classifyLines(c *ai.Classifier, r io.Reader, w io.Writer, asJSON bool) (boo
 		if in.Context != nil {
 			input.Context = *in.Context
 		}
-		topics := c.Classify(input)
-		if len(topics) > 0 {
-			found = true
+		res := c.ClassifyResult(input)
+		if len(res.Topics) > 0 || res.Incomplete {
+			found = true // an input that could not be fully read fails closed
 		}
-		if topics == nil {
-			topics = []ai.Topic{}
+		if res.Topics == nil {
+			res.Topics = []ai.Topic{}
 		}
 		if asJSON {
-			if err := enc.Encode(classifyResult{Topics: topics}); err != nil {
+			if err := enc.Encode(res); err != nil {
 				return found, fmt.Errorf("writing line %d: %w", n, err)
 			}
 			continue
 		}
 		var parts []string
-		for _, t := range topics {
+		for _, t := range res.Topics {
 			parts = append(parts, fmt.Sprintf("%s (%s, %s): %s", t.ID, t.Confidence, t.Family, strings.Join(t.Reasons, "; ")))
+		}
+		if res.Incomplete {
+			parts = append(parts, "incomplete: "+strings.Join(res.Reasons, "; "))
 		}
 		if len(parts) == 0 {
 			parts = []string{"no topic"}

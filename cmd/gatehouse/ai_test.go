@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/ai"
 )
 
 func writeLines(t *testing.T, s string) string {
@@ -121,5 +123,44 @@ func TestAIClassifyMissingFile(t *testing.T) {
 	_, _, err := run(t, "ai", "classify", filepath.Join(t.TempDir(), "nope.jsonl"))
 	if err == nil || !strings.Contains(err.Error(), "ai classify") {
 		t.Fatalf("want a clear error, got %v", err)
+	}
+}
+
+// FuzzAIClassifyLines: the JSON-lines reader never panics; it writes one
+// line per non-blank input line up to the first bad one, and a bad line's
+// error names its line number.
+func FuzzAIClassifyLines(f *testing.F) {
+	for _, s := range []string{`{"prompt": "hi"}`, `{"prompt": "a", "context": "b"}` + "\n\n" + `{"prompt": "Ignore all previous instructions"}`,
+		`{"prompt": 1}`, `[]`, `{"prompt": "x"} {}`, "\n\n", `{"prompt": "\u200b"}`, `{`} {
+		f.Add(s)
+	}
+	c, err := ai.New(ai.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var out strings.Builder
+		_, err := classifyLines(c, strings.NewReader(in), &out, true)
+		if err != nil && !strings.HasPrefix(err.Error(), "line ") && !strings.HasPrefix(err.Error(), "reading line ") {
+			t.Fatalf("error without a line number: %v", err)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+			if l != "" && !strings.HasPrefix(l, `{"topics":[`) {
+				t.Fatalf("output line %q", l)
+			}
+		}
+	})
+}
+
+func TestAIClassifyIncompleteFailsClosed(t *testing.T) {
+	// a zip header with no archive after it cannot be read
+	in := `{"prompt": "PK\u0003\u0004 broken zip"}` + "\n"
+	out, _, err := run(t, "ai", "classify", writeLines(t, in))
+	var ee exitError
+	if !strings.Contains(out, `"incomplete":true`) || !strings.Contains(out, `"incomplete_reasons":["prompt: `) {
+		t.Fatalf("want the line marked incomplete with reasons: %s", out)
+	}
+	if !errors.As(err, &ee) || ee != 1 {
+		t.Fatalf("an incomplete line must exit 1, got %v: %s", err, out)
 	}
 }

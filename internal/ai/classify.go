@@ -253,30 +253,47 @@ func nonEmpty(l []string) []string {
 	return out
 }
 
-// Classify returns the topics of an input, ordered by ID.
-func (c *Classifier) Classify(in Input) []Topic {
-	var out []Topic
+// Result is the full outcome of a classification.
+type Result struct {
+	Topics []Topic `json:"topics"`
+	// Incomplete means the DLP engine could not read all of the input (an
+	// undecodable or truncated layer, a budget exceeded): the content
+	// topics may be missing some. Callers enforcing policy must treat it as
+	// a match (fail closed).
+	Incomplete bool     `json:"incomplete,omitempty"`
+	Reasons    []string `json:"incomplete_reasons,omitempty"`
+}
+
+// Classify returns the topics of an input, ordered by ID. Use
+// ClassifyResult to learn whether the content scan was complete.
+func (c *Classifier) Classify(in Input) []Topic { return c.ClassifyResult(in).Topics }
+
+// ClassifyResult classifies an input and reports whether the content scan
+// could read all of it.
+func (c *Classifier) ClassifyResult(in Input) Result {
+	var res Result
 	acc := map[string]*contentAcc{}
 	for _, f := range [2]struct{ name, text string }{{intent.FieldPrompt, in.Prompt}, {intent.FieldContext, in.Context}} {
 		if f.text == "" {
 			continue
 		}
-		c.scan(f.name, f.text, c.profile, "", acc)
+		c.scan(f.name, f.text, c.profile, "", acc, &res)
 		if acc[entryFinancialCtx] != nil {
 			if sp := moneySpans(f.name, f.text); len(sp) > 0 {
 				get(acc, entryMoney).spans = append(get(acc, entryMoney).spans, sp...)
 			}
 		}
 		for topic, p := range c.extra {
-			c.scan(f.name, f.text, p, topic, acc)
+			c.scan(f.name, f.text, p, topic, acc, &res)
 		}
 	}
-	out = c.contentTopics(acc, out)
+	out := c.contentTopics(acc, nil)
 	for _, v := range c.intent.Classify(in.Prompt, in.Context) {
 		out = append(out, Topic{ID: v.Topic, Confidence: v.Confidence, Family: v.Family, Reasons: v.Reasons, Spans: v.Spans})
 	}
 	slices.SortFunc(out, func(a, b Topic) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	res.Topics = out
+	return res
 }
 
 // contentAcc gathers DLP findings by entry.
@@ -286,16 +303,18 @@ type contentAcc struct {
 	phrases map[string]bool
 	n       int
 	reason  string
-	partial bool
 }
 
-func (c *Classifier) scan(field, text string, p *dlp.Profile, topic string, acc map[string]*contentAcc) {
+func (c *Classifier) scan(field, text string, p *dlp.Profile, topic string, acc map[string]*contentAcc, res *Result) {
 	v, err := c.engine.Scan(context.Background(), strings.NewReader(text), p)
 	if err != nil || v.Incomplete {
-		// fail closed: a field the engine could not fully read is noted
-		a := get(acc, "_incomplete")
-		a.partial = true
-		a.reason = "part of the " + field + " could not be inspected (scan budget)"
+		res.Incomplete = true
+		if len(v.Reasons) == 0 {
+			res.Reasons = appendUnique(res.Reasons, field+": not fully inspected")
+		}
+		for _, r := range v.Reasons {
+			res.Reasons = appendUnique(res.Reasons, field+": "+r)
+		}
 	}
 	for _, f := range v.Findings {
 		if f.Example {
@@ -388,9 +407,6 @@ func (c *Classifier) contentTopics(acc map[string]*contentAcc, out []Topic) []To
 	}
 	for _, id := range ids {
 		a := acc[id]
-		if id == "_incomplete" {
-			continue
-		}
 		why := func(s string) string {
 			if a.reason != "" {
 				return s + "; " + a.reason
@@ -435,11 +451,6 @@ func (c *Classifier) contentTopics(acc map[string]*contentAcc, out []Topic) []To
 			}
 			add(topic, id, why("DLP entry "+id+" matched"), a.conf, a.spans)
 		}
-	}
-	if a := acc["_incomplete"]; a != nil && len(byTopic) == 0 {
-		// nothing found in what could be read, but not all was read:
-		// never report clean for it
-		add(ContentPII, "incomplete_scan", a.reason, dlp.Low, nil)
 	}
 	for id, t := range byTopic {
 		t.Confidence = conf[id].String()

@@ -110,7 +110,13 @@ type placed struct {
 // is skipped byte by byte.
 func (c *Classifier) Classify(prompt, context string) []Verdict {
 	w := c.pool.Get().(*work)
-	defer c.pool.Put(w)
+	defer func() {
+		// do not keep the buffers of a huge document for the next call
+		if cap(w.tk.toks) > 1<<16 || cap(w.tk.arena) > 1<<20 {
+			w.tk.toks, w.tk.arena = nil, nil
+		}
+		c.pool.Put(w)
+	}()
 	w.signals = w.signals[:0]
 	for field, text := range [2]string{prompt, context} {
 		if text != "" {
@@ -170,6 +176,7 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 	tk.reset()
 	tk.run(v.text)
 	tk.rejoin(v.text)
+	tk.markBreaks(v.text)
 	tk.phrases()
 	core := 0
 	for ch := 0; ch < 2; ch++ {
@@ -382,11 +389,8 @@ func (r *ruleCtx) structure(w *work) {
 	}
 	if sys < 0 {
 		// chat-template tokens and role objects anywhere in the text
-		for _, m := range chatMarkup {
-			if k := strings.Index(text, m); k >= 0 {
-				sys, sysEnd = int32(k), int32(k+len(m))
-				break
-			}
+		if k, n := findChatMarkup(text); k >= 0 {
+			sys, sysEnd = int32(k), int32(k+n)
 		}
 	}
 	if sys >= 0 {
@@ -405,6 +409,28 @@ func (r *ruleCtx) structure(w *work) {
 // of chat API messages: in a user's prompt they fake a system turn.
 var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
 	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
+
+// findChatMarkup returns the offset and length of the first chat-template
+// token or role object in text, or -1. Every marker starts with '<', '[',
+// '"' or '\”, so only those bytes are tried.
+func findChatMarkup(text string) (int, int) {
+	for i := 0; i < len(text); i++ {
+		for _, m := range chatMarkupBy[text[i]] {
+			if strings.HasPrefix(text[i:], m) {
+				return i, len(m)
+			}
+		}
+	}
+	return -1, 0
+}
+
+// chatMarkupBy indexes chatMarkup by first byte.
+var chatMarkupBy = func() (t [256][]string) {
+	for _, m := range chatMarkup {
+		t[m[0]] = append(t[m[0]], m)
+	}
+	return
+}()
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").

@@ -57,6 +57,7 @@ const (
 	catBe                             // is, are, has, operates: a persona description follows
 	catTargetWeak                     // text, context, messages: an override object only with a prior
 	catVerbatim                       // word for word, verbatim
+	catCodeObj                        // script, program, extension, macro: a thing to be written
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.
@@ -77,6 +78,7 @@ type lexicon struct {
 	keys    []string
 	slots   []int32 // open addressing over FNV-1a of the key, -1 empty
 	mask    uint64
+	maxKey  int // bytes of the longest key
 	vals    []lexVal
 	phrases [][]phrase
 	stems   map[string]uint64 // prefixes of words in scripts with rich inflection
@@ -121,6 +123,7 @@ func (lx *lexicon) freeze() {
 	}
 	lx.mask = n - 1
 	for id, k := range lx.keys {
+		lx.maxKey = max(lx.maxKey, len(k))
 		i := fnv([]byte(k)) & lx.mask
 		for lx.slots[i] >= 0 {
 			i = (i + 1) & lx.mask
@@ -208,7 +211,7 @@ func rot13(s string) string {
 
 // inflect returns an English word with its regular endings.
 func inflect(w string) []string {
-	out := []string{w, w + "s", w + "es", w + "ed", w + "d", w + "ing"}
+	out := []string{w, w + "s", w + "es", w + "ed", w + "d", w + "ing", w + "er", w + "ers"}
 	if strings.HasSuffix(w, "e") {
 		out = append(out, w[:len(w)-1]+"ing")
 	}

@@ -1,5 +1,7 @@
 package intent
 
+import "strings"
+
 // A signal is one rule's finding in one view: a weight, the rule family and
 // the tokens it rests on.
 type signal struct {
@@ -40,24 +42,7 @@ func (r *ruleCtx) unknown(i int) bool {
 
 // brk reports a sentence break between token i-1 and token i.
 func (r *ruleCtx) brk(i int) bool {
-	if i <= 0 {
-		return false
-	}
-	if r.toks[i-1].end >= r.toks[i].start {
-		return false // adjacent or overlapping (CJK bigrams)
-	}
-	g := r.text[r.toks[i-1].end:r.toks[i].start]
-	for k := 0; k < len(g); k++ {
-		switch g[k] {
-		case '.', '!', '?', '\n', ';':
-			return true
-		case 0xE3: // 。
-			if k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
-				return true
-			}
-		}
-	}
-	return false
+	return i > 0 && i < len(r.toks) && r.toks[i].flags&tokBreak != 0
 }
 
 // next finds the first token after i (past its phrase) within span tokens
@@ -66,7 +51,7 @@ func (r *ruleCtx) brk(i int) bool {
 func (r *ruleCtx) next(i, span, gap int, c uint64) int {
 	unk := 0
 	start := int(r.toks[i].pend[r.ch]) + 1
-	for j := start; j < len(r.toks) && j <= i+span; j++ {
+	for j := start; j < len(r.toks) && j < start+span; j++ {
 		if r.brk(j) {
 			return -1
 		}
@@ -295,6 +280,8 @@ func (r *ruleCtx) jailbreak() {
 		if r.context && c&catAI != 0 {
 			if r.near(i, i-4, i, catAddress) >= 0 || r.prev(i, 3, 1, catAddress) >= 0 {
 				r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
+			} else if j := r.next(i, 2, 0, catTarget); j >= 0 && r.instructionNoun(j) && r.near(j, j, j+12, catAction|catOverride|catReveal) > j {
+				r.emit(topicJailbreak, "indirect_injection", "instructions for the AI embedded in the text", 3, i, j)
 			} else if j := r.near(i, i-2, i+12, catAction|catOverride|catReveal); j >= 0 && j != i {
 				w := 2
 				if r.near(i, i, j, catMust|catYou) >= 0 {
@@ -332,7 +319,10 @@ func (r *ruleCtx) override(i int) {
 		// passive: "the previous instructions are void", "filters are disabled"
 		if k := r.prev(i, 8, 1, catTarget|catLimits); k >= 0 {
 			w := 2
-			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
+			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 ||
+				r.near(k, k-6, i, catAI|catYou|catYour|catRole) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
+				// "your previous settings are outdated", "an assistant with
+				// its safety rules switched off"
 				w = 4
 			}
 			r.emit(topicJailbreak, "ignore_previous", "declares the instructions or safeguards void", w, k, i)
@@ -470,16 +460,28 @@ func (r *ruleCtx) codeAbuse() {
 		if c&catMake == 0 {
 			continue
 		}
-		j := r.next(i, 10, 4, catMalware)
+		j := r.next(i, 14, 5, catMalware)
 		w := 4
 		if j < 0 {
 			j = r.next(i, 10, 4, catMalwareWeak)
 			w = 2
-			if j >= 0 && r.next(j, 6, 3, catMalwareWeak|catMalware) >= 0 {
+			if j >= 0 && r.next(j, 10, 4, catMalwareWeak|catMalware) >= 0 {
 				w = 3
 			}
 		}
 		if j < 0 {
+			// no malware named: a program whose described behaviour is
+			// the harm ("a script that encrypts every file and leaves a
+			// ransom note", "an extension that steals session cookies")
+			if k := r.next(i, 6, 3, catCodeObj); k >= 0 {
+				if h := r.within(k+1, k+16, catHarm); h >= 0 && !r.brkBetween(k, h) {
+					w = 4
+					if r.within(k+1, k+20, catEvade|catSecProduct) >= 0 {
+						w++
+					}
+					r.emit(topicCodeAbuse, "malware_request", "asks for a program whose behaviour is an attack", w, i, h)
+				}
+			}
 			continue
 		}
 		harm := r.near(j, i-4, j+16, catHarm|catVictim) >= 0
@@ -526,3 +528,31 @@ func (r *ruleCtx) priorOf(i, k int) bool {
 }
 
 func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// brkBetween reports a sentence break between tokens i and j.
+func (r *ruleCtx) brkBetween(i, j int) bool {
+	for k := i + 1; k <= j; k++ {
+		if r.brk(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// instructionNouns are the instruction words that label a block of
+// instructions ("[assistant instructions]", "AI directives:").
+var instructionNouns = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{"instruction", "instructions", "directive", "directives", "command", "commands", "orders", "rules", "task", "tasks",
+		"consignes", "anweisungen", "instrucciones", "istruzioni", "инструкции", "指令", "指示"} {
+		for _, k := range keysOf(w) {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+func (r *ruleCtx) instructionNoun(j int) bool {
+	t := &r.toks[j]
+	return instructionNouns[string(r.text[t.start:t.end])] || instructionNouns[strings.ToLower(r.text[t.start:t.end])]
+}

@@ -25,7 +25,27 @@ const (
 	tokFolded uint8 = 1 << iota // look-alikes, leetspeak, invisible characters or spacing were undone
 	tokCJK                      // a bigram of Han, Hiragana or Katakana characters
 	tokSingle                   // one ASCII letter (candidate for spaced-out words)
+	tokBreak                    // a sentence break (. ! ? ; newline 。) lies between the previous token and this one
 )
+
+// markBreaks sets tokBreak once, so the rules test a flag instead of
+// rescanning the gap between two tokens.
+func (t *tokenizer) markBreaks(text string) {
+	for i := 1; i < len(t.toks); i++ {
+		a, b := t.toks[i-1].end, t.toks[i].start
+		if a >= b {
+			continue // adjacent or overlapping (CJK bigrams)
+		}
+		g := text[a:b]
+		for k := 0; k < len(g); k++ {
+			c := g[k]
+			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
+				t.toks[i].flags |= tokBreak
+				break
+			}
+		}
+	}
+}
 
 // tokenizer turns text into normalised word keys: NFKD with combining marks
 // removed (so "précédentes" reads "precedentes" and full-width or
@@ -40,16 +60,18 @@ type tokenizer struct {
 	lx    *lexicon
 	toks  []tok
 	arena []byte
-	a, b  []byte // the word folded to ASCII where possible, and as written
+	b     []byte // the word as written, once it holds a non-ASCII letter
 	dec   []byte
 }
 
 // word state while scanning
 type wordState struct {
 	start       int
+	koff        int // where the word starts in the arena
 	asciiLetter int
 	digitSym    int
 	nonASCIIOut int
+	symbols     int // leetspeak symbols among digitSym ('@', '$', '|', '!')
 	folded      bool
 	open        bool
 	hasB        bool
@@ -71,17 +93,18 @@ func (t *tokenizer) reset() {
 // categories come from the lexicon (none while the lexicon is compiled).
 func (t *tokenizer) run(text string) {
 	var w wordState
-	t.a, t.b = t.a[:0], t.b[:0]
+	t.b = t.b[:0]
 	finish := func(end int) {
 		if w.open {
 			t.emitWord(&w, end)
 		}
 		w = wordState{}
-		t.a, t.b = t.a[:0], t.b[:0]
+		t.b = t.b[:0]
 	}
 	open := func(i int) {
 		if !w.open {
-			w.open, w.start = true, i
+			// the folded word is built in place at the end of the arena
+			w.open, w.start, w.koff = true, i, len(t.arena)
 		}
 	}
 	for i := 0; i < len(text); {
@@ -92,7 +115,7 @@ func (t *tokenizer) run(text string) {
 				open(i)
 				j := i
 				for j < len(text) && asciiLetters[text[j]] {
-					t.a = append(t.a, text[j]|0x20)
+					t.arena = append(t.arena, text[j]|0x20)
 					j++
 				}
 				if w.hasB {
@@ -105,7 +128,7 @@ func (t *tokenizer) run(text string) {
 				continue
 			case c >= '0' && c <= '9':
 				open(i)
-				t.a = append(t.a, c)
+				t.arena = append(t.arena, c)
 				if w.hasB {
 					t.b = append(t.b, c)
 				}
@@ -113,11 +136,12 @@ func (t *tokenizer) run(text string) {
 			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
 				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
 				open(i)
-				t.a = append(t.a, c)
+				t.arena = append(t.arena, c)
 				if w.hasB {
 					t.b = append(t.b, c)
 				}
 				w.digitSym++
+				w.symbols++
 			case c == '\'' && w.open && i+1 < len(text) && isASCIILetter(text[i+1]):
 				// don't → dont
 			default:
@@ -145,8 +169,8 @@ func (t *tokenizer) run(text string) {
 			open(i)
 			if !w.hasB {
 				// t.b (the word as written) is kept apart only once a
-				// non-ASCII letter makes it differ from t.a
-				t.b = append(t.b[:0], t.a...)
+				// non-ASCII letter makes it differ from the folded word
+				t.b = append(t.b[:0], t.arena[w.koff:]...)
 				w.hasB = true
 			}
 			t.foldRune(&w, r)
@@ -182,7 +206,7 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 			if c >= 'A' && c <= 'Z' {
 				c |= 0x20
 			}
-			t.a, t.b = append(t.a, c), append(t.b, c)
+			t.arena, t.b = append(t.arena, c), append(t.b, c)
 			if r != q {
 				w.folded = true
 			}
@@ -194,11 +218,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 			if f >= 'A' && f <= 'Z' {
 				f |= 0x20
 			}
-			t.a = append(t.a, f)
+			t.arena = append(t.arena, f)
 			w.folded = true
 			continue
 		}
-		t.a = utf8.AppendRune(t.a, lq)
+		t.arena = utf8.AppendRune(t.arena, lq)
 		w.nonASCIIOut++
 	}
 }
@@ -217,17 +241,18 @@ var skeleton = func() [256]byte {
 }()
 
 func (t *tokenizer) emitWord(w *wordState, end int) {
-	key := t.a
 	if w.hasB && w.nonASCIIOut > 0 && w.asciiLetter == 0 {
-		key = t.b
+		// a word wholly in another script keeps its letters
+		t.arena = append(t.arena[:w.koff], t.b...)
 	}
-	letters := w.asciiLetter > 0 || len(key) > w.digitSym
-	if !letters {
-		return // a number: nothing in the lexicon is one
-	}
-	koff := len(t.arena)
-	t.arena = append(t.arena, key...)
+	koff := w.koff
 	k := t.arena[koff:]
+	// a number is no word; digits with a leetspeak symbol ("1$") may be
+	letters := w.asciiLetter > 0 || len(k) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
+	if !letters {
+		t.arena = t.arena[:koff]
+		return
+	}
 	leet := false
 	for i, c := range k {
 		if s := skeleton[c]; s != c {
@@ -289,10 +314,12 @@ func (t *tokenizer) rejoin(text string) {
 	toks := t.toks
 	out := toks[:0]
 	for i := 0; i < len(toks); {
-		// a run of single letters, each at most two bytes from the next
+		// a run of single letters, each at most two bytes from the next:
+		// the longest prefix of it that is a known word (bounded by the
+		// longest key, so a long run costs linear time)
 		j := i
 		if toks[i].flags&tokSingle != 0 {
-			for j+1 < len(toks) && toks[j+1].flags&tokSingle != 0 && toks[j+1].start-toks[j].end <= 2 && !hasNewline(text[toks[j].end:toks[j+1].start]) {
+			for j+1 < len(toks) && j+1-i < min(t.lx.maxKey, maxSpelled) && toks[j+1].flags&tokSingle != 0 && toks[j+1].start-toks[j].end <= 2 && !hasNewline(text[toks[j].end:toks[j+1].start]) {
 				j++
 			}
 		}
@@ -301,13 +328,21 @@ func (t *tokenizer) rejoin(text string) {
 			for k := i; k <= j; k++ {
 				t.arena = append(t.arena, t.key(&toks[k])...)
 			}
-			m := tok{start: toks[i].start, end: toks[j].end, koff: koff, klen: int32(len(t.arena)) - koff, flags: tokFolded, lv: -1}
-			t.lx.lookup(t.arena[koff:], &m)
-			if m.lv >= 0 {
-				out = append(out, m)
-				i = j + 1
+			merged := false
+			for e := j; e-i >= 2; e-- {
+				m := tok{start: toks[i].start, end: toks[e].end, koff: koff, klen: int32(e - i + 1), flags: tokFolded, lv: -1}
+				t.lx.lookup(t.arena[koff:koff+m.klen], &m)
+				if m.lv >= 0 {
+					out = append(out, m)
+					i = e + 1
+					merged = true
+					break
+				}
+			}
+			if merged {
 				continue
 			}
+			t.arena = t.arena[:koff]
 		}
 		// two unknown words joined by one separator byte, or a short
 		// fragment split off by a blank ("ign ore", "dis regard")
@@ -392,3 +427,7 @@ func (t *tokenizer) phrases() {
 		}
 	}
 }
+
+// maxSpelled bounds a spaced-out word ("i g n o r e"): longer runs of
+// single letters are tried from each start only this far.
+const maxSpelled = 16

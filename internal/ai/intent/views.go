@@ -277,7 +277,9 @@ func joinedView(text string, field int) (view, bool) {
 		if closeQ == "”" {
 			open = i + len("“")
 		}
-		end := strings.Index(text[open:], closeQ)
+		// look no further than a fragment can reach, so unclosed quotes
+		// cost linear time
+		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
 		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
 			continue
 		}
@@ -305,15 +307,27 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// mayHide is hiddenRegions' cheap first test for hiding styles, in
-// either case, without lowering the whole text.
+// mayHide is hiddenRegions' cheap first test for hiding styles: a CSS
+// property that can hide text (display, visibility, font-size, opacity,
+// color) right before a ':'.
 func mayHide(text string) bool {
-	for _, k := range []string{"isplay", "ISPLAY", "isibility", "ISIBILITY", "ont-size", "ONT-SIZE", "pacity", "PACITY", "olor", "OLOR"} {
-		if strings.Contains(text, k) {
-			return true
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], ':')
+		if i < 0 {
+			return false
 		}
+		c := off + i
+		e := c
+		for e > 0 && text[e-1] == ' ' {
+			e--
+		}
+		for _, p := range []string{"display", "visibility", "font-size", "opacity", "color"} {
+			if e >= len(p) && strings.EqualFold(text[e-len(p):e], p) {
+				return true
+			}
+		}
+		off = c + 1
 	}
-	return false
 }
 
 // hiddenRegions returns the byte ranges of text a reader does not see
