@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/ai/extract"
@@ -21,26 +22,50 @@ type PromptProfile struct {
 	Topics []string `json:"topics"`
 }
 
-// PromptProfiles are the predefined AI prompt profiles.
-var PromptProfiles = []PromptProfile{
-	{ID: "ai_prompt_ai_security", Name: "AI Prompt: AI Security", Topics: []string{IntentJailbreak, IntentCodeAbuse}},
-	{ID: "ai_prompt_pii", Name: "AI Prompt: PII", Topics: []string{ContentPII, IntentPII}},
-	{ID: "ai_prompt_technical", Name: "AI Prompt: Technical", Topics: []string{ContentSourceCode, ContentCredentials}},
-	{ID: "ai_prompt_customer", Name: "AI Prompt: Customer", Topics: []string{ContentCustomerData}},
-	{ID: "ai_prompt_financial_information", Name: "AI Prompt: Financial Information", Topics: []string{ContentFinancial}},
+// PromptProfiles are the predefined AI prompt profiles, with the ids rules use (the name
+// made an id: "AI Prompt: PII" → "ai_prompt_pii"), built from Topics.
+var PromptProfiles = func() []PromptProfile {
+	var out []PromptProfile
+	for _, name := range []string{ProfileAISecurity, ProfilePII, ProfileTechnical, ProfileCustomer, ProfileFinancial} {
+		p := PromptProfile{ID: profileID(name), Name: name}
+		for _, t := range Topics {
+			if t.Profile == name {
+				p.Topics = append(p.Topics, t.ID)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}()
+
+// profileID makes a profile name an id: lower case, each run of other characters than letters
+// and digits one underscore, none at either end (as the DLP profiles' ids are made).
+func profileID(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			sep = false
+			b.WriteRune(r)
+			continue
+		}
+		sep = true
+	}
+	return b.String()
 }
 
-// TopicEntryNames are the topics' detection entry names, as Cloudflare's profiles show them.
-var TopicEntryNames = map[string]string{
-	ContentPII:          "Content: PII",
-	ContentCredentials:  "Content: Credentials and Secrets",
-	ContentSourceCode:   "Content: Source Code",
-	ContentCustomerData: "Content: Customer Data",
-	ContentFinancial:    "Content: Financial Information",
-	IntentPII:           "Intent: PII",
-	IntentCodeAbuse:     "Intent: Code Abuse and Malicious Code",
-	IntentJailbreak:     "Intent: Jailbreak",
-}
+// TopicEntryNames are the topics' detection entry names, as Cloudflare's profiles show them
+// (from Topics).
+var TopicEntryNames = func() map[string]string {
+	m := make(map[string]string, len(Topics))
+	for _, t := range Topics {
+		m[t.ID] = t.Entry
+	}
+	return m
+}()
 
 // IsPromptProfile reports whether id names a predefined AI prompt profile.
 func IsPromptProfile(id string) bool {
@@ -206,8 +231,14 @@ func (p *PromptInspector) Inspect(r extract.HTTPRequest) (v *PromptVerdict, ok b
 			ctx += "\n" + string(a.Data)
 		}
 	}
-	v.Topics = p.classifier.Classify(Input{Prompt: text, Context: ctx})
+	res := p.classifier.ClassifyResult(Input{Prompt: text, Context: ctx})
+	v.Topics = res.Topics
 	v.Profiles, v.Entries = profilesOf(p.profiles, v.Topics)
+	if res.Incomplete {
+		// The content scan could not read everything (a truncated or undecodable layer):
+		// rules on the content topics must not take the prompt for a clean one.
+		v.Incomplete = true
+	}
 	return v, true
 }
 
