@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // overlap is carried between windows on both sides: larger than the longest
@@ -45,11 +46,45 @@ func (s *scanner) scanStream(r io.Reader, path []string, depth int, h Hints) {
 		s.joinOnly = false
 		defer func() { s.joinOnly = true }()
 	}
-	br := bufio.NewReaderSize(r, 4096)
+	br := layerReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		layerReaders.Put(br)
+	}()
 	head, _ := br.Peek(512)
 	if err := s.decodeLayer(br, head, path, depth, h); err != nil {
 		s.layerError(path, err)
 	}
+}
+
+// layerReaders are the buffered readers of the layers being scanned: a scan is synchronous
+// and keeps nothing of its reader once it returns, so they are reused rather than allocated
+// per scan (a short prompt's scan otherwise allocates more for its buffers than for anything
+// else, and the garbage collector's work shows in the slowest scans).
+var layerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// windowBuffers are the window buffers of text scans, reused for the same reason; findings
+// copy what they keep of a window.
+var windowBuffers sync.Pool
+
+// maxPooledWindow bounds the buffers kept for reuse (a window grown for a long encoded run is
+// let go).
+const maxPooledWindow = 256 << 10
+
+func getWindowBuffer(n int) []byte {
+	if b, ok := windowBuffers.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+func putWindowBuffer(b []byte) {
+	if cap(b) > maxPooledWindow {
+		return
+	}
+	b = b[:0]
+	windowBuffers.Put(&b)
 }
 
 func (s *scanner) layerError(path []string, err error) {
@@ -88,7 +123,8 @@ func (s *scanner) scanTextAs(r io.Reader, path []string, depth int, wide *wideEn
 	if wide != nil {
 		ov *= wide.unit
 	}
-	buf := make([]byte, 0, c+2*ov)
+	buf := getWindowBuffer(c + 2*ov)
+	defer func() { putWindowBuffer(buf) }()
 	var base int64     // stream offset of buf[0]
 	var ownStart int64 // first stream offset not yet owned by a window
 	eof := false
