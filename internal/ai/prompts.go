@@ -102,6 +102,18 @@ func (p *PromptInspector) Known(method, host, path string) bool {
 	return ok
 }
 
+// NewResponseStream starts reassembling the response to a request the adapter with this id
+// read (PromptVerdict.Request.Adapter); contentType is the response's Content-Type. It returns
+// nil when no adapter has the id. Feed the stream through extract.NewTee, so that the response
+// reaches the client as it arrives.
+func (p *PromptInspector) NewResponseStream(adapter, contentType string) *extract.Stream {
+	a := p.table.Adapter(adapter)
+	if a == nil {
+		return nil
+	}
+	return a.NewStream(contentType, p.limits)
+}
+
 // PromptVerdict is what the inspection of one request found.
 type PromptVerdict struct {
 	// Request is what the adapter extracted (Unparsed set when the body did not have the
