@@ -52,18 +52,11 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	} else {
 		g.log.Warn("gateway: the store keeps no usage rollups; Shadow-AI discovery reports stay empty")
 	}
-	if err := g.newPromptLog(ctx, cfg); err != nil {
-		return nil, err
-	}
 	insp, err := g.newInspector(ctx, cfg, master)
 	if err != nil {
 		return nil, err
 	}
 	uploads, err := newUploadScanner(cfg)
-	if err != nil {
-		return nil, err
-	}
-	prompts, err := newPromptInspector()
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +77,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	}
 	return gateway.New(g.Snapshots, gateway.Options{
 		Uploads:   uploads,
-		Prompts:   prompts,
+		Prompts:   g.prompts,
 		PromptLog: promptLog,
 		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
 			DLPProfiles: scanned, Scores: gateway.ScoresOf(cat, g.AppReviews.Evidence())},
