@@ -68,6 +68,13 @@ func (o *llmOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.bodies = append(o.bodies, b)
 	o.mu.Unlock()
+	if r.Header.Get("X-Test-Cut") != "" {
+		// A stream that breaks off after its first chunk, before data: [DONE].
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\"Par\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","model":"m1","choices":[{"index":0,"message":{"role":"assistant","content":"Paris."}}]}`)
 }
@@ -214,6 +221,18 @@ func TestPromptCapture(t *testing.T) {
 		t.Errorf("blocked: %+v %+v", en, p)
 	}
 
+	// The stream breaks off: what arrived is logged, marked partial.
+	r = req(http.MethodPost, "https://llm.example.com/v1/chat/completions", bytes.NewReader(chatBody("Which city?")))
+	r.Header.Set("X-Test-Cut", "1")
+	func() {
+		defer func() { _ = recover() }() // ReverseProxy aborts the handler when the copy fails
+		e.serve(t, r)
+	}()
+	entries, payloads = logs.all()
+	if len(entries) != 3 || payloads[2].Prompt != "Which city?" || payloads[2].Response != "Par" || !payloads[2].ResponsePartial {
+		t.Errorf("cut stream: %d entries, last %+v", len(entries), payloads[len(payloads)-1])
+	}
+
 	// The origin goes away: the prompt was sent, no answer came.
 	e.upstream.Close()
 	r = req(http.MethodPost, "https://llm.example.com/v1/chat/completions", bytes.NewReader(chatBody("Are you there?")))
@@ -221,7 +240,7 @@ func TestPromptCapture(t *testing.T) {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	entries, payloads = logs.all()
-	if len(entries) != 3 || payloads[2].Prompt != "Are you there?" || !payloads[2].ResponsePartial || payloads[2].Response != "" {
+	if len(entries) != 4 || payloads[3].Prompt != "Are you there?" || !payloads[3].ResponsePartial || payloads[3].Response != "" {
 		t.Errorf("unanswered prompt: %d entries, last %+v", len(entries), payloads[len(payloads)-1])
 	}
 }
