@@ -102,18 +102,6 @@ func (p *PromptInspector) Known(method, host, path string) bool {
 	return ok
 }
 
-// NewResponseStream starts reassembling the response to a request the adapter with this id
-// read (PromptVerdict.Request.Adapter); contentType is the response's Content-Type. It returns
-// nil when no adapter has the id. Feed the stream through extract.NewTee, so that the response
-// reaches the client as it arrives.
-func (p *PromptInspector) NewResponseStream(adapter, contentType string) *extract.Stream {
-	a := p.table.Adapter(adapter)
-	if a == nil {
-		return nil
-	}
-	return a.NewStream(contentType, p.limits)
-}
-
 // PromptVerdict is what the inspection of one request found.
 type PromptVerdict struct {
 	// Request is what the adapter extracted (Unparsed set when the body did not have the
@@ -161,4 +149,18 @@ func (p *PromptInspector) Inspect(r extract.HTTPRequest) (v *PromptVerdict, ok b
 	v.Topics = p.classifier.Classify(Input{Prompt: text, Context: ctx})
 	v.Profiles, v.Entries = profilesOf(v.Topics)
 	return v, true
+}
+
+// ResponseStream returns a stream that reassembles the answer to the request v was made of,
+// from a response body with this Content-Type (decompressed), or nil when v's adapter reads no
+// responses.
+func (p *PromptInspector) ResponseStream(v *PromptVerdict, contentType string) *extract.Stream {
+	if v == nil || v.Request == nil {
+		return nil
+	}
+	a := p.table.Adapter(v.Request.Adapter)
+	if a == nil {
+		return nil
+	}
+	return a.NewStream(contentType, p.limits)
 }

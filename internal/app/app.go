@@ -27,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/ai"
 	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
@@ -110,8 +109,6 @@ type Gatehouse struct {
 	// dlp.payload_log.public_key is not set). The gateway and the reverse proxy log captured
 	// prompts through it.
 	PromptLog *promptlog.Writer
-	// prompts reads and classifies AI prompts for the gateway and the reverse proxy.
-	prompts *ai.PromptInspector
 	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
 	// hold devices); Enroll serves device enrolment on the auth domain.
 	Devices *devices.Verifier
@@ -280,17 +277,18 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
 		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
 	g.builtin = g.newDemoOrigin()
-	// AI prompt protection is shared by the gateway and the reverse proxy (applications'
-	// prompt_protection), and so is the prompt log writer.
+	// The prompt log writer is shared by the gateway and the reverse proxy (applications'
+	// prompt_protection.log_prompts).
 	if err := g.newPromptLog(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if g.prompts, err = newPromptInspector(); err != nil {
+	proxyPrompts, err := newPromptInspector()
+	if err != nil {
 		return nil, err
 	}
 	proxyOpts := proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
 		StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std()),
-		Prompts: g.prompts}
+		Prompts: proxyPrompts}
 	if g.PromptLog != nil {
 		proxyOpts.PromptLog = g.PromptLog
 	}

@@ -60,6 +60,10 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	if err != nil {
 		return nil, err
 	}
+	prompts, err := newPromptInspector()
+	if err != nil {
+		return nil, err
+	}
 	// The AI prompt profiles are the prompt inspector's; the others the upload scanner's.
 	var scanned []string
 	for _, id := range rulesPolicy.FieldStrings("dlp.profiles") {
@@ -77,7 +81,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	}
 	return gateway.New(g.Snapshots, gateway.Options{
 		Uploads:   uploads,
-		Prompts:   g.prompts,
+		Prompts:   prompts,
 		PromptLog: promptLog,
 		Policy: &gateway.Policy{Rules: rulesPolicy, Catalog: cat, Reviews: g.AppReviews.Reviews(),
 			DLPProfiles: scanned, Scores: gateway.ScoresOf(cat, g.AppReviews.Evidence())},

@@ -31,9 +31,9 @@ type PromptInspector interface {
 	Known(method, host, path string) bool
 	// Inspect extracts and classifies a request's prompt; ok is false when no adapter reads it.
 	Inspect(r extract.HTTPRequest) (v *ai.PromptVerdict, ok bool)
-	// NewResponseStream reassembles the response to a request the adapter read (nil when the
-	// adapter is unknown).
-	NewResponseStream(adapter, contentType string) *extract.Stream
+	// ResponseStream reassembles the answer to the request v was made of (nil when v's
+	// adapter reads no responses).
+	ResponseStream(v *ai.PromptVerdict, contentType string) *extract.Stream
 }
 
 // PromptLogger keeps captured prompts, encrypted (package promptlog's Writer).
@@ -65,7 +65,7 @@ type promptCapture struct {
 	ctx     context.Context
 	entry   promptlog.Entry
 	payload promptlog.Payload
-	adapter string
+	verdict *ai.PromptVerdict
 	once    sync.Once
 }
 
@@ -109,7 +109,7 @@ func (b *capturedBody) Close() error {
 
 // captureResponse reassembles the response of a captured prompt as it streams to the client.
 func (c *promptCapture) captureResponse(res *http.Response) {
-	s := c.p.opts.Prompts.NewResponseStream(c.adapter, res.Header.Get("Content-Type"))
+	s := c.p.opts.Prompts.ResponseStream(c.verdict, res.Header.Get("Content-Type"))
 	if s == nil {
 		c.log(nil)
 		return
@@ -333,7 +333,7 @@ func (p *Proxy) newCapture(ctx context.Context, app *snapshot.App, res Result, c
 	}
 	// The entry is logged after the response, which may end after the request's context
 	// (the client went away): keep its values, not its cancellation.
-	return &promptCapture{p: p, ctx: context.WithoutCancel(ctx), entry: e, payload: pl, adapter: req.Adapter}
+	return &promptCapture{p: p, ctx: context.WithoutCancel(ctx), entry: e, payload: pl, verdict: v}
 }
 
 // groupNames are the names prompt logs keep of an identity's groups (the id or e-mail when a

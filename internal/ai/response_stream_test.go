@@ -29,10 +29,10 @@ func TestPromptInspectorResponseStream(t *testing.T) {
 	if !hasTopic(v.Topics, IntentJailbreak) {
 		t.Errorf("topics %+v lack %s", v.Topics, IntentJailbreak)
 	}
-	if p.NewResponseStream("no-such-adapter", "text/event-stream") != nil {
-		t.Error("a stream for an unknown adapter")
+	if p.ResponseStream(nil, "text/event-stream") != nil {
+		t.Error("a stream without a verdict")
 	}
-	s := p.NewResponseStream(v.Request.Adapter, "text/event-stream")
+	s := p.ResponseStream(v, "text/event-stream")
 	if s == nil {
 		t.Fatalf("no stream for adapter %q", v.Request.Adapter)
 	}
