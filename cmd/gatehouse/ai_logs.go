@@ -165,6 +165,9 @@ func writeAILogText(w io.Writer, l *aiLogLine, decrypting bool) error {
 		if p.Response != "" {
 			fmt.Fprintf(&b, "  response: %s\n", indentText(p.Response))
 		}
+		if p.ResponsePartial {
+			b.WriteString("  (response cut before its end)\n")
+		}
 		for _, a := range p.Attachments {
 			fmt.Fprintf(&b, "  attachment: %s (%s, %d bytes)\n", orDash(a.Name), orDash(a.ContentType), a.Size)
 		}

@@ -105,9 +105,9 @@ type Gatehouse struct {
 	// gatewayUsage sums the gateway's requests into the store's usage rollups (nil when the
 	// gateway is off or the store keeps none).
 	gatewayUsage *usage.Recorder
-	// PromptLog seals and stores AI prompt logs (nil when the gateway is off, the store keeps
-	// none or dlp.payload_log.public_key is not set). The gateway and the reverse proxy log
-	// captured prompts through it.
+	// PromptLog seals and stores AI prompt logs (nil when the store keeps none or
+	// dlp.payload_log.public_key is not set). The gateway and the reverse proxy log captured
+	// prompts through it.
 	PromptLog *promptlog.Writer
 	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
 	// hold devices); Enroll serves device enrolment on the auth domain.
@@ -277,9 +277,22 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	g.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g.storeUp,
 		g.transport.framingRejected, g.transport.connectionsClosed, g.transport.http2Errors)
 	g.builtin = g.newDemoOrigin()
-	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now,
-		proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
-			StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std())})
+	// The prompt log writer is shared by the gateway and the reverse proxy (applications'
+	// prompt_protection.log_prompts).
+	if err := g.newPromptLog(ctx, cfg); err != nil {
+		return nil, err
+	}
+	proxyPrompts, err := newProxyPromptInspector()
+	if err != nil {
+		return nil, err
+	}
+	proxyOpts := proxy.Options{MaxRequestBodyBytes: int64(cfg.Limits.MaxRequestBodyBytes), UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
+		StripRequestHeaders: cfg.Proxy.StripRequestHeaders, Transport: g.upstreamTransport(cfg.Limits.UpstreamTimeout.Std()),
+		Prompts: proxyPrompts}
+	if g.PromptLog != nil {
+		proxyOpts.PromptLog = g.PromptLog
+	}
+	g.Proxy = proxy.New(g.Snapshots, g.Authn, g.Sessions, g.Keys, proxy.NewMetrics(g.registry), log, now, proxyOpts)
 	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store); err != nil {
 		return nil, err
 	}
@@ -521,8 +534,8 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 			g.log.Warn("gateway: tunnels still open at shutdown were cut", "err", err)
 		}
 		g.closeGatewayUsage(shutdownCtx)
-		g.closePromptLog(shutdownCtx)
 	}
+	g.closePromptLog(shutdownCtx)
 	return runErr
 }
 

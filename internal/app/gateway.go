@@ -53,9 +53,6 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 	} else {
 		g.log.Warn("gateway: the store keeps no usage rollups; Shadow-AI discovery reports stay empty")
 	}
-	if err := g.newPromptLog(ctx, cfg); err != nil {
-		return nil, err
-	}
 	insp, err := g.newInspector(ctx, cfg, master)
 	if err != nil {
 		return nil, err

@@ -97,7 +97,8 @@ func (g *gatewayAdmin) promptLogs(ctx context.Context, q admin.PromptLogQuery) (
 }
 
 // newPromptLog starts the AI prompt log writer when the store keeps prompt logs and
-// dlp.payload_log.public_key is set: the gateway's prompt capture logs through it, and it keeps
+// dlp.payload_log.public_key is set: the gateway's and the reverse proxy's prompt capture log
+// through it, and it keeps
 // gateway.prompt_logs.retention. Without a key nothing can be logged, but entries logged
 // before are still deleted past the retention (once, now).
 func (g *Gatehouse) newPromptLog(ctx context.Context, cfg *config.File) error {

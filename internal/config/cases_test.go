@@ -332,6 +332,24 @@ var problemCases = []struct {
 		"5:14: log.level: must be debug, info, warn or error, not \"verbose\"",
 		"5:31: log.format: must be json or text, not \"xml\"",
 	}},
+	{"prompt protection", head + "applications:\n" +
+		"  - id: llm\n    destinations: [llm.example.com]\n    upstream: 'http://10.0.0.9:8000'\n" +
+		"    prompt_protection:\n      enabled: true\n      block_topics: [intent_jailbreak, jailbreak, intent_jailbreak]\n" +
+		"      fail_mode: maybe\n      block_message: \"no\\u0007\"\n" +
+		"      log_prompts: {include: [{group: {id: contractors}}], exclude: [{email: {email: 'not an address'}}]}\n" +
+		"  - id: wiki\n    type: bookmark\n    domain: 'https://wiki.example.com'\n    prompt_protection: {enabled: true}\n" +
+		"  - id: chat\n    destinations: [chat.example.com]\n    upstream: 'http://10.0.0.9:8001'\n    prompt_protection: {enabled: true, log_prompts: {include: []}}\n", []string{
+		"10:40: applications[0].prompt_protection.block_topics[1]: unknown topic \"jailbreak\"; want one of content_pii, content_credentials_secrets, content_source_code, content_customer_data, content_financial, intent_pii, intent_code_abuse, intent_jailbreak",
+		"10:51: applications[0].prompt_protection.block_topics[2]: duplicate of block_topics[0]",
+		"11:18: applications[0].prompt_protection.fail_mode: must be closed or open, not \"maybe\"",
+		"12:22: applications[0].prompt_protection.block_message: must be UTF-8 text without control characters",
+		"13:20: applications[0].prompt_protection.log_prompts: needs dlp.payload_log.public_key: prompt logs are encrypted to it (generate one with `gatehouse dlp keygen`)",
+		"13:44: applications[0].prompt_protection.log_prompts.include[0].group.id: unknown group \"contractors\"",
+		"13:86: applications[0].prompt_protection.log_prompts.exclude[0].email.email: invalid e-mail address \"not an address\": no '@'",
+		"17:24: applications[1].prompt_protection: only self_hosted applications have prompt_protection, not bookmark",
+		"21:53: applications[2].prompt_protection.log_prompts: needs dlp.payload_log.public_key: prompt logs are encrypted to it (generate one with `gatehouse dlp keygen`)",
+		"21:63: applications[2].prompt_protection.log_prompts.include: needs at least one include rule; use {everyone: {}} to capture everyone's prompts",
+	}},
 }
 
 // sha0 is the SHA-256 of the empty string, a well-formed hash.

@@ -376,6 +376,7 @@ func TestGeoIP(t *testing.T) {
 // roundTripYAML sets every field of every object type (the test below checks that it does).
 const roundTripYAML = `version: 1
 secrets: {master_key_file: /etc/gatehouse/master.key}
+dlp: {payload_log: {public_key: "MeowHbh6IGDodYHkXrFjkcB7Alm1SgVxf6XBTkDqJTY="}}
 organization:
   name: Example
   auth_domain: auth.example.com
@@ -427,6 +428,12 @@ applications:
     upstream: http://10.0.0.6
     options_preflight_bypass: true
     policies: [{ref: svc, precedence: 1}]
+    prompt_protection:
+      enabled: true
+      block_topics: [intent_jailbreak, content_credentials_secrets]
+      fail_mode: open
+      block_message: Not here.
+      log_prompts: {include: [{email: {email: a@example.com}}], require: [{email_domain: {domain: example.com}}], exclude: [{everyone: {}}]}
   - {id: status, type: bookmark, name: Status, domain: "https://status.example.com", app_launcher_visible: true}
   - id: jira
     type: saas

@@ -14,10 +14,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatehouse/gatehouse/internal/ai"
 	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/identity/connectors"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -543,6 +546,47 @@ func (c *checker) applications() {
 			}
 			c.cors(path+".cors_headers", a.CORSHeaders)
 		}
+		if a.PromptProtection != nil {
+			c.promptProtection(path+".prompt_protection", a)
+		}
+	}
+}
+
+// maxBlockMessage bounds prompt_protection.block_message (it is sent in every blocked answer).
+const maxBlockMessage = 1024
+
+// promptProtection checks an application's prompt_protection (a Gatehouse extension). Its
+// log_prompts rules are Access rules, checked with the policies (package policy).
+func (c *checker) promptProtection(path string, a *store.Application) {
+	pp := a.PromptProtection
+	if a.Type != store.AppSelfHosted {
+		c.addf(path, "only self_hosted applications have prompt_protection, not %s", a.Type)
+		return
+	}
+	seen := map[string]int{}
+	for j, t := range pp.BlockTopics {
+		p := fmt.Sprintf("%s.block_topics[%d]", path, j)
+		switch k, dup := seen[t]; {
+		case dup:
+			c.addf(p, "duplicate of block_topics[%d]", k)
+		case !slices.Contains(ai.TopicIDs, t):
+			c.addf(p, "unknown topic %q; want one of %s", t, strings.Join(ai.TopicIDs, ", "))
+		}
+		seen[t] = j
+	}
+	switch pp.FailMode {
+	case "", store.PromptFailClosed, store.PromptFailOpen:
+	default:
+		c.addf(path+".fail_mode", "must be closed or open, not %q", pp.FailMode)
+	}
+	switch {
+	case len(pp.BlockMessage) > maxBlockMessage:
+		c.addf(path+".block_message", "is longer than %d bytes", maxBlockMessage)
+	case !utf8.ValidString(pp.BlockMessage) || strings.ContainsFunc(pp.BlockMessage, unicode.IsControl):
+		c.add(path+".block_message", "must be UTF-8 text without control characters")
+	}
+	if pp.LogPrompts != nil && c.f.DLP.PayloadLog.PublicKey == "" {
+		c.add(path+".log_prompts", "needs dlp.payload_log.public_key: prompt logs are encrypted to it (generate one with `gatehouse dlp keygen`)")
 	}
 }
 

@@ -556,6 +556,9 @@ func (c *compiler) compileApps(apps []store.Application) map[string]*App {
 		}
 		slices.SortStableFunc(links, func(x, y link) int { return cmp.Compare(x.precedence, y.precedence) })
 		app := &App{id: a.ID}
+		if pp := a.PromptProtection; pp != nil && pp.LogPrompts != nil {
+			app.capture = c.capture(o, "prompt_protection.log_prompts", pp.LogPrompts)
+		}
 		for _, l := range links {
 			switch l.p.action {
 			case ActionBypass, ActionServiceAuth:
@@ -570,4 +573,18 @@ func (c *compiler) compileApps(apps []store.Application) map[string]*App {
 		}
 	}
 	return out
+}
+
+// capture compiles the rules that select whose prompts are captured (prompt_protection.
+// log_prompts at field). They are evaluated after Access allowed the request, with its
+// identity, so any selector may be used; at least one include rule is required.
+func (c *compiler) capture(o owner, field string, pc *store.PromptCapture) *criteria.RuleSet {
+	if len(pc.Include) == 0 {
+		c.errorf(o, field+".include", "needs at least one include rule; use {everyone: {}} to capture everyone's prompts")
+	}
+	rs := &criteria.RuleSet{}
+	rs.Include, _ = c.ruleList(o, field+".include", pc.Include)
+	rs.Require, _ = c.ruleList(o, field+".require", pc.Require)
+	rs.Exclude, _ = c.ruleList(o, field+".exclude", pc.Exclude)
+	return rs
 }

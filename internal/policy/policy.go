@@ -116,6 +116,22 @@ type App struct {
 	machine     []compiledPolicy
 	human       []compiledPolicy
 	serviceAuth bool
+	// capture selects whose prompts are captured (prompt_protection.log_prompts); nil: nobody's.
+	capture *criteria.RuleSet
+}
+
+// CapturesPrompts reports whether the application's prompt_protection.log_prompts rules select
+// the request: an allowed request, evaluated with its identity (nil for a service token or a
+// bypass). Without log_prompts it is false.
+func (a *App) CapturesPrompts(in *Input) bool {
+	if a == nil || a.capture == nil {
+		return false
+	}
+	if in == nil {
+		in = &noInput
+	}
+	r := request(in)
+	return a.capture.Eval(&r).Value == criteria.True
 }
 
 type compiledPolicy struct {

@@ -305,6 +305,13 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// String returns everything logged so far.
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // Lines returns the decoded JSON log records with the given message.
 func (b *lockedBuffer) Lines(t testing.TB, msg string) []map[string]any {
 	t.Helper()

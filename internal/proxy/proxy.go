@@ -43,6 +43,15 @@ type Options struct {
 	StripRequestHeaders []string
 	// Transport carries requests to the applications; default NewTransport(UpstreamTimeout).
 	Transport http.RoundTripper
+	// Prompts reads and classifies the prompts of applications with prompt_protection
+	// enabled; without it every request to such an application is one whose prompt cannot be
+	// read (the application's fail_mode decides).
+	Prompts PromptInspector
+	// PromptLog keeps the prompts prompt_protection.log_prompts captures; nil captures none.
+	PromptLog PromptLogger
+	// MaxPromptBodyBytes bounds the request body read to inspect a prompt; default
+	// DefaultMaxPromptBodyBytes. A larger body cannot be inspected (fail_mode decides).
+	MaxPromptBodyBytes int64
 }
 
 // Login is what the proxy needs of the login flow; the composition root wires the login
@@ -368,6 +377,8 @@ type forwardTarget struct {
 	// (the reason, the error page's reference, whether the request counts as refused).
 	failure, failureRef string
 	refused             bool
+	// prompt is the prompt being captured (prompt_protection.log_prompts), nil for others.
+	prompt *promptCapture
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, app *snapshot.App, path string, res Result, snap *snapshot.Snapshot, client httpx.Client, line *accessLine) {
@@ -408,12 +419,21 @@ func (p *Proxy) forwardRequest(w http.ResponseWriter, r *http.Request, app *snap
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
+	var capture *promptCapture
+	if pp := app.PromptProtection; pp != nil && pp.Enabled && websocketKey == "" {
+		var done bool
+		capture, done, err = p.protectPrompt(w, r, app, path, res, client, line)
+		if err != nil || done {
+			return err
+		}
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	t := &forwardTarget{upstream: app.UpstreamURL, path: path, res: res, profile: snap.Profile,
-		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme, websocketKey: websocketKey, upgradeOffered: offered}
+		identityHeaders: snap.IdentityHeaders(), client: client, scheme: scheme, websocketKey: websocketKey, upgradeOffered: offered,
+		prompt: capture}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
 	if t.failure != "" {
 		line.reasons = append(line.reasons, t.failure)
@@ -429,7 +449,14 @@ func (p *Proxy) checkResponse(res *http.Response) error {
 	if !ok {
 		return checkUpgradeResponse(res, "", false)
 	}
-	return checkUpgradeResponse(res, t.websocketKey, t.upgradeOffered)
+	if err := checkUpgradeResponse(res, t.websocketKey, t.upgradeOffered); err != nil {
+		return err
+	}
+	if t.prompt != nil {
+		// The answer streams to the client as it arrives and is reassembled on the way.
+		t.prompt.captureResponse(res)
+	}
+	return nil
 }
 
 // rewrite builds the outgoing request. httputil.ReverseProxy has already removed hop-by-hop
@@ -484,6 +511,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	out.Header.Set("X-Forwarded-Proto", t.scheme)
+	if t.prompt != nil {
+		// A captured answer is reassembled from its bytes: let the transport ask for gzip and
+		// undo it, rather than the client's codings the stream could not read.
+		out.Header.Del("Accept-Encoding")
+	}
 }
 
 // dropControl removes control characters from a header value taken from an IdP attribute.
@@ -524,6 +556,9 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	he := httpx.Errorf(status, reason, msg, err)
 	if t, ok := r.Context().Value(targetKey{}).(*forwardTarget); ok {
+		if t.prompt != nil {
+			t.prompt.log(nil) // the prompt was sent (or tried); no answer came
+		}
 		t.failure = reason
 		if status != 499 {
 			he.Ref = httpx.NewRequestID()

@@ -159,7 +159,50 @@ type Application struct {
 	// SaaSApp configures a SaaS application (type saas): Gatehouse is its SAML IdP or OIDC
 	// provider.
 	SaaSApp *SaaSApp `json:"saas_app,omitempty" yaml:"saas_app,omitempty"`
+
+	// PromptProtection (a Gatehouse extension; Cloudflare has no equivalent) turns on AI prompt
+	// protection for a self_hosted application whose upstream is an OpenAI-compatible server.
+	PromptProtection *PromptProtection `json:"prompt_protection,omitempty" yaml:"prompt_protection,omitempty"`
 }
+
+// Prompt protection fail modes: what happens to a request to a prompt endpoint whose prompt
+// cannot be read (a body past the bound, an encoding or a shape the adapter does not read).
+const (
+	PromptFailClosed = "closed"
+	PromptFailOpen   = "open"
+)
+
+// PromptProtection is AI prompt protection on the reverse path of a self-hosted application:
+// after Access allowed a request to a prompt endpoint (OpenAI Chat Completions or Responses,
+// Ollama /api/chat, ...), its prompt is classified into topics; prompts with a blocked topic are
+// refused, and the prompts of the users LogPrompts selects are kept, with the response, in the
+// encrypted prompt logs.
+type PromptProtection struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// BlockTopics are the topic ids (intent_jailbreak, content_credentials_secrets, ...) whose
+	// prompts are refused with 403.
+	BlockTopics []string `json:"block_topics,omitempty" yaml:"block_topics,omitempty"`
+	// FailMode is "closed" (default: refuse a request whose prompt cannot be read) or "open"
+	// (forward it uninspected).
+	FailMode string `json:"fail_mode,omitempty" yaml:"fail_mode,omitempty"`
+	// BlockMessage replaces the default message of the JSON error a blocked prompt gets.
+	BlockMessage string `json:"block_message,omitempty" yaml:"block_message,omitempty"`
+	// LogPrompts selects, with Access policy rules, whose prompts are captured in the prompt
+	// logs (nil: nobody's); {include: [{everyone: {}}]} captures everyone's.
+	LogPrompts *PromptCapture `json:"log_prompts,omitempty" yaml:"log_prompts,omitempty"`
+}
+
+// PromptCapture selects requests with Access policy rules (the selectors of Policy: email,
+// email_domain, group, okta, azureAD, gsuite, ...): a request is selected when any include
+// rule, every require rule and no exclude rule matches.
+type PromptCapture struct {
+	Include []Rule `json:"include" yaml:"include"`
+	Require []Rule `json:"require,omitempty" yaml:"require,omitempty"`
+	Exclude []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+}
+
+// PromptFailsClosed reports whether a request whose prompt cannot be read is refused.
+func (p *PromptProtection) PromptFailsClosed() bool { return p.FailMode != PromptFailOpen }
 
 // SaaS authentication types.
 const (

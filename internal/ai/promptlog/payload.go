@@ -13,10 +13,13 @@ import (
 // Payload is what a prompt log entry keeps sealed: the prompt, the system prompt, the model's
 // response and the attachments' metadata (their content is not kept).
 type Payload struct {
-	Prompt       string       `json:"prompt"`
-	SystemPrompt string       `json:"system_prompt,omitempty"`
-	Response     string       `json:"response,omitempty"`
-	Attachments  []Attachment `json:"attachments,omitempty"`
+	Prompt       string `json:"prompt"`
+	SystemPrompt string `json:"system_prompt,omitempty"`
+	Response     string `json:"response,omitempty"`
+	// ResponsePartial says that the response ended before the stream's end marker (the
+	// upstream or the client cut it): Response is what arrived.
+	ResponsePartial bool         `json:"response_partial,omitempty"`
+	Attachments     []Attachment `json:"attachments,omitempty"`
 	// Truncated says that a text was cut to MaxTextBytes, or attachments to MaxAttachments.
 	Truncated bool `json:"truncated,omitempty"`
 }

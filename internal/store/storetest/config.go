@@ -134,7 +134,12 @@ func fullConfig() *store.Config {
 				LogoURL:                "https://example.com/logo.png",
 			},
 			{ID: "app-grafana", Type: store.AppSelfHosted, Name: "Grafana", Domain: "grafana.example.com/d",
-				Destinations: []store.Destination{{Type: "public", URI: "grafana.example.com"}}},
+				Destinations: []store.Destination{{Type: "public", URI: "grafana.example.com"}},
+				PromptProtection: &store.PromptProtection{Enabled: true, BlockTopics: []string{"intent_jailbreak"},
+					FailMode: store.PromptFailOpen, BlockMessage: "Not here.", LogPrompts: &store.PromptCapture{
+						Include: []store.Rule{{Email: &store.EmailRule{Email: "a@example.com"}}},
+						Require: []store.Rule{{EmailDomain: &store.EmailDomainRule{Domain: "example.com"}}},
+						Exclude: []store.Rule{{Everyone: &store.Empty{}}}}}},
 			{ID: "app-jira", Type: store.AppSaaS, Name: "Jira", SaaSApp: &store.SaaSApp{
 				AuthType: store.SaaSAuthSAML, SPEntityID: "https://jira.example.com", ConsumerServiceURL: "https://jira.example.com/acs",
 				NameIDFormat: "email", DefaultRelayState: "https://jira.example.com/home", SendEmptyGroupsAttribute: new(false),
