@@ -282,7 +282,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if err := g.newPromptLog(ctx, cfg); err != nil {
 		return nil, err
 	}
-	proxyPrompts, err := newProxyPromptInspector()
+	proxyPrompts, err := newProxyPromptInspector(cfg.Gateway.PromptProtection)
 	if err != nil {
 		return nil, err
 	}

@@ -107,13 +107,9 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 // newPromptInspector builds AI prompt protection: the extraction adapters and the topic
 // classifier, with gateway.prompt_protection's customer names and fail modes.
 func newPromptInspector(pp config.GatewayPromptProtection, cat *applib.Catalog) (*ai.PromptInspector, error) {
-	topics := make([]ai.CustomTopic, len(pp.CustomTopics))
-	for i, t := range pp.CustomTopics {
-		topics[i] = ai.CustomTopic{ID: t.ID, Phrases: t.Phrases, MinMatches: t.MinMatches}
-	}
-	c, err := ai.New(ai.Options{CustomerNames: pp.CustomerNames, CustomTopics: topics})
+	c, err := newPromptClassifier(pp)
 	if err != nil {
-		return nil, fmt.Errorf("ai prompt protection: %w", err)
+		return nil, err
 	}
 	def, per := pp.PromptFailModes(cat)
 	p, err := ai.NewPromptInspectorWith(ai.PromptInspectorOptions{Classifier: c, DefaultFailMode: def, FailModes: per,

@@ -180,6 +180,11 @@ func (p *Proxy) protectPrompt(w http.ResponseWriter, r *http.Request, app *snaps
 	if v.Request.Unparsed != nil {
 		return nil, p.promptUnreadable(w, r, app, res, line, v.Request.Unparsed.Reason), nil
 	}
+	if v.Incomplete {
+		// The classifier's content scan could not read all of it (a truncated or undecodable
+		// layer): a content topic may be missing, so this is not a clean prompt either.
+		return nil, p.promptUnreadable(w, r, app, res, line, "content scan incomplete"), nil
+	}
 	var blocked []string
 	for _, t := range v.Topics {
 		if slices.Contains(pp.BlockTopics, t.ID) && !slices.Contains(blocked, t.ID) {
