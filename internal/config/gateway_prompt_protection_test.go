@@ -104,3 +104,23 @@ gateway:
 		}
 	}
 }
+
+// An internal LLM's prompt_protection.block_topics may name the organisation's custom topics.
+func TestBlockTopicsKnowCustomTopics(t *testing.T) {
+	cfg := head + `gateway:
+  prompt_protection:
+    custom_topics: [{id: project_falcon, phrases: [project falcon], profile_id: ai_prompt_falcon}]
+applications:
+  - id: llm
+    destinations: [llm.example.com]
+    upstream: 'http://10.0.0.9:8000'
+    prompt_protection: {enabled: true, block_topics: [intent_jailbreak, project_falcon]}
+`
+	if _, err := Parse([]byte(cfg), "gatehouse.yaml"); err != nil {
+		t.Fatalf("a custom topic in block_topics was refused: %v", err)
+	}
+	_, err := Parse([]byte(strings.Replace(cfg, "block_topics: [intent_jailbreak, project_falcon]", "block_topics: [project_eagle]", 1)), "gatehouse.yaml")
+	if got := strings.Join(problemsOf(t, err), "\n"); !strings.Contains(got, `unknown topic "project_eagle"`) || !strings.Contains(got, "project_falcon") {
+		t.Errorf("an unknown topic: %s", got)
+	}
+}

@@ -563,14 +563,19 @@ func (c *checker) promptProtection(path string, a *store.Application) {
 		c.addf(path, "only self_hosted applications have prompt_protection, not %s", a.Type)
 		return
 	}
+	// The built-in topics and the organisation's custom ones (gateway.prompt_protection).
+	known := slices.Clone(ai.TopicIDs)
+	for _, t := range c.f.Gateway.PromptProtection.CustomTopics {
+		known = append(known, t.ID)
+	}
 	seen := map[string]int{}
 	for j, t := range pp.BlockTopics {
 		p := fmt.Sprintf("%s.block_topics[%d]", path, j)
 		switch k, dup := seen[t]; {
 		case dup:
 			c.addf(p, "duplicate of block_topics[%d]", k)
-		case !slices.Contains(ai.TopicIDs, t):
-			c.addf(p, "unknown topic %q; want one of %s", t, strings.Join(ai.TopicIDs, ", "))
+		case !slices.Contains(known, t):
+			c.addf(p, "unknown topic %q; want one of %s", t, strings.Join(known, ", "))
 		}
 		seen[t] = j
 	}

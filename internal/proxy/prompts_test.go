@@ -244,3 +244,30 @@ func TestPromptCapture(t *testing.T) {
 		t.Errorf("unanswered prompt: %d entries, last %+v", len(entries), payloads[len(payloads)-1])
 	}
 }
+
+// block_topics may name the organisation's custom topics (phrase lists of the classifier).
+func TestPromptProtectionCustomTopic(t *testing.T) {
+	c, err := ai.New(ai.Options{CustomTopics: []ai.CustomTopic{{ID: "project_falcon", Phrases: []string{"project falcon"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp, err := ai.NewPromptInspector(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, origin := promptEnv(t, store.PromptProtection{Enabled: true, BlockTopics: []string{"project_falcon"}}, proxy.Options{Prompts: insp})
+	send := func(prompt string) int {
+		r := req(http.MethodPost, "https://llm.example.com/v1/chat/completions", bytes.NewReader(chatBody(prompt)))
+		r.Header.Set("Content-Type", "application/json")
+		return e.serve(t, r).Code
+	}
+	if code := send("Summarise the Project Falcon launch plan."); code != http.StatusForbidden {
+		t.Errorf("a prompt with the custom topic: %d, want 403", code)
+	}
+	if code := send("Summarise the bird-watching club's plan."); code != http.StatusOK {
+		t.Errorf("an unrelated prompt: %d, want 200", code)
+	}
+	if n := len(origin.got()); n != 1 {
+		t.Errorf("the origin got %d requests, want 1", n)
+	}
+}
