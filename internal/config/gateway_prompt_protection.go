@@ -26,9 +26,9 @@ type GatewayPromptProtection struct {
 	CustomerNames []string `yaml:"customer_names"`
 	// FailMode is what a request to an AI application that its adapter cannot read (its web
 	// client changed, an encoding the gateway cannot undo) is taken for: "closed" (default)
-	// means it could not be inspected, so rules that select AI prompt profiles and could have
-	// matched block it (unless their scan_failure says otherwise); "open" means it matched no
-	// topic.
+	// means its body could not be inspected, so the body-phase rules that could have matched
+	// are evaluated as for an incomplete DLP scan: a block rule blocks unless its
+	// scan_failure says allow; "open" means it matched no topic.
 	FailMode string `yaml:"fail_mode"`
 	// AppFailModes override FailMode per application (its name or id in the application
 	// library): {ChatGPT: open}.
