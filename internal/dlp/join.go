@@ -3,6 +3,7 @@ package dlp
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 )
 
 // maxJoinGap is the most bytes of syntax (`","key":"`, `&key=`) between
@@ -163,23 +164,21 @@ func jsonStringValues(t []byte, multiline bool, delimiter func(i int) bool) [][]
 		for q-b > 0 && t[q-b-1] == '\\' {
 			b++
 		}
-		d := 0
-		switch b {
-		case 0, 2, 4, 6:
-		case 1:
-			d = 1
-		case 3:
-			d = 2
-		case 7:
-			d = 3
-		default:
+		// A quote nested d deep is escaped by 2^d−1 backslashes, and the string's own
+		// backslashes before it come in runs of 2^(d+1) (each level doubles them): the depth is
+		// the number of trailing one bits of the count.
+		d := bits.TrailingZeros(^uint(b))
+		if d >= maxDepth {
 			continue
 		}
 		if open[d] < 0 {
 			open[d] = q + 1
 			continue
 		}
-		s, e := open[d], q-b
+		// Only the 2^d−1 backslashes right before the quote escape it; any before them are the
+		// string's own: a value ending in an escaped backslash keeps it, so a value split inside
+		// an escape sequence joins back into that escape.
+		s, e := open[d], q-(1<<d-1)
 		open[d] = -1
 		k := q + 1
 		for k < len(t) && (t[k] == ' ' || t[k] == '\t' || t[k] == '\r' || t[k] == '\n') {
