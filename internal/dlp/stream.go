@@ -407,6 +407,11 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 				hi = at
 			}
 		}
+		// An escaped value (\uXXXX, %XX, nested: each level multiplies its length) that runs
+		// past the window is read whole by a later, larger window, as an encoded run is.
+		if at, ok := trailingEscapeRun(buf); ok && at >= lo && at < hi {
+			hi = at
+		}
 	}
 	for i, mv := range views {
 		var stats *codeStats
@@ -426,6 +431,31 @@ func (s *scanner) window(buf []byte, base, ownStart, ownEnd int64, eof bool, pat
 		hi = lo
 	}
 	return base + int64(hi)
+}
+
+// minEscapeRun is the shortest run of escape sequences at a window's end that waits for the
+// next window: shorter ones are read in the overlap between windows.
+const minEscapeRun = 256
+
+// trailingEscapeRun returns where a run of escape sequences (JSON \u and \x escapes,
+// percent-encoding, their backslashes doubled by nesting) that reaches the end of buf starts:
+// bytes of escapes only, with an escape introducer at least every eight bytes.
+func trailingEscapeRun(buf []byte) (int, bool) {
+	i, intro := len(buf), 0
+	for i > 0 {
+		c := buf[i-1]
+		if c == '\\' || c == '%' {
+			intro++
+		} else if !isHexByte(c) && c != 'u' && c != 'U' && c != 'x' {
+			break
+		}
+		i--
+	}
+	n := len(buf) - i
+	if n < minEscapeRun || intro*8 < n {
+		return 0, false
+	}
+	return i, true
 }
 
 // outermostRuns drops runs whose raw span lies inside a longer run that
