@@ -287,7 +287,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 	// percent-encoded form).
 	quotes, amps := -1, -1
 	var seen map[string]bool // joined texts already laid out
-	join := func(v *view, p []string, from *view) {
+	join := func(v *view, p []string, from *view, multiline bool) {
 		if fam.joined {
 			return
 		}
@@ -302,7 +302,7 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 			if from != nil {
 				delim = func(i int) bool { return from.text[v.toParent[i]] != '"' }
 			}
-			for _, ps := range jsonStringValues(v.text, from != nil, delim) {
+			for _, ps := range jsonStringValues(v.text, multiline, delim) {
 				js = append(js, joinPieces(v, ps)...)
 			}
 		}
@@ -325,9 +325,12 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 	// Values are found before normalisation, where quotes are only the
 	// ASCII ones (a full-width ＂ inside a value is not a delimiter), and
 	// after it (a document written all in full-width forms).
-	join(pre, path, nil)
+	join(pre, path, nil, false)
 	if root != pre {
-		join(root, path, nil) // only the kinds whose syntax normalising changed
+		// Only the kinds whose syntax normalising changed, and of quotes only those it made:
+		// the ASCII ones delimited the strings join(pre) read (a JSON document around a
+		// full-width one would otherwise pair its quotes with the full-width ones).
+		join(root, path, pre, false)
 	}
 	cur, p := root, path
 	for level := 1; fam.formValues && bytes.IndexByte(cur.text, '+') >= 0 || needsUnescape(cur.text); level++ {
@@ -345,11 +348,11 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 		if f := foldView(n); f != nil {
 			out = append(out, matchView{f, with(p, "+fold"), fam, n})
 		}
-		join(u, p, cur)
+		join(u, p, cur, true)
 		if n != u {
 			// A level written in full-width or other compatibility forms has its
 			// quotes and ampersands only once normalised, as at the root.
-			join(n, p, u)
+			join(n, p, u, true)
 		}
 		cur = n
 	}
