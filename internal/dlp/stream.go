@@ -514,6 +514,12 @@ func bestJoinedRuns(runs []run) []run {
 		if !r.hex && !r.pct && len(bytes.TrimRight(r.src(), "="))%4 == 1 {
 			return 0 // no base64 value has this length: a value and a bit more
 		}
+		if !r.hex && !r.pct && mostlyHex(r.src()) {
+			// Hex digits read as base64 (a hex value and the next field's few letters, or a hex
+			// value wrapped onto the next line): base64 of real data is about one third hex
+			// digits, so the hex reading of the same value wins.
+			return 0
+		}
 		if strictText(r.payload) || isContainerMagic(r.payload) {
 			return 2
 		}
@@ -541,6 +547,17 @@ func bestJoinedRuns(runs []run) []run {
 		}
 	}
 	return out
+}
+
+// mostlyHex reports whether at least 95% of b are hex digits.
+func mostlyHex(b []byte) bool {
+	n := 0
+	for _, c := range b {
+		if b64Class[c]&2 != 0 {
+			n++
+		}
+	}
+	return len(b) > 0 && n*20 >= len(b)*19
 }
 
 // countIfAny counts c in t from its first occurrence: one pass when c is
