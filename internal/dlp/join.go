@@ -191,6 +191,60 @@ func jsonStringValues(t []byte, multiline bool, delimiter func(i int) bool) [][]
 	return out
 }
 
+// maxSeparatedPiece bounds each side of a value read around its separators.
+const maxSeparatedPiece = 512
+
+// maxSeparators bounds the separators one view is split at.
+const maxSeparators = 256
+
+// separatedValues returns the values of t between `","`-shaped separators (a quote, optional
+// white space, a comma, optional white space, a quote; both quotes delimiters by delim): for
+// text whose quotes cannot be paired because some were content, the values next to a
+// separator are what the separator divides. The first and last pieces reach at most
+// maxSeparatedPiece bytes beyond the outer separators.
+func separatedValues(t []byte, delim func(int) bool) []piece {
+	type sep struct{ start, end int }
+	var seps []sep
+	for i := 0; i < len(t) && len(seps) < maxSeparators; {
+		q := bytes.IndexByte(t[i:], '"')
+		if q < 0 {
+			break
+		}
+		q += i
+		i = q + 1
+		if delim != nil && !delim(q) {
+			continue
+		}
+		k := q + 1
+		for k < len(t) && isSpaceByte(t[k]) {
+			k++
+		}
+		if k >= len(t) || t[k] != ',' {
+			continue
+		}
+		k++
+		for k < len(t) && isSpaceByte(t[k]) {
+			k++
+		}
+		if k >= len(t) || t[k] != '"' || (delim != nil && !delim(k)) {
+			continue
+		}
+		seps = append(seps, sep{q, k + 1})
+		i = k
+	}
+	if len(seps) == 0 {
+		return nil
+	}
+	var ps []piece
+	start := max(0, seps[0].start-maxSeparatedPiece)
+	for _, sp := range seps {
+		ps = append(ps, piece{start, sp.start})
+		start = sp.end
+	}
+	ps = append(ps, piece{start, min(len(t), start+maxSeparatedPiece)})
+	return ps
+}
+
 // isFormByte reports bytes that may occur in a key=value field of a form
 // or query string: anything but white space, controls, quotes and angle
 // brackets ('&' separates fields).

@@ -32,3 +32,25 @@ func TestJSONStringValuesKeepEscapedBackslashes(t *testing.T) {
 		}
 	}
 }
+
+// Values are found around `","` separators even where content quotes make pairing ambiguous.
+func TestSeparatedValues(t *testing.T) {
+	in := `["a = "b1","b2" more", "c"]`
+	ps := separatedValues([]byte(in), nil)
+	var got []string
+	for _, p := range ps {
+		got = append(got, in[p.start:p.end])
+	}
+	want := []string{`["a = "b1`, `b2" more`, `c"]`}
+	if len(got) != len(want) {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%q, want %q", got, want)
+		}
+	}
+	if ps := separatedValues([]byte(`no separators "here"`), nil); ps != nil {
+		t.Errorf("pieces without a separator: %v", ps)
+	}
+}

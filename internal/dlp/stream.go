@@ -305,6 +305,12 @@ func (s *scanner) deriveViews(out, joins []matchView, pre, root *view, path []st
 			for _, ps := range jsonStringValues(v.text, multiline, delim) {
 				js = append(js, joinPieces(v, ps)...)
 			}
+			if delim != nil && v.parent == from && !bytes.Equal(v.text, from.text) {
+				// A normalised view: quotes that were content (full-width ＂ in the values) look
+				// like the delimiters normalising made, so pairing may go wrong; the values are
+				// also joined around their separators.
+				js = append(js, joinPieces(v, separatedValues(v.text, delim))...)
+			}
 		}
 		if a := countIfAny(v.text, '&'); a > 0 && a != amps {
 			amps = a
