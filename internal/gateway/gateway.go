@@ -192,10 +192,23 @@ func (g *Gateway) newTransport(responseHeaderTimeout time.Duration) *http.Transp
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := &entry{start: time.Now(), method: r.Method, client: clientIP(r), requestID: newRequestID()}
 	rec := &recorder{ResponseWriter: w, entry: e}
-	defer func() { g.logEntry(r.Context(), e, rec) }()
+	tunnel := false
+	defer func() {
+		g.logEntry(r.Context(), e, rec)
+		if tunnel {
+			// After the log line and the usage event: Shutdown waits for them.
+			g.active.leave()
+		}
+	}()
 	switch {
 	case r.Method == http.MethodConnect:
 		e.kind = "connect"
+		if !g.active.enter() {
+			e.refuse(http.StatusServiceUnavailable, "shutting-down")
+			plainError(rec, http.StatusServiceUnavailable, "The gateway is shutting down; try again shortly.")
+			return
+		}
+		tunnel = true
 		g.serveConnect(rec, r, e)
 	case r.URL.IsAbs():
 		e.kind = "http"

@@ -111,12 +111,6 @@ func (g *Gateway) serveConnect(w http.ResponseWriter, r *http.Request, e *entry)
 	if id == nil {
 		return
 	}
-	if !g.active.enter() {
-		e.refuse(http.StatusServiceUnavailable, "shutting-down")
-		plainError(w, http.StatusServiceUnavailable, "The gateway is shutting down; try again shortly.")
-		return
-	}
-	defer g.active.leave()
 	select {
 	case g.tunnels <- struct{}{}:
 		if g.metrics != nil {
