@@ -2,12 +2,15 @@ package ai
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/ai/extract"
+	"github.com/gatehouse/gatehouse/internal/dlp"
 )
 
 // PromptProfile is one of the predefined "AI Prompt" DLP profiles: its detection entries are
@@ -27,7 +30,7 @@ type PromptProfile struct {
 var PromptProfiles = func() []PromptProfile {
 	var out []PromptProfile
 	for _, name := range []string{ProfileAISecurity, ProfilePII, ProfileTechnical, ProfileCustomer, ProfileFinancial} {
-		p := PromptProfile{ID: profileID(name), Name: name}
+		p := PromptProfile{ID: dlp.ProfileID(name), Name: name}
 		for _, t := range Topics {
 			if t.Profile == name {
 				p.Topics = append(p.Topics, t.ID)
@@ -38,25 +41,6 @@ var PromptProfiles = func() []PromptProfile {
 	return out
 }()
 
-// profileID makes a profile name an id: lower case, each run of other characters than letters
-// and digits one underscore, none at either end (as the DLP profiles' ids are made).
-func profileID(name string) string {
-	var b strings.Builder
-	sep := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if sep && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			sep = false
-			b.WriteRune(r)
-			continue
-		}
-		sep = true
-	}
-	return b.String()
-}
-
 // TopicEntryNames are the topics' detection entry names, as Cloudflare's profiles show them
 // (from Topics).
 var TopicEntryNames = func() map[string]string {
@@ -66,11 +50,6 @@ var TopicEntryNames = func() map[string]string {
 	}
 	return m
 }()
-
-// IsPromptProfile reports whether id names a predefined AI prompt profile.
-func IsPromptProfile(id string) bool {
-	return slices.ContainsFunc(PromptProfiles, func(p PromptProfile) bool { return p.ID == id })
-}
 
 // PromptProfileIDs lists the AI prompt profiles' ids.
 func PromptProfileIDs() []string {
@@ -254,4 +233,47 @@ func (p *PromptInspector) ResponseStream(v *PromptVerdict, contentType string) *
 		return nil
 	}
 	return a.NewStream(contentType, p.limits)
+}
+
+// DecodeBody undoes the Content-Encoding of a request body read whole for an adapter (identity
+// and gzip, at most limit bytes decompressed); ok is false for another coding, a broken gzip
+// stream or a body that decompresses past limit: the caller treats the prompt as unreadable.
+func DecodeBody(body []byte, coding string, limit int64) ([]byte, bool) {
+	switch strings.ToLower(strings.TrimSpace(coding)) {
+	case "", "identity":
+		return body, true
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, false
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, limit+1))
+		if err != nil || int64(len(b)) > limit {
+			return nil, false
+		}
+		return b, true
+	}
+	return nil, false
+}
+
+// TopConfidence is the highest confidence among topics ("" without topics).
+func TopConfidence(ts []Topic) string {
+	rank := func(c string) int {
+		switch c {
+		case "high":
+			return 3
+		case "medium":
+			return 2
+		case "low":
+			return 1
+		}
+		return 0
+	}
+	best := ""
+	for _, t := range ts {
+		if rank(t.Confidence) > rank(best) {
+			best = t.Confidence
+		}
+	}
+	return best
 }

@@ -85,3 +85,23 @@ func PredefinedProfileNames() []string {
 	sort.Strings(out[1:])
 	return out
 }
+
+// ProfileID is the id rules use for a profile name: lower case, each run of characters other
+// than letters and digits replaced by one underscore, none at either end ("Credentials and
+// Secrets" → "credentials_and_secrets", "AI Prompt: PII" → "ai_prompt_pii").
+func ProfileID(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			sep = false
+			b.WriteRune(r)
+			continue
+		}
+		sep = true
+	}
+	return b.String()
+}

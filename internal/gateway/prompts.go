@@ -1,12 +1,7 @@
 package gateway
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -26,20 +21,18 @@ type PromptLogger interface {
 // maxPromptBody bounds the decompressed body an adapter reads.
 const maxPromptBody = 8 << 20
 
-// inspectPrompt reads the prompt of a request to an AI application (package ai's adapters)
-// from its scanned body, classifies it into topics and adds the AI prompt profiles they match
-// to the body phase's dlp.profiles. It returns nil when no adapter reads the request. A body
+// inspectPrompt reads the prompt of a request an adapter reads (package ai: the caller checked
+// Known) from its scanned body and classifies it into topics; the body phase adds the AI
+// prompt profiles they match to dlp.profiles. It returns nil when no adapter reads it. A body
 // the adapter could not read (unparsed, too large, an encoding it cannot undo) is incomplete
 // when the application's fail mode is closed.
 func (g *Gateway) inspectPrompt(r *http.Request, e *entry, whole []byte) *ai.PromptVerdict {
-	if g.prompts == nil {
-		return nil
-	}
 	path := r.URL.Path
-	if !g.prompts.Known(r.Method, e.dest.Host, path) {
-		return nil
+	var body []byte
+	ok := whole != nil
+	if ok {
+		body, ok = ai.DecodeBody(whole, r.Header.Get("Content-Encoding"), maxPromptBody)
 	}
-	body, ok := decodedBody(whole, r.Header.Get("Content-Encoding"))
 	if !ok {
 		// Not read whole, or compressed in a way this step does not undo: nothing to extract.
 		body = nil
@@ -55,29 +48,6 @@ func (g *Gateway) inspectPrompt(r *http.Request, e *entry, whole []byte) *ai.Pro
 		v.Incomplete = true
 	}
 	return v
-}
-
-// decodedBody undoes the Content-Encoding of a body read whole (identity and gzip); ok is false
-// when whole is nil or the coding is another.
-func decodedBody(whole []byte, coding string) ([]byte, bool) {
-	if whole == nil {
-		return nil, false
-	}
-	switch strings.ToLower(strings.TrimSpace(coding)) {
-	case "", "identity":
-		return whole, true
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(whole))
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(io.LimitReader(zr, maxPromptBody+1))
-		if err != nil || len(b) > maxPromptBody {
-			return nil, false
-		}
-		return b, true
-	}
-	return nil, false
 }
 
 // capturesPrompts reports whether rule asks for payload logging (rule_settings.payload_log):
@@ -120,15 +90,10 @@ func (g *Gateway) logPrompt(ctx context.Context, e *entry, c *promptCapture) {
 	if g.promptLog == nil || v == nil || v.Request == nil || v.Request.Unparsed != nil {
 		return
 	}
-	req := v.Request
-	le := promptlog.Entry{
-		Time: e.start, RequestID: e.requestID, Control: promptControl(req.Control),
-		ConversationID: req.ConversationID, Model: req.Model,
-		App:     promptlog.App{Name: e.appName, Status: e.appStatus, Type: "Artificial Intelligence"},
-		Policy:  promptlog.Policy{ID: d.RuleID(), Name: d.RuleName(), Action: d.Action},
-		DLP:     promptlog.DLP{Profiles: v.Profiles, Entries: v.Entries, Confidence: topConfidence(v.Topics)},
-		BytesUp: c.size,
-	}
+	le, p := promptlog.FromVerdict(v)
+	le.Time, le.RequestID, le.BytesUp = e.start, e.requestID, c.size
+	le.App = promptlog.App{Name: e.appName, Status: e.appStatus, Type: "Artificial Intelligence"}
+	le.Policy = promptlog.Policy{ID: d.RuleID(), Name: d.RuleName(), Action: d.Action}
 	if e.appID != 0 {
 		le.App.ID = strconv.Itoa(e.appID)
 	}
@@ -138,13 +103,6 @@ func (g *Gateway) logPrompt(ctx context.Context, e *entry, c *promptCapture) {
 		if e.id.ClientIP.IsValid() {
 			le.SrcIP = e.id.ClientIP.String()
 		}
-	}
-	for _, t := range v.Topics {
-		le.Topics = append(le.Topics, promptlog.Topic{ID: t.ID, Confidence: t.Confidence})
-	}
-	p := promptlog.Payload{Prompt: req.Prompt, SystemPrompt: req.System, Truncated: req.Truncated}
-	if p.Prompt == "" {
-		p.Prompt = req.UserText
 	}
 	if c.answer != nil {
 		_ = c.answer.Close() // a cut stream: what was read
@@ -158,41 +116,10 @@ func (g *Gateway) logPrompt(ctx context.Context, e *entry, c *promptCapture) {
 			}
 		}
 	}
-	for _, a := range req.Attachments {
-		pa := promptlog.Attachment{Name: a.Name, ContentType: a.Type, Size: a.Size}
-		if len(a.Data) > 0 {
-			sum := sha256.Sum256(a.Data)
-			pa.SHA256 = hex.EncodeToString(sum[:])
-		}
-		p.Attachments = append(p.Attachments, pa)
-	}
 	if err := g.promptLog.Log(ctx, le, p); err != nil {
 		// The writer counts and reports its drops; the request goes on.
 		g.log.DebugContext(ctx, "gateway: prompt not logged", "request_id", e.requestID, "err", err)
 	}
-}
-
-// promptControl is the control's name in prompt logs (Cloudflare's granular control names).
-func promptControl(c extract.Control) string {
-	switch c {
-	case extract.ControlPrompt:
-		return "SendPrompt"
-	case extract.ControlUpload:
-		return "Upload"
-	}
-	return string(c)
-}
-
-// topConfidence is the highest confidence among topics ("" without topics).
-func topConfidence(ts []ai.Topic) string {
-	rank := map[string]int{"low": 1, "medium": 2, "high": 3}
-	best := ""
-	for _, t := range ts {
-		if rank[t.Confidence] > rank[best] {
-			best = t.Confidence
-		}
-	}
-	return best
 }
 
 // logPromptVerdict adds the topics to the request's "gateway dlp"-style line for prompts.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ai"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
 	"github.com/gatehouse/gatehouse/internal/gateway/upload"
 )
@@ -30,8 +31,8 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	bodyRules := pol.Rules.Needs().Body() && pol.Rules.MayMatch(rules.PhaseBody, rules.PhaseRequest, &st.in)
 	// A request to an AI application whose request-phase rule captures payloads is read too:
 	// its prompt is logged (encrypted) even when no body rule could match.
-	capture := capturesPrompts(e.rule) && g.promptLog != nil && g.prompts != nil &&
-		g.prompts.Known(r.Method, e.dest.Host, r.URL.Path)
+	prompt := g.prompts != nil && g.prompts.Known(r.Method, e.dest.Host, r.URL.Path)
+	capture := prompt && capturesPrompts(e.rule) && g.promptLog != nil
 	if !bodyRules && !capture {
 		return true
 	}
@@ -63,7 +64,10 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 		r.TransferEncoding = nil
 		r.Header.Del("Transfer-Encoding")
 	}
-	prompt := g.inspectPrompt(r, e, body.Whole())
+	var verdict *ai.PromptVerdict
+	if prompt {
+		verdict = g.inspectPrompt(r, e, body.Whole())
+	}
 	in := &st.in
 	in.BodyPhase = "upload"
 	in.UploadFileSize = res.Size
@@ -73,9 +77,9 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	in.UploadFileTypes = res.FileTypes
 	in.DLPProfiles = res.MatchedProfiles
 	incomplete := res.Incomplete || err != nil
-	if prompt != nil {
-		in.DLPProfiles = append(in.DLPProfiles, prompt.Profiles...)
-		incomplete = incomplete || prompt.Incomplete
+	if verdict != nil {
+		in.DLPProfiles = append(in.DLPProfiles, verdict.Profiles...)
+		incomplete = incomplete || verdict.Incomplete
 	}
 	d := rules.Decision{}
 	if bodyRules {
@@ -90,11 +94,11 @@ func (g *Gateway) checkUpload(w http.ResponseWriter, r *http.Request, e *entry, 
 	if !d.Matched() {
 		deciding = rules.Decision{Rule: e.rule, Action: e.action}
 	}
-	g.logPromptVerdict(r.Context(), e, prompt, deciding)
-	if capturesPrompts(deciding.Rule) && prompt != nil && g.promptLog != nil {
+	g.logPromptVerdict(r.Context(), e, verdict, deciding)
+	if capturesPrompts(deciding.Rule) && verdict != nil && g.promptLog != nil {
 		// Logged when the request ends, with the answer when there is one (checkResponse
 		// reassembles it as it streams to the client, uncompressed for that).
-		e.capture = &promptCapture{verdict: prompt, decision: deciding, size: res.Size}
+		e.capture = &promptCapture{verdict: verdict, decision: deciding, size: res.Size}
 		r.Header.Del("Accept-Encoding")
 	}
 	if !d.Matched() || d.Action == rules.ActionAllow {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,7 +165,7 @@ func (p *Proxy) protectPrompt(w http.ResponseWriter, r *http.Request, app *snaps
 		r.TransferEncoding = nil
 		r.Header.Del("Transfer-Encoding")
 	}
-	decoded, ok := decodePromptBody(body, r.Header.Get("Content-Encoding"), limit)
+	decoded, ok := ai.DecodeBody(body, r.Header.Get("Content-Encoding"), limit)
 	if !ok {
 		replay()
 		return nil, p.promptUnreadable(w, r, app, res, line, "content encoding not read"), nil
@@ -307,34 +306,19 @@ func captureInput(res Result, client httpx.Client) *policy.Input {
 
 // newCapture starts the prompt log entry of a captured prompt.
 func (p *Proxy) newCapture(ctx context.Context, app *snapshot.App, res Result, client httpx.Client, requestID string, v *ai.PromptVerdict, size int64) *promptCapture {
-	req := v.Request
 	name := app.Name
 	if name == "" {
 		name = app.ID
 	}
-	e := promptlog.Entry{
-		Time: p.now(), RequestID: requestID, Control: "SendPrompt",
-		ConversationID: req.ConversationID, Model: req.Model,
-		App:     promptlog.App{ID: app.ID, Name: name, Type: promptAppType},
-		Policy:  promptlog.Policy{ID: res.Decision.PolicyID, Name: "prompt_protection", Action: "allow"},
-		DLP:     promptlog.DLP{Profiles: v.Profiles, Entries: v.Entries, Confidence: topConfidence(v.Topics)},
-		BytesUp: size,
-	}
+	e, pl := promptlog.FromVerdict(v)
+	e.Time, e.RequestID, e.BytesUp = p.now(), requestID, size
+	e.App = promptlog.App{ID: app.ID, Name: name, Type: promptAppType}
+	e.Policy = promptlog.Policy{ID: res.Decision.PolicyID, Name: "prompt_protection", Action: "allow"}
 	if res.Identity != nil {
 		e.User = promptlog.User{Email: res.Identity.Email, Groups: groupNames(res.Identity.Groups)}
 	}
 	if client.IP.IsValid() {
 		e.SrcIP = client.IP.String()
-	}
-	for _, t := range v.Topics {
-		e.Topics = append(e.Topics, promptlog.Topic{ID: t.ID, Confidence: t.Confidence})
-	}
-	pl := promptlog.Payload{Prompt: req.Prompt, SystemPrompt: req.System, Truncated: req.Truncated}
-	if pl.Prompt == "" {
-		pl.Prompt = req.UserText
-	}
-	for _, a := range req.Attachments {
-		pl.Attachments = append(pl.Attachments, promptlog.Attachment{Name: a.Name, ContentType: a.Type, Size: a.Size})
 	}
 	// The entry is logged after the response, which may end after the request's context
 	// (the client went away): keep its values, not its cancellation.
@@ -356,36 +340,4 @@ func groupNames(gs []identity.Group) []string {
 		}
 	}
 	return out
-}
-
-// topConfidence is the highest confidence among topics ("" without topics).
-func topConfidence(ts []ai.Topic) string {
-	rank := map[string]int{"low": 1, "medium": 2, "high": 3}
-	best := ""
-	for _, t := range ts {
-		if rank[t.Confidence] > rank[best] {
-			best = t.Confidence
-		}
-	}
-	return best
-}
-
-// decodePromptBody undoes the Content-Encoding of a request body for inspection (identity and
-// gzip, within limit); ok is false for another coding or a body that does not decode.
-func decodePromptBody(body []byte, coding string, limit int64) ([]byte, bool) {
-	switch strings.ToLower(strings.TrimSpace(coding)) {
-	case "", "identity":
-		return body, true
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(io.LimitReader(zr, limit+1))
-		if err != nil || int64(len(b)) > limit {
-			return nil, false
-		}
-		return b, true
-	}
-	return nil, false
 }

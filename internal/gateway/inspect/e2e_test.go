@@ -308,23 +308,7 @@ func (h *harness) rawConnect(t testing.TB, dest string) net.Conn {
 // connectTLS opens a CONNECT tunnel to dest and starts TLS in it with serverName.
 func (h *harness) connectTLS(t testing.TB, dest, serverName string, protos []string) (*tls.Conn, error) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", h.gw, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	auth := base64.StdEncoding.EncodeToString([]byte("ci:" + testSecret))
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", dest, dest, auth)
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("CONNECT %s: %d", dest, resp.StatusCode)
-	}
-	tc := tls.Client(c, &tls.Config{ServerName: serverName, RootCAs: h.caPool, NextProtos: protos})
+	tc := tls.Client(h.rawConnect(t, dest), &tls.Config{ServerName: serverName, RootCAs: h.caPool, NextProtos: protos})
 	return tc, tc.Handshake()
 }
 

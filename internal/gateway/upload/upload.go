@@ -69,25 +69,8 @@ type Scanner struct {
 	buffered    atomic.Int64
 }
 
-// ProfileID is the id rules use for a profile name: lower case, each run of characters other
-// than letters and digits replaced by one underscore, none at either end ("Credentials and
-// Secrets" → "credentials_and_secrets").
-func ProfileID(name string) string {
-	var b strings.Builder
-	sep := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if sep && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			sep = false
-			b.WriteRune(r)
-			continue
-		}
-		sep = true
-	}
-	return b.String()
-}
+// ProfileID is the id rules use for a profile name (dlp.ProfileID).
+func ProfileID(name string) string { return dlp.ProfileID(name) }
 
 // New returns a Scanner with the predefined profiles and opts.Custom.
 func New(opts Options) (*Scanner, error) {
