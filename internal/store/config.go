@@ -25,6 +25,9 @@ type Config struct {
 	Groups            []RuleGroup        `json:"groups" yaml:"groups"`
 	Lists             []List             `json:"lists" yaml:"lists"`
 	ServiceTokens     []ServiceToken     `json:"service_tokens" yaml:"service_tokens"`
+	// MCPServers and MCPPortals are the MCP server portal's registry and portals (package mcp).
+	MCPServers []MCPServer `json:"mcp_servers,omitempty" yaml:"mcp_servers,omitempty"`
+	MCPPortals []MCPPortal `json:"mcp_portals,omitempty" yaml:"mcp_portals,omitempty"`
 }
 
 // Wire profile names (see package wire).

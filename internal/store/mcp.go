@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// MCP server auth types (Cloudflare's auth_type).
+const (
+	MCPAuthUnauthenticated = "unauthenticated"
+	MCPAuthBearer          = "bearer"
+	MCPAuthOAuth           = "oauth"
+)
+
+// MCP server transports. An empty Transport is detected from the URL (package mcp).
+const (
+	MCPTransportStreamable = "streamable_http"
+	MCPTransportSSE        = "sse"
+)
+
+// MCP server review statuses. A server is exposed through portals only when approved.
+const (
+	MCPReviewApproved   = "approved"
+	MCPReviewUnapproved = "unapproved"
+	MCPReviewInReview   = "in_review"
+	MCPReviewUnreviewed = "unreviewed"
+)
+
+// MCPServer is an MCP server registered with Gatehouse (config mcp_servers), with Cloudflare's
+// field names where it has them.
+type MCPServer struct {
+	// ID is the server's id and the prefix of its tools in portals ({id}_{tool}): lower-case
+	// letters, digits and hyphens, no underscores.
+	ID   string `json:"id" yaml:"id"`
+	Name string `json:"name" yaml:"name"`
+	// URL is the server's HTTP(S) endpoint.
+	URL string `json:"url" yaml:"url"`
+	// Transport is streamable_http or sse; empty detects it (see package mcp).
+	Transport string `json:"transport,omitempty" yaml:"transport,omitempty"`
+	// AuthType is unauthenticated (default), bearer (AuthCredentials is sent as a bearer
+	// token) or oauth.
+	AuthType string `json:"auth_type,omitempty" yaml:"auth_type,omitempty"`
+	// AuthCredentials is the bearer token: a secret reference (a string, or a mapping with
+	// one of value, file or env), resolved when it is used.
+	AuthCredentials any `json:"auth_credentials,omitempty" yaml:"auth_credentials,omitempty"`
+	// ReviewStatus is approved, unapproved, in_review or unreviewed (default).
+	ReviewStatus string `json:"review_status,omitempty" yaml:"review_status,omitempty"`
+	// HoldChangedTools keeps an approved server's tools from portals when their definitions
+	// (names, descriptions, schemas) differ from the approved ones, until they are approved
+	// again (gatehouse mcp servers approve-tools). Otherwise a change is only flagged.
+	HoldChangedTools bool `json:"hold_changed_tools,omitempty" yaml:"hold_changed_tools,omitempty"`
+}
+
+// MCPPortal is one governed MCP endpoint aggregating servers (config mcp_portals). Portals
+// share the id space of applications: each is the Access application of its endpoint.
+type MCPPortal struct {
+	ID   string `json:"id" yaml:"id"`
+	Name string `json:"name" yaml:"name"`
+	// Servers are the registered servers the portal aggregates, in order.
+	Servers []MCPPortalServer `json:"servers" yaml:"servers"`
+	// Policies decide who may use the portal, as on applications.
+	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
+	// AllowedIdPs and SessionDuration are as on applications.
+	AllowedIdPs     []string `json:"allowed_idps,omitempty" yaml:"allowed_idps,omitempty"`
+	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
+	// DLP scans tool arguments and results (a Gatehouse extension).
+	DLP *MCPPortalDLP `json:"dlp,omitempty" yaml:"dlp,omitempty"`
+}
+
+// MCPPortalServer is a server's entry in a portal, with Cloudflare's per-server settings.
+type MCPPortalServer struct {
+	ServerID string `json:"server_id" yaml:"server_id"`
+	// OnBehalf: each user authorises the upstream server themselves (oauth servers) instead
+	// of the administrator's credential being used.
+	OnBehalf bool `json:"on_behalf,omitempty" yaml:"on_behalf,omitempty"`
+	// DefaultDisabled turns the server's tools off unless UpdatedTools enables them
+	// (allow-list mode).
+	DefaultDisabled bool             `json:"default_disabled,omitempty" yaml:"default_disabled,omitempty"`
+	UpdatedTools    []MCPToolSetting `json:"updated_tools,omitempty" yaml:"updated_tools,omitempty"`
+	// Policies further restrict who sees and calls this server's tools through the portal (a
+	// user must pass the portal's and these).
+	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
+}
+
+// MCPToolSetting turns one upstream tool on or off in a portal, and may restrict it to the
+// users its policies allow.
+type MCPToolSetting struct {
+	Name    string `json:"name" yaml:"name"`
+	Enabled bool   `json:"enabled" yaml:"enabled"`
+	// Policies restrict the tool further (a Gatehouse extension).
+	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
+}
+
+// MCPPortalDLP chooses the DLP profiles scanning a portal's tool traffic.
+type MCPPortalDLP struct {
+	// Profiles are DLP profile ids (dlp.profiles).
+	Profiles []string `json:"profiles" yaml:"profiles"`
+	// Action is block (default: the call fails with an MCP error) or log.
+	Action string `json:"action,omitempty" yaml:"action,omitempty"`
+}
+
+// MCP server sync statuses (Cloudflare's).
+const (
+	MCPSyncReady        = "ready"
+	MCPSyncFailed       = "error"
+	MCPSyncRequired     = "sync_required"
+	MCPSyncWaiting      = "waiting"
+	MCPSyncToolsChanged = "tools_changed"
+)
+
+// MCPServerState is what the last sync of a server found, shared by every replica.
+type MCPServerState struct {
+	ServerID string `json:"server_id"`
+	// Status is ready, error, sync_required, waiting or tools_changed.
+	Status string `json:"status"`
+	// Error describes a failed sync (Cloudflare's error_details).
+	Error *MCPSyncError `json:"error_details,omitempty"`
+	// Transport is the transport the sync used (detected or configured).
+	Transport string `json:"transport,omitempty"`
+	// ProtocolVersion is the revision the upstream negotiated.
+	ProtocolVersion string `json:"protocol_version,omitempty"`
+	// Tools, Prompts and Resources are the upstream's lists as JSON arrays of the MCP
+	// objects, exactly as the server sent them.
+	Tools     json.RawMessage `json:"tools,omitempty"`
+	Prompts   json.RawMessage `json:"prompts,omitempty"`
+	Resources json.RawMessage `json:"resources,omitempty"`
+	// ToolsHash is the SHA-256 (hex) of the canonical tool definitions last synced;
+	// ApprovedToolsHash the one an administrator approved ("" until the first approval,
+	// which the first sync of an approved server records).
+	ToolsHash         string    `json:"tools_hash,omitempty"`
+	ApprovedToolsHash string    `json:"approved_tools_hash,omitempty"`
+	SyncedAt          time.Time `json:"synced_at,omitzero"`
+	UpdatedAt         time.Time `json:"updated_at,omitzero"`
+}
+
+// MCPSyncError is why a sync failed.
+type MCPSyncError struct {
+	Message string `json:"message"`
+	// Type is upstream_error or unreachable.
+	Type           string `json:"type"`
+	HTTPStatusCode int    `json:"http_status_code,omitempty"`
+	MCPErrorCode   int64  `json:"mcp_error_code,omitempty"`
+}
+
+// MCPCallLog is one request through a portal: a tool call, a prompt or resource read, or a
+// list refused; the arguments and results themselves are never stored.
+type MCPCallLog struct {
+	// ID is assigned by AppendMCPCallLogs, increasing, never reused (the listing cursor).
+	ID        int64     `json:"id"`
+	Time      time.Time `json:"ts"`
+	RequestID string    `json:"request_id"`
+	PortalID  string    `json:"portal_id"`
+	ServerID  string    `json:"server_id"`
+	// Method is the MCP method (tools/call, prompts/get, resources/read); Capability the
+	// tool, prompt or resource as the client named it.
+	Method     string `json:"method"`
+	Capability string `json:"capability"`
+	UserID     string `json:"user_id"`
+	UserEmail  string `json:"user_email"`
+	// ClientID is the OAuth client or service token the request came with.
+	ClientID string `json:"client_id"`
+	// Decision is allow, block or error; Reason why (a stable reason code).
+	Decision   string   `json:"decision"`
+	Reason     string   `json:"reason"`
+	DurationMS float64  `json:"duration_ms"`
+	BytesIn    int64    `json:"bytes_in"`
+	BytesOut   int64    `json:"bytes_out"`
+	DLPEntries []string `json:"dlp_entries"`
+	// Topics are the classifier's findings on results (intent_jailbreak).
+	Topics []string `json:"topics"`
+}
+
+// MCPCallLogQuery filters ListMCPCallLogs; zero fields do not filter; strings match exactly.
+type MCPCallLogQuery struct {
+	PortalID  string
+	ServerID  string
+	UserEmail string
+	Decision  string
+	// Since is inclusive, Until exclusive.
+	Since, Until time.Time
+	// Before is the cursor: only entries whose ID is below it (0: from the newest).
+	Before int64
+	// Limit: default 100, at most 1000.
+	Limit int
+}
+
+// MCP is the store capability of the MCP server portal. Optional (found by type assertion),
+// like PromptLogs; everything in the Store doc comment holds for it.
+type MCP interface {
+	// GetMCPServerState returns a server's state; ErrNotFound when it was never synced.
+	GetMCPServerState(ctx context.Context, serverID string) (*MCPServerState, error)
+	// ListMCPServerStates returns every state, by server id.
+	ListMCPServerStates(ctx context.Context) ([]MCPServerState, error)
+	// UpdateMCPServerState runs update on the server's state inside a transaction (a zero
+	// state with ServerID set when there is none) and stores the result, setting UpdatedAt.
+	UpdateMCPServerState(ctx context.Context, serverID string, update func(*MCPServerState) error) (*MCPServerState, error)
+	// DeleteMCPServerState forgets a server's state (the server was removed); no error when
+	// there was none.
+	DeleteMCPServerState(ctx context.Context, serverID string) error
+	// AppendMCPCallLogs stores a batch in one transaction, all or none, setting IDs and
+	// truncating Times to the microsecond (a zero Time is an error).
+	AppendMCPCallLogs(ctx context.Context, logs []MCPCallLog) error
+	// ListMCPCallLogs returns the entries q selects, newest first; lists are never nil.
+	ListMCPCallLogs(ctx context.Context, q MCPCallLogQuery) ([]MCPCallLog, error)
+	// DeleteMCPCallLogsBefore deletes entries older than before and returns how many.
+	DeleteMCPCallLogsBefore(ctx context.Context, before time.Time) (int64, error)
+}
