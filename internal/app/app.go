@@ -109,6 +109,8 @@ type Gatehouse struct {
 	// dlp.payload_log.public_key is not set). The gateway and the reverse proxy log captured
 	// prompts through it.
 	PromptLog *promptlog.Writer
+	// mcp is the MCP server portal (nil when the store cannot keep its state).
+	mcp *mcpSurface
 	// Devices checks enrolled gateway devices' proxy credentials (nil when the store cannot
 	// hold devices); Enroll serves device enrolment on the auth domain.
 	Devices *devices.Verifier
@@ -281,6 +283,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	// prompt_protection.log_prompts).
 	if err := g.newPromptLog(ctx, cfg); err != nil {
 		return nil, err
+	}
+	if err := g.newMCP(cfg); err != nil {
+		return nil, fmt.Errorf("mcp portal: %w", err)
 	}
 	proxyPrompts, err := newProxyPromptInspector(cfg.Gateway.PromptProtection)
 	if err != nil {
@@ -497,6 +502,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	go g.background(bg)
+	go g.syncMCP(bg)
 	if g.AuditExporter != nil {
 		go g.AuditExporter.Run(bg)
 	}
@@ -536,6 +542,7 @@ func (g *Gatehouse) Run(ctx context.Context, ready func(public, internal net.Add
 		g.closeGatewayUsage(shutdownCtx)
 	}
 	g.closePromptLog(shutdownCtx)
+	g.closeMCP(shutdownCtx)
 	return runErr
 }
 
@@ -586,6 +593,11 @@ func (g *Gatehouse) Close() {
 	if g.PromptLog != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), promptLogCloseTimeout)
 		g.closePromptLog(ctx)
+		cancel()
+	}
+	if g.mcp != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		g.closeMCP(ctx)
 		cancel()
 	}
 	if g.Store != nil {

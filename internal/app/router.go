@@ -95,6 +95,9 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 	if g.Enroll != nil {
 		mounts = append(mounts, mount{path: "gateway/", prefixed: true, subtree: true, handler: g.Enroll})
 	}
+	if g.mcp != nil {
+		mounts = append(mounts, mount{path: "mcp/", prefixed: true, subtree: true, handler: g.mcp.portal})
+	}
 	return &authDomain{g: g, login: g.Authn, mounts: mounts}
 }
 

@@ -58,6 +58,8 @@ func (f *File) storeConfig() *store.Config {
 		Policies:          slices.Clone(f.Policies),
 		Groups:            slices.Clone(f.Groups),
 		Lists:             slices.Clone(f.Lists),
+		MCPServers:        slices.Clone(f.MCPServers),
+		MCPPortals:        slices.Clone(f.MCPPortals),
 	}
 	for _, t := range f.ServiceTokens {
 		cfg.ServiceTokens = append(cfg.ServiceTokens, store.ServiceToken{
@@ -141,6 +143,8 @@ func (f *File) Apply(ctx context.Context, st store.Store) (*store.Config, error)
 		next.Groups = slices.Clone(cfg.Groups)
 		next.Lists = slices.Clone(cfg.Lists)
 		next.ServiceTokens = slices.Clone(cfg.ServiceTokens)
+		next.MCPServers = slices.Clone(cfg.MCPServers)
+		next.MCPPortals = slices.Clone(cfg.MCPPortals)
 		for i := range next.ServiceTokens {
 			t := &next.ServiceTokens[i]
 			if old, ok := created[t.ID]; ok && old.ClientSecretSHA256 == t.ClientSecretSHA256 && !old.CreatedAt.IsZero() {

@@ -81,6 +81,7 @@ var objectSections = map[string]string{
 	policy.ObjectPolicy:      "policies",
 	policy.ObjectGroup:       "groups",
 	policy.ObjectList:        "lists",
+	policy.ObjectMCPPortal:   "mcp_portals",
 }
 
 // objectError reports a problem in the object of kind object with the given id, at field inside
@@ -120,6 +121,8 @@ func (f *File) indexOf(section, id string) int {
 		n, get = len(f.Groups), func(i int) string { return f.Groups[i].ID }
 	case "lists":
 		n, get = len(f.Lists), func(i int) string { return f.Lists[i].ID }
+	case "mcp_portals":
+		n, get = len(f.MCPPortals), func(i int) string { return f.MCPPortals[i].ID }
 	}
 	for i := range n {
 		if get(i) == id {

@@ -149,6 +149,10 @@ type File struct {
 	Lists []store.List `yaml:"lists"`
 	// ServiceTokens are machine credentials.
 	ServiceTokens []ServiceToken `yaml:"service_tokens"`
+	// MCPServers are the MCP servers registered with the MCP server portal (see docs/mcp.md).
+	MCPServers []store.MCPServer `yaml:"mcp_servers"`
+	// MCPPortals are the MCP portals, each one governed MCP endpoint at <prefix>mcp/<id>.
+	MCPPortals []store.MCPPortal `yaml:"mcp_portals"`
 	// Proxy tunes how requests are forwarded to self_hosted applications.
 	Proxy Proxy `yaml:"proxy"`
 	// Limits bound request sizes and timeouts on the public listener.

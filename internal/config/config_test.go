@@ -514,6 +514,29 @@ service_tokens:
     duration: 720h
     expires_at: 2030-01-31T12:00:00Z
     disabled: true
+mcp_servers:
+  - id: tickets
+    name: Tickets
+    url: https://mcp.example.com/mcp
+    transport: streamable_http
+    auth_type: bearer
+    auth_credentials: {env: TICKETS_MCP_TOKEN}
+    review_status: approved
+    hold_changed_tools: true
+mcp_portals:
+  - id: agents
+    name: Agents
+    servers:
+      - server_id: tickets
+        on_behalf: true # upstream OAuth: not supported yet
+        default_disabled: true
+        updated_tools: [{name: search, enabled: true, policies: [{ref: all, precedence: 1}]}]
+        policies: [{ref: all, precedence: 1}]
+    policies: [{ref: svc, precedence: 1}]
+    allowed_idps: [pin]
+    session_duration: 8h
+    dlp: {profiles: [credentials_and_secrets], action: log}
+    prompt_injection: log
 `
 
 func TestStoreConfigRoundTrip(t *testing.T) {
@@ -522,7 +545,7 @@ func TestStoreConfigRoundTrip(t *testing.T) {
 	// Some store fields belong to features this release does not enable (github-organization
 	// rules need a GitHub identity provider), so no valid file sets every field: the round trip
 	// decodes without validating, and the rest of the file must be valid.
-	validPart := regexp.MustCompile(`(?m)^.*github.organization.*\n`).ReplaceAllString(roundTripYAML, "")
+	validPart := regexp.MustCompile(`(?m)^.*(github.organization|not supported yet).*\n`).ReplaceAllString(roundTripYAML, "")
 	if _, err := Parse([]byte(validPart), "rt.yaml"); err != nil {
 		t.Fatal(err)
 	}

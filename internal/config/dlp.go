@@ -95,6 +95,7 @@ func (c *checker) dlp() {
 		s, err := upload.New(upload.Options{})
 		if err == nil {
 			c.issues = append(c.issues, unknownProfileIssues(&c.f.Gateway, s)...)
+			c.issues = append(c.issues, mcpProfileIssues(c.f.MCPPortals, s)...)
 		}
 	}
 }
@@ -112,7 +113,7 @@ func (f *File) dlpFileIssues() []issue {
 	if err != nil {
 		return []issue{{path: "dlp.profiles_file", msg: strings.TrimPrefix(err.Error(), "upload: ")}}
 	}
-	return unknownProfileIssues(&f.Gateway, s)
+	return append(unknownProfileIssues(&f.Gateway, s), mcpProfileIssues(f.MCPPortals, s)...)
 }
 
 // unknownProfileIssues reports every dlp.profiles value of gateway.rules (literals, sets and

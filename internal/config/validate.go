@@ -72,6 +72,7 @@ func (f *File) validate() []issue {
 	c.ids("groups", len(f.Groups), func(i int) string { return f.Groups[i].ID })
 	c.ids("lists", len(f.Lists), func(i int) string { return f.Lists[i].ID })
 	c.serviceTokens()
+	c.mcp()
 	c.proxy()
 	c.limits()
 	c.gateway()

@@ -117,7 +117,7 @@ const module = "github.com/gatehouse/gatehouse/"
 // The composition root (internal/app) wires them; they never import each other, and nothing
 // below them imports any of them: each gets what it needs of another through a small interface
 // the composition root fills in.
-var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin",
+var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin", "internal/mcp",
 	"internal/gateway"}
 
 // surfaceOf returns the surface a package belongs to, or "".

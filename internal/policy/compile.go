@@ -36,6 +36,7 @@ func Compile(cfg *store.Config) (*Engine, error) {
 	c.compileGroups(cfg.Groups)
 	c.compilePolicies(cfg.Policies)
 	apps := c.compileApps(cfg.Applications)
+	c.compileMCPPortals(apps, cfg.MCPPortals)
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
@@ -524,55 +525,62 @@ func (c *compiler) compileApps(apps []store.Application) map[string]*App {
 		a := &apps[i]
 		o := owner{ObjectApplication, a.ID}
 		first := c.checkID(o, func(id string) bool { return out[id] != nil })
-		type link struct {
-			precedence int
-			p          *compiledPolicy
-		}
-		links := make([]link, 0, len(a.Policies))
-		byRef := make(map[string]int, len(a.Policies))
-		byPrecedence := make(map[int]int, len(a.Policies))
-		for j, l := range a.Policies {
-			field := fmt.Sprintf("policies[%d]", j)
-			if k, dup := byPrecedence[l.Precedence]; dup {
-				c.errorf(o, field+".precedence", "precedence %d is already used by policies[%d]", l.Precedence, k)
-			} else {
-				byPrecedence[l.Precedence] = j
-			}
-			if l.Ref == "" {
-				c.errorf(o, field+".ref", "policy reference is required")
-				continue
-			}
-			if k, dup := byRef[l.Ref]; dup {
-				c.errorf(o, field+".ref", "policy %q is already linked at policies[%d]", l.Ref, k)
-				continue
-			}
-			byRef[l.Ref] = j
-			p := c.policies[l.Ref]
-			if p == nil {
-				c.errorf(o, field+".ref", "unknown policy %q", l.Ref)
-				continue
-			}
-			links = append(links, link{l.Precedence, p})
-		}
-		slices.SortStableFunc(links, func(x, y link) int { return cmp.Compare(x.precedence, y.precedence) })
-		app := &App{id: a.ID}
+		app := c.linkPolicies(o, "policies", a.ID, a.Policies)
 		if pp := a.PromptProtection; pp != nil && pp.LogPrompts != nil {
 			app.capture = c.capture(o, "prompt_protection.log_prompts", pp.LogPrompts)
-		}
-		for _, l := range links {
-			switch l.p.action {
-			case ActionBypass, ActionServiceAuth:
-				app.machine = append(app.machine, *l.p)
-				app.serviceAuth = app.serviceAuth || l.p.action == ActionServiceAuth
-			default:
-				app.human = append(app.human, *l.p)
-			}
 		}
 		if first {
 			out[a.ID] = app
 		}
 	}
 	return out
+}
+
+// linkPolicies compiles an ordered policy list (an application's policies, or an MCP
+// portal's, portal server's or tool's) into an App with id, reporting problems at field.
+func (c *compiler) linkPolicies(o owner, field, id string, policies []store.PolicyLink) *App {
+	type link struct {
+		precedence int
+		p          *compiledPolicy
+	}
+	links := make([]link, 0, len(policies))
+	byRef := make(map[string]int, len(policies))
+	byPrecedence := make(map[int]int, len(policies))
+	for j, l := range policies {
+		f := fmt.Sprintf("%s[%d]", field, j)
+		if k, dup := byPrecedence[l.Precedence]; dup {
+			c.errorf(o, f+".precedence", "precedence %d is already used by %s[%d]", l.Precedence, field, k)
+		} else {
+			byPrecedence[l.Precedence] = j
+		}
+		if l.Ref == "" {
+			c.errorf(o, f+".ref", "policy reference is required")
+			continue
+		}
+		if k, dup := byRef[l.Ref]; dup {
+			c.errorf(o, f+".ref", "policy %q is already linked at %s[%d]", l.Ref, field, k)
+			continue
+		}
+		byRef[l.Ref] = j
+		p := c.policies[l.Ref]
+		if p == nil {
+			c.errorf(o, f+".ref", "unknown policy %q", l.Ref)
+			continue
+		}
+		links = append(links, link{l.Precedence, p})
+	}
+	slices.SortStableFunc(links, func(x, y link) int { return cmp.Compare(x.precedence, y.precedence) })
+	app := &App{id: id}
+	for _, l := range links {
+		switch l.p.action {
+		case ActionBypass, ActionServiceAuth:
+			app.machine = append(app.machine, *l.p)
+			app.serviceAuth = app.serviceAuth || l.p.action == ActionServiceAuth
+		default:
+			app.human = append(app.human, *l.p)
+		}
+	}
+	return app
 }
 
 // capture compiles the rules that select whose prompts are captured (prompt_protection.

@@ -55,6 +55,13 @@ type Snapshot struct {
 	ordered       []*App                         // applications in configuration order
 	IdPByID       map[string]*store.IdentityProvider
 
+	// MCPServers are the registered MCP servers by id; MCPPortals the MCP portals by id, in
+	// MCPPortalOrder's order. Each portal is also an application of type store.AppMCPPortal in
+	// Apps (not in Ordered: it has no route and no launcher tile), for logins and policies.
+	MCPServers     map[string]*store.MCPServer
+	MCPPortals     map[string]*store.MCPPortal
+	MCPPortalOrder []string
+
 	opts    Options
 	runtime runtime // connectors, PIN senders, identity headers (WithRuntime)
 }
@@ -126,7 +133,43 @@ func Compile(cfg *store.Config, opts Options) (*Snapshot, error) {
 			s.AppsByAUD[a.AUD] = a
 		}
 	}
+	if err := s.compileMCP(cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// compileMCP indexes the MCP servers and portals and makes each portal an application.
+func (s *Snapshot) compileMCP(cfg *store.Config) error {
+	s.MCPServers = make(map[string]*store.MCPServer, len(cfg.MCPServers))
+	s.MCPPortals = make(map[string]*store.MCPPortal, len(cfg.MCPPortals))
+	for i := range cfg.MCPServers {
+		srv := &cfg.MCPServers[i]
+		if s.MCPServers[srv.ID] != nil {
+			return fmt.Errorf("mcp server %q: duplicate id", srv.ID)
+		}
+		s.MCPServers[srv.ID] = srv
+	}
+	for i := range cfg.MCPPortals {
+		p := &cfg.MCPPortals[i]
+		if s.Apps[p.ID] != nil {
+			return fmt.Errorf("mcp portal %q: the id is taken", p.ID)
+		}
+		for _, e := range p.Servers {
+			if s.MCPServers[e.ServerID] == nil {
+				return fmt.Errorf("mcp portal %q: unknown server %q", p.ID, e.ServerID)
+			}
+		}
+		a, err := s.compileApp(&store.Application{ID: p.ID, Type: store.AppMCPPortal, Name: p.Name,
+			Policies: p.Policies, AllowedIdPs: p.AllowedIdPs, SessionDuration: p.SessionDuration})
+		if err != nil {
+			return fmt.Errorf("mcp portal %q: %w", p.ID, err)
+		}
+		s.Apps[p.ID] = a
+		s.MCPPortals[p.ID] = p
+		s.MCPPortalOrder = append(s.MCPPortalOrder, p.ID)
+	}
+	return nil
 }
 
 // BuiltinDemoHost is the upstream host an application with upstream store.UpstreamBuiltinDemo

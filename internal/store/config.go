@@ -103,6 +103,9 @@ const (
 	AppSaaS        = "saas"
 	AppBookmark    = "bookmark"
 	AppAppLauncher = "app_launcher"
+	// AppMCPPortal is the application of an MCP portal (mcp_portals); it is never configured
+	// in applications.
+	AppMCPPortal = "mcp_portal"
 	// AppWarp is Cloudflare's "device enrollment permissions" application: its policies decide
 	// who may enrol a device for the secure web gateway (at most one; none: nobody may).
 	AppWarp = "warp"

@@ -66,7 +66,17 @@ type MCPPortal struct {
 	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
 	// DLP scans tool arguments and results (a Gatehouse extension).
 	DLP *MCPPortalDLP `json:"dlp,omitempty" yaml:"dlp,omitempty"`
+	// PromptInjection is what a tool result the prompt-injection classifier flags gets:
+	// block (default: the call fails with an MCP error), log or off (a Gatehouse extension).
+	PromptInjection string `json:"prompt_injection,omitempty" yaml:"prompt_injection,omitempty"`
 }
+
+// Actions of a portal's DLP and prompt-injection checks.
+const (
+	MCPActionBlock = "block"
+	MCPActionLog   = "log"
+	MCPActionOff   = "off"
+)
 
 // MCPPortalServer is a server's entry in a portal, with Cloudflare's per-server settings.
 type MCPPortalServer struct {

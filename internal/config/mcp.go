@@ -1,0 +1,169 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/configfield"
+	"github.com/gatehouse/gatehouse/internal/gateway/upload"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// mcpServerIDProblem checks an MCP server id, which prefixes its tools ({id}_{tool}):
+// Cloudflare's rule (no underscores, so the first underscore splits a tool name), in lower
+// case, at most 32 characters.
+func mcpServerIDProblem(id string) string {
+	if msg := idProblem(id); msg != "" {
+		return msg
+	}
+	if len(id) > 32 {
+		return "must be at most 32 characters (it prefixes every tool name)"
+	}
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; !(b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-') {
+			return "may only contain lower-case letters, digits and '-' (it prefixes tool names as {id}_{tool})"
+		}
+	}
+	return ""
+}
+
+func (c *checker) mcp() {
+	servers := c.f.MCPServers
+	byID := map[string]*store.MCPServer{}
+	for i := range servers {
+		s := &servers[i]
+		path := fmt.Sprintf("mcp_servers[%d]", i)
+		if msg := mcpServerIDProblem(s.ID); msg != "" {
+			c.add(path+".id", msg)
+		} else if byID[s.ID] != nil {
+			c.addf(path+".id", "duplicate id %q", s.ID)
+		} else {
+			byID[s.ID] = s
+		}
+		if strings.TrimSpace(s.Name) == "" {
+			c.add(path+".name", "is required")
+		}
+		if s.URL == "" {
+			c.add(path+".url", "is required")
+		} else if msg := absoluteURLProblem(s.URL); msg != "" {
+			c.add(path+".url", msg)
+		}
+		switch s.Transport {
+		case "", store.MCPTransportStreamable, store.MCPTransportSSE:
+		default:
+			c.addf(path+".transport", "must be %s or %s (or left out to detect it)", store.MCPTransportStreamable, store.MCPTransportSSE)
+		}
+		switch s.AuthType {
+		case "", store.MCPAuthUnauthenticated:
+			if s.AuthCredentials != nil {
+				c.add(path+".auth_credentials", "is only used with auth_type bearer")
+			}
+		case store.MCPAuthBearer:
+			if s.AuthCredentials == nil {
+				c.add(path+".auth_credentials", "is required with auth_type bearer")
+			} else if _, err := configfield.ParseSecretRef(s.AuthCredentials); err != nil {
+				c.add(path+".auth_credentials", err.Error())
+			}
+		case store.MCPAuthOAuth:
+			c.add(path+".auth_type", "oauth (the administrator's or each user's upstream OAuth grant) is not supported yet; use bearer with a token the server issued, or unauthenticated")
+		default:
+			c.addf(path+".auth_type", "must be %s or %s", store.MCPAuthUnauthenticated, store.MCPAuthBearer)
+		}
+		switch s.ReviewStatus {
+		case "", store.MCPReviewApproved, store.MCPReviewUnapproved, store.MCPReviewInReview, store.MCPReviewUnreviewed:
+		default:
+			c.addf(path+".review_status", "must be one of %s, %s, %s, %s", store.MCPReviewApproved, store.MCPReviewUnapproved, store.MCPReviewInReview, store.MCPReviewUnreviewed)
+		}
+	}
+	apps := map[string]bool{}
+	for _, a := range c.f.Applications {
+		apps[a.ID] = true
+	}
+	idps := map[string]bool{}
+	for _, p := range c.f.IdentityProviders {
+		idps[p.ID] = true
+	}
+	portals := c.f.MCPPortals
+	c.ids("mcp_portals", len(portals), func(i int) string { return portals[i].ID })
+	for i := range portals {
+		p := &portals[i]
+		path := fmt.Sprintf("mcp_portals[%d]", i)
+		if apps[p.ID] {
+			c.addf(path+".id", "%q is the id of an application; a portal is an application itself and needs its own id", p.ID)
+		}
+		if strings.TrimSpace(p.Name) == "" {
+			c.add(path+".name", "is required")
+		}
+		if len(p.Servers) == 0 {
+			c.add(path+".servers", "needs at least one server")
+		}
+		seen := map[string]int{}
+		for j, e := range p.Servers {
+			ep := fmt.Sprintf("%s.servers[%d]", path, j)
+			srv := byID[e.ServerID]
+			switch {
+			case e.ServerID == "":
+				c.add(ep+".server_id", "is required")
+			case srv == nil:
+				c.addf(ep+".server_id", "unknown MCP server %q (mcp_servers)", e.ServerID)
+			}
+			if k, dup := seen[e.ServerID]; dup && e.ServerID != "" {
+				c.addf(ep+".server_id", "server %q is already in the portal at servers[%d]", e.ServerID, k)
+			}
+			seen[e.ServerID] = j
+			if e.OnBehalf {
+				c.add(ep+".on_behalf", "needs a server with auth_type oauth, which is not supported yet")
+			}
+			tools := map[string]int{}
+			for k, t := range e.UpdatedTools {
+				tp := fmt.Sprintf("%s.updated_tools[%d].name", ep, k)
+				if t.Name == "" {
+					c.add(tp, "is required")
+				} else if m, dup := tools[t.Name]; dup {
+					c.addf(tp, "tool %q is already set at updated_tools[%d]", t.Name, m)
+				}
+				tools[t.Name] = k
+			}
+		}
+		for j, id := range p.AllowedIdPs {
+			if !idps[id] {
+				c.addf(fmt.Sprintf("%s.allowed_idps[%d]", path, j), "unknown identity provider %q", id)
+			}
+		}
+		c.durationIn(path+".session_duration", p.SessionDuration, 0, MaxSessionDuration, "")
+		if d := p.DLP; d != nil {
+			if len(d.Profiles) == 0 {
+				c.add(path+".dlp.profiles", "needs at least one DLP profile id")
+			}
+			switch d.Action {
+			case "", store.MCPActionBlock, store.MCPActionLog:
+			default:
+				c.addf(path+".dlp.action", "must be %s or %s", store.MCPActionBlock, store.MCPActionLog)
+			}
+		}
+		switch p.PromptInjection {
+		case "", store.MCPActionBlock, store.MCPActionLog, store.MCPActionOff:
+		default:
+			c.addf(path+".prompt_injection", "must be %s, %s or %s", store.MCPActionBlock, store.MCPActionLog, store.MCPActionOff)
+		}
+	}
+}
+
+// mcpProfileIssues reports the DLP profile ids of mcp_portals[].dlp.profiles that s does not
+// know.
+func mcpProfileIssues(portals []store.MCPPortal, s *upload.Scanner) []issue {
+	var out []issue
+	for i, p := range portals {
+		if p.DLP == nil {
+			continue
+		}
+		for j, id := range p.DLP.Profiles {
+			if !s.HasProfile(id) {
+				out = append(out, issue{path: fmt.Sprintf("mcp_portals[%d].dlp.profiles[%d]", i, j),
+					msg: fmt.Sprintf("unknown DLP profile %q (profiles: %s)", id, strings.Join(s.ProfileIDs(), ", "))})
+			}
+		}
+	}
+	return slices.Clip(out)
+}

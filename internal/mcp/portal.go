@@ -1,0 +1,486 @@
+// Package mcp owns the MCP server portal: registered MCP servers (their transports, upstream
+// credentials, synced tools and review status), and portals, each one governed MCP endpoint
+// at <prefix>mcp/<portal id> on the auth domain that aggregates servers with their tools
+// namespaced {server_id}_{tool}.
+//
+// Every request to a portal is authenticated (service tokens; the portal never accepts a
+// credential it would have to pass on), admitted by the portal's Access policies, and served
+// from a view computed for that request alone: the approved, synced servers and the enabled
+// tools whose policies admit the caller. tools/list shows only that view, and a tools/call is
+// checked against it again, so a hidden tool cannot be called and nothing computed for one
+// caller is served to another. Tool arguments and results are scanned with the portal's DLP
+// profiles, results with the prompt-injection classifier (package ai/intent), and every call
+// is logged (store.MCPCallLog). Upstreams are called with the administrator's credential for
+// the server, through the SSRF-safe dialer.
+//
+// The portal speaks Streamable HTTP in every protocol revision the official Go SDK supports,
+// statelessly: any replica answers any request, with no session affinity.
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse/gatehouse/internal/ai/intent"
+	"github.com/gatehouse/gatehouse/internal/dlp"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Limits and timings of the portal.
+const (
+	// MaxRequestBytes bounds a request body (one JSON-RPC message).
+	MaxRequestBytes = 4 << 20
+	// MaxResultBytes bounds a tool result passed back to a client.
+	MaxResultBytes = 8 << 20
+	// StateTTL is how long a replica serves server states read from the store before it
+	// reads them again: a sync or an approval reaches every replica within it.
+	StateTTL = time.Second
+)
+
+// JSON-RPC error codes of the portal's refusals (the implementation-defined server range).
+const (
+	CodeBlocked      = -32001 // a DLP or prompt-injection rule blocked the call
+	CodeUnavailable  = -32002 // the upstream server could not be reached or failed
+	CodeNotPermitted = -32003 // the caller may not use the tool
+)
+
+// Decisions in call logs.
+const (
+	decisionAllow = "allow"
+	decisionBlock = "block"
+	decisionError = "error"
+)
+
+// Reasons in call logs.
+const (
+	ReasonAllowed         = "allowed"
+	ReasonToolNotVisible  = "tool-not-visible"
+	ReasonDLP             = "dlp"
+	ReasonDLPIncomplete   = "dlp-incomplete"
+	ReasonPromptInjection = "prompt-injection"
+	ReasonUpstream        = "upstream-error"
+	ReasonResultTooLarge  = "result-too-large"
+)
+
+// Options configure a Portal.
+type Options struct {
+	Snapshots *snapshot.Holder
+	Store     store.MCP
+	Upstreams *Upstreams
+	// DLP scans tool traffic with Profiles (by profile id, dlp.ProfileID).
+	DLP      *dlp.Engine
+	Profiles map[string]*dlp.Profile
+	// Intent classifies tool results for prompt injection; nil builds one.
+	Intent *intent.Classifier
+	Logs   *CallLogWriter
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Portal serves every MCP portal. Safe for concurrent use.
+type Portal struct {
+	o       Options
+	handler *sdk.StreamableHTTPHandler
+
+	mu     sync.Mutex
+	states *stateSet
+}
+
+// New returns a Portal.
+func New(o Options) *Portal {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Intent == nil {
+		o.Intent = intent.New()
+	}
+	if o.DLP == nil {
+		o.DLP = dlp.NewEngine(dlp.Options{})
+	}
+	p := &Portal{o: o}
+	p.handler = sdk.NewStreamableHTTPHandler(func(r *http.Request) *sdk.Server {
+		s, _ := r.Context().Value(serverKey{}).(*sdk.Server)
+		return s
+	}, &sdk.StreamableHTTPOptions{
+		Stateless:    true,
+		JSONResponse: true,
+		// The auth-domain router admits only the auth domain's host name.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        MaxRequestBytes,
+		Logger:                     o.Log,
+	})
+	return p
+}
+
+type serverKey struct{}
+
+// caller is who a request comes from, as authenticated.
+type caller struct {
+	in       policy.Input
+	userID   string
+	email    string
+	clientID string
+	// machine is set for service tokens: they see only servers used with the
+	// administrator's credential.
+	machine bool
+}
+
+// ServeHTTP serves a request whose path is <prefix>mcp/<portal id>.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	snap := p.o.Snapshots.Load()
+	if snap == nil {
+		http.Error(w, "Gatehouse is starting.", http.StatusServiceUnavailable)
+		return
+	}
+	rest, _ := strings.CutPrefix(r.URL.Path, snap.Profile.Path("mcp/"))
+	portal := snap.MCPPortals[rest]
+	if portal == nil {
+		http.Error(w, "There is no such MCP portal.", http.StatusNotFound)
+		return
+	}
+	c, status, reason := p.authenticate(snap, r)
+	if status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+		}
+		p.o.Log.LogAttrs(r.Context(), slog.LevelWarn, "mcp portal refused", slog.String("portal", portal.ID), slog.String("reason", reason))
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	app := snap.Apps[portal.ID]
+	if app == nil || !admits(app.Policies, &c.in, c.machine) {
+		p.o.Log.LogAttrs(r.Context(), slog.LevelWarn, "mcp portal refused", slog.String("portal", portal.ID),
+			slog.String("reason", "policy-denied"), slog.String("client", c.clientID), slog.String("email", c.email))
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				http.Error(w, fmt.Sprintf("The request is larger than %d bytes.", MaxRequestBytes), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "The request body could not be read.", http.StatusBadRequest)
+			return
+		}
+		body = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if msg := headerMismatch(r.Header, b); msg != "" {
+			writeRPCError(w, http.StatusBadRequest, b, sdk.CodeHeaderMismatch, msg)
+			return
+		}
+	}
+	v, err := p.view(r.Context(), snap, portal, c)
+	if err != nil {
+		p.o.Log.LogAttrs(r.Context(), slog.LevelError, "mcp portal view", slog.String("portal", portal.ID), slog.Any("err", err))
+		http.Error(w, "The portal's servers cannot be read now.", http.StatusServiceUnavailable)
+		return
+	}
+	rc := &requestCtx{portal: portal, caller: c, requestID: httpx.NewRequestID()}
+	if name, ok := calledTool(body); ok && v.tools[name] == nil {
+		// A call of a tool the caller cannot see (hidden, disabled, unapproved or unknown)
+		// is answered by the SDK as an unknown tool; it is logged as refused here.
+		p.logCall(rc, nil, name, decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
+	}
+	srv := p.server(portal, v, rc)
+	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, srv)))
+}
+
+// authenticate finds the caller of a request: a valid service token. It returns a status
+// (401) and a reason when there is none.
+func (p *Portal) authenticate(snap *snapshot.Snapshot, r *http.Request) (*caller, int, string) {
+	cl := httpx.ClientOf(r)
+	c := &caller{in: policy.Input{ClientIP: cl.IP, Country: cl.Country}}
+	id, secret := r.Header.Get(snap.Profile.ClientIDHeader), r.Header.Get(snap.Profile.ClientSecretHeader)
+	if id == "" && secret == "" {
+		return nil, http.StatusUnauthorized, "credentials-missing"
+	}
+	st := session.CheckServiceToken(snap.ServiceTokens, id, secret, p.o.Now())
+	if !st.Valid {
+		reason := st.Reason
+		if reason == "" {
+			reason = session.ReasonServiceTokenInvalid
+		}
+		return nil, http.StatusUnauthorized, reason
+	}
+	c.in.ServiceToken = &st.ServiceTokenInput
+	c.clientID, c.machine = id, true
+	return c, 0, ""
+}
+
+// admits reports whether a compiled policy list admits the caller: a user allowed, or a
+// service token admitted by a service-auth policy. A nil list admits (no restriction).
+func admits(a *policy.App, in *policy.Input, machine bool) bool {
+	if a == nil {
+		return true
+	}
+	d := a.Evaluate(in)
+	if machine {
+		return d.Action == policy.ActionServiceAuth
+	}
+	return d.Action == policy.ActionAllow
+}
+
+// requestCtx is what a request's tool handlers share.
+type requestCtx struct {
+	portal    *store.MCPPortal
+	caller    *caller
+	requestID string
+}
+
+// server builds the MCP server of one request: the caller's view and nothing else.
+func (p *Portal) server(portal *store.MCPPortal, v *view, rc *requestCtx) *sdk.Server {
+	srv := sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
+		&sdk.ServerOptions{Logger: p.o.Log, Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}})
+	for _, name := range v.order {
+		t := v.tools[name]
+		addTool(srv, t.exposed, p.toolHandler(rc, t))
+	}
+	return srv
+}
+
+// addTool adds a tool, refusing (and skipping) a definition the SDK would panic on: the
+// definitions come from upstream servers.
+func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	srv.AddTool(t, h)
+	return true
+}
+
+// toolHandler calls the upstream tool for one caller: DLP on the arguments, the call with the
+// server's credential, DLP and the prompt-injection classifier on the result, and a log line.
+func (p *Portal) toolHandler(rc *requestCtx, t *visibleTool) sdk.ToolHandler {
+	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		start := p.o.Now()
+		args := req.Params.Arguments
+		in := int64(len(args))
+		argFindings, reason, blocked := p.scan(ctx, rc.portal, args)
+		if blocked {
+			p.logCall(rc, t, t.exposed.Name, decisionBlock, reason, start, in, 0, argFindings, nil)
+			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool call was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+		}
+		cs, _, err := p.o.Upstreams.Session(ctx, t.server)
+		if err != nil {
+			p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
+			p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", t.server.ID), slog.Any("err", err))
+			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + t.server.ID + " cannot be reached (reference " + rc.requestID + ")."}
+		}
+		cctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
+		res, err := cs.CallTool(cctx, &sdk.CallToolParams{Name: t.upstream.Name, Arguments: json.RawMessage(orEmptyObject(args))})
+		cancel()
+		if err != nil {
+			var werr *jsonrpc.Error
+			if errors.As(err, &werr) {
+				// The upstream's own protocol error goes back as it came.
+				p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
+				return nil, werr
+			}
+			p.o.Upstreams.Forget(t.server.ID, cs)
+			p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
+			p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", t.server.ID), slog.Any("err", err))
+			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + t.server.ID + " failed (reference " + rc.requestID + ")."}
+		}
+		out, err := json.Marshal(res)
+		if err != nil || len(out) > MaxResultBytes {
+			p.logCall(rc, t, t.exposed.Name, decisionBlock, ReasonResultTooLarge, start, in, int64(len(out)), nil, nil)
+			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The tool result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
+		}
+		findings, reason, blocked := p.scan(ctx, rc.portal, out)
+		for _, e := range argFindings {
+			findings = appendUnique(findings, e)
+		}
+		if blocked {
+			p.logCall(rc, t, t.exposed.Name, decisionBlock, reason, start, in, int64(len(out)), findings, nil)
+			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool result was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+		}
+		var topics []string
+		if rc.portal.PromptInjection != store.MCPActionOff {
+			topics = p.injection(res)
+		}
+		if len(topics) > 0 && rc.portal.PromptInjection != store.MCPActionLog {
+			p.logCall(rc, t, t.exposed.Name, decisionBlock, ReasonPromptInjection, start, in, int64(len(out)), findings, topics)
+			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
+		}
+		p.logCall(rc, t, t.exposed.Name, decisionAllow, ReasonAllowed, start, in, int64(len(out)), findings, topics)
+		return res, nil
+	}
+}
+
+func orEmptyObject(b []byte) []byte {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return []byte("{}")
+	}
+	return b
+}
+
+// scan runs the portal's DLP profiles over b. blocked is set when a profile matched and the
+// portal blocks, or when a scan was incomplete (fail closed).
+func (p *Portal) scan(ctx context.Context, portal *store.MCPPortal, b []byte) (entries []string, reason string, blocked bool) {
+	if portal.DLP == nil || len(b) == 0 {
+		return nil, "", false
+	}
+	block := portal.DLP.Action != store.MCPActionLog
+	for _, id := range portal.DLP.Profiles {
+		prof := p.o.Profiles[id]
+		if prof == nil {
+			// Validation refuses unknown profiles; a profile that vanished fails closed.
+			return entries, ReasonDLPIncomplete, true
+		}
+		v, err := p.o.DLP.Scan(ctx, bytes.NewReader(b), prof)
+		if err != nil || v.Incomplete {
+			return entries, ReasonDLPIncomplete, true
+		}
+		if v.Match {
+			for _, f := range v.Findings {
+				if !f.Example {
+					entries = appendUnique(entries, f.Entry)
+				}
+			}
+			if block {
+				return entries, ReasonDLP, true
+			}
+		}
+	}
+	return entries, "", false
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+// injection classifies the text of a tool result as context (tool output) and returns the
+// prompt-injection topics found.
+func (p *Portal) injection(res *sdk.CallToolResult) []string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		switch c := c.(type) {
+		case *sdk.TextContent:
+			b.WriteString(c.Text)
+			b.WriteByte('\n')
+		case *sdk.EmbeddedResource:
+			if c.Resource != nil {
+				b.WriteString(c.Resource.Text)
+				b.WriteByte('\n')
+			}
+		}
+	}
+	if res.StructuredContent != nil {
+		if sc, err := json.Marshal(res.StructuredContent); err == nil {
+			b.Write(sc)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	var topics []string
+	for _, v := range p.o.Intent.Classify("", b.String()) {
+		if v.Topic == intent.TopicJailbreak {
+			topics = append(topics, v.Topic)
+		}
+	}
+	return topics
+}
+
+// headerMismatch checks the Mcp-Method and Mcp-Name headers, when sent (every revision
+// from 2026-07-28 sends them), against the body, before anything is authorised or routed:
+// a proxy or policy reading one and a server reading the other must never disagree.
+func headerMismatch(h http.Header, body []byte) string {
+	method, name := h.Values("Mcp-Method"), h.Values("Mcp-Name")
+	if len(method) == 0 && len(name) == 0 {
+		return ""
+	}
+	if len(method) > 1 || len(name) > 1 {
+		return "Mcp-Method and Mcp-Name may be sent once each"
+	}
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return "" // not one JSON-RPC request: the SDK answers it
+	}
+	if len(method) == 1 && method[0] != msg.Method {
+		return fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", method[0], msg.Method)
+	}
+	if len(name) == 1 {
+		want := msg.Params.Name
+		if msg.Method == "resources/read" {
+			want = msg.Params.URI
+		}
+		if name[0] != want {
+			return fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's name %q", name[0], want)
+		}
+	}
+	return ""
+}
+
+// calledTool returns the tool a tools/call request body names.
+func calledTool(body []byte) (string, bool) {
+	if len(body) == 0 || !bytes.Contains(body, []byte("tools/call")) {
+		return "", false
+	}
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &msg) != nil || msg.Method != "tools/call" {
+		return "", false
+	}
+	return msg.Params.Name, true
+}
+
+// writeRPCError answers with a JSON-RPC error response carrying the request's id.
+func writeRPCError(w http.ResponseWriter, status int, body []byte, code int64, message string) {
+	var req struct {
+		ID json.RawMessage `json:"id"`
+	}
+	_ = json.Unmarshal(body, &req)
+	id := req.ID
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	out, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   jsonrpc.Error   `json:"error"`
+	}{"2.0", id, jsonrpc.Error{Code: code, Message: message}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}

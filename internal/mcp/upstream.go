@@ -1,0 +1,193 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse/gatehouse/internal/configfield"
+	"github.com/gatehouse/gatehouse/internal/netguard"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Version is what Gatehouse calls itself towards upstream servers and clients.
+const implementationName = "gatehouse-mcp-portal"
+
+// Upstream timeouts.
+const (
+	connectTimeout = 15 * time.Second
+	// DefaultCallTimeout bounds one upstream request (a tool call, a list).
+	DefaultCallTimeout = 60 * time.Second
+)
+
+// Upstreams keeps one client session per registered server and credential, connected on
+// first use with the administrator's credential, and reconnects a session that failed. A
+// client's own token never reaches an upstream: the only Authorization an upstream sees is
+// the one configured for it.
+type Upstreams struct {
+	client *http.Client
+	mu     sync.Mutex
+	conns  map[string]*upstreamConn // by server id
+}
+
+type upstreamConn struct {
+	key       string // URL, transport and credential the session was made with
+	session   *sdk.ClientSession
+	transport string
+}
+
+// NewUpstreams returns a pool dialling through client, or through the SSRF-safe dialer
+// (netguard) when client is nil.
+func NewUpstreams(client *http.Client) *Upstreams {
+	if client == nil {
+		client = netguard.NewClient(DefaultCallTimeout)
+		client.Timeout = 0 // streams may outlive one request timeout; calls carry their own deadline
+	}
+	return &Upstreams{client: client, conns: map[string]*upstreamConn{}}
+}
+
+// credential resolves a server's bearer credential ("" for unauthenticated servers).
+func credential(srv *store.MCPServer) (string, error) {
+	if srv.AuthType != store.MCPAuthBearer {
+		return "", nil
+	}
+	ref, err := configfield.ParseSecretRef(srv.AuthCredentials)
+	if err != nil {
+		return "", fmt.Errorf("mcp server %q: auth_credentials: %w", srv.ID, err)
+	}
+	tok, err := ref.Resolve()
+	if err != nil {
+		return "", fmt.Errorf("mcp server %q: auth_credentials: %w", srv.ID, err)
+	}
+	if tok == "" {
+		return "", fmt.Errorf("mcp server %q: auth_credentials is empty", srv.ID)
+	}
+	return tok, nil
+}
+
+// Session returns the server's session, connecting when there is none or the server's
+// configuration changed. The transport is the configured one or detected (DetectTransports).
+func (u *Upstreams) Session(ctx context.Context, srv *store.MCPServer) (*sdk.ClientSession, string, error) {
+	tok, err := credential(srv)
+	if err != nil {
+		return nil, "", err
+	}
+	key := srv.URL + "\x00" + srv.Transport + "\x00" + tok
+	u.mu.Lock()
+	c := u.conns[srv.ID]
+	u.mu.Unlock()
+	if c != nil && c.key == key {
+		return c.session, c.transport, nil
+	}
+	cs, transport, err := u.connect(ctx, srv, tok)
+	if err != nil {
+		return nil, "", err
+	}
+	u.mu.Lock()
+	if old := u.conns[srv.ID]; old != nil && old.key == key {
+		// Another caller connected meanwhile: keep theirs.
+		u.mu.Unlock()
+		_ = cs.Close()
+		return old.session, old.transport, nil
+	} else if old != nil {
+		go old.session.Close()
+	}
+	u.conns[srv.ID] = &upstreamConn{key: key, session: cs, transport: transport}
+	u.mu.Unlock()
+	return cs, transport, nil
+}
+
+// Forget drops a server's session after it failed, so the next use reconnects.
+func (u *Upstreams) Forget(serverID string, cs *sdk.ClientSession) {
+	u.mu.Lock()
+	c := u.conns[serverID]
+	if c != nil && c.session == cs {
+		delete(u.conns, serverID)
+	}
+	u.mu.Unlock()
+	if c != nil && c.session == cs {
+		go cs.Close()
+	}
+}
+
+// Close closes every session.
+func (u *Upstreams) Close() {
+	u.mu.Lock()
+	conns := u.conns
+	u.conns = map[string]*upstreamConn{}
+	u.mu.Unlock()
+	for _, c := range conns {
+		_ = c.session.Close()
+	}
+}
+
+// DetectTransports returns the transports to try for url, in order, as Cloudflare's portal
+// does: a URL ending in /mcp is Streamable HTTP, one ending in /sse the legacy HTTP+SSE
+// transport; any other URL tries Streamable HTTP, then SSE.
+func DetectTransports(rawURL, configured string) []string {
+	if configured != "" {
+		return []string{configured}
+	}
+	path := rawURL
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimSuffix(path, "/")
+	switch {
+	case strings.HasSuffix(path, "/mcp"):
+		return []string{store.MCPTransportStreamable}
+	case strings.HasSuffix(path, "/sse"):
+		return []string{store.MCPTransportSSE}
+	}
+	return []string{store.MCPTransportStreamable, store.MCPTransportSSE}
+}
+
+// connect opens a client session to srv with the bearer token tok ("" for none).
+func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok string) (*sdk.ClientSession, string, error) {
+	hc := &http.Client{Transport: &credentialTransport{base: u.client.Transport, token: tok}, CheckRedirect: u.client.CheckRedirect}
+	client := sdk.NewClient(&sdk.Implementation{Name: implementationName, Version: "1"}, nil)
+	var errs []error
+	for _, transport := range DetectTransports(srv.URL, srv.Transport) {
+		var t sdk.Transport
+		switch transport {
+		case store.MCPTransportSSE:
+			t = &sdk.SSEClientTransport{Endpoint: srv.URL, HTTPClient: hc}
+		default:
+			t = &sdk.StreamableClientTransport{Endpoint: srv.URL, HTTPClient: hc, MaxRetries: 1, DisableStandaloneSSE: true}
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+		cs, err := client.Connect(cctx, t, nil)
+		cancel()
+		if err == nil {
+			return cs, transport, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", transport, err))
+	}
+	return nil, "", fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
+}
+
+// credentialTransport sets the upstream's own Authorization on every request, and nothing
+// of the client's.
+type credentialTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (t *credentialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Del("Authorization")
+	if t.token != "" {
+		r.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}

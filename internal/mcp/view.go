@@ -1,0 +1,148 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// visibleTool is one tool of a caller's view.
+type visibleTool struct {
+	server   *store.MCPServer
+	upstream *sdk.Tool // as the server defines it
+	exposed  *sdk.Tool // as the portal shows it: namespaced {server_id}_{tool}
+}
+
+// view is what one caller sees of a portal.
+type view struct {
+	tools map[string]*visibleTool // by exposed name
+	order []string
+}
+
+// ToolName is the name a portal shows a server's tool under: {server_id}_{tool}. Server ids
+// have no underscore, so the first one splits the name again.
+func ToolName(serverID, tool string) string { return serverID + "_" + tool }
+
+// syncedServer is a server's state with its tools decoded.
+type syncedServer struct {
+	state store.MCPServerState
+	tools []*sdk.Tool
+}
+
+// stateSet is every server's state as read at one time.
+type stateSet struct {
+	read    time.Time
+	servers map[string]*syncedServer
+}
+
+// serverStates returns the servers' states, read from the store at most StateTTL ago.
+// Tools are decoded again only when a server's tool hash changed.
+func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
+	now := p.o.Now()
+	p.mu.Lock()
+	cur := p.states
+	p.mu.Unlock()
+	if cur != nil && now.Sub(cur.read) < StateTTL && !now.Before(cur.read) {
+		return cur, nil
+	}
+	states, err := p.o.Store.ListMCPServerStates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mcp: reading server states: %w", err)
+	}
+	next := &stateSet{read: now, servers: make(map[string]*syncedServer, len(states))}
+	for _, st := range states {
+		s := &syncedServer{state: st}
+		if old := cur.server(st.ServerID); old != nil && old.state.ToolsHash == st.ToolsHash {
+			s.tools = old.tools
+		} else if len(st.Tools) > 0 {
+			if err := json.Unmarshal(st.Tools, &s.tools); err != nil {
+				// A state the portal cannot read exposes no tools.
+				s.tools = nil
+			}
+		}
+		next.servers[st.ServerID] = s
+	}
+	p.mu.Lock()
+	p.states = next
+	p.mu.Unlock()
+	return next, nil
+}
+
+func (s *stateSet) server(id string) *syncedServer {
+	if s == nil {
+		return nil
+	}
+	return s.servers[id]
+}
+
+// Exposed reports whether a registered server's tools may be shown through portals now: it
+// is approved, was synced, and its tools are not held for a change awaiting approval.
+func Exposed(srv *store.MCPServer, st *store.MCPServerState) bool {
+	if srv.ReviewStatus != store.MCPReviewApproved || st == nil || st.ToolsHash == "" {
+		return false
+	}
+	if srv.HoldChangedTools && st.ApprovedToolsHash != st.ToolsHash {
+		return false
+	}
+	return true
+}
+
+// view computes what caller c sees of portal: for each server entry, in order, an exposed
+// server the caller's policies admit to (service tokens only where the administrator's
+// credential is used), and of its tools those enabled in the portal whose own policies admit
+// the caller.
+func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *store.MCPPortal, c *caller) (*view, error) {
+	states, err := p.serverStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &view{tools: map[string]*visibleTool{}}
+	for i := range portal.Servers {
+		e := &portal.Servers[i]
+		srv := snap.MCPServers[e.ServerID]
+		ss := states.server(e.ServerID)
+		if srv == nil || ss == nil || !Exposed(srv, &ss.state) {
+			continue
+		}
+		if c.machine && e.OnBehalf {
+			continue
+		}
+		if !admits(snap.Policies.App(policy.MCPServerPolicyID(portal.ID, e.ServerID)), &c.in, c.machine) {
+			continue
+		}
+		settings := make(map[string]*store.MCPToolSetting, len(e.UpdatedTools))
+		for j := range e.UpdatedTools {
+			settings[e.UpdatedTools[j].Name] = &e.UpdatedTools[j]
+		}
+		for _, t := range ss.tools {
+			if t == nil || t.Name == "" {
+				continue
+			}
+			enabled := !e.DefaultDisabled
+			if s := settings[t.Name]; s != nil {
+				enabled = s.Enabled
+			}
+			if !enabled || !admits(snap.Policies.App(policy.MCPToolPolicyID(portal.ID, e.ServerID, t.Name)), &c.in, c.machine) {
+				continue
+			}
+			name := ToolName(e.ServerID, t.Name)
+			if v.tools[name] != nil {
+				continue // two servers cannot share an id; a duplicate tool name keeps the first
+			}
+			exposed := *t
+			exposed.Name = name
+			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed}
+			v.order = append(v.order, name)
+		}
+	}
+	sort.Strings(v.order)
+	return v, nil
+}
