@@ -181,9 +181,15 @@ type MCPCallLogQuery struct {
 	Since, Until time.Time
 	// Before is the cursor: only entries whose ID is below it (0: from the newest).
 	Before int64
-	// Limit: default 100, at most 1000.
+	// Limit: default 100, at most 1000 (more is 1000).
 	Limit int
 }
+
+// Limits of MCPCallLogQuery.Limit.
+const (
+	DefaultMCPCallLogLimit = 100
+	MaxMCPCallLogLimit     = 1000
+)
 
 // MCP is the store capability of the MCP server portal. Optional (found by type assertion),
 // like PromptLogs; everything in the Store doc comment holds for it.
