@@ -125,6 +125,12 @@ storage: {driver: %s, dsn: %q}
 			if err := st.AppendPromptLogs(ctx, []store.PromptLog{{Time: u.CreatedAt, PayloadEnc: []byte{2}}}); err != nil {
 				t.Errorf("AppendPromptLogs (0013): %v", err)
 			}
+			if _, err := st.UpdateMCPServerState(ctx, "docs", func(s *store.MCPServerState) error { s.Status = store.MCPSyncReady; return nil }); err != nil {
+				t.Errorf("UpdateMCPServerState (0014): %v", err)
+			}
+			if err := st.AppendMCPCallLogs(ctx, []store.MCPCallLog{{Time: u.CreatedAt, Method: "tools/call"}}); err != nil {
+				t.Errorf("AppendMCPCallLogs (0014): %v", err)
+			}
 			if _, err := st.UpdateConfig(ctx, func(c *store.Config) error { c.Organization.Name = "migrated"; return nil }); err != nil {
 				t.Errorf("UpdateConfig: %v", err)
 			}

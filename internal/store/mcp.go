@@ -191,25 +191,36 @@ type MCPCallLogQuery struct {
 	Since, Until time.Time
 	// Before is the cursor: only entries whose ID is below it (0: from the newest).
 	Before int64
-	// Limit: default 100, at most 1000.
+	// Limit: default 100, at most 1000 (more is 1000).
 	Limit int
 }
+
+// Limits of MCPCallLogQuery.Limit.
+const (
+	DefaultMCPCallLogLimit = 100
+	MaxMCPCallLogLimit     = 1000
+)
 
 // MCP is the store capability of the MCP server portal. Optional (found by type assertion),
 // like PromptLogs; everything in the Store doc comment holds for it.
 type MCP interface {
 	// GetMCPServerState returns a server's state; ErrNotFound when it was never synced.
 	GetMCPServerState(ctx context.Context, serverID string) (*MCPServerState, error)
-	// ListMCPServerStates returns every state, by server id.
+	// ListMCPServerStates returns every state, by server id (never nil).
 	ListMCPServerStates(ctx context.Context) ([]MCPServerState, error)
 	// UpdateMCPServerState runs update on the server's state inside a transaction (a zero
 	// state with ServerID set when there is none) and stores the result, setting UpdatedAt.
+	// Concurrent updates of one server, from any process, run one after the other, none lost;
+	// update may run more than once (see Store). Tools, Prompts and Resources must be JSON (an
+	// empty one is stored as none and read back nil); update may not change ServerID.
 	UpdateMCPServerState(ctx context.Context, serverID string, update func(*MCPServerState) error) (*MCPServerState, error)
 	// DeleteMCPServerState forgets a server's state (the server was removed); no error when
 	// there was none.
 	DeleteMCPServerState(ctx context.Context, serverID string) error
-	// AppendMCPCallLogs stores a batch in one transaction, all or none, setting IDs and
-	// truncating Times to the microsecond (a zero Time is an error).
+	// AppendMCPCallLogs stores a batch in one transaction, all or none, setting IDs (increasing
+	// in batch order) and Times (UTC, truncated to the microsecond). A zero Time, negative
+	// BytesIn or BytesOut, or a negative or non-finite DurationMS is an error wrapping none of
+	// the sentinels, and nothing of the batch is stored.
 	AppendMCPCallLogs(ctx context.Context, logs []MCPCallLog) error
 	// ListMCPCallLogs returns the entries q selects, newest first; lists are never nil.
 	ListMCPCallLogs(ctx context.Context, q MCPCallLogQuery) ([]MCPCallLog, error)

@@ -22,6 +22,8 @@ const (
 	kindGroup            = "group"
 	kindList             = "list"
 	kindServiceToken     = "service_token"
+	kindMCPServer        = "mcp_server"
+	kindMCPPortal        = "mcp_portal"
 )
 
 // configRow is one config_objects row.
@@ -198,6 +200,16 @@ func configRows(cfg *store.Config) ([]configRow, error) {
 			return nil, err
 		}
 	}
+	for _, v := range cfg.MCPServers {
+		if err := add(kindMCPServer, v.ID, v); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range cfg.MCPPortals {
+		if err := add(kindMCPPortal, v.ID, v); err != nil {
+			return nil, err
+		}
+	}
 	return rows, nil
 }
 
@@ -221,6 +233,10 @@ func decodeConfig(rows []configRow) (*store.Config, error) {
 			cfg.Lists, err = appendDecoded(cfg.Lists, r.body)
 		case kindServiceToken:
 			cfg.ServiceTokens, err = appendDecoded(cfg.ServiceTokens, r.body)
+		case kindMCPServer:
+			cfg.MCPServers, err = appendDecoded(cfg.MCPServers, r.body)
+		case kindMCPPortal:
+			cfg.MCPPortals, err = appendDecoded(cfg.MCPPortals, r.body)
 		default:
 			err = errors.New("unknown kind")
 		}

@@ -24,7 +24,7 @@ func testConfigEmpty(t *testing.T, s store.Store, _ *Clock) {
 		t.Errorf("Version = %d, want 0", cfg.Version)
 	}
 	if n := len(cfg.IdentityProviders) + len(cfg.Applications) + len(cfg.Policies) + len(cfg.Groups) +
-		len(cfg.Lists) + len(cfg.ServiceTokens); n != 0 {
+		len(cfg.Lists) + len(cfg.ServiceTokens) + len(cfg.MCPServers) + len(cfg.MCPPortals); n != 0 {
 		t.Errorf("empty store returned %d configuration objects", n)
 	}
 }
@@ -174,6 +174,24 @@ func fullConfig() *store.Config {
 				ExpiresAt: time.Date(2032, 1, 2, 3, 4, 5, 987654321, tz),
 				Disabled:  true,
 				CreatedAt: time.Date(2031, 1, 2, 3, 4, 5, 555555555, tz)},
+		},
+		MCPServers: []store.MCPServer{
+			{ID: "docs", Name: "Docs", URL: "https://mcp.example.com/docs", Transport: store.MCPTransportStreamable,
+				AuthType: store.MCPAuthBearer, AuthCredentials: map[string]any{"env": "DOCS_MCP_TOKEN"},
+				ReviewStatus: store.MCPReviewApproved, HoldChangedTools: true},
+			{ID: "jira", Name: "Jira", URL: "https://mcp.example.com/jira/sse", AuthCredentials: "literal-token"},
+		},
+		MCPPortals: []store.MCPPortal{
+			{ID: "portal-eng", Name: "Engineering tools",
+				Servers: []store.MCPPortalServer{
+					{ServerID: "docs", OnBehalf: true, DefaultDisabled: true,
+						UpdatedTools: []store.MCPToolSetting{{Name: "search", Enabled: true, Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}}},
+						Policies:     []store.PolicyLink{{Ref: "pol-deny", Precedence: 2}}},
+					{ServerID: "jira"},
+				},
+				Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}, AllowedIdPs: []string{"idp-oidc"},
+				SessionDuration: store.Duration(2 * time.Hour),
+				DLP:             &store.MCPPortalDLP{Profiles: []string{"Credentials"}, Action: "log"}},
 		},
 	}
 }
