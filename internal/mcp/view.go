@@ -76,6 +76,16 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 	return next, nil
 }
 
+// StatesChanged makes the next request read the servers' states from the store again (after
+// a sync or an approval on this replica; other replicas read them within StateTTL).
+func (p *Portal) StatesChanged() {
+	p.mu.Lock()
+	if p.states != nil {
+		p.states = &stateSet{servers: p.states.servers}
+	}
+	p.mu.Unlock()
+}
+
 func (s *stateSet) server(id string) *syncedServer {
 	if s == nil {
 		return nil
