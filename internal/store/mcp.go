@@ -227,3 +227,34 @@ type MCP interface {
 	// DeleteMCPCallLogsBefore deletes entries older than before and returns how many.
 	DeleteMCPCallLogsBefore(ctx context.Context, before time.Time) (int64, error)
 }
+
+// MCPClient is an OAuth client of the MCP portals' authorization server, registered
+// dynamically (RFC 7591) by an MCP client. Clients are public (PKCE, no secret): the
+// registration holds what the authorization endpoint checks.
+type MCPClient struct {
+	// ClientID is assigned at registration: random, URL-safe.
+	ClientID string `json:"client_id"`
+	// ClientName and ClientURI are the client's own description (shown, never trusted).
+	ClientName string `json:"client_name,omitempty"`
+	ClientURI  string `json:"client_uri,omitempty"`
+	// RedirectURIs are matched exactly at authorization.
+	RedirectURIs []string  `json:"redirect_uris"`
+	CreatedAt    time.Time `json:"created_at"`
+	// SoftwareID and SoftwareVersion are the client's (RFC 7591), for the administrator.
+	SoftwareID      string `json:"software_id,omitempty"`
+	SoftwareVersion string `json:"software_version,omitempty"`
+}
+
+// MCPClients stores the dynamically registered OAuth clients of the MCP portals. Optional
+// (found by type assertion), like MCP.
+type MCPClients interface {
+	// CreateMCPClient stores a new client; ErrAlreadyExists when its ClientID is taken.
+	// CreatedAt is truncated to the microsecond (UTC); an empty ClientID or no RedirectURIs
+	// is an error wrapping none of the sentinels.
+	CreateMCPClient(ctx context.Context, c *MCPClient) error
+	// GetMCPClient returns a client; ErrNotFound when there is none.
+	GetMCPClient(ctx context.Context, clientID string) (*MCPClient, error)
+	// DeleteMCPClientsBefore deletes clients registered before before and returns how many
+	// (clients that register and never come back are forgotten).
+	DeleteMCPClientsBefore(ctx context.Context, before time.Time) (int64, error)
+}
