@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -13,7 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/launcher"
+	"github.com/gatehouse/gatehouse/internal/mcp"
 	"github.com/gatehouse/gatehouse/internal/saas"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/saas/samlidp"
@@ -96,7 +100,39 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 		mounts = append(mounts, mount{path: "gateway/", prefixed: true, subtree: true, handler: g.Enroll})
 	}
 	if g.mcp != nil {
-		mounts = append(mounts, mount{path: "mcp/", prefixed: true, subtree: true, handler: g.mcp.portal})
+		op, _ := sso.Handlers[store.SaaSAuthOIDC].(*oidcop.Provider)
+		if op != nil {
+			// Each portal's OAuth authorization server is the SaaS OIDC provider's machinery
+			// (oidcop.ServeMCP); the portal checks the tokens it issues.
+			sso.MCP = saas.HandlerFunc(op.ServeMCP)
+			g.mcp.portal.UseTokens(func(ctx context.Context, portalID, raw string) (*identity.Identity, string, error) {
+				t, err := op.VerifyPortalToken(ctx, portalID, raw)
+				switch {
+				case errors.Is(err, oidcop.ErrPortalTokenInvalid), errors.Is(err, oidcop.ErrPortalTokenRevoked):
+					return nil, "", fmt.Errorf("%w: %w", mcp.ErrTokenInvalid, err)
+				case err != nil:
+					return nil, "", err
+				}
+				return t.Identity, t.ClientID, nil
+			})
+			asMetadata := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				snap := g.Snapshots.Load()
+				wellKnown, path, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/.well-known/"), "/")
+				id, ok := strings.CutPrefix("/"+path, snap.Profile.Path("sso/mcp/"))
+				app := snap.Apps[id]
+				if !ok || app == nil || app.Type != store.AppMCPPortal {
+					http.NotFound(w, r)
+					return
+				}
+				op.ServeMCP(w, r, app, ".well-known/"+wellKnown)
+			})
+			mounts = append(mounts,
+				mount{path: "/.well-known/oauth-authorization-server/", subtree: true, handler: asMetadata},
+				mount{path: "/.well-known/openid-configuration/", subtree: true, handler: asMetadata})
+		}
+		mounts = append(mounts,
+			mount{path: "mcp/", prefixed: true, subtree: true, handler: g.mcp.portal},
+			mount{path: "/.well-known/oauth-protected-resource/", subtree: true, handler: http.HandlerFunc(g.mcp.portal.ServeResourceMetadata)})
 	}
 	return &authDomain{g: g, login: g.Authn, mounts: mounts}
 }

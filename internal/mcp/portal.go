@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/ai/intent"
 	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
@@ -78,6 +79,15 @@ const (
 	ReasonResultTooLarge  = "result-too-large"
 )
 
+// TokenVerifier checks a bearer token presented to a portal; the composition root wires the
+// portals' authorization server. It returns the identity the token was issued to and its OAuth
+// client, an error wrapping ErrTokenInvalid for a token that is not valid for the portal
+// (401), or another error when it cannot tell (503: fail closed).
+type TokenVerifier func(ctx context.Context, portalID, token string) (ident *identity.Identity, clientID string, err error)
+
+// ErrTokenInvalid is what a TokenVerifier wraps for a token it refuses.
+var ErrTokenInvalid = errors.New("mcp: invalid token")
+
 // Options configure a Portal.
 type Options struct {
 	Snapshots *snapshot.Holder
@@ -91,6 +101,8 @@ type Options struct {
 	Logs   *CallLogWriter
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Tokens verifies OAuth access tokens; nil accepts service tokens only.
+	Tokens TokenVerifier
 }
 
 // Portal serves every MCP portal. Safe for concurrent use.
@@ -131,6 +143,10 @@ func New(o Options) *Portal {
 	return p
 }
 
+// UseTokens sets the verifier of OAuth access tokens. The composition root calls it once,
+// before the portal serves (the authorization server is built with the auth-domain router).
+func (p *Portal) UseTokens(v TokenVerifier) { p.o.Tokens = v }
+
 type serverKey struct{}
 
 // caller is who a request comes from, as authenticated.
@@ -157,10 +173,14 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "There is no such MCP portal.", http.StatusNotFound)
 		return
 	}
-	c, status, reason := p.authenticate(snap, r)
+	c, status, reason := p.authenticate(snap, portal, r)
 	if status != 0 {
 		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+			challenge := `Bearer resource_metadata="` + ResourceMetadataURL(snap, portal.ID) + `"`
+			if reason != "credentials-missing" {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
 		}
 		p.o.Log.LogAttrs(r.Context(), slog.LevelWarn, "mcp portal refused", slog.String("portal", portal.ID), slog.String("reason", reason))
 		http.Error(w, http.StatusText(status), status)
@@ -208,12 +228,29 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, srv)))
 }
 
-// authenticate finds the caller of a request: a valid service token. It returns a status
-// (401) and a reason when there is none.
-func (p *Portal) authenticate(snap *snapshot.Snapshot, r *http.Request) (*caller, int, string) {
+// authenticate finds the caller of a request: an OAuth access token issued for the portal,
+// or a valid service token. It returns a status (401, or 503 when a token cannot be checked
+// now) and a reason when there is none.
+func (p *Portal) authenticate(snap *snapshot.Snapshot, portal *store.MCPPortal, r *http.Request) (*caller, int, string) {
 	cl := httpx.ClientOf(r)
 	c := &caller{in: policy.Input{ClientIP: cl.IP, Country: cl.Country}}
 	id, secret := r.Header.Get(snap.Profile.ClientIDHeader), r.Header.Get(snap.Profile.ClientSecretHeader)
+	if authz := r.Header.Values("Authorization"); len(authz) > 0 && id == "" && secret == "" {
+		scheme, tok, _ := strings.Cut(authz[0], " ")
+		if len(authz) > 1 || !strings.EqualFold(scheme, "Bearer") || tok == "" || p.o.Tokens == nil {
+			return nil, http.StatusUnauthorized, "token-invalid"
+		}
+		ident, client, err := p.o.Tokens(r.Context(), portal.ID, strings.TrimSpace(tok))
+		switch {
+		case errors.Is(err, ErrTokenInvalid):
+			return nil, http.StatusUnauthorized, "token-invalid"
+		case err != nil || ident == nil:
+			p.o.Log.LogAttrs(r.Context(), slog.LevelError, "mcp portal token check failed", slog.String("portal", portal.ID), slog.Any("err", err))
+			return nil, http.StatusServiceUnavailable, "token-check-failed"
+		}
+		c.in.Identity, c.userID, c.email, c.clientID = ident, ident.UserID, ident.Email, client
+		return c, 0, ""
+	}
 	if id == "" && secret == "" {
 		return nil, http.StatusUnauthorized, "credentials-missing"
 	}
@@ -228,6 +265,44 @@ func (p *Portal) authenticate(snap *snapshot.Snapshot, r *http.Request) (*caller
 	c.in.ServiceToken = &st.ServiceTokenInput
 	c.clientID, c.machine = id, true
 	return c, 0, ""
+}
+
+// ResourceMetadataURL is where a portal's protected resource metadata (RFC 9728) is served:
+// the well-known path inserted before the portal's path.
+func ResourceMetadataURL(snap *snapshot.Snapshot, portalID string) string {
+	return snap.Issuer + "/.well-known/oauth-protected-resource" + snap.Profile.Path("mcp/"+portalID)
+}
+
+// ServeResourceMetadata serves /.well-known/oauth-protected-resource<prefix>mcp/<portal id>:
+// the portal's resource and its authorization server.
+func (p *Portal) ServeResourceMetadata(w http.ResponseWriter, r *http.Request) {
+	snap := p.o.Snapshots.Load()
+	if snap == nil {
+		http.Error(w, "Gatehouse is starting.", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "Method not allowed.", http.StatusMethodNotAllowed)
+		return
+	}
+	rest, _ := strings.CutPrefix(r.URL.Path, "/.well-known/oauth-protected-resource")
+	id, ok := strings.CutPrefix(rest, snap.Profile.Path("mcp/"))
+	if !ok || snap.MCPPortals[id] == nil {
+		http.Error(w, "There is no such MCP portal.", http.StatusNotFound)
+		return
+	}
+	b, _ := json.Marshal(map[string]any{
+		"resource":                 snap.Issuer + snap.Profile.Path("mcp/"+id),
+		"authorization_servers":    []string{snap.Issuer + snap.Profile.Path("sso/mcp/"+id)},
+		"bearer_methods_supported": []string{"header"},
+		"scopes_supported":         []string{"openid", "email", "profile", "groups", "offline_access"},
+		"resource_name":            snap.MCPPortals[id].Name,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(b)
 }
 
 // admits reports whether a compiled policy list admits the caller: a user allowed, or a

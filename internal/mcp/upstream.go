@@ -161,11 +161,22 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 		default:
 			t = &sdk.StreamableClientTransport{Endpoint: srv.URL, HTTPClient: hc, MaxRetries: 1, DisableStandaloneSSE: true}
 		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+		// The session's streams (the legacy transport's event stream) live in the context the
+		// session is connected with: it outlives this call and ends when the session closes.
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		timer := time.AfterFunc(connectTimeout, cancel)
 		cs, err := client.Connect(cctx, t, nil)
+		if timer.Stop() && err == nil {
+			go func() {
+				_ = cs.Wait()
+				cancel()
+			}()
+			return cs, transport, nil
+		}
 		cancel()
 		if err == nil {
-			return cs, transport, nil
+			_ = cs.Close()
+			err = context.DeadlineExceeded
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", transport, err))
 	}

@@ -58,13 +58,24 @@ type Handler interface {
 	ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapshot.App, rest string)
 }
 
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, app *snapshot.App, rest string)
+
+// ServeHTTP calls f.
+func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request, app *snapshot.App, rest string) {
+	f(w, r, app, rest)
+}
+
 // Endpoints routes <prefix>sso/<saml|oidc>/<app id>[/rest] on the auth domain to the protocol
 // handler of the application's auth_type. Anything else under <prefix>sso/ is not found.
 type Endpoints struct {
 	Snapshots *snapshot.Holder
 	// Handlers are the protocol handlers by auth_type (store.SaaSAuthSAML, store.SaaSAuthOIDC).
 	Handlers map[string]Handler
-	Log      *slog.Logger
+	// MCP serves <prefix>sso/mcp/<portal id>/: the authorization servers of MCP portals
+	// (applications of type mcp_portal); nil when there are none.
+	MCP Handler
+	Log *slog.Logger
 }
 
 // ServeHTTP serves a request whose path starts with <prefix>sso/.
@@ -74,6 +85,10 @@ func (e *Endpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	proto, rest, _ := strings.Cut(path, "/")
 	appID, rest, _ := strings.Cut(rest, "/")
 	app := snap.Apps[appID]
+	if proto == "mcp" && e.MCP != nil && app != nil && app.Type == store.AppMCPPortal {
+		e.MCP.ServeHTTP(w, r, app, rest)
+		return
+	}
 	h := e.Handlers[proto]
 	if app == nil || app.Type != store.AppSaaS || app.SaaSApp == nil || app.SaaSApp.AuthType != proto || h == nil {
 		web.RenderBrandedError(w, r, e.Log, web.BrandOf(&snap.Org), httpx.Errorf(http.StatusNotFound, "saas-app-unknown", "There is no such application.", nil))

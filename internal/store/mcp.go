@@ -69,6 +69,38 @@ type MCPPortal struct {
 	// PromptInjection is what a tool result the prompt-injection classifier flags gets:
 	// block (default: the call fails with an MCP error), log or off (a Gatehouse extension).
 	PromptInjection string `json:"prompt_injection,omitempty" yaml:"prompt_injection,omitempty"`
+	// OAuth configures how MCP clients obtain tokens for the portal (Cloudflare's managed
+	// OAuth settings); nil uses the defaults.
+	OAuth *MCPPortalOAuth `json:"oauth,omitempty" yaml:"oauth,omitempty"`
+}
+
+// MCPPortalOAuth is the portal's authorization server settings, with Cloudflare's managed
+// OAuth field names.
+type MCPPortalOAuth struct {
+	// DynamicClientRegistration says which redirect URIs clients may register.
+	DynamicClientRegistration *MCPDynamicClientRegistration `json:"dynamic_client_registration,omitempty" yaml:"dynamic_client_registration,omitempty"`
+	// Grant bounds the tokens: access_token_lifetime (default 15m) and session_duration, how
+	// long a grant may be refreshed (default 168h).
+	Grant *MCPGrant `json:"grant,omitempty" yaml:"grant,omitempty"`
+}
+
+// MCPDynamicClientRegistration is the redirect URI policy of client registration. By default
+// any http://localhost and loopback (127.0.0.1, [::1]) redirect URI is allowed, as desktop
+// MCP clients use, and nothing else.
+type MCPDynamicClientRegistration struct {
+	// AllowAnyOnLocalhost and AllowAnyOnLoopback allow http://localhost:<any port>/... and
+	// http://127.0.0.1 or [::1]; nil means true.
+	AllowAnyOnLocalhost *bool `json:"allow_any_on_localhost,omitempty" yaml:"allow_any_on_localhost,omitempty"`
+	AllowAnyOnLoopback  *bool `json:"allow_any_on_loopback,omitempty" yaml:"allow_any_on_loopback,omitempty"`
+	// AllowedURIs are further redirect URIs: exact, or an https:// prefix ending in /* (any
+	// path below it); custom schemes (cursor://..., vscode://...) exact only.
+	AllowedURIs []string `json:"allowed_uris,omitempty" yaml:"allowed_uris,omitempty"`
+}
+
+// MCPGrant bounds a portal's tokens.
+type MCPGrant struct {
+	AccessTokenLifetime Duration `json:"access_token_lifetime,omitempty" yaml:"access_token_lifetime,omitempty"`
+	SessionDuration     Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
 }
 
 // Actions of a portal's DLP and prompt-injection checks.

@@ -248,11 +248,23 @@ func (p *Provider) parseAuthorization(form url.Values, ep *endpoint) (*authoriza
 	if len(ar.nonce) > maxNonceLen {
 		return nil, &authzError{"invalid_request", "nonce is too long", "oidc-request-malformed"}
 	}
-	scopes, ok := grantScopes(form.Get("scope"), ep.cfg)
-	if !ok {
-		return nil, &authzError{"invalid_scope", "scope must include openid", "oidc-scope-openid-missing"}
+	if ep.resource != "" {
+		// An MCP portal: the client must say which resource it wants a token for (RFC 8707,
+		// mandatory in the MCP authorization specification), and openid is optional.
+		switch res := form.Get("resource"); {
+		case res == "":
+			return nil, &authzError{"invalid_target", "resource is required: the portal's URL " + ep.resource, "mcp-resource-missing"}
+		case strings.TrimSuffix(res, "/") != ep.resource:
+			return nil, &authzError{"invalid_target", "resource must be this portal's URL " + ep.resource, "mcp-resource-mismatch"}
+		}
+		ar.scopes = mcpScopes(form.Get("scope"))
+	} else {
+		scopes, ok := grantScopes(form.Get("scope"), ep.cfg)
+		if !ok {
+			return nil, &authzError{"invalid_scope", "scope must include openid", "oidc-scope-openid-missing"}
+		}
+		ar.scopes = scopes
 	}
-	ar.scopes = scopes
 
 	ar.challenge = form.Get("code_challenge")
 	method := form.Get("code_challenge_method")
@@ -305,7 +317,7 @@ const maxMaxAge = 10 * 365 * 24 * 3600
 const maxLoginWait = time.Hour
 
 // knownParams are the parameters error descriptions may name; others are never reflected.
-var knownParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+var knownParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "resource",
 	"code_challenge_method", "prompt", "response_mode", "grant_type", "code", "code_verifier", "refresh_token",
 	"client_secret", "max_age", "login_hint", "id_token_hint", "ui_locales", "claims", "request", "request_uri"}
 

@@ -84,6 +84,17 @@ func grantScopes(requested string, cfg *store.SaaSApp) (granted []string, ok boo
 	return granted, true
 }
 
+// mcpScopes grants an MCP client the supported scopes it asked for (none required).
+func mcpScopes(requested string) []string {
+	granted := []string{}
+	for _, s := range []string{scopeOpenID, scopeEmail, scopeProfile, scopeGroups, scopeOffline} {
+		if slices.Contains(strings.Fields(requested), s) {
+			granted = append(granted, s)
+		}
+	}
+	return granted
+}
+
 // reservedClaims are claims Gatehouse sets itself; custom claims may not use these names.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true,

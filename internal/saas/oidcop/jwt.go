@@ -76,6 +76,12 @@ func atHash(accessToken string) string {
 // and iat not in the future beyond a minute, and a grant_id. It does not check whether the
 // grant was revoked.
 func (p *Provider) verifyAccessToken(raw, issuer, clientID string) (*accessClaims, error) {
+	return p.verifyAccessTokenFor(raw, issuer, clientID, clientID)
+}
+
+// verifyAccessTokenFor is verifyAccessToken for an audience of its own (an MCP portal's
+// URL); clientID "" accepts any client.
+func (p *Provider) verifyAccessTokenFor(raw, issuer, audience, clientID string) (*accessClaims, error) {
 	if len(raw) == 0 || len(raw) > maxTokenSize || p.env.Keys == nil {
 		return nil, errBadToken
 	}
@@ -99,7 +105,7 @@ func (p *Provider) verifyAccessToken(raw, issuer, clientID string) (*accessClaim
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: claims", errBadToken)
 	}
-	if c.Issuer != issuer || c.Audience != clientID || c.ClientID != clientID || c.GrantID == "" || c.Subject == "" {
+	if c.Issuer != issuer || c.Audience != audience || c.ClientID == "" || (clientID != "" && c.ClientID != clientID) || c.GrantID == "" || c.Subject == "" {
 		return nil, fmt.Errorf("%w: iss, aud, client_id, sub or grant_id", errBadToken)
 	}
 	now := p.now()

@@ -120,6 +120,10 @@ type endpoint struct {
 	issuer string
 	// path is the issuer's path on the auth domain.
 	path string
+	// resource is set for an MCP portal (see ServeMCP): the portal's URL, which authorization
+	// requests must name (RFC 8707) and which is the audience of its access tokens.
+	resource string
+	portal   *store.MCPPortal
 }
 
 // Endpoint names under the issuer.

@@ -58,7 +58,7 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
-	IDToken      string `json:"id_token"`
+	IDToken      string `json:"id_token,omitempty"`
 	Scope        string `json:"scope"`
 }
 
@@ -130,6 +130,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, ep *endpoint) (
 	c, err := authenticateClient(r, form, ep)
 	if err != nil {
 		return nil, err
+	}
+	if res := form.Get("resource"); ep.resource != "" && res != "" && strings.TrimSuffix(res, "/") != ep.resource {
+		return nil, &tokenError{http.StatusBadRequest, "invalid_target", "resource must be this portal's URL " + ep.resource, "mcp-resource-mismatch", nil}
 	}
 	switch gt := form.Get("grant_type"); gt {
 	case "authorization_code":
@@ -535,13 +538,22 @@ func (p *Provider) issue(ep *endpoint, g *store.OIDCGrant, ident *identity.Ident
 	accessLife, _ := lifetimes(ep.cfg)
 	exp := now.Add(accessLife).Unix()
 	scope := strings.Join(scopes, " ")
+	audience := ep.cfg.ClientID
+	if ep.resource != "" {
+		audience = ep.resource
+	}
 	at, err := p.sign(typAccess, &accessClaims{
-		Issuer: ep.issuer, Subject: g.UserID, Audience: ep.cfg.ClientID, ClientID: ep.cfg.ClientID, Scope: scope,
+		Issuer: ep.issuer, Subject: g.UserID, Audience: audience, ClientID: ep.cfg.ClientID, Scope: scope,
 		GrantID: g.ID, ID: randomValue()[:22], IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: exp,
 		AuthTime: g.AuthTime.Unix(),
 	})
 	if err != nil {
 		return nil, serverError("oidc-signing-failed", err)
+	}
+	if ep.resource != "" && !slices.Contains(scopes, scopeOpenID) {
+		// An MCP client that did not ask for an ID token gets none.
+		return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(accessLife / time.Second),
+			RefreshToken: refresh, Scope: scope}, nil
 	}
 	claims, missing := p.userClaims(ep.cfg, ident, scopes)
 	if missing != "" {
