@@ -131,6 +131,12 @@ storage: {driver: %s, dsn: %q}
 			if err := st.AppendMCPCallLogs(ctx, []store.MCPCallLog{{Time: u.CreatedAt, Method: "tools/call"}}); err != nil {
 				t.Errorf("AppendMCPCallLogs (0014): %v", err)
 			}
+			if err := st.CreateMCPClient(ctx, &store.MCPClient{ClientID: "c1", RedirectURIs: []string{"http://127.0.0.1:1/cb"}, CreatedAt: u.CreatedAt}); err != nil {
+				t.Errorf("CreateMCPClient (0015): %v", err)
+			}
+			if c, err := st.GetMCPClient(ctx, "c1"); err != nil || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "http://127.0.0.1:1/cb" {
+				t.Errorf("GetMCPClient (0015) = %+v, %v", c, err)
+			}
 			if _, err := st.UpdateConfig(ctx, func(c *store.Config) error { c.Organization.Name = "migrated"; return nil }); err != nil {
 				t.Errorf("UpdateConfig: %v", err)
 			}

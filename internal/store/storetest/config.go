@@ -191,7 +191,8 @@ func fullConfig() *store.Config {
 				},
 				Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}, AllowedIdPs: []string{"idp-oidc"},
 				SessionDuration: store.Duration(2 * time.Hour),
-				DLP:             &store.MCPPortalDLP{Profiles: []string{"Credentials"}, Action: "log"}},
+				DLP:             &store.MCPPortalDLP{Profiles: []string{"Credentials"}, Action: "log"},
+				PromptInjection: store.MCPActionLog},
 		},
 	}
 }

@@ -86,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"GatewayDevices", gatewayDeviceTests},
 		{"PromptLogs", promptLogTests},
 		{"MCP", mcpTests},
+		{"MCPClients", mcpClientTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
