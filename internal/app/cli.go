@@ -24,10 +24,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/mcp"
 	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // What the command line does to the configured store goes through here, so that the commands
@@ -38,10 +40,17 @@ type Admin struct {
 	*admin.Service
 	store store.Store
 	gw    *gatewayAdmin
+	// upstreams are the MCP sessions a sync opened (closed with the Admin).
+	upstreams *mcp.Upstreams
 }
 
-// Close releases the store.
-func (a *Admin) Close() error { return a.store.Close() }
+// Close releases the store and closes the MCP sessions a sync opened.
+func (a *Admin) Close() error {
+	if a.upstreams != nil {
+		a.upstreams.Close()
+	}
+	return a.store.Close()
+}
 
 // OpenAdmin opens the configured store for an admin command. log receives what the audit
 // recorder reports (the CLI discards it).
@@ -56,7 +65,20 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		return nil, err
 	}
 	gw := &gatewayAdmin{book: book, st: st, log: log, now: time.Now}
-	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}, nil
+	a := &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}
+	if ms, ok := st.(store.MCP); ok {
+		// The CLI syncs from this machine, with the credentials the configuration file names,
+		// through the same SSRF-safe dialer as serve.
+		a.upstreams = mcp.NewUpstreams(nil)
+		profile, _ := wire.ByName(cfg.Organization.Wire)
+		endpoint := "/mcp/"
+		if profile != nil {
+			endpoint = profile.Path("mcp/")
+		}
+		a.Service.MCP = &mcpAdmin{st: ms, syncer: &mcp.Syncer{Store: ms, Upstreams: a.upstreams, Now: time.Now}, log: log, now: time.Now,
+			config: func() ([]store.MCPServer, []store.MCPPortal, string) { return cfg.MCPServers, cfg.MCPPortals, endpoint }}
+	}
+	return a, nil
 }
 
 // ConfigPath picks the configuration file of a command that takes it as --config FILE or as its
