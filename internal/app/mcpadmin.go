@@ -239,3 +239,19 @@ func logMCPSync(log *slog.Logger, srv *store.MCPServer, res *mcp.SyncResult, err
 		log.Info("mcp server synced", "server", srv.ID, "status", res.State.Status)
 	}
 }
+
+// NewMCPAdmin returns the MCP server portal's administration on st for an admin.Service, with
+// servers and portals as the configuration's mcp_servers and mcp_portals and endpoint as the
+// portals' path prefix (<prefix>mcp/). Syncs connect through the SSRF-safe dialer; close
+// closes the sessions they opened.
+func NewMCPAdmin(st store.MCP, servers []store.MCPServer, portals []store.MCPPortal, endpoint string, now func() time.Time, log *slog.Logger) (m admin.MCP, close func()) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	ups := mcp.NewUpstreams(nil)
+	return &mcpAdmin{st: st, syncer: &mcp.Syncer{Store: st, Upstreams: ups, Now: now}, log: log, now: now,
+		config: func() ([]store.MCPServer, []store.MCPPortal, string) { return servers, portals, endpoint }}, ups.Close
+}
