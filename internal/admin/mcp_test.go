@@ -156,7 +156,7 @@ func TestMCPCallLogsAPI(t *testing.T) {
 	var logs []store.MCPCallLog
 	for i, e := range []struct {
 		portal, server, email, decision string
-		ago                              time.Duration
+		ago                             time.Duration
 	}{
 		{"agents", "docs", "alice@example.com", "allow", 3 * time.Hour},
 		{"agents", "docs", "alice@example.com", "block", 2 * time.Hour},
