@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -265,17 +266,23 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	tokenFile := filepath.Join(dataDir, "gateway-token.secret")
 	promptKeyFile := filepath.Join(dataDir, "prompt-log.key")
 	var promptPub string
+	// The demo's service token is the gateway's proxy credential and the MCP portal's client.
+	if err := ensureSecretFile(tokenFile); err != nil {
+		return err
+	}
+	mcpURL, stopMCP, err := startDemoMCP()
+	if err != nil {
+		return err
+	}
+	defer stopMCP()
 	if gatewayListen != "" {
-		if err := ensureSecretFile(tokenFile); err != nil {
-			return err
-		}
 		if promptPub, err = ensurePromptLogKey(promptKeyFile); err != nil {
 			return err
 		}
 	}
 	cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
 	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow, Gateway: gatewayListen, TokenSecretFile: tokenFile,
-		PromptLogPublicKey: promptPub}.Config()
+		PromptLogPublicKey: promptPub, MCPServerURL: mcpURL}.Config()
 	if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
 	}
@@ -314,6 +321,20 @@ From another machine: browsers resolve *.localhost to the machine they run on, s
 port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then open
 http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
 `, dataDir, cfgFile, port, internal.String(), allow.Rule())
+		if snap := g.Snapshots.Load(); snap != nil && snap.MCPPortals[demo.MCPPortalID] != nil {
+			secret, _ := os.ReadFile(tokenFile)
+			fmt.Fprintf(o.Out, `
+MCP server portal: the demo MCP server's tools (time_now, echo, fake_credential) as demo_<tool>,
+for the demo's service token. List them (an MCP client takes the same URL and two headers):
+  curl http://auth.localhost:%[1]s%[2]s -H '%[3]s: %[5]s' -H '%[4]s: %[6]s' \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+  Call one with -d '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "demo_echo", "arguments": {"text": "hi"}}}';
+  demo_fake_credential's result is blocked by DLP. Every call is logged:
+    gatehouse mcp logs --config %[7]s
+`, port, snap.Profile.Path("mcp/"+demo.MCPPortalID), snap.Profile.ClientIDHeader, snap.Profile.ClientSecretHeader,
+				demo.TokenClientID, strings.TrimSpace(string(secret)), cfgFile)
+		}
 		if ga := g.GatewayAddr(); ga != nil {
 			secret, _ := os.ReadFile(tokenFile)
 			fmt.Fprintf(o.Out, `
@@ -333,6 +354,18 @@ Secure web gateway (forward proxy with TLS inspection) on %[1]s:
 `, ga.String(), port, demo.TokenClientID, strings.TrimSpace(string(secret)), caFile, cfgFile, promptKeyFile)
 		}
 	})
+}
+
+// startDemoMCP serves the demo MCP server (demo.MCPHandler) on a loopback listener and returns
+// its URL and the function that stops it.
+func startDemoMCP() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo MCP server: %w", err)
+	}
+	srv := &http.Server{Handler: demo.MCPHandler(nil), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/mcp", func() { _ = srv.Close() }, nil
 }
 
 // demoGatewayListen picks the demo gateway's listen address: given, "off" (none), or Listen's
