@@ -429,6 +429,37 @@ func TestDemoMCPPortal(t *testing.T) {
 	if err != nil || len(servers) != 1 || servers[0].Status != store.MCPSyncReady || servers[0].ToolCount != 3 || !servers[0].Exposed {
 		t.Errorf("servers: %v %+v", err, servers)
 	}
+
+	// The running server's admin API: the server synced now from there, and the portal.
+	_, token, err := a.CreateAdminToken(t.Context(), admin.CLIActor, "mcp-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://auth.localhost:"+port+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if res := api(http.MethodPost, "/api/v1/mcp/servers/demo/sync"); !strings.Contains(res, `"status":"ready"`) || !strings.Contains(res, `"tool_count":3`) {
+		t.Errorf("sync through the API: %s", res)
+	}
+	if res := api(http.MethodGet, "/api/v1/mcp/portals"); !strings.Contains(res, `"endpoint":"/.gatehouse/mcp/demo-mcp"`) {
+		t.Errorf("portals through the API: %s", res)
+	}
+	if !strings.Contains(logs.String(), `msg="mcp server synced" server=demo`) {
+		t.Error("the API's sync was not logged")
+	}
+
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
