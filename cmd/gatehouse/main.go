@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd(),
-		usersCmd(), devicesCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd(), dlpCmd(), gatewayCmd(), aiCmd())
+		usersCmd(), devicesCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd(), dlpCmd(), gatewayCmd(), aiCmd(), mcpCmd())
 	root.AddCommand(migrateCmd())
 	return root
 }

@@ -89,6 +89,7 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
 	a.gatewayAppRoutes()
+	a.mcpRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})
 	})

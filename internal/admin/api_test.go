@@ -26,6 +26,7 @@ type fixture struct {
 	user     *store.User
 	revoked  int
 	clockNow time.Time
+	svc      *admin.Service
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -71,6 +72,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.token = plain
+	f.svc = svc
 	f.srv = httptest.NewServer(admin.NewAPI(svc, admin.APIOptions{}))
 	t.Cleanup(f.srv.Close)
 	return f

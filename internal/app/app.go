@@ -313,6 +313,9 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		return nil, err
 	}
 	adminSvc.Gateway = &gatewayAdmin{book: g.AppReviews, st: g.Store, recorder: g.gatewayUsage, log: log, now: g.now}
+	if m := g.mcpAdmin(); m != nil {
+		adminSvc.MCP = m
+	}
 	if g.AuditExporter, err = newAuditExporter(cfg, g.Store, log); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,10 +25,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/dlp"
 	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/mcp"
 	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // What the command line does to the configured store goes through here, so that the commands
@@ -38,10 +41,17 @@ type Admin struct {
 	*admin.Service
 	store store.Store
 	gw    *gatewayAdmin
+	// upstreams are the MCP sessions a sync opened (closed with the Admin).
+	upstreams *mcp.Upstreams
 }
 
-// Close releases the store.
-func (a *Admin) Close() error { return a.store.Close() }
+// Close releases the store and closes the MCP sessions a sync opened.
+func (a *Admin) Close() error {
+	if a.upstreams != nil {
+		a.upstreams.Close()
+	}
+	return a.store.Close()
+}
 
 // OpenAdmin opens the configured store for an admin command. log receives what the audit
 // recorder reports (the CLI discards it).
@@ -56,7 +66,20 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		return nil, err
 	}
 	gw := &gatewayAdmin{book: book, st: st, log: log, now: time.Now}
-	return &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}, nil
+	a := &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}
+	if ms, ok := st.(store.MCP); ok {
+		// The CLI syncs from this machine, with the credentials the configuration file names,
+		// through the same SSRF-safe dialer as serve.
+		a.upstreams = mcp.NewUpstreams(nil)
+		profile, _ := wire.ByName(cfg.Organization.Wire)
+		endpoint := "/mcp/"
+		if profile != nil {
+			endpoint = profile.Path("mcp/")
+		}
+		a.Service.MCP = &mcpAdmin{st: ms, syncer: &mcp.Syncer{Store: ms, Upstreams: a.upstreams, Now: time.Now}, log: log, now: time.Now,
+			config: func() ([]store.MCPServer, []store.MCPPortal, string) { return cfg.MCPServers, cfg.MCPPortals, endpoint }}
+	}
+	return a, nil
 }
 
 // ConfigPath picks the configuration file of a command that takes it as --config FILE or as its
@@ -243,17 +266,23 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	tokenFile := filepath.Join(dataDir, "gateway-token.secret")
 	promptKeyFile := filepath.Join(dataDir, "prompt-log.key")
 	var promptPub string
+	// The demo's service token is the gateway's proxy credential and the MCP portal's client.
+	if err := ensureSecretFile(tokenFile); err != nil {
+		return err
+	}
+	mcpURL, stopMCP, err := startDemoMCP()
+	if err != nil {
+		return err
+	}
+	defer stopMCP()
 	if gatewayListen != "" {
-		if err := ensureSecretFile(tokenFile); err != nil {
-			return err
-		}
 		if promptPub, err = ensurePromptLogKey(promptKeyFile); err != nil {
 			return err
 		}
 	}
 	cfgFile := filepath.Join(dataDir, "gatehouse.yaml")
 	body := demo.Options{DataDir: dataDir, Listen: o.Listen, Allow: allow, Gateway: gatewayListen, TokenSecretFile: tokenFile,
-		PromptLogPublicKey: promptPub}.Config()
+		PromptLogPublicKey: promptPub, MCPServerURL: mcpURL}.Config()
 	if err := os.WriteFile(cfgFile, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write demo config %s: %w", cfgFile, err)
 	}
@@ -292,6 +321,20 @@ From another machine: browsers resolve *.localhost to the machine they run on, s
 port over SSH and browse locally: ssh -L %[3]s:127.0.0.1:%[3]s THIS-HOST, then open
 http://demo.localhost:%[3]s/ (docs/getting-started.md has more).
 `, dataDir, cfgFile, port, internal.String(), allow.Rule())
+		if snap := g.Snapshots.Load(); snap != nil && snap.MCPPortals[demo.MCPPortalID] != nil {
+			secret, _ := os.ReadFile(tokenFile)
+			fmt.Fprintf(o.Out, `
+MCP server portal: the demo MCP server's tools (time_now, echo, fake_credential) as demo_<tool>,
+for the demo's service token. List them (an MCP client takes the same URL and two headers):
+  curl http://auth.localhost:%[1]s%[2]s -H '%[3]s: %[5]s' -H '%[4]s: %[6]s' \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+  Call one with -d '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "demo_echo", "arguments": {"text": "hi"}}}';
+  demo_fake_credential's result is blocked by DLP. Every call is logged:
+    gatehouse mcp logs --config %[7]s
+`, port, snap.Profile.Path("mcp/"+demo.MCPPortalID), snap.Profile.ClientIDHeader, snap.Profile.ClientSecretHeader,
+				demo.TokenClientID, strings.TrimSpace(string(secret)), cfgFile)
+		}
 		if ga := g.GatewayAddr(); ga != nil {
 			secret, _ := os.ReadFile(tokenFile)
 			fmt.Fprintf(o.Out, `
@@ -311,6 +354,18 @@ Secure web gateway (forward proxy with TLS inspection) on %[1]s:
 `, ga.String(), port, demo.TokenClientID, strings.TrimSpace(string(secret)), caFile, cfgFile, promptKeyFile)
 		}
 	})
+}
+
+// startDemoMCP serves the demo MCP server (demo.MCPHandler) on a loopback listener and returns
+// its URL and the function that stops it.
+func startDemoMCP() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo MCP server: %w", err)
+	}
+	srv := &http.Server{Handler: demo.MCPHandler(nil), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/mcp", func() { _ = srv.Close() }, nil
 }
 
 // demoGatewayListen picks the demo gateway's listen address: given, "off" (none), or Listen's

@@ -20,8 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -329,5 +331,150 @@ func TestDemoGateway(t *testing.T) {
 	if !strings.Contains(string(key), "private_key: ") || pub == "" || !strings.Contains(string(cfgBody), pub) ||
 		!strings.Contains(string(cfgBody), "ai_prompt_ai_security") {
 		t.Errorf("the demo config does not seal prompt logs to the key file's public key, or has no prompt rule:\n%s", cfgBody)
+	}
+}
+
+// TestDemoMCPPortal: the demo serves its MCP server on a loopback listener, registers it and
+// the portal demo-mcp for its service token; the banner's curl line lists the tools through the
+// portal, a tool call passes, the fake credential's result is blocked by DLP, both are in the
+// call logs the CLI reads and in the metrics.
+func TestDemoMCPPortal(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunDemo(ctx, app.DemoOptions{DataDir: dir, Listen: "127.0.0.1:0", Gateway: "off", LoadConfig: config.Load, Out: &out,
+			Logger: func(*config.File) *slog.Logger { return slog.New(slog.NewTextHandler(&logs, nil)) }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the demo did not stop")
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nlog:\n%s", out.String(), logs.String())
+		}
+	})
+	m := waitFor(t, "MCP banner", out.String, regexp.MustCompile(`curl http://auth\.localhost:(\d+)(/\S+) -H '(\S+): (\S+)' -H '(\S+): ([0-9a-f]{64})'`))
+	port, path, idHeader, clientID, secretHeader, secret := m[1], m[2], m[3], m[4], m[5], m[6]
+	if path != "/.gatehouse/mcp/demo-mcp" || idHeader != "Gatehouse-Client-Id" || clientID != "demo-cli.access" || secretHeader != "Gatehouse-Client-Secret" {
+		t.Fatalf("banner's curl line: %q", m[0])
+	}
+	metricsAddr := waitFor(t, "metrics in the banner", out.String, regexp.MustCompile(`Metrics: +http://(\S+)/metrics`))[1]
+	c := localhostClient(t, "127.0.0.1:"+port)
+	rpc := func(body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://auth.localhost:"+port+path, strings.NewReader(body))
+		req.Header.Set(idHeader, clientID)
+		req.Header.Set(secretHeader, secret)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", body, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	// The server is synced in the background at start: its tools appear within moments.
+	deadline := time.Now().Add(10 * time.Second)
+	list := ""
+	for {
+		list = rpc(`{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}`)
+		if strings.Contains(list, "demo_echo") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, tool := range []string{"demo_echo", "demo_time_now", "demo_fake_credential"} {
+		if !strings.Contains(list, `"`+tool+`"`) {
+			t.Errorf("tools/list through the portal lacks %s: %s", tool, list)
+		}
+	}
+	if res := rpc(`{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "demo_echo", "arguments": {"text": "hello portal"}}}`); !strings.Contains(res, "hello portal") {
+		t.Errorf("demo_echo: %s", res)
+	}
+	if res := rpc(`{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "demo_fake_credential", "arguments": {}}}`); strings.Contains(res, "AKIA") || !strings.Contains(res, "error") {
+		t.Errorf("demo_fake_credential was not blocked: %s", res)
+	}
+
+	// The calls are in the call logs the CLI reads, and in the metrics.
+	cfg, err := config.Load(filepath.Join(dir, "gatehouse.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.OpenAdmin(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var entries []store.MCPCallLog
+	for deadline := time.Now().Add(10 * time.Second); len(entries) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if entries, _, err = a.MCPCallLogs(t.Context(), admin.CLIActor, admin.MCPCallLogQuery{Portal: "demo-mcp"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(entries) != 2 || entries[0].Capability != "demo_fake_credential" || entries[0].Decision != "block" || entries[0].Reason != "dlp" ||
+		entries[1].Capability != "demo_echo" || entries[1].Decision != "allow" || entries[1].ClientID != "demo-cli.access" {
+		t.Errorf("call logs: %+v", entries)
+	}
+	servers, err := a.ListMCPServers(t.Context())
+	if err != nil || len(servers) != 1 || servers[0].Status != store.MCPSyncReady || servers[0].ToolCount != 3 || !servers[0].Exposed {
+		t.Errorf("servers: %v %+v", err, servers)
+	}
+
+	// The running server's admin API: the server synced now from there, and the portal.
+	_, token, err := a.CreateAdminToken(t.Context(), admin.CLIActor, "mcp-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://auth.localhost:"+port+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if res := api(http.MethodPost, "/api/v1/mcp/servers/demo/sync"); !strings.Contains(res, `"status":"ready"`) || !strings.Contains(res, `"tool_count":3`) {
+		t.Errorf("sync through the API: %s", res)
+	}
+	if res := api(http.MethodGet, "/api/v1/mcp/portals"); !strings.Contains(res, `"endpoint":"/.gatehouse/mcp/demo-mcp"`) {
+		t.Errorf("portals through the API: %s", res)
+	}
+	if !strings.Contains(logs.String(), `msg="mcp server synced" server=demo`) {
+		t.Error("the API's sync was not logged")
+	}
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`gatehouse_mcp_tool_calls_total{decision="allow"} 1`, `gatehouse_mcp_tool_calls_total{decision="block"} 1`,
+		"gatehouse_mcp_call_logs_written_total 2", "gatehouse_mcp_call_logs_dropped_total 0"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	for _, want := range []string{`msg="mcp server synced" server=demo`, `msg="mcp call"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s", want)
+		}
 	}
 }

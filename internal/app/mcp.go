@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"slices"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/dlp"
@@ -45,12 +48,99 @@ func (g *Gatehouse) newMCP(cfg *config.File) error {
 	if err != nil {
 		return err
 	}
-	m := &mcpSurface{upstreams: mcp.NewUpstreams(nil), logs: mcp.NewCallLogWriter(st, g.log)}
+	m := &mcpSurface{upstreams: mcp.NewUpstreams(nil), logs: mcp.NewCallLogWriter(st, g.mcpCallMetrics())}
 	m.syncer = &mcp.Syncer{Store: st, Upstreams: m.upstreams, Now: g.now}
 	m.portal = mcp.New(mcp.Options{Snapshots: g.Snapshots, Store: st, Upstreams: m.upstreams,
 		DLP: dlp.NewEngine(dlp.Options{PayloadKey: key}), Profiles: profiles, Logs: m.logs, Log: g.log, Now: g.now})
 	g.mcp = m
+	g.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_mcp_call_logs_written_total",
+			Help: "MCP call log entries stored."}, func() float64 { return float64(m.logs.Written()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_mcp_call_logs_dropped_total",
+			Help: "MCP call log entries dropped: the queue was full or the store failed (the log line was still written)."},
+			func() float64 { return float64(m.logs.Dropped()) }))
 	return nil
+}
+
+// mcpAdmin returns the MCP portal's administration on this process's snapshot and syncer, or
+// nil when the portal is not mounted.
+func (g *Gatehouse) mcpAdmin() *mcpAdmin {
+	if g.mcp == nil {
+		return nil
+	}
+	st, _ := g.Store.(store.MCP)
+	return &mcpAdmin{st: st, syncer: g.mcp.syncer, changed: g.mcp.portal.StatesChanged, log: g.log, now: g.now,
+		config: func() ([]store.MCPServer, []store.MCPPortal, string) {
+			snap := g.Snapshots.Load()
+			if snap == nil {
+				return nil, nil, ""
+			}
+			servers := make([]store.MCPServer, 0, len(snap.MCPServers))
+			for _, s := range snap.MCPServers {
+				servers = append(servers, *s)
+			}
+			portals := make([]store.MCPPortal, 0, len(snap.MCPPortals))
+			for _, p := range snap.MCPPortals {
+				portals = append(portals, *p)
+			}
+			return servers, portals, snap.Profile.Path("mcp/")
+		}}
+}
+
+// mcpCallMetrics returns the logger of the MCP call log writer: g.log, with every "mcp call"
+// line of a tool call also counted by decision in gatehouse_mcp_tool_calls_total (whatever
+// the log level lets through).
+func (g *Gatehouse) mcpCallMetrics() *slog.Logger {
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_mcp_tool_calls_total",
+		Help: "MCP tool calls through portals, by decision (allow, block, error)."}, []string{"decision"})
+	g.registry.MustRegister(calls)
+	for _, d := range mcpDecisions {
+		calls.WithLabelValues(d)
+	}
+	return slog.New(&mcpCallCounter{Handler: g.log.Handler(), calls: calls})
+}
+
+// mcpCallCounter counts the call log writer's "mcp call" lines of tool calls by decision and
+// passes every record on to the handler beneath.
+type mcpCallCounter struct {
+	slog.Handler
+	calls *prometheus.CounterVec
+}
+
+// Enabled is always true: a call is counted even when its line is not logged.
+func (h *mcpCallCounter) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *mcpCallCounter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "mcp call" {
+		var method, decision string
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "method":
+				method = a.Value.String()
+			case "decision":
+				decision = a.Value.String()
+			}
+			return true
+		})
+		if method == "tools/call" {
+			if !slices.Contains(mcpDecisions, decision) {
+				decision = "other"
+			}
+			h.calls.WithLabelValues(decision).Inc()
+		}
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *mcpCallCounter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &mcpCallCounter{Handler: h.Handler.WithAttrs(attrs), calls: h.calls}
+}
+
+func (h *mcpCallCounter) WithGroup(name string) slog.Handler {
+	return &mcpCallCounter{Handler: h.Handler.WithGroup(name), calls: h.calls}
 }
 
 // mcpProfiles indexes the predefined and custom DLP profiles by id, as the gateway does.
@@ -105,14 +195,7 @@ func (g *Gatehouse) syncMCP(ctx context.Context) {
 					return
 				}
 				synced[id] = *srv
-				switch {
-				case err != nil:
-					g.log.Warn("mcp server sync failed", "server", id, "err", err)
-				case res.Changed:
-					g.log.Warn("mcp server tools changed since approval", "server", id, "held", srv.HoldChangedTools)
-				default:
-					g.log.Info("mcp server synced", "server", id, "status", res.State.Status)
-				}
+				logMCPSync(g.log, srv, res, err)
 			}
 		}
 		if all {

@@ -31,6 +31,10 @@ type Options struct {
 	// PromptLogPublicKey is the base64 public key AI prompt logs are sealed to ("" captures
 	// nothing).
 	PromptLogPublicKey string
+	// MCPServerURL is the demo MCP server's URL (MCPHandler, on a loopback listener); when set,
+	// it is registered and exposed through the portal MCPPortalID to the demo's service token
+	// (TokenSecretFile).
+	MCPServerURL string
 }
 
 // TokenClientID is the client ID of the demo's service token (Proxy-Authorization user name).
@@ -149,7 +153,14 @@ func (o Options) Config() string {
 	for _, e := range o.Allow.Emails {
 		fmt.Fprintf(&include, "      - {email: {email: %s}}\n", strconv.Quote(e))
 	}
-	var gatewayListen, warpApp, tokens, gw string
+	var gatewayListen, warpApp, tokens, gw, mcp, mcpPolicy string
+	if o.Gateway != "" || o.MCPServerURL != "" {
+		tokens = fmt.Sprintf("service_tokens:\n  - {id: demo-cli, name: Demo CLI (gateway and MCP portal), client_id: %s, client_secret: {file: %q}}\n",
+			TokenClientID, o.TokenSecretFile)
+	}
+	if o.MCPServerURL != "" {
+		mcp, mcpPolicy = mcpConfig(o.MCPServerURL), mcpTokenPolicy
+	}
 	if o.Gateway != "" {
 		gatewayListen = fmt.Sprintf("  gateway: %q\n", o.Gateway)
 		warpApp = `  - id: device-enrollment
@@ -157,8 +168,6 @@ func (o Options) Config() string {
     name: Gateway device enrolment
     policies: [{ref: example-com, precedence: 1}]
 `
-		tokens = fmt.Sprintf("service_tokens:\n  - {id: demo-cli, name: Demo CLI (gateway), client_id: %s, client_secret: {file: %q}}\n",
-			TokenClientID, o.TokenSecretFile)
 		gw = gatewayConfig
 		if o.PromptLogPublicKey != "" {
 			gw += fmt.Sprintf("dlp:\n  payload_log: {public_key: %q}\n", o.PromptLogPublicKey)
@@ -216,5 +225,5 @@ applications:
     name: Public pages
     decision: bypass
     include: [{everyone: {}}]
-%s%s`, o.Listen, gatewayListen, "file:"+o.DataDir+"/gatehouse.db", o.DataDir+"/master.key", upstream, upstream, warpApp, include.String(), tokens, gw)
+%s%s%s%s`, o.Listen, gatewayListen, "file:"+o.DataDir+"/gatehouse.db", o.DataDir+"/master.key", upstream, upstream, warpApp, include.String(), mcpPolicy, tokens, gw, mcp)
 }

@@ -92,3 +92,26 @@ func TestGatewayConfig(t *testing.T) {
 		t.Errorf("without a gateway: %v %+v", err, f)
 	}
 }
+
+// TestMCPConfig: with the demo MCP server the configuration is valid and registers it,
+// approved, behind the portal MCPPortalID for the demo's service token with DLP; with or
+// without the gateway.
+func TestMCPConfig(t *testing.T) {
+	for _, gateway := range []string{"", "127.0.0.1:8081"} {
+		f, err := config.Parse([]byte(Options{DataDir: "/data", Listen: "127.0.0.1:8080", Gateway: gateway,
+			TokenSecretFile: "/data/gateway-token.secret", MCPServerURL: "http://127.0.0.1:9999/mcp"}.Config()), "demo.yaml")
+		if err != nil {
+			t.Fatalf("gateway %q: %v", gateway, err)
+		}
+		if len(f.MCPServers) != 1 || f.MCPServers[0].ID != MCPServerID || f.MCPServers[0].URL != "http://127.0.0.1:9999/mcp" ||
+			f.MCPServers[0].ReviewStatus != store.MCPReviewApproved {
+			t.Errorf("gateway %q: servers %+v", gateway, f.MCPServers)
+		}
+		if len(f.MCPPortals) != 1 || f.MCPPortals[0].ID != MCPPortalID || f.MCPPortals[0].DLP == nil || len(f.MCPPortals[0].Policies) != 1 {
+			t.Errorf("gateway %q: portals %+v", gateway, f.MCPPortals)
+		}
+		if len(f.ServiceTokens) != 1 || f.ServiceTokens[0].ClientID != TokenClientID {
+			t.Errorf("gateway %q: service tokens %+v", gateway, f.ServiceTokens)
+		}
+	}
+}
