@@ -61,8 +61,10 @@ func startMCPUpstream(t *testing.T, token string) *mcpUpstream {
 	return u
 }
 
+// mcpConfig's auth domain is localhost itself: MCP clients (the Go SDK's among them) fetch
+// OAuth metadata only over HTTPS or from a loopback host, and the test listener is plain HTTP.
 const mcpConfig = `
-organization: {name: T, auth_domain: auth.localhost}
+organization: {name: T, auth_domain: localhost}
 identity_providers:
   - {id: pin, name: E-mail PIN, type: onetimepin}
 policies:
@@ -110,7 +112,7 @@ func startMCP(t *testing.T) (*testenv.Env, *mcpUpstream) {
 // desktop client does: protected resource metadata, authorization server metadata, dynamic
 // client registration with a loopback redirect URI, PKCE, and a browser that logs in as
 // email. It returns the handler and the error the login ended with ("" when it succeeded).
-func oauthClient(t *testing.T, e *testenv.Env, email string) (*auth.AuthorizationCodeHandler, *http.Client, *string) {
+func oauthClient(t *testing.T, e *testenv.Env, email string, denied bool) (*auth.AuthorizationCodeHandler, *http.Client, *string) {
 	t.Helper()
 	type result struct{ code, state, iss string }
 	got := make(chan result, 1)
@@ -131,6 +133,22 @@ func oauthClient(t *testing.T, e *testenv.Env, email string) (*auth.Authorizatio
 		RequestRefreshToken: true,
 		Client:              hc,
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+			if denied {
+				// The portal's policies do not admit the address: the e-mail PIN login sends
+				// it no code (as Access does), so no authorization code can follow.
+				resp, page := b.Get(t, args.URL)
+				action, fields := testenv.Form(t, page)
+				fields.Set("email", email)
+				before := e.PINs.Count(email)
+				b.PostForm(t, resp.Request.URL.ResolveReference(&url.URL{Path: action}).String(), fields)
+				time.Sleep(100 * time.Millisecond) // the PIN would be sent in the background
+				if n := e.PINs.Count(email); n != before {
+					loginErr = "a PIN was sent"
+				} else {
+					loginErr = "denied"
+				}
+				return nil, errors.New("login refused")
+			}
 			resp, page := b.Login(t, args.URL, email)
 			select {
 			case r := <-got:
@@ -150,11 +168,11 @@ func oauthClient(t *testing.T, e *testenv.Env, email string) (*auth.Authorizatio
 	return h, hc, &loginErr
 }
 
-func portalURL(e *testenv.Env, id string) string { return e.URL("auth.localhost", "/.gatehouse/mcp/"+id) }
+func portalURL(e *testenv.Env, id string) string { return e.URL("localhost", "/.gatehouse/mcp/"+id) }
 
 func TestMCPPortalOAuth(t *testing.T) {
 	e, up := startMCP(t)
-	h, hc, _ := oauthClient(t, e, "alice@example.com")
+	h, hc, _ := oauthClient(t, e, "alice@example.com", false)
 	c := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, nil)
 	cs, err := c.Connect(t.Context(), &sdk.StreamableClientTransport{Endpoint: portalURL(e, "agents"), HTTPClient: hc,
 		OAuthHandler: h, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
@@ -187,7 +205,7 @@ func TestMCPPortalOAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{portalURL(e, "other"), e.URL("auth.localhost", "/.gatehouse/sso/mcp/other/token")} {
+	for _, target := range []string{portalURL(e, "other"), e.URL("localhost", "/.gatehouse/sso/mcp/other/token")} {
 		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		req.Header.Set("Content-Type", "application/json")
@@ -227,18 +245,18 @@ func TestMCPPortalOAuth(t *testing.T) {
 // portal as their resource.
 func TestMCPPortalOAuthRefusals(t *testing.T) {
 	e, _ := startMCP(t)
-	h, hc, loginErr := oauthClient(t, e, "mallory@evil.test")
+	h, hc, loginErr := oauthClient(t, e, "mallory@evil.test", true)
 	c := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, nil)
 	if _, err := c.Connect(t.Context(), &sdk.StreamableClientTransport{Endpoint: portalURL(e, "agents"), HTTPClient: hc,
 		OAuthHandler: h, DisableStandaloneSSE: true, MaxRetries: -1}, nil); err == nil {
 		t.Fatal("a user the portal's policies deny connected")
 	}
-	if !strings.HasPrefix(*loginErr, "403") {
+	if *loginErr != "denied" {
 		t.Errorf("the denied login ended with %q", *loginErr)
 	}
 
 	reg := func(redirect string) int {
-		resp, err := hc.Post(e.URL("auth.localhost", "/.gatehouse/sso/mcp/agents/register"), "application/json",
+		resp, err := hc.Post(e.URL("localhost", "/.gatehouse/sso/mcp/agents/register"), "application/json",
 			strings.NewReader(`{"redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none"}`))
 		if err != nil {
 			t.Fatal(err)
@@ -256,7 +274,7 @@ func TestMCPPortalOAuthRefusals(t *testing.T) {
 	}
 
 	// Without resource, or with another one, the authorization request fails at the client.
-	resp, err := hc.Post(e.URL("auth.localhost", "/.gatehouse/sso/mcp/agents/register"), "application/json",
+	resp, err := hc.Post(e.URL("localhost", "/.gatehouse/sso/mcp/agents/register"), "application/json",
 		strings.NewReader(`{"redirect_uris":["http://127.0.0.1:33333/callback"]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +294,7 @@ func TestMCPPortalOAuthRefusals(t *testing.T) {
 		if resource != "" {
 			q.Set("resource", resource)
 		}
-		resp, err := noFollow.Get(e.URL("auth.localhost", "/.gatehouse/sso/mcp/agents/authorization?"+q.Encode()))
+		resp, err := noFollow.Get(e.URL("localhost", "/.gatehouse/sso/mcp/agents/authorization?"+q.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -537,6 +537,9 @@ mcp_portals:
     session_duration: 8h
     dlp: {profiles: [credentials_and_secrets], action: log}
     prompt_injection: log
+    oauth:
+      dynamic_client_registration: {allow_any_on_localhost: false, allow_any_on_loopback: true, allowed_uris: ["https://claude.ai/api/mcp/auth_callback"]}
+      grant: {access_token_lifetime: 10m, session_duration: 336h}
 `
 
 func TestStoreConfigRoundTrip(t *testing.T) {

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/configfield"
 	"github.com/gatehouse/gatehouse/internal/gateway/upload"
@@ -142,12 +144,45 @@ func (c *checker) mcp() {
 				c.addf(path+".dlp.action", "must be %s or %s", store.MCPActionBlock, store.MCPActionLog)
 			}
 		}
+		if o := p.OAuth; o != nil {
+			if d := o.DynamicClientRegistration; d != nil {
+				for j, u := range d.AllowedURIs {
+					if msg := allowedRedirectProblem(u); msg != "" {
+						c.add(fmt.Sprintf("%s.oauth.dynamic_client_registration.allowed_uris[%d]", path, j), msg)
+					}
+				}
+			}
+			if g := o.Grant; g != nil {
+				c.durationIn(path+".oauth.grant.access_token_lifetime", g.AccessTokenLifetime, time.Minute, 24*time.Hour, " (default 15m)")
+				c.durationIn(path+".oauth.grant.session_duration", g.SessionDuration, 5*time.Minute, 90*24*time.Hour, " (default 168h)")
+			}
+		}
 		switch p.PromptInjection {
 		case "", store.MCPActionBlock, store.MCPActionLog, store.MCPActionOff:
 		default:
 			c.addf(path+".prompt_injection", "must be %s, %s or %s", store.MCPActionBlock, store.MCPActionLog, store.MCPActionOff)
 		}
 	}
+}
+
+// allowedRedirectProblem checks a redirect URI a portal lets clients register: an absolute
+// URL without fragment or user information; an https:// prefix may end in /* (any path below
+// it); http is only for localhost and loopback addresses, which are allowed anyway.
+func allowedRedirectProblem(raw string) string {
+	u, err := url.Parse(strings.TrimSuffix(raw, "/*"))
+	switch {
+	case err != nil || !u.IsAbs() || u.Opaque != "":
+		return "must be an absolute URL such as https://app.example.com/oauth/callback or cursor://host/callback"
+	case u.Fragment != "" || u.User != nil:
+		return "must not have a fragment or user information"
+	case strings.HasSuffix(raw, "/*") && u.Scheme != "https":
+		return "a prefix ending in /* must be https://"
+	case u.Scheme == "http":
+		return "http:// redirect URIs are only allowed on localhost and loopback addresses (allow_any_on_localhost, allow_any_on_loopback)"
+	case u.Scheme == "javascript" || u.Scheme == "data" || u.Scheme == "file":
+		return "must not be a " + u.Scheme + ": URL"
+	}
+	return ""
 }
 
 // mcpProfileIssues reports the DLP profile ids of mcp_portals[].dlp.profiles that s does not

@@ -192,7 +192,11 @@ func fullConfig() *store.Config {
 				Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}, AllowedIdPs: []string{"idp-oidc"},
 				SessionDuration: store.Duration(2 * time.Hour),
 				DLP:             &store.MCPPortalDLP{Profiles: []string{"Credentials"}, Action: "log"},
-				PromptInjection: store.MCPActionLog},
+				PromptInjection: store.MCPActionLog,
+				OAuth: &store.MCPPortalOAuth{
+					DynamicClientRegistration: &store.MCPDynamicClientRegistration{AllowAnyOnLocalhost: new(false), AllowAnyOnLoopback: new(true),
+						AllowedURIs: []string{"https://claude.ai/api/mcp/auth_callback", "cursor://anysphere.cursor-retrieval/oauth/callback"}},
+					Grant: &store.MCPGrant{AccessTokenLifetime: store.Duration(10 * time.Minute), SessionDuration: store.Duration(336 * time.Hour)}}},
 		},
 	}
 }
