@@ -37,6 +37,9 @@ func (t *tokenizer) markBreaks(text string) {
 			continue // adjacent or overlapping (CJK bigrams)
 		}
 		g := text[a:b]
+		if g == "." && b < int32(len(text)) && text[b] >= 'a' && text[b] <= 'z' {
+			continue // "svchost.exe", "evil.example": a dot inside a name
+		}
 		for k := 0; k < len(g); k++ {
 			c := g[k]
 			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {

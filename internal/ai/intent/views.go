@@ -295,6 +295,37 @@ func joinedView(text string, field int) (view, bool) {
 	return v, true
 }
 
+// quotedRegions appends the byte ranges of text inside paired quotes
+// ('…', "…", `…`, “…”), found as joinedView finds its fragments.
+func quotedRegions(text string, out [][2]int32) [][2]int32 {
+	for i := 0; i < len(text); i++ {
+		q := text[i]
+		closeQ := ""
+		switch {
+		case q == '\'' || q == '"' || q == '`':
+			closeQ = string(q)
+			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
+				continue
+			}
+		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
+			closeQ = "”"
+		default:
+			continue
+		}
+		open := i + 1
+		if closeQ == "”" {
+			open = i + len("“")
+		}
+		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
+		if end < 0 || end > maxFragment {
+			continue
+		}
+		out = append(out, [2]int32{int32(open), int32(open + end)})
+		i = open + end + len(closeQ) - 1
+	}
+	return out
+}
+
 // asciiLower lowers ASCII letters only, so offsets stay those of text
 // (strings.ToLower rewrites invalid UTF-8 and changes lengths).
 func asciiLower(s string) string {
@@ -434,7 +465,9 @@ func hintsOf(text string) textHints {
 		case '"', '`':
 			h.quotes++
 		case '\'':
-			if i == 0 || !isASCIILetter(text[i-1]) {
+			// an opening quote, or a closing one after a word
+			// ("a='ign' b='ore…'"); not an apostrophe inside a word
+			if i == 0 || !isASCIILetter(text[i-1]) || i+1 == len(text) || !isASCIILetter(text[i+1]) {
 				h.quotes++
 			}
 		case 0xE2:
