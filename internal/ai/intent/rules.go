@@ -224,6 +224,9 @@ func (r *ruleCtx) jailbreak() {
 				r.emit(topicJailbreak, "prompt_leak", "asks the model to repeat its own instructions", 4, i, j)
 			} else if j := r.next(i, 6, 1, catSecretWeak); j >= 0 && r.near(j, j-3, j+2, catYour|catAuthority) >= 0 {
 				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 3, i, j)
+			} else if j >= 0 && r.near(j, j, j+5, catPrior) > j && r.near(j, j, j+5, catYou) > j {
+				// "the secret password you were told to keep"
+				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 4, i, j)
 			}
 		}
 		if c&(catReveal|catVerbatim) != 0 && r.next(i, 8, 2, catSecret) < 0 {

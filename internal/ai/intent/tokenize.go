@@ -136,8 +136,9 @@ func (t *tokenizer) run(text string) {
 					t.b = append(t.b, c)
 				}
 				w.digitSym++
-			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
-				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
+			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && leetNext(text[i+1])),
+				c == '!' && i+1 < len(text) && (isASCIIAlnum(text[i+1]) || leetNext(text[i+1])),
+				c == '+' && i+1 < len(text) && plusLeet(text, i, w.open, w.digitSym):
 				open(i)
 				t.arena = append(t.arena, c)
 				if w.hasB {
@@ -167,7 +168,8 @@ func (t *tokenizer) run(text string) {
 			finish(i)
 			i = t.cjkRun(text, i)
 			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Nl, r):
+			// Nl: letter numbers (ⅼ, Ⅰ) fold to the letters they look like
 			// Mc: the spacing vowel signs of Indic scripts belong to the word
 			open(i)
 			if !w.hasB {
@@ -186,6 +188,21 @@ func (t *tokenizer) run(text string) {
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// leetNext reports a byte that can follow a leetspeak symbol inside a
+// word: a letter or another symbol ("@$id3", "$@y", "d!$r3g4rd").
+func leetNext(c byte) bool { return isASCIILetter(c) || c == '$' || c == '@' || c == '|' }
+
+// plusLeet reports a '+' standing for 't': inside a word that already
+// holds leetspeak digits or symbols, or before a letter and a leetspeak
+// digit ("+h3", "c0n+3n+", "s+0p"), never in "a+b" or "C++".
+func plusLeet(text string, i int, open bool, digitSym int) bool {
+	next := text[i+1]
+	if open {
+		return digitSym > 0 && (isASCIIAlnum(next) || next == ' ' || next == '.' || next == ',') || next >= '0' && next <= '9'
+	}
+	return isASCIILetter(next) && i+2 < len(text) && text[i+2] >= '0' && text[i+2] <= '9'
+}
 
 func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
 
@@ -217,7 +234,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 		}
 		lq := unicode.ToLower(q)
 		t.b = utf8.AppendRune(t.b, lq)
-		if f := dlp.FoldRune(q); f != 0 {
+		f := dlp.FoldRune(q)
+		if f == 0 {
+			f = extraFold[q]
+		}
+		if f != 0 {
 			if f >= 'A' && f <= 'Z' {
 				f |= 0x20
 			}
@@ -230,6 +251,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 	}
 }
 
+// extraFold are look-alikes the DLP table does not fold (Greek eta for n,
+// nu for v, kappa for k, rho for p, chi for x), used only in words mixed
+// with Latin letters, as all folding is.
+var extraFold = map[rune]byte{'η': 'n', 'ν': 'v', 'κ': 'k', 'ρ': 'p', 'χ': 'x', 'Η': 'n', 'Ν': 'v', 'Κ': 'k', 'Ρ': 'p', 'Χ': 'x'}
+
 // skeleton maps leetspeak digits and symbols, and 'l', to the letter they
 // stand for.
 var skeleton = func() [256]byte {
@@ -237,7 +263,7 @@ var skeleton = func() [256]byte {
 	for i := range s {
 		s[i] = byte(i)
 	}
-	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '8': 'b', '9': 'g'} {
+	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '+': 't', '8': 'b', '9': 'g'} {
 		s[k] = v
 	}
 	return s
@@ -352,7 +378,8 @@ func (t *tokenizer) rejoin(text string) {
 		if i+1 < len(toks) && toks[i].lv < 0 && toks[i+1].lv < 0 && toks[i].flags&tokCJK == 0 && toks[i+1].flags&tokCJK == 0 {
 			gap := text[toks[i].end:toks[i+1].start]
 			short := toks[i].klen <= 4 || toks[i+1].klen <= 4
-			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) {
+			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) ||
+				short && quoteJoin(gap) {
 				koff := int32(len(t.arena))
 				t.arena = append(t.arena, t.key(&toks[i])...)
 				t.arena = append(t.arena, t.key(&toks[i+1])...)
@@ -377,6 +404,23 @@ func (t *tokenizer) rejoin(text string) {
 	}
 	t.toks = out
 }
+
+// quoteJoin reports the gap between two quoted fragments of one word
+// ("'ign' 'ore'", "\"ign\" + \"ore\""): quotes, blanks, '+' or ',' only,
+// with a quote on each side.
+func quoteJoin(gap string) bool {
+	if len(gap) < 2 || len(gap) > 6 || !isQuote(gap[0]) || !isQuote(gap[len(gap)-1]) {
+		return false
+	}
+	for k := 1; k < len(gap)-1; k++ {
+		if c := gap[k]; c != ' ' && c != '+' && c != ',' && !isQuote(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isQuote(c byte) bool { return c == '\'' || c == '"' || c == '`' }
 
 func hasNewline(s string) bool {
 	for i := 0; i < len(s); i++ {

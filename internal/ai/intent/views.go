@@ -279,7 +279,7 @@ func joinedView(text string, field int) (view, bool) {
 		}
 		// look no further than a fragment can reach, so unclosed quotes
 		// cost linear time
-		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
+		end := closingQuote(text, open, closeQ)
 		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
 			continue
 		}
@@ -293,6 +293,25 @@ func joinedView(text string, field int) (view, bool) {
 	}
 	v.text, v.field, v.kind = b.String(), field, viewJoined
 	return v, true
+}
+
+// closingQuote returns the offset from open of the quote closing a
+// fragment, within maxFragment bytes, or -1. An apostrophe between two
+// letters ("the developer's earlier") closes nothing.
+func closingQuote(text string, open int, closeQ string) int {
+	win := text[open:min(len(text), open+maxFragment+len(closeQ))]
+	for from := 0; ; {
+		k := strings.Index(win[from:], closeQ)
+		if k < 0 {
+			return -1
+		}
+		at := open + from + k
+		if closeQ == "'" && at > 0 && at+1 < len(text) && isASCIILetter(text[at-1]) && isASCIILetter(text[at+1]) {
+			from += k + 1
+			continue
+		}
+		return from + k
+	}
 }
 
 // quotedRegions appends the byte ranges of text inside paired quotes
@@ -316,7 +335,7 @@ func quotedRegions(text string, out [][2]int32) [][2]int32 {
 		if closeQ == "”" {
 			open = i + len("“")
 		}
-		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
+		end := closingQuote(text, open, closeQ)
 		if end < 0 || end > maxFragment {
 			continue
 		}

@@ -343,7 +343,7 @@ var moreWordLists = []wordList{
 	}},
 	// reveal verbs (verb before object)
 	{catReveal, []string{
-		"regurgitate+", "reproduce+", "divulge+", "spill+", "cough up", "hand over", "read back", "read out", "list out", "paste back",
+		"reply with", "respond with", "answer with", "regurgitate+", "reproduce+", "divulge+", "spill+", "cough up", "hand over", "read back", "read out", "list out", "paste back",
 		"affiche", "montrez", "donne", "donnez", "dis-moi", "ecris", "écris", "imprime", "divulgue",
 		"muestrame", "muéstrame", "dime", "escribe", "ensename", "enséñame",
 		"zeigen sie", "gib aus", "nenne", "schreib", "offenbare", "enthulle", "enthülle",
