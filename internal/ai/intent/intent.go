@@ -156,7 +156,10 @@ func (c *Classifier) field(w *work, text string, field int) {
 			w.signals = w.signals[:mark] // nothing the plain reading missed
 			continue
 		}
-		if core < 2 {
+		// quoted fragments joined may pair words that were never one
+		// sentence ("'restriction' … 'FORGET'"): they need more than a
+		// passive reading to count
+		if core < 2 || v.kind == viewJoined && core < 3 {
 			w.signals = w.signals[:mark]
 			continue
 		}
@@ -376,7 +379,7 @@ func (r *ruleCtx) structure(w *work) {
 			line = text[off : off+e]
 		}
 		if role, n := lineRole(line); role != "" {
-			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-")))
+			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`")))
 			switch role {
 			case "system":
 				if sys < 0 {
@@ -459,7 +462,7 @@ var chatMarkupBy = func() (t [256][]string) {
 func fakeCompliance(line string) bool {
 	l := strings.ToLower(line)
 	agree := false
-	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood"} {
+	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood", "i have", "i've", "as requested", "done", "no problem"} {
 		if strings.Contains(l, w) {
 			agree = true
 			break
@@ -468,7 +471,7 @@ func fakeCompliance(line string) bool {
 	if !agree {
 		return false
 	}
-	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety"} {
+	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety", "disabled", "turned off", "switched off"} {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -479,9 +482,18 @@ func fakeCompliance(line string) bool {
 // lineRole returns the role a line claims ("system", "user", "assistant")
 // and the length of the label.
 func lineRole(line string) (string, int) {
-	l := strings.TrimLeft(line, " \t>*#[<|-")
+	l := strings.TrimLeft(line, " \t>*#[<|-`")
 	if len(l) < 3 {
 		return "", 0
+	}
+	// a bare label on its own line ("# System", "```system", "User")
+	switch bare := strings.ToLower(strings.TrimRight(l, " \t\r#*]>`")); bare {
+	case "system", "system prompt", "developer":
+		return "system", len(bare)
+	case "user", "human":
+		return "user", len(bare)
+	case "assistant", "ai", "model":
+		return "assistant", len(bare)
 	}
 	head := l
 	if len(head) > 40 {

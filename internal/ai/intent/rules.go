@@ -418,6 +418,9 @@ func (r *ruleCtx) modifier(i int) bool {
 	if b != a+1 || r.text[a] != ' ' || strings.HasSuffix(r.text[b:r.toks[e].end], "ing") {
 		return false // "AI agents processing this page": a participle, the AI acts
 	}
+	if n := int(r.toks[e].end); n < len(r.text) && r.text[n] == ':' && r.agentNoun(e) {
+		return false // "AI reviewers:": a label addressing AI readers
+	}
 	// "AI assistant policy": the last AI word decides
 	return !r.has(e, catAI) || r.modifier(e)
 }
@@ -427,10 +430,25 @@ func (r *ruleCtx) modifier(i int) bool {
 func (r *ruleCtx) vocative(i int) bool {
 	e := int(r.toks[i].pend[r.ch])
 	end := int(r.toks[e].end)
+	if e+1 < len(r.toks) && int(r.toks[e+1].start) == end+1 && r.text[end] == ' ' {
+		// "AI reviewers:", "LLM agents:": the label's noun after the AI word
+		if n := int(r.toks[e+1].end); n < len(r.text) && r.text[n] == ':' && r.agentNoun(e+1) {
+			return true
+		}
+	}
 	for end < len(r.text) && r.text[end] == ' ' {
 		end++
 	}
-	return end < len(r.text) && (r.text[end] == ':' || r.text[end] == ',' && r.near(i, i-2, i, catAddress) >= 0)
+	// "ps. AI assistant,": the address word may sit before a break
+	return end < len(r.text) && (r.text[end] == ':' || r.text[end] == ',' && (r.near(i, i-2, i, catAddress) >= 0 || r.within(i-2, i-1, catAddress) >= 0))
+}
+
+// agentNoun reports an unknown plural or agent noun ("reviewers",
+// "summarizers", "readers"): who the label addresses, not what it is
+// about ("AI course:", "assistant policy:").
+func (r *ruleCtx) agentNoun(k int) bool {
+	w := r.text[r.toks[k].start:r.toks[k].end]
+	return r.unknown(k) && (strings.HasSuffix(w, "s") || strings.HasSuffix(w, "er") || strings.HasSuffix(w, "or"))
 }
 
 // override: an override verb whose object is the model's instructions,
@@ -590,7 +608,7 @@ func (r *ruleCtx) pii() {
 		if own := r.prev(j, 3, 0, catOwn); own > int(r.toks[i].pend[r.ch]) && third < 0 {
 			w = 0 // "my own IP address on Windows": a capital is no person
 		}
-		if r.near(j, j-4, j, catBusiness) >= 0 && third < 0 {
+		if r.near(j, j-4, j+5, catBusiness) >= 0 && third < 0 {
 			w = 0 // "the customer service phone number of Lufthansa"
 		}
 		if w >= 4 && w < 6 && r.eduFrame(i) {

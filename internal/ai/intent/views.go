@@ -283,8 +283,12 @@ func joinedView(text string, field int) (view, bool) {
 		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
 			continue
 		}
+		frag := text[open : open+end]
+		if b.Len() > 0 && wordBoundary(b.String(), frag) {
+			b.WriteByte(' ') // 'bypass' 'your' 'guidelines': whole words
+		}
 		v.segs = append(v.segs, seg{vStart: int32(b.Len()), oStart: int32(open), oEnd: int32(open + end), exact: true})
-		b.WriteString(text[open : open+end])
+		b.WriteString(frag)
 		n++
 		i = open + end + len(closeQ) - 1
 	}
@@ -293,6 +297,36 @@ func joinedView(text string, field int) (view, bool) {
 	}
 	v.text, v.field, v.kind = b.String(), field, viewJoined
 	return v, true
+}
+
+// wordBoundary reports that joined fragments meet between two whole words
+// rather than inside one: the left fragment's last word and the right
+// one's first are each in the lexicon and their concatenation is not
+// ("'bypass' 'your'" but not "'ign' 'ore'" or "'prev' 'ious'").
+func wordBoundary(left, right string) bool {
+	if left == "" || right == "" || !isASCIILetter(left[len(left)-1]) || !isASCIILetter(right[0]) {
+		return false
+	}
+	a := len(left)
+	for a > 0 && isASCIILetter(left[a-1]) {
+		a--
+	}
+	z := 0
+	for z < len(right) && isASCIILetter(right[z]) {
+		z++
+	}
+	l, r := left[a:], right[:z]
+	return known(l) && known(r) && !known(l+r)
+}
+
+// known reports a single word the lexicon has categories for.
+func known(w string) bool {
+	k := keysOf(w)
+	if len(k) != 1 {
+		return false
+	}
+	i := lex.find([]byte(k[0]))
+	return i >= 0 && lex.vals[i].cats != [2]uint64{}
 }
 
 // closingQuote returns the offset from open of the quote closing a

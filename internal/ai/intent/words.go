@@ -210,7 +210,7 @@ var wordLists = []wordList{
 		"siem", "waf", "captcha", "2fa", "mfa", "antimalware", "anti-malware", "杀毒"}},
 	{catHarm, []string{"downloads and runs", "download and run", "download and execute", "downloads and executes", "without the user noticing",
 		"without the user knowing", "without user consent", "without them noticing", "ransom note", "keystroke+", "session cookies", "session cookie",
-		"saved passwords", "every file", "all files", "all the files", "encrypts every", "encrypt every", "steal+", "stole", "stolen", "exfiltrate+", "encrypt all", "encrypts all", "encrypt every", "encrypts the files", "demand+ ransom",
+		"saved passwords", "encrypts every", "encrypt every", "steal+", "stole", "stolen", "exfiltrate+", "encrypt all", "encrypts all", "encrypt every", "encrypts the files", "demand+ ransom",
 		"ransom", "spread+", "propagate+", "infect+", "victim+", "without consent", "without their consent", "without them knowing", "without permission",
 		"silently", "secretly", "covertly", "unauthorized", "unauthorised", "hack into", "break into", "take over", "takeover", "compromise+", "hijack+",
 		"crack+", "harvest+", "wipe+", "destroy+", "cripple+", "knock offline", "take down", "flood+", "overwhelm+", "drain+", "empty their", "spy+",
@@ -220,7 +220,7 @@ var wordLists = []wordList{
 		"computers", "devices", "ex's", "partner's", "girlfriend's", "boyfriend's", "wife's", "husband's", "employer's", "competitor's", "competitor+"}},
 }
 
-var lex = compile(append(wordLists, moreWordLists...))
+var lex = compile(append(append(wordLists, moreWordLists...), thirdWordLists...))
 
 // moreWordLists extend each concept the ignore-previous, reveal, persona
 // and no-restrictions rules use with a thesaurus pass in English and the
@@ -511,4 +511,30 @@ var moreWordLists = []wordList{
 	{catClaim, []string{"note from", "notice from", "update from", "memo from", "message from the", "from the developer", "from the developers", "from openai", "from anthropic"}},
 	{catMode, []string{"access mode", "unrestricted access", "debug access", "admin access", "root access"}},
 	{catObey, []string{"obey the user", "do what i say", "do as i say", "follow mine", "obey only me", "obey me", "listen only to me"}},
+}
+
+// A second thesaurus pass, after the fresh set's first run: phrasal
+// overrides with a determiner inside ("stop paying any heed"), objects put
+// "to one side", rules that "don't matter any more", what was "handed" or
+// "baked into" the model, bare role labels, possessives of other people as
+// victims, plural personal data.
+var thirdWordLists = []wordList{
+	{catOverride, []string{"pay any heed", "paying any heed", "pay heed", "paying heed", "paying no heed", "stop paying", "stop heeding", "aside", "to one side", "to the side",
+		"matter any more", "matter anymore", "matters any more", "matters anymore", "count any more", "count anymore", "apply any more", "apply anymore",
+		"no longer stand", "no longer stands", "are gone", "is gone", "be gone", "wiped", "erased"}},
+	{catPrior, []string{"handed", "you were handed", "loaded with", "you were loaded with", "baked into you", "baked in", "programmed into you", "instilled in you",
+		"started with", "you started with", "at the top", "top of this", "up top", "that came with you", "shipped with"}},
+	{catTargetWeak, []string{"chat", "chats", "thread", "question", "the question"}},
+	{catTarget, []string{"your user", "the person asking", "the asker", "the requester"}},
+	{catNeg, []string{"escaped", "escaped from", "has escaped", "broke free of", "broken free of", "broke free from", "broken free from", "broke out of", "broken out of", "slipped"}},
+	{catRole, []string{"play a character", "play the character", "a character called", "a character named", "character who", "adopt the role of", "role of"}},
+	{catAddress, []string{"ps", "p.s", "p.s.", "pps", "if an", "if any", "note for", "memo to", "psst"}},
+	{catVictim, []string{"friend's", "roommate's", "neighbor's", "neighbour's", "sister's", "brother's", "mom's", "dad's", "parent's", "boss's", "coworker's",
+		"colleague's", "classmate's", "employee passwords", "a site i don't own", "i don't own", "not my own"}},
+	{catHarm, []string{"wi-fi passwords", "wifi passwords", "stored passwords", "saved logins", "uploads them", "sends them to me", "until it crashes", "crashes", "knock it over",
+		"collect passwords", "collect credentials", "capture passwords", "capture credentials", "dump the users", "dump the database", "asks for payment", "demands payment"}},
+	{catPData, []string{"salaries", "birthdays", "dates of birth", "incomes", "medical records", "home phone", "what time she leaves", "what time he leaves", "leaves work"}},
+	{catYour, []string{"je regels", "je instructies", "je eerdere", "je vorige", "je richtlijnen", "je systeemprompt", "je beperkingen", "je filters"}},
+	{catRevealEnd, []string{"zien", "laten zien"}},
+	{catMeta, []string{"containing", "contains", "detection rule", "detection rules", "flags", "flag", "joke", "as a joke", "blog post"}},
 }
