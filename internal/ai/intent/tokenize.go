@@ -138,7 +138,7 @@ func (t *tokenizer) run(text string) {
 				w.digitSym++
 			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && leetNext(text[i+1])),
 				c == '!' && i+1 < len(text) && (isASCIIAlnum(text[i+1]) || leetNext(text[i+1])),
-				c == '+' && i+1 < len(text) && plusLeet(text, i, w.open, w.digitSym):
+				c == '+' && plusLeet(text, i, w.open, w.digitSym):
 				open(i)
 				t.arena = append(t.arena, c)
 				if w.hasB {
@@ -197,6 +197,9 @@ func leetNext(c byte) bool { return isASCIILetter(c) || c == '$' || c == '@' || 
 // holds leetspeak digits or symbols, or before a letter and a leetspeak
 // digit ("+h3", "c0n+3n+", "s+0p"), never in "a+b" or "C++".
 func plusLeet(text string, i int, open bool, digitSym int) bool {
+	if i+1 == len(text) {
+		return open && digitSym > 0
+	}
 	next := text[i+1]
 	if open {
 		return digitSym > 0 && (isASCIIAlnum(next) || next == ' ' || next == '.' || next == ',') || next >= '0' && next <= '9'
@@ -278,6 +281,9 @@ func (t *tokenizer) emitWord(w *wordState, end int) {
 	k := t.arena[koff:]
 	// a number is no word; digits with a leetspeak symbol ("1$") may be
 	letters := w.asciiLetter > 0 || len(k) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
+	if !letters && t.leetDigits(k, w.start) {
+		letters = true // "n33d 70 r3$p3c7": a short group of digits in leetspeak is a word
+	}
 	if !letters {
 		t.arena = t.arena[:koff]
 		return
@@ -403,6 +409,30 @@ func (t *tokenizer) rejoin(text string) {
 		out[k].pend = [2]int32{int32(k), int32(k)}
 	}
 	t.toks = out
+}
+
+// leetDigits reports digits that read as a short word ("70" for "to",
+// "4" for "a") because the word just before, one blank away, was
+// leetspeak: "I have 70 apples" keeps its number.
+func (t *tokenizer) leetDigits(k []byte, start int) bool {
+	if len(k) > 3 || len(t.toks) == 0 {
+		return false
+	}
+	for _, c := range k {
+		if c < '0' || c > '9' || skeleton[c] == c {
+			return false
+		}
+	}
+	last := &t.toks[len(t.toks)-1]
+	if last.flags&tokFolded == 0 || int(last.end) < start-1 {
+		return false
+	}
+	for _, c := range t.arena[last.koff : last.koff+last.klen] {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // quoteJoin reports the gap between two quoted fragments of one word
