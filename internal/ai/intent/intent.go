@@ -487,13 +487,15 @@ func lineRole(line string) (string, int) {
 		return "", 0
 	}
 	// a bare label on its own line ("# System", "```system", "User")
-	switch bare := strings.ToLower(strings.TrimRight(l, " \t\r#*]>`")); bare {
-	case "system", "system prompt", "developer":
-		return "system", len(bare)
-	case "user", "human":
-		return "user", len(bare)
-	case "assistant", "ai", "model":
-		return "assistant", len(bare)
+	if len(l) <= 24 {
+		switch bare := strings.ToLower(strings.TrimRight(l, " \t\r#*]>`")); bare {
+		case "system", "system prompt", "developer":
+			return "system", len(bare)
+		case "user", "human":
+			return "user", len(bare)
+		case "assistant", "ai", "model":
+			return "assistant", len(bare)
+		}
 	}
 	head := l
 	if len(head) > 40 {
