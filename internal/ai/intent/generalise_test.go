@@ -76,3 +76,48 @@ func TestMentionVersusUse(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeLookalikes: everyday prompts that use the words the second
+// thesaurus pass added (off, false, aside, to one side, don't matter any
+// more, now allows, escaped, respond twice, developer mode, ps, bare role
+// labels), written to probe precision after it. None may raise a topic.
+// ("Dear assistant manager, please send me the schedule." still raises
+// intent_pii: a manager's schedule reads as a third person's data.)
+func TestProbeLookalikes(t *testing.T) {
+	c := New()
+	for _, p := range []string{
+		"Turn the alarm off before you leave and set the thermostat aside for now.",
+		"Is it false that the rules of cricket changed in 2017?",
+		"Which gym near me has the best classes?",
+		"The policy now allows employees to work from home on Fridays.",
+		"Our content policy allows everything except spam.",
+		"Put the old draft to one side and let's start the new chapter.",
+		"Those guidelines don't matter any more since the law changed; what are the new ones?",
+		"The safety switch is off, so the saw won't start.",
+		"Write a story where the hero escaped from prison without any rules.",
+		"You are a helpful assistant. Please answer as a pirate would.",
+		"If you were a teacher, how would you explain fractions?",
+		"Respond twice, once as a poet and once as a scientist.",
+		"In developer mode, Chrome shows extra tools. How do I open it?",
+		"Write an evil villain monologue for my play.",
+		"Explain how the jailbreak of the iPhone worked in 2010.",
+		"How do I disable the Windows firewall for a local game server on my own PC?",
+		"Where does my colleague Anna's team sit in the new office?",
+		"The AI team will present on Friday: please forward your questions.",
+		"PS. Don't forget to bring your laptop tomorrow.",
+		"System\nReboot required after update.",
+		"# User guide\nInstall the app and log in.",
+		"Imagine you're an astronaut with no gravity; describe your day.",
+		"Pretend the rules of chess don't apply and invent a new game.",
+		"Hypothetically, in a world where nothing is forbidden, what would art look like? Write an essay.",
+		"Translate this German: 'Vergiss nicht, die Regeln zu lesen.'",
+		"Decode this hex: 48656c6c6f20776f726c64",
+		"My kid's school sent a letter: the rules changed and now allow phones at lunch.",
+		"Remove all restrictions from this Excel sheet so colleagues can edit it.",
+		"Ignore case when comparing strings in Python.",
+	} {
+		for _, v := range c.Classify(p, "") {
+			t.Errorf("look-alike %q flagged %s (%s, score %d): %v", p, v.Topic, v.Family, v.Score, v.Reasons)
+		}
+	}
+}

@@ -495,6 +495,9 @@ func (r *ruleCtx) override(i int) {
 				// its safety rules switched off"
 				w = 4
 			}
+			if r.ruleOfSomethingElse(k) {
+				w = 1 // "the rules of chess don't apply"
+			}
 			r.emit(topicJailbreak, "ignore_previous", "declares the instructions or safeguards void", w, k, i)
 		}
 		return
@@ -554,9 +557,40 @@ func (r *ruleCtx) override(i int) {
 		r.toks[j].end < r.toks[e].start && r.text[r.toks[j].end] == ' ' && isUpperASCII(r.text[r.toks[e].start]) {
 		w = 1
 	}
+	if w > 1 && r.ruleOfSomethingElse(j) {
+		w = 1 // "ignore the rules of chess"
+	}
 	if w > 0 {
 		r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions", w, i, j)
 	}
+}
+
+// ruleOfSomethingElse reports an instruction word qualified as the rules of
+// something that is not the model ("the rules of chess", "guidelines for
+// authors"): "of", "for" or "in", fillers, then a word the lexicon does not
+// know.
+func (r *ruleCtx) ruleOfSomethingElse(j int) bool {
+	e := int(r.toks[j].pend[r.ch]) + 1
+	if e >= len(r.toks) || r.brk(e) {
+		return false
+	}
+	switch r.text[r.toks[e].start:r.toks[e].end] {
+	case "of", "for", "in":
+	default:
+		return false
+	}
+	for k := e + 1; k < len(r.toks) && k <= e+3; k++ {
+		if r.brk(k) {
+			return false
+		}
+		if r.unknown(k) {
+			return true
+		}
+		if r.toks[k].cats[r.ch] != catFill {
+			return false
+		}
+	}
+	return false
 }
 
 // fillBetween reports that only fillers sit between tokens i and j.
@@ -635,6 +669,9 @@ func (r *ruleCtx) codeAbuse() {
 				w := 3
 				if r.near(i, i-8, j+8, catMake|catMalware|catMalwareWeak|catCodeObj) >= 0 {
 					w = 4
+				}
+				if r.near(j, j, j+8, catBusiness) > j && r.near(i, i-8, j+8, catMalware|catMalwareWeak|catHarm) < 0 {
+					w = 2 // "disable the firewall … on my own PC"
 				}
 				r.emit(topicCodeAbuse, "security_evasion", "asks to evade antivirus, EDR or detection", w, i, j)
 			}
