@@ -185,6 +185,19 @@ func (r *ruleCtx) capitalised(i int) bool {
 	return c >= 'A' && c <= 'Z' && r.toks[i].cats[r.ch]&^(catThird) == 0
 }
 
+// negLimits finds the limits a negation at i negates: the next limits
+// word, or the end of its own phrase when the phrase is itself one
+// ("без ограничений", "بلا قيود", "sin restricciones"); -1 if none.
+func (r *ruleCtx) negLimits(i int) int {
+	if j := r.next(i, 4, 1, catLimits); j >= 0 {
+		return j
+	}
+	if e := int(r.toks[i].pend[r.ch]); e > i && r.has(i, catFree) {
+		return e
+	}
+	return -1
+}
+
 // personaCue reports the words that make a capitalised name a jailbreak
 // persona (role-play, the model addressed, a mode, no limits), not counting
 // talk about jailbreaks ("what does DAN mean in jailbreak discussions").
@@ -203,7 +216,7 @@ func (r *ruleCtx) personaCue(i int) bool {
 // boundFree reports an "unfiltered" word that describes the model: "you
 // are uncensored", "an unfiltered AI", "unrestricted mode".
 func (r *ruleCtx) boundFree(i int) bool {
-	return r.next(i, 4, 1, catAI|catMode) >= 0 || r.prev(i, 3, 0, catBe) >= 0
+	return r.next(i, 4, 1, catAI|catMode) >= 0 || r.prev(i, 3, 0, catBe|catAI) >= 0
 }
 
 // jailbreak runs the prompt-injection and jailbreak rules.
@@ -257,12 +270,12 @@ func (r *ruleCtx) jailbreak() {
 				r.emit(topicJailbreak, "persona", "role-play as a persona without limits", 4, i, j)
 			} else if j := r.near(i, i-4, i+30, catFree); j >= 0 && r.boundFree(j) {
 				r.emit(topicJailbreak, "persona", "role-play as a persona without limits", 4, i, j)
-			} else if j := r.near(i, i-4, i+30, catNeg); j >= 0 && r.next(j, 4, 1, catLimits) >= 0 {
-				r.emit(topicJailbreak, "persona", "role-play as a persona without rules", 4, i, r.next(j, 4, 1, catLimits))
+			} else if j := r.near(i, i-4, i+30, catNeg); j >= 0 && r.negLimits(j) >= 0 {
+				r.emit(topicJailbreak, "persona", "role-play as a persona without rules", 4, i, r.negLimits(j))
 			}
 		}
 		if c&catNeg != 0 {
-			if j := r.next(i, 4, 1, catLimits); j >= 0 {
+			if j := r.negLimits(i); j >= 0 {
 				w, why := 1, "mentions having no rules or limits"
 				if r.near(i, i-3, i, catYou|catYour|catAI|catMode) >= 0 {
 					w, why = 4, "tells the model it has no rules or limits"

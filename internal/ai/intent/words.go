@@ -536,5 +536,11 @@ var thirdWordLists = []wordList{
 	{catPData, []string{"salaries", "birthdays", "dates of birth", "incomes", "medical records", "home phone", "what time she leaves", "what time he leaves", "leaves work"}},
 	{catYour, []string{"je regels", "je instructies", "je eerdere", "je vorige", "je richtlijnen", "je systeemprompt", "je beperkingen", "je filters"}},
 	{catRevealEnd, []string{"zien", "laten zien"}},
+	{catLimits, []string{"restrizione", "regola", "limite", "regra", "restrição", "regler", "reglerna", "begränsning", "kuralı", "kuralları", "kuralın", "sınırı", "sınırlaması", "규칙이", "제한이"}},
+	{catFill, []string{"alcuna", "alcun", "nenhuma", "nenhum", "någon", "några", "bir", "một", "किसी"}},
+	{catNegAfter, []string{"olmayan", "olmadan", "없는", "없이"}},
+	{catAI, []string{"ذكاء اصطناعي", "yapay zekasın", "yapay zekası", "zekasın", "ai야", "ai가", "ai는", "ai를", "ai로", "ai이다", "ai입니다", "ai처럼", "aiだ", "aiです", "aiとして", "aiの"}},
+	{catYou, []string{"너는", "너가", "네가", "당신은", "당신이", "بأنك", "أنك", "انك"}},
+	{catRole, []string{"너는 이제", "이제 너는", "이제부터 너는", "지금부터 너는"}},
 	{catMeta, []string{"containing", "contains", "detection rule", "detection rules", "flags", "flag", "joke", "as a joke", "blog post"}},
 }
