@@ -495,6 +495,9 @@ func (r *ruleCtx) override(i int) {
 				k = e
 			}
 		}
+		if k >= 0 && stateWord(r.text[r.toks[i].start:r.toks[i].end]) && i-k > 2 {
+			k = -1 // "off", "false" state the limits' value only right after them ("safety=false"), not "a false positive"
+		}
 		if k >= 0 {
 			w := 2
 			lo := k - 3
@@ -830,4 +833,14 @@ func (r *ruleCtx) mentionOnly(quoted [][2]int32) bool {
 		}
 	}
 	return lowered
+}
+
+// stateWord reports a word that switches a setting ("off", "false"): an
+// override only as the value of the limits word right before it.
+func stateWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "off", "false", "offline":
+		return true
+	}
+	return false
 }
