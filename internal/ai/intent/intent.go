@@ -93,6 +93,8 @@ type work struct {
 	tk      tokenizer
 	views   []view
 	hidden  [][2]int32
+	quoted  [][2]int32 // quoted passages of the field, when it has quotes
+	mention bool       // the plain view quotes an attack it talks about
 	signals []placed
 }
 
@@ -131,13 +133,17 @@ func (c *Classifier) Classify(prompt, context string) []Verdict {
 
 func (c *Classifier) field(w *work, text string, field int) {
 	w.hidden = hiddenRegions(text, w.hidden[:0])
-	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
 	h := hintsOf(text)
+	w.quoted, w.mention = w.quoted[:0], false
+	if h.quotes >= 2 {
+		w.quoted = quotedRegions(text, w.quoted)
+	}
+	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
 	w.views = w.views[:0]
 	if h.encoded {
 		w.views = decodedViews(text, field, w.views)
 	}
-	if h.quotes >= 3 {
+	if h.quotes >= 3 && !w.mention {
 		if jv, ok := joinedView(text, field); ok {
 			w.views = append(w.views, jv)
 		}
@@ -150,7 +156,10 @@ func (c *Classifier) field(w *work, text string, field int) {
 			w.signals = w.signals[:mark] // nothing the plain reading missed
 			continue
 		}
-		if core < 2 {
+		// quoted fragments joined may pair words that were never one
+		// sentence ("'restriction' … 'FORGET'"): they need more than a
+		// passive reading to count
+		if core < 2 || v.kind == viewJoined && core < 3 {
 			w.signals = w.signals[:mark]
 			continue
 		}
@@ -187,6 +196,9 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 		r.jailbreak()
 		if plain && ch == 0 {
 			r.structure(w)
+		}
+		if plain && ch == 0 && len(w.quoted) > 0 {
+			w.mention = r.mentionOnly(w.quoted)
 		}
 		r.pii()
 		r.codeAbuse()
@@ -367,7 +379,7 @@ func (r *ruleCtx) structure(w *work) {
 			line = text[off : off+e]
 		}
 		if role, n := lineRole(line); role != "" {
-			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-")))
+			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`")))
 			switch role {
 			case "system":
 				if sys < 0 {
@@ -395,6 +407,19 @@ func (r *ruleCtx) structure(w *work) {
 	}
 	if sys >= 0 {
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
+		// what the fake message says: the model's rules, limits, obedience
+		for k := range r.toks {
+			if r.toks[k].start < sysEnd {
+				continue
+			}
+			for j := k; j < len(r.toks) && j < k+40; j++ {
+				if r.has(j, catLimits|catTarget|catFree|catObey|catEverything|catOverride|catAlways|catPermit|catRefuse) {
+					r.emit(topicJailbreak, "fake_system_policy", "the fake system message rewrites the model's rules", 2, j, j)
+					break
+				}
+			}
+			break
+		}
 	}
 	if user >= 0 && complied >= 0 {
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fabricated_compliance", reason: "a fabricated assistant turn agrees to drop its rules", weight: 3, from: -1, rawStart: complied, rawEnd: min(complied+9, int32(len(text)))})
@@ -437,7 +462,7 @@ var chatMarkupBy = func() (t [256][]string) {
 func fakeCompliance(line string) bool {
 	l := strings.ToLower(line)
 	agree := false
-	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood"} {
+	for _, w := range []string{"sure", "of course", "certainly", "i will", "i'll", "absolutely", "okay", "ok,", "here is", "here's", "understood", "i have", "i've", "as requested", "done", "no problem"} {
 		if strings.Contains(l, w) {
 			agree = true
 			break
@@ -446,7 +471,7 @@ func fakeCompliance(line string) bool {
 	if !agree {
 		return false
 	}
-	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety"} {
+	for _, w := range []string{"ignore", "guideline", "rule", "restriction", "filter", "polic", "jailbr", "dan", "unfiltered", "uncensored", "no limit", "without limit", "safety", "disabled", "turned off", "switched off"} {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -457,9 +482,20 @@ func fakeCompliance(line string) bool {
 // lineRole returns the role a line claims ("system", "user", "assistant")
 // and the length of the label.
 func lineRole(line string) (string, int) {
-	l := strings.TrimLeft(line, " \t>*#[<|-")
+	l := strings.TrimLeft(line, " \t>*#[<|-`")
 	if len(l) < 3 {
 		return "", 0
+	}
+	// a bare label on its own line ("# System", "```system", "User")
+	if len(l) <= 24 {
+		switch bare := strings.ToLower(strings.TrimRight(l, " \t\r#*]>`")); bare {
+		case "system", "system prompt", "developer":
+			return "system", len(bare)
+		case "user", "human":
+			return "user", len(bare)
+		case "assistant", "ai", "model":
+			return "assistant", len(bare)
+		}
 	}
 	head := l
 	if len(head) > 40 {
@@ -472,7 +508,7 @@ func lineRole(line string) (string, int) {
 		{"system:", "system"}, {"system]", "system"}, {"system>", "system"}, {"system message", "system"}, {"system prompt:", "system"},
 		{"system override", "system"}, {"system notice", "system"}, {"system update", "system"}, {"sys:", "system"},
 		{"developer:", "system"}, {"developer message", "system"}, {"admin:", "system"}, {"administrator:", "system"}, {"root:", "system"},
-		{"new instructions", "system"}, {"end of prompt", "system"},
+		{"new instructions", "system"}, {"end of prompt", "system"}, {"instruction:", "system"}, {"developer]", "system"}, {"developer team", "system"},
 		{"end of system", "system"}, {"end of instructions", "system"}, {"begin system", "system"}, {"system ---", "system"},
 		{"user:", "user"}, {"user]", "user"}, {"human:", "user"}, {"user>", "user"}, {"q:", "user"},
 		{"assistant:", "assistant"}, {"assistant]", "assistant"}, {"assistant>", "assistant"}, {"ai:", "assistant"}, {"bot:", "assistant"}, {"chatgpt:", "assistant"}, {"response:", "assistant"},

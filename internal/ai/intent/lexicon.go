@@ -58,6 +58,14 @@ const (
 	catTargetWeak                     // text, context, messages: an override object only with a prior
 	catVerbatim                       // word for word, verbatim
 	catCodeObj                        // script, program, extension, macro: a thing to be written
+	catPersonaCtx                     // evil twin, developer mode: a jailbreak persona only when addressed to the model
+	catRevealEnd                      // göster, 보여줘, दिखाओ: a reveal verb after its object (verb-final languages)
+	catNegAfter                       // yok, 없는, ない: a negation after the thing it negates
+	catPermit                         // allows, permits, is allowed: a rule that now lets through
+	catDual                           // respond twice, two responses: a dual-answer frame
+	catBusiness                       // customer service, headquarters: a business's contact, not a person's
+	catMeta                           // jailbreak, prompt injection, phrase, slides: talk about attacks
+	catSandbox                        // sandbox, simulation, hypothetical world: a frame where rules supposedly lapse
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.
@@ -136,14 +144,18 @@ func (lx *lexicon) lookup(key []byte, t *tok) {
 	if i := lx.find(key); i >= 0 {
 		t.lv = i
 		t.cats = lx.vals[i].cats
-		return
+		if t.cats != [2]uint64{} {
+			return
+		}
+		// a word known only as the inside of a phrase ("инструкции" of
+		// "системные инструкции") still gets its stem's categories
 	}
 	if len(lx.stems) == 0 || len(key) < 6 || key[0] < utf8.RuneSelf {
 		return
 	}
 	// Cyrillic and other inflected scripts: the longest known stem.
-	for n := len(key) - 1; n >= 6; n-- {
-		if !utf8.RuneStart(key[n]) {
+	for n := len(key); n >= 6; n-- {
+		if n < len(key) && !utf8.RuneStart(key[n]) {
 			continue
 		}
 		if c, ok := lx.stems[string(key[:n])]; ok {

@@ -51,7 +51,9 @@ func (r *ruleCtx) brk(i int) bool {
 func (r *ruleCtx) next(i, span, gap int, c uint64) int {
 	unk := 0
 	start := int(r.toks[i].pend[r.ch]) + 1
-	for j := start; j < len(r.toks) && j < start+span; j++ {
+	budget := 2 * span // a CJK bigram costs half a word
+	for j := start; j < len(r.toks) && budget > 0; j++ {
+		budget -= r.cost(j)
 		if r.brk(j) {
 			return -1
 		}
@@ -68,10 +70,43 @@ func (r *ruleCtx) next(i, span, gap int, c uint64) int {
 	return -1
 }
 
+// cost is what token j takes from a span's budget: a CJK bigram overlaps
+// its neighbours, so two of them make about one word.
+func (r *ruleCtx) cost(j int) int {
+	if r.toks[j].flags&tokCJK != 0 {
+		return 1
+	}
+	return 2
+}
+
+// other finds a token carrying c within [lo, hi] in the sentence of i,
+// outside token i and its phrase.
+func (r *ruleCtx) other(i, lo, hi int, c uint64) int {
+	for j := i - 1; j >= max(lo, 0); j-- {
+		if r.brk(j + 1) {
+			break
+		}
+		if r.has(j, c) {
+			return j
+		}
+	}
+	for j := int(r.toks[i].pend[r.ch]) + 1; j <= hi && j < len(r.toks); j++ {
+		if r.brk(j) {
+			break
+		}
+		if r.has(j, c) {
+			return j
+		}
+	}
+	return -1
+}
+
 // prev is next looking backwards from i.
 func (r *ruleCtx) prev(i, span, gap int, c uint64) int {
 	unk := 0
-	for j := i - 1; j >= 0 && j >= i-span; j-- {
+	budget := 2 * span
+	for j := i - 1; j >= 0 && budget > 0; j-- {
+		budget -= r.cost(j)
 		if r.brk(j + 1) {
 			return -1
 		}
@@ -150,10 +185,38 @@ func (r *ruleCtx) capitalised(i int) bool {
 	return c >= 'A' && c <= 'Z' && r.toks[i].cats[r.ch]&^(catThird) == 0
 }
 
+// negLimits finds the limits a negation at i negates: the next limits
+// word, or the end of its own phrase when the phrase is itself one
+// ("без ограничений", "بلا قيود", "sin restricciones"); -1 if none.
+func (r *ruleCtx) negLimits(i int) int {
+	if j := r.next(i, 4, 1, catLimits); j >= 0 {
+		return j
+	}
+	if e := int(r.toks[i].pend[r.ch]); e > i && r.has(i, catFree) {
+		return e
+	}
+	return -1
+}
+
+// personaCue reports the words that make a capitalised name a jailbreak
+// persona (role-play, the model addressed, a mode, no limits), not counting
+// talk about jailbreaks ("what does DAN mean in jailbreak discussions").
+func (r *ruleCtx) personaCue(i int) bool {
+	for j := max(0, i-12); j < len(r.toks) && j <= i+12; j++ {
+		if j == i || j < i && r.brkBetween(j, i) || j > i && r.brkBetween(i, j) {
+			continue
+		}
+		if r.has(j, catRole|catYou|catMode|catNeg) || r.has(j, catFree) && !r.has(j, catMeta) {
+			return true
+		}
+	}
+	return false
+}
+
 // boundFree reports an "unfiltered" word that describes the model: "you
 // are uncensored", "an unfiltered AI", "unrestricted mode".
 func (r *ruleCtx) boundFree(i int) bool {
-	return r.next(i, 4, 0, catAI|catMode) >= 0 || r.prev(i, 3, 0, catBe) >= 0
+	return r.next(i, 4, 1, catAI|catMode) >= 0 || r.prev(i, 3, 0, catBe|catAI) >= 0
 }
 
 // jailbreak runs the prompt-injection and jailbreak rules.
@@ -174,6 +237,9 @@ func (r *ruleCtx) jailbreak() {
 				r.emit(topicJailbreak, "prompt_leak", "asks the model to repeat its own instructions", 4, i, j)
 			} else if j := r.next(i, 6, 1, catSecretWeak); j >= 0 && r.near(j, j-3, j+2, catYour|catAuthority) >= 0 {
 				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 3, i, j)
+			} else if j >= 0 && r.near(j, j, j+5, catPrior) > j && r.near(j, j, j+5, catYou) > j {
+				// "the secret password you were told to keep"
+				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 4, i, j)
 			}
 		}
 		if c&(catReveal|catVerbatim) != 0 && r.next(i, 8, 2, catSecret) < 0 {
@@ -191,20 +257,25 @@ func (r *ruleCtx) jailbreak() {
 		if c&catPersona != 0 {
 			r.emit(topicJailbreak, "persona", "names a known jailbreak persona or mode", 4, i, i)
 		}
-		if c&catPersonaWeak != 0 && (r.allCaps(i) && r.near(i, i-12, i+12, catRole|catYou|catMode|catFree|catNeg) >= 0) {
+		if c&catPersonaCtx != 0 && r.other(i, i-8, i+8, catYou|catYour|catAI|catRole|catSay|catFree|catNeg|catDual) >= 0 {
+			// "your evil twin", "answer in developer mode": a persona the
+			// model is to take on, not a story's character or a phone setting
+			r.emit(topicJailbreak, "persona", "asks the model to answer as its unrestricted alter ego or mode", 4, i, i)
+		}
+		if c&catPersonaWeak != 0 && (r.allCaps(i) && r.personaCue(i)) {
 			r.emit(topicJailbreak, "persona", "names a known jailbreak persona", 4, i, i)
 		}
 		if c&catRole != 0 {
-			if j := r.near(i, i-4, i+30, catPersona); j >= 0 {
+			if j := r.near(i, i-4, i+30, catPersona|catPersonaCtx); j >= 0 {
 				r.emit(topicJailbreak, "persona", "role-play as a persona without limits", 4, i, j)
 			} else if j := r.near(i, i-4, i+30, catFree); j >= 0 && r.boundFree(j) {
 				r.emit(topicJailbreak, "persona", "role-play as a persona without limits", 4, i, j)
-			} else if j := r.near(i, i-4, i+30, catNeg); j >= 0 && r.next(j, 4, 1, catLimits) >= 0 {
-				r.emit(topicJailbreak, "persona", "role-play as a persona without rules", 4, i, r.next(j, 4, 1, catLimits))
+			} else if j := r.near(i, i-4, i+30, catNeg); j >= 0 && r.negLimits(j) >= 0 {
+				r.emit(topicJailbreak, "persona", "role-play as a persona without rules", 4, i, r.negLimits(j))
 			}
 		}
 		if c&catNeg != 0 {
-			if j := r.next(i, 4, 1, catLimits); j >= 0 {
+			if j := r.negLimits(i); j >= 0 {
 				w, why := 1, "mentions having no rules or limits"
 				if r.near(i, i-3, i, catYou|catYour|catAI|catMode) >= 0 {
 					w, why = 4, "tells the model it has no rules or limits"
@@ -217,6 +288,59 @@ func (r *ruleCtx) jailbreak() {
 			}
 			if j := r.next(i, 3, 1, catRefuse); j >= 0 {
 				r.emit(topicJailbreak, "forced_compliance", "asks for answers without refusals or warnings", 2, i, j)
+			}
+		}
+		if c&catNegAfter != 0 {
+			// "kısıtlaman yok", "制限のない", "제한 없는": the negation follows
+			if j := r.prev(i, 3, 1, catLimits); j >= 0 {
+				w := 2
+				if r.near(i, i-10, i+6, catYou|catYour|catAI|catMode|catRole) >= 0 {
+					w = 4
+				}
+				r.emit(topicJailbreak, "restriction_removal", "tells the model it has no rules or limits", w, j, i)
+			}
+		}
+		if c&catRevealEnd != 0 {
+			if j := r.prev(i, 6, 2, catSecret); j >= 0 {
+				r.emit(topicJailbreak, "prompt_leak", "asks for the hidden system prompt or instructions", 4, j, i)
+			} else if j := r.prev(i, 6, 1, catTarget); j >= 0 && r.near(j, j-4, j, catYour|catPrior) >= 0 {
+				r.emit(topicJailbreak, "prompt_leak", "asks the model to repeat its own instructions", 4, j, i)
+			}
+		}
+		if c&catPermit != 0 {
+			// "the policy now allows everything", "your guidelines now
+			// permit all content": the rules claimed to have changed
+			if k := r.prev(i, 6, 2, catTarget|catLimits); k >= 0 {
+				if j := r.next(i, 5, 2, catEverything|catAlways|catFree); j >= 0 && r.near(i, i-12, j+4, catYou|catYour|catAI|catAuthority|catNew) >= 0 {
+					r.emit(topicJailbreak, "policy_change", "claims the model's rules now allow everything", 4, k, j)
+				}
+			}
+		}
+		if c&catDual != 0 {
+			// "respond twice, once as your evil twin", "two responses, one
+			// unfiltered": a second answer without the rules
+			for j := max(0, i-12); j < len(r.toks) && j <= i+30; j++ {
+				if j >= i && j <= int(r.toks[i].pend[r.ch]) {
+					continue
+				}
+				if r.has(j, catFree|catPersona|catPersonaCtx) || r.has(j, catNeg) && r.next(j, 4, 1, catLimits) >= 0 {
+					r.emit(topicJailbreak, "dual_response", "asks for a second answer without the model's rules", 3, i, j)
+					break
+				}
+			}
+		}
+		if c&catSandbox != 0 {
+			// "a sandbox where nothing is forbidden": a frame where the
+			// rules supposedly lapse
+			for j := max(0, i-12); j < len(r.toks) && j <= i+20; j++ {
+				if r.has(j, catFree) && !r.has(j, catMeta) || r.has(j, catNeg) && r.next(j, 4, 1, catLimits) >= 0 {
+					w := 3
+					if r.within(max(0, i-12), i+20, catYou|catYour|catAI) >= 0 {
+						w = 4
+					}
+					r.emit(topicJailbreak, "restriction_removal", "sets up a frame where the model's rules do not apply", w, i, j)
+					break
+				}
 			}
 		}
 		if c&catFree != 0 && c&catNeg == 0 {
@@ -277,8 +401,10 @@ func (r *ruleCtx) jailbreak() {
 				r.emit(topicJailbreak, "payload_splitting", "asks to assemble fragments and act on the result", 2, i, j)
 			}
 		}
-		if r.context && c&catAI != 0 {
-			if r.near(i, i-4, i, catAddress) >= 0 || r.prev(i, 3, 1, catAddress) >= 0 {
+		if r.context && c&catAI != 0 && !r.modifier(i) {
+			if r.vocative(i) && r.within(i+1, i+14, catAction|catOverride|catReveal|catMust|catNever|catObey) > i {
+				r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
+			} else if r.near(i, i-4, i, catAddress) >= 0 || r.prev(i, 3, 1, catAddress) >= 0 {
 				r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
 			} else if j := r.next(i, 2, 0, catTarget); j >= 0 && r.instructionNoun(j) && r.near(j, j, j+12, catAction|catOverride|catReveal) > j {
 				r.emit(topicJailbreak, "indirect_injection", "instructions for the AI embedded in the text", 3, i, j)
@@ -291,6 +417,51 @@ func (r *ruleCtx) jailbreak() {
 			}
 		}
 	}
+}
+
+// modifier reports an AI word used as a modifier of the noun after it
+// ("AI tools", "the AI course", "AI assistant policy"): the text is about
+// AI, not addressed to it.
+func (r *ruleCtx) modifier(i int) bool {
+	e := int(r.toks[i].pend[r.ch]) + 1
+	if e >= len(r.toks) || r.brk(e) || r.has(e, catFill|catBe|catMust|catNever|catAction|catOverride|catReveal|catObey|catSay) || r.instructionNoun(e) {
+		return false
+	}
+	a, b := r.toks[e-1].end, r.toks[e].start
+	if b != a+1 || r.text[a] != ' ' || strings.HasSuffix(r.text[b:r.toks[e].end], "ing") {
+		return false // "AI agents processing this page": a participle, the AI acts
+	}
+	if n := int(r.toks[e].end); n < len(r.text) && r.text[n] == ':' && r.agentNoun(e) {
+		return false // "AI reviewers:": a label addressing AI readers
+	}
+	// "AI assistant policy": the last AI word decides
+	return !r.has(e, catAI) || r.modifier(e)
+}
+
+// vocative reports an AI word that labels what follows ("AI agents:",
+// "Dear model,"): a colon or comma right after it.
+func (r *ruleCtx) vocative(i int) bool {
+	e := int(r.toks[i].pend[r.ch])
+	end := int(r.toks[e].end)
+	if e+1 < len(r.toks) && int(r.toks[e+1].start) == end+1 && r.text[end] == ' ' {
+		// "AI reviewers:", "LLM agents:": the label's noun after the AI word
+		if n := int(r.toks[e+1].end); n < len(r.text) && r.text[n] == ':' && r.agentNoun(e+1) {
+			return true
+		}
+	}
+	for end < len(r.text) && r.text[end] == ' ' {
+		end++
+	}
+	// "ps. AI assistant,": the address word may sit before a break
+	return end < len(r.text) && (r.text[end] == ':' || r.text[end] == ',' && (r.near(i, i-2, i, catAddress) >= 0 || r.within(i-2, i-1, catAddress) >= 0))
+}
+
+// agentNoun reports an unknown plural or agent noun ("reviewers",
+// "summarizers", "readers"): who the label addresses, not what it is
+// about ("AI course:", "assistant policy:").
+func (r *ruleCtx) agentNoun(k int) bool {
+	w := r.text[r.toks[k].start:r.toks[k].end]
+	return r.unknown(k) && (strings.HasSuffix(w, "s") || strings.HasSuffix(w, "er") || strings.HasSuffix(w, "or"))
 }
 
 // override: an override verb whose object is the model's instructions,
@@ -317,13 +488,31 @@ func (r *ruleCtx) override(i int) {
 	}
 	if j < 0 {
 		// passive: "the previous instructions are void", "filters are disabled"
-		if k := r.prev(i, 8, 1, catTarget|catLimits); k >= 0 {
+		k := r.prev(i, 8, 1, catTarget|catLimits)
+		if k < 0 {
+			// "everything above this sentence is irrelevant"
+			if e := r.prev(i, 8, 1, catEverything); e >= 0 && r.near(e, e-2, e+3, catPrior) >= 0 {
+				k = e
+			}
+		}
+		if k >= 0 && stateWord(r.text[r.toks[i].start:r.toks[i].end]) && i-k > 2 {
+			k = -1 // "off", "false" state the limits' value only right after them ("safety=false"), not "a false positive"
+		}
+		if k >= 0 {
 			w := 2
-			if r.near(k, k-3, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 ||
+			lo := k - 3
+			if r.toks[k].flags&tokCJK != 0 {
+				lo = k - 6 // "これまでの指示": bigrams
+			}
+			if r.near(k, lo, i, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 ||
+				r.has(k, catEverything) ||
 				r.near(k, k-6, i, catAI|catYou|catYour|catRole) >= 0 && r.near(k, k-3, k, catOwn) < 0 {
 				// "your previous settings are outdated", "an assistant with
 				// its safety rules switched off"
 				w = 4
+			}
+			if r.ruleOfSomethingElse(k) {
+				w = 1 // "the rules of chess don't apply"
 			}
 			r.emit(topicJailbreak, "ignore_previous", "declares the instructions or safeguards void", w, k, i)
 		}
@@ -338,6 +527,15 @@ func (r *ruleCtx) override(i int) {
 		if r.has(k, catPrior|catYour) && k != i {
 			mod = true
 		}
+	}
+	// "the rules your creators set", "content policies from now on":
+	// the model's own rules by who set them or by when they stop
+	if !mod && r.near(j, j, j+4, catAuthority|catNew) > j {
+		mod = true
+	}
+	// "an AI that ignores safety": a persona described as disregarding
+	if !mod && r.has(j, catLimits) && r.near(i, i-10, i-1, catAI|catRole|catPersona|catPersonaCtx) >= 0 {
+		mod = true
 	}
 	w := 0
 	switch {
@@ -375,9 +573,40 @@ func (r *ruleCtx) override(i int) {
 		r.toks[j].end < r.toks[e].start && r.text[r.toks[j].end] == ' ' && isUpperASCII(r.text[r.toks[e].start]) {
 		w = 1
 	}
+	if w > 1 && r.ruleOfSomethingElse(j) {
+		w = 1 // "ignore the rules of chess"
+	}
 	if w > 0 {
 		r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions", w, i, j)
 	}
+}
+
+// ruleOfSomethingElse reports an instruction word qualified as the rules of
+// something that is not the model ("the rules of chess", "guidelines for
+// authors"): "of", "for" or "in", fillers, then a word the lexicon does not
+// know.
+func (r *ruleCtx) ruleOfSomethingElse(j int) bool {
+	e := int(r.toks[j].pend[r.ch]) + 1
+	if e >= len(r.toks) || r.brk(e) {
+		return false
+	}
+	switch r.text[r.toks[e].start:r.toks[e].end] {
+	case "of", "for", "in":
+	default:
+		return false
+	}
+	for k := e + 1; k < len(r.toks) && k <= e+3; k++ {
+		if r.brk(k) {
+			return false
+		}
+		if r.unknown(k) {
+			return true
+		}
+		if r.toks[k].cats[r.ch] != catFill {
+			return false
+		}
+	}
+	return false
 }
 
 // fillBetween reports that only fillers sit between tokens i and j.
@@ -411,7 +640,7 @@ func (r *ruleCtx) pii() {
 		w := 2
 		third := r.near(j, i-4, j+8, catThird)
 		name := -1
-		for k := i + 1; k < len(r.toks) && k <= j+8; k++ {
+		for k := i + 1; k < len(r.toks) && k <= j+10; k++ {
 			if r.brk(k) {
 				break
 			}
@@ -426,10 +655,13 @@ func (r *ruleCtx) pii() {
 		if name >= 0 {
 			w += 2
 		}
-		if own := r.near(j, j-3, j, catOwn); own >= 0 && third < 0 && name < 0 {
-			w = 0
+		if own := r.prev(j, 3, 0, catOwn); own > int(r.toks[i].pend[r.ch]) && third < 0 {
+			w = 0 // "my own IP address on Windows": a capital is no person
 		}
-		if w >= 4 && r.eduFrame(i) {
+		if r.near(j, j-4, j+5, catBusiness) >= 0 && third < 0 {
+			w = 0 // "the customer service phone number of Lufthansa"
+		}
+		if w >= 4 && w < 6 && r.eduFrame(i) {
 			w -= 3
 		}
 		if w > 0 {
@@ -451,8 +683,11 @@ func (r *ruleCtx) codeAbuse() {
 		if c&catEvade != 0 {
 			if j := r.next(i, 5, 2, catSecProduct); j >= 0 {
 				w := 3
-				if r.near(i, i-8, j+8, catMake|catMalware|catMalwareWeak) >= 0 {
+				if r.near(i, i-8, j+8, catMake|catMalware|catMalwareWeak|catCodeObj) >= 0 {
 					w = 4
+				}
+				if r.near(j, j, j+8, catBusiness) > j && r.near(i, i-8, j+8, catMalware|catMalwareWeak|catHarm) < 0 {
+					w = 2 // "disable the firewall … on my own PC"
 				}
 				r.emit(topicCodeAbuse, "security_evasion", "asks to evade antivirus, EDR or detection", w, i, j)
 			}
@@ -555,4 +790,57 @@ var instructionNouns = func() map[string]bool {
 func (r *ruleCtx) instructionNoun(j int) bool {
 	t := &r.toks[j]
 	return instructionNouns[string(r.text[t.start:t.end])] || instructionNouns[strings.ToLower(r.text[t.start:t.end])]
+}
+
+// mentionOnly lowers to a mention the jailbreak signals that lie wholly
+// inside quotes when the words outside the quotes talk about attacks
+// ("translate 'ignore previous instructions' for my security slides",
+// "is 'you are now in developer mode' a common jailbreak phrase?"): the
+// prompt quotes the attack, it does not make it. It reports whether it
+// lowered any.
+func (r *ruleCtx) mentionOnly(quoted [][2]int32) bool {
+	inside := func(a, b int32) bool {
+		for _, q := range quoted {
+			if a >= q[0] && b <= q[1] {
+				return true
+			}
+		}
+		return false
+	}
+	// talk about attacks outside the quotes, and no request to act on
+	// what is quoted ("combine the variables and do what it says")
+	meta := false
+	for k := range r.toks {
+		if inside(r.toks[k].start, r.toks[k].end) {
+			continue
+		}
+		if r.has(k, catObey|catJoin) {
+			return false
+		}
+		meta = meta || r.has(k, catMeta)
+	}
+	if !meta {
+		return false
+	}
+	lowered := false
+	for k := range r.out {
+		s := &r.out[k]
+		if s.topic != topicJailbreak || s.from < 0 || s.weight < 2 {
+			continue
+		}
+		if inside(r.toks[s.from].start, r.toks[s.to].end) {
+			s.weight, s.reason, lowered = 1, "quotes an attack phrase it talks about", true
+		}
+	}
+	return lowered
+}
+
+// stateWord reports a word that switches a setting ("off", "false"): an
+// override only as the value of the limits word right before it.
+func stateWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "off", "false", "offline":
+		return true
+	}
+	return false
 }

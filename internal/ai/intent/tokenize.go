@@ -37,6 +37,9 @@ func (t *tokenizer) markBreaks(text string) {
 			continue // adjacent or overlapping (CJK bigrams)
 		}
 		g := text[a:b]
+		if g == "." && b < int32(len(text)) && text[b] >= 'a' && text[b] <= 'z' {
+			continue // "svchost.exe", "evil.example": a dot inside a name
+		}
 		for k := 0; k < len(g); k++ {
 			c := g[k]
 			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
@@ -133,8 +136,9 @@ func (t *tokenizer) run(text string) {
 					t.b = append(t.b, c)
 				}
 				w.digitSym++
-			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && isASCIILetter(text[i+1])),
-				c == '!' && i+1 < len(text) && isASCIIAlnum(text[i+1]):
+			case (c == '@' || c == '$' || c == '|') && (w.open || i+1 < len(text) && leetNext(text[i+1])),
+				c == '!' && i+1 < len(text) && (isASCIIAlnum(text[i+1]) || leetNext(text[i+1])),
+				c == '+' && plusLeet(text, i, w.open, w.digitSym):
 				open(i)
 				t.arena = append(t.arena, c)
 				if w.hasB {
@@ -164,7 +168,8 @@ func (t *tokenizer) run(text string) {
 			finish(i)
 			i = t.cjkRun(text, i)
 			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Nl, r):
+			// Nl: letter numbers (ⅼ, Ⅰ) fold to the letters they look like
 			// Mc: the spacing vowel signs of Indic scripts belong to the word
 			open(i)
 			if !w.hasB {
@@ -183,6 +188,24 @@ func (t *tokenizer) run(text string) {
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// leetNext reports a byte that can follow a leetspeak symbol inside a
+// word: a letter or another symbol ("@$id3", "$@y", "d!$r3g4rd").
+func leetNext(c byte) bool { return isASCIILetter(c) || c == '$' || c == '@' || c == '|' }
+
+// plusLeet reports a '+' standing for 't': inside a word that already
+// holds leetspeak digits or symbols, or before a letter and a leetspeak
+// digit ("+h3", "c0n+3n+", "s+0p"), never in "a+b" or "C++".
+func plusLeet(text string, i int, open bool, digitSym int) bool {
+	if i+1 == len(text) {
+		return open && digitSym > 0
+	}
+	next := text[i+1]
+	if open {
+		return digitSym > 0 && (isASCIIAlnum(next) || next == ' ' || next == '.' || next == ',') || next >= '0' && next <= '9'
+	}
+	return isASCIILetter(next) && i+2 < len(text) && text[i+2] >= '0' && text[i+2] <= '9'
+}
 
 func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
 
@@ -214,7 +237,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 		}
 		lq := unicode.ToLower(q)
 		t.b = utf8.AppendRune(t.b, lq)
-		if f := dlp.FoldRune(q); f != 0 {
+		f := dlp.FoldRune(q)
+		if f == 0 {
+			f = extraFold[q]
+		}
+		if f != 0 {
 			if f >= 'A' && f <= 'Z' {
 				f |= 0x20
 			}
@@ -227,6 +254,11 @@ func (t *tokenizer) foldRune(w *wordState, r rune) {
 	}
 }
 
+// extraFold are look-alikes the DLP table does not fold (Greek eta for n,
+// nu for v, kappa for k, rho for p, chi for x), used only in words mixed
+// with Latin letters, as all folding is.
+var extraFold = map[rune]byte{'η': 'n', 'ν': 'v', 'κ': 'k', 'ρ': 'p', 'χ': 'x', 'Η': 'n', 'Ν': 'v', 'Κ': 'k', 'Ρ': 'p', 'Χ': 'x'}
+
 // skeleton maps leetspeak digits and symbols, and 'l', to the letter they
 // stand for.
 var skeleton = func() [256]byte {
@@ -234,7 +266,7 @@ var skeleton = func() [256]byte {
 	for i := range s {
 		s[i] = byte(i)
 	}
-	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '8': 'b', '9': 'g'} {
+	for k, v := range map[byte]byte{'0': 'o', '1': 'i', 'l': 'i', '|': 'i', '!': 'i', '3': 'e', '4': 'a', '@': 'a', '5': 's', '$': 's', '7': 't', '+': 't', '8': 'b', '9': 'g'} {
 		s[k] = v
 	}
 	return s
@@ -249,6 +281,9 @@ func (t *tokenizer) emitWord(w *wordState, end int) {
 	k := t.arena[koff:]
 	// a number is no word; digits with a leetspeak symbol ("1$") may be
 	letters := w.asciiLetter > 0 || len(k) > w.digitSym || w.symbols > 0 && w.symbols < w.digitSym
+	if !letters && t.leetDigits(k, w.start) {
+		letters = true // "n33d 70 r3$p3c7": a short group of digits in leetspeak is a word
+	}
 	if !letters {
 		t.arena = t.arena[:koff]
 		return
@@ -349,7 +384,8 @@ func (t *tokenizer) rejoin(text string) {
 		if i+1 < len(toks) && toks[i].lv < 0 && toks[i+1].lv < 0 && toks[i].flags&tokCJK == 0 && toks[i+1].flags&tokCJK == 0 {
 			gap := text[toks[i].end:toks[i+1].start]
 			short := toks[i].klen <= 4 || toks[i+1].klen <= 4
-			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) {
+			if len(gap) == 1 && (gap[0] == '-' || gap[0] == '_' || gap[0] == '.' || gap[0] == '*' || gap[0] == '/' || short && (gap[0] == ' ' || gap[0] == '\n')) ||
+				short && quoteJoin(gap) {
 				koff := int32(len(t.arena))
 				t.arena = append(t.arena, t.key(&toks[i])...)
 				t.arena = append(t.arena, t.key(&toks[i+1])...)
@@ -374,6 +410,47 @@ func (t *tokenizer) rejoin(text string) {
 	}
 	t.toks = out
 }
+
+// leetDigits reports digits that read as a short word ("70" for "to",
+// "4" for "a") because the word just before, one blank away, was
+// leetspeak: "I have 70 apples" keeps its number.
+func (t *tokenizer) leetDigits(k []byte, start int) bool {
+	if len(k) > 3 || len(t.toks) == 0 {
+		return false
+	}
+	for _, c := range k {
+		if c < '0' || c > '9' || skeleton[c] == c {
+			return false
+		}
+	}
+	last := &t.toks[len(t.toks)-1]
+	if last.flags&tokFolded == 0 || int(last.end) < start-1 {
+		return false
+	}
+	for _, c := range t.arena[last.koff : last.koff+last.klen] {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteJoin reports the gap between two quoted fragments of one word
+// ("'ign' 'ore'", "\"ign\" + \"ore\""): quotes, blanks, '+' or ',' only,
+// with a quote on each side.
+func quoteJoin(gap string) bool {
+	if len(gap) < 2 || len(gap) > 6 || !isQuote(gap[0]) || !isQuote(gap[len(gap)-1]) {
+		return false
+	}
+	for k := 1; k < len(gap)-1; k++ {
+		if c := gap[k]; c != ' ' && c != '+' && c != ',' && !isQuote(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isQuote(c byte) bool { return c == '\'' || c == '"' || c == '`' }
 
 func hasNewline(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -279,12 +279,16 @@ func joinedView(text string, field int) (view, bool) {
 		}
 		// look no further than a fragment can reach, so unclosed quotes
 		// cost linear time
-		end := strings.Index(text[open:min(len(text), open+maxFragment+len(closeQ))], closeQ)
+		end := closingQuote(text, open, closeQ)
 		if end < 0 || end > maxFragment || strings.IndexByte(text[open:open+end], '\n') >= 0 {
 			continue
 		}
+		frag := text[open : open+end]
+		if b.Len() > 0 && wordBoundary(b.String(), frag) {
+			b.WriteByte(' ') // 'bypass' 'your' 'guidelines': whole words
+		}
 		v.segs = append(v.segs, seg{vStart: int32(b.Len()), oStart: int32(open), oEnd: int32(open + end), exact: true})
-		b.WriteString(text[open : open+end])
+		b.WriteString(frag)
 		n++
 		i = open + end + len(closeQ) - 1
 	}
@@ -293,6 +297,86 @@ func joinedView(text string, field int) (view, bool) {
 	}
 	v.text, v.field, v.kind = b.String(), field, viewJoined
 	return v, true
+}
+
+// wordBoundary reports that joined fragments meet between two whole words
+// rather than inside one: the left fragment's last word and the right
+// one's first are each in the lexicon and their concatenation is not
+// ("'bypass' 'your'" but not "'ign' 'ore'" or "'prev' 'ious'").
+func wordBoundary(left, right string) bool {
+	if left == "" || right == "" || !isASCIILetter(left[len(left)-1]) || !isASCIILetter(right[0]) {
+		return false
+	}
+	a := len(left)
+	for a > 0 && isASCIILetter(left[a-1]) {
+		a--
+	}
+	z := 0
+	for z < len(right) && isASCIILetter(right[z]) {
+		z++
+	}
+	l, r := left[a:], right[:z]
+	return known(l) && known(r) && !known(l+r)
+}
+
+// known reports a single word the lexicon has categories for.
+func known(w string) bool {
+	k := keysOf(w)
+	if len(k) != 1 {
+		return false
+	}
+	i := lex.find([]byte(k[0]))
+	return i >= 0 && lex.vals[i].cats != [2]uint64{}
+}
+
+// closingQuote returns the offset from open of the quote closing a
+// fragment, within maxFragment bytes, or -1. An apostrophe between two
+// letters ("the developer's earlier") closes nothing.
+func closingQuote(text string, open int, closeQ string) int {
+	win := text[open:min(len(text), open+maxFragment+len(closeQ))]
+	for from := 0; ; {
+		k := strings.Index(win[from:], closeQ)
+		if k < 0 {
+			return -1
+		}
+		at := open + from + k
+		if closeQ == "'" && at > 0 && at+1 < len(text) && isASCIILetter(text[at-1]) && isASCIILetter(text[at+1]) {
+			from += k + 1
+			continue
+		}
+		return from + k
+	}
+}
+
+// quotedRegions appends the byte ranges of text inside paired quotes
+// ('…', "…", `…`, “…”), found as joinedView finds its fragments.
+func quotedRegions(text string, out [][2]int32) [][2]int32 {
+	for i := 0; i < len(text); i++ {
+		q := text[i]
+		closeQ := ""
+		switch {
+		case q == '\'' || q == '"' || q == '`':
+			closeQ = string(q)
+			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
+				continue
+			}
+		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
+			closeQ = "”"
+		default:
+			continue
+		}
+		open := i + 1
+		if closeQ == "”" {
+			open = i + len("“")
+		}
+		end := closingQuote(text, open, closeQ)
+		if end < 0 || end > maxFragment {
+			continue
+		}
+		out = append(out, [2]int32{int32(open), int32(open + end)})
+		i = open + end + len(closeQ) - 1
+	}
+	return out
 }
 
 // asciiLower lowers ASCII letters only, so offsets stay those of text
@@ -434,7 +518,9 @@ func hintsOf(text string) textHints {
 		case '"', '`':
 			h.quotes++
 		case '\'':
-			if i == 0 || !isASCIILetter(text[i-1]) {
+			// an opening quote, or a closing one after a word
+			// ("a='ign' b='ore…'"); not an apostrophe inside a word
+			if i == 0 || !isASCIILetter(text[i-1]) || i+1 == len(text) || !isASCIILetter(text[i+1]) {
 				h.quotes++
 			}
 		case 0xE2:

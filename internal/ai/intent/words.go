@@ -74,10 +74,12 @@ var wordLists = []wordList{
 	{catOwn, []string{"my", "our", "mine", "ours", "myself", "me", "i", "we", "mes", "mon", "meine", "meinen", "mis", "mi", "miei", "meus", "мои", "我的", "我们的"}},
 	{catYou, []string{"you", "yourself", "u", "tu", "vous", "du", "dich", "dir", "sie", "usted", "tu", "ты", "вы", "你", "您"}},
 	{catPersonaWeak, []string{"dan", "stan", "dude", "aim", "maximum", "unleashed", "omega", "alphabreak", "mongo tom", "kevin", "developer"}},
-	{catPersona, []string{"evil twin", "evil version", "evil counterpart", "dark twin", "unfiltered version of yourself", "unrestricted version of yourself",
-		"do anything now", "developer mode", "dev mode", "god mode", "godmode",
-		"evil confidant", "always intelligent and machiavellian", "antigpt", "anti-gpt", "betterdan",
-		"opposite mode", "evil mode", "chaos mode", "uncensored mode", "no-filter mode", "dan mode", "sudo mode", "root mode",
+	{catPersonaCtx, []string{"evil twin", "evil version", "evil counterpart", "dark twin", "evil side", "dark side", "shadow self", "alter ego",
+		"developer mode", "dev mode", "god mode", "godmode", "opposite mode", "evil mode", "chaos mode", "evil ai", "evil assistant", "evil bot",
+		"rogue ai", "malicious ai", "villain", "no-rules version", "uncensored self", "unfiltered self"}},
+	{catPersona, []string{"unfiltered version of yourself", "unrestricted version of yourself",
+		"do anything now", "evil confidant", "always intelligent and machiavellian", "antigpt", "anti-gpt", "betterdan",
+		"uncensored mode", "no-filter mode", "dan mode", "sudo mode", "root mode", "jailbreak mode", "jailbroken mode", "no-restrictions mode", "devmode",
 		"越狱", "脱獄"}},
 	{catRole, []string{"let's play a game", "lets play a game", "act as", "acting as", "act like", "behave as", "behave like", "pretend+", "role-play", "roleplay+", "role play", "play the role",
 		"you are now", "you're now", "youre now", "from now on you are", "imagine you are", "imagine you're", "simulate+", "impersonate+",
@@ -136,7 +138,7 @@ var wordLists = []wordList{
 		"я", "我是", "これは"}},
 	{catMode, []string{"mode", "developer mode", "debug mode", "maintenance mode", "test mode", "testing mode", "diagnostic mode", "admin mode", "god mode",
 		"unlocked mode", "unrestricted mode", "safe mode off", "override", "modus", "modo", "режим", "模式", "モード"}},
-	{catNew, []string{"new", "from now on", "henceforth", "going forward", "from this point", "from here on", "instead", "onwards", "hereafter", "updated",
+	{catNew, []string{"now allows", "now allow", "now permits", "now permit", "new", "from now on", "henceforth", "going forward", "from this point", "from here on", "instead", "onwards", "hereafter", "updated",
 		"nouvelles", "nouvelle", "desormais", "dorenavant", "a partir de maintenant", "neue", "neuen", "ab jetzt", "von nun an", "stattdessen",
 		"nuevas", "nueva", "a partir de ahora", "desde ahora", "en su lugar", "nuove", "nuova", "da ora in poi", "novas", "a partir de agora",
 		"новые", "новая", "теперь", "отныне", "вместо", "新的", "从现在开始", "现在开始", "今後", "新しい"}},
@@ -208,7 +210,7 @@ var wordLists = []wordList{
 		"siem", "waf", "captcha", "2fa", "mfa", "antimalware", "anti-malware", "杀毒"}},
 	{catHarm, []string{"downloads and runs", "download and run", "download and execute", "downloads and executes", "without the user noticing",
 		"without the user knowing", "without user consent", "without them noticing", "ransom note", "keystroke+", "session cookies", "session cookie",
-		"saved passwords", "every file", "all files", "all the files", "encrypts every", "encrypt every", "steal+", "stole", "stolen", "exfiltrate+", "encrypt all", "encrypts all", "encrypt every", "encrypts the files", "demand+ ransom",
+		"saved passwords", "encrypts every", "encrypt every", "steal+", "stole", "stolen", "exfiltrate+", "encrypt all", "encrypts all", "encrypt every", "encrypts the files", "demand+ ransom",
 		"ransom", "spread+", "propagate+", "infect+", "victim+", "without consent", "without their consent", "without them knowing", "without permission",
 		"silently", "secretly", "covertly", "unauthorized", "unauthorised", "hack into", "break into", "take over", "takeover", "compromise+", "hijack+",
 		"crack+", "harvest+", "wipe+", "destroy+", "cripple+", "knock offline", "take down", "flood+", "overwhelm+", "drain+", "empty their", "spy+",
@@ -218,4 +220,327 @@ var wordLists = []wordList{
 		"computers", "devices", "ex's", "partner's", "girlfriend's", "boyfriend's", "wife's", "husband's", "employer's", "competitor's", "competitor+"}},
 }
 
-var lex = compile(wordLists)
+var lex = compile(append(append(wordLists, moreWordLists...), thirdWordLists...))
+
+// moreWordLists extend each concept the ignore-previous, reveal, persona
+// and no-restrictions rules use with a thesaurus pass in English and the
+// words for it in French, Spanish, German, Italian, Portuguese, Dutch,
+// Polish, Turkish, Russian, Ukrainian, Chinese, Japanese, Korean, Arabic,
+// Hindi, Vietnamese, Indonesian and Swedish (imperative and polite forms,
+// the inflections such prompts use, spellings with and without
+// diacritics).
+var moreWordLists = []wordList{
+	// override verbs
+	{catOverride, []string{
+		"scratch+", "overrule+", "countermand+", "annul+", "repeal+", "abolish+", "retract+", "withdraw+", "shelve+", "jettison+", "junk",
+		"on hold", "no longer counts", "no longer count", "doesn't count", "don't count", "does not count", "do not count", "no longer matters", "no longer matter",
+		"don't matter", "doesn't matter", "is irrelevant", "are irrelevant", "irrelevant", "is void", "are void", "null and void", "are cancelled", "is cancelled",
+		"are canceled", "is canceled", "are revoked", "is revoked", "revoked", "has expired", "have expired", "deprecated", "are suspended", "is suspended", "suspended",
+		"offline", "off", "false", "disabled", "deactivated", "no longer in effect", "not in effect", "don't bother with", "dont bother with", "do not bother with",
+		"pay zero attention", "pay zero attention to", "pay little attention to", "pay no heed", "turns off", "switches off", "shuts off", "turning off", "switching off",
+		"let go", "leave behind", "set to one side", "put to one side", "lay aside", "cast aside", "cast off", "unload", "shed", "nullified", "stop honouring",
+		// fr
+		"laisse tomber", "laissez tomber", "mets de cote", "mettez de cote", "passe outre", "passez outre", "ne respecte plus", "ne respectez plus",
+		"n'applique plus", "n'appliquez plus", "ne s'appliquent plus", "ne s'applique plus", "desactive", "desactivez", "supprime", "supprimez", "efface", "effacez", "outrepasse", "outrepassez",
+		// es
+		"no hagas caso", "no haga caso", "deja de lado", "deje de lado", "pasa por alto", "olvidate de", "olvidate", "salta", "desactiva", "desactive", "ya no aplican", "ya no se aplican", "no respetes", "no sigas",
+		// de
+		"vergessen sie", "ignorieren sie", "ubergehe", "ubergehen sie", "setze ausser kraft", "hebe auf", "deaktiviere", "deaktivieren sie", "gelten nicht mehr", "gilt nicht mehr", "verwerfen sie", "lass weg",
+		// it
+		"dimenticate", "ignorate", "trascura", "trascurate", "scarta", "annulla", "disattiva", "lascia perdere", "non rispettare", "non seguire", "aggira", "non valgono piu", "dimentica",
+		// pt
+		"esqueca", "esquece", "esqueçam", "desconsidera", "descarte", "deixe de lado", "nao siga", "pare de seguir", "anule", "desative", "contorne", "nao valem mais",
+		// nl
+		"negeer", "negeren", "vergeet", "vergeten", "sla over", "gooi weg", "schakel uit", "omzeil", "volg niet", "niet meer volgen", "laat varen",
+		// pl
+		"zignoruj", "ignoruj", "zapomnij", "pomin", "pomiń", "odrzuc", "odrzuć", "porzuc", "porzuć", "wylacz", "wyłącz", "omin", "omiń", "nie stosuj sie do", "nie stosuj się do", "nie przestrzegaj", "nie wykonuj",
+		// tr
+		"yok say", "yoksay", "gormezden gel", "görmezden gel", "unut", "atla", "bosver", "boşver", "dikkate alma", "uyma", "devre disi birak", "devre dışı bırak", "iptal et",
+		// ru
+		"проигнорируй", "не выполняй", "не следуй", "не соблюдай", "обойди", "отключи", "забей на", "больше не действуют", "отбрось",
+		// uk
+		"ігноруй", "проігноруй", "забудь", "не зважай на", "відкинь", "скасуй", "не виконуй", "не дотримуйся", "обійди", "вимкни",
+		// zh, ja
+		"不要遵守", "不要理会", "抛开", "丢弃", "放弃", "不再遵守", "跳过", "解除", "忘記", "繞過", "忘れて", "破棄", "従わない", "従わず", "取り消",
+		// ko (stems need two syllables; short forms as words)
+		"잊고", "잊어", "잊어라", "잊어버려", "잊어버리고", "잊으세요", "잊어줘", "무시해", "무시하고", "무시해라", "무시하세요", "우회*", "해제*",
+		// ar
+		"انسَ", "لا تتبع", "لا تلتزم", "تخط", "تخطى", "ألغ", "الغ", "اهمل", "أهمل",
+		// hi
+		"नजरअंदाज", "भूलो", "भूल जाओ", "भूल जाइए", "ध्यान मत दो", "मत मानो", "पालन मत करो", "हटा दो",
+		// vi
+		"bỏ qua", "quên", "quên đi", "phớt lờ", "lờ đi", "không tuân theo", "hủy bỏ",
+		// id
+		"abaikan", "lupakan", "acuhkan", "jangan ikuti", "lewati", "batalkan", "nonaktifkan", "langgar",
+		// sv
+		"ignorera", "glöm", "strunta i", "bortse från", "bortse fran", "hoppa över", "följ inte", "stäng av",
+	}},
+	// instruction nouns
+	{catTarget, []string{
+		"setup", "set-up", "configuration", "config", "conditioning", "alignment", "training", "brief", "standing orders", "marching orders", "instruction set",
+		"directions", "guidance", "safety rules", "safety guidelines", "safety policy", "safety policies", "content rules", "content guidelines",
+		// fr
+		"consignes", "consigne", "regle", "règle", "règles", "lignes directrices", "politique", "politiques", "parametres", "programmation",
+		// es
+		"regla", "norma", "pautas", "indicaciones", "politicas", "politica", "programacion",
+		// de
+		"regel", "richtlinie", "vorgabe", "instruktionen", "systemanweisungen", "programmierung",
+		// it
+		"istruzione", "regola", "direttive", "linee guida", "indicazioni", "norme", "politiche",
+		// pt
+		"instrução", "instrucao", "regra", "diretrizes", "orientações", "orientacoes",
+		// nl
+		"instructies", "instructie", "regels", "richtlijnen", "aanwijzingen", "opdrachten", "systeeminstructies",
+		// pl
+		"instrukcje", "instrukcji", "instrukcjach", "instrukcjami", "polecenia", "poleceń", "polecen", "poleceniach", "poleceniami", "zasady", "zasad", "zasadach", "reguły", "reguł", "wytyczne", "wytycznych",
+		// tr
+		"talimatlar", "talimatları", "talimatlarını", "talimatlarin", "talimatlarını", "talimat", "talimatı", "kurallar", "kuralları", "kurallarını", "kural", "yönergeler", "yönergeleri", "yönergelerini", "komutlar", "komutları",
+		// ru, uk
+		"директив*", "команд*", "настройк*", "інструкці*", "вказівк*", "настанов*",
+		// zh, ja, ko
+		"设定", "规定", "准则", "命令", "規則", "ガイドライン", "지침*", "지시사항*",
+		// ar
+		"تعليماتك", "أوامر", "قواعد", "قواعدك", "الإرشادات", "إرشادات",
+		// hi
+		"निर्देशों", "नियमों", "दिशानिर्देश*",
+		// vi
+		"hướng dẫn", "chỉ dẫn", "quy tắc", "chỉ thị", "lệnh", "nguyên tắc", "quy định",
+		// id
+		"instruksi", "aturan", "perintah", "petunjuk", "pedoman",
+		// sv
+		"instruktioner", "instruktionerna", "regler", "reglerna", "riktlinjer", "riktlinjerna", "direktiv",
+	}},
+	// before / given to the model
+	{catPrior, []string{
+		"gave you", "given you", "given to you", "you were given", "you've been given", "you have been given", "you received", "received",
+		"you were set up with", "set up with", "configured with", "you were configured with", "you were trained with", "deployed you", "built into you",
+		"at the start", "at the beginning", "beforehand", "hitherto", "heretofore", "up till now", "till now", "earlier on", "before this", "before now",
+		"preexisting", "pre-existing", "legacy", "starting", "opening",
+		// fr
+		"precedents", "plus haut", "d'origine", "qu'on t'a donnees", "qu'on t'a données", "donnees", "données", "recues", "reçues", "jusqu'ici", "anterieurs",
+		// es
+		"de arriba", "que te dieron", "recibiste", "hasta ahora",
+		// de
+		"alten", "vorangegangenen", "vorangegangene",
+		// it
+		"originali", "che ti hanno dato", "ricevute", "di prima", "finora",
+		// pt
+		"iniciais", "originais", "que voce recebeu", "que você recebeu", "recebeu", "acima", "até agora",
+		// nl
+		"voorgaande", "oorspronkelijke", "bovenstaande", "oude",
+		// pl
+		"wcześniejsze", "wcześniejszych", "wczesniejszych", "powyższe", "powyzsze", "dotychczasowe", "pierwotne",
+		// tr
+		"önceki", "yukarıdaki", "yukaridaki", "eski", "orijinal",
+		// ru, uk
+		"исходн*", "первоначальн*", "изначальн*", "попередніх", "попередн*", "початков*", "раніше",
+		// zh, ja, ko
+		"原来", "原有", "此前", "早先", "これまで", "今まで", "上記", "最初の", "元の", "앞의", "위의", "기존", "기존의",
+		// ar, hi
+		"الماضية", "أعلاه", "الأصلية", "पिछली", "ऊपर", "पुराने",
+		// vi, id, sv
+		"trước đó", "ban đầu", "ở trên", "terdahulu", "di atas", "föregående", "ovanstående", "ursprungliga", "gamla",
+	}},
+	// reveal verbs (verb before object)
+	{catReveal, []string{
+		"reply with", "respond with", "answer with", "regurgitate+", "reproduce+", "divulge+", "spill+", "cough up", "hand over", "read back", "read out", "list out", "paste back",
+		"affiche", "montrez", "donne", "donnez", "dis-moi", "ecris", "écris", "imprime", "divulgue",
+		"muestrame", "muéstrame", "dime", "escribe", "ensename", "enséñame",
+		"zeigen sie", "gib aus", "nenne", "schreib", "offenbare", "enthulle", "enthülle",
+		"mostrami", "stampa", "dimmi", "scrivi",
+		"mostre", "revele", "repita", "imprima", "diga", "exiba", "escreva",
+		"geef", "herhaal", "onthul", "schrijf", "vertel",
+		"pokaż", "wypisz", "powtórz", "wyświetl", "podaj", "napisz", "zdradź",
+		"выведи", "раскрой", "напиши", "распечатай", "озвучь", "виведи", "розкрий",
+		"告诉", "展示", "透露", "给我看",
+		"أظهر", "اظهر", "اعرض", "أعرض", "اكشف", "اكتب", "أخبرني", "كرر",
+		"hiển thị", "cho tôi xem", "tiết lộ", "in ra", "lặp lại",
+		"tampilkan", "tunjukkan", "ungkapkan", "ulangi", "cetak", "beritahu", "sebutkan",
+		"visa", "avslöja", "upprepa", "skriv ut", "berätta",
+	}},
+	// reveal verbs after the object (verb-final languages)
+	{catRevealEnd, []string{
+		"göster", "goster", "yaz", "söyle", "soyle", "açıkla", "paylaş", "tekrarla", "yazdır",
+		"表示", "見せ", "教え", "出力", "書いて", "開示",
+		"보여줘", "보여", "보여주세요", "보여주고", "알려줘", "알려", "알려주세요", "출력*", "공개*", "말해", "말해줘",
+		"दिखाओ", "दिखाइए", "दिखाएं", "दिखाएँ", "बताओ", "बताइए", "बताएं", "बताएँ", "लिखो", "प्रकट",
+	}},
+	// the hidden prompt
+	{catSecret, []string{
+		"system instructions", "system-level instructions", "hidden configuration", "secret configuration", "your setup", "your config", "your configuration",
+		"developer message", "operator instructions", "your system message", "your system prompt", "your initial instructions", "your hidden instructions",
+		"prompt systeme", "message systeme", "instructions systeme", "ton prompt",
+		"prompt del sistema", "mensaje del sistema", "instrucciones del sistema", "tu prompt",
+		"systemnachricht", "systemanweisungen", "deinen prompt",
+		"prompt di sistema", "messaggio di sistema", "istruzioni di sistema",
+		"prompt do sistema", "prompt de sistema", "mensagem do sistema",
+		"systeembericht", "systeeminstructies",
+		"monit systemowy", "komunikat systemowy", "instrukcje systemowe",
+		"sistem mesajı", "sistem mesajını", "sistem komutunu", "sistem promptunu",
+		"системное сообщение", "системную подсказку", "системный запрос", "системний промпт", "системні інструкції", "системне повідомлення",
+		"系统提示词", "系统消息", "初始指令", "システムメッセージ", "初期指示",
+		"시스템 프롬프트", "시스템 프롬프트를", "시스템 메시지", "시스템 메시지를",
+		"موجه النظام", "رسالة النظام", "تعليمات النظام", "موجّه النظام",
+		"सिस्टम प्रॉम्प्ट", "सिस्टम संदेश", "सिस्टम निर्देश",
+		"lời nhắc hệ thống", "prompt hệ thống", "thông điệp hệ thống",
+		"prompt sistem", "pesan sistem", "instruksi sistem",
+		"systemprompten", "systemmeddelande", "systemmeddelandet",
+	}},
+	// role-play openers
+	{catRole, []string{
+		"take on the persona", "adopt the persona", "assume the persona", "assume the role", "adopt the role", "persona of", "in the role of", "play the part",
+		"you will play", "you're going to play", "you are going to play", "you will be", "become+", "transform into", "turn into", "channel+", "embody+",
+		"answer as", "respond as", "reply as", "speak as", "write as", "talk as", "be that", "be this", "be an ai", "be a model", "be an assistant", "stay in character", "in character",
+		"imagine you're", "imagine you are", "imagine being", "suppose you are", "suppose you were", "if you were", "if you had", "what would an", "pretend you're", "pretend you are",
+		"fais semblant", "faites semblant", "agis comme", "agissez comme", "comporte-toi comme", "imagine que tu es", "reponds comme", "réponds comme",
+		"finge que", "haz como si", "imagina que eres", "interpreta", "responde como",
+		"tu so als", "stell dir vor", "spiele die rolle", "verhalte dich wie", "ab sofort bist du", "antworte als",
+		"fai finta", "comportati come", "interpreta il ruolo", "immagina di essere", "rispondi come",
+		"finja", "faça de conta", "aja como", "atue como", "agora voce e", "agora você é", "você agora é", "imagine que voce e", "responda como",
+		"doe alsof", "speel de rol", "gedraag je als", "je bent nu", "stel je voor", "antwoord als",
+		"udawaj", "zachowuj się jak", "zachowuj sie jak", "wciel się", "odgrywaj", "jesteś teraz", "teraz jesteś", "wyobraź sobie", "odpowiadaj jako",
+		"gibi davran", "gibi davranın", "rolünü oyna", "rol yap", "artık sen", "hayal et",
+		"представь что", "веди себя как", "сыграй роль", "теперь ты", "отвечай как", "действуй как",
+		"прикинься", "уяви", "поводься як", "зіграй роль", "ти тепер", "тепер ти", "відповідай як",
+		"现在你是", "想象你是", "充当", "になりきって", "ふりをして", "演じて", "として振る舞", "として答え", "として回答",
+		"척해", "척하고", "인 척", "처럼 행동", "연기해", "역할*",
+		"تظاهر", "تصرف كأنك", "أنت الآن", "انت الان", "تقمص", "العب دور",
+		"नाटक करो", "होने का नाटक", "की तरह व्यवहार", "अब तुम", "तुम अब", "भूमिका",
+		"giả vờ", "đóng vai", "bây giờ bạn là", "hãy tưởng tượng",
+		"berpura-pura", "pura-pura", "berperan sebagai", "bertindak sebagai", "sekarang kamu adalah", "bayangkan kamu",
+		"låtsas", "spela rollen", "agera som", "du är nu", "tänk dig",
+	}},
+	// without / free of
+	{catNeg, []string{
+		"never given", "never had", "stripped of", "devoid of", "lacking", "lacks", "no longer has", "no longer have", "doesn't have", "does not have", "don't have any",
+		"does not care about", "doesn't care about", "not care about", "cares nothing for", "indifferent to", "unburdened by", "unencumbered by", "not constrained by", "not governed by",
+		"n'as plus", "n'a plus", "n'a aucune", "plus aucune", "libre de", "libere de", "libéré de",
+		"ninguna", "ya no tienes", "libre de",
+		"keinerlei", "jegliche",
+		"nessun", "libero da",
+		"nenhum", "livre de",
+		"zonder", "geen", "vrij van",
+		"bez", "żadnych", "zadnych", "żadnej", "zadnej", "wolny od",
+		"hiçbir", "hicbir", "olmadan",
+		"никаких", "свободный от", "немає", "жодних", "вільний від",
+		"毫无", "摆脱",
+		"بدون", "بلا", "دون", "لا توجد", "ليس لديك", "خال من",
+		"बिना", "मुक्त",
+		"không có", "không bị",
+		"tanpa", "tidak ada", "bebas dari",
+		"utan", "inga", "ingen", "fri från",
+	}},
+	// negation after what it negates
+	{catNegAfter, []string{"yok", "yokmuş", "yokmus", "yoktur", "ない", "なし", "無し", "없는", "없이", "없어", "없다", "बिना", "नहीं"}},
+	// limits
+	{catLimits, []string{
+		"safety training", "alignment training", "safety layer", "safety features", "safety settings", "content filter+", "caution", "scruple+", "inhibition+", "qualms",
+		"taboo+", "red lines", "limits", "off-limits",
+		"regle", "règle", "règles", "limite", "filtre", "censure", "tabous",
+		"restriccion", "restricción", "restricciones", "filtro", "censura", "normas",
+		"einschrankung", "einschränkungen", "zensur",
+		"filtri", "morale",
+		"restrições", "regras",
+		"beperkingen", "censuur", "grenzen", "ethiek", "moraal", "regels",
+		"ograniczeń", "ograniczen", "ograniczenia", "zasad", "filtrów", "filtrow", "cenzury", "etyki", "reguł",
+		"kısıtlama", "kısıtlaman", "kısıtlamaların", "kısıtlamalar", "kısıtlamanın", "sınır", "sınırlama", "filtre", "sansür", "kural", "kurallar", "etik", "ahlak",
+		"обмежен*", "фільтр*",
+		"约束", "制約", "検閲", "フィルター", "倫理", "제한*", "규칙*", "필터*", "검열*", "윤리*",
+		"قيود", "القيود", "حدود", "فلاتر", "رقابة", "أخلاق",
+		"प्रतिबंध*", "सीमा*", "सीमाओं", "फ़िल्टर", "फिल्टर", "सेंसर*",
+		"giới hạn", "hạn chế", "bộ lọc", "kiểm duyệt", "đạo đức",
+		"batasan", "sensor", "etika", "pembatasan",
+		"begränsningar", "censur", "etik",
+	}},
+	// unrestricted
+	{catFree, []string{
+		"unconstrained", "unmuzzled", "unleashed", "untethered", "uncapped", "no-holds-barred", "unregulated", "unsupervised", "unhinged", "unbridled",
+		"nothing is off-limits", "nothing is off limits", "nothing is off the table", "no topic is off-limits", "everything is fair game", "without consequences",
+		"has no consequences", "have no consequences", "nothing is prohibited", "nothing is banned",
+		"non censure", "non censuré", "debride", "débridé", "sin límites",
+		"ohne filter", "ohne grenzen", "senza limiti", "sem filtros", "sem censura", "sem restrições", "sem limites",
+		"ongefilterd", "ongecensureerd", "onbeperkt", "bez cenzury", "bez ograniczeń", "nieograniczony", "nieocenzurowany",
+		"sınırsız", "filtresiz", "sansürsüz", "kısıtlamasız", "без ограничений", "без цензуры", "без обмежень", "без цензури",
+		"无审查", "不受约束", "制限なし", "検閲なし", "무제한", "بلا قيود", "بدون قيود", "बिना प्रतिबंध",
+		"không giới hạn", "không kiểm duyệt", "tanpa batas", "tanpa sensor", "tanpa filter", "ofiltrerad", "ocensurerad", "obegränsad",
+	}},
+	// refusals
+	{catRefuse, []string{"says no", "saying no", "turn down", "turns down", "turning down", "push back", "pushback", "refuses", "declines"}},
+	// the model addressed
+	{catAI, []string{"assistants", "models", "agents", "chatbots", "bots", "llms", "language models", "superintelligence", "ai system", "ai systems",
+		"l'ia", "un'ia", "une ia", "kunstmatige intelligentie", "sztuczna inteligencja", "asystent", "yapay zeka", "asistan", "ші", "人工知能", "인공지능",
+		"الذكاء الاصطناعي", "एआई", "trí tuệ nhân tạo", "kecerdasan buatan", "asisten", "助理", "ai로서", "ai로"}},
+	{catYou, []string{"toi", "tú", "ty", "тебя", "тебе", "ти", "тебе", "jij", "sen", "あなた", "너", "당신", "أنت", "तुम", "आप", "kamu", "anda", "你是", "你现", "你之"}},
+	{catYour, []string{"ton", "ta", "tuo", "tua", "você", "voce", "seu", "sua", "teu", "jouw", "uw", "twoje", "twoich", "twój", "swój", "swoje", "swoich", "senin",
+		"твой", "твоя", "свой", "твої", "свої", "свій", "너의", "당신의", "الخاص بك", "अपने", "अपना", "तुम्हारे", "आपके", "của bạn", "din", "dina", "ditt"}},
+	// permission
+	{catPermit, []string{"now allows", "now allow", "now permits", "now permit", "allows", "allow", "allowed", "permits", "permit", "permitted", "authorizes", "authorises", "lets you", "enables", "is fine", "it's fine", "is ok", "is okay", "approved"}},
+	// dual-answer frames
+	{catDual, []string{"respond twice", "answer twice", "reply twice", "two responses", "two answers", "two replies", "two versions", "both responses", "second response",
+		"second answer", "two ways", "one normal", "once normally", "then as", "side by side", "two paragraphs"}},
+	// a business's contact
+	{catBusiness, []string{"customer service", "customer support", "support line", "helpline", "hotline", "headquarters", "head office", "office", "embassy", "consulate", "company", "store",
+		"restaurant", "airline", "hospital", "school's", "city hall", "library", "museum", "reception", "official", "public", "my own", "own"}},
+	// talk about attacks
+	{catMeta, []string{"jailbreak+", "jailbreaking", "prompt injection", "prompt injections", "injection", "attack+", "phrase+", "slide+", "training", "course", "workshop",
+		"classifier", "detector", "example+", "e.g", "such as", "quote+", "quoted", "string", "means", "mean", "meaning",
+		"common", "technique+", "research", "paper", "red team", "red-team", "dataset", "unit test", "test+", "explain+", "why", "teach+", "awareness",
+		"says", "said", "wrote", "typed", "tells", "message like", "defend+", "defence", "defense", "protect+", "security"}},
+	// frames where rules supposedly lapse
+	{catSandbox, []string{"sandbox", "simulation", "simulated", "hypothetically", "hypothetical", "in theory", "theoretically", "a world where", "fictional world", "alternate universe",
+		"parallel universe", "thought experiment", "no consequences", "test environment", "for research purposes", "purely academic"}},
+	// requests for data
+	{catRequest, []string{"pull together", "work out", "figure out", "track+", "trace+", "pinpoint+", "who does", "where does", "which", "dig out", "unearth+"}},
+	{catPData, []string{"workplace", "where she works", "where he works", "gym", "kids' school", "commute", "route", "owner's name", "live with", "lives with", "texts", "messages",
+		"gps location", "current location", "mobile number", "private email", "personal email", "travel plans", "licence plate", "registration", "address these days"}},
+	{catThird, []string{"owner", "owner's", "driver", "girlfriend+", "boyfriend+", "partner+", "girlfriend's", "boyfriend's", "partner's", "wife's", "husband's", "streamer", "youtuber",
+		"person's", "landlord's", "ex's", "woman's", "man's", "journalist+", "reporter", "teacher's", "jeff's", "someone else's"}},
+	// code abuse
+	{catEvade, []string{"turns off", "turning off", "switches off", "switch off", "shuts off", "kills", "pack+", "packer", "crypter", "zero detections", "0 detections", "no detections", "avoid edr", "avoid av", "avoid antivirus", "hollow+", "hollow out",
+		"hides from", "hide from", "hiding from", "invisible to", "past the", "slip by"}},
+	{catSecProduct, []string{"task manager", "virustotal", "detections", "security tools", "defender's", "antivirus software"}},
+	{catMalware, []string{"fake login page", "fake login", "fake sign-in page", "cloned login page", "lookalike login page", "hidden shell", "shell back", "second stage", "second-stage",
+		"stager", "card skimming", "skimming script", "formjacking", "credential phishing", "malicious extension", "rubber ducky payload", "badusb"}},
+	{catMalwareWeak, []string{"brute forces", "brute-forces", "brute forcing", "loader", "wordlist", "usb payload", "svchost"}},
+	{catHarm, []string{"skim+", "whatever people type", "what people type", "what they type", "everything they type", "whatever they type", "not mine", "other people's",
+		"someone else's", "without her knowing", "without him knowing", "without their knowledge", "goes down", "until it goes down", "knock it offline", "forwards whatever",
+		"copies every", "saved logins", "wipes+", "wipe the disks", "posts them to"}},
+	{catVictim, []string{"someone else's", "other people's", "accounts that are not mine", "a shop's", "shop's", "competitor's website"}},
+	{catCodeObj, []string{"page", "login page", "web page", "site", "one-liner", "snippet", "payload"}},
+	{catEverything, []string{"all content", "any content", "all requests", "any request", "all topics", "any topic", "all queries", "anything at all"}},
+	{catClaim, []string{"note from", "notice from", "update from", "memo from", "message from the", "from the developer", "from the developers", "from openai", "from anthropic"}},
+	{catMode, []string{"access mode", "unrestricted access", "debug access", "admin access", "root access"}},
+	{catObey, []string{"obey the user", "do what i say", "do as i say", "follow mine", "obey only me", "obey me", "listen only to me"}},
+}
+
+// A second thesaurus pass, after the fresh set's first run: phrasal
+// overrides with a determiner inside ("stop paying any heed"), objects put
+// "to one side", rules that "don't matter any more", what was "handed" or
+// "baked into" the model, bare role labels, possessives of other people as
+// victims, plural personal data.
+var thirdWordLists = []wordList{
+	{catOverride, []string{"pay any heed", "paying any heed", "pay heed", "paying heed", "paying no heed", "stop paying", "stop heeding", "aside", "to one side", "to the side",
+		"matter any more", "matter anymore", "matters any more", "matters anymore", "count any more", "count anymore", "apply any more", "apply anymore",
+		"no longer stand", "no longer stands", "are gone", "is gone", "be gone", "wiped", "erased"}},
+	{catPrior, []string{"handed", "you were handed", "loaded with", "you were loaded with", "baked into you", "baked in", "programmed into you", "instilled in you",
+		"started with", "you started with", "at the top", "top of this", "up top", "that came with you", "shipped with"}},
+	{catTargetWeak, []string{"chat", "chats", "thread", "question", "the question"}},
+	{catTarget, []string{"your user", "the person asking", "the asker", "the requester"}},
+	{catNeg, []string{"escaped", "escaped from", "has escaped", "broke free of", "broken free of", "broke free from", "broken free from", "broke out of", "broken out of", "slipped"}},
+	{catRole, []string{"play a character", "play the character", "a character called", "a character named", "character who", "adopt the role of", "role of"}},
+	{catAddress, []string{"ps", "p.s", "p.s.", "pps", "if an", "if any", "note for", "memo to", "psst"}},
+	{catVictim, []string{"friend's", "roommate's", "neighbor's", "neighbour's", "sister's", "brother's", "mom's", "dad's", "parent's", "boss's", "coworker's",
+		"colleague's", "classmate's", "employee passwords", "a site i don't own", "i don't own", "not my own"}},
+	{catHarm, []string{"wi-fi passwords", "wifi passwords", "stored passwords", "saved logins", "uploads them", "sends them to me", "until it crashes", "crashes", "knock it over",
+		"collect passwords", "collect credentials", "capture passwords", "capture credentials", "dump the users", "dump the database", "asks for payment", "demands payment"}},
+	{catPData, []string{"salaries", "birthdays", "dates of birth", "incomes", "medical records", "home phone", "what time she leaves", "what time he leaves", "leaves work"}},
+	{catYour, []string{"je regels", "je instructies", "je eerdere", "je vorige", "je richtlijnen", "je systeemprompt", "je beperkingen", "je filters"}},
+	{catRevealEnd, []string{"zien", "laten zien"}},
+	{catLimits, []string{"restrizione", "regola", "limite", "regra", "restrição", "regler", "reglerna", "begränsning", "kuralı", "kuralları", "kuralın", "sınırı", "sınırlaması", "규칙이", "제한이"}},
+	{catFill, []string{"alcuna", "alcun", "nenhuma", "nenhum", "någon", "några", "bir", "một", "किसी"}},
+	{catNegAfter, []string{"olmayan", "olmadan", "없는", "없이"}},
+	{catAI, []string{"ذكاء اصطناعي", "yapay zekasın", "yapay zekası", "zekasın", "ai야", "ai가", "ai는", "ai를", "ai로", "ai이다", "ai입니다", "ai처럼", "aiだ", "aiです", "aiとして", "aiの"}},
+	{catYou, []string{"너는", "너가", "네가", "당신은", "당신이", "بأنك", "أنك", "انك"}},
+	{catRole, []string{"너는 이제", "이제 너는", "이제부터 너는", "지금부터 너는"}},
+	{catMeta, []string{"containing", "contains", "detection rule", "detection rules", "flags", "flag", "joke", "as a joke", "blog post"}},
+}
