@@ -108,6 +108,7 @@ type Options struct {
 // Portal serves every MCP portal. Safe for concurrent use.
 type Portal struct {
 	o       Options
+	sdkLog  *slog.Logger
 	handler *sdk.StreamableHTTPHandler
 
 	mu     sync.Mutex
@@ -128,7 +129,7 @@ func New(o Options) *Portal {
 	if o.DLP == nil {
 		o.DLP = dlp.NewEngine(dlp.Options{})
 	}
-	p := &Portal{o: o}
+	p := &Portal{o: o, sdkLog: sdkLogger(o.Log)}
 	p.handler = sdk.NewStreamableHTTPHandler(func(r *http.Request) *sdk.Server {
 		s, _ := r.Context().Value(serverKey{}).(*sdk.Server)
 		return s
@@ -138,7 +139,7 @@ func New(o Options) *Portal {
 		// The auth-domain router admits only the auth domain's host name.
 		DisableLocalhostProtection: true,
 		MaxRequestBodyBytes:        MaxRequestBytes,
-		Logger:                     o.Log,
+		Logger:                     sdkLogger(o.Log),
 	})
 	return p
 }
@@ -148,6 +149,27 @@ func New(o Options) *Portal {
 func (p *Portal) UseTokens(v TokenVerifier) { p.o.Tokens = v }
 
 type serverKey struct{}
+
+// sdkLogger passes the SDK's warnings and errors on; its per-request connection lines (every
+// portal request is a session of its own) are left out.
+func sdkLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }
 
 // caller is who a request comes from, as authenticated.
 type caller struct {
@@ -328,7 +350,7 @@ type requestCtx struct {
 // server builds the MCP server of one request: the caller's view and nothing else.
 func (p *Portal) server(portal *store.MCPPortal, v *view, rc *requestCtx) *sdk.Server {
 	srv := sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
-		&sdk.ServerOptions{Logger: p.o.Log, Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}})
+		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}})
 	for _, name := range v.order {
 		t := v.tools[name]
 		addTool(srv, t.exposed, p.toolHandler(rc, t))

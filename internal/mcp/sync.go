@@ -180,8 +180,12 @@ func definitionsHash(tools json.RawMessage) string {
 func syncError(err error) *store.MCPSyncError {
 	e := &store.MCPSyncError{Type: "unreachable", Message: err.Error()}
 	var werr *jsonrpc.Error
-	if errors.As(err, &werr) {
+	if errors.As(err, &werr) && werr.Code != codeRejectedByTransport {
 		e.Type, e.MCPErrorCode = "upstream_error", werr.Code
+	}
+	if status := httpStatusOf(err); status != 0 {
+		// The server answered, with an HTTP error.
+		e.Type, e.HTTPStatusCode = "upstream_error", status
 	}
 	if len(e.Message) > 500 {
 		e.Message = e.Message[:500]

@@ -127,25 +127,50 @@ func (u *Upstreams) Close() {
 	}
 }
 
-// DetectTransports returns the transports to try for url, in order, as Cloudflare's portal
-// does: a URL ending in /mcp is Streamable HTTP, one ending in /sse the legacy HTTP+SSE
-// transport; any other URL tries Streamable HTTP, then SSE.
-func DetectTransports(rawURL, configured string) []string {
+// Endpoint is one way to reach a server: a transport at a URL.
+type Endpoint struct {
+	Transport string
+	URL       string
+}
+
+// DetectTransports returns the endpoints to try for a server's URL, in order, as Cloudflare's
+// portal does: a URL ending in /mcp is Streamable HTTP, one ending in /sse the legacy HTTP+SSE
+// transport; any other URL tries Streamable HTTP and SSE at the URL, then Streamable HTTP at
+// URL/mcp and SSE at URL/sse. The next is tried only when the previous answered 404, 405 or
+// 406 (nothing there, or not that transport); a configured transport is used alone.
+func DetectTransports(rawURL, configured string) []Endpoint {
 	if configured != "" {
-		return []string{configured}
+		return []Endpoint{{configured, rawURL}}
 	}
-	path := rawURL
+	path, query := rawURL, ""
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
+		path, query = path[:i], path[i:]
 	}
 	path = strings.TrimSuffix(path, "/")
 	switch {
 	case strings.HasSuffix(path, "/mcp"):
-		return []string{store.MCPTransportStreamable}
+		return []Endpoint{{store.MCPTransportStreamable, rawURL}}
 	case strings.HasSuffix(path, "/sse"):
-		return []string{store.MCPTransportSSE}
+		return []Endpoint{{store.MCPTransportSSE, rawURL}}
 	}
-	return []string{store.MCPTransportStreamable, store.MCPTransportSSE}
+	return []Endpoint{{store.MCPTransportStreamable, rawURL}, {store.MCPTransportSSE, rawURL},
+		{store.MCPTransportStreamable, path + "/mcp" + query}, {store.MCPTransportSSE, path + "/sse" + query}}
+}
+
+// codeRejectedByTransport is the Go SDK's JSON-RPC code for a request its transport could not
+// deliver (an HTTP error status, a refused connection).
+const codeRejectedByTransport = -32005
+
+// httpStatusOf finds the HTTP error status an upstream answered with in an SDK error, whose
+// text ends in the status's text ("...: Not Found"); 0 when there is none.
+func httpStatusOf(err error) int {
+	msg := err.Error()
+	for code := 400; code < 600; code++ {
+		if t := http.StatusText(code); t != "" && (strings.HasSuffix(msg, ": "+t) || strings.Contains(msg, ": "+t+"\n") || strings.Contains(msg, ": "+t+")")) {
+			return code
+		}
+	}
+	return 0
 }
 
 // connect opens a client session to srv with the bearer token tok ("" for none).
@@ -153,13 +178,22 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 	hc := &http.Client{Transport: &credentialTransport{base: u.client.Transport, token: tok}, CheckRedirect: u.client.CheckRedirect}
 	client := sdk.NewClient(&sdk.Implementation{Name: implementationName, Version: "1"}, nil)
 	var errs []error
-	for _, transport := range DetectTransports(srv.URL, srv.Transport) {
+	for _, ep := range DetectTransports(srv.URL, srv.Transport) {
+		transport := ep.Transport
+		if len(errs) > 0 {
+			switch httpStatusOf(errs[len(errs)-1]) {
+			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotAcceptable:
+			default:
+				// Something answered and it was not "not here": trying elsewhere would hide why.
+				return nil, "", fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
+			}
+		}
 		var t sdk.Transport
 		switch transport {
 		case store.MCPTransportSSE:
-			t = &sdk.SSEClientTransport{Endpoint: srv.URL, HTTPClient: hc}
+			t = &sdk.SSEClientTransport{Endpoint: ep.URL, HTTPClient: hc}
 		default:
-			t = &sdk.StreamableClientTransport{Endpoint: srv.URL, HTTPClient: hc, MaxRetries: 1, DisableStandaloneSSE: true}
+			t = &sdk.StreamableClientTransport{Endpoint: ep.URL, HTTPClient: hc, MaxRetries: 1, DisableStandaloneSSE: true}
 		}
 		// The session's streams (the legacy transport's event stream) live in the context the
 		// session is connected with: it outlives this call and ends when the session closes.
@@ -178,7 +212,7 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 			_ = cs.Close()
 			err = context.DeadlineExceeded
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", transport, err))
+		errs = append(errs, fmt.Errorf("%s at %s: %w", transport, ep.URL, err))
 	}
 	return nil, "", fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
 }
