@@ -111,8 +111,9 @@ type Portal struct {
 	sdkLog  *slog.Logger
 	handler *sdk.StreamableHTTPHandler
 
-	mu     sync.Mutex
-	states *stateSet
+	mu      sync.Mutex
+	states  *stateSet
+	servers map[serverCacheKey]*sdk.Server
 }
 
 // New returns a Portal.
@@ -129,7 +130,7 @@ func New(o Options) *Portal {
 	if o.DLP == nil {
 		o.DLP = dlp.NewEngine(dlp.Options{})
 	}
-	p := &Portal{o: o, sdkLog: sdkLogger(o.Log)}
+	p := &Portal{o: o, sdkLog: sdkLogger(o.Log), servers: map[serverCacheKey]*sdk.Server{}}
 	p.handler = sdk.NewStreamableHTTPHandler(func(r *http.Request) *sdk.Server {
 		s, _ := r.Context().Value(serverKey{}).(*sdk.Server)
 		return s
@@ -246,8 +247,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// is answered by the SDK as an unknown tool; it is logged as refused here.
 		p.logCall(rc, nil, name, decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
 	}
-	srv := p.server(portal, v, rc)
-	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, srv)))
+	srv := p.server(snap, portal, v)
+	ctx := context.WithValue(context.WithValue(r.Context(), serverKey{}, srv), requestKey{}, rc)
+	p.handler.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // authenticate finds the caller of a request: an OAuth access token issued for the portal,
@@ -347,15 +349,47 @@ type requestCtx struct {
 	requestID string
 }
 
-// server builds the MCP server of one request: the caller's view and nothing else.
-func (p *Portal) server(portal *store.MCPPortal, v *view, rc *requestCtx) *sdk.Server {
-	srv := sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
+// requestKey carries a request's *requestCtx to its tool handlers (the SDK runs a stateless
+// request's handlers in a context derived from the request's).
+type requestKey struct{}
+
+// maxServers bounds the servers kept (one per distinct view of a configuration and sync).
+const maxServers = 512
+
+// server returns the MCP server of a view: the caller's tools and nothing else. Servers hold
+// definitions only and are shared by callers with the same view of the same configuration
+// and sync; who calls is read from each request's context, never from the server.
+func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *view) *sdk.Server {
+	key := serverCacheKey{portal: portal.ID, version: snap.Version, snap: snap, states: v.states, tools: strings.Join(v.order, "\x00")}
+	p.mu.Lock()
+	srv := p.servers[key]
+	p.mu.Unlock()
+	if srv != nil {
+		return srv
+	}
+	srv = sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
 		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}})
 	for _, name := range v.order {
 		t := v.tools[name]
-		addTool(srv, t.exposed, p.toolHandler(rc, t))
+		addTool(srv, t.exposed, p.toolHandler(t))
 	}
+	p.mu.Lock()
+	if len(p.servers) >= maxServers {
+		clear(p.servers)
+	}
+	p.servers[key] = srv
+	p.mu.Unlock()
 	return srv
+}
+
+// serverCacheKey identifies a view: a portal in one configuration (the snapshot) and one read
+// of the servers' states, and the tools it shows.
+type serverCacheKey struct {
+	portal  string
+	version int64
+	snap    *snapshot.Snapshot
+	states  *stateSet
+	tools   string
 }
 
 // addTool adds a tool, refusing (and skipping) a definition the SDK would panic on: the
@@ -372,8 +406,13 @@ func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
 
 // toolHandler calls the upstream tool for one caller: DLP on the arguments, the call with the
 // server's credential, DLP and the prompt-injection classifier on the result, and a log line.
-func (p *Portal) toolHandler(rc *requestCtx, t *visibleTool) sdk.ToolHandler {
+func (p *Portal) toolHandler(t *visibleTool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		rc, _ := ctx.Value(requestKey{}).(*requestCtx)
+		if rc == nil {
+			// Not reached through ServeHTTP: nobody was authenticated (fail closed).
+			return nil, &jsonrpc.Error{Code: CodeNotPermitted, Message: "The tool call was not authorised."}
+		}
 		start := p.o.Now()
 		args := req.Params.Arguments
 		in := int64(len(args))

@@ -25,6 +25,8 @@ type visibleTool struct {
 type view struct {
 	tools map[string]*visibleTool // by exposed name
 	order []string
+	// states is the read of the servers' states the view was computed from.
+	states *stateSet
 }
 
 // ToolName is the name a portal shows a server's tool under: {server_id}_{tool}. Server ids
@@ -114,7 +116,7 @@ func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *stor
 	if err != nil {
 		return nil, err
 	}
-	v := &view{tools: map[string]*visibleTool{}}
+	v := &view{tools: map[string]*visibleTool{}, states: states}
 	for i := range portal.Servers {
 		e := &portal.Servers[i]
 		srv := snap.MCPServers[e.ServerID]
