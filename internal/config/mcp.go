@@ -117,15 +117,25 @@ func (c *checker) mcp() {
 			if e.OnBehalf {
 				c.add(ep+".on_behalf", "needs a server with auth_type oauth, which is not supported yet")
 			}
-			tools := map[string]int{}
-			for k, t := range e.UpdatedTools {
-				tp := fmt.Sprintf("%s.updated_tools[%d].name", ep, k)
-				if t.Name == "" {
-					c.add(tp, "is required")
-				} else if m, dup := tools[t.Name]; dup {
-					c.addf(tp, "tool %q is already set at updated_tools[%d]", t.Name, m)
+			for _, list := range []struct {
+				field string
+				items []store.MCPToolSetting
+			}{{"updated_tools", e.UpdatedTools}, {"updated_prompts", e.UpdatedPrompts}} {
+				seen := map[string]int{}
+				for k, t := range list.items {
+					tp := fmt.Sprintf("%s.%s[%d].name", ep, list.field, k)
+					if t.Name == "" {
+						c.add(tp, "is required")
+					} else if m, dup := seen[t.Name]; dup {
+						c.addf(tp, "%q is already set at %s[%d]", t.Name, list.field, m)
+					}
+					seen[t.Name] = k
 				}
-				tools[t.Name] = k
+			}
+			for k, t := range e.UpdatedPrompts {
+				if len(t.Policies) > 0 {
+					c.add(fmt.Sprintf("%s.updated_prompts[%d].policies", ep, k), "prompts take no policies of their own (the server's apply)")
+				}
 			}
 		}
 		for j, id := range p.AllowedIdPs {

@@ -109,19 +109,16 @@ func (w *CallLogWriter) Close(ctx context.Context) error {
 }
 
 // logCall records one call.
-func (p *Portal) logCall(rc *requestCtx, t *visibleTool, capability, decision, reason string, start time.Time, in, out int64, dlpEntries, topics []string) {
+func (p *Portal) logCall(rc *requestCtx, method, capability, serverID, decision, reason string, start time.Time, in, out int64, dlpEntries, topics []string) {
 	if p.o.Logs == nil {
 		return
 	}
 	now := p.o.Now()
 	e := store.MCPCallLog{
-		Time: now.UTC(), RequestID: rc.requestID, PortalID: rc.portal.ID, Method: "tools/call", Capability: capability,
+		Time: now.UTC(), RequestID: rc.requestID, PortalID: rc.portal.ID, ServerID: serverID, Method: method, Capability: capability,
 		UserID: rc.caller.userID, UserEmail: rc.caller.email, ClientID: rc.caller.clientID,
 		Decision: decision, Reason: reason, BytesIn: in, BytesOut: out,
 		DLPEntries: nonNil(dlpEntries), Topics: nonNil(topics),
-	}
-	if t != nil {
-		e.ServerID = t.server.ID
 	}
 	if !start.IsZero() {
 		e.DurationMS = float64(now.Sub(start).Microseconds()) / 1000

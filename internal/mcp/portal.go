@@ -242,10 +242,10 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := &requestCtx{portal: portal, caller: c, requestID: httpx.NewRequestID()}
-	if name, ok := calledTool(body); ok && v.tools[name] == nil {
-		// A call of a tool the caller cannot see (hidden, disabled, unapproved or unknown)
-		// is answered by the SDK as an unknown tool; it is logged as refused here.
-		p.logCall(rc, nil, name, decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
+	if method, name, ok := calledCapability(body); ok && !v.has(method, name) {
+		// A request for a tool, prompt or resource the caller cannot see (hidden, disabled,
+		// unapproved or unknown) is answered by the SDK as unknown; it is logged as refused.
+		p.logCall(rc, method, name, "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
 	}
 	srv := p.server(snap, portal, v)
 	ctx := context.WithValue(context.WithValue(r.Context(), serverKey{}, srv), requestKey{}, rc)
@@ -360,18 +360,34 @@ const maxServers = 512
 // definitions only and are shared by callers with the same view of the same configuration
 // and sync; who calls is read from each request's context, never from the server.
 func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *view) *sdk.Server {
-	key := serverCacheKey{portal: portal.ID, version: snap.Version, snap: snap, states: v.states, tools: strings.Join(v.order, "\x00")}
+	key := serverCacheKey{portal: portal.ID, version: snap.Version, snap: snap, states: v.states,
+		tools: strings.Join(v.order, "\x00") + "\x01" + strings.Join(v.promptOrder, "\x00") + "\x01" + strings.Join(v.uris, "\x00")}
 	p.mu.Lock()
 	srv := p.servers[key]
 	p.mu.Unlock()
 	if srv != nil {
 		return srv
 	}
+	caps := &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}
+	if len(v.promptOrder) > 0 {
+		caps.Prompts = &sdk.PromptCapabilities{}
+	}
+	if len(v.uris) > 0 {
+		caps.Resources = &sdk.ResourceCapabilities{}
+	}
 	srv = sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
-		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}})
+		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: caps})
 	for _, name := range v.order {
 		t := v.tools[name]
 		addTool(srv, t.exposed, p.toolHandler(t))
+	}
+	for _, name := range v.promptOrder {
+		pr := v.prompts[name]
+		addFeature(func() { srv.AddPrompt(pr.exposed, p.promptHandler(pr.server, pr.upstream, name)) })
+	}
+	for _, uri := range v.uris {
+		r := v.resources[uri]
+		addFeature(func() { srv.AddResource(r.resource, p.resourceHandler(r.server)) })
 	}
 	p.mu.Lock()
 	if len(p.servers) >= maxServers {
@@ -392,6 +408,12 @@ type serverCacheKey struct {
 	tools   string
 }
 
+// addFeature runs an Add of an upstream's definition, skipping one the SDK panics on.
+func addFeature(add func()) {
+	defer func() { _ = recover() }()
+	add()
+}
+
 // addTool adds a tool, refusing (and skipping) a definition the SDK would panic on: the
 // definitions come from upstream servers.
 func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
@@ -404,67 +426,148 @@ func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
 	return true
 }
 
-// toolHandler calls the upstream tool for one caller: DLP on the arguments, the call with the
-// server's credential, DLP and the prompt-injection classifier on the result, and a log line.
+// exchange is one request relayed to an upstream server: what the log names it, its
+// arguments, and the upstream call, which returns the result and the text in it the
+// prompt-injection classifier reads.
+type exchange struct {
+	method, capability string
+	server             *store.MCPServer
+	args               []byte
+	call               func(ctx context.Context, cs *sdk.ClientSession) (result any, text string, err error)
+}
+
+// relay runs an exchange for the request's caller: DLP on the arguments, the call with the
+// server's credential, DLP and the prompt-injection classifier on the result, and the call
+// log. The result is returned only when every check passed.
+func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
+	rc, _ := ctx.Value(requestKey{}).(*requestCtx)
+	if rc == nil {
+		// Not reached through ServeHTTP: nobody was authenticated (fail closed).
+		return nil, &jsonrpc.Error{Code: CodeNotPermitted, Message: "The request was not authorised."}
+	}
+	start := p.o.Now()
+	in := int64(len(x.args))
+	log := func(decision, reason string, out int64, findings, topics []string) {
+		p.logCall(rc, x.method, x.capability, x.server.ID, decision, reason, start, in, out, findings, topics)
+	}
+	argFindings, reason, blocked := p.scan(ctx, rc.portal, x.args)
+	if blocked {
+		log(decisionBlock, reason, 0, argFindings, nil)
+		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The request was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+	}
+	cs, _, err := p.o.Upstreams.Session(ctx, x.server)
+	if err != nil {
+		log(decisionError, ReasonUpstream, 0, nil, nil)
+		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))
+		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " cannot be reached (reference " + rc.requestID + ")."}
+	}
+	cctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
+	res, text, err := x.call(cctx, cs)
+	cancel()
+	if err != nil {
+		var werr *jsonrpc.Error
+		if errors.As(err, &werr) && werr.Code != codeRejectedByTransport {
+			// The upstream's own protocol error goes back as it came.
+			log(decisionError, ReasonUpstream, 0, nil, nil)
+			return nil, werr
+		}
+		p.o.Upstreams.Forget(x.server.ID, cs)
+		log(decisionError, ReasonUpstream, 0, nil, nil)
+		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))
+		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " failed (reference " + rc.requestID + ")."}
+	}
+	out, err := json.Marshal(res)
+	if err != nil || len(out) > MaxResultBytes {
+		log(decisionBlock, ReasonResultTooLarge, int64(len(out)), nil, nil)
+		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
+	}
+	findings, reason, blocked := p.scan(ctx, rc.portal, out)
+	for _, e := range argFindings {
+		findings = appendUnique(findings, e)
+	}
+	if blocked {
+		log(decisionBlock, reason, int64(len(out)), findings, nil)
+		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+	}
+	var topics []string
+	if rc.portal.PromptInjection != store.MCPActionOff {
+		topics = p.injection(text)
+	}
+	if len(topics) > 0 && rc.portal.PromptInjection != store.MCPActionLog {
+		log(decisionBlock, ReasonPromptInjection, int64(len(out)), findings, topics)
+		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
+	}
+	log(decisionAllow, ReasonAllowed, int64(len(out)), findings, topics)
+	return res, nil
+}
+
+// toolHandler relays a call of one of the caller's tools.
 func (p *Portal) toolHandler(t *visibleTool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-		rc, _ := ctx.Value(requestKey{}).(*requestCtx)
-		if rc == nil {
-			// Not reached through ServeHTTP: nobody was authenticated (fail closed).
-			return nil, &jsonrpc.Error{Code: CodeNotPermitted, Message: "The tool call was not authorised."}
-		}
-		start := p.o.Now()
 		args := req.Params.Arguments
-		in := int64(len(args))
-		argFindings, reason, blocked := p.scan(ctx, rc.portal, args)
-		if blocked {
-			p.logCall(rc, t, t.exposed.Name, decisionBlock, reason, start, in, 0, argFindings, nil)
-			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool call was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
-		}
-		cs, _, err := p.o.Upstreams.Session(ctx, t.server)
+		res, err := p.relay(ctx, &exchange{method: "tools/call", capability: t.exposed.Name, server: t.server, args: args,
+			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
+				res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: t.upstream.Name, Arguments: json.RawMessage(orEmptyObject(args))})
+				if err != nil {
+					return nil, "", err
+				}
+				return res, toolResultText(res), nil
+			}})
 		if err != nil {
-			p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
-			p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", t.server.ID), slog.Any("err", err))
-			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + t.server.ID + " cannot be reached (reference " + rc.requestID + ")."}
+			return nil, err
 		}
-		cctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
-		res, err := cs.CallTool(cctx, &sdk.CallToolParams{Name: t.upstream.Name, Arguments: json.RawMessage(orEmptyObject(args))})
-		cancel()
+		return res.(*sdk.CallToolResult), nil
+	}
+}
+
+// promptHandler relays a prompts/get of one of the caller's prompts.
+func (p *Portal) promptHandler(srv *store.MCPServer, upstream, exposed string) sdk.PromptHandler {
+	return func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
+		args, _ := json.Marshal(req.Params.Arguments)
+		res, err := p.relay(ctx, &exchange{method: "prompts/get", capability: exposed, server: srv, args: args,
+			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
+				res, err := cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: upstream, Arguments: req.Params.Arguments})
+				if err != nil {
+					return nil, "", err
+				}
+				var b strings.Builder
+				for _, m := range res.Messages {
+					if m != nil {
+						b.WriteString(contentText(m.Content))
+					}
+				}
+				return res, b.String(), nil
+			}})
 		if err != nil {
-			var werr *jsonrpc.Error
-			if errors.As(err, &werr) {
-				// The upstream's own protocol error goes back as it came.
-				p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
-				return nil, werr
-			}
-			p.o.Upstreams.Forget(t.server.ID, cs)
-			p.logCall(rc, t, t.exposed.Name, decisionError, ReasonUpstream, start, in, 0, nil, nil)
-			p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", t.server.ID), slog.Any("err", err))
-			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + t.server.ID + " failed (reference " + rc.requestID + ")."}
+			return nil, err
 		}
-		out, err := json.Marshal(res)
-		if err != nil || len(out) > MaxResultBytes {
-			p.logCall(rc, t, t.exposed.Name, decisionBlock, ReasonResultTooLarge, start, in, int64(len(out)), nil, nil)
-			return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The tool result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
+		return res.(*sdk.GetPromptResult), nil
+	}
+}
+
+// resourceHandler relays a resources/read of one of the caller's resources.
+func (p *Portal) resourceHandler(srv *store.MCPServer) sdk.ResourceHandler {
+	return func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		uri := req.Params.URI
+		res, err := p.relay(ctx, &exchange{method: "resources/read", capability: uri, server: srv,
+			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
+				res, err := cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+				if err != nil {
+					return nil, "", err
+				}
+				var b strings.Builder
+				for _, c := range res.Contents {
+					if c != nil {
+						b.WriteString(c.Text)
+						b.WriteByte('\n')
+					}
+				}
+				return res, b.String(), nil
+			}})
+		if err != nil {
+			return nil, err
 		}
-		findings, reason, blocked := p.scan(ctx, rc.portal, out)
-		for _, e := range argFindings {
-			findings = appendUnique(findings, e)
-		}
-		if blocked {
-			p.logCall(rc, t, t.exposed.Name, decisionBlock, reason, start, in, int64(len(out)), findings, nil)
-			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool result was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
-		}
-		var topics []string
-		if rc.portal.PromptInjection != store.MCPActionOff {
-			topics = p.injection(res)
-		}
-		if len(topics) > 0 && rc.portal.PromptInjection != store.MCPActionLog {
-			p.logCall(rc, t, t.exposed.Name, decisionBlock, ReasonPromptInjection, start, in, int64(len(out)), findings, topics)
-			return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The tool result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
-		}
-		p.logCall(rc, t, t.exposed.Name, decisionAllow, ReasonAllowed, start, in, int64(len(out)), findings, topics)
-		return res, nil
+		return res.(*sdk.ReadResourceResult), nil
 	}
 }
 
@@ -515,32 +618,42 @@ func appendUnique(s []string, v string) []string {
 	return append(s, v)
 }
 
-// injection classifies the text of a tool result as context (tool output) and returns the
-// prompt-injection topics found.
-func (p *Portal) injection(res *sdk.CallToolResult) []string {
+// toolResultText is the text of a tool result the classifier reads: text content, embedded
+// resources' text and the structured content.
+func toolResultText(res *sdk.CallToolResult) string {
 	var b strings.Builder
 	for _, c := range res.Content {
-		switch c := c.(type) {
-		case *sdk.TextContent:
-			b.WriteString(c.Text)
-			b.WriteByte('\n')
-		case *sdk.EmbeddedResource:
-			if c.Resource != nil {
-				b.WriteString(c.Resource.Text)
-				b.WriteByte('\n')
-			}
-		}
+		b.WriteString(contentText(c))
 	}
 	if res.StructuredContent != nil {
 		if sc, err := json.Marshal(res.StructuredContent); err == nil {
 			b.Write(sc)
 		}
 	}
-	if b.Len() == 0 {
+	return b.String()
+}
+
+// contentText is the text of one content item.
+func contentText(c sdk.Content) string {
+	switch c := c.(type) {
+	case *sdk.TextContent:
+		return c.Text + "\n"
+	case *sdk.EmbeddedResource:
+		if c.Resource != nil {
+			return c.Resource.Text + "\n"
+		}
+	}
+	return ""
+}
+
+// injection classifies text as context (tool output) and returns the prompt-injection topics
+// found.
+func (p *Portal) injection(text string) []string {
+	if strings.TrimSpace(text) == "" {
 		return nil
 	}
 	var topics []string
-	for _, v := range p.o.Intent.Classify("", b.String()) {
+	for _, v := range p.o.Intent.Classify("", text) {
 		if v.Topic == intent.TopicJailbreak {
 			topics = append(topics, v.Topic)
 		}
@@ -584,21 +697,29 @@ func headerMismatch(h http.Header, body []byte) string {
 	return ""
 }
 
-// calledTool returns the tool a tools/call request body names.
-func calledTool(body []byte) (string, bool) {
-	if len(body) == 0 || !bytes.Contains(body, []byte("tools/call")) {
-		return "", false
+// calledCapability returns the method and the tool, prompt or resource a tools/call,
+// prompts/get or resources/read request body names.
+func calledCapability(body []byte) (method, name string, ok bool) {
+	if len(body) == 0 || !bytes.Contains(body, []byte("/")) {
+		return "", "", false
 	}
 	var msg struct {
 		Method string `json:"method"`
 		Params struct {
 			Name string `json:"name"`
+			URI  string `json:"uri"`
 		} `json:"params"`
 	}
-	if json.Unmarshal(body, &msg) != nil || msg.Method != "tools/call" {
-		return "", false
+	if json.Unmarshal(body, &msg) != nil {
+		return "", "", false
 	}
-	return msg.Params.Name, true
+	switch msg.Method {
+	case "tools/call", "prompts/get":
+		return msg.Method, msg.Params.Name, true
+	case "resources/read":
+		return msg.Method, msg.Params.URI, true
+	}
+	return "", "", false
 }
 
 // writeRPCError answers with a JSON-RPC error response carrying the request's id.

@@ -25,8 +25,40 @@ type visibleTool struct {
 type view struct {
 	tools map[string]*visibleTool // by exposed name
 	order []string
+	// prompts are the caller's prompts, by exposed name ({server_id}_{prompt}), and
+	// resources the caller's resources, by URI (the first server listing a URI has it).
+	prompts     map[string]*visiblePrompt
+	promptOrder []string
+	resources   map[string]*visibleResource
+	uris        []string
 	// states is the read of the servers' states the view was computed from.
 	states *stateSet
+}
+
+// visiblePrompt is one prompt of a caller's view.
+type visiblePrompt struct {
+	server   *store.MCPServer
+	upstream string
+	exposed  *sdk.Prompt
+}
+
+// visibleResource is one resource of a caller's view.
+type visibleResource struct {
+	server   *store.MCPServer
+	resource *sdk.Resource
+}
+
+// has reports whether the view shows the tool, prompt or resource a request names.
+func (v *view) has(method, name string) bool {
+	switch method {
+	case "tools/call":
+		return v.tools[name] != nil
+	case "prompts/get":
+		return v.prompts[name] != nil
+	case "resources/read":
+		return v.resources[name] != nil
+	}
+	return false
 }
 
 // ToolName is the name a portal shows a server's tool under: {server_id}_{tool}. Server ids
@@ -35,8 +67,10 @@ func ToolName(serverID, tool string) string { return serverID + "_" + tool }
 
 // syncedServer is a server's state with its tools decoded.
 type syncedServer struct {
-	state store.MCPServerState
-	tools []*sdk.Tool
+	state     store.MCPServerState
+	tools     []*sdk.Tool
+	prompts   []*sdk.Prompt
+	resources []*sdk.Resource
 }
 
 // stateSet is every server's state as read at one time.
@@ -62,12 +96,18 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 	next := &stateSet{read: now, servers: make(map[string]*syncedServer, len(states))}
 	for _, st := range states {
 		s := &syncedServer{state: st}
-		if old := cur.server(st.ServerID); old != nil && old.state.ToolsHash == st.ToolsHash {
-			s.tools = old.tools
-		} else if len(st.Tools) > 0 {
-			if err := json.Unmarshal(st.Tools, &s.tools); err != nil {
-				// A state the portal cannot read exposes no tools.
+		if old := cur.server(st.ServerID); old != nil && old.state.SyncedAt.Equal(st.SyncedAt) && old.state.ToolsHash == st.ToolsHash {
+			s.tools, s.prompts, s.resources = old.tools, old.prompts, old.resources
+		} else {
+			// A list the portal cannot read exposes nothing of it.
+			if len(st.Tools) > 0 && json.Unmarshal(st.Tools, &s.tools) != nil {
 				s.tools = nil
+			}
+			if len(st.Prompts) > 0 && json.Unmarshal(st.Prompts, &s.prompts) != nil {
+				s.prompts = nil
+			}
+			if len(st.Resources) > 0 && json.Unmarshal(st.Resources, &s.resources) != nil {
+				s.resources = nil
 			}
 		}
 		next.servers[st.ServerID] = s
@@ -116,7 +156,7 @@ func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *stor
 	if err != nil {
 		return nil, err
 	}
-	v := &view{tools: map[string]*visibleTool{}, states: states}
+	v := &view{tools: map[string]*visibleTool{}, prompts: map[string]*visiblePrompt{}, resources: map[string]*visibleResource{}, states: states}
 	for i := range portal.Servers {
 		e := &portal.Servers[i]
 		srv := snap.MCPServers[e.ServerID]
@@ -154,7 +194,37 @@ func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *stor
 			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed}
 			v.order = append(v.order, name)
 		}
+		promptSettings := make(map[string]bool, len(e.UpdatedPrompts))
+		for _, s := range e.UpdatedPrompts {
+			promptSettings[s.Name] = s.Enabled
+		}
+		for _, pr := range ss.prompts {
+			if pr == nil || pr.Name == "" {
+				continue
+			}
+			enabled, set := promptSettings[pr.Name]
+			if !set {
+				enabled = !e.DefaultDisabled
+			}
+			name := ToolName(e.ServerID, pr.Name)
+			if !enabled || v.prompts[name] != nil {
+				continue
+			}
+			exposed := *pr
+			exposed.Name = name
+			v.prompts[name] = &visiblePrompt{server: srv, upstream: pr.Name, exposed: &exposed}
+			v.promptOrder = append(v.promptOrder, name)
+		}
+		for _, r := range ss.resources {
+			if r == nil || r.URI == "" || v.resources[r.URI] != nil {
+				continue
+			}
+			v.resources[r.URI] = &visibleResource{server: srv, resource: r}
+			v.uris = append(v.uris, r.URI)
+		}
 	}
 	sort.Strings(v.order)
+	sort.Strings(v.promptOrder)
+	sort.Strings(v.uris)
 	return v, nil
 }

@@ -120,6 +120,9 @@ type MCPPortalServer struct {
 	// (allow-list mode).
 	DefaultDisabled bool             `json:"default_disabled,omitempty" yaml:"default_disabled,omitempty"`
 	UpdatedTools    []MCPToolSetting `json:"updated_tools,omitempty" yaml:"updated_tools,omitempty"`
+	// UpdatedPrompts turns the server's prompts on or off, as UpdatedTools its tools
+	// (DefaultDisabled applies to both). Resources are shown with their server.
+	UpdatedPrompts []MCPToolSetting `json:"updated_prompts,omitempty" yaml:"updated_prompts,omitempty"`
 	// Policies further restrict who sees and calls this server's tools through the portal (a
 	// user must pass the portal's and these).
 	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`

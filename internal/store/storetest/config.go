@@ -185,8 +185,9 @@ func fullConfig() *store.Config {
 			{ID: "portal-eng", Name: "Engineering tools",
 				Servers: []store.MCPPortalServer{
 					{ServerID: "docs", OnBehalf: true, DefaultDisabled: true,
-						UpdatedTools: []store.MCPToolSetting{{Name: "search", Enabled: true, Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}}},
-						Policies:     []store.PolicyLink{{Ref: "pol-deny", Precedence: 2}}},
+						UpdatedTools:   []store.MCPToolSetting{{Name: "search", Enabled: true, Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}}},
+						UpdatedPrompts: []store.MCPToolSetting{{Name: "triage", Enabled: true}},
+						Policies:       []store.PolicyLink{{Ref: "pol-deny", Precedence: 2}}},
 					{ServerID: "jira"},
 				},
 				Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}, AllowedIdPs: []string{"idp-oidc"},
