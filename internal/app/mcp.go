@@ -48,7 +48,7 @@ func (g *Gatehouse) newMCP(cfg *config.File) error {
 	if err != nil {
 		return err
 	}
-	m := &mcpSurface{upstreams: mcp.NewUpstreams(nil), logs: mcp.NewCallLogWriter(st, g.mcpCallMetrics())}
+	m := &mcpSurface{upstreams: mcp.NewUpstreams(nil), logs: mcp.NewCallLogWriterRetaining(st, g.mcpCallMetrics(), cfg.MCP.CallLogs.Retention.Std(), g.now)}
 	m.syncer = &mcp.Syncer{Store: st, Upstreams: m.upstreams, Now: g.now}
 	m.portal = mcp.New(mcp.Options{Snapshots: g.Snapshots, Store: st, Upstreams: m.upstreams,
 		DLP: dlp.NewEngine(dlp.Options{PayloadKey: key}), Profiles: profiles, Logs: m.logs, Log: g.log, Now: g.now})

@@ -153,6 +153,8 @@ type File struct {
 	MCPServers []store.MCPServer `yaml:"mcp_servers"`
 	// MCPPortals are the MCP portals, each one governed MCP endpoint at <prefix>mcp/<id>.
 	MCPPortals []store.MCPPortal `yaml:"mcp_portals"`
+	// MCP configures what the MCP portals keep (see docs/mcp.md).
+	MCP MCP `yaml:"mcp"`
 	// Proxy tunes how requests are forwarded to self_hosted applications.
 	Proxy Proxy `yaml:"proxy"`
 	// Limits bound request sizes and timeouts on the public listener.
@@ -577,6 +579,7 @@ func (f *File) SetDefaults() {
 	}
 	f.Gateway.setDefaults()
 	f.DLP.setDefaults()
+	f.MCP.setDefaults()
 	if f.Log.Level == "" {
 		f.Log.Level = "info"
 	}

@@ -187,6 +187,7 @@ service_tokens: [{id: ci, client_id: ci.access, client_secret_sha256: `+sha0+`}]
 			PromptLogs: GatewayPromptLogs{Retention: store.Duration(30 * 24 * time.Hour)},
 		},
 		DLP: DLP{MaxScanBytes: 16 << 20},
+		MCP: MCP{CallLogs: MCPCallLogs{Retention: store.Duration(30 * 24 * time.Hour)}},
 		Log: Log{Level: "info", Format: "json"},
 	}
 	f.src = nil
@@ -541,6 +542,7 @@ mcp_portals:
     oauth:
       dynamic_client_registration: {allow_any_on_localhost: false, allow_any_on_loopback: true, allowed_uris: ["https://claude.ai/api/mcp/auth_callback"]}
       grant: {access_token_lifetime: 10m, session_duration: 336h}
+mcp: {call_logs: {retention: 240h}}
 `
 
 func TestStoreConfigRoundTrip(t *testing.T) {

@@ -30,7 +30,30 @@ func mcpServerIDProblem(id string) string {
 	return ""
 }
 
+// MCP configures what the MCP portals keep.
+type MCP struct {
+	// CallLogs are the portals' call logs (gatehouse mcp logs, the admin API).
+	CallLogs MCPCallLogs `yaml:"call_logs"`
+}
+
+// MCPCallLogs configures the call logs.
+type MCPCallLogs struct {
+	// Retention is how long entries are kept; older entries are deleted (at start, then
+	// hourly). Default 720h (30 days), between 1h and 87600h (10 years).
+	Retention store.Duration `yaml:"retention"`
+}
+
+// DefaultMCPCallLogRetention is mcp.call_logs.retention's default.
+const DefaultMCPCallLogRetention = 30 * 24 * time.Hour
+
+func (m *MCP) setDefaults() {
+	if m.CallLogs.Retention == 0 {
+		m.CallLogs.Retention = store.Duration(DefaultMCPCallLogRetention)
+	}
+}
+
 func (c *checker) mcp() {
+	c.durationIn("mcp.call_logs.retention", c.f.MCP.CallLogs.Retention, time.Hour, 10*365*24*time.Hour, "")
 	servers := c.f.MCPServers
 	byID := map[string]*store.MCPServer{}
 	for i := range servers {

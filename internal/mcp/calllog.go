@@ -22,6 +22,10 @@ type CallLogWriter struct {
 	once  sync.Once
 
 	written, dropped atomic.Int64
+
+	retention time.Duration
+	now       func() time.Time
+	stopPurge chan struct{}
 }
 
 // Call log writer sizes.
@@ -32,12 +36,57 @@ const (
 
 // NewCallLogWriter starts a writer; Close flushes and stops it. A nil store only logs.
 func NewCallLogWriter(st store.MCP, log *slog.Logger) *CallLogWriter {
+	return NewCallLogWriterRetaining(st, log, 0, nil)
+}
+
+// NewCallLogWriterRetaining is NewCallLogWriter that also deletes the entries older than
+// retention, at start and then hourly (retention 0 keeps everything).
+func NewCallLogWriterRetaining(st store.MCP, log *slog.Logger, retention time.Duration, now func() time.Time) *CallLogWriter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &CallLogWriter{store: st, log: log, ch: make(chan store.MCPCallLog, callLogQueue), done: make(chan struct{})}
+	if now == nil {
+		now = time.Now
+	}
+	w := &CallLogWriter{store: st, log: log, ch: make(chan store.MCPCallLog, callLogQueue), done: make(chan struct{}),
+		retention: retention, now: now, stopPurge: make(chan struct{})}
 	go w.run()
+	if st != nil && retention > 0 {
+		go w.purgeLoop()
+	}
 	return w
+}
+
+// purgeInterval is how often entries past the retention are deleted.
+const purgeInterval = time.Hour
+
+func (w *CallLogWriter) purgeLoop() {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		w.Purge(context.Background())
+		select {
+		case <-w.stopPurge:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Purge deletes the entries older than the retention and returns how many went.
+func (w *CallLogWriter) Purge(ctx context.Context) int64 {
+	if w.store == nil || w.retention <= 0 {
+		return 0
+	}
+	before := w.now().Add(-w.retention)
+	n, err := w.store.DeleteMCPCallLogsBefore(ctx, before)
+	switch {
+	case err != nil:
+		w.log.Warn("mcp call logs: entries past the retention could not be deleted; retrying in an hour", "err", err)
+	case n > 0:
+		w.log.Info("mcp call logs: deleted entries past the retention", "entries", n, "before", before.UTC().Format(time.RFC3339))
+	}
+	return n
 }
 
 // Log queues an entry.
@@ -99,7 +148,10 @@ func (w *CallLogWriter) flush(batch []store.MCPCallLog) {
 
 // Close stops accepting entries, writes those queued and returns when done or ctx ends.
 func (w *CallLogWriter) Close(ctx context.Context) error {
-	w.once.Do(func() { close(w.ch) })
+	w.once.Do(func() {
+		close(w.ch)
+		close(w.stopPurge)
+	})
 	select {
 	case <-w.done:
 		return nil

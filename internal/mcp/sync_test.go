@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -78,5 +79,30 @@ func TestSyncErrors(t *testing.T) {
 		AuthCredentials: map[string]any{"env": "GATEHOUSE_TEST_WRONG"}})
 	if err == nil || res.State.Error == nil || res.State.Error.Type != "upstream_error" || res.State.Error.HTTPStatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong token: %+v %+v %v", res.State, res.State.Error, err)
+	}
+}
+
+// TestCallLogRetention: entries older than the retention are deleted, newer ones kept.
+func TestCallLogRetention(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	entry := func(age time.Duration) store.MCPCallLog {
+		return store.MCPCallLog{Time: now.Add(-age), RequestID: "r", PortalID: "p", Method: "tools/call", Decision: "allow"}
+	}
+	if err := st.AppendMCPCallLogs(t.Context(), []store.MCPCallLog{entry(48 * time.Hour), entry(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	w := mcp.NewCallLogWriterRetaining(st, nil, 24*time.Hour, func() time.Time { return now })
+	defer w.Close(t.Context())
+	if n := w.Purge(t.Context()); n > 1 {
+		t.Errorf("purged %d", n)
+	}
+	logs, err := st.ListMCPCallLogs(t.Context(), store.MCPCallLogQuery{})
+	if err != nil || len(logs) != 1 || !logs[0].Time.After(now.Add(-2*time.Hour)) {
+		t.Errorf("left %+v %v", logs, err)
 	}
 }
