@@ -542,6 +542,7 @@ mcp_portals:
     oauth:
       dynamic_client_registration: {allow_any_on_localhost: false, allow_any_on_loopback: true, allowed_uris: ["https://claude.ai/api/mcp/auth_callback"]}
       grant: {access_token_lifetime: 10m, session_duration: 336h}
+      client_id_metadata_documents: {disabled: true, allowed_networks: [10.20.0.0/16]}
 mcp: {call_logs: {retention: 240h}}
 `
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -182,6 +183,13 @@ func (c *checker) mcp() {
 				for j, u := range d.AllowedURIs {
 					if msg := allowedRedirectProblem(u); msg != "" {
 						c.add(fmt.Sprintf("%s.oauth.dynamic_client_registration.allowed_uris[%d]", path, j), msg)
+					}
+				}
+			}
+			if d := o.ClientIDMetadataDocuments; d != nil {
+				for j, cidr := range d.AllowedNetworks {
+					if p, err := netip.ParsePrefix(cidr); err != nil || p.Masked() != p {
+						c.addf(fmt.Sprintf("%s.oauth.client_id_metadata_documents.allowed_networks[%d]", path, j), "must be a CIDR in canonical form, such as 10.20.0.0/16")
 					}
 				}
 			}

@@ -82,6 +82,18 @@ type MCPPortalOAuth struct {
 	// Grant bounds the tokens: access_token_lifetime (default 15m) and session_duration, how
 	// long a grant may be refreshed (default 168h).
 	Grant *MCPGrant `json:"grant,omitempty" yaml:"grant,omitempty"`
+	// ClientIDMetadataDocuments configures clients identified by an https URL whose document
+	// describes them (a Gatehouse extension; they are accepted from public addresses).
+	ClientIDMetadataDocuments *MCPClientIDMetadataDocuments `json:"client_id_metadata_documents,omitempty" yaml:"client_id_metadata_documents,omitempty"`
+}
+
+// MCPClientIDMetadataDocuments configures client ID metadata documents.
+type MCPClientIDMetadataDocuments struct {
+	// Disabled refuses URL client ids (clients must register).
+	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
+	// AllowedNetworks are CIDRs besides public addresses that documents may be fetched from
+	// (in-house agents); link-local and metadata addresses are refused whatever they say.
+	AllowedNetworks []string `json:"allowed_networks,omitempty" yaml:"allowed_networks,omitempty"`
 }
 
 // MCPDynamicClientRegistration is the redirect URI policy of client registration. By default

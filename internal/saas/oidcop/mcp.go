@@ -144,21 +144,43 @@ func mcpClientConfig(portal *store.MCPPortal, clientID string, redirectURIs []st
 		RefreshTokenOptions: &store.RefreshTokenOptions{Lifetime: store.Duration(session)}}
 }
 
-// mcpClient finds a registered client whose redirect URIs the portal still allows.
+// mcpClient finds a client, registered or described by its client ID metadata document,
+// with the redirect URIs the portal allows.
 func (p *Provider) mcpClient(ctx context.Context, ep *endpoint, clientID string) (*store.MCPClient, *httpx.Error) {
-	cs, ok := p.mcpClients()
-	if !ok {
-		return nil, httpx.Errorf(http.StatusServiceUnavailable, "mcp-clients-unavailable", "Sign-in is not available.", errors.New("the store keeps no MCP clients"))
-	}
-	if clientID == "" || len(clientID) > 256 {
+	if clientID == "" || len(clientID) > 512 {
 		return nil, httpx.Errorf(http.StatusBadRequest, "oidc-client-id-missing", "The sign-in request names no client (client_id).", nil)
 	}
-	c, err := cs.GetMCPClient(ctx, clientID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, httpx.Errorf(http.StatusBadRequest, "oidc-client-id-unknown", "The sign-in request names a client (client_id) this portal does not know. Register the client again.", nil)
-	case err != nil:
-		return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+	var c *store.MCPClient
+	if IsClientIDURL(clientID) {
+		var opts *store.MCPClientIDMetadataDocuments
+		if o := ep.portal.OAuth; o != nil {
+			opts = o.ClientIDMetadataDocuments
+		}
+		if opts != nil && opts.Disabled {
+			return nil, httpx.Errorf(http.StatusBadRequest, "mcp-client-document-refused", "This portal does not accept clients identified by a URL. Register the client instead.", nil)
+		}
+		doc, err := p.docs.fetch(ctx, clientID, opts, p.now())
+		if err != nil {
+			msg := "The client's metadata document (its client_id URL) could not be used."
+			if errors.Is(err, errClientDocument) {
+				msg = "The client's metadata document could not be used: " + strings.TrimPrefix(err.Error(), errClientDocument.Error()+": ") + "."
+			}
+			return nil, httpx.Errorf(http.StatusBadRequest, "mcp-client-document-refused", msg, err)
+		}
+		c = doc
+	} else {
+		cs, ok := p.mcpClients()
+		if !ok {
+			return nil, httpx.Errorf(http.StatusServiceUnavailable, "mcp-clients-unavailable", "Sign-in is not available.", errors.New("the store keeps no MCP clients"))
+		}
+		got, err := cs.GetMCPClient(ctx, clientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, httpx.Errorf(http.StatusBadRequest, "oidc-client-id-unknown", "The sign-in request names a client (client_id) this portal does not know. Register the client again.", nil)
+		case err != nil:
+			return nil, httpx.Errorf(http.StatusServiceUnavailable, "store-unavailable", "Sign-in is temporarily unavailable. Try again shortly.", err)
+		}
+		c = got
 	}
 	allowed := c.RedirectURIs[:0:0]
 	for _, u := range c.RedirectURIs {
@@ -324,6 +346,7 @@ func (p *Provider) serveMCPMetadata(w http.ResponseWriter, ep *endpoint) {
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		AuthorizationResponseISSSupported: true,
+		ClientIDMetadataDocumentSupported: ep.portal.OAuth == nil || ep.portal.OAuth.ClientIDMetadataDocuments == nil || !ep.portal.OAuth.ClientIDMetadataDocuments.Disabled,
 	}, "public, max-age=300")
 }
 

@@ -97,6 +97,8 @@ type Provider struct {
 
 	jwks    atomic.Pointer[jwksCache]
 	groupRE sync.Map // group_filter_regex -> *regexp.Regexp
+	// docs are the MCP portals' client ID metadata documents.
+	docs clientDocuments
 }
 
 // New returns a Provider for env. env.Now defaults to time.Now and env.Log to a discarding

@@ -197,7 +197,8 @@ func fullConfig() *store.Config {
 				OAuth: &store.MCPPortalOAuth{
 					DynamicClientRegistration: &store.MCPDynamicClientRegistration{AllowAnyOnLocalhost: new(false), AllowAnyOnLoopback: new(true),
 						AllowedURIs: []string{"https://claude.ai/api/mcp/auth_callback", "cursor://anysphere.cursor-retrieval/oauth/callback"}},
-					Grant: &store.MCPGrant{AccessTokenLifetime: store.Duration(10 * time.Minute), SessionDuration: store.Duration(336 * time.Hour)}}},
+					Grant:                     &store.MCPGrant{AccessTokenLifetime: store.Duration(10 * time.Minute), SessionDuration: store.Duration(336 * time.Hour)},
+					ClientIDMetadataDocuments: &store.MCPClientIDMetadataDocuments{Disabled: true, AllowedNetworks: []string{"10.20.0.0/16"}}}},
 		},
 	}
 }
