@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/h1"
 )
 
 // pinnedUpstream forwards the requests of one HTTP/1.1 client connection over one kept-alive
@@ -25,7 +26,9 @@ import (
 // connection pool, no reader and writer goroutines and no hand-offs between them, which is most
 // of what a kept-alive inspected request costs through http.Transport. The request is written
 // from its parsed form (http.Request.Write), never from the client's bytes, so its framing is
-// the one this side chose. A request that finds the connection busy (it never should on
+// the one this side chose; the response is read strictly (h1.ReadResponse), so a response
+// whose framing two parsers could read differently ends the connection instead of being
+// forwarded. A request that finds the connection busy (it never should on
 // HTTP/1.1) goes through the shared transport instead.
 type pinnedUpstream struct {
 	in *Inspector
@@ -217,7 +220,10 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 	var resp *http.Response
 	for {
 		var err error
-		resp, err = http.ReadResponse(br, req)
+		resp, err = h1.ReadResponse(br, req.Method, h1.Limits{MaxHeaderBytes: p.in.opts.MaxHeaderBytes})
+		if err == nil {
+			resp.Request = req
+		}
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("inspect: reading the response: %w", ctxErr(ctx, err))
