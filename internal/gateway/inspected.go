@@ -82,6 +82,10 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 			ir.untrusted = rule.RuleSettings.UntrustedCert.Action == rules.UntrustedPassThrough
 		}
 	}
+	if r.ProtoMajor == 1 && !switchesProtocols(r.Header) {
+		g.forwardInspected(w, r.WithContext(ctx), e, ir)
+		return
+	}
 	g.forward(g.irp, w, r.WithContext(ctx), e)
 }
 

@@ -46,6 +46,9 @@ type http1Conn struct {
 	hijacked atomic.Bool
 }
 
+// tunnelServer is the http.ServerContextKey value of decrypted HTTP/1.1 requests.
+var tunnelServer = &http.Server{}
+
 var (
 	http1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 	http1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
@@ -69,6 +72,10 @@ func (in *Inspector) serveHTTP1(ctx context.Context, tc *tls.Conn, h http.Handle
 		}
 	}()
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, tc.LocalAddr())
+	// Handlers written for net/http's server look for it: httputil.ReverseProxy (protocol
+	// switches) aborts a response whose body broke off only under a server, instead of ending
+	// it as if it were complete.
+	ctx = context.WithValue(ctx, http.ServerContextKey, tunnelServer)
 	for ctx.Err() == nil {
 		if !c.serveOne(ctx) {
 			break
