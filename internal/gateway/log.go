@@ -84,16 +84,24 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	if e.outcome == "refused" || e.outcome == "blocked" {
 		level = slog.LevelWarn
 	}
-	g.log.LogAttrs(ctx, level, "gateway request",
-		slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
-		slog.String("service_token", token), slog.String("location", location),
-		slog.String("kind", e.kind), slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
-		slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
-		slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
-		slog.Duration("duration", time.Since(e.start)),
-		slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
-		slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName),
-		slog.String("action", e.action), slog.String("category", e.category), slog.String("request_id", e.requestID))
+	if g.log.Enabled(ctx, level) {
+		// The record is built here rather than by Logger.LogAttrs: the attributes are added
+		// from an array on the stack in one call, and no caller's program counter is taken
+		// (the handlers Gatehouse configures report no source), which was a fifth of the line.
+		attrs := [...]slog.Attr{
+			slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
+			slog.String("service_token", token), slog.String("location", location),
+			slog.String("kind", e.kind), slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
+			slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
+			slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
+			slog.Duration("duration", time.Since(e.start)),
+			slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
+			slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName),
+			slog.String("action", e.action), slog.String("category", e.category), slog.String("request_id", e.requestID)}
+		r := slog.NewRecord(time.Now(), level, "gateway request", 0)
+		r.AddAttrs(attrs[:]...)
+		_ = g.log.Handler().Handle(ctx, r)
+	}
 	g.emit(e, status, down, user, email, token, location, device)
 	if e.capture != nil {
 		g.logPrompt(ctx, e, e.capture)
