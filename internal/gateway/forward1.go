@@ -29,17 +29,22 @@ func (g *Gateway) forwardInspected(w http.ResponseWriter, r *http.Request, e *en
 		r.Body = body
 	}
 	d := ir.t.Dest
+	hostPort := d.String()
+	host := hostPort
+	if d.Port == 443 {
+		host = hostForHeader(d, "https")
+	}
 	out := &http.Request{
 		Method: r.Method,
 		// The client's query as it is: rewriteInspected takes it from the incoming request,
 		// after httputil.ReverseProxy cleaned the outgoing one.
-		URL: &url.URL{Scheme: "https", Host: d.String(), Path: r.URL.Path, RawPath: r.URL.RawPath,
+		URL: &url.URL{Scheme: "https", Host: hostPort, Path: r.URL.Path, RawPath: r.URL.RawPath,
 			RawQuery: r.URL.RawQuery},
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:        outgoingHeader(r.Header),
 		Body:          r.Body,
 		ContentLength: r.ContentLength,
-		Host:          hostForHeader(d, "https"),
+		Host:          host,
 	}
 	if r.ContentLength == 0 {
 		out.Body = nil
@@ -113,10 +118,7 @@ func (g *Gateway) forwardInspected(w http.ResponseWriter, r *http.Request, e *en
 func copyResponseBody(w http.ResponseWriter, res *http.Response) error {
 	flush := res.ContentLength == -1
 	if !flush {
-		if ct := res.Header.Get("Content-Type"); ct != "" {
-			base, _, _ := mime.ParseMediaType(ct)
-			flush = base == "text/event-stream"
-		}
+		flush = isEventStream(res.Header.Get("Content-Type"))
 	}
 	rc := http.NewResponseController(w)
 	if flush {
@@ -146,6 +148,18 @@ func copyResponseBody(w http.ResponseWriter, res *http.Response) error {
 			return rerr
 		}
 	}
+}
+
+// isEventStream reports whether a Content-Type's media type is text/event-stream, parsing it
+// only when it starts so.
+func isEventStream(ct string) bool {
+	const sse = "text/event-stream"
+	t := strings.TrimLeft(ct, " \t")
+	if len(t) < len(sse) || !strings.EqualFold(t[:len(sse)], sse) {
+		return false
+	}
+	base, _, _ := mime.ParseMediaType(ct)
+	return base == sse
 }
 
 // hopByHop are the fields that describe one connection, never forwarded (RFC 9110 7.6.1).
@@ -204,8 +218,15 @@ func removeHopByHop(h http.Header) {
 	}
 }
 
+// copyHeaderInto adds src's fields to dst (as http.Header.Add would, one by one); a field dst
+// does not have takes src's values without copying them (capped, so that appending to one
+// never writes into the other).
 func copyHeaderInto(dst, src http.Header) {
 	for k, vv := range src {
+		if _, ok := dst[k]; !ok && len(vv) > 0 && k == textproto.CanonicalMIMEHeaderKey(k) {
+			dst[k] = vv[:len(vv):len(vv)]
+			continue
+		}
 		for _, v := range vv {
 			dst.Add(k, v)
 		}

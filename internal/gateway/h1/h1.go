@@ -101,9 +101,17 @@ func (h *headReader) line() ([]byte, error) {
 	return b[:len(b)-2], nil
 }
 
-// readFields reads header fields up to the empty line into hdr.
+// readFields reads header fields up to the empty line into hdr. The values of one head share
+// one string and the single-valued fields one slice of strings, as in net/textproto: two
+// allocations for the values of a head rather than two a field.
 func (h *headReader) readFields(hdr http.Header, maxFields int) error {
-	n := 0
+	type field struct {
+		key        string
+		start, end int
+	}
+	var fieldBuf [32]field
+	var arenaBuf [1024]byte
+	fields, arena := fieldBuf[:0], arenaBuf[:0]
 	for {
 		line, err := h.line()
 		if err != nil {
@@ -113,9 +121,9 @@ func (h *headReader) readFields(hdr http.Header, maxFields int) error {
 			return err
 		}
 		if len(line) == 0 {
-			return nil
+			break
 		}
-		if n++; n > maxFields {
+		if len(fields) == maxFields {
 			return errTooLarge
 		}
 		colon := -1
@@ -143,9 +151,24 @@ func (h *headReader) readFields(hdr http.Header, maxFields int) error {
 				return malformed("bad-field-value")
 			}
 		}
-		key := canonicalKey(line[:colon])
-		hdr[key] = append(hdr[key], string(trimOWS(v)))
+		v = trimOWS(v)
+		fields = append(fields, field{key: canonicalKey(line[:colon]), start: len(arena), end: len(arena) + len(v)})
+		arena = append(arena, v...)
 	}
+	if len(fields) == 0 {
+		return nil
+	}
+	all := string(arena)
+	strs := make([]string, len(fields))
+	for i, f := range fields {
+		strs[i] = all[f.start:f.end]
+		if vv, ok := hdr[f.key]; ok {
+			hdr[f.key] = append(vv, strs[i])
+		} else {
+			hdr[f.key] = strs[i : i+1 : i+1]
+		}
+	}
+	return nil
 }
 
 // canonicalKey returns the canonical form of a field name of token bytes, without allocating

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,6 +46,8 @@ type http1Conn struct {
 	// hijacked: a handler took the connection over (it closes it).
 	hijacked atomic.Bool
 }
+
+var headEnd = []byte("\r\n\r\n")
 
 // tunnelServer is the http.ServerContextKey value of decrypted HTTP/1.1 requests.
 var tunnelServer = &http.Server{}
@@ -93,9 +96,18 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 			return false
 		}
 	}
-	_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
+	// Reading a head that is buffered whole cannot block: the header deadline is set only
+	// when it is not, and cleared only when a read may follow (a body); a deadline left from
+	// the idle wait is replaced before any read that could block (the next wait, or Hijack).
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	headBuffered := bytes.Contains(buffered, headEnd)
+	if !headBuffered {
+		_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
+	}
 	req, err := h1.ReadRequest(c.br, h1.Limits{MaxHeaderBytes: in.opts.MaxHeaderBytes})
-	_ = c.tc.SetReadDeadline(time.Time{})
+	if !headBuffered || (err == nil && req.Body != http.NoBody) {
+		_ = c.tc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		var bad *h1.Error
 		if errors.As(err, &bad) {
@@ -317,6 +329,7 @@ func (w *http1Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.c.hijacked.CompareAndSwap(false, true) {
 		return nil, nil, http.ErrHijacked
 	}
+	_ = w.c.tc.SetDeadline(time.Time{})
 	conn := &bufferedConn{Conn: w.c.tc, br: w.c.br}
 	return conn, bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(w.c.tc)), nil
 }
