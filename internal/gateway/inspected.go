@@ -55,6 +55,7 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 	e := &entry{start: time.Now(), method: r.Method, kind: "https", dest: t.Dest, id: t.Identity, requestID: newRequestID()}
 	if t.Identity != nil {
 		e.client = t.Identity.ClientIP
+		e.lineStart = t.lineStart()
 	}
 	rec := &recorder{ResponseWriter: w, entry: e}
 	defer func() { g.logEntry(r.Context(), e, rec) }()
