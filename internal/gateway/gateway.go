@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -439,6 +440,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 }
 
 func isIPv6(h string) bool {
+	if strings.IndexByte(h, ':') < 0 { // every IPv6 address has one, no name or IPv4 address does
+		return false
+	}
 	a, err := netip.ParseAddr(h)
 	return err == nil && a.Is6()
 }

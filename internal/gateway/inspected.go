@@ -55,6 +55,7 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 	e := &entry{start: time.Now(), method: r.Method, kind: "https", dest: t.Dest, id: t.Identity, requestID: newRequestID()}
 	if t.Identity != nil {
 		e.client = t.Identity.ClientIP
+		e.lineStart = t.lineStart()
 	}
 	rec := &recorder{ResponseWriter: w, entry: e}
 	defer func() { g.logEntry(r.Context(), e, rec) }()
@@ -81,6 +82,10 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 		if rule := e.rule; rule != nil && rule.RuleSettings.UntrustedCert != nil {
 			ir.untrusted = rule.RuleSettings.UntrustedCert.Action == rules.UntrustedPassThrough
 		}
+	}
+	if r.ProtoMajor == 1 && !switchesProtocols(r.Header) {
+		g.forwardInspected(w, r.WithContext(ctx), e, ir)
+		return
 	}
 	g.forward(g.irp, w, r.WithContext(ctx), e)
 }

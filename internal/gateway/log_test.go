@@ -1,18 +1,22 @@
 package gateway
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/gateway/applib"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
 )
 
 // TestIdentifyApp: the log entry's application comes from the library when the policies left
@@ -144,5 +148,40 @@ func TestEvents(t *testing.T) {
 	evs := log.wait(t, 4)
 	if evs[3].Status != http.StatusProxyAuthRequired || evs[3].Outcome != "refused" || evs[3].UserID != "" || evs[3].ServiceTokenID != "" {
 		t.Errorf("refused event: %+v", evs[3])
+	}
+}
+
+// A decrypted request's log line written through its tunnel's line start (the first six
+// attributes encoded once per tunnel) is the line written without it, for the JSON and the
+// text handler, at both levels.
+func TestLineStartWritesTheSameLine(t *testing.T) {
+	times := regexp.MustCompile(`("time":"[^"]*"|time=\S+|"duration":\d+|duration=\S+)`)
+	for _, format := range []string{"json", "text"} {
+		var buf strings.Builder
+		var h slog.Handler = slog.NewJSONHandler(&buf, nil)
+		if format == "text" {
+			h = slog.NewTextHandler(&buf, nil)
+		}
+		g := New(&snapshot.Holder{}, Options{Egress: &Egress{}, Log: slog.New(h)})
+		tn := &Tunnel{Dest: Destination{Host: "a.example", Port: 8443}, g: g,
+			Identity: &Identity{UserID: "u1", Email: "a \"quoted\" b@example.com", ServiceTokenID: "", Location: "HQ", DeviceID: "d1",
+				ClientIP: netip.MustParseAddr("2001:db8::1")}}
+		for _, outcome := range []string{"forwarded", "blocked"} {
+			line := func(withStart bool) string {
+				buf.Reset()
+				e := &entry{start: time.Now(), method: "POST", kind: "https", dest: tn.Dest, id: tn.Identity, client: tn.Identity.ClientIP,
+					requestID: "r1", outcome: outcome, status: 200, ruleID: "x", category: "prompt"}
+				if withStart {
+					e.lineStart = tn.lineStart()
+				}
+				g.logEntry(context.Background(), e, &recorder{entry: e})
+				return times.ReplaceAllString(buf.String(), "")
+			}
+			plain, started := line(false), line(true)
+			if plain == "" || plain != started {
+				t.Fatalf("%s %s:\nplain   %s\nstarted %s", format, outcome, plain, started)
+			}
+		}
+		g.Close()
 	}
 }

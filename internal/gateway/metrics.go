@@ -40,8 +40,18 @@ func (m *Metrics) observe(e *entry, status int) {
 	if m == nil {
 		return
 	}
-	m.Requests.WithLabelValues(e.kind, e.outcome, strconv.Itoa(status/100)+"xx").Inc()
+	class := status / 100
+	label := ""
+	if class >= 0 && class < len(statusClasses) {
+		label = statusClasses[class]
+	} else {
+		label = strconv.Itoa(class) + "xx"
+	}
+	m.Requests.WithLabelValues(e.kind, e.outcome, label).Inc()
 	if e.outcome == "refused" {
 		m.Refusals.WithLabelValues(e.reason).Inc()
 	}
 }
+
+// statusClasses are the status label values, made once.
+var statusClasses = [...]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -33,6 +34,9 @@ type Tunnel struct {
 	egress *Egress
 	g      *Gateway
 	e      *entry
+	// lineHandler is lineStart's handler, made once.
+	lineOnce    sync.Once
+	lineHandler slog.Handler
 }
 
 // dstAddr is the first vetted address (the zero address for a tunnel blocked before its

@@ -3,7 +3,8 @@
 // (replaying the bytes afterwards), splices the tunnels a Do Not Inspect rule lets through
 // when the server name agrees with the CONNECT destination, and for the others terminates the
 // client's TLS with a leaf minted by the organisation CA (ca.Minter), serves the decrypted
-// HTTP/1.1 or HTTP/2 requests through the gateway's policy pipeline (gateway.Tunnel.Handler)
+// HTTP/1.1 requests (read strictly by package h1, served in the tunnel's goroutine) or HTTP/2
+// requests (net/http's server) through the gateway's policy pipeline (gateway.Tunnel.Handler)
 // and forwards them over TLS to the destination, verified against the system roots and
 // gateway.upstream_ca_files (a gateway.Interceptor).
 package inspect
@@ -154,16 +155,23 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 		return counted.read.Load(), counted.written.Load(), fmt.Errorf("inspect: client handshake: %w", err)
 	}
 	in.count("decrypted")
-	upstream := in.upstream
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
-		// HTTP/1.1: one request at a time, each over the tunnel's own upstream connection.
+		// HTTP/1.1: one request at a time, read strictly and served in this goroutine, each
+		// over the tunnel's own upstream connection.
 		pin := newPinnedUpstream(in, t)
 		defer pin.close()
-		upstream = pin.transport
+		stop := context.AfterFunc(ctx, func() { _ = inner.Close() })
+		if in.serveHTTP1(ctx, tc, t.Handler(pin.transport)) {
+			<-done // the hijacker (a protocol switch) closes the connection
+		} else {
+			_ = tc.Close()
+		}
+		stop()
+		return counted.read.Load(), counted.written.Load(), nil
 	}
 	ln := newOneConnListener(tc, done)
 	srv := &http.Server{
-		Handler:           t.Handler(upstream),
+		Handler:           t.Handler(in.upstream),
 		ReadHeaderTimeout: in.opts.HandshakeTimeout,
 		IdleTimeout:       in.opts.IdleTimeout,
 		MaxHeaderBytes:    in.opts.MaxHeaderBytes,

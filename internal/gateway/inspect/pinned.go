@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/gateway/h1"
 )
 
 // pinnedUpstream forwards the requests of one HTTP/1.1 client connection over one kept-alive
@@ -25,7 +27,9 @@ import (
 // connection pool, no reader and writer goroutines and no hand-offs between them, which is most
 // of what a kept-alive inspected request costs through http.Transport. The request is written
 // from its parsed form (http.Request.Write), never from the client's bytes, so its framing is
-// the one this side chose. A request that finds the connection busy (it never should on
+// the one this side chose (writeRequest); the response is read strictly (h1.ReadResponse), so a response
+// whose framing two parsers could read differently ends the connection instead of being
+// forwarded. A request that finds the connection busy (it never should on
 // HTTP/1.1) goes through the shared transport instead.
 type pinnedUpstream struct {
 	in *Inspector
@@ -205,7 +209,7 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 	// A cancelled request (the client went away, the gateway closes) unblocks any read or
 	// write on the connection at once; the connection is not reused after that.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	if err := req.Write(bw); err != nil {
+	if err := writeRequest(bw, req); err != nil {
 		stop()
 		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
 	}
@@ -217,7 +221,10 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 	var resp *http.Response
 	for {
 		var err error
-		resp, err = http.ReadResponse(br, req)
+		resp, err = h1.ReadResponse(br, req.Method, h1.Limits{MaxHeaderBytes: p.in.opts.MaxHeaderBytes})
+		if err == nil {
+			resp.Request = req
+		}
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("inspect: reading the response: %w", ctxErr(ctx, err))
@@ -247,6 +254,134 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 	resp.Body = &pinnedBody{rc: resp.Body, p: p, stop: stop, keep: keep, eof: resp.Body == http.NoBody}
 	return resp, nil
 }
+
+// writeRequest writes req to bw in origin form, from its parsed form only: Host from req.Host,
+// the header (already checked by validHeaders) less the fields this side frames, and the body
+// with the framing decided here: Content-Length for a body of known length (the body must end
+// there), chunked for one of unknown length, "Content-Length: 0" for a bodiless POST, PUT or
+// PATCH. The default User-Agent is added when the header has none, as Request.Write does; the
+// body is closed.
+func writeRequest(bw *bufio.Writer, req *http.Request) (err error) {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	if body != nil {
+		defer func() {
+			if cerr := body.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}()
+	}
+	host := req.Host
+	if host == "" && req.URL != nil {
+		host = req.URL.Host
+	}
+	if !httpguts.ValidHostHeader(host) {
+		return errors.New("inspect: invalid Host for the upstream request")
+	}
+	if !httpguts.ValidHeaderFieldName(req.Method) {
+		return errors.New("inspect: invalid method for the upstream request")
+	}
+	uri := req.URL.RequestURI()
+	for i := 0; i < len(uri); i++ {
+		if uri[i] <= ' ' || uri[i] == 0x7f {
+			return errors.New("inspect: invalid target for the upstream request")
+		}
+	}
+	_, _ = bw.WriteString(req.Method)
+	_ = bw.WriteByte(' ')
+	_, _ = bw.WriteString(uri)
+	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
+	_, _ = bw.WriteString(host)
+	_, _ = bw.WriteString("\r\n")
+	if ua, ok := req.Header["User-Agent"]; !ok {
+		_, _ = bw.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	} else if len(ua) > 0 && ua[0] != "" {
+		_, _ = bw.WriteString("User-Agent: ")
+		_, _ = bw.WriteString(textproto.TrimString(ua[0]))
+		_, _ = bw.WriteString("\r\n")
+	}
+	if req.Close {
+		_, _ = bw.WriteString("Connection: close\r\n")
+	}
+	var num [20]byte
+	switch {
+	case body != nil && req.ContentLength > 0:
+		_, _ = bw.WriteString("Content-Length: ")
+		_, _ = bw.Write(strconv.AppendInt(num[:0], req.ContentLength, 10))
+		_, _ = bw.WriteString("\r\n")
+	case body != nil:
+		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
+		_, _ = bw.WriteString("Content-Length: 0\r\n")
+	}
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		case "Connection":
+			if req.Close {
+				continue // written above
+			}
+		}
+		for _, v := range vv {
+			_, _ = bw.WriteString(k)
+			_, _ = bw.WriteString(": ")
+			_, _ = bw.WriteString(textproto.TrimString(v))
+			_, _ = bw.WriteString("\r\n")
+		}
+	}
+	if _, err := bw.WriteString("\r\n"); err != nil {
+		return err
+	}
+	if body == nil {
+		return nil
+	}
+	if req.ContentLength > 0 {
+		n, err := io.CopyN(bw, body, req.ContentLength)
+		if err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("inspect: request body ended after %d of %d bytes", n, req.ContentLength)
+			}
+			return err
+		}
+		// The body must end there; reading its end also tells the client side's reader that
+		// the request was read whole.
+		var one [1]byte
+		m, err := io.ReadFull(body, one[:])
+		if m > 0 {
+			return errors.New("inspect: request body longer than its Content-Length")
+		}
+		if err != io.EOF {
+			return err
+		}
+		return nil
+	}
+	bp := chunkBuffers.Get().(*[]byte)
+	defer chunkBuffers.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			_, _ = bw.Write(strconv.AppendInt(num[:0], int64(n), 16))
+			_, _ = bw.WriteString("\r\n")
+			_, _ = bw.Write(buf[:n])
+			if _, err := bw.WriteString("\r\n"); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			_, err := bw.WriteString("0\r\n\r\n")
+			return err
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+var chunkBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // ctxErr prefers the context's error to the deadline error a cancellation provokes.
 func ctxErr(ctx context.Context, err error) error {

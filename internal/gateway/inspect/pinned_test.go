@@ -127,6 +127,8 @@ type oneShotOrigin struct {
 	port     string
 	mu       sync.Mutex
 	requests []string
+	// reply, when set, is the raw response written instead of the usual one.
+	reply string
 }
 
 func newOneShotOrigin(t *testing.T, cert tls.Certificate) *oneShotOrigin {
@@ -164,6 +166,10 @@ func (o *oneShotOrigin) serve(c net.Conn) {
 	o.mu.Lock()
 	o.requests = append(o.requests, req.Method+" "+req.URL.Path+" "+string(body))
 	o.mu.Unlock()
+	if o.reply != "" {
+		_, _ = io.WriteString(c, o.reply)
+		return
+	}
 	msg := "served " + req.URL.Path
 	_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
 }
