@@ -638,3 +638,94 @@ func TestInteropMCPInspectorCLI(t *testing.T) {
 		t.Errorf("call log %+v", l)
 	}
 }
+
+// TestMCPPortalScaleOut runs two replicas on one PostgreSQL database. A user logs in with
+// OAuth through replica 0; then the official Go SDK's client lists and calls tools with every
+// request (a new connection each) going to the next replica in turn, with no session
+// affinity: each replica verifies the tokens the other issued, serves the portal statelessly
+// and writes its call logs to the one store.
+func TestMCPPortalScaleOut(t *testing.T) {
+	storage := `storage: {driver: postgres, dsn: "` + testenv.PostgresDSN(t) + `"}`
+	up := startMCPUpstream(t, "upstream-token")
+	t.Setenv("GATEHOUSE_TEST_TICKETS_TOKEN", "upstream-token")
+	c := testenv.StartCluster(t, 2, strings.ReplaceAll(mcpConfig, "MCPURL", up.URL), storage)
+	r0 := c.Replicas[0]
+	st := r0.G.Store.(store.MCP)
+	waitSynced(t, st, "tickets")
+
+	h, _, _ := oauthClientWith(t, r0, r0.NewBrowser(), "alice@example.com", false)
+	alternating := &http.Client{Transport: c.NewBrowser().Client.Transport, Timeout: 10 * time.Second}
+	client := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &sdk.StreamableClientTransport{Endpoint: portalURL(r0, "agents"), HTTPClient: alternating,
+		OAuthHandler: h, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatalf("connect through OAuth: %v", err)
+	}
+	defer cs.Close()
+
+	// Rounds of one list and two calls: three requests a round, so with two replicas the
+	// lists and the calls each land on both.
+	const rounds = 4
+	for i := range rounds {
+		tools, err := cs.ListTools(t.Context(), nil)
+		if err != nil || len(tools.Tools) != 1 || tools.Tools[0].Name != "tickets_echo" {
+			t.Fatalf("round %d: tools %+v %v", i, tools, err)
+		}
+		for j := range 2 {
+			text := fmt.Sprintf("round %d call %d", i, j)
+			res, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "tickets_echo", Arguments: map[string]any{"text": text}})
+			if err != nil {
+				t.Fatalf("round %d call %d: %v", i, j, err)
+			}
+			if got := textOf(t, res); got != "echo: "+text {
+				t.Errorf("round %d call %d: %q", i, j, got)
+			}
+		}
+	}
+
+	// The store holds every call, whichever replica served it; each replica served some.
+	logs := waitCallLogs(t, st, "agents", 2*rounds)
+	if len(logs) != 2*rounds {
+		t.Fatalf("%d call logs, want %d", len(logs), 2*rounds)
+	}
+	stored := map[string]bool{}
+	for _, l := range logs {
+		if l.UserEmail != "alice@example.com" || !strings.HasPrefix(l.ClientID, "mcp_") || l.Decision != "allow" {
+			t.Errorf("call log %+v", l)
+		}
+		stored[l.RequestID] = true
+	}
+	served := 0
+	for i, r := range c.Replicas {
+		ids := callLogLines(t, r.Logs.String())
+		if len(ids) == 0 {
+			t.Errorf("replica %d served no tool call", i)
+		}
+		for _, id := range ids {
+			if !stored[id] {
+				t.Errorf("replica %d's call %s is not in the store", i, id)
+			}
+		}
+		served += len(ids)
+		t.Logf("replica %d served %d of the %d calls", i, len(ids), 2*rounds)
+	}
+	if served != 2*rounds {
+		t.Errorf("the replicas logged %d calls, want %d", served, 2*rounds)
+	}
+}
+
+// callLogLines returns the request ids of the "mcp call" lines of a replica's log.
+func callLogLines(t *testing.T, log string) []string {
+	t.Helper()
+	var ids []string
+	for line := range strings.SplitSeq(log, "\n") {
+		var v struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(line), &v) == nil && v.Msg == "mcp call" {
+			ids = append(ids, v.RequestID)
+		}
+	}
+	return ids
+}
