@@ -23,11 +23,11 @@ PROGRESS := $(GO) run ./internal/tools/testprogress
 
 # The race detector runs on the packages whose code runs concurrently, and on the in-process
 # end-to-end tests that drive Gatehouse's concurrent paths: the proxy (service tokens, streaming,
-# upgrades, HTTP/2 resets, bodies, TLS), the App Launcher, several replicas on one store; and the
-# DLP engine's concurrent scans.
+# upgrades, HTTP/2 resets, bodies, TLS), the App Launcher, several replicas on one store (the MCP
+# portal's too); and the DLP engine's concurrent scans.
 RACE_PKGS := ./internal/store/... ./internal/token/... ./internal/keys/... ./internal/session/... \
 	./internal/proxy/... ./internal/connguard/... ./internal/gateway/inspect/...
-RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans|TestGatewayForwardsHTTPAndTunnels|TestGatewayTunnelLimitAndShutdown|TestGatewayInspection)$$
+RACE_E2E  := ^(TestServiceTokens|TestPeerCloudflareProfileOriginValidation|TestKeyRotationPublishesBothKeys|TestTrustedProxiesAndGeo|TestStreamingWebSocketAndSSE|TestUnreachableUpstreamAndUnmatchedHosts|TestCORSPreflight|TestAmbiguousFramingThroughGatehouse|TestMalformedBodiesReachTheOriginAborted|TestBodyOverTheLimit|TestUpgradeOnBypassPathCarriesNoRequests|TestRapidResetThroughGatehouse|TestWebSocketTunnelCarriesOnlyFrames|TestHTTP2ContentLengthMismatch|TestTLSAndHTTP2|TestH2CPlainListener|TestAppLauncher|TestClusterThreeReplicas|TestMCPPortalScaleOut|TestClusterPINAttemptsAcrossReplicas|TestConcurrentScans|TestGatewayForwardsHTTPAndTunnels|TestGatewayTunnelLimitAndShutdown|TestGatewayInspection)$$
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the interoperability and browser tests need beyond Go, idempotently:
 # Debian's Chromium and xmlsec1, gitleaks (go install, into .tools/bin) and the npm peers under
-# interop/ (each has its own installer). `make deps` runs it, and `make test` runs it first, so
-# that a missing tool stops the run before the long targets rather than after them.
+# interop/ (each has its own installer; interop/README.md lists them). `make deps` runs it, and
+# `make test` runs it first, so that a missing tool stops the run before the long targets rather
+# than after them.
 #
 # What is already installed is skipped (a second run takes a second or two). Debian packages are
 # installed with apt-get, as root or through sudo; without apt-get (another distribution, macOS)

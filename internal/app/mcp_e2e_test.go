@@ -114,6 +114,13 @@ func startMCP(t *testing.T) (*testenv.Env, *mcpUpstream) {
 // email. It returns the handler and the error the login ended with ("" when it succeeded).
 func oauthClient(t *testing.T, e *testenv.Env, email string, denied bool) (*auth.AuthorizationCodeHandler, *http.Client, *string) {
 	t.Helper()
+	return oauthClientWith(t, e, e.NewBrowser(), email, denied)
+}
+
+// oauthClientWith is oauthClient logging in with browser b (a cluster's, to spread the login
+// over replicas).
+func oauthClientWith(t *testing.T, e *testenv.Env, b *testenv.Browser, email string, denied bool) (*auth.AuthorizationCodeHandler, *http.Client, *string) {
+	t.Helper()
 	type result struct{ code, state, iss string }
 	got := make(chan result, 1)
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +129,6 @@ func oauthClient(t *testing.T, e *testenv.Env, email string, denied bool) (*auth
 		_, _ = w.Write([]byte("done"))
 	}))
 	t.Cleanup(cb.Close)
-	b := e.NewBrowser()
 	hc := &http.Client{Transport: b.Client.Transport, Timeout: 10 * time.Second}
 	var loginErr string
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
