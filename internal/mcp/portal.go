@@ -493,7 +493,7 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
 	if rc.portal.PromptInjection != store.MCPActionOff {
 		topics = p.injection(text)
 	}
-	if len(topics) > 0 && rc.portal.PromptInjection != store.MCPActionLog {
+	if blocksInjection(topics) && rc.portal.PromptInjection != store.MCPActionLog {
 		log(decisionBlock, ReasonPromptInjection, int64(len(out)), findings, topics)
 		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
 	}
@@ -655,10 +655,22 @@ func (p *Portal) injection(text string) []string {
 	var topics []string
 	for _, v := range p.o.Intent.Classify("", text) {
 		if v.Topic == intent.TopicJailbreak {
-			topics = append(topics, v.Topic)
+			topics = append(topics, v.Topic+":"+v.Confidence)
 		}
 	}
 	return topics
+}
+
+// blocksInjection reports whether the classifier's topics block a result: a verdict of medium
+// or high confidence. A low-confidence one (a lone obfuscation signal in ordinary tool output,
+// "k1 is open") is logged, not blocked.
+func blocksInjection(topics []string) bool {
+	for _, t := range topics {
+		if !strings.HasSuffix(t, ":low") {
+			return true
+		}
+	}
+	return false
 }
 
 // headerMismatch checks the Mcp-Method and Mcp-Name headers, when sent (every revision
