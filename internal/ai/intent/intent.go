@@ -415,6 +415,9 @@ var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endofte
 // '"' or '\”, so only those bytes are tried.
 func findChatMarkup(text string) (int, int) {
 	for i := 0; i < len(text); i++ {
+		if !chatMarkupFirst[text[i]] {
+			continue
+		}
 		for _, m := range chatMarkupBy[text[i]] {
 			if strings.HasPrefix(text[i:], m) {
 				return i, len(m)
@@ -424,13 +427,22 @@ func findChatMarkup(text string) (int, int) {
 	return -1, 0
 }
 
-// chatMarkupBy indexes chatMarkup by first byte.
-var chatMarkupBy = func() (t [256][]string) {
-	for _, m := range chatMarkup {
-		t[m[0]] = append(t[m[0]], m)
-	}
-	return
-}()
+// chatMarkupBy indexes chatMarkup by first byte; chatMarkupFirst marks
+// those bytes, so the scan tests one byte, not a slice, per position.
+var (
+	chatMarkupBy = func() (t [256][]string) {
+		for _, m := range chatMarkup {
+			t[m[0]] = append(t[m[0]], m)
+		}
+		return
+	}()
+	chatMarkupFirst = func() (t [256]bool) {
+		for _, m := range chatMarkup {
+			t[m[0]] = true
+		}
+		return
+	}()
+)
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").

@@ -85,25 +85,35 @@ type lexicon struct {
 	stemMax int
 }
 
+// FNV-1a parameters (64 bit).
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
 func fnv(key []byte) uint64 {
-	h := uint64(14695981039346656037)
+	h := fnvOffset
 	for _, c := range key {
 		h ^= uint64(c)
-		h *= 1099511628211
+		h *= fnvPrime
 	}
 	return h
 }
 
 // find returns the entry of key, or -1. A probe costs one hash and
 // usually one comparison: cheaper than a Go map on short words.
-func (lx *lexicon) find(key []byte) int32 {
+func (lx *lexicon) find(key []byte) int32 { return lx.findHashed(key, fnv(key)) }
+
+// findHashed is find with the key's FNV-1a hash already known (the
+// tokenizer computes it while it builds the key).
+func (lx *lexicon) findHashed(key []byte, hash uint64) int32 {
 	if lx.slots == nil {
 		if i, ok := lx.index[string(key)]; ok {
 			return i
 		}
 		return -1
 	}
-	for i := fnv(key) & lx.mask; ; i = (i + 1) & lx.mask {
+	for i := hash & lx.mask; ; i = (i + 1) & lx.mask {
 		s := lx.slots[i]
 		if s < 0 || lx.keys[s] == string(key) {
 			return s
@@ -132,8 +142,11 @@ func (lx *lexicon) freeze() {
 	}
 }
 
-func (lx *lexicon) lookup(key []byte, t *tok) {
-	if i := lx.find(key); i >= 0 {
+func (lx *lexicon) lookup(key []byte, t *tok) { lx.lookupHashed(key, fnv(key), t) }
+
+// lookupHashed is lookup with the key's FNV-1a hash already known.
+func (lx *lexicon) lookupHashed(key []byte, hash uint64, t *tok) {
+	if i := lx.findHashed(key, hash); i >= 0 {
 		t.lv = i
 		t.cats = lx.vals[i].cats
 		return
