@@ -509,17 +509,18 @@ func (t *tokenizer) phrases() {
 		if toks[i].lv < 0 {
 			continue
 		}
-		v := &t.lx.vals[toks[i].lv]
+		ph := t.lx.entries[toks[i].lv].ph
 		for c := 0; c < 2; c++ {
-			if v.ph[c] < 0 {
+			if ph[c] < 0 {
 				continue
 			}
-			for _, p := range t.lx.phrases[v.ph[c]] {
-				if i+len(p.ids) >= len(toks) {
+			run := t.lx.phraseRuns[ph[c]]
+			for _, p := range t.lx.flat[run[0]:run[1]] {
+				if i+int(p.n) >= len(toks) {
 					continue
 				}
 				ok := true
-				for k, id := range p.ids {
+				for k, id := range t.lx.phraseIDs[p.off : p.off+p.n] {
 					if toks[i+1+k].lv != id {
 						ok = false
 						break
@@ -528,7 +529,7 @@ func (t *tokenizer) phrases() {
 				if !ok {
 					continue
 				}
-				last := i + len(p.ids)
+				last := i + int(p.n)
 				toks[i].cats[c] |= p.cats
 				if int32(last) > toks[i].pend[c] {
 					toks[i].pend[c] = int32(last)
