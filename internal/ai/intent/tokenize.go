@@ -123,6 +123,9 @@ func (t *tokenizer) reset() {
 func (t *tokenizer) run(text string) {
 	var w wordState
 	t.b = t.b[:0]
+	// Room for the keys of ASCII words, which are never longer than their
+	// text (foldLetters writes them in one pass).
+	t.arena = slices.Grow(t.arena, len(text))
 	finish := func(end int) {
 		if w.open {
 			t.emitWord(&w, end)
@@ -239,15 +242,28 @@ func (t *tokenizer) run(text string) {
 //
 //go:noinline
 func foldLetters(key []byte, text string, i int, h uint64) ([]byte, int, uint64) {
+	// One pass into the arena's spare room (run reserves room for the
+	// text), else a count and a copy.
+	n := len(key)
+	if spare := key[n:cap(key)]; len(spare) >= len(text)-i {
+		src := text[i:]
+		k := 0
+		for ; k < len(src) && k < len(spare); k++ {
+			c := letterKey[src[k]]
+			if c == 0 {
+				break
+			}
+			spare[k] = c
+			h = (h ^ uint64(c)) * fnvPrime
+		}
+		return key[:n+k], i + k, h
+	}
 	j := i
 	for j < len(text) && letterKey[text[j]] != 0 {
 		j++
 	}
-	n, m := len(key), j-i
-	if cap(key)-n < m {
-		key = slices.Grow(key, m)
-	}
-	key = key[:n+m]
+	m := j - i
+	key = slices.Grow(key, m)[:n+m]
 	d, s := key[n:], text[i:j]
 	for k := 0; k < len(d) && k < len(s); k++ {
 		c := letterKey[s[k]]

@@ -409,16 +409,16 @@ type textHints struct {
 // the fragment joiner run only on text that can hold what they look for.
 func hintsOf(text string) textHints {
 	var h textHints
-	run := 0 // length of the run of base64 bytes just before i
-	for i := 0; i < len(text); {
+	run := 0
+	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if b64Bytes[c] {
-			s := i
-			var x int
-			i, x = b64RunEnd(text, i)
-			run = i - s
-			if !h.encoded {
-				h.encoded = run >= minB64Run || x >= 0 && hexEscapeIn(text, x, i)
+			run++
+			if run >= minB64Run {
+				h.encoded = true
+			}
+			if c == 'x' && i > 0 && (text[i-1] == '\\' || text[i-1] == '0') && i+1 < len(text) && isHex(text[i+1]) {
+				h.encoded = true
 			}
 			continue
 		}
@@ -442,54 +442,6 @@ func hintsOf(text string) textHints {
 				h.quotes += 2
 			}
 		}
-		i++
 	}
 	return h
 }
-
-// hexEscapeIn reports an 'x' in the base64 run text[s:e] that reads as a
-// hex byte escape: after '\\' or '0' and before a hex digit ("\\x69",
-// "0x69").
-func hexEscapeIn(text string, s, e int) bool {
-	for k := s; k < e; k++ {
-		if text[k] == 'x' && k > 0 && (text[k-1] == '\\' || text[k-1] == '0') && k+1 < len(text) && isHex(text[k+1]) {
-			return true
-		}
-	}
-	return false
-}
-
-// b64RunEnd returns the end of the run of base64 bytes at i and the offset
-// of its first 'x' (-1 if none). (A function of its own, so that the loop
-// keeps its variables in registers.)
-//
-//go:noinline
-func b64RunEnd(text string, i int) (end, x int) {
-	x = -1
-	t := text[i:]
-	k := 0
-	for {
-		for k < len(t) && b64Class[t[k]] == 1 {
-			k++
-		}
-		if k == len(t) || b64Class[t[k]] == 0 {
-			return i + k, x
-		}
-		if x < 0 { // an 'x'
-			x = i + k
-		}
-		k++
-	}
-}
-
-// b64Class is 1 for the base64 bytes but 'x', 2 for 'x' and 0 for the
-// other bytes.
-var b64Class = func() (t [256]uint8) {
-	for c := 0; c < 256; c++ {
-		if b64Bytes[c] {
-			t[c] = 1
-		}
-	}
-	t['x'] = 2
-	return
-}()
