@@ -93,21 +93,21 @@ const (
 	nlStreet = `\p{Lu}[\p{L}'’.-]*(?: [\p{L}'’.-]+){0,3} \d{1,5}(?:[ -]?[A-Za-z]{1,3}\b|-\d{1,4}|-[IVX]{1,3})?`
 )
 
-// addrStart is what may precede the first byte of an address.
-const addrStart = `(?:^|[^\p{L}\p{N}_])`
-
 var (
+	// The grammars before a postcode end at it (\z): they are matched from the end
+	// (endRegexp), which costs the few words of the address rather than the whole look-back.
+
 	// Before a US state code: the city, and optionally the street line.
-	usBeforeState = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(,?)[ \t]*\z`)
+	usBeforeState = newEndRegexp(`(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(,?)[ \t]*`)
 	// Before a UK postcode: up to two place lines, and optionally the street line.
-	ukBefore = regexp.MustCompile(addrStart + `(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(?:` + addrSep + addrPlace + `)?(?:,?[ \t]*|` + addrSep + `)\z`)
+	ukBefore = newEndRegexp(`(?:(` + enStreet + `)(?:` + addrSep + enUnitLine + `)?` + addrSep + `)?(` + addrPlace + `)(?:` + addrSep + addrPlace + `)?(?:,?[ \t]*|` + addrSep + `)`)
 	// Before a continental postcode: the street line, then an optional country prefix (D-, CH-).
-	euBefore = map[string]*regexp.Regexp{
-		"de": regexp.MustCompile(addrStart + `(` + deStreet + `)` + euSepTail),
-		"fr": regexp.MustCompile(addrStart + `(` + frStreet + `)` + euSepTail),
-		"es": regexp.MustCompile(addrStart + `(` + esStreet + `)` + euSepTail),
-		"it": regexp.MustCompile(addrStart + `(` + itStreet + `)` + euSepTail),
-		"nl": regexp.MustCompile(addrStart + `(` + nlStreet + `)` + euSepTail),
+	euBefore = map[string]*endRegexp{
+		"de": newEndRegexp(`(` + deStreet + `)` + euSepTail),
+		"fr": newEndRegexp(`(` + frStreet + `)` + euSepTail),
+		"es": newEndRegexp(`(` + esStreet + `)` + euSepTail),
+		"it": newEndRegexp(`(` + itStreet + `)` + euSepTail),
+		"nl": newEndRegexp(`(` + nlStreet + `)` + euSepTail),
 	}
 	// After a continental postcode: the town, with an optional Cedex or Italian province.
 	euTownAfter = regexp.MustCompile(`^[ \t]+((` + addrPlace + `)(?:(?: Cedex| CEDEX)? \d{1,2}| \([A-Z]{2}\)| [A-Z]{2}\b)?)(?:[^\p{L}\p{N}_]|\z)`)
@@ -115,7 +115,7 @@ var (
 
 // euSepTail ends a street line before a postcode: a comma, a line break, a dash or a space, and
 // an optional country prefix.
-const euSepTail = `(?:` + addrSep + `|[ \t]+[-–][ \t]+|[ \t]+)(?:(?:D|DE|A|AT|CH|F|FR|E|ES|I|IT|NL)-)?\z`
+const euSepTail = `(?:` + addrSep + `|[ \t]+[-–][ \t]+|[ \t]+)(?:(?:D|DE|A|AT|CH|F|FR|E|ES|I|IT|NL)-)?`
 
 // notTowns are capitalised words that follow numbers in prices and counts, not towns.
 var notTowns = map[string]bool{"EUR": true, "Euro": true, "Euros": true, "USD": true, "CHF": true, "GBP": true,

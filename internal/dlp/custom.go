@@ -83,7 +83,11 @@ func NewWordListEntry(id string, terms []string, caseSensitive bool) (*Entry, er
 	for i := range exact {
 		exact[i] = caseSensitive
 	}
-	return &Entry{ID: id, Name: id, Kind: "wordlist", det: wordListEntry{ac: newACMatcher(pats, exact)}}, nil
+	ac := newACMatcher(pats, exact)
+	// A word list runs over every window as a detector of its own: the
+	// pair filter skips the prose between its terms, as for the triggers.
+	ac.enablePairSkip()
+	return &Entry{ID: id, Name: id, Kind: "wordlist", det: wordListEntry{ac: ac}}, nil
 }
 
 // ---- exact data match ----

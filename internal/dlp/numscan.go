@@ -138,7 +138,9 @@ func matchPhone(b []byte, i int) int {
 		if i+1 >= len(b) || b[i+1] < '1' || b[i+1] > '9' {
 			return -1
 		}
-		p := &phoneIntl{b: b, failed: make([]uint8, len(b)+1)}
+		// The memo covers only the positions a match from i can reach: sized to the region,
+		// it made a region of many '+' (a long run of digits and separators) quadratic.
+		p := &phoneIntl{b: b, base: i}
 		for k := digitsAt(b, i+2, 2); k >= 0; k-- {
 			if e := p.rep(0, i+2+k); e >= 0 {
 				return e
@@ -171,14 +173,20 @@ func matchPhone(b []byte, i int) int {
 }
 
 type phoneIntl struct {
-	b      []byte
-	failed []uint8 // bit n set: rep(n, pos) fails
+	b    []byte
+	base int // the '+'
+	// failed[pos-base] bit n set: rep(n, pos) fails. rep is called at most
+	// 4 bytes after the '+' and each of four groups adds at most 7 bytes.
+	failed [phoneIntlReach + 1]uint8
 }
+
+// phoneIntlReach bounds pos-base for rep.
+const phoneIntlReach = 4 + 4*7
 
 // rep matches (?:[ .-]?\(?\d{1,4}\)?){n..4} followed by the tail at pos,
 // having already matched n groups.
 func (p *phoneIntl) rep(n, pos int) int {
-	if p.failed[pos]&(1<<n) != 0 {
+	if p.failed[pos-p.base]&(1<<n) != 0 {
 		return -1
 	}
 	b := p.b
@@ -227,6 +235,6 @@ func (p *phoneIntl) rep(n, pos int) int {
 			}
 		}
 	}
-	p.failed[pos] |= 1 << n
+	p.failed[pos-p.base] |= 1 << n
 	return -1
 }

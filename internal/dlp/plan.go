@@ -28,6 +28,7 @@ type plan struct {
 	kwAC     []*acMatcher // per entry proximity keywords, run near a candidate
 	roles    [][]role
 	numbers  []int32
+	numDets  []numberDetector // the detectors of numbers, in order
 	fulls    []int32
 	code     int32 // index of the source code entry or -1
 	// hidden marks entries added only to feed the PII record entry: their matches are not
@@ -75,6 +76,7 @@ func compilePlan(entries []*Entry) *plan {
 			}
 		case numberDetector:
 			pl.numbers = append(pl.numbers, ei)
+			pl.numDets = append(pl.numDets, d)
 		case fullDetector:
 			pl.fulls = append(pl.fulls, ei)
 		case streamDetector:

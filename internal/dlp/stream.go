@@ -670,16 +670,14 @@ func (s *scanner) match(mv matchView, wm *windowMatches, raw []byte, base int64,
 		}
 	}
 	if len(pl.numbers) > 0 {
-		// One emit closure per entry for the whole view, not per region.
-		dets := make([]numberDetector, len(pl.numbers))
-		emits := make([]func(candidate), len(pl.numbers))
-		for k, ei := range pl.numbers {
-			dets[k] = pl.entries[ei].det.(numberDetector)
-			emits[k] = func(c candidate) { emit(ei, c) }
-		}
+		// One emit closure for the whole view: detectors report
+		// synchronously, so it reads the entry from cur.
+		var cur int32
+		emitCur := func(c candidate) { emit(cur, c) }
 		forNumberRegions(text, func(a, b int) {
-			for k, d := range dets {
-				d.number(text, a, b, emits[k])
+			for k, ei := range pl.numbers {
+				cur = ei
+				pl.numDets[k].number(text, a, b, emitCur)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Topic IDs of the verdicts.
@@ -440,6 +441,9 @@ var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endofte
 // '"' or '\”, so only those bytes are tried.
 func findChatMarkup(text string) (int, int) {
 	for i := 0; i < len(text); i++ {
+		if !chatMarkupFirst[text[i]] {
+			continue
+		}
 		for _, m := range chatMarkupBy[text[i]] {
 			if strings.HasPrefix(text[i:], m) {
 				return i, len(m)
@@ -449,13 +453,22 @@ func findChatMarkup(text string) (int, int) {
 	return -1, 0
 }
 
-// chatMarkupBy indexes chatMarkup by first byte.
-var chatMarkupBy = func() (t [256][]string) {
-	for _, m := range chatMarkup {
-		t[m[0]] = append(t[m[0]], m)
-	}
-	return
-}()
+// chatMarkupBy indexes chatMarkup by first byte; chatMarkupFirst marks
+// those bytes, so the scan tests one byte, not a slice, per position.
+var (
+	chatMarkupBy = func() (t [256][]string) {
+		for _, m := range chatMarkup {
+			t[m[0]] = append(t[m[0]], m)
+		}
+		return
+	}()
+	chatMarkupFirst = func() (t [256]bool) {
+		for _, m := range chatMarkup {
+			t[m[0]] = true
+		}
+		return
+	}()
+)
 
 // fakeCompliance reports an assistant line that agrees to set its rules
 // aside ("Sure, I will ignore my guidelines").
@@ -477,6 +490,28 @@ func fakeCompliance(line string) bool {
 		}
 	}
 	return false
+}
+
+// lowerHead is strings.ToLower of a line's head (at most 40 bytes), lowered
+// into buf when it is ASCII: strings.ToLower allocates for every line with
+// a capital. (Other text keeps strings.ToLower, which also maps some
+// non-ASCII capitals to ASCII letters: "İ" to "i".)
+func lowerHead(head string, buf *[40]byte) []byte {
+	if len(head) > len(buf) {
+		return []byte(strings.ToLower(head))
+	}
+	lb := buf[:len(head)]
+	for i := 0; i < len(head); i++ {
+		c := head[i]
+		if c >= utf8.RuneSelf {
+			return []byte(strings.ToLower(head))
+		}
+		if c >= 'A' && c <= 'Z' {
+			c |= 0x20
+		}
+		lb[i] = c
+	}
+	return lb
 }
 
 // lineRole returns the role a line claims ("system", "user", "assistant")
@@ -501,7 +536,8 @@ func lineRole(line string) (string, int) {
 	if len(head) > 40 {
 		head = head[:40]
 	}
-	lh := strings.ToLower(head)
+	var buf [40]byte
+	lh := lowerHead(head, &buf)
 	for _, m := range []struct{ p, role string }{
 		{"im_start|>system", "system"}, {"im_start|>user", "user"}, {"im_start|>assistant", "assistant"},
 		{"system|>", "system"}, {"<sys>>", "system"}, {"sys>>", "system"}, {"inst]", "system"}, {"/inst]", "assistant"},
@@ -513,7 +549,7 @@ func lineRole(line string) (string, int) {
 		{"user:", "user"}, {"user]", "user"}, {"human:", "user"}, {"user>", "user"}, {"q:", "user"},
 		{"assistant:", "assistant"}, {"assistant]", "assistant"}, {"assistant>", "assistant"}, {"ai:", "assistant"}, {"bot:", "assistant"}, {"chatgpt:", "assistant"}, {"response:", "assistant"},
 	} {
-		if strings.HasPrefix(lh, m.p) {
+		if len(lh) >= len(m.p) && string(lh[:len(m.p)]) == m.p {
 			return m.role, len(m.p)
 		}
 	}

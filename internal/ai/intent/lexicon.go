@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -79,6 +80,45 @@ type phrase struct {
 	cats uint64
 }
 
+// lexEntry is a key's frozen record, 32 bytes (so never across two cache
+// lines): its categories, its phrases and, for a key of up to seven bytes,
+// the key itself, so that a probe finding a short word reads one line of
+// entries and not the key's string as well.
+type lexEntry struct {
+	cats [2]uint64
+	ph   [2]int32 // index into lexicon.phraseRuns, or -1
+	word uint64   // keyWord of the key
+}
+
+// keyWord packs a key's length (top byte, at most 255) and its first seven
+// bytes.
+func keyWord(key []byte) uint64 {
+	n := len(key)
+	w := uint64(min(n, 255)) << 56
+	if cap(key) >= 8 {
+		// One load of eight bytes (those past the key are masked off):
+		// the tokenizer's keys lie in an arena with room after them.
+		x := binary.LittleEndian.Uint64(key[:8])
+		if n < 7 {
+			x &= 1<<(8*n) - 1
+		} else {
+			x &= 1<<56 - 1
+		}
+		return w | x
+	}
+	for i := 0; i < n && i < 7; i++ {
+		w |= uint64(key[i]) << (8 * i)
+	}
+	return w
+}
+
+// flatPhrase is a phrase of the frozen lexicon: its ids are
+// lexicon.phraseIDs[off:off+n].
+type flatPhrase struct {
+	off, n int32
+	cats   uint64
+}
+
 // lexicon maps normalised word keys to categories. Channel 1 holds the
 // ROT13 spelling of every ASCII entry, so one lookup per word finds both.
 type lexicon struct {
@@ -91,29 +131,46 @@ type lexicon struct {
 	phrases [][]phrase
 	stems   map[string]uint64 // prefixes of words in scripts with rich inflection
 	stemMax int
+	// Frozen, contiguous copies of vals and phrases for the readers: a
+	// word's entry, then its phrases' runs, records and ids.
+	entries    []lexEntry
+	phraseRuns [][2]int32 // per phrases index: [start, end) in flat
+	flat       []flatPhrase
+	phraseIDs  []int32
 }
 
+// FNV-1a parameters (64 bit).
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
 func fnv(key []byte) uint64 {
-	h := uint64(14695981039346656037)
+	h := fnvOffset
 	for _, c := range key {
 		h ^= uint64(c)
-		h *= 1099511628211
+		h *= fnvPrime
 	}
 	return h
 }
 
 // find returns the entry of key, or -1. A probe costs one hash and
 // usually one comparison: cheaper than a Go map on short words.
-func (lx *lexicon) find(key []byte) int32 {
+func (lx *lexicon) find(key []byte) int32 { return lx.findHashed(key, fnv(key)) }
+
+// findHashed is find with the key's FNV-1a hash already known (the
+// tokenizer computes it while it builds the key).
+func (lx *lexicon) findHashed(key []byte, hash uint64) int32 {
 	if lx.slots == nil {
 		if i, ok := lx.index[string(key)]; ok {
 			return i
 		}
 		return -1
 	}
-	for i := fnv(key) & lx.mask; ; i = (i + 1) & lx.mask {
+	w := keyWord(key)
+	for i := hash & lx.mask; ; i = (i + 1) & lx.mask {
 		s := lx.slots[i]
-		if s < 0 || lx.keys[s] == string(key) {
+		if s < 0 || lx.entries[s].word == w && (len(key) <= 7 || lx.keys[s] == string(key)) {
 			return s
 		}
 	}
@@ -138,12 +195,32 @@ func (lx *lexicon) freeze() {
 		}
 		lx.slots[i] = int32(id)
 	}
+	lx.entries = make([]lexEntry, len(lx.keys))
+	for id, k := range lx.keys {
+		lx.entries[id] = lexEntry{cats: lx.vals[id].cats, ph: lx.vals[id].ph, word: keyWord([]byte(k))}
+	}
+	lx.phraseRuns = make([][2]int32, len(lx.phrases))
+	for k, ps := range lx.phrases {
+		lx.phraseRuns[k][0] = int32(len(lx.flat))
+		for _, p := range ps {
+			lx.flat = append(lx.flat, flatPhrase{off: int32(len(lx.phraseIDs)), n: int32(len(p.ids)), cats: p.cats})
+			lx.phraseIDs = append(lx.phraseIDs, p.ids...)
+		}
+		lx.phraseRuns[k][1] = int32(len(lx.flat))
+	}
 }
 
-func (lx *lexicon) lookup(key []byte, t *tok) {
-	if i := lx.find(key); i >= 0 {
+func (lx *lexicon) lookup(key []byte, t *tok) { lx.lookupHashed(key, fnv(key), t) }
+
+// lookupHashed is lookup with the key's FNV-1a hash already known.
+func (lx *lexicon) lookupHashed(key []byte, hash uint64, t *tok) {
+	if i := lx.findHashed(key, hash); i >= 0 {
 		t.lv = i
-		t.cats = lx.vals[i].cats
+		if lx.entries != nil {
+			t.cats = lx.entries[i].cats
+		} else {
+			t.cats = lx.vals[i].cats
+		}
 		if t.cats != [2]uint64{} {
 			return
 		}

@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -31,10 +32,14 @@ const (
 // markBreaks sets tokBreak once, so the rules test a flag instead of
 // rescanning the gap between two tokens.
 func (t *tokenizer) markBreaks(text string) {
-	for i := 1; i < len(t.toks); i++ {
-		a, b := t.toks[i-1].end, t.toks[i].start
+	toks := t.toks
+	for i := 1; i < len(toks); i++ {
+		a, b := toks[i-1].end, toks[i].start
 		if a >= b {
 			continue // adjacent or overlapping (CJK bigrams)
+		}
+		if b-a == 1 && !breakByte[text[a]] {
+			continue // one blank, the usual gap
 		}
 		g := text[a:b]
 		if g == "." && b < int32(len(text)) && text[b] >= 'a' && text[b] <= 'z' {
@@ -43,12 +48,21 @@ func (t *tokenizer) markBreaks(text string) {
 		for k := 0; k < len(g); k++ {
 			c := g[k]
 			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
-				t.toks[i].flags |= tokBreak
+				toks[i].flags |= tokBreak
 				break
 			}
 		}
 	}
 }
+
+// breakByte marks the bytes that end a sentence, and the first byte of
+// "。".
+var breakByte = func() (t [256]bool) {
+	for _, c := range []byte{'.', '!', '?', '\n', ';', 0xE3} {
+		t[c] = true
+	}
+	return
+}()
 
 // tokenizer turns text into normalised word keys: NFKD with combining marks
 // removed (so "précédentes" reads "precedentes" and full-width or
@@ -75,14 +89,29 @@ type wordState struct {
 	digitSym    int
 	nonASCIIOut int
 	symbols     int // leetspeak symbols among digitSym ('@', '$', '|', '!')
-	folded      bool
-	open        bool
-	hasB        bool
+	// hash is the FNV-1a hash of the key while the word holds ASCII
+	// letters only (digitSym == 0 and !hasB); otherwise emitWord
+	// recomputes it.
+	hash   uint64
+	folded bool
+	open   bool
+	hasB   bool
 }
 
 var asciiLetters = func() (t [256]bool) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c], t[c-32] = true, true
+	}
+	return
+}()
+
+// letterKey maps an ASCII letter to its key byte, lower case through the
+// skeleton (which, of the letters, only changes 'l'), and any other byte
+// to 0.
+var letterKey = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = skeleton[c]
+		t[c-32] = skeleton[c]
 	}
 	return
 }()
@@ -97,30 +126,54 @@ func (t *tokenizer) reset() {
 func (t *tokenizer) run(text string) {
 	var w wordState
 	t.b = t.b[:0]
+	// Room for the keys of ASCII words, which are never longer than their
+	// text (foldLetters writes them in one pass).
+	t.arena = slices.Grow(t.arena, len(text))
 	finish := func(end int) {
 		if w.open {
 			t.emitWord(&w, end)
+			// (a closed word leaves w zero and t.b empty: nothing
+			// touches them before the next word opens)
+			w = wordState{}
+			t.b = t.b[:0]
 		}
-		w = wordState{}
-		t.b = t.b[:0]
 	}
 	open := func(i int) {
 		if !w.open {
 			// the folded word is built in place at the end of the arena
-			w.open, w.start, w.koff = true, i, len(t.arena)
+			w.open, w.start, w.koff, w.hash = true, i, len(t.arena), fnvOffset
 		}
 	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
 			switch {
+			case asciiLetters[c] && !w.open:
+				// A new word: most are ASCII letters ended by a separator,
+				// and those are pushed here without the word state.
+				koff := len(t.arena)
+				var j int
+				var h uint64
+				t.arena, j, h = foldLetters(t.arena, text, i, fnvOffset)
+				if j == len(text) || endsASCIIWord(text, j) {
+					var flags uint8
+					if j-i == 1 {
+						flags = tokSingle
+					}
+					t.pushHashed(int32(i), int32(j), int32(koff), int32(j-i), flags, h)
+				} else {
+					w.open, w.start, w.koff, w.hash, w.asciiLetter = true, i, koff, h, j-i
+				}
+				i = j
+				continue
 			case asciiLetters[c]:
 				open(i)
-				j := i
-				for j < len(text) && asciiLetters[text[j]] {
-					t.arena = append(t.arena, text[j]|0x20)
-					j++
-				}
+				// The run goes into the key folded: lower case and the
+				// skeleton's 'l' → 'i' (the only letter it maps), so emitWord
+				// need not pass over a word of ASCII letters again; the FNV-1a
+				// hash of the key is kept up to date alongside.
+				var j int
+				t.arena, j, w.hash = foldLetters(t.arena, text, i, w.hash)
 				if w.hasB {
 					for k := i; k < j; k++ {
 						t.b = append(t.b, text[k]|0x20)
@@ -185,6 +238,63 @@ func (t *tokenizer) run(text string) {
 		i += n
 	}
 	finish(len(text))
+}
+
+// foldLetters appends to key the key bytes of the ASCII letters of text
+// from i on, and returns it, where the letters end and the FNV-1a hash h
+// carried over them. (A function of its own: in run's loop the compiler
+// keeps this loop's variables in memory.)
+//
+//go:noinline
+func foldLetters(key []byte, text string, i int, h uint64) ([]byte, int, uint64) {
+	// One pass into the arena's spare room (run reserves room for the
+	// text), else a count and a copy.
+	n := len(key)
+	if spare := key[n:cap(key)]; len(spare) >= len(text)-i {
+		src := text[i:]
+		k := 0
+		for ; k < len(src) && k < len(spare); k++ {
+			c := letterKey[src[k]]
+			if c == 0 {
+				break
+			}
+			spare[k] = c
+			h = (h ^ uint64(c)) * fnvPrime
+		}
+		return key[:n+k], i + k, h
+	}
+	j := i
+	for j < len(text) && letterKey[text[j]] != 0 {
+		j++
+	}
+	m := j - i
+	key = slices.Grow(key, m)[:n+m]
+	d, s := key[n:], text[i:j]
+	for k := 0; k < len(d) && k < len(s); k++ {
+		c := letterKey[s[k]]
+		d[k] = c
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return key, j, h
+}
+
+// endsASCIIWord reports whether the ASCII byte text[j] after a run of
+// ASCII letters ends the word in run: a byte that neither continues it (a
+// digit, a leetspeak symbol, an apostrophe before a letter) nor starts a
+// non-ASCII character, which run decodes.
+func endsASCIIWord(text string, j int) bool {
+	switch c := text[j]; {
+	case c >= utf8.RuneSelf, c >= '0' && c <= '9', c == '@' || c == '$' || c == '|':
+		return false
+	case c == '!':
+		return j+1 >= len(text) || !isASCIIAlnum(text[j+1]) && !leetNext(text[j+1])
+	case c == '+':
+		// run's rule for a '+' inside an open word of letters (no leetspeak yet)
+		return !plusLeet(text, j, true, 0)
+	case c == '\'':
+		return j+1 >= len(text) || !isASCIILetter(text[j+1])
+	}
+	return true
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
@@ -289,13 +399,20 @@ func (t *tokenizer) emitWord(w *wordState, end int) {
 		return
 	}
 	leet := false
-	for i, c := range k {
-		if s := skeleton[c]; s != c {
-			k[i] = s
-			if c != 'l' {
-				leet = true
+	h := w.hash
+	if w.digitSym > 0 || w.hasB {
+		// Digits, symbols or folded non-ASCII letters: the skeleton over
+		// the whole key (ASCII letters went through it already, and it
+		// leaves its own output alone).
+		for i, c := range k {
+			if s := skeleton[c]; s != c {
+				k[i] = s
+				if c != 'l' {
+					leet = true
+				}
 			}
 		}
+		h = fnv(k)
 	}
 	var flags uint8
 	if w.folded || leet {
@@ -304,7 +421,7 @@ func (t *tokenizer) emitWord(w *wordState, end int) {
 	if len(k) == 1 && w.asciiLetter == 1 {
 		flags |= tokSingle
 	}
-	t.push(int32(w.start), int32(end), int32(koff), int32(len(k)), flags)
+	t.pushHashed(int32(w.start), int32(end), int32(koff), int32(len(k)), flags, h)
 }
 
 // cjkRun emits overlapping bigrams for a run of Han or kana characters
@@ -330,10 +447,25 @@ func (t *tokenizer) cjkRun(text string, i int) int {
 }
 
 func (t *tokenizer) push(start, end, koff, klen int32, flags uint8) {
-	n := int32(len(t.toks))
-	t.toks = append(t.toks, tok{start: start, end: end, koff: koff, klen: klen, flags: flags, lv: -1, pend: [2]int32{n, n}})
+	t.pushHashed(start, end, koff, klen, flags, fnv(t.arena[koff:koff+klen]))
+}
+
+// pushHashed is push with the FNV-1a hash of the key already known.
+func (t *tokenizer) pushHashed(start, end, koff, klen int32, flags uint8, hash uint64) {
+	n := len(t.toks)
+	if n == cap(t.toks) {
+		t.toks = append(t.toks, tok{})
+	}
+	t.toks = t.toks[:n+1]
+	// Field by field in place: a composite literal is built on the stack
+	// and copied, and the copy's wide loads stall on its narrow stores.
+	k := &t.toks[n]
+	k.cats = [2]uint64{}
+	k.pend = [2]int32{int32(n), int32(n)}
+	k.lv = -1
+	k.start, k.end, k.koff, k.klen, k.flags = start, end, koff, klen, flags
 	if t.lx != nil {
-		t.lx.lookup(t.arena[koff:koff+klen], &t.toks[n])
+		t.lx.lookupHashed(t.arena[koff:koff+klen], hash, k)
 	}
 }
 
@@ -473,17 +605,18 @@ func (t *tokenizer) phrases() {
 		if toks[i].lv < 0 {
 			continue
 		}
-		v := &t.lx.vals[toks[i].lv]
+		ph := t.lx.entries[toks[i].lv].ph
 		for c := 0; c < 2; c++ {
-			if v.ph[c] < 0 {
+			if ph[c] < 0 {
 				continue
 			}
-			for _, p := range t.lx.phrases[v.ph[c]] {
-				if i+len(p.ids) >= len(toks) {
+			run := t.lx.phraseRuns[ph[c]]
+			for _, p := range t.lx.flat[run[0]:run[1]] {
+				if i+int(p.n) >= len(toks) {
 					continue
 				}
 				ok := true
-				for k, id := range p.ids {
+				for k, id := range t.lx.phraseIDs[p.off : p.off+p.n] {
 					if toks[i+1+k].lv != id {
 						ok = false
 						break
@@ -492,7 +625,7 @@ func (t *tokenizer) phrases() {
 				if !ok {
 					continue
 				}
-				last := i + len(p.ids)
+				last := i + int(p.n)
 				toks[i].cats[c] |= p.cats
 				if int32(last) > toks[i].pend[c] {
 					toks[i].pend[c] = int32(last)
