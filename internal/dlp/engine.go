@@ -132,7 +132,10 @@ func (e *Engine) ScanHints(ctx context.Context, r io.Reader, p *Profile, h Hints
 		return Verdict{}, errors.New("dlp: nil profile")
 	}
 	p.once.Do(func() { p.plan = compilePlan(p.Entries) })
-	s := &scanner{e: e, o: e.opts, p: p, pl: p.plan, ctx: ctx, deadline: e.opts.Now().Add(e.opts.MaxDuration)}
+	s := &scanner{e: e, o: e.opts, p: p, pl: p.plan, ctx: ctx, deadline: e.opts.Now().Add(e.opts.MaxDuration), rootLen: -1}
+	if l, ok := r.(interface{ Len() int }); ok {
+		s.rootLen = l.Len()
+	}
 	s.v.Profile = p.Name
 	cr := &countReader{r: r}
 	s.scanStream(cr, nil, 0, h)
@@ -180,6 +183,9 @@ type scanner struct {
 	// joinOnly is set while the joined form fields of a multipart body are
 	// scanned: only matches that cross from one field to the next count.
 	joinOnly bool
+	// rootLen is the input's length when the reader tells it (bytes.Reader, strings.Reader),
+	// else -1: a small input is read into a window of its size, not a whole window.
+	rootLen int
 }
 
 func (s *scanner) incomplete(format string, args ...any) {

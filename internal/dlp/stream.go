@@ -123,7 +123,13 @@ func (s *scanner) scanTextAs(r io.Reader, path []string, depth int, wide *wideEn
 	if wide != nil {
 		ov *= wide.unit
 	}
-	buf := getWindowBuffer(c + 2*ov)
+	size := c + 2*ov
+	if len(path) == 0 && s.rootLen >= 0 && s.rootLen+1 < size {
+		// The root text of a small input of known length: the window grows if a decoding
+		// layer below reads more (it never reads more than the input here).
+		size = max(s.rootLen+1, 512)
+	}
+	buf := getWindowBuffer(size)
 	defer func() { putWindowBuffer(buf) }()
 	var base int64     // stream offset of buf[0]
 	var ownStart int64 // first stream offset not yet owned by a window
