@@ -95,6 +95,7 @@ type work struct {
 	hidden  [][2]int32
 	quoted  [][2]int32 // quoted passages of the field, when it has quotes
 	mention bool       // the plain view quotes an attack it talks about
+	decode  bool       // the plain view has a decode, reverse or cipher word
 	signals []placed
 }
 
@@ -138,10 +139,16 @@ func (c *Classifier) field(w *work, text string, field int) {
 	if h.quotes >= 2 {
 		w.quoted = quotedRegions(text, w.quoted)
 	}
+	w.decode = false
 	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
 	w.views = w.views[:0]
 	if h.encoded {
 		w.views = decodedViews(text, field, w.views)
+	}
+	if w.decode {
+		// asked to decode: base32, binary, reversed and shifted text are
+		// read as well (bounded, and only then)
+		w.views = cipherViews(text, field, w.views)
 	}
 	if h.quotes >= 3 && !w.mention {
 		if jv, ok := joinedView(text, field); ok {
@@ -169,6 +176,14 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "decoded from hex"
 		case viewPercent:
 			why = "decoded from percent-encoding"
+		case viewBase32:
+			why = "decoded from base32"
+		case viewBinary:
+			why = "decoded from binary"
+		case viewReversed:
+			why = "read backwards"
+		case viewShifted:
+			why = "read through a Caesar shift"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
 		}
@@ -192,8 +207,14 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 		if ch == 1 && !rot13Worth(tk.toks) {
 			break
 		}
-		r := ruleCtx{toks: tk.toks, text: v.text, ch: ch, context: v.field == 1}
+		r := ruleCtx{toks: tk.toks, text: v.text, ch: ch, context: v.field == 1, plain: plain && ch == 0}
+		if r.plain {
+			r.hidden = w.hidden
+		}
 		r.jailbreak()
+		if r.plain && r.sawDecode {
+			w.decode = true
+		}
 		if plain && ch == 0 {
 			r.structure(w)
 		}
@@ -222,6 +243,9 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 			if ch == 1 {
 				p.evasion, p.evReason = "encoded", "read through ROT13"
 			} else if plain {
+				if v.field == 0 && s.family == "indirect_injection" {
+					p.evasion, p.evReason = "indirect_injection", "addressed to the AI inside a document, message or tool result pasted into the prompt"
+				}
 				for _, h := range w.hidden {
 					if p.start >= h[0] && p.end <= h[1] {
 						p.evasion, p.evReason = "hidden_markup", "inside an HTML or Markdown comment or hidden element"
@@ -379,7 +403,7 @@ func (r *ruleCtx) structure(w *work) {
 			line = text[off : off+e]
 		}
 		if role, n := lineRole(line); role != "" {
-			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`")))
+			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`!%")))
 			switch role {
 			case "system":
 				if sys < 0 {
@@ -433,7 +457,7 @@ func (r *ruleCtx) structure(w *work) {
 // chatMarkup are the special tokens of chat templates and the role field
 // of chat API messages: in a user's prompt they fake a system turn.
 var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
-	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
+	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>", "<system_", "<system-", "</system_"}
 
 // findChatMarkup returns the offset and length of the first chat-template
 // token or role object in text, or -1. Every marker starts with '<', '[',
@@ -482,7 +506,7 @@ func fakeCompliance(line string) bool {
 // lineRole returns the role a line claims ("system", "user", "assistant")
 // and the length of the label.
 func lineRole(line string) (string, int) {
-	l := strings.TrimLeft(line, " \t>*#[<|-`")
+	l := strings.TrimLeft(line, " \t>*#[<|-`!%")
 	if len(l) < 3 {
 		return "", 0
 	}
@@ -502,6 +526,9 @@ func lineRole(line string) (string, int) {
 		head = head[:40]
 	}
 	lh := strings.ToLower(head)
+	if c := strings.IndexByte(lh, ':'); c > 0 && vendorNotice(lh[:c]) {
+		return "system", c + 1 // "ANTHROPIC TRUST & SAFETY NOTICE:": a vendor's notice
+	}
 	for _, m := range []struct{ p, role string }{
 		{"im_start|>system", "system"}, {"im_start|>user", "user"}, {"im_start|>assistant", "assistant"},
 		{"system|>", "system"}, {"<sys>>", "system"}, {"sys>>", "system"}, {"inst]", "system"}, {"/inst]", "assistant"},

@@ -66,6 +66,9 @@ const (
 	catBusiness                       // customer service, headquarters: a business's contact, not a person's
 	catMeta                           // jailbreak, prompt injection, phrase, slides: talk about attacks
 	catSandbox                        // sandbox, simulation, hypothetical world: a frame where rules supposedly lapse
+	catDanger                         // bomb, napalm, meth, silencer: weapons, explosives and drugs, a jailbreak only with an evasion
+	catInternal                       // CRM, Workday, HR system, users table: an organisation's records of people
+	catSensitive                      // performance review, disciplinary record, mental health, harassment complaint: records about a person
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.

@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"strings"
 	"unicode/utf8"
@@ -24,6 +25,10 @@ const (
 	viewHex
 	viewPercent
 	viewJoined
+	viewBase32
+	viewBinary
+	viewReversed
+	viewShifted
 )
 
 // seg maps view bytes [vStart, next seg's vStart) to the field: exactly
@@ -84,6 +89,12 @@ func decodedViews(text string, field int, out []view) []view {
 	budget := maxDecodedBytes
 	runs := 0
 	add := func(kind viewKind, s, e int, dec []byte) {
+		if kind == viewBase64 && len(dec) >= minB64Run && b64End(string(dec), 0) == len(dec) {
+			// encoded twice: decode once more
+			if d2 := decodeB64(string(dec)); d2 != nil {
+				dec = d2
+			}
+		}
 		if runs >= maxDecodedRuns || len(dec) > budget || !readable(dec) {
 			return
 		}
@@ -530,4 +541,153 @@ func hintsOf(text string) textHints {
 		}
 	}
 	return h
+}
+
+// maxCipherText bounds the text the cipher readings (reversed, shifted)
+// are tried on.
+const maxCipherText = 8 << 10
+
+// cipherViews runs only when the prompt asks for decoding: it reads
+// base32 runs, binary octets, the text backwards and the text through the
+// Caesar shift that turns the most words into lexicon words. Each is
+// bounded, and a reading that finds nothing is dropped by the caller.
+func cipherViews(text string, field int, out []view) []view {
+	whole := []seg{{vStart: 0, oStart: 0, oEnd: int32(len(text))}}
+	runs := 0
+	for i := 0; i < len(text) && runs < maxDecodedRuns; {
+		c := text[i]
+		switch {
+		case c >= 'A' && c <= 'Z' || c >= '2' && c <= '7':
+			e := i
+			for e < len(text) && (text[e] >= 'A' && text[e] <= 'Z' || text[e] >= '2' && text[e] <= '7') {
+				e++
+			}
+			p := e
+			for p < len(text) && text[p] == '=' {
+				p++
+			}
+			if e-i >= minB64Run {
+				if dec, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text[i:e][:(e-i)/8*8+b32Tail(e-i)]); err == nil && readable(dec) {
+					out = append(out, view{text: string(dec), field: field, kind: viewBase32, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(p)}}})
+					runs++
+				}
+			}
+			i = p + 1
+		case c == '0' || c == '1':
+			dec, e := binaryRun(text, i)
+			if len(dec) >= minHexBytes && readable(dec) {
+				out = append(out, view{text: string(dec), field: field, kind: viewBinary, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(e)}}})
+				runs++
+			}
+			i = max(e, i+1)
+		default:
+			i++
+		}
+	}
+	if len(text) > maxCipherText {
+		return out
+	}
+	out = append(out, view{text: reverseRunes(text), field: field, kind: viewReversed, segs: whole})
+	if n, ok := bestShift(text); ok {
+		out = append(out, view{text: shiftASCII(text, n), field: field, kind: viewShifted, segs: whole})
+	}
+	return out
+}
+
+// b32Tail is the longest valid unpadded tail of n base32 characters
+// beyond whole 8-character blocks.
+func b32Tail(n int) int {
+	for r := n % 8; r > 0; r-- {
+		if r == 2 || r == 4 || r == 5 || r == 7 {
+			return r
+		}
+	}
+	return 0
+}
+
+// binaryRun decodes octets written as eight 0/1 digits separated by
+// spaces from i; it returns the bytes and the end of the run.
+func binaryRun(text string, i int) ([]byte, int) {
+	var dec []byte
+	e := i
+	for e+8 <= len(text) {
+		var b byte
+		ok := true
+		for k := 0; k < 8; k++ {
+			d := text[e+k]
+			if d != '0' && d != '1' {
+				ok = false
+				break
+			}
+			b = b<<1 | (d - '0')
+		}
+		if !ok || e+8 < len(text) && (text[e+8] == '0' || text[e+8] == '1') {
+			break
+		}
+		dec = append(dec, b)
+		e += 8
+		for e < len(text) && text[e] == ' ' {
+			e++
+		}
+	}
+	return dec, e
+}
+
+func reverseRunes(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := len(s); i > 0; {
+		_, n := utf8.DecodeLastRuneInString(s[:i])
+		b = append(b, s[i-n:i]...)
+		i -= n
+	}
+	return string(b)
+}
+
+func shiftASCII(s string, n int) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+byte(n))%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+byte(n))%26
+		}
+	}
+	return string(b)
+}
+
+// bestShift returns the Caesar shift (not 0, not ROT13, which is read
+// anyway) under which the most lowercase words of text are lexicon words,
+// when that is at least three words and twice as many as unshifted.
+func bestShift(text string) (int, bool) {
+	var counts [26]int
+	var buf [24]byte
+	for i := 0; i < len(text); {
+		if !isASCIILetter(text[i]) {
+			i++
+			continue
+		}
+		e := i
+		for e < len(text) && isASCIILetter(text[e]) {
+			e++
+		}
+		if n := e - i; n >= 3 && n <= len(buf) {
+			for sh := 0; sh < 26; sh++ {
+				for k := 0; k < n; k++ {
+					buf[k] = 'a' + (text[i+k]|0x20-'a'+byte(sh))%26
+				}
+				if id := lex.find(buf[:n]); id >= 0 && lex.vals[id].cats[0] != 0 {
+					counts[sh]++
+				}
+			}
+		}
+		i = e
+	}
+	best := 0
+	for sh := 1; sh < 26; sh++ {
+		if sh != 13 && counts[sh] > counts[best] {
+			best = sh
+		}
+	}
+	return best, best != 0 && counts[best] >= 3
 }

@@ -220,7 +220,7 @@ var wordLists = []wordList{
 		"computers", "devices", "ex's", "partner's", "girlfriend's", "boyfriend's", "wife's", "husband's", "employer's", "competitor's", "competitor+"}},
 }
 
-var lex = compile(append(append(wordLists, moreWordLists...), thirdWordLists...))
+var lex = compile(append(append(append(wordLists, moreWordLists...), thirdWordLists...), fourthWordLists...))
 
 // moreWordLists extend each concept the ignore-previous, reveal, persona
 // and no-restrictions rules use with a thesaurus pass in English and the
@@ -543,4 +543,62 @@ var thirdWordLists = []wordList{
 	{catYou, []string{"너는", "너가", "네가", "당신은", "당신이", "بأنك", "أنك", "انك"}},
 	{catRole, []string{"너는 이제", "이제 너는", "이제부터 너는", "지금부터 너는"}},
 	{catMeta, []string{"containing", "contains", "detection rule", "detection rules", "flags", "flag", "joke", "as a joke", "blog post"}},
+}
+
+// A fourth pass, after the third sealed set's first run: weapons,
+// explosives and drug synthesis (a jailbreak only with an evasion), the
+// records systems of an organisation and the records about a person in
+// them, and the vocabulary of crimeware (cryptojacking, credential
+// stuffing, AMSI bypass, token grabbers, supply-chain implants).
+var fourthWordLists = []wordList{
+	{catDanger, []string{"bomb", "bombs", "pipe bomb", "pipe bombs", "car bomb", "nail bomb", "explosive", "explosives", "improvised explosive", "ied", "napalm", "molotov", "molotov cocktail",
+		"thermite", "nitroglycerin", "nitroglycerine", "tatp", "anfo", "semtex", "c4", "detonator+", "grenade+", "silencer", "gun silencer", "ghost gun", "untraceable gun", "untraceable firearm",
+		"auto sear", "bump stock", "meth", "methamphetamine", "crystal meth", "fentanyl", "heroin", "cocaine", "crack cocaine", "ricin", "sarin", "vx nerve agent", "nerve agent", "nerve gas",
+		"mustard gas", "chlorine gas", "phosgene", "anthrax", "bioweapon+", "chemical weapon+", "biological weapon+", "fake passport", "fake passports", "counterfeit money",
+		"counterfeit bills", "stolen credit cards", "stolen card numbers", "hotwire", "hot-wire", "hotwiring", "shoplift+", "shoplifting",
+		"bombe", "sprengstoff", "bomba", "explosivo", "explosivos", "esplosivo", "metanfetamina", "methamphetamin", "бомба", "взрывчатк*", "метамфетамин", "炸弹", "炸药", "冰毒", "爆弾", "覚醒剤"}},
+	{catMake, []string{"synthesize+", "synthesise+", "synthesis", "cook+", "manufacture+", "brew+", "buy+", "purchase+", "obtain+", "get around", "recipe"}},
+	{catObey, []string{"do exactly what it says", "do what it says", "exactly what it says", "what it says", "do as it says", "treat the result as", "answer that", "answer it",
+		"answer the decoded", "then comply", "and execute", "follow the resulting", "follow it", "and follow", "answer the combined"}},
+	{catDecode, []string{"base32", "base-32", "binary", "backwards", "reversed", "in reverse", "caesar", "shift", "url-decode", "url decode", "convert to text", "decode twice"}},
+	{catAction, []string{"ask the user", "asks the user", "ask the user for", "ask users for", "issue a full refund", "issue a refund", "mark it resolved"}},
+	{catMake, []string{"need", "i need", "want", "code to", "script to", "set up", "give code"}},
+	{catAddress, []string{"btw", "by the way", "oh and", "notice to", "note to the", "instructions for the"}},
+	{catTarget, []string{"your new job", "your new task", "your real task", "your actual task", "your new goal", "your new objective", "your only task", "your new role", "new behavior", "new behaviour"}},
+	{catTargetWeak, []string{"criteria", "rubric", "grading criteria", "scoring rubric"}},
+	{catLimits, []string{"content moderation", "safety filtering", "refusal module", "safety module", "content filter", "content filters"}},
+	{catOverride, []string{"deprecated", "is deprecated", "are deprecated", "retired", "has been retired"}},
+	{catNeg, []string{"zero"}},
+	{catRole, []string{"be the character", "answer as", "stay in character", "in character as", "you are going to pretend", "bedtime story", "play my", "pretend ur", "ur my"}},
+	{catSecretWeak, []string{"env file", ".env", "ssh keys", "ssh key", ".ssh", "saved passwords", "aws credentials"}},
+	// an organisation's records of people
+	{catInternal, []string{"crm", "workday", "hr system", "hris", "hr database", "hr records", "hr files", "personnel file+", "personnel records", "employee directory", "employee database",
+		"badge logs", "badge access logs", "access logs", "slack dms", "slack messages", "dms", "direct messages", "users table", "user table", "customers table", "customer table",
+		"compensation table", "payroll", "payroll system", "billing system", "customer database", "user database", "crm records", "salesforce", "bamboohr", "successfactors", "active directory",
+		"connected crm", "the database", "production database", "prod database", "all rows", "every row"}},
+	{catSensitive, []string{"performance review+", "disciplinary record+", "disciplinary", "mental health", "mental health condition", "disability", "disabilities", "harassment complaint+",
+		"sexual harassment", "complaint+", "medical leave", "sick leave", "dating", "affair", "credit score", "outstanding debts", "debts", "bank account", "routing numbers", "routing number",
+		"hashed password", "hashed passwords", "password hashes", "salaries", "compensation", "live location", "real-time location", "geolocate+", "which school", "what school", "picked up",
+		"enters and leaves", "comes and goes", "what times", "home addresses", "ssns", "dates of birth"}},
+	{catPData, []string{"apartment number", "routing numbers", "routing number", "credit score", "outstanding debts", "live location", "ssns", "hashed password", "performance review",
+		"disciplinary records", "exact building", "which school"}},
+	{catRequest, []string{"pull+", "grab+", "dump+", "export+", "query+", "show me", "cross-reference", "cross reference", "list all", "tell me if", "who in the company", "geolocate+", "see the"}},
+	{catDox, []string{"geolocate+", "work out who", "who she is in real life", "who he is in real life", "who they are in real life", "real identity", "in real life",
+		"accounts linked to", "other accounts linked", "linked accounts", "reverse lookup", "reverse phone lookup", "without her knowing", "without him knowing", "live location of"}},
+	{catThird, []string{"everyone", "all employees", "employees", "clients", "widows", "applicant", "candidate", "the customer named", "the daughter of"}},
+	// crimeware
+	{catMalware, []string{"xmrig", "monero miner", "crypto miner", "coin miner", "hidden miner", "cryptominer", "credential stuffing tool", "credential stuffing", "combo list", "account checker",
+		"token grabber", "discord token grabber", "wallet stealer", "amsi bypass", "lsass dump", "dump lsass", "dumps lsass", "mimikatz", "slowloris", "phishing page", "phishing kit",
+		"gophish campaign", "weaponized poc", "weaponised poc", "locker", "stuxnet", "backdoor"}},
+	{catMalwareWeak, []string{"mine monero", "mines monero", "monero", "brute forces", "proxies", "residential proxies", "captcha solving", "indirect syscalls", "direct syscalls", "lsass",
+		"ladder logic", "plc", "plcs", "scada", "gophish", "sms messages", "smishing"}},
+	{catHarm, []string{"mine+ in", "in visitors' browsers", "visitors' browsers", "i've compromised", "i have compromised", "compromised", "hides the process", "hide the process",
+		"avoid the rate limit", "rotate+ proxies", "rotates residential proxies", "working hits", "hits to a file", "wallet files", "discord tokens", "session files",
+		"without triggering", "exfil", "exfil them", "opens a shell", "magic header", "keep+ down", "keep it down", "down during", "bricks", "brick+", "water treatment",
+		"looks exactly like", "clone of", "redirects to the real", "don't notice", "doesn't notice", "collects card numbers", "card numbers", "entered credentials", "captures every password",
+		"every password", "held hostage", "i don't work for", "that i don't work for", "pretending to be", "fake payment page", "walks every drive", "payment instructions", "wipes it", "disguises itself",
+		"records keystrokes", "in the background", "0/70", "0 detections", "any server running it", "installs my"}},
+	{catEvade, []string{"without triggering defender", "without triggering", "still works", "indirect syscalls", "so it gets", "0/70", "avoid the rate limit"}},
+	{catSecProduct, []string{"rate limit", "task manager"}},
+	{catCodeObj, []string{"html page", "one-liner", "android app", "npm package", "open-source npm package", "javascript", "powershell", "c# code", "go program", "campaign", "template", "code"}},
 }
