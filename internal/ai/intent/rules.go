@@ -745,7 +745,9 @@ func (r *ruleCtx) codeAbuse() {
 			}
 			continue
 		}
-		harm := r.near(j, i-4, j+16, catHarm|catVictim) >= 0
+		v := r.near(j, i-4, j+16, catVictim)
+		harmVerb := r.near(j, i-4, j+16, catHarm) >= 0 || v >= 0 && r.near(v, v-2, v, catOwn) < 0
+		harm := harmVerb || v >= 0
 		evade := r.near(j, i-4, j+16, catEvade) >= 0
 		if harm {
 			w += 2
@@ -753,7 +755,9 @@ func (r *ruleCtx) codeAbuse() {
 		if evade {
 			w++
 		}
-		if !harm && !evade && r.eduFrame(j) {
+		if !harmVerb && !evade && r.eduFrame(j) {
+			// "how do I detect cryptojacking on our servers": the user's
+			// own machines in a defensive question are what is defended
 			w -= 3
 		}
 		if w > 0 {
@@ -973,7 +977,7 @@ func (r *ruleCtx) embedded(i int) bool {
 	if e := int(r.toks[i].end); (s == 0 || r.text[s-1] == '\n') && e < len(r.text) && r.text[e] == ':' {
 		// "Assistant: It ships tomorrow.": a speaker in a pasted chat log,
 		// an injection only when it overrides or leaks
-		return r.within(i+1, i+40, catOverride|catReveal|catSecret) >= 0
+		return r.near(i, i+1, i+20, catOverride|catReveal|catSecret) > i
 	}
 	if r.within(i-4, i+40, catOverride|catReveal|catSecret|catSecretWeak|catTarget) >= 0 {
 		return true
