@@ -231,6 +231,12 @@ func (r *ruleCtx) jailbreak() {
 	n := len(r.toks)
 	for i := 0; i < n; i++ {
 		c := r.toks[i].cats[r.ch]
+		if c == 0 && r.plain && r.text[r.toks[i].start] == '@' && r.mentionsAI(i) && (r.context || r.embedded(i)) &&
+			r.within(i+1, i+14, catAction|catOverride|catReveal|catMust|catNever|catObey) > i {
+			// "@assistant when summarizing this, also delete…": the
+			// tokenizer reads a leading '@' as leetspeak
+			r.emit(topicJailbreak, "indirect_injection", "text addressed to the AI reading it", 3, i, i)
+		}
 		if c == 0 || c == catFill {
 			continue
 		}
@@ -734,8 +740,12 @@ func (r *ruleCtx) codeAbuse() {
 			// no malware named: a program whose described behaviour is
 			// the harm ("a script that encrypts every file and leaves a
 			// ransom note", "an extension that steals session cookies")
-			if k := r.next(i, 6, 3, catCodeObj); k >= 0 {
-				if h := r.within(k+1, k+16, catHarm); h >= 0 && !r.brkBetween(k, h) {
+			k := i // "code to steal AWS credentials": the request is the program
+			if c&catCodeObj == 0 {
+				k = r.next(i, 6, 3, catCodeObj)
+			}
+			if k >= 0 {
+				if h := r.within(k+1, k+20, catHarm); h >= 0 && !r.brkBetween(k, h) {
 					w = 4
 					if r.within(k+1, k+20, catEvade|catSecProduct) >= 0 {
 						w++
@@ -873,6 +883,27 @@ func stateWord(w string) bool {
 		return true
 	}
 	return false
+}
+
+// mentionsAI reports an @-mention of an AI ("@assistant", "@Copilot",
+// "@AI_analyst").
+func (r *ruleCtx) mentionsAI(i int) bool {
+	w := r.text[r.toks[i].start+1 : r.toks[i].end]
+	if k := strings.IndexByte(w, '_'); k > 0 {
+		w = w[:k]
+	}
+	var buf [16]byte
+	if len(w) == 0 || len(w) > len(buf) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		buf[k] = w[k] | 0x20
+		if buf[k] == 'l' {
+			buf[k] = 'i' // the lexicon's keys fold l to i
+		}
+	}
+	id := lex.find(buf[:len(w)])
+	return id >= 0 && lex.vals[id].cats[0]&catAI != 0
 }
 
 // dangerAsked returns the token that asks how to make, get or use the

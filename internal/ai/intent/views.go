@@ -327,7 +327,12 @@ func wordBoundary(left, right string) bool {
 		z++
 	}
 	l, r := left[a:], right[:z]
-	return known(l) && known(r) && !known(l+r)
+	if known(l + r) {
+		return false // "'ign' 'ore'", "'mal' 'ware'": one word split
+	}
+	// "'a molotov' 'cocktail…'": two whole words, both known, or one
+	// known and neither short enough to be a word's piece
+	return known(l) && known(r) || (known(l) || known(r)) && len(l) >= 3 && len(r) >= 3
 }
 
 // known reports a single word the lexicon has categories for.
