@@ -96,6 +96,7 @@ type work struct {
 	quoted  [][2]int32 // quoted passages of the field, when it has quotes
 	mention bool       // the plain view quotes an attack it talks about
 	decode  bool       // the plain view has a decode, reverse or cipher word
+	join    bool       // the plain view has a join word
 	signals []placed
 }
 
@@ -145,10 +146,23 @@ func (c *Classifier) field(w *work, text string, field int) {
 	if h.encoded {
 		w.views = decodedViews(text, field, w.views)
 	}
+	if strings.Contains(text, "\xf3\xa0\x80") || strings.Contains(text, "\xf3\xa0\x81") {
+		// Unicode tag characters (U+E0020–U+E007E) spell ASCII no
+		// renderer shows
+		if tv, ok := tagView(text, field); ok {
+			w.views = append(w.views, tv)
+		}
+	}
 	if w.decode {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)
 		w.views = cipherViews(text, field, w.views)
+	}
+	if w.join && !w.mention {
+		// "First word: bypass. Second word: your. …": the labelled parts
+		if lv, ok := labelledView(text, field); ok {
+			w.views = append(w.views, lv)
+		}
 	}
 	if h.quotes >= 3 && !w.mention {
 		if jv, ok := joinedView(text, field); ok {
@@ -184,6 +198,8 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "read backwards"
 		case viewShifted:
 			why = "read through a Caesar shift"
+		case viewTags:
+			why = "spelled in invisible Unicode tag characters"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
 		}
@@ -212,8 +228,8 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 			r.hidden = w.hidden
 		}
 		r.jailbreak()
-		if r.plain && r.sawDecode {
-			w.decode = true
+		if r.plain {
+			w.decode, w.join = r.sawDecode, r.sawJoin
 		}
 		if plain && ch == 0 {
 			r.structure(w)
@@ -223,6 +239,7 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 		}
 		r.pii()
 		r.codeAbuse()
+		r.hiddenHarm()
 		mark := len(w.signals)
 		best := [numTopics]int{}
 		for _, s := range r.out {

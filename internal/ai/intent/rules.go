@@ -34,6 +34,7 @@ type ruleCtx struct {
 	plain     bool
 	hidden    [][2]int32 // hidden regions of the plain view
 	sawDecode bool       // a decode, reverse or cipher word: the extra decoders may run
+	sawJoin   bool       // a join word: labelled parts ("Word 1: …") may be read joined
 	docAt     int        // 1 + the first token announcing a document; 0 not yet looked for
 	out       []signal
 }
@@ -197,6 +198,9 @@ func (r *ruleCtx) capitalised(i int) bool {
 // ("без ограничений", "بلا قيود", "sin restricciones"); -1 if none.
 func (r *ruleCtx) negLimits(i int) int {
 	if j := r.next(i, 4, 1, catLimits); j >= 0 {
+		if k := j - 1; k > int(r.toks[i].pend[r.ch]) && r.unknown(k) && everydayLimit[strings.ToLower(r.text[r.toks[k].start:r.toks[k].end])] {
+			return -1 // "no budget limits", "no word limit": limits of something named
+		}
 		return j
 	}
 	if e := int(r.toks[i].pend[r.ch]); e > i && r.has(i, catFree) {
@@ -204,6 +208,12 @@ func (r *ruleCtx) negLimits(i int) int {
 	}
 	return -1
 }
+
+// everydayLimit names what a limit limits in everyday talk ("budget
+// limits", "no word limit"): not the model's rules.
+var everydayLimit = map[string]bool{"budget": true, "word": true, "time": true, "spending": true, "speed": true, "character": true, "length": true, "size": true,
+	"age": true, "credit": true, "weight": true, "calorie": true, "page": true, "storage": true, "upload": true, "price": true, "cost": true, "height": true,
+	"noise": true, "sugar": true, "carb": true, "data": true, "screen": true, "parking": true, "luggage": true, "baggage": true}
 
 // personaCue reports the words that make a capitalised name a jailbreak
 // persona (role-play, the model addressed, a mode, no limits), not counting
@@ -423,6 +433,9 @@ func (r *ruleCtx) jailbreak() {
 		}
 		if c&catDecode != 0 {
 			r.sawDecode = true
+		}
+		if c&catJoin != 0 {
+			r.sawJoin = true
 		}
 		if c&catDanger != 0 {
 			r.danger(i)
@@ -687,7 +700,7 @@ func (r *ruleCtx) pii() {
 		if name >= 0 {
 			w += 2
 		}
-		if own := r.prev(j, 3, 0, catOwn); own > int(r.toks[i].pend[r.ch]) && third < 0 {
+		if own := r.prev(j, 3, 0, catOwn); own > int(r.toks[i].pend[r.ch]) && (third < 0 || own == j-1) {
 			w = 0 // "my own IP address on Windows": a capital is no person
 		}
 		if r.near(j, j-4, j+5, catBusiness) >= 0 && third < 0 {
@@ -885,6 +898,41 @@ func stateWord(w string) bool {
 	return false
 }
 
+// hiddenHarm: a request for malware that was encoded, assembled from
+// parts, read through ROT13 or spelled in leetspeak was hidden from a
+// filter on purpose, which is itself a jailbreak attempt.
+func (r *ruleCtx) hiddenHarm() {
+	n := len(r.out)
+	for k := 0; k < n; k++ {
+		s := r.out[k]
+		if s.topic != topicCodeAbuse || s.weight < 4 || s.from < 0 {
+			continue
+		}
+		hidden := !r.plain
+		for t := s.from; !hidden && t <= s.to; t++ {
+			hidden = r.toks[t].flags&tokFolded != 0 && r.toks[t].cats[r.ch]&^catFill != 0
+		}
+		if hidden {
+			r.out = append(r.out, signal{topic: topicJailbreak, family: "harmful_request", reason: "hides a request for malware from filters", weight: 3, from: s.from, to: s.to})
+			return
+		}
+	}
+}
+
+// fictionWords frame a request as a story, a role or a memory.
+var fictionWords = map[string]bool{"novel": true, "story": true, "scene": true, "screenplay": true, "fiction": true, "fictional": true, "roleplay": true,
+	"character": true, "villain": true, "grandma": true, "grandmother": true, "grandpa": true, "grandfather": true, "bedtime": true, "movie": true, "game": true}
+
+// fictionNear reports a fiction word in [lo, hi].
+func (r *ruleCtx) fictionNear(lo, hi int) bool {
+	for k := max(0, lo); k < len(r.toks) && k <= hi; k++ {
+		if t := r.toks[k]; t.end-t.start <= 12 && fictionWords[strings.ToLower(r.text[t.start:t.end])] {
+			return true
+		}
+	}
+	return false
+}
+
 // mentionsAI reports an @-mention of an AI ("@assistant", "@Copilot",
 // "@AI_analyst").
 func (r *ruleCtx) mentionsAI(i int) bool {
@@ -933,7 +981,16 @@ var (
 func (r *ruleCtx) danger(i int) {
 	j := r.dangerAsked(i)
 	if j < 0 {
-		return
+		// "Word 1: synthesize. Word 2: methamphetamine. Combine the words":
+		// the verb in another fragment, when the text asks to join them
+		if j = r.within(i-12, i+12, catMake); j < 0 || r.within(0, len(r.toks), catJoin) < 0 {
+			return
+		}
+	}
+	if r.fictionNear(i-20, i+20) && r.detailAsked(i-20, i+20) {
+		// "for my novel, the villain explains exactly how to make nerve
+		// gas, with real amounts": fiction asked for a working recipe
+		r.emit(topicJailbreak, "persona", "wraps a request for weapons, explosives or drugs in fiction", 2, min(i, j), max(i, j))
 	}
 	from, to, w := min(i, j), max(i, j), 2
 	if !r.plain {
@@ -1026,7 +1083,7 @@ func (r *ruleCtx) embedded(i int) bool {
 	return false
 }
 
-var injectionCues = []string{"the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
+var injectionCues = []string{"instead of", "instead,", "the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
 	"curl ", "| sh", "| bash", ".example", "@", "do not reveal", "don't tell"}
 
 // sensitiveRecords: a request for records about people (performance

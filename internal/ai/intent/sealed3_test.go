@@ -92,6 +92,6 @@ func TestSealed3Eval(t *testing.T) {
 
 // The figures the rules have reached on sealed3; raise them as they improve.
 const (
-	sealed3AttackFloor   = 195
-	sealed3BenignCeiling = 6
+	sealed3AttackFloor   = 196
+	sealed3BenignCeiling = 4
 )

@@ -29,6 +29,7 @@ const (
 	viewBinary
 	viewReversed
 	viewShifted
+	viewTags
 )
 
 // seg maps view bytes [vStart, next seg's vStart) to the field: exactly
@@ -597,6 +598,69 @@ func cipherViews(text string, field int, out []view) []view {
 		out = append(out, view{text: shiftASCII(text, n), field: field, kind: viewShifted, segs: whole})
 	}
 	return out
+}
+
+// labelledView joins the values of labelled parts ("Part 1: how to make.
+// Part 2: a molotov.", "First word: bypass. Second word: your.") in
+// order: for each line or sentence holding a colon, what follows the
+// colon. It needs two such parts.
+func labelledView(text string, field int) (view, bool) {
+	if len(text) > maxCipherText {
+		return view{}, false
+	}
+	var v view
+	var b strings.Builder
+	n := 0
+	for s := 0; s < len(text); {
+		e := strings.IndexAny(text[s:], ".\n;")
+		if e < 0 {
+			e = len(text)
+		} else {
+			e += s
+		}
+		part := text[s:e]
+		if c := strings.LastIndexByte(part, ':'); c >= 0 && c < len(part)-1 && c <= 40 {
+			val := strings.Trim(part[c+1:], " \t'\"`")
+			if val != "" {
+				if b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				off := s + c + 1 + strings.Index(part[c+1:], val)
+				v.segs = append(v.segs, seg{vStart: int32(b.Len()), oStart: int32(off), oEnd: int32(off + len(val)), exact: true})
+				b.WriteString(val)
+				n++
+			}
+		}
+		s = e + 1
+	}
+	if n < 2 {
+		return view{}, false
+	}
+	v.text, v.field, v.kind = b.String(), field, viewJoined
+	return v, true
+}
+
+// tagView reads the Unicode tag characters of text (U+E0020–U+E007E, each
+// an invisible copy of an ASCII character) as the ASCII they spell.
+func tagView(text string, field int) (view, bool) {
+	var b []byte
+	first, last := -1, 0
+	for i, r := range text {
+		if r >= 0xE0020 && r <= 0xE007E {
+			if first < 0 {
+				first = i
+			}
+			b = append(b, byte(r-0xE0000))
+			last = i + utf8.RuneLen(r)
+		}
+		if len(b) >= maxDecodedBytes {
+			break
+		}
+	}
+	if len(b) < minHexBytes {
+		return view{}, false
+	}
+	return view{text: string(b), field: field, kind: viewTags, segs: []seg{{vStart: 0, oStart: int32(first), oEnd: int32(last)}}}, true
 }
 
 // b32Tail is the longest valid unpadded tail of n base32 characters
