@@ -769,7 +769,8 @@ func (r *ruleCtx) codeAbuse() {
 			continue
 		}
 		v := r.near(j, i-4, j+16, catVictim)
-		harmVerb := r.near(j, i-4, j+16, catHarm) >= 0 || v >= 0 && r.near(v, v-2, v, catOwn) < 0
+		harmVerb := r.near(j, i-4, j+16, catHarm) >= 0
+		otherVictim := v >= 0 && r.near(v, v-2, v, catOwn) < 0
 		harm := harmVerb || v >= 0
 		evade := r.near(j, i-4, j+16, catEvade) >= 0
 		if harm {
@@ -778,7 +779,7 @@ func (r *ruleCtx) codeAbuse() {
 		if evade {
 			w++
 		}
-		if !harmVerb && !evade && r.eduFrame(j) {
+		if !harmVerb && !evade && (r.eduFrame(j) && (!otherVictim || r.defensive(i)) || r.defensive(i)) {
 			// "how do I detect cryptojacking on our servers": the user's
 			// own machines in a defensive question are what is defended
 			w -= 3
@@ -917,6 +918,20 @@ func (r *ruleCtx) hiddenHarm() {
 			return
 		}
 	}
+}
+
+// defensive reports a question that asks how to defend against what it
+// names ("signs of a phishing page", "stop credential stuffing", "keep my
+// website up during a DDoS").
+func (r *ruleCtx) defensive(i int) bool {
+	lo, hi := max(0, i-12), min(len(r.toks)-1, i+24)
+	win := asciiLower(r.text[r.toks[lo].start:r.toks[hi].end])
+	for _, d := range []string{"awareness", "signs of", "detect", "protect", "prevent", "stop ", "mitigat", "defend", "defens", "recogni", "spot ", "up during", "block ", "harden", "rate-limit", "rate limit"} {
+		if strings.Contains(win, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // fictionWords frame a request as a story, a role or a memory.
@@ -1067,7 +1082,7 @@ func (r *ruleCtx) embedded(i int) bool {
 		// an injection only when it overrides or leaks
 		return r.near(i, i+1, i+20, catOverride|catReveal|catSecret) > i
 	}
-	if r.within(i-4, i+40, catOverride|catReveal|catSecret|catSecretWeak|catTarget) >= 0 {
+	if r.near(i, i-4, i+40, catOverride|catSecret|catSecretWeak|catTarget) >= 0 || r.within(i+1, i+40, catSecret|catSecretWeak) > i {
 		return true
 	}
 	e := int(s) + 320
