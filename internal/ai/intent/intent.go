@@ -97,6 +97,7 @@ type work struct {
 	mention bool       // the plain view quotes an attack it talks about
 	decode  bool       // the plain view has a decode, reverse or cipher word
 	join    bool       // the plain view has a join word
+	cands   [][2]int32 // runs of words the lexicon does not know: cipher candidates
 	signals []placed
 }
 
@@ -142,6 +143,9 @@ func (c *Classifier) field(w *work, text string, field int) {
 	}
 	w.decode = false
 	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
+	if w.decode {
+		w.cands = cipherCandidates(w.tk.toks, w.cands[:0])
+	}
 	w.views = w.views[:0]
 	if h.encoded {
 		w.views = decodedViews(text, field, w.views)
@@ -156,7 +160,7 @@ func (c *Classifier) field(w *work, text string, field int) {
 	if w.decode {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)
-		w.views = cipherViews(text, field, w.views)
+		w.views = cipherViews(text, field, w.cands, w.views)
 	}
 	if w.join && !w.mention {
 		// "First word: bypass. Second word: your. …": the labelled parts

@@ -125,7 +125,7 @@ func (lx *lexicon) find(key []byte) int32 {
 // freeze builds the probe table; the lexicon is read-only afterwards.
 func (lx *lexicon) freeze() {
 	n := uint64(1)
-	for n < uint64(len(lx.keys))*3 {
+	for n < uint64(len(lx.keys))*2 {
 		n <<= 1
 	}
 	lx.slots = make([]int32, n)

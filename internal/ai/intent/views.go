@@ -553,12 +553,48 @@ func hintsOf(text string) textHints {
 // are tried on.
 const maxCipherText = 8 << 10
 
+// Limits of the cipher readings.
+const (
+	minCipherWords = 4 // unknown words in a row that may be a cipher
+	maxCipherSpans = 4
+)
+
+// cipherCandidates returns the byte ranges of runs of at least
+// minCipherWords words the lexicon does not know at all (not even as
+// fillers), allowing one- and two-letter words between them: reversed or
+// shifted text ("erongi lla suoiverp", "ljqruh brxu"). Ordinary prose has
+// a known filler every few words.
+func cipherCandidates(toks []tok, out [][2]int32) [][2]int32 {
+	start, unknown := -1, 0
+	flush := func(end int) {
+		if start >= 0 && unknown >= minCipherWords && len(out) < maxCipherSpans {
+			out = append(out, [2]int32{toks[start].start, toks[end].end})
+		}
+		start, unknown = -1, 0
+	}
+	for k := range toks {
+		t := &toks[k]
+		switch {
+		case t.lv < 0 && t.flags&tokCJK == 0:
+			if start < 0 {
+				start = k
+			}
+			unknown++
+		case t.end-t.start <= 2 && start >= 0:
+		default:
+			flush(k - 1)
+		}
+	}
+	flush(len(toks) - 1)
+	return out
+}
+
 // cipherViews runs only when the prompt asks for decoding: it reads
-// base32 runs, binary octets, the text backwards and the text through the
-// Caesar shift that turns the most words into lexicon words. Each is
-// bounded, and a reading that finds nothing is dropped by the caller.
-func cipherViews(text string, field int, out []view) []view {
-	whole := []seg{{vStart: 0, oStart: 0, oEnd: int32(len(text))}}
+// base32 runs and binary octets in the text, and each candidate span
+// backwards and through the Caesar shift that turns the most of its words
+// into lexicon words. Each is bounded, and a reading that finds nothing
+// is dropped by the caller.
+func cipherViews(text string, field int, cands [][2]int32, out []view) []view {
 	runs := 0
 	for i := 0; i < len(text) && runs < maxDecodedRuns; {
 		c := text[i]
@@ -590,12 +626,17 @@ func cipherViews(text string, field int, out []view) []view {
 			i++
 		}
 	}
-	if len(text) > maxCipherText {
-		return out
-	}
-	out = append(out, view{text: reverseRunes(text), field: field, kind: viewReversed, segs: whole})
-	if n, ok := bestShift(text); ok {
-		out = append(out, view{text: shiftASCII(text, n), field: field, kind: viewShifted, segs: whole})
+	budget := maxCipherText
+	for _, c := range cands {
+		span := text[c[0]:c[1]]
+		if budget -= len(span); budget < 0 {
+			break
+		}
+		at := []seg{{vStart: 0, oStart: c[0], oEnd: c[1]}}
+		out = append(out, view{text: reverseRunes(span), field: field, kind: viewReversed, segs: at})
+		if n, ok := bestShift(span); ok {
+			out = append(out, view{text: shiftASCII(span, n), field: field, kind: viewShifted, segs: at})
+		}
 	}
 	return out
 }
