@@ -444,14 +444,18 @@ func (r *ruleCtx) structure(w *work) {
 		}
 		off += e + 1
 	}
+	sysWeight := 3
 	if sys < 0 {
 		// chat-template tokens and role objects anywhere in the text
 		if k, n := findChatMarkup(text); k >= 0 {
 			sys, sysEnd = int32(k), int32(k+n)
+			if asksAboutMarkup(text) {
+				sysWeight = 1 // "what's the purpose of the [INST] and <<SYS>> tags?"
+			}
 		}
 	}
 	if sys >= 0 {
-		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: sysWeight, from: -1, rawStart: sys, rawEnd: sysEnd})
 		// what the fake message says: the model's rules, limits, obedience
 		for k := range r.toks {
 			if r.toks[k].start < sysEnd {
@@ -473,6 +477,25 @@ func (r *ruleCtx) structure(w *work) {
 		a, b := min(user, asst), max(user, asst)
 		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fabricated conversation transcript", weight: 2, from: -1, rawStart: a, rawEnd: min(b+4, int32(len(text)))})
 	}
+}
+
+// asksAboutMarkup reports a short question about chat-template markup
+// ("Explain the ChatML format with <|im_start|> tokens"): the markup is
+// its subject, not a turn it fakes.
+func asksAboutMarkup(text string) bool {
+	if len(text) > 600 {
+		return false
+	}
+	l := asciiLower(text)
+	if !strings.Contains(l, "?") && !strings.HasPrefix(l, "explain") && !strings.HasPrefix(l, "describe") {
+		return false
+	}
+	for _, w := range []string{"format", "template", "token", " tag", "syntax", "purpose", "what does", "what is", "what's", "how does", "meaning", "difference"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // chatMarkup are the special tokens of chat templates and the role field

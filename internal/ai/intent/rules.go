@@ -689,7 +689,7 @@ func (r *ruleCtx) pii() {
 			if r.brk(k) {
 				break
 			}
-			if r.capitalised(k) && (r.capitalised(k-1) || r.has(k-1, catFill) || r.has(k-1, catThird)) {
+			if r.capitalised(k) && !r.acronym(k) && (r.capitalised(k-1) && !r.acronym(k-1) || r.has(k-1, catFill) && !placePreposition(r.text[r.toks[k-1].start:r.toks[k-1].end]) || r.has(k-1, catThird)) {
 				name = k
 				break
 			}
@@ -967,6 +967,21 @@ func (r *ruleCtx) mentionsAI(i int) bool {
 	}
 	id := lex.find(buf[:len(w)])
 	return id >= 0 && lex.vals[id].cats[0]&catAI != 0
+}
+
+// acronym reports a short all-capitals token ("US", "HR", "EU"): no name.
+func (r *ruleCtx) acronym(k int) bool {
+	return r.toks[k].end-r.toks[k].start <= 3 && r.allCaps(k)
+}
+
+// placePreposition reports a preposition before a place ("to Milan", "in
+// Ohio"): the capital after it names no person.
+func placePreposition(w string) bool {
+	switch w {
+	case "to", "from", "in", "near", "into", "around", "across", "through":
+		return true
+	}
+	return false
 }
 
 // dangerAsked returns the token that asks how to make, get or use the
