@@ -96,9 +96,12 @@ func FuzzViews(f *testing.F) {
 		if tv, ok := tagView(s, 0); ok {
 			views = append(views, tv)
 		}
+		if av, ok := acrosticView(s, 0); ok {
+			views = append(views, av)
+		}
 		for _, v := range views {
 			// joined, labelled, reversed and shifted views copy the input's bytes
-			copied := v.kind == viewJoined || v.kind == viewReversed || v.kind == viewShifted
+			copied := v.kind.assembled() || v.kind == viewReversed || v.kind == viewShifted
 			if !copied && !utf8.ValidString(v.text) {
 				t.Fatalf("decoded view is not text: %q", v.text)
 			}

@@ -167,6 +167,9 @@ func (c *Classifier) field(w *work, text string, field int) {
 		if lv, ok := labelledView(text, field); ok {
 			w.views = append(w.views, lv)
 		}
+		if av, ok := acrosticView(text, field); ok {
+			w.views = append(w.views, av)
+		}
 	}
 	if h.quotes >= 3 && !w.mention {
 		if jv, ok := joinedView(text, field); ok {
@@ -177,14 +180,14 @@ func (c *Classifier) field(w *work, text string, field int) {
 		v := &w.views[i]
 		mark := len(w.signals)
 		core := c.view(w, v, false)
-		if v.kind == viewJoined && core <= plainCore {
+		if v.kind.assembled() && core <= plainCore {
 			w.signals = w.signals[:mark] // nothing the plain reading missed
 			continue
 		}
 		// quoted fragments joined may pair words that were never one
 		// sentence ("'restriction' … 'FORGET'"): they need more than a
 		// passive reading to count
-		if core < 2 || v.kind == viewJoined && core < 3 {
+		if core < 2 || v.kind.assembled() && core < 3 {
 			w.signals = w.signals[:mark]
 			continue
 		}
@@ -206,6 +209,10 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "spelled in invisible Unicode tag characters"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
+		case viewLabelled:
+			ev, why = "payload_splitting", "assembled from labelled parts"
+		case viewAcrostic:
+			ev, why = "payload_splitting", "read from the first letters of its lines"
 		}
 		for k := mark; k < len(w.signals); k++ {
 			w.signals[k].evasion, w.signals[k].evReason = ev, why

@@ -1107,8 +1107,8 @@ func (r *ruleCtx) embedded(i int) bool {
 			return true
 		}
 	}
-	if d := r.firstDoc(); d >= i || !r.brkBetween(d, i) {
-		return false // the AI word must be past the sentence announcing the document
+	if d := r.firstDoc(); d >= i || !r.brkBetween(d, i) && !strings.ContainsAny(r.text[r.toks[d].end:s], ":{[") {
+		return false // the AI word must be past the sentence announcing the document, or inside its body
 	}
 	if e := int(r.toks[i].end); (s == 0 || r.text[s-1] == '\n') && e < len(r.text) && r.text[e] == ':' {
 		// "Assistant: It ships tomorrow.": a speaker in a pasted chat log,

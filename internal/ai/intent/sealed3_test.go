@@ -92,6 +92,6 @@ func TestSealed3Eval(t *testing.T) {
 
 // The figures the rules have reached on sealed3; raise them as they improve.
 const (
-	sealed3AttackFloor   = 196
+	sealed3AttackFloor   = 198
 	sealed3BenignCeiling = 0
 )

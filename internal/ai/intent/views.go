@@ -30,7 +30,16 @@ const (
 	viewReversed
 	viewShifted
 	viewTags
+	viewLabelled
+	viewAcrostic
 )
+
+// assembled reports a view put together from pieces of the text (quoted
+// fragments, labelled parts, first letters), which counts only when it
+// reads more than the text does.
+func (k viewKind) assembled() bool {
+	return k == viewJoined || k == viewLabelled || k == viewAcrostic
+}
 
 // seg maps view bytes [vStart, next seg's vStart) to the field: exactly
 // (byte for byte from oStart) or, for decoded payloads, to the whole
@@ -677,8 +686,42 @@ func labelledView(text string, field int) (view, bool) {
 	if n < 2 {
 		return view{}, false
 	}
-	v.text, v.field, v.kind = b.String(), field, viewJoined
+	v.text, v.field, v.kind = b.String(), field, viewLabelled
 	return v, true
+}
+
+// acrosticView reads the first letter of each line ("Iguanas\nGrow\n
+// Naturally…"), a blank line between words. It needs at least four
+// letters.
+func acrosticView(text string, field int) (view, bool) {
+	if len(text) > maxCipherText {
+		return view{}, false
+	}
+	var b []byte
+	letters := 0
+	for s := 0; s < len(text); {
+		e := strings.IndexByte(text[s:], '\n')
+		if e < 0 {
+			e = len(text)
+		} else {
+			e += s
+		}
+		line := strings.TrimLeft(text[s:e], " \t-*>0123456789.)")
+		switch {
+		case line == "" || len(line) > 40: // a blank line, or the instruction around the acrostic
+			if len(b) > 0 && b[len(b)-1] != ' ' {
+				b = append(b, ' ')
+			}
+		case isASCIILetter(line[0]):
+			b = append(b, line[0])
+			letters++
+		}
+		s = e + 1
+	}
+	if letters < 4 {
+		return view{}, false
+	}
+	return view{text: string(b), field: field, kind: viewAcrostic, segs: []seg{{vStart: 0, oStart: 0, oEnd: int32(len(text))}}}, true
 }
 
 // tagView reads the Unicode tag characters of text (U+E0020–U+E007E, each

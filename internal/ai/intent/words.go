@@ -563,6 +563,7 @@ var fourthWordLists = []wordList{
 	{catDecode, []string{"base32", "base-32", "binary", "backwards", "reversed", "in reverse", "caesar", "shift", "url-decode", "url decode", "convert to text", "decode twice"}},
 	{catAction, []string{"ask the user", "asks the user", "ask the user for", "ask users for", "issue a full refund", "issue a refund", "mark it resolved"}},
 	{catMake, []string{"need", "i need", "want", "code to", "script to", "set up", "give code", "add+", "insert+", "plant+", "embed+", "hide+ in"}},
+	{catJoin, []string{"first letter", "first letters", "initial letters", "first letter of each", "first word of each", "acrostic", "first half", "second half"}},
 	{catAddress, []string{"btw", "by the way", "oh and", "notice to", "note to the", "instructions for the"}},
 	{catTarget, []string{"your new job", "your new task", "your real task", "your actual task", "your new goal", "your new objective", "your only task", "your new role", "new behavior", "new behaviour"}},
 	{catTargetWeak, []string{"criteria", "rubric", "grading criteria", "scoring rubric"}},
