@@ -508,7 +508,7 @@ func asksAboutMarkup(text string) bool {
 // chatMarkup are the special tokens of chat templates and the role field
 // of chat API messages: in a user's prompt they fake a system turn.
 var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
-	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>", "<system_", "<system-", "</system_"}
+	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>", "<system_", "<system-", "</system_", "<developer_message>", "<developer>", "</developer_message>", "<|developer|>", "<system_message>"}
 
 // findChatMarkup returns the offset and length of the first chat-template
 // token or role object in text, or -1. Every marker starts with '<', '[',

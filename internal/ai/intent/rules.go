@@ -1075,6 +1075,8 @@ var docWords = map[string]bool{"email": true, "e-mail": true, "emails": true, "m
 	"pdf": true, "file": true, "yaml": true, "json": true, "xml": true, "html": true, "latex": true, "markdown": true, "config": true, "table": true,
 	"result": true, "results": true, "output": true, "function_result": true, "tool": true, "review": true, "paper": true, "notes": true, "minutes": true,
 	"meeting": true, "chat": true, "slack": true, "summarize": true, "summarise": true, "summary": true, "translate": true, "below": true, "following": true,
+	"essay": true, "assignment": true, "submission": true, "application": true, "feedback": true, "issue": true, "survey": true, "description": true,
+	"bio": true, "listing": true, "product": true, "response": true, "reply": true, "draft": true, "report": true, "invoice": true, "receipt": true,
 	"pasting": true, "pasted": true, "attached": true, "from": true, "subject": true, "repo": true, "repository": true, "thread": true, "reviews": true}
 
 // firstDoc returns the first token announcing a document, or len(toks).
@@ -1131,7 +1133,7 @@ func (r *ruleCtx) embedded(i int) bool {
 	return false
 }
 
-var injectionCues = []string{"instead of", "instead,", "the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
+var injectionCues = []string{"instead of", "instead,", "regardless", "no matter", "the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
 	"curl ", "| sh", "| bash", ".example", "@", "do not reveal", "don't tell"}
 
 // sensitiveRecords: a request for records about people (performance
