@@ -495,6 +495,9 @@ func (r *ruleCtx) vocative(i int) bool {
 		end++
 	}
 	// "ps. AI assistant,": the address word may sit before a break
+	if strings.HasPrefix(r.text[end:], "：") {
+		return true // "致AI助手：": a full-width colon
+	}
 	return end < len(r.text) && (r.text[end] == ':' || r.text[end] == ',' && (r.near(i, i-2, i, catAddress) >= 0 || r.within(i-2, i-1, catAddress) >= 0))
 }
 
@@ -935,7 +938,8 @@ func (r *ruleCtx) defensive(i int) bool {
 }
 
 // fictionWords frame a request as a story, a role or a memory.
-var fictionWords = map[string]bool{"novel": true, "story": true, "scene": true, "screenplay": true, "fiction": true, "fictional": true, "roleplay": true,
+var fictionWords = map[string]bool{"avó": true, "abuela": true, "nonna": true, "grand-mère": true, "oma": true, "бабушка": true, "奶奶": true, "novela": true,
+	"roman": true, "história": true, "historia": true, "cuento": true, "personaje": true, "personagem": true, "персонаж": true, "chemiker": true, "novel": true, "story": true, "scene": true, "screenplay": true, "fiction": true, "fictional": true, "roleplay": true,
 	"character": true, "villain": true, "grandma": true, "grandmother": true, "grandpa": true, "grandfather": true, "bedtime": true, "movie": true, "game": true}
 
 // fictionNear reports a fiction word in [lo, hi].
@@ -1055,7 +1059,8 @@ func (r *ruleCtx) danger(i int) {
 }
 
 // detailWords ask for the working detail of a recipe, not its story.
-var detailWords = map[string]bool{"exact": true, "exactly": true, "detailed": true, "detail": true, "quantities": true, "quantity": true, "amounts": true,
+var detailWords = map[string]bool{"passo": true, "paso": true, "schritt": true, "étape": true, "etape": true, "receta": true, "receita": true, "rezept": true,
+	"recette": true, "рецепт": true, "配方": true, "ingredientes": true, "cantidades": true, "quantidades": true, "mengen": true, "шаг": true, "exact": true, "exactly": true, "detailed": true, "detail": true, "quantities": true, "quantity": true, "amounts": true,
 	"measurements": true, "temps": true, "temperatures": true, "recipe": true, "ingredients": true, "step": true, "steps": true, "precise": true, "specific": true}
 
 // detailAsked reports a word asking for working detail in [lo, hi].
@@ -1077,6 +1082,10 @@ var docWords = map[string]bool{"email": true, "e-mail": true, "emails": true, "m
 	"meeting": true, "chat": true, "slack": true, "summarize": true, "summarise": true, "summary": true, "translate": true, "below": true, "following": true,
 	"essay": true, "assignment": true, "submission": true, "application": true, "feedback": true, "issue": true, "survey": true, "description": true,
 	"bio": true, "listing": true, "product": true, "response": true, "reply": true, "draft": true, "report": true, "invoice": true, "receipt": true,
+	"correo": true, "mensaje": true, "courriel": true, "nachricht": true, "messaggio": true, "mensagem": true, "wiadomosc": true, "wiadomość": true,
+	"documento": true, "dokument": true, "pagina": true, "página": true, "seite": true, "texto": true, "testo": true, "resuma": true,
+	"résume": true, "resumir": true, "riassumi": true, "fasse": true, "zusammen": true, "podsumuj": true, "邮件": true, "消息": true, "文档": true,
+	"网页": true, "总结": true, "翻译": true, "メール": true, "文書": true, "要約": true,
 	"pasting": true, "pasted": true, "attached": true, "from": true, "subject": true, "repo": true, "repository": true, "thread": true, "reviews": true}
 
 // firstDoc returns the first token announcing a document, or len(toks).
