@@ -89,7 +89,7 @@ func FuzzViews(f *testing.F) {
 		tk := tokenizer{lx: lex}
 		tk.run(s)
 		tk.rejoin(s)
-		views = cipherViews(s, 0, cipherCandidates(tk.toks, nil), views)
+		views = cipherViews(s, 0, true, cipherCandidates(tk.toks, nil), views)
 		if lv, ok := labelledView(s, 0); ok {
 			views = append(views, lv)
 		}

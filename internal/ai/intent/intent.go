@@ -160,7 +160,7 @@ func (c *Classifier) field(w *work, text string, field int) {
 	if w.decode {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)
-		w.views = cipherViews(text, field, w.cands, w.views)
+		w.views = cipherViews(text, field, h.encoded, w.cands, w.views)
 	}
 	if w.join && !w.mention {
 		// "First word: bypass. Second word: your. …": the labelled parts

@@ -1,6 +1,9 @@
 package intent
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // A signal is one rule's finding in one view: a weight, the rule family and
 // the tokens it rests on.
@@ -1143,18 +1146,27 @@ func (r *ruleCtx) embedded(i int) bool {
 	if r.near(i, i-4, i+40, catOverride|catSecret|catSecretWeak|catTarget) >= 0 || r.within(i+1, i+40, catSecret|catSecretWeak) > i {
 		return true
 	}
-	e := int(s) + 320
-	if e > len(r.text) {
-		e = len(r.text)
+	var buf [320]byte // lowered on the stack: no allocation per AI word
+	win := buf[:copy(buf[:], r.text[s:])]
+	for k, c := range win {
+		if c >= 'A' && c <= 'Z' {
+			win[k] = c | 0x20
+		}
 	}
-	win := asciiLower(r.text[s:e])
-	for _, cue := range injectionCues {
-		if strings.Contains(win, cue) {
+	for _, cue := range injectionCueBytes {
+		if bytes.Contains(win, cue) {
 			return true
 		}
 	}
 	return false
 }
+
+var injectionCueBytes = func() (out [][]byte) {
+	for _, c := range injectionCues {
+		out = append(out, []byte(c))
+	}
+	return
+}()
 
 var injectionCues = []string{"instead of", "instead,", "regardless", "no matter", "the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
 	"curl ", "| sh", "| bash", "rm -rf", "os.system", "subprocess", "eval(", "exec(", ".example", "@", "do not reveal", "don't tell"}

@@ -603,9 +603,25 @@ func cipherCandidates(toks []tok, out [][2]int32) [][2]int32 {
 // backwards and through the Caesar shift that turns the most of its words
 // into lexicon words. Each is bounded, and a reading that finds nothing
 // is dropped by the caller.
-func cipherViews(text string, field int, cands [][2]int32, out []view) []view {
+func cipherViews(text string, field int, b64Runs bool, cands [][2]int32, out []view) []view {
 	runs := 0
+	// binary octets: ASCII starts each with '0', so jump between zeros
 	for i := 0; i < len(text) && runs < maxDecodedRuns; {
+		k := strings.IndexByte(text[i:], '0')
+		if k < 0 {
+			break
+		}
+		i += k
+		dec, e := binaryRun(text, i)
+		if len(dec) >= minHexBytes && readable(dec) {
+			out = append(out, view{text: string(dec), field: field, kind: viewBinary, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(e)}}})
+			runs++
+		}
+		i = max(e, i+1)
+	}
+	// base32 runs are long runs of base64 characters too: only when
+	// hintsOf saw one
+	for i := 0; b64Runs && i < len(text) && runs < maxDecodedRuns; {
 		c := text[i]
 		switch {
 		case c >= 'A' && c <= 'Z' || c >= '2' && c <= '7':
@@ -624,13 +640,6 @@ func cipherViews(text string, field int, cands [][2]int32, out []view) []view {
 				}
 			}
 			i = p + 1
-		case c == '0' || c == '1':
-			dec, e := binaryRun(text, i)
-			if len(dec) >= minHexBytes && readable(dec) {
-				out = append(out, view{text: string(dec), field: field, kind: viewBinary, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(e)}}})
-				runs++
-			}
-			i = max(e, i+1)
 		default:
 			i++
 		}
