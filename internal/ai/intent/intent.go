@@ -18,6 +18,7 @@
 package intent
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 	"sync"
@@ -96,6 +97,9 @@ type work struct {
 	hidden  [][2]int32
 	quoted  [][2]int32 // quoted passages of the field, when it has quotes
 	mention bool       // the plain view quotes an attack it talks about
+	decode  bool       // the plain view has a decode, reverse or cipher word
+	join    bool       // the plain view has a join word
+	cands   [][2]int32 // runs of words the lexicon does not know: cipher candidates
 	signals []placed
 }
 
@@ -139,10 +143,35 @@ func (c *Classifier) field(w *work, text string, field int) {
 	if h.quotes >= 2 {
 		w.quoted = quotedRegions(text, w.quoted)
 	}
+	w.decode = false
 	plainCore := c.view(w, &view{text: text, field: field, kind: viewPlain}, true)
+	if w.decode {
+		w.cands = cipherCandidates(w.tk.toks, w.cands[:0])
+	}
 	w.views = w.views[:0]
 	if h.encoded {
 		w.views = decodedViews(text, field, w.views)
+	}
+	if strings.Contains(text, "\xf3\xa0\x80") || strings.Contains(text, "\xf3\xa0\x81") {
+		// Unicode tag characters (U+E0020–U+E007E) spell ASCII no
+		// renderer shows
+		if tv, ok := tagView(text, field); ok {
+			w.views = append(w.views, tv)
+		}
+	}
+	if w.decode {
+		// asked to decode: base32, binary, reversed and shifted text are
+		// read as well (bounded, and only then)
+		w.views = cipherViews(text, field, h.encoded, w.cands, w.views)
+	}
+	if w.join && !w.mention {
+		// "First word: bypass. Second word: your. …": the labelled parts
+		if lv, ok := labelledView(text, field); ok {
+			w.views = append(w.views, lv)
+		}
+		if av, ok := acrosticView(text, field); ok {
+			w.views = append(w.views, av)
+		}
 	}
 	if h.quotes >= 3 && !w.mention {
 		if jv, ok := joinedView(text, field); ok {
@@ -153,14 +182,14 @@ func (c *Classifier) field(w *work, text string, field int) {
 		v := &w.views[i]
 		mark := len(w.signals)
 		core := c.view(w, v, false)
-		if v.kind == viewJoined && core <= plainCore {
+		if v.kind.assembled() && core <= plainCore {
 			w.signals = w.signals[:mark] // nothing the plain reading missed
 			continue
 		}
 		// quoted fragments joined may pair words that were never one
 		// sentence ("'restriction' … 'FORGET'"): they need more than a
 		// passive reading to count
-		if core < 2 || v.kind == viewJoined && core < 3 {
+		if core < 2 || v.kind.assembled() && core < 3 {
 			w.signals = w.signals[:mark]
 			continue
 		}
@@ -170,8 +199,22 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "decoded from hex"
 		case viewPercent:
 			why = "decoded from percent-encoding"
+		case viewBase32:
+			why = "decoded from base32"
+		case viewBinary:
+			why = "decoded from binary"
+		case viewReversed:
+			why = "read backwards"
+		case viewShifted:
+			why = "read through a Caesar shift"
+		case viewTags:
+			why = "spelled in invisible Unicode tag characters"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
+		case viewLabelled:
+			ev, why = "payload_splitting", "assembled from labelled parts"
+		case viewAcrostic:
+			ev, why = "payload_splitting", "read from the first letters of its lines"
 		}
 		for k := mark; k < len(w.signals); k++ {
 			w.signals[k].evasion, w.signals[k].evReason = ev, why
@@ -193,8 +236,14 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 		if ch == 1 && !rot13Worth(tk.toks) {
 			break
 		}
-		r := ruleCtx{toks: tk.toks, text: v.text, ch: ch, context: v.field == 1}
+		r := ruleCtx{toks: tk.toks, text: v.text, ch: ch, context: v.field == 1, plain: plain && ch == 0}
+		if r.plain {
+			r.hidden = w.hidden
+		}
 		r.jailbreak()
+		if r.plain {
+			w.decode, w.join = r.sawDecode, r.sawJoin
+		}
 		if plain && ch == 0 {
 			r.structure(w)
 		}
@@ -203,6 +252,7 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 		}
 		r.pii()
 		r.codeAbuse()
+		r.hiddenHarm()
 		mark := len(w.signals)
 		best := [numTopics]int{}
 		for _, s := range r.out {
@@ -223,6 +273,9 @@ func (c *Classifier) view(w *work, v *view, plain bool) int {
 			if ch == 1 {
 				p.evasion, p.evReason = "encoded", "read through ROT13"
 			} else if plain {
+				if v.field == 0 && s.family == "indirect_injection" {
+					p.evasion, p.evReason = "indirect_injection", "addressed to the AI inside a document, message or tool result pasted into the prompt"
+				}
 				for _, h := range w.hidden {
 					if p.start >= h[0] && p.end <= h[1] {
 						p.evasion, p.evReason = "hidden_markup", "inside an HTML or Markdown comment or hidden element"
@@ -380,7 +433,7 @@ func (r *ruleCtx) structure(w *work) {
 			line = text[off : off+e]
 		}
 		if role, n := lineRole(line); role != "" {
-			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`")))
+			at := int32(off + len(line) - len(strings.TrimLeft(line, " \t>*#[<|-`!%")))
 			switch role {
 			case "system":
 				if sys < 0 {
@@ -400,14 +453,18 @@ func (r *ruleCtx) structure(w *work) {
 		}
 		off += e + 1
 	}
+	sysWeight := 3
 	if sys < 0 {
 		// chat-template tokens and role objects anywhere in the text
 		if k, n := findChatMarkup(text); k >= 0 {
 			sys, sysEnd = int32(k), int32(k+n)
+			if asksAboutMarkup(text) {
+				sysWeight = 1 // "what's the purpose of the [INST] and <<SYS>> tags?"
+			}
 		}
 	}
 	if sys >= 0 {
-		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: 3, from: -1, rawStart: sys, rawEnd: sysEnd})
+		r.out = append(r.out, signal{topic: topicJailbreak, family: "fake_system", reason: "contains a fake system or developer message", weight: sysWeight, from: -1, rawStart: sys, rawEnd: sysEnd})
 		// what the fake message says: the model's rules, limits, obedience
 		for k := range r.toks {
 			if r.toks[k].start < sysEnd {
@@ -431,10 +488,29 @@ func (r *ruleCtx) structure(w *work) {
 	}
 }
 
+// asksAboutMarkup reports a short question about chat-template markup
+// ("Explain the ChatML format with <|im_start|> tokens"): the markup is
+// its subject, not a turn it fakes.
+func asksAboutMarkup(text string) bool {
+	if len(text) > 600 {
+		return false
+	}
+	l := asciiLower(text)
+	if !strings.Contains(l, "?") && !strings.HasPrefix(l, "explain") && !strings.HasPrefix(l, "describe") {
+		return false
+	}
+	for _, w := range []string{"format", "template", "token", " tag", "syntax", "purpose", "what does", "what is", "what's", "how does", "meaning", "difference"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // chatMarkup are the special tokens of chat templates and the role field
 // of chat API messages: in a user's prompt they fake a system turn.
 var chatMarkup = []string{"<|im_start|>", "<|im_end|>", "<|system|>", "<|endoftext|>", "<|start_header_id|>", "<|eot_id|>", "[INST]", "[/INST]",
-	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>"}
+	"<<SYS>>", "<</SYS>>", "<start_of_turn>", "<end_of_turn>", `"role": "system"`, `"role":"system"`, `'role': 'system'`, "</system>", "<system>", "<system_", "<system-", "</system_", "<developer_message>", "<developer>", "</developer_message>", "<|developer|>", "<system_message>"}
 
 // findChatMarkup returns the offset and length of the first chat-template
 // token or role object in text, or -1. Every marker starts with '<', '[',
@@ -517,7 +593,7 @@ func lowerHead(head string, buf *[40]byte) []byte {
 // lineRole returns the role a line claims ("system", "user", "assistant")
 // and the length of the label.
 func lineRole(line string) (string, int) {
-	l := strings.TrimLeft(line, " \t>*#[<|-`")
+	l := strings.TrimLeft(line, " \t>*#[<|-`!%")
 	if len(l) < 3 {
 		return "", 0
 	}
@@ -538,6 +614,9 @@ func lineRole(line string) (string, int) {
 	}
 	var buf [40]byte
 	lh := lowerHead(head, &buf)
+	if c := bytes.IndexByte(lh, ':'); c > 0 && vendorNotice(string(lh[:c])) {
+		return "system", c + 1 // "ANTHROPIC TRUST & SAFETY NOTICE:": a vendor's notice
+	}
 	for _, m := range []struct{ p, role string }{
 		{"im_start|>system", "system"}, {"im_start|>user", "user"}, {"im_start|>assistant", "assistant"},
 		{"system|>", "system"}, {"<sys>>", "system"}, {"sys>>", "system"}, {"inst]", "system"}, {"/inst]", "assistant"},

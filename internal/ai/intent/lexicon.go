@@ -67,6 +67,9 @@ const (
 	catBusiness                       // customer service, headquarters: a business's contact, not a person's
 	catMeta                           // jailbreak, prompt injection, phrase, slides: talk about attacks
 	catSandbox                        // sandbox, simulation, hypothetical world: a frame where rules supposedly lapse
+	catDanger                         // bomb, napalm, meth, silencer: weapons, explosives and drugs, a jailbreak only with an evasion
+	catInternal                       // CRM, Workday, HR system, users table: an organisation's records of people
+	catSensitive                      // performance review, disciplinary record, mental health, harassment complaint: records about a person
 )
 
 // lexVal is one key's categories per channel and the phrases starting with it.
@@ -179,7 +182,7 @@ func (lx *lexicon) findHashed(key []byte, hash uint64) int32 {
 // freeze builds the probe table; the lexicon is read-only afterwards.
 func (lx *lexicon) freeze() {
 	n := uint64(1)
-	for n < uint64(len(lx.keys))*3 {
+	for n < uint64(len(lx.keys))*2 {
 		n <<= 1
 	}
 	lx.slots = make([]int32, n)

@@ -17,7 +17,13 @@ import (
 //
 // By family: indirect_injection 4/16, encoding 6/14, payload_splitting 5/10, comment_smuggling
 // 6/10, fake_system 9/12, persona 9/12, leetspeak 6/8, homoglyph_zero_width 8/10,
-// ignore_previous 11/12, other_language 15/16. From then on the set is no longer held out;
+// ignore_previous 11/12, other_language 15/16. After the fourth pass (classes of phrasing its
+// misses showed, checked on 158 further probes and 139 look-alikes of its own, lookalike4_test.go):
+//
+//	attacks 198/200: intent_jailbreak 118/120, intent_pii 40/40, intent_code_abuse 40/40
+//	benign look-alikes flagged 0/120
+//
+// From then on the set is no longer held out;
 // the test prints the per-family figures (go test -v -run TestSealed3Eval) and fails below
 // the floor it has reached.
 func TestSealed3Eval(t *testing.T) {
@@ -92,6 +98,6 @@ func TestSealed3Eval(t *testing.T) {
 
 // The figures the rules have reached on sealed3; raise them as they improve.
 const (
-	sealed3AttackFloor   = 119
-	sealed3BenignCeiling = 6
+	sealed3AttackFloor   = 198
+	sealed3BenignCeiling = 0
 )

@@ -45,6 +45,9 @@ func (t *tokenizer) markBreaks(text string) {
 		if g == "." && b < int32(len(text)) && text[b] >= 'a' && text[b] <= 'z' {
 			continue // "svchost.exe", "evil.example": a dot inside a name
 		}
+		if len(g) == 2 && g == ". " && titleAbbrev(text[t.toks[i-1].start:a]) {
+			continue // "Dr. Helen Marsh": a title, not a sentence end
+		}
 		for k := 0; k < len(g); k++ {
 			c := g[k]
 			if c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == 0xE3 && k+2 < len(g) && g[k+1] == 0x80 && g[k+2] == 0x82 {
@@ -295,6 +298,15 @@ func endsASCIIWord(text string, j int) bool {
 		return j+1 >= len(text) || !isASCIILetter(text[j+1])
 	}
 	return true
+}
+
+// titleAbbrev reports a title written with a dot ("Dr", "Mrs", "Prof").
+func titleAbbrev(w string) bool {
+	switch w {
+	case "Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Sr", "Jr", "Capt", "Gen", "Sen", "Rep", "Gov":
+		return true
+	}
+	return false
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"strings"
 	"unicode/utf8"
@@ -24,7 +25,21 @@ const (
 	viewHex
 	viewPercent
 	viewJoined
+	viewBase32
+	viewBinary
+	viewReversed
+	viewShifted
+	viewTags
+	viewLabelled
+	viewAcrostic
 )
+
+// assembled reports a view put together from pieces of the text (quoted
+// fragments, labelled parts, first letters), which counts only when it
+// reads more than the text does.
+func (k viewKind) assembled() bool {
+	return k == viewJoined || k == viewLabelled || k == viewAcrostic
+}
 
 // seg maps view bytes [vStart, next seg's vStart) to the field: exactly
 // (byte for byte from oStart) or, for decoded payloads, to the whole
@@ -84,6 +99,12 @@ func decodedViews(text string, field int, out []view) []view {
 	budget := maxDecodedBytes
 	runs := 0
 	add := func(kind viewKind, s, e int, dec []byte) {
+		if kind == viewBase64 && len(dec) >= minB64Run && b64End(string(dec), 0) == len(dec) {
+			// encoded twice: decode once more
+			if d2 := decodeB64(string(dec)); d2 != nil {
+				dec = d2
+			}
+		}
 		if runs >= maxDecodedRuns || len(dec) > budget || !readable(dec) {
 			return
 		}
@@ -316,7 +337,12 @@ func wordBoundary(left, right string) bool {
 		z++
 	}
 	l, r := left[a:], right[:z]
-	return known(l) && known(r) && !known(l+r)
+	if known(l + r) {
+		return false // "'ign' 'ore'", "'mal' 'ware'": one word split
+	}
+	// "'a molotov' 'cocktail…'": two whole words, both known, or one
+	// known and neither short enough to be a word's piece
+	return known(l) && known(r) || (known(l) || known(r)) && len(l) >= 3 && len(r) >= 3
 }
 
 // known reports a single word the lexicon has categories for.
@@ -530,4 +556,300 @@ func hintsOf(text string) textHints {
 		}
 	}
 	return h
+}
+
+// maxCipherText bounds the text the cipher readings (reversed, shifted)
+// are tried on.
+const maxCipherText = 8 << 10
+
+// Limits of the cipher readings.
+const (
+	minCipherWords = 4 // unknown words in a row that may be a cipher
+	maxCipherSpans = 4
+)
+
+// cipherCandidates returns the byte ranges of runs of at least
+// minCipherWords words the lexicon does not know at all (not even as
+// fillers), allowing one- and two-letter words between them: reversed or
+// shifted text ("erongi lla suoiverp", "ljqruh brxu"). Ordinary prose has
+// a known filler every few words.
+func cipherCandidates(toks []tok, out [][2]int32) [][2]int32 {
+	start, unknown := -1, 0
+	flush := func(end int) {
+		if start >= 0 && unknown >= minCipherWords && len(out) < maxCipherSpans {
+			out = append(out, [2]int32{toks[start].start, toks[end].end})
+		}
+		start, unknown = -1, 0
+	}
+	for k := range toks {
+		t := &toks[k]
+		switch {
+		case t.lv < 0 && t.flags&tokCJK == 0:
+			if start < 0 {
+				start = k
+			}
+			unknown++
+		case t.end-t.start <= 2 && start >= 0:
+		default:
+			flush(k - 1)
+		}
+	}
+	flush(len(toks) - 1)
+	return out
+}
+
+// cipherViews runs only when the prompt asks for decoding: it reads
+// base32 runs and binary octets in the text, and each candidate span
+// backwards and through the Caesar shift that turns the most of its words
+// into lexicon words. Each is bounded, and a reading that finds nothing
+// is dropped by the caller.
+func cipherViews(text string, field int, b64Runs bool, cands [][2]int32, out []view) []view {
+	runs := 0
+	// binary octets: ASCII starts each with '0', so jump between zeros
+	for i := 0; i < len(text) && runs < maxDecodedRuns; {
+		k := strings.IndexByte(text[i:], '0')
+		if k < 0 {
+			break
+		}
+		i += k
+		dec, e := binaryRun(text, i)
+		if len(dec) >= minHexBytes && readable(dec) {
+			out = append(out, view{text: string(dec), field: field, kind: viewBinary, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(e)}}})
+			runs++
+		}
+		i = max(e, i+1)
+	}
+	// base32 runs are long runs of base64 characters too: only when
+	// hintsOf saw one
+	for i := 0; b64Runs && i < len(text) && runs < maxDecodedRuns; {
+		c := text[i]
+		switch {
+		case c >= 'A' && c <= 'Z' || c >= '2' && c <= '7':
+			e := i
+			for e < len(text) && (text[e] >= 'A' && text[e] <= 'Z' || text[e] >= '2' && text[e] <= '7') {
+				e++
+			}
+			p := e
+			for p < len(text) && text[p] == '=' {
+				p++
+			}
+			if e-i >= minB64Run {
+				if dec, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text[i:e][:(e-i)/8*8+b32Tail(e-i)]); err == nil && readable(dec) {
+					out = append(out, view{text: string(dec), field: field, kind: viewBase32, segs: []seg{{vStart: 0, oStart: int32(i), oEnd: int32(p)}}})
+					runs++
+				}
+			}
+			i = p + 1
+		default:
+			i++
+		}
+	}
+	budget := maxCipherText
+	for _, c := range cands {
+		span := text[c[0]:c[1]]
+		if budget -= len(span); budget < 0 {
+			break
+		}
+		at := []seg{{vStart: 0, oStart: c[0], oEnd: c[1]}}
+		out = append(out, view{text: reverseRunes(span), field: field, kind: viewReversed, segs: at})
+		if n, ok := bestShift(span); ok {
+			out = append(out, view{text: shiftASCII(span, n), field: field, kind: viewShifted, segs: at})
+		}
+	}
+	return out
+}
+
+// labelledView joins the values of labelled parts ("Part 1: how to make.
+// Part 2: a molotov.", "First word: bypass. Second word: your.") in
+// order: for each line or sentence holding a colon, what follows the
+// colon. It needs two such parts.
+func labelledView(text string, field int) (view, bool) {
+	if len(text) > maxCipherText {
+		return view{}, false
+	}
+	var v view
+	var b strings.Builder
+	n := 0
+	for s := 0; s < len(text); {
+		e := strings.IndexAny(text[s:], ".\n;")
+		if e < 0 {
+			e = len(text)
+		} else {
+			e += s
+		}
+		part := text[s:e]
+		if c := strings.LastIndexByte(part, ':'); c >= 0 && c < len(part)-1 && c <= 40 {
+			val := strings.Trim(part[c+1:], " \t'\"`")
+			if val != "" {
+				if b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				off := s + c + 1 + strings.Index(part[c+1:], val)
+				v.segs = append(v.segs, seg{vStart: int32(b.Len()), oStart: int32(off), oEnd: int32(off + len(val)), exact: true})
+				b.WriteString(val)
+				n++
+			}
+		}
+		s = e + 1
+	}
+	if n < 2 {
+		return view{}, false
+	}
+	v.text, v.field, v.kind = b.String(), field, viewLabelled
+	return v, true
+}
+
+// acrosticView reads the first letter of each line ("Iguanas\nGrow\n
+// Naturally…"), a blank line between words. It needs at least four
+// letters.
+func acrosticView(text string, field int) (view, bool) {
+	if len(text) > maxCipherText {
+		return view{}, false
+	}
+	var b []byte
+	letters := 0
+	for s := 0; s < len(text); {
+		e := strings.IndexByte(text[s:], '\n')
+		if e < 0 {
+			e = len(text)
+		} else {
+			e += s
+		}
+		line := strings.TrimLeft(text[s:e], " \t-*>0123456789.)")
+		switch {
+		case line == "" || len(line) > 40: // a blank line, or the instruction around the acrostic
+			if len(b) > 0 && b[len(b)-1] != ' ' {
+				b = append(b, ' ')
+			}
+		case isASCIILetter(line[0]):
+			b = append(b, line[0])
+			letters++
+		}
+		s = e + 1
+	}
+	if letters < 4 {
+		return view{}, false
+	}
+	return view{text: string(b), field: field, kind: viewAcrostic, segs: []seg{{vStart: 0, oStart: 0, oEnd: int32(len(text))}}}, true
+}
+
+// tagView reads the Unicode tag characters of text (U+E0020–U+E007E, each
+// an invisible copy of an ASCII character) as the ASCII they spell.
+func tagView(text string, field int) (view, bool) {
+	var b []byte
+	first, last := -1, 0
+	for i, r := range text {
+		if r >= 0xE0020 && r <= 0xE007E {
+			if first < 0 {
+				first = i
+			}
+			b = append(b, byte(r-0xE0000))
+			last = i + utf8.RuneLen(r)
+		}
+		if len(b) >= maxDecodedBytes {
+			break
+		}
+	}
+	if len(b) < minHexBytes {
+		return view{}, false
+	}
+	return view{text: string(b), field: field, kind: viewTags, segs: []seg{{vStart: 0, oStart: int32(first), oEnd: int32(last)}}}, true
+}
+
+// b32Tail is the longest valid unpadded tail of n base32 characters
+// beyond whole 8-character blocks.
+func b32Tail(n int) int {
+	for r := n % 8; r > 0; r-- {
+		if r == 2 || r == 4 || r == 5 || r == 7 {
+			return r
+		}
+	}
+	return 0
+}
+
+// binaryRun decodes octets written as eight 0/1 digits separated by
+// spaces from i; it returns the bytes and the end of the run.
+func binaryRun(text string, i int) ([]byte, int) {
+	var dec []byte
+	e := i
+	for e+8 <= len(text) {
+		var b byte
+		ok := true
+		for k := 0; k < 8; k++ {
+			d := text[e+k]
+			if d != '0' && d != '1' {
+				ok = false
+				break
+			}
+			b = b<<1 | (d - '0')
+		}
+		if !ok || e+8 < len(text) && (text[e+8] == '0' || text[e+8] == '1') {
+			break
+		}
+		dec = append(dec, b)
+		e += 8
+		for e < len(text) && text[e] == ' ' {
+			e++
+		}
+	}
+	return dec, e
+}
+
+func reverseRunes(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := len(s); i > 0; {
+		_, n := utf8.DecodeLastRuneInString(s[:i])
+		b = append(b, s[i-n:i]...)
+		i -= n
+	}
+	return string(b)
+}
+
+func shiftASCII(s string, n int) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+byte(n))%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+byte(n))%26
+		}
+	}
+	return string(b)
+}
+
+// bestShift returns the Caesar shift (not 0, not ROT13, which is read
+// anyway) under which the most lowercase words of text are lexicon words,
+// when that is at least three words and twice as many as unshifted.
+func bestShift(text string) (int, bool) {
+	var counts [26]int
+	var buf [24]byte
+	for i := 0; i < len(text); {
+		if !isASCIILetter(text[i]) {
+			i++
+			continue
+		}
+		e := i
+		for e < len(text) && isASCIILetter(text[e]) {
+			e++
+		}
+		if n := e - i; n >= 3 && n <= len(buf) {
+			for sh := 0; sh < 26; sh++ {
+				for k := 0; k < n; k++ {
+					buf[k] = 'a' + (text[i+k]|0x20-'a'+byte(sh))%26
+				}
+				if id := lex.find(buf[:n]); id >= 0 && lex.vals[id].cats[0] != 0 {
+					counts[sh]++
+				}
+			}
+		}
+		i = e
+	}
+	best := 0
+	for sh := 1; sh < 26; sh++ {
+		if sh != 13 && counts[sh] > counts[best] {
+			best = sh
+		}
+	}
+	return best, best != 0 && counts[best] >= 3
 }
