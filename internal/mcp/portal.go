@@ -54,11 +54,14 @@ const (
 	StateTTL = time.Second
 )
 
-// JSON-RPC error codes of the portal's refusals (the implementation-defined server range).
+// JSON-RPC error codes of the portal's refusals, in the implementation-defined server range
+// and clear of the codes MCP and its SDKs use (-32000 connection closed and -32001 timeout in
+// the TypeScript SDK, -32002 resource not found, -32005 rejected by transport, -32020 to -32022,
+// -32042).
 const (
-	CodeBlocked      = -32001 // a DLP or prompt-injection rule blocked the call
-	CodeUnavailable  = -32002 // the upstream server could not be reached or failed
-	CodeNotPermitted = -32003 // the caller may not use the tool
+	CodeBlocked      = -32060 // a DLP or prompt-injection rule blocked the call
+	CodeUnavailable  = -32061 // the upstream server could not be reached or failed
+	CodeNotPermitted = -32062 // the caller may not use the tool
 )
 
 // Decisions in call logs.
