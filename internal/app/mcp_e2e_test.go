@@ -18,6 +18,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -278,6 +279,22 @@ func TestMCPPortalOAuthRefusals(t *testing.T) {
 	if got := reg("http://127.0.0.1:33333/callback"); got != http.StatusCreated {
 		t.Errorf("registering a loopback redirect: %d", got)
 	}
+
+	// Registration is unauthenticated: one address registers at most RegistrationsPerIP
+	// clients an hour (these requests included), then gets 429.
+	for n := 0; ; n++ {
+		got := reg("http://127.0.0.1:33333/callback")
+		if got == http.StatusTooManyRequests {
+			if n+7 > oidcop.RegistrationsPerIP+1 {
+				t.Errorf("refused only after %d registrations", n+7)
+			}
+			break
+		}
+		if got != http.StatusCreated || n > 2*oidcop.RegistrationsPerIP {
+			t.Fatalf("registration %d: %d", n, got)
+		}
+	}
+	e.Clock.Advance(time.Hour)
 
 	// Without resource, or with another one, the authorization request fails at the client.
 	resp, err := hc.Post(e.URL("localhost", "/.gatehouse/sso/mcp/agents/register"), "application/json",

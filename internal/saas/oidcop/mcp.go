@@ -42,6 +42,9 @@ const (
 	maxRegistrationBytes = 16 << 10
 	maxRedirectURIs      = 10
 	maxClientNameLen     = 200
+	// RegistrationsPerIP bounds client registrations from one address per hour (shared by
+	// every replica): registration is unauthenticated, and a client registers once.
+	RegistrationsPerIP = 30
 )
 
 const pathRegister = "register"
@@ -253,6 +256,17 @@ func (p *Provider) serveRegister(w http.ResponseWriter, r *http.Request, ep *end
 	cs, ok := p.mcpClients()
 	if !ok {
 		fail(http.StatusServiceUnavailable, "temporarily_unavailable", "client registration is not available")
+		return
+	}
+	ip := httpx.ClientOf(r).IP.String()
+	switch ok, err := p.env.Store.HitRateLimit(r.Context(), "mcp-register-ip:"+ip, time.Hour, RegistrationsPerIP); {
+	case err != nil:
+		p.log.ErrorContext(r.Context(), "mcp client registration: rate limit unavailable", "err", err)
+		fail(http.StatusServiceUnavailable, "temporarily_unavailable", "client registration is not available; try again")
+		return
+	case !ok:
+		w.Header().Set("Retry-After", "3600")
+		fail(http.StatusTooManyRequests, "temporarily_unavailable", fmt.Sprintf("too many client registrations from this address (at most %d an hour)", RegistrationsPerIP))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRegistrationBytes))
