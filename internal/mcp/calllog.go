@@ -32,6 +32,9 @@ type CallLogWriter struct {
 const (
 	callLogQueue = 4096
 	callLogBatch = 256
+	// callLogLinger is how long a batch waits for more entries before it is written: one
+	// transaction per busy moment instead of one per call.
+	callLogLinger = 50 * time.Millisecond
 )
 
 // NewCallLogWriter starts a writer; Close flushes and stops it. A nil store only logs.
@@ -117,8 +120,11 @@ func (w *CallLogWriter) Dropped() int64 { return w.dropped.Load() }
 func (w *CallLogWriter) run() {
 	defer close(w.done)
 	batch := make([]store.MCPCallLog, 0, callLogBatch)
+	linger := time.NewTimer(callLogLinger)
+	defer linger.Stop()
 	for e := range w.ch {
 		batch = append(batch[:0], e)
+		linger.Reset(callLogLinger)
 	fill:
 		for len(batch) < callLogBatch {
 			select {
@@ -127,7 +133,7 @@ func (w *CallLogWriter) run() {
 					break fill
 				}
 				batch = append(batch, e)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}
