@@ -64,8 +64,8 @@ func clientIDURLProblem(raw string) string {
 		return "the client_id URL must have a path"
 	case u.Fragment != "" || u.User != nil:
 		return "the client_id URL must have no fragment or user information"
-	case strings.Contains(u.Path, "/./") || strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/.") || strings.HasSuffix(u.Path, "/.."):
-		return "the client_id URL must have no dot segments"
+	case !staysBelow(u):
+		return "the client_id URL must have no dot segments (plain or percent-encoded) or encoded separators"
 	}
 	return ""
 }

@@ -63,6 +63,7 @@ func TestClientIDMetadataDocuments(t *testing.T) {
 		"http":                     {strings.Replace(srv.URL, "https", "http", 1) + "/i/client.json", good, ""},
 		"no path":                  {srv.URL, good, ""},
 		"dot segments":             {srv.URL + "/x/../client.json", good, ""},
+		"encoded dot segments":     {srv.URL + "/x/%2e%2e/client.json", good, ""},
 	} {
 		doc, contentType = tc.doc, "application/json"
 		if tc.ct != "" {

@@ -221,11 +221,31 @@ func RedirectAllowed(o *store.MCPPortalOAuth, raw string) bool {
 			return true
 		}
 		if prefix, ok := strings.CutSuffix(a, "/*"); ok && strings.HasPrefix(prefix, "https://") && u.Scheme == "https" &&
-			strings.HasPrefix(raw, prefix+"/") && !strings.Contains(raw[len(prefix):], "/../") && !strings.Contains(raw, "\\") {
+			strings.HasPrefix(raw, prefix+"/") && staysBelow(u) {
 			return true
 		}
 	}
 	return false
+}
+
+// staysBelow reports whether a URL's path cannot climb out of a prefix once a browser
+// resolves it: no dot segment, written plainly or percent-encoded ("%2e%2e", which browsers
+// resolve as ".."), and no encoded or backslash separator.
+func staysBelow(u *url.URL) bool {
+	esc := u.EscapedPath()
+	if strings.ContainsAny(esc, "\\") || strings.Contains(strings.ToLower(esc), "%2f") || strings.Contains(strings.ToLower(esc), "%5c") {
+		return false
+	}
+	p, err := url.PathUnescape(esc)
+	if err != nil {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // registration is an RFC 7591 client registration request, and its response.
