@@ -18,6 +18,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/saas/oidcop"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -226,6 +227,31 @@ func TestMCPPortalOAuth(t *testing.T) {
 			t.Errorf("%s accepted the agents portal's token: %d", target, resp.StatusCode)
 		}
 	}
+	// Revoking the user ends the portal's tokens on the replica's next request: the
+	// revocation state, not a cache of the grant, decides (as the CLI does it, from outside).
+	svc := &admin.Service{Store: e.G.Store}
+	if _, err := svc.RevokeUser(t.Context(), admin.CLIActor, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		req, _ := http.NewRequest(http.MethodPost, portalURL(e, "agents"), strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/list"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the token still works 3s after users revoke: %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// Logs name the user and the OAuth client.
 	st := e.G.Store.(store.MCP)
 	deadline := time.Now().Add(5 * time.Second)

@@ -84,7 +84,7 @@ func (a *authDomain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // mounted here, beside these, never inside another surface.
 func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, SAMLKeys: g.SAMLKeys, Snapshots: g.Snapshots, Audit: recorder, Log: g.log, Now: g.now,
-		Authorize: g.Authn.AuthorizeFresh, Recheck: g.Authn.Recheck}
+		Authorize: g.Authn.AuthorizeFresh, Recheck: g.Authn.Recheck, Revocations: g.Sessions.Revocations()}
 	sso := &saas.Endpoints{Snapshots: g.Snapshots, Log: g.log, Handlers: map[string]saas.Handler{}}
 	for name, p := range saasProtocols {
 		sso.Handlers[name] = p.new(saasEnv)

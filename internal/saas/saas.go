@@ -50,6 +50,11 @@ type Env struct {
 	// request's client IP and country. err is a store failure (fail closed); a denial is
 	// returned as a Decision whose Action is not policy.ActionAllow.
 	Recheck func(ctx context.Context, r *http.Request, app *snapshot.App, userID string) (*identity.Identity, policy.Decision, error)
+
+	// Revocations is the replica's current revocation state, kept up to date as revocations
+	// happen (session.Verifier's); checks that run on every request (MCP portal tokens) read it
+	// instead of the store. Nil reads the store.
+	Revocations *session.Revocations
 }
 
 // Handler serves the endpoints of one SaaS protocol for an application; rest is the path after

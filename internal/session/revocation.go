@@ -40,6 +40,9 @@ func (r *Revocations) Load(ctx context.Context, st store.Store) error {
 	return nil
 }
 
+// Current returns the current state (nil before Load); callers must not modify it.
+func (r *Revocations) Current() *store.Revocations { return r.state.Load() }
+
 // Set replaces the state (tests and callers that already hold one).
 func (r *Revocations) Set(rv *store.Revocations) { r.state.Store(rv) }
 

@@ -412,7 +412,7 @@ func (p *Provider) VerifyPortalToken(ctx context.Context, portalID, raw string) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPortalTokenInvalid, err)
 	}
-	g, err := p.env.Store.GetOIDCGrant(ctx, c.GrantID)
+	g, ident, err := p.portalGrant(ctx, c.GrantID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, ErrPortalTokenRevoked
@@ -422,14 +422,66 @@ func (p *Provider) VerifyPortalToken(ctx context.Context, portalID, raw string) 
 	if !g.RevokedAt.IsZero() || g.AppID != portalID || g.UserID != c.Subject || g.ClientID != c.ClientID {
 		return nil, ErrPortalTokenRevoked
 	}
-	if reason, err := p.grantRevoked(ctx, g); err != nil {
+	var reason string
+	if rv := p.env.Revocations; rv != nil && rv.Current() != nil {
+		reason = revokedBy(rv.Current(), g)
+	} else if reason, err = p.grantRevoked(ctx, g); err != nil {
 		return nil, err
-	} else if reason != "" {
+	}
+	if reason != "" {
 		return nil, ErrPortalTokenRevoked
+	}
+	return &PortalToken{Identity: ident, ClientID: c.ClientID, GrantID: g.ID, Expires: time.Unix(c.ExpiresAt, 0)}, nil
+}
+
+// portalGrantTTL is how long a portal keeps a grant it read: a grant revoked for reuse of
+// its refresh token stops its access tokens within it. Revocations of the user, the portal's
+// tokens or the session apply at once (the replica's revocation state, checked every time).
+const portalGrantTTL = 10 * time.Second
+
+type cachedGrant struct {
+	grant *store.OIDCGrant
+	ident *identity.Identity
+	read  time.Time
+}
+
+// portalGrant reads a grant and its identity, from a short cache.
+func (p *Provider) portalGrant(ctx context.Context, id string) (*store.OIDCGrant, *identity.Identity, error) {
+	now := p.now()
+	if v, ok := p.grants.Load(id); ok {
+		if c := v.(*cachedGrant); now.Sub(c.read) < portalGrantTTL && !now.Before(c.read) {
+			return c.grant, c.ident, nil
+		}
+	}
+	g, err := p.env.Store.GetOIDCGrant(ctx, id)
+	if err != nil {
+		return nil, nil, err
 	}
 	var ident identity.Identity
 	if err := json.Unmarshal(g.Identity, &ident); err != nil {
-		return nil, fmt.Errorf("oidcop: grant identity: %w", err)
+		return nil, nil, fmt.Errorf("grant identity: %w", err)
 	}
-	return &PortalToken{Identity: &ident, ClientID: c.ClientID, GrantID: g.ID, Expires: time.Unix(c.ExpiresAt, 0)}, nil
+	if p.grantCount.Add(1) > maxCachedGrants {
+		p.grants.Clear()
+		p.grantCount.Store(1)
+	}
+	p.grants.Store(id, &cachedGrant{grant: g, ident: &ident, read: now})
+	return g, &ident, nil
+}
+
+// maxCachedGrants bounds the grants kept.
+const maxCachedGrants = 10000
+
+// revokedBy is grantRevoked against a revocation state already at hand.
+func revokedBy(rev *store.Revocations, g *store.OIDCGrant) string {
+	if nb, ok := rev.UserNotBefore[g.UserID]; ok && g.AuthTime.Before(nb) {
+		return "oidc-user-revoked"
+	}
+	if nb, ok := rev.AppNotBefore[g.AppID]; ok && g.CreatedAt.Before(nb) {
+		return "oidc-app-tokens-revoked"
+	}
+	if _, ok := rev.RevokedSessions[g.SessionID]; ok {
+		return "oidc-session-revoked"
+	}
+	return ""
 }

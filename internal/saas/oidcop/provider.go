@@ -99,6 +99,9 @@ type Provider struct {
 	groupRE sync.Map // group_filter_regex -> *regexp.Regexp
 	// docs are the MCP portals' client ID metadata documents.
 	docs clientDocuments
+	// grants caches the grants behind MCP portal tokens (portalGrant).
+	grants     sync.Map
+	grantCount atomic.Int64
 }
 
 // New returns a Provider for env. env.Now defaults to time.Now and env.Log to a discarding

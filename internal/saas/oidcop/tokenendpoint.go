@@ -520,16 +520,7 @@ func (p *Provider) grantRevoked(ctx context.Context, g *store.OIDCGrant) (string
 	if err != nil {
 		return "", fmt.Errorf("read revocations: %w", err)
 	}
-	if nb, ok := rev.UserNotBefore[g.UserID]; ok && g.AuthTime.Before(nb) {
-		return "oidc-user-revoked", nil
-	}
-	if nb, ok := rev.AppNotBefore[g.AppID]; ok && g.CreatedAt.Before(nb) {
-		return "oidc-app-tokens-revoked", nil
-	}
-	if _, ok := rev.RevokedSessions[g.SessionID]; ok {
-		return "oidc-session-revoked", nil
-	}
-	return "", nil
+	return revokedBy(rev, g), nil
 }
 
 // issue mints the access token and ID token of a grant for scopes; nonce is set on the ID token
