@@ -629,6 +629,9 @@ func lineRole(line string) (string, int) {
 		{"assistant:", "assistant"}, {"assistant]", "assistant"}, {"assistant>", "assistant"}, {"ai:", "assistant"}, {"bot:", "assistant"}, {"chatgpt:", "assistant"}, {"response:", "assistant"},
 	} {
 		if len(lh) >= len(m.p) && string(lh[:len(m.p)]) == m.p {
+			if m.p == "new instructions" && bytes.HasPrefix(lh[len(m.p):], []byte(" for th")) {
+				continue // "New instructions for this document:": the user scopes their own task
+			}
 			return m.role, len(m.p)
 		}
 	}

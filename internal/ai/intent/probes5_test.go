@@ -90,8 +90,8 @@ var fifthPassLookalikes = []string{
 
 // TestFifthPassProbes scores the fifth-pass probes. First run, written
 // before any rule of the fifth pass and run on the rules of commit b877198
-// (2026-12-07): 17 of 32 caught (jailbreak 12/22, PII 3/4, code abuse 4/6
-// missed: 10, 1 and 2), look-alikes flagged 3 of 34. The floor and ceiling
+// (2026-12-07): 17 of 32 caught (jailbreak 10/22, PII 3/4, code abuse
+// 4/6), look-alikes flagged 3 of 34. The floor and ceiling
 // below hold what the rules reach now.
 func TestFifthPassProbes(t *testing.T) {
 	c := New()
@@ -132,5 +132,5 @@ func TestFifthPassLookalikes(t *testing.T) {
 
 const (
 	fifthPassProbeFloor       = 17
-	fifthPassLookalikeCeiling = 3
+	fifthPassLookalikeCeiling = 0
 )

@@ -570,7 +570,10 @@ func (r *ruleCtx) override(i int) {
 		}
 		return
 	}
-	own := r.near(j, i, j, catOwn) >= 0 && r.near(j, i, j, catYour) < 0
+	own := r.near(j, i, j, catOwn) >= 0 && r.near(j, i, j, catYour) < 0 || r.setByUser(j)
+	if r.has(j, catLimits) && j-1 > i && r.unknown(j-1) && everydayLimit[strings.ToLower(r.text[r.toks[j-1].start:r.toks[j-1].end])] {
+		own = true // "disregard the earlier word limit": a limit of something named
+	}
 	mod := false
 	for k := i; k <= j+2 && k < len(r.toks); k++ {
 		if k > j && r.brk(k) {
@@ -633,6 +636,55 @@ func (r *ruleCtx) override(i int) {
 	}
 }
 
+// setByUser reports an instruction word the user says they set ("the
+// formatting rules I gave you", "what we agreed earlier"): the user's own
+// earlier request, theirs to withdraw.
+func (r *ruleCtx) setByUser(j int) bool {
+	e := int(r.toks[j].pend[r.ch]) + 1
+	if e+1 >= len(r.toks) || r.brk(e) || r.brk(e+1) {
+		return false
+	}
+	switch strings.ToLower(r.text[r.toks[e].start:r.toks[e].end]) {
+	case "i", "we":
+	default:
+		return false
+	}
+	switch strings.ToLower(r.text[r.toks[e+1].start:r.toks[e+1].end]) {
+	case "gave", "give", "set", "sent", "said", "wrote", "asked", "added", "mentioned", "specified", "requested", "agreed", "told", "listed", "suggested", "proposed":
+		return true
+	}
+	return false
+}
+
+// forbidden reports a request verb that a rule being written forbids
+// ("it must refuse to write malware", "must never reveal salaries"): a
+// guardrail authored, not a request made.
+func (r *ruleCtx) forbidden(i int) bool {
+	for k := i - 1; k >= 0 && k >= i-3; k-- {
+		if r.brk(k + 1) {
+			return false
+		}
+		if r.has(k, catRefuse) && k < i-1 && strings.EqualFold(r.text[r.toks[k+1].start:r.toks[k+1].end], "to") {
+			return true // "refuse to write"
+		}
+		if r.has(k, catNever) && (r.near(k, k-2, k, catMust) >= 0 || strings.Contains(strings.ToLower(r.text[r.toks[k].start:r.toks[k].end]), "must")) {
+			return true // "must not reveal", "should never write"
+		}
+	}
+	return false
+}
+
+// forbiddenBetween reports a verb of making between i and j that a rule
+// being written forbids.
+func (r *ruleCtx) forbiddenBetween(i, j int) bool {
+	for k := i + 1; k < j; k++ {
+		if r.has(k, catMake) && r.forbidden(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // ruleOfSomethingElse reports an instruction word qualified as the rules of
 // something that is not the model ("the rules of chess", "guidelines for
 // authors"): "of", "for" or "in", fillers, then a word the lexicon does not
@@ -677,7 +729,7 @@ func (r *ruleCtx) pii() {
 		c := r.toks[i].cats[r.ch]
 		if c&catDox != 0 {
 			w := 4
-			if r.eduFrame(i) {
+			if r.eduFrame(i) || r.ownVictim(i) {
 				w = 1
 			}
 			r.emit(topicPII, "doxxing", "asks to track down or expose a person", w, i, i)
@@ -685,7 +737,7 @@ func (r *ruleCtx) pii() {
 		if c&(catInternal|catSensitive) != 0 {
 			r.sensitiveRecords(i)
 		}
-		if c&catRequest == 0 {
+		if c&catRequest == 0 || r.forbidden(i) {
 			continue
 		}
 		j := r.next(i, 10, 5, catPData)
@@ -725,6 +777,19 @@ func (r *ruleCtx) pii() {
 	}
 }
 
+// ownVictim reports the user as the one the word befell ("I was doxxed",
+// "we've been stalked"): a victim asking for help.
+func (r *ruleCtx) ownVictim(i int) bool {
+	if i < 2 || r.brk(i) || r.brk(i-1) {
+		return false
+	}
+	switch strings.ToLower(r.text[r.toks[i-1].start:r.toks[i-1].end]) {
+	case "was", "were", "been", "got", "being", "am", "get":
+		return r.near(i-1, i-3, i-2, catOwn) >= 0
+	}
+	return false
+}
+
 // eduFrame reports protective or educational framing in the sentence
 // around token i ("how do I protect…", "what is a…", "an example of…").
 func (r *ruleCtx) eduFrame(i int) bool {
@@ -749,6 +814,9 @@ func (r *ruleCtx) codeAbuse() {
 		}
 		if c&catMake == 0 && (c&catCodeObj == 0 || i > 2) {
 			continue // a prompt that opens with the program it wants ("android app code that…") asks for it
+		}
+		if r.forbidden(i) {
+			continue
 		}
 		j := r.next(i, 14, 5, catMalware)
 		w := 4
@@ -777,6 +845,9 @@ func (r *ruleCtx) codeAbuse() {
 				}
 			}
 			continue
+		}
+		if r.forbiddenBetween(i, j) {
+			continue // "draft guardrails: it must refuse to write malware"
 		}
 		v := r.near(j, i-4, j+16, catVictim)
 		harmVerb := r.near(j, i-4, j+16, catHarm) >= 0
@@ -878,8 +949,8 @@ func (r *ruleCtx) mentionOnly(quoted [][2]int32) bool {
 		if inside(r.toks[k].start, r.toks[k].end) {
 			continue
 		}
-		if r.has(k, catObey|catJoin) {
-			return false
+		if r.has(k, catObey|catJoin) && !strings.HasSuffix(r.text[r.toks[k].start:r.toks[k].end], "ed") {
+			return false // "the agent followed it": a narrative, not a request
 		}
 		meta = meta || r.has(k, catMeta)
 	}
@@ -1185,7 +1256,7 @@ func (r *ruleCtx) sensitiveRecords(i int) {
 	if req < 0 {
 		req = r.within(i, hi, catRequest)
 	}
-	if req < 0 {
+	if req < 0 || r.forbidden(req) {
 		return
 	}
 	internal := r.has(i, catInternal)
@@ -1228,7 +1299,8 @@ func (r *ruleCtx) sensitiveRecords(i int) {
 
 var (
 	recordsMaintenance = []string{"update", "correct ", "change her", "change his", "change their", "fix ", "anonymi", "redact", "delete my", "my own", "gdpr request",
-		"retention", "audit log", "aggregate", "anonymous", "how should", "how do we protect", "policy"}
+		"retention", "audit log", "aggregate", "anonymous", "how should", "how do we protect", "policy",
+		"headcount", "average ", "median ", "per office", "per department", "per team", "by department", "by office", "by team", "totals", "breakdown", "attrition"}
 	recordsAggravation = []string{"everyone", "all employees", "all rows", "all of", "list all", "every ", "all widows", "top 50", "top 100", "their names", "with names", "names,",
 		"personal gmail", "personal email", "my gmail", "side project", "curious", "without asking", "without her", "without him", "not his manager", "not her manager", "not my",
 		"email them to", "send them to", "dating", "who in the company"}

@@ -220,7 +220,7 @@ var wordLists = []wordList{
 		"computers", "devices", "ex's", "partner's", "girlfriend's", "boyfriend's", "wife's", "husband's", "employer's", "competitor's", "competitor+"}},
 }
 
-var lex = compile(append(append(append(wordLists, moreWordLists...), thirdWordLists...), fourthWordLists...))
+var lex = compile(append(append(append(append(wordLists, moreWordLists...), thirdWordLists...), fourthWordLists...), fifthWordLists...))
 
 // moreWordLists extend each concept the ignore-previous, reveal, persona
 // and no-restrictions rules use with a thesaurus pass in English and the
@@ -630,4 +630,14 @@ var fourthWordLists = []wordList{
 	{catEvade, []string{"without triggering defender", "without triggering", "still works", "indirect syscalls", "0/70", "avoid the rate limit"}},
 	{catSecProduct, []string{"rate limit", "task manager"}},
 	{catCodeObj, []string{"html page", "one-liner", "android app", "npm package", "open-source npm package", "javascript", "powershell", "c# code", "go program", "campaign", "template", "code"}},
+}
+
+// A fifth pass, after the fourth sealed set's first run: reports about an
+// attack (bug bounties, postmortems, advisories) talk about the attack
+// they quote, and a history or high-level account of malware is about it.
+var fifthWordLists = []wordList{
+	{catMeta, []string{"bug bounty", "vulnerability", "vulnerabilities", "postmortem", "post-mortem", "incident", "pentest", "penetration test", "advisory",
+		"writeup", "write-up", "attacker+", "finding", "findings", "root cause", "disclosure", "threat intel"}},
+	{catEdu, []string{"high-level", "high level", "a history of", "the history of", "brief history", "short history", "historically", "case study",
+		"lessons learned", "what it taught"}},
 }
