@@ -131,6 +131,6 @@ func TestFifthPassLookalikes(t *testing.T) {
 }
 
 const (
-	fifthPassProbeFloor       = 17
+	fifthPassProbeFloor       = 18
 	fifthPassLookalikeCeiling = 0
 )

@@ -1024,7 +1024,8 @@ func (r *ruleCtx) defensive(i int) bool {
 // fictionWords frame a request as a story, a role or a memory.
 var fictionWords = map[string]bool{"avó": true, "abuela": true, "nonna": true, "grand-mère": true, "oma": true, "бабушка": true, "奶奶": true, "novela": true,
 	"roman": true, "história": true, "historia": true, "cuento": true, "personaje": true, "personagem": true, "персонаж": true, "chemiker": true, "novel": true, "story": true, "scene": true, "screenplay": true, "fiction": true, "fictional": true, "roleplay": true,
-	"character": true, "villain": true, "grandma": true, "grandmother": true, "grandpa": true, "grandfather": true, "bedtime": true, "movie": true, "game": true}
+	"character": true, "villain": true, "grandma": true, "grandmother": true, "grandpa": true, "grandfather": true, "bedtime": true, "movie": true, "game": true,
+	"npc": true, "rpg": true, "dialogue": true, "protagonist": true, "fic": true, "fanfic": true, "thriller": true, "chapter": true, "deceased": true, "characters": true, "roleplay.": true}
 
 // fictionNear reports a fiction word in [lo, hi].
 func (r *ruleCtx) fictionNear(lo, hi int) bool {
@@ -1096,7 +1097,8 @@ func (r *ruleCtx) dangerAsked(i int) int {
 }
 
 // recipeWords ask for how a thing is made.
-var recipeWords = map[string]bool{"ingredients": true, "quantities": true, "recipe": true, "precursors": true, "formula": true, "instructions": true, "steps": true}
+var recipeWords = map[string]bool{"ingredients": true, "quantities": true, "recipe": true, "precursors": true, "formula": true, "instructions": true, "steps": true,
+	"doses": true, "dosage": true, "methods": true}
 
 var (
 	dangerBenignBefore = map[string]bool{"bath": true, "photo": true, "cherry": true, "seed": true, "f": true, "time": true, "flavor": true, "flavour": true, "love": true, "exhaust": true}
@@ -1123,7 +1125,7 @@ func (r *ruleCtx) danger(i int) {
 		// pipe bomb": the safeguards set aside for this request
 		r.emit(topicJailbreak, "restriction_removal", "asks to set safeguards aside for a harmful request", 2, o, i)
 	}
-	if r.fictionNear(i-20, i+20) && r.detailAsked(i-20, i+20) {
+	if r.fictionNear(i-40, i+20) && r.detailAsked(i-20, i+30) {
 		// "for my novel, the villain explains exactly how to make nerve
 		// gas, with real amounts": fiction asked for a working recipe
 		r.emit(topicJailbreak, "persona", "wraps a request for weapons, explosives or drugs in fiction", 2, min(i, j), max(i, j))
@@ -1145,7 +1147,9 @@ func (r *ruleCtx) danger(i int) {
 // detailWords ask for the working detail of a recipe, not its story.
 var detailWords = map[string]bool{"passo": true, "paso": true, "schritt": true, "étape": true, "etape": true, "receta": true, "receita": true, "rezept": true,
 	"recette": true, "рецепт": true, "配方": true, "ingredientes": true, "cantidades": true, "quantidades": true, "mengen": true, "шаг": true, "exact": true, "exactly": true, "detailed": true, "detail": true, "quantities": true, "quantity": true, "amounts": true,
-	"measurements": true, "temps": true, "temperatures": true, "recipe": true, "ingredients": true, "step": true, "steps": true, "precise": true, "specific": true}
+	"measurements": true, "temps": true, "temperatures": true, "recipe": true, "ingredients": true, "step": true, "steps": true, "precise": true, "specific": true,
+	"specifically": true, "realistic": true, "realistically": true, "accurate": true, "accuracy": true, "authentic": true, "actual": true, "materials": true, "assembly": true,
+	"doses": true, "dosage": true, "reagent": true, "reagents": true, "temperature": true, "settings": true, "tools": true}
 
 // detailAsked reports a word asking for working detail in [lo, hi].
 func (r *ruleCtx) detailAsked(lo, hi int) bool {

@@ -640,4 +640,8 @@ var fifthWordLists = []wordList{
 		"writeup", "write-up", "attacker+", "finding", "findings", "root cause", "disclosure", "threat intel"}},
 	{catEdu, []string{"high-level", "high level", "a history of", "the history of", "brief history", "short history", "historically", "case study",
 		"lessons learned", "what it taught"}},
+	// harms a role-play wraps beyond weapons and drugs: drugging someone,
+	// breaking into homes, enhancing a pathogen
+	{catDanger, []string{"make someone pass out", "knock someone out", "spike a drink", "spike her drink", "spike his drink", "bypass a home alarm", "disable a home alarm",
+		"break into a house", "break into houses", "break into a home", "crack a safe", "safe lock", "transmissibility", "gain-of-function", "gain of function"}},
 }
