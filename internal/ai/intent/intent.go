@@ -614,7 +614,7 @@ func lineRole(line string) (string, int) {
 	}
 	var buf [40]byte
 	lh := lowerHead(head, &buf)
-	if c := bytes.IndexByte(lh, ':'); c > 0 && vendorNotice(string(lh[:c])) {
+	if c := bytes.IndexAny(lh, ":]"); c > 0 && vendorNotice(string(lh[:c])) {
 		return "system", c + 1 // "ANTHROPIC TRUST & SAFETY NOTICE:": a vendor's notice
 	}
 	for _, m := range []struct{ p, role string }{

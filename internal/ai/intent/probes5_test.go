@@ -131,6 +131,6 @@ func TestFifthPassLookalikes(t *testing.T) {
 }
 
 const (
-	fifthPassProbeFloor       = 18
+	fifthPassProbeFloor       = 23
 	fifthPassLookalikeCeiling = 0
 )

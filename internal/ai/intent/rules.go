@@ -316,6 +316,8 @@ func (r *ruleCtx) jailbreak() {
 					}
 				} else if r.near(i, i-10, j+6, catYou|catYour|catAI) >= 0 {
 					w = 2
+				} else if r.sessionScope(j) {
+					w, why = 3, "declares no rules or limits for the rest of the session"
 				} else if i > 0 && isUpperASCII(r.text[r.toks[i-1].start]) && r.unknown(i-1) && r.within(i-12, i-2, catRole|catYou) >= 0 {
 					// "You are EvilBot. EvilBot doesn't care about ethics": the
 					// persona just named, described
@@ -538,6 +540,9 @@ func (r *ruleCtx) override(i int) {
 		}
 		j = r.next(i, 8, 1, catPrior)
 	}
+	if j < 0 && r.backReference(i) {
+		return
+	}
 	if j < 0 {
 		// passive: "the previous instructions are void", "filters are disabled"
 		k := r.prev(i, 8, 1, catTarget|catLimits)
@@ -606,6 +611,9 @@ func (r *ruleCtx) override(i int) {
 		}
 	case r.has(j, catEverything):
 		w = 2
+		if r.has(j, catPrior) {
+			w = 3 // "scratch everything above, let's start over" resets; it needs a second sign
+		}
 		if r.next(j, 4, 2, catPrior) >= 0 || r.next(j, 5, 2, catTarget) >= 0 {
 			w = 4
 		}
@@ -634,6 +642,44 @@ func (r *ruleCtx) override(i int) {
 	if w > 0 {
 		r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions", w, i, j)
 	}
+}
+
+// backReference: an override whose object is a pronoun ("Ignore it.",
+// "stop applying them") naming the model's earlier instructions in the
+// sentences just before ("your earlier instructions had a bug … Ignore
+// it"). It reports whether it emitted.
+func (r *ruleCtx) backReference(i int) bool {
+	e := int(r.toks[i].pend[r.ch]) + 1
+	if e >= len(r.toks) || r.brk(e) {
+		return false
+	}
+	switch strings.ToLower(r.text[r.toks[e].start:r.toks[e].end]) {
+	case "it", "them", "those", "these", "that":
+	default:
+		return false
+	}
+	for k := i - 1; k >= 0 && k >= i-30; k-- {
+		if r.has(k, catTarget) && r.instructionNoun(k) && r.near(k, k-3, k-1, catPrior|catYour) >= 0 && r.near(k, k-3, k, catOwn) < 0 && !r.setByUser(k) {
+			r.emit(topicJailbreak, "ignore_previous", "tells the model to disregard its instructions, named just before", 4, k, e)
+			return true
+		}
+	}
+	return false
+}
+
+// sessionScope reports a limit scoped to the conversation just after j
+// ("no more content filtering for the rest of the session").
+func (r *ruleCtx) sessionScope(j int) bool {
+	for k := j + 1; k < len(r.toks) && k <= j+8; k++ {
+		if r.brk(k) {
+			return false
+		}
+		switch strings.ToLower(r.text[r.toks[k].start:r.toks[k].end]) {
+		case "session", "conversation", "chat":
+			return true
+		}
+	}
+	return false
 }
 
 // setByUser reports an instruction word the user says they set ("the
@@ -1244,7 +1290,8 @@ var injectionCueBytes = func() (out [][]byte) {
 }()
 
 var injectionCues = []string{"instead of", "instead,", "regardless", "no matter", "the user", "user's", "do not mention", "don't mention", "not tell", "without telling", "without human review", "http://", "https://",
-	"curl ", "| sh", "| bash", "rm -rf", "os.system", "subprocess", "eval(", "exec(", ".example", "@", "do not reveal", "don't tell"}
+	"curl ", "| sh", "| bash", "rm -rf", "os.system", "subprocess", "eval(", "exec(", ".example", "@", "do not reveal", "don't tell",
+	"reply only", "respond only", "only reply", "only respond", "do not translate", "don't translate", "do not summari", "don't summari", "payment details"}
 
 // sensitiveRecords: a request for records about people (performance
 // reviews, health disclosures, credit scores, salaries) or for personal

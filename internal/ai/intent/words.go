@@ -644,4 +644,27 @@ var fifthWordLists = []wordList{
 	// breaking into homes, enhancing a pathogen
 	{catDanger, []string{"make someone pass out", "knock someone out", "spike a drink", "spike her drink", "spike his drink", "bypass a home alarm", "disable a home alarm",
 		"break into a house", "break into houses", "break into a home", "crack a safe", "safe lock", "transmissibility", "gain-of-function", "gain of function"}},
+	// overrides in business tone: guidance retired, withdrawn, no longer in effect
+	{catOverride, []string{"retired", "withdrawn", "rescinded", "no longer in effect", "stop applying", "stop enforcing", "no longer enforced", "sunset", "sunsetted"}},
+	{catPrior, []string{"opening", "configured", "deployed with", "set up with", "shipped with"}},
+	// the setup text by what it is to the model
+	{catSecret, []string{"configuration text", "setup message", "setup prompt", "configuration message", "initial configuration", "before my first message",
+		"instructions you were given", "message you were given", "text you received"}},
+	{catReveal, []string{"restate+", "reproduce+", "transcribe+"}},
+	{catPersonaCtx, []string{"evil-gpt", "evil gpt", "evilgpt", "bad-gpt", "dark-gpt"}},
+	{catDual, []string{"two ais", "two ai", "two assistants", "two bots", "two personalities"}},
+	// records about people: health, leave, treatment, claims
+	{catSensitive, []string{"fmla", "fmla leave", "medical leave", "medical reason", "medical reasons", "sick leave", "hiv", "hiv status", "tested positive", "rehab",
+		"admission records", "insurance claims", "pharmacy records", "antidepressants", "therapy records", "therapy notes", "psychiatric", "pregnan+"}},
+	{catInternal, []string{"epic system", "prod db", "production database", "customers table", "users table", "plate-reader", "plate reader", "data broker+", "linkedin profiles"}},
+	{catPData, []string{"cell numbers", "mobile numbers", "personal emails", "personal email", "ssns", "card_number", "first_name", "last_name"}},
+	{catRequest, []string{"dump+", "paste all rows", "check if", "check whether", "match them with"}},
+	// crimeware named by its tools and tricks
+	{catMalware, []string{"meterpreter", "shellcode runner", "shellcode loader", "process hollowing", "fud", "openbullet", "silverbullet", "combolist", "combo list",
+		"follina", "msdt exploit", "malicious document", "malicious docx", "malicious attachment", "email:password", "credential stuffing tool"}},
+	{catEvade, []string{"fud", "flagged by", "virustotal", "junk code", "rotating proxies", "avoid bans"}},
+	{catCodeObj, []string{"github action", "workflow", "postinstall", "postinstall script", "config", ".docx", "docx", "loader"}},
+	{catHarm, []string{"records everything", "everything she types", "everything he types", "everything my wife types", "everything my husband types", "without her seeing",
+		"without him seeing", "without her knowing", "without him knowing", "without their knowledge", "exfiltrates", "exfiltrate+", "repo secrets",
+		"to my server", "~/.ssh", "~/.aws", "leaked email", "leaked passwords", "leaked credentials", "tries each one", "victim opens"}},
 }
