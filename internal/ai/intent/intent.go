@@ -159,6 +159,11 @@ func (c *Classifier) field(w *work, text string, field int) {
 			w.views = append(w.views, tv)
 		}
 	}
+	if strings.Contains(text, "\u202e") {
+		// a right-to-left override shows the text after it backwards:
+		// what is stored reversed reads forwards on screen
+		w.views = rloViews(text, field, w.views)
+	}
 	if w.decode {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)

@@ -131,6 +131,6 @@ func TestFifthPassLookalikes(t *testing.T) {
 }
 
 const (
-	fifthPassProbeFloor       = 23
+	fifthPassProbeFloor       = 24
 	fifthPassLookalikeCeiling = 0
 )

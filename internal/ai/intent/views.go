@@ -853,3 +853,39 @@ func bestShift(text string) (int, bool) {
 	}
 	return best, best != 0 && counts[best] >= 3
 }
+
+// rloViews reads each run after a right-to-left override (U+202E) up to
+// its pop (U+202C), the next override or the end of the line, reversed:
+// on screen it shows in that order. Bounded by maxCipherText per run and
+// four runs.
+func rloViews(text string, field int, out []view) []view {
+	const rlo, pdf = "\u202e", "\u202c"
+	for off, n := 0, 0; n < 4; n++ {
+		k := strings.Index(text[off:], rlo)
+		if k < 0 {
+			break
+		}
+		start := off + k + len(rlo)
+		end := len(text)
+		if e := strings.IndexAny(text[start:], "\n\u202c\u202e"); e >= 0 {
+			end = start + e
+		}
+		if end-start > maxCipherText {
+			end = start + maxCipherText
+			for end > start && !utf8.RuneStart(text[end]) {
+				end--
+			}
+		}
+		if end-start >= 8 {
+			out = append(out, view{text: reverseRunes(text[start:end]), field: field, kind: viewReversed, segs: []seg{{vStart: 0, oStart: int32(start), oEnd: int32(end)}}})
+		}
+		off = end
+		if strings.HasPrefix(text[off:], pdf) {
+			off += len(pdf)
+		}
+		if off >= len(text) {
+			break
+		}
+	}
+	return out
+}

@@ -666,5 +666,12 @@ var fifthWordLists = []wordList{
 	{catCodeObj, []string{"github action", "workflow", "postinstall", "postinstall script", "config", ".docx", "docx", "loader"}},
 	{catHarm, []string{"records everything", "everything she types", "everything he types", "everything my wife types", "everything my husband types", "without her seeing",
 		"without him seeing", "without her knowing", "without him knowing", "without their knowledge", "exfiltrates", "exfiltrate+", "repo secrets",
-		"to my server", "~/.ssh", "~/.aws", "leaked email", "leaked passwords", "leaked credentials", "tries each one", "victim opens"}},
+		"to my server", "~/.ssh", "~/.aws", "leaked email", "leaked passwords", "leaked credentials", "tries each one", "victim opens",
+		"payment note", "encrypts the user's"}},
+	{catCodeObj, []string{"python", "go code", "rust code"}},
+	{catDanger, []string{"gun without a background check", "without a background check", "unregistered gun", "straw purchase", "toxic gas", "poison gas"}},
+	{catJoin, []string{"in parts", "all three", "all the parts", "once you've got all", "once you have all"}},
+	{catTarget, []string{"summary task", "translation task", "summarization task", "summarisation task", "assigned task"}},
+	{catLimits, []string{"refusals", "all refusals"}},
+	{catDox, []string{"track where", "where this car has been", "track this car", "track the car", "track his car", "track her car"}},
 }
