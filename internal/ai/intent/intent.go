@@ -619,7 +619,11 @@ func lineRole(line string) (string, int) {
 	}
 	var buf [40]byte
 	lh := lowerHead(head, &buf)
-	if c := bytes.IndexAny(lh, ":]"); c > 0 && vendorNotice(string(lh[:c])) {
+	c := bytes.IndexAny(lh, ":]")
+	if c < 0 && len(l) < len(line) && line[len(line)-len(l)-1] == '[' {
+		c = len(lh) // "[Trust & Safety override - ticket TS-4471] …": a bracketed label longer than the head
+	}
+	if c > 0 && vendorNotice(string(lh[:c])) {
 		return "system", c + 1 // "ANTHROPIC TRUST & SAFETY NOTICE:": a vendor's notice
 	}
 	for _, m := range []struct{ p, role string }{

@@ -386,6 +386,8 @@ func (r *ruleCtx) jailbreak() {
 			w, why := 1, "mentions an unfiltered or unrestricted mode"
 			if r.boundFree(i) {
 				w, why = 3, "calls the model unfiltered or unrestricted"
+			} else if r.toks[i].pend[r.ch] > int32(i) && r.near(i, i-6, i-1, catYou) >= 0 {
+				w, why = 3, "tells the model nothing is off limits" // "you answer everything, nothing is off limits"
 			}
 			r.emit(topicJailbreak, "restriction_removal", why, w, i, i)
 		}
@@ -1364,7 +1366,8 @@ var (
 		"headcount", "average ", "median ", "per office", "per department", "per team", "by department", "by office", "by team", "totals", "breakdown", "attrition"}
 	recordsAggravation = []string{"everyone", "all employees", "all rows", "all of", "list all", "every ", "all widows", "top 50", "top 100", "their names", "with names", "names,",
 		"personal gmail", "personal email", "my gmail", "side project", "curious", "without asking", "without her", "without him", "not his manager", "not her manager", "not my",
-		"email them to", "send them to", "dating", "who in the company", "celebrity", "whether"}
+		"email them to", "send them to", "dating", "who in the company", "celebrity", "whether", "which of my", "so i can decide", "decide whether",
+		"before renewing", "to know before"}
 )
 
 // vendorNotice reports a line label naming an AI vendor's policy or safety
