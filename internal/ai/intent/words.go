@@ -674,5 +674,6 @@ var fifthWordLists = []wordList{
 	{catJoin, []string{"in parts", "all three", "all the parts", "once you've got all", "once you have all"}},
 	{catTarget, []string{"summary task", "translation task", "summarization task", "summarisation task", "assigned task"}},
 	{catLimits, []string{"refusals", "all refusals"}},
+	{catAction, []string{"append+"}},
 	{catDox, []string{"track where this car", "track where he", "track where she", "track where they", "where this car has been", "track this car", "track the car", "track his car", "track her car"}},
 }
