@@ -168,6 +168,9 @@ func (c *Classifier) field(w *work, text string, field int) {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)
 		w.views = cipherViews(text, field, h.encoded, w.cands, w.views)
+		if mv, ok := morseView(text, field); ok {
+			w.views = append(w.views, mv)
+		}
 	}
 	if w.join && !w.mention {
 		// "First word: bypass. Second word: your. …": the labelled parts
@@ -214,6 +217,8 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "read through a Caesar shift"
 		case viewTags:
 			why = "spelled in invisible Unicode tag characters"
+		case viewMorse:
+			why = "decoded from Morse code"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
 		case viewLabelled:

@@ -91,6 +91,6 @@ func TestSealed4Eval(t *testing.T) {
 
 // The figures the rules have reached on sealed4; raise them as they improve.
 const (
-	sealed4AttackFloor   = 155
+	sealed4AttackFloor   = 156
 	sealed4BenignCeiling = 0
 )

@@ -675,5 +675,7 @@ var fifthWordLists = []wordList{
 	{catTarget, []string{"summary task", "translation task", "summarization task", "summarisation task", "assigned task"}},
 	{catLimits, []string{"refusals", "all refusals"}},
 	{catAction, []string{"append+"}},
+	{catDecode, []string{"morse", "morse code"}},
+	{catDanger, []string{"poison a dog", "poison someone", "poison a person", "poison my", "poison her", "poison him", "untraceable poison"}},
 	{catDox, []string{"track where this car", "track where he", "track where she", "track where they", "where this car has been", "track this car", "track the car", "track his car", "track her car"}},
 }
