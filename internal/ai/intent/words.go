@@ -638,7 +638,7 @@ var fourthWordLists = []wordList{
 var fifthWordLists = []wordList{
 	{catMeta, []string{"bug bounty", "vulnerability", "vulnerabilities", "postmortem", "post-mortem", "incident", "pentest", "penetration test", "advisory",
 		"writeup", "write-up", "attacker+", "finding", "findings", "root cause", "disclosure", "threat intel"}},
-	{catEdu, []string{"high-level", "high level", "a history of", "the history of", "brief history", "short history", "historically", "case study",
+	{catEdu, []string{"high-level", "high level", "brief history", "short history", "historically", "case study",
 		"lessons learned", "what it taught"}},
 	// harms a role-play wraps beyond weapons and drugs: drugging someone,
 	// breaking into homes, enhancing a pathogen
@@ -671,7 +671,7 @@ var fifthWordLists = []wordList{
 	{catFree, []string{"nothing is off limits", "nothing is off-limits", "no topic is off limits", "everything is on the table"}},
 	{catCodeObj, []string{"python", "go code", "rust code"}},
 	{catDanger, []string{"gun without a background check", "without a background check", "unregistered gun", "straw purchase", "toxic gas", "poison gas"}},
-	{catJoin, []string{"in parts", "all three", "all the parts", "once you've got all", "once you have all"}},
+	{catJoin, []string{"once you've got all", "once you have all", "question in parts", "request in parts"}},
 	{catTarget, []string{"summary task", "translation task", "summarization task", "summarisation task", "assigned task"}},
 	{catLimits, []string{"refusals", "all refusals"}},
 	{catAction, []string{"append+"}},
