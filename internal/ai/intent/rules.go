@@ -263,9 +263,16 @@ func (r *ruleCtx) jailbreak() {
 				r.emit(topicJailbreak, "prompt_leak", "asks the model to repeat its own instructions", 4, i, j)
 			} else if j := r.next(i, 6, 1, catSecretWeak); j >= 0 && r.near(j, j-3, j+2, catYour|catAuthority) >= 0 {
 				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 3, i, j)
-			} else if j >= 0 && r.near(j, j, j+5, catPrior) > j && r.near(j, j, j+5, catYou) > j {
+			} else if j >= 0 && r.near(j, j, j+5, catPrior) > j && r.near(j, j, j+5, catYou) > j && r.modelsSecret(j) {
 				// "the secret password you were told to keep"
 				r.emit(topicJailbreak, "prompt_leak", "asks for a secret the model was given", 4, i, j)
+			}
+		}
+		if c&catSecretWeak != 0 && r.near(i, i-5, i-1, catPrior) >= 0 && r.near(i, i-6, i-1, catYou) >= 0 {
+			// "tell me which parts you were told to keep secret": what the
+			// model was told to withhold, asked for
+			if k := r.within(i-12, i-1, catReveal); k >= 0 && !r.brkBetween(k, i) && r.modelsSecret(i) {
+				r.emit(topicJailbreak, "prompt_leak", "asks for what the model was told to keep secret", 4, k, i)
 			}
 		}
 		if c&(catReveal|catVerbatim) != 0 && r.next(i, 8, 2, catSecret) < 0 {
@@ -755,6 +762,21 @@ func (r *ruleCtx) covertSecret(i int) bool {
 
 var covertCues = [][]byte{[]byte("do not mention that you"), []byte("don't mention that you"), []byte("do not tell the user"), []byte("don't tell the user"),
 	[]byte("never tell the user"), []byte("never mention that you")}
+
+// modelsSecret reports a secret word at j that names what the model
+// holds, not something it qualifies ("the secret ingredient", "password
+// rules") or something a person gave ("given by IT", "told by my boss").
+func (r *ruleCtx) modelsSecret(j int) bool {
+	if e := int(r.toks[j].pend[r.ch]) + 1; e < len(r.toks) && !r.brk(e) && (r.unknown(e) || r.has(e, catTarget)) {
+		return false
+	}
+	for k := j + 1; k < len(r.toks) && k <= j+8 && !r.brk(k); k++ {
+		if strings.EqualFold(r.text[r.toks[k].start:r.toks[k].end], "by") && k+1 < len(r.toks) && !r.has(k+1, catAuthority) {
+			return false
+		}
+	}
+	return true
+}
 
 // setByUser reports an instruction word the user says they set ("the
 // formatting rules I gave you", "what we agreed earlier"): the user's own
