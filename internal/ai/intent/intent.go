@@ -159,10 +159,18 @@ func (c *Classifier) field(w *work, text string, field int) {
 			w.views = append(w.views, tv)
 		}
 	}
+	if strings.Contains(text, "\u202e") {
+		// a right-to-left override shows the text after it backwards:
+		// what is stored reversed reads forwards on screen
+		w.views = rloViews(text, field, w.views)
+	}
 	if w.decode {
 		// asked to decode: base32, binary, reversed and shifted text are
 		// read as well (bounded, and only then)
 		w.views = cipherViews(text, field, h.encoded, w.cands, w.views)
+		if mv, ok := morseView(text, field); ok {
+			w.views = append(w.views, mv)
+		}
 	}
 	if w.join && !w.mention {
 		// "First word: bypass. Second word: your. …": the labelled parts
@@ -209,6 +217,8 @@ func (c *Classifier) field(w *work, text string, field int) {
 			why = "read through a Caesar shift"
 		case viewTags:
 			why = "spelled in invisible Unicode tag characters"
+		case viewMorse:
+			why = "decoded from Morse code"
 		case viewJoined:
 			ev, why = "payload_splitting", "assembled from quoted fragments"
 		case viewLabelled:
@@ -614,7 +624,11 @@ func lineRole(line string) (string, int) {
 	}
 	var buf [40]byte
 	lh := lowerHead(head, &buf)
-	if c := bytes.IndexByte(lh, ':'); c > 0 && vendorNotice(string(lh[:c])) {
+	c := bytes.IndexAny(lh, ":]")
+	if c < 0 && len(l) < len(line) && line[len(line)-len(l)-1] == '[' {
+		c = len(lh) // "[Trust & Safety override - ticket TS-4471] …": a bracketed label longer than the head
+	}
+	if c > 0 && vendorNotice(string(lh[:c])) {
 		return "system", c + 1 // "ANTHROPIC TRUST & SAFETY NOTICE:": a vendor's notice
 	}
 	for _, m := range []struct{ p, role string }{
@@ -629,6 +643,9 @@ func lineRole(line string) (string, int) {
 		{"assistant:", "assistant"}, {"assistant]", "assistant"}, {"assistant>", "assistant"}, {"ai:", "assistant"}, {"bot:", "assistant"}, {"chatgpt:", "assistant"}, {"response:", "assistant"},
 	} {
 		if len(lh) >= len(m.p) && string(lh[:len(m.p)]) == m.p {
+			if m.p == "new instructions" && bytes.HasPrefix(lh[len(m.p):], []byte(" for th")) {
+				continue // "New instructions for this document:": the user scopes their own task
+			}
 			return m.role, len(m.p)
 		}
 	}

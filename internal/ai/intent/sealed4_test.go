@@ -18,6 +18,10 @@ import (
 //	after it, first run of the rules as merged: attacks 127/160 (jailbreak 78/100, PII 24/30,
 //	  code abuse 25/30), look-alikes flagged 8/100
 //
+//	after the fifth pass, which used its misses and false positives to find
+//	  classes (branch hj): attacks 157/160 (jailbreak 97/100, PII 30/30, code
+//	  abuse 30/30), look-alikes flagged 0/100
+//
 // From then on the set is no longer held out; the test fails below the figures reached.
 func TestSealed4Eval(t *testing.T) {
 	b, err := os.ReadFile("testdata/sealed4.json")
@@ -91,6 +95,6 @@ func TestSealed4Eval(t *testing.T) {
 
 // The figures the rules have reached on sealed4; raise them as they improve.
 const (
-	sealed4AttackFloor   = 127
-	sealed4BenignCeiling = 8
+	sealed4AttackFloor   = 157
+	sealed4BenignCeiling = 0
 )

@@ -32,6 +32,7 @@ const (
 	viewTags
 	viewLabelled
 	viewAcrostic
+	viewMorse
 )
 
 // assembled reports a view put together from pieces of the text (quoted
@@ -852,4 +853,91 @@ func bestShift(text string) (int, bool) {
 		}
 	}
 	return best, best != 0 && counts[best] >= 3
+}
+
+// rloViews reads each run after a right-to-left override (U+202E) up to
+// its pop (U+202C), the next override or the end of the line, reversed:
+// on screen it shows in that order. Bounded by maxCipherText per run and
+// four runs.
+func rloViews(text string, field int, out []view) []view {
+	const rlo, pdf = "\u202e", "\u202c"
+	for off, n := 0, 0; n < 4; n++ {
+		k := strings.Index(text[off:], rlo)
+		if k < 0 {
+			break
+		}
+		start := off + k + len(rlo)
+		end := len(text)
+		if e := strings.IndexAny(text[start:], "\n\u202c\u202e"); e >= 0 {
+			end = start + e
+		}
+		if end-start > maxCipherText {
+			end = start + maxCipherText
+			for end > start && !utf8.RuneStart(text[end]) {
+				end--
+			}
+		}
+		if end-start >= 8 {
+			out = append(out, view{text: reverseRunes(text[start:end]), field: field, kind: viewReversed, segs: []seg{{vStart: 0, oStart: int32(start), oEnd: int32(end)}}})
+		}
+		off = end
+		if strings.HasPrefix(text[off:], pdf) {
+			off += len(pdf)
+		}
+		if off >= len(text) {
+			break
+		}
+	}
+	return out
+}
+
+// morseCode maps Morse letters and digits to ASCII.
+var morseCode = map[string]byte{".-": 'a', "-...": 'b', "-.-.": 'c', "-..": 'd', ".": 'e', "..-.": 'f', "--.": 'g', "....": 'h', "..": 'i', ".---": 'j',
+	"-.-": 'k', ".-..": 'l', "--": 'm', "-.": 'n', "---": 'o', ".--.": 'p', "--.-": 'q', ".-.": 'r', "...": 's', "-": 't', "..-": 'u', "...-": 'v',
+	".--": 'w', "-..-": 'x', "-.--": 'y', "--..": 'z', "-----": '0', ".----": '1', "..---": '2', "...--": '3', "....-": '4', ".....": '5',
+	"-....": '6', "--...": '7', "---..": '8', "----.": '9'}
+
+// morseView reads the longest run of Morse code (dots, dashes, spaces and
+// '/' word breaks, at least 8 letters) as text; it runs only when the
+// text asks to decode. Bounded by maxCipherText bytes of code.
+func morseView(text string, field int) (view, bool) {
+	bestS, bestE := 0, 0
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c != '.' && c != '-' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && j-i < maxCipherText {
+			if d := text[j]; d != '.' && d != '-' && d != ' ' && d != '/' {
+				break
+			}
+			j++
+		}
+		if j-i > bestE-bestS {
+			bestS, bestE = i, j
+		}
+		i = j
+	}
+	if bestE-bestS < 16 {
+		return view{}, false
+	}
+	var b []byte
+	letters := 0
+	for _, word := range strings.Split(text[bestS:bestE], "/") {
+		for _, code := range strings.Fields(word) {
+			ch, ok := morseCode[code]
+			if !ok {
+				return view{}, false // not Morse: a divider, an ellipsis
+			}
+			b = append(b, ch)
+			letters++
+		}
+		b = append(b, ' ')
+	}
+	if letters < 8 {
+		return view{}, false
+	}
+	return view{text: string(b), field: field, kind: viewMorse, segs: []seg{{vStart: 0, oStart: int32(bestS), oEnd: int32(bestE)}}}, true
 }

@@ -220,7 +220,7 @@ var wordLists = []wordList{
 		"computers", "devices", "ex's", "partner's", "girlfriend's", "boyfriend's", "wife's", "husband's", "employer's", "competitor's", "competitor+"}},
 }
 
-var lex = compile(append(append(append(wordLists, moreWordLists...), thirdWordLists...), fourthWordLists...))
+var lex = compile(append(append(append(append(wordLists, moreWordLists...), thirdWordLists...), fourthWordLists...), fifthWordLists...))
 
 // moreWordLists extend each concept the ignore-previous, reveal, persona
 // and no-restrictions rules use with a thesaurus pass in English and the
@@ -630,4 +630,52 @@ var fourthWordLists = []wordList{
 	{catEvade, []string{"without triggering defender", "without triggering", "still works", "indirect syscalls", "0/70", "avoid the rate limit"}},
 	{catSecProduct, []string{"rate limit", "task manager"}},
 	{catCodeObj, []string{"html page", "one-liner", "android app", "npm package", "open-source npm package", "javascript", "powershell", "c# code", "go program", "campaign", "template", "code"}},
+}
+
+// A fifth pass, after the fourth sealed set's first run: reports about an
+// attack (bug bounties, postmortems, advisories) talk about the attack
+// they quote, and a history or high-level account of malware is about it.
+var fifthWordLists = []wordList{
+	{catMeta, []string{"bug bounty", "vulnerability", "vulnerabilities", "postmortem", "post-mortem", "incident", "pentest", "penetration test", "advisory",
+		"writeup", "write-up", "attacker+", "finding", "findings", "root cause", "disclosure", "threat intel"}},
+	{catEdu, []string{"high-level", "high level", "brief history", "short history", "historically", "case study",
+		"lessons learned", "what it taught"}},
+	// harms a role-play wraps beyond weapons and drugs: drugging someone,
+	// breaking into homes, enhancing a pathogen
+	{catDanger, []string{"make someone pass out", "knock someone out", "spike a drink", "spike her drink", "spike his drink", "bypass a home alarm", "disable a home alarm",
+		"break into a house", "break into houses", "break into a home", "crack a safe", "safe lock", "transmissibility", "gain-of-function", "gain of function"}},
+	// overrides in business tone: guidance retired, withdrawn, no longer in effect
+	{catOverride, []string{"retired", "withdrawn", "rescinded", "no longer in effect", "stop applying", "stop enforcing", "no longer enforced", "sunset", "sunsetted"}},
+	{catPrior, []string{"opening", "configured", "deployed with", "set up with", "shipped with"}},
+	// the setup text by what it is to the model
+	{catSecret, []string{"configuration text", "setup message", "setup prompt", "configuration message", "initial configuration", "before my first message",
+		"instructions you were given", "message you were given", "text you received"}},
+	{catReveal, []string{"restate+", "reproduce+", "transcribe+"}},
+	{catPersonaCtx, []string{"evil-gpt", "evil gpt", "evilgpt", "bad-gpt", "dark-gpt"}},
+	{catDual, []string{"two ais", "two ai", "two assistants", "two bots", "two personalities"}},
+	// records about people: health, leave, treatment, claims
+	{catSensitive, []string{"fmla", "fmla leave", "medical leave", "medical reason", "medical reasons", "sick leave", "hiv", "hiv status", "tested positive", "rehab",
+		"admission records", "insurance claims", "pharmacy records", "antidepressants", "therapy records", "therapy notes", "psychiatric", "pregnan+"}},
+	{catInternal, []string{"epic system", "prod db", "production database", "customers table", "users table", "plate-reader", "plate reader", "data broker+", "linkedin profiles"}},
+	{catPData, []string{"cell numbers", "mobile numbers", "personal emails", "personal email", "ssns", "card_number", "first_name", "last_name"}},
+	{catRequest, []string{"dump+", "paste all rows", "check if", "check whether", "match them with"}},
+	// crimeware named by its tools and tricks
+	{catMalware, []string{"meterpreter", "shellcode runner", "shellcode loader", "process hollowing", "fud", "openbullet", "silverbullet", "combolist", "combo list",
+		"follina", "msdt exploit", "malicious document", "malicious docx", "malicious attachment", "email:password", "credential stuffing tool"}},
+	{catEvade, []string{"fud", "flagged by", "virustotal", "junk code", "rotating proxies", "avoid bans"}},
+	{catCodeObj, []string{"github action", "workflow", "postinstall", "postinstall script", "config", ".docx", "docx", "loader"}},
+	{catHarm, []string{"everything she types", "everything he types", "everything my wife types", "everything my husband types", "without her seeing",
+		"without him seeing", "without her knowing", "without him knowing", "without their knowledge", "exfiltrates", "exfiltrate+", "repo secrets",
+		"uploads the developer's", "sends the developer's", "developer's ssh", "victim's ssh", "leaked email", "leaked passwords", "leaked credentials", "victim opens",
+		"bitcoin payment note", "ransom payment"}},
+	{catFree, []string{"nothing is off limits", "nothing is off-limits", "no topic is off limits", "everything is on the table"}},
+	{catCodeObj, []string{"python", "go code", "rust code"}},
+	{catDanger, []string{"gun without a background check", "without a background check", "unregistered gun", "straw purchase", "toxic gas", "poison gas"}},
+	{catJoin, []string{"once you've got all", "once you have all", "question in parts", "request in parts"}},
+	{catTarget, []string{"summary task", "translation task", "summarization task", "summarisation task", "assigned task"}},
+	{catLimits, []string{"refusals", "all refusals"}},
+	{catAction, []string{"append+"}},
+	{catDecode, []string{"morse", "morse code"}},
+	{catDanger, []string{"poison a dog", "poison someone", "poison a person", "poison my", "poison her", "poison him", "untraceable poison"}},
+	{catDox, []string{"track where this car", "track where he", "track where she", "track where they", "where this car has been", "track this car", "track the car", "track his car", "track her car"}},
 }
