@@ -220,6 +220,8 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
+	var msg rpcRequest
+	var parsed bool
 	if r.Method == http.MethodPost {
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 		if err != nil {
@@ -233,8 +235,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = b
 		r.Body = io.NopCloser(bytes.NewReader(b))
-		if msg := headerMismatch(r.Header, b); msg != "" {
-			writeRPCError(w, http.StatusBadRequest, b, sdk.CodeHeaderMismatch, msg)
+		msg, parsed = parseRPCRequest(b)
+		if mismatch := headerMismatch(r.Header, &msg, parsed); mismatch != "" {
+			writeRPCError(w, http.StatusBadRequest, msg.ID, sdk.CodeHeaderMismatch, mismatch)
 			return
 		}
 	}
@@ -245,7 +248,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := &requestCtx{portal: portal, caller: c, requestID: httpx.NewRequestID()}
-	if method, name, ok := calledCapability(body); ok && !v.has(method, name) {
+	if method, name, ok := msg.capability(parsed); ok && !v.has(method, name) {
 		// A request for a tool, prompt or resource the caller cannot see (hidden, disabled,
 		// unapproved or unknown) is answered by the SDK as unknown; it is logged as refused.
 		p.logCall(rc, method, name, "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
@@ -676,10 +679,51 @@ func blocksInjection(topics []string) bool {
 	return false
 }
 
+// rpcRequest is what the portal reads of a JSON-RPC request body itself, once, before the
+// SDK reads the whole of it.
+type rpcRequest struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	} `json:"params"`
+}
+
+// parseRPCRequest reads a body as one JSON-RPC request; ok is false for anything else
+// (a batch, malformed JSON), which the SDK answers.
+func parseRPCRequest(body []byte) (rpcRequest, bool) {
+	var msg rpcRequest
+	err := json.Unmarshal(body, &msg)
+	return msg, err == nil
+}
+
+// target is the tool, prompt or resource the request names: params.uri for resources/read,
+// else params.name.
+func (m *rpcRequest) target() string {
+	if m.Method == "resources/read" {
+		return m.Params.URI
+	}
+	return m.Params.Name
+}
+
+// capability returns the method and the tool, prompt or resource of a tools/call,
+// prompts/get or resources/read request.
+func (m *rpcRequest) capability(parsed bool) (method, name string, ok bool) {
+	switch {
+	case !parsed:
+		return "", "", false
+	case m.Method == "tools/call", m.Method == "prompts/get", m.Method == "resources/read":
+		return m.Method, m.target(), true
+	}
+	return "", "", false
+}
+
 // headerMismatch checks the Mcp-Method and Mcp-Name headers, when sent (every revision
 // from 2026-07-28 sends them), against the body, before anything is authorised or routed:
-// a proxy or policy reading one and a server reading the other must never disagree.
-func headerMismatch(h http.Header, body []byte) string {
+// a proxy or policy reading one and a server reading the other must never disagree. A body
+// that is not one JSON-RPC request (parsed false) is left to the SDK.
+func headerMismatch(h http.Header, msg *rpcRequest, parsed bool) string {
 	method, name := h.Values("Mcp-Method"), h.Values("Mcp-Name")
 	if len(method) == 0 && len(name) == 0 {
 		return ""
@@ -687,63 +731,21 @@ func headerMismatch(h http.Header, body []byte) string {
 	if len(method) > 1 || len(name) > 1 {
 		return "Mcp-Method and Mcp-Name may be sent once each"
 	}
-	var msg struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-			URI  string `json:"uri"`
-		} `json:"params"`
-	}
-	if err := json.Unmarshal(body, &msg); err != nil {
-		return "" // not one JSON-RPC request: the SDK answers it
+	if !parsed {
+		return ""
 	}
 	if len(method) == 1 && method[0] != msg.Method {
 		return fmt.Sprintf("header mismatch: Mcp-Method %q does not match the body's method %q", method[0], msg.Method)
 	}
-	if len(name) == 1 {
-		want := msg.Params.Name
-		if msg.Method == "resources/read" {
-			want = msg.Params.URI
-		}
-		if name[0] != want {
-			return fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's name %q", name[0], want)
-		}
+	if len(name) == 1 && name[0] != msg.target() {
+		return fmt.Sprintf("header mismatch: Mcp-Name %q does not match the body's name %q", name[0], msg.target())
 	}
 	return ""
 }
 
-// calledCapability returns the method and the tool, prompt or resource a tools/call,
-// prompts/get or resources/read request body names.
-func calledCapability(body []byte) (method, name string, ok bool) {
-	if len(body) == 0 || !bytes.Contains(body, []byte("/")) {
-		return "", "", false
-	}
-	var msg struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-			URI  string `json:"uri"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &msg) != nil {
-		return "", "", false
-	}
-	switch msg.Method {
-	case "tools/call", "prompts/get":
-		return msg.Method, msg.Params.Name, true
-	case "resources/read":
-		return msg.Method, msg.Params.URI, true
-	}
-	return "", "", false
-}
-
-// writeRPCError answers with a JSON-RPC error response carrying the request's id.
-func writeRPCError(w http.ResponseWriter, status int, body []byte, code int64, message string) {
-	var req struct {
-		ID json.RawMessage `json:"id"`
-	}
-	_ = json.Unmarshal(body, &req)
-	id := req.ID
+// writeRPCError answers with a JSON-RPC error response carrying the request's id (null when
+// it has none).
+func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code int64, message string) {
 	if len(id) == 0 {
 		id = json.RawMessage("null")
 	}

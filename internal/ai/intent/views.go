@@ -281,23 +281,9 @@ func joinedView(text string, field int) (view, bool) {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(text); i++ {
-		q := text[i]
-		closeQ := ""
-		switch {
-		case q == '\'' || q == '"' || q == '`':
-			closeQ = string(q)
-			// an apostrophe inside a word is not a quote
-			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
-				continue
-			}
-		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
-			closeQ = "”"
-		default:
+		closeQ, open, ok := openingQuote(text, i)
+		if !ok {
 			continue
-		}
-		open := i + 1
-		if closeQ == "”" {
-			open = i + len("“")
 		}
 		// look no further than a fragment can reach, so unclosed quotes
 		// cost linear time
@@ -375,26 +361,29 @@ func closingQuote(text string, open int, closeQ string) int {
 	}
 }
 
+// openingQuote reports whether text[i] opens a quoted fragment ('…', "…", `…`, “…”; an
+// apostrophe inside a word does not), and returns the quote that closes it and where the
+// fragment starts.
+func openingQuote(text string, i int) (closeQ string, open int, ok bool) {
+	switch q := text[i]; {
+	case q == '\'' || q == '"' || q == '`':
+		if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
+			return "", 0, false
+		}
+		return string(q), i + 1, true
+	case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
+		return "”", i + len("“"), true
+	}
+	return "", 0, false
+}
+
 // quotedRegions appends the byte ranges of text inside paired quotes
 // ('…', "…", `…`, “…”), found as joinedView finds its fragments.
 func quotedRegions(text string, out [][2]int32) [][2]int32 {
 	for i := 0; i < len(text); i++ {
-		q := text[i]
-		closeQ := ""
-		switch {
-		case q == '\'' || q == '"' || q == '`':
-			closeQ = string(q)
-			if q == '\'' && i > 0 && isASCIILetter(text[i-1]) {
-				continue
-			}
-		case q == 0xE2 && strings.HasPrefix(text[i:], "“"):
-			closeQ = "”"
-		default:
+		closeQ, open, ok := openingQuote(text, i)
+		if !ok {
 			continue
-		}
-		open := i + 1
-		if closeQ == "”" {
-			open = i + len("“")
 		}
 		end := closingQuote(text, open, closeQ)
 		if end < 0 || end > maxFragment {
