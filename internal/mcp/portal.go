@@ -382,7 +382,7 @@ func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *vie
 		caps.Resources = &sdk.ResourceCapabilities{}
 	}
 	srv = sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
-		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: caps})
+		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: caps, SetCacheable: privateResults})
 	for _, name := range v.order {
 		t := v.tools[name]
 		addTool(srv, t.exposed, p.toolHandler(t))
@@ -412,6 +412,13 @@ type serverCacheKey struct {
 	snap    *snapshot.Snapshot
 	states  *stateSet
 	tools   string
+}
+
+// privateResults marks every cacheable result (lists, resources/read) private and stale: each
+// is computed for one caller, so no intermediary or shared client cache may serve it to
+// another (the SDK's default scope is public).
+func privateResults(_ context.Context, _ sdk.Request, c *sdk.Cacheable) {
+	c.CacheScope, c.TTLMs = "private", 0
 }
 
 // addFeature runs an Add of an upstream's definition, skipping one the SDK panics on.

@@ -230,6 +230,22 @@ func TestPortalViewsAndCalls(t *testing.T) {
 	agent := connect(t, e, "agent.access", agentSecret)
 	admin := connect(t, e, "admin.access", adminSecret)
 
+	// Each caller's lists are marked private: no shared cache may serve them to another.
+	req, _ := http.NewRequest(http.MethodPost, e.portal.URL+"/cdn-cgi/access/mcp/agents", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("CF-Access-Client-Id", "agent.access")
+	req.Header.Set("CF-Access-Client-Secret", agentSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(listBody), `"cacheScope":"private"`) {
+		t.Errorf("tools/list is not marked private: %s", listBody)
+	}
+
 	// Each caller sees the tools their policies allow, namespaced; a disabled tool nobody sees.
 	if got, want := toolNames(t, agent), []string{"tickets_echo", "tickets_leak", "tickets_readme"}; !slices.Equal(got, want) {
 		t.Errorf("agent sees %v, want %v", got, want)
