@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/console"
 	"github.com/gatehouse/gatehouse/internal/connguard"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/gateway/appreview"
@@ -93,6 +94,8 @@ type Gatehouse struct {
 	SCIM *scim.Server
 	// Admin is the admin REST API, served under admin.APIPrefix on the auth domain.
 	Admin *admin.API
+	// Console is the admin console, served under <prefix>admin/ on the auth domain.
+	Console *console.Console
 	// AppReviews are the review statuses in force for the gateway's application library.
 	AppReviews *appreview.Book
 	// Gateway is the forward proxy on listen.gateway (nil when it is off); GatewayAddr is its
@@ -305,6 +308,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
+	g.Console = &console.Console{Snapshots: g.Snapshots, Store: g.Store, Admin: adminSvc, Authorize: g.Authn.AuthorizeFresh,
+		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, Log: log, Now: now}
 	if err := g.newDevices(cfg, master, recorder); err != nil {
 		return nil, err
 	}

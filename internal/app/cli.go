@@ -311,6 +311,7 @@ Gatehouse demo is running (data in %s, config in %s).
   Protected app:  http://demo.localhost:%[3]s/        sign in with %[5]s
   Public page:    http://demo.localhost:%[3]s/public/  (bypass policy, no sign-in)
   App Launcher:   http://auth.localhost:%[3]s/        your apps, after signing in
+  Admin console:  http://auth.localhost:%[3]s/.gatehouse/admin/  (you are its administrator)
   Signing keys:   http://auth.localhost:%[3]s/.gatehouse/certs
   Metrics:        http://%[4]s/metrics
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/console"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/launcher"
@@ -80,7 +81,8 @@ func (a *authDomain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authDomainRouter mounts every surface of the auth domain: the App Launcher at the root, the
 // SaaS SAML IdP and OIDC provider under <prefix>sso/, SCIM under <prefix>scim/v2/, the admin API
 // under admin.APIPrefix (its own mux and authentication, apart from every browser page), gateway
-// device enrolment under <prefix>gateway/, and the login flow for everything else. New surfaces (MCP portal, gateway enrolment, admin console) are
+// device enrolment under <prefix>gateway/, the admin console under <prefix>admin/ (behind the
+// admin_console application's policies), and the login flow for everything else. New surfaces (MCP portal, gateway enrolment, admin console) are
 // mounted here, beside these, never inside another surface.
 func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 	saasEnv := saas.Env{Store: g.Store, Keys: g.Keys, SAMLKeys: g.SAMLKeys, Snapshots: g.Snapshots, Audit: recorder, Log: g.log, Now: g.now,
@@ -95,6 +97,7 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 		{path: admin.APIPrefix, subtree: true, handler: g.Admin},
 		{path: "sso/", prefixed: true, subtree: true, handler: sso},
 		{path: "scim/v2/", prefixed: true, subtree: true, handler: g.SCIM},
+		{path: console.Path, prefixed: true, subtree: true, handler: g.Console},
 	}
 	if g.Enroll != nil {
 		mounts = append(mounts, mount{path: "gateway/", prefixed: true, subtree: true, handler: g.Enroll})

@@ -9,6 +9,10 @@ import (
 // (package gateway/devices serves it; a login may return to it).
 const EnrollPath = "gateway/enroll"
 
+// ConsolePath is the admin console on the auth domain, under the wire prefix (package console
+// serves it and everything below it; a login may return to any of its pages).
+const ConsolePath = "admin/"
+
 // FormToken returns the CSRF token of a form on the auth domain for purpose: derived from the
 // browser's org session cookie, so that only a page that could read the cookie's value —
 // Gatehouse's own — can know it (as the sign-out confirmation does). "" when the request

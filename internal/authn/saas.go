@@ -18,10 +18,11 @@ import (
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
 // to after a login (SaaS SSO endpoints, the launcher and gateway device enrolment), else the
-// launcher root.
+// launcher root. The admin console's pages (ConsolePath and below) are such paths too.
 func authDomainPath(snap *snapshot.Snapshot, p string) string {
-	if p == "/" || p == snap.Profile.Path(EnrollPath) ||
-		strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+	clean := !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n")
+	if p == "/" || p == snap.Profile.Path(EnrollPath) || strings.HasPrefix(p, snap.Profile.Path("sso/")) && clean ||
+		strings.HasPrefix(p, snap.Profile.Path(ConsolePath)) && clean && !strings.ContainsAny(p, "?#") {
 		return p
 	}
 	return "/"
@@ -88,10 +89,13 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, snap *snapsh
 }
 
 // authorizeAction is the auth event action of a refusal by Authorize: gateway_enroll for the
-// warp application (device enrolment), saas_sso otherwise.
+// warp application (device enrolment), admin_console for the admin console, saas_sso otherwise.
 func authorizeAction(app *snapshot.App) string {
-	if app != nil && app.Type == store.AppWarp {
+	switch {
+	case app != nil && app.Type == store.AppWarp:
 		return "gateway_enroll"
+	case app != nil && app.Type == store.AppAdminConsole:
+		return "admin_console"
 	}
 	return "saas_sso"
 }

@@ -218,7 +218,7 @@ var problemCases = []struct {
 	}},
 	{"app types", head + "applications:\n  - {id: a, type: saas}\n  - {id: b, type: ssh}\n  - {id: c, type: bookmark, upstream: 'http://x'}\n  - {id: d, type: app_launcher}\n  - {id: e, type: app_launcher}\n", []string{
 		"5:5: applications[0].saas_app: is required for a saas application",
-		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, saas, bookmark, app_launcher or warp",
+		"6:19: applications[1].type: unknown type \"ssh\"; want self_hosted, saas, bookmark, app_launcher, warp or admin_console",
 		"7:5: applications[2].domain: a bookmark needs the URL its tile opens",
 		"7:39: applications[2].upstream: only self_hosted applications have an upstream, not bookmark",
 		"9:19: applications[4].type: there can be only one app_launcher application (applications[3] is one)",
@@ -229,6 +229,13 @@ var problemCases = []struct {
 		"6:35: applications[1].upstream: a warp application has no upstream: it decides who may enrol a gateway device",
 		"6:61: applications[1].destinations: a warp application has no destinations: it is served on the auth domain (gateway/enroll)",
 		"6:86: applications[1].domain: a warp application has no domain: it is served on the auth domain (gateway/enroll)",
+	}},
+	{"admin_console app", head + "applications:\n  - {id: c, type: admin_console, policies: [{ref: p, precedence: 1, role: administrator}, {ref: q, precedence: 2}]}\n  - {id: d, type: admin_console, upstream: 'http://x', policies: [{ref: p, precedence: 1, role: root}]}\n  - {id: e, type: bookmark, domain: 'https://x.example.com/', policies: [{ref: p, precedence: 1, role: auditor}]}\npolicies: [{id: p, decision: allow, include: [{everyone: {}}]}, {id: q, decision: allow, include: [{everyone: {}}]}]\n", []string{
+		"5:91: applications[0].policies[1].role: must be administrator, read_only or auditor (the console role this policy gives), not \"\"",
+		"6:19: applications[1].type: there can be only one admin_console application (applications[0] is one)",
+		"6:44: applications[1].upstream: an admin_console application has no upstream: it is served on the auth domain (admin/)",
+		"6:97: applications[1].policies[0].role: must be administrator, read_only or auditor (the console role this policy gives), not \"root\"",
+		"7:104: applications[2].policies[0].role: only the policies of an admin_console application have a role (this is a bookmark application)",
 	}},
 	{"gateway proxy_address", head + "gateway: {proxy_address: 'proxy.example.com'}\n", []string{
 		"4:26: gateway.proxy_address: must be host:port, the address users configure as their proxy (for example proxy.example.com:3128)",

@@ -436,6 +436,7 @@ applications:
       block_message: Not here.
       log_prompts: {include: [{email: {email: a@example.com}}], require: [{email_domain: {domain: example.com}}], exclude: [{everyone: {}}]}
   - {id: status, type: bookmark, name: Status, domain: "https://status.example.com", app_launcher_visible: true}
+  - {id: console, type: admin_console, name: Console, policies: [{ref: all, precedence: 1, role: auditor}]}
   - id: jira
     type: saas
     name: Jira

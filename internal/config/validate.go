@@ -452,7 +452,7 @@ func (c *checker) applications() {
 		idps[p.ID] = true
 	}
 	auds := map[string]int{}
-	launcher, warp := -1, -1
+	launcher, warp, console := -1, -1, -1
 	for i := range apps {
 		a := &apps[i]
 		path := fmt.Sprintf("applications[%d]", i)
@@ -478,14 +478,17 @@ func (c *checker) applications() {
 			}
 		case store.AppWarp:
 			c.warpApp(path, i, a, &warp)
+		case store.AppAdminConsole:
+			c.consoleApp(path, i, a, &console)
 		case store.AppSaaS:
 			if a.Upstream != "" || len(a.Destinations) > 0 {
 				c.add(path+".type", "a saas application has no upstream or destinations: Gatehouse is its identity provider")
 			}
 			c.saasApp(path+".saas_app", a.SaaSApp)
 		default:
-			c.addf(path+".type", "unknown type %q; want self_hosted, saas, bookmark, app_launcher or warp", a.Type)
+			c.addf(path+".type", "unknown type %q; want self_hosted, saas, bookmark, app_launcher, warp or admin_console", a.Type)
 		}
+		c.policyLinkRoles(path, a)
 		if a.Type != store.AppSaaS && a.SaaSApp != nil {
 			c.add(path+".saas_app", "only saas applications have saas_app")
 		}

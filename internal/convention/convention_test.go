@@ -118,7 +118,12 @@ const module = "github.com/gatehouse/gatehouse/"
 // below them imports any of them: each gets what it needs of another through a small interface
 // the composition root fills in.
 var surfaces = []string{"internal/proxy", "internal/authn", "internal/saas", "internal/scim", "internal/launcher", "internal/admin", "internal/mcp",
-	"internal/gateway"}
+	"internal/gateway", "internal/console"}
+
+// surfaceUses are the exceptions: the admin console is the admin service's browser face, as
+// the admin API is its JSON face and the CLI its command line, so it calls package admin's
+// Service (which is what audits every change) rather than a copy of it.
+var surfaceUses = map[string]string{"internal/console": "internal/admin"}
 
 // surfaceOf returns the surface a package belongs to, or "".
 func surfaceOf(pkg string) string {
@@ -153,7 +158,7 @@ func TestLayers(t *testing.T) {
 			if above[d] {
 				t.Errorf("%s depends on %s, which is above it", pkg, d)
 			}
-			if s := surfaceOf(d); s != "" && s != own {
+			if s := surfaceOf(d); s != "" && s != own && !(d == module+surfaceUses[own]) {
 				if own == "" {
 					t.Errorf("%s (below the surfaces) depends on the %s surface (%s)", pkg, s, d)
 				} else {

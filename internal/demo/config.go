@@ -211,6 +211,10 @@ applications:
     type: app_launcher
     name: App Launcher
     policies: [{ref: example-com, precedence: 1}]
+  - id: console
+    type: admin_console
+    name: Admin console
+    policies: [{ref: example-com, precedence: 1, role: administrator}]
   - id: docs
     type: bookmark
     name: Gatehouse docs (bookmark)

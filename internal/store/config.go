@@ -109,6 +109,20 @@ const (
 	// AppWarp is Cloudflare's "device enrollment permissions" application: its policies decide
 	// who may enrol a device for the secure web gateway (at most one; none: nobody may).
 	AppWarp = "warp"
+	// AppAdminConsole is the admin console's application (package console, <prefix>admin/ on
+	// the auth domain): its policies decide who may use the console and, by the role on each
+	// policy link, what they may do there (at most one; none: nobody may).
+	AppAdminConsole = "admin_console"
+)
+
+// Roles of the admin console, given by the policy links of the admin_console application.
+const (
+	// ConsoleRoleAdministrator sees every page and makes every change.
+	ConsoleRoleAdministrator = "administrator"
+	// ConsoleRoleReadOnly sees every page and changes nothing.
+	ConsoleRoleReadOnly = "read_only"
+	// ConsoleRoleAuditor sees the overview, the logs, the dashboards and the prompt log viewer.
+	ConsoleRoleAuditor = "auditor"
 )
 
 // UpstreamBuiltinDemo is the upstream of an application served by Gatehouse's built-in demo
@@ -367,6 +381,9 @@ type CORSHeaders struct {
 type PolicyLink struct {
 	Ref        string `json:"id" yaml:"ref"`
 	Precedence int    `json:"precedence" yaml:"precedence"`
+	// Role is the admin console role (ConsoleRole*) the policy gives the users it allows; only
+	// the links of the admin_console application have one, and each of them must.
+	Role string `json:"role,omitempty" yaml:"role,omitempty"`
 }
 
 // Policy decisions.

@@ -1,0 +1,272 @@
+package console
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// shadowReportView is the gateway's Shadow-AI report as the console reads it (the admin API's
+// JSON of `gatehouse gateway report`).
+type shadowReportView struct {
+	Since  time.Time `json:"since"`
+	Totals struct {
+		Requests  int64 `json:"requests"`
+		BytesUp   int64 `json:"bytes_up"`
+		BytesDown int64 `json:"bytes_down"`
+	} `json:"totals"`
+	Statuses []struct {
+		Status    string `json:"status"`
+		Requests  int64  `json:"requests"`
+		BytesUp   int64  `json:"bytes_up"`
+		BytesDown int64  `json:"bytes_down"`
+		AppCount  int    `json:"app_count"`
+		Apps      []struct {
+			ID         int              `json:"id"`
+			Name       string           `json:"name"`
+			Type       string           `json:"type"`
+			AI         bool             `json:"ai"`
+			Status     string           `json:"status"`
+			Requests   int64            `json:"requests"`
+			BytesUp    int64            `json:"bytes_up"`
+			Users      int64            `json:"users"`
+			Actions    map[string]int64 `json:"actions"`
+			Categories map[string]int64 `json:"categories"`
+			LastSeen   time.Time        `json:"last_seen"`
+		} `json:"apps"`
+	} `json:"statuses"`
+	Days []store.GatewayUsageDay `json:"days"`
+}
+
+// periods are the periods the dashboards offer (?since=).
+var periods = []string{"24h", "7d", "30d", "90d"}
+
+// period returns the dashboard's period: ?since= when it is one of periods, else 30d.
+func period(q *req) string {
+	if p := q.r.URL.Query().Get("since"); slices.Contains(periods, p) {
+		return p
+	}
+	return "30d"
+}
+
+// shadowReport reads the Shadow-AI report from the gateway's daily rollups.
+func (c *Console) shadowReport(q *req, since string) (*shadowReportView, error) {
+	rep, err := c.Admin.GatewayReport(q.r.Context(), since, 10)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decodeAs[shadowReportView](rep)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// shadowIT is the Shadow IT dashboard: applications by review status, unique users over time,
+// bytes uploaded per status, the top applications not approved. It reads the daily rollups
+// only.
+func (c *Console) shadowIT(q *req) error {
+	since := period(q)
+	rep, err := c.shadowReport(q, since)
+	if err != nil {
+		return adminError("The Shadow IT report", err)
+	}
+	var byStatus, upload []bar
+	type topApp struct {
+		Name, Status, Type string
+		AI                 bool
+		Requests, BytesUp  int64
+		Users              int64
+		LastSeen           time.Time
+	}
+	var top []topApp
+	for _, s := range rep.Statuses {
+		byStatus = append(byStatus, bar{Label: s.Status, Value: int64(s.AppCount)})
+		upload = append(upload, bar{Label: s.Status, Value: s.BytesUp, Text: fmtBytes(s.BytesUp)})
+		if s.Status == "approved" {
+			continue
+		}
+		for _, a := range s.Apps {
+			top = append(top, topApp{Name: a.Name, Status: a.Status, Type: a.Type, AI: a.AI, Requests: a.Requests, BytesUp: a.BytesUp, Users: a.Users, LastSeen: a.LastSeen})
+		}
+	}
+	slices.SortStableFunc(top, func(a, b topApp) int { return cmp.Compare(b.Requests, a.Requests) })
+	if len(top) > 10 {
+		top = top[:10]
+	}
+	var days []bar
+	for _, d := range rep.Days {
+		days = append(days, bar{Label: d.Day.Format("Jan 2"), Value: d.Users})
+	}
+	return c.render(q, "report_shadow.html", "Shadow IT", map[string]any{"Since": since, "Periods": periods, "Report": rep,
+		"ByStatus": newBars("by-status", "Applications used, by review status", byStatus),
+		"Users":    newColumns("users", "Unique users per day", days),
+		"Upload":   newBars("upload", "Bytes uploaded, by review status", upload),
+		"Top":      top})
+}
+
+// reportRowLimit bounds the raw log rows a dashboard reads where no rollup exists (prompt
+// topics, MCP calls, auth events): the newest this many in the period.
+const reportRowLimit = 1000
+
+// counted returns the counts of m as bars, largest first (then by label), at most n.
+func counted(m map[string]int64, n int) []bar {
+	out := make([]bar, 0, len(m))
+	for k, v := range m {
+		out = append(out, bar{Label: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b bar) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Label, b.Label)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// riskyTopic reports whether a classifier topic makes a prompt risky: any topic found with
+// medium or high confidence.
+func riskyTopic(t store.PromptLogTopic) bool {
+	return t.Confidence == "high" || t.Confidence == "medium"
+}
+
+// aiReport is the AI security report: AI applications in use (from the rollups), prompts by
+// topic, blocked and redirected prompts and the users with the most risky prompts (from the
+// prompt logs' metadata, never their sealed payloads), and MCP tool calls by server and
+// decision.
+func (c *Console) aiReport(q *req) error {
+	ctx := q.r.Context()
+	since := period(q)
+	from, _ := parseWhen(since, c.now())
+	rep, err := c.shadowReport(q, since)
+	if err != nil {
+		return adminError("The AI security report", err)
+	}
+	type aiApp struct {
+		Name, Status      string
+		Requests, BytesUp int64
+		Users             int64
+		Prompts           int64
+	}
+	var apps []aiApp
+	for _, s := range rep.Statuses {
+		for _, a := range s.Apps {
+			if a.AI {
+				apps = append(apps, aiApp{Name: a.Name, Status: a.Status, Requests: a.Requests, BytesUp: a.BytesUp, Users: a.Users, Prompts: a.Categories["prompt"]})
+			}
+		}
+	}
+	slices.SortStableFunc(apps, func(a, b aiApp) int { return cmp.Compare(b.Requests, a.Requests) })
+
+	topics, actions, risky := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	var prompts int
+	promptsCapped := false
+	if pl, ok := c.Store.(store.PromptLogs); ok {
+		logs, err := pl.ListPromptLogs(ctx, store.PromptLogQuery{Since: from, Limit: reportRowLimit})
+		if err != nil {
+			return adminError("The AI security report", err)
+		}
+		prompts, promptsCapped = len(logs), len(logs) == reportRowLimit
+		for _, l := range logs {
+			isRisky := len(l.DLPEntries) > 0
+			for _, t := range l.Topics {
+				topics[t.ID]++
+				isRisky = isRisky || riskyTopic(t)
+			}
+			if l.PolicyAction != "" {
+				actions[l.PolicyAction]++
+			}
+			if isRisky {
+				who := l.UserEmail
+				if who == "" {
+					who = "(service token or anonymous)"
+				}
+				risky[who]++
+			}
+		}
+	}
+	calls := map[string]int64{}
+	var mcpCalls int
+	mcpCapped := false
+	if m, ok := c.Store.(store.MCP); ok && can(q.role, areaLogs, false) {
+		logs, err := m.ListMCPCallLogs(ctx, store.MCPCallLogQuery{Since: from, Limit: reportRowLimit})
+		if err != nil {
+			return adminError("The AI security report", err)
+		}
+		mcpCalls, mcpCapped = len(logs), len(logs) == reportRowLimit
+		for _, l := range logs {
+			if l.Method == "tools/call" {
+				calls[l.ServerID+" · "+l.Decision]++
+			}
+		}
+	}
+	return c.render(q, "report_ai.html", "AI security report", map[string]any{"Since": since, "Periods": periods, "Apps": apps,
+		"Prompts": prompts, "PromptsCapped": promptsCapped, "MCPCalls": mcpCalls, "MCPCapped": mcpCapped, "RowLimit": reportRowLimit,
+		"Topics":  newBars("topics", "Prompts by topic", counted(topics, 12)),
+		"Actions": newBars("actions", "Prompts by action (blocked, redirected, allowed…)", counted(actions, 8)),
+		"Risky":   newBars("risky", "Users with the most risky prompts", counted(risky, 10)),
+		"Calls":   newBars("calls", "MCP tool calls by server and decision", counted(calls, 12))})
+}
+
+// accessReport is the Access dashboard: logins and refusals per day, refusals by reason, by
+// application and by identity provider, from the newest auth events of the period.
+func (c *Console) accessReport(q *req) error {
+	since := period(q)
+	now := c.now()
+	from, _ := parseWhen(since, now)
+	events, err := c.Store.ListAuthEvents(q.r.Context(), store.AuthEventQuery{Since: from, Limit: reportRowLimit})
+	if err != nil {
+		return adminError("The Access report", err)
+	}
+	reasons, apps, idps := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	perDay := map[string][2]int64{}
+	allowed, denied := 0, 0
+	for _, e := range events {
+		day := e.Time.UTC().Format("2006-01-02")
+		d := perDay[day]
+		app := e.AppID
+		if app == "" {
+			app = "(auth domain)"
+		}
+		idp := e.IdPID
+		if idp == "" {
+			idp = "(none)"
+		}
+		if e.Allowed {
+			allowed++
+			d[0]++
+			idps[idp]++
+		} else {
+			denied++
+			d[1]++
+			apps[app]++
+			for _, r := range e.Reasons {
+				reasons[r]++
+			}
+			if len(e.Reasons) == 0 {
+				reasons["(no reason recorded)"]++
+			}
+		}
+		perDay[day] = d
+	}
+	// Every day of the period, oldest first (days without events count 0).
+	var logins, refusals []bar
+	for d := from.UTC().Truncate(24 * time.Hour); !d.After(now); d = d.AddDate(0, 0, 1) {
+		k := d.Format("2006-01-02")
+		logins = append(logins, bar{Label: d.Format("Jan 2"), Value: perDay[k][0]})
+		refusals = append(refusals, bar{Label: d.Format("Jan 2"), Value: perDay[k][1]})
+	}
+	return c.render(q, "report_access.html", "Access report", map[string]any{"Since": since, "Periods": periods,
+		"Allowed": allowed, "Denied": denied, "Capped": len(events) == reportRowLimit, "RowLimit": reportRowLimit,
+		"Logins":   newColumns("logins", "Allowed sign-ins and app access per day", logins),
+		"Refusals": newColumns("refusals", "Refusals per day", refusals),
+		"Reasons":  newBars("reasons", "Refusals by reason", counted(reasons, 12)),
+		"ByApp":    newBars("by-app", "Refusals by application", counted(apps, 12)),
+		"ByIdP":    newBars("by-idp", "Allowed logins by identity provider", counted(idps, 8))})
+}
