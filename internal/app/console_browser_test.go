@@ -1,0 +1,206 @@
+package app_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/internal/ai/promptlog"
+	"github.com/gatehouse/gatehouse/internal/dlp"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// TestBrowserConsole drives the admin console in a real headless Chromium: the administrator
+// signs in at the console and sees the overview; every console page passes axe-core (no
+// serious or critical violation), does not scroll sideways at phone width, has 44px tap
+// targets and a visible keyboard focus, and is kept as a screenshot; the administrator revokes
+// another browser's session (its next request is refused), sets ChatGPT unapproved in the AI
+// app library (the gateway blocks it on the next request) and decrypts a captured prompt in
+// the browser with a private key the server never receives.
+func TestBrowserConsole(t *testing.T) {
+	axe := axeSource(t)
+	o := newOrigin(t)
+	pub, priv, err := dlp.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := consoleConfig + fmt.Sprintf("service_tokens: [{id: ci, client_id: %s, client_secret: %q}]\n", gwClientID, gwSecret) + `gateway:
+  hosts: {chatgpt.com: 127.0.0.1}
+  allowed_private_networks: [127.0.0.0/8]
+  rules:
+    - id: no-unapproved
+      name: No unapproved AI
+      precedence: 10
+      enabled: true
+      action: block
+      traffic: any(app.statuses[*] == "unapproved")
+      rule_settings: {block_page_enabled: true, block_reason: Use the approved assistant.}
+dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"}}
+`
+	e := testenv.StartGateway(t, cfg)
+
+	// A captured prompt, sealed to the organisation's key as the gateway seals them.
+	const secretPrompt = "Summarise the Q3 board minutes: revenue 4.2M, layoffs planned in Lyon"
+	sealed, err := promptlog.Seal(pub, &promptlog.Payload{Prompt: secretPrompt, Response: "Here is a summary…"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.G.Store.(store.PromptLogs).AppendPromptLogs(t.Context(), []store.PromptLog{{Time: e.Clock.Now(), RequestID: "r1",
+		UserEmail: "bob@example.com", AppID: "1199", AppName: "ChatGPT", AppType: "Artificial Intelligence", AppStatus: "unreviewed",
+		Control: "SendPrompt", PolicyAction: "allow", Topics: []store.PromptLogTopic{{ID: "content_financial", Confidence: "high"}},
+		BytesUp: int64(len(secretPrompt)), PayloadEnc: sealed}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Through the gateway, ChatGPT answers (nobody reviewed it yet).
+	gw := proxyClient(t, e, nil)
+	chatgpt := "http://chatgpt.com:" + port(t, o.URL) + "/backend-api/conversation"
+	gwStatus := func() int {
+		t.Helper()
+		resp, err := gw.Get(chatgpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := gwStatus(); got != http.StatusOK {
+		t.Fatalf("ChatGPT through the gateway before the review: %d", got)
+	}
+
+	ctx := testenv.NewChromium(t, 4*time.Minute)
+	c := &pageChecker{t: t, axe: axe, dir: artifactDir(t)}
+	must := func(step string, err error) {
+		t.Helper()
+		if err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
+			t.Fatalf("%s: %v (at %s)\n%s", step, err, loc, body)
+		}
+	}
+	waitFor := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			q, _ := json.Marshal(sel)
+			for {
+				ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
+				if ok {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for %s: %w", sel, ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		must("read "+sel, err)
+		return s
+	}
+	console := func(p string) string { return e.URL("auth.localhost", consoleRoot+p) }
+
+	// Sign in at the console and land on the overview.
+	must("console login", chromedp.Do(ctx, chromedp.Navigate(console("")), waitFor(`#email`),
+		chromedp.SendKeys(`#email`, "alice@example.com"), chromedp.Submit(`#email`), waitFor(`#code`)))
+	must("PIN", chromedp.Do(ctx, chromedp.SendKeys(`#code`, e.PINs.Wait(t, "alice@example.com")), chromedp.Submit(`#code`), waitFor(`ul.tiles`)))
+	if h := text(`h1`); h != "Overview" {
+		t.Fatalf("after the login: %q", h)
+	}
+	c.check(ctx, "console-overview")
+
+	// Another browser of alice's uses the app; the administrator revokes that session.
+	other := loggedIn(t, e)
+	claims, err := token.NewVerifier(e.G.Keys, e.G.Snapshots.Load().Issuer, e.Clock.Now).Verify(appCookie(t, e, other, "app.localhost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxied := func() int {
+		req, _ := http.NewRequest(http.MethodGet, e.URL("app.localhost", "/"), nil)
+		req.Header.Set("Accept", "application/json")
+		resp, _ := other.Do(t, req)
+		return resp.StatusCode
+	}
+	if got := proxied(); got != http.StatusOK {
+		t.Fatalf("other browser: %d", got)
+	}
+	must("users", chromedp.Do(ctx, chromedp.Navigate(console("users")), waitFor(`table.data`)))
+	c.check(ctx, "console-users")
+	must("user", chromedp.Do(ctx, chromedp.Navigate(console("user?id="+claims.Subject)), waitFor(`table.data`)))
+	c.check(ctx, "console-user")
+	sel := `input[name=session][value="` + claims.IdentityNonce + `"] ~ button`
+	must("revoke session", chromedp.Do(ctx, chromedp.Click(sel), waitFor(`p.notice`)))
+	if n := text(`p.notice`); !strings.Contains(n, "The session was revoked") {
+		t.Errorf("notice after revoking: %q", n)
+	}
+	if got := proxied(); got != http.StatusUnauthorized {
+		t.Errorf("the revoked session's next request: %d, want 401", got)
+	}
+
+	// The AI app library: set ChatGPT unapproved; the gateway blocks it on the next request.
+	must("apps", chromedp.Do(ctx, chromedp.Navigate(console("apps?q=ChatGPT")), waitFor(`form.inline select`)))
+	c.check(ctx, "console-apps")
+	must("set unapproved", chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`(() => { const f = [...document.querySelectorAll('form.inline')].find(f => f.closest('tr').querySelector('strong').textContent === 'ChatGPT'); f.querySelector('select').value = 'unapproved'; f.querySelector('button').click(); })()`),
+		waitFor(`p.notice`)))
+	if got := gwStatus(); got != http.StatusForbidden {
+		t.Errorf("ChatGPT through the gateway after the console set it unapproved: %d, want 403", got)
+	}
+	if s := text(`main`); !strings.Contains(s, "unapproved") {
+		t.Errorf("the library does not show the new status")
+	}
+
+	// The prompt log viewer decrypts in the browser.
+	must("prompts", chromedp.Do(ctx, chromedp.Navigate(console("logs/prompts")), waitFor(`li.prompt`)))
+	c.check(ctx, "console-prompts")
+	if s := text(`ol.prompts`); strings.Contains(s, secretPrompt) {
+		t.Fatal("the page shows the prompt before it was decrypted")
+	}
+	must("decrypt", chromedp.Do(ctx, chromedp.SendKeys(`#pl-key`, "public_key: "+base64.StdEncoding.EncodeToString(pub)+"\nprivate_key: "+base64.StdEncoding.EncodeToString(priv)),
+		chromedp.Click(`#pl-decrypt`), waitFor(`pre.pl-prompt`)))
+	if got := text(`pre.pl-prompt`); got != secretPrompt {
+		t.Errorf("decrypted prompt %q (status %q)", got, text(`#pl-status`))
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('pl-key').value`)); v != "" {
+		t.Error("the key stays in the text area after decrypting")
+	}
+	c.check(ctx, "console-prompts-decrypted")
+	must("forget", chromedp.Do(ctx, chromedp.Click(`#pl-forget`)))
+	if s := text(`ol.prompts`); strings.Contains(s, secretPrompt) {
+		t.Error("the prompt is still shown after forgetting the key")
+	}
+
+	// Every other page.
+	for _, p := range []struct{ path, name, sel string }{
+		{"devices", "console-devices", `table.data`},
+		{"mcp", "console-mcp", `h1`},
+		{"logs/access", "console-log-access", `table.data`},
+		{"logs/audit", "console-log-audit", `table.data`},
+		{"logs/mcp", "console-log-mcp", `h1`},
+		{"reports/shadow-it", "console-report-shadow-it", `svg.chart`},
+		{"reports/ai", "console-report-ai", `svg.chart`},
+		{"reports/access", "console-report-access", `svg.chart`},
+	} {
+		must(p.name, chromedp.Do(ctx, chromedp.Navigate(console(p.path)), waitFor(p.sel)))
+		c.check(ctx, p.name)
+	}
+	// The audit log shows the console's own changes with the administrator as actor.
+	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
+	audit := text(`table.data`)
+	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("audit log lacks %s:\n%s", action, audit)
+		}
+	}
+}
