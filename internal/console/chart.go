@@ -36,10 +36,10 @@ func (b bar) text() string {
 // after the bar. Every text is escaped; the SVG needs no script or stylesheet.
 func newBars(id, title string, rows []bar) chart {
 	const (
-		width  = 640
-		rowH   = 28
-		labelW = 220
-		barMax = width - labelW - 110
+		width  = 480
+		rowH   = 30
+		labelW = 190
+		barMax = width - labelW - 90
 	)
 	var maxV int64
 	for _, r := range rows {
@@ -50,7 +50,7 @@ func newBars(id, title string, rows []bar) chart {
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="%s-t" focusable="false" xmlns="http://www.w3.org/2000/svg">`, width, h, html.EscapeString(id))
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title>`, html.EscapeString(id), html.EscapeString(title+": "+summary(rows)))
 	if len(rows) == 0 {
-		fmt.Fprintf(&b, `<text x="0" y="20" fill="#4b5565" font-size="14">No data in this period.</text>`)
+		fmt.Fprintf(&b, `<text x="0" y="20" fill="#4b5565" font-size="15">No data in this period.</text>`)
 	}
 	for i, r := range rows {
 		y := i*rowH + 4
@@ -61,9 +61,9 @@ func newBars(id, title string, rows []bar) chart {
 		if r.Value > 0 {
 			w = max(w, 2)
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#1d2330" font-size="13">%s</text>`, labelW-8, y+17, html.EscapeString(clip(r.Label, 30)))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="18" rx="3" fill="#2456d6"/>`, labelW, y+4, w)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#1d2330" font-size="13">%s</text>`, labelW+w+6, y+17, html.EscapeString(r.text()))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#1d2330" font-size="15">%s</text>`, labelW-8, y+17, html.EscapeString(clip(r.Label, 24)))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="20" rx="3" fill="#2456d6"/>`, labelW, y+4, w)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#1d2330" font-size="15">%s</text>`, labelW+w+6, y+17, html.EscapeString(r.text()))
 	}
 	b.WriteString(`</svg>`)
 	return chart{ID: id, Title: title, Rows: rows, SVG: template.HTML(b.String())} // #nosec: every text above is escaped
@@ -73,9 +73,9 @@ func newBars(id, title string, rows []bar) chart {
 // middle and the last column.
 func newColumns(id, title string, rows []bar) chart {
 	const (
-		width  = 640
-		height = 200
-		top    = 16
+		width  = 480
+		height = 180
+		top    = 20
 		bottom = 24
 	)
 	var maxV int64
@@ -87,7 +87,7 @@ func newColumns(id, title string, rows []bar) chart {
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title>`, html.EscapeString(id), html.EscapeString(title+": "+summary(rows)))
 	fmt.Fprintf(&b, `<line x1="0" y1="%d" x2="%d" y2="%d" stroke="#6b7487"/>`, height-bottom, width, height-bottom)
 	if len(rows) == 0 {
-		fmt.Fprintf(&b, `<text x="0" y="40" fill="#4b5565" font-size="14">No data in this period.</text>`)
+		fmt.Fprintf(&b, `<text x="0" y="40" fill="#4b5565" font-size="15">No data in this period.</text>`)
 	}
 	if n := len(rows); n > 0 {
 		slot := float64(width) / float64(n)
@@ -116,9 +116,9 @@ func newColumns(id, title string, rows []bar) chart {
 			} else if i == n-1 {
 				x = width
 			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" fill="#1d2330" font-size="12">%s</text>`, x, height-6, anchor, html.EscapeString(rows[i].Label))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" fill="#1d2330" font-size="14">%s</text>`, x, height-6, anchor, html.EscapeString(rows[i].Label))
 		}
-		fmt.Fprintf(&b, `<text x="4" y="%d" fill="#1d2330" font-size="12">max %s</text>`, top-2, html.EscapeString(fmtCount(maxV)))
+		fmt.Fprintf(&b, `<text x="4" y="%d" fill="#1d2330" font-size="14">max %s</text>`, top-2, html.EscapeString(fmtCount(maxV)))
 	}
 	b.WriteString(`</svg>`)
 	return chart{ID: id, Title: title, Rows: rows, Columns: true, SVG: template.HTML(b.String())} // #nosec: every text above is escaped

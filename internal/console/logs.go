@@ -141,7 +141,7 @@ func (c *Console) mcpLog(q *req) error {
 		Since: v.Get("since"), Limit: pageSize, Cursor: v.Get("cursor")})
 	disabled := false
 	switch {
-	case err != nil && strings.Contains(err.Error(), "not available"):
+	case unavailable(err):
 		disabled, entries = true, nil
 	case err != nil:
 		return adminError("The MCP log", err)
@@ -199,8 +199,8 @@ func (c *Console) promptLog(q *req) error {
 		Limit: pageSize, Cursor: v.Get("cursor")})
 	disabled := false
 	switch {
-	case err != nil && strings.Contains(err.Error(), "keeps no prompt logs"):
-		disabled = true
+	case unavailable(err) || err != nil && strings.Contains(err.Error(), "keeps no prompt logs"):
+		disabled, items = true, nil
 	case err != nil:
 		return adminError("The AI prompt log", err)
 	}

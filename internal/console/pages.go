@@ -149,6 +149,12 @@ func (c *Console) overview(q *req) error {
 	return c.render(q, "overview.html", "Overview", map[string]any{"Tiles": tiles, "Attention": attention})
 }
 
+// unavailable reports whether err says that a part of the administration (the gateway's, the
+// MCP portal's) is not available in this process: the page then says so instead of failing.
+func unavailable(err error) bool {
+	return errors.Is(err, admin.ErrNotFound) && strings.Contains(err.Error(), "not available")
+}
+
 // areaOf returns the area of a console path.
 func areaOf(p string) string { return routes[p].area }
 
@@ -269,6 +275,9 @@ func (c *Console) apps(q *req) error {
 	all := v.Get("all") == "1"
 	status := v.Get("status")
 	items, err := c.Admin.ListGatewayApps(admin.GatewayAppQuery{Status: status, AI: !all, Search: strings.TrimSpace(v.Get("q"))})
+	if unavailable(err) {
+		return c.render(q, "apps.html", "AI app library", map[string]any{"Disabled": true, "Statuses": reviewStatuses})
+	}
 	if err != nil {
 		return adminError("The application library", err)
 	}
@@ -297,7 +306,7 @@ func (c *Console) reviewApp(q *req) error {
 func (c *Console) mcp(q *req) error {
 	ctx := q.r.Context()
 	servers, err := c.Admin.ListMCPServers(ctx)
-	if errors.Is(err, admin.ErrNotFound) {
+	if unavailable(err) {
 		// No MCP portal in this process (the store cannot keep its state).
 		return c.render(q, "mcp.html", "MCP servers and portals", map[string]any{"Disabled": true})
 	}

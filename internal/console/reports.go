@@ -71,6 +71,9 @@ func (c *Console) shadowReport(q *req, since string) (*shadowReportView, error) 
 func (c *Console) shadowIT(q *req) error {
 	since := period(q)
 	rep, err := c.shadowReport(q, since)
+	if unavailable(err) {
+		return c.render(q, "report_shadow.html", "Shadow IT", map[string]any{"Since": since, "Periods": periods, "Disabled": true})
+	}
 	if err != nil {
 		return adminError("The Shadow IT report", err)
 	}
@@ -145,6 +148,9 @@ func (c *Console) aiReport(q *req) error {
 	since := period(q)
 	from, _ := parseWhen(since, c.now())
 	rep, err := c.shadowReport(q, since)
+	if unavailable(err) {
+		rep, err = &shadowReportView{}, nil
+	}
 	if err != nil {
 		return adminError("The AI security report", err)
 	}

@@ -1,0 +1,320 @@
+package console
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+// fixture is a console on a SQLite store whose admin_console application makes alice an
+// administrator, rita read-only and carl an auditor; Authorize stands in for the login flow:
+// the user is the X-Test-User header, their session the X-Test-Session header.
+type fixture struct {
+	c     *Console
+	st    store.Store
+	now   time.Time
+	fresh []session.Freshness
+	user  *store.User
+}
+
+const root = "/.gatehouse/admin/"
+
+func newFixture(t *testing.T, withConsole bool) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "db"), sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	email := func(id, addr string) store.Policy {
+		return store.Policy{ID: id, Decision: store.DecisionAllow, Include: []store.Rule{{Email: &store.EmailRule{Email: addr}}}}
+	}
+	cfg := &store.Config{Version: 1, Organization: store.Organization{Name: "Example <Org>", AuthDomain: "auth.example.com"},
+		Policies: []store.Policy{email("admins", "alice@example.com"), email("readers", "rita@example.com"), email("auditors", "carl@example.com")}}
+	if withConsole {
+		cfg.Applications = []store.Application{{ID: "console", Type: store.AppAdminConsole, Name: "Console", AUD: strings.Repeat("a", 64),
+			Policies: []store.PolicyLink{{Ref: "admins", Precedence: 1, Role: store.ConsoleRoleAdministrator},
+				{Ref: "readers", Precedence: 2, Role: store.ConsoleRoleReadOnly}, {Ref: "auditors", Precedence: 3, Role: store.ConsoleRoleAuditor}}}}
+	}
+	snap, err := snapshot.Compile(cfg, snapshot.Options{Scheme: "https", Port: 443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := &snapshot.Holder{}
+	holder.Store(snap)
+	f := &fixture{st: st, now: now}
+	f.user, err = st.UpsertUserByEmail(ctx, "victim@example.com", store.LastSeen{IdPID: "pin", IdPType: "onetimepin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateUser(ctx, f.user.ID, func(u *store.User) error { u.Name = `<script>alert("x")</script>`; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []store.Session{{ID: "s-victim", UserID: f.user.ID, Email: f.user.Email, IdPID: "pin", ExpiresAt: now.Add(time.Hour)},
+		{ID: "s-admin", UserID: "admin", Email: "alice@example.com", IdPID: "pin", ExpiresAt: now.Add(time.Hour)}} {
+		if err := st.CreateSession(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Now: func() time.Time { return now }}, Now: func() time.Time { return now }}
+	f.c = &Console{Snapshots: holder, Store: st, Admin: svc, Now: func() time.Time { return f.now },
+		Authorize: func(w http.ResponseWriter, r *http.Request, app *snapshot.App, returnPath string, fresh session.Freshness) (*session.Grant, bool) {
+			f.fresh = append(f.fresh, fresh)
+			who := r.Header.Get("X-Test-User")
+			if who == "" {
+				http.Redirect(w, r, "/login?return="+url.QueryEscape(returnPath), http.StatusFound)
+				return nil, true
+			}
+			id := &identity.Identity{Email: who}
+			d := app.Policies.Evaluate(&policy.Input{Identity: id})
+			if d.Action != policy.ActionAllow {
+				http.Error(w, "denied", http.StatusForbidden)
+				return nil, true
+			}
+			return &session.Grant{Identity: id, SessionID: r.Header.Get("X-Test-Session"), Decision: d}, false
+		},
+		FormToken:      func(r *http.Request, purpose string) string { return "tok:" + purpose + ":" + r.Header.Get("X-Test-User") },
+		CheckFormToken: func(r *http.Request, purpose, posted string) bool { return posted == "tok:"+purpose+":"+r.Header.Get("X-Test-User") },
+	}
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, user, target string, form url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	var r *http.Request
+	if form != nil {
+		r = httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, target, nil)
+	}
+	r.Host = "auth.example.com"
+	if user != "" {
+		r.Header.Set("X-Test-User", user)
+		r.Header.Set("X-Test-Session", "s-admin")
+	}
+	w := httptest.NewRecorder()
+	f.c.ServeHTTP(w, r)
+	return w
+}
+
+// TestRoles: each role sees and changes exactly what it may; a user no console policy allows
+// is refused by the login step; without a login the console starts one.
+func TestRoles(t *testing.T) {
+	f := newFixture(t, true)
+	revoke := func(user string) url.Values {
+		return url.Values{"csrf": {"tok:" + formPurpose + ":" + user}, "user": {f.user.ID}, "session": {"s-victim"}}
+	}
+	cases := []struct {
+		method, user, path string
+		form               url.Values
+		want               int
+	}{
+		{"GET", "alice@example.com", "", nil, 200},
+		{"GET", "alice@example.com", "users", nil, 200},
+		{"GET", "alice@example.com", "logs/audit", nil, 200},
+		{"GET", "rita@example.com", "users", nil, 200},
+		{"GET", "rita@example.com", "reports/access", nil, 200},
+		{"POST", "rita@example.com", "sessions/revoke", revoke("rita@example.com"), 403},
+		{"GET", "carl@example.com", "", nil, 200},
+		{"GET", "carl@example.com", "logs/access", nil, 200},
+		{"GET", "carl@example.com", "users", nil, 403},
+		{"GET", "carl@example.com", "devices", nil, 403},
+		{"GET", "carl@example.com", "apps", nil, 403},
+		{"POST", "carl@example.com", "sessions/revoke", revoke("carl@example.com"), 403},
+		{"GET", "mallory@example.com", "", nil, 403},
+		{"GET", "", "users", nil, 302},
+		{"GET", "alice@example.com", "nope", nil, 404},
+		{"POST", "alice@example.com", "users", url.Values{}, 405},
+		{"GET", "alice@example.com", "sessions/revoke", nil, 405},
+		{"DELETE", "alice@example.com", "users", nil, 405},
+	}
+	for _, tc := range cases {
+		w := f.do(t, tc.method, tc.user, root+tc.path, tc.form)
+		if w.Code != tc.want {
+			t.Errorf("%s %s as %q: %d, want %d\n%.300s", tc.method, tc.path, tc.user, w.Code, tc.want, w.Body.String())
+		}
+	}
+	if s, _ := f.st.GetSession(t.Context(), "s-victim"); !s.RevokedAt.IsZero() {
+		t.Error("a read-only or auditor post revoked the session")
+	}
+	// The auditor's navigation lists only what the role may open.
+	body := f.do(t, "GET", "carl@example.com", root, nil).Body.String()
+	if strings.Contains(body, root+"users") || !strings.Contains(body, root+"logs/access") {
+		t.Errorf("auditor navigation:\n%s", body)
+	}
+}
+
+// TestPagesAreSafe: every page is served with the console's CSP (no inline script), no-store
+// and framing denied, and data is escaped (a user name holding markup shows as text).
+func TestPagesAreSafe(t *testing.T) {
+	f := newFixture(t, true)
+	for p := range routes {
+		if routes[p].get == nil {
+			continue
+		}
+		target := root + p
+		if p == "user" {
+			target += "?id=" + f.user.ID
+		}
+		w := f.do(t, "GET", "alice@example.com", target, nil)
+		if w.Code != 200 {
+			t.Errorf("%s: %d\n%.400s", p, w.Code, w.Body.String())
+			continue
+		}
+		h := w.Header()
+		if h.Get("Content-Security-Policy") != CSP || h.Get("Cache-Control") != "no-store" || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", p, h)
+		}
+		body := w.Body.String()
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<Org>") {
+			t.Errorf("%s: unescaped data", p)
+		}
+		if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "onclick") {
+			t.Errorf("%s: inline script or style", p)
+		}
+	}
+	if !strings.Contains(CSP, "frame-ancestors 'none'") || strings.Contains(CSP, "unsafe") {
+		t.Errorf("CSP %q", CSP)
+	}
+	body := f.do(t, "GET", "alice@example.com", root+"users", nil).Body.String()
+	if !strings.Contains(body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+		t.Errorf("the user's name is not shown escaped:\n%s", body)
+	}
+}
+
+// TestRevokeSession: an administrator's revocation needs the CSRF token and a fresh login,
+// revokes the session, is audited with the administrator as actor, and returns to the page.
+func TestRevokeSession(t *testing.T) {
+	f := newFixture(t, true)
+	form := url.Values{"user": {f.user.ID}, "session": {"s-victim"}, "back_query": {"id=" + f.user.ID}}
+	target := root + "sessions/revoke?back=" + url.QueryEscape(root+"user")
+	for _, bad := range []string{"", "tok:" + formPurpose + ":rita@example.com"} {
+		form.Set("csrf", bad)
+		if w := f.do(t, "POST", "alice@example.com", target, form); w.Code != http.StatusForbidden {
+			t.Errorf("CSRF token %q: %d", bad, w.Code)
+		}
+	}
+	if s, _ := f.st.GetSession(t.Context(), "s-victim"); !s.RevokedAt.IsZero() {
+		t.Fatal("revoked without a valid CSRF token")
+	}
+	f.fresh = nil
+	form.Set("csrf", "tok:"+formPurpose+":alice@example.com")
+	w := f.do(t, "POST", "alice@example.com", target, form)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != root+"user?done=session-revoked&id="+f.user.ID {
+		t.Fatalf("revoke: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	if len(f.fresh) != 1 || !f.fresh[0].AuthAfter.Equal(f.now.Add(-DefaultFreshLogin)) {
+		t.Errorf("a revocation asked for freshness %v, want a login after %v", f.fresh, f.now.Add(-DefaultFreshLogin))
+	}
+	if s, _ := f.st.GetSession(t.Context(), "s-victim"); s.RevokedAt.IsZero() {
+		t.Error("the session was not revoked")
+	}
+	events, err := f.st.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Action: admin.ActionRevokeSession})
+	if err != nil || len(events) != 1 || events[0].Actor != "alice@example.com" || events[0].ActorType != store.ActorUser {
+		t.Errorf("audit %+v %v", events, err)
+	}
+	// A post's return path is a console page, never elsewhere.
+	form.Set("session", "s-admin")
+	for _, back := range []string{"https://evil.example/", "//evil.example/", root + "../x", root + "users?x=1"} {
+		w := f.do(t, "POST", "alice@example.com", root+"sessions/revoke?back="+url.QueryEscape(back), url.Values{"csrf": form["csrf"], "user": {f.user.ID}, "session": {"s-victim"}})
+		if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || loc != root+"?done=session-revoked" {
+			t.Errorf("back %q: %d to %q, want the overview", back, w.Code, loc)
+		}
+	}
+	// Reading a page asks for no freshness; syncing an MCP server is not sensitive.
+	f.fresh = nil
+	f.do(t, "GET", "alice@example.com", root+"users", nil)
+	f.do(t, "POST", "alice@example.com", root+"mcp/sync", url.Values{"csrf": form["csrf"], "server": {"x"}})
+	for _, fr := range f.fresh {
+		if !fr.AuthAfter.IsZero() {
+			t.Errorf("a page view or a sync asked for a fresh login: %v", f.fresh)
+		}
+	}
+}
+
+// TestFreshNotice: the pages of an administrator whose login is older than FreshLogin say that
+// sensitive changes will ask for a new sign-in.
+func TestFreshNotice(t *testing.T) {
+	f := newFixture(t, true)
+	if body := f.do(t, "GET", "alice@example.com", root+"users", nil).Body.String(); strings.Contains(body, "need a sign-in within") {
+		t.Error("a fresh login is told to sign in again")
+	}
+	f.now = f.now.Add(6 * time.Minute)
+	if body := f.do(t, "GET", "alice@example.com", root+"users", nil).Body.String(); !strings.Contains(body, "need a sign-in within the last 5 minutes") {
+		t.Error("a stale login is not told that changes need a new sign-in")
+	}
+	if body := f.do(t, "GET", "rita@example.com", root+"users", nil).Body.String(); strings.Contains(body, "need a sign-in within") {
+		t.Error("a read-only user is told about changes they cannot make")
+	}
+}
+
+// TestNoConsoleApplication: without an admin_console application nobody may use the console.
+func TestNoConsoleApplication(t *testing.T) {
+	f := newFixture(t, false)
+	if w := f.do(t, "GET", "alice@example.com", root, nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "admin_console") {
+		t.Errorf("without the application: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// TestAssets: the stylesheet and script are served with their types and the console's CSP;
+// nothing else under assets/.
+func TestAssets(t *testing.T) {
+	f := newFixture(t, true)
+	for name, ct := range map[string]string{"console.css": "text/css; charset=utf-8", "promptlog.js": "text/javascript; charset=utf-8"} {
+		w := f.do(t, "GET", "", root+"assets/"+name, nil)
+		if w.Code != 200 || w.Header().Get("Content-Type") != ct || w.Header().Get("X-Content-Type-Options") != "nosniff" || w.Body.Len() == 0 {
+			t.Errorf("%s: %d %v", name, w.Code, w.Header())
+		}
+	}
+	for _, p := range []string{"assets/x.js", "assets/../console.go", "assets/", "assets/console.css/x"} {
+		if w := f.do(t, "GET", "", root+p, nil); w.Code != http.StatusNotFound {
+			t.Errorf("%s: %d", p, w.Code)
+		}
+	}
+}
+
+// TestCharts: labels are escaped inside the SVG, every value has a text alternative, and an
+// empty chart says so.
+func TestCharts(t *testing.T) {
+	c := newBars("x", "Top <apps>", []bar{{Label: `<script>"&`, Value: 3}, {Label: "b", Value: 1}})
+	s := string(c.SVG)
+	if strings.Contains(s, "<script>") || !strings.Contains(s, "&lt;script&gt;&#34;&amp;") || !strings.Contains(s, `role="img"`) || !strings.Contains(s, "Top &lt;apps&gt;") {
+		t.Errorf("bars: %s", s)
+	}
+	if e := string(newColumns("y", "Days", nil).SVG); !strings.Contains(e, "No data") {
+		t.Errorf("empty columns: %s", e)
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2030, 1, 10, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"": {}, "7d": now.AddDate(0, 0, -7), "36h": now.Add(-36 * time.Hour), "2030-01-01": time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2030-01-02T03:04:05Z": time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+	} {
+		if got, err := parseWhen(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"yesterday", "-5h", "99999d", "7x"} {
+		if _, err := parseWhen(in, now); err == nil {
+			t.Errorf("parseWhen(%q) accepted", in)
+		}
+	}
+}
