@@ -88,8 +88,12 @@ func newFixture(t *testing.T, withConsole bool) *fixture {
 			}
 			return &session.Grant{Identity: id, SessionID: r.Header.Get("X-Test-Session"), Decision: d}, false
 		},
-		FormToken:      func(r *http.Request, purpose string) string { return "tok:" + purpose + ":" + r.Header.Get("X-Test-User") },
-		CheckFormToken: func(r *http.Request, purpose, posted string) bool { return posted == "tok:"+purpose+":"+r.Header.Get("X-Test-User") },
+		FormToken: func(r *http.Request, purpose string) string {
+			return "tok:" + purpose + ":" + r.Header.Get("X-Test-User")
+		},
+		CheckFormToken: func(r *http.Request, purpose, posted string) bool {
+			return posted == "tok:"+purpose+":"+r.Header.Get("X-Test-User")
+		},
 	}
 	return f
 }
