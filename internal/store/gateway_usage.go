@@ -96,6 +96,31 @@ type GatewayUsage interface {
 	DeleteGatewayUsageBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
+// GatewayAppUser is a user (or service token) of an application and the last UTC day they
+// used it.
+type GatewayAppUser struct {
+	// User is as GatewayUsageUser.User: a user ID, or "service_token:" and a service token ID.
+	User    string    `json:"user"`
+	LastDay time.Time `json:"last_day"`
+}
+
+// Limits of GatewayAppUsers.
+const (
+	DefaultGatewayAppUsersLimit = 100
+	MaxGatewayAppUsersLimit     = 1000
+)
+
+// GatewayUsageUsers says who used an application (Shadow-AI discovery's "who uses it"), from the
+// same rollups as GatewayUsage. Optional (found by type assertion); everything in the Store doc
+// comment holds for it.
+type GatewayUsageUsers interface {
+	// GatewayAppUsers returns the users of application appID whose last use is on or after
+	// since's UTC day (a zero since means every day kept) — the users GatewayUsageSince counts
+	// in AppUsers — most recent first, then by User, at most limit (0: the default, above the
+	// maximum: the maximum).
+	GatewayAppUsers(ctx context.Context, appID int, since time.Time, limit int) ([]GatewayAppUser, error)
+}
+
 // UsageDay returns t's UTC day as a time (midnight UTC), the key of usage rollups.
 func UsageDay(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()

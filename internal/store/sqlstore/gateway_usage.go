@@ -211,6 +211,45 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 	return nil
 }
 
+// GatewayAppUsers lists the users of an application since a day, most recent first.
+func (s *Store) GatewayAppUsers(ctx context.Context, appID int, since time.Time, limit int) ([]store.GatewayAppUser, error) {
+	from := int64(math.MinInt32)
+	if !since.IsZero() {
+		from = usageDay(since)
+	}
+	switch {
+	case limit <= 0:
+		limit = store.DefaultGatewayAppUsersLimit
+	case limit > store.MaxGatewayAppUsersLimit:
+		limit = store.MaxGatewayAppUsersLimit
+	}
+	var out []store.GatewayAppUser
+	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, s.d.rebind(
+			"SELECT user_key, last_day FROM gateway_usage_app_users WHERE app_id = ? AND last_day >= ?"+
+				" ORDER BY last_day DESC, user_key LIMIT ?"), appID, from, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u store.GatewayAppUser
+			var day int64
+			if err := rows.Scan(&u.User, &day); err != nil {
+				rows.Close()
+				return err
+			}
+			u.LastDay = fromUsageDay(day)
+			out = append(out, u)
+		}
+		return closeRows(rows)
+	})
+	if err != nil {
+		return nil, s.fail("list gateway app users", err)
+	}
+	return out, nil
+}
+
 // GatewayUsageSince sums the usage rollups from since's UTC day on.
 func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.GatewayUsageSummary, error) {
 	from := int64(math.MinInt32)

@@ -117,7 +117,7 @@ func fullConfig() *store.Config {
 				SessionDuration:          store.Duration(90 * time.Minute),
 				AllowedIdPs:              []string{"idp-oidc", "idp-pin"},
 				AutoRedirectToIdentity:   true,
-				Policies:                 []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}, {Ref: "pol-deny", Precedence: 2}},
+				Policies:                 []store.PolicyLink{{Ref: "pol-allow", Precedence: 1, Role: store.ConsoleRoleAuditor}, {Ref: "pol-deny", Precedence: 2}},
 				CustomDenyMessage:        "no",
 				CustomDenyURL:            "https://example.com/denied",
 				CustomNonIdentityDenyURL: "https://example.com/denied-machine",

@@ -16,6 +16,39 @@ var gatewayUsageTests = []suiteTest{
 	{"Invalid", testGatewayUsageInvalid},
 	{"Retention", testGatewayUsageRetention},
 	{"Concurrent", testGatewayUsageConcurrent},
+	{"AppUsers", testGatewayAppUsers},
+}
+
+func testGatewayAppUsers(t *testing.T, s store.Store, clock *Clock) {
+	u := capability[store.GatewayUsage](t, s)
+	who := capability[store.GatewayUsageUsers](t, s)
+	ctx := t.Context()
+	now := clock.Now()
+	day := store.UsageDay(now)
+	row := usageRow(now, 1199, "ChatGPT", "unapproved", "allow", "prompt", 1, 1, 1)
+	for i, users := range [][]store.GatewayUsageUser{
+		{{Day: now.AddDate(0, 0, -3), AppID: 1199, User: "old"}, {Day: now.AddDate(0, 0, -3), AppID: 1199, User: "b"}},
+		{{Day: now, AppID: 1199, User: "b"}, {Day: now, AppID: 1199, User: "a"}, {Day: now, AppID: 1199, User: "service_token:ci"}, {Day: now, AppID: 7, User: "z"}},
+	} {
+		ok(t, fmt.Sprint("AddGatewayUsage ", i), u.AddGatewayUsage(ctx, &store.GatewayUsageBatch{Rows: []store.GatewayUsageRow{row}, Users: users}))
+	}
+	got, err := who.GatewayAppUsers(ctx, 1199, time.Time{}, 0)
+	ok(t, "GatewayAppUsers", err)
+	equal(t, "every day", got, []store.GatewayAppUser{{User: "a", LastDay: day}, {User: "b", LastDay: day},
+		{User: "service_token:ci", LastDay: day}, {User: "old", LastDay: day.AddDate(0, 0, -3)}})
+	got, err = who.GatewayAppUsers(ctx, 1199, now.AddDate(0, 0, -1), 2)
+	ok(t, "GatewayAppUsers since", err)
+	equal(t, "since yesterday, two", got, []store.GatewayAppUser{{User: "a", LastDay: day}, {User: "b", LastDay: day}})
+	got, err = who.GatewayAppUsers(ctx, 42, time.Time{}, 10)
+	ok(t, "GatewayAppUsers unknown app", err)
+	if len(got) != 0 {
+		t.Errorf("users of an application nobody used: %v", got)
+	}
+	sum, err := u.GatewayUsageSince(ctx, now.AddDate(0, 0, -1))
+	ok(t, "GatewayUsageSince", err)
+	if sum.AppUsers[1199] != 3 {
+		t.Errorf("AppUsers counts %d users since yesterday; GatewayAppUsers lists 3", sum.AppUsers[1199])
+	}
 }
 
 func usageRow(day time.Time, app int, name, status, action, category string, req, up, down int64) store.GatewayUsageRow {
