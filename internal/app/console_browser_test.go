@@ -195,6 +195,11 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 		must(p.name, chromedp.Do(ctx, chromedp.Navigate(console(p.path)), waitFor(p.sel)))
 		c.check(ctx, p.name)
 	}
+	// Shadow IT names who uses the unapproved app (here the gateway's service token).
+	must("shadow IT", chromedp.Do(ctx, chromedp.Navigate(console("reports/shadow-it")), waitFor(`#top-apps`)))
+	if s := text(`#top-apps`); !strings.Contains(s, "ChatGPT") || !strings.Contains(s, "service token ci") {
+		t.Errorf("top unapproved apps:\n%s", s)
+	}
 	// The audit log shows the console's own changes with the administrator as actor.
 	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
 	audit := text(`table.data`)

@@ -79,11 +79,14 @@ func (c *Console) shadowIT(q *req) error {
 	}
 	var byStatus, upload []bar
 	type topApp struct {
+		ID                 int
 		Name, Status, Type string
 		AI                 bool
 		Requests, BytesUp  int64
 		Users              int64
 		LastSeen           time.Time
+		// Who are the users seen most recently (at most whoLimit), by e-mail.
+		Who []string
 	}
 	var top []topApp
 	for _, s := range rep.Statuses {
@@ -93,12 +96,17 @@ func (c *Console) shadowIT(q *req) error {
 			continue
 		}
 		for _, a := range s.Apps {
-			top = append(top, topApp{Name: a.Name, Status: a.Status, Type: a.Type, AI: a.AI, Requests: a.Requests, BytesUp: a.BytesUp, Users: a.Users, LastSeen: a.LastSeen})
+			top = append(top, topApp{ID: a.ID, Name: a.Name, Status: a.Status, Type: a.Type, AI: a.AI, Requests: a.Requests, BytesUp: a.BytesUp, Users: a.Users, LastSeen: a.LastSeen})
 		}
 	}
 	slices.SortStableFunc(top, func(a, b topApp) int { return cmp.Compare(b.Requests, a.Requests) })
 	if len(top) > 10 {
 		top = top[:10]
+	}
+	for i := range top {
+		if top[i].ID != 0 {
+			top[i].Who = c.whoUses(q, top[i].ID, rep.Since)
+		}
 	}
 	var days []bar
 	for _, d := range rep.Days {
@@ -109,6 +117,37 @@ func (c *Console) shadowIT(q *req) error {
 		"Users":    newColumns("users", "Unique users per day", days),
 		"Upload":   newBars("upload", "Bytes uploaded, by review status", upload),
 		"Top":      top})
+}
+
+// whoLimit is how many users the Shadow IT page names for each application.
+const whoLimit = 5
+
+// whoUses names the users of an application since a day, most recent first: their e-mail
+// addresses (a user since deleted by their ID, a service token as such); nil when the store
+// does not say.
+func (c *Console) whoUses(q *req, appID int, since time.Time) []string {
+	st, ok := c.Store.(store.GatewayUsageUsers)
+	if !ok {
+		return nil
+	}
+	users, err := st.GatewayAppUsers(q.r.Context(), appID, since, whoLimit)
+	if err != nil {
+		c.log().WarnContext(q.r.Context(), "console: users of an application", "app", appID, "err", err)
+		return nil
+	}
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		if tok, ok := strings.CutPrefix(u.User, "service_token:"); ok {
+			out = append(out, "service token "+tok)
+			continue
+		}
+		if usr, err := c.Store.GetUser(q.r.Context(), u.User); err == nil {
+			out = append(out, usr.Email)
+		} else {
+			out = append(out, "user "+u.User)
+		}
+	}
+	return out
 }
 
 // reportRowLimit bounds the raw log rows a dashboard reads where no rollup exists (prompt
