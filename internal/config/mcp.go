@@ -121,6 +121,11 @@ func (c *checker) mcp() {
 		if strings.TrimSpace(p.Name) == "" {
 			c.add(path+".name", "is required")
 		}
+		for j, l := range p.Policies {
+			if l.Role != "" {
+				c.addf(fmt.Sprintf("%s.policies[%d].role", path, j), "only the policies of an admin_console application have a role")
+			}
+		}
 		if len(p.Servers) == 0 {
 			c.add(path+".servers", "needs at least one server")
 		}

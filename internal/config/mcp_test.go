@@ -33,6 +33,7 @@ mcp_servers:
 	}
 	for _, tc := range []struct{ portal, path string }{
 		{"{id: agents, name: A, servers: [{server_id: nope}]}", "mcp_portals[0].servers[0].server_id"},
+		{"{id: agents, name: A, servers: [{server_id: wiki}], policies: [{ref: p, precedence: 1, role: administrator}]}", "mcp_portals[0].policies[0].role"},
 		{"{id: agents, name: A, servers: []}", "mcp_portals[0].servers"},
 		{"{id: agents, name: A, servers: [{server_id: wiki}, {server_id: wiki}]}", "mcp_portals[0].servers[1].server_id"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, on_behalf: true}]}", "mcp_portals[0].servers[0].on_behalf"},

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -320,5 +322,85 @@ func TestParseWhen(t *testing.T) {
 		if _, err := parseWhen(in, now); err == nil {
 			t.Errorf("parseWhen(%q) accepted", in)
 		}
+	}
+}
+
+// fakeMCP is the MCP portal's administration with one server whose tools changed.
+type fakeMCP struct {
+	synced, approved []string
+}
+
+func (m *fakeMCP) Servers(context.Context) ([]admin.MCPServerInfo, error) {
+	return []admin.MCPServerInfo{{ID: "wiki", Name: "Wiki <tools>", URL: "https://wiki.example.com/mcp", Status: "tools_changed",
+		ToolsChanged: true, Held: true, ToolCount: 2, ToolNames: []string{"search", "edit"}}}, nil
+}
+func (m *fakeMCP) Server(_ context.Context, id string) (*admin.MCPServerInfo, error) {
+	return nil, fmt.Errorf("%w: no server %q", admin.ErrNotFound, id)
+}
+func (m *fakeMCP) Sync(_ context.Context, id string) (*admin.MCPServerInfo, error) {
+	m.synced = append(m.synced, id)
+	return &admin.MCPServerInfo{ID: id}, nil
+}
+func (m *fakeMCP) ApproveTools(_ context.Context, id string) (*admin.MCPServerInfo, error) {
+	if id != "wiki" {
+		return nil, fmt.Errorf("%w: server %q was never synced", admin.ErrConflict, id)
+	}
+	m.approved = append(m.approved, id)
+	return &admin.MCPServerInfo{ID: id}, nil
+}
+func (m *fakeMCP) Portals(context.Context) ([]admin.MCPPortalInfo, error) {
+	return []admin.MCPPortalInfo{{MCPPortal: store.MCPPortal{ID: "agents", Name: "Agents", Servers: []store.MCPPortalServer{{ServerID: "wiki"}}},
+		Endpoint: "/.gatehouse/mcp/agents"}}, nil
+}
+func (m *fakeMCP) CallLogs(context.Context, admin.MCPCallLogQuery) ([]store.MCPCallLog, string, error) {
+	return []store.MCPCallLog{{ID: 9, PortalID: "agents", ServerID: "wiki", Method: "tools/call", Capability: "search", UserEmail: "bob@example.com",
+		Decision: "block", Reason: "dlp-blocked"}}, "8", nil
+}
+
+// TestMCPPage: the MCP page lists servers (escaped) and portals; an administrator syncs a
+// server (no fresh login needed) and approves its changed tools (a fresh login needed, and a
+// conflict shown with the service's text), each audited; the MCP log pages with its cursor.
+func TestMCPPage(t *testing.T) {
+	f := newFixture(t, true)
+	m := &fakeMCP{}
+	f.c.Admin.MCP = m
+	body := f.do(t, "GET", "alice@example.com", root+"mcp", nil).Body.String()
+	for _, want := range []string{"Wiki &lt;tools&gt;", "search, edit", "Approve current tools of Wiki &lt;tools&gt;", "https://auth.example.com/.gatehouse/mcp/agents"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("MCP page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(f.do(t, "GET", "rita@example.com", root+"mcp", nil).Body.String(), "Approve current tools") {
+		t.Error("a read-only user is offered the approval")
+	}
+	csrf := "tok:" + formPurpose + ":alice@example.com"
+	f.fresh = nil
+	if w := f.do(t, "POST", "alice@example.com", root+"mcp/sync?back="+url.QueryEscape(root+"mcp"), url.Values{"csrf": {csrf}, "server": {"wiki"}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != root+"mcp?done=mcp-synced" {
+		t.Errorf("sync: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	if w := f.do(t, "POST", "alice@example.com", root+"mcp/approve?back="+url.QueryEscape(root+"mcp"), url.Values{"csrf": {csrf}, "server": {"wiki"}}); w.Code != http.StatusSeeOther {
+		t.Errorf("approve: %d", w.Code)
+	}
+	if len(f.fresh) != 2 || !f.fresh[0].AuthAfter.IsZero() || f.fresh[1].AuthAfter.IsZero() {
+		t.Errorf("freshness asked: %v (sync none, approval a fresh login)", f.fresh)
+	}
+	w := f.do(t, "POST", "alice@example.com", root+"mcp/approve", url.Values{"csrf": {csrf}, "server": {"other"}})
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "Server &#34;other&#34; was never synced.") {
+		t.Errorf("approve a server never synced: %d\n%s", w.Code, w.Body.String())
+	}
+	if strings.Join(m.synced, ",") != "wiki" || strings.Join(m.approved, ",") != "wiki" {
+		t.Errorf("synced %v approved %v", m.synced, m.approved)
+	}
+	events, _ := f.st.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Actor: "alice@example.com"})
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action+"/"+e.Result)
+	}
+	if got := strings.Join(actions, " "); got != "mcp_server.approve_tools/failure mcp_server.approve_tools/success mcp_server.sync/success" {
+		t.Errorf("audit: %s", got)
+	}
+	body = f.do(t, "GET", "carl@example.com", root+"logs/mcp?decision=block", nil).Body.String()
+	if !strings.Contains(body, "dlp-blocked") || !strings.Contains(body, "cursor=8") {
+		t.Errorf("MCP log:\n%s", body)
 	}
 }

@@ -188,7 +188,9 @@ func (c *Console) users(q *req) error {
 func (c *Console) user(q *req) error {
 	id := q.r.URL.Query().Get("id")
 	if id == "" {
-		return httpx.Errorf(http.StatusNotFound, "not-found", "No user was given.", nil)
+		// A login comes back without the query string: the list is the next best page.
+		http.Redirect(q.w, q.r, q.snap.Profile.Path(Path)+"users", http.StatusSeeOther)
+		return nil
 	}
 	u, err := c.Admin.GetUser(q.r.Context(), id)
 	if err != nil {
