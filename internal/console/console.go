@@ -142,6 +142,7 @@ func can(role, area string, write bool) bool {
 const (
 	areaOverview = "overview"
 	areaPeople   = "people" // users, sessions, devices
+	areaConfig   = "config" // applications and policies, the policy tester
 	areaApps     = "apps"   // the AI application library
 	areaMCP      = "mcp"
 	areaLogs     = "logs" // and the prompt log viewer
@@ -183,6 +184,7 @@ func init() { routes = pageRoutes() }
 func pageRoutes() map[string]route {
 	return map[string]route{
 		"":                  {area: areaOverview, get: (*Console).overview},
+		"access":            {area: areaConfig, get: (*Console).access},
 		"users":             {area: areaPeople, get: (*Console).users},
 		"user":              {area: areaPeople, get: (*Console).user},
 		"users/revoke":      {area: areaPeople, post: (*Console).revokeUser, sensitive: true},

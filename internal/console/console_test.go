@@ -404,3 +404,27 @@ func TestMCPPage(t *testing.T) {
 		t.Errorf("MCP log:\n%s", body)
 	}
 }
+
+// TestPolicyTester: the tester evaluates the published policies of an application for a user
+// and shows the deciding policy and the reasons; a read-only user may use it, an auditor not.
+func TestPolicyTester(t *testing.T) {
+	f := newFixture(t, true)
+	for _, tc := range []struct{ user, email, want string }{
+		{"alice@example.com", "carl@example.com", "by policy <code>auditors</code>"},
+		{"rita@example.com", "mallory@example.com", "Refused</strong>"},
+	} {
+		w := f.do(t, "GET", tc.user, root+"access?app=console&email="+url.QueryEscape(tc.email)+"&country=de&ip=192.0.2.1", nil)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s tests %s: %d, want %q\n%s", tc.user, tc.email, w.Code, tc.want, w.Body.String())
+		}
+	}
+	if w := f.do(t, "GET", "alice@example.com", root+"access?app=console&email=x&ip=not-an-ip", nil); w.Code != http.StatusBadRequest {
+		t.Errorf("a bad address: %d", w.Code)
+	}
+	if w := f.do(t, "GET", "alice@example.com", root+"access?app=nope&email=a@example.com", nil); w.Code != http.StatusBadRequest {
+		t.Errorf("an unknown application: %d", w.Code)
+	}
+	if w := f.do(t, "GET", "carl@example.com", root+"access", nil); w.Code != http.StatusForbidden {
+		t.Errorf("auditor at the applications page: %d", w.Code)
+	}
+}

@@ -51,6 +51,7 @@ var nav = []struct {
 	area string
 }{
 	{navItem{"", "Overview", ""}, areaOverview},
+	{navItem{"access", "Applications and policies", "Access"}, areaConfig},
 	{navItem{"users", "Users and sessions", "Access"}, areaPeople},
 	{navItem{"devices", "Devices", "Access"}, areaPeople},
 	{navItem{"apps", "AI app library", "Gateway"}, areaApps},
