@@ -428,3 +428,85 @@ func TestPolicyTester(t *testing.T) {
 		t.Errorf("auditor at the applications page: %d", w.Code)
 	}
 }
+
+// TestRevokeDeviceAndUser: an administrator revokes a gateway device from the devices page and
+// then every session, token and device of a user from the user page; both are audited.
+func TestRevokeDeviceAndUser(t *testing.T) {
+	f := newFixture(t, true)
+	devs := f.st.(store.GatewayDevices)
+	const devID = "6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
+	for _, id := range []string{devID, "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"} {
+		if err := devs.CreateGatewayDevice(t.Context(), &store.GatewayDevice{ID: id, UserID: f.user.ID, Name: "Laptop " + id[:4], SecretSHA256: strings.Repeat("0", 64)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := f.do(t, "GET", "alice@example.com", root+"devices?q=victim", nil).Body.String()
+	if !strings.Contains(body, devID) || !strings.Contains(body, "Revoke") {
+		t.Fatalf("devices page:\n%s", body)
+	}
+	csrf := "tok:" + formPurpose + ":alice@example.com"
+	w := f.do(t, "POST", "alice@example.com", root+"devices/revoke?back="+url.QueryEscape(root+"devices"), url.Values{"csrf": {csrf}, "device": {devID}, "back_query": {"q=victim"}})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != root+"devices?done=device-revoked&q=victim" {
+		t.Fatalf("revoke device: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	if d, _ := devs.GetGatewayDevice(t.Context(), devID); d.RevokedAt.IsZero() {
+		t.Error("the device was not revoked")
+	}
+	if body := f.do(t, "GET", "alice@example.com", root+"devices?state=active", nil).Body.String(); strings.Contains(body, devID) {
+		t.Error("the revoked device is listed as active")
+	}
+	w = f.do(t, "POST", "alice@example.com", root+"users/revoke?back="+url.QueryEscape(root+"user"), url.Values{"csrf": {csrf}, "user": {f.user.ID}, "back_query": {"id=" + f.user.ID}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("revoke user: %d", w.Code)
+	}
+	if s, _ := f.st.GetSession(t.Context(), "s-victim"); s.RevokedAt.IsZero() {
+		t.Error("the user's session was not revoked")
+	}
+	list, _ := devs.ListGatewayDevices(t.Context(), f.user.ID)
+	for _, d := range list {
+		if d.RevokedAt.IsZero() {
+			t.Errorf("device %s not revoked with its user", d.ID)
+		}
+	}
+	events, _ := f.st.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Actor: "alice@example.com", Result: store.AuditSuccess})
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, " "); !strings.Contains(got, admin.ActionRevokeDevice) || !strings.Contains(got, admin.ActionRevokeUserSessions) {
+		t.Errorf("audit: %s", got)
+	}
+}
+
+// FuzzBackPath: whatever a post's back parameter, it returns to a console page.
+func FuzzBackPath(f *testing.F) {
+	for _, s := range []string{"", root, root + "users", root + "user", "//evil.example/", root + "../x", root + "users\\x", "https://x/" + root, root + "users?x"} {
+		f.Add(s)
+	}
+	snap, err := snapshot.Compile(&store.Config{Version: 1, Organization: store.Organization{AuthDomain: "auth.example.com"}}, snapshot.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &Console{}
+	f.Fuzz(func(t *testing.T, back string) {
+		got := c.backPath(snap, back)
+		p, ok := strings.CutPrefix(got, root)
+		if _, known := routes[p]; !ok || !known || strings.ContainsAny(p, "?#\\") {
+			t.Fatalf("backPath(%q) = %q", back, got)
+		}
+	})
+}
+
+// FuzzParseWhen: the time filter never panics, and what it accepts is a time.
+func FuzzParseWhen(f *testing.F) {
+	for _, s := range []string{"", "7d", "36h", "2030-01-01", "2030-01-02T03:04:05Z", "-1h", "9999999999d"} {
+		f.Add(s)
+	}
+	now := time.Date(2030, 1, 10, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseWhen(s, now)
+		if err == nil && strings.TrimSpace(s) != "" && got.IsZero() {
+			t.Fatalf("parseWhen(%q) accepted a zero time", s)
+		}
+	})
+}

@@ -15,7 +15,7 @@ import (
 )
 
 // parseWhen reads a time filter: "" (none), days ago (7d), a duration ago (36h), a date
-// (2026-11-01, UTC midnight) or an RFC 3339 time.
+// (2026-11-01, UTC midnight) or an RFC 3339 time, from the year 2000 on.
 func parseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -29,10 +29,10 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return now.Add(-d), nil
 	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
+	if t, err := time.Parse("2006-01-02", s); err == nil && t.Year() >= 2000 {
 		return t, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil && t.Year() >= 2000 {
 		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: use 7d, 36h, 2026-11-01 or an RFC 3339 time", s)
@@ -153,6 +153,10 @@ func (c *Console) mcpLog(q *req) error {
 	return c.render(q, "log_mcp.html", "MCP log", map[string]any{"Entries": entries, "Next": next, "F": v, "Disabled": disabled})
 }
 
+// promptPageSize is how many prompts a page of the viewer holds: each carries its sealed
+// payload (up to three texts of promptlog.MaxTextBytes), so fewer than other lists.
+const promptPageSize = 20
+
 // promptEntry is an AI prompt log entry as the console shows it (the admin API's JSON): the
 // metadata, and the sealed payload that only the browser opens.
 type promptEntry struct {
@@ -196,7 +200,7 @@ func (c *Console) promptLog(q *req) error {
 	v := q.r.URL.Query()
 	items, cursor, err := c.Admin.GatewayPromptLogs(q.r.Context(), q.actor(), admin.PromptLogQuery{User: strings.TrimSpace(v.Get("user")),
 		App: strings.TrimSpace(v.Get("app")), ConversationID: strings.TrimSpace(v.Get("conversation")), Since: v.Get("since"),
-		Limit: pageSize, Cursor: v.Get("cursor")})
+		Limit: promptPageSize, Cursor: v.Get("cursor")})
 	disabled := false
 	switch {
 	case unavailable(err) || err != nil && strings.Contains(err.Error(), "keeps no prompt logs"):
