@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/wire"
 )
 
 // page is what every console template receives.
@@ -26,6 +27,8 @@ type page struct {
 	// Root is the console's root path; Current the page's path below it (the navigation
 	// marks it).
 	Root, Current string
+	// Logout is the sign-out page (it asks to confirm).
+	Logout string
 	Nav           []navItem
 	// CSRF is the forms' token; Back the page's path, where posts return.
 	CSRF, Back string
@@ -80,6 +83,7 @@ var notices = map[string]string{
 func (c *Console) render(q *req, name, title string, data any) error {
 	root := q.snap.Profile.Path(Path)
 	p := &page{Title: title, OrgName: q.snap.Org.Name, Email: q.grant.Identity.Email, Role: q.role, Root: root, Current: q.path,
+		Logout: q.snap.Profile.Path(wire.EndpointLogout),
 		CSRF: c.FormToken(q.r, formPurpose), Back: root + q.path, FreshMinutes: int(c.freshLogin() / time.Minute),
 		Notice: notices[q.r.URL.Query().Get("done")], Data: data}
 	if p.OrgName == "" {
