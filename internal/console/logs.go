@@ -52,7 +52,9 @@ func nextQuery(r *http.Request, key, value string) string {
 }
 
 // accessLog lists the auth events (logins, app access, refusals with their reasons), newest
-// first, filtered by ?email=, ?app=, ?result= (allowed, denied) and ?since=; ?before= pages.
+// first, filtered by ?email=, ?app=, ?result= (allowed, denied) and ?since=; ?before= pages
+// by time (the store's only cursor for auth events: events of the very microsecond a page ends
+// on that did not fit on it are not shown on the next).
 func (c *Console) accessLog(q *req) error {
 	v := q.r.URL.Query()
 	now := c.now()

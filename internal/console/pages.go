@@ -125,7 +125,7 @@ func (c *Console) overview(q *req) error {
 			}
 		}
 		tiles = append(tiles, tile{"Gateway requests, 30 days", fmtCount(rep.Totals.Requests), "reports/shadow-it",
-			fmt.Sprintf("%s uploaded; %d apps not approved", fmtBytes(rep.Totals.BytesUp), unapproved)})
+			fmt.Sprintf("%s uploaded; %s not approved", fmtBytes(rep.Totals.BytesUp), plural(unapproved, "app", "apps"))})
 	}
 	var attention []string
 	if can(q.role, areaMCP, false) {
@@ -138,7 +138,7 @@ func (c *Console) overview(q *req) error {
 					attention = append(attention, "MCP server "+s.Name+" changed its tools: approve them to expose them again.")
 				}
 			}
-			tiles = append(tiles, tile{"MCP servers", strconv.Itoa(len(servers)), "mcp", fmt.Sprintf("%d need attention", len(attention))})
+			tiles = append(tiles, tile{"MCP servers", strconv.Itoa(len(servers)), "mcp", fmt.Sprintf("%d to look at", len(attention))})
 		}
 	}
 	for i := range tiles {
@@ -153,6 +153,14 @@ func (c *Console) overview(q *req) error {
 // MCP portal's) is not available in this process: the page then says so instead of failing.
 func unavailable(err error) bool {
 	return errors.Is(err, admin.ErrNotFound) && strings.Contains(err.Error(), "not available")
+}
+
+// plural is n with the noun's singular or plural form.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmtCount(n) + " " + many
 }
 
 // areaOf returns the area of a console path.
