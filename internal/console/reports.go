@@ -2,6 +2,8 @@ package console
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -150,6 +152,24 @@ func (c *Console) whoUses(q *req, appID int, since time.Time) []string {
 	return out
 }
 
+// ActionReadAIReport records each reading of the AI security report, which names the users
+// with the most risky prompts.
+const ActionReadAIReport = "console.ai_report.read"
+
+// recordRead records that the signed-in user read something sensitive, in the audit log.
+func (c *Console) recordRead(q *req, action string, details map[string]any) error {
+	if c.Admin.Audit == nil {
+		return nil
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("audit details: %w", err)
+	}
+	a := q.actor()
+	return c.Admin.Audit.Record(q.r.Context(), &store.AuditEvent{ActorType: a.Type, Actor: a.Name, IP: a.IP, Action: action,
+		Result: store.AuditSuccess, Details: b})
+}
+
 // reportRowLimit bounds the raw log rows a dashboard reads where no rollup exists (prompt
 // topics, MCP calls, auth events): the newest this many in the period.
 const reportRowLimit = 1000
@@ -209,6 +229,11 @@ func (c *Console) aiReport(q *req) error {
 	}
 	slices.SortStableFunc(apps, func(a, b aiApp) int { return cmp.Compare(b.Requests, a.Requests) })
 
+	// The report names users from the prompt logs' metadata: its reading is recorded, as a
+	// listing of the prompt logs is, and refused when it cannot be.
+	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
+		return adminError("The AI security report", err)
+	}
 	topics, actions, risky := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	var prompts int
 	promptsCapped := false
