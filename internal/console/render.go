@@ -29,7 +29,7 @@ type page struct {
 	Root, Current string
 	// Logout is the sign-out page (it asks to confirm).
 	Logout string
-	Nav           []navItem
+	Nav    []navItem
 	// CSRF is the forms' token; Back the page's path, where posts return.
 	CSRF, Back string
 	// Fresh: the login is recent enough for sensitive changes; FreshMinutes how recent it
@@ -84,7 +84,7 @@ func (c *Console) render(q *req, name, title string, data any) error {
 	root := q.snap.Profile.Path(Path)
 	p := &page{Title: title, OrgName: q.snap.Org.Name, Email: q.grant.Identity.Email, Role: q.role, Root: root, Current: q.path,
 		Logout: q.snap.Profile.Path(wire.EndpointLogout),
-		CSRF: c.FormToken(q.r, formPurpose), Back: root + q.path, FreshMinutes: int(c.freshLogin() / time.Minute),
+		CSRF:   c.FormToken(q.r, formPurpose), Back: root + q.path, FreshMinutes: int(c.freshLogin() / time.Minute),
 		Notice: notices[q.r.URL.Query().Get("done")], Data: data}
 	if p.OrgName == "" {
 		p.OrgName = "Gatehouse"
