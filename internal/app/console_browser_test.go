@@ -184,6 +184,7 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	// Every other page.
 	for _, p := range []struct{ path, name, sel string }{
 		{"access?app=app&email=bob%40example.com&method=mfa&country=DE", "console-access", `div.result`},
+		{"identities", "console-identities", `table.data`},
 		{"devices", "console-devices", `table.data`},
 		{"mcp", "console-mcp", `h1`},
 		{"logs/access", "console-log-access", `table.data`},

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/identity"
@@ -144,4 +146,44 @@ func (c *Console) testPolicy(q *req, cfg *store.Config, appID string) (*testResu
 		}
 	}
 	return res, nil
+}
+
+// idpRow is an identity provider as the console shows it: never its configuration, which
+// holds secrets.
+type idpRow struct {
+	ID, Name, Type string
+	SCIM           bool
+	// Test is the identity provider test's path (a login that shows the identity it produces
+	// and creates no session).
+	Test string
+}
+
+// tokenRow is a service token without its secret's hash.
+type tokenRow struct {
+	ID, Name, ClientID string
+	ExpiresAt          time.Time
+	Disabled, Expired  bool
+}
+
+// identities is the identity providers and service tokens page (read-only while the file owns
+// them), with the identity provider test.
+func (c *Console) identities(q *req) error {
+	cfg, err := c.Store.GetConfig(q.r.Context())
+	if err != nil {
+		return adminError("The configuration", err)
+	}
+	var idps []idpRow
+	for _, p := range cfg.IdentityProviders {
+		idps = append(idps, idpRow{ID: p.ID, Name: p.Name, Type: p.Type, SCIM: p.SCIMConfig != nil && p.SCIMConfig.Enabled,
+			Test: q.snap.Profile.Path("test-idp/" + url.PathEscape(p.ID))})
+	}
+	now := c.now()
+	var tokens []tokenRow
+	for _, t := range cfg.ServiceTokens {
+		tokens = append(tokens, tokenRow{ID: t.ID, Name: t.Name, ClientID: t.ClientID, ExpiresAt: t.ExpiresAt, Disabled: t.Disabled,
+			Expired: !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now)})
+	}
+	org := cfg.Organization
+	return c.render(q, "identities.html", "Identity providers and service tokens", map[string]any{"IdPs": idps, "Tokens": tokens,
+		"AuthDomain": org.AuthDomain, "Wire": q.snap.Profile.Name, "SessionDuration": org.SessionDuration})
 }

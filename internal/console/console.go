@@ -185,6 +185,7 @@ func pageRoutes() map[string]route {
 	return map[string]route{
 		"":                  {area: areaOverview, get: (*Console).overview},
 		"access":            {area: areaConfig, get: (*Console).access},
+		"identities":        {area: areaConfig, get: (*Console).identities},
 		"users":             {area: areaPeople, get: (*Console).users},
 		"user":              {area: areaPeople, get: (*Console).user},
 		"users/revoke":      {area: areaPeople, post: (*Console).revokeUser, sensitive: true},

@@ -510,3 +510,28 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+// TestIdentitiesPageShowsNoSecrets: the identity providers and service tokens page lists them
+// with the IdP test link, and never their configuration's secrets or the tokens' hashes.
+func TestIdentitiesPageShowsNoSecrets(t *testing.T) {
+	f := newFixture(t, true)
+	const secret, hash = "oidc-client-secret-never-shown", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	if _, err := f.st.UpdateConfig(t.Context(), func(c *store.Config) error {
+		c.Organization = store.Organization{Name: "Example", AuthDomain: "auth.example.com"}
+		c.IdentityProviders = []store.IdentityProvider{{ID: "okta", Name: "Okta", Type: store.IdPOIDC,
+			Config: map[string]any{"client_id": "gh", "client_secret": secret}, SCIMConfig: &store.SCIMConfig{Enabled: true}}}
+		c.ServiceTokens = []store.ServiceToken{{ID: "ci", Name: "CI", ClientID: "ci.example", ClientSecretSHA256: hash, ExpiresAt: f.now.Add(-time.Hour)}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	body := f.do(t, "GET", "rita@example.com", root+"identities", nil).Body.String()
+	for _, want := range []string{"Okta", "/.gatehouse/test-idp/okta", "provisioning on", "ci.example", "expired"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("identities page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, secret) || strings.Contains(body, hash) {
+		t.Error("the identities page shows a secret")
+	}
+}

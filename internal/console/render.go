@@ -55,6 +55,7 @@ var nav = []struct {
 }{
 	{navItem{"", "Overview", ""}, areaOverview},
 	{navItem{"access", "Applications and policies", "Access"}, areaConfig},
+	{navItem{"identities", "Identity providers and tokens", "Access"}, areaConfig},
 	{navItem{"users", "Users and sessions", "Access"}, areaPeople},
 	{navItem{"devices", "Devices", "Access"}, areaPeople},
 	{navItem{"apps", "AI app library", "Gateway"}, areaApps},
