@@ -356,6 +356,9 @@ func (o Objects[T]) change(ctx context.Context, a Actor, verb, id, ifMatch strin
 	if err == nil && after != nil {
 		details["after"] = Redacted(o.stored(cfg, id, after))
 	}
+	if err == nil && o.s.AfterConfigChange != nil {
+		o.s.AfterConfigChange(ctx)
+	}
 	if err := o.s.finish(ctx, a, o.k.Name+"."+verb, o.k.Name, id, details, err); err != nil {
 		return nil, "", err
 	}

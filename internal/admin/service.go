@@ -62,6 +62,9 @@ type Service struct {
 	CheckConfig ConfigChecker
 	// ConfigFile names the configuration file in the refusal to change an object it manages.
 	ConfigFile string
+	// AfterConfigChange, if set, runs after every committed change of a configuration object,
+	// so that this process serves it on the very next request.
+	AfterConfigChange func(ctx context.Context)
 	// ETagKey keys configuration objects' ETags; replicas must share it. Empty: a random key
 	// per process.
 	ETagKey []byte

@@ -119,6 +119,14 @@ func objectPath(cfg *store.Config, path string) string {
 	return fmt.Sprintf("%s[id=%s]%s", m[1], ids[i], path[len(m[0]):])
 }
 
+// Name returns the name of the file f was loaded from ("" for a File built in Go).
+func (f *File) Name() string {
+	if f.src == nil {
+		return ""
+	}
+	return f.src.filename
+}
+
 // ObjectPath is the path prefix CheckObjects gives the object of section with id.
 func ObjectPath(section, id string) string { return fmt.Sprintf("%s[id=%s]", section, id) }
 
