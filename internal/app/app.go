@@ -310,7 +310,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
 		// And so are configuration changes.
 		AfterConfigChange: func(ctx context.Context) { g.Reload(ctx, store.Change{Config: true}) },
-		CheckConfig:       g.checkObjects, ConfigFile: cfg.Name(), ETagKey: adminETagKey(master)}
+		CheckConfig:       g.checkObjects, ConfigFile: fileLabel(cfg), ETagKey: adminETagKey(master)}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	if err := g.newDevices(cfg, master, recorder); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -75,4 +76,13 @@ func (g *Gatehouse) ApplyFile(ctx context.Context, f *config.File) error {
 	g.Reload(ctx, store.Change{Config: true})
 	g.log.Info("configuration file applied", "file", f.Name(), "version", applied.Version)
 	return nil
+}
+
+// fileLabel names the configuration file in the admin API's messages: its base name, not the
+// path on this machine.
+func fileLabel(f *config.File) string {
+	if n := f.Name(); n != "" {
+		return filepath.Base(n)
+	}
+	return ""
 }
