@@ -217,6 +217,18 @@ func TestAdminAPIConfigObjects(t *testing.T) {
 		t.Errorf("alice on the API app after a refused reload: %d", resp.StatusCode)
 	}
 
+	// Moving the auth domain needs a restart: a reload that does is refused.
+	moved := strings.Replace(edited, "auth_domain: auth.localhost", "auth_domain: login.localhost", 1)
+	if err := os.WriteFile(path, []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = config.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.G.ApplyFile(t.Context(), f); err == nil || !strings.Contains(err.Error(), "next start") {
+		t.Errorf("reload moving the auth domain: %v", err)
+	}
+
 	// The OpenAPI description is served to any token.
 	if a = ro.do("GET", "/api/v1/openapi.json", ""); a.Status != 200 || !strings.Contains(a.Body, `"openapi":"3.1.0"`) {
 		t.Errorf("openapi.json: %d %.200s", a.Status, a.Body)

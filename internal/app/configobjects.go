@@ -49,10 +49,19 @@ func adminETagKey(master []byte) []byte {
 // A file that fails (a validation problem, an id an API object has, an API object that would
 // refer to something the file no longer declares) changes nothing: the error is returned and
 // Gatehouse keeps running on the configuration it had. Only the access objects and the
-// organization are re-read; listeners, storage, TLS, the gateway, DLP and the other process
+// organization are re-read, and a changed auth_domain or wire profile is refused; listeners, storage, TLS, the gateway, DLP and the other process
 // settings take effect at the next start.
 func (g *Gatehouse) ApplyFile(ctx context.Context, f *config.File) error {
-	applied, err := f.Apply(ctx, g.Store)
+	// The auth domain and wire profile are built into the signing keys, cookies and every
+	// surface's URLs at start; a reload cannot move them.
+	var applied *store.Config
+	var err error
+	if cur := g.file().Organization; f.Organization.AuthDomain != cur.AuthDomain || f.Organization.Wire != cur.Wire {
+		err = fmt.Errorf("organization.auth_domain and organization.wire take effect at the next start, not on a reload (running with %s, %s)",
+			cur.AuthDomain, cur.Wire)
+	} else {
+		applied, err = f.Apply(ctx, g.Store)
+	}
 	result, reasons := store.AuditSuccess, []string(nil)
 	if err != nil {
 		result, reasons = store.AuditFailure, []string{"invalid-configuration"}
