@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,5 +164,35 @@ func TestCheckObjectsNamesObjectsByID(t *testing.T) {
 	}
 	if cfg.Applications[1].Name != "bad" || cfg.Applications[1].Type != store.AppSelfHosted {
 		t.Errorf("defaults not filled in: %+v", cfg.Applications[1])
+	}
+}
+
+// BenchmarkCheckObjects: what validating one admin API change costs with n applications, each
+// with its own policy (every change validates the whole configuration).
+func BenchmarkCheckObjects(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f, err := Parse([]byte(provenanceYAML), "t.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg, err := f.StoreConfig()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				id := fmt.Sprintf("a%d", i)
+				cfg.Policies = append(cfg.Policies, store.Policy{ID: "p" + id, Decision: store.DecisionAllow,
+					Include: []store.Rule{{EmailDomain: &store.EmailDomainRule{Domain: "example.com"}}}, ManagedBy: store.ManagedByAPI})
+				cfg.Applications = append(cfg.Applications, store.Application{ID: id, Destinations: []store.Destination{{Type: "public", URI: id + ".example.com"}},
+					Upstream: "http://127.0.0.1:9", Policies: []store.PolicyLink{{Ref: "p" + id, Precedence: 1}}, ManagedBy: store.ManagedByAPI})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if ps := f.CheckObjects(cfg); len(ps) > 0 {
+					b.Fatal(ps)
+				}
+			}
+		})
 	}
 }
