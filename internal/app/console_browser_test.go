@@ -185,6 +185,8 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	for _, p := range []struct{ path, name, sel string }{
 		{"access?app=app&email=bob%40example.com&method=mfa&country=DE", "console-access", `div.result`},
 		{"identities", "console-identities", `table.data`},
+		{"objects?kind=policies", "console-objects", `#new-json`},
+		{"object?kind=policies&id=admins", "console-object", `pre.object`},
 		{"devices", "console-devices", `table.data`},
 		{"mcp", "console-mcp", `h1`},
 		{"logs/access", "console-log-access", `table.data`},

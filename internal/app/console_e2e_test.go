@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -175,5 +176,84 @@ func TestConsoleDisabledWithoutApplication(t *testing.T) {
 	resp, body := b.Get(t, e.URL("auth.localhost", consoleRoot))
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "admin_console") {
 		t.Errorf("console without its application: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestConsoleConfigurationObjects: an administrator creates a policy and an application in the
+// console's object editor; the allowed user reaches the new application at once and another
+// user is refused. A change the configuration checks refuse, a stale ETag, a file object and a
+// deletion that would leave a reference dangling are each refused with their reason, and change
+// nothing.
+func TestConsoleConfigurationObjects(t *testing.T) {
+	e := testenv.Start(t, consoleConfig)
+	admin, resp, _ := consoleLogin(t, e, "alice@example.com")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	_, page := admin.Get(t, e.URL("auth.localhost", consoleRoot+"objects?kind=policies"))
+	csrf := csrfField.FindStringSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("objects page:\n%s", page)
+	}
+	post := func(path string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		form.Set("csrf", csrf[1])
+		return admin.PostForm(t, e.URL("auth.localhost", consoleRoot+path), form)
+	}
+	resp, page = post("objects/create?back="+url.QueryEscape(consoleRoot+"objects"), url.Values{"kind": {"policies"},
+		"json": {`{"id": "carols", "decision": "allow", "include": [{"email": {"email": "carol@example.com"}}]}`}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "The object was created") || resp.Request.URL.Query().Get("id") != "carols" {
+		t.Fatalf("create policy: %d at %s\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	app := fmt.Sprintf(`{"id": "wiki2", "name": "Wiki 2", "type": "self_hosted", "destinations": [{"type": "public", "uri": "wiki2.localhost"}],
+		"upstream": %q, "policies": [{"id": "carols", "precedence": 1}]}`, e.Upstream.URL)
+	resp, page = post("objects/create", url.Values{"kind": {"applications"}, "json": {app}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "The object was created") {
+		t.Fatalf("create application: %d\n%s", resp.StatusCode, page)
+	}
+	carol := e.NewBrowser()
+	if resp, body := carol.Login(t, e.URL("wiki2.localhost", "/"), "carol@example.com"); resp.StatusCode != http.StatusOK {
+		t.Errorf("carol at the new application: %d\n%s", resp.StatusCode, body)
+	}
+	bob := e.NewBrowser()
+	if resp, _ := bob.Login(t, e.URL("app.localhost", "/"), "bob@example.com"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("bob's login: %d", resp.StatusCode)
+	}
+	if resp, _ := bob.Get(t, e.URL("wiki2.localhost", "/")); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bob at the new application: %d, want 403", resp.StatusCode)
+	}
+
+	// Refusals.
+	resp, page = post("objects/create", url.Values{"kind": {"applications"}, "json": {`{"id": "bad", "type": "self_hosted", "name": "Bad"}`}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Nothing was created") || !strings.Contains(page, "destination") {
+		t.Errorf("an invalid application: %d\n%s", resp.StatusCode, page)
+	}
+	resp, page = post("objects/save?back="+url.QueryEscape(consoleRoot+"object"), url.Values{"kind": {"policies"}, "id": {"carols"}, "etag": {`"stale"`},
+		"json": {`{"id": "carols", "decision": "allow", "include": [{"everyone": {}}]}`}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Someone changed this object") {
+		t.Errorf("a stale ETag: %d\n%s", resp.StatusCode, page)
+	}
+	resp, page = post("objects/save", url.Values{"kind": {"policies"}, "id": {"admins"},
+		"json": {`{"id": "admins", "decision": "allow", "include": [{"everyone": {}}]}`}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "managed by the configuration file") {
+		t.Errorf("a file object: %d\n%s", resp.StatusCode, page)
+	}
+	if _, page := admin.Get(t, e.URL("auth.localhost", consoleRoot+"object?kind=policies&id=admins")); strings.Contains(page, `name="json"`) {
+		t.Error("a file object is offered for editing")
+	}
+	resp, page = post("objects/delete", url.Values{"kind": {"policies"}, "id": {"carols"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "wiki2") {
+		t.Errorf("deleting a policy in use: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := carol.Get(t, e.URL("wiki2.localhost", "/")); resp.StatusCode != http.StatusOK {
+		t.Errorf("carol after the refused changes: %d", resp.StatusCode)
+	}
+	events, _ := e.G.Store.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Actor: "alice@example.com", Result: store.AuditSuccess})
+	var actions []string
+	for _, ev := range events {
+		actions = append(actions, ev.Action)
+	}
+	if got := strings.Join(actions, " "); !strings.Contains(got, "application.create") || !strings.Contains(got, "policy.create") {
+		t.Errorf("audit: %s", got)
 	}
 }

@@ -57,6 +57,12 @@ func newFixture(t *testing.T, withConsole bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.UpdateConfig(ctx, func(c *store.Config) error {
+		c.Organization, c.Policies, c.Applications = cfg.Organization, cfg.Policies, cfg.Applications
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	holder := &snapshot.Holder{}
 	holder.Store(snap)
 	f := &fixture{st: st, now: now}
@@ -175,8 +181,11 @@ func TestPagesAreSafe(t *testing.T) {
 			continue
 		}
 		target := root + p
-		if p == "user" {
+		switch p {
+		case "user":
 			target += "?id=" + f.user.ID
+		case "object":
+			target += "?kind=policies&id=admins"
 		}
 		w := f.do(t, "GET", "alice@example.com", target, nil)
 		if w.Code != 200 {

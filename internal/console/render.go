@@ -56,6 +56,7 @@ var nav = []struct {
 	{navItem{"", "Overview", ""}, areaOverview},
 	{navItem{"access", "Applications and policies", "Access"}, areaConfig},
 	{navItem{"identities", "Identity providers and tokens", "Access"}, areaConfig},
+	{navItem{"objects", "Configuration objects", "Access"}, areaConfig},
 	{navItem{"users", "Users and sessions", "Access"}, areaPeople},
 	{navItem{"devices", "Devices", "Access"}, areaPeople},
 	{navItem{"apps", "AI app library", "Gateway"}, areaApps},
@@ -78,10 +79,18 @@ var notices = map[string]string{
 	"app-reviewed":    "The review status was changed; the gateway applies it to the next request.",
 	"mcp-synced":      "The server was synced.",
 	"mcp-approved":    "The server's current tools were approved.",
+	"object-created":  "The object was created; every replica serves it from now on.",
+	"object-saved":    "The change was saved; every replica serves it from now on.",
+	"object-deleted":  "The object was deleted.",
 }
 
 // render writes a console page with the console's security headers.
 func (c *Console) render(q *req, name, title string, data any) error {
+	return c.renderStatus(q, http.StatusOK, name, title, data)
+}
+
+// renderStatus is render with a status (a form shown again with its problems).
+func (c *Console) renderStatus(q *req, status int, name, title string, data any) error {
 	root := q.snap.Profile.Path(Path)
 	p := &page{Title: title, OrgName: q.snap.Org.Name, Email: q.grant.Identity.Email, Role: q.role, Root: root, Current: q.path,
 		Logout: q.snap.Profile.Path(wire.EndpointLogout),
@@ -105,7 +114,7 @@ func (c *Console) render(q *req, name, title string, data any) error {
 	web.SetSecurityHeaders(h)
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	q.w.WriteHeader(http.StatusOK)
+	q.w.WriteHeader(status)
 	if q.r.Method == http.MethodHead {
 		return nil
 	}
