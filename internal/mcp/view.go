@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,9 @@ type visibleTool struct {
 	server   *store.MCPServer
 	upstream *sdk.Tool // as the server defines it
 	exposed  *sdk.Tool // as the portal shows it: namespaced {server_id}_{tool}
+	// paramHeaders is set when the tool's input schema binds parameters to headers
+	// (x-mcp-header), which the SDK's path checks: such a tool's calls take it.
+	paramHeaders bool
 }
 
 // view is what one caller sees of a portal.
@@ -71,6 +75,8 @@ type syncedServer struct {
 	tools     []*sdk.Tool
 	prompts   []*sdk.Prompt
 	resources []*sdk.Resource
+	// paramHeaders names the tools whose input schemas bind parameters to headers.
+	paramHeaders map[string]bool
 }
 
 // stateSet is every server's state as read at one time.
@@ -97,7 +103,7 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 	for _, st := range states {
 		s := &syncedServer{state: st}
 		if old := cur.server(st.ServerID); old != nil && old.state.SyncedAt.Equal(st.SyncedAt) && old.state.ToolsHash == st.ToolsHash {
-			s.tools, s.prompts, s.resources = old.tools, old.prompts, old.resources
+			s.tools, s.prompts, s.resources, s.paramHeaders = old.tools, old.prompts, old.resources, old.paramHeaders
 		} else {
 			// A list the portal cannot read exposes nothing of it.
 			if len(st.Tools) > 0 && json.Unmarshal(st.Tools, &s.tools) != nil {
@@ -108,6 +114,17 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 			}
 			if len(st.Resources) > 0 && json.Unmarshal(st.Resources, &s.resources) != nil {
 				s.resources = nil
+			}
+			for _, t := range s.tools {
+				if t == nil || t.InputSchema == nil {
+					continue
+				}
+				if b, err := json.Marshal(t.InputSchema); err != nil || bytes.Contains(b, []byte("x-mcp-header")) {
+					if s.paramHeaders == nil {
+						s.paramHeaders = map[string]bool{}
+					}
+					s.paramHeaders[t.Name] = true
+				}
 			}
 		}
 		next.servers[st.ServerID] = s
@@ -191,7 +208,7 @@ func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *stor
 			}
 			exposed := *t
 			exposed.Name = name
-			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed}
+			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed, paramHeaders: ss.paramHeaders[t.Name]}
 			v.order = append(v.order, name)
 		}
 		promptSettings := make(map[string]bool, len(e.UpdatedPrompts))
