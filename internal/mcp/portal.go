@@ -267,7 +267,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if method, name, ok := msg.capability(parsed); ok && !v.has(method, name) {
 		// A request for a tool, prompt or resource the caller cannot see (hidden, disabled,
 		// unapproved or unknown) is answered by the SDK as unknown; it is logged as refused.
-		p.logCall(rc, method, name, "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
+		p.logCall(rc, method, name, "", "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
 	}
 	srv := p.server(snap, portal, v)
 	ctx := context.WithValue(context.WithValue(r.Context(), serverKey{}, srv), requestKey{}, rc)
@@ -470,9 +470,11 @@ func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
 // arguments, and the upstream call, which returns the result and the text in it the
 // prompt-injection classifier reads.
 type exchange struct {
-	method, capability string
-	server             *store.MCPServer
-	args               []byte
+	// capability is the tool, prompt or resource as the client named it, upstream the tool
+	// or prompt as its server names it (for the call log).
+	method, capability, upstream string
+	server                       *store.MCPServer
+	args                         []byte
 	// call returns the result, its JSON encoding when it has it already (nil: relay encodes
 	// it), and the text the classifier reads.
 	call func(ctx context.Context, uc *upstreamConn) (result any, out []byte, text string, err error)
@@ -490,7 +492,7 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, []byte, error) {
 	start := p.o.Now()
 	in := int64(len(x.args))
 	log := func(decision, reason string, out int64, findings, topics []string) {
-		p.logCall(rc, x.method, x.capability, x.server.ID, decision, reason, start, in, out, findings, topics)
+		p.logCall(rc, x.method, x.capability, x.upstream, x.server.ID, decision, reason, start, in, out, findings, topics)
 	}
 	argFindings, reason, blocked := p.scan(ctx, rc.portal, x.args)
 	if blocked {
@@ -561,7 +563,7 @@ func (p *Portal) toolHandler(t *visibleTool) sdk.ToolHandler {
 // none), for the SDK's tool handler and the fast path alike: relayed without the SDK's
 // client where the upstream's session allows it (upstreamConn.raw), else through it.
 func (p *Portal) relayTool(ctx context.Context, t *visibleTool, args []byte) (*sdk.CallToolResult, []byte, error) {
-	res, out, err := p.relay(ctx, &exchange{method: "tools/call", capability: t.exposed.Name, server: t.server, args: args,
+	res, out, err := p.relay(ctx, &exchange{method: "tools/call", capability: t.exposed.Name, upstream: t.upstream.Name, server: t.server, args: args,
 		call: func(ctx context.Context, uc *upstreamConn) (any, []byte, string, error) {
 			if uc.raw {
 				raw, err := uc.callToolRaw(ctx, t.upstream.Name, args)
@@ -590,7 +592,7 @@ func (p *Portal) relayTool(ctx context.Context, t *visibleTool, args []byte) (*s
 func (p *Portal) promptHandler(srv *store.MCPServer, upstream, exposed string) sdk.PromptHandler {
 	return func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
 		args, _ := json.Marshal(req.Params.Arguments)
-		res, _, err := p.relay(ctx, &exchange{method: "prompts/get", capability: exposed, server: srv, args: args,
+		res, _, err := p.relay(ctx, &exchange{method: "prompts/get", capability: exposed, upstream: upstream, server: srv, args: args,
 			call: func(ctx context.Context, uc *upstreamConn) (any, []byte, string, error) {
 				res, err := uc.session.GetPrompt(ctx, &sdk.GetPromptParams{Name: upstream, Arguments: req.Params.Arguments})
 				if err != nil {
