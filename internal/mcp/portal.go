@@ -33,6 +33,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/gatehouse/gatehouse/internal/ai/intent"
 	"github.com/gatehouse/gatehouse/internal/dlp"
@@ -753,11 +754,13 @@ type rpcRequest struct {
 }
 
 // parseRPCRequest reads a body as one JSON-RPC request; ok is false for anything else
-// (a batch, malformed JSON), which the SDK answers.
+// (a batch, malformed JSON), which the SDK answers. It reads field names as the SDK does
+// (exactly; "Method" is not "method"), with the SDK's decoder, so that the portal checks and
+// authorises what the SDK will serve.
 func parseRPCRequest(body []byte) (rpcRequest, bool) {
 	var msg rpcRequest
-	err := json.Unmarshal(body, &msg)
-	return msg, err == nil
+	rest, err := fastjson.Parse(body, &msg, fastjson.DontMatchCaseInsensitiveStructFields)
+	return msg, err == nil && len(bytes.TrimSpace(rest)) == 0
 }
 
 // target is the tool, prompt or resource the request names: params.uri for resources/read,

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -20,6 +21,9 @@ import (
 // errResultTooLarge is what callToolRaw returns for an upstream answer larger than
 // MaxResultBytes allows.
 var errResultTooLarge = errors.New("mcp: upstream result too large")
+
+// codeServerClosing is the JSON-RPC code of a server closing (the SDK's ErrServerClosing).
+const codeServerClosing = -32004
 
 // rawCallID numbers the portal's own upstream requests. They are strings, so they never
 // collide with the SDK session's numeric ids on the same session.
@@ -91,6 +95,7 @@ func (c *upstreamConn) callToolRaw(ctx context.Context, name string, args []byte
 // are answered as the SDK's client without handlers answers them.
 func (c *upstreamConn) readEvents(ctx context.Context, r io.Reader, id string) (json.RawMessage, error) {
 	sc := newEventScanner(io.LimitReader(r, maxUpstreamAnswer+1))
+	defer sc.release()
 	for {
 		data, err := sc.next()
 		if err != nil {
@@ -184,6 +189,11 @@ func rpcResult(b []byte, id string) (res json.RawMessage, ok bool, err error) {
 		return nil, true, errors.New("mcp: upstream sent a response without jsonrpc 2.0")
 	}
 	if m.Error != nil {
+		if m.Error.Code == codeServerClosing {
+			// The SDK's client reads this code as the connection closing, not as the
+			// upstream's answer: the session is dropped and the call fails as unavailable.
+			return nil, true, fmt.Errorf("mcp: upstream is closing: %s", m.Error.Message)
+		}
 		return nil, true, &jsonrpc.Error{Code: m.Error.Code, Message: m.Error.Message, Data: m.Error.Data}
 	}
 	if len(m.Result) == 0 || m.Result[0] != '{' {
@@ -197,14 +207,20 @@ func rpcResult(b []byte, id string) (res json.RawMessage, ok bool, err error) {
 // newlines. Other event types (a priming event) and comments are skipped.
 type eventScanner struct {
 	sc   *bufio.Scanner
+	buf  *[]byte
 	data []byte
 	read int
 }
 
+// scanBuffers are the line buffers of event scanners (4 KiB; a longer line grows one that is
+// not returned).
+var scanBuffers = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+
 func newEventScanner(r io.Reader) *eventScanner {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4<<10), maxUpstreamAnswer)
-	e := &eventScanner{sc: sc}
+	buf := scanBuffers.Get().(*[]byte)
+	sc.Buffer((*buf)[:0], maxUpstreamAnswer)
+	e := &eventScanner{sc: sc, buf: buf}
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
 		adv, tok, err := scanLines(data, atEOF)
 		e.read += adv
@@ -236,6 +252,15 @@ func scanLines(data []byte, atEOF bool) (int, []byte, error) {
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// release returns the scanner's line buffer for reuse; the scanner and what it returned must
+// not be used after.
+func (e *eventScanner) release() {
+	if e.buf != nil {
+		scanBuffers.Put(e.buf)
+		e.buf = nil
+	}
 }
 
 func (e *eventScanner) next() ([]byte, error) {
