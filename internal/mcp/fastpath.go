@@ -290,14 +290,38 @@ func readToolResult(raw json.RawMessage) (res *sdk.CallToolResult, out []byte, t
 			}
 		}
 	}
-	if res == nil {
-		res = new(sdk.CallToolResult)
-		if err := json.Unmarshal(raw, res); err != nil {
-			return nil, nil, "", err
+	if res != nil {
+		// Encoded as the SDK encodes a result of text content: its fields in order, the
+		// strings by the standard library (FuzzReadToolResult holds the bytes to the SDK's).
+		out = make([]byte, 0, len(raw)+32)
+		out = append(out, `{"content":[`...)
+		for i, c := range fr.Content {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			t, _ := json.Marshal(c.Text)
+			out = append(append(append(out, `{"type":"text","text":`...), t...), '}')
 		}
-		if res.Content == nil {
-			res.Content = []sdk.Content{} // as the SDK's server sends it
+		out = append(out, ']')
+		if res.StructuredContent != nil {
+			sc, err := json.Marshal(res.StructuredContent)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			out = append(append(out, `,"structuredContent":`...), sc...)
 		}
+		if res.IsError {
+			out = append(out, `,"isError":true`...)
+		}
+		out = append(out, '}')
+		return res, out, toolResultText(res), nil
+	}
+	res = new(sdk.CallToolResult)
+	if err := json.Unmarshal(raw, res); err != nil {
+		return nil, nil, "", err
+	}
+	if res.Content == nil {
+		res.Content = []sdk.Content{} // as the SDK's server sends it
 	}
 	out, err = json.Marshal(res)
 	if err != nil {
