@@ -79,6 +79,12 @@ func diffUpstream(t *testing.T) string {
 // test also requires that the fast path answered the ordinary calls.
 func TestFastPathMatchesSDK(t *testing.T) {
 	ctx := t.Context()
+	goneServer := sdk.NewServer(&sdk.Implementation{Name: "gone", Version: "1"}, nil)
+	goneServer.AddTool(&sdk.Tool{Name: "whoami", InputSchema: map[string]any{"type": "object"}}, func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		return &sdk.CallToolResult{}, nil
+	})
+	gone := httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return goneServer }, nil))
+	defer gone.Close()
 	cfg := &store.Config{
 		Organization: store.Organization{Name: "Example", AuthDomain: "auth.example.com", Wire: store.WireCloudflare},
 		Policies: []store.Policy{
@@ -89,9 +95,10 @@ func TestFastPathMatchesSDK(t *testing.T) {
 			{ID: "agent", ClientID: "agent.access", ClientSecretSHA256: sha(agentSecret)},
 			{ID: "admin", ClientID: "admin.access", ClientSecretSHA256: sha(adminSecret)},
 		},
-		MCPServers: []store.MCPServer{{ID: "diff", Name: "Diff", URL: diffUpstream(t), ReviewStatus: store.MCPReviewApproved}},
+		MCPServers: []store.MCPServer{{ID: "diff", Name: "Diff", URL: diffUpstream(t), ReviewStatus: store.MCPReviewApproved},
+			{ID: "gone", Name: "Gone", URL: gone.URL + "/mcp", ReviewStatus: store.MCPReviewApproved}},
 		MCPPortals: []store.MCPPortal{{ID: "agents", Name: "Agents", Policies: []store.PolicyLink{{Ref: "agents", Precedence: 1}},
-			Servers: []store.MCPPortalServer{{ServerID: "diff", UpdatedTools: []store.MCPToolSetting{
+			Servers: []store.MCPPortalServer{{ServerID: "gone"}, {ServerID: "diff", UpdatedTools: []store.MCPToolSetting{
 				{Name: "leak", Enabled: true, Policies: []store.PolicyLink{{Ref: "admins", Precedence: 1}}},
 			}}},
 			DLP: &store.MCPPortalDLP{Profiles: []string{"credentials_and_secrets"}}}},
@@ -109,13 +116,24 @@ func TestFastPathMatchesSDK(t *testing.T) {
 	defer st.Close()
 	ups := mcp.NewUpstreams(http.DefaultClient)
 	defer ups.Close()
-	if _, err := (&mcp.Syncer{Store: st, Upstreams: ups}).Sync(ctx, snap.MCPServers["diff"]); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"diff", "gone"} {
+		if _, err := (&mcp.Syncer{Store: st, Upstreams: ups}).Sync(ctx, snap.MCPServers[id]); err != nil {
+			t.Fatal(err)
+		}
 	}
+	gone.Close() // its tools stay synced; calling them fails (-32061)
 	p := mcp.New(mcp.Options{Snapshots: holder, Store: st, Upstreams: ups, Profiles: testProfiles(t)})
 	ps := httptest.NewServer(p)
 	defer ps.Close()
 	url := ps.URL + "/cdn-cgi/access/mcp/agents"
+	// The first call of the gone server fails on its session and drops it; every later one
+	// fails to connect, whichever path answers it.
+	warm, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gone_whoami","arguments":{}}}`))
+	warm.Header = http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"},
+		"Cf-Access-Client-Id": {"agent.access"}, "Cf-Access-Client-Secret": {agentSecret}}
+	if resp, err := http.DefaultClient.Do(warm); err == nil {
+		resp.Body.Close()
+	}
 
 	// call builds a tools/call of a revision ("" sends no version header): the body the
 	// official SDK's client sends in it, and its headers.
@@ -156,6 +174,7 @@ func TestFastPathMatchesSDK(t *testing.T) {
 			{"diff_echo", `{"text":"aws_access_key_id = ` + awsKey + `\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEZ"}`, true}, // blocked: DLP
 			{"diff_leak", `{}`, false},    // hidden from the agent
 			{"diff_nothing", `{}`, false}, // no such tool
+			{"gone_whoami", `{}`, true},   // the upstream is gone: -32061
 			{"diff_echo", `[1]`, false},   // arguments not an object
 		} {
 			h, body := call(rev, "7", c.tool, c.args)
