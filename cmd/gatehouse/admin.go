@@ -255,11 +255,14 @@ func parseWhen(v string) (time.Time, error) {
 func adminTokensCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin-tokens", Short: "Manage admin REST API tokens"}
 	var cf adminFlags
+	var scopes []string
 	create := &cobra.Command{
-		Use: "create <name>", Short: "Create an admin API token and print it once", Args: cobra.ExactArgs(1),
+		Use: "create <name> [--scope SCOPE]...", Short: "Create an admin API token and print it once", Args: cobra.ExactArgs(1),
+		Long: "Create an admin API token and print it once. --scope limits what it may do (repeatable or comma-separated): " +
+			strings.Join(admin.ValidScopes(), ", ") + ". Without --scope the token may do everything (all).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cf.withService(cmd, func(svc *admin.Service) error {
-				tok, plain, err := svc.CreateAdminToken(cmd.Context(), admin.CLIActor, args[0])
+				tok, plain, err := svc.CreateAdminToken(cmd.Context(), admin.CLIActor, args[0], scopes...)
 				if err != nil {
 					return err
 				}
@@ -268,12 +271,13 @@ func adminTokensCmd() *cobra.Command {
 					Token string `json:"token"`
 				}{tok, plain}
 				return cf.emit(cmd, out, func(w io.Writer) {
-					fmt.Fprintf(w, "created admin API token %s (%s)\n%s\nIt is shown only now; store it safely.\n", tok.ID, tok.Name, plain)
+					fmt.Fprintf(w, "created admin API token %s (%s, scopes %s)\n%s\nIt is shown only now; store it safely.\n", tok.ID, tok.Name, strings.Join(tok.Scopes, ","), plain)
 				})
 			})
 		},
 	}
 	cf.register(create)
+	create.Flags().StringArrayVar(&scopes, "scope", nil, "what the token may do: "+strings.Join(admin.ValidScopes(), ", ")+" (default all)")
 	var lf adminFlags
 	list := &cobra.Command{
 		Use: "list", Short: "List admin API tokens (never their values)", Args: cobra.NoArgs,
@@ -284,9 +288,9 @@ func adminTokensCmd() *cobra.Command {
 					return err
 				}
 				return lf.emit(cmd, toks, func(w io.Writer) {
-					fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED")
+					fmt.Fprintln(w, "ID\tNAME\tSCOPES\tCREATED\tLAST USED")
 					for _, t := range toks {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, fmtTime(t.CreatedAt), fmtTime(t.LastUsedAt))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), fmtTime(t.CreatedAt), fmtTime(t.LastUsedAt))
 					}
 				})
 			})

@@ -184,4 +184,28 @@ func TestAdminTokenCommands(t *testing.T) {
 	if _, _, err := run(t, "admin-tokens", "create", " ", "--config", cfg); err == nil {
 		t.Errorf("empty name accepted")
 	}
+
+	// Scopes: repeatable and comma-separated, sorted; an unknown one is refused.
+	var scoped struct {
+		ID     string
+		Scopes []string
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "admin-tokens", "create", "auditor", "--scope", "audit,access:read", "--scope", "read", "--config", cfg, "--json")), &scoped); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(scoped.Scopes, " ") != "access:read audit read" {
+		t.Errorf("scopes = %v, want access:read audit read", scoped.Scopes)
+	}
+	if out := mustRun(t, "admin-tokens", "list", "--config", cfg); !strings.Contains(out, "access:read,audit,read") {
+		t.Errorf("list does not show the scopes:\n%s", out)
+	}
+	if _, _, err := run(t, "admin-tokens", "create", "x", "--scope", "root", "--config", cfg); err == nil {
+		t.Errorf("unknown scope accepted")
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "admin-tokens", "create", "full", "--config", cfg, "--json")), &scoped); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(scoped.Scopes, " ") != "all" {
+		t.Errorf("default scopes = %v, want all", scoped.Scopes)
+	}
 }

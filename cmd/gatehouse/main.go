@@ -110,6 +110,29 @@ func serveCmd() *cobra.Command {
 				return problems(cmd, err)
 			}
 			defer g.Close()
+			// SIGHUP re-reads the file and applies its objects; a bad file is logged and changes
+			// nothing.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						next, err := config.Load(path)
+						if err == nil {
+							err = next.CheckSecrets()
+						}
+						if err != nil {
+							fmt.Fprintf(cmd.ErrOrStderr(), "configuration file %s not reloaded; keeping the current configuration:\n%v\n", path, err)
+							continue
+						}
+						_ = g.ApplyFile(ctx, next) // logged by ApplyFile
+					}
+				}
+			}()
 			return g.Run(ctx, nil)
 		},
 	}

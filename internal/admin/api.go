@@ -25,11 +25,14 @@ const APIPrefix = "/api/v1/"
 
 // Error codes in the envelope (Cloudflare uses numeric codes; these are ours).
 const (
-	CodeAuth       = 10000 // missing or invalid API token
-	CodeBadRequest = 10001
-	CodeNotFound   = 10004
-	CodeConflict   = 10009
-	CodeInternal   = 10500
+	CodeAuth         = 10000 // missing or invalid API token
+	CodeBadRequest   = 10001
+	CodeForbidden    = 10003 // the token's scopes do not cover the request
+	CodeNotFound     = 10004
+	CodeConflict     = 10009
+	CodePrecondition = 10012 // If-Match does not match: the object changed since it was read
+	CodeRateLimited  = 10429
+	CodeInternal     = 10500
 )
 
 // Envelope is the JSON shape of every answer.
@@ -60,6 +63,8 @@ type ResultInfo struct {
 // APIOptions configure NewAPI.
 type APIOptions struct {
 	Log *slog.Logger
+	// RequestsPerMinute bounds the requests of one token per minute; 0: DefaultRequestsPerMinute.
+	RequestsPerMinute int
 }
 
 // API is the admin REST API handler. It has its own mux, separate from every browser page, and
@@ -68,13 +73,29 @@ type API struct {
 	svc *Service
 	log *slog.Logger
 	mux *http.ServeMux
+	// routes are the registered endpoints, in registration order (the OpenAPI description is
+	// generated from them).
+	routes []Route
+	// perMinute bounds the requests of one token per minute.
+	perMinute int
+	doc       openAPIDoc
+}
+
+// Route is one registered endpoint.
+type Route struct {
+	Method, Path string
+	// Area is the scope area that guards it (scopeAny: every valid token).
+	Area string
 }
 
 // NewAPI returns the admin REST API on svc.
 func NewAPI(svc *Service, opts APIOptions) *API {
-	a := &API{svc: svc, log: opts.Log, mux: http.NewServeMux()}
+	a := &API{svc: svc, log: opts.Log, mux: http.NewServeMux(), perMinute: opts.RequestsPerMinute}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.perMinute == 0 {
+		a.perMinute = DefaultRequestsPerMinute
 	}
 	a.route("GET /api/v1/users", "user.list", a.listUsers)
 	a.route("GET /api/v1/users/{id}", "user.get", a.getUser)
@@ -90,23 +111,75 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
 	a.gatewayAppRoutes()
 	a.mcpRoutes()
+	a.objectRoutes()
+	a.route("GET /api/v1/openapi.json", "", a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})
 	})
 	return a
 }
 
+// Routes returns the registered endpoints.
+func (a *API) Routes() []Route { return slices.Clone(a.routes) }
+
+// DefaultRequestsPerMinute bounds the requests one admin token may make per minute (every
+// replica counts together).
+const DefaultRequestsPerMinute = 1200
+
 // handlerFunc serves one endpoint: it returns the result (and page info) or an error that the
 // adapter maps to a status and a safe message.
 type handlerFunc func(r *http.Request, actor Actor) (any, *ResultInfo, error)
 
-type actorKey struct{}
+type (
+	actorKey  struct{}
+	scopesKey struct{}
+)
+
+// tagged is a result with an ETag and a status other than 200 (201 for a creation).
+type tagged struct {
+	result any
+	etag   string
+	status int
+}
+
+// areaOf is the scope area of an endpoint path.
+func areaOf(path string) string {
+	switch {
+	case path == "/api/v1/openapi.json":
+		return scopeAny
+	case strings.HasPrefix(path, "/api/v1/access/ai-controls/mcp/"), strings.HasPrefix(path, "/api/v1/mcp/"):
+		return ScopeMCP
+	case strings.HasPrefix(path, "/api/v1/gateway/"), strings.HasPrefix(path, "/api/v1/devices"),
+		strings.HasSuffix(path, "/revoke_devices"):
+		return ScopeGateway
+	case strings.HasPrefix(path, "/api/v1/audit"):
+		return ScopeAudit
+	default:
+		return ScopeAccess
+	}
+}
 
 // route registers an endpoint; readAction, when set, is the audit action recorded for a read
-// (mutations are recorded by Service).
+// (mutations are recorded by Service). The token's scopes must cover the endpoint's area.
 func (a *API) route(pattern, readAction string, h handlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	area := areaOf(path)
+	a.routes = append(a.routes, Route{Method: method, Path: path, Area: area})
+	write := method != http.MethodGet
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, _ := r.Context().Value(actorKey{}).(Actor)
+		scopes, _ := r.Context().Value(scopesKey{}).([]string)
+		if !allows(scopes, area, write) {
+			_ = a.svc.record(r.Context(), actor, "admin_api.authorize", "api", r.URL.Path,
+				map[string]any{"method": r.Method, "scopes": scopes, "area": area}, authRefusal("insufficient-scope"))
+			need := ScopeAll + ", " + area
+			if !write && area != ScopeAudit {
+				need += ", " + area + ":read, " + ScopeRead
+			}
+			writeJSON(w, http.StatusForbidden, Envelope{Errors: []Message{{CodeForbidden,
+				"this token's scopes (" + strings.Join(scopes, ", ") + ") do not allow this request; it needs one of: " + need}}})
+			return
+		}
 		result, info, err := h(r, actor)
 		if readAction != "" {
 			_ = a.svc.record(r.Context(), actor, readAction, "api", r.URL.Path, nil, err)
@@ -115,7 +188,23 @@ func (a *API) route(pattern, readAction string, h handlerFunc) {
 			a.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, Envelope{Success: true, Result: result, ResultInfo: info})
+		if d, ok := result.(rawDoc); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = w.Write(d)
+			return
+		}
+		status := http.StatusOK
+		if t, ok := result.(tagged); ok {
+			if t.etag != "" {
+				w.Header().Set("ETag", t.etag)
+			}
+			if t.status != 0 {
+				status = t.status
+			}
+			result = t.result
+		}
+		writeJSON(w, status, Envelope{Success: true, Result: result, ResultInfo: info})
 	})
 }
 
@@ -147,7 +236,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := Actor{Type: store.ActorAPIToken, Name: tok.Name, IP: ip}
-	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+	allowed, err := a.svc.Store.HitRateLimit(r.Context(), "admin-api:"+tok.ID, time.Minute, a.perMinute)
+	if err == nil && !allowed {
+		a.log.WarnContext(r.Context(), "admin API: token over its rate limit", "token_id", tok.ID)
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, Envelope{Errors: []Message{{CodeRateLimited, "too many requests with this token; try again in a minute"}}})
+		return
+	}
+	ctx := context.WithValue(context.WithValue(r.Context(), actorKey{}, actor), scopesKey{}, tok.Scopes)
+	a.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // authRefusal is why a request was not authenticated; as an error, record audits it as the
@@ -254,7 +351,21 @@ func writeJSON(w http.ResponseWriter, status int, env Envelope) {
 // writeError maps an error to a status and a message users may see; the cause is only logged.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *invalidParam
+	var ve *ValidationError
 	switch {
+	case errors.As(err, &ve):
+		code, status := CodeBadRequest, http.StatusBadRequest
+		if errors.Is(err, ErrConflict) {
+			code, status = CodeConflict, http.StatusConflict
+		}
+		msgs := make([]Message, len(ve.Problems))
+		for i, p := range ve.Problems {
+			msgs[i] = Message{code, p.String()}
+		}
+		writeJSON(w, status, Envelope{Errors: msgs})
+	case errors.Is(err, ErrPrecondition):
+		writeJSON(w, http.StatusPreconditionFailed, Envelope{Errors: []Message{{CodePrecondition,
+			"the object changed since you read it (If-Match does not match its ETag); read it again and retry"}}})
 	case errors.As(err, &inv):
 		writeJSON(w, http.StatusBadRequest, Envelope{Errors: []Message{{CodeBadRequest, inv.Error()}}})
 	case errors.Is(err, ErrInvalid):

@@ -57,6 +57,17 @@ type Service struct {
 	// MCP, when set, serves the MCP server portal's administration (servers, sync, tool
 	// approval, portals, call logs).
 	MCP MCP
+	// CheckConfig validates every change of a configuration object (see objects.go) with the
+	// configuration file's checks; without it configuration objects are read-only.
+	CheckConfig ConfigChecker
+	// ConfigFile names the configuration file in the refusal to change an object it manages.
+	ConfigFile string
+	// AfterConfigChange, if set, runs after every committed change of a configuration object,
+	// so that this process serves it on the very next request.
+	AfterConfigChange func(ctx context.Context)
+	// ETagKey keys configuration objects' ETags; replicas must share it. Empty: a random key
+	// per process.
+	ETagKey []byte
 }
 
 func (s *Service) now() time.Time {
@@ -384,9 +395,10 @@ func (s *Service) ListAdminTokens(ctx context.Context) ([]store.AdminToken, erro
 	return toks, nil
 }
 
-// CreateAdminToken creates an admin API token and returns it with its plain value, which is
-// not stored and cannot be shown again.
-func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string) (*store.AdminToken, string, error) {
+// CreateAdminToken creates an admin API token with scopes (see ValidScopes; each may list
+// several, comma-separated; none means "all") and returns it with its plain value, which is not
+// stored and cannot be shown again.
+func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string, scopes ...string) (*store.AdminToken, string, error) {
 	name = strings.TrimSpace(name)
 	var (
 		tok   *store.AdminToken
@@ -394,8 +406,11 @@ func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string) (*
 		err   error
 	)
 	at, err := s.tokens()
+	norm, scopeErr := NormalizeScopes(scopes)
 	switch {
 	case err != nil:
+	case scopeErr != nil:
+		err = scopeErr
 	case name == "" || len(name) > 100:
 		err = fmt.Errorf("%w: a token needs a name of 1 to 100 characters", ErrInvalid)
 	default:
@@ -404,7 +419,7 @@ func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string) (*
 			break
 		}
 		plain = AdminTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-		tok = &store.AdminToken{ID: uuid.NewString(), Name: name, TokenHash: HashAdminToken(plain), CreatedAt: s.now()}
+		tok = &store.AdminToken{ID: uuid.NewString(), Name: name, TokenHash: HashAdminToken(plain), CreatedAt: s.now(), Scopes: norm}
 		if err = at.CreateAdminToken(ctx, tok); err != nil {
 			err = fmt.Errorf("create admin token: %w", err)
 		}
@@ -413,7 +428,7 @@ func (s *Service) CreateAdminToken(ctx context.Context, a Actor, name string) (*
 	if tok != nil {
 		target = tok.ID
 	}
-	if err := s.finish(ctx, a, ActionCreateAdminToken, "admin_token", target, map[string]any{"name": name}, err); err != nil {
+	if err := s.finish(ctx, a, ActionCreateAdminToken, "admin_token", target, map[string]any{"name": name, "scopes": norm}, err); err != nil {
 		return nil, "", err
 	}
 	return tok, plain, nil

@@ -66,7 +66,11 @@ type Options struct {
 
 // Gatehouse is one running instance.
 type Gatehouse struct {
+	// cfg is the configuration file Gatehouse started with (its process settings stay in force);
+	// applied is the one whose objects were last applied (ApplyFile), under fileMu.
 	cfg      *config.File
+	fileMu   sync.Mutex
+	applied  *config.File
 	log      *slog.Logger
 	now      func() time.Time
 	Store    store.Store
@@ -303,7 +307,10 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	}
 	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
 		// Revocations made through the API are enforced by this replica on the very next request.
-		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) }}
+		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
+		// And so are configuration changes.
+		AfterConfigChange: func(ctx context.Context) { g.Reload(ctx, store.Change{Config: true}) },
+		CheckConfig:       g.checkObjects, ConfigFile: fileLabel(cfg), ETagKey: adminETagKey(master)}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	if err := g.newDevices(cfg, master, recorder); err != nil {
 		return nil, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,11 +117,14 @@ func (f *File) secretIssues() []issue {
 	return issues
 }
 
-// Apply validates f and replaces the store's configuration with the file's objects in one
-// UpdateConfig call: objects declared in the file are authoritative, and objects the store holds
-// that the file does not declare are removed. The store keeps each application's AUD by id. A
-// service token keeps its creation time while its id and secret hash are unchanged; a new or
-// re-keyed token is created now. Apply returns the configuration as stored.
+// Apply validates f and replaces the file's objects in the store with f's in one UpdateConfig
+// call (see "Applying" in the package documentation): objects the file owned and no longer
+// declares are removed, objects created through the admin API are kept. A file object whose id
+// an API object of its kind has, or a merged configuration that fails validation (an API object
+// referring to an object removed from the file, say), is a *ValidationError and changes nothing.
+// The store keeps each application's AUD by id. A service token keeps its creation time while
+// its id and secret hash are unchanged; a new or re-keyed token is created now. Apply returns
+// the configuration as stored.
 func (f *File) Apply(ctx context.Context, st store.Store) (*store.Config, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -128,6 +133,9 @@ func (f *File) Apply(ctx context.Context, st store.Store) (*store.Config, error)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range cfg.Objects() {
+		*o.ManagedBy = store.ManagedByFile
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	out, err := st.UpdateConfig(ctx, func(cur *store.Config) error {
 		// The updater may run more than once: build the new value from cfg every time.
@@ -135,29 +143,69 @@ func (f *File) Apply(ctx context.Context, st store.Store) (*store.Config, error)
 		for _, t := range cur.ServiceTokens {
 			created[t.ID] = t
 		}
-		next := *cfg
-		next.Version = cur.Version
-		next.IdentityProviders = slices.Clone(cfg.IdentityProviders)
-		next.Applications = slices.Clone(cfg.Applications)
-		next.Policies = slices.Clone(cfg.Policies)
-		next.Groups = slices.Clone(cfg.Groups)
-		next.Lists = slices.Clone(cfg.Lists)
-		next.ServiceTokens = slices.Clone(cfg.ServiceTokens)
-		next.MCPServers = slices.Clone(cfg.MCPServers)
-		next.MCPPortals = slices.Clone(cfg.MCPPortals)
+		next, issues := merge(cfg, cur)
+		if ve := f.problems(issues); ve != nil {
+			return ve
+		}
+		if ve := f.mergedProblems(next, cfg); ve != nil {
+			return ve
+		}
 		for i := range next.ServiceTokens {
 			t := &next.ServiceTokens[i]
+			if t.ManagedBy != store.ManagedByFile {
+				continue
+			}
 			if old, ok := created[t.ID]; ok && old.ClientSecretSHA256 == t.ClientSecretSHA256 && !old.CreatedAt.IsZero() {
 				t.CreatedAt = old.CreatedAt
 			} else {
 				t.CreatedAt = now
 			}
 		}
-		*cur = next
+		*cur = *next
 		return nil
 	})
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return nil, ve
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config: applying to the store: %w", err)
 	}
 	return out, nil
+}
+
+// mergedProblems validates the merged configuration next (the file's objects, in file order,
+// then the API's): a problem at a file object keeps its index path and gets its position in the
+// file; a problem at an API object is named by its id, says so, and has no position.
+func (f *File) mergedProblems(next, file *store.Config) *ValidationError {
+	merged := *next
+	merged.IdentityProviders = slices.Clone(next.IdentityProviders)
+	merged.Applications = slices.Clone(next.Applications)
+	merged.ServiceTokens = slices.Clone(next.ServiceTokens)
+	SetObjectDefaults(&merged)
+	issues := f.withObjects(&merged).validate()
+	if len(issues) == 0 {
+		return nil
+	}
+	counts := map[string]int{}
+	for _, o := range file.Objects() {
+		counts[o.Section]++
+	}
+	var fileIssues []issue
+	var apiProblems []Problem
+	for _, is := range issues {
+		if m := indexedPath.FindStringSubmatch(is.path); m != nil {
+			if i, _ := strconv.Atoi(m[2]); i >= counts[m[1]] {
+				apiProblems = append(apiProblems, Problem{Path: objectPath(&merged, is.path),
+					Msg: is.msg + " (an object created through the admin API)"})
+				continue
+			}
+		}
+		fileIssues = append(fileIssues, is)
+	}
+	ps := apiProblems
+	if ve := f.problems(fileIssues); ve != nil {
+		ps = append(ve.Problems, ps...)
+	}
+	return &ValidationError{Problems: ps}
 }

@@ -90,12 +90,16 @@
 //
 // # Applying
 //
-// The objects declared in the file are authoritative at start: Apply replaces the store's
-// configuration (organization, identity providers, applications, policies, groups, lists and
-// service tokens) with the file's in one UpdateConfig call, so an object removed from the file,
-// or created through the admin API and not in the file, is removed from the store. Applications
-// keep their audience tag (AUD) by id, and service tokens
-// keep their creation time while their id and secret are unchanged.
+// The objects declared in the file are authoritative for what they declare. The store holds them
+// marked managed_by "file", next to the objects created through the admin API (managed_by
+// "api"). Apply, at every start, replaces only the file's objects in one UpdateConfig call: an
+// object added to the file is added, a changed one updated, one removed from the file removed,
+// and every API object is kept. A file object whose id is taken by an API object of the same
+// kind is an error, and so is a reference that no longer resolves once both are merged (an API
+// policy linked by a file application, say): the merged configuration is validated with the
+// same checks as the file (CheckObjects). The admin API refuses to change a file object.
+// Applications keep their audience tag (AUD) by id, and service tokens keep their creation time
+// while their id and secret are unchanged.
 package config
 
 import (
@@ -528,28 +532,14 @@ func (f *File) SetDefaults() {
 	}
 
 	for i := range f.IdentityProviders {
-		p := &f.IdentityProviders[i]
-		if p.Name == "" {
-			p.Name = p.ID
-		}
+		defaultIdP(&f.IdentityProviders[i])
 	}
 	for i := range f.Applications {
-		a := &f.Applications[i]
-		if a.Type == "" {
-			a.Type = store.AppSelfHosted
-		}
-		if a.Name == "" {
-			a.Name = a.ID
-		}
+		defaultApp(&f.Applications[i])
 	}
 	for i := range f.ServiceTokens {
 		t := &f.ServiceTokens[i]
-		if t.Name == "" {
-			t.Name = t.ID
-		}
-		if t.Duration == 0 {
-			t.Duration = store.Duration(DefaultServiceTokenDuration)
-		}
+		defaultToken(&t.Name, &t.Duration, t.ID)
 	}
 
 	l := &f.Limits

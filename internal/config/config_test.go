@@ -631,8 +631,8 @@ func zeroFields(v reflect.Value, path string, set map[string]bool) []string {
 			}
 			for i := range v.NumField() {
 				name := v.Type().Name() + "." + v.Type().Field(i).Name
-				if name == "Config.Version" || name == "ServiceToken.CreatedAt" {
-					continue
+				if name == "Config.Version" || name == "ServiceToken.CreatedAt" || v.Type().Field(i).Name == "ManagedBy" {
+					continue // set by the store and by Apply, never by the file
 				}
 				fields[name] = true
 				if !v.Field(i).IsZero() {

@@ -80,6 +80,10 @@ type AdminToken struct {
 	TokenHash  string    `json:"-"` // hex SHA-256 of the token
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// Scopes are what the token may do (package admin names them; "all" is everything). Stored
+	// as given, in order; a scope is never empty and has no white space. Tokens stored before
+	// scopes existed read back with the single scope "all".
+	Scopes []string `json:"scopes"`
 }
 
 // Audit actor types.

@@ -30,6 +30,73 @@ type Config struct {
 	MCPPortals []MCPPortal `json:"mcp_portals,omitempty" yaml:"mcp_portals,omitempty"`
 }
 
+// Provenance of configuration objects (the ManagedBy field of every object of Config except the
+// organization, which only the file sets).
+const (
+	// ManagedByFile marks an object the configuration file declares: applying the file adds,
+	// updates and removes such objects, and the admin API refuses to change them.
+	ManagedByFile = "file"
+	// ManagedByAPI marks an object created through the admin API (or the console): applying the
+	// file keeps it, and an object of the file with its id is an error.
+	ManagedByAPI = "api"
+)
+
+// ObjectRef names one object of a Config: its section (the configuration file's key, such as
+// "applications"), its id, and its ManagedBy field.
+type ObjectRef struct {
+	Section   string
+	ID        string
+	ManagedBy *string
+}
+
+// Objects returns every object of c except the organization, section by section in the order of
+// the configuration file, each section in order.
+func (c *Config) Objects() []ObjectRef {
+	var out []ObjectRef
+	add := func(section, id string, m *string) { out = append(out, ObjectRef{section, id, m}) }
+	for i := range c.IdentityProviders {
+		add("identity_providers", c.IdentityProviders[i].ID, &c.IdentityProviders[i].ManagedBy)
+	}
+	for i := range c.Applications {
+		add("applications", c.Applications[i].ID, &c.Applications[i].ManagedBy)
+	}
+	for i := range c.Policies {
+		add("policies", c.Policies[i].ID, &c.Policies[i].ManagedBy)
+	}
+	for i := range c.Groups {
+		add("groups", c.Groups[i].ID, &c.Groups[i].ManagedBy)
+	}
+	for i := range c.Lists {
+		add("lists", c.Lists[i].ID, &c.Lists[i].ManagedBy)
+	}
+	for i := range c.ServiceTokens {
+		add("service_tokens", c.ServiceTokens[i].ID, &c.ServiceTokens[i].ManagedBy)
+	}
+	for i := range c.MCPServers {
+		add("mcp_servers", c.MCPServers[i].ID, &c.MCPServers[i].ManagedBy)
+	}
+	for i := range c.MCPPortals {
+		add("mcp_portals", c.MCPPortals[i].ID, &c.MCPPortals[i].ManagedBy)
+	}
+	return out
+}
+
+// NormalizeManagedBy sets an empty ManagedBy to ManagedByFile (objects stored before provenance
+// existed all came from the file) and reports an unknown value. Backends call it on every
+// configuration they store and read.
+func (c *Config) NormalizeManagedBy() error {
+	for _, o := range c.Objects() {
+		switch *o.ManagedBy {
+		case "":
+			*o.ManagedBy = ManagedByFile
+		case ManagedByFile, ManagedByAPI:
+		default:
+			return fmt.Errorf("store: %s %q: managed_by %q is neither %q nor %q", o.Section, o.ID, *o.ManagedBy, ManagedByFile, ManagedByAPI)
+		}
+	}
+	return nil
+}
+
 // Wire profile names (see package wire).
 const (
 	WireGatehouse  = "gatehouse"
@@ -89,10 +156,15 @@ const (
 // IdentityProvider is a login method. Config is type-specific and is decoded by the connector
 // registry in package identity.
 type IdentityProvider struct {
-	ID     string         `json:"id" yaml:"id"`
-	Name   string         `json:"name" yaml:"name"`
-	Type   string         `json:"type" yaml:"type"`
-	Config map[string]any `json:"config,omitempty" yaml:"config,omitempty"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string         `json:"managed_by,omitempty" yaml:"-"`
+	Name      string         `json:"name" yaml:"name"`
+	Type      string         `json:"type" yaml:"type"`
+	Config    map[string]any `json:"config,omitempty" yaml:"config,omitempty"`
 	// SCIMConfig enables and configures inbound SCIM provisioning (package scim).
 	SCIMConfig *SCIMConfig `json:"scim_config,omitempty" yaml:"scim_config,omitempty"`
 }
@@ -120,9 +192,14 @@ const UpstreamBuiltinDemo = "builtin:demo"
 
 // Application is a protected resource.
 type Application struct {
-	ID   string `json:"id" yaml:"id"`
-	Type string `json:"type" yaml:"type"`
-	Name string `json:"name" yaml:"name"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Type      string `json:"type" yaml:"type"`
+	Name      string `json:"name" yaml:"name"`
 	// AUD is the 64-hex application audience tag; generated when the app is first stored and
 	// stable until the app is deleted.
 	AUD string `json:"aud,omitempty" yaml:"aud,omitempty"`
@@ -379,12 +456,17 @@ const (
 
 // Policy is a reusable access policy: decision + include (OR) / require (AND) / exclude (NOT).
 type Policy struct {
-	ID       string `json:"id" yaml:"id"`
-	Name     string `json:"name,omitempty" yaml:"name,omitempty"`
-	Decision string `json:"decision" yaml:"decision"`
-	Include  []Rule `json:"include" yaml:"include"`
-	Require  []Rule `json:"require,omitempty" yaml:"require,omitempty"`
-	Exclude  []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Name      string `json:"name,omitempty" yaml:"name,omitempty"`
+	Decision  string `json:"decision" yaml:"decision"`
+	Include   []Rule `json:"include" yaml:"include"`
+	Require   []Rule `json:"require,omitempty" yaml:"require,omitempty"`
+	Exclude   []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
 	// SessionDuration overrides the app session duration for users this policy admits.
 	SessionDuration Duration `json:"session_duration,omitempty" yaml:"session_duration,omitempty"`
 }
@@ -392,11 +474,16 @@ type Policy struct {
 // RuleGroup is a named, reusable include/require/exclude block (Cloudflare's "Access group"),
 // referenced from policies by the `group` selector.
 type RuleGroup struct {
-	ID      string `json:"id" yaml:"id"`
-	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
-	Include []Rule `json:"include" yaml:"include"`
-	Require []Rule `json:"require,omitempty" yaml:"require,omitempty"`
-	Exclude []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Name      string `json:"name,omitempty" yaml:"name,omitempty"`
+	Include   []Rule `json:"include" yaml:"include"`
+	Require   []Rule `json:"require,omitempty" yaml:"require,omitempty"`
+	Exclude   []Rule `json:"exclude,omitempty" yaml:"exclude,omitempty"`
 }
 
 // List types.
@@ -407,10 +494,15 @@ const (
 
 // List is a named list of e-mail addresses or IP ranges for email_list / ip_list.
 type List struct {
-	ID    string     `json:"id" yaml:"id"`
-	Name  string     `json:"name,omitempty" yaml:"name,omitempty"`
-	Type  string     `json:"type" yaml:"type"`
-	Items []ListItem `json:"items" yaml:"items"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string     `json:"managed_by,omitempty" yaml:"-"`
+	Name      string     `json:"name,omitempty" yaml:"name,omitempty"`
+	Type      string     `json:"type" yaml:"type"`
+	Items     []ListItem `json:"items" yaml:"items"`
 }
 
 // ListItem is one value of a List.
@@ -421,9 +513,14 @@ type ListItem struct {
 
 // ServiceToken is a machine credential. Only the SHA-256 of the secret is stored.
 type ServiceToken struct {
-	ID       string `json:"id" yaml:"id"`
-	Name     string `json:"name,omitempty" yaml:"name,omitempty"`
-	ClientID string `json:"client_id" yaml:"client_id"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Name      string `json:"name,omitempty" yaml:"name,omitempty"`
+	ClientID  string `json:"client_id" yaml:"client_id"`
 	// ClientSecretSHA256 is the lower-case hex SHA-256 of the client secret.
 	ClientSecretSHA256 string `json:"client_secret_sha256" yaml:"client_secret_sha256"`
 	// Duration is the token lifetime from CreatedAt; default 8760h.

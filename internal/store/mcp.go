@@ -32,8 +32,13 @@ const (
 type MCPServer struct {
 	// ID is the server's id and the prefix of its tools in portals ({id}_{tool}): lower-case
 	// letters, digits and hyphens, no underscores.
-	ID   string `json:"id" yaml:"id"`
-	Name string `json:"name" yaml:"name"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Name      string `json:"name" yaml:"name"`
 	// URL is the server's HTTP(S) endpoint.
 	URL string `json:"url" yaml:"url"`
 	// Transport is streamable_http or sse; empty detects it (see package mcp).
@@ -55,8 +60,13 @@ type MCPServer struct {
 // MCPPortal is one governed MCP endpoint aggregating servers (config mcp_portals). Portals
 // share the id space of applications: each is the Access application of its endpoint.
 type MCPPortal struct {
-	ID   string `json:"id" yaml:"id"`
-	Name string `json:"name" yaml:"name"`
+	ID string `json:"id" yaml:"id"`
+	// ManagedBy is where the object comes from (a Gatehouse extension; Cloudflare has no
+	// equivalent): "file" for an object the configuration file declares, which only the file
+	// changes, or "api" for one created through the admin API (or console), which the file
+	// never touches. Read-only in the API; the file cannot set it. See ManagedByFile.
+	ManagedBy string `json:"managed_by,omitempty" yaml:"-"`
+	Name      string `json:"name" yaml:"name"`
 	// Servers are the registered servers the portal aggregates, in order.
 	Servers []MCPPortalServer `json:"servers" yaml:"servers"`
 	// Policies decide who may use the portal, as on applications.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -56,25 +57,32 @@ func (s *Store) LinkedIdPs(ctx context.Context, userIDs ...string) (map[string][
 	return out, nil
 }
 
-const adminTokenColumns = "id, name, token_hash, created_at, last_used_at"
+const adminTokenColumns = "id, name, token_hash, created_at, last_used_at, scopes"
 
 func scanAdminToken(sc scanner) (*store.AdminToken, error) {
 	var (
 		t             store.AdminToken
 		created, used int64
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &t.TokenHash, &created, &used); err != nil {
+	var scopes string
+	if err := sc.Scan(&t.ID, &t.Name, &t.TokenHash, &created, &used, &scopes); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.LastUsedAt = fromMicros(created), fromMicros(used)
+	t.Scopes = strings.Fields(scopes)
 	return &t, nil
 }
 
 // CreateAdminToken stores an admin API token by its hash.
 func (s *Store) CreateAdminToken(ctx context.Context, t *store.AdminToken) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
-		return s.insert(ctx, tx, "INSERT INTO admin_tokens ("+adminTokenColumns+") VALUES (?, ?, ?, ?, ?)",
-			t.ID, t.Name, t.TokenHash, micros(createdOr(t.CreatedAt, now)), micros(utc(t.LastUsedAt)))
+		for _, sc := range t.Scopes {
+			if sc == "" || strings.ContainsFunc(sc, unicode.IsSpace) {
+				return fmt.Errorf("admin token scope %q is empty or has a space", sc)
+			}
+		}
+		return s.insert(ctx, tx, "INSERT INTO admin_tokens ("+adminTokenColumns+") VALUES (?, ?, ?, ?, ?, ?)",
+			t.ID, t.Name, t.TokenHash, micros(createdOr(t.CreatedAt, now)), micros(utc(t.LastUsedAt)), strings.Join(t.Scopes, " "))
 	})
 	if err != nil {
 		return s.fail("create admin token", err)

@@ -74,6 +74,9 @@ func (s *Store) UpdateConfig(ctx context.Context, update func(*store.Config) err
 				a.AUD = newAUD()
 			}
 		}
+		if err := cfg.NormalizeManagedBy(); err != nil {
+			return err
+		}
 		for i := range cfg.ServiceTokens {
 			st := &cfg.ServiceTokens[i]
 			st.ExpiresAt, st.CreatedAt = utc(st.ExpiresAt), utc(st.CreatedAt)
@@ -243,6 +246,9 @@ func decodeConfig(rows []configRow) (*store.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode config %s %q: %w", r.kind, r.id, err)
 		}
+	}
+	if err := cfg.NormalizeManagedBy(); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

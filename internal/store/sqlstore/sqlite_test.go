@@ -404,3 +404,29 @@ func TestWatchSeesOtherProcessesAppReviews(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationAdminTokenScopes: a token stored before migration 0017 (no scopes column) reads
+// back with the scope "all" it always had in effect.
+func TestMigrationAdminTokenScopes(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	for _, q := range []string{
+		"ALTER TABLE admin_tokens DROP COLUMN scopes",
+		"DELETE FROM schema_migrations WHERE version = 17",
+		"INSERT INTO admin_tokens (id, name, token_hash, created_at, last_used_at) VALUES ('old', 'old', 'h-old', 0, 0)",
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.AdminTokenByHash(ctx, "h-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok.Scopes) != 1 || tok.Scopes[0] != "all" {
+		t.Errorf("scopes of a token from before 0017 = %v, want [all]", tok.Scopes)
+	}
+}

@@ -53,13 +53,17 @@ func testLinkedIdPs(t *testing.T, s store.Store, clock *Clock) {
 func testAdminTokens(t *testing.T, s store.Store, clock *Clock) {
 	at := capability[store.AdminTokens](t, s)
 	ctx := t.Context()
-	tok := store.AdminToken{ID: "t1", Name: "ci", TokenHash: "h1", CreatedAt: clock.Now(), LastUsedAt: clock.Now()}
+	tok := store.AdminToken{ID: "t1", Name: "ci", TokenHash: "h1", CreatedAt: clock.Now(), LastUsedAt: clock.Now(),
+		Scopes: []string{"access:read", "audit"}}
 	requireAllFieldsSet(t, tok)
 	ok(t, "CreateAdminToken", at.CreateAdminToken(ctx, &tok))
 	isErr(t, "same ID", at.CreateAdminToken(ctx, &store.AdminToken{ID: "t1", Name: "x", TokenHash: "h2"}), store.ErrAlreadyExists)
 	isErr(t, "same hash", at.CreateAdminToken(ctx, &store.AdminToken{ID: "t2", Name: "x", TokenHash: "h1"}), store.ErrAlreadyExists)
 	clock.Advance(time.Second)
-	ok(t, "CreateAdminToken t3", at.CreateAdminToken(ctx, &store.AdminToken{ID: "t3", Name: "ops", TokenHash: "h3"}))
+	ok(t, "CreateAdminToken t3", at.CreateAdminToken(ctx, &store.AdminToken{ID: "t3", Name: "ops", TokenHash: "h3", Scopes: []string{"all"}}))
+	if err := at.CreateAdminToken(ctx, &store.AdminToken{ID: "t4", Name: "bad", TokenHash: "h4", Scopes: []string{"access read"}}); err == nil {
+		t.Error("CreateAdminToken stored a scope with a space")
+	}
 
 	got, err := at.AdminTokenByHash(ctx, "h1")
 	ok(t, "AdminTokenByHash", err)

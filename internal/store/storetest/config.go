@@ -15,6 +15,46 @@ var configTests = []suiteTest{
 	{"RoundTrip", testConfigRoundTrip},
 	{"AUD", testConfigAUD},
 	{"UpdaterErrorAborts", testConfigUpdaterError},
+	{"ManagedBy", testConfigManagedBy},
+}
+
+// testConfigManagedBy: provenance is stored per object; an object stored without one is the
+// file's (every object stored before provenance existed came from the file); an unknown value
+// is refused and changes nothing.
+func testConfigManagedBy(t *testing.T, s store.Store, _ *Clock) {
+	ctx := t.Context()
+	got, err := s.UpdateConfig(ctx, func(c *store.Config) error {
+		c.Applications = []store.Application{{ID: "f", Name: "F"}, {ID: "a", Name: "A", ManagedBy: store.ManagedByAPI}}
+		c.Policies = []store.Policy{{ID: "p", Decision: store.DecisionAllow, ManagedBy: store.ManagedByFile}}
+		c.MCPServers = []store.MCPServer{{ID: "m", Name: "M", URL: "https://m.example.com", ManagedBy: store.ManagedByAPI}}
+		return nil
+	})
+	ok(t, "UpdateConfig", err)
+	provenance := func(c *store.Config) map[string]string {
+		m := map[string]string{}
+		for _, o := range c.Objects() {
+			m[o.Section+"/"+o.ID] = *o.ManagedBy
+		}
+		return m
+	}
+	want := map[string]string{"applications/f": store.ManagedByFile, "applications/a": store.ManagedByAPI,
+		"policies/p": store.ManagedByFile, "mcp_servers/m": store.ManagedByAPI}
+	equal(t, "UpdateConfig provenance", provenance(got), want)
+	read, err := s.GetConfig(ctx)
+	ok(t, "GetConfig", err)
+	equal(t, "GetConfig provenance", provenance(read), want)
+
+	_, err = s.UpdateConfig(ctx, func(c *store.Config) error {
+		c.Applications[0].ManagedBy = "console"
+		c.Applications = append(c.Applications, store.Application{ID: "new", Name: "New"})
+		return nil
+	})
+	if err == nil {
+		t.Fatal("UpdateConfig stored managed_by \"console\"")
+	}
+	after, err := s.GetConfig(ctx)
+	ok(t, "GetConfig", err)
+	equal(t, "configuration after a refused provenance", after, read)
 }
 
 func testConfigEmpty(t *testing.T, s store.Store, _ *Clock) {
@@ -84,7 +124,7 @@ func fullConfig() *store.Config {
 		{AzureADAlias: &store.AzureADGroupRule{ID: "00g2", IdentityProviderID: "idp-oidc"}},
 		{GSuite: &store.GSuiteGroupRule{Email: "eng@example.com", IdentityProviderID: "idp-oidc"}},
 	}
-	return &store.Config{
+	cfg := &store.Config{
 		Organization: store.Organization{
 			Name:                  "Example Inc.",
 			AuthDomain:            "auth.example.com",
@@ -201,6 +241,11 @@ func fullConfig() *store.Config {
 					ClientIDMetadataDocuments: &store.MCPClientIDMetadataDocuments{Disabled: true, AllowedNetworks: []string{"10.20.0.0/16"}}}},
 		},
 	}
+	// Both provenances, alternating, so that each kind stores each.
+	for i, o := range cfg.Objects() {
+		*o.ManagedBy = []string{store.ManagedByAPI, store.ManagedByFile}[i%2]
+	}
+	return cfg
 }
 
 func testConfigRoundTrip(t *testing.T, s store.Store, _ *Clock) {
