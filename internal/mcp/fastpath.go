@@ -31,11 +31,8 @@ const revisionNew = "2026-07-28"
 // the SDK's server supports ("" is a client that sends none, read as 2025-03-26).
 var fastRevisions = map[string]bool{"": true, "2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true, revisionNew: true}
 
-// Keys of the new revision's request _meta.
-const (
-	metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
-	metaServerInfo      = "io.modelcontextprotocol/serverInfo"
-)
+// metaServerInfo is the key of the server's implementation in the new revision's result _meta.
+const metaServerInfo = "io.modelcontextprotocol/serverInfo"
 
 // fastCall is a tools/call request as the fast path reads it: strictly (no unknown field, no
 // field matched but for its exact name), so that a request it accepts is one the SDK reads

@@ -157,7 +157,7 @@ func TestFastPathMatchesSDK(t *testing.T) {
 		fast   bool // the fast path must answer it
 	}
 	var reqs []request
-	for _, rev := range []string{"", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"} {
+	for _, rev := range []string{"", "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"} {
 		for _, c := range []struct {
 			tool, args string
 			fast       bool
