@@ -291,8 +291,12 @@ func printMCPLogs(w io.Writer, entries []store.MCPCallLog, asJSON bool) error {
 		if who == "" && e.ClientID != "" {
 			who = "service token " + e.ClientID
 		}
+		capability := orDash(e.Capability)
+		if e.UpstreamCapability != "" {
+			capability += " (upstream " + orDash(e.UpstreamCapability) + ")"
+		}
 		fmt.Fprintf(&b, "%s  %s  %s/%s  %s  %s  %s (%s)  %sms  in %d B  out %d B",
-			e.Time.UTC().Format(time.RFC3339), orDash(e.Method), orDash(e.PortalID), orDash(e.ServerID), orDash(e.Capability),
+			e.Time.UTC().Format(time.RFC3339), orDash(e.Method), orDash(e.PortalID), orDash(e.ServerID), capability,
 			orDash(who), orDash(e.Decision), orDash(e.Reason), strconv.FormatFloat(e.DurationMS, 'f', -1, 64), e.BytesIn, e.BytesOut)
 		if len(e.DLPEntries) > 0 {
 			fmt.Fprintf(&b, "  dlp %s", orDash(strings.Join(e.DLPEntries, ", ")))

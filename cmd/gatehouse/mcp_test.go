@@ -148,7 +148,7 @@ func TestMCPLogsCommand(t *testing.T) {
 	}
 	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	err = st.(store.MCP).AppendMCPCallLogs(t.Context(), []store.MCPCallLog{
-		{Time: base, RequestID: "req-1", PortalID: "agents", ServerID: "docs", Method: "tools/call", Capability: "docs_search",
+		{Time: base, RequestID: "req-1", PortalID: "agents", ServerID: "docs", Method: "tools/call", Capability: "docs_search", UpstreamCapability: "search_v2\x1b[2J",
 			UserEmail: "alice@example.com", Decision: "allow", Reason: "allowed", DurationMS: 12.5, BytesIn: 120, BytesOut: 512,
 			DLPEntries: []string{}, Topics: []string{}},
 		{Time: base.Add(time.Minute), RequestID: "req-2", PortalID: "agents", ServerID: "docs", Method: "tools/call", Capability: "docs_leak",

@@ -532,7 +532,7 @@ mcp_portals:
       - server_id: tickets
         on_behalf: true # upstream OAuth: not supported yet
         default_disabled: true
-        updated_tools: [{name: search, enabled: true, policies: [{ref: all, precedence: 1}]}]
+        updated_tools: [{name: search, enabled: true, alias: find, description: Finds documents., policies: [{ref: all, precedence: 1}]}]
         updated_prompts: [{name: triage, enabled: true}]
         policies: [{ref: all, precedence: 1}]
     policies: [{ref: svc, precedence: 1}]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,28 @@ import (
 // mcpServerIDProblem checks an MCP server id, which prefixes its tools ({id}_{tool}):
 // Cloudflare's rule (no underscores, so the first underscore splits a tool name), in lower
 // case, at most 32 characters.
+// MaxMCPAlias and MaxMCPDescription bound an alias and a description override of a tool or
+// prompt in a portal (Cloudflare allows aliases of 1-40 characters).
+const (
+	MaxMCPAlias       = 40
+	MaxMCPDescription = 4096
+)
+
+// mcpAliasRE is Cloudflare's pattern of aliases: letters and digits in runs joined by single
+// '_' or '-'.
+var mcpAliasRE = regexp.MustCompile(`^[a-zA-Z0-9]+([_-][a-zA-Z0-9]+)*$`)
+
+// MCPAliasProblem describes what is wrong with a tool or prompt alias ("" when nothing is).
+func MCPAliasProblem(alias string) string {
+	switch {
+	case len(alias) > MaxMCPAlias:
+		return fmt.Sprintf("is longer than %d characters", MaxMCPAlias)
+	case !mcpAliasRE.MatchString(alias):
+		return "must be letters and digits, optionally joined by single '_' or '-' (^[a-zA-Z0-9]+([_-][a-zA-Z0-9]+)*$)"
+	}
+	return ""
+}
+
 func mcpServerIDProblem(id string) string {
 	if msg := idProblem(id); msg != "" {
 		return msg
@@ -159,6 +182,34 @@ func (c *checker) mcp() {
 						c.addf(tp, "%q is already set at %s[%d]", t.Name, list.field, m)
 					}
 					seen[t.Name] = k
+				}
+				// The names the portal shows (an alias, else the server's name) are unique
+				// within the server's entry, as Cloudflare requires: with the {server_id}_
+				// prefix, unique in the portal.
+				shown := map[string]int{}
+				for k, t := range list.items {
+					ip := fmt.Sprintf("%s.%s[%d]", ep, list.field, k)
+					if t.Alias != "" {
+						if msg := MCPAliasProblem(t.Alias); msg != "" {
+							c.add(ip+".alias", msg)
+							continue
+						}
+					}
+					if len(t.Description) > MaxMCPDescription {
+						c.addf(ip+".description", "is longer than %d bytes", MaxMCPDescription)
+					}
+					name, field := t.Name, "name"
+					if t.Alias != "" {
+						name, field = t.Alias, "alias"
+					}
+					if name == "" {
+						continue
+					}
+					if m, dup := shown[name]; dup {
+						c.addf(ip+"."+field, "%q is already the name of %s[%d] in the portal (%s_%s): names shown must be unique", name, list.field, m, e.ServerID, name)
+						continue
+					}
+					shown[name] = k
 				}
 			}
 			for k, t := range e.UpdatedPrompts {

@@ -38,6 +38,16 @@ mcp_servers:
 		{"{id: agents, name: A, servers: [{server_id: wiki}, {server_id: wiki}]}", "mcp_portals[0].servers[1].server_id"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, on_behalf: true}]}", "mcp_portals[0].servers[0].on_behalf"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, enabled: true}, {name: a}]}]}", "mcp_portals[0].servers[0].updated_tools[1].name"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: \"bad name\"}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: a__b}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: _a}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: " + strings.Repeat("x", 41) + "}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_prompts: [{name: a, alias: \"a.b\"}]}]}", "mcp_portals[0].servers[0].updated_prompts[0].alias"},
+		// Shown names collide: an alias and another tool's name, two aliases.
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: search, enabled: true}, {name: delete_all, alias: search}]}]}", "mcp_portals[0].servers[0].updated_tools[1].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: x}, {name: b, alias: x}]}]}", "mcp_portals[0].servers[0].updated_tools[1].alias"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_prompts: [{name: a, alias: b}, {name: b}]}]}", "mcp_portals[0].servers[0].updated_prompts[1].name"},
+		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, description: \"" + strings.Repeat("d", 4097) + "\"}]}]}", "mcp_portals[0].servers[0].updated_tools[0].description"},
 		{"{id: agents, name: A, servers: [{server_id: wiki}], dlp: {profiles: [no_such_profile]}}", "mcp_portals[0].dlp.profiles[0]"},
 		{"{id: agents, name: A, servers: [{server_id: wiki}], prompt_injection: maybe}", "mcp_portals[0].prompt_injection"},
 		{"{id: agents, name: A, servers: [{server_id: wiki}], policies: [{ref: nope, precedence: 1}]}", "mcp_portals[0].policies[0].ref"},
@@ -48,6 +58,15 @@ mcp_servers:
 		_, err := Parse([]byte(base+"mcp_portals: ["+tc.portal+"]\n"), "g.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("%s: %v, want a problem at %s", tc.portal, err, tc.path)
+		}
+	}
+	// Aliases Cloudflare allows, a swap of two names, and a tool aliased to its own name.
+	for _, portal := range []string{
+		"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: super_cool_tool, alias: search_customer_records, description: Finds customers.}, {name: b, alias: get-user-profile}, {name: c, alias: " + strings.Repeat("x", 40) + "}]}]}",
+		"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: b}, {name: b, alias: a}, {name: c, alias: c}], updated_prompts: [{name: a, alias: A1}]}]}",
+	} {
+		if _, err := Parse([]byte(base+"mcp_portals: ["+portal+"]\n"), "g.yaml"); err != nil {
+			t.Errorf("%s: %v", portal, err)
 		}
 	}
 	app := strings.Replace(base, "policies:", "applications: [{id: agents, type: self_hosted, name: A, destinations: [a.example.com], upstream: \"http://10.0.0.1\"}]\npolicies:", 1)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // both see the same machine load; the metrics are per call:
 //
 //	direct-p50-µs direct-p99-µs portal-p50-µs portal-p99-µs added-p50-µs added-p99-µs portal-calls/s
+//
+// and cpu-µs/iter, the process's CPU time (user and system: clients, portal and upstream) per
+// pair of calls, which does not depend on what else the machine runs as the latencies do.
 //
 // Run: go test -run '^$' -bench PortalToolCall16 -benchtime 4000x ./internal/mcp
 func BenchmarkPortalToolCall16(b *testing.B) {
@@ -44,6 +48,7 @@ func BenchmarkPortalToolCall16(b *testing.B) {
 	var mu sync.Mutex
 	var dLat, pLat []time.Duration
 	b.ResetTimer()
+	cpu0 := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -73,6 +78,7 @@ func BenchmarkPortalToolCall16(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	if len(pLat) == 0 {
 		return
@@ -94,6 +100,16 @@ func BenchmarkPortalToolCall16(b *testing.B) {
 	}
 	b.ReportMetric(float64(clients)/(sum.Seconds()/float64(len(pLat))), "portal-calls/s")
 	b.ReportMetric(float64(len(pLat)+len(dLat))/elapsed.Seconds(), "all-calls/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(pLat)), "cpu-µs/iter")
+}
+
+// processCPU is the CPU time the process has used (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bearerTransport sends a bearer token with every request.

@@ -96,7 +96,7 @@ func (w *CallLogWriter) Purge(ctx context.Context) int64 {
 func (w *CallLogWriter) Log(e store.MCPCallLog) {
 	w.log.LogAttrs(context.Background(), slog.LevelInfo, "mcp call",
 		slog.String("request_id", e.RequestID), slog.String("portal", e.PortalID), slog.String("server", e.ServerID),
-		slog.String("method", e.Method), slog.String("capability", e.Capability),
+		slog.String("method", e.Method), slog.String("capability", e.Capability), slog.String("upstream_capability", e.UpstreamCapability),
 		slog.String("email", e.UserEmail), slog.String("client", e.ClientID),
 		slog.String("decision", e.Decision), slog.String("reason", e.Reason),
 		slog.Float64("duration_ms", e.DurationMS), slog.Int64("bytes_in", e.BytesIn), slog.Int64("bytes_out", e.BytesOut),
@@ -167,13 +167,15 @@ func (w *CallLogWriter) Close(ctx context.Context) error {
 }
 
 // logCall records one call.
-func (p *Portal) logCall(rc *requestCtx, method, capability, serverID, decision, reason string, start time.Time, in, out int64, dlpEntries, topics []string) {
+// capability is the tool, prompt or resource as the client named it, upstream the tool or
+// prompt as its server names it ("" when the request was not routed to one).
+func (p *Portal) logCall(rc *requestCtx, method, capability, upstream, serverID, decision, reason string, start time.Time, in, out int64, dlpEntries, topics []string) {
 	if p.o.Logs == nil {
 		return
 	}
 	now := p.o.Now()
 	e := store.MCPCallLog{
-		Time: now.UTC(), RequestID: rc.requestID, PortalID: rc.portal.ID, ServerID: serverID, Method: method, Capability: capability,
+		Time: now.UTC(), RequestID: rc.requestID, PortalID: rc.portal.ID, ServerID: serverID, Method: method, Capability: capability, UpstreamCapability: upstream,
 		UserID: rc.caller.userID, UserEmail: rc.caller.email, ClientID: rc.caller.clientID,
 		Decision: decision, Reason: reason, BytesIn: in, BytesOut: out,
 		DLPEntries: nonNil(dlpEntries), Topics: nonNil(topics),

@@ -28,10 +28,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/gatehouse/gatehouse/internal/ai/intent"
 	"github.com/gatehouse/gatehouse/internal/dlp"
@@ -116,7 +118,20 @@ type Portal struct {
 
 	mu      sync.Mutex
 	states  *stateSet
-	servers map[serverCacheKey]*sdk.Server
+	servers map[serverCacheKey]*builtServer
+
+	// slowOnly turns the fast path off (tests compare the two paths); fastCalls counts the
+	// calls it answered.
+	slowOnly  atomic.Bool
+	fastCalls atomic.Int64
+}
+
+// builtServer is the MCP server of a view, with the tools it took (addTool skips definitions
+// the SDK refuses) and its implementation as the new revision's results name it.
+type builtServer struct {
+	srv   *sdk.Server
+	tools map[string]bool
+	impl  []byte
 }
 
 // New returns a Portal.
@@ -133,10 +148,12 @@ func New(o Options) *Portal {
 	if o.DLP == nil {
 		o.DLP = dlp.NewEngine(dlp.Options{})
 	}
-	p := &Portal{o: o, sdkLog: sdkLogger(o.Log), servers: map[serverCacheKey]*sdk.Server{}}
+	p := &Portal{o: o, sdkLog: sdkLogger(o.Log), servers: map[serverCacheKey]*builtServer{}}
 	p.handler = sdk.NewStreamableHTTPHandler(func(r *http.Request) *sdk.Server {
-		s, _ := r.Context().Value(serverKey{}).(*sdk.Server)
-		return s
+		if s, _ := r.Context().Value(serverKey{}).(*builtServer); s != nil {
+			return s.srv
+		}
+		return nil
 	}, &sdk.StreamableHTTPOptions{
 		Stateless:    true,
 		JSONResponse: true,
@@ -251,10 +268,17 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if method, name, ok := msg.capability(parsed); ok && !v.has(method, name) {
 		// A request for a tool, prompt or resource the caller cannot see (hidden, disabled,
 		// unapproved or unknown) is answered by the SDK as unknown; it is logged as refused.
-		p.logCall(rc, method, name, "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
+		p.logCall(rc, method, name, "", "", decisionBlock, ReasonToolNotVisible, time.Time{}, int64(len(body)), 0, nil, nil)
 	}
 	srv := p.server(snap, portal, v)
 	ctx := context.WithValue(context.WithValue(r.Context(), serverKey{}, srv), requestKey{}, rc)
+	if !p.slowOnly.Load() && parsed && msg.Method == "tools/call" && srv.tools[msg.Params.Name] && fastTransport(r) {
+		if c, newRevision, ok := parseFastCall(r.Header, body); ok && c.Params.Name == msg.Params.Name && !v.tools[c.Params.Name].paramHeaders {
+			p.fastCalls.Add(1)
+			p.serveToolCall(ctx, w, c, newRevision, v.tools[c.Params.Name], srv.impl)
+			return
+		}
+	}
 	p.handler.ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -365,14 +389,14 @@ const maxServers = 512
 // server returns the MCP server of a view: the caller's tools and nothing else. Servers hold
 // definitions only and are shared by callers with the same view of the same configuration
 // and sync; who calls is read from each request's context, never from the server.
-func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *view) *sdk.Server {
+func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *view) *builtServer {
 	key := serverCacheKey{portal: portal.ID, version: snap.Version, snap: snap, states: v.states,
 		tools: strings.Join(v.order, "\x00") + "\x01" + strings.Join(v.promptOrder, "\x00") + "\x01" + strings.Join(v.uris, "\x00")}
 	p.mu.Lock()
-	srv := p.servers[key]
+	b := p.servers[key]
 	p.mu.Unlock()
-	if srv != nil {
-		return srv
+	if b != nil {
+		return b
 	}
 	caps := &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}}
 	if len(v.promptOrder) > 0 {
@@ -381,11 +405,15 @@ func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *vie
 	if len(v.uris) > 0 {
 		caps.Resources = &sdk.ResourceCapabilities{}
 	}
-	srv = sdk.NewServer(&sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"},
-		&sdk.ServerOptions{Logger: p.sdkLog, Capabilities: caps, SetCacheable: privateResults})
+	impl := &sdk.Implementation{Name: "gatehouse/" + portal.ID, Title: portal.Name, Version: "1"}
+	implJSON, _ := json.Marshal(impl)
+	srv := sdk.NewServer(impl, &sdk.ServerOptions{Logger: p.sdkLog, Capabilities: caps, SetCacheable: privateResults})
+	b = &builtServer{srv: srv, tools: make(map[string]bool, len(v.order)), impl: implJSON}
 	for _, name := range v.order {
 		t := v.tools[name]
-		addTool(srv, t.exposed, p.toolHandler(t))
+		if addTool(srv, t.exposed, p.toolHandler(t)) {
+			b.tools[name] = true
+		}
 	}
 	for _, name := range v.promptOrder {
 		pr := v.prompts[name]
@@ -399,9 +427,9 @@ func (p *Portal) server(snap *snapshot.Snapshot, portal *store.MCPPortal, v *vie
 	if len(p.servers) >= maxServers {
 		clear(p.servers)
 	}
-	p.servers[key] = srv
+	p.servers[key] = b
 	p.mu.Unlock()
-	return srv
+	return b
 }
 
 // serverCacheKey identifies a view: a portal in one configuration (the snapshot) and one read
@@ -443,56 +471,66 @@ func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
 // arguments, and the upstream call, which returns the result and the text in it the
 // prompt-injection classifier reads.
 type exchange struct {
-	method, capability string
-	server             *store.MCPServer
-	args               []byte
-	call               func(ctx context.Context, cs *sdk.ClientSession) (result any, text string, err error)
+	// capability is the tool, prompt or resource as the client named it, upstream the tool
+	// or prompt as its server names it (for the call log).
+	method, capability, upstream string
+	server                       *store.MCPServer
+	args                         []byte
+	// call returns the result, its JSON encoding when it has it already (nil: relay encodes
+	// it), and the text the classifier reads.
+	call func(ctx context.Context, uc *upstreamConn) (result any, out []byte, text string, err error)
 }
 
 // relay runs an exchange for the request's caller: DLP on the arguments, the call with the
 // server's credential, DLP and the prompt-injection classifier on the result, and the call
-// log. The result is returned only when every check passed.
-func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
+// log. The result and its JSON encoding are returned only when every check passed.
+func (p *Portal) relay(ctx context.Context, x *exchange) (any, []byte, error) {
 	rc, _ := ctx.Value(requestKey{}).(*requestCtx)
 	if rc == nil {
 		// Not reached through ServeHTTP: nobody was authenticated (fail closed).
-		return nil, &jsonrpc.Error{Code: CodeNotPermitted, Message: "The request was not authorised."}
+		return nil, nil, &jsonrpc.Error{Code: CodeNotPermitted, Message: "The request was not authorised."}
 	}
 	start := p.o.Now()
 	in := int64(len(x.args))
 	log := func(decision, reason string, out int64, findings, topics []string) {
-		p.logCall(rc, x.method, x.capability, x.server.ID, decision, reason, start, in, out, findings, topics)
+		p.logCall(rc, x.method, x.capability, x.upstream, x.server.ID, decision, reason, start, in, out, findings, topics)
 	}
 	argFindings, reason, blocked := p.scan(ctx, rc.portal, x.args)
 	if blocked {
 		log(decisionBlock, reason, 0, argFindings, nil)
-		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The request was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+		return nil, nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The request was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
 	}
-	cs, _, err := p.o.Upstreams.Session(ctx, x.server)
+	uc, err := p.o.Upstreams.conn(ctx, x.server)
 	if err != nil {
 		log(decisionError, ReasonUpstream, 0, nil, nil)
 		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))
-		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " cannot be reached (reference " + rc.requestID + ")."}
+		return nil, nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " cannot be reached (reference " + rc.requestID + ")."}
 	}
 	cctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
-	res, text, err := x.call(cctx, cs)
+	res, out, text, err := x.call(cctx, uc)
 	cancel()
 	if err != nil {
 		var werr *jsonrpc.Error
 		if errors.As(err, &werr) && werr.Code != codeRejectedByTransport {
 			// The upstream's own protocol error goes back as it came.
 			log(decisionError, ReasonUpstream, 0, nil, nil)
-			return nil, werr
+			return nil, nil, werr
 		}
-		p.o.Upstreams.Forget(x.server.ID, cs)
+		if errors.Is(err, errResultTooLarge) {
+			log(decisionBlock, ReasonResultTooLarge, maxUpstreamAnswer, nil, nil)
+			return nil, nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
+		}
+		p.o.Upstreams.Forget(x.server.ID, uc.session)
 		log(decisionError, ReasonUpstream, 0, nil, nil)
 		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))
-		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " failed (reference " + rc.requestID + ")."}
+		return nil, nil, &jsonrpc.Error{Code: CodeUnavailable, Message: "The MCP server " + x.server.ID + " failed (reference " + rc.requestID + ")."}
 	}
-	out, err := json.Marshal(res)
+	if out == nil {
+		out, err = json.Marshal(res)
+	}
 	if err != nil || len(out) > MaxResultBytes {
 		log(decisionBlock, ReasonResultTooLarge, int64(len(out)), nil, nil)
-		return nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
+		return nil, nil, &jsonrpc.Error{Code: CodeUnavailable, Message: fmt.Sprintf("The result is larger than %d bytes (reference %s).", MaxResultBytes, rc.requestID)}
 	}
 	findings, reason, blocked := p.scan(ctx, rc.portal, out)
 	for _, e := range argFindings {
@@ -500,7 +538,7 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
 	}
 	if blocked {
 		log(decisionBlock, reason, int64(len(out)), findings, nil)
-		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
+		return nil, nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
 	}
 	var topics []string
 	if rc.portal.PromptInjection != store.MCPActionOff {
@@ -508,40 +546,58 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
 	}
 	if blocksInjection(topics) && rc.portal.PromptInjection != store.MCPActionLog {
 		log(decisionBlock, ReasonPromptInjection, int64(len(out)), findings, topics)
-		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
+		return nil, nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The result was blocked: it carries instructions to the model (prompt injection) (reference " + rc.requestID + ")."}
 	}
 	log(decisionAllow, ReasonAllowed, int64(len(out)), findings, topics)
-	return res, nil
+	return res, out, nil
 }
 
 // toolHandler relays a call of one of the caller's tools.
 func (p *Portal) toolHandler(t *visibleTool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-		args := req.Params.Arguments
-		res, err := p.relay(ctx, &exchange{method: "tools/call", capability: t.exposed.Name, server: t.server, args: args,
-			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
-				res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: t.upstream.Name, Arguments: json.RawMessage(orEmptyObject(args))})
-				if err != nil {
-					return nil, "", err
-				}
-				return res, toolResultText(res), nil
-			}})
-		if err != nil {
-			return nil, err
-		}
-		return res.(*sdk.CallToolResult), nil
+		res, _, err := p.relayTool(ctx, t, req.Params.Arguments)
+		return res, err
 	}
+}
+
+// relayTool relays a call of one of the caller's tools with its arguments (a JSON object, or
+// none), for the SDK's tool handler and the fast path alike: relayed without the SDK's
+// client where the upstream's session allows it (upstreamConn.raw), else through it.
+func (p *Portal) relayTool(ctx context.Context, t *visibleTool, args []byte) (*sdk.CallToolResult, []byte, error) {
+	res, out, err := p.relay(ctx, &exchange{method: "tools/call", capability: t.exposed.Name, upstream: t.upstream.Name, server: t.server, args: args,
+		call: func(ctx context.Context, uc *upstreamConn) (any, []byte, string, error) {
+			if uc.raw {
+				raw, err := uc.callToolRaw(ctx, t.upstream.Name, args)
+				if err != nil {
+					return nil, nil, "", err
+				}
+				res, out, text, err := readToolResult(raw)
+				if err != nil {
+					return nil, nil, "", err
+				}
+				return res, out, text, nil
+			}
+			res, err := uc.session.CallTool(ctx, &sdk.CallToolParams{Name: t.upstream.Name, Arguments: json.RawMessage(orEmptyObject(args))})
+			if err != nil {
+				return nil, nil, "", err
+			}
+			return res, nil, toolResultText(res), nil
+		}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.(*sdk.CallToolResult), out, nil
 }
 
 // promptHandler relays a prompts/get of one of the caller's prompts.
 func (p *Portal) promptHandler(srv *store.MCPServer, upstream, exposed string) sdk.PromptHandler {
 	return func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
 		args, _ := json.Marshal(req.Params.Arguments)
-		res, err := p.relay(ctx, &exchange{method: "prompts/get", capability: exposed, server: srv, args: args,
-			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
-				res, err := cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: upstream, Arguments: req.Params.Arguments})
+		res, _, err := p.relay(ctx, &exchange{method: "prompts/get", capability: exposed, upstream: upstream, server: srv, args: args,
+			call: func(ctx context.Context, uc *upstreamConn) (any, []byte, string, error) {
+				res, err := uc.session.GetPrompt(ctx, &sdk.GetPromptParams{Name: upstream, Arguments: req.Params.Arguments})
 				if err != nil {
-					return nil, "", err
+					return nil, nil, "", err
 				}
 				var b strings.Builder
 				for _, m := range res.Messages {
@@ -549,7 +605,7 @@ func (p *Portal) promptHandler(srv *store.MCPServer, upstream, exposed string) s
 						b.WriteString(contentText(m.Content))
 					}
 				}
-				return res, b.String(), nil
+				return res, nil, b.String(), nil
 			}})
 		if err != nil {
 			return nil, err
@@ -562,11 +618,11 @@ func (p *Portal) promptHandler(srv *store.MCPServer, upstream, exposed string) s
 func (p *Portal) resourceHandler(srv *store.MCPServer) sdk.ResourceHandler {
 	return func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
 		uri := req.Params.URI
-		res, err := p.relay(ctx, &exchange{method: "resources/read", capability: uri, server: srv,
-			call: func(ctx context.Context, cs *sdk.ClientSession) (any, string, error) {
-				res, err := cs.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+		res, _, err := p.relay(ctx, &exchange{method: "resources/read", capability: uri, server: srv,
+			call: func(ctx context.Context, uc *upstreamConn) (any, []byte, string, error) {
+				res, err := uc.session.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
 				if err != nil {
-					return nil, "", err
+					return nil, nil, "", err
 				}
 				var b strings.Builder
 				for _, c := range res.Contents {
@@ -575,7 +631,7 @@ func (p *Portal) resourceHandler(srv *store.MCPServer) sdk.ResourceHandler {
 						b.WriteByte('\n')
 					}
 				}
-				return res, b.String(), nil
+				return res, nil, b.String(), nil
 			}})
 		if err != nil {
 			return nil, err
@@ -698,11 +754,13 @@ type rpcRequest struct {
 }
 
 // parseRPCRequest reads a body as one JSON-RPC request; ok is false for anything else
-// (a batch, malformed JSON), which the SDK answers.
+// (a batch, malformed JSON), which the SDK answers. It reads field names as the SDK does
+// (exactly; "Method" is not "method"), with the SDK's decoder, so that the portal checks and
+// authorises what the SDK will serve.
 func parseRPCRequest(body []byte) (rpcRequest, bool) {
 	var msg rpcRequest
-	err := json.Unmarshal(body, &msg)
-	return msg, err == nil
+	rest, err := fastjson.Parse(body, &msg, fastjson.DontMatchCaseInsensitiveStructFields)
+	return msg, err == nil && len(bytes.TrimSpace(rest)) == 0
 }
 
 // target is the tool, prompt or resource the request names: params.uri for resources/read,

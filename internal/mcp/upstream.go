@@ -19,6 +19,10 @@ import (
 // Version is what Gatehouse calls itself towards upstream servers and clients.
 const implementationName = "gatehouse-mcp-portal"
 
+// maxIdlePerUpstream is how many idle connections to one upstream host are kept for reuse:
+// concurrent tool calls each hold one while they run.
+const maxIdlePerUpstream = 64
+
 // Upstream timeouts.
 const (
 	connectTimeout = 15 * time.Second
@@ -40,6 +44,13 @@ type upstreamConn struct {
 	key       string // URL, transport and credential the session was made with
 	session   *sdk.ClientSession
 	transport string
+	// endpoint and http are where and how the session's transport sends its requests (with
+	// the session's credential): the portal's own tools/call relay (callToolRaw) uses them.
+	endpoint string
+	http     *http.Client
+	// raw is set when callToolRaw may relay a tools/call on the session: Streamable HTTP in
+	// a revision that initialises a session (2025-03-26 to 2025-11-25).
+	raw bool
 }
 
 // NewUpstreams returns a pool dialling through client, or through the SSRF-safe dialer
@@ -48,6 +59,18 @@ func NewUpstreams(client *http.Client) *Upstreams {
 	if client == nil {
 		client = netguard.NewClient(DefaultCallTimeout)
 		client.Timeout = 0 // streams may outlive one request timeout; calls carry their own deadline
+		if t, ok := client.Transport.(*http.Transport); ok {
+			t.MaxIdleConnsPerHost = maxIdlePerUpstream
+		}
+	} else if client.Transport == nil {
+		// A client on the default transport (tests, tools) gets a pool of its own: the
+		// default keeps two idle connections per host, and concurrent calls to one upstream
+		// would dial a new connection for most of them.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = maxIdlePerUpstream
+		c := *client
+		c.Transport = t
+		client = &c
 	}
 	return &Upstreams{client: client, conns: map[string]*upstreamConn{}}
 }
@@ -74,33 +97,45 @@ func credential(srv *store.MCPServer) (string, error) {
 // Session returns the server's session, connecting when there is none or the server's
 // configuration changed. The transport is the configured one or detected (DetectTransports).
 func (u *Upstreams) Session(ctx context.Context, srv *store.MCPServer) (*sdk.ClientSession, string, error) {
-	tok, err := credential(srv)
+	c, err := u.conn(ctx, srv)
 	if err != nil {
 		return nil, "", err
+	}
+	return c.session, c.transport, nil
+}
+
+// conn returns the server's connection (its session and how the session reaches the server),
+// connecting when there is none or the server's configuration changed. Every upstream request
+// of the portal gets its connection, and with it its credential, here.
+func (u *Upstreams) conn(ctx context.Context, srv *store.MCPServer) (*upstreamConn, error) {
+	tok, err := credential(srv)
+	if err != nil {
+		return nil, err
 	}
 	key := srv.URL + "\x00" + srv.Transport + "\x00" + tok
 	u.mu.Lock()
 	c := u.conns[srv.ID]
 	u.mu.Unlock()
 	if c != nil && c.key == key {
-		return c.session, c.transport, nil
+		return c, nil
 	}
-	cs, transport, err := u.connect(ctx, srv, tok)
+	c, err = u.connect(ctx, srv, tok)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	c.key = key
 	u.mu.Lock()
 	if old := u.conns[srv.ID]; old != nil && old.key == key {
 		// Another caller connected meanwhile: keep theirs.
 		u.mu.Unlock()
-		_ = cs.Close()
-		return old.session, old.transport, nil
+		_ = c.session.Close()
+		return old, nil
 	} else if old != nil {
 		go old.session.Close()
 	}
-	u.conns[srv.ID] = &upstreamConn{key: key, session: cs, transport: transport}
+	u.conns[srv.ID] = c
 	u.mu.Unlock()
-	return cs, transport, nil
+	return c, nil
 }
 
 // Forget drops a server's session after it failed, so the next use reconnects.
@@ -174,7 +209,7 @@ func httpStatusOf(err error) int {
 }
 
 // connect opens a client session to srv with the bearer token tok ("" for none).
-func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok string) (*sdk.ClientSession, string, error) {
+func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok string) (*upstreamConn, error) {
 	hc := &http.Client{Transport: &credentialTransport{base: u.client.Transport, token: tok}, CheckRedirect: u.client.CheckRedirect}
 	client := sdk.NewClient(&sdk.Implementation{Name: implementationName, Version: "1"}, nil)
 	var errs []error
@@ -185,7 +220,7 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotAcceptable:
 			default:
 				// Something answered and it was not "not here": trying elsewhere would hide why.
-				return nil, "", fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
+				return nil, fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
 			}
 		}
 		var t sdk.Transport
@@ -205,7 +240,14 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 				_ = cs.Wait()
 				cancel()
 			}()
-			return cs, transport, nil
+			c := &upstreamConn{session: cs, transport: transport, endpoint: ep.URL, http: hc}
+			if ir := cs.InitializeResult(); transport == store.MCPTransportStreamable && ir != nil {
+				switch ir.ProtocolVersion {
+				case "2025-03-26", "2025-06-18", "2025-11-25":
+					c.raw = true
+				}
+			}
+			return c, nil
 		}
 		cancel()
 		if err == nil {
@@ -214,7 +256,7 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 		}
 		errs = append(errs, fmt.Errorf("%s at %s: %w", transport, ep.URL, err))
 	}
-	return nil, "", fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
+	return nil, fmt.Errorf("mcp server %q: connect: %w", srv.ID, errors.Join(errs...))
 }
 
 // credentialTransport sets the upstream's own Authorization on every request, and nothing

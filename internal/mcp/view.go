@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,9 @@ type visibleTool struct {
 	server   *store.MCPServer
 	upstream *sdk.Tool // as the server defines it
 	exposed  *sdk.Tool // as the portal shows it: namespaced {server_id}_{tool}
+	// paramHeaders is set when the tool's input schema binds parameters to headers
+	// (x-mcp-header), which the SDK's path checks: such a tool's calls take it.
+	paramHeaders bool
 }
 
 // view is what one caller sees of a portal.
@@ -61,9 +65,62 @@ func (v *view) has(method, name string) bool {
 	return false
 }
 
-// ToolName is the name a portal shows a server's tool under: {server_id}_{tool}. Server ids
-// have no underscore, so the first one splits the name again.
+// ToolName is the name a portal shows a server's tool under: {server_id}_{tool}, where tool is
+// the tool's alias in the portal (updated_tools[].alias) or else its own name. Server ids have
+// no underscore, so names of different servers never collide, whatever their aliases; the
+// portal routes a call by the name it showed (the caller's view), never by splitting it.
 func ToolName(serverID, tool string) string { return serverID + "_" + tool }
+
+// settingsByName indexes a server entry's tool or prompt settings by the server's name.
+func settingsByName(list []store.MCPToolSetting) map[string]*store.MCPToolSetting {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]*store.MCPToolSetting, len(list))
+	for i := range list {
+		m[list[i].Name] = &list[i]
+	}
+	return m
+}
+
+func hasAlias(list []store.MCPToolSetting) bool {
+	for i := range list {
+		if list[i].Alias != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// shownName is the name a tool or prompt is shown under after its server id: the alias its
+// setting gives it (s may be nil), else its own.
+func shownName(s *store.MCPToolSetting, name string) string {
+	if s != nil && s.Alias != "" {
+		return s.Alias
+	}
+	return name
+}
+
+// ambiguousNames returns the shown names that more than one of a server's enabled tools (or
+// prompts) would take: an alias equal to another's name, which configuration validation
+// cannot see when the other is not in updated_tools (it is known only from the sync). None of
+// them is shown, for any caller: a call by that name has no single meaning.
+func ambiguousNames(names []string, settings map[string]*store.MCPToolSetting) map[string]bool {
+	first := make(map[string]string, len(names))
+	var out map[string]bool
+	for _, n := range names {
+		shown := shownName(settings[n], n)
+		if prev, ok := first[shown]; !ok {
+			first[shown] = n
+		} else if prev != n {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[shown] = true
+		}
+	}
+	return out
+}
 
 // syncedServer is a server's state with its tools decoded.
 type syncedServer struct {
@@ -71,6 +128,8 @@ type syncedServer struct {
 	tools     []*sdk.Tool
 	prompts   []*sdk.Prompt
 	resources []*sdk.Resource
+	// paramHeaders names the tools whose input schemas bind parameters to headers.
+	paramHeaders map[string]bool
 }
 
 // stateSet is every server's state as read at one time.
@@ -97,7 +156,7 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 	for _, st := range states {
 		s := &syncedServer{state: st}
 		if old := cur.server(st.ServerID); old != nil && old.state.SyncedAt.Equal(st.SyncedAt) && old.state.ToolsHash == st.ToolsHash {
-			s.tools, s.prompts, s.resources = old.tools, old.prompts, old.resources
+			s.tools, s.prompts, s.resources, s.paramHeaders = old.tools, old.prompts, old.resources, old.paramHeaders
 		} else {
 			// A list the portal cannot read exposes nothing of it.
 			if len(st.Tools) > 0 && json.Unmarshal(st.Tools, &s.tools) != nil {
@@ -108,6 +167,17 @@ func (p *Portal) serverStates(ctx context.Context) (*stateSet, error) {
 			}
 			if len(st.Resources) > 0 && json.Unmarshal(st.Resources, &s.resources) != nil {
 				s.resources = nil
+			}
+			for _, t := range s.tools {
+				if t == nil || t.InputSchema == nil {
+					continue
+				}
+				if b, err := json.Marshal(t.InputSchema); err != nil || bytes.Contains(b, []byte("x-mcp-header")) {
+					if s.paramHeaders == nil {
+						s.paramHeaders = map[string]bool{}
+					}
+					s.paramHeaders[t.Name] = true
+				}
 			}
 		}
 		next.servers[st.ServerID] = s
@@ -170,48 +240,77 @@ func (p *Portal) view(ctx context.Context, snap *snapshot.Snapshot, portal *stor
 		if !admits(snap.Policies.App(policy.MCPServerPolicyID(portal.ID, e.ServerID)), &c.in, c.machine) {
 			continue
 		}
-		settings := make(map[string]*store.MCPToolSetting, len(e.UpdatedTools))
-		for j := range e.UpdatedTools {
-			settings[e.UpdatedTools[j].Name] = &e.UpdatedTools[j]
+		settings := settingsByName(e.UpdatedTools)
+		toolEnabled := func(name string) bool {
+			if s := settings[name]; s != nil {
+				return s.Enabled
+			}
+			return !e.DefaultDisabled
+		}
+		var ambiguous map[string]bool
+		if hasAlias(e.UpdatedTools) {
+			names := make([]string, 0, len(ss.tools))
+			for _, t := range ss.tools {
+				if t != nil && t.Name != "" && toolEnabled(t.Name) {
+					names = append(names, t.Name)
+				}
+			}
+			ambiguous = ambiguousNames(names, settings)
 		}
 		for _, t := range ss.tools {
 			if t == nil || t.Name == "" {
 				continue
 			}
-			enabled := !e.DefaultDisabled
-			if s := settings[t.Name]; s != nil {
-				enabled = s.Enabled
-			}
-			if !enabled || !admits(snap.Policies.App(policy.MCPToolPolicyID(portal.ID, e.ServerID, t.Name)), &c.in, c.machine) {
+			if !toolEnabled(t.Name) || !admits(snap.Policies.App(policy.MCPToolPolicyID(portal.ID, e.ServerID, t.Name)), &c.in, c.machine) {
 				continue
 			}
-			name := ToolName(e.ServerID, t.Name)
-			if v.tools[name] != nil {
-				continue // two servers cannot share an id; a duplicate tool name keeps the first
+			shown := shownName(settings[t.Name], t.Name)
+			name := ToolName(e.ServerID, shown)
+			if v.tools[name] != nil || ambiguous[shown] {
+				// Two servers cannot share an id; a duplicate tool name keeps the first, and a
+				// name two tools would take (an alias equal to another tool's name) shows
+				// neither.
+				continue
 			}
 			exposed := *t
 			exposed.Name = name
-			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed}
+			if s := settings[t.Name]; s != nil && s.Description != "" {
+				exposed.Description = s.Description
+			}
+			v.tools[name] = &visibleTool{server: srv, upstream: t, exposed: &exposed, paramHeaders: ss.paramHeaders[t.Name]}
 			v.order = append(v.order, name)
 		}
-		promptSettings := make(map[string]bool, len(e.UpdatedPrompts))
-		for _, s := range e.UpdatedPrompts {
-			promptSettings[s.Name] = s.Enabled
+		promptSettings := settingsByName(e.UpdatedPrompts)
+		promptEnabled := func(name string) bool {
+			if s := promptSettings[name]; s != nil {
+				return s.Enabled
+			}
+			return !e.DefaultDisabled
+		}
+		ambiguous = nil
+		if hasAlias(e.UpdatedPrompts) {
+			names := make([]string, 0, len(ss.prompts))
+			for _, pr := range ss.prompts {
+				if pr != nil && pr.Name != "" && promptEnabled(pr.Name) {
+					names = append(names, pr.Name)
+				}
+			}
+			ambiguous = ambiguousNames(names, promptSettings)
 		}
 		for _, pr := range ss.prompts {
-			if pr == nil || pr.Name == "" {
+			if pr == nil || pr.Name == "" || !promptEnabled(pr.Name) {
 				continue
 			}
-			enabled, set := promptSettings[pr.Name]
-			if !set {
-				enabled = !e.DefaultDisabled
-			}
-			name := ToolName(e.ServerID, pr.Name)
-			if !enabled || v.prompts[name] != nil {
+			shown := shownName(promptSettings[pr.Name], pr.Name)
+			name := ToolName(e.ServerID, shown)
+			if v.prompts[name] != nil || ambiguous[shown] {
 				continue
 			}
 			exposed := *pr
 			exposed.Name = name
+			if s := promptSettings[pr.Name]; s != nil && s.Description != "" {
+				exposed.Description = s.Description
+			}
 			v.prompts[name] = &visiblePrompt{server: srv, upstream: pr.Name, exposed: &exposed}
 			v.promptOrder = append(v.promptOrder, name)
 		}

@@ -150,11 +150,19 @@ type MCPPortalServer struct {
 	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
 }
 
-// MCPToolSetting turns one upstream tool on or off in a portal, and may restrict it to the
-// users its policies allow.
+// MCPToolSetting turns one upstream tool (or prompt) on or off in a portal, may rename it and
+// override its description (Cloudflare's portal-level alias and description), and may
+// restrict it to the users its policies allow.
 type MCPToolSetting struct {
+	// Name is the tool as its server names it.
 	Name    string `json:"name" yaml:"name"`
 	Enabled bool   `json:"enabled" yaml:"enabled"`
+	// Alias replaces Name in the name the portal shows: {server_id}_{alias}. 1-40 letters,
+	// digits, '_' and '-', starting and ending with a letter or digit, no two separators in
+	// a row (^[a-zA-Z0-9]+([_-][a-zA-Z0-9]+)*$).
+	Alias string `json:"alias,omitempty" yaml:"alias,omitempty"`
+	// Description replaces the server's description of the tool.
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 	// Policies restrict the tool further (a Gatehouse extension).
 	Policies []PolicyLink `json:"policies,omitempty" yaml:"policies,omitempty"`
 }
@@ -223,8 +231,12 @@ type MCPCallLog struct {
 	// tool, prompt or resource as the client named it.
 	Method     string `json:"method"`
 	Capability string `json:"capability"`
-	UserID     string `json:"user_id"`
-	UserEmail  string `json:"user_email"`
+	// UpstreamCapability is the tool or prompt as its server names it (Capability is
+	// {server_id}_{alias or name}); "" for resources and for requests refused before they
+	// were routed to a server.
+	UpstreamCapability string `json:"upstream_capability,omitempty"`
+	UserID             string `json:"user_id"`
+	UserEmail          string `json:"user_email"`
 	// ClientID is the OAuth client or service token the request came with.
 	ClientID string `json:"client_id"`
 	// Decision is allow, block or error; Reason why (a stable reason code).

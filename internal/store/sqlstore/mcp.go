@@ -184,7 +184,7 @@ func (s *Store) DeleteMCPServerState(ctx context.Context, serverID string) error
 }
 
 const mcpCallLogColumns = "ts, request_id, portal_id, server_id, method, capability, user_id, user_email, client_id," +
-	" decision, reason, duration_ms, bytes_in, bytes_out, dlp_entries, topics"
+	" decision, reason, duration_ms, bytes_in, bytes_out, dlp_entries, topics, upstream_capability"
 
 // AppendMCPCallLogs stores a batch of MCP call log entries and sets their IDs and times.
 func (s *Store) AppendMCPCallLogs(ctx context.Context, logs []store.MCPCallLog) error {
@@ -211,13 +211,13 @@ func (s *Store) AppendMCPCallLogs(ctx context.Context, logs []store.MCPCallLog) 
 			return fmt.Errorf("sqlstore: append mcp call logs: [%d]: %w", i, err)
 		}
 		rows[i] = []any{micros(l.Time), l.RequestID, l.PortalID, l.ServerID, l.Method, l.Capability, l.UserID, l.UserEmail,
-			l.ClientID, l.Decision, l.Reason, l.DurationMS, l.BytesIn, l.BytesOut, entries, topics}
+			l.ClientID, l.Decision, l.Reason, l.DurationMS, l.BytesIn, l.BytesOut, entries, topics, l.UpstreamCapability}
 	}
 	if len(logs) == 0 {
 		return nil
 	}
 	ids := make([]int64, len(logs))
-	q := s.d.rebind("INSERT INTO mcp_call_logs (" + mcpCallLogColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+	q := s.d.rebind("INSERT INTO mcp_call_logs (" + mcpCallLogColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		st, err := tx.PrepareContext(ctx, q)
 		if err != nil {
@@ -307,7 +307,7 @@ func scanMCPCallLog(sc scanner) (*store.MCPCallLog, error) {
 		entries, topics string
 	)
 	if err := sc.Scan(&l.ID, &t, &l.RequestID, &l.PortalID, &l.ServerID, &l.Method, &l.Capability, &l.UserID, &l.UserEmail,
-		&l.ClientID, &l.Decision, &l.Reason, &l.DurationMS, &l.BytesIn, &l.BytesOut, &entries, &topics); err != nil {
+		&l.ClientID, &l.Decision, &l.Reason, &l.DurationMS, &l.BytesIn, &l.BytesOut, &entries, &topics, &l.UpstreamCapability); err != nil {
 		return nil, err
 	}
 	l.Time = fromMicros(t)

@@ -225,7 +225,7 @@ func fullConfig() *store.Config {
 			{ID: "portal-eng", Name: "Engineering tools",
 				Servers: []store.MCPPortalServer{
 					{ServerID: "docs", OnBehalf: true, DefaultDisabled: true,
-						UpdatedTools:   []store.MCPToolSetting{{Name: "search", Enabled: true, Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}}},
+						UpdatedTools:   []store.MCPToolSetting{{Name: "search", Enabled: true, Alias: "find", Description: "Finds documents.", Policies: []store.PolicyLink{{Ref: "pol-allow", Precedence: 1}}}},
 						UpdatedPrompts: []store.MCPToolSetting{{Name: "triage", Enabled: true}},
 						Policies:       []store.PolicyLink{{Ref: "pol-deny", Precedence: 2}}},
 					{ServerID: "jira"},

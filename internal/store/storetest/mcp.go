@@ -232,7 +232,7 @@ func testMCPStateConcurrent(t *testing.T, s store.Store, _ *Clock) {
 // fullMCPCallLog has every field set but the ID.
 func fullMCPCallLog(at time.Time) store.MCPCallLog {
 	return store.MCPCallLog{
-		Time: at, RequestID: "req-1", PortalID: "portal-1", ServerID: "docs", Method: "tools/call", Capability: "docs_search",
+		Time: at, RequestID: "req-1", PortalID: "portal-1", ServerID: "docs", Method: "tools/call", Capability: "docs_search", UpstreamCapability: "search_v2",
 		UserID: "u-1", UserEmail: "alice@example.com", ClientID: "client-1", Decision: "block", Reason: "dlp_match",
 		DurationMS: 12.625, BytesIn: 321, BytesOut: 4567, DLPEntries: []string{"Credit card", "AWS key"},
 		Topics: []string{"intent_jailbreak"},
