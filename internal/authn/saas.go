@@ -17,11 +17,12 @@ import (
 )
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
-// to after a login (SaaS SSO endpoints, the launcher and gateway device enrolment), else the
+// to after a login (SaaS SSO endpoints, the launcher, gateway device enrolment and the MCP
+// portals' connect pages and upstream OAuth callback), else the
 // launcher root.
 func authDomainPath(snap *snapshot.Snapshot, p string) string {
 	if p == "/" || p == snap.Profile.Path(EnrollPath) ||
-		strings.HasPrefix(p, snap.Profile.Path("sso/")) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+		(strings.HasPrefix(p, snap.Profile.Path("sso/")) || strings.HasPrefix(p, snap.Profile.Path("mcp/"))) && !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
 		return p
 	}
 	return "/"

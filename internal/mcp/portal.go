@@ -80,6 +80,9 @@ const (
 	ReasonPromptInjection = "prompt-injection"
 	ReasonUpstream        = "upstream-error"
 	ReasonResultTooLarge  = "result-too-large"
+	// ReasonAuthorizationRequired: the server is used with the caller's own grant (on_behalf)
+	// or the administrator's, and there is none yet (or it was revoked).
+	ReasonAuthorizationRequired = "authorization-required"
 )
 
 // TokenVerifier checks a bearer token presented to a portal; the composition root wires the
@@ -468,7 +471,11 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, error) {
 		log(decisionBlock, reason, 0, argFindings, nil)
 		return nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The request was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
 	}
-	cs, _, err := p.o.Upstreams.Session(ctx, x.server)
+	cs, _, err := p.o.Upstreams.SessionAs(ctx, x.server, upstreamUser(rc, x.server.ID))
+	if errors.Is(err, ErrAuthorizationRequired) {
+		log(decisionBlock, ReasonAuthorizationRequired, 0, nil, nil)
+		return nil, p.authorizationRequired(rc, x.server)
+	}
 	if err != nil {
 		log(decisionError, ReasonUpstream, 0, nil, nil)
 		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))
