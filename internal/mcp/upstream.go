@@ -276,7 +276,10 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, ct *crede
 		}
 		// The session's streams (the legacy transport's event stream) live in the context the
 		// session is connected with: it outlives this call and ends when the session closes.
-		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		// It carries none of the caller's values either: a portal request's context holds the
+		// protocol revision its client negotiated, which the SDK's client would send upstream
+		// as its own.
+		cctx, cancel := context.WithCancel(context.Background())
 		timer := time.AfterFunc(connectTimeout, cancel)
 		cs, err := client.Connect(cctx, t, nil)
 		if timer.Stop() && err == nil {
