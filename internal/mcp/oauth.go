@@ -45,6 +45,10 @@ const (
 	maxOAuthDocument = 1 << 20
 	// maxTokenBytes bounds an access or refresh token.
 	maxTokenBytes = 16 << 10
+	// rivalWaits and rivalWait bound how long a refused refresh looks for another replica's
+	// refresh of the same grant before it deletes the grant.
+	rivalWaits = 10
+	rivalWait  = 100 * time.Millisecond
 	// maxCachedGrants bounds the opened grants a Vault keeps in memory.
 	maxCachedGrants = 4096
 )
@@ -431,10 +435,20 @@ func (v *Vault) token(ctx context.Context, k grantKey, force bool) (string, erro
 			return "", fmt.Errorf("mcp: refreshing the upstream grant of %q: %w", k.server, err)
 		}
 		// Refused: unless another replica refreshed meanwhile (its rotation spent the refresh
-		// token this one sent), the grant is gone and must be authorised again.
-		if cur, cts, lerr := v.load(ctx, k); lerr == nil && cur.Version != g.Version && cts.fresh(v.now()) {
-			v.remember(k, cur.Version, cts)
-			return cts.AccessToken, nil
+		// token this one sent; its swap may land a moment after the refusal), the grant is
+		// gone and must be authorised again.
+		for range rivalWaits {
+			if cur, cts, lerr := v.load(ctx, k); lerr == nil && cur.Version != g.Version && cts.fresh(v.now()) {
+				v.remember(k, cur.Version, cts)
+				return cts.AccessToken, nil
+			} else if lerr != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(rivalWait):
+			}
 		}
 		v.forget(k)
 		_ = v.st.DeleteMCPUpstreamGrant(ctx, k.server, k.user)
