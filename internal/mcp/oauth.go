@@ -916,9 +916,6 @@ func (v *Vault) client(ctx context.Context, srv *store.MCPServer, d *discovery, 
 	meta := map[string]any{"client_name": v.name, "redirect_uris": []string{redirectURI},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
 		"token_endpoint_auth_method": method}
-	if len(d.scopes) > 0 {
-		meta["scope"] = strings.Join(d.scopes, " ")
-	}
 	b, _ := json.Marshal(meta)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.as.RegistrationEndpoint, bytes.NewReader(b))
 	if err != nil {
@@ -963,11 +960,11 @@ func ParseRegistration(status int, body []byte, asked string) (*clientCreds, err
 		return nil, fmt.Errorf("HTTP %d, not JSON", status)
 	}
 	if status != http.StatusCreated && status != http.StatusOK || r.Error != "" {
-		code := safeCode(r.Error)
+		code, desc := safeCode(r.Error), safeText(r.ErrorDesc)
 		if code == "" {
-			code = "HTTP " + strconv.Itoa(status)
+			code, desc = "server_error", "HTTP "+strconv.Itoa(status)
 		}
-		return nil, &ASError{Code: code, Description: safeText(r.ErrorDesc), Status: status}
+		return nil, &ASError{Code: code, Description: desc, Status: status}
 	}
 	if r.ClientID == "" || len(r.ClientID) > 1024 || len(r.ClientSecret) > 4096 {
 		return nil, errors.New("no usable client_id")
