@@ -63,7 +63,10 @@ func mcpFlags(s *admin.MCPServerInfo) string {
 			flags = append(flags, "tools changed (approve-tools)")
 		}
 	}
-	if s.Error != nil {
+	switch {
+	case s.Error != nil && s.Error.Type == store.MCPSyncErrorAuthorizationRequired:
+		flags = append(flags, "needs authorization (mcp servers authorize "+s.ID+")")
+	case s.Error != nil:
 		flags = append(flags, "sync failed: "+s.Error.Type)
 	}
 	if !s.Exposed {

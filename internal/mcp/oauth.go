@@ -123,8 +123,8 @@ func NewVault(o VaultOptions) (*Vault, error) {
 // String hides the sealing key.
 func (v *Vault) String() string { return "mcp.Vault" }
 
-// clientCreds is a client of an authorization server.
-type clientCreds struct {
+// ClientCredentials is Gatehouse's client at an authorization server.
+type ClientCredentials struct {
 	ID     string `json:"client_id"`
 	Secret string `json:"client_secret,omitempty"`
 	// AuthMethod is client_secret_basic, client_secret_post or none.
@@ -138,7 +138,7 @@ type tokenSet struct {
 	RefreshToken  string      `json:"refresh_token,omitempty"`
 	Expiry        time.Time   `json:"expiry,omitzero"`
 	Scope         string      `json:"scope,omitempty"`
-	Client        clientCreds `json:"client"`
+	Client        ClientCredentials `json:"client"`
 	TokenEndpoint string      `json:"token_endpoint"`
 	Issuer        string      `json:"issuer"`
 	Resource      string      `json:"resource"`
@@ -148,7 +148,7 @@ type tokenSet struct {
 type pending struct {
 	Verifier      string      `json:"verifier"`
 	RedirectURI   string      `json:"redirect_uri"`
-	Client        clientCreds `json:"client"`
+	Client        ClientCredentials `json:"client"`
 	TokenEndpoint string      `json:"token_endpoint"`
 	Issuer        string      `json:"issuer"`
 	Resource      string      `json:"resource"`
@@ -486,8 +486,8 @@ func (v *Vault) token(ctx context.Context, k grantKey, force bool) (string, erro
 	return next.AccessToken, nil
 }
 
-// tokenResponse is a token endpoint's answer (RFC 6749 §5.1).
-type tokenResponse struct {
+// TokenResponse is a token endpoint's answer (RFC 6749 §5.1).
+type TokenResponse struct {
 	AccessToken  string          `json:"access_token"`
 	TokenType    string          `json:"token_type"`
 	ExpiresIn    json.RawMessage `json:"expires_in"`
@@ -497,7 +497,7 @@ type tokenResponse struct {
 	ErrorDesc    string          `json:"error_description"`
 }
 
-func (t *tokenResponse) expiry(now time.Time) time.Time {
+func (t *TokenResponse) expiry(now time.Time) time.Time {
 	s := strings.Trim(string(t.ExpiresIn), `"`)
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 || n > 10*365*24*3600 {
@@ -508,8 +508,8 @@ func (t *tokenResponse) expiry(now time.Time) time.Time {
 
 // ParseTokenResponse reads a token endpoint's response body with its status: the tokens, or
 // an *ASError.
-func ParseTokenResponse(status int, contentType string, body []byte) (*tokenResponse, error) {
-	var tr tokenResponse
+func ParseTokenResponse(status int, contentType string, body []byte) (*TokenResponse, error) {
+	var tr TokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {
 		if status != http.StatusOK {
 			return nil, &ASError{Code: "server_error", Description: fmt.Sprintf("HTTP %d", status), Status: status}
@@ -547,7 +547,7 @@ func headerSafe(s string) bool {
 }
 
 // tokenRequest posts form to a token endpoint with the client's authentication.
-func (v *Vault) tokenRequest(ctx context.Context, endpoint string, c *clientCreds, form url.Values) (*tokenResponse, error) {
+func (v *Vault) tokenRequest(ctx context.Context, endpoint string, c *ClientCredentials, form url.Values) (*TokenResponse, error) {
 	switch c.AuthMethod {
 	case "client_secret_post":
 		form.Set("client_id", c.ID)
@@ -874,9 +874,9 @@ func loopbackHost(h string) bool {
 
 // client returns the client Gatehouse authorises srv as: the configured one, the stored
 // registration, or a new registration (RFC 7591).
-func (v *Vault) client(ctx context.Context, srv *store.MCPServer, d *discovery, redirectURI string) (*clientCreds, error) {
+func (v *Vault) client(ctx context.Context, srv *store.MCPServer, d *discovery, redirectURI string) (*ClientCredentials, error) {
 	if o := srv.OAuth; o != nil && o.ClientID != "" {
-		c := &clientCreds{ID: o.ClientID, AuthMethod: "none"}
+		c := &ClientCredentials{ID: o.ClientID, AuthMethod: "none"}
 		if o.ClientSecret != nil {
 			ref, err := configfield.ParseSecretRef(o.ClientSecret)
 			if err != nil {
@@ -893,7 +893,7 @@ func (v *Vault) client(ctx context.Context, srv *store.MCPServer, d *discovery, 
 		return c, nil
 	}
 	if reg, err := v.st.GetMCPUpstreamClient(ctx, srv.ID); err == nil && reg.Issuer == d.as.Issuer && reg.RedirectURI == redirectURI {
-		var c clientCreds
+		var c ClientCredentials
 		if err := v.open(clientSealID(srv.ID), reg.Sealed, &c); err == nil {
 			return &c, nil
 		}
@@ -948,7 +948,7 @@ func (v *Vault) client(ctx context.Context, srv *store.MCPServer, d *discovery, 
 
 // ParseRegistration reads a client registration response (RFC 7591 §3.2): the client, with
 // the authentication method asked for unless the server chose another.
-func ParseRegistration(status int, body []byte, asked string) (*clientCreds, error) {
+func ParseRegistration(status int, body []byte, asked string) (*ClientCredentials, error) {
 	var r struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
@@ -969,7 +969,7 @@ func ParseRegistration(status int, body []byte, asked string) (*clientCreds, err
 	if r.ClientID == "" || len(r.ClientID) > 1024 || len(r.ClientSecret) > 4096 {
 		return nil, errors.New("no usable client_id")
 	}
-	c := &clientCreds{ID: r.ClientID, Secret: r.ClientSecret, AuthMethod: asked}
+	c := &ClientCredentials{ID: r.ClientID, Secret: r.ClientSecret, AuthMethod: asked}
 	switch r.AuthMethod {
 	case "client_secret_basic", "client_secret_post", "none":
 		c.AuthMethod = r.AuthMethod

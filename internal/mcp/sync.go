@@ -177,7 +177,7 @@ func definitionsHash(tools json.RawMessage) string {
 
 // SyncErrorAuthorizationRequired is the error_details type of a sync of an oauth server that
 // has no administrator's grant (a Gatehouse extension of Cloudflare's types).
-const SyncErrorAuthorizationRequired = "authorization_required"
+const SyncErrorAuthorizationRequired = store.MCPSyncErrorAuthorizationRequired
 
 // syncError describes a failed sync as Cloudflare's error_details: unreachable when no MCP
 // answer came, upstream_error when the server answered with an error.

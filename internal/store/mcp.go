@@ -217,10 +217,15 @@ type MCPServerState struct {
 	UpdatedAt         time.Time `json:"updated_at,omitzero"`
 }
 
+// MCPSyncErrorAuthorizationRequired is the MCPSyncError type of a sync of an oauth server
+// without the administrator's grant (a Gatehouse extension of Cloudflare's upstream_error and
+// unreachable).
+const MCPSyncErrorAuthorizationRequired = "authorization_required"
+
 // MCPSyncError is why a sync failed.
 type MCPSyncError struct {
 	Message string `json:"message"`
-	// Type is upstream_error or unreachable.
+	// Type is upstream_error, unreachable or authorization_required.
 	Type           string `json:"type"`
 	HTTPStatusCode int    `json:"http_status_code,omitempty"`
 	MCPErrorCode   int64  `json:"mcp_error_code,omitempty"`
