@@ -134,24 +134,24 @@ type ClientCredentials struct {
 // tokenSet is what a grant's sealed bytes hold: the tokens, and the client and endpoint that
 // refresh them.
 type tokenSet struct {
-	AccessToken   string      `json:"access_token"`
-	RefreshToken  string      `json:"refresh_token,omitempty"`
-	Expiry        time.Time   `json:"expiry,omitzero"`
-	Scope         string      `json:"scope,omitempty"`
+	AccessToken   string            `json:"access_token"`
+	RefreshToken  string            `json:"refresh_token,omitempty"`
+	Expiry        time.Time         `json:"expiry,omitzero"`
+	Scope         string            `json:"scope,omitempty"`
 	Client        ClientCredentials `json:"client"`
-	TokenEndpoint string      `json:"token_endpoint"`
-	Issuer        string      `json:"issuer"`
-	Resource      string      `json:"resource"`
+	TokenEndpoint string            `json:"token_endpoint"`
+	Issuer        string            `json:"issuer"`
+	Resource      string            `json:"resource"`
 }
 
 // pending is what a state's sealed bytes hold.
 type pending struct {
-	Verifier      string      `json:"verifier"`
-	RedirectURI   string      `json:"redirect_uri"`
+	Verifier      string            `json:"verifier"`
+	RedirectURI   string            `json:"redirect_uri"`
 	Client        ClientCredentials `json:"client"`
-	TokenEndpoint string      `json:"token_endpoint"`
-	Issuer        string      `json:"issuer"`
-	Resource      string      `json:"resource"`
+	TokenEndpoint string            `json:"token_endpoint"`
+	Issuer        string            `json:"issuer"`
+	Resource      string            `json:"resource"`
 	// IssRequired is set when the authorization server sends iss with its responses (RFC 9207).
 	IssRequired bool `json:"iss_required,omitempty"`
 }
