@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/gatehouse/gatehouse/internal/mcp"
+	"github.com/gatehouse/gatehouse/internal/snapshot"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -400,5 +403,29 @@ func TestParseTokenResponse(t *testing.T) {
 		if (err == nil) != tc.ok || tc.code != "" && (!errors.As(err, &ase) || ase.Code != tc.code) {
 			t.Errorf("%d %s: %v", tc.status, tc.body, err)
 		}
+	}
+}
+
+// TestOnBehalfHiddenFromServiceTokens: a server a portal uses on behalf of its users is
+// neither listed to nor callable by a service token, which has no user whose grant could be
+// used (and never gets the administrator's instead).
+func TestOnBehalfHiddenFromServiceTokens(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.MCPPortals[0].Servers[0].OnBehalf = true
+	snap, err := snapshot.Compile(e.cfg, snapshot.Options{Scheme: "https"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.holder.Store(snap)
+	before := adminOnlyRuns.Load()
+	cs := connect(t, e, "admin.access", adminSecret)
+	if got := toolNames(t, cs); len(got) != 0 {
+		t.Errorf("a service token sees on_behalf tools: %v", got)
+	}
+	if _, err := cs.CallTool(t.Context(), &sdk.CallToolParams{Name: "tickets_admin_only", Arguments: map[string]any{}}); err == nil {
+		t.Error("a service token called an on_behalf tool")
+	}
+	if adminOnlyRuns.Load() != before {
+		t.Error("the upstream ran the tool")
 	}
 }
