@@ -201,9 +201,9 @@ func (v *Vault) Begin(ctx context.Context, srv *store.MCPServer, p Principal, re
 	if p.PortalID != "" {
 		// The portal travels in the state, so that the callback knows whose session to check
 		// before it spends the state.
-		state = p.PortalID + "." + state
+		state = p.PortalID + stateSep + state
 	} else {
-		state = "." + state
+		state = stateSep + state
 	}
 	id := StateID(state)
 	sealed, err := v.seal(stateSealID(id), &pending{Verifier: verifier, RedirectURI: redirectURI, Client: *client,
@@ -240,9 +240,12 @@ func StateID(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// stateSep ends the portal id in a state parameter: URL-safe, and in no id or random token.
+const stateSep = "~"
+
 // StatePortal is the portal a state parameter names ("" for the administrator's).
 func StatePortal(state string) string {
-	p, _, _ := strings.Cut(state, ".")
+	p, _, _ := strings.Cut(state, stateSep)
 	return p
 }
 

@@ -191,7 +191,7 @@ func TestVaultStaticClient(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, q.Get(k), want)
 		}
 	}
-	if u.Path != "/tenant/authorize" || !strings.HasPrefix(q.Get("state"), "agents.") || len(q.Get("code_challenge")) != 43 {
+	if u.Path != "/tenant/authorize" || !strings.HasPrefix(q.Get("state"), "agents~") || len(q.Get("code_challenge")) != 43 {
 		t.Errorf("authorization URL %s", authURL)
 	}
 
