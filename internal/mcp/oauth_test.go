@@ -429,3 +429,31 @@ func TestOnBehalfHiddenFromServiceTokens(t *testing.T) {
 		t.Error("the upstream ran the tool")
 	}
 }
+
+// BenchmarkVaultToken is the grant lookup every call of an oauth server pays: the opened grant
+// kept for StateTTL, from parallel callers.
+func BenchmarkVaultToken(b *testing.B) {
+	clock := &fakeClock{t: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, err := sqlstore.Open(b.Context(), "sqlite", filepath.Join(b.TempDir(), "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	key := make([]byte, 32)
+	v, err := mcp.NewVault(mcp.VaultOptions{Store: st, MasterKey: key, Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	as := httptest.NewServer(http.NotFoundHandler())
+	defer as.Close()
+	if err := mcp.PutGrantForTest(b.Context(), v, "wiki", "u1", "at-1", clock.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Token(b.Context(), "wiki", "u1", false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
