@@ -546,6 +546,27 @@ func TestMCPUpstreamOAuth(t *testing.T) {
 		t.Error("a grant the upstream refuses is kept")
 	}
 
+	// Every authorization, failed or not, and every disconnect is in the audit log.
+	events, err := e.G.Store.(store.AuditLog).ListAuditEvents(ctx, store.AuditQuery{TargetType: "mcp_server", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		count[ev.Action+" "+ev.Actor+" "+ev.TargetID+" "+ev.Result]++
+	}
+	for k, want := range map[string]int{
+		mcp.ActionUpstreamConnect + " mcp-upstream-callback notes success": 1, // the administrator's
+		mcp.ActionUpstreamConnect + " alice@example.com notes success":     2,
+		mcp.ActionUpstreamConnect + " bob@example.com notes failure":       1, // Alice's state
+		mcp.ActionUpstreamConnect + " alice@example.com notes failure":     1, // access_denied (a spent state names no server)
+		mcp.ActionUpstreamDisconnect + " alice@example.com notes success":  1,
+	} {
+		if count[k] != want {
+			t.Errorf("audit %q: %d, want %d (all: %v)", k, count[k], want, count)
+		}
+	}
+
 	// Revoking Alice deletes her upstream grants; the administrator's stay.
 	as.set(func(a *upstreamAS) { a.wrongResource = "" })
 	alice.Get(t, callbackOf(t, alice, connectStart(t, alice, connectURL, "alice@example.com", "connect")))

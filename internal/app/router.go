@@ -133,7 +133,7 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 		// Upstream OAuth: the callback of every authorization and the portals' connect pages,
 		// before the portals themselves (config reserves these two ids).
 		connect := &mcp.Connect{Snapshots: g.Snapshots, Upstreams: g.mcp.upstreams, Authorize: g.Authn.Authorize,
-			FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, AdminAuthorized: g.mcpAdminAuthorized, Log: g.log}
+			FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, AdminAuthorized: g.mcpAdminAuthorized, Audit: recorder, Log: g.log}
 		mounts = append(mounts,
 			mount{path: "mcp/" + config.MCPCallbackPath, prefixed: true, handler: connect},
 			mount{path: "mcp/" + config.MCPConnectPath + "/", prefixed: true, subtree: true, handler: connect},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/policy"
 	"github.com/gatehouse/gatehouse/internal/session"
@@ -89,7 +90,39 @@ type Connect struct {
 	CheckFormToken func(r *http.Request, purpose, posted string) bool
 	// AdminAuthorized runs when the administrator's authorization of a server finished.
 	AdminAuthorized func(serverID string)
-	Log             *slog.Logger
+	// Audit records every finished or failed authorization and every disconnect (nil: none).
+	Audit *audit.Recorder
+	Log   *slog.Logger
+}
+
+// Audit actions of upstream authorization.
+const (
+	// ActionUpstreamConnect: an authorization at an oauth server finished (or failed at its
+	// callback): a user's (on_behalf) or the administrator's grant.
+	ActionUpstreamConnect = "mcp_upstream.connect"
+	// ActionUpstreamDisconnect: a user deleted their grant at a server.
+	ActionUpstreamDisconnect = "mcp_upstream.disconnect"
+)
+
+// record writes an audit event of upstream authorization; actor is the user's e-mail ("" for
+// the administrator's callback, which comes with no session).
+func (c *Connect) record(r *http.Request, action, actor, serverID string, details map[string]any, opErr error) {
+	if c.Audit == nil {
+		return
+	}
+	ev := &store.AuditEvent{ActorType: store.ActorUser, Actor: actor, IP: httpx.ClientOf(r).IP.String(), Action: action,
+		TargetType: "mcp_server", TargetID: serverID, Result: store.AuditSuccess}
+	if actor == "" {
+		ev.ActorType, ev.Actor = store.ActorSystem, "mcp-upstream-callback"
+	}
+	if opErr != nil {
+		ev.Result = store.AuditFailure
+		details["error"] = opErr.Error()
+	}
+	ev.Details, _ = json.Marshal(details)
+	if err := c.Audit.Record(r.Context(), ev); err != nil {
+		c.Log.LogAttrs(r.Context(), slog.LevelWarn, "mcp upstream: audit event not recorded", slog.String("action", action), slog.Any("err", err))
+	}
 }
 
 const connectFormPurpose = "mcp-connect"
@@ -135,8 +168,7 @@ func (c *Connect) callback(w http.ResponseWriter, r *http.Request, snap *snapsho
 	}
 	q := r.URL.Query()
 	portalID := StatePortal(q.Get("state"))
-	user := ""
-	var back string
+	var user, email, back string
 	if portalID != "" {
 		app := snap.Apps[portalID]
 		if app == nil || snap.MCPPortals[portalID] == nil {
@@ -147,7 +179,7 @@ func (c *Connect) callback(w http.ResponseWriter, r *http.Request, snap *snapsho
 		if handled {
 			return
 		}
-		user, back = g.Identity.UserID, ConnectURL(snap, portalID)
+		user, email, back = g.Identity.UserID, g.Identity.Email, ConnectURL(snap, portalID)
 	}
 	st, err := v.Finish(r.Context(), q, user)
 	if err != nil {
@@ -161,6 +193,7 @@ func (c *Connect) callback(w http.ResponseWriter, r *http.Request, snap *snapsho
 		attrs := []slog.Attr{slog.String("reference", ref), slog.String("portal", portalID), slog.Any("err", err)}
 		if st != nil {
 			attrs = append(attrs, slog.String("server", st.ServerID), slog.String("started_by", st.UserEmail))
+			c.record(r, ActionUpstreamConnect, email, st.ServerID, map[string]any{"portal": portalID, "started_by": st.UserEmail, "reference": ref}, err)
 		}
 		c.Log.LogAttrs(r.Context(), slog.LevelWarn, "mcp upstream authorization failed", attrs...)
 		c.message(w, snap, http.StatusBadRequest, "Authorization failed", msg, back, "Back to your connections")
@@ -168,6 +201,7 @@ func (c *Connect) callback(w http.ResponseWriter, r *http.Request, snap *snapsho
 	}
 	c.Log.LogAttrs(r.Context(), slog.LevelInfo, "mcp upstream authorized", slog.String("server", st.ServerID),
 		slog.String("portal", st.PortalID), slog.String("user", st.UserEmail), slog.Bool("administrator", st.UserID == ""))
+	c.record(r, ActionUpstreamConnect, email, st.ServerID, map[string]any{"portal": st.PortalID, "administrator": st.UserID == ""}, nil)
 	if st.UserID == "" {
 		if c.AdminAuthorized != nil {
 			c.AdminAuthorized(st.ServerID)
@@ -248,6 +282,7 @@ func (c *Connect) page(w http.ResponseWriter, r *http.Request, snap *snapshot.Sn
 				return
 			}
 			c.Upstreams.ForgetUser(srv.ID, g.Identity.UserID)
+			c.record(r, ActionUpstreamDisconnect, g.Identity.Email, srv.ID, map[string]any{"portal": portal.ID}, nil)
 			c.Log.LogAttrs(r.Context(), slog.LevelInfo, "mcp upstream disconnected", slog.String("server", srv.ID), slog.String("user", g.Identity.Email))
 			http.Redirect(w, r, self, http.StatusSeeOther)
 		default:
