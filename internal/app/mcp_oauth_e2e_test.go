@@ -600,3 +600,83 @@ func (a *upstreamAS) grantOf(token string) (asToken, bool) {
 	g, ok := a.access[token]
 	return g, ok
 }
+
+// TestMCPUpstreamOAuthScaleOut: two replicas on PostgreSQL with no session affinity. An
+// authorization started at one replica finishes at the other (the state is in the store), a
+// user's grant serves calls at both, and after expiry one refresh serves both (the other
+// replica reads the refreshed grant from the store instead of spending the rotated refresh
+// token).
+func TestMCPUpstreamOAuthScaleOut(t *testing.T) {
+	storage := `storage: {driver: postgres, dsn: "` + testenv.PostgresDSN(t) + `"}`
+	var clock atomic.Pointer[testenv.Clock]
+	as := startUpstreamAS(t, func() time.Time {
+		if c := clock.Load(); c != nil {
+			return c.Now()
+		}
+		return time.Now()
+	})
+	notes, files := startOAuthUpstream(t, as, "notes"), startOAuthUpstream(t, as, "files")
+	c := testenv.StartCluster(t, 2, strings.NewReplacer("NOTES", notes.URL, "FILES", files.URL).Replace(mcpOAuthConfig), storage)
+	r0, r1 := c.Replicas[0], c.Replicas[1]
+	clock.Store(r0.Clock)
+	ctx := t.Context()
+
+	// The administrator's authorization starts at replica 0 and finishes at replica 1.
+	as.set(func(a *upstreamAS) { a.user = "ops" })
+	var a admin.MCPAuthorization
+	adminAPI(t, r0, http.MethodPost, "/api/v1/mcp/servers/notes/authorize", &a)
+	b1 := r1.NewBrowser()
+	if resp, page := b1.Get(t, callbackOf(t, b1, a.AuthorizationURL)); resp.StatusCode != http.StatusOK || !strings.Contains(page, "authorised") {
+		t.Fatalf("admin callback at the other replica: %d %s\n%s", resp.StatusCode, page, r1.Logs.String())
+	}
+	waitSync(t, r0, "notes", func(s *store.MCPServerState) bool { return s.Status == store.MCPSyncReady })
+
+	// Alice's browser and client alternate between the replicas on every request.
+	alice := c.NewBrowser()
+	h, _, _ := oauthClientWith(t, r0, alice, "alice@example.com", false)
+	cl := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, nil)
+	alternating := &http.Client{Transport: c.NewBrowser().Client.Transport, Timeout: 10 * time.Second}
+	cs, err := cl.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: portalURL(r0, "agents"), HTTPClient: alternating,
+		OAuthHandler: h, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer cs.Close()
+	as.set(func(a *upstreamAS) { a.user = "alice-notes" })
+	connectURL := r0.URL("localhost", "/.gatehouse/mcp/connect/agents")
+	// The connect form posts to one replica, the callback lands on the other.
+	if resp, page := alice.Get(t, callbackOf(t, alice, connectStart(t, alice, connectURL, "alice@example.com", "connect"))); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Connected since") {
+		t.Fatalf("after connecting: %d %s", resp.StatusCode, page)
+	}
+	for i := range 4 {
+		if got, err := whoami(t, cs, "notes"); err != nil || got != "notes:alice-notes" {
+			t.Fatalf("call %d: %q %v", i, got, err)
+		}
+	}
+	r0.Clock.Advance(10 * time.Minute)
+	for i := range 4 {
+		if got, err := whoami(t, cs, "notes"); err != nil || got != "notes:alice-notes" {
+			t.Fatalf("call %d after expiry: %q %v\n%s\n%s", i, got, err, r0.Logs.String(), r1.Logs.String())
+		}
+	}
+	for i, r := range c.Replicas {
+		if !strings.Contains(r.Logs.String(), `"capability":"notes_whoami","email":"alice@example.com"`) {
+			t.Errorf("replica %d served none of Alice's calls", i)
+		}
+	}
+	if !strings.Contains(r1.Logs.String(), `"msg":"mcp upstream authorized","server":"notes","portal":"","user":"","administrator":true`) {
+		t.Error("the administrator's authorization did not finish at replica 1")
+	}
+	as.mu.Lock()
+	n := 0
+	for _, r := range as.refreshes {
+		if r == notes.resource {
+			n++
+		}
+	}
+	as.mu.Unlock()
+	// One refresh of Alice's grant; the administrator's grant is refreshed by syncs only.
+	if n != 1 {
+		t.Errorf("%d refreshes of notes grants after expiry, want Alice's one", n)
+	}
+}
