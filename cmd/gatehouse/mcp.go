@@ -18,7 +18,7 @@ import (
 func mcpCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "mcp", Short: "The MCP server portal: registered servers, their sync and tool approval, call logs (acts on the configured store)"}
 	servers := &cobra.Command{Use: "servers", Short: "List, inspect, sync and approve the registered MCP servers (mcp_servers)"}
-	servers.AddCommand(mcpServersListCmd(), mcpServersShowCmd(), mcpServersSyncCmd(), mcpServersApproveCmd())
+	servers.AddCommand(mcpServersListCmd(), mcpServersShowCmd(), mcpServersSyncCmd(), mcpServersApproveCmd(), mcpServersAuthorizeCmd())
 	cmd.AddCommand(servers, mcpLogsCmd())
 	return cmd
 }
@@ -63,7 +63,10 @@ func mcpFlags(s *admin.MCPServerInfo) string {
 			flags = append(flags, "tools changed (approve-tools)")
 		}
 	}
-	if s.Error != nil {
+	switch {
+	case s.Error != nil && s.Error.Type == store.MCPSyncErrorAuthorizationRequired:
+		flags = append(flags, "needs authorization (mcp servers authorize "+s.ID+")")
+	case s.Error != nil:
 		flags = append(flags, "sync failed: "+s.Error.Type)
 	}
 	if !s.Exposed {
@@ -217,6 +220,37 @@ func mcpServersApproveCmd() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "approved the %d tool definitions of %s: %s\n", s.ToolCount, orDash(s.ID),
 					orDash(strings.Join(s.ToolNames, ", ")))
+				return nil
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func mcpServersAuthorizeCmd() *cobra.Command {
+	var f adminFlags
+	cmd := &cobra.Command{
+		Use:   "authorize ID [--config FILE] [--json]",
+		Short: "Authorise Gatehouse at an oauth MCP server with your account (its administrator credential)",
+		Long: "Start the administrator's authorization at an MCP server with auth_type oauth: Gatehouse discovers the\n" +
+			"server's authorization server, registers itself there when needed, and prints a URL. Open it in a\n" +
+			"browser within 10 minutes, sign in and approve; the authorization server sends you back to Gatehouse's\n" +
+			"callback (<auth domain><prefix>mcp/servers-callback, served by any replica), which stores the grant,\n" +
+			"sealed under the master key, as the server's administrator credential, and syncs the server.\n" +
+			"Recorded in the audit log.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withService(cmd, func(svc *admin.Service) error {
+				a, err := svc.AuthorizeMCPServer(cmd.Context(), admin.CLIActor, args[0])
+				if err != nil {
+					return err
+				}
+				if f.json {
+					return f.emit(cmd, a, nil)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Open this URL in a browser before %s to authorise Gatehouse at %s:\n\n  %s\n",
+					a.ExpiresAt.UTC().Format(time.DateTime+" UTC"), a.ServerID, a.AuthorizationURL)
 				return nil
 			})
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,73 @@ func TestMCPLogsCommand(t *testing.T) {
 	}
 	if len(events) < 8 {
 		t.Errorf("%d call log readings audited", len(events))
+	}
+}
+
+// TestMCPServersAuthorizeCommand: an oauth server's sync says it needs authorization;
+// `mcp servers authorize` discovers its authorization server (the 401 challenge, protected
+// resource metadata, RFC 8414), registers Gatehouse there and prints the URL to open, with PKCE
+// and the resource indicator; a server of another auth type is refused.
+func TestMCPServersAuthorizeCommand(t *testing.T) {
+	var registered []string
+	var as *httptest.Server
+	as = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/mcp":
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+as.URL+`/.well-known/oauth-protected-resource/mcp", scope="wiki.read"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		case "/.well-known/oauth-protected-resource/mcp":
+			_ = json.NewEncoder(w).Encode(map[string]any{"resource": as.URL + "/mcp", "authorization_servers": []string{as.URL}})
+		case "/.well-known/oauth-authorization-server":
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": as.URL, "authorization_endpoint": as.URL + "/authorize",
+				"token_endpoint": as.URL + "/token", "registration_endpoint": as.URL + "/register", "code_challenge_methods_supported": []string{"S256"}})
+		case "/register":
+			var m struct {
+				RedirectURIs []string `json:"redirect_uris"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&m)
+			registered = append(registered, m.RedirectURIs...)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"client_id":"gh-client","client_secret":"gh-secret"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer as.Close()
+	cfgFile := mcpCLIEnv(t)
+	b, err := os.ReadFile(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "mcp_portals:", "  - {id: wiki, name: Wiki, url: \""+as.URL+"/mcp\", auth_type: oauth, review_status: approved}\nmcp_portals:", 1))
+	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = run(t, "mcp", "servers", "sync", "wiki", "--config", cfgFile)
+	if table := mustRun(t, "mcp", "servers", "list", "--config", cfgFile); !strings.Contains(table, "needs authorization (mcp servers authorize wiki)") {
+		t.Errorf("list before authorization:\n%s", table)
+	}
+	out := mustRun(t, "mcp", "servers", "authorize", "wiki", "--config", cfgFile)
+	i := strings.Index(out, as.URL+"/authorize?")
+	if i < 0 {
+		t.Fatalf("authorize printed:\n%s", out)
+	}
+	u, err := url.Parse(strings.TrimSpace(out[i:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("client_id") != "gh-client" || q.Get("resource") != as.URL+"/mcp" || q.Get("scope") != "wiki.read" || q.Get("code_challenge_method") != "S256" ||
+		!strings.HasSuffix(q.Get("redirect_uri"), "auth.example.com/.gatehouse/mcp/servers-callback") || len(registered) != 1 || registered[0] != q.Get("redirect_uri") {
+		t.Errorf("authorization URL %s (registered %v)", u, registered)
+	}
+	// The registration is kept: a second authorization does not register again.
+	mustRun(t, "mcp", "servers", "authorize", "wiki", "--config", cfgFile)
+	if len(registered) != 1 {
+		t.Errorf("registered %d times", len(registered))
+	}
+	if _, _, err := run(t, "mcp", "servers", "authorize", "docs", "--config", cfgFile); err == nil || !strings.Contains(err.Error(), "not oauth") {
+		t.Errorf("authorize a bearer server: %v", err)
 	}
 }

@@ -15,6 +15,9 @@ const (
 	ActionSyncMCPServer = "mcp_server.sync"
 	// ActionApproveMCPTools records the approval of a server's current tool definitions.
 	ActionApproveMCPTools = "mcp_server.approve_tools"
+	// ActionAuthorizeMCPServer records the start of the administrator's authorization at an
+	// oauth server (the grant is made when the authorization server redirects back).
+	ActionAuthorizeMCPServer = "mcp_server.authorize"
 	// ActionReadMCPCallLogs records each listing of the MCP call logs, with its filters.
 	ActionReadMCPCallLogs = "mcp.call_logs.read"
 )
@@ -59,6 +62,16 @@ type MCPPortalInfo struct {
 	Endpoint string `json:"endpoint"`
 }
 
+// MCPAuthorization is an authorization of Gatehouse at an oauth server, started by an
+// administrator: open AuthorizationURL in a browser, sign in at the server's authorization
+// server and approve before ExpiresAt; the grant becomes the server's administrator
+// credential.
+type MCPAuthorization struct {
+	ServerID         string    `json:"server_id"`
+	AuthorizationURL string    `json:"authorization_url"`
+	ExpiresAt        time.Time `json:"expires_at"`
+}
+
 // MCPCallLogQuery filters the MCP call logs; empty fields do not filter.
 type MCPCallLogQuery struct {
 	// Portal and Server are ids; User an e-mail address; Decision allow, block or error.
@@ -86,6 +99,9 @@ type MCP interface {
 	// ApproveTools records a server's current tool definitions as approved (ErrConflict when
 	// it was never synced).
 	ApproveTools(ctx context.Context, id string) (*MCPServerInfo, error)
+	// Authorize starts the administrator's authorization at an oauth server (ErrInvalid for a
+	// server of another auth type).
+	Authorize(ctx context.Context, id string) (*MCPAuthorization, error)
 	// Portals returns every portal, by id.
 	Portals(ctx context.Context) ([]MCPPortalInfo, error)
 	// CallLogs lists the call logs q selects, newest first; cursor, when not "", continues
@@ -155,6 +171,24 @@ func (s *Service) ApproveMCPTools(ctx context.Context, a Actor, id string) (*MCP
 		return nil, err
 	}
 	return info, nil
+}
+
+// AuthorizeMCPServer starts the administrator's authorization at an oauth server and records
+// it in the audit log (the URL itself is not recorded: it carries the state).
+func (s *Service) AuthorizeMCPServer(ctx context.Context, a Actor, id string) (*MCPAuthorization, error) {
+	m, err := s.mcp()
+	var out *MCPAuthorization
+	if err == nil {
+		out, err = m.Authorize(ctx, id)
+	}
+	details := map[string]any{}
+	if out != nil {
+		details["expires_at"] = out.ExpiresAt
+	}
+	if err := s.finish(ctx, a, ActionAuthorizeMCPServer, "mcp_server", id, details, err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ListMCPPortals returns every MCP portal.

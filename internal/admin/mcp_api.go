@@ -11,6 +11,7 @@ func (a *API) mcpRoutes() {
 	a.route("GET /api/v1/mcp/servers/{id}", "", a.getMCPServer)
 	a.route("POST /api/v1/mcp/servers/{id}/sync", "", a.syncMCPServer)
 	a.route("POST /api/v1/mcp/servers/{id}/approve_tools", "", a.approveMCPTools)
+	a.route("POST /api/v1/mcp/servers/{id}/authorize", "", a.authorizeMCPServer)
 	a.route("GET /api/v1/mcp/portals", "", a.listMCPPortals)
 	a.route("GET /api/v1/mcp/logs", "", a.mcpCallLogs)
 }
@@ -44,6 +45,14 @@ func (a *API) syncMCPServer(r *http.Request, actor Actor) (any, *ResultInfo, err
 
 func (a *API) approveMCPTools(r *http.Request, actor Actor) (any, *ResultInfo, error) {
 	v, err := a.svc.ApproveMCPTools(r.Context(), actor, r.PathValue("id"))
+	return v, nil, err
+}
+
+// authorizeMCPServer serves POST /api/v1/mcp/servers/{id}/authorize: the administrator's
+// authorization at an oauth server starts, and the result's authorization_url is opened in a
+// browser to finish it.
+func (a *API) authorizeMCPServer(r *http.Request, actor Actor) (any, *ResultInfo, error) {
+	v, err := a.svc.AuthorizeMCPServer(r.Context(), actor, r.PathValue("id"))
 	return v, nil, err
 }
 

@@ -51,6 +51,7 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/v1/mcp/servers/{id}":                      {"One MCP server with its synced tools, prompts and resources", nil},
 	"POST /api/v1/mcp/servers/{id}/sync":                {"Sync an MCP server now", nil},
 	"POST /api/v1/mcp/servers/{id}/approve_tools":       {"Approve an MCP server's current tool definitions", nil},
+	"POST /api/v1/mcp/servers/{id}/authorize":           {"Start the administrator's authorization at an oauth MCP server (returns the URL to open)", nil},
 	"GET /api/v1/mcp/portals":                           {"MCP portals with their endpoints", pagedQuery},
 	"GET /api/v1/mcp/logs":                              {"The MCP call logs", []string{"portal", "server", "user", "decision", "since", "until", "limit", "cursor"}},
 	"POST " + pathServiceTokens + "/{id}/rotate":        {"Give a service token a new client secret (returned once)", nil},

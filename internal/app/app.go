@@ -291,7 +291,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if err := g.newPromptLog(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := g.newMCP(cfg); err != nil {
+	if err := g.newMCP(cfg, master); err != nil {
 		return nil, fmt.Errorf("mcp portal: %w", err)
 	}
 	proxyPrompts, err := newProxyPromptInspector(cfg.Gateway.PromptProtection)

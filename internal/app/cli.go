@@ -76,8 +76,37 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		if profile != nil {
 			endpoint = profile.Path("mcp/")
 		}
-		a.Service.MCP = &mcpAdmin{st: ms, syncer: &mcp.Syncer{Store: ms, Upstreams: a.upstreams, Now: time.Now}, log: log, now: time.Now,
+		m := &mcpAdmin{st: ms, syncer: &mcp.Syncer{Store: ms, Upstreams: a.upstreams, Now: time.Now}, log: log, now: time.Now,
 			config: func() ([]store.MCPServer, []store.MCPPortal, string) { return cfg.MCPServers, cfg.MCPPortals, endpoint }}
+		if ua, ok := st.(store.MCPUpstreamAuth); ok {
+			// oauth servers: the CLI syncs with the administrator's grant and starts
+			// authorizations whose callback the serving Gatehouse (any replica) finishes; both
+			// seal under the master key.
+			master, err := keys.LoadMasterKey(cfg.Secrets.MasterKeyFile)
+			if err != nil {
+				_ = st.Close()
+				return nil, fmt.Errorf("secrets.master_key_file: %w", err)
+			}
+			v, err := mcp.NewVault(mcp.VaultOptions{Store: ua, MasterKey: master, ClientName: "Gatehouse (" + cfg.Organization.Name + ")"})
+			if err != nil {
+				_ = st.Close()
+				return nil, err
+			}
+			a.upstreams.UseVault(v)
+			m.vault = v
+			m.callback = func() (string, error) {
+				sc, err := cfg.StoreConfig()
+				if err != nil {
+					return "", err
+				}
+				snap, err := snapshot.Compile(sc, snapshotOptions(cfg))
+				if err != nil {
+					return "", err
+				}
+				return mcp.CallbackURL(snap), nil
+			}
+		}
+		a.Service.MCP = m
 	}
 	return a, nil
 }

@@ -31,7 +31,7 @@ type mcpSurface struct {
 
 // newMCP builds the MCP server portal when the store can keep its state (both SQL backends
 // can); without that capability the portal is not mounted.
-func (g *Gatehouse) newMCP(cfg *config.File) error {
+func (g *Gatehouse) newMCP(cfg *config.File, master []byte) error {
 	st, ok := g.Store.(store.MCP)
 	if !ok {
 		return nil
@@ -49,6 +49,13 @@ func (g *Gatehouse) newMCP(cfg *config.File) error {
 		return err
 	}
 	m := &mcpSurface{upstreams: mcp.NewUpstreams(nil), logs: mcp.NewCallLogWriterRetaining(st, g.mcpCallMetrics(), cfg.MCP.CallLogs.Retention.Std(), g.now)}
+	if ua, ok := g.Store.(store.MCPUpstreamAuth); ok {
+		v, err := mcp.NewVault(mcp.VaultOptions{Store: ua, MasterKey: master, Now: g.now, ClientName: "Gatehouse (" + cfg.Organization.Name + ")"})
+		if err != nil {
+			return err
+		}
+		m.upstreams.UseVault(v)
+	}
 	m.syncer = &mcp.Syncer{Store: st, Upstreams: m.upstreams, Now: g.now}
 	m.portal = mcp.New(mcp.Options{Snapshots: g.Snapshots, Store: st, Upstreams: m.upstreams,
 		DLP: dlp.NewEngine(dlp.Options{PayloadKey: key}), Profiles: profiles, Logs: m.logs, Log: g.log, Now: g.now})
@@ -70,6 +77,13 @@ func (g *Gatehouse) mcpAdmin() *mcpAdmin {
 	}
 	st, _ := g.Store.(store.MCP)
 	return &mcpAdmin{st: st, syncer: g.mcp.syncer, changed: g.mcp.portal.StatesChanged, log: g.log, now: g.now,
+		vault: g.mcp.upstreams.Vault(), callback: func() (string, error) {
+			snap := g.Snapshots.Load()
+			if snap == nil {
+				return "", errors.New("no configuration loaded")
+			}
+			return mcp.CallbackURL(snap), nil
+		},
 		config: func() ([]store.MCPServer, []store.MCPPortal, string) {
 			snap := g.Snapshots.Load()
 			if snap == nil {
@@ -210,6 +224,25 @@ func (g *Gatehouse) syncMCP(ctx context.Context) {
 }
 
 func equalCredential(a, b any) bool { return reflect.DeepEqual(a, b) }
+
+// mcpAdminAuthorized syncs a server at once after its administrator's authorization finished
+// on this replica.
+func (g *Gatehouse) mcpAdminAuthorized(serverID string) {
+	snap := g.Snapshots.Load()
+	if g.mcp == nil || snap == nil || snap.MCPServers[serverID] == nil {
+		return
+	}
+	srv := snap.MCPServers[serverID]
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*mcp.DefaultCallTimeout)
+		defer cancel()
+		res, err := g.mcp.syncer.Sync(ctx, srv)
+		if res != nil {
+			logMCPSync(g.log, srv, res, err)
+			g.mcp.portal.StatesChanged()
+		}
+	}()
+}
 
 // closeMCP writes the queued call logs and closes upstream sessions.
 func (g *Gatehouse) closeMCP(ctx context.Context) {

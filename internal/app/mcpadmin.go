@@ -30,9 +30,45 @@ type mcpAdmin struct {
 	changed func()
 	log     *slog.Logger
 	now     func() time.Time
+	// vault holds the grants at oauth servers, and callback returns the redirect URI of their
+	// authorizations; nil when upstream OAuth is not available.
+	vault    *mcp.Vault
+	callback func() (string, error)
 }
 
 var _ admin.MCP = (*mcpAdmin)(nil)
+
+func (m *mcpAdmin) Authorize(ctx context.Context, id string) (*admin.MCPAuthorization, error) {
+	srv, err := m.server(id)
+	if err != nil {
+		return nil, err
+	}
+	if srv.AuthType != store.MCPAuthOAuth {
+		return nil, fmt.Errorf("%w: mcp server %s uses auth_type %s, not oauth", admin.ErrInvalid, id, orUnauthenticated(srv.AuthType))
+	}
+	if m.vault == nil || m.callback == nil {
+		return nil, fmt.Errorf("%w: upstream OAuth needs a store that keeps its grants", admin.ErrConflict)
+	}
+	cb, err := m.callback()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, mcp.DefaultCallTimeout)
+	defer cancel()
+	u, expires, err := m.vault.Begin(ctx, srv, mcp.Principal{}, cb)
+	if err != nil {
+		m.log.Warn("mcp server authorization not started", "server", id, "err", err)
+		return nil, fmt.Errorf("%w: mcp server %s: the authorization cannot start: %s", admin.ErrConflict, id, err.Error())
+	}
+	return &admin.MCPAuthorization{ServerID: id, AuthorizationURL: u, ExpiresAt: expires}, nil
+}
+
+func orUnauthenticated(s string) string {
+	if s == "" {
+		return store.MCPAuthUnauthenticated
+	}
+	return s
+}
 
 func (m *mcpAdmin) server(id string) (*store.MCPServer, error) {
 	servers, _, _ := m.config()

@@ -133,7 +133,13 @@ func (g *Gatehouse) authDomainRouter(recorder *audit.Recorder) http.Handler {
 				mount{path: "/.well-known/oauth-authorization-server/", subtree: true, handler: asMetadata},
 				mount{path: "/.well-known/openid-configuration/", subtree: true, handler: asMetadata})
 		}
+		// Upstream OAuth: the callback of every authorization and the portals' connect pages,
+		// before the portals themselves (config reserves these two ids).
+		connect := &mcp.Connect{Snapshots: g.Snapshots, Upstreams: g.mcp.upstreams, Authorize: g.Authn.Authorize,
+			FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, AdminAuthorized: g.mcpAdminAuthorized, Audit: recorder, Log: g.log}
 		mounts = append(mounts,
+			mount{path: "mcp/" + config.MCPCallbackPath, prefixed: true, handler: connect},
+			mount{path: "mcp/" + config.MCPConnectPath + "/", prefixed: true, subtree: true, handler: connect},
 			mount{path: "mcp/", prefixed: true, subtree: true, handler: g.mcp.portal},
 			mount{path: "/.well-known/oauth-protected-resource/", subtree: true, handler: http.HandlerFunc(g.mcp.portal.ServeResourceMetadata)})
 	}

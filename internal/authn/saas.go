@@ -17,11 +17,13 @@ import (
 )
 
 // authDomainPath returns p if it is a path on the auth domain Gatehouse may send a browser back
-// to after a login (SaaS SSO endpoints, the launcher and gateway device enrolment), else the
-// launcher root. The admin console's pages (ConsolePath and below) are such paths too.
+// to after a login (SaaS SSO endpoints, the launcher, gateway device enrolment, the MCP portals'
+// connect pages and upstream OAuth callback), else the launcher root. The admin console's pages
+// (ConsolePath and below, without a query) are such paths too.
 func authDomainPath(snap *snapshot.Snapshot, p string) string {
 	clean := !strings.Contains(p, "//") && !strings.ContainsAny(p, "\\\r\n")
-	if p == "/" || p == snap.Profile.Path(EnrollPath) || strings.HasPrefix(p, snap.Profile.Path("sso/")) && clean ||
+	if p == "/" || p == snap.Profile.Path(EnrollPath) ||
+		(strings.HasPrefix(p, snap.Profile.Path("sso/")) || strings.HasPrefix(p, snap.Profile.Path("mcp/"))) && clean ||
 		strings.HasPrefix(p, snap.Profile.Path(ConsolePath)) && clean && !strings.ContainsAny(p, "?#") {
 		return p
 	}

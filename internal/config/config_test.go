@@ -525,16 +525,21 @@ mcp_servers:
     auth_credentials: {env: TICKETS_MCP_TOKEN}
     review_status: approved
     hold_changed_tools: true
+  - id: wiki
+    name: Wiki
+    url: https://wiki.example.com/mcp
+    auth_type: oauth
+    oauth: {client_id: gatehouse, client_secret: {env: WIKI_MCP_CLIENT_SECRET}, scopes: [wiki.read]}
 mcp_portals:
   - id: agents
     name: Agents
     servers:
       - server_id: tickets
-        on_behalf: true # upstream OAuth: not supported yet
         default_disabled: true
         updated_tools: [{name: search, enabled: true, alias: find, description: Finds documents., policies: [{ref: all, precedence: 1}]}]
         updated_prompts: [{name: triage, enabled: true}]
         policies: [{ref: all, precedence: 1}]
+      - {server_id: wiki, on_behalf: true}
     policies: [{ref: svc, precedence: 1}]
     allowed_idps: [pin]
     session_duration: 8h

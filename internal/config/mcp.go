@@ -54,6 +54,20 @@ func mcpServerIDProblem(id string) string {
 	return ""
 }
 
+// Paths under <prefix>mcp/ that are not portals: the callback of upstream authorizations and the
+// page where users connect their upstream accounts (package mcp serves them).
+const (
+	MCPCallbackPath = "servers-callback"
+	MCPConnectPath  = "connect"
+)
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 // MCP configures what the MCP portals keep.
 type MCP struct {
 	// CallLogs are the portals' call logs (gatehouse mcp logs, the admin API).
@@ -115,9 +129,28 @@ func (c *checker) mcp() {
 				c.add(path+".auth_credentials", err.Error())
 			}
 		case store.MCPAuthOAuth:
-			c.add(path+".auth_type", "oauth (the administrator's or each user's upstream OAuth grant) is not supported yet; use bearer with a token the server issued, or unauthenticated")
+			if s.AuthCredentials != nil {
+				c.add(path+".auth_credentials", "is only used with auth_type bearer (oauth servers get their tokens by authorization: gatehouse mcp servers authorize)")
+			}
+			if o := s.OAuth; o != nil {
+				if o.ClientSecret != nil {
+					if o.ClientID == "" {
+						c.add(path+".oauth.client_secret", "needs oauth.client_id")
+					} else if _, err := configfield.ParseSecretRef(o.ClientSecret); err != nil {
+						c.add(path+".oauth.client_secret", err.Error())
+					}
+				}
+				for j, sc := range o.Scopes {
+					if sc == "" || strings.ContainsAny(sc, " \t\r\n\"\\") {
+						c.addf(fmt.Sprintf("%s.oauth.scopes[%d]", path, j), "must be one OAuth scope token (no spaces, quotes or backslashes)")
+					}
+				}
+			}
 		default:
-			c.addf(path+".auth_type", "must be %s or %s", store.MCPAuthUnauthenticated, store.MCPAuthBearer)
+			c.addf(path+".auth_type", "must be %s, %s or %s", store.MCPAuthUnauthenticated, store.MCPAuthBearer, store.MCPAuthOAuth)
+		}
+		if s.OAuth != nil && s.AuthType != store.MCPAuthOAuth {
+			c.add(path+".oauth", "is only used with auth_type oauth")
 		}
 		switch s.ReviewStatus {
 		case "", store.MCPReviewApproved, store.MCPReviewUnapproved, store.MCPReviewInReview, store.MCPReviewUnreviewed:
@@ -138,6 +171,9 @@ func (c *checker) mcp() {
 	for i := range portals {
 		p := &portals[i]
 		path := fmt.Sprintf("mcp_portals[%d]", i)
+		if p.ID == MCPCallbackPath || p.ID == MCPConnectPath {
+			c.addf(path+".id", "%q is reserved (<prefix>mcp/%s serves upstream OAuth)", p.ID, p.ID)
+		}
 		if apps[p.ID] {
 			c.addf(path+".id", "%q is the id of an application; a portal is an application itself and needs its own id", p.ID)
 		}
@@ -166,8 +202,8 @@ func (c *checker) mcp() {
 				c.addf(ep+".server_id", "server %q is already in the portal at servers[%d]", e.ServerID, k)
 			}
 			seen[e.ServerID] = j
-			if e.OnBehalf {
-				c.add(ep+".on_behalf", "needs a server with auth_type oauth, which is not supported yet")
+			if e.OnBehalf && srv != nil && srv.AuthType != store.MCPAuthOAuth {
+				c.addf(ep+".on_behalf", "needs a server with auth_type oauth (each user authorises it); %q is %s", e.ServerID, orDefault(srv.AuthType, store.MCPAuthUnauthenticated))
 			}
 			for _, list := range []struct {
 				field string

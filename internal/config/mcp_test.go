@@ -22,7 +22,11 @@ mcp_servers:
 		{"  - {id: wiki, name: W, url: \"https://w.example.com/mcp\"}\n", "mcp_servers[1].id"},
 		{"  - {id: two, name: W, url: \"ftp://w.example.com/mcp\"}\n", "mcp_servers[1].url"},
 		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: bearer}\n", "mcp_servers[1].auth_credentials"},
-		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: oauth}\n", "mcp_servers[1].auth_type"},
+		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: oauth, auth_credentials: x}\n", "mcp_servers[1].auth_credentials"},
+		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: oauth, oauth: {client_secret: x}}\n", "mcp_servers[1].oauth.client_secret"},
+		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: oauth, oauth: {scopes: [\"a b\"]}}\n", "mcp_servers[1].oauth.scopes[0]"},
+		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", oauth: {client_id: x}}\n", "mcp_servers[1].oauth"},
+		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", auth_type: basic}\n", "mcp_servers[1].auth_type"},
 		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", transport: websocket}\n", "mcp_servers[1].transport"},
 		{"  - {id: two, name: W, url: \"https://w.example.com/mcp\", review_status: maybe}\n", "mcp_servers[1].review_status"},
 	} {
@@ -37,6 +41,8 @@ mcp_servers:
 		{"{id: agents, name: A, servers: []}", "mcp_portals[0].servers"},
 		{"{id: agents, name: A, servers: [{server_id: wiki}, {server_id: wiki}]}", "mcp_portals[0].servers[1].server_id"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, on_behalf: true}]}", "mcp_portals[0].servers[0].on_behalf"},
+		{"{id: servers-callback, name: A, servers: [{server_id: wiki}]}", "mcp_portals[0].id"},
+		{"{id: connect, name: A, servers: [{server_id: wiki}]}", "mcp_portals[0].id"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, enabled: true}, {name: a}]}]}", "mcp_portals[0].servers[0].updated_tools[1].name"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: \"bad name\"}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
 		{"{id: agents, name: A, servers: [{server_id: wiki, updated_tools: [{name: a, alias: a__b}]}]}", "mcp_portals[0].servers[0].updated_tools[0].alias"},
@@ -68,6 +74,14 @@ mcp_servers:
 		if _, err := Parse([]byte(base+"mcp_portals: ["+portal+"]\n"), "g.yaml"); err != nil {
 			t.Errorf("%s: %v", portal, err)
 		}
+	}
+	// auth_type oauth, with static client credentials or without, and on_behalf on it.
+	oauth := base + `  - {id: docs, name: D, url: "https://d.example.com/mcp", auth_type: oauth, oauth: {client_id: gh, client_secret: {env: X}, scopes: [read]}}
+  - {id: dcr, name: D, url: "https://d2.example.com/mcp", auth_type: oauth}
+mcp_portals: [{id: agents, name: Agents, servers: [{server_id: docs, on_behalf: true}, {server_id: dcr, on_behalf: true}, {server_id: wiki}]}]
+`
+	if _, err := Parse([]byte(oauth), "g.yaml"); err != nil {
+		t.Errorf("oauth servers: %v", err)
 	}
 	app := strings.Replace(base, "policies:", "applications: [{id: agents, type: self_hosted, name: A, destinations: [a.example.com], upstream: \"http://10.0.0.1\"}]\npolicies:", 1)
 	if _, err := Parse([]byte(app+"mcp_portals: [{id: agents, name: A, servers: [{server_id: wiki}]}]\n"), "g.yaml"); err == nil || !strings.Contains(err.Error(), "mcp_portals[0].id") {

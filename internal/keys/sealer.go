@@ -11,6 +11,9 @@ import (
 const (
 	// PurposeGatewayCA seals the private keys of the secure web gateway's TLS inspection CAs.
 	PurposeGatewayCA = "gateway CA key"
+	// PurposeMCPUpstreamTokens seals what Gatehouse holds as the OAuth client of upstream MCP
+	// servers: tokens, client secrets and PKCE verifiers.
+	PurposeMCPUpstreamTokens = "mcp upstream tokens"
 )
 
 // Sealer encrypts private keys other than the signing keys under the master key, in the signing
@@ -25,7 +28,7 @@ type Sealer struct {
 // (MasterKeySize bytes).
 func NewSealer(masterKey []byte, purpose string) (*Sealer, error) {
 	switch purpose {
-	case PurposeGatewayCA:
+	case PurposeGatewayCA, PurposeMCPUpstreamTokens:
 	default:
 		return nil, errors.New("keys: unknown sealing purpose")
 	}

@@ -82,6 +82,9 @@ const (
 	ReasonPromptInjection = "prompt-injection"
 	ReasonUpstream        = "upstream-error"
 	ReasonResultTooLarge  = "result-too-large"
+	// ReasonAuthorizationRequired: the server is used with the caller's own grant (on_behalf)
+	// or the administrator's, and there is none yet (or it was revoked).
+	ReasonAuthorizationRequired = "authorization-required"
 )
 
 // TokenVerifier checks a bearer token presented to a portal; the composition root wires the
@@ -500,7 +503,11 @@ func (p *Portal) relay(ctx context.Context, x *exchange) (any, []byte, error) {
 		log(decisionBlock, reason, 0, argFindings, nil)
 		return nil, nil, &jsonrpc.Error{Code: CodeBlocked, Message: "The request was blocked by your organisation's data protection policy (reference " + rc.requestID + ")."}
 	}
-	uc, err := p.o.Upstreams.conn(ctx, x.server)
+	uc, err := p.o.Upstreams.conn(ctx, x.server, upstreamUser(rc, x.server.ID))
+	if errors.Is(err, ErrAuthorizationRequired) {
+		log(decisionBlock, ReasonAuthorizationRequired, 0, nil, nil)
+		return nil, nil, p.authorizationRequired(rc, x.server)
+	}
 	if err != nil {
 		log(decisionError, ReasonUpstream, 0, nil, nil)
 		p.o.Log.LogAttrs(ctx, slog.LevelWarn, "mcp upstream", slog.String("server", x.server.ID), slog.Any("err", err))

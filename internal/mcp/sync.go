@@ -175,10 +175,24 @@ func definitionsHash(tools json.RawMessage) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// SyncErrorAuthorizationRequired is the error_details type of a sync of an oauth server that
+// has no administrator's grant (a Gatehouse extension of Cloudflare's types).
+const SyncErrorAuthorizationRequired = store.MCPSyncErrorAuthorizationRequired
+
 // syncError describes a failed sync as Cloudflare's error_details: unreachable when no MCP
 // answer came, upstream_error when the server answered with an error.
 func syncError(err error) *store.MCPSyncError {
 	e := &store.MCPSyncError{Type: "unreachable", Message: err.Error()}
+	if errors.Is(err, ErrAuthorizationRequired) {
+		// Said plainly: nothing is wrong with the server; an administrator must authorise.
+		e.Type = SyncErrorAuthorizationRequired
+		e.Message = "authorization required: an administrator must authorise Gatehouse at this server " +
+			"(gatehouse mcp servers authorize, or POST /api/v1/mcp/servers/{id}/authorize): " + err.Error()
+		if len(e.Message) > 500 {
+			e.Message = e.Message[:500]
+		}
+		return e
+	}
 	var werr *jsonrpc.Error
 	if errors.As(err, &werr) && werr.Code != codeRejectedByTransport {
 		e.Type, e.MCPErrorCode = "upstream_error", werr.Code

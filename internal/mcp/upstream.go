@@ -30,15 +30,24 @@ const (
 	DefaultCallTimeout = 60 * time.Second
 )
 
-// Upstreams keeps one client session per registered server and credential, connected on
-// first use with the administrator's credential, and reconnects a session that failed. A
-// client's own token never reaches an upstream: the only Authorization an upstream sees is
-// the one configured for it.
+// Upstreams keeps one client session per registered server and credential — the
+// administrator's, or for oauth servers used on behalf of users, each user's — connected on
+// first use, and reconnects a session that failed. A client's own token never reaches an
+// upstream: the only Authorization an upstream sees is the one configured for it or the
+// grant Gatehouse holds at its authorization server (Vault).
 type Upstreams struct {
 	client *http.Client
+	vault  *Vault
 	mu     sync.Mutex
-	conns  map[string]*upstreamConn // by server id
+	conns  map[connKey]*upstreamConn
 }
+
+// connKey is a session's server and the user whose grant it uses ("" for the
+// administrator's credential).
+type connKey struct{ server, user string }
+
+// maxConns bounds the sessions kept; beyond it an arbitrary user's session is closed.
+const maxConns = 2048
 
 type upstreamConn struct {
 	key       string // URL, transport and credential the session was made with
@@ -72,8 +81,14 @@ func NewUpstreams(client *http.Client) *Upstreams {
 		c.Transport = t
 		client = &c
 	}
-	return &Upstreams{client: client, conns: map[string]*upstreamConn{}}
+	return &Upstreams{client: client, conns: map[connKey]*upstreamConn{}}
 }
+
+// UseVault sets the grants of oauth servers. Without one, oauth servers cannot be reached.
+func (u *Upstreams) UseVault(v *Vault) { u.vault = v }
+
+// Vault returns the grants of oauth servers (nil when none was set).
+func (u *Upstreams) Vault() *Vault { return u.vault }
 
 // credential resolves a server's bearer credential ("" for unauthenticated servers).
 func credential(srv *store.MCPServer) (string, error) {
@@ -94,38 +109,82 @@ func credential(srv *store.MCPServer) (string, error) {
 	return tok, nil
 }
 
-// Session returns the server's session, connecting when there is none or the server's
-// configuration changed. The transport is the configured one or detected (DetectTransports).
+// Session returns the server's session with the administrator's credential (SessionAs).
 func (u *Upstreams) Session(ctx context.Context, srv *store.MCPServer) (*sdk.ClientSession, string, error) {
-	c, err := u.conn(ctx, srv)
+	c, err := u.conn(ctx, srv, "")
 	if err != nil {
 		return nil, "", err
 	}
 	return c.session, c.transport, nil
 }
 
-// conn returns the server's connection (its session and how the session reaches the server),
-// connecting when there is none or the server's configuration changed. Every upstream request
-// of the portal gets its connection, and with it its credential, here.
-func (u *Upstreams) conn(ctx context.Context, srv *store.MCPServer) (*upstreamConn, error) {
-	tok, err := credential(srv)
+// SessionAs returns the server's session with the credential of user (conn).
+func (u *Upstreams) SessionAs(ctx context.Context, srv *store.MCPServer, user string) (*sdk.ClientSession, string, error) {
+	c, err := u.conn(ctx, srv, user)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	return c.session, c.transport, nil
+}
+
+// conn returns the server's connection (its session and how the session reaches the server)
+// with the credential of user — "" for the administrator's (a bearer token, or the
+// administrator's grant of an oauth server), else the user's own grant of an oauth server —
+// connecting when there is none or the server's configuration changed. Every upstream request
+// of the portal gets its connection, and with it its credential, here. The transport is the
+// configured one or detected (DetectTransports). For an oauth server without a usable grant,
+// the error wraps ErrAuthorizationRequired.
+func (u *Upstreams) conn(ctx context.Context, srv *store.MCPServer, user string) (*upstreamConn, error) {
+	var tok string
+	var tokenFn func(context.Context) (string, error)
+	var err error
+	switch {
+	case srv.AuthType == store.MCPAuthOAuth:
+		if u.vault == nil {
+			return nil, fmt.Errorf("mcp server %q: %w: upstream OAuth is not available in this process", srv.ID, ErrAuthorizationRequired)
+		}
+		// The grant is checked (and refreshed) now, so that a missing one is told apart from
+		// a failed connection; each request of the session then reads the current token.
+		if _, err := u.vault.Token(ctx, srv.ID, user, false); err != nil {
+			return nil, fmt.Errorf("mcp server %q: %w", srv.ID, err)
+		}
+		vault, id := u.vault, srv.ID
+		tokenFn = func(ctx context.Context) (string, error) { return vault.Token(ctx, id, user, false) }
+		tok = "oauth"
+	case user != "":
+		return nil, fmt.Errorf("mcp server %q: only oauth servers are used with a user's own credential", srv.ID)
+	default:
+		if tok, err = credential(srv); err != nil {
+			return nil, err
+		}
+	}
+	ck := connKey{srv.ID, user}
 	key := srv.URL + "\x00" + srv.Transport + "\x00" + tok
 	u.mu.Lock()
-	c := u.conns[srv.ID]
+	c := u.conns[ck]
 	u.mu.Unlock()
 	if c != nil && c.key == key {
 		return c, nil
 	}
-	c, err = u.connect(ctx, srv, tok)
+	c, err = u.connect(ctx, srv, &credentialTransport{base: u.client.Transport, token: tok, tokenFn: tokenFn})
+	if err != nil && tokenFn != nil && httpStatusOf(err) == http.StatusUnauthorized {
+		// The server refused the grant's token before it expired (revoked, or for another
+		// resource): refresh it once; a grant that cannot be refreshed must be authorised again.
+		if _, terr := u.vault.Token(ctx, srv.ID, user, true); terr != nil {
+			return nil, fmt.Errorf("mcp server %q: %w", srv.ID, terr)
+		}
+		c, err = u.connect(ctx, srv, &credentialTransport{base: u.client.Transport, token: tok, tokenFn: tokenFn})
+		if err != nil && httpStatusOf(err) == http.StatusUnauthorized {
+			_ = u.vault.Disconnect(context.WithoutCancel(ctx), srv.ID, user)
+			return nil, fmt.Errorf("mcp server %q: %w: the server refused a fresh token: %w", srv.ID, ErrAuthorizationRequired, err)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	c.key = key
 	u.mu.Lock()
-	if old := u.conns[srv.ID]; old != nil && old.key == key {
+	if old := u.conns[ck]; old != nil && old.key == key {
 		// Another caller connected meanwhile: keep theirs.
 		u.mu.Unlock()
 		_ = c.session.Close()
@@ -133,21 +192,45 @@ func (u *Upstreams) conn(ctx context.Context, srv *store.MCPServer) (*upstreamCo
 	} else if old != nil {
 		go old.session.Close()
 	}
-	u.conns[srv.ID] = c
+	if len(u.conns) >= maxConns {
+		for k, old := range u.conns {
+			if k.user != "" {
+				delete(u.conns, k)
+				go old.session.Close()
+				break
+			}
+		}
+	}
+	u.conns[ck] = c
 	u.mu.Unlock()
 	return c, nil
 }
 
 // Forget drops a server's session after it failed, so the next use reconnects.
 func (u *Upstreams) Forget(serverID string, cs *sdk.ClientSession) {
+	var found bool
 	u.mu.Lock()
-	c := u.conns[serverID]
-	if c != nil && c.session == cs {
-		delete(u.conns, serverID)
+	for k, c := range u.conns {
+		if k.server == serverID && c.session == cs {
+			delete(u.conns, k)
+			found = true
+			break
+		}
 	}
 	u.mu.Unlock()
-	if c != nil && c.session == cs {
+	if found {
 		go cs.Close()
+	}
+}
+
+// ForgetUser drops a user's session with a server (the user disconnected).
+func (u *Upstreams) ForgetUser(serverID, user string) {
+	u.mu.Lock()
+	c := u.conns[connKey{serverID, user}]
+	delete(u.conns, connKey{serverID, user})
+	u.mu.Unlock()
+	if c != nil {
+		go c.session.Close()
 	}
 }
 
@@ -155,7 +238,7 @@ func (u *Upstreams) Forget(serverID string, cs *sdk.ClientSession) {
 func (u *Upstreams) Close() {
 	u.mu.Lock()
 	conns := u.conns
-	u.conns = map[string]*upstreamConn{}
+	u.conns = map[connKey]*upstreamConn{}
 	u.mu.Unlock()
 	for _, c := range conns {
 		_ = c.session.Close()
@@ -208,9 +291,9 @@ func httpStatusOf(err error) int {
 	return 0
 }
 
-// connect opens a client session to srv with the bearer token tok ("" for none).
-func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok string) (*upstreamConn, error) {
-	hc := &http.Client{Transport: &credentialTransport{base: u.client.Transport, token: tok}, CheckRedirect: u.client.CheckRedirect}
+// connect opens a client session to srv with credential ct.
+func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, ct *credentialTransport) (*upstreamConn, error) {
+	hc := &http.Client{Transport: ct, CheckRedirect: u.client.CheckRedirect}
 	client := sdk.NewClient(&sdk.Implementation{Name: implementationName, Version: "1"}, nil)
 	var errs []error
 	for _, ep := range DetectTransports(srv.URL, srv.Transport) {
@@ -232,7 +315,10 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 		}
 		// The session's streams (the legacy transport's event stream) live in the context the
 		// session is connected with: it outlives this call and ends when the session closes.
-		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		// It carries none of the caller's values either: a portal request's context holds the
+		// protocol revision its client negotiated, which the SDK's client would send upstream
+		// as its own.
+		cctx, cancel := context.WithCancel(context.Background())
 		timer := time.AfterFunc(connectTimeout, cancel)
 		cs, err := client.Connect(cctx, t, nil)
 		if timer.Stop() && err == nil {
@@ -260,17 +346,28 @@ func (u *Upstreams) connect(ctx context.Context, srv *store.MCPServer, tok strin
 }
 
 // credentialTransport sets the upstream's own Authorization on every request, and nothing
-// of the client's.
+// of the client's: token, or when tokenFn is set the grant's current access token.
 type credentialTransport struct {
-	base  http.RoundTripper
-	token string
+	base    http.RoundTripper
+	token   string
+	tokenFn func(context.Context) (string, error)
 }
 
 func (t *credentialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	tok := t.token
+	if t.tokenFn != nil {
+		var err error
+		if tok, err = t.tokenFn(r.Context()); err != nil {
+			if r.Body != nil {
+				_ = r.Body.Close()
+			}
+			return nil, err
+		}
+	}
 	r = r.Clone(r.Context())
 	r.Header.Del("Authorization")
-	if t.token != "" {
-		r.Header.Set("Authorization", "Bearer "+t.token)
+	if tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
 	}
 	base := t.base
 	if base == nil {

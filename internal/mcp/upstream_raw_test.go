@@ -57,7 +57,7 @@ func TestRawCallMatchesSDKClient(t *testing.T) {
 			defer srv.Close()
 			ups := NewUpstreams(http.DefaultClient)
 			defer ups.Close()
-			uc, err := ups.conn(t.Context(), &store.MCPServer{ID: "raw", URL: srv.URL + "/mcp"})
+			uc, err := ups.conn(t.Context(), &store.MCPServer{ID: "raw", URL: srv.URL + "/mcp"}, "")
 			if err != nil {
 				t.Fatal(err)
 			}

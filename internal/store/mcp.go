@@ -49,12 +49,28 @@ type MCPServer struct {
 	// AuthCredentials is the bearer token: a secret reference (a string, or a mapping with
 	// one of value, file or env), resolved when it is used.
 	AuthCredentials any `json:"auth_credentials,omitempty" yaml:"auth_credentials,omitempty"`
+	// OAuth configures Gatehouse as the OAuth client of the server's authorization server
+	// (auth_type oauth); without it Gatehouse registers itself dynamically (RFC 7591).
+	OAuth *MCPServerOAuth `json:"oauth,omitempty" yaml:"oauth,omitempty"`
 	// ReviewStatus is approved, unapproved, in_review or unreviewed (default).
 	ReviewStatus string `json:"review_status,omitempty" yaml:"review_status,omitempty"`
 	// HoldChangedTools keeps an approved server's tools from portals when their definitions
 	// (names, descriptions, schemas) differ from the approved ones, until they are approved
 	// again (gatehouse mcp servers approve-tools). Otherwise a change is only flagged.
 	HoldChangedTools bool `json:"hold_changed_tools,omitempty" yaml:"hold_changed_tools,omitempty"`
+}
+
+// MCPServerOAuth is how Gatehouse is a client of an oauth server's authorization server, with
+// the field names of identity providers' config.
+type MCPServerOAuth struct {
+	// ClientID and ClientSecret are a client registered with the authorization server by hand
+	// (for servers without dynamic client registration); the secret is a secret reference and
+	// may be left out for a public client.
+	ClientID     string `json:"client_id,omitempty" yaml:"client_id,omitempty"`
+	ClientSecret any    `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
+	// Scopes are requested at authorization; by default those the server's 401 challenge or
+	// its protected resource metadata name.
+	Scopes []string `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 }
 
 // MCPPortal is one governed MCP endpoint aggregating servers (config mcp_portals). Portals
@@ -209,10 +225,15 @@ type MCPServerState struct {
 	UpdatedAt         time.Time `json:"updated_at,omitzero"`
 }
 
+// MCPSyncErrorAuthorizationRequired is the MCPSyncError type of a sync of an oauth server
+// without the administrator's grant (a Gatehouse extension of Cloudflare's upstream_error and
+// unreachable).
+const MCPSyncErrorAuthorizationRequired = "authorization_required"
+
 // MCPSyncError is why a sync failed.
 type MCPSyncError struct {
 	Message string `json:"message"`
-	// Type is upstream_error or unreachable.
+	// Type is upstream_error, unreachable or authorization_required.
 	Type           string `json:"type"`
 	HTTPStatusCode int    `json:"http_status_code,omitempty"`
 	MCPErrorCode   int64  `json:"mcp_error_code,omitempty"`

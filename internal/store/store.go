@@ -72,8 +72,9 @@ type Store interface {
 	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
 	// RevokeSession marks one session revoked (idempotent) and notifies watchers.
 	RevokeSession(ctx context.Context, id string) error
-	// RevokeUserSessions sets the user's not-before to now, marks all their sessions revoked, and
-	// notifies watchers.
+	// RevokeUserSessions sets the user's not-before to now, marks all their sessions revoked,
+	// deletes their grants at upstream MCP servers (MCPUpstreamAuth, where the backend has it),
+	// and notifies watchers.
 	RevokeUserSessions(ctx context.Context, userID string) error
 	// RevokeAppTokens sets the application's not-before to now and notifies watchers.
 	RevokeAppTokens(ctx context.Context, appID string) error

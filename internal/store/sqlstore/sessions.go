@@ -150,6 +150,9 @@ func (s *Store) revokeUserSessions(ctx context.Context, tx *sql.Tx, userID strin
 		micros(now), userID); err != nil {
 		return err
 	}
+	if err := s.deleteUserMCPGrants(ctx, tx, userID); err != nil {
+		return err
+	}
 	return s.publish(ctx, tx, store.Change{Revocations: true})
 }
 

@@ -325,6 +325,7 @@ func (s *Store) maybeSweep(ctx context.Context, tx *sql.Tx, now time.Time) error
 		"DELETE FROM handoff_codes WHERE expires_at <= ?",
 		"DELETE FROM pin_challenges WHERE expires_at <= ?",
 		"DELETE FROM pending_saml_requests WHERE expires_at <= ?",
+		"DELETE FROM mcp_upstream_states WHERE expires_at <= ?",
 		"DELETE FROM sessions WHERE expires_at <= ?",
 		"DELETE FROM rate_limits WHERE window_end <= ?",
 		"DELETE FROM seen_once WHERE expires_at <= ?",

@@ -220,6 +220,8 @@ func fullConfig() *store.Config {
 				AuthType: store.MCPAuthBearer, AuthCredentials: map[string]any{"env": "DOCS_MCP_TOKEN"},
 				ReviewStatus: store.MCPReviewApproved, HoldChangedTools: true},
 			{ID: "jira", Name: "Jira", URL: "https://mcp.example.com/jira/sse", AuthCredentials: "literal-token"},
+			{ID: "wiki", Name: "Wiki", URL: "https://wiki.example.com/mcp", AuthType: store.MCPAuthOAuth,
+				OAuth: &store.MCPServerOAuth{ClientID: "gatehouse", ClientSecret: map[string]any{"env": "WIKI_CLIENT_SECRET"}, Scopes: []string{"wiki.read", "wiki.write"}}},
 		},
 		MCPPortals: []store.MCPPortal{
 			{ID: "portal-eng", Name: "Engineering tools",

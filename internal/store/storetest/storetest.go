@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"PromptLogs", promptLogTests},
 		{"MCP", mcpTests},
 		{"MCPClients", mcpClientTests},
+		{"MCPUpstreamAuth", mcpUpstreamTests},
 		{"Watch", watchTests},
 		{"Concurrency", concurrencyTests},
 	}
