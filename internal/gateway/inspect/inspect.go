@@ -158,10 +158,10 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
 		// HTTP/1.1: one request at a time, read strictly and served in this goroutine, each
 		// over the tunnel's own upstream connection.
-		pin := newPinnedUpstream(in, t)
+		pin := newPinnedUpstream(ctx, in, t)
 		defer pin.close()
 		stop := context.AfterFunc(ctx, func() { _ = inner.Close() })
-		if in.serveHTTP1(ctx, tc, t.Handler(pin.transport)) {
+		if in.serveHTTP1(ctx, tc, t.Handler(pin.transport), pin) {
 			<-done // the hijacker (a protocol switch) closes the connection
 		} else {
 			_ = tc.Close()
