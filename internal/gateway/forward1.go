@@ -35,7 +35,8 @@ func (g *Gateway) forwardInspected(ctx context.Context, w http.ResponseWriter, r
 	// after httputil.ReverseProxy cleaned the outgoing one.
 	ir.outURL = url.URL{Scheme: "https", Host: t.hostPort(), Path: r.URL.Path, RawPath: r.URL.RawPath,
 		RawQuery: r.URL.RawQuery}
-	ir.out = http.Request{
+	// Built on the stack: the request sent is WithContext's copy of it.
+	base := http.Request{
 		Method:     r.Method,
 		URL:        &ir.outURL,
 		Proto:      "HTTP/1.1",
@@ -45,14 +46,13 @@ func (g *Gateway) forwardInspected(ctx context.Context, w http.ResponseWriter, r
 		ContentLength: r.ContentLength,
 		Host:          t.httpsHost(),
 	}
-	out := &ir.out
 	if r.ContentLength == 0 {
-		out.Body = nil
+		base.Body = nil
 	} else {
-		out.TransferEncoding = r.TransferEncoding
+		base.TransferEncoding = r.TransferEncoding
 	}
-	if out.Body != nil {
-		defer out.Body.Close()
+	if base.Body != nil {
+		defer base.Body.Close()
 	}
 	ir.trace.Got1xxResponse = func(code int, header textproto.MIMEHeader) error {
 		h := w.Header()
@@ -61,7 +61,7 @@ func (g *Gateway) forwardInspected(ctx context.Context, w http.ResponseWriter, r
 		clear(h)
 		return nil
 	}
-	out = out.WithContext(httptrace.WithClientTrace(ctx, &ir.trace))
+	out := base.WithContext(httptrace.WithClientTrace(ctx, &ir.trace))
 	res, err := inspectedTransport{}.RoundTrip(out)
 	if err != nil {
 		g.inspectedError(w, out, err)

@@ -23,7 +23,7 @@ type UpstreamTransport func(untrusted, http1 bool) http.RoundTripper
 
 // inspectedRequest is what the forwarding of one decrypted request needs, in its context, with
 // the rest of the request's own state (its log entry, the response recorder, the body counter,
-// the client trace and the outgoing request): one allocation for all of it.
+// the client trace and the outgoing request's URL): one allocation for all of it.
 type inspectedRequest struct {
 	t  *Tunnel
 	up UpstreamTransport
@@ -36,7 +36,6 @@ type inspectedRequest struct {
 	rec    recorder
 	body   countingReader
 	trace  httptrace.ClientTrace
-	out    http.Request
 	outURL url.URL
 }
 

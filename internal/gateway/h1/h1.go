@@ -638,6 +638,17 @@ func (b *Body) Done() bool {
 	return b.eof && b.err == nil && !b.untilEOF
 }
 
+// Remaining is the number of bytes of a fixed-length body not read yet, or -1 for a chunked
+// body and one that runs to the connection's end.
+func (b *Body) Remaining() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.chunked || b.untilEOF {
+		return -1
+	}
+	return b.left
+}
+
 // ErrBodyClosed is returned by Read after Close.
 var ErrBodyClosed = errors.New("h1: read on a closed body")
 

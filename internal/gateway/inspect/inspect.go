@@ -39,7 +39,8 @@ type Options struct {
 	Disabled bool
 	// HandshakeTimeout bounds reading the ClientHello and each TLS handshake; default 10s.
 	HandshakeTimeout time.Duration
-	// IdleTimeout closes a decrypted client connection idle between requests; default 2m.
+	// IdleTimeout closes a decrypted client connection idle between requests; default 2m
+	// (HTTP/1.1 connections: after at least IdleTimeout less 1/64 of it, at most a second).
 	IdleTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a destination's response headers; default 2m.
 	ResponseHeaderTimeout time.Duration

@@ -52,6 +52,8 @@ type pinnedUpstream struct {
 	closed   bool
 	// unwatch stops conn's watch of ctx.
 	unwatch func() bool
+	// readDeadline is conn's read deadline as exchange set it (zero: none).
+	readDeadline time.Time
 	// requestDone is the Done channel of the context of the request the client connection
 	// serves now (serveHTTP1 sets it): that context ends only with ctx or after the request's
 	// handler returned, so the connection's watch covers an exchange under it, which needs no
@@ -166,6 +168,7 @@ func (p *pinnedUpstream) dialLocked(ctx context.Context, untrusted bool) error {
 		return err
 	}
 	p.conn, p.raw, p.verified = conn, conn.NetConn(), !untrusted
+	p.readDeadline = time.Time{}
 	p.unwatch = context.AfterFunc(p.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	p.br = bufio.NewReaderSize(conn, 4<<10)
 	p.bw = bufio.NewWriterSize(conn, 4<<10)
@@ -255,9 +258,15 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request, scoped
 		stop()
 		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
 	}
-	if err := p.setReadDeadline(ctx, conn, time.Now().Add(p.in.opts.ResponseHeaderTimeout)); err != nil {
-		stop()
-		return nil, fmt.Errorf("inspect: reading the response: %w", err)
+	// The response head must come within ResponseHeaderTimeout: a deadline in place from the
+	// last exchange (whose body was buffered whole) that falls at most idleSlack of it earlier
+	// is kept, rather than updating the timer for each request.
+	rht := p.in.opts.ResponseHeaderTimeout
+	if want := time.Now().Add(rht); p.readDeadline.After(want) || want.Sub(p.readDeadline) > idleSlack(rht) {
+		if err := p.setReadDeadline(ctx, conn, want); err != nil {
+			stop()
+			return nil, fmt.Errorf("inspect: reading the response: %w", err)
+		}
 	}
 	var resp *http.Response
 	for {
@@ -283,9 +292,13 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request, scoped
 		}
 		break
 	}
-	if err := p.setReadDeadline(ctx, conn, time.Time{}); err != nil {
-		stop()
-		return nil, fmt.Errorf("inspect: reading the response: %w", err)
+	// The body is read without a deadline (a stream may take its time), unless it is buffered
+	// whole: then it never reads conn, and the deadline stays for the next exchange.
+	if !bodyBuffered(resp, br) {
+		if err := p.setReadDeadline(ctx, conn, time.Time{}); err != nil {
+			stop()
+			return nil, fmt.Errorf("inspect: reading the response: %w", err)
+		}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// Upgrades go through the shared transport; a destination switching protocols on a
@@ -299,11 +312,26 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request, scoped
 	return resp, nil
 }
 
-// setReadDeadline sets conn's read deadline unless the exchange was cancelled first, and then
-// reports the cancellation: a watch that fired before would otherwise have its poisoned
-// deadline replaced, and one that fires after sets its own last.
+// bodyBuffered reports whether resp's body is in br whole (or there is none), so that reading
+// it never reads the connection.
+func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
+	if resp.Body == http.NoBody {
+		return true
+	}
+	b, ok := resp.Body.(*h1.Body)
+	if !ok {
+		return false
+	}
+	n := b.Remaining()
+	return n >= 0 && int64(br.Buffered()) >= n
+}
+
+// setReadDeadline sets conn's read deadline (p.readDeadline) and then reports whether the
+// exchange was cancelled: a watch that fired before would otherwise have its poisoned deadline
+// replaced, and one that fires after sets its own last.
 func (p *pinnedUpstream) setReadDeadline(ctx context.Context, conn *tls.Conn, t time.Time) error {
 	_ = conn.SetReadDeadline(t)
+	p.readDeadline = t
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ type http1Conn struct {
 	remote  string
 	// hijacked: a handler took the connection over (it closes it).
 	hijacked atomic.Bool
+	// idleSet is when the idle deadline in place was set (zero: another deadline is set).
+	idleSet time.Time
 	// w is the response writer, reused for each request in turn (a handler does not keep it
 	// past its return), with its header map and the buffer of a body's first bytes.
 	w       http1Writer
@@ -98,7 +100,7 @@ func (in *Inspector) serveHTTP1(ctx context.Context, tc *tls.Conn, h http.Handle
 func (c *http1Conn) serveOne(ctx context.Context) bool {
 	in := c.in
 	if c.br.Buffered() == 0 {
-		_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.IdleTimeout))
+		c.idleDeadline()
 		if _, err := c.br.Peek(1); err != nil {
 			return false
 		}
@@ -109,13 +111,13 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	headBuffered := bytes.Contains(buffered, headEnd)
 	if !headBuffered {
-		_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
+		c.setReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, err := h1.ReadRequestContext(rctx, c.br, h1.Limits{MaxHeaderBytes: in.opts.MaxHeaderBytes})
 	if !headBuffered || (err == nil && req.Body != http.NoBody) {
-		_ = c.tc.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
 	}
 	if err != nil {
 		var bad *h1.Error
@@ -164,6 +166,28 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 	}
 	return !w.closeAfter && !req.Close && req.ProtoMinor == 1 && bodyDone(body)
 }
+
+// idleDeadline sets the idle timeout for the wait for the next request: at most IdleTimeout
+// from now, and not before IdleTimeout less idleSlack. Within idleSlack of the last one it set,
+// the deadline is left as it is (resetting it is a timer update per request otherwise).
+func (c *http1Conn) idleDeadline() {
+	now := time.Now()
+	if !c.idleSet.IsZero() && now.Sub(c.idleSet) < idleSlack(c.in.opts.IdleTimeout) {
+		return
+	}
+	_ = c.tc.SetReadDeadline(now.Add(c.in.opts.IdleTimeout))
+	c.idleSet = now
+}
+
+// setReadDeadline sets another read deadline than the idle one.
+func (c *http1Conn) setReadDeadline(t time.Time) {
+	_ = c.tc.SetReadDeadline(t)
+	c.idleSet = time.Time{}
+}
+
+// idleSlack is how much earlier than d a deadline left in place may fall: 1/64 of d, at most a
+// second.
+func idleSlack(d time.Duration) time.Duration { return min(d/64, time.Second) }
 
 // run calls the handler; a panic (http.ErrAbortHandler: a response body broke off) ends the
 // connection, as in net/http.
