@@ -50,7 +50,8 @@ type http1Conn struct {
 	// idleSet is when the idle deadline in place was set (zero: another deadline is set).
 	idleSet time.Time
 	// w is the response writer, reused for each request in turn (a handler does not keep it
-	// past its return), with its header map and the buffer of a body's first bytes.
+	// past its return), with its header map and pending, the buffer of a body's first bytes
+	// (as large as the largest so far, at most bufferBeforeChunking).
 	w       http1Writer
 	pending []byte
 }
@@ -150,9 +151,6 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 		header = make(http.Header, 8)
 	} else {
 		clear(header)
-	}
-	if c.pending == nil {
-		c.pending = make([]byte, 0, bufferBeforeChunking)
 	}
 	*w = http1Writer{c: c, req: req, body: body, cont: cont, header: header, contentLength: -1, pending: c.pending[:0]}
 	if !c.run(w, req) {
@@ -529,7 +527,9 @@ func (w *http1Writer) sendHead() error {
 	_, _ = bw.WriteString("\r\n")
 	p := w.pending
 	w.pending = nil
-	return w.writeBody(p)
+	err := w.writeBody(p)
+	w.c.pending = p[:0] // bufio copied it: the next request's body starts there
+	return err
 }
 
 func (w *http1Writer) writeStatusLine(code int) {
