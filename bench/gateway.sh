@@ -328,7 +328,8 @@ if ! "$BIN/gatehouse" config validate "$TMP/gatehouse.yaml" >"$TMP/gh-validate.l
 	sed -i '/upstream_ca_files/d' "$TMP/gatehouse.yaml"
 	"$BIN/gatehouse" config validate "$TMP/gatehouse.yaml" >"$TMP/gh-validate.log" 2>&1 || die "gatehouse config: $(cat "$TMP/gh-validate.log")"
 fi
-if "$BIN/gatehouse" gateway ca generate --help 2>/dev/null | grep -q -- '--activate'; then
+# grep reads the whole help: with -q it could exit first, and the help's SIGPIPE would fail the pipe.
+if "$BIN/gatehouse" gateway ca generate --help 2>/dev/null | grep -- '--activate' >/dev/null; then
 	# Cloudflare's shape (tls_decrypt.enabled) first, then a plain boolean.
 	for shape in "{enabled: true}" "true"; do
 		cp "$TMP/gatehouse.yaml" "$TMP/gatehouse-inspect.yaml"

@@ -67,6 +67,15 @@ func newLogger(w io.Writer, cfg *config.File) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// logLines is the writer newLogger's handler writes to when it is slog's JSONHandler (the
+// gateway then encodes its per-request lines itself, app.Options.LogLines), else nil.
+func logLines(w io.Writer, cfg *config.File) io.Writer {
+	if cfg != nil && cfg.Log.Format == "text" { // newLogger's one other handler
+		return nil
+	}
+	return w
+}
+
 func loadConfig(cmd *cobra.Command, path string) (*config.File, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -105,7 +114,7 @@ func serveCmd() *cobra.Command {
 			defer stop()
 			logs := newBufferedLog(cmd.ErrOrStderr())
 			defer logs.Close()
-			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(logs, cfg)})
+			g, err := app.New(ctx, cfg, app.Options{Log: newLogger(logs, cfg), LogLines: logLines(logs, cfg)})
 			if err != nil {
 				return problems(cmd, err)
 			}

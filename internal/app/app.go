@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,6 +56,10 @@ import (
 // Options are the parts of a Gatehouse that are not in the configuration file.
 type Options struct {
 	Log *slog.Logger
+	// LogLines, when set, is the writer of Log's handler, which is then slog's JSONHandler
+	// without ReplaceAttr or AddSource: the gateway writes its per-request lines there itself
+	// (gateway.Options.RequestLines).
+	LogLines io.Writer
 	// Now replaces the clock (tests).
 	Now func() time.Time
 	// PINSender replaces every onetimepin sender (tests).
@@ -73,6 +78,7 @@ type Gatehouse struct {
 	fileMu   sync.Mutex
 	applied  *config.File
 	log      *slog.Logger
+	logLines io.Writer // Options.LogLines
 	now      func() time.Time
 	Store    store.Store
 	Keys     *keys.Manager
@@ -206,7 +212,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if now == nil {
 		now = time.Now
 	}
-	g := &Gatehouse{cfg: cfg, log: log, now: now, Snapshots: &snapshot.Holder{}, Revocations: &session.Revocations{},
+	g := &Gatehouse{cfg: cfg, log: log, logLines: opts.LogLines, now: now, Snapshots: &snapshot.Holder{}, Revocations: &session.Revocations{},
 		registry: prometheus.NewRegistry(), reloadEvery: opts.ReloadInterval, pinOverride: opts.PINSender,
 		connectors: map[string]builtConnector{}}
 	if g.reloadEvery == 0 {

@@ -100,6 +100,7 @@ func (g *Gatehouse) newGateway(ctx context.Context, cfg *config.File, master []b
 		Events:            events,
 		Metrics:           gateway.NewMetrics(g.registry),
 		Log:               g.log,
+		RequestLines:      g.logLines,
 		Now:               g.now,
 	}), nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -22,46 +23,45 @@ import (
 // is copied and the body streamed (flushed at each write for event streams and bodies without
 // a length); a body that breaks off aborts the response (http.ErrAbortHandler), and trailers
 // follow the body.
-func (g *Gateway) forwardInspected(w http.ResponseWriter, r *http.Request, e *entry, ir *inspectedRequest) {
+func (g *Gateway) forwardInspected(ctx context.Context, w http.ResponseWriter, r *http.Request, e *entry, ir *inspectedRequest) {
 	e.outcome = "forwarded"
-	body := &countingReader{rc: r.Body}
+	body := &ir.body
 	if r.Body != nil && r.Body != http.NoBody {
+		body.rc = r.Body
 		r.Body = body
 	}
-	d := ir.t.Dest
-	hostPort := d.String()
-	host := hostPort
-	if d.Port == 443 {
-		host = hostForHeader(d, "https")
-	}
-	out := &http.Request{
-		Method: r.Method,
-		// The client's query as it is: rewriteInspected takes it from the incoming request,
-		// after httputil.ReverseProxy cleaned the outgoing one.
-		URL: &url.URL{Scheme: "https", Host: hostPort, Path: r.URL.Path, RawPath: r.URL.RawPath,
-			RawQuery: r.URL.RawQuery},
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	t := ir.t
+	// The client's query as it is: rewriteInspected takes it from the incoming request,
+	// after httputil.ReverseProxy cleaned the outgoing one.
+	ir.outURL = url.URL{Scheme: "https", Host: t.hostPort(), Path: r.URL.Path, RawPath: r.URL.RawPath,
+		RawQuery: r.URL.RawQuery}
+	// Built on the stack: the request sent is WithContext's copy of it.
+	base := http.Request{
+		Method:     r.Method,
+		URL:        &ir.outURL,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1, ProtoMinor: 1,
 		Header:        outgoingHeader(r.Header),
 		Body:          r.Body,
 		ContentLength: r.ContentLength,
-		Host:          host,
+		Host:          t.httpsHost(),
 	}
 	if r.ContentLength == 0 {
-		out.Body = nil
+		base.Body = nil
 	} else {
-		out.TransferEncoding = r.TransferEncoding
+		base.TransferEncoding = r.TransferEncoding
 	}
-	if out.Body != nil {
-		defer out.Body.Close()
+	if base.Body != nil {
+		defer base.Body.Close()
 	}
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+	ir.trace.Got1xxResponse = func(code int, header textproto.MIMEHeader) error {
 		h := w.Header()
 		copyHeaderInto(h, http.Header(header))
 		w.WriteHeader(code)
 		clear(h)
 		return nil
-	}}
-	out = out.WithContext(httptrace.WithClientTrace(r.Context(), trace))
+	}
+	out := base.WithContext(httptrace.WithClientTrace(ctx, &ir.trace))
 	res, err := inspectedTransport{}.RoundTrip(out)
 	if err != nil {
 		g.inspectedError(w, out, err)
@@ -166,42 +166,31 @@ func isEventStream(ct string) bool {
 var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// outgoingHeader is the header of the request sent upstream: the client's, less the hop-by-hop
-// fields (and those Connection names), the Forwarded and X-Forwarded fields, keeping "Te:
-// trailers", with an empty User-Agent when the client sent none (so none is added). The
-// values are shared with the client's header, which is not changed after this.
-func outgoingHeader(in http.Header) http.Header {
-	out := make(http.Header, len(in)+1)
-	var named []string
-	for _, f := range in["Connection"] {
+// outgoingHeader makes the client's header that of the request sent upstream, in place (the
+// client's request is not read again after this): less the hop-by-hop fields (and those
+// Connection names), the Forwarded and X-Forwarded fields, keeping "Te: trailers", with an empty
+// User-Agent when the client sent none (so none is added).
+func outgoingHeader(h http.Header) http.Header {
+	teTrailers := httpguts.HeaderValuesContainsToken(h["Te"], "trailers")
+	for _, f := range h["Connection"] {
 		for sf := range strings.SplitSeq(f, ",") {
 			if sf = textproto.TrimString(sf); sf != "" {
-				named = append(named, textproto.CanonicalMIMEHeaderKey(sf))
+				delete(h, textproto.CanonicalMIMEHeaderKey(sf))
 			}
 		}
 	}
-next:
-	for k, vv := range in {
-		switch k {
-		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-			"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
-			continue
-		}
-		for _, n := range named {
-			if n == k {
-				continue next
-			}
-		}
-		out[k] = vv
+	for _, k := range [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		delete(h, k)
 	}
-	if httpguts.HeaderValuesContainsToken(in["Te"], "trailers") {
-		out["Te"] = []string{"trailers"}
+	if teTrailers {
+		h["Te"] = []string{"trailers"}
 	}
-	if _, ok := out["User-Agent"]; !ok {
-		out["User-Agent"] = []string{""}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""}
 	}
-	return out
+	return h
 }
 
 // removeHopByHop removes a response's hop-by-hop fields and those its Connection names.

@@ -75,7 +75,7 @@ func TestForwardInspectedMatchesReverseProxy(t *testing.T) {
 		if viaProxy {
 			g.forward(g.irp, rec, r, e)
 		} else {
-			g.forwardInspected(rec, r, e, ir)
+			g.forwardInspected(r.Context(), rec, r, e, ir)
 		}
 		if e.up != 5 {
 			t.Fatalf("bytes up %d", e.up)
@@ -115,6 +115,6 @@ func TestForwardInspectedAbortsBrokenBody(t *testing.T) {
 			t.Fatalf("recovered %v, want http.ErrAbortHandler", p)
 		}
 	}()
-	g.forwardInspected(&recorder{ResponseWriter: httptest.NewRecorder(), entry: e}, r, e, ir)
+	g.forwardInspected(r.Context(), &recorder{ResponseWriter: httptest.NewRecorder(), entry: e}, r, e, ir)
 	t.Fatal("a broken body ended normally")
 }

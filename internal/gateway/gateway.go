@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,7 +62,12 @@ type Options struct {
 	// Metrics, when set, counts requests, refusals and open tunnels.
 	Metrics *Metrics
 	Log     *slog.Logger
-	Now     func() time.Time
+	// RequestLines, when set, is the writer of Log's handler, which must be slog's
+	// JSONHandler without ReplaceAttr or AddSource: the gateway then encodes its per-request
+	// lines ("gateway request") itself and writes them there, the same bytes in about half the
+	// time. Log still decides whether a line is written (its level). Each line is one Write.
+	RequestLines io.Writer
+	Now          func() time.Time
 }
 
 // Gateway is the forward proxy served on listen.gateway.
@@ -79,6 +85,7 @@ type Gateway struct {
 	audit       *audit.Recorder
 	metrics     *Metrics
 	log         *slog.Logger
+	lines       io.Writer
 	now         func() time.Time
 	rp          *httputil.ReverseProxy
 	// apps is the application library, for the log line's application (nil when the embedded
@@ -122,7 +129,7 @@ func New(snaps *snapshot.Holder, opts Options) *Gateway {
 	g := &Gateway{snaps: snaps, egress: opts.Egress, locations: newLocationTable(opts.Locations),
 		tunnels: make(chan struct{}, opts.MaxTunnels), tunnelIdle: opts.TunnelIdleTimeout,
 		decide: opts.Decide, interceptor: opts.Interceptor, devices: opts.Devices, limiter: opts.RateLimit,
-		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now, events: opts.Events}
+		audit: opts.Audit, metrics: opts.Metrics, log: opts.Log, now: opts.Now, events: opts.Events, lines: opts.RequestLines}
 	g.apps, _ = applib.Default()
 	g.ctx, g.close = context.WithCancel(context.Background())
 	g.policy.Store(opts.Policy)

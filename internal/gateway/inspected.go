@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"time"
@@ -20,7 +21,9 @@ import (
 // the tunnel's vetted addresses are reached.
 type UpstreamTransport func(untrusted, http1 bool) http.RoundTripper
 
-// inspectedRequest is what the forwarding of one decrypted request needs, in its context.
+// inspectedRequest is what the forwarding of one decrypted request needs, in its context, with
+// the rest of the request's own state (its log entry, the response recorder, the body counter,
+// the client trace and the outgoing request's URL): one allocation for all of it.
 type inspectedRequest struct {
 	t  *Tunnel
 	up UpstreamTransport
@@ -28,6 +31,12 @@ type inspectedRequest struct {
 	untrusted bool
 	e         *entry
 	site      string
+
+	entry  entry
+	rec    recorder
+	body   countingReader
+	trace  httptrace.ClientTrace
+	outURL url.URL
 }
 
 type inspectedKey struct{}
@@ -52,12 +61,16 @@ func (t *Tunnel) Handler(up UpstreamTransport) http.Handler {
 }
 
 func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunnel, up UpstreamTransport) {
-	e := &entry{start: time.Now(), method: r.Method, kind: "https", dest: t.Dest, id: t.Identity, requestID: newRequestID()}
+	ir := &inspectedRequest{t: t, up: up}
+	e := &ir.entry
+	*e = entry{start: time.Now(), method: r.Method, kind: "https", dest: t.Dest, id: t.Identity, requestID: newRequestID()}
+	ir.e = e
 	if t.Identity != nil {
 		e.client = t.Identity.ClientIP
-		e.lineStart = t.lineStart()
+		e.lineStart, e.linePrefix = t.lineStart()
 	}
-	rec := &recorder{ResponseWriter: w, entry: e}
+	rec := &ir.rec
+	*rec = recorder{ResponseWriter: w, entry: e}
 	defer func() { g.logEntry(r.Context(), e, rec) }()
 	w = rec
 	if r.Method == http.MethodConnect {
@@ -66,8 +79,8 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 		plainError(w, http.StatusMethodNotAllowed, "CONNECT is not allowed inside an inspected tunnel.")
 		return
 	}
-	site := fullURL("https", t.Dest, r)
-	ir := &inspectedRequest{t: t, up: up, e: e, site: site}
+	site := fullURLHost("https", t.httpsHost(), r)
+	ir.site = site
 	ctx := context.WithValue(r.Context(), inspectedKey{}, ir)
 	if pol := g.policy.Load(); pol != nil {
 		st := getEvalState()
@@ -84,7 +97,7 @@ func (g *Gateway) serveInspected(w http.ResponseWriter, r *http.Request, t *Tunn
 		}
 	}
 	if r.ProtoMajor == 1 && !switchesProtocols(r.Header) {
-		g.forwardInspected(w, r.WithContext(ctx), e, ir)
+		g.forwardInspected(ctx, w, r, e, ir)
 		return
 	}
 	g.forward(g.irp, w, r.WithContext(ctx), e)

@@ -52,32 +52,34 @@ type entry struct {
 	rule      *rules.CompiledRule
 	// capture is the AI prompt the deciding rule captures, logged when the request ends.
 	capture *promptCapture
-	// lineStart, when set, is the log handler with the line's first lineStartAttrs
-	// attributes already encoded (Tunnel.lineStart): the entry's own values of them are the
-	// same.
-	lineStart slog.Handler
+	// lineStart, when set, is the log handler with the line's first six
+	// attributes already encoded (Tunnel.lineStart), and linePrefix the same six encoded for
+	// Options.RequestLines: the entry's own values of them are the same.
+	lineStart  slog.Handler
+	linePrefix []byte
 }
-
-// lineStartAttrs is the number of attributes a log line starts with that are the same for
-// every decrypted request of a tunnel: client, user, email, service_token, location, kind.
-const lineStartAttrs = 6
 
 // lineStart returns the handler of the log lines of t's decrypted requests (kind "https"):
 // g.log's, with the attributes every such line starts with encoded once for the tunnel, as
 // slog's handlers do for Logger.With, so that each line encodes only the rest. The lines are
 // the same as without it. It is nil for a tunnel without an identity.
-func (t *Tunnel) lineStart() slog.Handler {
+func (t *Tunnel) lineStart() (slog.Handler, []byte) {
 	id := t.Identity
 	if id == nil {
-		return nil
+		return nil, nil
 	}
 	t.lineOnce.Do(func() {
+		client := id.ClientIP.String()
+		if t.g.lines != nil {
+			t.linePrefix = appendLineStart(nil, client, id.UserID, id.Email, id.ServiceTokenID, id.Location, "https")
+			return
+		}
 		t.lineHandler = t.g.log.Handler().WithAttrs([]slog.Attr{
-			slog.String("client", id.ClientIP.String()), slog.String("user", id.UserID), slog.String("email", id.Email),
+			slog.String("client", client), slog.String("user", id.UserID), slog.String("email", id.Email),
 			slog.String("service_token", id.ServiceTokenID), slog.String("location", id.Location),
 			slog.String("kind", "https")})
 	})
-	return t.lineHandler
+	return t.lineHandler, t.linePrefix
 }
 
 func (e *entry) refuse(status int, reason string) {
@@ -110,15 +112,20 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 	if e.outcome == "refused" || e.outcome == "blocked" {
 		level = slog.LevelWarn
 	}
-	if g.log.Enabled(ctx, level) {
+	if g.log.Enabled(ctx, level) && g.lines != nil {
+		prefix := e.linePrefix
+		if prefix == nil {
+			var start [256]byte
+			prefix = appendLineStart(start[:0], e.client.String(), user, email, token, location, e.kind)
+		}
+		writeRequestLine(g.lines, time.Now(), level, prefix, e, status, down, device)
+	} else if g.log.Enabled(ctx, level) {
 		// The record is built here rather than by Logger.LogAttrs: the attributes are added
 		// from an array on the stack in one call, and no caller's program counter is taken
 		// (the handlers Gatehouse configures report no source), which was a fifth of the line.
-		attrs := [...]slog.Attr{
-			slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
-			slog.String("service_token", token), slog.String("location", location),
-			slog.String("kind", e.kind),
-			// The attributes from here on vary within a tunnel (see lineStart).
+		// The attributes that vary within a tunnel (see lineStart); the line's first six
+		// (client to kind) are encoded here only when the tunnel has not encoded them already.
+		rest := [...]slog.Attr{
 			slog.String("method", e.method), slog.String("host", e.dest.Host), slog.Int("port", int(e.dest.Port)),
 			slog.Int("status", status), slog.String("outcome", e.outcome), slog.String("reason", e.reason),
 			slog.Int64("bytes_up", e.up), slog.Int64("bytes_down", down),
@@ -126,12 +133,15 @@ func (g *Gateway) logEntry(ctx context.Context, e *entry, rec *recorder) {
 			slog.String("device", device), slog.Int("app_id", e.appID), slog.String("app", e.appName),
 			slog.String("app_status", e.appStatus), slog.String("rule_id", e.ruleID), slog.String("rule_name", e.ruleName),
 			slog.String("action", e.action), slog.String("category", e.category), slog.String("request_id", e.requestID)}
-		h, rest := g.log.Handler(), attrs[:]
-		if e.lineStart != nil {
-			h, rest = e.lineStart, attrs[lineStartAttrs:]
-		}
 		r := slog.NewRecord(time.Now(), level, "gateway request", 0)
-		r.AddAttrs(rest...)
+		h := e.lineStart
+		if h == nil {
+			h = g.log.Handler()
+			r.AddAttrs(slog.String("client", e.client.String()), slog.String("user", user), slog.String("email", email),
+				slog.String("service_token", token), slog.String("location", location),
+				slog.String("kind", e.kind))
+		}
+		r.AddAttrs(rest[:]...)
 		_ = h.Handle(ctx, r)
 	}
 	g.emit(e, status, down, user, email, token, location, device)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -156,13 +157,17 @@ func TestEvents(t *testing.T) {
 // text handler, at both levels.
 func TestLineStartWritesTheSameLine(t *testing.T) {
 	times := regexp.MustCompile(`("time":"[^"]*"|time=\S+|"duration":\d+|duration=\S+)`)
-	for _, format := range []string{"json", "text"} {
+	for _, format := range []string{"json", "text", "json-lines"} {
 		var buf strings.Builder
 		var h slog.Handler = slog.NewJSONHandler(&buf, nil)
 		if format == "text" {
 			h = slog.NewTextHandler(&buf, nil)
 		}
-		g := New(&snapshot.Holder{}, Options{Egress: &Egress{}, Log: slog.New(h)})
+		opts := Options{Egress: &Egress{}, Log: slog.New(h)}
+		if format == "json-lines" {
+			opts.RequestLines = &buf
+		}
+		g := New(&snapshot.Holder{}, opts)
 		tn := &Tunnel{Dest: Destination{Host: "a.example", Port: 8443}, g: g,
 			Identity: &Identity{UserID: "u1", Email: "a \"quoted\" b@example.com", ServiceTokenID: "", Location: "HQ", DeviceID: "d1",
 				ClientIP: netip.MustParseAddr("2001:db8::1")}}
@@ -172,7 +177,7 @@ func TestLineStartWritesTheSameLine(t *testing.T) {
 				e := &entry{start: time.Now(), method: "POST", kind: "https", dest: tn.Dest, id: tn.Identity, client: tn.Identity.ClientIP,
 					requestID: "r1", outcome: outcome, status: 200, ruleID: "x", category: "prompt"}
 				if withStart {
-					e.lineStart = tn.lineStart()
+					e.lineStart, e.linePrefix = tn.lineStart()
 				}
 				g.logEntry(context.Background(), e, &recorder{entry: e})
 				return times.ReplaceAllString(buf.String(), "")
@@ -183,5 +188,83 @@ func TestLineStartWritesTheSameLine(t *testing.T) {
 			}
 		}
 		g.Close()
+	}
+}
+
+// requestLineStrings are values that JSON must escape, or that slog escapes beyond JSON's
+// needs.
+var requestLineStrings = []string{"", "plain", "a \"quoted\" b\\c", "tab\tnew\nline\rcr", "\x00\x01\x1f\x7f",
+	"<script>&amp;</script>", "caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf-8 \xe2\x80", "/c/new?q=1"}
+
+// requestLines writes one request line for an entry holding s in each string field, through
+// slog's JSONHandler and through the gateway's own encoder (Options.RequestLines), with and
+// without the tunnel's line start, and returns the three lines without time and duration.
+func requestLines(t testing.TB, s string, level string) (viaSlog, direct, directStarted string) {
+	times := regexp.MustCompile(`"time":"[^"]*"|"duration":\d+`)
+	id := &Identity{UserID: s, Email: s + "@example.com", ServiceTokenID: s, Location: s, DeviceID: s,
+		ClientIP: netip.MustParseAddr("2001:db8::1")}
+	outcome := "forwarded"
+	if level == "warn" {
+		outcome = "refused"
+	}
+	line := func(lines bool, started bool) string {
+		var buf strings.Builder
+		opts := Options{Egress: &Egress{}, Log: slog.New(slog.NewJSONHandler(&buf, nil))}
+		if lines {
+			opts.RequestLines = &buf
+		}
+		g := New(&snapshot.Holder{}, opts)
+		defer g.Close()
+		tn := &Tunnel{Dest: Destination{Host: "a.example", Port: 8443}, g: g, Identity: id}
+		e := &entry{start: time.Now(), method: "POST", kind: "https", dest: tn.Dest, id: id, client: id.ClientIP,
+			requestID: s, outcome: outcome, reason: s, status: 200, ruleID: s, ruleName: s, category: s, action: s,
+			appID: 7, appName: s, appStatus: s, up: 12, down: 34, appLooked: true}
+		if started {
+			e.lineStart, e.linePrefix = tn.lineStart()
+		}
+		g.logEntry(context.Background(), e, &recorder{entry: e, bytes: 34})
+		return times.ReplaceAllString(buf.String(), "")
+	}
+	return line(false, false), line(true, false), line(true, true)
+}
+
+// The gateway's own encoding of the request line is byte for byte slog's JSONHandler's, at
+// both levels, whatever the strings hold (escapes, invalid UTF-8, U+2028).
+func TestRequestLineMatchesSlog(t *testing.T) {
+	for _, s := range requestLineStrings {
+		for _, level := range []string{"info", "warn"} {
+			viaSlog, direct, started := requestLines(t, s, level)
+			if viaSlog == "" || direct != viaSlog || started != viaSlog {
+				t.Errorf("%q %s:\nslog    %s\ndirect  %s\nstarted %s", s, level, viaSlog, direct, started)
+			}
+		}
+	}
+}
+
+func FuzzRequestLine(f *testing.F) {
+	for _, s := range requestLineStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		viaSlog, direct, started := requestLines(t, s, "info")
+		if direct != viaSlog || started != viaSlog {
+			t.Errorf("%q:\nslog    %s\ndirect  %s\nstarted %s", s, viaSlog, direct, started)
+		}
+	})
+}
+
+// Encoding and writing a request line allocates nothing (its buffer is pooled): it runs for
+// every request the gateway serves.
+func TestRequestLineAllocations(t *testing.T) {
+	e := &entry{start: time.Now(), method: "GET", kind: "https", dest: Destination{Host: "chatgpt.com", Port: 443},
+		requestID: "0123456789abcdef", outcome: "forwarded", appID: 1199, appName: "ChatGPT", appStatus: "unapproved",
+		action: "allow", category: "prompt"}
+	prefix := appendLineStart(nil, "127.0.0.1", "u1", "a@example.com", "", "HQ", "https")
+	// Without garbage collection: one emptying the buffer pool mid-run would count its refill.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	if n := testing.AllocsPerRun(200, func() {
+		writeRequestLine(io.Discard, time.Now(), slog.LevelInfo, prefix, e, 200, 100, "d1")
+	}); n != 0 {
+		t.Errorf("%v allocations per request line, want 0", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -218,9 +219,11 @@ func applyAddHeaders(h http.Header, d rules.Decision) {
 		return
 	}
 	for name, values := range d.Rule.RuleSettings.AddHeaders {
-		h.Del(name)
-		for _, v := range values {
-			h.Add(name, v)
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		delete(h, key)
+		if len(values) > 0 {
+			// The rule's own values, capped: appending to the field never writes into them.
+			h[key] = values[:len(values):len(values)]
 		}
 	}
 }
@@ -236,12 +239,18 @@ func newRequestID() string {
 // fullURL builds scheme://host[:port]/path?query for the rules (the port only when it is not
 // the scheme's default).
 func fullURL(scheme string, d Destination, r *http.Request) string {
+	return fullURLHost(scheme, hostForHeader(d, scheme), r)
+}
+
+// fullURLHost is fullURL with the destination already written as a Host header for scheme.
+func fullURLHost(scheme, host string, r *http.Request) string {
+	uri := r.URL.RequestURI()
 	var b strings.Builder
-	b.Grow(len(scheme) + 3 + len(d.Host) + 8 + len(r.URL.Path) + len(r.URL.RawQuery) + 1)
+	b.Grow(len(scheme) + 3 + len(host) + len(uri))
 	b.WriteString(scheme)
 	b.WriteString("://")
-	b.WriteString(hostForHeader(d, scheme))
-	b.WriteString(r.URL.RequestURI())
+	b.WriteString(host)
+	b.WriteString(uri)
 	return b.String()
 }
 

@@ -34,9 +34,35 @@ type Tunnel struct {
 	egress *Egress
 	g      *Gateway
 	e      *entry
-	// lineHandler is lineStart's handler, made once.
+	// lineHandler or linePrefix is lineStart's, made once.
 	lineOnce    sync.Once
 	lineHandler slog.Handler
+	linePrefix  []byte
+	// destHostPort and destHTTPSHost are Dest as host:port and as an https Host header, made
+	// once for the tunnel's decrypted requests (destStrings).
+	destOnce      sync.Once
+	destHostPort  string
+	destHTTPSHost string
+}
+
+// destStrings fills destHostPort and destHTTPSHost.
+func (t *Tunnel) destStrings() {
+	t.destOnce.Do(func() {
+		t.destHostPort = t.Dest.String()
+		t.destHTTPSHost = hostForHeader(t.Dest, "https")
+	})
+}
+
+// hostPort is Dest as host:port (Destination.String).
+func (t *Tunnel) hostPort() string {
+	t.destStrings()
+	return t.destHostPort
+}
+
+// httpsHost is Dest as the Host header of an https request (without port 443).
+func (t *Tunnel) httpsHost() string {
+	t.destStrings()
+	return t.destHTTPSHost
 }
 
 // dstAddr is the first vetted address (the zero address for a tunnel blocked before its

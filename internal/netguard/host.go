@@ -76,6 +76,15 @@ func CanonicalHost(h string) (string, error) {
 
 // IsIPLiteral reports whether a canonical host (CanonicalHost) is an IP address.
 func IsIPLiteral(canonical string) bool {
+	if strings.IndexByte(canonical, ':') < 0 {
+		// Not IPv6: an IPv4 address has only digits and dots, and a name is answered without
+		// the error value ParseAddr would allocate for it.
+		for i := 0; i < len(canonical); i++ {
+			if c := canonical[i]; c != '.' && (c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
 	_, err := netip.ParseAddr(canonical)
 	return err == nil
 }

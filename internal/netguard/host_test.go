@@ -70,3 +70,32 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// isIPLiteralSeeds are names, addresses and near-misses for IsIPLiteral.
+var isIPLiteralSeeds = []string{"", "example.com", "cafe.be", "127.0.0.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "::1",
+	"2001:db8::1", "::ffff:127.0.0.1", "fe80::1%eth0", "1.2.3.4:80", "[::1]", "256.1.1.1", "...", "1..2.3"}
+
+// TestIsIPLiteral: IsIPLiteral's shortcut for names answers as netip.ParseAddr does.
+func TestIsIPLiteral(t *testing.T) {
+	for _, s := range isIPLiteralSeeds {
+		_, err := netip.ParseAddr(s)
+		if got := IsIPLiteral(s); got != (err == nil) {
+			t.Errorf("IsIPLiteral(%q) = %v, ParseAddr says %v", s, got, err == nil)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = IsIPLiteral("chatgpt.com") }); n != 0 {
+		t.Errorf("IsIPLiteral of a name: %v allocations, want 0", n)
+	}
+}
+
+func FuzzIsIPLiteral(f *testing.F) {
+	for _, s := range isIPLiteralSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := netip.ParseAddr(s)
+		if got := IsIPLiteral(s); got != (err == nil) {
+			t.Errorf("IsIPLiteral(%q) = %v, ParseAddr says %v", s, got, err == nil)
+		}
+	})
+}

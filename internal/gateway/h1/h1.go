@@ -13,6 +13,7 @@ package h1
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -228,31 +229,50 @@ func isValueByte(c byte) bool { return c == '\t' || (c >= ' ' && c != 0x7f) }
 // naming the same host as Host (which then, as in net/http, takes the URL's host). A malformed
 // request is an *Error; io.EOF means the connection ended before a request began.
 func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
+	req := new(http.Request)
+	if err := readRequest(br, lim, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// ReadRequestContext is ReadRequest giving the request the context ctx (as Request.WithContext
+// would, without the copy).
+func ReadRequestContext(ctx context.Context, br *bufio.Reader, lim Limits) (*http.Request, error) {
+	var req http.Request
+	if err := readRequest(br, lim, &req); err != nil {
+		return nil, err
+	}
+	return req.WithContext(ctx), nil
+}
+
+// readRequest reads a request into req (a zero Request).
+func readRequest(br *bufio.Reader, lim Limits, req *http.Request) error {
 	lim = lim.withDefaults()
 	h := headReader{br: br, budget: lim.MaxHeaderBytes}
 	line, err := h.line()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req := &http.Request{Header: make(http.Header, 8)}
+	req.Header = make(http.Header, 8)
 	sp1 := indexByte(line, ' ')
 	if sp1 <= 0 {
-		return nil, malformed("bad-request-line")
+		return malformed("bad-request-line")
 	}
 	rest := line[sp1+1:]
 	sp2 := indexByte(rest, ' ')
 	if sp2 <= 0 {
-		return nil, malformed("bad-request-line")
+		return malformed("bad-request-line")
 	}
 	method, target, proto := line[:sp1], rest[:sp2], rest[sp2+1:]
 	for _, c := range method {
 		if !isTokenByte(c) {
-			return nil, malformed("bad-method")
+			return malformed("bad-method")
 		}
 	}
 	for _, c := range target {
 		if c <= ' ' || c >= 0x7f {
-			return nil, malformed("bad-target")
+			return malformed("bad-target")
 		}
 	}
 	switch string(proto) {
@@ -261,24 +281,24 @@ func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
 	case "HTTP/1.0":
 		req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.0", 1, 0
 	default:
-		return nil, malformed("bad-version")
+		return malformed("bad-version")
 	}
 	req.Method = methodString(method)
 	req.RequestURI = string(target)
 	if err := parseTarget(req); err != nil {
-		return nil, err
+		return err
 	}
 	if err := h.readFields(req.Header, lim.MaxHeaders); err != nil {
-		return nil, err
+		return err
 	}
 	hosts := req.Header["Host"]
 	switch {
 	case len(hosts) > 1:
-		return nil, malformed("duplicate-host")
+		return malformed("duplicate-host")
 	case len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]):
-		return nil, malformed("bad-host")
+		return malformed("bad-host")
 	case len(hosts) == 0 && req.ProtoMinor == 1:
-		return nil, malformed("missing-host")
+		return malformed("missing-host")
 	}
 	delete(req.Header, "Host")
 	req.Host = req.URL.Host
@@ -287,7 +307,7 @@ func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
 			req.Host = hosts[0]
 		}
 	} else if req.Method != http.MethodConnect && (len(hosts) == 0 || !strings.EqualFold(hosts[0], req.Host)) {
-		return nil, malformed("host-mismatch")
+		return malformed("host-mismatch")
 	}
 	if p := req.Header["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
 		if _, ok := req.Header["Cache-Control"]; !ok {
@@ -295,7 +315,7 @@ func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
 		}
 	}
 	if _, ok := req.Header["Trailer"]; ok {
-		return nil, malformed("request-trailer")
+		return malformed("request-trailer")
 	}
 	conn := req.Header["Connection"]
 	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
@@ -306,7 +326,7 @@ func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
 	}
 	chunked, length, err := framing(req.Header, req.ProtoMinor)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch {
 	case chunked:
@@ -320,7 +340,7 @@ func ReadRequest(br *bufio.Reader, lim Limits) (*http.Request, error) {
 	default:
 		req.Body = http.NoBody
 	}
-	return req, nil
+	return nil
 }
 
 // parseTarget fills req.URL from req.RequestURI as net/http does, within the forms allowed.
@@ -417,6 +437,19 @@ func indexByte(b []byte, c byte) int {
 	return -1
 }
 
+// statusString returns a status line's code and reason without allocating for the common ones.
+func statusString(s []byte) string {
+	switch string(s) {
+	case "200 OK":
+		return "200 OK"
+	case "204 No Content":
+		return "204 No Content"
+	case "304 Not Modified":
+		return "304 Not Modified"
+	}
+	return string(s)
+}
+
 // methodString returns the method without allocating for the common ones.
 func methodString(m []byte) string {
 	switch string(m) {
@@ -453,7 +486,7 @@ func ReadResponse(br *bufio.Reader, method string, lim Limits) (*http.Response, 
 	if err != nil {
 		return nil, err
 	}
-	resp := &http.Response{Header: make(http.Header, 12)}
+	resp := &http.Response{Header: make(http.Header, 8)}
 	if len(line) < 12 || line[8] != ' ' {
 		return nil, malformed("bad-status-line")
 	}
@@ -486,7 +519,7 @@ func ReadResponse(br *bufio.Reader, method string, lim Limits) (*http.Response, 
 		}
 	}
 	resp.StatusCode = code
-	resp.Status = string(line[9:])
+	resp.Status = statusString(line[9:])
 	if err := h.readFields(resp.Header, lim.MaxHeaders); err != nil {
 		return nil, err
 	}
@@ -603,6 +636,17 @@ func (b *Body) Done() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.eof && b.err == nil && !b.untilEOF
+}
+
+// Remaining is the number of bytes of a fixed-length body not read yet, or -1 for a chunked
+// body and one that runs to the connection's end.
+func (b *Body) Remaining() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.chunked || b.untilEOF {
+		return -1
+	}
+	return b.left
 }
 
 // ErrBodyClosed is returned by Read after Close.

@@ -156,6 +156,8 @@ type harness struct {
 	minter   *ca.Minter
 	logs     *syncBuffer
 	proxyURL *url.URL
+	// closeGateway closes the gateway (its tunnels end), as at shutdown.
+	closeGateway func()
 }
 
 type syncBuffer struct {
@@ -251,6 +253,7 @@ func newHarness(t testing.TB, rs []rules.Rule, configure ...func(*gateway.Option
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close(); g.Close() })
+	h.closeGateway = g.Close
 	h.gw = ln.Addr().String()
 	h.proxyURL = &url.URL{Scheme: "http", Host: h.gw, User: url.UserPassword("ci", testSecret)}
 	return h

@@ -39,7 +39,8 @@ type Options struct {
 	Disabled bool
 	// HandshakeTimeout bounds reading the ClientHello and each TLS handshake; default 10s.
 	HandshakeTimeout time.Duration
-	// IdleTimeout closes a decrypted client connection idle between requests; default 2m.
+	// IdleTimeout closes a decrypted client connection idle between requests; default 2m
+	// (HTTP/1.1 connections: after at least IdleTimeout less 1/64 of it, at most a second).
 	IdleTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a destination's response headers; default 2m.
 	ResponseHeaderTimeout time.Duration
@@ -158,10 +159,10 @@ func (in *Inspector) decrypt(ctx context.Context, client net.Conn, t *gateway.Tu
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
 		// HTTP/1.1: one request at a time, read strictly and served in this goroutine, each
 		// over the tunnel's own upstream connection.
-		pin := newPinnedUpstream(in, t)
+		pin := newPinnedUpstream(ctx, in, t)
 		defer pin.close()
 		stop := context.AfterFunc(ctx, func() { _ = inner.Close() })
-		if in.serveHTTP1(ctx, tc, t.Handler(pin.transport)) {
+		if in.serveHTTP1(ctx, tc, t.Handler(pin.transport), pin) {
 			<-done // the hijacker (a protocol switch) closes the connection
 		} else {
 			_ = tc.Close()

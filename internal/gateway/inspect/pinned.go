@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +33,9 @@ import (
 type pinnedUpstream struct {
 	in *Inspector
 	t  *gateway.Tunnel
+	// ctx is the client connection's: its end unblocks any read or write on the upstream
+	// connection at once (each connection's watch; the connection is not reused after that).
+	ctx context.Context
 
 	mu   sync.Mutex
 	busy bool
@@ -48,10 +50,25 @@ type pinnedUpstream struct {
 	// pass_through rule was not, and serves only such requests).
 	verified bool
 	closed   bool
+	// unwatch stops conn's watch of ctx.
+	unwatch func() bool
+	// readDeadline is conn's read deadline as exchange set it (zero: none).
+	readDeadline time.Time
+	// requestDone is the Done channel of the context of the request the client connection
+	// serves now (serveHTTP1 sets it): that context ends only with ctx or after the request's
+	// handler returned, so the connection's watch covers an exchange under it, which needs no
+	// watch of its own.
+	requestDone <-chan struct{}
+
+	// trusted and untrusted are the round trippers transport hands out, made once.
+	trusted, untrusted pinnedRoundTripper
 }
 
-func newPinnedUpstream(in *Inspector, t *gateway.Tunnel) *pinnedUpstream {
-	return &pinnedUpstream{in: in, t: t}
+func newPinnedUpstream(ctx context.Context, in *Inspector, t *gateway.Tunnel) *pinnedUpstream {
+	p := &pinnedUpstream{in: in, t: t, ctx: ctx}
+	p.trusted = pinnedRoundTripper{p: p}
+	p.untrusted = pinnedRoundTripper{p: p, untrusted: true}
+	return p
 }
 
 // transport is the tunnel handler's gateway.UpstreamTransport: protocol upgrades (WebSocket)
@@ -61,9 +78,9 @@ func (p *pinnedUpstream) transport(untrusted, http1 bool) http.RoundTripper {
 		return p.in.upstream(untrusted, true)
 	}
 	if untrusted {
-		return pinnedRoundTripper{p: p, untrusted: true}
+		return &p.untrusted
 	}
-	return pinnedRoundTripper{p: p}
+	return &p.trusted
 }
 
 type pinnedRoundTripper struct {
@@ -71,7 +88,7 @@ type pinnedRoundTripper struct {
 	untrusted bool
 }
 
-func (rt pinnedRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+func (rt *pinnedRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rt.p.roundTrip(req, rt.untrusted)
 }
 
@@ -85,22 +102,35 @@ func (p *pinnedUpstream) close() {
 	}
 }
 
+// setRequest notes the context of the request the client connection serves now (see
+// requestDone).
+func (p *pinnedUpstream) setRequest(ctx context.Context) {
+	done := ctx.Done()
+	p.mu.Lock()
+	p.requestDone = done
+	p.mu.Unlock()
+}
+
 func (p *pinnedUpstream) dropLocked() {
 	if p.conn != nil {
+		p.unwatch()
 		_ = p.conn.Close()
-		p.conn, p.raw, p.br, p.bw = nil, nil, nil, nil
+		p.conn, p.raw, p.br, p.bw, p.unwatch = nil, nil, nil, nil, nil
 	}
 }
 
 // acquire takes the connection for one request; ok is false when another request holds it.
 // A request that could not be sent again (replayable false) does not go out on a connection
-// the destination has closed while it was idle.
-func (p *pinnedUpstream) acquire(ctx context.Context, untrusted, replayable bool) (ok, reused bool, err error) {
+// the destination has closed while it was idle. scoped reports whether the request's context
+// is the current request's (requestDone), which the connection's watch covers.
+func (p *pinnedUpstream) acquire(ctx context.Context, untrusted, replayable bool) (ok, reused, scoped bool, err error) {
+	done := ctx.Done()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.busy || p.closed {
-		return false, false, nil
+		return false, false, false, nil
 	}
+	scoped = done == nil || done == p.requestDone
 	if p.conn != nil && !untrusted && !p.verified {
 		p.dropLocked()
 	}
@@ -111,13 +141,13 @@ func (p *pinnedUpstream) acquire(ctx context.Context, untrusted, replayable bool
 	}
 	p.busy = true
 	if p.conn != nil {
-		return true, true, nil
+		return true, true, scoped, nil
 	}
 	if err := p.dialLocked(ctx, untrusted); err != nil {
 		p.busy = false
-		return true, false, err
+		return true, false, scoped, err
 	}
-	return true, false, nil
+	return true, false, scoped, nil
 }
 
 // release gives the connection back after a response: keep is false when it cannot carry
@@ -138,6 +168,8 @@ func (p *pinnedUpstream) dialLocked(ctx context.Context, untrusted bool) error {
 		return err
 	}
 	p.conn, p.raw, p.verified = conn, conn.NetConn(), !untrusted
+	p.readDeadline = time.Time{}
+	p.unwatch = context.AfterFunc(p.ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	p.br = bufio.NewReaderSize(conn, 4<<10)
 	p.bw = bufio.NewWriterSize(conn, 4<<10)
 	return nil
@@ -145,18 +177,21 @@ func (p *pinnedUpstream) dialLocked(ctx context.Context, untrusted bool) error {
 
 func (p *pinnedUpstream) roundTrip(req *http.Request, untrusted bool) (*http.Response, error) {
 	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := validHeaders(req.Header); err != nil {
 		return nil, err
 	}
 	again := replayable(req)
-	ok, reused, err := p.acquire(ctx, untrusted, again)
+	ok, reused, scoped, err := p.acquire(ctx, untrusted, again)
 	if !ok {
 		return p.in.upstream(untrusted, false).RoundTrip(req)
 	}
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.exchange(ctx, req)
+	resp, err := p.exchange(ctx, req, scoped)
 	if err != nil && reused && again && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		// The destination closed the idle connection as the request went out: once more on a
 		// new one, as http.Transport does for requests that can be sent again.
@@ -165,7 +200,7 @@ func (p *pinnedUpstream) roundTrip(req *http.Request, untrusted bool) (*http.Res
 		err = p.dialLocked(ctx, untrusted)
 		p.mu.Unlock()
 		if err == nil {
-			resp, err = p.exchange(ctx, req)
+			resp, err = p.exchange(ctx, req, scoped)
 		}
 	}
 	if err != nil {
@@ -204,11 +239,17 @@ func replayable(req *http.Request) bool {
 
 // exchange writes req on the pinned connection and reads its response head. The response
 // body, when there is one, gives the connection back when it is read to its end or closed.
-func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http.Response, error) {
+// scoped: ctx is the current request's, covered by the connection's watch.
+func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request, scoped bool) (*http.Response, error) {
 	conn, br, bw := p.conn, p.br, p.bw
 	// A cancelled request (the client went away, the gateway closes) unblocks any read or
-	// write on the connection at once; the connection is not reused after that.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	// write on the connection at once; the connection is not reused after that. The
+	// connection's watch does it for the client connection's end; a request with a context of
+	// another making gets a watch of its own.
+	stop := stopNothing
+	if !scoped {
+		stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	}
 	if err := writeRequest(bw, req); err != nil {
 		stop()
 		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
@@ -217,7 +258,16 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 		stop()
 		return nil, fmt.Errorf("inspect: writing the request upstream: %w", ctxErr(ctx, err))
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(p.in.opts.ResponseHeaderTimeout))
+	// The response head must come within ResponseHeaderTimeout: a deadline in place from the
+	// last exchange (whose body was buffered whole) that falls at most idleSlack of it earlier
+	// is kept, rather than updating the timer for each request.
+	rht := p.in.opts.ResponseHeaderTimeout
+	if want := time.Now().Add(rht); p.readDeadline.After(want) || want.Sub(p.readDeadline) > idleSlack(rht) {
+		if err := p.setReadDeadline(ctx, conn, want); err != nil {
+			stop()
+			return nil, fmt.Errorf("inspect: reading the response: %w", err)
+		}
+	}
 	var resp *http.Response
 	for {
 		var err error
@@ -242,7 +292,14 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 		}
 		break
 	}
-	_ = conn.SetReadDeadline(time.Time{})
+	// The body is read without a deadline (a stream may take its time), unless it is buffered
+	// whole: then it never reads conn, and the deadline stays for the next exchange.
+	if !bodyBuffered(resp, br) {
+		if err := p.setReadDeadline(ctx, conn, time.Time{}); err != nil {
+			stop()
+			return nil, fmt.Errorf("inspect: reading the response: %w", err)
+		}
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// Upgrades go through the shared transport; a destination switching protocols on a
 		// request that did not ask for it leaves a connection nobody can frame.
@@ -254,6 +311,36 @@ func (p *pinnedUpstream) exchange(ctx context.Context, req *http.Request) (*http
 	resp.Body = &pinnedBody{rc: resp.Body, p: p, stop: stop, keep: keep, eof: resp.Body == http.NoBody}
 	return resp, nil
 }
+
+// bodyBuffered reports whether resp's body is in br whole (or there is none), so that reading
+// it never reads the connection.
+func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
+	if resp.Body == http.NoBody {
+		return true
+	}
+	b, ok := resp.Body.(*h1.Body)
+	if !ok {
+		return false
+	}
+	n := b.Remaining()
+	return n >= 0 && int64(br.Buffered()) >= n
+}
+
+// setReadDeadline sets conn's read deadline (p.readDeadline) and then reports whether the
+// exchange was cancelled: a watch that fired before would otherwise have its poisoned deadline
+// replaced, and one that fires after sets its own last.
+func (p *pinnedUpstream) setReadDeadline(ctx context.Context, conn *tls.Conn, t time.Time) error {
+	_ = conn.SetReadDeadline(t)
+	p.readDeadline = t
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return p.ctx.Err()
+}
+
+// stopNothing is the stop function of an exchange without a watch of its own: it reports that
+// no watch had fired.
+func stopNothing() bool { return true }
 
 // writeRequest writes req to bw in origin form, from its parsed form only: Host from req.Host,
 // the header (already checked by validHeaders) less the fields this side frames, and the body
@@ -305,11 +392,10 @@ func writeRequest(bw *bufio.Writer, req *http.Request) (err error) {
 	if req.Close {
 		_, _ = bw.WriteString("Connection: close\r\n")
 	}
-	var num [20]byte
 	switch {
 	case body != nil && req.ContentLength > 0:
 		_, _ = bw.WriteString("Content-Length: ")
-		_, _ = bw.Write(strconv.AppendInt(num[:0], req.ContentLength, 10))
+		writeInt(bw, req.ContentLength, 10)
 		_, _ = bw.WriteString("\r\n")
 	case body != nil:
 		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
@@ -364,7 +450,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) (err error) {
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
-			_, _ = bw.Write(strconv.AppendInt(num[:0], int64(n), 16))
+			writeInt(bw, int64(n), 16)
 			_, _ = bw.WriteString("\r\n")
 			_, _ = bw.Write(buf[:n])
 			if _, err := bw.WriteString("\r\n"); err != nil {
@@ -421,8 +507,9 @@ func (b *pinnedBody) Close() error {
 		return nil
 	}
 	b.done = true
-	// stop reports false when the cancellation already fired and poisoned the deadline.
-	cancelled := !b.stop()
+	// stop reports false when the request's cancellation already fired and poisoned the
+	// deadline; the client connection's end poisons it too (the connection's watch).
+	cancelled := !b.stop() || b.p.ctx.Err() != nil
 	if !b.eof || cancelled {
 		// Closing the connection first: a response body's Close reads the rest of the body,
 		// which for a blocked download or an endless event stream would not end.

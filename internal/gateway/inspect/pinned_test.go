@@ -249,3 +249,47 @@ func TestPinnedUpstreamBlockedResponseIsNotReused(t *testing.T) {
 		t.Errorf("the origin accepted %d connections, want 2 (the blocked response's is not reused)", n)
 	}
 }
+
+// Closing the gateway ends an exchange waiting for the destination's answer at once (the
+// upstream connection watches its tunnel), not after the response-header timeout: the
+// destination sees its connection closed.
+func TestPinnedUpstreamGatewayCloseEndsTheExchange(t *testing.T) {
+	h := newHarness(t, e2eRules)
+	now := time.Now()
+	arrived := make(chan struct{}, 1)
+	gone := make(chan struct{})
+	o := newCountingOrigin(t, h.origins.leaf(t, []string{"chatgpt.com"}, now.Add(-time.Hour), now.Add(time.Hour)),
+		func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/hang" {
+				_, _ = io.WriteString(w, "ok")
+				return
+			}
+			arrived <- struct{}{}
+			<-r.Context().Done() // the gateway hung up
+			close(gone)
+		})
+	c := h.keepAliveClient()
+	base := "https://chatgpt.com:" + o.port
+	if code, body := get(t, c, "GET", base+"/first", ""); code != 200 || body != "ok" {
+		t.Fatalf("first request: %d %q", code, body)
+	}
+	go func() {
+		if resp, err := c.Get(base + "/hang"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the destination")
+	}
+	h.closeGateway()
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the exchange outlived the gateway")
+	}
+	if n := o.conns.Load(); n != 1 {
+		t.Errorf("the destination accepted %d connections, want 1 (the request went out on the kept connection)", n)
+	}
+}

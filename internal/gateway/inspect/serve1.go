@@ -31,12 +31,14 @@ const maxPostHandlerDrain = 256 << 10
 const bufferBeforeChunking = 2048
 
 // http1Conn serves the decrypted HTTP/1.1 requests of one client connection, one at a time in
-// its own goroutine: read a request with the strict reader (h1.ReadRequest), hand it to the
+// its own goroutine: read a request with the strict reader (h1.ReadRequestContext), hand it to the
 // tunnel's handler, write the response with framing chosen here. It replaces net/http's server
 // for HTTP/1.1 tunnels: no per-request background reader, no hand-offs between goroutines.
 // Protocol switches (WebSocket) hijack the connection as they would from net/http.
 type http1Conn struct {
-	in      *Inspector
+	in *Inspector
+	// pin, when set, is told each request's context (pinnedUpstream.setRequest).
+	pin     *pinnedUpstream
 	tc      *tls.Conn
 	br      *bufio.Reader
 	bw      *bufio.Writer
@@ -45,6 +47,13 @@ type http1Conn struct {
 	remote  string
 	// hijacked: a handler took the connection over (it closes it).
 	hijacked atomic.Bool
+	// idleSet is when the idle deadline in place was set (zero: another deadline is set).
+	idleSet time.Time
+	// w is the response writer, reused for each request in turn (a handler does not keep it
+	// past its return), with its header map and pending, the buffer of a body's first bytes
+	// (as large as the largest so far, at most bufferBeforeChunking).
+	w       http1Writer
+	pending []byte
 }
 
 var headEnd = []byte("\r\n\r\n")
@@ -58,10 +67,11 @@ var (
 )
 
 // serveHTTP1 serves tc until the client closes it, a request asks to close, the idle timeout
-// passes or ctx ends. It reports whether a handler hijacked the connection.
-func (in *Inspector) serveHTTP1(ctx context.Context, tc *tls.Conn, h http.Handler) (hijacked bool) {
+// passes or ctx ends. It reports whether a handler hijacked the connection. pin, when set, is
+// the upstream connection of tc's requests, told each request's context.
+func (in *Inspector) serveHTTP1(ctx context.Context, tc *tls.Conn, h http.Handler, pin *pinnedUpstream) (hijacked bool) {
 	state := tc.ConnectionState()
-	c := &http1Conn{in: in, tc: tc, handler: h, state: &state, remote: tc.RemoteAddr().String()}
+	c := &http1Conn{in: in, pin: pin, tc: tc, handler: h, state: &state, remote: tc.RemoteAddr().String()}
 	c.br = http1Readers.Get().(*bufio.Reader)
 	c.br.Reset(tc)
 	c.bw = http1Writers.Get().(*bufio.Writer)
@@ -91,7 +101,7 @@ func (in *Inspector) serveHTTP1(ctx context.Context, tc *tls.Conn, h http.Handle
 func (c *http1Conn) serveOne(ctx context.Context) bool {
 	in := c.in
 	if c.br.Buffered() == 0 {
-		_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.IdleTimeout))
+		c.idleDeadline()
 		if _, err := c.br.Peek(1); err != nil {
 			return false
 		}
@@ -102,11 +112,13 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	headBuffered := bytes.Contains(buffered, headEnd)
 	if !headBuffered {
-		_ = c.tc.SetReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
+		c.setReadDeadline(time.Now().Add(in.opts.HandshakeTimeout))
 	}
-	req, err := h1.ReadRequest(c.br, h1.Limits{MaxHeaderBytes: in.opts.MaxHeaderBytes})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := h1.ReadRequestContext(rctx, c.br, h1.Limits{MaxHeaderBytes: in.opts.MaxHeaderBytes})
 	if !headBuffered || (err == nil && req.Body != http.NoBody) {
-		_ = c.tc.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
 	}
 	if err != nil {
 		var bad *h1.Error
@@ -130,10 +142,17 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 		}
 		delete(req.Header, "Expect")
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req = req.WithContext(rctx)
-	w := &http1Writer{c: c, req: req, body: body, cont: cont, header: make(http.Header, 8), contentLength: -1}
+	if c.pin != nil {
+		c.pin.setRequest(rctx)
+	}
+	w := &c.w
+	header := w.header
+	if header == nil {
+		header = make(http.Header, 8)
+	} else {
+		clear(header)
+	}
+	*w = http1Writer{c: c, req: req, body: body, cont: cont, header: header, contentLength: -1, pending: c.pending[:0]}
 	if !c.run(w, req) {
 		return false
 	}
@@ -145,6 +164,28 @@ func (c *http1Conn) serveOne(ctx context.Context) bool {
 	}
 	return !w.closeAfter && !req.Close && req.ProtoMinor == 1 && bodyDone(body)
 }
+
+// idleDeadline sets the idle timeout for the wait for the next request: at most IdleTimeout
+// from now, and not before IdleTimeout less idleSlack. Within idleSlack of the last one it set,
+// the deadline is left as it is (resetting it is a timer update per request otherwise).
+func (c *http1Conn) idleDeadline() {
+	now := time.Now()
+	if !c.idleSet.IsZero() && now.Sub(c.idleSet) < idleSlack(c.in.opts.IdleTimeout) {
+		return
+	}
+	_ = c.tc.SetReadDeadline(now.Add(c.in.opts.IdleTimeout))
+	c.idleSet = now
+}
+
+// setReadDeadline sets another read deadline than the idle one.
+func (c *http1Conn) setReadDeadline(t time.Time) {
+	_ = c.tc.SetReadDeadline(t)
+	c.idleSet = time.Time{}
+}
+
+// idleSlack is how much earlier than d a deadline left in place may fall: 1/64 of d, at most a
+// second.
+func idleSlack(d time.Duration) time.Duration { return min(d/64, time.Second) }
 
 // run calls the handler; a panic (http.ErrAbortHandler: a response body broke off) ends the
 // connection, as in net/http.
@@ -290,8 +331,7 @@ func (w *http1Writer) writeBody(p []byte) error {
 	}
 	bw := w.c.bw
 	if w.chunking {
-		var size [16]byte
-		_, _ = bw.Write(strconv.AppendInt(size[:0], int64(len(p)), 16))
+		writeInt(bw, int64(len(p)), 16)
 		_, _ = bw.WriteString("\r\n")
 		_, _ = bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -396,10 +436,10 @@ func (w *http1Writer) sendHead() error {
 			hasTrailers = true
 		}
 	}
-	var extraLength string
+	extraLength := false
 	if w.handlerDone && !hasTrailers && !hasTE && bodyAllowedForStatus(code) && w.contentLength == -1 && (!isHEAD || len(w.pending) > 0) {
 		w.contentLength = int64(len(w.pending))
-		extraLength = strconv.Itoa(len(w.pending))
+		extraLength = true
 	}
 	// The rest of a request body the handler did not read is read away, so that the
 	// connection reaches the next request; too much of it, or a body the client holds back
@@ -465,8 +505,10 @@ func (w *http1Writer) sendHead() error {
 	bw := w.c.bw
 	w.writeStatusLine(code)
 	writeHeaderFields(bw, h, exclude)
-	if extraLength != "" {
-		_, _ = bw.WriteString("Content-Length: " + extraLength + "\r\n")
+	if extraLength {
+		_, _ = bw.WriteString("Content-Length: ")
+		writeInt(bw, w.contentLength, 10)
+		_, _ = bw.WriteString("\r\n")
 	}
 	if contentType != "" {
 		_, _ = bw.WriteString("Content-Type: " + contentType + "\r\n")
@@ -485,7 +527,9 @@ func (w *http1Writer) sendHead() error {
 	_, _ = bw.WriteString("\r\n")
 	p := w.pending
 	w.pending = nil
-	return w.writeBody(p)
+	err := w.writeBody(p)
+	w.c.pending = p[:0] // bufio copied it: the next request's body starts there
+	return err
 }
 
 func (w *http1Writer) writeStatusLine(code int) {
@@ -495,8 +539,7 @@ func (w *http1Writer) writeStatusLine(code int) {
 	} else {
 		_, _ = bw.WriteString("HTTP/1.1 ")
 	}
-	var num [8]byte
-	_, _ = bw.Write(strconv.AppendInt(num[:0], int64(code), 10))
+	writeInt(bw, int64(code), 10)
 	_, _ = bw.WriteString(" ")
 	if text := http.StatusText(code); text != "" {
 		_, _ = bw.WriteString(text)
@@ -527,6 +570,12 @@ func writeField(bw *bufio.Writer, k string, vv []string) {
 		_, _ = bw.WriteString(strings.TrimSpace(v))
 		_, _ = bw.WriteString("\r\n")
 	}
+}
+
+// writeInt writes n in base to bw, formatted in bw's free space (a buffer on the stack would
+// escape through bufio.Writer.Write).
+func writeInt(bw *bufio.Writer, n int64, base int) {
+	_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, base))
 }
 
 func bodyAllowedForStatus(status int) bool {

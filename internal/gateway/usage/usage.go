@@ -5,8 +5,9 @@
 // retention. Reports (Report) read the store's rollups, so they stay fast however many
 // requests there were.
 //
-// Record never blocks: events go through a bounded queue to one aggregating goroutine, and
-// what does not fit (queue full, or too many distinct keys pending while the store is slow or
+// Record never blocks: events go through a bounded queue to one aggregating goroutine, which
+// sums them in batches (it wakes at most every drainDelay while events arrive, rather than once
+// per event), and what does not fit (queue full, or too many distinct keys pending while the store is slow or
 // down) is dropped and counted in gatehouse_gateway_usage_dropped_total.
 package usage
 
@@ -56,8 +57,10 @@ const (
 // Recorder sums gateway events and writes them to the store. Start it with Start and stop it
 // with Close; Record is safe for concurrent use at any time.
 type Recorder struct {
-	opts    Options
-	events  chan gateway.Event
+	opts   Options
+	events chan gateway.Event
+	// kick wakes the aggregating goroutine early when the queue is half full.
+	kick    chan struct{}
 	flushc  chan chan error
 	stop    chan struct{}
 	done    chan struct{}
@@ -90,10 +93,21 @@ type sums struct {
 	requests, bytesUp, bytesDn int64
 }
 
+// userKey is a user's sighting: user is a user ID, or a service token's ID when token is set
+// (written as "service_token:<id>", so that summing an event does not build that string).
 type userKey struct {
-	day  int64
-	app  int
-	user string
+	day   int64
+	app   int
+	user  string
+	token bool
+}
+
+// storeUser is the user of a sighting as the store keeps it.
+func (k userKey) storeUser() string {
+	if k.token {
+		return "service_token:" + k.user
+	}
+	return k.user
 }
 
 // New returns a Recorder; call Start to run it.
@@ -125,6 +139,7 @@ func New(opts Options) *Recorder {
 	r := &Recorder{
 		opts:    opts,
 		events:  make(chan gateway.Event, opts.QueueSize),
+		kick:    make(chan struct{}, 1),
 		flushc:  make(chan chan error),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -180,6 +195,12 @@ func (r *Recorder) Record(e gateway.Event) {
 	}
 	select {
 	case r.events <- e:
+		if len(r.events) >= cap(r.events)/2 {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		r.stats.queueFull.Add(1)
 	}
@@ -240,26 +261,74 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
+// drainDelay is how long the aggregating goroutine lets events gather in the queue before it
+// sums them: one wake-up per batch rather than one per event (each would cost the request path
+// a scheduler hand-off), and at most this much delay before an event is summed (Flush and Close
+// sum everything queued first).
+const drainDelay = 20 * time.Millisecond
+
 func (r *Recorder) run() {
 	defer close(r.done)
 	defer r.running.Store(false)
 	t := time.NewTicker(r.opts.FlushInterval)
 	defer t.Stop()
+	batch := time.NewTimer(drainDelay)
+	batch.Stop()
+	defer batch.Stop()
+	// Idle (no batch timer armed), the goroutine waits for the first event itself; it then
+	// arms the timer and sums what gathered when it fires, until a batch comes up empty.
+	armed := false
 	for {
+		var first <-chan gateway.Event
+		var gathered <-chan time.Time
+		if armed {
+			gathered = batch.C
+		} else {
+			first = r.events
+		}
 		select {
-		case e := <-r.events:
-			// An early flush, unless the last write failed: then wait for the ticker rather
-			// than retry the store for every event.
-			if r.add(&e) && !r.failing {
-				r.flushLogged()
+		case e := <-first:
+			r.addFlushing(&e)
+			batch.Reset(drainDelay)
+			armed = true
+		case <-gathered:
+			if r.drainFlushing() == 0 {
+				armed = false
+			} else {
+				batch.Reset(drainDelay)
 			}
+		case <-r.kick:
+			r.drainFlushing()
 		case <-t.C:
+			r.drain()
 			r.flushLogged()
 		case reply := <-r.flushc:
 			r.drain()
 			reply <- r.flush(context.Background())
 		case <-r.stop:
 			return
+		}
+	}
+}
+
+// addFlushing sums one event and flushes early when the pending sums are half full, unless the
+// last write failed: then the ticker retries, rather than every event.
+func (r *Recorder) addFlushing(e *gateway.Event) {
+	if r.add(e) && !r.failing {
+		r.flushLogged()
+	}
+}
+
+// drainFlushing sums the events queued now as addFlushing does; it returns how many there were.
+func (r *Recorder) drainFlushing() int {
+	n := 0
+	for {
+		select {
+		case e := <-r.events:
+			n++
+			r.addFlushing(&e)
+		default:
+			return n
 		}
 	}
 }
@@ -316,9 +385,9 @@ func (r *Recorder) add(e *gateway.Event) bool {
 	hasUser := true
 	switch {
 	case e.UserID != "":
-		uk = userKey{k.day, k.app, e.UserID}
+		uk = userKey{k.day, k.app, e.UserID, false}
 	case e.ServiceTokenID != "":
-		uk = userKey{k.day, k.app, "service_token:" + e.ServiceTokenID}
+		uk = userKey{k.day, k.app, e.ServiceTokenID, true}
 	default:
 		hasUser = false
 	}
@@ -365,7 +434,7 @@ func (r *Recorder) flush(ctx context.Context) error {
 				Requests: s.requests, BytesUp: s.bytesUp, BytesDown: s.bytesDn})
 		}
 		for k := range r.users {
-			b.Users = append(b.Users, store.GatewayUsageUser{Day: dayTime(k.day), AppID: k.app, User: k.user})
+			b.Users = append(b.Users, store.GatewayUsageUser{Day: dayTime(k.day), AppID: k.app, User: k.storeUser()})
 		}
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = r.opts.Store.AddGatewayUsage(wctx, b)
