@@ -357,6 +357,10 @@ func (m *fakeMCP) ApproveTools(_ context.Context, id string) (*admin.MCPServerIn
 	m.approved = append(m.approved, id)
 	return &admin.MCPServerInfo{ID: id}, nil
 }
+func (m *fakeMCP) Authorize(_ context.Context, id string) (*admin.MCPAuthorization, error) {
+	return nil, fmt.Errorf("%w: mcp server %q does not use oauth", admin.ErrInvalid, id)
+}
+
 func (m *fakeMCP) Portals(context.Context) ([]admin.MCPPortalInfo, error) {
 	return []admin.MCPPortalInfo{{MCPPortal: store.MCPPortal{ID: "agents", Name: "Agents", Servers: []store.MCPPortalServer{{ServerID: "wiki"}}},
 		Endpoint: "/.gatehouse/mcp/agents"}}, nil
