@@ -159,6 +159,8 @@ type req struct {
 	role  string
 	// path is the request path below the console root ("" for the overview).
 	path string
+	// redirect, when set, is where the rendered page sends the browser on (a refresh).
+	redirect string
 }
 
 // actor is the signed-in user as the admin service's actor.
@@ -202,6 +204,7 @@ func pageRoutes() map[string]route {
 		"mcp":               {area: areaMCP, get: (*Console).mcp},
 		"mcp/sync":          {area: areaMCP, post: (*Console).syncMCP},
 		"mcp/approve":       {area: areaMCP, post: (*Console).approveMCP, sensitive: true},
+		"mcp/authorize":     {area: areaMCP, post: (*Console).authorizeMCP, sensitive: true},
 		"logs/access":       {area: areaLogs, get: (*Console).accessLog},
 		"logs/audit":        {area: areaLogs, get: (*Console).auditLog},
 		"logs/mcp":          {area: areaLogs, get: (*Console).mcpLog},

@@ -132,6 +132,8 @@ func (c *Console) overview(q *req) error {
 		if servers, err := c.Admin.ListMCPServers(ctx); err == nil {
 			for _, s := range servers {
 				switch {
+				case needsAuthorization(s):
+					attention = append(attention, "MCP server "+s.Name+" needs an administrator's authorization at its authorization server.")
 				case s.Status == "error":
 					attention = append(attention, "MCP server "+s.Name+" could not be synced.")
 				case s.ToolsChanged:
@@ -327,7 +329,47 @@ func (c *Console) mcp(q *req) error {
 	if err != nil {
 		return adminError("The MCP portals", err)
 	}
-	return c.render(q, "mcp.html", "MCP servers and portals", map[string]any{"Servers": servers, "Portals": portals, "Issuer": q.snap.Issuer})
+	rows := make([]mcpServerRow, len(servers))
+	for i, s := range servers {
+		rows[i] = mcpServerRow{MCPServerInfo: s, OAuth: s.AuthType == store.MCPAuthOAuth, NeedsAuth: needsAuthorization(s)}
+	}
+	return c.render(q, "mcp.html", "MCP servers and portals", map[string]any{"Servers": rows, "Portals": portals, "Issuer": q.snap.Issuer})
+}
+
+// mcpServerRow is a server of the MCP page: OAuth when Gatehouse signs in to it with the
+// administrator's grant (it can be authorized), NeedsAuth when its last sync found no usable
+// grant.
+type mcpServerRow struct {
+	admin.MCPServerInfo
+	OAuth, NeedsAuth bool
+}
+
+// needsAuthorization reports whether an MCP server's last sync failed for want of the
+// administrator's authorization.
+func needsAuthorization(s admin.MCPServerInfo) bool {
+	return s.Error != nil && s.Error.Type == store.MCPSyncErrorAuthorizationRequired
+}
+
+// authorizeMCP starts the administrator's authorization at an oauth server's authorization
+// server (form field server) and sends the browser there. The console's CSP allows forms to
+// post to the console only (form-action 'self'), which browsers also apply to a post's
+// redirects, so the answer is a page that navigates on (a refresh, with a link for browsers
+// that do not follow it), never a redirect.
+func (c *Console) authorizeMCP(q *req) error {
+	id := q.r.PostForm.Get("server")
+	if id == "" {
+		return httpx.Errorf(http.StatusBadRequest, "bad-form", "No server was given.", nil)
+	}
+	out, err := c.Admin.AuthorizeMCPServer(q.r.Context(), q.actor(), id)
+	if err != nil {
+		return adminError("Authorizing the server", err)
+	}
+	u, err := url.Parse(out.AuthorizationURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return httpx.Errorf(http.StatusBadGateway, "bad-authorization-url", "The server's authorization server gave an address the console cannot open.", err)
+	}
+	q.redirect = u.String()
+	return c.render(q, "mcp_authorize.html", "Authorize "+id, map[string]any{"Server": id, "URL": u.String(), "Host": u.Host, "Expires": out.ExpiresAt})
 }
 
 // syncMCP syncs a server now (form field server).

@@ -40,6 +40,9 @@ type page struct {
 	CanWrite bool
 	// Notice is a message about the last change (from ?done=).
 	Notice string
+	// Redirect, when set, is an address the page navigates to at once (a refresh: the CSP
+	// allows no script and its form-action no redirect of a post elsewhere).
+	Redirect string
 	Data   any
 }
 
@@ -95,7 +98,7 @@ func (c *Console) renderStatus(q *req, status int, name, title string, data any)
 	p := &page{Title: title, OrgName: q.snap.Org.Name, Email: q.grant.Identity.Email, Role: q.role, Root: root, Current: q.path,
 		Logout: q.snap.Profile.Path(wire.EndpointLogout),
 		CSRF:   c.FormToken(q.r, formPurpose), Back: root + q.path, FreshMinutes: int(c.freshLogin() / time.Minute),
-		Notice: notices[q.r.URL.Query().Get("done")], Data: data}
+		Notice: notices[q.r.URL.Query().Get("done")], Redirect: q.redirect, Data: data}
 	if p.OrgName == "" {
 		p.OrgName = "Gatehouse"
 	}
