@@ -43,7 +43,7 @@ type page struct {
 	// Redirect, when set, is an address the page navigates to at once (a refresh: the CSP
 	// allows no script and its form-action no redirect of a post elsewhere).
 	Redirect string
-	Data   any
+	Data     any
 }
 
 // navItem is one link of the console's navigation.
