@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/mailaddr"
 	"github.com/gatehouse/gatehouse/internal/policy"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -158,16 +159,27 @@ type idpRow struct {
 	Test string
 }
 
-// tokenRow is a service token without its secret's hash.
+// tokenRow is a service token without its secret's hash: API reports whether the console
+// may rotate it (the file's are the file's), ETag guards the rotation.
 type tokenRow struct {
 	ID, Name, ClientID string
 	ExpiresAt          time.Time
 	Disabled, Expired  bool
+	API                bool
+	ETag               string
 }
 
 // identities is the identity providers and service tokens page (read-only while the file owns
-// them), with the identity provider test.
+// them), with the identity provider test, a new service token form and rotation of API tokens.
 func (c *Console) identities(q *req) error {
+	return c.renderIdentities(q, http.StatusOK, nil, formProblems{})
+}
+
+// renderIdentities renders the identities page; form (when set) is a refused new token form
+// shown again with its problems, problems those of a refused rotation.
+func (c *Console) renderIdentities(q *req, status int, form *tokenForm, problems formProblems) error {
+	// A post's answer is the page's (its navigation, where its forms return).
+	q.path = "identities"
 	cfg, err := c.Store.GetConfig(q.r.Context())
 	if err != nil {
 		return adminError("The configuration", err)
@@ -180,10 +192,14 @@ func (c *Console) identities(q *req) error {
 	now := c.now()
 	var tokens []tokenRow
 	for _, t := range cfg.ServiceTokens {
-		tokens = append(tokens, tokenRow{ID: t.ID, Name: t.Name, ClientID: t.ClientID, ExpiresAt: t.ExpiresAt, Disabled: t.Disabled,
-			Expired: !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now)})
+		exp := session.ServiceTokenExpiry(&t)
+		tokens = append(tokens, tokenRow{ID: t.ID, Name: t.Name, ClientID: t.ClientID, ExpiresAt: exp, Disabled: t.Disabled,
+			Expired: !exp.IsZero() && !exp.After(now), API: t.ManagedBy == store.ManagedByAPI, ETag: c.Admin.ETag(&t)})
+	}
+	if form == nil {
+		form = &tokenForm{}
 	}
 	org := cfg.Organization
-	return c.render(q, "identities.html", "Identity providers and service tokens", map[string]any{"IdPs": idps, "Tokens": tokens,
-		"AuthDomain": org.AuthDomain, "Wire": q.snap.Profile.Name, "SessionDuration": org.SessionDuration})
+	return c.renderStatus(q, status, "identities.html", "Identity providers and service tokens", map[string]any{"IdPs": idps, "Tokens": tokens,
+		"AuthDomain": org.AuthDomain, "Wire": q.snap.Profile.Name, "SessionDuration": org.SessionDuration, "Form": form, "Problems": problems})
 }

@@ -188,6 +188,8 @@ func pageRoutes() map[string]route {
 		"":                  {area: areaOverview, get: (*Console).overview},
 		"access":            {area: areaConfig, get: (*Console).access},
 		"identities":        {area: areaConfig, get: (*Console).identities},
+		"tokens/create":     {area: areaConfig, post: (*Console).createToken, sensitive: true},
+		"tokens/rotate":     {area: areaConfig, post: (*Console).rotateToken, sensitive: true},
 		"objects":           {area: areaConfig, get: (*Console).objectsPage},
 		"object":            {area: areaConfig, get: (*Console).objectPage},
 		"objects/create":    {area: areaConfig, post: (*Console).createObject, sensitive: true},

@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -108,5 +111,136 @@ func TestMCPAuthorize(t *testing.T) {
 	}
 	if got := strings.Join(results, " "); !strings.Contains(got, "crm/success/alice@example.com") || !strings.Contains(got, "wiki/failure/alice@example.com") {
 		t.Errorf("audit: %s", got)
+	}
+}
+
+// withChecker gives the fixture's admin service the configuration file's checks (as the
+// composition root does), so that configuration objects can be changed.
+func withChecker(t *testing.T, f *fixture) {
+	t.Helper()
+	file, err := config.Parse([]byte("version: 1\norganization: {name: Example, auth_domain: auth.example.com}\nsecrets: {master_key_file: /nonexistent/master.key}\n"), "gatehouse.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c.Admin.CheckConfig = func(c *store.Config) []admin.Problem {
+		var out []admin.Problem
+		for _, p := range file.CheckObjects(c) {
+			out = append(out, admin.Problem{Path: p.Path, Message: p.Msg})
+		}
+		return out
+	}
+}
+
+// secretOf returns the client secret a token page shows, or "".
+func secretOf(body string) string {
+	_, rest, ok := strings.Cut(body, `<code id="client-secret" class="secret">`)
+	if !ok {
+		return ""
+	}
+	s, _, _ := strings.Cut(rest, "<")
+	return s
+}
+
+// TestServiceTokens: an administrator (only: CSRF token, fresh login) creates a service token
+// from the identities page and sees its client secret once, on the answer to the post (no-store,
+// never in the Location or a later page), stored only as its SHA-256 and audited; a bad
+// lifetime and validation problems are shown beside their fields and create nothing; the
+// secret rotates (the old one stops matching), a stale ETag is refused and shown, and a token
+// of the file offers no rotation.
+func TestServiceTokens(t *testing.T) {
+	f := newFixture(t, true)
+	withChecker(t, f)
+	if _, err := f.st.UpdateConfig(t.Context(), func(c *store.Config) error {
+		c.ServiceTokens = []store.ServiceToken{{ID: "file-ci", Name: "File CI", ClientID: "file-ci.example", ClientSecretSHA256: strings.Repeat("0", 64)}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	csrf := "tok:" + formPurpose + ":alice@example.com"
+	target := root + "tokens/create?back=" + url.QueryEscape(root+"identities")
+	body := f.do(t, "GET", "alice@example.com", root+"identities", nil).Body.String()
+	if !strings.Contains(body, `action="`+root+`tokens/create`) || strings.Contains(body, "Rotate the secret of File CI") {
+		t.Errorf("identities page for an administrator:\n%s", body)
+	}
+	if body := f.do(t, "GET", "rita@example.com", root+"identities", nil).Body.String(); strings.Contains(body, "tokens/create") {
+		t.Error("a read-only user is offered the new token form")
+	}
+	for _, tc := range []struct {
+		user, csrf string
+	}{{"rita@example.com", "tok:" + formPurpose + ":rita@example.com"}, {"alice@example.com", "tok:" + formPurpose + ":rita@example.com"}, {"alice@example.com", ""}} {
+		if w := f.do(t, "POST", tc.user, target, url.Values{"csrf": {tc.csrf}, "name": {"CI"}}); w.Code != http.StatusForbidden {
+			t.Errorf("create as %s with token %q: %d", tc.user, tc.csrf, w.Code)
+		}
+	}
+	// Problems beside their fields; nothing created.
+	w := f.do(t, "POST", "alice@example.com", target, url.Values{"csrf": {csrf}, "name": {"CI <bot>"}, "duration": {"forever"}})
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `id="tok-duration-problems"`) || !strings.Contains(w.Body.String(), `value="CI &lt;bot&gt;"`) {
+		t.Errorf("bad duration: %d\n%s", w.Code, w.Body.String())
+	}
+	w = f.do(t, "POST", "alice@example.com", target, url.Values{"csrf": {csrf}, "name": {"CI"}, "id": {"file-ci"}})
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "is managed by the configuration file") {
+		t.Errorf("an id the file has: %d\n%s", w.Code, w.Body.String())
+	}
+	w = f.do(t, "POST", "alice@example.com", target, url.Values{"csrf": {csrf}, "name": {"CI"}, "id": {"bad id!"}})
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `<ul class="field-problems" id="tok-id-problems"><li>id: `) ||
+		!strings.Contains(w.Body.String(), `aria-invalid="true" aria-describedby="tok-id-problems"`) {
+		t.Errorf("a bad id is not shown beside its field: %d\n%s", w.Code, w.Body.String())
+	}
+	if cfg, _ := f.st.GetConfig(t.Context()); len(cfg.ServiceTokens) != 1 {
+		t.Fatalf("a refused token was stored: %+v", cfg.ServiceTokens)
+	}
+	f.fresh = nil
+	w = f.do(t, "POST", "alice@example.com", target, url.Values{"csrf": {csrf}, "name": {"CI"}, "id": {"ci"}, "duration": {"720h"}})
+	secret := secretOf(w.Body.String())
+	if w.Code != http.StatusOK || len(secret) != 64 || w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Location") != "" {
+		t.Fatalf("create: %d %v\n%s", w.Code, w.Header(), w.Body.String())
+	}
+	if len(f.fresh) != 1 || f.fresh[0].AuthAfter.IsZero() {
+		t.Errorf("creating a token asked for freshness %v", f.fresh)
+	}
+	if !strings.Contains(w.Body.String(), "2030-02-01 03:04:05 UTC") {
+		t.Errorf("the token page does not show the expiry of a 720h token:\n%s", w.Body.String())
+	}
+	tok, etag, err := f.c.Admin.ServiceTokens().Get(t.Context(), "ci")
+	sum := sha256.Sum256([]byte(secret))
+	if err != nil || tok.ClientSecretSHA256 != hex.EncodeToString(sum[:]) || tok.ManagedBy != store.ManagedByAPI || !strings.Contains(w.Body.String(), tok.ClientID) {
+		t.Fatalf("stored token %+v %v", tok, err)
+	}
+	body = f.do(t, "GET", "alice@example.com", root+"identities", nil).Body.String()
+	if strings.Contains(body, secret) || !strings.Contains(body, "Rotate the secret of CI") {
+		t.Errorf("identities after the creation:\n%s", body)
+	}
+	// Rotation: a stale ETag is refused and shown; the current one rotates.
+	rotate := root + "tokens/rotate?back=" + url.QueryEscape(root+"identities")
+	w = f.do(t, "POST", "alice@example.com", rotate, url.Values{"csrf": {csrf}, "token": {"ci"}, "etag": {`"stale"`}})
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "Someone changed this object") || secretOf(w.Body.String()) != "" {
+		t.Errorf("rotate with a stale ETag: %d\n%s", w.Code, w.Body.String())
+	}
+	w = f.do(t, "POST", "alice@example.com", rotate, url.Values{"csrf": {csrf}, "token": {"file-ci"}})
+	if w.Code != http.StatusConflict || secretOf(w.Body.String()) != "" {
+		t.Errorf("rotate a token of the file: %d\n%s", w.Code, w.Body.String())
+	}
+	w = f.do(t, "POST", "alice@example.com", rotate, url.Values{"csrf": {csrf}, "token": {"ci"}, "etag": {etag}})
+	rotated := secretOf(w.Body.String())
+	if w.Code != http.StatusOK || len(rotated) != 64 || rotated == secret || !strings.Contains(w.Body.String(), "the old secret no longer works") {
+		t.Fatalf("rotate: %d\n%s", w.Code, w.Body.String())
+	}
+	tok, _, _ = f.c.Admin.ServiceTokens().Get(t.Context(), "ci")
+	sum = sha256.Sum256([]byte(rotated))
+	if tok.ClientSecretSHA256 != hex.EncodeToString(sum[:]) {
+		t.Error("the rotated secret is not the stored one")
+	}
+	events, _ := f.st.(store.AuditLog).ListAuditEvents(t.Context(), store.AuditQuery{Actor: "alice@example.com"})
+	var got []string
+	for _, e := range events {
+		if strings.Contains(string(e.Details), secret) || strings.Contains(string(e.Details), rotated) {
+			t.Errorf("the audit log holds a secret: %s", e.Details)
+		}
+		if e.TargetID == "ci" {
+			got = append(got, e.Action+"/"+e.Result)
+		}
+	}
+	if s := strings.Join(got, " "); !strings.Contains(s, "service_token.create/success") || !strings.Contains(s, "service_token.rotate/success") || !strings.Contains(s, "service_token.rotate/failure") {
+		t.Errorf("audit: %s", s)
 	}
 }

@@ -189,9 +189,38 @@ var funcs = template.FuncMap{
 	"navOn": func(cur, p string) bool { return cur == p },
 	"add":   func(a, b int) int { return a + b },
 	"pct":   func(n, total int64) string { return fmtPct(n, total) },
+	"field": func(id, name, label, value, hint string, problems []string) fieldView {
+		return newField(id, name, label, value, hint, problems, 0)
+	},
+	"area": func(id, name, label, value, hint string, problems []string, rows int) fieldView {
+		return newField(id, name, label, value, hint, problems, rows)
+	},
 	"statusClass": func(s string) string {
 		return "st-" + strings.ReplaceAll(s, " ", "-")
 	},
+}
+
+// fieldView is a labelled text field of a form with its hint and its problems (template
+// "field"): an input, or a textarea of Rows lines when Rows > 0.
+type fieldView struct {
+	ID, Name, Label, Value, Hint string
+	Problems                     []string
+	Rows                         int
+	// DescribedBy lists the ids of the hint and the problems (aria-describedby).
+	DescribedBy string
+}
+
+func newField(id, name, label, value, hint string, problems []string, rows int) fieldView {
+	f := fieldView{ID: id, Name: name, Label: label, Value: value, Hint: hint, Problems: problems, Rows: rows}
+	var ids []string
+	if hint != "" {
+		ids = append(ids, id+"-hint")
+	}
+	if len(problems) > 0 {
+		ids = append(ids, id+"-problems")
+	}
+	f.DescribedBy = strings.Join(ids, " ")
+	return f
 }
 
 func fmtTime(t time.Time) string {
