@@ -193,6 +193,8 @@ func pageRoutes() map[string]route {
 		"objects":           {area: areaConfig, get: (*Console).objectsPage},
 		"object":            {area: areaConfig, get: (*Console).objectPage},
 		"objects/create":    {area: areaConfig, post: (*Console).createObject, sensitive: true},
+		"objects/edit":      {area: areaConfig, get: (*Console).editPage},
+		"objects/edit/save": {area: areaConfig, post: (*Console).saveEdit, sensitive: true},
 		"objects/save":      {area: areaConfig, post: (*Console).saveObject, sensitive: true},
 		"objects/delete":    {area: areaConfig, post: (*Console).deleteObject, sensitive: true},
 		"users":             {area: areaPeople, get: (*Console).users},

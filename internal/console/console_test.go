@@ -184,7 +184,7 @@ func TestPagesAreSafe(t *testing.T) {
 		switch p {
 		case "user":
 			target += "?id=" + f.user.ID
-		case "object":
+		case "object", "objects/edit":
 			target += "?kind=policies&id=admins"
 		}
 		w := f.do(t, "GET", "alice@example.com", target, nil)

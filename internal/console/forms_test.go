@@ -244,3 +244,165 @@ func TestServiceTokens(t *testing.T) {
 		t.Errorf("audit: %s", s)
 	}
 }
+
+// TestFormEditor: applications and policies are created and changed through their forms, as
+// the same objects the admin API makes (with its validation, ETags and audit): validation
+// problems are shown beside the fields they concern, with their paths, and change nothing; a
+// stale ETag is refused and shown with the values posted kept; rules and fields the form does
+// not show are kept; objects of the file are shown read-only with the file named; the role,
+// the CSRF token and a fresh login are needed.
+func TestFormEditor(t *testing.T) {
+	f := newFixture(t, true)
+	withChecker(t, f)
+	f.c.Admin.ConfigFile = "gatehouse.yaml"
+	ctx := t.Context()
+	if _, err := f.st.UpdateConfig(ctx, func(c *store.Config) error {
+		c.IdentityProviders = []store.IdentityProvider{{ID: "pin", Name: "E-mail PIN", Type: store.IdPOneTimePIN}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	csrf := "tok:" + formPurpose + ":alice@example.com"
+	save := root + "objects/edit/save?back=" + url.QueryEscape(root+"objects/edit")
+	post := func(form url.Values) (int, string, string) {
+		t.Helper()
+		if form.Get("csrf") == "" {
+			form.Set("csrf", csrf)
+		}
+		w := f.do(t, "POST", "alice@example.com", save, form)
+		return w.Code, w.Header().Get("Location"), w.Body.String()
+	}
+
+	// Read-only: the file's policy, and any form for a read-only user; auditors see none.
+	body := f.do(t, "GET", "alice@example.com", root+"objects/edit?kind=policies&id=admins", nil).Body.String()
+	if !strings.Contains(body, "managed by the configuration file <code>gatehouse.yaml</code>") || !strings.Contains(body, `<fieldset class="plain" disabled>`) ||
+		strings.Contains(body, "objects/edit/save") || !strings.Contains(body, "alice@example.com</textarea>") {
+		t.Errorf("a policy of the file:\n%s", body)
+	}
+	if body := f.do(t, "GET", "rita@example.com", root+"objects/edit?kind=applications", nil).Body.String(); strings.Contains(body, "objects/edit/save") {
+		t.Error("a read-only user is offered the form")
+	}
+	if w := f.do(t, "GET", "carl@example.com", root+"objects/edit?kind=policies&id=admins", nil); w.Code != http.StatusForbidden {
+		t.Errorf("auditor: %d", w.Code)
+	}
+	policy := url.Values{"kind": {"policies"}, "new": {"1"}, "id": {"staff"}, "name": {"Staff"}, "decision": {"allow"},
+		"include.emails": {"bob@example.com\n  dora@example.com "}, "include.idps": {"pin"}, "exclude.countries": {"kp, ir"}}
+	for _, who := range []string{"rita@example.com", ""} {
+		form := url.Values{}
+		for k, v := range policy {
+			form[k] = v
+		}
+		form.Set("csrf", "tok:"+formPurpose+":"+who)
+		user := who
+		if user == "" {
+			user = "alice@example.com"
+			form.Set("csrf", "tok:"+formPurpose+":mallory@example.com")
+		}
+		if w := f.do(t, "POST", user, save, form); w.Code != http.StatusForbidden {
+			t.Errorf("create as %s: %d", user, w.Code)
+		}
+	}
+
+	// Validation problems beside their fields; nothing stored.
+	bad := url.Values{}
+	for k, v := range policy {
+		bad[k] = v
+	}
+	bad.Set("decision", "maybe")
+	bad.Set("include.ips", "not-an-address")
+	code, _, body := post(bad)
+	if code != http.StatusBadRequest || !strings.Contains(body, `id="f-decision-problems"><li>decision: `) ||
+		!strings.Contains(body, `<ul class="field-problems" id="f-include-ips-problems"><li>include[3].ip`) || !strings.Contains(body, "dora@example.com </textarea>") {
+		t.Errorf("invalid policy: %d\n%s", code, body)
+	}
+	if _, _, err := f.c.Admin.Policies().Get(ctx, "staff"); err == nil {
+		t.Fatal("an invalid policy was stored")
+	}
+	f.fresh = nil
+	code, loc, body := post(policy)
+	if code != http.StatusSeeOther || loc != root+"objects/edit?done=object-created&id=staff&kind=policies" {
+		t.Fatalf("create policy: %d %s\n%s", code, loc, body)
+	}
+	if len(f.fresh) != 1 || f.fresh[0].AuthAfter.IsZero() {
+		t.Errorf("saving a form asked for freshness %v", f.fresh)
+	}
+	p, _, err := f.c.Admin.Policies().Get(ctx, "staff")
+	if err != nil || p.ManagedBy != store.ManagedByAPI || p.Decision != "allow" || len(p.Include) != 3 || p.Include[1].Email.Email != "dora@example.com" ||
+		p.Include[2].LoginMethod.ID != "pin" || len(p.Exclude) != 2 || p.Exclude[1].Geo.CountryCode != "IR" || len(p.Require) != 0 {
+		t.Fatalf("stored policy %+v %v", p, err)
+	}
+
+	// An application linking it.
+	app := url.Values{"kind": {"applications"}, "new": {"1"}, "id": {"wiki"}, "name": {"Wiki"}, "destinations": {"wiki.example.com\nexample.com/wiki"},
+		"upstream": {"ftp://10.0.0.5"}, "session_duration": {"8h"}, "precedence.staff": {"1"}, "precedence.admins": {"x"}}
+	code, _, body = post(app)
+	if code != http.StatusBadRequest || !strings.Contains(body, `id="f-policies-problems"><li>policies: the precedence of admins`) {
+		t.Errorf("a bad precedence: %d\n%s", code, body)
+	}
+	app.Set("precedence.admins", "")
+	code, _, body = post(app)
+	if code != http.StatusBadRequest || !strings.Contains(body, `<ul class="field-problems" id="f-upstream-problems"><li>upstream: `) || !strings.Contains(body, `value="ftp://10.0.0.5"`) {
+		t.Errorf("a bad upstream: %d\n%s", code, body)
+	}
+	app.Set("upstream", "http://10.0.0.5:8080")
+	if code, _, body = post(app); code != http.StatusSeeOther {
+		t.Fatalf("create application: %d\n%s", code, body)
+	}
+	a, etag, err := f.c.Admin.Applications().Get(ctx, "wiki")
+	if err != nil || a.Type != store.AppSelfHosted || len(a.Destinations) != 2 || a.Destinations[1].URI != "example.com/wiki" ||
+		a.SessionDuration != store.Duration(8*time.Hour) || len(a.Policies) != 1 || a.Policies[0].Ref != "staff" || a.Policies[0].Precedence != 1 {
+		t.Fatalf("stored application %+v %v", a, err)
+	}
+
+	// Fields the form does not show are kept; a stale ETag is refused with the values kept.
+	a.CustomDenyMessage = "Ask IT"
+	if _, etag, err = f.c.Admin.Applications().Replace(ctx, admin.CLIActor, "wiki", *a, etag); err != nil {
+		t.Fatal(err)
+	}
+	edit := url.Values{"kind": {"applications"}, "id": {"wiki"}, "etag": {`"stale"`}, "name": {"Team wiki"}, "destinations": {"wiki.example.com"},
+		"upstream": {"http://10.0.0.5:8080"}, "allowed_idps": {"pin"}, "precedence.staff": {"2"}, "precedence.admins": {"1"}}
+	code, _, body = post(edit)
+	if code != http.StatusBadRequest || !strings.Contains(body, "Someone changed this object") || !strings.Contains(body, `value="Team wiki"`) {
+		t.Errorf("a stale ETag: %d\n%s", code, body)
+	}
+	edit.Set("etag", etag)
+	if code, loc, body = post(edit); code != http.StatusSeeOther || loc != root+"objects/edit?done=object-saved&id=wiki&kind=applications" {
+		t.Fatalf("edit application: %d %s\n%s", code, loc, body)
+	}
+	a, _, _ = f.c.Admin.Applications().Get(ctx, "wiki")
+	if a.Name != "Team wiki" || a.CustomDenyMessage != "Ask IT" || len(a.AllowedIdPs) != 1 || len(a.Policies) != 2 || a.Policies[0].Ref != "admins" || a.SessionDuration != 0 {
+		t.Errorf("edited application %+v", a)
+	}
+	body = f.do(t, "GET", "alice@example.com", root+"objects/edit?kind=applications&id=wiki", nil).Body.String()
+	if !strings.Contains(body, `name="precedence.staff" value="2"`) || !strings.Contains(body, `value="pin" checked`) || !strings.Contains(body, "objects/edit/save") {
+		t.Errorf("application form:\n%s", body)
+	}
+
+	// A policy's other rules are kept by the form.
+	p.Require = []store.Rule{{SAML: &store.SAMLRule{AttributeName: "department", AttributeValue: "it"}}}
+	_, petag, err := f.c.Admin.Policies().Replace(ctx, admin.CLIActor, "staff", *p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = f.do(t, "GET", "alice@example.com", root+"objects/edit?kind=policies&id=staff", nil).Body.String()
+	if !strings.Contains(body, "1 other rule(s)") {
+		t.Errorf("the policy form does not mention the SAML rule:\n%s", body)
+	}
+	edit = url.Values{"kind": {"policies"}, "id": {"staff"}, "etag": {petag}, "name": {"Staff"}, "decision": {"allow"}, "include.domains": {"example.com"},
+		"require.everyone": {"1"}}
+	if code, _, body = post(edit); code != http.StatusSeeOther {
+		t.Fatalf("edit policy: %d\n%s", code, body)
+	}
+	p, _, _ = f.c.Admin.Policies().Get(ctx, "staff")
+	if len(p.Include) != 1 || p.Include[0].EmailDomain == nil || len(p.Exclude) != 0 || len(p.Require) != 2 || p.Require[0].Everyone == nil || p.Require[1].SAML == nil {
+		t.Errorf("edited policy %+v", p)
+	}
+	events, _ := f.st.(store.AuditLog).ListAuditEvents(ctx, store.AuditQuery{Actor: "alice@example.com", Result: store.AuditSuccess})
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Action+":"+e.TargetID)
+	}
+	if s := strings.Join(got, " "); !strings.Contains(s, "policy.create:staff") || !strings.Contains(s, "application.create:wiki") || !strings.Contains(s, "application.update:wiki") || !strings.Contains(s, "policy.update:staff") {
+		t.Errorf("audit: %s", s)
+	}
+}

@@ -173,8 +173,9 @@ func (c *Console) objectsPage(q *req) error {
 	for _, n := range kindOrder {
 		links = append(links, kindLink{n, c.kinds()[n].title()})
 	}
+	_, form := editKinds[name]
 	return c.render(q, "objects.html", "Configuration: "+k.title(), map[string]any{"Kind": name, "Kinds": links, "Rows": rows,
-		"Example": k.example(), "BackQuery": "kind=" + url.QueryEscape(name)})
+		"Example": k.example(), "BackQuery": "kind=" + url.QueryEscape(name), "Form": form})
 }
 
 // objectPage shows one object's JSON (secrets redacted) with its provenance; an API object can
@@ -205,7 +206,7 @@ func (c *Console) renderObject(q *req, kindName, id, draft string, problems []st
 		text = draft
 	}
 	return c.renderStatus(q, status, "object.html", k.title()+": "+id, map[string]any{"Kind": kindName, "KindTitle": k.title(), "ID": id,
-		"JSON": text, "ETag": etag, "ManagedBy": managedBy, "Editable": managedBy == store.ManagedByAPI, "Problems": problems,
+		"JSON": text, "ETag": etag, "ManagedBy": managedBy, "Editable": managedBy == store.ManagedByAPI, "Problems": problems, "Form": editKinds[kindName] != "",
 		"BackQuery": url.Values{"kind": {kindName}, "id": {id}}.Encode()})
 }
 
@@ -259,8 +260,9 @@ func (c *Console) createObject(q *req) error {
 		for _, n := range kindOrder {
 			links = append(links, map[string]string{"Name": n, "Title": c.kinds()[n].title()})
 		}
+		_, form := editKinds[name]
 		return c.renderStatus(q, http.StatusBadRequest, "objects.html", "Configuration: "+k.title(), map[string]any{"Kind": name, "Kinds": links,
-			"Rows": rows, "Example": string(doc), "Problems": ps, "BackQuery": "kind=" + url.QueryEscape(name)})
+			"Rows": rows, "Example": string(doc), "Problems": ps, "BackQuery": "kind=" + url.QueryEscape(name), "Form": form})
 	}
 	if err != nil {
 		return adminError("Creating the object", err)

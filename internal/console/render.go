@@ -185,6 +185,7 @@ var funcs = template.FuncMap{
 	"bytes": fmtBytes,
 	"count": fmtCount,
 	"join":  strings.Join,
+	"lower": strings.ToLower,
 	"json":  func(v any) string { b, _ := json.Marshal(v); return string(b) },
 	"navOn": func(cur, p string) bool { return cur == p },
 	"add":   func(a, b int) int { return a + b },

@@ -50,16 +50,23 @@ func problemField(path string) string {
 // problemsFor sorts the problems of err onto fields (those the form has; others above the
 // form). ok is false when err is not a refusal to show beside the form.
 func problemsFor(err error, fields ...string) (formProblems, bool) {
+	return problemsBy(err, func(path string) string {
+		if f := problemField(path); contains(fields, f) {
+			return f
+		}
+		return ""
+	})
+}
+
+// problemsBy is problemsFor with a function that names the field of a problem's path ("":
+// above the form).
+func problemsBy(err error, fieldOf func(path string) string) (formProblems, bool) {
 	var p formProblems
 	var ve *admin.ValidationError
 	if errors.As(err, &ve) {
 		for _, pr := range ve.Problems {
-			f := problemField(pr.Path)
-			if f != "" && contains(fields, f) {
-				if p.byField == nil {
-					p.byField = map[string][]string{}
-				}
-				p.byField[f] = append(p.byField[f], pr.String())
+			if f := fieldOf(pr.Path); f != "" {
+				p.add(f, pr.String())
 			} else {
 				p.Other = append(p.Other, pr.String())
 			}
@@ -69,6 +76,14 @@ func problemsFor(err error, fields ...string) (formProblems, bool) {
 	ps := problemsOf(err)
 	p.Other = ps
 	return p, ps != nil
+}
+
+// add puts a problem beside a field.
+func (p *formProblems) add(field, msg string) {
+	if p.byField == nil {
+		p.byField = map[string][]string{}
+	}
+	p.byField[field] = append(p.byField[field], msg)
 }
 
 func contains(list []string, s string) bool {
@@ -96,7 +111,7 @@ func (c *Console) createToken(q *req) error {
 	if f.Duration != "" {
 		d, err := time.ParseDuration(f.Duration)
 		if err != nil || d <= 0 {
-			f.Problems.byField = map[string][]string{"duration": {"duration: must be a positive duration such as 720h or 8760h (leave it empty for a year)"}}
+			f.Problems.add("duration", "duration: must be a positive duration such as 720h or 8760h (leave it empty for a year)")
 			return c.renderIdentities(q, http.StatusBadRequest, &f, formProblems{})
 		}
 		tok.Duration = store.Duration(d)
