@@ -85,11 +85,11 @@ type appForm struct {
 // ruleSet is one section (include, exclude or require) of the policy form: the common
 // selectors, and how many other rules the section has (kept; the JSON editor shows them).
 type ruleSet struct {
-	Key, Title, Help                 string
+	Key, Title, Help                string
 	Emails, Domains, IPs, Countries string
-	Groups, IdPs                     []choice
-	Everyone                         bool
-	Others                           int
+	Groups, IdPs                    []choice
+	Everyone                        bool
+	Others                          int
 }
 
 // policyForm is the policy form's values.
