@@ -181,6 +181,49 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 		t.Error("the prompt is still shown after forgetting the key")
 	}
 
+	// A policy and an application made with the console's forms; alice then reaches the new
+	// application (her sign-in on the auth domain lets her in without another login).
+	setValue := func(sel, v string) chromedp.Action[chromedp.Void] {
+		q, _ := json.Marshal(sel)
+		val, _ := json.Marshal(v)
+		return chromedp.Evaluate[chromedp.Void](`(() => { document.querySelector(` + string(q) + `).value = ` + string(val) + `; })()`)
+	}
+	submit := chromedp.Evaluate[chromedp.Void](`document.querySelector('form.editor button[type=submit]').click()`)
+	must("policy form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies")), waitFor(`#f-include-emails`)))
+	c.check(ctx, "console-policy-form")
+	must("create policy", chromedp.Do(ctx, setValue(`#f-id`, "form-staff"), setValue(`#f-name`, "Staff (form)"),
+		setValue(`#f-include-emails`, "alice@example.com"), setValue(`#f-exclude-countries`, "KP"), submit, waitFor(`p.notice`)))
+	if n := text(`p.notice`); !strings.Contains(n, "The object was created") {
+		t.Errorf("notice after creating the policy: %q", n)
+	}
+	must("application form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=applications")), waitFor(`#f-destinations`)))
+	must("application with a bad upstream", chromedp.Do(ctx, setValue(`#f-id`, "formapp"), setValue(`#f-name`, "Form app"),
+		setValue(`#f-destinations`, "formapp.localhost"), setValue(`#f-upstream`, "ftp://"+strings.TrimPrefix(e.Upstream.URL, "http://")),
+		setValue(`input[name="precedence.form-staff"]`, "1"), submit, waitFor(`#f-upstream-problems`)))
+	if p := text(`#f-upstream-problems`); !strings.Contains(p, "upstream:") {
+		t.Errorf("the upstream's problem: %q", p)
+	}
+	c.check(ctx, "console-application-form-problems")
+	must("create application", chromedp.Do(ctx, setValue(`#f-upstream`, e.Upstream.URL), submit, waitFor(`p.notice`)))
+	if n := text(`p.notice`); !strings.Contains(n, "The object was created") {
+		t.Errorf("notice after creating the application: %q", n)
+	}
+	c.check(ctx, "console-application-form")
+	must("reach the new application", chromedp.Do(ctx, chromedp.Navigate(e.URL("formapp.localhost", "/made-in-the-console")), waitFor(`body`)))
+	if s := text(`body`); !strings.Contains(s, `"path":"/made-in-the-console"`) || !strings.Contains(s, "alice@example.com") {
+		t.Errorf("the application made with the forms answered:\n%s", s)
+	}
+	must("file policy", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies&id=admins")), waitFor(`fieldset[disabled]`)))
+	c.check(ctx, "console-policy-form-file")
+
+	// A service token made in the console shows its secret once.
+	must("new token", chromedp.Do(ctx, chromedp.Navigate(console("identities")), waitFor(`#tok-name`), setValue(`#tok-name`, "Deploy bot"),
+		setValue(`#tok-duration`, "720h"), submit, waitFor(`#client-secret`)))
+	if s := text(`#client-secret`); len(s) != 64 {
+		t.Errorf("client secret %q", s)
+	}
+	c.check(ctx, "console-token-secret")
+
 	// Every other page.
 	for _, p := range []struct{ path, name, sel string }{
 		{"access?app=app&email=bob%40example.com&method=mfa&country=DE", "console-access", `div.result`},
@@ -207,7 +250,7 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	// The audit log shows the console's own changes with the administrator as actor.
 	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
 	audit := text(`table.data`)
-	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "console.ai_report.read"} {
+	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "console.ai_report.read", "policy.create", "application.create", "service_token.create"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s:\n%s", action, audit)
 		}
