@@ -1,14 +1,17 @@
 // Package console is Gatehouse's admin console: server-rendered pages on the auth domain under
 // <prefix>admin/ (overview; users, sessions and devices; the AI application library with review
-// statuses; MCP servers and portals; access, audit, MCP and AI prompt logs; the Shadow IT, AI
-// security and Access dashboards; a prompt log viewer that decrypts in the browser).
+// statuses; MCP servers and portals with their upstream OAuth authorization; access, audit, MCP
+// and AI prompt logs; the Shadow IT, AI security and Access dashboards; a prompt log viewer that
+// decrypts in the browser; configuration objects in a JSON editor, applications and policies
+// also in forms; service tokens created and rotated with the secret shown once).
 //
 // The console is itself behind Access: the organisation's admin_console application's policies
 // decide who may use it, and the role on the policy link that allowed the user (administrator,
 // read_only, auditor) what they may see and do. Without that application nobody may (fail
 // closed). Changes go through package admin's Service (so they are audited with the signed-in
 // user as the actor) and need a CSRF token bound to the org session; the sensitive ones
-// (revocations, review statuses, tool approval) also need a login within FreshLogin.
+// (revocations, review statuses, tool approval, MCP authorization, configuration objects, service
+// tokens) also need a login within FreshLogin.
 //
 // Every page carries a strict Content-Security-Policy (scripts and styles from the console's
 // own embedded assets only, no inline script), frame-ancestors 'none' and Cache-Control
