@@ -63,7 +63,15 @@ func durationText(d store.Duration) string {
 	if d == 0 {
 		return ""
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(time.Duration(d).String(), "0s"), "0m")
+	// time.Duration writes 8h as 8h0m0s and 90m as 1h30m0s: drop the zero tails.
+	t := time.Duration(d).String()
+	if strings.HasSuffix(t, "m0s") {
+		t = strings.TrimSuffix(t, "0s")
+	}
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
 }
 
 // linkRow is a policy of the application form: its precedence ("" when not linked).
@@ -234,7 +242,7 @@ func policyFormOf(p *store.Policy, o formOptions) policyForm {
 func choicesKeeping(options [][2]string, selected []string) []choice {
 	out := choices(options, selected)
 	for _, s := range selected {
-		if !slices.ContainsFunc(options, func(o [2]string) bool { return o[0] == s }) {
+		if s != "" && !slices.ContainsFunc(options, func(o [2]string) bool { return o[0] == s }) {
 			out = append(out, choice{Value: s, Label: s, Checked: true})
 		}
 	}
