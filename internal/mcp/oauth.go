@@ -631,23 +631,13 @@ func (v *Vault) discover(ctx context.Context, srv *store.MCPServer) (*discovery,
 	candidates = append(candidates, origin+"/.well-known/oauth-protected-resource")
 	d := &discovery{}
 	var issuer string
-	var errs []error
-	for _, c := range candidates {
-		body, status, err := v.get(ctx, c)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("%s: HTTP %d", c, status))
-			continue
-		}
+	body, found, errs := v.firstDocument(ctx, candidates)
+	if found != "" {
 		prm, err := ParseResourceMetadata(body, endpoint.URL)
 		if err != nil {
-			return nil, fmt.Errorf("protected resource metadata %s: %w", c, err)
+			return nil, fmt.Errorf("protected resource metadata %s: %w", found, err)
 		}
 		d.resource, issuer, d.scopes = prm.Resource, prm.AuthorizationServers[0], prm.ScopesSupported
-		break
 	}
 	if issuer == "" {
 		if len(errs) > 0 && !allNotFound(errs) {
@@ -781,6 +771,24 @@ func ParseResourceMetadata(body []byte, serverURL string) (*oauthex.ProtectedRes
 	return &prm, nil
 }
 
+// firstDocument fetches candidates in order and returns the body of the first that answers
+// 200 and its URL ("" when none did), with why each one before it failed.
+func (v *Vault) firstDocument(ctx context.Context, candidates []string) (body []byte, found string, errs []error) {
+	for _, c := range candidates {
+		body, status, err := v.get(ctx, c)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if status != http.StatusOK {
+			errs = append(errs, fmt.Errorf("%s: HTTP %d", c, status))
+			continue
+		}
+		return body, c, errs
+	}
+	return nil, "", errs
+}
+
 // authServer fetches an authorization server's metadata, trying RFC 8414 and OpenID Connect
 // discovery with the well-known path inserted and (OIDC) appended.
 func (v *Vault) authServer(ctx context.Context, issuer string) (*oauthex.AuthServerMeta, error) {
@@ -794,20 +802,11 @@ func (v *Vault) authServer(ctx context.Context, issuer string) (*oauthex.AuthSer
 	if p != "" {
 		candidates = append(candidates, origin+p+"/.well-known/openid-configuration")
 	}
-	var errs []error
-	for _, c := range candidates {
-		body, status, err := v.get(ctx, c)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("%s: HTTP %d", c, status))
-			continue
-		}
-		return ParseAuthServerMetadata(body, issuer)
+	body, found, errs := v.firstDocument(ctx, candidates)
+	if found == "" {
+		return nil, fmt.Errorf("no authorization server metadata for %s: %w", issuer, errors.Join(errs...))
 	}
-	return nil, fmt.Errorf("no authorization server metadata for %s: %w", issuer, errors.Join(errs...))
+	return ParseAuthServerMetadata(body, issuer)
 }
 
 // ParseAuthServerMetadata reads authorization server metadata (RFC 8414, OpenID Connect
