@@ -226,7 +226,7 @@ var problemCases = []struct {
 	{"warp app", head + "applications:\n  - {id: w, type: warp, policies: [{ref: p, precedence: 1}]}\n  - {id: x, type: warp, upstream: 'http://x', destinations: [x.example.com], domain: x.example.com}\npolicies: [{id: p, decision: allow, include: [{everyone: {}}]}]\n", []string{
 		"6:5: applications[1].policies: a warp application needs at least one policy: nobody could enrol a device",
 		"6:19: applications[1].type: there can be only one warp application (applications[0] is one)",
-		"6:35: applications[1].upstream: a warp application has no upstream: it decides who may enrol a gateway device",
+		"6:35: applications[1].upstream: a warp application has no upstream: it is served on the auth domain (gateway/enroll)",
 		"6:61: applications[1].destinations: a warp application has no destinations: it is served on the auth domain (gateway/enroll)",
 		"6:86: applications[1].domain: a warp application has no domain: it is served on the auth domain (gateway/enroll)",
 	}},

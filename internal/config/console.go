@@ -10,26 +10,10 @@ import (
 var consoleRoles = map[string]bool{store.ConsoleRoleAdministrator: true, store.ConsoleRoleReadOnly: true, store.ConsoleRoleAuditor: true}
 
 // consoleApp checks an application of type admin_console: its policies decide who may use the
-// admin console on <prefix>admin/, and the role on each policy link what they may do there. It
-// is reached on the auth domain only, so it has no upstream, destinations or domain, and there
-// is at most one. Without one nobody may use the console (fail closed).
+// admin console on <prefix>admin/, and the role on each policy link what they may do there.
+// Without one nobody may use the console (fail closed).
 func (c *checker) consoleApp(path string, i int, a *store.Application, seen *int) {
-	if *seen >= 0 {
-		c.addf(path+".type", "there can be only one admin_console application (applications[%d] is one)", *seen)
-	}
-	*seen = i
-	if a.Upstream != "" {
-		c.add(path+".upstream", "an admin_console application has no upstream: it is served on the auth domain (admin/)")
-	}
-	if len(a.Destinations) > 0 {
-		c.add(path+".destinations", "an admin_console application has no destinations: it is served on the auth domain (admin/)")
-	}
-	if a.Domain != "" {
-		c.add(path+".domain", "an admin_console application has no domain: it is served on the auth domain (admin/)")
-	}
-	if len(a.Policies) == 0 {
-		c.add(path+".policies", "an admin_console application needs at least one policy: nobody could use the console")
-	}
+	c.authDomainApp(path, i, a, seen, "an admin_console", "admin/", "nobody could use the console")
 	for j, l := range a.Policies {
 		if !consoleRoles[l.Role] {
 			c.addf(fmt.Sprintf("%s.policies[%d].role", path, j),
