@@ -13,28 +13,15 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // openAPIValidatorPeer returns node and interop/openapi-validator; when they are missing the
 // test is skipped, loudly, unless CI=true, where it fails.
 func openAPIValidatorPeer(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop", "openapi-validator"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, errNode := exec.LookPath("node")
-	_, errA := os.Stat(filepath.Join(dir, "node_modules", "@seriousme", "openapi-schema-validator", "package.json"))
-	_, errB := os.Stat(filepath.Join(dir, "node_modules", "@readme", "openapi-parser", "package.json"))
-	if errNode != nil || errA != nil || errB != nil {
-		msg := "INTEROP PEER NOT INSTALLED: node or the OpenAPI validators are missing under " + dir +
-			"; run interop/install-openapi-validator.sh (needs npm) to run this interoperability test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("\n\n*** " + msg + " ***\n")
-	}
-	return node, dir
+	return peers.Node(t, "openapi-validator", "install-openapi-validator.sh", false,
+		"node_modules/@seriousme/openapi-schema-validator/package.json", "node_modules/@readme/openapi-parser/package.json")
 }
 
 type validatorVerdict struct {

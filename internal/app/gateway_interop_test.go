@@ -14,27 +14,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // nodeFetchPeer returns the Node binary and interop/node-fetch-proxy (undici). When they are
 // missing the test is skipped, loudly, unless CI=true, where it fails.
 func nodeFetchPeer(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop", "node-fetch-proxy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, errNode := exec.LookPath("node")
-	_, errLib := os.Stat(filepath.Join(dir, "node_modules", "undici", "package.json"))
-	if errNode != nil || errLib != nil {
-		msg := "INTEROP PEER NOT INSTALLED: node or undici is missing under " + dir +
-			"; run interop/install-node-fetch-proxy.sh (needs npm) to run this interoperability test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("\n\n*** " + msg + " ***\n")
-	}
-	return node, dir
+	return peers.Node(t, "node-fetch-proxy", "install-node-fetch-proxy.sh", false, "node_modules/undici/package.json")
 }
 
 // TestInteropNodeFetchThroughInspection: Node's fetch (undici with its ProxyAgent, the CA

