@@ -3,7 +3,9 @@
 // statuses; MCP servers and portals with their upstream OAuth authorization; access, audit, MCP
 // and AI prompt logs; the Shadow IT, AI security and Access dashboards; a prompt log viewer that
 // decrypts in the browser; configuration objects in a JSON editor, applications and policies
-// also in forms; service tokens created and rotated with the secret shown once).
+// also in forms; service tokens created and rotated with the secret shown once; the gateway's
+// rules with an expression checker and its DLP profiles with a text test, both the
+// configuration file's and read-only).
 //
 // The console is itself behind Access: the organisation's admin_console application's policies
 // decide who may use it, and the role on the policy link that allowed the user (administrator,
@@ -15,8 +17,10 @@
 //
 // Every page carries a strict Content-Security-Policy (scripts and styles from the console's
 // own embedded assets only, no inline script), frame-ancestors 'none' and Cache-Control
-// no-store. Charts are inline SVG rendered by the server; the only script is the prompt log
-// viewer's, which decrypts with WebCrypto and never sends the key or the plaintext anywhere.
+// no-store. Charts are inline SVG rendered by the server; the only scripts are the prompt log
+// viewer's, which decrypts with WebCrypto and never sends the key or the plaintext anywhere,
+// and the gateway rules page's expression checker (that page alone may connect, to the
+// console itself).
 package console
 
 import (

@@ -91,6 +91,14 @@ func TestGatewayRulesPage(t *testing.T) {
 			t.Errorf("%s: the read-only page asks for a fresh sign-in", user)
 		}
 	}
+	// The overview counts the enabled rules for those who may see them.
+	if body := f.do(t, "GET", "rita@example.com", root, nil).Body.String(); !strings.Contains(body, "Gateway rules in force") ||
+		!strings.Contains(body, "1 disabled; no match: allow; 1 DLP profile") {
+		t.Errorf("overview:\n%s", body)
+	}
+	if body := f.do(t, "GET", "carl@example.com", root, nil).Body.String(); strings.Contains(body, "Gateway rules") {
+		t.Errorf("auditor's overview mentions the gateway rules")
+	}
 	// Other pages keep the CSP without connections.
 	if csp := f.do(t, "GET", "alice@example.com", root+"users", nil).Header().Get("Content-Security-Policy"); csp != CSP || strings.Contains(csp, "connect-src") {
 		t.Errorf("users CSP %q", csp)
