@@ -24,6 +24,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -188,6 +189,8 @@ type route struct {
 	// readPost: the post changes nothing (it carries input that must not go in a URL), so
 	// the roles that may read the area may make it; it still needs the CSRF token.
 	readPost bool
+	// maxBody bounds the post's body; 0 means maxFormBytes.
+	maxBody int64
 }
 
 // routes maps the path below the console root to its page. Pages with an ID take it from the
@@ -232,7 +235,8 @@ func pageRoutes() map[string]route {
 		"gateway/rules":       {area: areaGateway, get: (*Console).gatewayRules},
 		"gateway/rules/check": {area: areaGateway, get: (*Console).checkRule},
 		"dlp":                 {area: areaGateway, get: (*Console).dlpProfiles},
-		"dlp/test":            {area: areaGateway, post: (*Console).testDLP, readPost: true},
+		// Room for the text percent-encoded (3 bytes a byte at worst) besides the other fields.
+		"dlp/test": {area: areaGateway, post: (*Console).testDLP, readPost: true, maxBody: 3*admin.MaxDLPTestBytes + 4<<10},
 	}
 }
 
@@ -298,7 +302,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if isPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(rt.maxBody, maxFormBytes))
 		if err = r.ParseForm(); err != nil {
 			err = httpx.Errorf(http.StatusBadRequest, "bad-form", "The form could not be read.", err)
 		} else if !c.CheckFormToken(r, formPurpose, r.PostForm.Get("csrf")) {
