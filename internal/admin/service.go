@@ -54,6 +54,9 @@ type Service struct {
 	// Gateway, when set, serves the secure web gateway's administration (application library,
 	// review statuses, Shadow-AI report).
 	Gateway Gateway
+	// GatewayPolicy, when set, shows the gateway's rules and DLP profiles of the configuration
+	// file, checks expressions and tries profiles on text.
+	GatewayPolicy GatewayPolicy
 	// MCP, when set, serves the MCP server portal's administration (servers, sync, tool
 	// approval, portals, call logs).
 	MCP MCP

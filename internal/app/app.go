@@ -319,7 +319,8 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
 		// And so are configuration changes.
 		AfterConfigChange: func(ctx context.Context) { g.Reload(ctx, store.Change{Config: true}) },
-		CheckConfig:       g.checkObjects, ConfigFile: fileLabel(cfg), ETagKey: adminETagKey(master)}
+		CheckConfig:       g.checkObjects, ConfigFile: fileLabel(cfg), ETagKey: adminETagKey(master),
+		GatewayPolicy: newGatewayPolicyAdmin(cfg)}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.Console = &console.Console{Snapshots: g.Snapshots, Store: g.Store, Admin: adminSvc, Authorize: g.Authn.AuthorizeFresh,
 		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, Log: log, Now: now}

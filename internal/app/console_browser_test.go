@@ -224,6 +224,57 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	}
 	c.check(ctx, "console-token-secret")
 
+	// Gateway rules: an expression is checked as it is typed, without submitting the form.
+	waitJS := func(what, cond string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				ok, _ := chromedp.Evaluate[bool](cond)(ctx, tg)
+				if ok {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	must("gateway rules", chromedp.Do(ctx, chromedp.Navigate(console("gateway/rules")), waitFor(`#expr`)))
+	if s := text(`table.data`); !strings.Contains(s, "no-unapproved") || !strings.Contains(s, `any(app.statuses[*] == "unapproved")`) {
+		t.Errorf("the rules page shows:\n%s", s)
+	}
+	c.check(ctx, "console-gateway-rules")
+	must("type a bad expression", chromedp.Do(ctx, chromedp.Click(`#expr`), chromedp.SendKeys(`#expr`, `http.request.method == "GET" and http.request.nope == "x"`),
+		waitJS("the problem", `document.querySelector('#expr-result p.problems')?.textContent.includes('http.request.nope')`)))
+	if s := text(`#expr-result`); !strings.Contains(s, "Line 1, column 34") {
+		t.Errorf("the problem shown: %q", s)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != console("gateway/rules") {
+		t.Errorf("the check navigated to %s", loc)
+	}
+	c.check(ctx, "console-gateway-rules-problem")
+	must("fix the expression", chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`(() => { const e = document.getElementById('expr'); e.value = e.value.replace('http.request.nope', 'http.request.host'); e.dispatchEvent(new Event('input')); })()`),
+		waitJS("the expression accepted", `document.querySelector('#expr-result p.notice')?.textContent === 'The expression compiles.'`)))
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('expr').getAttribute('aria-invalid')`)); v != "false" {
+		t.Errorf("aria-invalid after the fix: %q", v)
+	}
+
+	// DLP profiles: a card number pasted into the test is found and shown redacted.
+	const card = "4539148803436467"
+	must("dlp", chromedp.Do(ctx, chromedp.Navigate(console("dlp")), waitFor(`#dlp-text`)))
+	c.check(ctx, "console-dlp")
+	must("dlp test", chromedp.Do(ctx, setValue(`#dlp-profile`, "financial_information"), setValue(`#dlp-text`, "charge card "+card+" for the renewal"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('form.editor button[type=submit]').click()`), waitFor(`#dlp-result`)))
+	if s := text(`#dlp-result`); !strings.Contains(s, "The profile matches") || !strings.Contains(s, "payment_card") || strings.Contains(s, card) {
+		t.Errorf("DLP result:\n%s", s)
+	}
+	if html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, card) {
+		t.Error("the page echoes the card number")
+	}
+	c.check(ctx, "console-dlp-result")
+
 	// Every other page.
 	for _, p := range []struct{ path, name, sel string }{
 		{"access?app=app&email=bob%40example.com&method=mfa&country=DE", "console-access", `div.result`},
@@ -250,7 +301,7 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	// The audit log shows the console's own changes with the administrator as actor.
 	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
 	audit := text(`table.data`)
-	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "console.ai_report.read", "policy.create", "application.create", "service_token.create"} {
+	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "console.ai_report.read", "policy.create", "application.create", "service_token.create", "dlp.profile.test"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s:\n%s", action, audit)
 		}

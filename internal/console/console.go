@@ -3,7 +3,9 @@
 // statuses; MCP servers and portals with their upstream OAuth authorization; access, audit, MCP
 // and AI prompt logs; the Shadow IT, AI security and Access dashboards; a prompt log viewer that
 // decrypts in the browser; configuration objects in a JSON editor, applications and policies
-// also in forms; service tokens created and rotated with the secret shown once).
+// also in forms; service tokens created and rotated with the secret shown once; the gateway's
+// rules with an expression checker and its DLP profiles with a text test, both the
+// configuration file's and read-only).
 //
 // The console is itself behind Access: the organisation's admin_console application's policies
 // decide who may use it, and the role on the policy link that allowed the user (administrator,
@@ -15,11 +17,14 @@
 //
 // Every page carries a strict Content-Security-Policy (scripts and styles from the console's
 // own embedded assets only, no inline script), frame-ancestors 'none' and Cache-Control
-// no-store. Charts are inline SVG rendered by the server; the only script is the prompt log
-// viewer's, which decrypts with WebCrypto and never sends the key or the plaintext anywhere.
+// no-store. Charts are inline SVG rendered by the server; the only scripts are the prompt log
+// viewer's, which decrypts with WebCrypto and never sends the key or the plaintext anywhere,
+// and the gateway rules page's expression checker (that page alone may connect, to the
+// console itself).
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -150,6 +155,7 @@ const (
 	areaMCP      = "mcp"
 	areaLogs     = "logs" // and the prompt log viewer
 	areaReports  = "reports"
+	areaGateway  = "gateway" // gateway rules and DLP profiles (the configuration file's)
 )
 
 // req is one console request after its login and role check.
@@ -164,6 +170,8 @@ type req struct {
 	path string
 	// redirect, when set, is where the rendered page sends the browser on (a refresh).
 	redirect string
+	// csp, when set, replaces CSP for the rendered page.
+	csp string
 }
 
 // actor is the signed-in user as the admin service's actor.
@@ -178,6 +186,11 @@ type route struct {
 	post func(*Console, *req) error
 	// sensitive posts need a login within FreshLogin.
 	sensitive bool
+	// readPost: the post changes nothing (it carries input that must not go in a URL), so
+	// the roles that may read the area may make it; it still needs the CSRF token.
+	readPost bool
+	// maxBody bounds the post's body; 0 means maxFormBytes.
+	maxBody int64
 }
 
 // routes maps the path below the console root to its page. Pages with an ID take it from the
@@ -188,37 +201,42 @@ func init() { routes = pageRoutes() }
 
 func pageRoutes() map[string]route {
 	return map[string]route{
-		"":                  {area: areaOverview, get: (*Console).overview},
-		"access":            {area: areaConfig, get: (*Console).access},
-		"identities":        {area: areaConfig, get: (*Console).identities},
-		"tokens/create":     {area: areaConfig, post: (*Console).createToken, sensitive: true},
-		"tokens/rotate":     {area: areaConfig, post: (*Console).rotateToken, sensitive: true},
-		"objects":           {area: areaConfig, get: (*Console).objectsPage},
-		"object":            {area: areaConfig, get: (*Console).objectPage},
-		"objects/create":    {area: areaConfig, post: (*Console).createObject, sensitive: true},
-		"objects/edit":      {area: areaConfig, get: (*Console).editPage},
-		"objects/edit/save": {area: areaConfig, post: (*Console).saveEdit, sensitive: true},
-		"objects/save":      {area: areaConfig, post: (*Console).saveObject, sensitive: true},
-		"objects/delete":    {area: areaConfig, post: (*Console).deleteObject, sensitive: true},
-		"users":             {area: areaPeople, get: (*Console).users},
-		"user":              {area: areaPeople, get: (*Console).user},
-		"users/revoke":      {area: areaPeople, post: (*Console).revokeUser, sensitive: true},
-		"sessions/revoke":   {area: areaPeople, post: (*Console).revokeSession, sensitive: true},
-		"devices":           {area: areaPeople, get: (*Console).devices},
-		"devices/revoke":    {area: areaPeople, post: (*Console).revokeDevice, sensitive: true},
-		"apps":              {area: areaApps, get: (*Console).apps},
-		"apps/review":       {area: areaApps, post: (*Console).reviewApp, sensitive: true},
-		"mcp":               {area: areaMCP, get: (*Console).mcp},
-		"mcp/sync":          {area: areaMCP, post: (*Console).syncMCP},
-		"mcp/approve":       {area: areaMCP, post: (*Console).approveMCP, sensitive: true},
-		"mcp/authorize":     {area: areaMCP, post: (*Console).authorizeMCP, sensitive: true},
-		"logs/access":       {area: areaLogs, get: (*Console).accessLog},
-		"logs/audit":        {area: areaLogs, get: (*Console).auditLog},
-		"logs/mcp":          {area: areaLogs, get: (*Console).mcpLog},
-		"logs/prompts":      {area: areaLogs, get: (*Console).promptLog},
-		"reports/shadow-it": {area: areaReports, get: (*Console).shadowIT},
-		"reports/ai":        {area: areaReports, get: (*Console).aiReport},
-		"reports/access":    {area: areaReports, get: (*Console).accessReport},
+		"":                    {area: areaOverview, get: (*Console).overview},
+		"access":              {area: areaConfig, get: (*Console).access},
+		"identities":          {area: areaConfig, get: (*Console).identities},
+		"tokens/create":       {area: areaConfig, post: (*Console).createToken, sensitive: true},
+		"tokens/rotate":       {area: areaConfig, post: (*Console).rotateToken, sensitive: true},
+		"objects":             {area: areaConfig, get: (*Console).objectsPage},
+		"object":              {area: areaConfig, get: (*Console).objectPage},
+		"objects/create":      {area: areaConfig, post: (*Console).createObject, sensitive: true},
+		"objects/edit":        {area: areaConfig, get: (*Console).editPage},
+		"objects/edit/save":   {area: areaConfig, post: (*Console).saveEdit, sensitive: true},
+		"objects/save":        {area: areaConfig, post: (*Console).saveObject, sensitive: true},
+		"objects/delete":      {area: areaConfig, post: (*Console).deleteObject, sensitive: true},
+		"users":               {area: areaPeople, get: (*Console).users},
+		"user":                {area: areaPeople, get: (*Console).user},
+		"users/revoke":        {area: areaPeople, post: (*Console).revokeUser, sensitive: true},
+		"sessions/revoke":     {area: areaPeople, post: (*Console).revokeSession, sensitive: true},
+		"devices":             {area: areaPeople, get: (*Console).devices},
+		"devices/revoke":      {area: areaPeople, post: (*Console).revokeDevice, sensitive: true},
+		"apps":                {area: areaApps, get: (*Console).apps},
+		"apps/review":         {area: areaApps, post: (*Console).reviewApp, sensitive: true},
+		"mcp":                 {area: areaMCP, get: (*Console).mcp},
+		"mcp/sync":            {area: areaMCP, post: (*Console).syncMCP},
+		"mcp/approve":         {area: areaMCP, post: (*Console).approveMCP, sensitive: true},
+		"mcp/authorize":       {area: areaMCP, post: (*Console).authorizeMCP, sensitive: true},
+		"logs/access":         {area: areaLogs, get: (*Console).accessLog},
+		"logs/audit":          {area: areaLogs, get: (*Console).auditLog},
+		"logs/mcp":            {area: areaLogs, get: (*Console).mcpLog},
+		"logs/prompts":        {area: areaLogs, get: (*Console).promptLog},
+		"reports/shadow-it":   {area: areaReports, get: (*Console).shadowIT},
+		"reports/ai":          {area: areaReports, get: (*Console).aiReport},
+		"reports/access":      {area: areaReports, get: (*Console).accessReport},
+		"gateway/rules":       {area: areaGateway, get: (*Console).gatewayRules},
+		"gateway/rules/check": {area: areaGateway, get: (*Console).checkRule},
+		"dlp":                 {area: areaGateway, get: (*Console).dlpProfiles},
+		// Room for the text percent-encoded (3 bytes a byte at worst) besides the other fields.
+		"dlp/test": {area: areaGateway, post: (*Console).testDLP, readPost: true, maxBody: 3*admin.MaxDLPTestBytes + 4<<10},
 	}
 }
 
@@ -277,14 +295,14 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := &req{w: w, r: r, snap: snap, app: app, grant: g, role: RoleOf(app, g.Decision.PolicyID), path: p}
-	if !can(q.role, rt.area, isPost) {
+	if !can(q.role, rt.area, isPost && !rt.readPost) {
 		c.fail(w, r, snap, httpx.Errorf(http.StatusForbidden, "console-role",
 			"Your console role does not allow this. Ask an administrator of this organization.", nil))
 		return
 	}
 	var err error
 	if isPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(rt.maxBody, maxFormBytes))
 		if err = r.ParseForm(); err != nil {
 			err = httpx.Errorf(http.StatusBadRequest, "bad-form", "The form could not be read.", err)
 		} else if !c.CheckFormToken(r, formPurpose, r.PostForm.Get("csrf")) {

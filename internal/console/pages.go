@@ -127,6 +127,21 @@ func (c *Console) overview(q *req) error {
 		tiles = append(tiles, tile{"Gateway requests, 30 days", fmtCount(rep.Totals.Requests), "reports/shadow-it",
 			fmt.Sprintf("%s uploaded; %s not approved", fmtBytes(rep.Totals.BytesUp), plural(unapproved, "app", "apps"))})
 	}
+	if can(q.role, areaGateway, false) {
+		if rs, def, err := c.Admin.GatewayRules(); err == nil {
+			enabled := 0
+			for _, r := range rs {
+				if r.Enabled {
+					enabled++
+				}
+			}
+			note := fmt.Sprintf("%d disabled; no match: %s", len(rs)-enabled, def)
+			if ps, err := c.Admin.DLPProfiles(); err == nil {
+				note += "; " + plural(int64(len(ps)), "DLP profile", "DLP profiles")
+			}
+			tiles = append(tiles, tile{"Gateway rules in force", strconv.Itoa(enabled), "gateway/rules", note})
+		}
+	}
 	var attention []string
 	if can(q.role, areaMCP, false) {
 		if servers, err := c.Admin.ListMCPServers(ctx); err == nil {

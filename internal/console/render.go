@@ -64,6 +64,8 @@ var nav = []struct {
 	{navItem{"devices", "Devices", "Access"}, areaPeople},
 	{navItem{"apps", "AI app library", "Gateway"}, areaApps},
 	{navItem{"mcp", "MCP servers and portals", "Gateway"}, areaMCP},
+	{navItem{"gateway/rules", "Gateway rules", "Gateway"}, areaGateway},
+	{navItem{"dlp", "DLP profiles", "Gateway"}, areaGateway},
 	{navItem{"reports/shadow-it", "Shadow IT", "Dashboards"}, areaReports},
 	{navItem{"reports/ai", "AI security report", "Dashboards"}, areaReports},
 	{navItem{"reports/access", "Access report", "Dashboards"}, areaReports},
@@ -108,14 +110,20 @@ func (c *Console) renderStatus(q *req, status int, name, title string, data any)
 		}
 	}
 	if rt, ok := routes[q.path]; ok {
-		p.CanWrite = can(q.role, rt.area, true)
+		// The gateway's rules and DLP profiles are the configuration file's: nothing there
+		// changes.
+		p.CanWrite = can(q.role, rt.area, true) && rt.area != areaGateway
 	}
 	if p.CanWrite {
 		p.Fresh = c.fresh(q)
 	}
 	h := q.w.Header()
 	web.SetSecurityHeaders(h)
-	h.Set("Content-Security-Policy", CSP)
+	if q.csp != "" {
+		h.Set("Content-Security-Policy", q.csp)
+	} else {
+		h.Set("Content-Security-Policy", CSP)
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	q.w.WriteHeader(status)
 	if q.r.Method == http.MethodHead {
