@@ -232,51 +232,88 @@ func (s *Store) MCPCallsSince(ctx context.Context, since time.Time) ([]store.MCP
 	return out, nil
 }
 
-// AuthReportSince counts the auth events of the period from the rollups.
+// AuthReportSince counts the auth events of the period from the rollups, summed in the
+// database so that only the figures cross to the caller.
 func (s *Store) AuthReportSince(ctx context.Context, since time.Time) (*store.AuthReport, error) {
+	day := sinceDay(since)
 	var out *store.AuthReport
 	err := s.read(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		out = &store.AuthReport{Days: []store.AuthDay{}, DeniedByReason: map[string]int64{}, DeniedByApp: map[string]int64{},
 			AllowedByIdP: map[string]int64{}, ByAction: map[string]int64{}}
-		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT day, kind, action, allowed, reason, app_id, idp_id, events FROM auth_event_rollup"+
-			" WHERE day >= ? ORDER BY day"), sinceDay(since))
+		// Each query returns a key, the result and a count.
+		each := func(query string, fn func(key string, allowed bool, n int64)) error {
+			rows, err := tx.QueryContext(ctx, s.d.rebind(query), day)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					key     string
+					allowed bool
+					n       int64
+				)
+				if err := rows.Scan(&key, &allowed, &n); err != nil {
+					return err
+				}
+				fn(key, allowed, n)
+			}
+			return rows.Err()
+		}
+		rows, err := tx.QueryContext(ctx, s.d.rebind("SELECT day, allowed, SUM(events) FROM auth_event_rollup WHERE day >= ? AND kind = 0"+
+			" GROUP BY day, allowed ORDER BY day"), day)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				day, n                   int64
-				kind                     int
-				allowed                  bool
-				action, reason, app, idp string
+				d, n    int64
+				allowed bool
 			)
-			if err := rows.Scan(&day, &kind, &action, &allowed, &reason, &app, &idp, &n); err != nil {
+			if err := rows.Scan(&d, &allowed, &n); err != nil {
 				return err
 			}
-			if kind == 1 {
-				if !allowed {
-					out.DeniedByReason[reason] += n
-				}
-				continue
+			if len(out.Days) == 0 || !out.Days[len(out.Days)-1].Day.Equal(fromUsageDay(d)) {
+				out.Days = append(out.Days, store.AuthDay{Day: fromUsageDay(d)})
 			}
-			if len(out.Days) == 0 || out.Days[len(out.Days)-1].Day != fromUsageDay(day) {
-				out.Days = append(out.Days, store.AuthDay{Day: fromUsageDay(day)})
-			}
-			d := &out.Days[len(out.Days)-1]
+			ad := &out.Days[len(out.Days)-1]
 			if allowed {
-				d.Allowed += n
+				ad.Allowed += n
 				out.Allowed += n
-				out.AllowedByIdP[idp] += n
-				out.ByAction[action+" allowed"] += n
 			} else {
-				d.Denied += n
+				ad.Denied += n
 				out.Denied += n
-				out.DeniedByApp[app] += n
-				out.ByAction[action+" denied"] += n
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, q := range []struct {
+			query string
+			fn    func(key string, allowed bool, n int64)
+		}{
+			{"SELECT reason, allowed, SUM(events) FROM auth_event_rollup WHERE day >= ? AND kind = 1 AND NOT allowed GROUP BY reason, allowed",
+				func(k string, _ bool, n int64) { out.DeniedByReason[k] += n }},
+			{"SELECT app_id, allowed, SUM(events) FROM auth_event_rollup WHERE day >= ? AND kind = 0 AND NOT allowed GROUP BY app_id, allowed",
+				func(k string, _ bool, n int64) { out.DeniedByApp[k] += n }},
+			{"SELECT idp_id, allowed, SUM(events) FROM auth_event_rollup WHERE day >= ? AND kind = 0 AND allowed GROUP BY idp_id, allowed",
+				func(k string, _ bool, n int64) { out.AllowedByIdP[k] += n }},
+			{"SELECT action, allowed, SUM(events) FROM auth_event_rollup WHERE day >= ? AND kind = 0 GROUP BY action, allowed",
+				func(k string, allowed bool, n int64) {
+					if allowed {
+						out.ByAction[k+" allowed"] += n
+					} else {
+						out.ByAction[k+" denied"] += n
+					}
+				}},
+		} {
+			if err := each(q.query, q.fn); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, s.fail("auth report", err)
