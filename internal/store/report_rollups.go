@@ -83,8 +83,9 @@ const (
 // ReportRollups reads the daily rollups of the prompt logs, MCP call logs and auth events that
 // the stores keep current in the same transaction as each append (AppendPromptLogs,
 // AppendMCPCallLogs, AppendAuthEvent), so that a report counts every entry of its period
-// exactly whatever the number of entries. Deleting raw entries (retention) leaves the rollups:
-// a report still counts entries since deleted. Optional (found by type assertion); everything in
+// exactly whatever the number of entries. Deleting raw entries (their retention) leaves the
+// rollups: a report still counts entries since deleted. The rollups have the retention of the
+// gateway's usage rollups (the usage recorder calls DeleteReportRollupsBefore). Optional (found by type assertion); everything in
 // the Store doc comment holds for it.
 //
 // A period is the UTC days from since's UTC day on (a zero since: every day kept).
