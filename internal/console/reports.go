@@ -3,10 +3,12 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -206,11 +208,36 @@ func (c *Console) aiReport(q *req) error {
 	ctx := q.r.Context()
 	since := period(q)
 	from, _ := parseWhen(since, c.now())
-	rep, err := c.shadowReport(q, since)
-	if unavailable(err) {
-		rep, err = &shadowReportView{}, nil
+	// The report names users from the prompt logs' metadata: its reading is recorded, as a
+	// listing of the prompt logs is, and refused when it cannot be.
+	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
+		return adminError("The AI security report", err)
 	}
-	if err != nil {
+	// The three readings are independent: they run at once, each on its own connection.
+	rollups, _ := c.Store.(store.ReportRollups)
+	_, hasPrompts := c.Store.(store.PromptLogs)
+	_, hasMCP := c.Store.(store.MCP)
+	var (
+		wg                           sync.WaitGroup
+		rep                          *shadowReportView
+		prompts                      = &store.PromptReport{}
+		counts                       []store.MCPCallCount
+		shadowErr, promptErr, mcpErr error
+	)
+	wg.Go(func() {
+		rep, shadowErr = c.shadowReport(q, since)
+		if unavailable(shadowErr) {
+			rep, shadowErr = &shadowReportView{}, nil
+		}
+	})
+	if rollups != nil && hasPrompts {
+		wg.Go(func() { prompts, promptErr = rollups.PromptReportSince(ctx, from, 10) })
+	}
+	if rollups != nil && hasMCP && can(q.role, areaLogs, false) {
+		wg.Go(func() { counts, mcpErr = rollups.MCPCallsSince(ctx, from) })
+	}
+	wg.Wait()
+	if err := errors.Join(shadowErr, promptErr, mcpErr); err != nil {
 		return adminError("The AI security report", err)
 	}
 	type aiApp struct {
@@ -229,20 +256,6 @@ func (c *Console) aiReport(q *req) error {
 	}
 	slices.SortStableFunc(apps, func(a, b aiApp) int { return cmp.Compare(b.Requests, a.Requests) })
 
-	// The report names users from the prompt logs' metadata: its reading is recorded, as a
-	// listing of the prompt logs is, and refused when it cannot be.
-	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
-		return adminError("The AI security report", err)
-	}
-	rollups, _ := c.Store.(store.ReportRollups)
-	prompts := &store.PromptReport{}
-	if rollups != nil {
-		if _, ok := c.Store.(store.PromptLogs); ok {
-			if prompts, err = rollups.PromptReportSince(ctx, from, 10); err != nil {
-				return adminError("The AI security report", err)
-			}
-		}
-	}
 	risky := map[string]int64{}
 	for _, u := range prompts.RiskyUsers {
 		who := u.UserEmail
@@ -253,16 +266,10 @@ func (c *Console) aiReport(q *req) error {
 	}
 	calls := map[string]int64{}
 	var mcpCalls int64
-	if _, ok := c.Store.(store.MCP); ok && rollups != nil && can(q.role, areaLogs, false) {
-		counts, err := rollups.MCPCallsSince(ctx, from)
-		if err != nil {
-			return adminError("The AI security report", err)
-		}
-		for _, n := range counts {
-			mcpCalls += n.Calls
-			if n.Method == "tools/call" {
-				calls[n.ServerID+" · "+n.Decision] += n.Calls
-			}
+	for _, n := range counts {
+		mcpCalls += n.Calls
+		if n.Method == "tools/call" {
+			calls[n.ServerID+" · "+n.Decision] += n.Calls
 		}
 	}
 	return c.render(q, "report_ai.html", "AI security report", map[string]any{"Since": since, "Periods": periods, "Apps": apps,
