@@ -67,20 +67,24 @@ func (s *Store) addPromptRollups(ctx context.Context, tx *sql.Tx, logs []store.P
 	})
 	q := s.d.rebind("INSERT INTO prompt_rollup (day, app_id, topic, action, prompts) VALUES (?, ?, ?, ?, ?)" +
 		s.d.upsert("day, app_id, topic, action", "prompts = prompt_rollup.prompts + excluded.prompts"))
+	args := make([][]any, 0, len(keys))
 	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, q, k.day, k.app, k.topic, k.action, counts[k]); err != nil {
-			return fmt.Errorf("prompt rollup: %w", err)
-		}
+		args = append(args, []any{k.day, k.app, k.topic, k.action, counts[k]})
+	}
+	if err := execEach(ctx, tx, q, args); err != nil {
+		return fmt.Errorf("prompt rollup: %w", err)
 	}
 	rkeys := sortedKeys(risky, func(a, b riskyKey) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), strings.Compare(a.user, b.user))
 	})
 	q = s.d.rebind("INSERT INTO prompt_risky_users (day, user_email, prompts) VALUES (?, ?, ?)" +
 		s.d.upsert("day, user_email", "prompts = prompt_risky_users.prompts + excluded.prompts"))
+	args = args[:0]
 	for _, k := range rkeys {
-		if _, err := tx.ExecContext(ctx, q, k.day, k.user, risky[k]); err != nil {
-			return fmt.Errorf("risky prompt rollup: %w", err)
-		}
+		args = append(args, []any{k.day, k.user, risky[k]})
+	}
+	if err := execEach(ctx, tx, q, args); err != nil {
+		return fmt.Errorf("risky prompt rollup: %w", err)
 	}
 	return nil
 }
@@ -103,10 +107,12 @@ func (s *Store) addMCPRollups(ctx context.Context, tx *sql.Tx, logs []store.MCPC
 	})
 	q := s.d.rebind("INSERT INTO mcp_call_rollup (day, portal_id, server_id, method, decision, calls) VALUES (?, ?, ?, ?, ?, ?)" +
 		s.d.upsert("day, portal_id, server_id, method, decision", "calls = mcp_call_rollup.calls + excluded.calls"))
+	args := make([][]any, 0, len(keys))
 	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, q, k.day, k.portal, k.server, k.method, k.decision, counts[k]); err != nil {
-			return fmt.Errorf("mcp call rollup: %w", err)
-		}
+		args = append(args, []any{k.day, k.portal, k.server, k.method, k.decision, counts[k]})
+	}
+	if err := execEach(ctx, tx, q, args); err != nil {
+		return fmt.Errorf("mcp call rollup: %w", err)
 	}
 	return nil
 }
@@ -134,9 +140,33 @@ func (s *Store) addAuthRollup(ctx context.Context, tx *sql.Tx, e *store.AuthEven
 	})
 	q := s.d.rebind("INSERT INTO auth_event_rollup (day, kind, action, allowed, reason, app_id, idp_id, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
 		s.d.upsert("day, kind, action, allowed, reason, app_id, idp_id", "events = auth_event_rollup.events + excluded.events"))
+	args := make([][]any, 0, len(keys))
 	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, q, k.day, k.kind, k.action, k.allowed, k.reason, k.app, k.idp, counts[k]); err != nil {
-			return fmt.Errorf("auth event rollup: %w", err)
+		args = append(args, []any{k.day, k.kind, k.action, k.allowed, k.reason, k.app, k.idp, counts[k]})
+	}
+	if err := execEach(ctx, tx, q, args); err != nil {
+		return fmt.Errorf("auth event rollup: %w", err)
+	}
+	return nil
+}
+
+// execEach runs the statement q once per argument list, prepared once.
+func execEach(ctx context.Context, tx *sql.Tx, q string, args [][]any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if len(args) == 1 {
+		_, err := tx.ExecContext(ctx, q, args[0]...)
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, a := range args {
+		if _, err := st.ExecContext(ctx, a...); err != nil {
+			return err
 		}
 	}
 	return nil
