@@ -48,6 +48,11 @@ CREATE TABLE auth_event_rollup (
     PRIMARY KEY (day, kind, action, allowed, reason, app_id, idp_id)
 );
 
+-- SQLite sorts to group: these covering indexes let the longest periods' sums (the users with
+-- the most risky prompts, the Shadow-AI report's per-application sums) read in group order.
+CREATE INDEX prompt_risky_users_user ON prompt_risky_users (user_email, day, prompts);
+CREATE INDEX gateway_usage_key_sums ON gateway_usage (app_id, app_status, action, category, day, requests, bytes_up, bytes_down, app_name);
+
 INSERT INTO prompt_rollup (day, app_id, topic, action, prompts)
 SELECT ts / 86400000000, app_id, '', policy_action, count(*) FROM prompt_logs GROUP BY 1, 2, 4;
 INSERT INTO prompt_rollup (day, app_id, topic, action, prompts)
