@@ -80,11 +80,25 @@ func (s *Store) addPromptRollups(ctx context.Context, tx *sql.Tx, logs []store.P
 	q = s.d.rebind("INSERT INTO prompt_risky_users (day, user_email, prompts) VALUES (?, ?, ?)" +
 		s.d.upsert("day, user_email", "prompts = prompt_risky_users.prompts + excluded.prompts"))
 	args = args[:0]
+	weekly := map[riskyKey]int64{}
 	for _, k := range rkeys {
 		args = append(args, []any{k.day, k.user, risky[k]})
+		weekly[riskyKey{k.day / 7, k.user}] += risky[k]
 	}
 	if err := execEach(ctx, tx, q, args); err != nil {
 		return fmt.Errorf("risky prompt rollup: %w", err)
+	}
+	wkeys := sortedKeys(weekly, func(a, b riskyKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), strings.Compare(a.user, b.user))
+	})
+	q = s.d.rebind("INSERT INTO prompt_risky_users_weekly (week, user_email, prompts) VALUES (?, ?, ?)" +
+		s.d.upsert("week, user_email", "prompts = prompt_risky_users_weekly.prompts + excluded.prompts"))
+	args = args[:0]
+	for _, k := range wkeys {
+		args = append(args, []any{k.day, k.user, weekly[k]})
+	}
+	if err := execEach(ctx, tx, q, args); err != nil {
+		return fmt.Errorf("weekly risky prompt rollup: %w", err)
 	}
 	return nil
 }
@@ -181,6 +195,15 @@ func sortedKeys[K comparable](m map[K]int64, less func(a, b K) int) []K {
 	return keys
 }
 
+// weekAfter returns the first week (day / 7) that starts on or after day.
+func weekAfter(day int64) int64 {
+	w := day / 7
+	if w*7 < day {
+		w++
+	}
+	return w
+}
+
 // PromptReportSince counts the prompts of the period from the rollups.
 func (s *Store) PromptReportSince(ctx context.Context, since time.Time, topUsers int) (*store.PromptReport, error) {
 	switch {
@@ -215,8 +238,12 @@ func (s *Store) PromptReportSince(ctx context.Context, since time.Time, topUsers
 			return err
 		}
 		rows.Close()
-		rows, err = tx.QueryContext(ctx, s.d.rebind(fmt.Sprintf("SELECT user_email, SUM(prompts) AS n FROM prompt_risky_users WHERE day >= ?"+
-			" GROUP BY user_email ORDER BY n DESC, user_email LIMIT %d", topUsers)), day)
+		// Whole weeks from the first week starting on or after day, and the days before it.
+		week := weekAfter(day)
+		rows, err = tx.QueryContext(ctx, s.d.rebind(fmt.Sprintf("SELECT user_email, SUM(n) AS total FROM ("+
+			"SELECT user_email, prompts AS n FROM prompt_risky_users WHERE day >= ? AND day < ?"+
+			" UNION ALL SELECT user_email, prompts AS n FROM prompt_risky_users_weekly WHERE week >= ?) r"+
+			" GROUP BY user_email ORDER BY total DESC, user_email LIMIT %d", topUsers)), day, week*7, week)
 		if err != nil {
 			return err
 		}
@@ -368,7 +395,20 @@ func (s *Store) DeleteReportRollupsBefore(ctx context.Context, before time.Time)
 			}
 			n += k
 		}
-		return nil
+		// The weeks before day's week go; day's own week is summed again from the days kept.
+		week := day / 7
+		res, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM prompt_risky_users_weekly WHERE week <= ?"), week)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n += k
+		_, err = tx.ExecContext(ctx, s.d.rebind("INSERT INTO prompt_risky_users_weekly (week, user_email, prompts)"+
+			" SELECT ?, user_email, SUM(prompts) FROM prompt_risky_users WHERE day >= ? AND day < ? GROUP BY user_email"), week, day, (week+1)*7)
+		return err
 	})
 	if err != nil {
 		return 0, s.fail("delete report rollups", err)

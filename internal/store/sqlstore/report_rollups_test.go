@@ -80,7 +80,7 @@ func checkBackfill(t *testing.T, s *Store) {
 	if a := kept[2].(*store.AuthReport); a.DeniedByReason[""] == 0 || a.DeniedByReason["geo"] == 0 {
 		t.Fatalf("auth rollups kept by the appends look wrong: %+v", a)
 	}
-	for _, q := range []string{"DROP TABLE prompt_rollup", "DROP TABLE prompt_risky_users", "DROP TABLE mcp_call_rollup",
+	for _, q := range []string{"DROP TABLE prompt_rollup", "DROP TABLE prompt_risky_users", "DROP TABLE prompt_risky_users_weekly", "DROP TABLE mcp_call_rollup",
 		"DROP TABLE auth_event_rollup", "DROP INDEX IF EXISTS gateway_usage_key_sums", "DELETE FROM schema_migrations WHERE version = 20"} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

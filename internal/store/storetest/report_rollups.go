@@ -16,6 +16,7 @@ var reportRollupTests = []suiteTest{
 	{"FailedBatchCountsNothing", testReportRollupsFailedBatch},
 	{"RetentionKeepsRollups", testReportRollupsRetention},
 	{"Concurrent", testReportRollupsConcurrent},
+	{"WeeksAndDays", testReportRollupsWeeks},
 }
 
 // rollupPrompt is the i-th generated prompt log at t: topics, actions, apps, users and risk
@@ -322,4 +323,40 @@ func testReportRollupsConcurrent(t *testing.T, s store.Store, clock *Clock) {
 		}
 	}
 	checkReports(t, r, clock, prompts, calls, events)
+}
+
+// Periods starting on any day of five weeks, before and after deleting the rollups before any
+// day (a week's sums and the days around them agree with the raw entries).
+func testReportRollupsWeeks(t *testing.T, s store.Store, clock *Clock) {
+	r := capability[store.ReportRollups](t, s)
+	p := capability[store.PromptLogs](t, s)
+	ctx := t.Context()
+	first := clock.Now().Add(-35 * 24 * time.Hour)
+	var prompts []store.PromptLog
+	for i := range 35 * 4 {
+		prompts = append(prompts, rollupPrompt(i, first.Add(time.Duration(i)*6*time.Hour)))
+	}
+	ok(t, "AppendPromptLogs", p.AppendPromptLogs(ctx, prompts))
+	check := func(what string, kept []store.PromptLog) {
+		t.Helper()
+		for d := range 37 {
+			since := first.Add(time.Duration(d-1) * 24 * time.Hour)
+			got, err := r.PromptReportSince(ctx, since, store.MaxRiskyUsersLimit)
+			ok(t, "PromptReportSince", err)
+			equal(t, fmt.Sprintf("%s: risky users since %s", what, since.Format(time.DateOnly)), got.RiskyUsers, wantPromptReport(kept, since).RiskyUsers)
+		}
+	}
+	check("all kept", prompts)
+	for _, cut := range []int{3, 11, 12, 20} {
+		before := first.Add(time.Duration(cut) * 24 * time.Hour)
+		_, err := r.DeleteReportRollupsBefore(ctx, before)
+		ok(t, "DeleteReportRollupsBefore", err)
+		var kept []store.PromptLog
+		for _, l := range prompts {
+			if !l.Time.Before(store.UsageDay(before)) {
+				kept = append(kept, l)
+			}
+		}
+		check(fmt.Sprintf("after deleting before %s", before.Format(time.DateOnly)), kept)
+	}
 }

@@ -23,6 +23,14 @@ CREATE TABLE prompt_risky_users (
     PRIMARY KEY (day, user_email)
 );
 
+-- The same per week (week = day / 7): a long period sums whole weeks and at most six days.
+CREATE TABLE prompt_risky_users_weekly (
+    week       INTEGER NOT NULL,
+    user_email TEXT COLLATE "C" NOT NULL,
+    prompts    BIGINT           NOT NULL,
+    PRIMARY KEY (week, user_email)
+);
+
 -- MCP requests per day, portal, server, method and decision.
 CREATE TABLE mcp_call_rollup (
     day       INTEGER          NOT NULL,
@@ -60,6 +68,9 @@ WHERE jsonb_array_length(p.dlp_entries::jsonb) > 0
    OR EXISTS (SELECT 1 FROM jsonb_array_elements(p.topics::jsonb) AS t(value)
               WHERE t.value ->> 'confidence' IN ('high', 'medium'))
 GROUP BY 1, 2;
+
+INSERT INTO prompt_risky_users_weekly (week, user_email, prompts)
+SELECT day / 7, user_email, SUM(prompts) FROM prompt_risky_users GROUP BY 1, 2;
 
 INSERT INTO mcp_call_rollup (day, portal_id, server_id, method, decision, calls)
 SELECT ts / 86400000000, portal_id, server_id, method, decision, count(*) FROM mcp_call_logs GROUP BY 1, 2, 3, 4, 5;

@@ -23,6 +23,14 @@ CREATE TABLE prompt_risky_users (
     PRIMARY KEY (day, user_email)
 );
 
+-- The same per week (week = day / 7): a long period sums whole weeks and at most six days.
+CREATE TABLE prompt_risky_users_weekly (
+    week       INTEGER NOT NULL,
+    user_email TEXT    NOT NULL,
+    prompts    INTEGER NOT NULL,
+    PRIMARY KEY (week, user_email)
+);
+
 -- MCP requests per day, portal, server, method and decision.
 CREATE TABLE mcp_call_rollup (
     day       INTEGER NOT NULL,
@@ -48,9 +56,8 @@ CREATE TABLE auth_event_rollup (
     PRIMARY KEY (day, kind, action, allowed, reason, app_id, idp_id)
 );
 
--- SQLite sorts to group: these covering indexes let the longest periods' sums (the users with
--- the most risky prompts, the Shadow-AI report's per-application sums) read in group order.
-CREATE INDEX prompt_risky_users_user ON prompt_risky_users (user_email, day, prompts);
+-- SQLite sorts to group: this covering index lets the Shadow-AI report's per-application sums
+-- over a long period read in group order.
 CREATE INDEX gateway_usage_key_sums ON gateway_usage (app_id, app_status, action, category, day, requests, bytes_up, bytes_down, app_name);
 
 INSERT INTO prompt_rollup (day, app_id, topic, action, prompts)
@@ -64,6 +71,9 @@ SELECT p.ts / 86400000000, p.user_email, count(*) FROM prompt_logs p
 WHERE json_array_length(p.dlp_entries) > 0
    OR EXISTS (SELECT 1 FROM json_each(p.topics) t WHERE json_extract(t.value, '$.confidence') IN ('high', 'medium'))
 GROUP BY 1, 2;
+
+INSERT INTO prompt_risky_users_weekly (week, user_email, prompts)
+SELECT day / 7, user_email, SUM(prompts) FROM prompt_risky_users GROUP BY 1, 2;
 
 INSERT INTO mcp_call_rollup (day, portal_id, server_id, method, decision, calls)
 SELECT ts / 86400000000, portal_id, server_id, method, decision, count(*) FROM mcp_call_logs GROUP BY 1, 2, 3, 4, 5;
