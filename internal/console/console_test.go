@@ -548,3 +548,51 @@ func TestIdentitiesPageShowsNoSecrets(t *testing.T) {
 		t.Error("the identities page shows a secret")
 	}
 }
+
+// TestReportsCountEveryRow: the AI security and Access reports count every entry of the period
+// from the rollups, beyond the 1,000 rows a log listing returns, and say nothing of a limit.
+func TestReportsCountEveryRow(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := t.Context()
+	st := f.st.(interface {
+		store.PromptLogs
+		store.MCP
+	})
+	prompts := make([]store.PromptLog, 1500)
+	calls := make([]store.MCPCallLog, 1200)
+	for i := range prompts {
+		prompts[i] = store.PromptLog{Time: f.now.Add(-time.Duration(i) * time.Minute), UserEmail: "mallory@example.com", PolicyAction: "block",
+			Topics: []store.PromptLogTopic{{ID: "intent_jailbreak", Confidence: "high"}}, PayloadEnc: []byte{2}}
+	}
+	for i := range calls {
+		calls[i] = store.MCPCallLog{Time: f.now.Add(-time.Duration(i) * time.Minute), PortalID: "p", ServerID: "github", Method: "tools/call", Decision: "block"}
+	}
+	if err := st.AppendPromptLogs(ctx, prompts); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendMCPCallLogs(ctx, calls); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		e := store.AuthEvent{Time: f.now.Add(-time.Duration(i) * time.Hour), Action: "login", Allowed: i < 3, IdPID: "okta", AppID: "wiki"}
+		if !e.Allowed {
+			e.Reasons = []string{"country_blocked"}
+		}
+		if err := f.st.AppendAuthEvent(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := f.do(t, "GET", "alice@example.com", root+"reports/ai?since=7d", nil).Body.String()
+	for _, want := range []string{"1,500 captured prompts and 1,200 MCP requests", "mallory@example.com"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("AI report lacks %q", want)
+		}
+	}
+	body = f.do(t, "GET", "alice@example.com", root+"reports/access?since=7d", nil).Body.String()
+	if !strings.Contains(body, "3 allowed and 4 refused") || !strings.Contains(body, "country_blocked") {
+		t.Errorf("Access report lacks the counts:\n%s", body)
+	}
+	if strings.Contains(body, "newest") {
+		t.Error("the Access report still speaks of the newest rows")
+	}
+}

@@ -3,9 +3,12 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -170,10 +173,6 @@ func (c *Console) recordRead(q *req, action string, details map[string]any) erro
 		Result: store.AuditSuccess, Details: b})
 }
 
-// reportRowLimit bounds the raw log rows a dashboard reads where no rollup exists (prompt
-// topics, MCP calls, auth events): the newest this many in the period.
-const reportRowLimit = 1000
-
 // counted returns the counts of m as bars, largest first (then by label), at most n.
 func counted(m map[string]int64, n int) []bar {
 	out := make([]bar, 0, len(m))
@@ -192,10 +191,13 @@ func counted(m map[string]int64, n int) []bar {
 	return out
 }
 
-// riskyTopic reports whether a classifier topic makes a prompt risky: any topic found with
-// medium or high confidence.
-func riskyTopic(t store.PromptLogTopic) bool {
-	return t.Confidence == "high" || t.Confidence == "medium"
+// relabel returns m with the key "" renamed to empty (a count of its own when m has both).
+func relabel(m map[string]int64, empty string) map[string]int64 {
+	if n, ok := m[""]; ok {
+		delete(m, "")
+		m[empty] += n
+	}
+	return m
 }
 
 // aiReport is the AI security report: AI applications in use (from the rollups), prompts by
@@ -206,11 +208,36 @@ func (c *Console) aiReport(q *req) error {
 	ctx := q.r.Context()
 	since := period(q)
 	from, _ := parseWhen(since, c.now())
-	rep, err := c.shadowReport(q, since)
-	if unavailable(err) {
-		rep, err = &shadowReportView{}, nil
+	// The report names users from the prompt logs' metadata: its reading is recorded, as a
+	// listing of the prompt logs is, and refused when it cannot be.
+	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
+		return adminError("The AI security report", err)
 	}
-	if err != nil {
+	// The three readings are independent: they run at once, each on its own connection.
+	rollups, _ := c.Store.(store.ReportRollups)
+	_, hasPrompts := c.Store.(store.PromptLogs)
+	_, hasMCP := c.Store.(store.MCP)
+	var (
+		wg                           sync.WaitGroup
+		rep                          *shadowReportView
+		prompts                      = &store.PromptReport{}
+		counts                       []store.MCPCallCount
+		shadowErr, promptErr, mcpErr error
+	)
+	wg.Go(func() {
+		rep, shadowErr = c.shadowReport(q, since)
+		if unavailable(shadowErr) {
+			rep, shadowErr = &shadowReportView{}, nil
+		}
+	})
+	if rollups != nil && hasPrompts {
+		wg.Go(func() { prompts, promptErr = rollups.PromptReportSince(ctx, from, 10) })
+	}
+	if rollups != nil && hasMCP && can(q.role, areaLogs, false) {
+		wg.Go(func() { counts, mcpErr = rollups.MCPCallsSince(ctx, from) })
+	}
+	wg.Wait()
+	if err := errors.Join(shadowErr, promptErr, mcpErr); err != nil {
 		return adminError("The AI security report", err)
 	}
 	type aiApp struct {
@@ -229,114 +256,61 @@ func (c *Console) aiReport(q *req) error {
 	}
 	slices.SortStableFunc(apps, func(a, b aiApp) int { return cmp.Compare(b.Requests, a.Requests) })
 
-	// The report names users from the prompt logs' metadata: its reading is recorded, as a
-	// listing of the prompt logs is, and refused when it cannot be.
-	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
-		return adminError("The AI security report", err)
-	}
-	topics, actions, risky := map[string]int64{}, map[string]int64{}, map[string]int64{}
-	var prompts int
-	promptsCapped := false
-	if pl, ok := c.Store.(store.PromptLogs); ok {
-		logs, err := pl.ListPromptLogs(ctx, store.PromptLogQuery{Since: from, Limit: reportRowLimit})
-		if err != nil {
-			return adminError("The AI security report", err)
+	risky := map[string]int64{}
+	for _, u := range prompts.RiskyUsers {
+		who := u.UserEmail
+		if who == "" {
+			who = "(service token or anonymous)"
 		}
-		prompts, promptsCapped = len(logs), len(logs) == reportRowLimit
-		for _, l := range logs {
-			isRisky := len(l.DLPEntries) > 0
-			for _, t := range l.Topics {
-				topics[t.ID]++
-				isRisky = isRisky || riskyTopic(t)
-			}
-			if l.PolicyAction != "" {
-				actions[l.PolicyAction]++
-			}
-			if isRisky {
-				who := l.UserEmail
-				if who == "" {
-					who = "(service token or anonymous)"
-				}
-				risky[who]++
-			}
-		}
+		risky[who] += u.Count
 	}
 	calls := map[string]int64{}
-	var mcpCalls int
-	mcpCapped := false
-	if m, ok := c.Store.(store.MCP); ok && can(q.role, areaLogs, false) {
-		logs, err := m.ListMCPCallLogs(ctx, store.MCPCallLogQuery{Since: from, Limit: reportRowLimit})
-		if err != nil {
-			return adminError("The AI security report", err)
-		}
-		mcpCalls, mcpCapped = len(logs), len(logs) == reportRowLimit
-		for _, l := range logs {
-			if l.Method == "tools/call" {
-				calls[l.ServerID+" · "+l.Decision]++
-			}
+	var mcpCalls int64
+	for _, n := range counts {
+		mcpCalls += n.Calls
+		if n.Method == "tools/call" {
+			calls[n.ServerID+" · "+n.Decision] += n.Calls
 		}
 	}
 	return c.render(q, "report_ai.html", "AI security report", map[string]any{"Since": since, "Periods": periods, "Apps": apps,
-		"Prompts": prompts, "PromptsCapped": promptsCapped, "MCPCalls": mcpCalls, "MCPCapped": mcpCapped, "RowLimit": reportRowLimit,
-		"Topics":  newBars("topics", "Prompts by topic", counted(topics, 12)),
-		"Actions": newBars("actions", "Prompts by action (blocked, redirected, allowed…)", counted(actions, 8)),
+		"Prompts": prompts.Prompts, "MCPCalls": mcpCalls, "Rollups": rollups != nil,
+		"Topics":  newBars("topics", "Prompts by topic", counted(prompts.ByTopic, 12)),
+		"Actions": newBars("actions", "Prompts by action (blocked, redirected, allowed…)", counted(relabel(maps.Clone(prompts.ByAction), "(no rule)"), 8)),
 		"Risky":   newBars("risky", "Users with the most risky prompts", counted(risky, 10)),
 		"Calls":   newBars("calls", "MCP tool calls by server and decision", counted(calls, 12))})
 }
 
 // accessReport is the Access dashboard: logins and refusals per day, refusals by reason, by
-// application and by identity provider, from the newest auth events of the period.
+// application and by identity provider, from the daily rollups of every auth event of the
+// period.
 func (c *Console) accessReport(q *req) error {
 	since := period(q)
 	now := c.now()
 	from, _ := parseWhen(since, now)
-	events, err := c.Store.ListAuthEvents(q.r.Context(), store.AuthEventQuery{Since: from, Limit: reportRowLimit})
-	if err != nil {
-		return adminError("The Access report", err)
+	rep := &store.AuthReport{}
+	rollups, ok := c.Store.(store.ReportRollups)
+	if ok {
+		var err error
+		if rep, err = rollups.AuthReportSince(q.r.Context(), from); err != nil {
+			return adminError("The Access report", err)
+		}
 	}
-	reasons, apps, idps := map[string]int64{}, map[string]int64{}, map[string]int64{}
-	perDay := map[string][2]int64{}
-	allowed, denied := 0, 0
-	for _, e := range events {
-		day := e.Time.UTC().Format("2006-01-02")
-		d := perDay[day]
-		app := e.AppID
-		if app == "" {
-			app = "(auth domain)"
-		}
-		idp := e.IdPID
-		if idp == "" {
-			idp = "(none)"
-		}
-		if e.Allowed {
-			allowed++
-			d[0]++
-			idps[idp]++
-		} else {
-			denied++
-			d[1]++
-			apps[app]++
-			for _, r := range e.Reasons {
-				reasons[r]++
-			}
-			if len(e.Reasons) == 0 {
-				reasons["(no reason recorded)"]++
-			}
-		}
-		perDay[day] = d
+	perDay := map[string]store.AuthDay{}
+	for _, d := range rep.Days {
+		perDay[d.Day.Format("2006-01-02")] = d
 	}
 	// Every day of the period, oldest first (days without events count 0).
 	var logins, refusals []bar
 	for d := from.UTC().Truncate(24 * time.Hour); !d.After(now); d = d.AddDate(0, 0, 1) {
 		k := d.Format("2006-01-02")
-		logins = append(logins, bar{Label: d.Format("Jan 2"), Value: perDay[k][0]})
-		refusals = append(refusals, bar{Label: d.Format("Jan 2"), Value: perDay[k][1]})
+		logins = append(logins, bar{Label: d.Format("Jan 2"), Value: perDay[k].Allowed})
+		refusals = append(refusals, bar{Label: d.Format("Jan 2"), Value: perDay[k].Denied})
 	}
 	return c.render(q, "report_access.html", "Access report", map[string]any{"Since": since, "Periods": periods,
-		"Allowed": allowed, "Denied": denied, "Capped": len(events) == reportRowLimit, "RowLimit": reportRowLimit,
+		"Allowed": rep.Allowed, "Denied": rep.Denied, "Rollups": ok,
 		"Logins":   newColumns("logins", "Allowed sign-ins and app access per day", logins),
 		"Refusals": newColumns("refusals", "Refusals per day", refusals),
-		"Reasons":  newBars("reasons", "Refusals by reason", counted(reasons, 12)),
-		"ByApp":    newBars("by-app", "Refusals by application", counted(apps, 12)),
-		"ByIdP":    newBars("by-idp", "Allowed logins by identity provider", counted(idps, 8))})
+		"Reasons":  newBars("reasons", "Refusals by reason", counted(relabel(maps.Clone(rep.DeniedByReason), "(no reason recorded)"), 12)),
+		"ByApp":    newBars("by-app", "Refusals by application", counted(relabel(maps.Clone(rep.DeniedByApp), "(auth domain)"), 12)),
+		"ByIdP":    newBars("by-idp", "Allowed logins by identity provider", counted(relabel(maps.Clone(rep.AllowedByIdP), "(none)"), 8))})
 }

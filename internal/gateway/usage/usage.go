@@ -462,6 +462,13 @@ func (r *Recorder) flush(ctx context.Context) error {
 	before := now.Add(-r.opts.Retention)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	n, derr := r.opts.Store.DeleteGatewayUsageBefore(dctx, before)
+	if rr, ok := r.opts.Store.(store.ReportRollups); ok && derr == nil {
+		// The console's report rollups (prompts, MCP calls, auth events) follow the same
+		// retention, whatever the raw logs' own.
+		var rn int64
+		rn, derr = rr.DeleteReportRollupsBefore(dctx, before)
+		n += rn
+	}
 	cancel()
 	if derr != nil {
 		return errors.Join(err, derr)

@@ -363,3 +363,34 @@ func TestNoRetryStorm(t *testing.T) {
 		t.Errorf("Close with the store down: %v", err)
 	}
 }
+
+// TestRetentionDeletesReportRollups: the recorder's retention also deletes the console's report
+// rollups (prompts, MCP calls, auth events) of the days past it, and keeps the days within it.
+func TestRetentionDeletesReportRollups(t *testing.T) {
+	now := day0.Add(10 * time.Hour)
+	st := openSQLite(t, func() time.Time { return now })
+	ctx := t.Context()
+	for _, at := range []time.Time{now.Add(-5 * 24 * time.Hour), now} {
+		if err := st.AppendPromptLogs(ctx, []store.PromptLog{{Time: at, PayloadEnc: []byte{2}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AppendAuthEvent(ctx, &store.AuthEvent{Time: at, Action: "login", Allowed: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := New(Options{Store: st, Retention: 48 * time.Hour, Now: func() time.Time { return now }})
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.PromptReportSince(ctx, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.AuthReportSince(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Prompts != 1 || a.Allowed != 1 {
+		t.Errorf("after the retention: %d prompts, %d allowed events counted; want the day within it only (1 each)", p.Prompts, a.Allowed)
+	}
+}

@@ -42,9 +42,13 @@ func (s *Store) AppendAuthEvent(ctx context.Context, e *store.AuthEvent) error {
 		if err := s.lock(ctx, tx, lockAuthEvents); err != nil {
 			return err
 		}
-		return s.insert(ctx, tx, "INSERT INTO auth_events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			id, micros(createdOr(e.Time, now)), e.Action, e.Allowed, e.UserID, e.Email, e.AppID, e.AppDomain,
-			e.IdPID, e.IdPType, e.IP, e.Country, e.PolicyID, string(reasons), e.RequestID)
+		ts := micros(createdOr(e.Time, now))
+		if err := s.insert(ctx, tx, "INSERT INTO auth_events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			id, ts, e.Action, e.Allowed, e.UserID, e.Email, e.AppID, e.AppDomain,
+			e.IdPID, e.IdPType, e.IP, e.Country, e.PolicyID, string(reasons), e.RequestID); err != nil {
+			return err
+		}
+		return s.addAuthRollup(ctx, tx, e, ts)
 	})
 	if err != nil {
 		return s.fail("append auth event", err)

@@ -229,7 +229,7 @@ func (s *Store) AppendMCPCallLogs(ctx context.Context, logs []store.MCPCallLog) 
 				return err
 			}
 		}
-		return nil
+		return s.addMCPRollups(ctx, tx, logs)
 	})
 	if err != nil {
 		return s.fail("append mcp call logs", err)

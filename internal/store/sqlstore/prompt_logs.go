@@ -75,7 +75,7 @@ func (s *Store) AppendPromptLogs(ctx context.Context, logs []store.PromptLog) er
 				return err
 			}
 		}
-		return nil
+		return s.addPromptRollups(ctx, tx, logs)
 	})
 	if err != nil {
 		return s.fail("append prompt logs", err)

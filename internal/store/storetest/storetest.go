@@ -85,6 +85,7 @@ func Run(t *testing.T, newStore func(t *testing.T, clock *Clock) store.Store) {
 		{"GatewayAppReviews", gatewayAppReviewTests},
 		{"GatewayDevices", gatewayDeviceTests},
 		{"PromptLogs", promptLogTests},
+		{"ReportRollups", reportRollupTests},
 		{"MCP", mcpTests},
 		{"MCPClients", mcpClientTests},
 		{"MCPUpstreamAuth", mcpUpstreamTests},

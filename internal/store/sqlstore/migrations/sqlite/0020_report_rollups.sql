@@ -1,0 +1,88 @@
+-- Daily rollups of the logs the console's reports read (issue 17), kept current in the same
+-- transaction as each log insert, so that the AI security and Access reports count every row
+-- of their period exactly and read a few rows per day. day is the UTC day (days since
+-- 1970-01-01). Retention of the raw logs leaves the rollups; they go with
+-- DeleteReportRollupsBefore (see docs/console.md). Existing rows are backfilled below.
+
+-- Prompts per day, application, topic and action: topic '' counts each prompt once; a
+-- non-empty topic counts each classifier topic the prompt was given.
+CREATE TABLE prompt_rollup (
+    day     INTEGER NOT NULL,
+    app_id  TEXT    NOT NULL,
+    topic   TEXT    NOT NULL,
+    action  TEXT    NOT NULL,
+    prompts INTEGER NOT NULL,
+    PRIMARY KEY (day, app_id, topic, action)
+);
+
+-- Risky prompts (a DLP match, or a topic with medium or high confidence) per day and sender.
+CREATE TABLE prompt_risky_users (
+    day        INTEGER NOT NULL,
+    user_email TEXT    NOT NULL,
+    prompts    INTEGER NOT NULL,
+    PRIMARY KEY (day, user_email)
+);
+
+-- The same per week (week = day / 7): a long period sums whole weeks and at most six days.
+CREATE TABLE prompt_risky_users_weekly (
+    week       INTEGER NOT NULL,
+    user_email TEXT    NOT NULL,
+    prompts    INTEGER NOT NULL,
+    PRIMARY KEY (week, user_email)
+);
+
+-- MCP requests per day, portal, server, method and decision.
+CREATE TABLE mcp_call_rollup (
+    day       INTEGER NOT NULL,
+    portal_id TEXT    NOT NULL,
+    server_id TEXT    NOT NULL,
+    method    TEXT    NOT NULL,
+    decision  TEXT    NOT NULL,
+    calls     INTEGER NOT NULL,
+    PRIMARY KEY (day, portal_id, server_id, method, decision)
+);
+
+-- Auth events per day, action, result, application and IdP: kind 0 counts each event once
+-- (reason ''); kind 1 counts each reason an event gave (reason '' for an event without any).
+CREATE TABLE auth_event_rollup (
+    day     INTEGER NOT NULL,
+    kind    INTEGER NOT NULL,
+    action  TEXT    NOT NULL,
+    allowed INTEGER NOT NULL,
+    reason  TEXT    NOT NULL,
+    app_id  TEXT    NOT NULL,
+    idp_id  TEXT    NOT NULL,
+    events  INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, action, allowed, reason, app_id, idp_id)
+);
+
+-- SQLite sorts to group: this covering index lets the Shadow-AI report's per-application sums
+-- over a long period read in group order.
+CREATE INDEX gateway_usage_key_sums ON gateway_usage (app_id, app_status, action, category, day, requests, bytes_up, bytes_down, app_name);
+
+INSERT INTO prompt_rollup (day, app_id, topic, action, prompts)
+SELECT ts / 86400000000, app_id, '', policy_action, count(*) FROM prompt_logs GROUP BY 1, 2, 4;
+INSERT INTO prompt_rollup (day, app_id, topic, action, prompts)
+SELECT p.ts / 86400000000, p.app_id, json_extract(t.value, '$.id'), p.policy_action, count(*)
+FROM prompt_logs p, json_each(p.topics) t
+WHERE coalesce(json_extract(t.value, '$.id'), '') <> '' GROUP BY 1, 2, 3, 4;
+INSERT INTO prompt_risky_users (day, user_email, prompts)
+SELECT p.ts / 86400000000, p.user_email, count(*) FROM prompt_logs p
+WHERE json_array_length(p.dlp_entries) > 0
+   OR EXISTS (SELECT 1 FROM json_each(p.topics) t WHERE json_extract(t.value, '$.confidence') IN ('high', 'medium'))
+GROUP BY 1, 2;
+
+INSERT INTO prompt_risky_users_weekly (week, user_email, prompts)
+SELECT day / 7, user_email, SUM(prompts) FROM prompt_risky_users GROUP BY 1, 2;
+
+INSERT INTO mcp_call_rollup (day, portal_id, server_id, method, decision, calls)
+SELECT ts / 86400000000, portal_id, server_id, method, decision, count(*) FROM mcp_call_logs GROUP BY 1, 2, 3, 4, 5;
+
+INSERT INTO auth_event_rollup (day, kind, action, allowed, reason, app_id, idp_id, events)
+SELECT time / 86400000000, 0, action, allowed, '', app_id, idp_id, count(*) FROM auth_events GROUP BY 1, 3, 4, 6, 7;
+INSERT INTO auth_event_rollup (day, kind, action, allowed, reason, app_id, idp_id, events)
+SELECT day, 1, action, allowed, reason, app_id, idp_id, count(*) FROM (
+    SELECT e.time / 86400000000 AS day, e.action, e.allowed, coalesce(r.value, '') AS reason, e.app_id, e.idp_id
+    FROM auth_events e
+    LEFT JOIN json_each(CASE WHEN e.reasons IN ('', 'null') THEN '[]' ELSE e.reasons END) r
+) x GROUP BY 1, 3, 4, 5, 6, 7;
