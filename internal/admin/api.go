@@ -86,6 +86,8 @@ type Route struct {
 	Method, Path string
 	// Area is the scope area that guards it (scopeAny: every valid token).
 	Area string
+	// Read marks a POST that changes nothing (a check): read scopes allow it.
+	Read bool
 }
 
 // NewAPI returns the admin REST API on svc.
@@ -112,6 +114,7 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.gatewayAppRoutes()
 	a.mcpRoutes()
 	a.objectRoutes()
+	a.policyRoutes()
 	a.route("GET /api/v1/openapi.json", "", a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, Envelope{Errors: []Message{{CodeNotFound, "no such endpoint"}}})
@@ -150,7 +153,7 @@ func areaOf(path string) string {
 	case strings.HasPrefix(path, "/api/v1/access/ai-controls/mcp/"), strings.HasPrefix(path, "/api/v1/mcp/"):
 		return ScopeMCP
 	case strings.HasPrefix(path, "/api/v1/gateway/"), strings.HasPrefix(path, "/api/v1/devices"),
-		strings.HasSuffix(path, "/revoke_devices"):
+		strings.HasPrefix(path, "/api/v1/dlp/"), strings.HasSuffix(path, "/revoke_devices"):
 		return ScopeGateway
 	case strings.HasPrefix(path, "/api/v1/audit"):
 		return ScopeAudit
@@ -162,10 +165,20 @@ func areaOf(path string) string {
 // route registers an endpoint; readAction, when set, is the audit action recorded for a read
 // (mutations are recorded by Service). The token's scopes must cover the endpoint's area.
 func (a *API) route(pattern, readAction string, h handlerFunc) {
+	a.routeAs(pattern, readAction, false, h)
+}
+
+// readRoute registers a POST that changes nothing (a check of its body): a read scope of its
+// area allows it.
+func (a *API) readRoute(pattern, readAction string, h handlerFunc) {
+	a.routeAs(pattern, readAction, true, h)
+}
+
+func (a *API) routeAs(pattern, readAction string, read bool, h handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
 	area := areaOf(path)
-	a.routes = append(a.routes, Route{Method: method, Path: path, Area: area})
-	write := method != http.MethodGet
+	a.routes = append(a.routes, Route{Method: method, Path: path, Area: area, Read: read})
+	write := method != http.MethodGet && !read
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, _ := r.Context().Value(actorKey{}).(Actor)
 		scopes, _ := r.Context().Value(scopesKey{}).([]string)

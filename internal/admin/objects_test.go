@@ -64,13 +64,17 @@ func TestEveryRouteHasAScopeArea(t *testing.T) {
 			want = scopeAny
 		case strings.Contains(rt.Path, "/mcp/"):
 			want = ScopeMCP
-		case strings.Contains(rt.Path, "/gateway/") || strings.Contains(rt.Path, "devices"):
+		case strings.Contains(rt.Path, "/gateway/") || strings.Contains(rt.Path, "devices") || strings.HasPrefix(rt.Path, "/api/v1/dlp/"):
 			want = ScopeGateway
 		case strings.HasPrefix(rt.Path, "/api/v1/audit"):
 			want = ScopeAudit
 		}
 		if rt.Area != want {
 			t.Errorf("%s %s: area %q, want %q", rt.Method, rt.Path, rt.Area, want)
+		}
+		// Only checks of a body may be POSTs that read scopes allow.
+		if rt.Read != (rt.Method == "POST" && rt.Path == "/api/v1/gateway/rules/check") {
+			t.Errorf("%s %s: read %v", rt.Method, rt.Path, rt.Read)
 		}
 	}
 }

@@ -56,6 +56,31 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/v1/mcp/logs":                              {"The MCP call logs", []string{"portal", "server", "user", "decision", "since", "until", "limit", "cursor"}},
 	"POST " + pathServiceTokens + "/{id}/rotate":        {"Give a service token a new client secret (returned once)", nil},
 	"GET /api/v1/openapi.json":                          {"This description", nil},
+	"GET /api/v1/gateway/rules":                         {"The gateway's HTTP rules in precedence order (managed by the file)", pagedQuery},
+	"GET /api/v1/gateway/rules/{id}":                    {"One gateway rule", nil},
+	"POST /api/v1/gateway/rules/check":                  {"Check a rule expression with the gateway's compiler (changes nothing; read scopes allow it)", nil},
+	"GET /api/v1/dlp/profiles":                          {"The DLP profiles, predefined and custom", pagedQuery},
+	"GET /api/v1/dlp/profiles/{id}":                     {"One DLP profile with its entries", nil},
+	"POST /api/v1/dlp/profiles/{id}/test":               {"Scan pasted text with a DLP profile (redacted findings; audited without the text)", nil},
+	"GET /api/v1/gateway/certificates":                  {"The gateway's TLS inspection CAs, newest first (public certificates only)", pagedQuery},
+	"GET /api/v1/gateway/certificates/{id}":             {"One gateway CA (public certificate only)", nil},
+	"GET /api/v1/keys":                                  {"The published signing keys, newest first (public JWKs and certificates only)", pagedQuery},
+}
+
+// routeSchemas gives the request body and result of routes outside objectDocs.
+var routeSchemas = map[string]struct {
+	body, result reflect.Type
+	list         bool
+}{
+	"GET /api/v1/gateway/rules":             {nil, reflect.TypeFor[GatewayRuleView](), true},
+	"GET /api/v1/gateway/rules/{id}":        {nil, reflect.TypeFor[GatewayRuleView](), false},
+	"POST /api/v1/gateway/rules/check":      {reflect.TypeFor[ExpressionCheck](), reflect.TypeFor[ExpressionCheckResult](), false},
+	"GET /api/v1/dlp/profiles":              {nil, reflect.TypeFor[DLPProfile](), true},
+	"GET /api/v1/dlp/profiles/{id}":         {nil, reflect.TypeFor[DLPProfile](), false},
+	"POST /api/v1/dlp/profiles/{id}/test":   {reflect.TypeFor[DLPTest](), reflect.TypeFor[DLPScan](), false},
+	"GET /api/v1/gateway/certificates":      {nil, reflect.TypeFor[GatewayCertificate](), true},
+	"GET /api/v1/gateway/certificates/{id}": {nil, reflect.TypeFor[GatewayCertificate](), false},
+	"GET /api/v1/keys":                      {nil, reflect.TypeFor[SigningKeyInfo](), true},
 }
 
 // objectDocs names each configuration object endpoint's schema and what it holds.
@@ -153,6 +178,13 @@ func (a *API) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
 				"schema": schemaOf(objectDocs[base].schema, defs)}}}
 		}
+		if sc, ok := routeSchemas[rt.Method+" "+rt.Path]; ok && sc.body != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
+				"schema": schemaOf(sc.body, defs)}}}
+		}
+		if rt.Read {
+			op["description"] = "Changes nothing: a token with a read scope of its area may call it."
+		}
 		if base != "" && rt.Method == http.MethodPatch {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/merge-patch+json": map[string]any{
 				"schema": map[string]any{"type": "object"}}, "application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
@@ -183,6 +215,12 @@ func operationID(rt Route) string {
 
 func responses(rt Route, defs map[string]any) map[string]any {
 	var result any = map[string]any{}
+	if sc, ok := routeSchemas[rt.Method+" "+rt.Path]; ok {
+		result = schemaOf(sc.result, defs)
+		if sc.list {
+			result = map[string]any{"type": "array", "items": result}
+		}
+	}
 	if base, one := objectRoute(rt.Path); base != "" && rt.Method != http.MethodDelete {
 		obj := schemaOf(objectDocs[base].schema, defs)
 		if one || rt.Method == http.MethodPost {
@@ -324,6 +362,11 @@ func (a *API) undocumented() (routes, stale []string) {
 		seen[k] = true
 		if _, ok := docOf(rt); !ok {
 			routes = append(routes, k)
+		}
+	}
+	for k := range routeSchemas {
+		if !seen[k] {
+			stale = append(stale, k)
 		}
 	}
 	for k := range routeDocs {

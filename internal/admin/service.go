@@ -57,6 +57,8 @@ type Service struct {
 	// GatewayPolicy, when set, shows the gateway's rules and DLP profiles of the configuration
 	// file, checks expressions and tries profiles on text.
 	GatewayPolicy GatewayPolicy
+	// GatewayCAs, when set, lists the gateway's TLS inspection CAs (public parts only).
+	GatewayCAs GatewayCAs
 	// MCP, when set, serves the MCP server portal's administration (servers, sync, tool
 	// approval, portals, call logs).
 	MCP MCP

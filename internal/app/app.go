@@ -321,6 +321,13 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 		AfterConfigChange: func(ctx context.Context) { g.Reload(ctx, store.Change{Config: true}) },
 		CheckConfig:       g.checkObjects, ConfigFile: fileLabel(cfg), ETagKey: adminETagKey(master),
 		GatewayPolicy: newGatewayPolicyAdmin(cfg)}
+	switch cas, err := NewGatewayCAAdmin(g.Store, master); {
+	case errors.Is(err, ca.ErrUnsupported): // no gateway CAs to list: the endpoint answers 404
+	case err != nil:
+		return nil, fmt.Errorf("gateway CA: %w", err)
+	default:
+		adminSvc.GatewayCAs = cas
+	}
 	g.Admin = admin.NewAPI(adminSvc, admin.APIOptions{Log: log})
 	g.Console = &console.Console{Snapshots: g.Snapshots, Store: g.Store, Admin: adminSvc, Authorize: g.Authn.AuthorizeFresh,
 		FormToken: g.Authn.FormToken, CheckFormToken: g.Authn.CheckFormToken, Log: log, Now: now}

@@ -11,7 +11,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/dlp"
+	"github.com/gatehouse/gatehouse/internal/gateway/ca"
 	"github.com/gatehouse/gatehouse/internal/gateway/rules"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // gatewayPolicyAdmin is admin.GatewayPolicy on the configuration file's gateway section: the
@@ -149,6 +151,38 @@ func (g *gatewayPolicyAdmin) ScanText(ctx context.Context, profile, text string)
 	for _, f := range v.Findings {
 		out.Findings = append(out.Findings, admin.DLPFinding{Entry: f.Entry, EntryName: cmp.Or(names[f.Entry], f.Entry),
 			Confidence: f.Confidence.String(), Sample: f.Sample, Context: f.Context, Example: f.Example})
+	}
+	return out, nil
+}
+
+// NewGatewayPolicyAdmin returns admin.GatewayPolicy on the configuration file's gateway rules,
+// lists and DLP profiles, as the running Gatehouse wires it (for tests of the admin API).
+func NewGatewayPolicyAdmin(cfg *config.File) admin.GatewayPolicy { return newGatewayPolicyAdmin(cfg) }
+
+// gatewayCAAdmin is admin.GatewayCAs on the store's gateway CAs, read as `gatehouse gateway ca
+// list` reads them (ca.Manager.List: public certificates, never the sealed keys).
+type gatewayCAAdmin struct{ m *ca.Manager }
+
+// NewGatewayCAAdmin returns admin.GatewayCAs on the gateway CAs in st (their keys sealed under
+// master; listing never unseals them). ca.ErrUnsupported when st cannot hold gateway CAs.
+func NewGatewayCAAdmin(st store.Store, master []byte) (admin.GatewayCAs, error) {
+	m, err := ca.NewManager(st, master, ca.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return gatewayCAAdmin{m}, nil
+}
+
+func (g gatewayCAAdmin) List(ctx context.Context) ([]admin.GatewayCertificate, error) {
+	infos, err := g.m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.GatewayCertificate, len(infos))
+	for i, c := range infos {
+		out[i] = admin.GatewayCertificate{ID: c.ID, State: c.State, InUse: c.State == store.GatewayCAInUse, Subject: c.Subject,
+			Fingerprint: c.Fingerprint, NotBefore: c.NotBefore, NotAfter: c.NotAfter, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+			CertificatePEM: c.CertificatePEM}
 	}
 	return out, nil
 }
