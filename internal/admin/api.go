@@ -112,6 +112,7 @@ func NewAPI(svc *Service, opts APIOptions) *API {
 	a.route("GET /api/v1/audit", "audit.query", a.queryAudit)
 	a.route("GET /api/v1/logs/access_requests", "logs.access_requests", a.accessRequests)
 	a.gatewayAppRoutes()
+	a.reportRoutes()
 	a.mcpRoutes()
 	a.objectRoutes()
 	a.policyRoutes()
@@ -152,7 +153,7 @@ func areaOf(path string) string {
 		return scopeAny
 	case strings.HasPrefix(path, "/api/v1/access/ai-controls/mcp/"), strings.HasPrefix(path, "/api/v1/mcp/"):
 		return ScopeMCP
-	case strings.HasPrefix(path, "/api/v1/gateway/"), strings.HasPrefix(path, "/api/v1/devices"),
+	case strings.HasPrefix(path, "/api/v1/gateway/"), strings.HasPrefix(path, "/api/v1/devices"), path == "/api/v1/reports/ai_security",
 		strings.HasPrefix(path, "/api/v1/dlp/"), strings.HasSuffix(path, "/revoke_devices"):
 		return ScopeGateway
 	case strings.HasPrefix(path, "/api/v1/audit"):

@@ -64,7 +64,8 @@ func TestEveryRouteHasAScopeArea(t *testing.T) {
 			want = scopeAny
 		case strings.Contains(rt.Path, "/mcp/"):
 			want = ScopeMCP
-		case strings.Contains(rt.Path, "/gateway/") || strings.Contains(rt.Path, "devices") || strings.HasPrefix(rt.Path, "/api/v1/dlp/"):
+		case strings.Contains(rt.Path, "/gateway/") || strings.Contains(rt.Path, "devices") || strings.HasPrefix(rt.Path, "/api/v1/dlp/"),
+			rt.Path == "/api/v1/reports/ai_security":
 			want = ScopeGateway
 		case strings.HasPrefix(rt.Path, "/api/v1/audit"):
 			want = ScopeAudit

@@ -46,6 +46,8 @@ var routeDocs = map[string]routeDoc{
 	"PUT /api/v1/gateway/apps/{id}/review_status":       {"Set one application's review status", nil},
 	"POST /api/v1/gateway/apps/review_status":           {"Set several applications' review status, all or none", nil},
 	"GET /api/v1/gateway/report":                        {"The Shadow-AI discovery report", []string{"since", "top"}},
+	"GET /api/v1/reports/ai_security":                   {"The AI security report: AI apps in use, prompts by topic and action, users with the most risky prompts, MCP tool calls (with an mcp scope); audited", []string{"since", "top_users"}},
+	"GET /api/v1/reports/access":                        {"The Access report: logins and refusals per day, by reason, application and identity provider", []string{"since"}},
 	"GET /api/v1/gateway/prompt-logs":                   {"The AI prompt logs (sealed payloads only)", []string{"conversation_id", "user", "app", "since", "until", "limit", "cursor"}},
 	"GET /api/v1/mcp/servers":                           {"MCP servers with their sync state", pagedQuery},
 	"GET /api/v1/mcp/servers/{id}":                      {"One MCP server with its synced tools, prompts and resources", nil},
@@ -81,6 +83,8 @@ var routeSchemas = map[string]struct {
 	"GET /api/v1/gateway/certificates":      {nil, reflect.TypeFor[GatewayCertificate](), true},
 	"GET /api/v1/gateway/certificates/{id}": {nil, reflect.TypeFor[GatewayCertificate](), false},
 	"GET /api/v1/keys":                      {nil, reflect.TypeFor[SigningKeyInfo](), true},
+	"GET /api/v1/reports/ai_security":       {nil, reflect.TypeFor[AISecurityReport](), false},
+	"GET /api/v1/reports/access":            {nil, reflect.TypeFor[AccessReport](), false},
 }
 
 // objectDocs names each configuration object endpoint's schema and what it holds.

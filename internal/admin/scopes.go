@@ -15,8 +15,9 @@ import (
 //	<area>:read    reads of one area
 //
 // The areas are access (applications, policies, rule groups, lists, identity providers, service
-// tokens, users, sessions, access logs), gateway (application library and review statuses,
-// Shadow-AI report, prompt logs, devices), mcp (MCP servers, portals and call logs) and audit
+// tokens, users, sessions, access logs, the Access report), gateway (application library and
+// review statuses, Shadow-AI report, AI security report (its MCP part also needs mcp), prompt
+// logs, devices), mcp (MCP servers, portals and call logs) and audit
 // (the audit log; read-only).
 const (
 	ScopeAll     = "all"

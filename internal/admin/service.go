@@ -54,6 +54,10 @@ type Service struct {
 	// Gateway, when set, serves the secure web gateway's administration (application library,
 	// review statuses, Shadow-AI report).
 	Gateway Gateway
+	// ReportRetention is how long the daily rollups of the reports are kept
+	// (gateway.usage.retention): a report's period starts no earlier than the oldest day kept.
+	// Zero: ten years.
+	ReportRetention time.Duration
 	// GatewayPolicy, when set, shows the gateway's rules and DLP profiles of the configuration
 	// file, checks expressions and tries profiles on text.
 	GatewayPolicy GatewayPolicy

@@ -314,7 +314,7 @@ func New(ctx context.Context, cfg *config.File, opts Options) (*Gatehouse, error
 	if g.AppReviews, err = openAppReviews(ctx, cfg, g.Store); err != nil {
 		return nil, err
 	}
-	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now,
+	adminSvc := &admin.Service{Store: g.Store, Audit: recorder, Now: now, ReportRetention: cfg.Gateway.Usage.Retention.Std(),
 		// Revocations made through the API are enforced by this replica on the very next request.
 		AfterRevoke: func(ctx context.Context) { g.Reload(ctx, store.Change{Revocations: true}) },
 		// And so are configuration changes.

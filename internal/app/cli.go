@@ -66,7 +66,8 @@ func OpenAdmin(ctx context.Context, cfg *config.File, log *slog.Logger) (*Admin,
 		return nil, err
 	}
 	gw := &gatewayAdmin{book: book, st: st, log: log, now: time.Now}
-	a := &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw}, store: st, gw: gw}
+	a := &Admin{Service: &admin.Service{Store: st, Audit: &audit.Recorder{Store: st, Log: log}, Gateway: gw,
+		ReportRetention: cfg.Gateway.Usage.Retention.Std()}, store: st, gw: gw}
 	if ms, ok := st.(store.MCP); ok {
 		// The CLI syncs from this machine, with the credentials the configuration file names,
 		// through the same SSRF-safe dialer as serve.

@@ -301,7 +301,7 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	// The audit log shows the console's own changes with the administrator as actor.
 	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
 	audit := text(`table.data`)
-	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "console.ai_report.read", "policy.create", "application.create", "service_token.create", "dlp.profile.test"} {
+	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "reports.ai_security.read", "policy.create", "application.create", "service_token.create", "dlp.profile.test"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s:\n%s", action, audit)
 		}

@@ -2,15 +2,12 @@ package console
 
 import (
 	"cmp"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -156,22 +153,8 @@ func (c *Console) whoUses(q *req, appID int, since time.Time) []string {
 }
 
 // ActionReadAIReport records each reading of the AI security report, which names the users
-// with the most risky prompts.
-const ActionReadAIReport = "console.ai_report.read"
-
-// recordRead records that the signed-in user read something sensitive, in the audit log.
-func (c *Console) recordRead(q *req, action string, details map[string]any) error {
-	if c.Admin.Audit == nil {
-		return nil
-	}
-	b, err := json.Marshal(details)
-	if err != nil {
-		return fmt.Errorf("audit details: %w", err)
-	}
-	a := q.actor()
-	return c.Admin.Audit.Record(q.r.Context(), &store.AuditEvent{ActorType: a.Type, Actor: a.Name, IP: a.IP, Action: action,
-		Result: store.AuditSuccess, Details: b})
-}
+// with the most risky prompts (the console's, the API's and the CLI's readings alike).
+const ActionReadAIReport = admin.ActionReadAISecurityReport
 
 // counted returns the counts of m as bars, largest first (then by label), at most n.
 func counted(m map[string]int64, n int) []bar {
@@ -200,64 +183,22 @@ func relabel(m map[string]int64, empty string) map[string]int64 {
 	return m
 }
 
-// aiReport is the AI security report: AI applications in use (from the rollups), prompts by
-// topic, blocked and redirected prompts and the users with the most risky prompts (from the
-// prompt logs' metadata, never their sealed payloads), and MCP tool calls by server and
-// decision.
+// aiReport is the AI security report (admin.Service.AISecurityReport, as the API and the CLI
+// read it): AI applications in use, prompts by topic, blocked and redirected prompts, the users
+// with the most risky prompts, and MCP tool calls by server and decision. Its reading is
+// recorded in the audit log, and refused when it cannot be.
 func (c *Console) aiReport(q *req) error {
-	ctx := q.r.Context()
 	since := period(q)
-	from, _ := parseWhen(since, c.now())
-	// The report names users from the prompt logs' metadata: its reading is recorded, as a
-	// listing of the prompt logs is, and refused when it cannot be.
-	if err := c.recordRead(q, ActionReadAIReport, map[string]any{"since": since}); err != nil {
+	rep, err := c.Admin.AISecurityReport(q.r.Context(), q.actor(), admin.ReportQuery{Since: since, MCP: can(q.role, areaLogs, false)})
+	rollups := !unavailable(err)
+	if !rollups {
+		rep, err = &admin.AISecurityReport{}, nil
+	}
+	if err != nil {
 		return adminError("The AI security report", err)
 	}
-	// The three readings are independent: they run at once, each on its own connection.
-	rollups, _ := c.Store.(store.ReportRollups)
-	_, hasPrompts := c.Store.(store.PromptLogs)
-	_, hasMCP := c.Store.(store.MCP)
-	var (
-		wg                           sync.WaitGroup
-		rep                          *shadowReportView
-		prompts                      = &store.PromptReport{}
-		counts                       []store.MCPCallCount
-		shadowErr, promptErr, mcpErr error
-	)
-	wg.Go(func() {
-		rep, shadowErr = c.shadowReport(q, since)
-		if unavailable(shadowErr) {
-			rep, shadowErr = &shadowReportView{}, nil
-		}
-	})
-	if rollups != nil && hasPrompts {
-		wg.Go(func() { prompts, promptErr = rollups.PromptReportSince(ctx, from, 10) })
-	}
-	if rollups != nil && hasMCP && can(q.role, areaLogs, false) {
-		wg.Go(func() { counts, mcpErr = rollups.MCPCallsSince(ctx, from) })
-	}
-	wg.Wait()
-	if err := errors.Join(shadowErr, promptErr, mcpErr); err != nil {
-		return adminError("The AI security report", err)
-	}
-	type aiApp struct {
-		Name, Status      string
-		Requests, BytesUp int64
-		Users             int64
-		Prompts           int64
-	}
-	var apps []aiApp
-	for _, s := range rep.Statuses {
-		for _, a := range s.Apps {
-			if a.AI {
-				apps = append(apps, aiApp{Name: a.Name, Status: a.Status, Requests: a.Requests, BytesUp: a.BytesUp, Users: a.Users, Prompts: a.Categories["prompt"]})
-			}
-		}
-	}
-	slices.SortStableFunc(apps, func(a, b aiApp) int { return cmp.Compare(b.Requests, a.Requests) })
-
 	risky := map[string]int64{}
-	for _, u := range prompts.RiskyUsers {
+	for _, u := range rep.RiskyUsers {
 		who := u.UserEmail
 		if who == "" {
 			who = "(service token or anonymous)"
@@ -266,48 +207,40 @@ func (c *Console) aiReport(q *req) error {
 	}
 	calls := map[string]int64{}
 	var mcpCalls int64
-	for _, n := range counts {
-		mcpCalls += n.Calls
-		if n.Method == "tools/call" {
+	if rep.MCP != nil {
+		mcpCalls = rep.MCP.Requests
+		for _, n := range rep.MCP.ToolCalls {
 			calls[n.ServerID+" · "+n.Decision] += n.Calls
 		}
 	}
-	return c.render(q, "report_ai.html", "AI security report", map[string]any{"Since": since, "Periods": periods, "Apps": apps,
-		"Prompts": prompts.Prompts, "MCPCalls": mcpCalls, "Rollups": rollups != nil,
-		"Topics":  newBars("topics", "Prompts by topic", counted(prompts.ByTopic, 12)),
-		"Actions": newBars("actions", "Prompts by action (blocked, redirected, allowed…)", counted(relabel(maps.Clone(prompts.ByAction), "(no rule)"), 8)),
+	return c.render(q, "report_ai.html", "AI security report", map[string]any{"Since": since, "Periods": periods, "Apps": rep.Apps,
+		"Prompts": rep.Prompts, "MCPCalls": mcpCalls, "Rollups": rollups,
+		"Topics":  newBars("topics", "Prompts by topic", counted(rep.PromptsByTopic, 12)),
+		"Actions": newBars("actions", "Prompts by action (blocked, redirected, allowed…)", counted(relabel(maps.Clone(rep.PromptsByAction), "(no rule)"), 8)),
 		"Risky":   newBars("risky", "Users with the most risky prompts", counted(risky, 10)),
 		"Calls":   newBars("calls", "MCP tool calls by server and decision", counted(calls, 12))})
 }
 
-// accessReport is the Access dashboard: logins and refusals per day, refusals by reason, by
-// application and by identity provider, from the daily rollups of every auth event of the
-// period.
+// accessReport is the Access dashboard (admin.Service.AccessReport, as the API and the CLI read
+// it): logins and refusals per day, refusals by reason, by application and by identity
+// provider, from the daily rollups of every auth event of the period.
 func (c *Console) accessReport(q *req) error {
 	since := period(q)
-	now := c.now()
-	from, _ := parseWhen(since, now)
-	rep := &store.AuthReport{}
-	rollups, ok := c.Store.(store.ReportRollups)
-	if ok {
-		var err error
-		if rep, err = rollups.AuthReportSince(q.r.Context(), from); err != nil {
-			return adminError("The Access report", err)
-		}
+	rep, err := c.Admin.AccessReport(q.r.Context(), admin.ReportQuery{Since: since})
+	rollups := !unavailable(err)
+	if !rollups {
+		rep, err = &admin.AccessReport{}, nil
 	}
-	perDay := map[string]store.AuthDay{}
-	for _, d := range rep.Days {
-		perDay[d.Day.Format("2006-01-02")] = d
+	if err != nil {
+		return adminError("The Access report", err)
 	}
-	// Every day of the period, oldest first (days without events count 0).
 	var logins, refusals []bar
-	for d := from.UTC().Truncate(24 * time.Hour); !d.After(now); d = d.AddDate(0, 0, 1) {
-		k := d.Format("2006-01-02")
-		logins = append(logins, bar{Label: d.Format("Jan 2"), Value: perDay[k].Allowed})
-		refusals = append(refusals, bar{Label: d.Format("Jan 2"), Value: perDay[k].Denied})
+	for _, d := range rep.Days {
+		logins = append(logins, bar{Label: d.Day.Format("Jan 2"), Value: d.Allowed})
+		refusals = append(refusals, bar{Label: d.Day.Format("Jan 2"), Value: d.Denied})
 	}
 	return c.render(q, "report_access.html", "Access report", map[string]any{"Since": since, "Periods": periods,
-		"Allowed": rep.Allowed, "Denied": rep.Denied, "Rollups": ok,
+		"Allowed": rep.Allowed, "Denied": rep.Denied, "Rollups": rollups,
 		"Logins":   newColumns("logins", "Allowed sign-ins and app access per day", logins),
 		"Refusals": newColumns("refusals", "Refusals per day", refusals),
 		"Reasons":  newBars("reasons", "Refusals by reason", counted(relabel(maps.Clone(rep.DeniedByReason), "(no reason recorded)"), 12)),
