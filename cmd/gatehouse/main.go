@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), demoCmd(), configCmd(), keysCmd(), versionCmd(),
-		usersCmd(), devicesCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd(), dlpCmd(), gatewayCmd(), aiCmd(), mcpCmd())
+		usersCmd(), devicesCmd(), appsCmd(), auditCmd(), adminTokensCmd(), idpsCmd(), dlpCmd(), gatewayCmd(), aiCmd(), mcpCmd(), reportsCmd())
 	root.AddCommand(migrateCmd())
 	return root
 }
