@@ -170,6 +170,7 @@ func (g *generator) generate(ctx context.Context, b *testing.B) error {
 		{"gateway_usage_app_days", "INSERT INTO gateway_usage_app_days (day, app_id, users) SELECT day, app_id, count(*) FROM gateway_usage_users GROUP BY day, app_id"},
 		{"gateway_usage_app_users", "INSERT INTO gateway_usage_app_users (app_id, user_key, last_day) SELECT app_id, user_key, max(day) FROM gateway_usage_users GROUP BY app_id, user_key"},
 		{"gateway_usage_day_users", "INSERT INTO gateway_usage_day_users (day, user_key) SELECT DISTINCT day, user_key FROM gateway_usage_users"},
+		{"gateway_usage_day_counts", "INSERT INTO gateway_usage_day_counts (day, users) SELECT day, count(*) FROM gateway_usage_day_users GROUP BY day"},
 	} {
 		if err := g.exec(ctx, b, q.what, q.sql); err != nil {
 			return err

@@ -43,3 +43,27 @@ func BenchmarkAppendAuthEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAddGatewayUsage measures one usage recorder flush on SQLite: 50 rollup rows (25
+// applications) and 200 (application, user) pairs of 100 users, about half of them new to the
+// store, per-day counts included.
+func BenchmarkAddGatewayUsage(b *testing.B) {
+	s, _ := openTemp(b)
+	ctx := b.Context()
+	day := time.Now()
+	n := 0
+	for b.Loop() {
+		bt := &store.GatewayUsageBatch{}
+		for i := range 50 {
+			bt.Rows = append(bt.Rows, store.GatewayUsageRow{Day: day, AppID: i % 25, AppName: "A", Status: "approved",
+				Action: []string{"allow", "block"}[i%2], Category: "other", Requests: 3, BytesUp: 100, BytesDown: 1000})
+		}
+		for i := range 200 {
+			bt.Users = append(bt.Users, store.GatewayUsageUser{Day: day, AppID: i % 25, User: fmt.Sprint("u", (n+i)%100000)})
+		}
+		n += 100
+		if err := s.AddGatewayUsage(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

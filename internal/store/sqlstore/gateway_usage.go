@@ -126,6 +126,8 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 	addAppDay := s.d.rebind("INSERT INTO gateway_usage_app_days (day, app_id, users) VALUES (?, ?, ?)" +
 		s.d.upsert("day, app_id", "users = gateway_usage_app_days.users + excluded.users"))
 	addDayUser := s.d.rebind("INSERT INTO gateway_usage_day_users (day, user_key) VALUES (?, ?) ON CONFLICT (day, user_key) DO NOTHING")
+	addDayCount := s.d.rebind("INSERT INTO gateway_usage_day_counts (day, users) VALUES (?, ?)" +
+		s.d.upsert("day", "users = gateway_usage_day_counts.users + excluded.users"))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ time.Time) error {
 		if len(keys) > 0 {
 			st, err := tx.PrepareContext(ctx, addRow)
@@ -197,9 +199,36 @@ func (s *Store) AddGatewayUsage(ctx context.Context, b *store.GatewayUsageBatch)
 					return err
 				}
 			}
+			// A user new on a day adds one to the day's count; dayUsers is in day order.
+			var dayCounts []struct{ day, users int64 }
 			for _, k := range dayUsers {
-				if _, err := dst.ExecContext(ctx, k.day, k.user); err != nil {
+				res, err := dst.ExecContext(ctx, k.day, k.user)
+				if err != nil {
 					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					continue
+				}
+				if l := len(dayCounts); l > 0 && dayCounts[l-1].day == k.day {
+					dayCounts[l-1].users += n
+				} else {
+					dayCounts = append(dayCounts, struct{ day, users int64 }{k.day, n})
+				}
+			}
+			if len(dayCounts) > 0 {
+				cst, err := tx.PrepareContext(ctx, addDayCount)
+				if err != nil {
+					return err
+				}
+				defer cst.Close()
+				for _, dc := range dayCounts {
+					if _, err := cst.ExecContext(ctx, dc.day, dc.users); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -323,8 +352,7 @@ func (s *Store) GatewayUsageSince(ctx context.Context, since time.Time) (*store.
 			"SELECT t.day, t.requests, t.bytes_up, t.bytes_down, COALESCE(u.users, 0) FROM"+
 				" (SELECT day, SUM(requests) AS requests, SUM(bytes_up) AS bytes_up, SUM(bytes_down) AS bytes_down"+
 				"  FROM gateway_usage WHERE day >= ? GROUP BY day) t"+
-				" LEFT JOIN (SELECT day, COUNT(*) AS users FROM gateway_usage_day_users WHERE day >= ? GROUP BY day) u"+
-				" ON u.day = t.day ORDER BY t.day"), from, from)
+				" LEFT JOIN gateway_usage_day_counts u ON u.day = t.day ORDER BY t.day"), from)
 		if err != nil {
 			return err
 		}
@@ -370,6 +398,9 @@ func (s *Store) DeleteGatewayUsageBefore(ctx context.Context, before time.Time) 
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_day_users WHERE day < ?"), day); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_day_counts WHERE day < ?"), day); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.d.rebind("DELETE FROM gateway_usage_app_users WHERE last_day < ?"), day)

@@ -182,7 +182,7 @@ func testGatewayUsageRetention(t *testing.T, s store.Store, clock *Clock) {
 	}
 	sum, err := u.GatewayUsageSince(ctx, time.Time{})
 	ok(t, "GatewayUsageSince", err)
-	if len(sum.Days) != 2 || !sum.Days[0].Day.Equal(d0.AddDate(0, 0, 2)) || sum.AppUsers[1] != 2 || len(sum.AppDays) != 2 {
+	if len(sum.Days) != 2 || !sum.Days[0].Day.Equal(d0.AddDate(0, 0, 2)) || sum.Days[0].Users != 1 || sum.AppUsers[1] != 2 || len(sum.AppDays) != 2 {
 		t.Errorf("after retention: %+v", sum)
 	}
 	n, err = u.DeleteGatewayUsageBefore(ctx, d0)
@@ -227,4 +227,6 @@ func testGatewayUsageConcurrent(t *testing.T, s store.Store, clock *Clock) {
 	})
 	equal(t, "app users", sum.AppUsers, map[int]int64{1: writers * 3})
 	equal(t, "app days", sum.AppDays, []store.GatewayUsageAppDay{{Day: day, AppID: 1, Users: writers * 3}})
+	// Each user counted once in the day's unique users, however many batches named them.
+	equal(t, "days", sum.Days, []store.GatewayUsageDay{{Day: day, Requests: 3 * writers * each, BytesUp: 30 * writers * each, BytesDown: 100 * writers * each, Users: writers * 3}})
 }
