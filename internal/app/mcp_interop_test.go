@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,57 +68,11 @@ func (s *tsServers) seen(t *testing.T) tsSeen {
 // startTSServers runs servers.mjs until the test ends; the vault server requires vaultToken.
 func startTSServers(t *testing.T, node, dir, vaultToken string) *tsServers {
 	t.Helper()
-	cmd := exec.Command(node, "servers.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VAULT_TOKEN="+vaultToken)
-	cmd.WaitDelay = 5 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	v := startNodeScript(t, node, dir, "servers.mjs", "VAULT_TOKEN="+vaultToken)
+	if !strings.HasPrefix(v["url"], "http://127.0.0.1:") {
+		t.Fatalf("servers.mjs printed %v, not its loopback URL", v)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close() // servers.mjs exits when its standard input closes
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("servers.mjs stderr:\n%s", stderr.String())
-		}
-	})
-	line := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		l, _ := r.ReadString('\n')
-		line <- l
-		_, _ = io.Copy(io.Discard, r)
-	}()
-	select {
-	case l := <-line:
-		var v struct {
-			URL string `json:"url"`
-		}
-		if err := json.Unmarshal([]byte(l), &v); err != nil || !strings.HasPrefix(v.URL, "http://127.0.0.1:") {
-			t.Fatalf("servers.mjs printed %q (%v); stderr:\n%s", l, err, stderr.String())
-		}
-		return &tsServers{URL: v.URL}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("servers.mjs did not listen within 30s; stderr:\n%s", stderr.String())
-		return nil
-	}
+	return &tsServers{URL: v["url"]}
 }
 
 // lockedBuffer is a bytes.Buffer a child process writes to while the test reads it.
