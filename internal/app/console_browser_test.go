@@ -87,22 +87,6 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 			t.Fatalf("%s: %v (at %s)\n%s", step, err, loc, body)
 		}
 	}
-	waitFor := func(sel string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			q, _ := json.Marshal(sel)
-			for {
-				ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
-				if ok {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("waiting for %s: %w", sel, ctx.Err())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
-	}
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(sel))
@@ -112,9 +96,9 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	console := func(p string) string { return e.URL("auth.localhost", consoleRoot+p) }
 
 	// Sign in at the console and land on the overview.
-	must("console login", chromedp.Do(ctx, chromedp.Navigate(console("")), waitFor(`#email`),
-		chromedp.SendKeys(`#email`, "alice@example.com"), chromedp.Submit(`#email`), waitFor(`#code`)))
-	must("PIN", chromedp.Do(ctx, chromedp.SendKeys(`#code`, e.PINs.Wait(t, "alice@example.com")), chromedp.Submit(`#code`), waitFor(`ul.tiles`)))
+	must("console login", chromedp.Do(ctx, chromedp.Navigate(console("")), waitVisible(`#email`),
+		chromedp.SendKeys(`#email`, "alice@example.com"), chromedp.Submit(`#email`), waitVisible(`#code`)))
+	must("PIN", chromedp.Do(ctx, chromedp.SendKeys(`#code`, e.PINs.Wait(t, "alice@example.com")), chromedp.Submit(`#code`), waitVisible(`ul.tiles`)))
 	if h := text(`h1`); h != "Overview" {
 		t.Fatalf("after the login: %q", h)
 	}
@@ -135,12 +119,12 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	if got := proxied(); got != http.StatusOK {
 		t.Fatalf("other browser: %d", got)
 	}
-	must("users", chromedp.Do(ctx, chromedp.Navigate(console("users")), waitFor(`table.data`)))
+	must("users", chromedp.Do(ctx, chromedp.Navigate(console("users")), waitVisible(`table.data`)))
 	c.check(ctx, "console-users")
-	must("user", chromedp.Do(ctx, chromedp.Navigate(console("user?id="+claims.Subject)), waitFor(`table.data`)))
+	must("user", chromedp.Do(ctx, chromedp.Navigate(console("user?id="+claims.Subject)), waitVisible(`table.data`)))
 	c.check(ctx, "console-user")
 	sel := `input[name=session][value="` + claims.IdentityNonce + `"] ~ button`
-	must("revoke session", chromedp.Do(ctx, chromedp.Click(sel), waitFor(`p.notice`)))
+	must("revoke session", chromedp.Do(ctx, chromedp.Click(sel), waitVisible(`p.notice`)))
 	if n := text(`p.notice`); !strings.Contains(n, "The session was revoked") {
 		t.Errorf("notice after revoking: %q", n)
 	}
@@ -149,11 +133,11 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	}
 
 	// The AI app library: set ChatGPT unapproved; the gateway blocks it on the next request.
-	must("apps", chromedp.Do(ctx, chromedp.Navigate(console("apps?q=ChatGPT")), waitFor(`form.inline select`)))
+	must("apps", chromedp.Do(ctx, chromedp.Navigate(console("apps?q=ChatGPT")), waitVisible(`form.inline select`)))
 	c.check(ctx, "console-apps")
 	must("set unapproved", chromedp.Do(ctx,
 		chromedp.Evaluate[chromedp.Void](`(() => { const f = [...document.querySelectorAll('form.inline')].find(f => f.closest('tr').querySelector('strong').textContent === 'ChatGPT'); f.querySelector('select').value = 'unapproved'; f.querySelector('button').click(); })()`),
-		waitFor(`p.notice`)))
+		waitVisible(`p.notice`)))
 	if got := gwStatus(); got != http.StatusForbidden {
 		t.Errorf("ChatGPT through the gateway after the console set it unapproved: %d, want 403", got)
 	}
@@ -162,13 +146,13 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 	}
 
 	// The prompt log viewer decrypts in the browser.
-	must("prompts", chromedp.Do(ctx, chromedp.Navigate(console("logs/prompts")), waitFor(`li.prompt`)))
+	must("prompts", chromedp.Do(ctx, chromedp.Navigate(console("logs/prompts")), waitVisible(`li.prompt`)))
 	c.check(ctx, "console-prompts")
 	if s := text(`ol.prompts`); strings.Contains(s, secretPrompt) {
 		t.Fatal("the page shows the prompt before it was decrypted")
 	}
 	must("decrypt", chromedp.Do(ctx, chromedp.SendKeys(`#pl-key`, "public_key: "+base64.StdEncoding.EncodeToString(pub)+"\nprivate_key: "+base64.StdEncoding.EncodeToString(priv)),
-		chromedp.Click(`#pl-decrypt`), waitFor(`pre.pl-prompt`)))
+		chromedp.Click(`#pl-decrypt`), waitVisible(`pre.pl-prompt`)))
 	if got := text(`pre.pl-prompt`); got != secretPrompt {
 		t.Errorf("decrypted prompt %q (status %q)", got, text(`#pl-status`))
 	}
@@ -189,36 +173,36 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 		return chromedp.Evaluate[chromedp.Void](`(() => { document.querySelector(` + string(q) + `).value = ` + string(val) + `; })()`)
 	}
 	submit := chromedp.Evaluate[chromedp.Void](`document.querySelector('form.editor button[type=submit]').click()`)
-	must("policy form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies")), waitFor(`#f-include-emails`)))
+	must("policy form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies")), waitVisible(`#f-include-emails`)))
 	c.check(ctx, "console-policy-form")
 	must("create policy", chromedp.Do(ctx, setValue(`#f-id`, "form-staff"), setValue(`#f-name`, "Staff (form)"),
-		setValue(`#f-include-emails`, "alice@example.com"), setValue(`#f-exclude-countries`, "KP"), submit, waitFor(`p.notice`)))
+		setValue(`#f-include-emails`, "alice@example.com"), setValue(`#f-exclude-countries`, "KP"), submit, waitVisible(`p.notice`)))
 	if n := text(`p.notice`); !strings.Contains(n, "The object was created") {
 		t.Errorf("notice after creating the policy: %q", n)
 	}
-	must("application form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=applications")), waitFor(`#f-destinations`)))
+	must("application form", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=applications")), waitVisible(`#f-destinations`)))
 	must("application with a bad upstream", chromedp.Do(ctx, setValue(`#f-id`, "formapp"), setValue(`#f-name`, "Form app"),
 		setValue(`#f-destinations`, "formapp.localhost"), setValue(`#f-upstream`, "ftp://"+strings.TrimPrefix(e.Upstream.URL, "http://")),
-		setValue(`input[name="precedence.form-staff"]`, "1"), submit, waitFor(`#f-upstream-problems`)))
+		setValue(`input[name="precedence.form-staff"]`, "1"), submit, waitVisible(`#f-upstream-problems`)))
 	if p := text(`#f-upstream-problems`); !strings.Contains(p, "upstream:") {
 		t.Errorf("the upstream's problem: %q", p)
 	}
 	c.check(ctx, "console-application-form-problems")
-	must("create application", chromedp.Do(ctx, setValue(`#f-upstream`, e.Upstream.URL), submit, waitFor(`p.notice`)))
+	must("create application", chromedp.Do(ctx, setValue(`#f-upstream`, e.Upstream.URL), submit, waitVisible(`p.notice`)))
 	if n := text(`p.notice`); !strings.Contains(n, "The object was created") {
 		t.Errorf("notice after creating the application: %q", n)
 	}
 	c.check(ctx, "console-application-form")
-	must("reach the new application", chromedp.Do(ctx, chromedp.Navigate(e.URL("formapp.localhost", "/made-in-the-console")), waitFor(`body`)))
+	must("reach the new application", chromedp.Do(ctx, chromedp.Navigate(e.URL("formapp.localhost", "/made-in-the-console")), waitVisible(`body`)))
 	if s := text(`body`); !strings.Contains(s, `"path":"/made-in-the-console"`) || !strings.Contains(s, "alice@example.com") {
 		t.Errorf("the application made with the forms answered:\n%s", s)
 	}
-	must("file policy", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies&id=admins")), waitFor(`fieldset[disabled]`)))
+	must("file policy", chromedp.Do(ctx, chromedp.Navigate(console("objects/edit?kind=policies&id=admins")), waitVisible(`fieldset[disabled]`)))
 	c.check(ctx, "console-policy-form-file")
 
 	// A service token made in the console shows its secret once.
-	must("new token", chromedp.Do(ctx, chromedp.Navigate(console("identities")), waitFor(`#tok-name`), setValue(`#tok-name`, "Deploy bot"),
-		setValue(`#tok-duration`, "720h"), submit, waitFor(`#client-secret`)))
+	must("new token", chromedp.Do(ctx, chromedp.Navigate(console("identities")), waitVisible(`#tok-name`), setValue(`#tok-name`, "Deploy bot"),
+		setValue(`#tok-duration`, "720h"), submit, waitVisible(`#client-secret`)))
 	if s := text(`#client-secret`); len(s) != 64 {
 		t.Errorf("client secret %q", s)
 	}
@@ -240,7 +224,7 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 			}
 		})
 	}
-	must("gateway rules", chromedp.Do(ctx, chromedp.Navigate(console("gateway/rules")), waitFor(`#expr`)))
+	must("gateway rules", chromedp.Do(ctx, chromedp.Navigate(console("gateway/rules")), waitVisible(`#expr`)))
 	if s := text(`table.data`); !strings.Contains(s, "no-unapproved") || !strings.Contains(s, `any(app.statuses[*] == "unapproved")`) {
 		t.Errorf("the rules page shows:\n%s", s)
 	}
@@ -263,10 +247,10 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 
 	// DLP profiles: a card number pasted into the test is found and shown redacted.
 	const card = "4539148803436467"
-	must("dlp", chromedp.Do(ctx, chromedp.Navigate(console("dlp")), waitFor(`#dlp-text`)))
+	must("dlp", chromedp.Do(ctx, chromedp.Navigate(console("dlp")), waitVisible(`#dlp-text`)))
 	c.check(ctx, "console-dlp")
 	must("dlp test", chromedp.Do(ctx, setValue(`#dlp-profile`, "financial_information"), setValue(`#dlp-text`, "charge card "+card+" for the renewal"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('form.editor button[type=submit]').click()`), waitFor(`#dlp-result`)))
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('form.editor button[type=submit]').click()`), waitVisible(`#dlp-result`)))
 	if s := text(`#dlp-result`); !strings.Contains(s, "The profile matches") || !strings.Contains(s, "payment_card") || strings.Contains(s, card) {
 		t.Errorf("DLP result:\n%s", s)
 	}
@@ -290,16 +274,16 @@ dlp: {payload_log: {public_key: "` + base64.StdEncoding.EncodeToString(pub) + `"
 		{"reports/ai", "console-report-ai", `svg.chart`},
 		{"reports/access", "console-report-access", `svg.chart`},
 	} {
-		must(p.name, chromedp.Do(ctx, chromedp.Navigate(console(p.path)), waitFor(p.sel)))
+		must(p.name, chromedp.Do(ctx, chromedp.Navigate(console(p.path)), waitVisible(p.sel)))
 		c.check(ctx, p.name)
 	}
 	// Shadow IT names who uses the unapproved app (here the gateway's service token).
-	must("shadow IT", chromedp.Do(ctx, chromedp.Navigate(console("reports/shadow-it")), waitFor(`#top-apps`)))
+	must("shadow IT", chromedp.Do(ctx, chromedp.Navigate(console("reports/shadow-it")), waitVisible(`#top-apps`)))
 	if s := text(`#top-apps`); !strings.Contains(s, "ChatGPT") || !strings.Contains(s, "service token ci") {
 		t.Errorf("top unapproved apps:\n%s", s)
 	}
 	// The audit log shows the console's own changes with the administrator as actor.
-	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitFor(`table.data`)))
+	must("audit", chromedp.Do(ctx, chromedp.Navigate(console("logs/audit?actor=alice@example.com")), waitVisible(`table.data`)))
 	audit := text(`table.data`)
 	for _, action := range []string{"user.revoke_session", "gateway_app.review", "gateway.prompt_logs.read", "reports.ai_security.read", "policy.create", "application.create", "service_token.create", "dlp.profile.test"} {
 		if !strings.Contains(audit, action) {

@@ -327,24 +327,6 @@ func TestBrowserPages(t *testing.T) {
 			t.Fatalf("%s: %v (at %s)\n%s", step, err, loc, body)
 		}
 	}
-	// waitFor polls for a visible element (chromedp.WaitVisible does not notice pages reached
-	// through this login's cross-host redirects).
-	waitFor := func(sel string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			q, _ := json.Marshal(sel)
-			for {
-				ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
-				if ok {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("waiting for %s: %w", sel, ctx.Err())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
-	}
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(sel))
@@ -354,14 +336,14 @@ func TestBrowserPages(t *testing.T) {
 
 	// The checker must see violations where there are some: an image without alt text
 	// (critical) and faint text (serious).
-	must("axe self-check", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/axe-selfcheck"), waitFor(`p`)))
+	must("axe self-check", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/axe-selfcheck"), waitVisible(`p`)))
 	self := c.violations(ctx)
 	if !slices.Contains(self, "image-alt") || !slices.Contains(self, "color-contrast") {
 		t.Fatalf("axe found %v on a page with a missing alt text and faint text; the checker is broken", self)
 	}
 
 	// The login chooser: two identity providers for Team Wiki.
-	must("open the app", chromedp.Do(ctx, chromedp.Navigate(e.URL("app.localhost", "/")), waitFor(`ul.idps`)))
+	must("open the app", chromedp.Do(ctx, chromedp.Navigate(e.URL("app.localhost", "/")), waitVisible(`ul.idps`)))
 	if h := text(`h1`); h != "Sign in to Team Wiki" {
 		t.Errorf("login heading %q", h)
 	}
@@ -372,19 +354,19 @@ func TestBrowserPages(t *testing.T) {
 
 	pinLink, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('ul.idps a')].find(a => a.textContent.includes('E-mail code')).href`))
 	must("PIN link", err)
-	must("PIN e-mail page", chromedp.Do(ctx, chromedp.Navigate(pinLink), waitFor(`#email`)))
+	must("PIN e-mail page", chromedp.Do(ctx, chromedp.Navigate(pinLink), waitVisible(`#email`)))
 	if s := text(`main`); !strings.Contains(s, "Team Wiki") {
 		t.Errorf("PIN e-mail page does not name the application: %q", s)
 	}
 	c.check(ctx, "pin-email")
 
-	must("PIN code page", chromedp.Do(ctx, chromedp.SendKeys(`#email`, "alice@example.com"), chromedp.Submit(`#email`), waitFor(`#code`)))
+	must("PIN code page", chromedp.Do(ctx, chromedp.SendKeys(`#email`, "alice@example.com"), chromedp.Submit(`#email`), waitVisible(`#code`)))
 	c.check(ctx, "pin-code")
 
 	pin := e.PINs.Wait(t, "alice@example.com")
 	wrong := []byte(pin)
 	wrong[len(wrong)-1] = '0' + (wrong[len(wrong)-1]-'0'+1)%10
-	must("wrong PIN", chromedp.Do(ctx, chromedp.SendKeys(`#code`, string(wrong)), chromedp.Submit(`#code`), waitFor(`#code-error`)))
+	must("wrong PIN", chromedp.Do(ctx, chromedp.SendKeys(`#code`, string(wrong)), chromedp.Submit(`#code`), waitVisible(`#code-error`)))
 	attrs, err := chromedp.Run(ctx, chromedp.Attributes(`#code`))
 	must("code attributes", err)
 	if attrs["aria-invalid"] != "true" || attrs["aria-describedby"] != "code-error" {
@@ -408,13 +390,13 @@ func TestBrowserPages(t *testing.T) {
 	c.check(ctx, "demo-app")
 
 	// Signed in, but not allowed into Payroll.
-	must("deny page", chromedp.Do(ctx, chromedp.Navigate(e.URL("payroll.localhost", "/")), waitFor(`p.ref`)))
+	must("deny page", chromedp.Do(ctx, chromedp.Navigate(e.URL("payroll.localhost", "/")), waitVisible(`p.ref`)))
 	if h := text(`h1`); h != "You don't have access" {
 		t.Errorf("deny heading %q", h)
 	}
 	c.check(ctx, "deny")
 
-	must("launcher", chromedp.Do(ctx, chromedp.Navigate(e.URL("auth.localhost", "/")), waitFor(`ul.tiles`)))
+	must("launcher", chromedp.Do(ctx, chromedp.Navigate(e.URL("auth.localhost", "/")), waitVisible(`ul.tiles`)))
 	tiles, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('a.tile')].map(a =>
 		a.textContent.trim() + ':' + (a.querySelector('img') ? (a.querySelector('img').naturalWidth > 0 ? 'logo' : 'broken') : a.querySelector('svg.monogram') ? 'monogram' : 'none'))`))
 	must("tiles", err)
@@ -423,12 +405,12 @@ func TestBrowserPages(t *testing.T) {
 	}
 	c.check(ctx, "launcher")
 
-	must("error page", chromedp.Do(ctx, chromedp.Navigate(e.URL("auth.localhost", "/.gatehouse/start?flow=no-such-flow&idp=pin")), waitFor(`p.ref`)))
+	must("error page", chromedp.Do(ctx, chromedp.Navigate(e.URL("auth.localhost", "/.gatehouse/start?flow=no-such-flow&idp=pin")), waitVisible(`p.ref`)))
 	c.check(ctx, "error")
 
-	must("logout confirmation", chromedp.Do(ctx, chromedp.Navigate(e.URL("app.localhost", "/.gatehouse/logout")), waitFor(`form button`)))
+	must("logout confirmation", chromedp.Do(ctx, chromedp.Navigate(e.URL("app.localhost", "/.gatehouse/logout")), waitVisible(`form button`)))
 	c.check(ctx, "logout-confirm")
-	must("signed out", chromedp.Do(ctx, chromedp.Click(`form button`), waitFor(`.actions a`)))
+	must("signed out", chromedp.Do(ctx, chromedp.Click(`form button`), waitVisible(`.actions a`)))
 	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.actions a')].map(a => a.textContent + ' ' + a.href)`))
 	must("signed-out links", err)
 	if want := []string{"Sign in again " + e.URL("app.localhost", "/"), "App Launcher " + e.URL("auth.localhost", "/")}; strings.Join(links, "\n") != strings.Join(want, "\n") {
@@ -436,12 +418,31 @@ func TestBrowserPages(t *testing.T) {
 	}
 	c.check(ctx, "signed-out")
 
-	must("PIN page with a hint", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/hint"), waitFor(`p.hint`)))
+	must("PIN page with a hint", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/hint"), waitVisible(`p.hint`)))
 	c.check(ctx, "pin-email-hint")
-	must("identity page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/identity"), waitFor(`pre`)))
+	must("identity page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/identity"), waitVisible(`pre`)))
 	c.check(ctx, "identity")
-	must("device enrolment page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enroll"), waitFor(`table.devices`)))
+	must("device enrolment page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enroll"), waitVisible(`table.devices`)))
 	c.check(ctx, "gateway-enroll")
-	must("device enrolled page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enrolled"), waitFor(`dl.creds`)))
+	must("device enrolled page", chromedp.Do(ctx, chromedp.Navigate(direct.URL+"/enrolled"), waitVisible(`dl.creds`)))
 	c.check(ctx, "gateway-enrolled")
+}
+
+// waitVisible polls for a visible element (chromedp.WaitVisible does not notice pages reached
+// through a login's cross-host redirects).
+func waitVisible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		q, _ := json.Marshal(sel)
+		for {
+			ok, _ := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); return !!e && e.getClientRects().length > 0 })()`)(ctx, tg)
+			if ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w", sel, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }
