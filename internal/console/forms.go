@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"unicode"
 )
 
 // The form editor of applications and policies: the common fields as form controls, producing
@@ -511,7 +512,7 @@ func readPolicyForm(pf url.Values, p *store.Policy, o formOptions) (policyForm, 
 		for _, v := range splitList(rs.IPs) {
 			add("ips", store.Rule{IP: &store.IPRule{IP: v}})
 		}
-		for _, v := range strings.FieldsFunc(rs.Countries, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		for _, v := range strings.FieldsFunc(rs.Countries, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 			add("countries", store.Rule{Geo: &store.GeoRule{CountryCode: strings.ToUpper(v)}})
 		}
 		for _, r := range *policySection(p, k) {
